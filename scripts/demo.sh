@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# A short tour of isms on the command line (what `make run` shows).
+# Usage: scripts/demo.sh PATH_TO_ISMS
+set -euo pipefail
+isms=${1:?usage: demo.sh PATH_TO_ISMS}
+
+step() { printf '\n\033[1m$ isms %s\033[0m\n' "$*"; "$isms" "$@"; }
+
+cat <<'TXT'
+isms — the security schedule of a UK public-sector IT contract, on the contract's clock.
+This demo shows the contract's arithmetic. Every command has --help.
+TXT
+
+step calendar holidays 2026
+step calendar is-working-day 2026-12-28
+echo
+echo "# 3.1: the ISMS is due 20 Working Days after a Start Date of 2026-12-14 (Christmas in between):"
+step calendar add 2026-12-14 --working-days 20
+echo
+echo "# 9.2: a CVSS v3.1 vector scored and mapped to the schedule's category:"
+step cvss "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"
+step cvss --json "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:L/VA:N/SC:N/SI:N/SA:N"
+echo
+echo "# 9.3: patch deadlines counted from the patch's public release (2026-12-08):"
+step deadline patch --category Critical --released 2026-12-08
+step deadline patch --category Important --released 2026-12-08 --extension
+step deadline patch --category Other --released 2026-12-08
+echo
+echo "# Values read from standard input, one result per line:"
+printf '2026-12-24\n2026-12-25\n2027-01-01\n2026-02-30\n' | {
+  printf '\033[1m$ printf ... | isms calendar is-working-day -\033[0m\n'
+  "$isms" calendar is-working-day - || true
+}
+echo
+echo "# The contract's timescales, each with its clause and whether the schedule or isms set it:"
+step policy show

@@ -1,0 +1,789 @@
+#include "app/ledger.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "app/schema.h"
+#include "formats/bank_holidays_json.h"
+#include "formats/policy_toml.h"
+
+namespace isms::app {
+namespace {
+
+using std::chrono::milliseconds;
+
+std::int64_t Ms(Instant t) {
+  return t.time_since_epoch().count();
+}
+Instant FromMs(std::int64_t ms) {
+  return Instant(milliseconds(ms));
+}
+
+// The largest difference between an event's time and the recording clock that is not "future".
+constexpr auto kClockSkew = std::chrono::minutes(5);
+
+Status CheckContractName(const std::string& name) {
+  if (name.empty() || name.size() > 64) {
+    return Status::InvalidArgument("contract name '" + name + "' must be 1 to 64 characters long");
+  }
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.';
+    if (!ok) {
+      return Status::InvalidArgument("contract name '" + name +
+                                     "' may hold only letters, digits, '-', '_' and '.'");
+    }
+  }
+  return Status::Ok();
+}
+
+std::string EncodeAttrs(const std::vector<std::pair<std::string, std::string>>& attrs) {
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
+  for (const auto& [k, v] : attrs) j[k] = v;
+  return j.dump();
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> DecodeAttrs(const std::string& text,
+                                                                     std::int64_t event_id) {
+  std::vector<std::pair<std::string, std::string>> attrs;
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) {
+    return Status::Corruption("event " + std::to_string(event_id) +
+                              ": stored attributes are not a JSON object");
+  }
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    if (!it.value().is_string()) {
+      return Status::Corruption("event " + std::to_string(event_id) + ": attribute '" + it.key() +
+                                "' is not a string");
+    }
+    attrs.emplace_back(it.key(), it.value().get<std::string>());
+  }
+  std::sort(attrs.begin(), attrs.end());
+  return attrs;
+}
+
+Result<std::string> ReadTextFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::IoError("cannot read " + path + ": check the path and its permissions");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string JoinIds(const std::vector<std::int64_t>& ids) {
+  std::string s;
+  for (std::int64_t id : ids) {
+    if (!s.empty()) s += ',';
+    s += std::to_string(id);
+  }
+  return s;
+}
+
+std::vector<std::int64_t> SplitIds(const std::string& s) {
+  std::vector<std::int64_t> ids;
+  size_t pos = 0;
+  while (pos < s.size()) {
+    size_t end = s.find(',', pos);
+    if (end == std::string::npos) end = s.size();
+    ids.push_back(std::stoll(s.substr(pos, end - pos)));
+    pos = end + 1;
+  }
+  return ids;
+}
+
+std::string JoinLines(const std::vector<std::string>& lines) {
+  std::string s;
+  for (const std::string& l : lines) {
+    if (!s.empty()) s += '\n';
+    s += l;
+  }
+  return s;
+}
+
+std::vector<std::string> SplitLines(const std::string& s) {
+  std::vector<std::string> lines;
+  size_t pos = 0;
+  while (pos < s.size()) {
+    size_t end = s.find('\n', pos);
+    if (end == std::string::npos) end = s.size();
+    lines.push_back(s.substr(pos, end - pos));
+    pos = end + 1;
+  }
+  return lines;
+}
+
+constexpr const char* kEventColumns =
+    "id, type, subject, at, recorded_at, actor, by_buyer, note, attrs, supersedes";
+
+Result<Event> ReadEvent(const store::Statement& st) {
+  Event e;
+  e.id = st.ColumnInt(0);
+  e.type = st.ColumnText(1);
+  e.subject = st.ColumnText(2);
+  e.at = FromMs(st.ColumnInt(3));
+  e.recorded_at = FromMs(st.ColumnInt(4));
+  e.actor = st.ColumnText(5);
+  e.by_buyer = st.ColumnInt(6) != 0;
+  e.note = st.ColumnText(7);
+  ISMS_ASSIGN_OR_RETURN(e.attrs, DecodeAttrs(st.ColumnText(8), e.id));
+  e.supersedes = st.ColumnOptionalInt(9);
+  return e;
+}
+
+constexpr const char* kContractColumns =
+    "id, name, start_date, buyer, supplier, bespoke_isms, policy_toml, created_at, created_by, "
+    "policy_dir";
+
+Result<ContractRecord> ReadContract(const store::Statement& st) {
+  ContractRecord c;
+  c.id = st.ColumnInt(0);
+  c.name = st.ColumnText(1);
+  ISMS_ASSIGN_OR_RETURN(c.start, ParseDate(st.ColumnText(2)));
+  c.buyer = st.ColumnText(3);
+  c.supplier = st.ColumnText(4);
+  c.bespoke_isms = st.ColumnInt(5) != 0;
+  c.policy_toml = st.ColumnText(6);
+  c.created_at = FromMs(st.ColumnInt(7));
+  c.created_by = st.ColumnText(8);
+  c.policy_dir = st.ColumnText(9);
+  return c;
+}
+
+constexpr const char* kObligationColumns =
+    "stream, ordinal, clause, key, title, subject, trigger_event_id, trigger_type, trigger_at, "
+    "timescale_amount, timescale_unit, timescale_source, due_date, due_at, state, consequence, "
+    "consequence_text, closed_at, evidence, flags";
+
+Result<TimescaleSource> ParseTimescaleSource(const std::string& s) {
+  for (TimescaleSource t :
+       {TimescaleSource::kContract, TimescaleSource::kPolicyDefault, TimescaleSource::kVaried}) {
+    if (TimescaleSourceKey(t) == s) return t;
+  }
+  return Status::Corruption("unknown timescale source '" + s + "' in the store");
+}
+
+Result<Consequence> ParseStoredConsequence(const std::string& s) {
+  for (Consequence c : {Consequence::kBreach, Consequence::kDefault, Consequence::kMaterialDefault,
+                        Consequence::kEscalation}) {
+    if (ConsequenceName(c) == s) return c;
+  }
+  return Status::Corruption("unknown consequence '" + s + "' in the store");
+}
+
+Result<Obligation> ReadObligation(const store::Statement& st) {
+  Obligation o;
+  o.clause = st.ColumnText(2);
+  o.key = st.ColumnText(3);
+  o.title = st.ColumnText(4);
+  o.subject = st.ColumnText(5);
+  o.trigger_event_id = st.ColumnInt(6);
+  o.trigger_type = st.ColumnText(7);
+  o.trigger_at = FromMs(st.ColumnInt(8));
+  if (!st.IsNull(9)) {
+    ISMS_ASSIGN_OR_RETURN(Period::Unit unit, ParseUnitKey(st.ColumnText(10)));
+    o.timescale = Period{static_cast<int>(st.ColumnInt(9)), unit};
+  }
+  ISMS_ASSIGN_OR_RETURN(o.timescale_source, ParseTimescaleSource(st.ColumnText(11)));
+  if (!st.IsNull(12)) {
+    ISMS_ASSIGN_OR_RETURN(Date d, ParseDate(st.ColumnText(12)));
+    o.due_date = d;
+  }
+  if (!st.IsNull(13)) o.due_at = FromMs(st.ColumnInt(13));
+  ISMS_ASSIGN_OR_RETURN(o.state, ParseObligationState(st.ColumnText(14)));
+  ISMS_ASSIGN_OR_RETURN(o.consequence, ParseStoredConsequence(st.ColumnText(15)));
+  o.consequence_text = st.ColumnText(16);
+  if (!st.IsNull(17)) o.closed_at = FromMs(st.ColumnInt(17));
+  o.evidence = SplitIds(st.ColumnText(18));
+  o.flags = SplitLines(st.ColumnText(19));
+  return o;
+}
+
+void BindObligation(store::Statement& st, std::int64_t contract_id, const std::string& stream,
+                    int ordinal, const Obligation& o) {
+  st.BindInt(1, contract_id);
+  st.BindText(2, stream);
+  st.BindInt(3, ordinal);
+  st.BindText(4, o.clause);
+  st.BindText(5, o.key);
+  st.BindText(6, o.title);
+  st.BindText(7, o.subject);
+  st.BindInt(8, o.trigger_event_id);
+  st.BindText(9, o.trigger_type);
+  st.BindInt(10, Ms(o.trigger_at));
+  if (o.timescale) {
+    st.BindInt(11, o.timescale->amount);
+    st.BindText(12, UnitKey(o.timescale->unit));
+  } else {
+    st.BindNull(11);
+    st.BindNull(12);
+  }
+  st.BindText(13, TimescaleSourceKey(o.timescale_source));
+  if (o.due_date) {
+    st.BindText(14, FormatDate(*o.due_date));
+  } else {
+    st.BindNull(14);
+  }
+  if (o.due_at) {
+    st.BindInt(15, Ms(*o.due_at));
+  } else {
+    st.BindNull(15);
+  }
+  st.BindText(16, ObligationStateName(o.state));
+  st.BindText(17, ConsequenceName(o.consequence));
+  st.BindText(18, o.consequence_text);
+  if (o.closed_at) {
+    st.BindInt(19, Ms(*o.closed_at));
+  } else {
+    st.BindNull(19);
+  }
+  st.BindText(20, JoinIds(o.evidence));
+  st.BindText(21, JoinLines(o.flags));
+}
+
+void AddObligationRow(store::BulkWriter& w, std::int64_t contract_id, const std::string& stream,
+                      int ordinal, const Obligation& o) {
+  w.AddInt(contract_id);
+  w.AddText(stream);
+  w.AddInt(ordinal);
+  w.AddText(o.clause);
+  w.AddText(o.key);
+  w.AddText(o.title);
+  w.AddText(o.subject);
+  w.AddInt(o.trigger_event_id);
+  w.AddText(o.trigger_type);
+  w.AddInt(Ms(o.trigger_at));
+  if (o.timescale) {
+    w.AddInt(o.timescale->amount);
+    w.AddText(UnitKey(o.timescale->unit));
+  } else {
+    w.AddNull();
+    w.AddNull();
+  }
+  w.AddText(TimescaleSourceKey(o.timescale_source));
+  o.due_date ? w.AddText(FormatDate(*o.due_date)) : w.AddNull();
+  o.due_at ? w.AddInt(Ms(*o.due_at)) : w.AddNull();
+  w.AddText(ObligationStateName(o.state));
+  w.AddText(ConsequenceName(o.consequence));
+  w.AddText(o.consequence_text);
+  o.closed_at ? w.AddInt(Ms(*o.closed_at)) : w.AddNull();
+  w.AddText(JoinIds(o.evidence));
+  w.AddText(JoinLines(o.flags));
+}
+
+const std::vector<std::string> kObligationColumnList = {"contract_id",
+                                                        "stream",
+                                                        "ordinal",
+                                                        "clause",
+                                                        "key",
+                                                        "title",
+                                                        "subject",
+                                                        "trigger_event_id",
+                                                        "trigger_type",
+                                                        "trigger_at",
+                                                        "timescale_amount",
+                                                        "timescale_unit",
+                                                        "timescale_source",
+                                                        "due_date",
+                                                        "due_at",
+                                                        "state",
+                                                        "consequence",
+                                                        "consequence_text",
+                                                        "closed_at",
+                                                        "evidence",
+                                                        "flags"};
+
+constexpr const char* kInsertObligation =
+    "INSERT INTO obligations (contract_id, stream, ordinal, clause, key, title, subject, "
+    "trigger_event_id, trigger_type, trigger_at, timescale_amount, timescale_unit, "
+    "timescale_source, due_date, due_at, state, consequence, consequence_text, closed_at, "
+    "evidence, flags) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, "
+    "$16, $17, $18, $19, $20, $21)";
+
+// The events that withdraw or replace others: superseded ids are removed from the history
+// before the rules see it (the rules see only effective events).
+std::set<std::int64_t> SupersededIds(const std::vector<Event>& events) {
+  std::set<std::int64_t> ids;
+  for (const Event& e : events) {
+    if (e.supersedes) ids.insert(*e.supersedes);
+  }
+  return ids;
+}
+
+// Policy versions: the contract's own from the Start Date, then each effective policy.changed
+// event (its `policy` attribute holds the policy file) from the London date it happened.
+Result<std::vector<PolicyVersion>> PolicyVersionsFrom(const ContractTerms& terms,
+                                                      const Policy& base,
+                                                      const std::vector<Event>& events) {
+  std::vector<PolicyVersion> versions = {{terms.start, base}};
+  for (const Event& e : EffectiveEvents(events)) {
+    if (e.type != "policy.changed") continue;
+    std::optional<std::string_view> text = e.Attr("policy");
+    if (!text) {
+      return Status::Corruption("event " + std::to_string(e.id) +
+                                " (policy.changed) carries no policy");
+    }
+    ISMS_ASSIGN_OR_RETURN(Policy p,
+                          LoadPolicyString(*text, "policy of event " + std::to_string(e.id)));
+    Date from = std::max(LondonDate(e.at), terms.start);
+    if (versions.back().effective_from == from) {
+      versions.back().policy = std::move(p);
+    } else {
+      versions.push_back({from, std::move(p)});
+    }
+  }
+  return versions;
+}
+
+}  // namespace
+
+struct Ledger::Loaded {
+  ContractRecord record;
+  ContractTerms terms;
+  Policy base_policy;
+  std::vector<PolicyVersion> versions;
+  Calendar calendar;
+};
+
+Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& url, const Clock& clock) {
+  ISMS_ASSIGN_OR_RETURN(std::unique_ptr<store::Connection> conn, store::Connection::Open(url));
+  ISMS_RETURN_IF_ERROR(store::Migrate(*conn, Migrations()));
+  return std::unique_ptr<Ledger>(new Ledger(std::move(conn), clock));
+}
+
+Result<ContractRecord> Ledger::CreateContract(const NewContract& c, const Actor& actor) {
+  ISMS_RETURN_IF_ERROR(CheckContractName(c.name));
+  if (!c.start.ok()) return Status::InvalidArgument("the Start Date is not a calendar date");
+  if (!c.policy_toml.empty()) {
+    ISMS_RETURN_IF_ERROR(
+        LoadPolicyString(c.policy_toml, c.policy_source.empty() ? "policy" : c.policy_source)
+            .status());
+  }
+  const Instant now = clock_.Now();
+  store::Transaction tx(*conn_);
+  ISMS_RETURN_IF_ERROR(tx.Begin());
+  if (FindContract(c.name).ok()) {
+    return Status::AlreadyExists("a contract named '" + c.name + "' exists already");
+  }
+  ISMS_ASSIGN_OR_RETURN(auto st,
+                        conn_->Prepare("INSERT INTO contracts (name, start_date, buyer, supplier, "
+                                       "bespoke_isms, policy_toml, created_at, created_by, "
+                                       "policy_dir) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"));
+  st->BindText(1, c.name);
+  st->BindText(2, FormatDate(c.start));
+  st->BindText(3, c.buyer);
+  st->BindText(4, c.supplier);
+  st->BindInt(5, c.bespoke_isms ? 1 : 0);
+  st->BindText(6, c.policy_toml);
+  st->BindInt(7, Ms(now));
+  st->BindText(8, actor.name);
+  st->BindText(9, c.policy_dir);
+  ISMS_RETURN_IF_ERROR(st->Run());
+  ISMS_ASSIGN_OR_RETURN(ContractRecord record, FindContract(c.name));
+  ISMS_ASSIGN_OR_RETURN(Loaded loaded, Load(record));
+  // The contract stream exists from the start: 3.1 and 4.1 run from the Start Date.
+  ISMS_RETURN_IF_ERROR(StoreStream(loaded, "", {}, now));
+  ISMS_RETURN_IF_ERROR(tx.Commit());
+  return record;
+}
+
+Result<std::vector<ContractRecord>> Ledger::ListContracts() {
+  ISMS_ASSIGN_OR_RETURN(auto st, conn_->Prepare(std::string("SELECT ") + kContractColumns +
+                                                " FROM contracts ORDER BY name"));
+  std::vector<ContractRecord> out;
+  while (true) {
+    ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) break;
+    ISMS_ASSIGN_OR_RETURN(ContractRecord c, ReadContract(*st));
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+Result<ContractRecord> Ledger::FindContract(const std::string& name) {
+  ISMS_ASSIGN_OR_RETURN(auto st, conn_->Prepare(std::string("SELECT ") + kContractColumns +
+                                                " FROM contracts WHERE name = $1"));
+  st->BindText(1, name);
+  ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
+  if (!row) {
+    return Status::NotFound("no contract named '" + name +
+                            "': `isms contract list` shows the contracts of this store");
+  }
+  return ReadContract(*st);
+}
+
+Result<Ledger::Loaded> Ledger::Load(const ContractRecord& c) {
+  Loaded l;
+  l.record = c;
+  l.terms.name = c.name;
+  l.terms.start = c.start;
+  l.terms.bespoke_isms = c.bespoke_isms;
+  if (c.policy_toml.empty()) {
+    l.base_policy = Policy::Defaults();
+  } else {
+    ISMS_ASSIGN_OR_RETURN(l.base_policy,
+                          LoadPolicyString(c.policy_toml, "policy of contract " + c.name));
+  }
+  if (l.base_policy.holidays_file) {
+    std::filesystem::path path(*l.base_policy.holidays_file);
+    if (path.is_relative() && !c.policy_dir.empty()) path = c.policy_dir / path;
+    ISMS_ASSIGN_OR_RETURN(OfficialHolidays official, LoadBankHolidaysJsonFile(path.string()));
+    l.calendar = Calendar(official);
+  }
+  // Policy versions: the contract's own from the Start Date, then each policy.changed event
+  // (its `policy` attribute holds the policy file) from the London date it happened.
+  ISMS_ASSIGN_OR_RETURN(auto st,
+                        conn_->Prepare(std::string("SELECT ") + kEventColumns +
+                                       " FROM events WHERE contract_id = $1 AND type IN "
+                                       "('policy.changed', 'event.retracted') ORDER BY at, id"));
+  st->BindInt(1, c.id);
+  std::vector<Event> changes;
+  while (true) {
+    ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) break;
+    ISMS_ASSIGN_OR_RETURN(Event e, ReadEvent(*st));
+    changes.push_back(std::move(e));
+  }
+  ISMS_ASSIGN_OR_RETURN(l.versions, PolicyVersionsFrom(l.terms, l.base_policy, changes));
+  return l;
+}
+
+Result<std::vector<Event>> Ledger::LoadEvents(std::int64_t contract_id, const std::string* stream) {
+  std::string sql = std::string("SELECT ") + kEventColumns + " FROM events WHERE contract_id = $1";
+  if (stream) sql += " AND stream = $2";
+  sql += " ORDER BY at, id";
+  ISMS_ASSIGN_OR_RETURN(auto st, conn_->Prepare(sql));
+  st->BindInt(1, contract_id);
+  if (stream) st->BindText(2, *stream);
+  std::vector<Event> events;
+  while (true) {
+    ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) break;
+    ISMS_ASSIGN_OR_RETURN(Event e, ReadEvent(*st));
+    events.push_back(std::move(e));
+  }
+  return events;
+}
+
+Status Ledger::StoreStream(const Loaded& l, const std::string& stream,
+                           const std::vector<Event>& events, Instant now) {
+  Evaluation ev = EvaluateStream(l.terms, l.versions, l.calendar, stream, events, now);
+  ISMS_ASSIGN_OR_RETURN(
+      auto del, conn_->Prepare("DELETE FROM obligations WHERE contract_id = $1 AND stream = $2"));
+  del->BindInt(1, l.record.id);
+  del->BindText(2, stream);
+  ISMS_RETURN_IF_ERROR(del->Run());
+  ISMS_ASSIGN_OR_RETURN(auto ins, conn_->Prepare(kInsertObligation));
+  int ordinal = 0;
+  for (const Obligation& o : ev.obligations) {
+    BindObligation(*ins, l.record.id, stream, ordinal++, o);
+    ISMS_RETURN_IF_ERROR(ins->Run());
+    ins->Reset();
+  }
+  ISMS_ASSIGN_OR_RETURN(
+      auto up, conn_->Prepare("INSERT INTO streams (contract_id, stream, next_change) VALUES ($1, "
+                              "$2, $3) ON CONFLICT (contract_id, stream) DO UPDATE SET "
+                              "next_change = excluded.next_change"));
+  up->BindInt(1, l.record.id);
+  up->BindText(2, stream);
+  if (ev.next_change) {
+    up->BindInt(3, Ms(*ev.next_change));
+  } else {
+    up->BindNull(3);
+  }
+  return up->Run();
+}
+
+Result<Event> Ledger::RecordEvent(const NewEvent& ne, const Actor& actor) {
+  const Instant now = clock_.Now();
+  Event e;
+  e.type = ne.type;
+  e.subject = ne.subject;
+  e.at = ne.at.value_or(now);
+  e.recorded_at = now;
+  e.actor = actor.name;
+  e.by_buyer = actor.buyer;
+  e.note = ne.note;
+  std::map<std::string, std::string> attrs;
+  for (const auto& [k, v] : ne.attrs) {
+    if (k == "supersedes") {
+      std::int64_t id = 0;
+      try {
+        size_t used = 0;
+        id = std::stoll(v, &used);
+        if (used != v.size() || id <= 0) throw std::invalid_argument(v);
+      } catch (const std::exception&) {
+        return Status::InvalidArgument("supersedes=" + v +
+                                       " must name an event by its number, e.g. supersedes=12");
+      }
+      e.supersedes = id;
+      continue;
+    }
+    if (!attrs.emplace(k, v).second) {
+      return Status::InvalidArgument("attribute '" + k + "' is given twice: give it once");
+    }
+  }
+  if (e.type == "policy.changed") {
+    // The new policy travels inside the event, so the ledger alone rebuilds every clock.
+    auto file = attrs.find("file");
+    if (file != attrs.end()) {
+      if (attrs.count("policy")) {
+        return Status::InvalidArgument("policy.changed takes file=PATH or policy=TEXT, not both");
+      }
+      ISMS_ASSIGN_OR_RETURN(std::string text, ReadTextFile(file->second));
+      attrs["policy"] = std::move(text);
+      attrs.erase(file);
+    }
+    auto policy = attrs.find("policy");
+    if (policy == attrs.end()) {
+      return Status::InvalidArgument(
+          "policy.changed needs file=PATH: the policy file (TOML) in force from --at");
+    }
+    ISMS_RETURN_IF_ERROR(LoadPolicyString(policy->second, "policy.changed").status());
+  }
+  e.attrs.assign(attrs.begin(), attrs.end());
+  if (e.at > now + kClockSkew) {
+    return Status::InvalidArgument("the event happens at " + FormatInstant(e.at) +
+                                   ", in the future: record it once it has happened");
+  }
+
+  store::Transaction tx(*conn_);
+  ISMS_RETURN_IF_ERROR(tx.Begin());
+  ISMS_ASSIGN_OR_RETURN(ContractRecord c, FindContract(ne.contract));
+  ISMS_ASSIGN_OR_RETURN(Loaded l, Load(c));
+
+  // A correction (supersedes=) or a retraction stays in its target's stream.
+  bool touches_policy = e.type == "policy.changed";
+  if (e.type == "event.retracted" && !e.supersedes) {
+    return Status::InvalidArgument(
+        "event.retracted needs supersedes=ID: the number of the event withdrawn");
+  }
+  if (e.supersedes) {
+    ISMS_ASSIGN_OR_RETURN(auto st,
+                          conn_->Prepare(std::string("SELECT ") + kEventColumns +
+                                         " FROM events WHERE contract_id = $1 AND id = $2"));
+    st->BindInt(1, c.id);
+    st->BindInt(2, *e.supersedes);
+    ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) {
+      return Status::NotFound("supersedes=" + std::to_string(*e.supersedes) + ": contract " +
+                              c.name + " has no event " + std::to_string(*e.supersedes) +
+                              " (`isms event list` shows them)");
+    }
+    ISMS_ASSIGN_OR_RETURN(Event target, ReadEvent(*st));
+    touches_policy = touches_policy || target.type == "policy.changed";
+    if (e.type == "event.retracted") {
+      Event r = RetractionOf(target);
+      r.recorded_at = e.recorded_at;
+      r.actor = e.actor;
+      r.by_buyer = e.by_buyer;
+      r.note = e.note;
+      if (auto ev = e.Attr("evidence")) r.SetAttr("evidence", std::string(*ev));
+      e = std::move(r);
+    }
+  }
+  const std::string stream = StreamOf(e);
+  ISMS_ASSIGN_OR_RETURN(std::vector<Event> history, LoadEvents(c.id, &stream));
+
+  std::set<std::int64_t> superseded = SupersededIds(history);
+  std::vector<Event> prior;
+  for (const Event& h : history) {
+    if (!superseded.count(h.id)) prior.push_back(h);
+  }
+  ISMS_RETURN_IF_ERROR(ValidateEvent(l.terms, e, prior));
+
+  ISMS_ASSIGN_OR_RETURN(
+      auto next,
+      conn_->Prepare("SELECT COALESCE(MAX(id), 0) + 1 FROM events WHERE contract_id = $1"));
+  next->BindInt(1, c.id);
+  ISMS_ASSIGN_OR_RETURN(bool has, next->Step());
+  if (!has) return Status::Internal("no next event number");
+  e.id = next->ColumnInt(0);
+
+  ISMS_ASSIGN_OR_RETURN(
+      auto ins, conn_->Prepare("INSERT INTO events (contract_id, id, type, subject, stream, at, "
+                               "recorded_at, actor, by_buyer, note, attrs, supersedes) VALUES ($1, "
+                               "$2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"));
+  ins->BindInt(1, c.id);
+  ins->BindInt(2, e.id);
+  ins->BindText(3, e.type);
+  ins->BindText(4, e.subject);
+  ins->BindText(5, stream);
+  ins->BindInt(6, Ms(e.at));
+  ins->BindInt(7, Ms(e.recorded_at));
+  ins->BindText(8, e.actor);
+  ins->BindInt(9, e.by_buyer ? 1 : 0);
+  ins->BindText(10, e.note);
+  ins->BindText(11, EncodeAttrs(e.attrs));
+  ins->BindOptionalInt(12, e.supersedes);
+  ISMS_RETURN_IF_ERROR(ins->Run());
+
+  if (touches_policy) {
+    // A policy change may apply to clocks of every stream started after it: rebuild them all.
+    std::int64_t seen = 0;
+    ISMS_RETURN_IF_ERROR(RecomputeContract(c, now, &seen).status());
+  } else {
+    history.push_back(e);
+    std::sort(history.begin(), history.end(), HappenedBefore);
+    ISMS_RETURN_IF_ERROR(StoreStream(l, stream, history, now));
+  }
+  ISMS_RETURN_IF_ERROR(tx.Commit());
+  return e;
+}
+
+Result<std::vector<EventView>> Ledger::ListEvents(const std::string& contract) {
+  ISMS_ASSIGN_OR_RETURN(ContractRecord c, FindContract(contract));
+  ISMS_ASSIGN_OR_RETURN(Loaded l, Load(c));
+  ISMS_ASSIGN_OR_RETURN(std::vector<Event> events, LoadEvents(c.id, nullptr));
+  std::sort(events.begin(), events.end(),
+            [](const Event& a, const Event& b) { return a.id < b.id; });
+  std::vector<EventView> out;
+  out.reserve(events.size());
+  for (Event& e : events) {
+    const Policy& p = PolicyInForce(l.versions, LondonDate(e.at));
+    bool backdated = IsBackdated(e, l.calendar, p);
+    out.push_back({std::move(e), backdated});
+  }
+  return out;
+}
+
+Status Ledger::RefreshDueStreams(const Loaded& l, Instant now) {
+  ISMS_ASSIGN_OR_RETURN(auto st, conn_->Prepare("SELECT stream FROM streams WHERE contract_id = "
+                                                "$1 AND next_change IS NOT NULL AND "
+                                                "next_change <= $2"));
+  st->BindInt(1, l.record.id);
+  st->BindInt(2, Ms(now));
+  std::vector<std::string> due;
+  while (true) {
+    ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) break;
+    due.push_back(st->ColumnText(0));
+  }
+  if (due.empty()) return Status::Ok();
+  store::Transaction tx(*conn_);
+  ISMS_RETURN_IF_ERROR(tx.Begin());
+  for (const std::string& stream : due) {
+    ISMS_ASSIGN_OR_RETURN(std::vector<Event> events, LoadEvents(l.record.id, &stream));
+    ISMS_RETURN_IF_ERROR(StoreStream(l, stream, events, now));
+  }
+  return tx.Commit();
+}
+
+Result<std::vector<Obligation>> Ledger::StatusOf(const std::string& contract,
+                                                 const StatusQuery& q) {
+  ISMS_ASSIGN_OR_RETURN(ContractRecord c, FindContract(contract));
+  ISMS_ASSIGN_OR_RETURN(Loaded l, Load(c));
+  std::vector<Obligation> out;
+  if (q.at) {
+    ISMS_ASSIGN_OR_RETURN(std::vector<Event> events, LoadEvents(c.id, nullptr));
+    // Events that happened after `at` are left to the rules, which drop them after resolving
+    // today's corrections; "as known" also forgets what was recorded after `at`.
+    std::vector<Event> known;
+    for (Event& e : events) {
+      if (q.as_known && e.recorded_at > *q.at) continue;
+      known.push_back(std::move(e));
+    }
+    ISMS_ASSIGN_OR_RETURN(l.versions, PolicyVersionsFrom(l.terms, l.base_policy, known));
+    Evaluation ev = EvaluateContract(l.terms, l.versions, l.calendar, known, *q.at);
+    out = std::move(ev.obligations);
+  } else {
+    const Instant now = clock_.Now();
+    ISMS_RETURN_IF_ERROR(RefreshDueStreams(l, now));
+    std::string sql =
+        std::string("SELECT ") + kObligationColumns + " FROM obligations WHERE contract_id = $1";
+    if (q.state) sql += " AND state = $2";
+    ISMS_ASSIGN_OR_RETURN(auto st, conn_->Prepare(sql));
+    st->BindInt(1, c.id);
+    if (q.state) st->BindText(2, ObligationStateName(*q.state));
+    while (true) {
+      ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
+      if (!row) break;
+      ISMS_ASSIGN_OR_RETURN(Obligation o, ReadObligation(*st));
+      out.push_back(std::move(o));
+    }
+  }
+  if (q.state && q.at) {
+    std::erase_if(out, [&](const Obligation& o) { return o.state != *q.state; });
+  }
+  std::stable_sort(out.begin(), out.end(), MoreUrgent);
+  return out;
+}
+
+Result<std::int64_t> Ledger::RecomputeContract(const ContractRecord& c, Instant now,
+                                               std::int64_t* events_seen) {
+  ISMS_ASSIGN_OR_RETURN(Loaded l, Load(c));
+  ISMS_ASSIGN_OR_RETURN(std::vector<Event> events, LoadEvents(c.id, nullptr));
+  *events_seen += static_cast<std::int64_t>(events.size());
+  std::map<std::string, std::vector<Event>> streams;
+  streams[""];
+  for (Event& e : events) {
+    std::string s = StreamOf(e);
+    streams[s].push_back(std::move(e));
+  }
+  for (const char* sql : {"DELETE FROM obligations WHERE contract_id = $1",
+                          "DELETE FROM streams WHERE contract_id = $1"}) {
+    ISMS_ASSIGN_OR_RETURN(auto del, conn_->Prepare(sql));
+    del->BindInt(1, c.id);
+    ISMS_RETURN_IF_ERROR(del->Run());
+  }
+  // One bulk writer at a time per connection: obligations first, then the streams.
+  std::vector<std::pair<const std::string*, std::optional<Instant>>> next_changes;
+  std::int64_t count = 0;
+  {
+    ISMS_ASSIGN_OR_RETURN(auto writer, conn_->BulkInsert("obligations", kObligationColumnList));
+    for (const auto& [stream, stream_events] : streams) {
+      Evaluation ev = EvaluateStream(l.terms, l.versions, l.calendar, stream, stream_events, now);
+      int ordinal = 0;
+      for (const Obligation& o : ev.obligations) {
+        AddObligationRow(*writer, c.id, stream, ordinal++, o);
+        ISMS_RETURN_IF_ERROR(writer->EndRow());
+        ++count;
+      }
+      next_changes.emplace_back(&stream, ev.next_change);
+    }
+    ISMS_RETURN_IF_ERROR(writer->Finish());
+  }
+  ISMS_ASSIGN_OR_RETURN(auto writer,
+                        conn_->BulkInsert("streams", {"contract_id", "stream", "next_change"}));
+  for (const auto& [stream, next] : next_changes) {
+    writer->AddInt(c.id);
+    writer->AddText(*stream);
+    next ? writer->AddInt(Ms(*next)) : writer->AddNull();
+    ISMS_RETURN_IF_ERROR(writer->EndRow());
+  }
+  ISMS_RETURN_IF_ERROR(writer->Finish());
+  return count;
+}
+
+Result<RecomputeResult> Ledger::Recompute(const std::string& contract) {
+  std::vector<ContractRecord> contracts;
+  if (contract.empty()) {
+    ISMS_ASSIGN_OR_RETURN(contracts, ListContracts());
+  } else {
+    ISMS_ASSIGN_OR_RETURN(ContractRecord c, FindContract(contract));
+    contracts.push_back(std::move(c));
+  }
+  const Instant now = clock_.Now();
+  RecomputeResult r;
+  store::Transaction tx(*conn_);
+  ISMS_RETURN_IF_ERROR(tx.Begin());
+  for (const ContractRecord& c : contracts) {
+    ISMS_ASSIGN_OR_RETURN(std::int64_t n, RecomputeContract(c, now, &r.events));
+    r.obligations += n;
+    ++r.contracts;
+  }
+  ISMS_RETURN_IF_ERROR(tx.Commit());
+  return r;
+}
+
+Result<std::vector<std::string>> Ledger::RootCauses(const std::string& contract) {
+  ISMS_ASSIGN_OR_RETURN(ContractRecord c, FindContract(contract));
+  ISMS_ASSIGN_OR_RETURN(std::vector<Event> events, LoadEvents(c.id, nullptr));
+  return RootCausesInUse(events);
+}
+
+}  // namespace isms::app

@@ -1,0 +1,127 @@
+// The ledger use cases: contracts, events and the obligations they give rise to, over one store.
+//
+// Every write is one transaction: an event is validated by the rules (core/rules.h), appended,
+// and the obligations of its stream are re-evaluated and stored before the commit, so the stored
+// projection never lags the ledger. Status without a time reads the projection, re-evaluating
+// first the streams whose result has changed with the passage of time (a due instant passed, a
+// Month ended); status "as of" a time is computed from the events alone. See docs/obligations.md.
+//
+// Thread-safety: one Ledger per thread (it owns one store connection).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/calendar.h"
+#include "core/event.h"
+#include "core/obligation.h"
+#include "core/policy.h"
+#include "core/rules.h"
+#include "core/status.h"
+#include "core/time.h"
+#include "store/store.h"
+
+namespace isms::app {
+
+// Who is acting: the authenticated actor (for the CLI, the operating-system user).
+struct Actor {
+  std::string name;
+  bool buyer = false;  // acting from a buyer's own account
+};
+
+struct ContractRecord {
+  std::int64_t id = 0;
+  std::string name;
+  Date start;
+  std::string buyer;
+  std::string supplier;
+  bool bespoke_isms = false;
+  std::string policy_toml;  // the contract's policy file as given at creation ("" = defaults)
+  std::string policy_dir;   // the folder relative paths in the policy are resolved against
+  Instant created_at{};
+  std::string created_by;
+};
+
+struct NewContract {
+  std::string name;
+  Date start;
+  std::string buyer;
+  std::string supplier;
+  bool bespoke_isms = false;
+  std::string policy_toml;    // "" for the schedule's defaults
+  std::string policy_source;  // the policy's file name, for error messages
+  std::string policy_dir;     // the folder relative paths in the policy are resolved against
+};
+
+struct NewEvent {
+  std::string contract;
+  std::string type;
+  std::string subject;
+  std::optional<Instant> at;  // default: now
+  std::string note;
+  std::vector<std::pair<std::string, std::string>> attrs;  // KEY=VALUE as given
+};
+
+// An event as listed: the event and whether it was recorded late (backdated).
+struct EventView {
+  Event event;
+  bool backdated = false;
+};
+
+struct StatusQuery {
+  std::optional<Instant> at;  // evaluate as of this instant (events that happened by then)
+  bool as_known = false;      // also ignore events recorded after `at`
+  std::optional<ObligationState> state;  // only obligations in this state
+};
+
+struct RecomputeResult {
+  std::int64_t contracts = 0;
+  std::int64_t events = 0;
+  std::int64_t obligations = 0;
+};
+
+class Ledger {
+ public:
+  // Opens the store at `url`, applying missing migrations.
+  static Result<std::unique_ptr<Ledger>> Open(const std::string& url, const Clock& clock);
+
+  store::Connection& connection() { return *conn_; }
+
+  Result<ContractRecord> CreateContract(const NewContract& c, const Actor& actor);
+  Result<std::vector<ContractRecord>> ListContracts();
+  Result<ContractRecord> FindContract(const std::string& name);
+
+  // Validates and appends an event, updating its stream's obligations in the same transaction.
+  Result<Event> RecordEvent(const NewEvent& e, const Actor& actor);
+  Result<std::vector<EventView>> ListEvents(const std::string& contract);
+
+  Result<std::vector<Obligation>> StatusOf(const std::string& contract, const StatusQuery& q);
+
+  // Rebuilds the stored obligations of one contract (or all, when empty) from the events alone.
+  Result<RecomputeResult> Recompute(const std::string& contract);
+
+  // The root-cause identifiers used by tests and retests so far (6.5).
+  Result<std::vector<std::string>> RootCauses(const std::string& contract);
+
+ private:
+  struct Loaded;  // a contract with its terms, policy versions and calendar
+
+  Ledger(std::unique_ptr<store::Connection> conn, const Clock& clock)
+      : conn_(std::move(conn)), clock_(clock) {}
+
+  Result<Loaded> Load(const ContractRecord& c);
+  Result<std::vector<Event>> LoadEvents(std::int64_t contract_id, const std::string* stream);
+  ::isms::Status StoreStream(const Loaded& l, const std::string& stream,
+                             const std::vector<Event>& events, Instant now);
+  ::isms::Status RefreshDueStreams(const Loaded& l, Instant now);
+  Result<std::int64_t> RecomputeContract(const ContractRecord& c, Instant now,
+                                         std::int64_t* events_seen);
+
+  std::unique_ptr<store::Connection> conn_;
+  const Clock& clock_;
+};
+
+}  // namespace isms::app

@@ -1,0 +1,245 @@
+#include "cli/cli.h"
+
+#include <CLI/CLI.hpp>
+#include <istream>
+#include <ostream>
+
+#include "cli/commands.h"
+#include "cli/context.h"
+
+namespace isms::cli {
+namespace {
+
+constexpr const char* kStdinNote = " ('-' reads one per line from standard input)";
+
+void AddCalendarOptions(CLI::App* cmd, CalendarOptions* o) {
+  cmd->add_option("--policy", o->policy_file, "Policy file (TOML) whose holidays feed to use")
+      ->type_name("FILE");
+  cmd->add_option("--holidays", o->holidays_file,
+                  "GOV.UK bank-holidays.json: authoritative for every year it covers")
+      ->type_name("FILE");
+}
+
+}  // namespace
+
+int RunCli(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
+           std::ostream& err, const Clock& clock) {
+  Context ctx{in, out, err, clock};
+
+  CLI::App app{
+      "isms: the security schedule of a UK public-sector IT contract, on the contract's clock.\n"
+      "Working days are England and Wales working days; see docs/ for every rule."};
+  app.name("isms");
+  app.set_version_flag("--version", std::string("isms ") + ISMS_VERSION);
+  app.require_subcommand(1);
+  app.fallthrough(false);
+
+  std::function<void()> action;
+
+  // isms calendar ...
+  auto* calendar = app.add_subcommand("calendar", "England and Wales working days and holidays");
+  calendar->require_subcommand(1);
+
+  CalendarAddOptions add;
+  auto* add_cmd =
+      calendar->add_subcommand("add", "Add a period to a date and print the due date (YYYY-MM-DD)");
+  add_cmd->add_option("DATE", add.date, std::string("Start date YYYY-MM-DD") + kStdinNote)
+      ->required();
+  auto* days = add_cmd->add_option("--days", add.days, "N calendar days after DATE");
+  auto* wdays =
+      add_cmd->add_option("--working-days", add.working_days,
+                          "the N-th Working Day after DATE (DATE itself is never counted)");
+  auto* months = add_cmd->add_option(
+      "--months", add.months, "the same day N Months later, clamped to the month's last day");
+  days->excludes(wdays)->excludes(months);
+  wdays->excludes(months);
+  AddCalendarOptions(add_cmd, &add.calendar);
+  add_cmd->callback([&] {
+    action = [&] {
+      if (!add.days && !add.working_days && !add.months) {
+        ctx.Fail(Status::InvalidArgument(
+            "calendar add needs one of --days N, --working-days N or --months N"));
+        ctx.exit_code = 2;
+        return;
+      }
+      CalendarAdd(ctx, add);
+    };
+  });
+
+  CalendarHolidaysOptions hol;
+  auto* hol_cmd = calendar->add_subcommand(
+      "holidays", "List the England and Wales days off of a year (\"YYYY-MM-DD<TAB>name\")");
+  hol_cmd->add_option("YEAR", hol.year, std::string("Year, e.g. 2026") + kStdinNote)->required();
+  AddCalendarOptions(hol_cmd, &hol.calendar);
+  hol_cmd->callback([&] { action = [&] { CalendarHolidays(ctx, hol); }; });
+
+  CalendarIsWorkingDayOptions iwd;
+  auto* iwd_cmd =
+      calendar->add_subcommand("is-working-day", "Print yes if DATE is a Working Day, else no");
+  iwd_cmd->add_option("DATE", iwd.date, std::string("Date YYYY-MM-DD") + kStdinNote)->required();
+  AddCalendarOptions(iwd_cmd, &iwd.calendar);
+  iwd_cmd->callback([&] { action = [&] { CalendarIsWorkingDay(ctx, iwd); }; });
+
+  // isms cvss ...
+  CvssOptions cvss;
+  auto* cvss_cmd = app.add_subcommand(
+      "cvss",
+      "Score a CVSS v2.0/v3.0/v3.1/v4.0 vector: prints \"<version> <base> <rating> <category>\"");
+  cvss_cmd->add_option("VECTOR", cvss.vector, std::string("CVSS vector") + kStdinNote)->required();
+  cvss_cmd->add_flag("--json", cvss.json,
+                     "Print {\"vector\",\"version\",\"base_score\",\"score\",\"nvd_severity\","
+                     "\"category\"} per vector");
+  cvss_cmd
+      ->add_option("--policy", cvss.policy_file,
+                   "Policy file deciding the score basis of the 9.2 category")
+      ->type_name("FILE");
+  cvss_cmd->callback([&] { action = [&] { Cvss(ctx, cvss); }; });
+
+  // isms deadline ...
+  auto* deadline = app.add_subcommand("deadline", "Deadlines of the schedule");
+  deadline->require_subcommand(1);
+  DeadlinePatchOptions patch;
+  auto* patch_cmd = deadline->add_subcommand(
+      "patch", "9.3: the date by which a patch must be applied (prints YYYY-MM-DD)");
+  patch_cmd->add_option("--category", patch.category, "Critical, Important or Other (9.2)")
+      ->required();
+  patch_cmd
+      ->add_option("--released", patch.released,
+                   std::string("Public release date of the patch, YYYY-MM-DD") + kStdinNote)
+      ->required();
+  patch_cmd->add_flag("--extension", patch.extension,
+                      "9.3.2: +5 days where the patch adversely affects the service and the test "
+                      "plan was followed (Critical and Important only)");
+  auto* agreed_days =
+      patch_cmd->add_option("--agreed-days", patch.agreed_days,
+                            "9.3.3: a period agreed with the Buyer, N calendar days from release");
+  auto* agreed_until = patch_cmd->add_option("--agreed-until", patch.agreed_until,
+                                             "9.3.3: a date agreed with the Buyer, YYYY-MM-DD");
+  agreed_days->excludes(agreed_until);
+  AddCalendarOptions(patch_cmd, &patch.calendar);
+  patch_cmd->callback([&] { action = [&] { DeadlinePatch(ctx, patch); }; });
+
+  // isms policy ...
+  auto* policy = app.add_subcommand("policy", "The contract's timescales and settings");
+  policy->require_subcommand(1);
+  PolicyShowOptions show;
+  auto* show_cmd = policy->add_subcommand(
+      "show", "Print the effective policy: each timescale with its clause and source");
+  show_cmd->add_option("--policy", show.policy_file, "Policy file (TOML) over the defaults")
+      ->type_name("FILE");
+  show_cmd->callback([&] { action = [&] { PolicyShow(ctx, show); }; });
+
+  // The ledger: store, contracts, events, obligations.
+  auto add_store = [](CLI::App* cmd, StoreOptions* o) {
+    cmd->add_option("--store", o->store,
+                    "Store URL: sqlite:PATH or postgresql://... (default: $ISMS_STORE, else "
+                    "sqlite:./isms-data/isms.db); never put a password here")
+        ->type_name("URL");
+  };
+
+  InitOptions init;
+  auto* init_cmd = app.add_subcommand("init", "Create the store, or bring its schema up to date");
+  add_store(init_cmd, &init.store);
+  init_cmd->callback([&] { action = [&] { Init(ctx, init); }; });
+
+  auto* contract = app.add_subcommand("contract", "Contracts held in the store");
+  contract->require_subcommand(1);
+  ContractCreateOptions cc;
+  auto* cc_cmd =
+      contract->add_subcommand("create", "Create a contract; its clocks start at --start");
+  cc_cmd->add_option("NAME", cc.name, "Contract name: letters, digits, '-', '_', '.'")->required();
+  cc_cmd->add_option("--start", cc.start, "The contract's Start Date, YYYY-MM-DD")->required();
+  cc_cmd->add_option("--buyer", cc.buyer, "The Buyer's name");
+  cc_cmd->add_option("--supplier", cc.supplier, "The Supplier's name");
+  cc_cmd->add_flag("--bespoke-isms", cc.bespoke_isms,
+                   "The Buyer stipulated a bespoke ISMS: it needs the Buyer's approval (3.7)");
+  cc_cmd->add_option("--policy", cc.policy_file, "Policy file (TOML) varying the defaults")
+      ->type_name("FILE");
+  add_store(cc_cmd, &cc.store);
+  cc_cmd->callback([&] { action = [&] { ContractCreate(ctx, cc); }; });
+  ContractListOptions cl;
+  auto* cl_cmd = contract->add_subcommand("list", "List the contracts of the store");
+  cl_cmd->add_flag("--json", cl.json, "Print a JSON array");
+  add_store(cl_cmd, &cl.store);
+  cl_cmd->callback([&] { action = [&] { ContractList(ctx, cl); }; });
+
+  auto* event = app.add_subcommand("event", "The contract's ledger of events (docs/events.md)");
+  event->require_subcommand(1);
+  EventRecordOptions er;
+  auto* er_cmd = event->add_subcommand(
+      "record", "Record an event: what happened, when, about what (append-only)");
+  er_cmd->add_option("TYPE", er.type, "Event type, e.g. isms.submitted (docs/events.md)")
+      ->required();
+  er_cmd->add_option("ATTRS", er.attrs,
+                     "KEY=VALUE attributes, e.g. doc=sha256:HEX evidence=MSG-1 supersedes=12");
+  er_cmd->add_option("--contract", er.contract, "Contract name")->required();
+  er_cmd->add_option("--subject", er.subject, "What the event is about, e.g. alice or INC-7");
+  er_cmd->add_option("--at", er.at,
+                     "When it happened: YYYY-MM-DD (start of that London day) or an RFC 3339 "
+                     "instant; default now");
+  er_cmd->add_option("--note", er.note, "A free-text note");
+  add_store(er_cmd, &er.store);
+  er_cmd->callback([&] { action = [&] { EventRecord(ctx, er); }; });
+  EventListOptions el;
+  auto* el_cmd = event->add_subcommand("list", "List a contract's events in recording order");
+  el_cmd->add_option("--contract", el.contract, "Contract name")->required();
+  el_cmd->add_flag("--json", el.json, "Print a JSON array");
+  add_store(el_cmd, &el.store);
+  el_cmd->callback([&] { action = [&] { EventList(ctx, el); }; });
+
+  StatusOptions st;
+  auto* st_cmd = app.add_subcommand(
+      "status", "Which obligations are open, met, met late or breached, most urgent first");
+  st_cmd->add_option("--contract", st.contract, "Contract name")->required();
+  st_cmd->add_option("--at", st.at,
+                     "Evaluate as of this date (its end, London time) or instant, from the events");
+  st_cmd->add_flag("--as-known", st.as_known,
+                   "With --at: also ignore events recorded after that time");
+  st_cmd->add_option("--state", st.state,
+                     "Only obligations in this state: open, met, met-late, breached, suspended, "
+                     "superseded");
+  st_cmd->add_flag("--json", st.json, "Print a JSON array of obligations");
+  add_store(st_cmd, &st.store);
+  st_cmd->callback([&] { action = [&] { ShowStatus(ctx, st); }; });
+
+  RecomputeOptions rc;
+  auto* rc_cmd =
+      app.add_subcommand("recompute", "Rebuild the stored obligations from the events alone");
+  rc_cmd->add_option("--contract", rc.contract, "Only this contract (default: all)");
+  add_store(rc_cmd, &rc.store);
+  rc_cmd->callback([&] { action = [&] { Recompute(ctx, rc); }; });
+
+  auto* rootcause = app.add_subcommand("rootcause", "Root-cause identifiers of tests (6.5)");
+  rootcause->require_subcommand(1);
+  RootCauseListOptions rl;
+  auto* rl_cmd = rootcause->add_subcommand("list", "List the root-cause identifiers in use");
+  rl_cmd->add_option("--contract", rl.contract, "Contract name")->required();
+  add_store(rl_cmd, &rl.store);
+  rl_cmd->callback([&] { action = [&] { RootCauseList(ctx, rl); }; });
+
+  std::vector<std::string> rev(args.rbegin(), args.rend() - 1);
+  try {
+    app.parse(rev);
+  } catch (const CLI::CallForHelp& e) {
+    app.exit(e, out, err);
+    return 0;
+  } catch (const CLI::CallForAllHelp& e) {
+    app.exit(e, out, err);
+    return 0;
+  } catch (const CLI::CallForVersion& e) {
+    app.exit(e, out, err);
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    app.exit(e, out, err);
+    return 2;
+  }
+  if (!action) return 2;
+  try {
+    action();
+  } catch (const std::exception& e) {
+    ctx.Fail(Status::Internal(std::string("unexpected error: ") + e.what()));
+  }
+  return ctx.exit_code;
+}
+
+}  // namespace isms::cli

@@ -1,0 +1,130 @@
+// Command handlers of `isms`, free of the argument parser: cli.cc parses the command line into
+// these option structs and calls the handler, which writes to the Context. Handlers for values
+// that may be "-" go through ForEachValue (one result per input line).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cli/context.h"
+
+namespace isms::cli {
+
+struct CalendarOptions {
+  std::string policy_file;
+  std::string holidays_file;
+};
+
+struct CalendarAddOptions {
+  CalendarOptions calendar;
+  std::string date;  // or "-"
+  std::optional<int> days, working_days, months;
+};
+void CalendarAdd(Context& ctx, const CalendarAddOptions& o);
+
+struct CalendarHolidaysOptions {
+  CalendarOptions calendar;
+  std::string year;  // or "-"
+};
+void CalendarHolidays(Context& ctx, const CalendarHolidaysOptions& o);
+
+struct CalendarIsWorkingDayOptions {
+  CalendarOptions calendar;
+  std::string date;  // or "-"
+};
+void CalendarIsWorkingDay(Context& ctx, const CalendarIsWorkingDayOptions& o);
+
+struct CvssOptions {
+  std::string vector;  // or "-"
+  bool json = false;
+  std::string policy_file;
+};
+void Cvss(Context& ctx, const CvssOptions& o);
+
+struct DeadlinePatchOptions {
+  CalendarOptions calendar;
+  std::string category;
+  std::string released;  // or "-"
+  bool extension = false;
+  std::optional<int> agreed_days;
+  std::string agreed_until;
+};
+void DeadlinePatch(Context& ctx, const DeadlinePatchOptions& o);
+
+struct PolicyShowOptions {
+  std::string policy_file;
+};
+void PolicyShow(Context& ctx, const PolicyShowOptions& o);
+
+}  // namespace isms::cli
+
+namespace isms::cli {
+
+struct StoreOptions {
+  std::string store;  // --store URL; empty: $ISMS_STORE, else sqlite:./isms-data/isms.db
+};
+
+struct InitOptions {
+  StoreOptions store;
+};
+void Init(Context& ctx, const InitOptions& o);
+
+struct ContractCreateOptions {
+  StoreOptions store;
+  std::string name;
+  std::string start;
+  std::string buyer;
+  std::string supplier;
+  bool bespoke_isms = false;
+  std::string policy_file;
+};
+void ContractCreate(Context& ctx, const ContractCreateOptions& o);
+
+struct ContractListOptions {
+  StoreOptions store;
+  bool json = false;
+};
+void ContractList(Context& ctx, const ContractListOptions& o);
+
+struct EventRecordOptions {
+  StoreOptions store;
+  std::string type;
+  std::string contract;
+  std::string subject;
+  std::string at;
+  std::string note;
+  std::vector<std::string> attrs;  // KEY=VALUE
+};
+void EventRecord(Context& ctx, const EventRecordOptions& o);
+
+struct EventListOptions {
+  StoreOptions store;
+  std::string contract;
+  bool json = false;
+};
+void EventList(Context& ctx, const EventListOptions& o);
+
+struct StatusOptions {
+  StoreOptions store;
+  std::string contract;
+  std::string at;
+  bool as_known = false;
+  std::string state;
+  bool json = false;
+};
+void ShowStatus(Context& ctx, const StatusOptions& o);
+
+struct RecomputeOptions {
+  StoreOptions store;
+  std::string contract;
+};
+void Recompute(Context& ctx, const RecomputeOptions& o);
+
+struct RootCauseListOptions {
+  StoreOptions store;
+  std::string contract;
+};
+void RootCauseList(Context& ctx, const RootCauseListOptions& o);
+
+}  // namespace isms::cli

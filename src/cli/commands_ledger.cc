@@ -1,0 +1,270 @@
+#include <pwd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <ostream>
+#include <sstream>
+
+#include "app/ledger.h"
+#include "cli/commands.h"
+#include "cli/table.h"
+#include "formats/policy_toml.h"
+
+namespace isms::cli {
+namespace {
+
+// The actor of a command-line call: the operating-system user, never free text.
+app::Actor OsActor() {
+  const passwd* pw = getpwuid(geteuid());
+  if (pw && pw->pw_name && *pw->pw_name) return {pw->pw_name, false};
+  return {"uid:" + std::to_string(geteuid()), false};
+}
+
+Result<std::unique_ptr<app::Ledger>> OpenLedger(Context& ctx, const StoreOptions& o) {
+  std::optional<std::string> flag;
+  if (!o.store.empty()) flag = o.store;
+  ISMS_ASSIGN_OR_RETURN(std::string url, store::ResolveStoreUrl(flag));
+  return app::Ledger::Open(url, ctx.clock);
+}
+
+// An --at value: a date (the start of that London day for an event; its end for "as of"), or
+// an RFC 3339 instant.
+Result<Instant> ParseAt(const std::string& text, bool end_of_day) {
+  if (text.size() == 10) {
+    ISMS_ASSIGN_OR_RETURN(Date d, ParseDate(text));
+    return end_of_day ? EndOfLondonDay(d) : StartOfLondonDay(d);
+  }
+  Result<Instant> t = ParseInstant(text);
+  if (!t.ok()) {
+    return Status::InvalidArgument("--at '" + text +
+                                   "' is neither a date YYYY-MM-DD nor an RFC 3339 instant such "
+                                   "as 2026-03-31T14:05:00Z");
+  }
+  return t;
+}
+
+std::string DueText(const Obligation& o) {
+  if (o.due_date) return FormatDate(*o.due_date);
+  if (o.due_at) return FormatInstant(*o.due_at);
+  return "-";
+}
+
+std::string TimescaleText(const Obligation& o) {
+  std::string s = o.timescale ? FormatPeriod(*o.timescale) : "no clock";
+  return s + " (" + std::string(TimescaleSourceKey(o.timescale_source)) + ")";
+}
+
+nlohmann::ordered_json ObligationJson(const Obligation& o) {
+  nlohmann::ordered_json j;
+  j["clause"] = o.clause;
+  j["key"] = o.key;
+  j["title"] = o.title;
+  j["subject"] = o.subject;
+  j["trigger_type"] = o.trigger_type;
+  j["trigger_event"] = o.trigger_event_id;
+  j["trigger_at"] = FormatInstant(o.trigger_at);
+  j["due"] = o.due_date ? nlohmann::ordered_json(FormatDate(*o.due_date)) : nullptr;
+  j["due_at"] = o.due_at ? nlohmann::ordered_json(FormatInstant(*o.due_at)) : nullptr;
+  j["timescale"] = o.timescale ? nlohmann::ordered_json(FormatPeriod(*o.timescale)) : nullptr;
+  j["timescale_source"] = TimescaleSourceKey(o.timescale_source);
+  j["state"] = ObligationStateName(o.state);
+  j["consequence"] = ConsequenceName(o.consequence);
+  j["consequence_text"] = o.consequence_text;
+  j["closed_at"] = o.closed_at ? nlohmann::ordered_json(FormatInstant(*o.closed_at)) : nullptr;
+  j["evidence"] = o.evidence;
+  j["flags"] = o.flags;
+  return j;
+}
+
+}  // namespace
+
+void Init(Context& ctx, const InitOptions& o) {
+  Result<std::unique_ptr<app::Ledger>> ledger = OpenLedger(ctx, o.store);
+  if (!ledger.ok()) return ctx.Fail(ledger.status());
+  Result<int> version = store::SchemaVersion((*ledger)->connection());
+  if (!version.ok()) return ctx.Fail(version.status());
+  ctx.out << "store " << (*ledger)->connection().DisplayUrl() << " is ready (schema version "
+          << *version << ")\n";
+}
+
+void ContractCreate(Context& ctx, const ContractCreateOptions& o) {
+  app::NewContract c;
+  c.name = o.name;
+  Result<Date> start = ParseDate(o.start);
+  if (!start.ok()) return ctx.Fail(start.status().WithContext("--start"));
+  c.start = *start;
+  c.buyer = o.buyer;
+  c.supplier = o.supplier;
+  c.bespoke_isms = o.bespoke_isms;
+  if (!o.policy_file.empty()) {
+    std::ifstream in(o.policy_file, std::ios::binary);
+    if (!in) {
+      return ctx.Fail(Status::IoError("cannot read policy file " + o.policy_file +
+                                      ": check the path and its permissions"));
+    }
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    c.policy_toml = ss.str();
+    c.policy_source = o.policy_file;
+    std::error_code ec;
+    c.policy_dir =
+        std::filesystem::absolute(std::filesystem::path(o.policy_file), ec).parent_path().string();
+  }
+  Result<std::unique_ptr<app::Ledger>> ledger = OpenLedger(ctx, o.store);
+  if (!ledger.ok()) return ctx.Fail(ledger.status());
+  Result<app::ContractRecord> r = (*ledger)->CreateContract(c, OsActor());
+  if (!r.ok()) return ctx.Fail(r.status());
+  ctx.out << "created contract " << r->name << " (Start Date " << FormatDate(r->start)
+          << (r->bespoke_isms ? ", bespoke ISMS" : "") << ")\n";
+}
+
+void ContractList(Context& ctx, const ContractListOptions& o) {
+  Result<std::unique_ptr<app::Ledger>> ledger = OpenLedger(ctx, o.store);
+  if (!ledger.ok()) return ctx.Fail(ledger.status());
+  Result<std::vector<app::ContractRecord>> list = (*ledger)->ListContracts();
+  if (!list.ok()) return ctx.Fail(list.status());
+  if (o.json) {
+    nlohmann::ordered_json arr = nlohmann::ordered_json::array();
+    for (const auto& c : *list) {
+      arr.push_back({{"name", c.name},
+                     {"start", FormatDate(c.start)},
+                     {"buyer", c.buyer},
+                     {"supplier", c.supplier},
+                     {"bespoke_isms", c.bespoke_isms}});
+    }
+    ctx.out << arr.dump(2) << "\n";
+    return;
+  }
+  Table t({"NAME", "START", "BUYER", "SUPPLIER", "ISMS"});
+  for (const auto& c : *list) {
+    t.Add(
+        {c.name, FormatDate(c.start), c.buyer, c.supplier, c.bespoke_isms ? "bespoke" : "extant"});
+  }
+  t.Print(ctx.out);
+}
+
+void EventRecord(Context& ctx, const EventRecordOptions& o) {
+  app::NewEvent e;
+  e.contract = o.contract;
+  e.type = o.type;
+  e.subject = o.subject;
+  e.note = o.note;
+  if (!o.at.empty()) {
+    Result<Instant> at = ParseAt(o.at, /*end_of_day=*/false);
+    if (!at.ok()) return ctx.Fail(at.status());
+    e.at = *at;
+  }
+  for (const std::string& kv : o.attrs) {
+    size_t eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return ctx.Fail(
+          Status::InvalidArgument("'" + kv + "' is not KEY=VALUE, e.g. evidence=MSG-123"));
+    }
+    e.attrs.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+  }
+  Result<std::unique_ptr<app::Ledger>> ledger = OpenLedger(ctx, o.store);
+  if (!ledger.ok()) return ctx.Fail(ledger.status());
+  Result<Event> r = (*ledger)->RecordEvent(e, OsActor());
+  if (!r.ok()) return ctx.Fail(r.status());
+  ctx.out << "recorded event " << r->id << ": " << r->type
+          << (r->subject.empty() ? "" : " " + r->subject) << " at " << FormatInstant(r->at) << "\n";
+}
+
+void EventList(Context& ctx, const EventListOptions& o) {
+  Result<std::unique_ptr<app::Ledger>> ledger = OpenLedger(ctx, o.store);
+  if (!ledger.ok()) return ctx.Fail(ledger.status());
+  Result<std::vector<app::EventView>> list = (*ledger)->ListEvents(o.contract);
+  if (!list.ok()) return ctx.Fail(list.status());
+  if (o.json) {
+    nlohmann::ordered_json arr = nlohmann::ordered_json::array();
+    for (const auto& v : *list) {
+      const Event& e = v.event;
+      nlohmann::ordered_json attrs = nlohmann::ordered_json::object();
+      for (const auto& [k, val] : e.attrs) attrs[k] = val;
+      arr.push_back({{"id", e.id},
+                     {"type", e.type},
+                     {"subject", e.subject},
+                     {"at", FormatInstant(e.at)},
+                     {"recorded_at", FormatInstant(e.recorded_at)},
+                     {"actor", e.actor},
+                     {"by_buyer", e.by_buyer},
+                     {"note", e.note},
+                     {"attrs", attrs},
+                     {"supersedes", e.supersedes ? nlohmann::ordered_json(*e.supersedes) : nullptr},
+                     {"backdated", v.backdated}});
+    }
+    ctx.out << arr.dump(2) << "\n";
+    return;
+  }
+  Table t({"ID", "AT", "TYPE", "SUBJECT", "ATTRIBUTES", "RECORDED", "BY", "NOTE"});
+  for (const auto& v : *list) {
+    const Event& e = v.event;
+    std::string attrs;
+    for (const auto& [k, val] : e.attrs) {
+      if (!attrs.empty()) attrs += ' ';
+      attrs += k + "=" + (val.size() > 40 ? val.substr(0, 37) + "..." : val);
+    }
+    if (e.supersedes)
+      attrs += (attrs.empty() ? "" : " ") + ("supersedes=" + std::to_string(*e.supersedes));
+    t.Add({std::to_string(e.id), FormatInstant(e.at), e.type, e.subject, attrs,
+           FormatInstant(e.recorded_at) + (v.backdated ? " BACKDATED" : ""), e.actor, e.note});
+  }
+  t.Print(ctx.out);
+}
+
+void ShowStatus(Context& ctx, const StatusOptions& o) {
+  app::StatusQuery q;
+  if (!o.at.empty()) {
+    Result<Instant> at = ParseAt(o.at, /*end_of_day=*/true);
+    if (!at.ok()) return ctx.Fail(at.status());
+    q.at = *at;
+  } else if (o.as_known) {
+    return ctx.Fail(Status::InvalidArgument("--as-known needs --at: the time of the knowledge"));
+  }
+  q.as_known = o.as_known;
+  if (!o.state.empty()) {
+    Result<ObligationState> s = ParseObligationState(o.state);
+    if (!s.ok()) return ctx.Fail(s.status());
+    q.state = *s;
+  }
+  Result<std::unique_ptr<app::Ledger>> ledger = OpenLedger(ctx, o.store);
+  if (!ledger.ok()) return ctx.Fail(ledger.status());
+  Result<std::vector<Obligation>> list = (*ledger)->StatusOf(o.contract, q);
+  if (!list.ok()) return ctx.Fail(list.status());
+  if (o.json) {
+    nlohmann::ordered_json arr = nlohmann::ordered_json::array();
+    for (const Obligation& ob : *list) arr.push_back(ObligationJson(ob));
+    ctx.out << arr.dump(2) << "\n";
+    return;
+  }
+  Table t({"STATE", "CLAUSE", "DUE", "SUBJECT", "OBLIGATION", "TIMESCALE", "IF MISSED"});
+  for (const Obligation& ob : *list) {
+    std::string title = ob.title;
+    for (const std::string& f : ob.flags) title += " [" + f + "]";
+    t.Add({std::string(ObligationStateName(ob.state)), ob.clause, DueText(ob), ob.subject, title,
+           TimescaleText(ob), ob.consequence_text});
+  }
+  t.Print(ctx.out);
+}
+
+void Recompute(Context& ctx, const RecomputeOptions& o) {
+  Result<std::unique_ptr<app::Ledger>> ledger = OpenLedger(ctx, o.store);
+  if (!ledger.ok()) return ctx.Fail(ledger.status());
+  Result<app::RecomputeResult> r = (*ledger)->Recompute(o.contract);
+  if (!r.ok()) return ctx.Fail(r.status());
+  ctx.out << "recomputed " << r->obligations << " obligations from " << r->events << " events of "
+          << r->contracts << (r->contracts == 1 ? " contract" : " contracts") << "\n";
+}
+
+void RootCauseList(Context& ctx, const RootCauseListOptions& o) {
+  Result<std::unique_ptr<app::Ledger>> ledger = OpenLedger(ctx, o.store);
+  if (!ledger.ok()) return ctx.Fail(ledger.status());
+  Result<std::vector<std::string>> r = (*ledger)->RootCauses(o.contract);
+  if (!r.ok()) return ctx.Fail(r.status());
+  for (const std::string& id : *r) ctx.out << id << "\n";
+}
+
+}  // namespace isms::cli

@@ -1,0 +1,127 @@
+#include "core/time.h"
+
+#include <cstdio>
+
+namespace isms {
+namespace {
+
+bool ReadDigits(std::string_view s, size_t pos, size_t n, int* out) {
+  if (pos + n > s.size()) return false;
+  int v = 0;
+  for (size_t i = pos; i < pos + n; ++i) {
+    char c = s[i];
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  *out = v;
+  return true;
+}
+
+Result<Date> ParseDatePrefix(std::string_view text, std::string_view whole) {
+  int y, m, d;
+  if (text.size() < 10 || !ReadDigits(text, 0, 4, &y) || text[4] != '-' ||
+      !ReadDigits(text, 5, 2, &m) || text[7] != '-' || !ReadDigits(text, 8, 2, &d)) {
+    return Status::InvalidArgument("'" + std::string(whole) +
+                                   "' is not a date: write it as YYYY-MM-DD, e.g. 2026-03-31");
+  }
+  Date date{std::chrono::year(y), std::chrono::month(static_cast<unsigned>(m)),
+            std::chrono::day(static_cast<unsigned>(d))};
+  if (y < 1000) {
+    return Status::InvalidArgument("'" + std::string(whole) +
+                                   "' is out of range: years run from 1000 to 9999");
+  }
+  if (!date.ok()) {
+    return Status::InvalidArgument("'" + std::string(whole) +
+                                   "' is not a calendar date (no such day in that month)");
+  }
+  return date;
+}
+
+}  // namespace
+
+Result<Date> ParseDate(std::string_view text) {
+  if (text.size() != 10) {
+    return Status::InvalidArgument("'" + std::string(text) +
+                                   "' is not a date: write it as YYYY-MM-DD, e.g. 2026-03-31");
+  }
+  return ParseDatePrefix(text, text);
+}
+
+std::string FormatDate(Date d) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(d.year()),
+                static_cast<unsigned>(d.month()), static_cast<unsigned>(d.day()));
+  return buf;
+}
+
+Result<Instant> ParseInstant(std::string_view text) {
+  const std::string whole(text);
+  auto bad = [&]() {
+    return Status::InvalidArgument(
+        "'" + whole +
+        "' is not an RFC 3339 instant: write it as YYYY-MM-DDTHH:MM:SSZ or with an offset, "
+        "e.g. 2026-03-31T14:05:00+01:00");
+  };
+  ISMS_ASSIGN_OR_RETURN(Date date, ParseDatePrefix(text, text));
+  if (text.size() < 20) return bad();
+  char sep = text[10];
+  if (sep != 'T' && sep != 't' && sep != ' ') return bad();
+  int hh, mm, ss;
+  if (!ReadDigits(text, 11, 2, &hh) || text[13] != ':' || !ReadDigits(text, 14, 2, &mm) ||
+      text[16] != ':' || !ReadDigits(text, 17, 2, &ss)) {
+    return bad();
+  }
+  if (hh > 23 || mm > 59 || ss > 60) return bad();
+  if (ss == 60) ss = 59;  // a leap second is read as the last second of its minute
+  size_t pos = 19;
+  int millis = 0;
+  if (pos < text.size() && text[pos] == '.') {
+    ++pos;
+    size_t start = pos;
+    int scale = 100;
+    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
+      millis += (text[pos] - '0') * scale;
+      scale /= 10;
+      ++pos;
+    }
+    if (pos == start) return bad();
+  }
+  if (pos >= text.size()) return bad();
+  int offset_minutes = 0;
+  char z = text[pos];
+  if (z == 'Z' || z == 'z') {
+    ++pos;
+  } else if (z == '+' || z == '-') {
+    int oh, om;
+    if (!ReadDigits(text, pos + 1, 2, &oh) || pos + 3 >= text.size() || text[pos + 3] != ':' ||
+        !ReadDigits(text, pos + 4, 2, &om) || oh > 23 || om > 59) {
+      return bad();
+    }
+    offset_minutes = (oh * 60 + om) * (z == '-' ? -1 : 1);
+    pos += 6;
+  } else {
+    return bad();
+  }
+  if (pos != text.size()) return bad();
+  using namespace std::chrono;
+  Instant t = sys_days(date) + hours(hh) + minutes(mm) + seconds(ss) + milliseconds(millis);
+  return t - minutes(offset_minutes);
+}
+
+std::string FormatInstant(Instant t) {
+  using namespace std::chrono;
+  auto day = floor<days>(t);
+  Date d(day);
+  auto ms = (t - day).count();
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%sT%02lld:%02lld:%02lld.%03lldZ", FormatDate(d).c_str(),
+                static_cast<long long>(ms / 3600000), static_cast<long long>(ms / 60000 % 60),
+                static_cast<long long>(ms / 1000 % 60), static_cast<long long>(ms % 1000));
+  return buf;
+}
+
+Instant SystemClock::Now() const {
+  return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+}
+
+}  // namespace isms

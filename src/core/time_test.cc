@@ -1,0 +1,109 @@
+#include "core/time.h"
+
+#include <gtest/gtest.h>
+
+namespace isms {
+namespace {
+
+using std::chrono::day;
+using std::chrono::month;
+using std::chrono::year;
+
+TEST(ParseDate, AcceptsIsoCalendarDates) {
+  Result<Date> d = ParseDate("2026-03-31");
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(*d, (Date{year(2026), month(3), day(31)}));
+  EXPECT_TRUE(ParseDate("2024-02-29").ok());
+}
+
+TEST(ParseDate, RefusesImpossibleDaysNamingTheValue) {
+  Result<Date> d = ParseDate("2026-02-29");
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(d.status().message().find("'2026-02-29'"), std::string::npos);
+  EXPECT_FALSE(ParseDate("2026-13-01").ok());
+  EXPECT_FALSE(ParseDate("2026-00-10").ok());
+  EXPECT_FALSE(ParseDate("2026-04-31").ok());
+  EXPECT_EQ(ParseDate("0999-01-01").status().message(),
+            "'0999-01-01' is out of range: years run from 1000 to 9999");
+}
+
+TEST(ParseDate, RefusesOtherFormsAndSaysWhichFormToUse) {
+  for (const char* bad : {"", "2026-3-31", "31/03/2026", "2026-03-31T00:00:00Z", "2026-03-31 ",
+                          "20260331", "２０２６-03-31"}) {
+    Result<Date> d = ParseDate(bad);
+    ASSERT_FALSE(d.ok()) << bad;
+    EXPECT_NE(d.status().message().find("YYYY-MM-DD"), std::string::npos) << bad;
+  }
+}
+
+TEST(FormatDate, PadsToTheIsoForm) {
+  EXPECT_EQ(FormatDate(Date{year(2026), month(1), day(5)}), "2026-01-05");
+}
+
+TEST(ParseInstant, ReadsUtcAndOffsets) {
+  Result<Instant> z = ParseInstant("2026-03-29T00:59:59.999Z");
+  ASSERT_TRUE(z.ok()) << z.status().ToString();
+  EXPECT_EQ(FormatInstant(*z), "2026-03-29T00:59:59.999Z");
+  Result<Instant> bst = ParseInstant("2026-07-01T12:00:00+01:00");
+  ASSERT_TRUE(bst.ok());
+  EXPECT_EQ(FormatInstant(*bst), "2026-07-01T11:00:00.000Z");
+  Result<Instant> west = ParseInstant("2026-07-01t23:30:00-02:30");
+  ASSERT_TRUE(west.ok());
+  EXPECT_EQ(FormatInstant(*west), "2026-07-02T02:00:00.000Z");
+  Result<Instant> space = ParseInstant("2026-07-01 12:00:00.5z");
+  ASSERT_TRUE(space.ok());
+  EXPECT_EQ(FormatInstant(*space), "2026-07-01T12:00:00.500Z");
+}
+
+TEST(ParseInstant, TruncatesBelowAMillisecond) {
+  Result<Instant> t = ParseInstant("2026-07-01T12:00:00.123999Z");
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(FormatInstant(*t), "2026-07-01T12:00:00.123Z");
+}
+
+TEST(ParseInstant, RefusesInstantsWithoutAZoneOrOutOfRange) {
+  for (const char* bad :
+       {"2026-07-01T12:00:00", "2026-07-01", "2026-07-01T24:00:00Z", "2026-07-01T12:60:00Z",
+        "2026-07-01T12:00:00+1:00", "2026-07-01T12:00:00.Z", "2026-07-01T12:00:00Zjunk"}) {
+    Result<Instant> t = ParseInstant(bad);
+    ASSERT_FALSE(t.ok()) << bad;
+    EXPECT_NE(t.status().message().find("RFC 3339"), std::string::npos) << bad;
+  }
+}
+
+TEST(FixedClock, SaysWhatItWasSet) {
+  Instant t = *ParseInstant("2026-11-28T22:00:00Z");
+  FixedClock clock(t);
+  EXPECT_EQ(clock.Now(), t);
+  clock.Set(t + std::chrono::hours(1));
+  EXPECT_EQ(FormatInstant(clock.Now()), "2026-11-28T23:00:00.000Z");
+}
+
+TEST(Status, CarriesCodeMessageAndContext) {
+  Status s = Status::InvalidArgument("metric AV has no value 'Q'");
+  EXPECT_FALSE(s.ok());
+  EXPECT_EQ(s.ToString(), "invalid argument: metric AV has no value 'Q'");
+  EXPECT_EQ(s.WithContext("line 3").message(), "line 3: metric AV has no value 'Q'");
+  EXPECT_TRUE(Status::Ok().ok());
+  EXPECT_EQ(Status::Ok().WithContext("x"), Status::Ok());
+}
+
+Result<int> Half(int n) {
+  if (n % 2) return Status::InvalidArgument(std::to_string(n) + " is odd");
+  return n / 2;
+}
+
+Result<int> Quarter(int n) {
+  ISMS_ASSIGN_OR_RETURN(int h, Half(n));
+  return Half(h);
+}
+
+TEST(Result, PropagatesTheFirstError) {
+  EXPECT_EQ(*Quarter(8), 2);
+  EXPECT_EQ(Quarter(6).status().message(), "3 is odd");
+  EXPECT_EQ(Quarter(5).status().message(), "5 is odd");
+}
+
+}  // namespace
+}  // namespace isms

@@ -1,0 +1,593 @@
+// The PostgreSQL engine: libpq, one PGconn per Connection.
+//
+// Statements are prepared server-side under names unique to the connection (isms_1, isms_2, ...)
+// and run with PQsendQueryPrepared in single-row mode, so a query's rows arrive one at a time and a
+// million-row result never sits in memory. Parameters go as text, blobs as binary. Bulk writes use
+// COPY ... FROM STDIN in text format.
+#include <libpq-fe.h>
+
+#include <deque>
+#include <map>
+
+#include "store/store_internal.h"
+
+namespace isms::store::internal {
+namespace {
+
+constexpr unsigned kByteaOid = 17;
+constexpr std::size_t kCopyFlushBytes = 1 << 18;
+
+StatusCode CodeForSqlState(std::string_view state) {
+  if (state == "23505") return StatusCode::kAlreadyExists;
+  if (state.size() != 5) return StatusCode::kInternal;
+  std::string_view cls = state.substr(0, 2);
+  if (cls == "23" || cls == "25") return StatusCode::kFailedPrecondition;
+  if (cls == "08" || cls == "53" || cls == "57" || cls == "40" || state == "55P03") {
+    return StatusCode::kUnavailable;
+  }
+  if (cls == "22") return StatusCode::kInvalidArgument;
+  if (cls == "58") return StatusCode::kIoError;
+  if (cls == "XX") return StatusCode::kCorruption;
+  return StatusCode::kInternal;
+}
+
+// libpq's messages span lines ("...failed: Connection refused\n\tIs the server running..."):
+// fold them into one.
+std::string OneLine(std::string_view text) {
+  std::string out;
+  bool space = false;
+  for (char ch : text) {
+    if (ch == '\n' || ch == '\t' || ch == '\r' || ch == ' ') {
+      space = !out.empty();
+      continue;
+    }
+    if (space) out += ' ';
+    space = false;
+    out += ch;
+  }
+  return out;
+}
+
+void IgnoreNotice(void*, const char*) {}
+
+// Appends `v` escaped for COPY's text format.
+void AppendCopyText(std::string& out, std::string_view v) {
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    const char* esc = nullptr;
+    switch (v[i]) {
+      case '\\': esc = "\\\\"; break;
+      case '\t': esc = "\\t"; break;
+      case '\n': esc = "\\n"; break;
+      case '\r': esc = "\\r"; break;
+      default: continue;
+    }
+    out.append(v.data() + start, i - start);
+    out += esc;
+    start = i + 1;
+  }
+  out.append(v.data() + start, v.size() - start);
+}
+
+void AppendHex(std::string& out, std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (unsigned char b : bytes) {
+    out += kHex[b >> 4];
+    out += kHex[b & 0xF];
+  }
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return 0;
+}
+
+// Decodes bytea's text output: hex ("\x0a0b") or, from old servers, the escape format.
+std::string DecodeBytea(const char* text, int length) {
+  if (length >= 2 && text[0] == '\\' && text[1] == 'x') {
+    std::string out;
+    out.reserve((length - 2) / 2);
+    for (int i = 2; i + 1 < length; i += 2) {
+      out += static_cast<char>(HexValue(text[i]) << 4 | HexValue(text[i + 1]));
+    }
+    return out;
+  }
+  std::size_t n = 0;
+  unsigned char* raw = PQunescapeBytea(reinterpret_cast<const unsigned char*>(text), &n);
+  if (raw == nullptr) return {};
+  std::string out(reinterpret_cast<const char*>(raw), n);
+  PQfreemem(raw);
+  return out;
+}
+
+class PgStatement;
+
+class PgConnection final : public Connection {
+ public:
+  PgConnection(PGconn* conn, std::string display) : conn_(conn), display_(std::move(display)) {}
+  ~PgConnection() override { PQfinish(conn_); }
+
+  Engine engine() const override { return Engine::kPostgres; }
+  std::string DisplayUrl() const override { return display_; }
+
+  Status Execute(std::string_view sql) override {
+    ISMS_RETURN_IF_ERROR(Ready());
+    return ExecuteRaw(sql);
+  }
+  Result<std::unique_ptr<Statement>> Prepare(std::string_view sql) override;
+  Result<std::unique_ptr<BulkWriter>> BulkInsert(std::string_view table,
+                                                 const std::vector<std::string>& columns) override;
+
+  Status Begin() override {
+    ISMS_RETURN_IF_ERROR(Ready());
+    if (InTransaction()) {
+      return Error(StatusCode::kFailedPrecondition, {},
+                   "a transaction is open already, and transactions do not nest");
+    }
+    return ExecuteRaw("BEGIN");
+  }
+  Status Commit() override {
+    ISMS_RETURN_IF_ERROR(Ready());
+    if (!InTransaction())
+      return Error(StatusCode::kFailedPrecondition, "COMMIT", "no transaction is open");
+    if (PQtransactionStatus(conn_) == PQTRANS_INERROR) {
+      (void)ExecuteRaw("ROLLBACK");
+      return Error(StatusCode::kFailedPrecondition, "COMMIT",
+                   "the transaction was aborted by an earlier error and has been rolled back");
+    }
+    return ExecuteRaw("COMMIT");
+  }
+  Status Rollback() override {
+    ISMS_RETURN_IF_ERROR(Ready());
+    if (!InTransaction()) {
+      return Error(StatusCode::kFailedPrecondition, "ROLLBACK", "no transaction is open");
+    }
+    return ExecuteRaw("ROLLBACK");
+  }
+  bool InTransaction() const override {
+    PGTransactionStatusType t = PQtransactionStatus(conn_);
+    return t == PQTRANS_INTRANS || t == PQTRANS_INERROR;
+  }
+
+  PGconn* pg() { return conn_; }
+  Status Error(StatusCode code, std::string_view sql, std::string_view message) const {
+    return SqlError(code, Engine::kPostgres, display_, sql, message);
+  }
+  // The error carried by `res` (or by the connection when `res` is null).
+  Status ResultError(const PGresult* res, std::string_view sql) const {
+    const char* state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
+    const char* primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
+    const char* detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : nullptr;
+    std::string msg = primary ? primary : OneLine(PQerrorMessage(conn_));
+    if (detail) msg += std::string(": ") + detail;
+    StatusCode code = state ? CodeForSqlState(state) : StatusCode::kInternal;
+    if (PQstatus(conn_) == CONNECTION_BAD) {
+      code = StatusCode::kUnavailable;
+      msg += ": the connection to the server is lost; open the store again";
+    }
+    return Error(code, sql, msg);
+  }
+  // Runs SQL through the simple-query protocol, ignoring any rows.
+  Status ExecuteRaw(std::string_view sql) {
+    PGresult* res = PQexec(conn_, std::string(sql).c_str());
+    ExecStatusType st = PQresultStatus(res);
+    Status s = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY
+                   ? Status::Ok()
+                   : ResultError(res, sql);
+    PQclear(res);
+    return s;
+  }
+  // Makes the connection free for a new command: refuses during a bulk write, buffers the rest of
+  // a streaming query, and drops statements destroyed since the last call.
+  Status Ready();
+  void set_bulk_active(bool b) { bulk_active_ = b; }
+  void set_streaming(PgStatement* s) { streaming_ = s; }
+  PgStatement* streaming() const { return streaming_; }
+  void Deallocate(std::string name) { to_deallocate_.push_back(std::move(name)); }
+
+ private:
+  PGconn* conn_;
+  std::string display_;
+  bool bulk_active_ = false;
+  PgStatement* streaming_ = nullptr;
+  std::vector<std::string> to_deallocate_;
+  int next_name_ = 0;
+};
+
+class PgStatement final : public Statement {
+ public:
+  PgStatement(PgConnection& c, std::string name, std::string sql, int params)
+      : c_(c),
+        name_(std::move(name)),
+        sql_(std::move(sql)),
+        values_(params),
+        is_null_(params, true),
+        formats_(params, 0) {}
+  ~PgStatement() override {
+    Reset();
+    c_.Deallocate(std::move(name_));
+  }
+
+  void BindInt(int index, std::int64_t value) override { Set(index, std::to_string(value), 0); }
+  void BindDouble(int index, double value) override { Set(index, FormatDouble(value), 0); }
+  void BindText(int index, std::string_view value) override {
+    if (Status s = CheckText(value); !s.ok()) {
+      if (Slot(index) >= 0)
+        bind_errors_[index] = s.WithContext("parameter $" + std::to_string(index));
+      return;
+    }
+    Set(index, std::string(value), 0);
+  }
+  void BindBlob(int index, std::string_view bytes) override { Set(index, std::string(bytes), 1); }
+  void BindNull(int index) override {
+    int slot = Slot(index);
+    if (slot < 0) return;
+    is_null_[slot] = true;
+    bind_errors_.erase(index);
+  }
+
+  Result<bool> Step() override;
+
+  bool IsNull(int column) const override { return !Valid(column) || PQgetisnull(row_, 0, column); }
+  std::int64_t ColumnInt(int column) const override {
+    return IsNull(column) ? 0 : ParseInt(PQgetvalue(row_, 0, column));
+  }
+  double ColumnDouble(int column) const override {
+    return IsNull(column) ? 0 : ParseDouble(PQgetvalue(row_, 0, column));
+  }
+  std::string ColumnText(int column) const override {
+    if (IsNull(column)) return {};
+    return std::string(PQgetvalue(row_, 0, column), PQgetlength(row_, 0, column));
+  }
+  std::string ColumnBlob(int column) const override {
+    if (IsNull(column)) return {};
+    const char* v = PQgetvalue(row_, 0, column);
+    int n = PQgetlength(row_, 0, column);
+    return PQftype(row_, column) == kByteaOid ? DecodeBytea(v, n) : std::string(v, n);
+  }
+  std::int64_t ChangedRows() const override { return changed_; }
+  void Reset() override {
+    ClearRow();
+    for (PGresult* r : buffered_) PQclear(r);
+    buffered_.clear();
+    if (streaming_) {
+      while (PGresult* r = PQgetResult(c_.pg())) PQclear(r);
+      StopStreaming();
+    }
+    started_ = done_ = false;
+  }
+
+  // Reads the rest of the running query into memory, freeing the connection for another command.
+  void BufferRest() {
+    while (PGresult* r = PQgetResult(c_.pg())) buffered_.push_back(r);
+    StopStreaming();
+  }
+
+ private:
+  int Slot(int index) {
+    if (started_) Reset();
+    if (index < 1 || index > static_cast<int>(values_.size())) {
+      bind_errors_[index] =
+          Status::InvalidArgument("parameter $" + std::to_string(index) +
+                                  " is bound but the statement has no $" + std::to_string(index));
+      return -1;
+    }
+    return index - 1;
+  }
+  void Set(int index, std::string value, int format) {
+    int slot = Slot(index);
+    if (slot < 0) return;
+    values_[slot] = std::move(value);
+    is_null_[slot] = false;
+    formats_[slot] = format;
+    bind_errors_.erase(index);
+  }
+  bool Valid(int column) const {
+    return row_ != nullptr && column >= 0 && column < PQnfields(row_);
+  }
+  void ClearRow() {
+    PQclear(row_);
+    row_ = nullptr;
+  }
+  void StopStreaming() {
+    streaming_ = false;
+    if (c_.streaming() == this) c_.set_streaming(nullptr);
+  }
+  PGresult* NextResult() {
+    if (!buffered_.empty()) {
+      PGresult* r = buffered_.front();
+      buffered_.pop_front();
+      return r;
+    }
+    if (!streaming_) return nullptr;
+    PGresult* r = PQgetResult(c_.pg());
+    if (r == nullptr) StopStreaming();
+    return r;
+  }
+
+  PgConnection& c_;
+  std::string name_;
+  std::string sql_;
+  std::vector<std::string> values_;
+  std::vector<char> is_null_;
+  std::vector<int> formats_;
+  std::map<int, Status> bind_errors_;
+  std::deque<PGresult*> buffered_;
+  PGresult* row_ = nullptr;
+  bool started_ = false;
+  bool streaming_ = false;
+  bool done_ = false;
+  std::int64_t changed_ = 0;
+};
+
+Status PgConnection::Ready() {
+  if (bulk_active_) {
+    return Error(StatusCode::kFailedPrecondition, {},
+                 "a bulk write is in progress on this connection: Finish() or discard it first");
+  }
+  if (streaming_ != nullptr) streaming_->BufferRest();
+  if (!to_deallocate_.empty() && PQtransactionStatus(conn_) != PQTRANS_INERROR) {
+    std::string sql;
+    for (const std::string& name : to_deallocate_) sql += "DEALLOCATE " + name + ";";
+    to_deallocate_.clear();
+    PQclear(PQexec(conn_, sql.c_str()));
+  }
+  return Status::Ok();
+}
+
+Result<bool> PgStatement::Step() {
+  if (!bind_errors_.empty()) {
+    const Status& e = bind_errors_.begin()->second;
+    return c_.Error(e.code(), sql_, e.message());
+  }
+  if (done_) return false;
+  if (!started_) {
+    ISMS_RETURN_IF_ERROR(c_.Ready());
+    const int n = static_cast<int>(values_.size());
+    std::vector<const char*> values(n);
+    std::vector<int> lengths(n);
+    for (int i = 0; i < n; ++i) {
+      values[i] = is_null_[i] ? nullptr : values_[i].data();
+      lengths[i] = static_cast<int>(values_[i].size());
+    }
+    if (!PQsendQueryPrepared(c_.pg(), name_.c_str(), n, values.data(), lengths.data(),
+                             formats_.data(), 0)) {
+      return c_.ResultError(nullptr, sql_);
+    }
+    started_ = streaming_ = true;
+    c_.set_streaming(this);
+    if (!PQsetSingleRowMode(c_.pg())) {
+      Reset();
+      return c_.Error(StatusCode::kInternal, sql_, "libpq refused single-row mode");
+    }
+  }
+  ClearRow();
+  while (PGresult* r = NextResult()) {
+    switch (PQresultStatus(r)) {
+      case PGRES_SINGLE_TUPLE: row_ = r; return true;
+      case PGRES_TUPLES_OK:
+      case PGRES_COMMAND_OK:
+        changed_ = std::string_view(PQcmdStatus(r)).substr(0, 6) == "SELECT"
+                       ? 0
+                       : ParseInt(PQcmdTuples(r));
+        PQclear(r);
+        break;
+      default: {
+        Status err = c_.ResultError(r, sql_);
+        PQclear(r);
+        Reset();
+        return err;
+      }
+    }
+  }
+  done_ = true;
+  return false;
+}
+
+Result<std::unique_ptr<Statement>> PgConnection::Prepare(std::string_view sql) {
+  ISMS_RETURN_IF_ERROR(Ready());
+  std::string name = "isms_" + std::to_string(++next_name_);
+  std::string text(sql);
+  PGresult* res = PQprepare(conn_, name.c_str(), text.c_str(), 0, nullptr);
+  if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+    Status s = ResultError(res, sql);
+    PQclear(res);
+    return s;
+  }
+  PQclear(res);
+  res = PQdescribePrepared(conn_, name.c_str());
+  if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+    Status s = ResultError(res, sql);
+    PQclear(res);
+    Deallocate(name);
+    return s;
+  }
+  int params = PQnparams(res);
+  PQclear(res);
+  return std::unique_ptr<Statement>(new PgStatement(*this, name, text, params));
+}
+
+// COPY table (columns) FROM STDIN, text format, sent in chunks of kCopyFlushBytes. Inside the
+// caller's transaction the COPY runs in a savepoint, so a failed or discarded writer leaves that
+// transaction usable; outside one, the COPY is its own transaction.
+class PgBulkWriter final : public BulkWriter {
+ public:
+  PgBulkWriter(PgConnection& c, std::string sql, int columns, bool savepoint)
+      : c_(c), sql_(std::move(sql)), columns_(columns), savepoint_(savepoint) {
+    c_.set_bulk_active(true);
+    buf_.reserve(kCopyFlushBytes + 4096);
+  }
+  ~PgBulkWriter() override {
+    if (!finished_) Abandon("the bulk writer was discarded before Finish()");
+  }
+
+  void AddInt(std::int64_t v) override {
+    if (Next()) buf_ += std::to_string(v);
+  }
+  void AddDouble(double v) override {
+    if (Next()) buf_ += FormatDouble(v);
+  }
+  void AddText(std::string_view v) override {
+    if (!Next()) return;
+    if (Status s = CheckText(v); !s.ok()) {
+      error_ = c_.Error(s.code(), sql_, s.message());
+      return;
+    }
+    AppendCopyText(buf_, v);
+  }
+  void AddBlob(std::string_view bytes) override {
+    if (!Next()) return;
+    buf_ += "\\\\x";
+    AppendHex(buf_, bytes);
+  }
+  void AddNull() override {
+    if (Next()) buf_ += "\\N";
+  }
+
+  Status EndRow() override {
+    if (finished_) return Finished();
+    if (!error_.ok()) return error_;
+    if (column_ != columns_) {
+      error_ = c_.Error(StatusCode::kInvalidArgument, sql_,
+                        "row " + std::to_string(rows_ + 1) + " has " + std::to_string(column_) +
+                            " values for " + std::to_string(columns_) + " columns");
+      return error_;
+    }
+    buf_ += '\n';
+    column_ = 0;
+    ++rows_;
+    if (buf_.size() >= kCopyFlushBytes) Flush();
+    return error_;
+  }
+
+  Status Finish() override {
+    if (finished_) return Finished();
+    if (error_.ok() && column_ != 0) {
+      error_ =
+          c_.Error(StatusCode::kInvalidArgument, sql_, "the last row was not ended with EndRow()");
+    }
+    if (error_.ok()) Flush();
+    if (!error_.ok()) {
+      Abandon("isms stopped the bulk write after an error");
+      return error_;
+    }
+    finished_ = true;
+    c_.set_bulk_active(false);
+    Status s;
+    if (PQputCopyEnd(c_.pg(), nullptr) != 1) s = c_.ResultError(nullptr, sql_);
+    while (PGresult* r = PQgetResult(c_.pg())) {
+      if (s.ok() && PQresultStatus(r) != PGRES_COMMAND_OK) s = c_.ResultError(r, sql_);
+      PQclear(r);
+    }
+    if (savepoint_) {
+      (void)c_.ExecuteRaw(s.ok() ? "RELEASE SAVEPOINT isms_bulk"
+                                 : "ROLLBACK TO SAVEPOINT isms_bulk; RELEASE SAVEPOINT isms_bulk");
+    }
+    return s;
+  }
+
+ private:
+  bool Next() {
+    if (finished_ || !error_.ok()) return false;
+    if (column_ >= columns_) {
+      error_ = c_.Error(StatusCode::kInvalidArgument, sql_,
+                        "row " + std::to_string(rows_ + 1) + " has more values than the " +
+                            std::to_string(columns_) + " columns");
+      return false;
+    }
+    if (column_ > 0) buf_ += '\t';
+    ++column_;
+    return true;
+  }
+  void Flush() {
+    if (buf_.empty()) return;
+    if (PQputCopyData(c_.pg(), buf_.data(), static_cast<int>(buf_.size())) != 1) {
+      error_ = c_.ResultError(nullptr, sql_);
+    }
+    buf_.clear();
+  }
+  Status Finished() const {
+    return c_.Error(StatusCode::kFailedPrecondition, sql_, "the bulk writer is finished already");
+  }
+  void Abandon(const char* reason) {
+    finished_ = true;
+    c_.set_bulk_active(false);
+    PQputCopyEnd(c_.pg(), reason);
+    while (PGresult* r = PQgetResult(c_.pg())) PQclear(r);
+    if (savepoint_) {
+      (void)c_.ExecuteRaw("ROLLBACK TO SAVEPOINT isms_bulk; RELEASE SAVEPOINT isms_bulk");
+    }
+  }
+
+  PgConnection& c_;
+  std::string sql_;
+  int columns_;
+  bool savepoint_;
+  std::string buf_;
+  int column_ = 0;
+  std::int64_t rows_ = 0;
+  Status error_;
+  bool finished_ = false;
+};
+
+Result<std::unique_ptr<BulkWriter>> PgConnection::BulkInsert(
+    std::string_view table, const std::vector<std::string>& columns) {
+  ISMS_RETURN_IF_ERROR(Ready());
+  if (!IsIdentifier(table) || columns.empty()) {
+    return Error(StatusCode::kInvalidArgument, {},
+                 "bulk insert needs a plain table name and at least one column");
+  }
+  std::string sql = "COPY " + std::string(table) + " (";
+  for (std::size_t i = 0; i < columns.size(); ++i) {
+    if (!IsIdentifier(columns[i])) {
+      return Error(StatusCode::kInvalidArgument, {},
+                   "bulk insert: \"" + columns[i] + "\" is not a plain column name");
+    }
+    sql += (i ? ", " : "") + columns[i];
+  }
+  sql += ") FROM STDIN";
+  const bool savepoint = InTransaction();
+  if (savepoint) ISMS_RETURN_IF_ERROR(ExecuteRaw("SAVEPOINT isms_bulk"));
+  PGresult* res = PQexec(conn_, sql.c_str());
+  if (PQresultStatus(res) != PGRES_COPY_IN) {
+    Status s = ResultError(res, sql);
+    PQclear(res);
+    if (savepoint) (void)ExecuteRaw("ROLLBACK TO SAVEPOINT isms_bulk; RELEASE SAVEPOINT isms_bulk");
+    return s;
+  }
+  PQclear(res);
+  return std::unique_ptr<BulkWriter>(
+      new PgBulkWriter(*this, sql, static_cast<int>(columns.size()), savepoint));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Connection>> OpenPostgres(std::string_view url) {
+  const std::string display = RedactUrl(url);
+  PGconn* conn = PQconnectdb(std::string(url).c_str());
+  if (conn == nullptr) {
+    return SqlError(StatusCode::kUnavailable, Engine::kPostgres, display, {},
+                    "libpq could not allocate a connection");
+  }
+  if (PQstatus(conn) != CONNECTION_OK) {
+    std::string msg = OneLine(PQerrorMessage(conn));
+    PQfinish(conn);
+    return SqlError(StatusCode::kUnavailable, Engine::kPostgres, display, {},
+                    "cannot connect: " + msg +
+                        ": check that the server runs and that the URL's host, port, user and "
+                        "database are right; a password comes from ~/.pgpass, PGPASSFILE or the "
+                        "ISMS_STORE environment variable");
+  }
+  PQsetNoticeProcessor(conn, IgnoreNotice, nullptr);
+  if (PQsetClientEncoding(conn, "UTF8") != 0) {
+    std::string msg = OneLine(PQerrorMessage(conn));
+    PQfinish(conn);
+    return SqlError(StatusCode::kUnavailable, Engine::kPostgres, display, {},
+                    "cannot set the client encoding to UTF8: " + msg);
+  }
+  return std::unique_ptr<Connection>(new PgConnection(conn, display));
+}
+
+}  // namespace isms::store::internal

@@ -1,0 +1,471 @@
+// The SQLite engine: SQLite's C API, one sqlite3* per Connection, WAL journal.
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <system_error>
+
+#include "store/store_internal.h"
+
+namespace isms::store::internal {
+namespace {
+
+constexpr int kBusyTimeoutMs = 10000;
+
+StatusCode CodeFor(int rc) {
+  switch (rc) {
+    case SQLITE_CONSTRAINT_UNIQUE:
+    case SQLITE_CONSTRAINT_PRIMARYKEY: return StatusCode::kAlreadyExists;
+    default: break;
+  }
+  switch (rc & 0xFF) {
+    case SQLITE_CONSTRAINT: return StatusCode::kFailedPrecondition;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED: return StatusCode::kUnavailable;
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+    case SQLITE_CANTOPEN:
+    case SQLITE_READONLY:
+    case SQLITE_PERM: return StatusCode::kIoError;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB: return StatusCode::kCorruption;
+    case SQLITE_MISMATCH:
+    case SQLITE_TOOBIG:
+    case SQLITE_RANGE: return StatusCode::kInvalidArgument;
+    default: return StatusCode::kInternal;
+  }
+}
+
+// Creates the missing folders of `path` (mode 0700) and the file itself (mode 0600) when absent,
+// so that SQLite (which gives its -wal and -shm files the database file's mode) never creates a
+// world-readable store.
+Status PrepareFile(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path parent = fs::path(path).parent_path();
+  if (!parent.empty() && !fs::exists(parent, ec)) {
+    std::vector<fs::path> missing;
+    for (fs::path p = parent; !p.empty() && !fs::exists(p, ec); p = p.parent_path()) {
+      missing.push_back(p);
+      if (p == p.parent_path()) break;
+    }
+    for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
+      if (::mkdir(it->c_str(), 0700) != 0 && errno != EEXIST) {
+        return Status::IoError("cannot create folder " + it->string() +
+                               " for the store: " + std::strerror(errno));
+      }
+    }
+  }
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    ::close(fd);
+  } else if (errno != EEXIST) {
+    return Status::IoError("cannot create store file " + path + ": " + std::strerror(errno));
+  }
+  return Status::Ok();
+}
+
+class SqliteConnection;
+
+class SqliteStatement final : public Statement {
+ public:
+  SqliteStatement(SqliteConnection& c, sqlite3_stmt* stmt, std::string sql,
+                  std::map<int, int> params)
+      : c_(c), stmt_(stmt), sql_(std::move(sql)), params_(std::move(params)) {}
+  ~SqliteStatement() override { sqlite3_finalize(stmt_); }
+
+  void BindInt(int index, std::int64_t value) override {
+    if (int p = Param(index)) Bound(index, sqlite3_bind_int64(stmt_, p, value));
+  }
+  void BindDouble(int index, double value) override {
+    if (int p = Param(index)) Bound(index, sqlite3_bind_double(stmt_, p, value));
+  }
+  void BindText(int index, std::string_view value) override {
+    int p = Param(index);
+    if (p == 0) return;
+    if (Status s = CheckText(value); !s.ok()) {
+      bind_errors_[index] = s.WithContext("parameter $" + std::to_string(index));
+      return;
+    }
+    Bound(index, sqlite3_bind_text64(stmt_, p, value.empty() ? "" : value.data(), value.size(),
+                                     SQLITE_TRANSIENT, SQLITE_UTF8));
+  }
+  void BindBlob(int index, std::string_view bytes) override {
+    if (int p = Param(index)) {
+      Bound(index, sqlite3_bind_blob64(stmt_, p, bytes.empty() ? "" : bytes.data(), bytes.size(),
+                                       SQLITE_TRANSIENT));
+    }
+  }
+  void BindNull(int index) override {
+    if (int p = Param(index)) Bound(index, sqlite3_bind_null(stmt_, p));
+  }
+
+  Result<bool> Step() override;
+
+  bool IsNull(int column) const override {
+    return !row_ || sqlite3_column_type(stmt_, column) == SQLITE_NULL;
+  }
+  std::int64_t ColumnInt(int column) const override {
+    return row_ ? sqlite3_column_int64(stmt_, column) : 0;
+  }
+  double ColumnDouble(int column) const override {
+    return row_ ? sqlite3_column_double(stmt_, column) : 0;
+  }
+  std::string ColumnText(int column) const override {
+    if (!row_) return {};
+    const auto* p = sqlite3_column_text(stmt_, column);
+    int n = sqlite3_column_bytes(stmt_, column);
+    return p ? std::string(reinterpret_cast<const char*>(p), n) : std::string();
+  }
+  std::string ColumnBlob(int column) const override {
+    if (!row_) return {};
+    const void* p = sqlite3_column_blob(stmt_, column);
+    int n = sqlite3_column_bytes(stmt_, column);
+    return p ? std::string(static_cast<const char*>(p), n) : std::string();
+  }
+  std::int64_t ChangedRows() const override { return changed_; }
+  void Reset() override {
+    sqlite3_reset(stmt_);
+    started_ = done_ = row_ = false;
+  }
+
+ private:
+  // The SQLite index of $index, after resetting a running statement; 0 (and a bind error)
+  // when the SQL has no $index.
+  int Param(int index) {
+    if (started_) Reset();
+    auto it = params_.find(index);
+    if (it == params_.end()) {
+      bind_errors_[index] =
+          Status::InvalidArgument("parameter $" + std::to_string(index) +
+                                  " is bound but the statement has no $" + std::to_string(index));
+      return 0;
+    }
+    return it->second;
+  }
+  void Bound(int index, int rc) {
+    if (rc == SQLITE_OK) {
+      bind_errors_.erase(index);
+    } else {
+      bind_errors_[index] = Status::Internal("cannot bind parameter $" + std::to_string(index) +
+                                             ": " + sqlite3_errstr(rc));
+    }
+  }
+
+  SqliteConnection& c_;
+  sqlite3_stmt* stmt_;
+  std::string sql_;
+  std::map<int, int> params_;  // $N -> SQLite's parameter index
+  std::map<int, Status> bind_errors_;
+  bool started_ = false;
+  bool done_ = false;
+  bool row_ = false;
+  std::int64_t changed_ = 0;
+  std::int64_t total_changes_before_ = 0;
+};
+
+class SqliteBulkWriter;
+
+class SqliteConnection final : public Connection {
+ public:
+  SqliteConnection(sqlite3* db, std::string display) : db_(db), display_(std::move(display)) {}
+  ~SqliteConnection() override { sqlite3_close_v2(db_); }
+
+  Engine engine() const override { return Engine::kSqlite; }
+  std::string DisplayUrl() const override { return display_; }
+
+  Status Execute(std::string_view sql) override {
+    ISMS_RETURN_IF_ERROR(Ready());
+    return ExecuteRaw(sql);
+  }
+  Result<std::unique_ptr<Statement>> Prepare(std::string_view sql) override;
+  Result<std::unique_ptr<BulkWriter>> BulkInsert(std::string_view table,
+                                                 const std::vector<std::string>& columns) override;
+
+  Status Begin() override {
+    ISMS_RETURN_IF_ERROR(Ready());
+    if (InTransaction()) {
+      return SqlError(StatusCode::kFailedPrecondition, Engine::kSqlite, display_, {},
+                      "a transaction is open already, and transactions do not nest");
+    }
+    return ExecuteRaw("BEGIN IMMEDIATE");
+  }
+  Status Commit() override { return End("COMMIT"); }
+  Status Rollback() override { return End("ROLLBACK"); }
+  bool InTransaction() const override { return sqlite3_get_autocommit(db_) == 0; }
+
+  sqlite3* db() { return db_; }
+  Status Error(int rc, std::string_view sql) const {
+    const char* msg = sqlite3_errmsg(db_);
+    return SqlError(CodeFor(rc), Engine::kSqlite, display_, sql,
+                    msg != nullptr ? msg : sqlite3_errstr(rc));
+  }
+  Status Ready() const {
+    if (!bulk_active_) return Status::Ok();
+    return SqlError(StatusCode::kFailedPrecondition, Engine::kSqlite, display_, {},
+                    "a bulk write is in progress on this connection: Finish() or discard it first");
+  }
+  Status ExecuteRaw(std::string_view sql) {
+    std::string text(sql);
+    char* err = nullptr;
+    int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &err);
+    if (rc == SQLITE_OK) return Status::Ok();
+    std::string msg = err != nullptr ? err : sqlite3_errstr(rc);
+    sqlite3_free(err);
+    return SqlError(CodeFor(sqlite3_extended_errcode(db_)), Engine::kSqlite, display_, sql, msg);
+  }
+  void set_bulk_active(bool b) { bulk_active_ = b; }
+
+ private:
+  Status End(std::string_view sql) {
+    ISMS_RETURN_IF_ERROR(Ready());
+    if (!InTransaction()) {
+      return SqlError(StatusCode::kFailedPrecondition, Engine::kSqlite, display_, sql,
+                      "no transaction is open");
+    }
+    return ExecuteRaw(sql);
+  }
+
+  sqlite3* db_;
+  std::string display_;
+  bool bulk_active_ = false;
+};
+
+Result<bool> SqliteStatement::Step() {
+  if (!bind_errors_.empty()) {
+    return SqlError(bind_errors_.begin()->second.code(), Engine::kSqlite, c_.DisplayUrl(), sql_,
+                    bind_errors_.begin()->second.message());
+  }
+  ISMS_RETURN_IF_ERROR(c_.Ready());
+  if (done_) return false;
+  if (!started_) total_changes_before_ = sqlite3_total_changes64(c_.db());
+  started_ = true;
+  int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) {
+    row_ = true;
+    return true;
+  }
+  row_ = false;
+  if (rc == SQLITE_DONE) {
+    done_ = true;
+    // sqlite3_changes64() keeps the count of the last INSERT, UPDATE or DELETE on the connection,
+    // so it only describes this statement when this statement changed rows.
+    changed_ =
+        sqlite3_total_changes64(c_.db()) != total_changes_before_ ? sqlite3_changes64(c_.db()) : 0;
+    return false;
+  }
+  Status err = c_.Error(rc, sql_);
+  Reset();
+  return err;
+}
+
+Result<std::unique_ptr<Statement>> SqliteConnection::Prepare(std::string_view sql) {
+  ISMS_RETURN_IF_ERROR(Ready());
+  sqlite3_stmt* stmt = nullptr;
+  const char* tail = nullptr;
+  int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), 0, &stmt, &tail);
+  if (rc != SQLITE_OK) return Error(rc, sql);
+  if (stmt == nullptr) {
+    return SqlError(StatusCode::kInvalidArgument, Engine::kSqlite, display_, sql,
+                    "the SQL holds no statement");
+  }
+  std::string_view rest(tail, sql.data() + sql.size() - tail);
+  if (rest.find_first_not_of(" \t\r\n;") != std::string_view::npos) {
+    sqlite3_finalize(stmt);
+    return SqlError(StatusCode::kInvalidArgument, Engine::kSqlite, display_, sql,
+                    "Prepare() takes one statement: use Execute() for several");
+  }
+  std::map<int, int> params;
+  for (int i = 1, n = sqlite3_bind_parameter_count(stmt); i <= n; ++i) {
+    const char* name = sqlite3_bind_parameter_name(stmt, i);
+    std::int64_t number = name != nullptr && name[0] == '$' ? ParseInt(name + 1) : 0;
+    if (number <= 0 || std::string_view(name) != "$" + std::to_string(number)) {
+      sqlite3_finalize(stmt);
+      return SqlError(StatusCode::kInvalidArgument, Engine::kSqlite, display_, sql,
+                      "placeholders must be written $1, $2, ... (both engines read them)");
+    }
+    params[static_cast<int>(number)] = i;
+  }
+  return std::unique_ptr<Statement>(new SqliteStatement(*this, stmt, std::string(sql), params));
+}
+
+// One prepared INSERT reused for every row, inside a transaction of its own (BEGIN IMMEDIATE) or
+// a savepoint of the caller's transaction, so that a writer discarded before Finish() leaves no
+// row behind and a failed one leaves the caller's transaction as it was.
+class SqliteBulkWriter final : public BulkWriter {
+ public:
+  SqliteBulkWriter(SqliteConnection& c, sqlite3_stmt* stmt, std::string sql, int columns,
+                   bool own_transaction)
+      : c_(c), stmt_(stmt), sql_(std::move(sql)), columns_(columns), own_tx_(own_transaction) {
+    c_.set_bulk_active(true);
+  }
+  ~SqliteBulkWriter() override {
+    if (!finished_) Abandon();
+    sqlite3_finalize(stmt_);
+  }
+
+  void AddInt(std::int64_t v) override {
+    if (int p = Next()) Bound(sqlite3_bind_int64(stmt_, p, v));
+  }
+  void AddDouble(double v) override {
+    if (int p = Next()) Bound(sqlite3_bind_double(stmt_, p, v));
+  }
+  void AddText(std::string_view v) override {
+    int p = Next();
+    if (p == 0) return;
+    if (Status s = CheckText(v); !s.ok()) {
+      error_ = SqlError(s.code(), Engine::kSqlite, c_.DisplayUrl(), sql_, s.message());
+      return;
+    }
+    Bound(sqlite3_bind_text64(stmt_, p, v.empty() ? "" : v.data(), v.size(), SQLITE_TRANSIENT,
+                              SQLITE_UTF8));
+  }
+  void AddBlob(std::string_view bytes) override {
+    if (int p = Next()) {
+      Bound(sqlite3_bind_blob64(stmt_, p, bytes.empty() ? "" : bytes.data(), bytes.size(),
+                                SQLITE_TRANSIENT));
+    }
+  }
+  void AddNull() override {
+    if (int p = Next()) Bound(sqlite3_bind_null(stmt_, p));
+  }
+
+  Status EndRow() override {
+    if (finished_) return Finished();
+    if (!error_.ok()) return error_;
+    if (next_ != columns_) {
+      error_ = SqlError(StatusCode::kInvalidArgument, Engine::kSqlite, c_.DisplayUrl(), sql_,
+                        "row " + std::to_string(rows_ + 1) + " has " + std::to_string(next_) +
+                            " values for " + std::to_string(columns_) + " columns");
+      return error_;
+    }
+    int rc = sqlite3_step(stmt_);
+    if (rc != SQLITE_DONE) error_ = c_.Error(rc, sql_);
+    sqlite3_reset(stmt_);
+    next_ = 0;
+    ++rows_;
+    return error_;
+  }
+
+  Status Finish() override {
+    if (finished_) return Finished();
+    if (error_.ok() && next_ != 0) {
+      error_ = SqlError(StatusCode::kInvalidArgument, Engine::kSqlite, c_.DisplayUrl(), sql_,
+                        "the last row was not ended with EndRow()");
+    }
+    if (!error_.ok()) {
+      Abandon();
+      return error_;
+    }
+    finished_ = true;
+    c_.set_bulk_active(false);
+    Status s = c_.ExecuteRaw(own_tx_ ? "COMMIT" : "RELEASE SAVEPOINT isms_bulk");
+    if (!s.ok()) (void)c_.ExecuteRaw(own_tx_ ? "ROLLBACK" : "ROLLBACK TO SAVEPOINT isms_bulk");
+    return s;
+  }
+
+ private:
+  int Next() {
+    if (finished_ || !error_.ok()) return 0;
+    if (next_ >= columns_) {
+      error_ = SqlError(StatusCode::kInvalidArgument, Engine::kSqlite, c_.DisplayUrl(), sql_,
+                        "row " + std::to_string(rows_ + 1) + " has more values than the " +
+                            std::to_string(columns_) + " columns");
+      return 0;
+    }
+    return ++next_;
+  }
+  void Bound(int rc) {
+    if (rc != SQLITE_OK) error_ = c_.Error(rc, sql_);
+  }
+  Status Finished() const {
+    return SqlError(StatusCode::kFailedPrecondition, Engine::kSqlite, c_.DisplayUrl(), sql_,
+                    "the bulk writer is finished already");
+  }
+  void Abandon() {
+    finished_ = true;
+    c_.set_bulk_active(false);
+    sqlite3_reset(stmt_);
+    if (own_tx_) {
+      (void)c_.ExecuteRaw("ROLLBACK");
+    } else {
+      (void)c_.ExecuteRaw("ROLLBACK TO SAVEPOINT isms_bulk; RELEASE SAVEPOINT isms_bulk");
+    }
+  }
+
+  SqliteConnection& c_;
+  sqlite3_stmt* stmt_;
+  std::string sql_;
+  int columns_;
+  bool own_tx_;
+  int next_ = 0;
+  std::int64_t rows_ = 0;
+  Status error_;
+  bool finished_ = false;
+};
+
+Result<std::unique_ptr<BulkWriter>> SqliteConnection::BulkInsert(
+    std::string_view table, const std::vector<std::string>& columns) {
+  ISMS_RETURN_IF_ERROR(Ready());
+  std::string sql = "INSERT INTO " + std::string(table) + " (";
+  std::string values;
+  for (std::size_t i = 0; i < columns.size(); ++i) {
+    if (!IsIdentifier(columns[i])) {
+      return SqlError(StatusCode::kInvalidArgument, Engine::kSqlite, display_, {},
+                      "bulk insert: \"" + columns[i] + "\" is not a plain column name");
+    }
+    sql += (i ? ", " : "") + columns[i];
+    values += (i ? ", $" : "$") + std::to_string(i + 1);
+  }
+  sql += ") VALUES (" + values + ")";
+  if (!IsIdentifier(table) || columns.empty()) {
+    return SqlError(StatusCode::kInvalidArgument, Engine::kSqlite, display_, {},
+                    "bulk insert needs a plain table name and at least one column");
+  }
+  sqlite3_stmt* stmt = nullptr;
+  int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
+                              SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+  if (rc != SQLITE_OK) return Error(rc, sql);
+  const bool own_tx = !InTransaction();
+  Status s = ExecuteRaw(own_tx ? "BEGIN IMMEDIATE" : "SAVEPOINT isms_bulk");
+  if (!s.ok()) {
+    sqlite3_finalize(stmt);
+    return s;
+  }
+  return std::unique_ptr<BulkWriter>(
+      new SqliteBulkWriter(*this, stmt, sql, static_cast<int>(columns.size()), own_tx));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Connection>> OpenSqlite(std::string_view url) {
+  const std::string path(url.substr(std::string_view("sqlite:").size()));
+  const std::string display(url);
+  if (path.empty()) {
+    return Status::InvalidArgument(
+        "store URL \"" + display +
+        "\" names no file: use sqlite:PATH, e.g. sqlite:./isms-data/isms.db");
+  }
+  ISMS_RETURN_IF_ERROR(PrepareFile(path));
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(
+      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    sqlite3_close_v2(db);
+    return SqlError(CodeFor(rc), Engine::kSqlite, display, {}, "cannot open: " + msg);
+  }
+  sqlite3_extended_result_codes(db, 1);
+  sqlite3_busy_timeout(db, kBusyTimeoutMs);
+  auto conn = std::make_unique<SqliteConnection>(db, display);
+  ISMS_RETURN_IF_ERROR(conn->Execute(
+      "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON"));
+  return std::unique_ptr<Connection>(std::move(conn));
+}
+
+}  // namespace isms::store::internal

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Drives the real `isms` binary as a script would: pipes, exit codes and help text.
+# Usage: cli_binary_test.sh PATH_TO_ISMS
+set -uo pipefail
+isms=${1:?usage: cli_binary_test.sh PATH_TO_ISMS}
+passed=0
+failed=0
+
+check() {  # check NAME EXPECTED ACTUAL
+  if [ "$2" == "$3" ]; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    printf 'FAIL %s\n  expected: %q\n  actual:   %q\n' "$1" "$2" "$3"
+  fi
+}
+
+# Every command and subcommand answers --help with its usage and exit code 0.
+for cmd in "" "calendar" "calendar add" "calendar holidays" "calendar is-working-day" "cvss" \
+           "deadline" "deadline patch" "policy" "policy show"; do
+  # shellcheck disable=SC2086
+  out=$("$isms" $cmd --help 2>&1)
+  check "help exit code: isms $cmd" 0 $?
+  case "$out" in
+    *Usage:*) passed=$((passed + 1)) ;;
+    *) failed=$((failed + 1)); echo "FAIL help text of 'isms $cmd' has no Usage: line" ;;
+  esac
+done
+
+# A value of '-' reads one value per line; a bad line answers in place and the run goes on.
+out=$(printf '2026-12-24\n2026-12-25\n\n2026-02-30\r\n2027-01-04\n' | "$isms" calendar is-working-day -)
+code=$?
+check "stdin: exit code 1 after a bad line" 1 "$code"
+check "stdin: one result per input line" \
+  "$(printf 'yes\nno\nerror: %s\nyes' "'2026-02-30' is not a calendar date (no such day in that month)")" "$out"
+
+out=$(printf 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H\nAV:N/AC:L/Au:N/C:P/I:P/A:P\n' | "$isms" cvss -)
+check "stdin: cvss exit code" 0 $?
+check "stdin: cvss lines" "$(printf '3.1 9.8 Critical Critical\n2.0 7.5 High Critical')" "$out"
+
+out=$(printf '2026-12-08\n2027-03-26\n' | "$isms" deadline patch --category Other --released -)
+check "stdin: deadline patch lines" "$(printf '2027-03-05\n2027-06-23')" "$out"
+
+# A single bad value: one line on stderr naming it, nothing on stdout, exit code 1.
+err=$("$isms" calendar add 2026-13-01 --days 1 2>&1 >/dev/null)
+check "bad value exit code" 1 $?
+check "bad value message" "isms: '2026-13-01' is not a calendar date (no such day in that month)" "$err"
+out=$("$isms" calendar add 2026-13-01 --days 1 2>/dev/null)
+check "bad value prints nothing on stdout" "" "$out"
+
+# Usage errors exit 2.
+"$isms" calendar add 2026-01-01 >/dev/null 2>&1
+check "calendar add without a period exits 2" 2 $?
+"$isms" calendar add 2026-01-01 --days 1 --months 1 >/dev/null 2>&1
+check "two periods exit 2" 2 $?
+"$isms" no-such-command >/dev/null 2>&1
+check "unknown command exits 2" 2 $?
+
+echo "cli_binary_test: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
