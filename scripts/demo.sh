@@ -34,3 +34,24 @@ printf '2026-12-24\n2026-12-25\n2027-01-01\n2026-02-30\n' | {
 echo
 echo "# The contract's timescales, each with its clause and whether the schedule or isms set it:"
 step policy show
+
+echo
+echo "# The ledger: a demo contract in its own store (./isms-demo, never the default store)."
+demo_store="sqlite:$PWD/isms-demo/isms.db"
+rm -rf isms-demo
+day() { date -u -d "$1" +%F; }
+start=$(day "-120 days")
+run() { printf '\033[1m$ isms %s\033[0m\n' "$*"; "$isms" "$@" --store "$demo_store"; }
+run contract create demo --start "$start" --buyer "Department for Demos" --supplier "Acme Hosting" --bespoke-isms
+doc1=sha256:$(printf 'ISMS v1' | sha256sum | cut -d' ' -f1)
+doc2=sha256:$(printf 'SMP v1' | sha256sum | cut -d' ' -f1)
+run event record isms.submitted --contract demo --at "$(day "-95 days")" "doc=$doc1"
+run event record smp.submitted --contract demo --at "$(day "-90 days")" "doc=$doc2"
+run event record isms.approved --contract demo --at "$(day "-80 days")" submission=1 evidence=MSG-0001
+run event record person.joined --contract demo --subject alice --at "$(day "-100 days")"
+run event record person.left --contract demo --subject bob --at "$(day "-10 days")"
+run event record breach.detected --contract demo --subject INC-1 --at "$(day "-3 days")"
+run event record breach.notified --contract demo --subject INC-1 --at "$(day "-2 days")"
+run status --contract demo
+echo
+echo "Explore: $isms status --contract demo --store $demo_store --summary"

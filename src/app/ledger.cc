@@ -713,6 +713,54 @@ Result<std::vector<Obligation>> Ledger::StatusOf(const std::string& contract,
   return out;
 }
 
+Result<std::vector<StatusCount>> Ledger::Summary(const std::string& contract) {
+  ISMS_ASSIGN_OR_RETURN(ContractRecord c, FindContract(contract));
+  ISMS_ASSIGN_OR_RETURN(Loaded l, Load(c));
+  ISMS_RETURN_IF_ERROR(RefreshDueStreams(l, clock_.Now()));
+  ISMS_ASSIGN_OR_RETURN(auto st, conn_->Prepare("SELECT clause, key, MIN(title), state, COUNT(*) "
+                                                "FROM obligations WHERE contract_id = $1 "
+                                                "GROUP BY clause, key, state"));
+  st->BindInt(1, c.id);
+  std::vector<StatusCount> out;
+  while (true) {
+    ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) break;
+    StatusCount n;
+    n.clause = st->ColumnText(0);
+    n.key = st->ColumnText(1);
+    n.title = st->ColumnText(2);
+    ISMS_ASSIGN_OR_RETURN(n.state, ParseObligationState(st->ColumnText(3)));
+    n.count = st->ColumnInt(4);
+    out.push_back(std::move(n));
+  }
+  // Clause order as people read it: numbers numerically ("9.5.5" before "10.1"), Annex last.
+  auto clause_key = [](const std::string& clause) {
+    std::vector<int> parts;
+    std::string rest = clause;
+    int annex = 0;
+    if (rest.rfind("A1 ", 0) == 0) {
+      annex = 1;
+      rest = rest.substr(3);
+    }
+    parts.push_back(annex);
+    size_t pos = 0;
+    while (pos < rest.size()) {
+      size_t end = rest.find('.', pos);
+      if (end == std::string::npos) end = rest.size();
+      parts.push_back(std::atoi(rest.substr(pos, end - pos).c_str()));
+      pos = end + 1;
+    }
+    return parts;
+  };
+  std::stable_sort(out.begin(), out.end(), [&](const StatusCount& a, const StatusCount& b) {
+    auto ka = clause_key(a.clause), kb = clause_key(b.clause);
+    if (ka != kb) return ka < kb;
+    if (a.key != b.key) return a.key < b.key;
+    return static_cast<int>(a.state) < static_cast<int>(b.state);
+  });
+  return out;
+}
+
 Result<std::int64_t> Ledger::RecomputeContract(const ContractRecord& c, Instant now,
                                                std::int64_t* events_seen) {
   ISMS_ASSIGN_OR_RETURN(Loaded l, Load(c));

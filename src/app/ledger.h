@@ -77,6 +77,15 @@ struct StatusQuery {
   std::optional<ObligationState> state;  // only obligations in this state
 };
 
+// How many obligations of one kind are in one state (status --summary).
+struct StatusCount {
+  std::string clause;
+  std::string key;
+  std::string title;
+  ObligationState state = ObligationState::kOpen;
+  std::int64_t count = 0;
+};
+
 struct RecomputeResult {
   std::int64_t contracts = 0;
   std::int64_t events = 0;
@@ -99,6 +108,10 @@ class Ledger {
   Result<std::vector<EventView>> ListEvents(const std::string& contract);
 
   Result<std::vector<Obligation>> StatusOf(const std::string& contract, const StatusQuery& q);
+
+  // The obligations counted by clause, kind and state, from the projection (brought up to date
+  // first), in clause order.
+  Result<std::vector<StatusCount>> Summary(const std::string& contract);
 
   // Rebuilds the stored obligations of one contract (or all, when empty) from the events alone.
   Result<RecomputeResult> Recompute(const std::string& contract);

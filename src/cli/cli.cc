@@ -199,6 +199,8 @@ int RunCli(const std::vector<std::string>& args, std::istream& in, std::ostream&
                      "Only obligations in this state: open, met, met-late, breached, suspended, "
                      "superseded");
   st_cmd->add_flag("--json", st.json, "Print a JSON array of obligations");
+  st_cmd->add_flag("--summary", st.summary,
+                   "Count the obligations by clause and state instead of listing them");
   add_store(st_cmd, &st.store);
   st_cmd->callback([&] { action = [&] { ShowStatus(ctx, st); }; });
 

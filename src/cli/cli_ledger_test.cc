@@ -1,6 +1,8 @@
 // The ledger through the command line: contracts, events, status, recompute, on SQLite.
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "cli/cli_test_util.h"
 
 namespace isms::cli::testing {
@@ -201,6 +203,28 @@ TEST_P(LedgerCli, StatusFiltersByState) {
   CliRun bad = Isms({"status", "--contract", "c", "--state", "late"});
   EXPECT_EQ(bad.code, 1);
   EXPECT_NE(bad.err.find("late"), std::string::npos);
+}
+
+TEST_P(LedgerCli, SummaryCountsObligationsByClauseAndState) {
+  Ok({"contract", "create", "c", "--start", "2026-01-05"});
+  SetNow("2026-03-01T12:00:00Z");
+  for (const char* who : {"alice", "bob", "carol"}) {
+    Ok({"event", "record", "person.left", "--contract", "c", "--subject", who, "--at",
+        "2026-02-02"});
+  }
+  Ok({"event", "record", "access.revoked", "--contract", "c", "--subject", "alice", "--at",
+      "2026-02-03"});
+  json summary = Json({"status", "--contract", "c", "--summary", "--json"});
+  std::map<std::string, long> revocations;
+  for (const json& n : summary) {
+    if (n["key"] == "access_revocation") revocations[n["state"]] = n["count"];
+  }
+  EXPECT_EQ(revocations, (std::map<std::string, long>{{"breached", 2}, {"met", 1}}));
+  EXPECT_EQ(summary[0]["clause"], "3.1") << "clauses in the schedule's order";
+  EXPECT_EQ(summary.back()["clause"], "A1 6.5");
+  std::string text = Ok({"status", "--contract", "c", "--summary"});
+  EXPECT_NE(text.find("A1 6.5"), std::string::npos) << text;
+  EXPECT_EQ(Isms({"status", "--contract", "c", "--summary", "--state", "open"}).code, 1);
 }
 
 TEST_P(LedgerCli, StoreUrlsWithPasswordsAreRefusedOnTheCommandLine) {

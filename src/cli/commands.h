@@ -112,6 +112,7 @@ struct StatusOptions {
   bool as_known = false;
   std::string state;
   bool json = false;
+  bool summary = false;
 };
 void ShowStatus(Context& ctx, const StatusOptions& o);
 

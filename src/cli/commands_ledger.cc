@@ -79,6 +79,28 @@ nlohmann::ordered_json ObligationJson(const Obligation& o) {
   return j;
 }
 
+void ShowSummary(Context& ctx, app::Ledger& ledger, const StatusOptions& o) {
+  Result<std::vector<app::StatusCount>> counts = ledger.Summary(o.contract);
+  if (!counts.ok()) return ctx.Fail(counts.status());
+  if (o.json) {
+    nlohmann::ordered_json arr = nlohmann::ordered_json::array();
+    for (const app::StatusCount& n : *counts) {
+      arr.push_back({{"clause", n.clause},
+                     {"key", n.key},
+                     {"title", n.title},
+                     {"state", ObligationStateName(n.state)},
+                     {"count", n.count}});
+    }
+    ctx.out << arr.dump(2) << "\n";
+    return;
+  }
+  Table t({"CLAUSE", "OBLIGATION", "STATE", "COUNT"});
+  for (const app::StatusCount& n : *counts) {
+    t.Add({n.clause, n.title, std::string(ObligationStateName(n.state)), std::to_string(n.count)});
+  }
+  t.Print(ctx.out);
+}
+
 }  // namespace
 
 void Init(Context& ctx, const InitOptions& o) {
@@ -232,6 +254,13 @@ void ShowStatus(Context& ctx, const StatusOptions& o) {
   }
   Result<std::unique_ptr<app::Ledger>> ledger = OpenLedger(ctx, o.store);
   if (!ledger.ok()) return ctx.Fail(ledger.status());
+  if (o.summary) {
+    if (q.at || q.state) {
+      return ctx.Fail(Status::InvalidArgument("--summary counts the present obligations: it "
+                                              "takes neither --at nor --state"));
+    }
+    return ShowSummary(ctx, **ledger, o);
+  }
   Result<std::vector<Obligation>> list = (*ledger)->StatusOf(o.contract, q);
   if (!list.ok()) return ctx.Fail(list.status());
   if (o.json) {
@@ -240,14 +269,18 @@ void ShowStatus(Context& ctx, const StatusOptions& o) {
     ctx.out << arr.dump(2) << "\n";
     return;
   }
-  Table t({"STATE", "CLAUSE", "DUE", "SUBJECT", "OBLIGATION", "TIMESCALE", "IF MISSED"});
+  Table t({"STATE", "CLAUSE", "DUE", "SUBJECT", "OBLIGATION", "TIMESCALE", "IF MISSED", "NOTES"});
   for (const Obligation& ob : *list) {
-    std::string title = ob.title;
-    for (const std::string& f : ob.flags) title += " [" + f + "]";
-    t.Add({std::string(ObligationStateName(ob.state)), ob.clause, DueText(ob), ob.subject, title,
-           TimescaleText(ob), ob.consequence_text});
+    std::string notes;
+    if (!ob.flags.empty()) {
+      notes = ob.flags.front().size() > 60 ? ob.flags.front().substr(0, 57) + "..." : ob.flags.front();
+      if (ob.flags.size() > 1) notes += " (+" + std::to_string(ob.flags.size() - 1) + " more)";
+    }
+    t.Add({std::string(ObligationStateName(ob.state)), ob.clause, DueText(ob), ob.subject,
+           ob.title, TimescaleText(ob), ob.consequence_text, notes});
   }
   t.Print(ctx.out);
+  if (!list->empty()) ctx.out << "(--json shows every note, the trigger and the evidence)\n";
 }
 
 void Recompute(Context& ctx, const RecomputeOptions& o) {

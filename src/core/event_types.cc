@@ -45,6 +45,18 @@ constexpr AttrSpec kPolicy[] = {{"policy", S::kText, true, "the policy file (TOM
 constexpr AttrSpec kRequest[] = {
     {"request", S::kIdentifier, false,
      "the request's identifier, when an incident has several data requests"}};
+constexpr AttrSpec kNotExploitable[] = {
+    {"reason", S::kText, true,
+     "why the vulnerability cannot be exploited within the context of any Service (9.3.1)"}};
+constexpr AttrSpec kExtended[] = {
+    {"test_plan", S::kIdentifier, true,
+     "the security patch test plan agreed with the Buyer that was followed, e.g. TP-4"}};
+constexpr AttrSpec kAgreed[] = {
+    {"days", S::kCount, false,
+     "the agreed period in calendar days from the patch release (give days or until)"},
+    {"until", S::kDate, false, "the agreed last day (give days or until)"}};
+constexpr AttrSpec kReleased[] = {
+    {"date", S::kDate, true, "the date the patch was publicly released"}};
 constexpr AttrSpec kRetraction[] = {
     {"type", S::kIdentifier, true, "the type of the event retracted"}};
 
@@ -129,6 +141,34 @@ constexpr EventType kTypes[] = {
      "The Supplier learned of a new threat, vulnerability or exploitation technique (9.5.8)"},
     {"threat.informed", kReq, "the threat", kEmpty, false, F::kThreat,
      "The Buyer was informed, with initial indications of mitigations: meets 9.5.8"},
+    {"vuln.released", kReq, "the finding, e.g. F-12", kReleased, false, F::kVuln,
+     "The date the finding's patch was publicly released, set by hand (9.3): used when no "
+     "advisory or scanner gives one"},
+    {"vuln.not_exploitable", kReq, "the finding", kNotExploitable, false, F::kVuln,
+     "The Supplier asserts the vulnerability is not exploitable within the context of any "
+     "Service: the 9.3 clock is suspended while the assertion holds (9.3.1)"},
+    {"vuln.exploitable", kReq, "the finding", kEmpty, false, F::kVuln,
+     "The vulnerability asserted not exploitable has become exploitable: the 9.3 clock resumes "
+     "(9.3.1; the policy's resume rule says from when)"},
+    {"vuln.extended", kReq, "the finding", kExtended, false, F::kVuln,
+     "The Critical or Important patch adversely affects the Services and the agreed test plan "
+     "was followed: 9.3 deadline extended by 5 days (9.3.2)"},
+    {"vuln.agreed", kReq, "the finding", kAgreed, true, F::kVuln,
+     "The Buyer agreed a different maximum period for the patch, case by case: it replaces the "
+     "9.3 timescale (9.3.3)"},
+    {"vuln.patched", kReq, "the finding", kEmpty, false, F::kVuln,
+     "The security patch was applied (at = when), recorded by hand: meets 9.3"},
+    {"vuln.exploited", kReq, "the finding", kEmpty, false, F::kVuln,
+     "The vulnerability is known to be exploited or exploitable: without a patch, starts 9.5.6"},
+    {"vuln.at_risk", kReq, "the finding", kEmpty, false, F::kVuln,
+     "The Supplier judges the vulnerability unlikely to be mitigated within its 9.3 timescale: "
+     "notify the Buyer immediately (9.6)"},
+    {"buyer.notified", kReq, "the finding", kEmpty, false, F::kVuln,
+     "The Buyer was notified that the vulnerability is unlikely to be mitigated in time: meets "
+     "9.6"},
+    {"mitigation.proposed", kReq, "the finding", kEmpty, false, F::kVuln,
+     "Interim mitigation measures were proposed for the vulnerability without a patch: meets "
+     "9.5.6"},
     {"event.retracted", kOpt, "the retracted event's subject", kRetraction, false, F::kOfTarget,
      "Withdraws the event named by supersedes= without replacement (it was recorded in error)"},
 };
@@ -157,6 +197,7 @@ std::string_view AttrSyntaxHelp(AttrSyntax s) {
     case S::kEventId: return "an event number, e.g. 12";
     case S::kDocKind: return "isms or smp";
     case S::kTestScope: return "full or change";
+    case S::kCount: return "a whole number, 0-9999";
   }
   return "text";
 }
@@ -222,6 +263,7 @@ Status CheckAttrSyntax(AttrSyntax syntax, std::string_view v) {
     case S::kEventId: ok = IsDigits(v) && v.size() <= 18 && v[0] != '0'; break;
     case S::kDocKind: ok = v == "isms" || v == "smp"; break;
     case S::kTestScope: ok = v == "full" || v == "change"; break;
+    case S::kCount: ok = IsDigits(v) && v.size() <= 4; break;
   }
   if (ok) return Status::Ok();
   std::string shown(v.substr(0, 80));

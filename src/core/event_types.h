@@ -30,6 +30,7 @@ enum class AttrSyntax {
   kEventId,         // a positive event number
   kDocKind,         // isms | smp
   kTestScope,       // full | change
+  kCount,           // a whole number 0-9999, e.g. 45
 };
 
 // "sha256:<64 lowercase hex digits>", ... (for error messages and docs).
@@ -44,7 +45,16 @@ struct AttrSpec {
 
 // Which stream an event type belongs to (core/rules.h StreamOf): the contract stream, or one
 // stream per subject of a family. Retractions belong to the stream of the type they retract.
-enum class StreamFamily { kContract, kPerson, kIncident, kData, kErasure, kThreat, kOfTarget };
+enum class StreamFamily {
+  kContract,
+  kPerson,
+  kIncident,
+  kData,
+  kErasure,
+  kThreat,
+  kVuln,  // one stream per finding: "vuln:<finding id>" (core/vuln_rules.h)
+  kOfTarget,
+};
 
 struct EventType {
   std::string_view name;

@@ -25,6 +25,7 @@ std::string_view StreamPrefix(StreamFamily f) {
     case StreamFamily::kData: return "data:";
     case StreamFamily::kErasure: return "erasure:";
     case StreamFamily::kThreat: return "threat:";
+    case StreamFamily::kVuln: return "vuln:";
     case StreamFamily::kContract:
     case StreamFamily::kOfTarget: return "";
   }
@@ -219,6 +220,11 @@ Status CheckStreamHistory(const ContractTerms& terms, const Event& e,
                                FormatInstant(test->at) + "): check --at");
     }
   }
+  if (e.type == "vuln.agreed" && e.Attr("days").has_value() == e.Attr("until").has_value()) {
+    return Invalid("attr days",
+                   "vuln.agreed needs one of days=<N> (calendar days from the patch "
+                   "release) or until=<YYYY-MM-DD> (the agreed last day)");
+  }
   if (e.type == "change.implemented") {
     for (const Event* o : others) {
       if (o->type == e.type && o->subject == e.subject) {
@@ -369,6 +375,8 @@ Evaluation Evaluate(const ContractTerms& terms, const std::vector<PolicyVersion>
       case StreamFamily::kData: rules_internal::DataRules(c, subject, evs); break;
       case StreamFamily::kErasure: rules_internal::ErasureRules(c, subject, evs); break;
       case StreamFamily::kThreat: rules_internal::ThreatRules(c, subject, evs); break;
+      // A finding's obligations need its facts as well: core/vuln_rules.h EvaluateFinding.
+      case StreamFamily::kVuln:
       case StreamFamily::kContract:
       case StreamFamily::kOfTarget: break;
     }

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <unordered_map>
 #include <system_error>
 
 #include "store/store_internal.h"
@@ -77,7 +78,7 @@ class SqliteStatement final : public Statement {
   SqliteStatement(SqliteConnection& c, sqlite3_stmt* stmt, std::string sql,
                   std::map<int, int> params)
       : c_(c), stmt_(stmt), sql_(std::move(sql)), params_(std::move(params)) {}
-  ~SqliteStatement() override { sqlite3_finalize(stmt_); }
+  ~SqliteStatement() override;
 
   void BindInt(int index, std::int64_t value) override {
     if (int p = Param(index)) Bound(index, sqlite3_bind_int64(stmt_, p, value));
@@ -174,7 +175,10 @@ class SqliteBulkWriter;
 class SqliteConnection final : public Connection {
  public:
   SqliteConnection(sqlite3* db, std::string display) : db_(db), display_(std::move(display)) {}
-  ~SqliteConnection() override { sqlite3_close_v2(db_); }
+  ~SqliteConnection() override {
+    for (auto& [sql, cached] : cache_) sqlite3_finalize(cached.stmt);
+    sqlite3_close_v2(db_);
+  }
 
   Engine engine() const override { return Engine::kSqlite; }
   std::string DisplayUrl() const override { return display_; }
@@ -221,7 +225,26 @@ class SqliteConnection final : public Connection {
   }
   void set_bulk_active(bool b) { bulk_active_ = b; }
 
+  // Prepared statements are kept for reuse, keyed by their SQL: parsing a statement costs more
+  // than running a small one. A statement returns here when its Statement is destroyed.
+  struct Cached {
+    sqlite3_stmt* stmt;
+    std::map<int, int> params;
+  };
+  void Release(const std::string& sql, sqlite3_stmt* stmt, std::map<int, int>&& params) {
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+    if (cache_.size() >= kMaxCached || cache_.count(sql)) {
+      sqlite3_finalize(stmt);
+      return;
+    }
+    cache_.emplace(sql, Cached{stmt, std::move(params)});
+  }
+
  private:
+  static constexpr size_t kMaxCached = 128;
+  std::unordered_map<std::string, Cached> cache_;
+
   Status End(std::string_view sql) {
     ISMS_RETURN_IF_ERROR(Ready());
     if (!InTransaction()) {
@@ -264,8 +287,16 @@ Result<bool> SqliteStatement::Step() {
   return err;
 }
 
+SqliteStatement::~SqliteStatement() { c_.Release(sql_, stmt_, std::move(params_)); }
+
 Result<std::unique_ptr<Statement>> SqliteConnection::Prepare(std::string_view sql) {
   ISMS_RETURN_IF_ERROR(Ready());
+  if (auto it = cache_.find(std::string(sql)); it != cache_.end()) {
+    Cached cached = std::move(it->second);
+    cache_.erase(it);
+    return std::unique_ptr<Statement>(
+        new SqliteStatement(*this, cached.stmt, std::string(sql), std::move(cached.params)));
+  }
   sqlite3_stmt* stmt = nullptr;
   const char* tail = nullptr;
   int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), 0, &stmt, &tail);
@@ -464,7 +495,8 @@ Result<std::unique_ptr<Connection>> OpenSqlite(std::string_view url) {
   sqlite3_busy_timeout(db, kBusyTimeoutMs);
   auto conn = std::make_unique<SqliteConnection>(db, display);
   ISMS_RETURN_IF_ERROR(conn->Execute(
-      "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON"));
+      "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; "
+      "PRAGMA cache_size = -65536"));
   return std::unique_ptr<Connection>(std::move(conn));
 }
 
