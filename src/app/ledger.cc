@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "app/schema.h"
+#include "app/vulns.h"
 #include "formats/bank_holidays_json.h"
 #include "formats/policy_toml.h"
 
@@ -341,14 +342,6 @@ Result<std::vector<PolicyVersion>> PolicyVersionsFrom(const ContractTerms& terms
 
 }  // namespace
 
-struct Ledger::Loaded {
-  ContractRecord record;
-  ContractTerms terms;
-  Policy base_policy;
-  std::vector<PolicyVersion> versions;
-  Calendar calendar;
-};
-
 Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& url, const Clock& clock) {
   ISMS_ASSIGN_OR_RETURN(std::unique_ptr<store::Connection> conn, store::Connection::Open(url));
   ISMS_RETURN_IF_ERROR(store::Migrate(*conn, Migrations()));
@@ -384,7 +377,7 @@ Result<ContractRecord> Ledger::CreateContract(const NewContract& c, const Actor&
   st->BindText(9, c.policy_dir);
   ISMS_RETURN_IF_ERROR(st->Run());
   ISMS_ASSIGN_OR_RETURN(ContractRecord record, FindContract(c.name));
-  ISMS_ASSIGN_OR_RETURN(Loaded loaded, Load(record));
+  ISMS_ASSIGN_OR_RETURN(ContractContext loaded, Load(record));
   // The contract stream exists from the start: 3.1 and 4.1 run from the Start Date.
   ISMS_RETURN_IF_ERROR(StoreStream(loaded, "", {}, now));
   ISMS_RETURN_IF_ERROR(tx.Commit());
@@ -416,8 +409,8 @@ Result<ContractRecord> Ledger::FindContract(const std::string& name) {
   return ReadContract(*st);
 }
 
-Result<Ledger::Loaded> Ledger::Load(const ContractRecord& c) {
-  Loaded l;
+Result<ContractContext> Ledger::Load(const ContractRecord& c) {
+  ContractContext l;
   l.record = c;
   l.terms.name = c.name;
   l.terms.start = c.start;
@@ -469,9 +462,18 @@ Result<std::vector<Event>> Ledger::LoadEvents(std::int64_t contract_id, const st
   return events;
 }
 
-Status Ledger::StoreStream(const Loaded& l, const std::string& stream,
+Status Ledger::StoreStream(const ContractContext& l, const std::string& stream,
                            const std::vector<Event>& events, Instant now) {
-  Evaluation ev = EvaluateStream(l.terms, l.versions, l.calendar, stream, events, now);
+  if (stream.rfind("vuln:", 0) == 0) {
+    ISMS_ASSIGN_OR_RETURN(Evaluation ev, EvaluateVulnStream(*conn_, l, stream, events, now));
+    return StoreEvaluation(l, stream, ev);
+  }
+  return StoreEvaluation(l, stream,
+                         EvaluateStream(l.terms, l.versions, l.calendar, stream, events, now));
+}
+
+Status Ledger::StoreEvaluation(const ContractContext& l, const std::string& stream,
+                               const Evaluation& ev) {
   ISMS_ASSIGN_OR_RETURN(
       auto del, conn_->Prepare("DELETE FROM obligations WHERE contract_id = $1 AND stream = $2"));
   del->BindInt(1, l.record.id);
@@ -554,7 +556,7 @@ Result<Event> Ledger::RecordEvent(const NewEvent& ne, const Actor& actor) {
   store::Transaction tx(*conn_);
   ISMS_RETURN_IF_ERROR(tx.Begin());
   ISMS_ASSIGN_OR_RETURN(ContractRecord c, FindContract(ne.contract));
-  ISMS_ASSIGN_OR_RETURN(Loaded l, Load(c));
+  ISMS_ASSIGN_OR_RETURN(ContractContext l, Load(c));
 
   // A correction (supersedes=) or a retraction stays in its target's stream.
   bool touches_policy = e.type == "policy.changed";
@@ -637,7 +639,7 @@ Result<Event> Ledger::RecordEvent(const NewEvent& ne, const Actor& actor) {
 
 Result<std::vector<EventView>> Ledger::ListEvents(const std::string& contract) {
   ISMS_ASSIGN_OR_RETURN(ContractRecord c, FindContract(contract));
-  ISMS_ASSIGN_OR_RETURN(Loaded l, Load(c));
+  ISMS_ASSIGN_OR_RETURN(ContractContext l, Load(c));
   ISMS_ASSIGN_OR_RETURN(std::vector<Event> events, LoadEvents(c.id, nullptr));
   std::sort(events.begin(), events.end(),
             [](const Event& a, const Event& b) { return a.id < b.id; });
@@ -651,7 +653,7 @@ Result<std::vector<EventView>> Ledger::ListEvents(const std::string& contract) {
   return out;
 }
 
-Status Ledger::RefreshDueStreams(const Loaded& l, Instant now) {
+Status Ledger::RefreshDueStreams(const ContractContext& l, Instant now) {
   ISMS_ASSIGN_OR_RETURN(auto st, conn_->Prepare("SELECT stream FROM streams WHERE contract_id = "
                                                 "$1 AND next_change IS NOT NULL AND "
                                                 "next_change <= $2"));
@@ -676,7 +678,7 @@ Status Ledger::RefreshDueStreams(const Loaded& l, Instant now) {
 Result<std::vector<Obligation>> Ledger::StatusOf(const std::string& contract,
                                                  const StatusQuery& q) {
   ISMS_ASSIGN_OR_RETURN(ContractRecord c, FindContract(contract));
-  ISMS_ASSIGN_OR_RETURN(Loaded l, Load(c));
+  ISMS_ASSIGN_OR_RETURN(ContractContext l, Load(c));
   std::vector<Obligation> out;
   if (q.at) {
     ISMS_ASSIGN_OR_RETURN(std::vector<Event> events, LoadEvents(c.id, nullptr));
@@ -715,7 +717,7 @@ Result<std::vector<Obligation>> Ledger::StatusOf(const std::string& contract,
 
 Result<std::vector<StatusCount>> Ledger::Summary(const std::string& contract) {
   ISMS_ASSIGN_OR_RETURN(ContractRecord c, FindContract(contract));
-  ISMS_ASSIGN_OR_RETURN(Loaded l, Load(c));
+  ISMS_ASSIGN_OR_RETURN(ContractContext l, Load(c));
   ISMS_RETURN_IF_ERROR(RefreshDueStreams(l, clock_.Now()));
   ISMS_ASSIGN_OR_RETURN(auto st, conn_->Prepare("SELECT clause, key, MIN(title), state, COUNT(*) "
                                                 "FROM obligations WHERE contract_id = $1 "
@@ -763,7 +765,7 @@ Result<std::vector<StatusCount>> Ledger::Summary(const std::string& contract) {
 
 Result<std::int64_t> Ledger::RecomputeContract(const ContractRecord& c, Instant now,
                                                std::int64_t* events_seen) {
-  ISMS_ASSIGN_OR_RETURN(Loaded l, Load(c));
+  ISMS_ASSIGN_OR_RETURN(ContractContext l, Load(c));
   ISMS_ASSIGN_OR_RETURN(std::vector<Event> events, LoadEvents(c.id, nullptr));
   *events_seen += static_cast<std::int64_t>(events.size());
   std::map<std::string, std::vector<Event>> streams;
@@ -772,6 +774,9 @@ Result<std::int64_t> Ledger::RecomputeContract(const ContractRecord& c, Instant 
     std::string s = StreamOf(e);
     streams[s].push_back(std::move(e));
   }
+  // Every finding has a stream, with or without events of its own: evaluated before anything is
+  // deleted, since reading while the bulk writer runs is not allowed.
+  ISMS_ASSIGN_OR_RETURN(auto findings, EvaluateAllFindings(*conn_, l, streams, now));
   for (const char* sql : {"DELETE FROM obligations WHERE contract_id = $1",
                           "DELETE FROM streams WHERE contract_id = $1"}) {
     ISMS_ASSIGN_OR_RETURN(auto del, conn_->Prepare(sql));
@@ -779,27 +784,33 @@ Result<std::int64_t> Ledger::RecomputeContract(const ContractRecord& c, Instant 
     ISMS_RETURN_IF_ERROR(del->Run());
   }
   // One bulk writer at a time per connection: obligations first, then the streams.
-  std::vector<std::pair<const std::string*, std::optional<Instant>>> next_changes;
+  std::vector<std::pair<std::string, std::optional<Instant>>> next_changes;
   std::int64_t count = 0;
   {
     ISMS_ASSIGN_OR_RETURN(auto writer, conn_->BulkInsert("obligations", kObligationColumnList));
-    for (const auto& [stream, stream_events] : streams) {
-      Evaluation ev = EvaluateStream(l.terms, l.versions, l.calendar, stream, stream_events, now);
+    auto add = [&](const std::string& stream, const Evaluation& ev) -> Status {
       int ordinal = 0;
       for (const Obligation& o : ev.obligations) {
         AddObligationRow(*writer, c.id, stream, ordinal++, o);
         ISMS_RETURN_IF_ERROR(writer->EndRow());
         ++count;
       }
-      next_changes.emplace_back(&stream, ev.next_change);
+      next_changes.emplace_back(stream, ev.next_change);
+      return Status::Ok();
+    };
+    for (const auto& [stream, stream_events] : streams) {
+      if (stream.rfind("vuln:", 0) == 0) continue;  // below, with the findings' facts
+      ISMS_RETURN_IF_ERROR(
+          add(stream, EvaluateStream(l.terms, l.versions, l.calendar, stream, stream_events, now)));
     }
+    for (const auto& [stream, ev] : findings) ISMS_RETURN_IF_ERROR(add(stream, ev));
     ISMS_RETURN_IF_ERROR(writer->Finish());
   }
   ISMS_ASSIGN_OR_RETURN(auto writer,
                         conn_->BulkInsert("streams", {"contract_id", "stream", "next_change"}));
   for (const auto& [stream, next] : next_changes) {
     writer->AddInt(c.id);
-    writer->AddText(*stream);
+    writer->AddText(stream);
     next ? writer->AddInt(Ms(*next)) : writer->AddNull();
     ISMS_RETURN_IF_ERROR(writer->EndRow());
   }
@@ -826,6 +837,48 @@ Result<RecomputeResult> Ledger::Recompute(const std::string& contract) {
   }
   ISMS_RETURN_IF_ERROR(tx.Commit());
   return r;
+}
+
+Result<std::string> Ledger::ContractName(std::int64_t contract_id) {
+  ISMS_ASSIGN_OR_RETURN(auto st, conn_->Prepare("SELECT name FROM contracts WHERE id = $1"));
+  st->BindInt(1, contract_id);
+  ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
+  if (!row) return Status::NotFound("no contract with id " + std::to_string(contract_id));
+  return st->ColumnText(0);
+}
+
+Status Ledger::StoreNewEvaluations(
+    const ContractContext& l, const std::vector<std::pair<std::string, Evaluation>>& streams) {
+  {
+    ISMS_ASSIGN_OR_RETURN(auto writer, conn_->BulkInsert("obligations", kObligationColumnList));
+    for (const auto& [stream, ev] : streams) {
+      int ordinal = 0;
+      for (const Obligation& o : ev.obligations) {
+        AddObligationRow(*writer, l.record.id, stream, ordinal++, o);
+        ISMS_RETURN_IF_ERROR(writer->EndRow());
+      }
+    }
+    ISMS_RETURN_IF_ERROR(writer->Finish());
+  }
+  ISMS_ASSIGN_OR_RETURN(auto writer,
+                        conn_->BulkInsert("streams", {"contract_id", "stream", "next_change"}));
+  for (const auto& [stream, ev] : streams) {
+    writer->AddInt(l.record.id);
+    writer->AddText(stream);
+    ev.next_change ? writer->AddInt(Ms(*ev.next_change)) : writer->AddNull();
+    ISMS_RETURN_IF_ERROR(writer->EndRow());
+  }
+  return writer->Finish();
+}
+
+Result<ContractContext> Ledger::Context(const std::string& name) {
+  ISMS_ASSIGN_OR_RETURN(ContractRecord c, FindContract(name));
+  return Load(c);
+}
+
+Status Ledger::RefreshStream(const ContractContext& l, const std::string& stream, Instant now) {
+  ISMS_ASSIGN_OR_RETURN(std::vector<Event> events, LoadEvents(l.record.id, &stream));
+  return StoreStream(l, stream, events, now);
 }
 
 Result<std::vector<std::string>> Ledger::RootCauses(const std::string& contract) {

@@ -92,6 +92,15 @@ struct RecomputeResult {
   std::int64_t obligations = 0;
 };
 
+// A contract with everything the rules need: its terms, policy versions and calendar.
+struct ContractContext {
+  ContractRecord record;
+  ContractTerms terms;
+  Policy base_policy;
+  std::vector<PolicyVersion> versions;
+  Calendar calendar;
+};
+
 class Ledger {
  public:
   // Opens the store at `url`, applying missing migrations.
@@ -119,17 +128,32 @@ class Ledger {
   // The root-cause identifiers used by tests and retests so far (6.5).
   Result<std::vector<std::string>> RootCauses(const std::string& contract);
 
- private:
-  struct Loaded;  // a contract with its terms, policy versions and calendar
+  // The contract `name` loaded for the rules.
+  Result<ContractContext> Context(const std::string& name);
+  Result<ContractContext> Load(const ContractRecord& c);
+  // Re-evaluates the obligations of one stream from its stored events and stores them.
+  ::isms::Status RefreshStream(const ContractContext& l, const std::string& stream, Instant now);
+  const Clock& clock() const { return clock_; }
+  // The stored events of one stream, in the order the rules read them.
+  Result<std::vector<Event>> StreamEvents(std::int64_t contract_id, const std::string& stream) {
+    return LoadEvents(contract_id, &stream);
+  }
+  Result<std::string> ContractName(std::int64_t contract_id);
+  // Stores the obligations of streams that have none yet, in bulk.
+  ::isms::Status StoreNewEvaluations(
+      const ContractContext& l, const std::vector<std::pair<std::string, Evaluation>>& streams);
+  // Stores `ev` as the obligations of `stream` (replacing what was there).
+  ::isms::Status StoreEvaluation(const ContractContext& l, const std::string& stream,
+                                 const Evaluation& ev);
 
+ private:
   Ledger(std::unique_ptr<store::Connection> conn, const Clock& clock)
       : conn_(std::move(conn)), clock_(clock) {}
 
-  Result<Loaded> Load(const ContractRecord& c);
   Result<std::vector<Event>> LoadEvents(std::int64_t contract_id, const std::string* stream);
-  ::isms::Status StoreStream(const Loaded& l, const std::string& stream,
+  ::isms::Status StoreStream(const ContractContext& l, const std::string& stream,
                              const std::vector<Event>& events, Instant now);
-  ::isms::Status RefreshDueStreams(const Loaded& l, Instant now);
+  ::isms::Status RefreshDueStreams(const ContractContext& l, Instant now);
   Result<std::int64_t> RecomputeContract(const ContractRecord& c, Instant now,
                                          std::int64_t* events_seen);
 

@@ -219,6 +219,110 @@ int RunCli(const std::vector<std::string>& args, std::istream& in, std::ostream&
   add_store(rl_cmd, &rl.store);
   rl_cmd->callback([&] { action = [&] { RootCauseList(ctx, rl); }; });
 
+  // Vulnerability management (paragraph 9).
+  auto* import = app.add_subcommand("import", "Read scanner reports and advisories");
+  import->require_subcommand(1);
+  ImportScanOptions is;
+  auto* is_cmd = import->add_subcommand(
+      "scan",
+      "Import scanner reports: Nessus, OpenVAS/GVM, Trivy, Grype, OSV-Scanner, CycloneDX (incl. "
+      "VEX), SARIF; each file lands whole or not at all");
+  is_cmd->add_option("FILE", is.files, "Report files")->required();
+  is_cmd->add_option("--contract", is.contract, "Contract name")->required();
+  is_cmd->add_option("--format", is.format,
+                     "nessus, openvas, trivy, grype, osv, cyclonedx or sarif (default: detected "
+                     "from the content)");
+  is_cmd->add_option("--asset", is.asset, "Put every finding on this asset of the register");
+  is_cmd->add_option("--scanned-at", is.scanned_at,
+                     "When the scan ran, where the report does not say (default: now)");
+  is_cmd->add_flag("--quiet", is.quiet, "No progress line on the terminal");
+  add_store(is_cmd, &is.store);
+  is_cmd->callback([&] { action = [&] { ImportScan(ctx, is); }; });
+  ImportAdvisoryOptions ia;
+  auto* ia_cmd = import->add_subcommand(
+      "advisory", "Read CSAF 2.0 advisories: patch release dates, fixed and not-affected "
+                  "statements, Microsoft ratings, applied to matching findings");
+  ia_cmd->add_option("FILE", ia.files, "CSAF 2.0 JSON files")->required();
+  ia_cmd->add_option("--contract", ia.contract, "Only this contract (default: every contract)");
+  add_store(ia_cmd, &ia.store);
+  ia_cmd->callback([&] { action = [&] { ImportAdvisory(ctx, ia); }; });
+
+  auto* vuln = app.add_subcommand("vuln", "Findings and their 9.3 patch deadlines");
+  vuln->require_subcommand(1);
+  VulnListOptions vl;
+  auto* vl_cmd = vuln->add_subcommand("list", "List the findings of a contract");
+  vl_cmd->add_option("--contract", vl.contract, "Contract name")->required();
+  vl_cmd->add_option("--state", vl.state,
+                     "open (default), remediated, not-exploitable, not-affected, observation, "
+                     "own-code or all");
+  vl_cmd->add_option("--category", vl.category, "Critical, Important or Other");
+  vl_cmd->add_option("--asset", vl.asset, "Only this asset");
+  vl_cmd->add_flag("--json", vl.json, "Print a JSON array (fields in docs/vulnerabilities.md)");
+  add_store(vl_cmd, &vl.store);
+  vl_cmd->callback([&] { action = [&] { VulnList(ctx, vl); }; });
+  VulnShowOptions vs;
+  auto* vs_cmd = vuln->add_subcommand("show", "Show one finding with its evidence and clocks");
+  vs_cmd->add_option("ID", vs.id, "Finding id, e.g. F-12")->required();
+  vs_cmd->add_flag("--json", vs.json, "Print JSON");
+  add_store(vs_cmd, &vs.store);
+  vs_cmd->callback([&] { action = [&] { VulnShow(ctx, vs); }; });
+
+  VulnActOptions va;
+  struct Act {
+    const char* name;
+    const char* help;
+  };
+  const Act acts[] = {
+      {"released", "Set the patch's public release date by hand (9.3): ID DATE"},
+      {"patched", "Record that the patch was applied (--at when)"},
+      {"not-exploitable",
+       "9.3.1: assert the vulnerability is not exploitable here (--reason); the clock stops"},
+      {"exploitable", "9.3.1: the assertion no longer holds; the clock runs again (--at)"},
+      {"exploited", "9.5.6: known to be exploited or exploitable"},
+      {"extend", "9.3.2: +5 days, Critical/Important only, with the test plan (--test-plan)"},
+      {"agree", "9.3.3: a period agreed with the Buyer (--days N | --until DATE, --evidence)"},
+      {"at-risk", "9.6: judged unlikely to be mitigated in time: notify the Buyer now"},
+      {"notified", "9.6: the Buyer was notified"},
+      {"mitigated", "9.5.6: interim mitigation proposed"},
+  };
+  for (const Act& a : acts) {
+    auto* cmd = vuln->add_subcommand(a.name, a.help);
+    cmd->add_option("ID", va.id, "Finding id, e.g. F-12")->required();
+    if (std::string(a.name) == "released") {
+      cmd->add_option("DATE", va.date, "Release date YYYY-MM-DD")->required();
+    }
+    if (std::string(a.name) == "not-exploitable") {
+      cmd->add_option("--reason", va.reason, "Why it is not exploitable here")->required();
+    }
+    if (std::string(a.name) == "extend") {
+      cmd->add_option("--test-plan", va.test_plan, "The test plan followed")->required();
+    }
+    if (std::string(a.name) == "agree") {
+      auto* d = cmd->add_option("--days", va.days, "N calendar days from the release");
+      auto* u = cmd->add_option("--until", va.until, "An agreed last date, YYYY-MM-DD");
+      d->excludes(u);
+    }
+    cmd->add_option("--at", va.at, "When it happened: YYYY-MM-DD or RFC 3339 (default now)");
+    cmd->add_option("--evidence", va.evidence,
+                    "A message id, document hash or reference (needed for the Buyer's acts)");
+    cmd->add_option("--note", va.note, "A free-text note");
+    add_store(cmd, &va.store);
+    std::string name = a.name;
+    cmd->callback([&, name] {
+      va.action = name;
+      action = [&] { VulnAct(ctx, va); };
+    });
+  }
+
+  auto* asset = app.add_subcommand("asset", "The asset register");
+  asset->require_subcommand(1);
+  AssetListOptions al;
+  auto* al_cmd = asset->add_subcommand("list", "List the assets with their aliases");
+  al_cmd->add_option("--contract", al.contract, "Contract name")->required();
+  al_cmd->add_flag("--json", al.json, "Print a JSON array");
+  add_store(al_cmd, &al.store);
+  al_cmd->callback([&] { action = [&] { AssetList(ctx, al); }; });
+
   std::vector<std::string> rev(args.rbegin(), args.rend() - 1);
   try {
     app.parse(rev);

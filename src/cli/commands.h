@@ -129,3 +129,66 @@ struct RootCauseListOptions {
 void RootCauseList(Context& ctx, const RootCauseListOptions& o);
 
 }  // namespace isms::cli
+
+namespace isms::cli {
+
+struct ImportScanOptions {
+  StoreOptions store;
+  std::vector<std::string> files;
+  std::string contract;
+  std::string format;
+  std::string asset;
+  std::string scanned_at;
+  bool quiet = false;
+};
+void ImportScan(Context& ctx, const ImportScanOptions& o);
+
+struct ImportAdvisoryOptions {
+  StoreOptions store;
+  std::vector<std::string> files;
+  std::string contract;
+};
+void ImportAdvisory(Context& ctx, const ImportAdvisoryOptions& o);
+
+struct VulnListOptions {
+  StoreOptions store;
+  std::string contract;
+  std::string state = "open";
+  std::string category;
+  std::string asset;
+  bool json = false;
+};
+void VulnList(Context& ctx, const VulnListOptions& o);
+
+struct VulnShowOptions {
+  StoreOptions store;
+  std::string id;
+  bool json = false;
+};
+void VulnShow(Context& ctx, const VulnShowOptions& o);
+
+// isms vuln released|patched|not-exploitable|exploitable|exploited|extend|agree|at-risk|notified|
+// mitigated ID ...
+struct VulnActOptions {
+  StoreOptions store;
+  std::string action;
+  std::string id;
+  std::string date;       // released: the release date
+  std::string at;         // when it happened
+  std::string reason;     // not-exploitable
+  std::string test_plan;  // extend
+  std::optional<int> days;
+  std::string until;
+  std::string evidence;
+  std::string note;
+};
+void VulnAct(Context& ctx, const VulnActOptions& o);
+
+struct AssetListOptions {
+  StoreOptions store;
+  std::string contract;
+  bool json = false;
+};
+void AssetList(Context& ctx, const AssetListOptions& o);
+
+}  // namespace isms::cli

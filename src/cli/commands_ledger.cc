@@ -10,41 +10,12 @@
 
 #include "app/ledger.h"
 #include "cli/commands.h"
+#include "cli/store_access.h"
 #include "cli/table.h"
 #include "formats/policy_toml.h"
 
 namespace isms::cli {
 namespace {
-
-// The actor of a command-line call: the operating-system user, never free text.
-app::Actor OsActor() {
-  const passwd* pw = getpwuid(geteuid());
-  if (pw && pw->pw_name && *pw->pw_name) return {pw->pw_name, false};
-  return {"uid:" + std::to_string(geteuid()), false};
-}
-
-Result<std::unique_ptr<app::Ledger>> OpenLedger(Context& ctx, const StoreOptions& o) {
-  std::optional<std::string> flag;
-  if (!o.store.empty()) flag = o.store;
-  ISMS_ASSIGN_OR_RETURN(std::string url, store::ResolveStoreUrl(flag));
-  return app::Ledger::Open(url, ctx.clock);
-}
-
-// An --at value: a date (the start of that London day for an event; its end for "as of"), or
-// an RFC 3339 instant.
-Result<Instant> ParseAt(const std::string& text, bool end_of_day) {
-  if (text.size() == 10) {
-    ISMS_ASSIGN_OR_RETURN(Date d, ParseDate(text));
-    return end_of_day ? EndOfLondonDay(d) : StartOfLondonDay(d);
-  }
-  Result<Instant> t = ParseInstant(text);
-  if (!t.ok()) {
-    return Status::InvalidArgument("--at '" + text +
-                                   "' is neither a date YYYY-MM-DD nor an RFC 3339 instant such "
-                                   "as 2026-03-31T14:05:00Z");
-  }
-  return t;
-}
 
 std::string DueText(const Obligation& o) {
   if (o.due_date) return FormatDate(*o.due_date);
@@ -102,6 +73,37 @@ void ShowSummary(Context& ctx, app::Ledger& ledger, const StatusOptions& o) {
 }
 
 }  // namespace
+
+// The actor of a command-line call: the operating-system user, never free text.
+app::Actor OsActor() {
+  const passwd* pw = getpwuid(geteuid());
+  if (pw && pw->pw_name && *pw->pw_name) return {pw->pw_name, false};
+  return {"uid:" + std::to_string(geteuid()), false};
+}
+
+Result<std::unique_ptr<app::Ledger>> OpenLedger(Context& ctx, const StoreOptions& o) {
+  std::optional<std::string> flag;
+  if (!o.store.empty()) flag = o.store;
+  ISMS_ASSIGN_OR_RETURN(std::string url, store::ResolveStoreUrl(flag));
+  return app::Ledger::Open(url, ctx.clock);
+}
+
+// An --at value: a date (the start of that London day for an event; its end for "as of"), or
+// an RFC 3339 instant.
+Result<Instant> ParseAt(const std::string& text, bool end_of_day) {
+  if (text.size() == 10) {
+    ISMS_ASSIGN_OR_RETURN(Date d, ParseDate(text));
+    return end_of_day ? EndOfLondonDay(d) : StartOfLondonDay(d);
+  }
+  Result<Instant> t = ParseInstant(text);
+  if (!t.ok()) {
+    return Status::InvalidArgument("--at '" + text +
+                                   "' is neither a date YYYY-MM-DD nor an RFC 3339 instant such "
+                                   "as 2026-03-31T14:05:00Z");
+  }
+  return t;
+}
+
 
 void Init(Context& ctx, const InitOptions& o) {
   Result<std::unique_ptr<app::Ledger>> ledger = OpenLedger(ctx, o.store);

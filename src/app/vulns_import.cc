@@ -1,0 +1,774 @@
+// Scan and advisory imports: one transaction each.
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <cctype>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <unordered_map>
+
+#include "app/vulns.h"
+#include "app/vulns_internal.h"
+#include "core/cvss.h"
+#include "core/severity.h"
+#include "formats/advisory.h"
+#include "formats/advisory_match.h"
+
+namespace isms::app {
+using namespace internal;
+
+namespace {
+
+Result<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::IoError("cannot read " + path + ": check the path and its permissions");
+  in.seekg(0, std::ios::end);
+  std::string data(static_cast<size_t>(in.tellg()), '\0');
+  in.seekg(0);
+  in.read(data.data(), static_cast<std::streamsize>(data.size()));
+  if (!in) return Status::IoError("cannot read " + path + " to its end");
+  return data;
+}
+
+std::string Sha256Hex(std::string_view data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  EVP_Digest(data.data(), data.size(), md, &n, EVP_sha256(), nullptr);
+  static const char* kHex = "0123456789abcdef";
+  std::string hex;
+  for (unsigned int i = 0; i < n; ++i) {
+    hex += kHex[md[i] >> 4];
+    hex += kHex[md[i] & 15];
+  }
+  return hex;
+}
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// Host names are case-insensitive; other names are kept as given.
+AssetName Normalised(const AssetName& n) {
+  if (n.kind == "host" || n.kind == "fqdn" || n.kind == "mac") return {n.kind, Lower(n.value)};
+  return n;
+}
+
+// The scanner's own severity word mapped onto the NVD scale, for findings without a vector.
+std::optional<NvdRating> RatingOfWord(std::string word) {
+  word = Lower(word);
+  if (word == "critical" || word == "4") return NvdRating::kCritical;
+  if (word == "high" || word == "important" || word == "3") return NvdRating::kHigh;
+  if (word == "medium" || word == "moderate" || word == "2") return NvdRating::kMedium;
+  if (word == "low" || word == "negligible" || word == "1") return NvdRating::kLow;
+  if (word == "none" || word == "info" || word == "informational" || word == "log" || word == "0") {
+    return NvdRating::kNone;
+  }
+  return std::nullopt;
+}
+
+struct Severity {
+  std::string category = "Other";
+  std::string source;
+  std::optional<double> base_score;
+  std::string vector;
+};
+
+// 9.2: CVSS vectors are scored here, never trusted from the file; NVD's vector first, then the
+// vendor's; with none, the scanner's word is mapped and the source says so.
+Severity DecideSeverity(const RawFinding& f, const Policy& policy,
+                        const std::optional<std::string>& microsoft) {
+  Severity out;
+  std::vector<Rating> ratings;
+  const CvssVector* chosen = nullptr;
+  std::optional<CvssScore> chosen_score;
+  for (int pass = 0; pass < 2 && !chosen; ++pass) {
+    for (const CvssVector& v : f.cvss) {
+      if ((pass == 0) != v.nvd) continue;
+      Result<CvssScore> s = ScoreCvss(v.vector);
+      if (!s.ok()) continue;
+      if (!chosen_score || static_cast<int>(s->version) > static_cast<int>(chosen_score->version)) {
+        chosen = &v;
+        chosen_score = *s;
+      }
+    }
+  }
+  if (chosen_score) {
+    double basis = chosen_score->base_score;
+    if (policy.score_basis == ScoreBasis::kEnvironmental) {
+      basis = chosen_score->version == CvssVersion::kV40
+                  ? chosen_score->score
+                  : chosen_score->environmental_score.value_or(chosen_score->base_score);
+    }
+    ratings.push_back(CvssRating(chosen_score->version, basis, policy.score_basis,
+                                 chosen->source.empty() ? "scanner" : chosen->source));
+    out.base_score = chosen_score->base_score;
+    Result<std::string> canonical = CanonicalCvss(chosen->vector);
+    out.vector = canonical.ok() ? *canonical : chosen->vector;
+  }
+  if (microsoft) ratings.push_back(MicrosoftRating(*microsoft));
+  if (!ratings.empty()) {
+    Result<CategoryDecision> d = DecideCategory(ratings, policy.severity_method, policy.score_basis);
+    if (d.ok()) {
+      out.category = std::string(CategoryName(d->category));
+      out.source = DescribeRating(d->from);
+      return out;
+    }
+  }
+  for (const SeverityWord& w : f.severities) {
+    if (std::optional<NvdRating> r = RatingOfWord(w.value)) {
+      out.category = std::string(CategoryName(CategoryFromNvd(*r)));
+      out.source = "scanner severity: " + w.issuer + " " + w.value + " (no CVSS vector)";
+      return out;
+    }
+  }
+  out.source = "no rating in the report: Other by default";
+  return out;
+}
+
+class CollectingSink final : public ScanSink {
+ public:
+  Status OnScan(const ScanInfo& info) override {
+    info_ = info;
+    return Status::Ok();
+  }
+  Status OnAsset(const ScannedAsset& asset) override {
+    assets_.push_back(asset);
+    return Status::Ok();
+  }
+  Status OnFinding(RawFinding&& f) override {
+    if (progress_ && ++count_ % 4096 == 0) progress_(static_cast<std::int64_t>(f.offset), total_, count_);
+    findings_.push_back(std::move(f));
+    return Status::Ok();
+  }
+  ScanInfo info_;
+  std::vector<ScannedAsset> assets_;
+  std::vector<RawFinding> findings_;
+  ImportProgress progress_;
+  std::int64_t total_ = 0;
+  std::int64_t count_ = 0;
+};
+
+// The asset register of one contract, held in memory for an import.
+class AssetRegister {
+ public:
+  AssetRegister(store::Connection& conn, std::int64_t contract_id, Instant now)
+      : conn_(conn), contract_id_(contract_id), now_(now) {}
+
+  Status Load() {
+    ISMS_ASSIGN_OR_RETURN(auto st, conn_.Prepare("SELECT id, name FROM assets WHERE contract_id = $1"));
+    st->BindInt(1, contract_id_);
+    while (true) {
+      ISMS_ASSIGN_OR_RETURN(bool more, st->Step());
+      if (!more) break;
+      names_[st->ColumnText(1)] = st->ColumnInt(0);
+      next_id_ = std::max(next_id_, st->ColumnInt(0) + 1);
+    }
+    ISMS_ASSIGN_OR_RETURN(auto al, conn_.Prepare(
+                                       "SELECT kind, value, asset_id FROM asset_aliases WHERE "
+                                       "contract_id = $1"));
+    al->BindInt(1, contract_id_);
+    while (true) {
+      ISMS_ASSIGN_OR_RETURN(bool more, al->Step());
+      if (!more) break;
+      aliases_[Key(al->ColumnText(0), al->ColumnText(1))] = al->ColumnInt(2);
+    }
+    return Status::Ok();
+  }
+
+  // The asset known by any of `names` (adding the names it lacks), or a new one named after the
+  // first; `forced` puts everything on the asset of that register name.
+  Result<std::int64_t> Resolve(const std::vector<AssetName>& raw, const std::string& forced) {
+    std::vector<AssetName> names;
+    for (const AssetName& n : raw) {
+      if (!n.value.empty()) names.push_back(Normalised(n));
+    }
+    std::optional<std::int64_t> id;
+    if (!forced.empty()) {
+      auto it = names_.find(forced);
+      if (it != names_.end()) {
+        id = it->second;
+      } else {
+        ISMS_ASSIGN_OR_RETURN(std::int64_t created, Create(forced));
+        id = created;
+      }
+    }
+    for (const AssetName& n : names) {
+      if (id) break;
+      auto it = aliases_.find(Key(n.kind, n.value));
+      if (it != aliases_.end()) id = it->second;
+    }
+    if (!id) {
+      if (names.empty()) {
+        return Status::InvalidArgument(
+            "a finding names no asset: give the asset with --asset NAME");
+      }
+      std::string name = names.front().value;
+      for (int k = 2; names_.count(name); ++k) name = names.front().value + "#" + std::to_string(k);
+      ISMS_ASSIGN_OR_RETURN(std::int64_t created, Create(name));
+      id = created;
+    }
+    for (const AssetName& n : names) {
+      std::string key = Key(n.kind, n.value);
+      if (aliases_.count(key)) continue;
+      aliases_[key] = *id;
+      ISMS_ASSIGN_OR_RETURN(auto st, conn_.Prepare("INSERT INTO asset_aliases (contract_id, kind, "
+                                                   "value, asset_id) VALUES ($1, $2, $3, $4)"));
+      st->BindInt(1, contract_id_);
+      st->BindText(2, n.kind);
+      st->BindText(3, n.value);
+      st->BindInt(4, *id);
+      ISMS_RETURN_IF_ERROR(st->Run());
+    }
+    return *id;
+  }
+
+ private:
+  static std::string Key(const std::string& kind, const std::string& value) {
+    return kind + '\x1f' + value;
+  }
+  Result<std::int64_t> Create(const std::string& name) {
+    std::int64_t id = next_id_++;
+    ISMS_ASSIGN_OR_RETURN(auto st, conn_.Prepare("INSERT INTO assets (contract_id, id, name, "
+                                                 "created_at) VALUES ($1, $2, $3, $4)"));
+    st->BindInt(1, contract_id_);
+    st->BindInt(2, id);
+    st->BindText(3, name);
+    st->BindInt(4, Ms(now_));
+    ISMS_RETURN_IF_ERROR(st->Run());
+    names_[name] = id;
+    return id;
+  }
+
+  store::Connection& conn_;
+  std::int64_t contract_id_;
+  Instant now_;
+  std::int64_t next_id_ = 1;
+  std::unordered_map<std::string, std::int64_t> names_;
+  std::unordered_map<std::string, std::int64_t> aliases_;
+};
+
+std::string FindingKey(std::int64_t asset, const std::string& scanner, const std::string& check,
+                       const std::string& component) {
+  return std::to_string(asset) + '\x1f' + scanner + '\x1f' + check + '\x1f' + component;
+}
+
+struct Existing {
+  std::int64_t id;
+  bool remediated;
+  bool exploit_available;
+};
+
+const std::vector<std::string> kFindingColumnList = {
+    "contract_id", "id", "asset_id", "scanner", "scan_type", "check_id", "component", "purl",
+    "cpe", "port", "title", "vuln_id", "cves", "category", "category_source", "base_score",
+    "cvss_vector", "kind", "fix_state", "fixed_version", "patch_published", "vuln_published",
+    "csaf_fix_date", "csaf_advisory_date", "csaf_advisory", "exploit_available", "exploit_seen_at",
+    "first_seen", "last_seen", "first_scan_id", "last_scan_id", "credentialed", "remediated_at",
+    "remediated_by", "statement", "statement_note"};
+
+void AddOptionalDate(store::BulkWriter& w, const std::optional<Date>& d) {
+  d ? w.AddText(FormatDate(*d)) : w.AddNull();
+}
+
+}  // namespace
+
+Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
+                                                     const Actor& actor,
+                                                     const ImportProgress& progress) {
+  ImportScanResult result;
+  result.file = r.path;
+  ISMS_ASSIGN_OR_RETURN(std::string data, ReadFile(r.path));
+  result.bytes = static_cast<std::int64_t>(data.size());
+  ScanFormat format;
+  if (r.format) {
+    format = *r.format;
+  } else {
+    ISMS_ASSIGN_OR_RETURN(format,
+                          DetectScanFormat(std::string_view(data).substr(0, 65536), r.path));
+  }
+  result.format = format;
+  CollectingSink sink;
+  sink.progress_ = progress;
+  sink.total_ = result.bytes;
+  ISMS_RETURN_IF_ERROR(ParseScan(data, format, r.path, sink));
+  if (progress) progress(result.bytes, result.bytes, static_cast<std::int64_t>(sink.findings_.size()));
+  const std::string sha = Sha256Hex(data);
+  data.clear();
+  data.shrink_to_fit();
+
+  store::Connection& conn = ledger_.connection();
+  const Instant now = ledger_.clock().Now();
+  const Instant scanned_at = sink.info_.scanned_at.value_or(r.scanned_at.value_or(now));
+  if (r.scanned_at && !sink.info_.scanned_at) {
+    // --scanned-at fills in what the report does not say; a report's own time wins.
+  }
+  const std::string scanner(ScanFormatKey(format));
+  const std::string scan_type = sink.info_.scan_type.empty() ? scanner : sink.info_.scan_type;
+  result.scanner = sink.info_.scanner.empty() ? scanner : sink.info_.scanner;
+
+  store::Transaction tx(conn);
+  ISMS_RETURN_IF_ERROR(tx.Begin());
+  if (conn.engine() == store::Engine::kPostgres) {
+    // Finding and scan numbers are allocated below: one import at a time per store.
+    ISMS_RETURN_IF_ERROR(conn.Execute("LOCK TABLE findings IN EXCLUSIVE MODE"));
+  }
+  ISMS_ASSIGN_OR_RETURN(ContractContext ctx, ledger_.Context(r.contract));
+  const std::int64_t cid = ctx.record.id;
+  const Policy& policy = PolicyInForce(ctx.versions, LondonDate(scanned_at));
+
+  {
+    ISMS_ASSIGN_OR_RETURN(auto dup, conn.Prepare("SELECT id FROM scans WHERE contract_id = $1 AND "
+                                                 "sha256 = $2"));
+    dup->BindInt(1, cid);
+    dup->BindText(2, sha);
+    ISMS_ASSIGN_OR_RETURN(bool seen, dup->Step());
+    if (seen) {
+      result.duplicate = true;
+      result.scan_id = dup->ColumnInt(0);
+      result.findings = static_cast<std::int64_t>(sink.findings_.size());
+      return result;
+    }
+  }
+  ISMS_ASSIGN_OR_RETURN(auto next_scan, conn.Prepare("SELECT id FROM scans WHERE contract_id = $1 "
+                                                     "ORDER BY id DESC LIMIT 1"));
+  next_scan->BindInt(1, cid);
+  ISMS_ASSIGN_OR_RETURN(bool any_scan, next_scan->Step());
+  result.scan_id = any_scan ? next_scan->ColumnInt(0) + 1 : 1;
+  ISMS_ASSIGN_OR_RETURN(auto next_finding,
+                        conn.Prepare("SELECT id FROM findings ORDER BY id DESC LIMIT 1"));
+  ISMS_ASSIGN_OR_RETURN(bool any_finding, next_finding->Step());
+  std::int64_t next_id = any_finding ? next_finding->ColumnInt(0) + 1 : 1;
+
+  AssetRegister assets(conn, cid, now);
+  ISMS_RETURN_IF_ERROR(assets.Load());
+
+  // Which assets the scan covered, with how good its credentials were.
+  std::map<std::int64_t, std::optional<bool>> covered;
+  for (const ScannedAsset& a : sink.assets_) {
+    ISMS_ASSIGN_OR_RETURN(std::int64_t id, assets.Resolve(a.names, r.asset));
+    covered[id] = a.credentialed ? a.credentialed : sink.info_.credentialed;
+  }
+
+  // The contract's findings of this scanner, by identity.
+  std::unordered_map<std::string, Existing> existing;
+  {
+    ISMS_ASSIGN_OR_RETURN(auto st, conn.Prepare("SELECT id, asset_id, check_id, component, "
+                                                "remediated_at, exploit_available FROM findings "
+                                                "WHERE contract_id = $1 AND scanner = $2"));
+    st->BindInt(1, cid);
+    st->BindText(2, scanner);
+    while (true) {
+      ISMS_ASSIGN_OR_RETURN(bool more, st->Step());
+      if (!more) break;
+      existing[FindingKey(st->ColumnInt(1), scanner, st->ColumnText(2), st->ColumnText(3))] = {
+          st->ColumnInt(0), !st->IsNull(4), st->ColumnInt(5) != 0};
+    }
+  }
+
+  // The report's findings, merged by identity (a Nessus plugin on two ports is one finding).
+  struct Pending {
+    std::int64_t asset;
+    RawFinding f;
+  };
+  std::vector<Pending> fresh;
+  std::unordered_map<std::string, size_t> fresh_index;
+  std::vector<std::int64_t> seen_ids;
+  std::vector<std::int64_t> reopened_ids;
+  std::vector<std::int64_t> exploit_ids;
+  std::set<std::int64_t> seen_set;
+  for (RawFinding& f : sink.findings_) {
+    ISMS_ASSIGN_OR_RETURN(std::int64_t asset, assets.Resolve(f.asset, r.asset));
+    if (!covered.count(asset)) covered[asset] = sink.info_.credentialed;
+    std::string key = FindingKey(asset, scanner, f.check_id, f.component);
+    auto it = existing.find(key);
+    if (it != existing.end()) {
+      if (seen_set.insert(it->second.id).second) {
+        seen_ids.push_back(it->second.id);
+        if (it->second.remediated) reopened_ids.push_back(it->second.id);
+        if (f.exploit_available && !it->second.exploit_available) exploit_ids.push_back(it->second.id);
+      }
+      continue;
+    }
+    auto fi = fresh_index.find(key);
+    if (fi != fresh_index.end()) {
+      RawFinding& into = fresh[fi->second].f;
+      if (!f.port.empty() && into.port.find(f.port) == std::string::npos) {
+        into.port += (into.port.empty() ? "" : ",") + f.port;
+      }
+      for (std::string& c : f.cves) {
+        if (std::find(into.cves.begin(), into.cves.end(), c) == into.cves.end()) {
+          into.cves.push_back(std::move(c));
+        }
+      }
+      into.exploit_available = into.exploit_available || f.exploit_available;
+      continue;
+    }
+    fresh_index[key] = fresh.size();
+    fresh.push_back({asset, std::move(f)});
+  }
+  result.findings = static_cast<std::int64_t>(sink.findings_.size());
+  sink.findings_.clear();
+  sink.findings_.shrink_to_fit();
+  result.assets = static_cast<std::int64_t>(covered.size());
+
+  // The scan itself.
+  {
+    ISMS_ASSIGN_OR_RETURN(auto st, conn.Prepare(
+                                       "INSERT INTO scans (contract_id, id, format, scanner, "
+                                       "scan_type, file_name, sha256, scanned_at, imported_at, "
+                                       "imported_by, findings) VALUES ($1, $2, $3, $4, $5, $6, "
+                                       "$7, $8, $9, $10, $11)"));
+    st->BindInt(1, cid);
+    st->BindInt(2, result.scan_id);
+    st->BindText(3, scanner);
+    st->BindText(4, result.scanner);
+    st->BindText(5, scan_type);
+    st->BindText(6, r.path);
+    st->BindText(7, sha);
+    st->BindInt(8, Ms(scanned_at));
+    st->BindInt(9, Ms(now));
+    st->BindText(10, actor.name);
+    st->BindInt(11, result.findings);
+    ISMS_RETURN_IF_ERROR(st->Run());
+  }
+  {
+    ISMS_ASSIGN_OR_RETURN(auto w, conn.BulkInsert("scan_assets", {"contract_id", "scan_id",
+                                                                  "asset_id", "credentialed"}));
+    for (const auto& [asset, cred] : covered) {
+      w->AddInt(cid);
+      w->AddInt(result.scan_id);
+      w->AddInt(asset);
+      cred ? w->AddInt(*cred ? 1 : 0) : w->AddNull();
+      ISMS_RETURN_IF_ERROR(w->EndRow());
+    }
+    ISMS_RETURN_IF_ERROR(w->Finish());
+  }
+  for (const auto& [asset, cred] : covered) {
+    ISMS_ASSIGN_OR_RETURN(auto st, conn.Prepare("UPDATE assets SET last_scanned_at = $3 WHERE "
+                                                "contract_id = $1 AND id = $2 AND "
+                                                "(last_scanned_at IS NULL OR last_scanned_at < $3)"));
+    st->BindInt(1, cid);
+    st->BindInt(2, asset);
+    st->BindInt(3, Ms(scanned_at));
+    ISMS_RETURN_IF_ERROR(st->Run());
+  }
+
+  // New findings, in bulk.
+  std::vector<std::int64_t> new_ids;
+  {
+    ISMS_ASSIGN_OR_RETURN(auto w, conn.BulkInsert("findings", kFindingColumnList));
+    for (Pending& p : fresh) {
+      const RawFinding& f = p.f;
+      const std::int64_t id = next_id++;
+      new_ids.push_back(id);
+      Severity sev = DecideSeverity(f, policy, std::nullopt);
+      std::string kind = f.informational ? "observation" : f.own_code ? "own-code" : "vulnerability";
+      std::string fix(FixStateKey(f.fix));
+      std::string statement;
+      if (f.vex == VexState::kNotAffected) statement = "not_affected";
+      if (f.vex == VexState::kFixed) statement = "fixed";
+      w->AddInt(cid);
+      w->AddInt(id);
+      w->AddInt(p.asset);
+      w->AddText(scanner);
+      w->AddText(scan_type);
+      w->AddText(f.check_id);
+      w->AddText(f.component);
+      w->AddText(f.purl);
+      w->AddText(f.cpe);
+      w->AddText(f.port);
+      w->AddText(f.title);
+      w->AddText(f.cves.size() == 1 ? f.cves[0] : f.check_id);
+      w->AddText(JoinComma(f.cves));
+      w->AddText(sev.category);
+      w->AddText(sev.source);
+      sev.base_score ? w->AddDouble(*sev.base_score) : w->AddNull();
+      w->AddText(sev.vector);
+      w->AddText(kind);
+      w->AddText(fix);
+      w->AddText(f.fixed_version);
+      AddOptionalDate(*w, f.patch_published);
+      AddOptionalDate(*w, f.vuln_published);
+      w->AddNull();
+      w->AddNull();
+      w->AddText("");
+      w->AddInt(f.exploit_available ? 1 : 0);
+      f.exploit_available ? w->AddInt(Ms(scanned_at)) : w->AddNull();
+      w->AddInt(Ms(scanned_at));
+      w->AddInt(Ms(scanned_at));
+      w->AddInt(result.scan_id);
+      w->AddInt(result.scan_id);
+      const std::optional<bool>& cred = covered[p.asset];
+      cred ? w->AddInt(*cred ? 1 : 0) : w->AddNull();
+      if (f.vex == VexState::kFixed) {
+        w->AddInt(Ms(scanned_at));
+        w->AddText("statement in scan S-" + std::to_string(result.scan_id));
+      } else {
+        w->AddNull();
+        w->AddText("");
+      }
+      w->AddText(statement);
+      w->AddText(f.vex_justification);
+      ISMS_RETURN_IF_ERROR(w->EndRow());
+    }
+    ISMS_RETURN_IF_ERROR(w->Finish());
+  }
+  result.new_findings = static_cast<std::int64_t>(new_ids.size());
+  fresh.clear();
+
+  // Findings seen again: last seen moves; a remediated one is open again.
+  std::vector<std::int64_t> changed = reopened_ids;
+  changed.insert(changed.end(), exploit_ids.begin(), exploit_ids.end());
+  if (!seen_ids.empty()) {
+    ISMS_ASSIGN_OR_RETURN(auto st, conn.Prepare(
+                                       "UPDATE findings SET last_seen = $1, last_scan_id = $2, "
+                                       "remediated_at = NULL, remediated_by = '' WHERE id = $3"));
+    ISMS_ASSIGN_OR_RETURN(auto touch, conn.Prepare("UPDATE findings SET last_seen = $1, "
+                                                   "last_scan_id = $2 WHERE id = $3"));
+    std::set<std::int64_t> reopened(reopened_ids.begin(), reopened_ids.end());
+    for (std::int64_t id : seen_ids) {
+      store::Statement& u = reopened.count(id) ? *st : *touch;
+      u.BindInt(1, Ms(scanned_at));
+      u.BindInt(2, result.scan_id);
+      u.BindInt(3, id);
+      ISMS_RETURN_IF_ERROR(u.Run());
+    }
+    for (std::int64_t id : exploit_ids) {
+      ISMS_ASSIGN_OR_RETURN(auto ex, conn.Prepare("UPDATE findings SET exploit_available = 1, "
+                                                  "exploit_seen_at = $1 WHERE id = $2"));
+      ex->BindInt(1, Ms(scanned_at));
+      ex->BindInt(2, id);
+      ISMS_RETURN_IF_ERROR(ex->Run());
+    }
+  }
+  result.reopened = static_cast<std::int64_t>(reopened_ids.size());
+
+  // Remediation by absence: open findings of the same scanner and scan type on a covered asset
+  // that this scan did not report. For Nessus and OpenVAS, only a scan with credentials at least
+  // as good as the one that last saw the finding proves anything.
+  const bool credential_rule = format == ScanFormat::kNessus || format == ScanFormat::kOpenVas;
+  for (const auto& [asset, cred] : covered) {
+    ISMS_ASSIGN_OR_RETURN(auto st, conn.Prepare(
+                                       "SELECT id, credentialed FROM findings WHERE contract_id = "
+                                       "$1 AND asset_id = $2 AND scanner = $3 AND scan_type = $4 "
+                                       "AND remediated_at IS NULL AND last_scan_id <> $5"));
+    st->BindInt(1, cid);
+    st->BindInt(2, asset);
+    st->BindText(3, scanner);
+    st->BindText(4, scan_type);
+    st->BindInt(5, result.scan_id);
+    std::vector<std::int64_t> gone;
+    while (true) {
+      ISMS_ASSIGN_OR_RETURN(bool more, st->Step());
+      if (!more) break;
+      if (credential_rule) {
+        const bool before = !st->IsNull(1) && st->ColumnInt(1) != 0;
+        const bool now_cred = cred.value_or(false);
+        if (before && !now_cred) continue;  // a narrower scan proves nothing
+      }
+      gone.push_back(st->ColumnInt(0));
+    }
+    for (std::int64_t id : gone) {
+      ISMS_ASSIGN_OR_RETURN(auto u, conn.Prepare("UPDATE findings SET remediated_at = $1, "
+                                                 "remediated_by = $2 WHERE id = $3"));
+      u->BindInt(1, Ms(scanned_at));
+      u->BindText(2, "absent from scan S-" + std::to_string(result.scan_id) + " (" + r.path + ")");
+      u->BindInt(3, id);
+      ISMS_RETURN_IF_ERROR(u->Run());
+      changed.push_back(id);
+    }
+    result.remediated += static_cast<std::int64_t>(gone.size());
+  }
+
+  // The clocks of the new and changed findings.
+  std::vector<std::pair<std::string, Evaluation>> evaluations;
+  {
+    std::set<std::int64_t> fresh_ids(new_ids.begin(), new_ids.end());
+    ISMS_ASSIGN_OR_RETURN(auto st, conn.Prepare(std::string("SELECT ") + kFindingColumns + " FROM " +
+                                                kFindingFrom +
+                                                " WHERE f.contract_id = $1 AND f.last_scan_id = $2"));
+    st->BindInt(1, cid);
+    st->BindInt(2, result.scan_id);
+    static const std::vector<Event> kNone;
+    while (true) {
+      ISMS_ASSIGN_OR_RETURN(bool more, st->Step());
+      if (!more) break;
+      ISMS_ASSIGN_OR_RETURN(FindingRow row, ReadFinding(*st));
+      if (!fresh_ids.count(row.id)) continue;
+      FindingFacts facts = FactsOf(row, ctx, kNone, now);
+      evaluations.emplace_back("vuln:" + FindingId(row.id),
+                               EvaluateFinding(facts, ctx.versions, ctx.calendar, kNone, now).evaluation);
+    }
+  }
+  ISMS_RETURN_IF_ERROR(ledger_.StoreNewEvaluations(ctx, evaluations));
+  for (std::int64_t id : changed) {
+    ISMS_RETURN_IF_ERROR(ledger_.RefreshStream(ctx, "vuln:" + FindingId(id), now));
+  }
+  ISMS_RETURN_IF_ERROR(tx.Commit());
+  return result;
+}
+
+Result<ImportAdvisoryResult> Vulnerabilities::ImportAdvisory(const std::string& path,
+                                                             const std::string& contract,
+                                                             const Actor& actor) {
+  ImportAdvisoryResult result;
+  result.file = path;
+  ISMS_ASSIGN_OR_RETURN(std::string data, ReadFile(path));
+  ISMS_ASSIGN_OR_RETURN(Advisory adv, ParseCsafAdvisory(data, path));
+  result.document_id = adv.id;
+  result.publisher = adv.publisher;
+  result.vulnerabilities = static_cast<std::int64_t>(adv.vulnerabilities.size());
+  const std::string sha = Sha256Hex(data);
+  store::Connection& conn = ledger_.connection();
+  const Instant now = ledger_.clock().Now();
+
+  store::Transaction tx(conn);
+  ISMS_RETURN_IF_ERROR(tx.Begin());
+  {
+    ISMS_ASSIGN_OR_RETURN(auto dup, conn.Prepare("SELECT id FROM advisories WHERE sha256 = $1"));
+    dup->BindText(1, sha);
+    ISMS_ASSIGN_OR_RETURN(bool seen, dup->Step());
+    result.duplicate = seen;
+  }
+  if (!result.duplicate) {
+    ISMS_ASSIGN_OR_RETURN(auto st, conn.Prepare(
+                                       "INSERT INTO advisories (document_id, publisher, "
+                                       "initial_release_date, current_release_date, sha256, "
+                                       "file_name, imported_at, imported_by, body) VALUES ($1, "
+                                       "$2, $3, $4, $5, $6, $7, $8, $9)"));
+    st->BindText(1, adv.id);
+    st->BindText(2, adv.publisher);
+    st->BindOptionalInt(3, adv.initial_release_date
+                               ? std::optional<std::int64_t>(Ms(*adv.initial_release_date))
+                               : std::nullopt);
+    st->BindOptionalInt(4, adv.current_release_date
+                               ? std::optional<std::int64_t>(Ms(*adv.current_release_date))
+                               : std::nullopt);
+    st->BindText(5, sha);
+    st->BindText(6, path);
+    st->BindInt(7, Ms(now));
+    st->BindText(8, actor.name);
+    st->BindText(9, data);
+    ISMS_RETURN_IF_ERROR(st->Run());
+  }
+
+  std::vector<ContractRecord> contracts;
+  if (contract.empty()) {
+    ISMS_ASSIGN_OR_RETURN(contracts, ledger_.ListContracts());
+  } else {
+    ISMS_ASSIGN_OR_RETURN(ContractRecord c, ledger_.FindContract(contract));
+    contracts.push_back(std::move(c));
+  }
+  for (const ContractRecord& c : contracts) {
+    ISMS_ASSIGN_OR_RETURN(ContractContext ctx, ledger_.Load(c));
+    for (const AdvisoryVulnerability& v : adv.vulnerabilities) {
+      if (v.cve.empty()) continue;
+      // Findings of this CVE: their vuln_id, or one of several CVEs.
+      ISMS_ASSIGN_OR_RETURN(auto st, conn.Prepare(std::string("SELECT ") + kFindingColumns +
+                                                  " FROM " + kFindingFrom +
+                                                  " WHERE f.contract_id = $1 AND (f.vuln_id = $2 "
+                                                  "OR f.cves LIKE $3)"));
+      st->BindInt(1, c.id);
+      st->BindText(2, v.cve);
+      st->BindText(3, "%" + v.cve + "%");
+      std::vector<FindingRow> rows;
+      while (true) {
+        ISMS_ASSIGN_OR_RETURN(bool more, st->Step());
+        if (!more) break;
+        ISMS_ASSIGN_OR_RETURN(FindingRow row, ReadFinding(*st));
+        if (std::find(row.cves.begin(), row.cves.end(), v.cve) == row.cves.end() &&
+            row.vuln_id != v.cve) {
+          continue;
+        }
+        rows.push_back(std::move(row));
+      }
+      for (FindingRow& row : rows) {
+        std::string name, version;
+        if (size_t sp = row.component.rfind(' '); sp != std::string::npos) {
+          name = row.component.substr(0, sp);
+          version = row.component.substr(sp + 1);
+        } else {
+          name = row.component;
+        }
+        auto matches = [&](const std::vector<std::string>& ids) {
+          for (const std::string& pid : ids) {
+            const AdvisoryProduct* p = adv.FindProduct(pid);
+            if (p && ProductMatches(*p, row.purl, row.cpe, name, version)) return pid;
+          }
+          return std::string();
+        };
+        bool changed = false;
+        // A vendor fix for this CVE and product: the patch's release date (9.3).
+        for (const AdvisoryRemediation& rem : v.remediations) {
+          if (rem.category != "vendor_fix") continue;
+          if (matches(rem.product_ids).empty()) continue;
+          if (rem.date) row.csaf_fix_date = LondonDate(*rem.date);
+          if (adv.initial_release_date) row.csaf_advisory_date = LondonDate(*adv.initial_release_date);
+          row.fix_state = "available";
+          row.csaf_advisory = adv.id;
+          changed = true;
+        }
+        std::string pid;
+        if (!(pid = matches(v.known_not_affected)).empty()) {
+          row.statement = "not_affected";
+          for (const auto& flag : v.flags) {
+            if (std::find(flag.product_ids.begin(), flag.product_ids.end(), pid) !=
+                flag.product_ids.end()) {
+              row.statement_note = flag.label;
+            }
+          }
+          if (row.statement_note.empty()) row.statement_note = "known_not_affected in " + adv.id;
+          changed = true;
+        }
+        // Microsoft's own rating, only from Microsoft's advisories (9.2).
+        if (adv.FromMicrosoft()) {
+          std::string product = matches(v.known_affected);
+          if (product.empty()) product = matches(v.fixed);
+          std::string word = v.ImpactRating(product);
+          if (!word.empty()) {
+            Result<Category> cat = CategoryFromMicrosoft(word);
+            if (cat.ok()) {
+              const Policy& p = PolicyInForce(ctx.versions, LondonDate(row.first_seen));
+              std::vector<Rating> ratings = {MicrosoftRating(word)};
+              if (row.base_score) {
+                Result<CvssScore> s = ScoreCvss(row.cvss_vector);
+                if (s.ok()) ratings.push_back(CvssRating(s->version, s->base_score));
+              }
+              Result<CategoryDecision> d = DecideCategory(ratings, p.severity_method, p.score_basis);
+              if (d.ok()) {
+                row.category = std::string(CategoryName(d->category));
+                row.category_source = DescribeRating(d->from);
+                changed = true;
+              }
+            }
+          }
+        }
+        if (!changed) continue;
+        ISMS_ASSIGN_OR_RETURN(auto u, conn.Prepare(
+                                          "UPDATE findings SET csaf_fix_date = $1, "
+                                          "csaf_advisory_date = $2, fix_state = $3, csaf_advisory "
+                                          "= $4, statement = $5, statement_note = $6, category = "
+                                          "$7, category_source = $8 WHERE id = $9"));
+        row.csaf_fix_date ? u->BindText(1, FormatDate(*row.csaf_fix_date)) : u->BindNull(1);
+        row.csaf_advisory_date ? u->BindText(2, FormatDate(*row.csaf_advisory_date)) : u->BindNull(2);
+        u->BindText(3, row.fix_state);
+        u->BindText(4, row.csaf_advisory);
+        u->BindText(5, row.statement);
+        u->BindText(6, row.statement_note);
+        u->BindText(7, row.category);
+        u->BindText(8, row.category_source);
+        u->BindInt(9, row.id);
+        ISMS_RETURN_IF_ERROR(u->Run());
+        ISMS_RETURN_IF_ERROR(ledger_.RefreshStream(ctx, "vuln:" + FindingId(row.id), now));
+        ++result.findings_updated;
+      }
+    }
+  }
+  ISMS_RETURN_IF_ERROR(tx.Commit());
+  return result;
+}
+
+}  // namespace isms::app

@@ -1,0 +1,49 @@
+// Shared by the vulnerability use cases (vulns*.cc): the stored finding row and its facts.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "app/ledger.h"
+#include "core/vuln_rules.h"
+#include "store/store.h"
+
+namespace isms::app::internal {
+
+struct FindingRow {
+  std::int64_t contract_id = 0;
+  std::int64_t id = 0;
+  std::int64_t asset_id = 0;
+  std::string asset_name;  // filled by queries that join assets
+  std::string scanner, scan_type, check_id, component, purl, cpe, port, title, vuln_id;
+  std::vector<std::string> cves;
+  std::string category, category_source;
+  std::optional<double> base_score;
+  std::string cvss_vector, kind, fix_state, fixed_version;
+  std::optional<Date> patch_published, vuln_published, csaf_fix_date, csaf_advisory_date;
+  std::string csaf_advisory;
+  bool exploit_available = false;
+  std::optional<Instant> exploit_seen_at;
+  Instant first_seen{}, last_seen{};
+  std::int64_t first_scan_id = 0, last_scan_id = 0;
+  std::optional<bool> credentialed;
+  std::optional<Instant> remediated_at;
+  std::string remediated_by, statement, statement_note;
+};
+
+extern const char* const kFindingColumns;  // "f.contract_id, f.id, ..., a.name" (joined)
+extern const char* const kFindingFrom;     // "findings f JOIN assets a ON ..."
+Result<FindingRow> ReadFinding(const store::Statement& st);
+
+// The facts the rules need, with the patch release decided under the policy in force.
+FindingFacts FactsOf(const FindingRow& row, const ContractContext& ctx,
+                     const std::vector<Event>& events, Instant as_of);
+
+std::int64_t Ms(Instant t);
+Instant FromMs(std::int64_t ms);
+std::string JoinComma(const std::vector<std::string>& v);
+std::vector<std::string> SplitComma(const std::string& s);
+
+}  // namespace isms::app::internal

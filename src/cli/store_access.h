@@ -1,0 +1,22 @@
+// Opening the store for a command, and who the command acts as.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "app/ledger.h"
+#include "cli/commands.h"
+
+namespace isms::cli {
+
+// The actor of a command-line call: the operating-system user, never free text.
+app::Actor OsActor();
+
+// The ledger on the store named by --store, $ISMS_STORE, or the default.
+Result<std::unique_ptr<app::Ledger>> OpenLedger(Context& ctx, const StoreOptions& o);
+
+// An --at value: a date (the start of that London day, or its end with `end_of_day`) or an
+// RFC 3339 instant.
+Result<Instant> ParseAt(const std::string& text, bool end_of_day);
+
+}  // namespace isms::cli
