@@ -468,6 +468,10 @@ Status Ledger::StoreStream(const ContractContext& l, const std::string& stream,
     ISMS_ASSIGN_OR_RETURN(Evaluation ev, EvaluateVulnStream(*conn_, l, stream, events, now));
     return StoreEvaluation(l, stream, ev);
   }
+  if (stream.rfind("scan:", 0) == 0) {
+    ISMS_ASSIGN_OR_RETURN(Evaluation ev, EvaluateScanStream(*conn_, l, stream, now));
+    return StoreEvaluation(l, stream, ev);
+  }
   return StoreEvaluation(l, stream,
                          EvaluateStream(l.terms, l.versions, l.calendar, stream, events, now));
 }
@@ -692,6 +696,13 @@ Result<std::vector<Obligation>> Ledger::StatusOf(const std::string& contract,
     ISMS_ASSIGN_OR_RETURN(l.versions, PolicyVersionsFrom(l.terms, l.base_policy, known));
     Evaluation ev = EvaluateContract(l.terms, l.versions, l.calendar, known, *q.at);
     out = std::move(ev.obligations);
+    // The findings' clocks need their facts as well as their events.
+    std::map<std::string, std::vector<Event>> streams;
+    for (const Event& e : known) streams[StreamOf(e)].push_back(e);
+    ISMS_ASSIGN_OR_RETURN(auto findings, EvaluateAllFindings(*conn_, l, streams, *q.at));
+    for (auto& [stream, fev] : findings) {
+      out.insert(out.end(), fev.obligations.begin(), fev.obligations.end());
+    }
   } else {
     const Instant now = clock_.Now();
     ISMS_RETURN_IF_ERROR(RefreshDueStreams(l, now));
@@ -730,7 +741,9 @@ Result<std::vector<StatusCount>> Ledger::Summary(const std::string& contract) {
     StatusCount n;
     n.clause = st->ColumnText(0);
     n.key = st->ColumnText(1);
-    n.title = st->ColumnText(2);
+    // The kind's title from the policy: an obligation's own title names its subject.
+    const Timescale* t = l.base_policy.Find(n.key);
+    n.title = t != nullptr ? t->title : st->ColumnText(2);
     ISMS_ASSIGN_OR_RETURN(n.state, ParseObligationState(st->ColumnText(3)));
     n.count = st->ColumnInt(4);
     out.push_back(std::move(n));
@@ -777,6 +790,8 @@ Result<std::int64_t> Ledger::RecomputeContract(const ContractRecord& c, Instant 
   // Every finding has a stream, with or without events of its own: evaluated before anything is
   // deleted, since reading while the bulk writer runs is not allowed.
   ISMS_ASSIGN_OR_RETURN(auto findings, EvaluateAllFindings(*conn_, l, streams, now));
+  ISMS_ASSIGN_OR_RETURN(auto scans, EvaluateAllScanStreams(*conn_, l, now));
+  findings.insert(findings.end(), scans.begin(), scans.end());
   for (const char* sql : {"DELETE FROM obligations WHERE contract_id = $1",
                           "DELETE FROM streams WHERE contract_id = $1"}) {
     ISMS_ASSIGN_OR_RETURN(auto del, conn_->Prepare(sql));
@@ -847,8 +862,8 @@ Result<std::string> Ledger::ContractName(std::int64_t contract_id) {
   return st->ColumnText(0);
 }
 
-Status Ledger::StoreNewEvaluations(
-    const ContractContext& l, const std::vector<std::pair<std::string, Evaluation>>& streams) {
+Status Ledger::StoreNewEvaluations(const ContractContext& l,
+                                   const std::vector<std::pair<std::string, Evaluation>>& streams) {
   {
     ISMS_ASSIGN_OR_RETURN(auto writer, conn_->BulkInsert("obligations", kObligationColumnList));
     for (const auto& [stream, ev] : streams) {

@@ -25,9 +25,9 @@ namespace isms::app {
 struct ImportScanRequest {
   std::string contract;
   std::string path;
-  std::optional<ScanFormat> format;     // detected from the content when absent
-  std::string asset;                    // put every finding on this asset (register name)
-  std::optional<Instant> scanned_at;    // when the report does not say (default: import time)
+  std::optional<ScanFormat> format;   // detected from the content when absent
+  std::string asset;                  // put every finding on this asset (register name)
+  std::optional<Instant> scanned_at;  // when the report does not say (default: import time)
 };
 
 struct ImportScanResult {
@@ -36,12 +36,12 @@ struct ImportScanResult {
   std::string scanner;
   std::int64_t scan_id = 0;
   std::int64_t bytes = 0;
-  std::int64_t assets = 0;        // assets the scan covered
-  std::int64_t findings = 0;      // findings in the report (observations included)
+  std::int64_t assets = 0;    // assets the scan covered
+  std::int64_t findings = 0;  // findings in the report (observations included)
   std::int64_t new_findings = 0;
-  std::int64_t remediated = 0;    // findings remediated by their absence from this scan
-  std::int64_t reopened = 0;      // remediated findings seen again
-  bool duplicate = false;         // the same file (sha256) was imported before: nothing changed
+  std::int64_t remediated = 0;  // findings remediated by their absence from this scan
+  std::int64_t reopened = 0;    // remediated findings seen again
+  bool duplicate = false;       // the same file (sha256) was imported before: nothing changed
 };
 
 // Called while a large file is read: bytes done, bytes in all, findings so far.
@@ -82,8 +82,9 @@ struct FindingView {
   Instant last_seen{};
   std::optional<Instant> remediated_at;
   std::string remediated_by;
-  std::string statement;  // VEX/CSAF statement: not_affected, fixed, ...
-  std::string state;      // open, remediated, not-exploitable, observation, own-code
+  std::string statement;      // VEX/CSAF statement: not_affected, fixed, ...
+  std::string justification;  // the statement's justification or source
+  std::string state;          // open, remediated, not-exploitable, observation, own-code
   std::optional<Date> due;
   std::string obligation_state;  // of the 9.3 obligation, or "" without a clock
   bool at_risk = false;
@@ -95,7 +96,7 @@ struct FindingFilter {
   std::string state = "open";  // open, remediated, not-exploitable, all
   std::string category;        // Critical, Important, Other, or ""
   std::string asset;
-  std::int64_t limit = 0;      // 0: all
+  std::int64_t limit = 0;  // 0: all
 };
 
 struct AssetView {
@@ -138,6 +139,14 @@ Result<Evaluation> EvaluateVulnStream(store::Connection& conn, const ContractCon
 Result<std::vector<std::pair<std::string, Evaluation>>> EvaluateAllFindings(
     store::Connection& conn, const ContractContext& ctx,
     const std::map<std::string, std::vector<Event>>& events_by_stream, Instant now);
+
+// 9.5.4: the scan-recency obligation of an asset's stream "scan:<asset id>", and of every asset
+// of a contract (for `recompute`).
+std::string ScanStream(std::int64_t asset_id);
+Result<Evaluation> EvaluateScanStream(store::Connection& conn, const ContractContext& ctx,
+                                      const std::string& stream, Instant now);
+Result<std::vector<std::pair<std::string, Evaluation>>> EvaluateAllScanStreams(
+    store::Connection& conn, const ContractContext& ctx, Instant now);
 
 // "F-12" <-> 12.
 std::string FindingId(std::int64_t n);

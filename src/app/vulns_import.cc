@@ -110,7 +110,8 @@ Severity DecideSeverity(const RawFinding& f, const Policy& policy,
   }
   if (microsoft) ratings.push_back(MicrosoftRating(*microsoft));
   if (!ratings.empty()) {
-    Result<CategoryDecision> d = DecideCategory(ratings, policy.severity_method, policy.score_basis);
+    Result<CategoryDecision> d =
+        DecideCategory(ratings, policy.severity_method, policy.score_basis);
     if (d.ok()) {
       out.category = std::string(CategoryName(d->category));
       out.source = DescribeRating(d->from);
@@ -128,6 +129,18 @@ Severity DecideSeverity(const RawFinding& f, const Policy& policy,
   return out;
 }
 
+// A NUL byte cannot be stored as text (PostgreSQL refuses it), yet reports carry them (Grype
+// prints a Java version "17.0.10+7\u0000-J-ms8m"): each becomes U+FFFD, visibly.
+void ReplaceNul(std::string& s) {
+  for (size_t pos = 0; (pos = s.find('\0', pos)) != std::string::npos; pos += 3) {
+    s.replace(pos, 1, "\xEF\xBF\xBD");
+  }
+}
+
+void ReplaceNul(std::vector<AssetName>& names) {
+  for (AssetName& n : names) ReplaceNul(n.value);
+}
+
 class CollectingSink final : public ScanSink {
  public:
   Status OnScan(const ScanInfo& info) override {
@@ -136,10 +149,17 @@ class CollectingSink final : public ScanSink {
   }
   Status OnAsset(const ScannedAsset& asset) override {
     assets_.push_back(asset);
+    ReplaceNul(assets_.back().names);
     return Status::Ok();
   }
   Status OnFinding(RawFinding&& f) override {
-    if (progress_ && ++count_ % 4096 == 0) progress_(static_cast<std::int64_t>(f.offset), total_, count_);
+    ReplaceNul(f.asset);
+    for (std::string* s : {&f.check_id, &f.component, &f.purl, &f.cpe, &f.port, &f.title,
+                           &f.fixed_version, &f.vex_justification}) {
+      ReplaceNul(*s);
+    }
+    if (progress_ && ++count_ % 4096 == 0)
+      progress_(static_cast<std::int64_t>(f.offset), total_, count_);
     findings_.push_back(std::move(f));
     return Status::Ok();
   }
@@ -158,7 +178,8 @@ class AssetRegister {
       : conn_(conn), contract_id_(contract_id), now_(now) {}
 
   Status Load() {
-    ISMS_ASSIGN_OR_RETURN(auto st, conn_.Prepare("SELECT id, name FROM assets WHERE contract_id = $1"));
+    ISMS_ASSIGN_OR_RETURN(auto st,
+                          conn_.Prepare("SELECT id, name FROM assets WHERE contract_id = $1"));
     st->BindInt(1, contract_id_);
     while (true) {
       ISMS_ASSIGN_OR_RETURN(bool more, st->Step());
@@ -166,9 +187,9 @@ class AssetRegister {
       names_[st->ColumnText(1)] = st->ColumnInt(0);
       next_id_ = std::max(next_id_, st->ColumnInt(0) + 1);
     }
-    ISMS_ASSIGN_OR_RETURN(auto al, conn_.Prepare(
-                                       "SELECT kind, value, asset_id FROM asset_aliases WHERE "
-                                       "contract_id = $1"));
+    ISMS_ASSIGN_OR_RETURN(auto al,
+                          conn_.Prepare("SELECT kind, value, asset_id FROM asset_aliases WHERE "
+                                        "contract_id = $1"));
     al->BindInt(1, contract_id_);
     while (true) {
       ISMS_ASSIGN_OR_RETURN(bool more, al->Step());
@@ -261,13 +282,42 @@ struct Existing {
   bool exploit_available;
 };
 
-const std::vector<std::string> kFindingColumnList = {
-    "contract_id", "id", "asset_id", "scanner", "scan_type", "check_id", "component", "purl",
-    "cpe", "port", "title", "vuln_id", "cves", "category", "category_source", "base_score",
-    "cvss_vector", "kind", "fix_state", "fixed_version", "patch_published", "vuln_published",
-    "csaf_fix_date", "csaf_advisory_date", "csaf_advisory", "exploit_available", "exploit_seen_at",
-    "first_seen", "last_seen", "first_scan_id", "last_scan_id", "credentialed", "remediated_at",
-    "remediated_by", "statement", "statement_note"};
+const std::vector<std::string> kFindingColumnList = {"contract_id",
+                                                     "id",
+                                                     "asset_id",
+                                                     "scanner",
+                                                     "scan_type",
+                                                     "check_id",
+                                                     "component",
+                                                     "purl",
+                                                     "cpe",
+                                                     "port",
+                                                     "title",
+                                                     "vuln_id",
+                                                     "cves",
+                                                     "category",
+                                                     "category_source",
+                                                     "base_score",
+                                                     "cvss_vector",
+                                                     "kind",
+                                                     "fix_state",
+                                                     "fixed_version",
+                                                     "patch_published",
+                                                     "vuln_published",
+                                                     "csaf_fix_date",
+                                                     "csaf_advisory_date",
+                                                     "csaf_advisory",
+                                                     "exploit_available",
+                                                     "exploit_seen_at",
+                                                     "first_seen",
+                                                     "last_seen",
+                                                     "first_scan_id",
+                                                     "last_scan_id",
+                                                     "credentialed",
+                                                     "remediated_at",
+                                                     "remediated_by",
+                                                     "statement",
+                                                     "statement_note"};
 
 void AddOptionalDate(store::BulkWriter& w, const std::optional<Date>& d) {
   d ? w.AddText(FormatDate(*d)) : w.AddNull();
@@ -275,8 +325,7 @@ void AddOptionalDate(store::BulkWriter& w, const std::optional<Date>& d) {
 
 }  // namespace
 
-Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
-                                                     const Actor& actor,
+Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r, const Actor& actor,
                                                      const ImportProgress& progress) {
   ImportScanResult result;
   result.file = r.path;
@@ -294,7 +343,8 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
   sink.progress_ = progress;
   sink.total_ = result.bytes;
   ISMS_RETURN_IF_ERROR(ParseScan(data, format, r.path, sink));
-  if (progress) progress(result.bytes, result.bytes, static_cast<std::int64_t>(sink.findings_.size()));
+  if (progress)
+    progress(result.bytes, result.bytes, static_cast<std::int64_t>(sink.findings_.size()));
   const std::string sha = Sha256Hex(data);
   data.clear();
   data.shrink_to_fit();
@@ -376,19 +426,37 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
   std::vector<Pending> fresh;
   std::unordered_map<std::string, size_t> fresh_index;
   std::vector<std::int64_t> seen_ids;
+  std::map<std::int64_t, std::int64_t> seen_asset;  // finding id -> asset
   std::vector<std::int64_t> reopened_ids;
   std::vector<std::int64_t> exploit_ids;
   std::set<std::int64_t> seen_set;
+  // A VEX document's not_affected and fixed statements, for the other scanners' findings.
+  struct VexStatement {
+    std::int64_t asset;
+    std::vector<std::string> ids;  // the vulnerability's id and CVEs
+    std::string component, purl;
+    VexState state;
+    std::string justification;
+  };
+  std::vector<VexStatement> statements;
   for (RawFinding& f : sink.findings_) {
     ISMS_ASSIGN_OR_RETURN(std::int64_t asset, assets.Resolve(f.asset, r.asset));
     if (!covered.count(asset)) covered[asset] = sink.info_.credentialed;
+    if (format == ScanFormat::kCycloneDx &&
+        (f.vex == VexState::kNotAffected || f.vex == VexState::kFixed)) {
+      VexStatement v{asset, f.cves, f.component, f.purl, f.vex, f.vex_justification};
+      v.ids.push_back(f.check_id);
+      statements.push_back(std::move(v));
+    }
     std::string key = FindingKey(asset, scanner, f.check_id, f.component);
     auto it = existing.find(key);
     if (it != existing.end()) {
       if (seen_set.insert(it->second.id).second) {
         seen_ids.push_back(it->second.id);
+        seen_asset[it->second.id] = asset;
         if (it->second.remediated) reopened_ids.push_back(it->second.id);
-        if (f.exploit_available && !it->second.exploit_available) exploit_ids.push_back(it->second.id);
+        if (f.exploit_available && !it->second.exploit_available)
+          exploit_ids.push_back(it->second.id);
       }
       continue;
     }
@@ -416,8 +484,8 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
 
   // The scan itself.
   {
-    ISMS_ASSIGN_OR_RETURN(auto st, conn.Prepare(
-                                       "INSERT INTO scans (contract_id, id, format, scanner, "
+    ISMS_ASSIGN_OR_RETURN(auto st,
+                          conn.Prepare("INSERT INTO scans (contract_id, id, format, scanner, "
                                        "scan_type, file_name, sha256, scanned_at, imported_at, "
                                        "imported_by, findings) VALUES ($1, $2, $3, $4, $5, $6, "
                                        "$7, $8, $9, $10, $11)"));
@@ -447,9 +515,10 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
     ISMS_RETURN_IF_ERROR(w->Finish());
   }
   for (const auto& [asset, cred] : covered) {
-    ISMS_ASSIGN_OR_RETURN(auto st, conn.Prepare("UPDATE assets SET last_scanned_at = $3 WHERE "
-                                                "contract_id = $1 AND id = $2 AND "
-                                                "(last_scanned_at IS NULL OR last_scanned_at < $3)"));
+    ISMS_ASSIGN_OR_RETURN(auto st,
+                          conn.Prepare("UPDATE assets SET last_scanned_at = $3 WHERE "
+                                       "contract_id = $1 AND id = $2 AND "
+                                       "(last_scanned_at IS NULL OR last_scanned_at < $3)"));
     st->BindInt(1, cid);
     st->BindInt(2, asset);
     st->BindInt(3, Ms(scanned_at));
@@ -465,7 +534,9 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
       const std::int64_t id = next_id++;
       new_ids.push_back(id);
       Severity sev = DecideSeverity(f, policy, std::nullopt);
-      std::string kind = f.informational ? "observation" : f.own_code ? "own-code" : "vulnerability";
+      std::string kind = f.informational ? "observation"
+                         : f.own_code    ? "own-code"
+                                         : "vulnerability";
       std::string fix(FixStateKey(f.fix));
       std::string statement;
       if (f.vex == VexState::kNotAffected) statement = "not_affected";
@@ -523,17 +594,22 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
   std::vector<std::int64_t> changed = reopened_ids;
   changed.insert(changed.end(), exploit_ids.begin(), exploit_ids.end());
   if (!seen_ids.empty()) {
-    ISMS_ASSIGN_OR_RETURN(auto st, conn.Prepare(
-                                       "UPDATE findings SET last_seen = $1, last_scan_id = $2, "
-                                       "remediated_at = NULL, remediated_by = '' WHERE id = $3"));
+    ISMS_ASSIGN_OR_RETURN(auto st,
+                          conn.Prepare("UPDATE findings SET last_seen = $1, last_scan_id = $2, "
+                                       "remediated_at = NULL, remediated_by = '', credentialed = "
+                                       "COALESCE($4, credentialed) WHERE id = $3"));
+    // The credentials of the scan that last saw a finding are the bar a later scan must meet.
     ISMS_ASSIGN_OR_RETURN(auto touch, conn.Prepare("UPDATE findings SET last_seen = $1, "
-                                                   "last_scan_id = $2 WHERE id = $3"));
+                                                   "last_scan_id = $2, credentialed = "
+                                                   "COALESCE($4, credentialed) WHERE id = $3"));
     std::set<std::int64_t> reopened(reopened_ids.begin(), reopened_ids.end());
     for (std::int64_t id : seen_ids) {
       store::Statement& u = reopened.count(id) ? *st : *touch;
       u.BindInt(1, Ms(scanned_at));
       u.BindInt(2, result.scan_id);
       u.BindInt(3, id);
+      const std::optional<bool>& cred = covered[seen_asset[id]];
+      u.BindOptionalInt(4, cred ? std::optional<std::int64_t>(*cred ? 1 : 0) : std::nullopt);
       ISMS_RETURN_IF_ERROR(u.Run());
     }
     for (std::int64_t id : exploit_ids) {
@@ -546,13 +622,57 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
   }
   result.reopened = static_cast<std::int64_t>(reopened_ids.size());
 
+  // VEX statements apply to the matching findings of other scanners on the same asset: same
+  // vulnerability, same component (by name and version, or package URL without qualifiers).
+  auto purl_base = [](const std::string& p) { return p.substr(0, p.find_first_of("?#")); };
+  for (const VexStatement& v : statements) {
+    ISMS_ASSIGN_OR_RETURN(
+        auto st, conn.Prepare(std::string("SELECT ") + kFindingColumns + " FROM " + kFindingFrom +
+                              " WHERE f.contract_id = $1 AND f.asset_id = $2 "
+                              "AND f.scanner <> $3"));
+    st->BindInt(1, cid);
+    st->BindInt(2, v.asset);
+    st->BindText(3, scanner);
+    std::vector<FindingRow> rows;
+    while (true) {
+      ISMS_ASSIGN_OR_RETURN(bool more, st->Step());
+      if (!more) break;
+      ISMS_ASSIGN_OR_RETURN(FindingRow row, ReadFinding(*st));
+      const bool same_vuln = std::any_of(v.ids.begin(), v.ids.end(), [&](const std::string& id) {
+        return row.vuln_id == id || row.check_id == id ||
+               std::find(row.cves.begin(), row.cves.end(), id) != row.cves.end();
+      });
+      const bool same_component =
+          (!v.component.empty() && row.component == v.component) ||
+          (!v.purl.empty() && !row.purl.empty() && purl_base(row.purl) == purl_base(v.purl));
+      if (same_vuln && same_component) rows.push_back(std::move(row));
+    }
+    for (const FindingRow& row : rows) {
+      const bool fixed = v.state == VexState::kFixed;
+      ISMS_ASSIGN_OR_RETURN(
+          auto u, conn.Prepare("UPDATE findings SET statement = $1, statement_note = $2, "
+                               "remediated_at = COALESCE(remediated_at, $3), remediated_by = "
+                               "CASE WHEN remediated_at IS NULL THEN $4 ELSE remediated_by END "
+                               "WHERE id = $5"));
+      u->BindText(1, fixed ? "fixed" : "not_affected");
+      u->BindText(2, v.justification);
+      u->BindOptionalInt(3, fixed ? std::optional<std::int64_t>(Ms(scanned_at)) : std::nullopt);
+      u->BindText(
+          4, fixed ? "statement in scan S-" + std::to_string(result.scan_id) + " (" + r.path + ")"
+                   : row.remediated_by);
+      u->BindInt(5, row.id);
+      ISMS_RETURN_IF_ERROR(u->Run());
+      changed.push_back(row.id);
+    }
+  }
+
   // Remediation by absence: open findings of the same scanner and scan type on a covered asset
   // that this scan did not report. For Nessus and OpenVAS, only a scan with credentials at least
   // as good as the one that last saw the finding proves anything.
   const bool credential_rule = format == ScanFormat::kNessus || format == ScanFormat::kOpenVas;
   for (const auto& [asset, cred] : covered) {
-    ISMS_ASSIGN_OR_RETURN(auto st, conn.Prepare(
-                                       "SELECT id, credentialed FROM findings WHERE contract_id = "
+    ISMS_ASSIGN_OR_RETURN(auto st,
+                          conn.Prepare("SELECT id, credentialed FROM findings WHERE contract_id = "
                                        "$1 AND asset_id = $2 AND scanner = $3 AND scan_type = $4 "
                                        "AND remediated_at IS NULL AND last_scan_id <> $5"));
     st->BindInt(1, cid);
@@ -587,9 +707,9 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
   std::vector<std::pair<std::string, Evaluation>> evaluations;
   {
     std::set<std::int64_t> fresh_ids(new_ids.begin(), new_ids.end());
-    ISMS_ASSIGN_OR_RETURN(auto st, conn.Prepare(std::string("SELECT ") + kFindingColumns + " FROM " +
-                                                kFindingFrom +
-                                                " WHERE f.contract_id = $1 AND f.last_scan_id = $2"));
+    ISMS_ASSIGN_OR_RETURN(
+        auto st, conn.Prepare(std::string("SELECT ") + kFindingColumns + " FROM " + kFindingFrom +
+                              " WHERE f.contract_id = $1 AND f.last_scan_id = $2"));
     st->BindInt(1, cid);
     st->BindInt(2, result.scan_id);
     static const std::vector<Event> kNone;
@@ -599,13 +719,17 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
       ISMS_ASSIGN_OR_RETURN(FindingRow row, ReadFinding(*st));
       if (!fresh_ids.count(row.id)) continue;
       FindingFacts facts = FactsOf(row, ctx, kNone, now);
-      evaluations.emplace_back("vuln:" + FindingId(row.id),
-                               EvaluateFinding(facts, ctx.versions, ctx.calendar, kNone, now).evaluation);
+      evaluations.emplace_back(
+          "vuln:" + FindingId(row.id),
+          EvaluateFinding(facts, ctx.versions, ctx.calendar, kNone, now).evaluation);
     }
   }
   ISMS_RETURN_IF_ERROR(ledger_.StoreNewEvaluations(ctx, evaluations));
   for (std::int64_t id : changed) {
     ISMS_RETURN_IF_ERROR(ledger_.RefreshStream(ctx, "vuln:" + FindingId(id), now));
+  }
+  for (const auto& [asset, cred] : covered) {
+    ISMS_RETURN_IF_ERROR(ledger_.RefreshStream(ctx, ScanStream(asset), now));
   }
   ISMS_RETURN_IF_ERROR(tx.Commit());
   return result;
@@ -634,8 +758,8 @@ Result<ImportAdvisoryResult> Vulnerabilities::ImportAdvisory(const std::string& 
     result.duplicate = seen;
   }
   if (!result.duplicate) {
-    ISMS_ASSIGN_OR_RETURN(auto st, conn.Prepare(
-                                       "INSERT INTO advisories (document_id, publisher, "
+    ISMS_ASSIGN_OR_RETURN(auto st,
+                          conn.Prepare("INSERT INTO advisories (document_id, publisher, "
                                        "initial_release_date, current_release_date, sha256, "
                                        "file_name, imported_at, imported_by, body) VALUES ($1, "
                                        "$2, $3, $4, $5, $6, $7, $8, $9)"));
@@ -667,10 +791,10 @@ Result<ImportAdvisoryResult> Vulnerabilities::ImportAdvisory(const std::string& 
     for (const AdvisoryVulnerability& v : adv.vulnerabilities) {
       if (v.cve.empty()) continue;
       // Findings of this CVE: their vuln_id, or one of several CVEs.
-      ISMS_ASSIGN_OR_RETURN(auto st, conn.Prepare(std::string("SELECT ") + kFindingColumns +
-                                                  " FROM " + kFindingFrom +
-                                                  " WHERE f.contract_id = $1 AND (f.vuln_id = $2 "
-                                                  "OR f.cves LIKE $3)"));
+      ISMS_ASSIGN_OR_RETURN(
+          auto st, conn.Prepare(std::string("SELECT ") + kFindingColumns + " FROM " + kFindingFrom +
+                                " WHERE f.contract_id = $1 AND (f.vuln_id = $2 "
+                                "OR f.cves LIKE $3)"));
       st->BindInt(1, c.id);
       st->BindText(2, v.cve);
       st->BindText(3, "%" + v.cve + "%");
@@ -706,7 +830,8 @@ Result<ImportAdvisoryResult> Vulnerabilities::ImportAdvisory(const std::string& 
           if (rem.category != "vendor_fix") continue;
           if (matches(rem.product_ids).empty()) continue;
           if (rem.date) row.csaf_fix_date = LondonDate(*rem.date);
-          if (adv.initial_release_date) row.csaf_advisory_date = LondonDate(*adv.initial_release_date);
+          if (adv.initial_release_date)
+            row.csaf_advisory_date = LondonDate(*adv.initial_release_date);
           row.fix_state = "available";
           row.csaf_advisory = adv.id;
           changed = true;
@@ -721,6 +846,15 @@ Result<ImportAdvisoryResult> Vulnerabilities::ImportAdvisory(const std::string& 
             }
           }
           if (row.statement_note.empty()) row.statement_note = "known_not_affected in " + adv.id;
+          changed = true;
+        } else if (!matches(v.fixed).empty() && row.statement != "fixed") {
+          // The installed version is one the advisory says contains the fix.
+          row.statement = "fixed";
+          row.statement_note = "fixed in " + adv.id;
+          if (!row.remediated_at) {
+            row.remediated_at = now;
+            row.remediated_by = "fixed according to advisory " + adv.id + " (" + path + ")";
+          }
           changed = true;
         }
         // Microsoft's own rating, only from Microsoft's advisories (9.2).
@@ -737,7 +871,8 @@ Result<ImportAdvisoryResult> Vulnerabilities::ImportAdvisory(const std::string& 
                 Result<CvssScore> s = ScoreCvss(row.cvss_vector);
                 if (s.ok()) ratings.push_back(CvssRating(s->version, s->base_score));
               }
-              Result<CategoryDecision> d = DecideCategory(ratings, p.severity_method, p.score_basis);
+              Result<CategoryDecision> d =
+                  DecideCategory(ratings, p.severity_method, p.score_basis);
               if (d.ok()) {
                 row.category = std::string(CategoryName(d->category));
                 row.category_source = DescribeRating(d->from);
@@ -747,13 +882,15 @@ Result<ImportAdvisoryResult> Vulnerabilities::ImportAdvisory(const std::string& 
           }
         }
         if (!changed) continue;
-        ISMS_ASSIGN_OR_RETURN(auto u, conn.Prepare(
-                                          "UPDATE findings SET csaf_fix_date = $1, "
-                                          "csaf_advisory_date = $2, fix_state = $3, csaf_advisory "
-                                          "= $4, statement = $5, statement_note = $6, category = "
-                                          "$7, category_source = $8 WHERE id = $9"));
+        ISMS_ASSIGN_OR_RETURN(auto u,
+                              conn.Prepare("UPDATE findings SET csaf_fix_date = $1, "
+                                           "csaf_advisory_date = $2, fix_state = $3, csaf_advisory "
+                                           "= $4, statement = $5, statement_note = $6, category = "
+                                           "$7, category_source = $8, remediated_at = $10, "
+                                           "remediated_by = $11 WHERE id = $9"));
         row.csaf_fix_date ? u->BindText(1, FormatDate(*row.csaf_fix_date)) : u->BindNull(1);
-        row.csaf_advisory_date ? u->BindText(2, FormatDate(*row.csaf_advisory_date)) : u->BindNull(2);
+        row.csaf_advisory_date ? u->BindText(2, FormatDate(*row.csaf_advisory_date))
+                               : u->BindNull(2);
         u->BindText(3, row.fix_state);
         u->BindText(4, row.csaf_advisory);
         u->BindText(5, row.statement);
@@ -761,6 +898,10 @@ Result<ImportAdvisoryResult> Vulnerabilities::ImportAdvisory(const std::string& 
         u->BindText(7, row.category);
         u->BindText(8, row.category_source);
         u->BindInt(9, row.id);
+        u->BindOptionalInt(10, row.remediated_at
+                                   ? std::optional<std::int64_t>(Ms(*row.remediated_at))
+                                   : std::nullopt);
+        u->BindText(11, row.remediated_by);
         ISMS_RETURN_IF_ERROR(u->Run());
         ISMS_RETURN_IF_ERROR(ledger_.RefreshStream(ctx, "vuln:" + FindingId(row.id), now));
         ++result.findings_updated;
