@@ -224,6 +224,7 @@ FindingView ViewOf(const FindingRow& row, const ContractContext& ctx,
   v.remediated_at = row.remediated_at;
   v.remediated_by = row.remediated_by;
   v.statement = row.statement;
+  v.justification = row.statement_note;
   FindingFacts facts = FactsOf(row, ctx, events, now);
   v.fix_available = facts.fix_available;
   if (facts.release) {

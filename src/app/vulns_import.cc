@@ -278,7 +278,7 @@ std::string FindingKey(std::int64_t asset, const std::string& scanner, const std
 
 struct Existing {
   std::int64_t id;
-  bool remediated;
+  std::optional<std::int64_t> remediated_at;
   bool exploit_available;
 };
 
@@ -414,7 +414,7 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
       ISMS_ASSIGN_OR_RETURN(bool more, st->Step());
       if (!more) break;
       existing[FindingKey(st->ColumnInt(1), scanner, st->ColumnText(2), st->ColumnText(3))] = {
-          st->ColumnInt(0), !st->IsNull(4), st->ColumnInt(5) != 0};
+          st->ColumnInt(0), st->ColumnOptionalInt(4), st->ColumnInt(5) != 0};
     }
   }
 
@@ -454,7 +454,11 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
       if (seen_set.insert(it->second.id).second) {
         seen_ids.push_back(it->second.id);
         seen_asset[it->second.id] = asset;
-        if (it->second.remediated) reopened_ids.push_back(it->second.id);
+        // Seen again after its remediation: open again. (An older scan imported late proves
+        // nothing about a remediation that came after it.)
+        if (it->second.remediated_at && *it->second.remediated_at < Ms(scanned_at)) {
+          reopened_ids.push_back(it->second.id);
+        }
         if (f.exploit_available && !it->second.exploit_available)
           exploit_ids.push_back(it->second.id);
       }
@@ -597,11 +601,14 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
     ISMS_ASSIGN_OR_RETURN(auto st,
                           conn.Prepare("UPDATE findings SET last_seen = $1, last_scan_id = $2, "
                                        "remediated_at = NULL, remediated_by = '', credentialed = "
-                                       "COALESCE($4, credentialed) WHERE id = $3"));
+                                       "COALESCE($4, credentialed) WHERE id = $3 AND "
+                                       "last_seen <= $1"));
     // The credentials of the scan that last saw a finding are the bar a later scan must meet.
+    // Only a newer sighting moves "last seen" (scans may be imported out of order).
     ISMS_ASSIGN_OR_RETURN(auto touch, conn.Prepare("UPDATE findings SET last_seen = $1, "
                                                    "last_scan_id = $2, credentialed = "
-                                                   "COALESCE($4, credentialed) WHERE id = $3"));
+                                                   "COALESCE($4, credentialed) WHERE id = $3 AND "
+                                                   "last_seen <= $1"));
     std::set<std::int64_t> reopened(reopened_ids.begin(), reopened_ids.end());
     for (std::int64_t id : seen_ids) {
       store::Statement& u = reopened.count(id) ? *st : *touch;
@@ -674,12 +681,12 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
     ISMS_ASSIGN_OR_RETURN(auto st,
                           conn.Prepare("SELECT id, credentialed FROM findings WHERE contract_id = "
                                        "$1 AND asset_id = $2 AND scanner = $3 AND scan_type = $4 "
-                                       "AND remediated_at IS NULL AND last_scan_id <> $5"));
+                                       "AND remediated_at IS NULL AND last_seen < $5"));
     st->BindInt(1, cid);
     st->BindInt(2, asset);
     st->BindText(3, scanner);
     st->BindText(4, scan_type);
-    st->BindInt(5, result.scan_id);
+    st->BindInt(5, Ms(scanned_at));
     std::vector<std::int64_t> gone;
     while (true) {
       ISMS_ASSIGN_OR_RETURN(bool more, st->Step());

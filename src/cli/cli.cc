@@ -323,6 +323,43 @@ int RunCli(const std::vector<std::string>& args, std::istream& in, std::ostream&
   add_store(al_cmd, &al.store);
   al_cmd->callback([&] { action = [&] { AssetList(ctx, al); }; });
 
+  // The monthly vulnerability report (9.5.5).
+  auto* report = app.add_subcommand("report", "The monthly vulnerability report (9.5.5)");
+  report->require_subcommand(1);
+  const char* const kIssuedAtHelp =
+      "Evaluate as of this time: a date (the end of that London day) or an RFC 3339 instant; "
+      "default now";
+  ReportMonthlyOptions rm;
+  auto* rm_cmd = report->add_subcommand(
+      "monthly", "Render the report of a Month as of a time (a preview: nothing is recorded)");
+  rm_cmd->add_option("--contract", rm.contract, "Contract name")->required();
+  rm_cmd->add_option("--month", rm.month, "The Month reported, YYYY-MM")->required();
+  rm_cmd->add_option("--issued-at", rm.issued_at, kIssuedAtHelp);
+  rm_cmd->add_option("--format", rm.format, "html (default), csv or json (docs/reports.md)");
+  rm_cmd->add_option("-o,--output", rm.output, "Write to FILE instead of standard output")
+      ->type_name("FILE");
+  add_store(rm_cmd, &rm.store);
+  rm_cmd->callback([&] { action = [&] { ReportMonthly(ctx, rm); }; });
+  ReportIssueOptions ri;
+  auto* ri_cmd = report->add_subcommand(
+      "issue", "Freeze the report of an ended Month (HTML and JSON) and record report.submitted");
+  ri_cmd->add_option("--contract", ri.contract, "Contract name")->required();
+  ri_cmd->add_option("--month", ri.month, "The Month reported, YYYY-MM")->required();
+  ri_cmd->add_option("--issued-at", ri.issued_at, kIssuedAtHelp);
+  add_store(ri_cmd, &ri.store);
+  ri_cmd->callback([&] { action = [&] { ReportIssue(ctx, ri); }; });
+  ReportShowOptions rs;
+  auto* rs_cmd = report->add_subcommand(
+      "show", "Print an issued report byte for byte as it was issued (default: the latest)");
+  rs_cmd->add_option("--contract", rs.contract, "Contract name")->required();
+  rs_cmd->add_option("--month", rs.month, "The Month reported, YYYY-MM")->required();
+  rs_cmd->add_option("--issued-at", rs.issued_at, "The issue to print, as `report issue` gave it");
+  rs_cmd->add_option("--format", rs.format, "html (default) or json");
+  rs_cmd->add_option("-o,--output", rs.output, "Write to FILE instead of standard output")
+      ->type_name("FILE");
+  add_store(rs_cmd, &rs.store);
+  rs_cmd->callback([&] { action = [&] { ReportShow(ctx, rs); }; });
+
   std::vector<std::string> rev(args.rbegin(), args.rend() - 1);
   try {
     app.parse(rev);

@@ -192,3 +192,36 @@ struct AssetListOptions {
 void AssetList(Context& ctx, const AssetListOptions& o);
 
 }  // namespace isms::cli
+
+namespace isms::cli {
+
+// isms report monthly|issue|show: the monthly vulnerability report of 9.5.5 (docs/reports.md).
+struct ReportMonthlyOptions {
+  StoreOptions store;
+  std::string contract;
+  std::string month;      // YYYY-MM
+  std::string issued_at;  // a date (the end of that London day) or an RFC 3339 instant
+  std::string format = "html";
+  std::string output;  // -o FILE; "" or "-": standard output
+};
+void ReportMonthly(Context& ctx, const ReportMonthlyOptions& o);
+
+struct ReportIssueOptions {
+  StoreOptions store;
+  std::string contract;
+  std::string month;
+  std::string issued_at;
+};
+void ReportIssue(Context& ctx, const ReportIssueOptions& o);
+
+struct ReportShowOptions {
+  StoreOptions store;
+  std::string contract;
+  std::string month;
+  std::string issued_at;  // which issue; default the latest
+  std::string format = "html";
+  std::string output;
+};
+void ReportShow(Context& ctx, const ReportShowOptions& o);
+
+}  // namespace isms::cli

@@ -188,6 +188,7 @@ void VulnShow(Context& ctx, const VulnShowOptions& o) {
   j["remediated_at"] = OptionalInstant(v->remediated_at);
   j["remediated_by"] = v->remediated_by;
   j["statement"] = v->statement;
+  j["justification"] = v->justification;
   j["exception"] = v->exception;
   ordered_json obs = ordered_json::array();
   for (const Obligation& ob : v->obligations) {

@@ -1,0 +1,497 @@
+#include "app/report.h"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <charconv>
+#include <map>
+
+#include "app/vulns.h"
+#include "app/vulns_internal.h"
+#include "core/vuln_rules.h"
+
+namespace isms::app {
+
+using namespace internal;
+
+int ElapsedDays(Date from, Date to) {
+  return (ToDays(to) - ToDays(from)).count();
+}
+
+int ElapsedWorkingDays(const Calendar& calendar, Date from, Date to) {
+  return calendar.WorkingDaysBetween(from, to);
+}
+
+Result<Date> ParseMonth(std::string_view month) {
+  auto bad = [&] {
+    return Status::InvalidArgument("--month '" + std::string(month) +
+                                   "' is not a Month: write it as YYYY-MM, e.g. 2026-03");
+  };
+  if (month.size() != 7 || month[4] != '-') return bad();
+  for (size_t i = 0; i < month.size(); ++i) {
+    if (i != 4 && (month[i] < '0' || month[i] > '9')) return bad();
+  }
+  Result<Date> d = ParseDate(std::string(month) + "-01");
+  if (!d.ok()) return bad();
+  return *d;
+}
+
+std::string Sha256Hex(std::string_view bytes) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  EVP_Digest(bytes.data(), bytes.size(), md, &n, EVP_sha256(), nullptr);
+  static const char* const kHex = "0123456789abcdef";
+  std::string out;
+  out.reserve(2 * n);
+  for (unsigned int i = 0; i < n; ++i) {
+    out += kHex[md[i] >> 4];
+    out += kHex[md[i] & 15];
+  }
+  return out;
+}
+
+namespace {
+
+constexpr const char* kCategories[] = {"Critical", "Important", "Other"};
+
+int CategoryIndex(const std::string& category) {
+  for (int i = 0; i < 3; ++i) {
+    if (category == kCategories[i]) return i;
+  }
+  return 2;
+}
+
+// Text from the imports made valid UTF-8 (each invalid byte becomes U+FFFD), so that every
+// rendering, and PostgreSQL's TEXT, takes it.
+std::string ValidUtf8(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    bool ok = len > 0 && i + len <= s.size() && !(len == 2 && c < 0xC2);
+    for (size_t k = 1; ok && k < len; ++k) {
+      ok = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
+    }
+    if (ok && len == 3) {
+      const auto c1 = static_cast<unsigned char>(s[i + 1]);
+      ok = !(c == 0xE0 && c1 < 0xA0) && !(c == 0xED && c1 >= 0xA0);
+    }
+    if (ok && len == 4) {
+      const auto c1 = static_cast<unsigned char>(s[i + 1]);
+      ok = c <= 0xF4 && !(c == 0xF0 && c1 < 0x90) && !(c == 0xF4 && c1 >= 0x90);
+    }
+    if (ok) {
+      out.append(s.substr(i, len));
+      i += len;
+    } else {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    }
+  }
+  return out;
+}
+
+Date FirstOfNextMonth(Date first) {
+  return first.year() / first.month() / std::chrono::day(1) + std::chrono::months(1);
+}
+
+Date LastDay(Date first) {
+  return first.year() / first.month() / std::chrono::last;
+}
+
+const Obligation* PatchClock(const std::vector<Obligation>& obligations) {
+  for (const Obligation& o : obligations) {
+    if (o.clause == "9.3") return &o;
+  }
+  return nullptr;
+}
+
+// How the patch was applied: the scan (or VEX statement) that established the remediation, or
+// the vuln.patched event.
+std::string AppliedBy(const FindingRow& row, const std::vector<Event>& events, Instant applied) {
+  if (row.remediated_at && *row.remediated_at == applied) {
+    return row.remediated_by.empty() ? "remediated" : row.remediated_by;
+  }
+  for (const Event& e : EffectiveEvents(events)) {
+    if (e.type == "vuln.patched" && e.at == applied) {
+      return "vuln.patched (event " + std::to_string(e.id) + ", by " + e.actor + ")";
+    }
+  }
+  return "vuln.patched";
+}
+
+// 9.5.4 as of `as_of`: each asset registered by then, with its last scan by then.
+Status ScanRecencyAsOf(store::Connection& conn, const ContractContext& ctx, Instant as_of,
+                       std::vector<Obligation>* out) {
+  ISMS_ASSIGN_OR_RETURN(
+      auto st,
+      conn.Prepare("SELECT a.name, a.created_at, MAX(s.scanned_at) FROM assets a "
+                   "LEFT JOIN scan_assets sa ON sa.contract_id = a.contract_id AND sa.asset_id = "
+                   "a.id LEFT JOIN scans s ON s.contract_id = sa.contract_id AND s.id = "
+                   "sa.scan_id AND s.scanned_at <= $2 WHERE a.contract_id = $1 AND "
+                   "a.created_at <= $2 GROUP BY a.id, a.name, a.created_at ORDER BY a.id"));
+  st->BindInt(1, ctx.record.id);
+  st->BindInt(2, Ms(as_of));
+  while (true) {
+    ISMS_ASSIGN_OR_RETURN(bool more, st->Step());
+    if (!more) break;
+    std::optional<Instant> last;
+    if (!st->IsNull(2)) last = FromMs(st->ColumnInt(2));
+    out->push_back(ScanRecencyObligation(st->ColumnText(0), FromMs(st->ColumnInt(1)), last,
+                                         ctx.versions, ctx.calendar, as_of));
+  }
+  return Status::Ok();
+}
+
+bool IsFindingOrScanKey(const std::string& key) {
+  return key == "patch_critical" || key == "patch_important" || key == "patch_other" ||
+         key == "interim_mitigation" || key == "patch_at_risk_notification" ||
+         key == "scan_recency";
+}
+
+bool RowBefore(const ReportRow& a, const ReportRow& b) {
+  const int ca = CategoryIndex(a.category), cb = CategoryIndex(b.category);
+  if (ca != cb) return ca < cb;
+  if (a.applied_at != b.applied_at) return a.applied_at < b.applied_at;
+  if (a.due != b.due) {
+    if (!a.due) return false;
+    if (!b.due) return true;
+    return *a.due < *b.due;
+  }
+  auto number = [](const std::string& id) {
+    Result<std::int64_t> n = ParseFindingId(id);
+    return n.ok() ? *n : 0;
+  };
+  return number(a.finding) < number(b.finding);
+}
+
+constexpr const char* kAssumedCaveat =
+    "A patch release date marked assumed was given by no feed (no CSAF advisory, no scanner "
+    "patch date, none set by hand): it is assumed under the contract's policy (patch_release = "
+    "%RULE%), and the elapsed time and due date counted from it are only as good as that "
+    "assumption. A later advisory or `isms vuln released` replaces it.";
+
+}  // namespace
+
+Result<MonthlyReport> Reports::Build(const ReportRequest& r) {
+  const Instant now = ledger_.clock().Now();
+  return BuildAt(r, r.issued_at.value_or(now), false);
+}
+
+Result<MonthlyReport> Reports::BuildAt(const ReportRequest& req, Instant as_of, bool issuing) {
+  ISMS_ASSIGN_OR_RETURN(Date first, ParseMonth(req.month));
+  ISMS_ASSIGN_OR_RETURN(ContractContext ctx, ledger_.Context(req.contract));
+  const Instant now = ledger_.clock().Now();
+  if (as_of > now) {
+    return Status::InvalidArgument("--issued-at " + FormatInstant(as_of) +
+                                   " is in the future: a report is evaluated from what is known");
+  }
+  MonthlyReport rep;
+  rep.contract = ctx.record.name;
+  rep.buyer = ValidUtf8(ctx.record.buyer);
+  rep.supplier = ValidUtf8(ctx.record.supplier);
+  rep.month = req.month;
+  rep.first_day = first;
+  rep.last_day = LastDay(first);
+  rep.period_start = StartOfLondonDay(rep.first_day);
+  rep.period_end = EndOfLondonDay(rep.last_day);
+  rep.issued_at = as_of;
+  rep.month_ended = as_of >= StartOfLondonDay(FirstOfNextMonth(first));
+  if (rep.last_day < ctx.record.start) {
+    return Status::InvalidArgument("contract " + rep.contract + " starts on " +
+                                   FormatDate(ctx.record.start) + ": " + req.month +
+                                   " is before it, so there is nothing to report");
+  }
+  if (as_of < rep.period_start) {
+    return Status::InvalidArgument(req.month + " has not begun at " + FormatInstant(as_of) +
+                                   ": there is nothing to report yet");
+  }
+  if (issuing && !rep.month_ended) {
+    return Status::FailedPrecondition(
+        req.month + " has not ended at " + FormatInstant(as_of) +
+        ": a monthly report follows the end of its Month (9.5.5); issue it from " +
+        FormatInstant(StartOfLondonDay(FirstOfNextMonth(first))) + " on");
+  }
+
+  const Policy& policy = PolicyInForce(ctx.versions, LondonDate(as_of));
+  rep.patch_release_rule = std::string(PatchReleaseRuleKey(policy.patch_release));
+  for (const Timescale& t : policy.timescales) {
+    if (t.clause != "9.3" && t.clause.rfind("9.3.", 0) != 0) continue;
+    ReportTimescale line;
+    line.clause = t.clause;
+    line.key = t.key;
+    if (t.key == "patch_critical") line.category = "Critical";
+    if (t.key == "patch_important") line.category = "Important";
+    if (t.key == "patch_other") line.category = "Other";
+    line.title = t.title;
+    line.timescale = DescribeTimescalePeriod(t);
+    line.source = std::string(TimescaleSourceKey(t.source));
+    line.wording = t.wording;
+    line.reference = t.reference;
+    rep.timescales.push_back(std::move(line));
+  }
+  const Policy& month_policy = PolicyInForce(ctx.versions, rep.last_day);
+  if (Result<Period> p = month_policy.PeriodOf("monthly_vulnerability_report"); p.ok()) {
+    rep.report_due = ctx.calendar.AddPeriod(rep.last_day, *p);
+  }
+
+  store::Connection& conn = ledger_.connection();
+  std::map<std::string, std::vector<Event>> events;
+  {
+    ISMS_ASSIGN_OR_RETURN(auto st, conn.Prepare("SELECT stream FROM events WHERE contract_id = $1 "
+                                                "AND stream LIKE 'vuln:%' GROUP BY stream"));
+    st->BindInt(1, ctx.record.id);
+    std::vector<std::string> streams;
+    while (true) {
+      ISMS_ASSIGN_OR_RETURN(bool more, st->Step());
+      if (!more) break;
+      streams.push_back(st->ColumnText(0));
+    }
+    for (const std::string& s : streams) {
+      ISMS_ASSIGN_OR_RETURN(auto evs, ledger_.StreamEvents(ctx.record.id, s));
+      events[s] = std::move(evs);
+    }
+  }
+
+  std::vector<Obligation> breached;
+  {
+    StatusQuery q;
+    q.at = as_of;
+    q.state = ObligationState::kBreached;
+    ISMS_ASSIGN_OR_RETURN(breached, ledger_.StatusOf(rep.contract, q));
+    // The findings' and the assets' obligations are evaluated below, as of the issue, from the
+    // facts as they stood then.
+    std::erase_if(breached, [](const Obligation& o) { return IsFindingOrScanKey(o.key); });
+  }
+  std::vector<Obligation> scans;
+  ISMS_RETURN_IF_ERROR(ScanRecencyAsOf(conn, ctx, as_of, &scans));
+  for (Obligation& o : scans) {
+    if (o.state == ObligationState::kBreached) breached.push_back(std::move(o));
+  }
+
+  ISMS_ASSIGN_OR_RETURN(
+      auto st, conn.Prepare(std::string("SELECT ") + kFindingColumns + " FROM " + kFindingFrom +
+                            " WHERE f.contract_id = $1 AND f.first_seen <= $2 "
+                            "ORDER BY f.id"));
+  st->BindInt(1, ctx.record.id);
+  st->BindInt(2, Ms(as_of));
+  static const std::vector<Event> kNone;
+  const Date issue_date = LondonDate(as_of);
+  while (true) {
+    ISMS_ASSIGN_OR_RETURN(bool more, st->Step());
+    if (!more) break;
+    ISMS_ASSIGN_OR_RETURN(FindingRow row, ReadFinding(*st));
+    if (row.remediated_at && *row.remediated_at > as_of) row.remediated_at.reset();
+    if (row.exploit_seen_at && *row.exploit_seen_at > as_of) {
+      row.exploit_available = false;
+      row.exploit_seen_at.reset();
+    }
+    auto it = events.find("vuln:" + FindingId(row.id));
+    const std::vector<Event>& evs = it == events.end() ? kNone : it->second;
+    FindingFacts facts = FactsOf(row, ctx, evs, as_of);
+    FindingEvaluation fe = EvaluateFinding(facts, ctx.versions, ctx.calendar, evs, as_of);
+    for (const Obligation& o : fe.evaluation.obligations) {
+      if (o.state == ObligationState::kBreached) breached.push_back(o);
+    }
+    if (row.kind == "observation") {
+      ++rep.observations;
+      continue;
+    }
+    if (row.kind != "vulnerability") {
+      ++rep.own_code;
+      continue;
+    }
+    if (row.statement == "not_affected") {
+      ++rep.not_affected;
+      continue;
+    }
+    std::optional<Instant> applied = fe.patched_at;
+    if (!applied || *applied > as_of) applied = row.remediated_at;
+    if (applied && LondonDate(*applied) < rep.first_day) continue;
+    if (applied && LondonDate(*applied) > rep.last_day) {
+      ++rep.patched_after_month;
+      continue;
+    }
+
+    ReportRow v;
+    v.finding = FindingId(row.id);
+    v.category = row.category;
+    v.asset = ValidUtf8(row.asset_name);
+    v.vuln_id = ValidUtf8(row.vuln_id);
+    for (const std::string& c : row.cves) v.cves.push_back(ValidUtf8(c));
+    v.title = ValidUtf8(row.title);
+    v.component = ValidUtf8(row.component);
+    v.first_seen = row.first_seen;
+    if (facts.release) {
+      v.patch_released = facts.release->date;
+      v.patch_released_assumed = facts.release->assumed;
+      v.patch_release_source = facts.release->source;
+    }
+    v.due = fe.due;
+    v.exception = ValidUtf8(fe.exception);
+    const Obligation* clock = PatchClock(fe.evaluation.obligations);
+    if (clock) v.clock_state = std::string(ObligationStateName(clock->state));
+    if (clock && clock->due_date) v.due = clock->due_date;
+    const Date until = applied ? LondonDate(*applied) : issue_date;
+    if (v.patch_released) {
+      v.elapsed_days = ElapsedDays(*v.patch_released, until);
+      if (v.category == "Other") {
+        v.elapsed_working_days = ElapsedWorkingDays(ctx.calendar, *v.patch_released, until);
+      }
+      if (v.due) v.deadline_days = ElapsedDays(*v.patch_released, *v.due);
+    }
+    CategoryTotals& t = rep.totals[CategoryIndex(v.category)];
+    if (applied) {
+      v.applied_at = applied;
+      v.applied_by = ValidUtf8(AppliedBy(row, evs, *applied));
+      if (clock && clock->state == ObligationState::kMetLate) {
+        v.within_timescale = false;
+      } else if (clock) {
+        v.within_timescale = true;
+      }
+      ++(v.within_timescale == false ? t.patched_late : t.patched_within);
+      rep.patched.push_back(std::move(v));
+    } else {
+      v.overdue = clock && clock->state == ObligationState::kBreached;
+      v.at_risk = fe.at_risk;
+      ++(v.overdue ? t.outstanding_overdue : t.outstanding_within);
+      rep.outstanding.push_back(std::move(v));
+    }
+  }
+  for (int i = 0; i < 3; ++i) rep.totals[i].category = kCategories[i];
+  CategoryTotals& all = rep.totals[3];
+  all.category = "all";
+  for (int i = 0; i < 3; ++i) {
+    all.patched_within += rep.totals[i].patched_within;
+    all.patched_late += rep.totals[i].patched_late;
+    all.outstanding_within += rep.totals[i].outstanding_within;
+    all.outstanding_overdue += rep.totals[i].outstanding_overdue;
+  }
+  std::sort(rep.patched.begin(), rep.patched.end(), RowBefore);
+  std::sort(rep.outstanding.begin(), rep.outstanding.end(), RowBefore);
+  for (Obligation& o : breached) {
+    o.title = ValidUtf8(o.title);
+    o.subject = ValidUtf8(o.subject);
+  }
+  std::stable_sort(breached.begin(), breached.end(), MoreUrgent);
+  rep.breached = std::move(breached);
+
+  std::string caveat = kAssumedCaveat;
+  caveat.replace(caveat.find("%RULE%"), 6, rep.patch_release_rule);
+  rep.caveats.push_back(std::move(caveat));
+  rep.caveats.push_back(
+      "Evaluated as of the issue instant from the stored data: findings first seen later are "
+      "left out, remediations and events after it do not count. A finding's category and release "
+      "evidence are as the imports last established them.");
+  return rep;
+}
+
+Result<IssuedReport> Reports::Issue(const ReportRequest& r, const Actor& actor) {
+  const Instant as_of = r.issued_at.value_or(ledger_.clock().Now());
+  ISMS_ASSIGN_OR_RETURN(MonthlyReport rep, BuildAt(r, as_of, true));
+  rep.issued = true;
+  rep.issued_by = ValidUtf8(actor.name);
+  IssuedReport out;
+  out.contract = rep.contract;
+  out.month = rep.month;
+  out.issued_at = as_of;
+  out.issued_by = rep.issued_by;
+  out.json = RenderReportJson(rep);
+  ISMS_ASSIGN_OR_RETURN(out.html, RenderReportHtml(rep));
+  out.sha256 = Sha256Hex(out.json);
+
+  ISMS_ASSIGN_OR_RETURN(ContractRecord c, ledger_.FindContract(r.contract));
+  store::Connection& conn = ledger_.connection();
+  // The report is stored first, without its event; it counts as issued once the event is
+  // recorded and its number written beside it. A failure in between leaves a row that `Show`
+  // never returns.
+  {
+    ISMS_ASSIGN_OR_RETURN(auto ins, conn.Prepare("INSERT INTO reports (contract_id, month, "
+                                                 "issued_at, issued_by, sha256, html, json) "
+                                                 "VALUES ($1, $2, $3, $4, $5, $6, $7)"));
+    ins->BindInt(1, c.id);
+    ins->BindText(2, out.month);
+    ins->BindInt(3, Ms(as_of));
+    ins->BindText(4, out.issued_by);
+    ins->BindText(5, out.sha256);
+    ins->BindText(6, out.html);
+    ins->BindText(7, out.json);
+    Status s = ins->Run();
+    if (!s.ok()) {
+      if (s.code() == StatusCode::kAlreadyExists) {
+        return Status::AlreadyExists("a report of " + out.month + " was issued at " +
+                                     FormatInstant(as_of) + " already: `isms report show`");
+      }
+      return s;
+    }
+  }
+  auto remove = [&]() -> Status {
+    ISMS_ASSIGN_OR_RETURN(auto del, conn.Prepare("DELETE FROM reports WHERE contract_id = $1 AND "
+                                                 "month = $2 AND issued_at = $3"));
+    del->BindInt(1, c.id);
+    del->BindText(2, out.month);
+    del->BindInt(3, Ms(as_of));
+    return del->Run();
+  };
+  NewEvent e;
+  e.contract = out.contract;
+  e.type = "report.submitted";
+  e.at = as_of;
+  e.note = "monthly vulnerability report (9.5.5), issued by isms";
+  e.attrs = {{"month", out.month}, {"sha256", out.sha256}};
+  Result<Event> recorded = ledger_.RecordEvent(e, actor);
+  if (!recorded.ok()) {
+    (void)remove();
+    return recorded.status();
+  }
+  out.event_id = recorded->id;
+  ISMS_ASSIGN_OR_RETURN(auto up,
+                        conn.Prepare("UPDATE reports SET event_id = $1 WHERE "
+                                     "contract_id = $2 AND month = $3 AND issued_at = $4"));
+  up->BindInt(1, out.event_id);
+  up->BindInt(2, c.id);
+  up->BindText(3, out.month);
+  up->BindInt(4, Ms(as_of));
+  ISMS_RETURN_IF_ERROR(up->Run());
+  return out;
+}
+
+Result<IssuedReport> Reports::Show(const std::string& contract, const std::string& month,
+                                   std::optional<Instant> issued_at) {
+  ISMS_RETURN_IF_ERROR(ParseMonth(month).status());
+  ISMS_ASSIGN_OR_RETURN(ContractRecord c, ledger_.FindContract(contract));
+  std::string sql =
+      "SELECT issued_at, issued_by, sha256, html, json, event_id FROM reports WHERE contract_id = "
+      "$1 AND month = $2 AND event_id IS NOT NULL";
+  if (issued_at) sql += " AND issued_at = $3";
+  sql += " ORDER BY issued_at DESC";
+  ISMS_ASSIGN_OR_RETURN(auto st, ledger_.connection().Prepare(sql));
+  st->BindInt(1, c.id);
+  st->BindText(2, month);
+  if (issued_at) st->BindInt(3, Ms(*issued_at));
+  ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
+  if (!row) {
+    return Status::NotFound("no report of " + month + " was issued for contract " + c.name +
+                            (issued_at ? " at " + FormatInstant(*issued_at) : std::string()) +
+                            ": `isms report issue` issues one");
+  }
+  IssuedReport out;
+  out.contract = c.name;
+  out.month = month;
+  out.issued_at = FromMs(st->ColumnInt(0));
+  out.issued_by = st->ColumnText(1);
+  out.sha256 = st->ColumnText(2);
+  out.html = st->ColumnText(3);
+  out.json = st->ColumnText(4);
+  out.event_id = st->ColumnInt(5);
+  if (Sha256Hex(out.json) != out.sha256) {
+    return Status::Corruption("the stored report of " + month + " issued at " +
+                              FormatInstant(out.issued_at) + " no longer matches its sha256 " +
+                              out.sha256);
+  }
+  return out;
+}
+
+}  // namespace isms::app

@@ -1,0 +1,260 @@
+// The monthly report's renderings and arithmetic, on reports built by hand (no store).
+#include "app/report.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+namespace isms::app {
+namespace {
+
+Date D(const char* s) {
+  return ParseDate(s).value();
+}
+Instant T(const char* s) {
+  return ParseInstant(s).value();
+}
+
+size_t Count(const std::string& s, const std::string& what) {
+  size_t n = 0;
+  for (size_t p = 0; (p = s.find(what, p)) != std::string::npos; p += what.size()) ++n;
+  return n;
+}
+
+ReportRow Outstanding(int n, const char* released, const char* due, bool overdue) {
+  ReportRow v;
+  v.finding = "F-" + std::to_string(n);
+  v.category = "Critical";
+  v.asset = "web-01";
+  v.vuln_id = "CVE-2026-" + std::to_string(1000 + n);
+  v.cves = {v.vuln_id};
+  v.patch_released = D(released);
+  v.due = D(due);
+  v.elapsed_days = ElapsedDays(*v.patch_released, D("2026-04-02"));
+  v.deadline_days = ElapsedDays(*v.patch_released, *v.due);
+  v.clock_state = overdue ? "breached" : "open";
+  v.overdue = overdue;
+  return v;
+}
+
+MonthlyReport Sample() {
+  MonthlyReport r;
+  r.contract = "c";
+  r.buyer = "Home Office";
+  r.supplier = "Acme";
+  r.month = "2026-03";
+  r.first_day = D("2026-03-01");
+  r.last_day = D("2026-03-31");
+  r.period_start = StartOfLondonDay(r.first_day);
+  r.period_end = EndOfLondonDay(r.last_day);
+  r.report_due = D("2026-04-09");
+  r.issued_at = T("2026-04-02T09:00:00Z");
+  r.patch_release_rule = "earlier-of-publication-and-first-seen";
+  r.timescales.push_back(
+      {"9.3", "patch_critical", "Critical", "apply", "14 days", "contract", "", ""});
+  ReportRow p;
+  p.finding = "F-1";
+  p.category = "Other";
+  p.asset = "db-01";
+  p.vuln_id = "CVE-2026-0001";
+  p.patch_released = D("2026-01-05");
+  p.applied_at = T("2026-03-16T10:00:00Z");
+  p.applied_by = "vuln.patched (event 3, by alice)";
+  p.elapsed_days = 70;
+  p.elapsed_working_days = 50;
+  p.due = D("2026-03-30");
+  p.clock_state = "met";
+  p.within_timescale = true;
+  r.patched.push_back(p);
+  r.outstanding.push_back(Outstanding(2, "2026-02-10", "2026-02-24", true));
+  const char* const kCategories[] = {"Critical", "Important", "Other", "all"};
+  for (int i = 0; i < 4; ++i) r.totals[i].category = kCategories[i];
+  r.totals[0].outstanding_overdue = 1;
+  r.totals[2].patched_within = 1;
+  r.totals[3].outstanding_overdue = 1;
+  r.totals[3].patched_within = 1;
+  r.caveats = {"assumed dates are assumed"};
+  return r;
+}
+
+TEST(ReportArithmetic, ElapsedDaysAreCalendarDays) {
+  EXPECT_EQ(ElapsedDays(D("2026-02-25"), D("2026-03-05")), 8);
+  EXPECT_EQ(ElapsedDays(D("2028-02-28"), D("2028-03-01")), 2) << "leap year";
+  EXPECT_EQ(ElapsedDays(D("2026-03-05"), D("2026-03-05")), 0);
+  EXPECT_EQ(ElapsedDays(D("2026-03-05"), D("2026-03-01")), -4);
+}
+
+TEST(ReportArithmetic, ElapsedWorkingDaysSkipWeekendsAndBankHolidays) {
+  Calendar cal;
+  EXPECT_EQ(ElapsedWorkingDays(cal, D("2026-01-05"), D("2026-03-16")), 50);
+  // Good Friday 2026-04-03 and Easter Monday 2026-04-06: 1, 2 and 7 April.
+  EXPECT_EQ(ElapsedWorkingDays(cal, D("2026-03-31"), D("2026-04-07")), 3);
+  // Christmas Day (Friday), Boxing Day's substitute Monday 28 December: only the 29th.
+  EXPECT_EQ(ElapsedWorkingDays(cal, D("2026-12-24"), D("2026-12-29")), 1);
+  EXPECT_EQ(ElapsedWorkingDays(cal, D("2026-03-05"), D("2026-03-05")), 0);
+  EXPECT_EQ(ElapsedWorkingDays(cal, D("2026-03-06"), D("2026-03-05")), 0);
+}
+
+TEST(ReportArithmetic, MonthsAreParsedStrictly) {
+  EXPECT_EQ(*ParseMonth("2026-03"), D("2026-03-01"));
+  for (const char* bad : {"2026-3", "2026-13", "2026-00", "2026/03", "2026-03-01", "", "x026-03"}) {
+    EXPECT_FALSE(ParseMonth(bad).ok()) << bad;
+  }
+}
+
+TEST(ReportArithmetic, Sha256IsLowercaseHexOfTheBytes) {
+  EXPECT_EQ(Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST(ReportCsv, CellsAreQuotedAndFormulasDefused) {
+  EXPECT_EQ(CsvTextCell("plain"), "plain");
+  EXPECT_EQ(CsvTextCell(""), "");
+  EXPECT_EQ(CsvTextCell("a,b"), "\"a,b\"");
+  EXPECT_EQ(CsvTextCell("say \"hi\""), "\"say \"\"hi\"\"\"");
+  EXPECT_EQ(CsvTextCell("two\nlines"), "\"two\nlines\"");
+  EXPECT_EQ(CsvTextCell("cr\rhere"), "\"cr\rhere\"");
+  EXPECT_EQ(CsvTextCell("=1+1"), "'=1+1");
+  EXPECT_EQ(CsvTextCell("+44 20"), "'+44 20");
+  EXPECT_EQ(CsvTextCell("-2"), "'-2");
+  EXPECT_EQ(CsvTextCell("@SUM(A1)"), "'@SUM(A1)");
+  EXPECT_EQ(CsvTextCell("\tx"), "'\tx");
+  EXPECT_EQ(CsvTextCell("=HYPERLINK(\"u\",\"x\")"), "\"'=HYPERLINK(\"\"u\"\",\"\"x\"\")\"");
+  EXPECT_EQ(CsvTextCell("a=b"), "a=b") << "only a leading sign is a formula";
+}
+
+TEST(ReportCsv, OneRowPerVulnerabilityWithItsSection) {
+  std::string csv = RenderReportCsv(Sample());
+  EXPECT_EQ(Count(csv, "\r\n"), 3u);
+  EXPECT_EQ(Count(csv, "\n"), 3u) << "CRLF only";
+  EXPECT_NE(csv.find("\r\npatched,F-1,Other,db-01,CVE-2026-0001,,,,2026-01-05,no,,"
+                     "2026-03-16T10:00:00.000Z,\"vuln.patched (event 3, by alice)\",70,50,"
+                     "2026-03-30,met,yes,,,\r\n"),
+            std::string::npos)
+      << csv;
+  EXPECT_NE(csv.find("\r\noutstanding,F-2,Critical,web-01,CVE-2026-1002,CVE-2026-1002,,,"
+                     "2026-02-10,no,,,,51,,2026-02-24,breached,,yes,no,\r\n"),
+            std::string::npos)
+      << csv;
+}
+
+TEST(ReportJson, FieldsAreStableAndNullsExplicit) {
+  MonthlyReport r = Sample();
+  std::string text = RenderReportJson(r);
+  EXPECT_EQ(text, RenderReportJson(r)) << "deterministic";
+  EXPECT_EQ(text.back(), '\n');
+  nlohmann::json j = nlohmann::json::parse(text);
+  EXPECT_EQ(j["format_version"], 1);
+  EXPECT_EQ(j["clause"], "9.5.5");
+  EXPECT_EQ(j["issued"], false);
+  EXPECT_TRUE(j["issued_by"].is_null());
+  EXPECT_EQ(j["period"]["end"], "2026-03-31T22:59:59.999Z");
+  for (const char* cat : {"Critical", "Important", "Other", "all"}) {
+    EXPECT_TRUE(j["totals"].contains(cat)) << cat;
+  }
+  const nlohmann::json& p = j["patched"][0];
+  EXPECT_EQ(p["applied_date"], "2026-03-16");
+  EXPECT_EQ(p["within_timescale"], true);
+  EXPECT_FALSE(p.contains("overdue"));
+  const nlohmann::json& o = j["outstanding"][0];
+  EXPECT_FALSE(o.contains("applied_at"));
+  EXPECT_TRUE(o["elapsed_working_days"].is_null());
+  EXPECT_TRUE(o["patch_release_source"].is_null());
+  EXPECT_EQ(o["deadline_days"], 14);
+  EXPECT_EQ(j["excluded"]["observations"], 0);
+}
+
+TEST(ReportJson, InvalidUtf8DoesNotBreakTheRendering) {
+  MonthlyReport r = Sample();
+  r.outstanding[0].title = "bad \xff byte";
+  nlohmann::json j = nlohmann::json::parse(RenderReportJson(r));
+  EXPECT_EQ(j["outstanding"][0]["title"], "bad \xEF\xBF\xBD byte");
+}
+
+TEST(ReportHtml, EveryValueIsEscaped) {
+  MonthlyReport r = Sample();
+  const std::string evil = "<img src=x onerror=alert(1)>&\"'";
+  r.contract = evil;
+  r.buyer = evil;
+  r.supplier = evil;
+  r.patched[0].asset = evil;
+  r.patched[0].applied_by = evil;
+  r.outstanding[0].title = evil;
+  r.outstanding[0].vuln_id = evil;
+  r.outstanding[0].exception = evil;
+  r.timescales[0].reference = evil;
+  Obligation o;
+  o.clause = "3.1";
+  o.title = evil;
+  o.subject = evil;
+  o.consequence_text = evil;
+  o.state = ObligationState::kBreached;
+  r.breached.push_back(o);
+  r.caveats.push_back(evil);
+  Result<std::string> html = RenderReportHtml(r);
+  ASSERT_TRUE(html.ok()) << html.status().ToString();
+  EXPECT_EQ(html->find("<img"), std::string::npos);
+  EXPECT_EQ(html->find("onerror=alert(1)>"), std::string::npos);
+  EXPECT_GE(Count(*html, "&lt;img src=x onerror=alert(1)&gt;&amp;&quot;&apos;"), 10u);
+}
+
+TEST(ReportHtml, StandaloneAndPrintable) {
+  Result<std::string> html = RenderReportHtml(Sample());
+  ASSERT_TRUE(html.ok());
+  EXPECT_EQ(html->rfind("<!DOCTYPE html>\n<html lang=\"en-GB\">", 0), 0u);
+  EXPECT_NE(html->find("<meta charset=\"utf-8\">"), std::string::npos);
+  EXPECT_NE(html->find("@media print"), std::string::npos);
+  EXPECT_EQ(html->find("<link"), std::string::npos);
+  EXPECT_EQ(html->find("<script"), std::string::npos);
+  EXPECT_NE(html->find("<h1>Monthly vulnerability report: March 2026</h1>"), std::string::npos);
+  EXPECT_NE(html->find("PREVIEW"), std::string::npos);
+  MonthlyReport issued = Sample();
+  issued.issued = true;
+  issued.issued_by = "alice";
+  Result<std::string> frozen = RenderReportHtml(issued);
+  EXPECT_EQ(frozen->find("PREVIEW"), std::string::npos);
+  EXPECT_NE(frozen->find(", by alice"), std::string::npos);
+}
+
+TEST(ReportHtml, TheChartDrawsAgeAgainstTheDeadline) {
+  MonthlyReport r = Sample();
+  ReportRow nofix = Outstanding(3, "2026-03-01", "2026-03-15", false);
+  nofix.patch_released.reset();
+  nofix.elapsed_days.reset();
+  nofix.deadline_days.reset();
+  nofix.due.reset();
+  r.outstanding.push_back(nofix);
+  r.outstanding.push_back(Outstanding(4, "2026-03-30", "2026-04-13", false));
+  Result<std::string> html = RenderReportHtml(r);
+  ASSERT_TRUE(html.ok());
+  EXPECT_EQ(Count(*html, "<svg"), 1u);
+  EXPECT_NE(html->find("aria-labelledby=\"chart-title chart-desc\""), std::string::npos);
+  EXPECT_EQ(Count(*html, "<rect class=\"bar bad\" x=\"300.0\""), 1u) << "F-2, overdue";
+  EXPECT_EQ(Count(*html, "<rect class=\"bar ok\" x=\"300.0\""), 1u) << "F-4, within";
+  EXPECT_EQ(Count(*html, "<line class=\"deadline\""), 3u) << "two bars and the legend";
+  EXPECT_NE(html->find("1 outstanding without a released patch"), std::string::npos);
+  // F-2: 51 days against 14, on a scale of 56 days (weekly ticks) over 520 px.
+  EXPECT_NE(html->find("width=\"473.6\""), std::string::npos) << *html;
+  EXPECT_NE(html->find("<line class=\"deadline\" x1=\"430.0\""), std::string::npos);
+  EXPECT_NE(html->find(">51 d / 14 d<"), std::string::npos);
+
+  MonthlyReport none = Sample();
+  none.outstanding.clear();
+  Result<std::string> empty = RenderReportHtml(none);
+  EXPECT_EQ(empty->find("<svg"), std::string::npos);
+  EXPECT_NE(empty->find("No vulnerability was outstanding at the issue."), std::string::npos);
+}
+
+TEST(ReportHtml, TheChartShowsAtMostSixtyBars) {
+  MonthlyReport r = Sample();
+  r.outstanding.clear();
+  for (int i = 0; i < 75; ++i)
+    r.outstanding.push_back(Outstanding(i, "2026-02-10", "2026-02-24", true));
+  Result<std::string> html = RenderReportHtml(r);
+  ASSERT_TRUE(html.ok());
+  EXPECT_EQ(Count(*html, "<rect class=\"bar bad\" x=\"300.0\""), 60u);
+  EXPECT_NE(html->find("75 outstanding vulnerabilities with a released patch"), std::string::npos);
+  EXPECT_NE(html->find("The 60 furthest past"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace isms::app

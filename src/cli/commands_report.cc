@@ -1,0 +1,106 @@
+#include <fstream>
+#include <ostream>
+
+#include "app/report.h"
+#include "cli/commands.h"
+#include "cli/store_access.h"
+
+namespace isms::cli {
+namespace {
+
+Status CheckFormat(const std::string& format, bool csv_allowed) {
+  if (format == "html" || format == "json" || (csv_allowed && format == "csv")) {
+    return Status::Ok();
+  }
+  return Status::InvalidArgument("--format '" + format + "': use " +
+                                 (csv_allowed ? "html, csv or json"
+                                              : "html or json (an issued "
+                                                "report is frozen in those "
+                                                "two forms)"));
+}
+
+// Writes `bytes` to `output` ("" or "-": standard output), exactly.
+Status Emit(Context& ctx, const std::string& output, const std::string& bytes) {
+  if (output.empty() || output == "-") {
+    ctx.out << bytes;
+    return Status::Ok();
+  }
+  std::ofstream f(output, std::ios::binary | std::ios::trunc);
+  if (!f) return Status::IoError("-o " + output + ": cannot open the file for writing");
+  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  f.close();
+  if (!f) return Status::IoError("-o " + output + ": writing the file failed");
+  return Status::Ok();
+}
+
+Result<app::ReportRequest> Request(const std::string& contract, const std::string& month,
+                                   const std::string& issued_at) {
+  app::ReportRequest r;
+  r.contract = contract;
+  r.month = month;
+  ISMS_RETURN_IF_ERROR(app::ParseMonth(month).status());
+  if (!issued_at.empty()) {
+    Result<Instant> t = ParseAt(issued_at, /*end_of_day=*/true);
+    if (!t.ok()) return t.status().WithContext("--issued-at");
+    r.issued_at = *t;
+  }
+  return r;
+}
+
+}  // namespace
+
+void ReportMonthly(Context& ctx, const ReportMonthlyOptions& o) {
+  if (Status s = CheckFormat(o.format, true); !s.ok()) return ctx.Fail(s);
+  Result<app::ReportRequest> req = Request(o.contract, o.month, o.issued_at);
+  if (!req.ok()) return ctx.Fail(req.status());
+  Result<std::unique_ptr<app::Ledger>> ledger = OpenLedger(ctx, o.store);
+  if (!ledger.ok()) return ctx.Fail(ledger.status());
+  app::Reports reports(**ledger);
+  Result<app::MonthlyReport> rep = reports.Build(*req);
+  if (!rep.ok()) return ctx.Fail(rep.status());
+  std::string bytes;
+  if (o.format == "json") {
+    bytes = app::RenderReportJson(*rep);
+  } else if (o.format == "csv") {
+    bytes = app::RenderReportCsv(*rep);
+  } else {
+    Result<std::string> html = app::RenderReportHtml(*rep);
+    if (!html.ok()) return ctx.Fail(html.status());
+    bytes = std::move(*html);
+  }
+  if (Status s = Emit(ctx, o.output, bytes); !s.ok()) return ctx.Fail(s);
+}
+
+void ReportIssue(Context& ctx, const ReportIssueOptions& o) {
+  Result<app::ReportRequest> req = Request(o.contract, o.month, o.issued_at);
+  if (!req.ok()) return ctx.Fail(req.status());
+  Result<std::unique_ptr<app::Ledger>> ledger = OpenLedger(ctx, o.store);
+  if (!ledger.ok()) return ctx.Fail(ledger.status());
+  app::Reports reports(**ledger);
+  Result<app::IssuedReport> r = reports.Issue(*req, OsActor());
+  if (!r.ok()) return ctx.Fail(r.status());
+  const std::string at = FormatInstant(r->issued_at);
+  ctx.out << "issued the " << r->month << " report of contract " << r->contract << " at " << at
+          << "\n"
+          << "sha256 " << r->sha256 << " (of its JSON, " << r->json.size() << " bytes)\n"
+          << "recorded event " << r->event_id << ": report.submitted month=" << r->month
+          << " sha256=" << r->sha256 << "\n"
+          << "fetch it: isms report show --contract " << r->contract << " --month " << r->month
+          << " --issued-at " << at << " --format html|json -o FILE\n";
+}
+
+void ReportShow(Context& ctx, const ReportShowOptions& o) {
+  if (Status s = CheckFormat(o.format, false); !s.ok()) return ctx.Fail(s);
+  Result<app::ReportRequest> req = Request(o.contract, o.month, o.issued_at);
+  if (!req.ok()) return ctx.Fail(req.status());
+  Result<std::unique_ptr<app::Ledger>> ledger = OpenLedger(ctx, o.store);
+  if (!ledger.ok()) return ctx.Fail(ledger.status());
+  app::Reports reports(**ledger);
+  Result<app::IssuedReport> r = reports.Show(o.contract, o.month, req->issued_at);
+  if (!r.ok()) return ctx.Fail(r.status());
+  if (Status s = Emit(ctx, o.output, o.format == "json" ? r->json : r->html); !s.ok()) {
+    return ctx.Fail(s);
+  }
+}
+
+}  // namespace isms::cli
