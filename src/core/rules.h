@@ -12,6 +12,9 @@
 //   "data:<subj>"      data.demanded, data.provided
 //   "erasure:<subj>"   erasure.requested, erasure.completed
 //   "threat:<subj>"    threat.learned, threat.informed
+//   "vuln:<subj>"      vuln.*, mitigation.proposed, buyer.notified (subject: a finding id);
+//                      their obligations need the finding's facts (core/vuln_rules.h), so
+//                      EvaluateStream gives none for these streams
 // An event.retracted belongs to the stream of the event it retracts (it carries that event's
 // subject and type=<its type>); a correction (supersedes=) must stay in its target's stream.
 //
