@@ -109,6 +109,7 @@ CREATE TABLE scan_assets (
   credentialed INTEGER,
   PRIMARY KEY (contract_id, scan_id, asset_id)
 );
+CREATE INDEX scan_assets_by_asset ON scan_assets (contract_id, asset_id, scan_id);
 CREATE TABLE findings (
   contract_id          BIGINT NOT NULL REFERENCES contracts(id),
   id                   BIGINT NOT NULL,

@@ -216,8 +216,12 @@ class AssetRegister {
         id = created;
       }
     }
+    // A cluster name is shared by every image in it: it identifies an asset only when it is
+    // the only name given.
+    auto identifying = [&](const AssetName& n) { return n.kind != "cluster" || names.size() == 1; };
     for (const AssetName& n : names) {
       if (id) break;
+      if (!identifying(n)) continue;
       auto it = aliases_.find(Key(n.kind, n.value));
       if (it != aliases_.end()) id = it->second;
     }
@@ -226,12 +230,15 @@ class AssetRegister {
         return Status::InvalidArgument(
             "a finding names no asset: give the asset with --asset NAME");
       }
-      std::string name = names.front().value;
-      for (int k = 2; names_.count(name); ++k) name = names.front().value + "#" + std::to_string(k);
+      auto named = std::find_if(names.begin(), names.end(), identifying);
+      const AssetName& first = named != names.end() ? *named : names.front();
+      std::string name = first.value;
+      for (int k = 2; names_.count(name); ++k) name = first.value + "#" + std::to_string(k);
       ISMS_ASSIGN_OR_RETURN(std::int64_t created, Create(name));
       id = created;
     }
     for (const AssetName& n : names) {
+      if (!identifying(n)) continue;
       std::string key = Key(n.kind, n.value);
       if (aliases_.count(key)) continue;
       aliases_[key] = *id;
@@ -339,13 +346,27 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
                           DetectScanFormat(std::string_view(data).substr(0, 65536), r.path));
   }
   result.format = format;
+  // The same file again changes nothing: known from its hash before any parsing.
+  const std::string sha = Sha256Hex(data);
+  {
+    ISMS_ASSIGN_OR_RETURN(ContractRecord c, ledger_.FindContract(r.contract));
+    ISMS_ASSIGN_OR_RETURN(auto dup, ledger_.connection().Prepare(
+                                        "SELECT id FROM scans WHERE contract_id = $1 AND sha256 = $2"));
+    dup->BindInt(1, c.id);
+    dup->BindText(2, sha);
+    ISMS_ASSIGN_OR_RETURN(bool seen, dup->Step());
+    if (seen) {
+      result.duplicate = true;
+      result.scan_id = dup->ColumnInt(0);
+      return result;
+    }
+  }
   CollectingSink sink;
   sink.progress_ = progress;
   sink.total_ = result.bytes;
   ISMS_RETURN_IF_ERROR(ParseScan(data, format, r.path, sink));
   if (progress)
     progress(result.bytes, result.bytes, static_cast<std::int64_t>(sink.findings_.size()));
-  const std::string sha = Sha256Hex(data);
   data.clear();
   data.shrink_to_fit();
 
@@ -392,6 +413,7 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
   ISMS_ASSIGN_OR_RETURN(bool any_finding, next_finding->Step());
   std::int64_t next_id = any_finding ? next_finding->ColumnInt(0) + 1 : 1;
 
+  const std::int64_t first_new_id = next_id;
   AssetRegister assets(conn, cid, now);
   ISMS_RETURN_IF_ERROR(assets.Load());
 
@@ -598,27 +620,40 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
   std::vector<std::int64_t> changed = reopened_ids;
   changed.insert(changed.end(), exploit_ids.begin(), exploit_ids.end());
   if (!seen_ids.empty()) {
-    ISMS_ASSIGN_OR_RETURN(auto st,
-                          conn.Prepare("UPDATE findings SET last_seen = $1, last_scan_id = $2, "
-                                       "remediated_at = NULL, remediated_by = '', credentialed = "
-                                       "COALESCE($4, credentialed) WHERE id = $3 AND "
-                                       "last_seen <= $1"));
-    // The credentials of the scan that last saw a finding are the bar a later scan must meet.
-    // Only a newer sighting moves "last seen" (scans may be imported out of order).
-    ISMS_ASSIGN_OR_RETURN(auto touch, conn.Prepare("UPDATE findings SET last_seen = $1, "
-                                                   "last_scan_id = $2, credentialed = "
-                                                   "COALESCE($4, credentialed) WHERE id = $3 AND "
-                                                   "last_seen <= $1"));
-    std::set<std::int64_t> reopened(reopened_ids.begin(), reopened_ids.end());
-    for (std::int64_t id : seen_ids) {
-      store::Statement& u = reopened.count(id) ? *st : *touch;
-      u.BindInt(1, Ms(scanned_at));
-      u.BindInt(2, result.scan_id);
-      u.BindInt(3, id);
-      const std::optional<bool>& cred = covered[seen_asset[id]];
-      u.BindOptionalInt(4, cred ? std::optional<std::int64_t>(*cred ? 1 : 0) : std::nullopt);
-      ISMS_RETURN_IF_ERROR(u.Run());
+    for (std::int64_t id : reopened_ids) {
+      ISMS_ASSIGN_OR_RETURN(auto u, conn.Prepare("UPDATE findings SET remediated_at = NULL, "
+                                                 "remediated_by = '' WHERE id = $1"));
+      u->BindInt(1, id);
+      ISMS_RETURN_IF_ERROR(u->Run());
     }
+    // Every finding seen again, in one set-based update through a temporary table (one row per
+    // finding would be one round trip each on PostgreSQL). Only a newer sighting moves "last
+    // seen" (scans may be imported out of order); the credentials of the scan that last saw a
+    // finding are the bar a later scan must meet to remediate it by absence.
+    ISMS_RETURN_IF_ERROR(conn.Execute(
+        conn.engine() == store::Engine::kPostgres
+            ? "CREATE TEMP TABLE IF NOT EXISTS isms_seen (id BIGINT PRIMARY KEY, cred INTEGER) "
+              "ON COMMIT DELETE ROWS"
+            : "CREATE TEMP TABLE IF NOT EXISTS isms_seen (id INTEGER PRIMARY KEY, cred INTEGER)"));
+    ISMS_RETURN_IF_ERROR(conn.Execute("DELETE FROM isms_seen"));
+    {
+      ISMS_ASSIGN_OR_RETURN(auto w, conn.BulkInsert("isms_seen", {"id", "cred"}));
+      for (std::int64_t id : seen_ids) {
+        const std::optional<bool>& cred = covered[seen_asset[id]];
+        w->AddInt(id);
+        cred ? w->AddInt(*cred ? 1 : 0) : w->AddNull();
+        ISMS_RETURN_IF_ERROR(w->EndRow());
+      }
+      ISMS_RETURN_IF_ERROR(w->Finish());
+    }
+    ISMS_ASSIGN_OR_RETURN(
+        auto touch,
+        conn.Prepare("UPDATE findings SET last_seen = $1, last_scan_id = $2, credentialed = "
+                     "COALESCE((SELECT s.cred FROM isms_seen s WHERE s.id = findings.id), "
+                     "credentialed) WHERE id IN (SELECT id FROM isms_seen) AND last_seen <= $1"));
+    touch->BindInt(1, Ms(scanned_at));
+    touch->BindInt(2, result.scan_id);
+    ISMS_RETURN_IF_ERROR(touch->Run());
     for (std::int64_t id : exploit_ids) {
       ISMS_ASSIGN_OR_RETURN(auto ex, conn.Prepare("UPDATE findings SET exploit_available = 1, "
                                                   "exploit_seen_at = $1 WHERE id = $2"));
@@ -713,18 +748,17 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
   // The clocks of the new and changed findings.
   std::vector<std::pair<std::string, Evaluation>> evaluations;
   {
-    std::set<std::int64_t> fresh_ids(new_ids.begin(), new_ids.end());
+    // New findings have the numbers from first_new_id on: read back only those.
     ISMS_ASSIGN_OR_RETURN(
         auto st, conn.Prepare(std::string("SELECT ") + kFindingColumns + " FROM " + kFindingFrom +
-                              " WHERE f.contract_id = $1 AND f.last_scan_id = $2"));
-    st->BindInt(1, cid);
-    st->BindInt(2, result.scan_id);
+                              " WHERE f.id >= $1 AND f.contract_id = $2"));
+    st->BindInt(1, first_new_id);
+    st->BindInt(2, cid);
     static const std::vector<Event> kNone;
     while (true) {
       ISMS_ASSIGN_OR_RETURN(bool more, st->Step());
       if (!more) break;
       ISMS_ASSIGN_OR_RETURN(FindingRow row, ReadFinding(*st));
-      if (!fresh_ids.count(row.id)) continue;
       FindingFacts facts = FactsOf(row, ctx, kNone, now);
       evaluations.emplace_back(
           "vuln:" + FindingId(row.id),

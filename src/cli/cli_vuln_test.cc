@@ -123,6 +123,14 @@ TEST_P(VulnCli, OneMachineSeenByTwoScannersIsOneAssetWithItsAliases) {
   EXPECT_TRUE(Has(Ok({"asset", "list", "--contract", "c"}), "ip:192.0.2.10"));
 }
 
+TEST_P(VulnCli, ImagesOfOneClusterAreSeparateAssets) {
+  std::string out = ImportOk("k8s-two-images.json");
+  EXPECT_TRUE(Has(out, "2 findings on 3 assets, 2 new")) << out;  // the cluster, and its images
+  std::set<std::string> assets;
+  for (const json& v : List({"--state", "all"})) assets.insert(v["asset"]);
+  EXPECT_EQ(assets.size(), 2u) << "the cluster's name is not the images' identity";
+}
+
 TEST_P(VulnCli, ListJsonHasExactlyTheDocumentedFields) {
   ImportOk("web-week1.nessus");
   auto list = nlohmann::ordered_json::parse(

@@ -251,6 +251,13 @@ class SqliteConnection final : public Connection {
       return SqlError(StatusCode::kFailedPrecondition, Engine::kSqlite, display_, sql,
                       "no transaction is open");
     }
+    // A statement left on a row keeps its read snapshot open past the commit, and while any
+    // snapshot stays open the write-ahead log can never be checkpointed back to its start: it
+    // would grow without bound. The transaction's statements end with it.
+    for (sqlite3_stmt* st = sqlite3_next_stmt(db_, nullptr); st != nullptr;
+         st = sqlite3_next_stmt(db_, st)) {
+      if (sqlite3_stmt_busy(st)) sqlite3_reset(st);
+    }
     return ExecuteRaw(sql);
   }
 

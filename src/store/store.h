@@ -116,6 +116,8 @@ class Connection {
       std::string_view table, const std::vector<std::string>& columns) = 0;
 
   // Transactions do not nest. Begin() on SQLite takes the write lock at once (IMMEDIATE).
+  // Commit() and Rollback() end every statement of the connection still running (left on a
+  // row): read a result to its end, or expect it to start again if stepped after the commit.
   virtual Status Begin() = 0;
   virtual Status Commit() = 0;
   virtual Status Rollback() = 0;
