@@ -697,11 +697,13 @@ Result<std::vector<Obligation>> Ledger::StatusOf(const std::string& contract,
     Evaluation ev = EvaluateContract(l.terms, l.versions, l.calendar, known, *q.at);
     out = std::move(ev.obligations);
     // The findings' clocks need their facts as well as their events.
-    std::map<std::string, std::vector<Event>> streams;
-    for (const Event& e : known) streams[StreamOf(e)].push_back(e);
-    ISMS_ASSIGN_OR_RETURN(auto findings, EvaluateAllFindings(*conn_, l, streams, *q.at));
-    for (auto& [stream, fev] : findings) {
-      out.insert(out.end(), fev.obligations.begin(), fev.obligations.end());
+    if (q.findings) {
+      std::map<std::string, std::vector<Event>> streams;
+      for (const Event& e : known) streams[StreamOf(e)].push_back(e);
+      ISMS_ASSIGN_OR_RETURN(auto findings, EvaluateAllFindings(*conn_, l, streams, *q.at));
+      for (auto& [stream, fev] : findings) {
+        out.insert(out.end(), fev.obligations.begin(), fev.obligations.end());
+      }
     }
   } else {
     const Instant now = clock_.Now();

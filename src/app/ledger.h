@@ -75,6 +75,7 @@ struct StatusQuery {
   std::optional<Instant> at;  // evaluate as of this instant (events that happened by then)
   bool as_known = false;      // also ignore events recorded after `at`
   std::optional<ObligationState> state;  // only obligations in this state
+  bool findings = true;  // with `at`: also evaluate every finding's clocks (9.3, 9.5.6, 9.6)
 };
 
 // How many obligations of one kind are in one state (status --summary).

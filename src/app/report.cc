@@ -260,6 +260,7 @@ Result<MonthlyReport> Reports::BuildAt(const ReportRequest& req, Instant as_of, 
     StatusQuery q;
     q.at = as_of;
     q.state = ObligationState::kBreached;
+    q.findings = false;  // evaluated below, once, with the report's own rows
     ISMS_ASSIGN_OR_RETURN(breached, ledger_.StatusOf(rep.contract, q));
     // The findings' and the assets' obligations are evaluated below, as of the issue, from the
     // facts as they stood then.
