@@ -262,7 +262,9 @@ int RunCli(const std::vector<std::string>& args, std::istream& in, std::ostream&
   vl_cmd->callback([&] { action = [&] { VulnList(ctx, vl); }; });
   VulnShowOptions vs;
   auto* vs_cmd = vuln->add_subcommand("show", "Show one finding with its evidence and clocks");
-  vs_cmd->add_option("ID", vs.id, "Finding id, e.g. F-12")->required();
+  vs_cmd->add_option("ID", vs.id,
+                     "Finding id, e.g. F-12 ('-' reads one per line from standard input)")
+      ->required();
   vs_cmd->add_flag("--json", vs.json, "Print JSON");
   add_store(vs_cmd, &vs.store);
   vs_cmd->callback([&] { action = [&] { VulnShow(ctx, vs); }; });

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <regex>
 #include <set>
+#include <sstream>
 
 #include "cli/cli_test_util.h"
 
@@ -129,6 +130,20 @@ TEST_P(VulnCli, ImagesOfOneClusterAreSeparateAssets) {
   std::set<std::string> assets;
   for (const json& v : List({"--state", "all"})) assets.insert(v["asset"]);
   EXPECT_EQ(assets.size(), 2u) << "the cluster's name is not the images' identity";
+}
+
+TEST_P(VulnCli, ShowReadsIdsFromStandardInputOnePerLine) {
+  ImportOk("web-week1.nessus");
+  std::string id = Id("CVE-2025-2001");
+  CliRun r = Isms({"vuln", "show", "-", "--json"}, id + "\nF-999999\n" + id + "\n");
+  EXPECT_EQ(r.code, 1) << "one line was refused";
+  std::vector<std::string> lines;
+  std::istringstream in(r.out);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  ASSERT_EQ(lines.size(), 3u) << r.out;
+  EXPECT_EQ(json::parse(lines[0])["id"], id);
+  EXPECT_EQ(lines[1], "error: no finding F-999999: `isms vuln list` shows them");
+  EXPECT_EQ(json::parse(lines[2])["id"], id);
 }
 
 TEST_P(VulnCli, ListJsonHasExactlyTheDocumentedFields) {

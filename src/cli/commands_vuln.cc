@@ -171,54 +171,57 @@ void VulnShow(Context& ctx, const VulnShowOptions& o) {
   Result<std::unique_ptr<app::Ledger>> ledger = OpenLedger(ctx, o.store);
   if (!ledger.ok()) return ctx.Fail(ledger.status());
   app::Vulnerabilities vulns(**ledger);
-  Result<app::FindingView> v = vulns.Show(o.id);
-  if (!v.ok()) return ctx.Fail(v.status());
-  ordered_json j = FindingJson(*v);
-  j["contract"] = v->contract;
-  j["title"] = v->title;
-  j["scanner"] = v->scanner;
-  j["scan_type"] = v->scan_type;
-  j["check_id"] = v->check_id;
-  j["port"] = v->port;
-  j["kind"] = v->kind;
-  j["cvss_vector"] = v->cvss_vector;
-  j["fixed_version"] = v->fixed_version;
-  j["patch_release_source"] = v->patch_release_source;
-  j["last_seen"] = FormatInstant(v->last_seen);
-  j["remediated_at"] = OptionalInstant(v->remediated_at);
-  j["remediated_by"] = v->remediated_by;
-  j["statement"] = v->statement;
-  j["justification"] = v->justification;
-  j["exception"] = v->exception;
-  ordered_json obs = ordered_json::array();
-  for (const Obligation& ob : v->obligations) {
-    obs.push_back({{"clause", ob.clause},
-                   {"title", ob.title},
-                   {"due", ob.due_date ? ordered_json(FormatDate(*ob.due_date)) : nullptr},
-                   {"state", ObligationStateName(ob.state)},
-                   {"consequence", ConsequenceName(ob.consequence)},
-                   {"consequence_text", ob.consequence_text},
-                   {"flags", ob.flags}});
-  }
-  j["obligations"] = obs;
-  if (o.json) {
-    ctx.out << j.dump(2) << "\n";
-    return;
-  }
-  for (auto it = j.begin(); it != j.end(); ++it) {
-    if (it.key() == "obligations") continue;
-    std::string value = it.value().is_string() ? it.value().get<std::string>() : it.value().dump();
-    char key[32];
-    std::snprintf(key, sizeof key, "%-22s", it.key().c_str());
-    ctx.out << key << value << "\n";
-  }
-  ctx.out << "obligations:\n";
-  for (const Obligation& ob : v->obligations) {
-    ctx.out << "  " << ob.clause << "  " << ObligationStateName(ob.state) << "  due "
-            << (ob.due_date ? FormatDate(*ob.due_date) : "-") << "  " << ob.title << "  ("
-            << ob.consequence_text << ")\n";
-    for (const std::string& f : ob.flags) ctx.out << "      " << f << "\n";
-  }
+  // One finding, or with "-" one per input line (then --json prints one compact line each).
+  const bool many = o.id == "-";
+  ForEachValue(ctx, o.id, [&](std::string_view id) -> Result<std::string> {
+    ISMS_ASSIGN_OR_RETURN(app::FindingView v, vulns.Show(std::string(id)));
+    ordered_json j = FindingJson(v);
+    j["contract"] = v.contract;
+    j["title"] = v.title;
+    j["scanner"] = v.scanner;
+    j["scan_type"] = v.scan_type;
+    j["check_id"] = v.check_id;
+    j["port"] = v.port;
+    j["kind"] = v.kind;
+    j["cvss_vector"] = v.cvss_vector;
+    j["fixed_version"] = v.fixed_version;
+    j["patch_release_source"] = v.patch_release_source;
+    j["last_seen"] = FormatInstant(v.last_seen);
+    j["remediated_at"] = OptionalInstant(v.remediated_at);
+    j["remediated_by"] = v.remediated_by;
+    j["statement"] = v.statement;
+    j["justification"] = v.justification;
+    j["exception"] = v.exception;
+    ordered_json obs = ordered_json::array();
+    for (const Obligation& ob : v.obligations) {
+      obs.push_back({{"clause", ob.clause},
+                     {"title", ob.title},
+                     {"due", ob.due_date ? ordered_json(FormatDate(*ob.due_date)) : nullptr},
+                     {"state", ObligationStateName(ob.state)},
+                     {"consequence", ConsequenceName(ob.consequence)},
+                     {"consequence_text", ob.consequence_text},
+                     {"flags", ob.flags}});
+    }
+    j["obligations"] = obs;
+    if (o.json) return many ? j.dump() : j.dump(2);
+    std::string text;
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      if (it.key() == "obligations") continue;
+      std::string value =
+          it.value().is_string() ? it.value().get<std::string>() : it.value().dump();
+      char key[32];
+      std::snprintf(key, sizeof key, "%-22s", it.key().c_str());
+      text += key + value + "\n";
+    }
+    text += "obligations:";
+    for (const Obligation& ob : v.obligations) {
+      text += "\n  " + ob.clause + "  " + std::string(ObligationStateName(ob.state)) + "  due " +
+              (ob.due_date ? FormatDate(*ob.due_date) : "-") + "  " + ob.title + "  (" +
+              ob.consequence_text + ")";
+      for (const std::string& f : ob.flags) text += "\n      " + f;
+    }
+    return text;
+  });
 }
 
 void VulnAct(Context& ctx, const VulnActOptions& o) {
