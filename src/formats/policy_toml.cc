@@ -11,6 +11,8 @@
 #include <sstream>
 #include <vector>
 
+#include "formats/audit_classify.h"
+
 namespace isms {
 namespace {
 
@@ -84,6 +86,7 @@ Result<Period> ParsePeriodText(std::string_view text) {
 class Loader {
  public:
   explicit Loader(std::string_view name) : name_(name) {}
+  bool has_audit() const { return has_audit_; }
 
   Status Load(const toml::table& root, Policy& policy) {
     for (const auto& [key, node] : root) {
@@ -112,10 +115,13 @@ class Loader {
         ISMS_RETURN_IF_ERROR(Section(key, node, [&](const toml::key& sk, const toml::node& n) {
           return TimescaleEntry(sk, n, policy);
         }));
+      } else if (k == "audit") {
+        // The supplier's audit classification rules: checked by LoadAuditRulesToml below.
+        has_audit_ = true;
       } else {
         return Error(key.source(), "unknown section '" + std::string(k) +
                                        "'; use policy, severity, calendar, status, "
-                                       "vulnerabilities or timescales (docs/policy.md)");
+                                       "vulnerabilities, timescales or audit (docs/policy.md)");
       }
     }
     const Status valid = policy.Validate();
@@ -320,6 +326,7 @@ class Loader {
     return std::to_string(p.amount) + " " + std::string(UnitKey(p.unit));
   }
 
+  bool has_audit_ = false;
   std::string name_;
   std::string section_;
 };
@@ -337,6 +344,9 @@ Result<Policy> LoadPolicyString(std::string_view text, std::string_view name) {
   try {
     toml::table root = toml::parse(text, name);
     ISMS_RETURN_IF_ERROR(loader.Load(root, policy));
+    if (loader.has_audit()) {
+      ISMS_RETURN_IF_ERROR(LoadAuditRulesToml(text, name).status());
+    }
   } catch (const toml::parse_error& e) {
     return loader.Error(e.source(), std::string(e.description()) + "; fix the TOML syntax");
   } catch (const std::exception& e) {

@@ -297,3 +297,35 @@ TEST(PolicyRender, VariedAndEffective) {
 
 }  // namespace
 }  // namespace isms
+
+namespace isms {
+namespace {
+
+TEST(PolicyToml, AcceptsTheSuppliersAuditRulesAndChecksThem) {
+  const char* good = R"toml(
+[severity]
+method = "most-severe"
+
+[[audit.rules]]
+name = "acme-vpn-start"
+category = "remote-session-start"
+app = ["acmevpn"]
+contains = ["session up"]
+)toml";
+  Result<Policy> p = LoadPolicyString(good, "contract.toml");
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->severity_method, SeverityMethod::kMostSevere);
+
+  const char* bad = R"toml(
+[[audit.rules]]
+name = "no-category"
+app = ["acmevpn"]
+)toml";
+  Result<Policy> refused = LoadPolicyString(bad, "contract.toml");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("contract.toml:"), std::string::npos)
+      << refused.status().message();
+}
+
+}  // namespace
+}  // namespace isms

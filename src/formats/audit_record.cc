@@ -1,0 +1,244 @@
+#include "formats/audit_record.h"
+
+#include <algorithm>
+#include <array>
+#include <limits>
+
+namespace isms {
+namespace {
+
+constexpr std::array<std::pair<AuditCategory, std::string_view>, 8> kCategories = {{
+    {AuditCategory::kOther, "other"},
+    {AuditCategory::kOutboundRequest, "outbound-request"},
+    {AuditCategory::kDhcpLease, "dhcp-lease"},
+    {AuditCategory::kPrivilegedLogon, "privileged-logon"},
+    {AuditCategory::kPrivilegedLogoff, "privileged-logoff"},
+    {AuditCategory::kRemoteSessionStart, "remote-session-start"},
+    {AuditCategory::kRemoteSessionEnd, "remote-session-end"},
+    {AuditCategory::kSecurityAlert, "security-alert"},
+}};
+
+constexpr std::uint8_t kNone = 0xFF;
+
+class Writer {
+ public:
+  void U8(std::uint8_t v) { out_.push_back(static_cast<char>(v)); }
+  void U32(std::uint32_t v) {
+    for (int shift = 24; shift >= 0; shift -= 8) U8(static_cast<std::uint8_t>(v >> shift));
+  }
+  void I64(std::int64_t v) {
+    const auto u = static_cast<std::uint64_t>(v);
+    for (int shift = 56; shift >= 0; shift -= 8) U8(static_cast<std::uint8_t>(u >> shift));
+  }
+  bool Str(std::string_view s) {
+    if (s.size() > std::numeric_limits<std::uint32_t>::max() - 1) return false;
+    U32(static_cast<std::uint32_t>(s.size()));
+    out_.append(s);
+    return true;
+  }
+  std::string Take() { return std::move(out_); }
+
+ private:
+  std::string out_;
+};
+
+class Reader {
+ public:
+  explicit Reader(std::string_view in) : in_(in) {}
+
+  bool U8(std::uint8_t* v) {
+    if (pos_ + 1 > in_.size()) return false;
+    *v = static_cast<std::uint8_t>(in_[pos_++]);
+    return true;
+  }
+  bool U32(std::uint32_t* v) {
+    if (pos_ + 4 > in_.size()) return false;
+    std::uint32_t r = 0;
+    for (int i = 0; i < 4; ++i) r = (r << 8) | static_cast<std::uint8_t>(in_[pos_++]);
+    *v = r;
+    return true;
+  }
+  bool I64(std::int64_t* v) {
+    if (pos_ + 8 > in_.size()) return false;
+    std::uint64_t r = 0;
+    for (int i = 0; i < 8; ++i) r = (r << 8) | static_cast<std::uint8_t>(in_[pos_++]);
+    *v = static_cast<std::int64_t>(r);
+    return true;
+  }
+  bool Str(std::string* s) {
+    std::uint32_t n = 0;
+    if (!U32(&n) || n > in_.size() - pos_) return false;
+    s->assign(in_.substr(pos_, n));
+    pos_ += n;
+    return true;
+  }
+  // A count of items each at least `min_item` bytes long, checked against what is left so that
+  // a damaged count cannot make the decoder reserve absurd amounts of memory.
+  bool Count(std::uint32_t* n, size_t min_item) {
+    return U32(n) && static_cast<std::uint64_t>(*n) * min_item <= in_.size() - pos_;
+  }
+  size_t pos() const { return pos_; }
+  bool done() const { return pos_ == in_.size(); }
+
+ private:
+  std::string_view in_;
+  size_t pos_ = 0;
+};
+
+Status Corrupt(const Reader& r, std::string_view what) {
+  return Status::Corruption("audit record encoding: byte " + std::to_string(r.pos()) + ": " +
+                            std::string(what) +
+                            "; the stored record is damaged: verify it against its leaf hash");
+}
+
+}  // namespace
+
+std::string_view AuditCategoryKey(AuditCategory c) {
+  for (const auto& [cat, key] : kCategories) {
+    if (cat == c) return key;
+  }
+  return "other";
+}
+
+Result<AuditCategory> ParseAuditCategoryKey(std::string_view key) {
+  for (const auto& [cat, k] : kCategories) {
+    if (k == key) return cat;
+  }
+  std::string all;
+  for (const auto& [cat, k] : kCategories) {
+    if (!all.empty()) all += ", ";
+    all += k;
+  }
+  return Status::InvalidArgument("unknown audit category '" + std::string(key) + "'; use one of " +
+                                 all);
+}
+
+std::string_view AuditSourceKey(AuditSource s) {
+  switch (s) {
+    case AuditSource::kSyslog5424: return "rfc5424";
+    case AuditSource::kSyslog3164: return "rfc3164";
+    case AuditSource::kUnparsed: return "unparsed";
+    case AuditSource::kJsonLines: return "jsonl";
+  }
+  return "unparsed";
+}
+
+std::string_view AuditRecord::Extra(std::string_view key) const {
+  for (const auto& [k, v] : extra) {
+    if (k == key) return v;
+  }
+  return {};
+}
+
+void AuditRecord::SetExtra(std::string_view key, std::string value) {
+  for (auto& [k, v] : extra) {
+    if (k == key) {
+      v = std::move(value);
+      return;
+    }
+  }
+  extra.emplace_back(std::string(key), std::move(value));
+}
+
+Result<std::string> EncodeAuditRecord(const AuditRecord& r) {
+  if (r.facility < -1 || r.facility > 23 || r.severity < -1 || r.severity > 7) {
+    return Status::InvalidArgument("audit record: facility " + std::to_string(r.facility) +
+                                   " / severity " + std::to_string(r.severity) +
+                                   " out of range; use 0-23 / 0-7, or -1 for none");
+  }
+  std::vector<const std::pair<std::string, std::string>*> extra;
+  extra.reserve(r.extra.size());
+  for (const auto& e : r.extra) extra.push_back(&e);
+  std::sort(extra.begin(), extra.end(), [](auto* a, auto* b) { return a->first < b->first; });
+  for (size_t i = 1; i < extra.size(); ++i) {
+    if (extra[i - 1]->first == extra[i]->first) {
+      return Status::InvalidArgument("audit record: extra field '" + extra[i]->first +
+                                     "' appears twice; keep one value per key");
+    }
+  }
+  Writer w;
+  w.U8(kAuditRecordEncodingVersion);
+  w.I64(r.time.time_since_epoch().count());
+  w.I64(r.received.time_since_epoch().count());
+  w.U8(static_cast<std::uint8_t>(r.source));
+  w.U8(r.flags);
+  w.U8(r.facility < 0 ? kNone : static_cast<std::uint8_t>(r.facility));
+  w.U8(r.severity < 0 ? kNone : static_cast<std::uint8_t>(r.severity));
+  bool ok = w.Str(AuditCategoryKey(r.category)) && w.Str(r.rule);
+  for (const std::string* s : {&r.host, &r.app, &r.procid, &r.msgid, &r.user, &r.src_ip,
+                               &r.src_host, &r.src_mac, &r.dest, &r.session, &r.message}) {
+    ok = ok && w.Str(*s);
+  }
+  w.U32(static_cast<std::uint32_t>(r.structured_data.size()));
+  for (const SdElement& sd : r.structured_data) {
+    ok = ok && w.Str(sd.id);
+    w.U32(static_cast<std::uint32_t>(sd.params.size()));
+    for (const auto& [name, value] : sd.params) ok = ok && w.Str(name) && w.Str(value);
+  }
+  w.U32(static_cast<std::uint32_t>(extra.size()));
+  for (const auto* e : extra) ok = ok && w.Str(e->first) && w.Str(e->second);
+  if (!ok) {
+    return Status::InvalidArgument(
+        "audit record: a field is 4 GiB or longer; it cannot be encoded");
+  }
+  return w.Take();
+}
+
+Result<AuditRecord> DecodeAuditRecord(std::string_view bytes) {
+  Reader in(bytes);
+  AuditRecord r;
+  std::uint8_t version = 0;
+  if (!in.U8(&version)) return Corrupt(in, "empty");
+  if (version != kAuditRecordEncodingVersion) {
+    return Corrupt(
+        in, "unknown encoding version " + std::to_string(version) + " (this isms reads version 1)");
+  }
+  std::int64_t time = 0, received = 0;
+  std::uint8_t source = 0, facility = 0, severity = 0;
+  if (!in.I64(&time) || !in.I64(&received) || !in.U8(&source) || !in.U8(&r.flags) ||
+      !in.U8(&facility) || !in.U8(&severity)) {
+    return Corrupt(in, "truncated header");
+  }
+  r.time = Instant(std::chrono::milliseconds(time));
+  r.received = Instant(std::chrono::milliseconds(received));
+  if (source < 1 || source > 4) return Corrupt(in, "unknown source " + std::to_string(source));
+  r.source = static_cast<AuditSource>(source);
+  if (facility != kNone && facility > 23) return Corrupt(in, "facility out of range");
+  if (severity != kNone && severity > 7) return Corrupt(in, "severity out of range");
+  r.facility = facility == kNone ? -1 : facility;
+  r.severity = severity == kNone ? -1 : severity;
+  std::string category;
+  if (!in.Str(&category)) return Corrupt(in, "truncated category");
+  Result<AuditCategory> cat = ParseAuditCategoryKey(category);
+  if (!cat.ok()) return Corrupt(in, "unknown category '" + category + "'");
+  r.category = *cat;
+  for (std::string* s : {&r.rule, &r.host, &r.app, &r.procid, &r.msgid, &r.user, &r.src_ip,
+                         &r.src_host, &r.src_mac, &r.dest, &r.session, &r.message}) {
+    if (!in.Str(s)) return Corrupt(in, "truncated field");
+  }
+  std::uint32_t n = 0;
+  if (!in.Count(&n, 8)) return Corrupt(in, "bad structured-data count");
+  r.structured_data.resize(n);
+  for (SdElement& sd : r.structured_data) {
+    std::uint32_t params = 0;
+    if (!in.Str(&sd.id) || !in.Count(&params, 8)) return Corrupt(in, "truncated SD element");
+    sd.params.resize(params);
+    for (auto& [name, value] : sd.params) {
+      if (!in.Str(&name) || !in.Str(&value)) return Corrupt(in, "truncated SD parameter");
+    }
+  }
+  if (!in.Count(&n, 8)) return Corrupt(in, "bad extra-field count");
+  r.extra.resize(n);
+  for (size_t i = 0; i < r.extra.size(); ++i) {
+    if (!in.Str(&r.extra[i].first) || !in.Str(&r.extra[i].second)) {
+      return Corrupt(in, "truncated extra field");
+    }
+    if (i > 0 && !(r.extra[i - 1].first < r.extra[i].first)) {
+      return Corrupt(in, "extra fields not strictly sorted by key");
+    }
+  }
+  if (!in.done()) return Corrupt(in, "trailing bytes after the record");
+  return r;
+}
+
+}  // namespace isms

@@ -1,0 +1,123 @@
+// Audit records (Annex 1 paragraphs 7–8 of the security schedule) as domain records, and their
+// canonical encoding: the exact bytes hashed into the audit Merkle log as a leaf.
+// Format, byte by byte, and the categories: docs/audit-format.md.
+//
+// A record is made by the syslog parser (formats/syslog.h), the JSON-lines parser
+// (formats/audit_jsonl.h) and classified by formats/audit_classify.h. The message is kept as the
+// sender's bytes (possibly invalid UTF-8); nothing here validates or re-encodes text.
+//
+// Erasure: the store keeps each record's leaf hash beside its encoded content, so the content of
+// a record can be erased later (a data-subject request, retention) while its leaf hash — and so
+// every inclusion and consistency proof of the tree — stays valid.
+//
+// Thread-safety: values and pure functions.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/status.h"
+#include "core/time.h"
+
+namespace isms {
+
+// What a record is evidence of (Annex 1 paragraph 8.1).
+enum class AuditCategory {
+  kOther,               // collected, not one of the kinds below
+  kOutboundRequest,     // 8.1.1: an asset's request leaving the estate (proxy, firewall, router)
+  kDhcpLease,           // 8.1.1: which asset held an IP address (DHCP servers)
+  kPrivilegedLogon,     // 8.1.2: privileged account log-on (sudo, su)
+  kPrivilegedLogoff,    // 8.1.2: privileged account log-off
+  kRemoteSessionStart,  // 8.1.2: start of a remote access session (ssh, VPN)
+  kRemoteSessionEnd,    // 8.1.2: end of a remote access session
+  kSecurityAlert,       // 8.1.2: operating-system and security-software alerts
+};
+// "other", "outbound-request", "dhcp-lease", "privileged-logon", "privileged-logoff",
+// "remote-session-start", "remote-session-end", "security-alert".
+std::string_view AuditCategoryKey(AuditCategory c);
+// The category of a key above; kInvalidArgument listing the keys otherwise.
+Result<AuditCategory> ParseAuditCategoryKey(std::string_view key);
+
+// How the record was read.
+enum class AuditSource : std::uint8_t {
+  kSyslog5424 = 1,  // RFC 5424
+  kSyslog3164 = 2,  // RFC 3164 / BSD and its common variants
+  kUnparsed = 3,    // not understood: `message` holds the received bytes verbatim
+  kJsonLines = 4,   // one line of JSON lines (docs/audit-format.md)
+};
+std::string_view AuditSourceKey(AuditSource s);  // "rfc5424", "rfc3164", "unparsed", "jsonl"
+
+// Bits of AuditRecord::flags.
+enum AuditFlag : std::uint8_t {
+  kAuditUnparsed = 1,         // same as source kUnparsed: message is the verbatim input
+  kAuditTruncated = 2,        // the frame was longer than the framing limit; the rest is dropped
+  kAuditTimeFromReceipt = 4,  // the message carried no usable time: `time` is `received`
+  kAuditYearInferred = 8,     // RFC 3164: the year was inferred from the receive time
+  kAuditZoneAssumed = 16,     // RFC 3164: no zone in the message; the configured zone applied
+  kAuditUtf8Bom = 32,         // RFC 5424: MSG began with a BOM (removed): it declares UTF-8
+  kAuditIncomplete = 64,      // the stream ended inside this frame
+};
+
+// One SD-ELEMENT of an RFC 5424 message: its SD-ID and its parameters, in message order
+// (values unescaped).
+struct SdElement {
+  std::string id;
+  std::vector<std::pair<std::string, std::string>> params;
+  friend bool operator==(const SdElement&, const SdElement&) = default;
+};
+
+struct AuditRecord {
+  Instant time{};      // when it happened (UTC), from the message; `received` when it had none
+  Instant received{};  // when isms received it
+  AuditSource source = AuditSource::kUnparsed;
+  std::uint8_t flags = 0;  // AuditFlag bits
+  int facility = -1;       // 0–23 from PRI; -1 when there was no PRI
+  int severity = -1;       // 0–7 from PRI; -1 when there was no PRI
+
+  std::string host;     // the sender's host name or address as it wrote it
+  std::string app;      // RFC 5424 APP-NAME, RFC 3164 TAG, JSON `app`
+  std::string procid;   // RFC 5424 PROCID, the [pid] of a 3164 TAG
+  std::string msgid;    // RFC 5424 MSGID
+  std::string message;  // the text; the whole input when unparsed
+
+  // Classification (formats/audit_classify.h); empty until classified.
+  AuditCategory category = AuditCategory::kOther;
+  std::string rule;      // the rule that decided the category; "sender" when the sender said so
+  std::string user;      // the person or account acting
+  std::string src_ip;    // the asset concerned: address, host name, MAC
+  std::string src_host;  //
+  std::string src_mac;   //
+  std::string dest;      // where a request went: URL, host, address
+  std::string session;   // what ties a session's start to its end
+
+  std::vector<SdElement> structured_data;  // RFC 5424 STRUCTURED-DATA, in message order
+  // Other named values (JSON fields, rule captures): unique keys. Kept in any order here; the
+  // encoding sorts them by key.
+  std::vector<std::pair<std::string, std::string>> extra;
+
+  // The value of an extra field, or "" when there is none.
+  std::string_view Extra(std::string_view key) const;
+  // Sets an extra field (replacing an existing value of that key).
+  void SetExtra(std::string_view key, std::string value);
+
+  friend bool operator==(const AuditRecord&, const AuditRecord&) = default;
+};
+
+// The canonical encoding version written by EncodeAuditRecord.
+inline constexpr std::uint8_t kAuditRecordEncodingVersion = 1;
+
+// The canonical bytes of `r` (docs/audit-format.md): version byte 1, fixed-width big-endian
+// integers, u32-length-prefixed byte strings in a fixed order, extra fields sorted by key.
+// Deterministic: equal records encode to equal bytes. kInvalidArgument when `r` cannot be encoded
+// canonically: duplicate extra keys, facility/severity out of range, a field of 4 GiB or more.
+Result<std::string> EncodeAuditRecord(const AuditRecord& r);
+
+// The record of canonical bytes. Strict: kCorruption (naming the byte offset) for an unknown
+// version, a truncated field, an unknown category or source, extra keys not strictly sorted, or
+// trailing bytes; so DecodeAuditRecord(b) succeeds only when EncodeAuditRecord of its result is b.
+Result<AuditRecord> DecodeAuditRecord(std::string_view bytes);
+
+}  // namespace isms

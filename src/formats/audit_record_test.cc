@@ -1,0 +1,139 @@
+#include "formats/audit_record.h"
+
+#include <gtest/gtest.h>
+
+namespace isms {
+namespace {
+
+Instant At(std::string_view s) {
+  return ParseInstant(s).value();
+}
+
+AuditRecord Sample() {
+  AuditRecord r;
+  r.time = At("2026-03-01T09:15:02.123Z");
+  r.received = At("2026-03-01T09:15:03Z");
+  r.source = AuditSource::kSyslog5424;
+  r.flags = kAuditUtf8Bom;
+  r.facility = 4;
+  r.severity = 2;
+  r.host = "web-01";
+  r.app = "sshd";
+  r.procid = "4242";
+  r.message = std::string("Accepted publickey for alice \xff\xfe", 31);
+  r.category = AuditCategory::kRemoteSessionStart;
+  r.rule = "sshd-accepted";
+  r.user = "alice";
+  r.src_ip = "10.0.0.9";
+  r.session = "4242";
+  r.structured_data = {{"origin@32473", {{"ip", "10.0.0.1"}, {"ip", "10.0.0.2"}}}};
+  r.extra = {{"src_port", "51234"}, {"method", "publickey"}};
+  return r;
+}
+
+TEST(AuditRecordTest, RoundTrips) {
+  const AuditRecord r = Sample();
+  const std::string bytes = EncodeAuditRecord(r).value();
+  Result<AuditRecord> back = DecodeAuditRecord(bytes);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  AuditRecord expected = r;
+  std::swap(expected.extra[0], expected.extra[1]);  // decoded sorted by key
+  EXPECT_EQ(*back, expected);
+  EXPECT_EQ(EncodeAuditRecord(*back).value(), bytes);
+}
+
+TEST(AuditRecordTest, EncodingIsIndependentOfExtraOrder) {
+  AuditRecord a = Sample();
+  AuditRecord b = Sample();
+  std::swap(b.extra[0], b.extra[1]);
+  EXPECT_EQ(EncodeAuditRecord(a).value(), EncodeAuditRecord(b).value());
+}
+
+TEST(AuditRecordTest, EncodesTheDocumentedBytes) {
+  AuditRecord r;
+  r.time = Instant(std::chrono::milliseconds(0x0102030405));
+  r.received = Instant(std::chrono::milliseconds(-1));
+  r.source = AuditSource::kUnparsed;
+  r.flags = kAuditUnparsed | kAuditTimeFromReceipt;
+  r.message = "hi";
+  r.extra = {{"k", "v"}};
+  const std::string b = EncodeAuditRecord(r).value();
+  std::string expected;
+  expected += '\x01';
+  expected += std::string("\x00\x00\x00\x01\x02\x03\x04\x05", 8);
+  expected += std::string(8, '\xff');
+  expected += std::string("\x03\x05\xff\xff", 4);
+  expected += std::string("\x00\x00\x00\x05other", 9);
+  for (int i = 0; i < 11; ++i) expected += std::string(4, '\0');  // rule .. session
+  expected += std::string("\x00\x00\x00\x02hi", 6);
+  expected += std::string(4, '\0');                // no SD elements
+  expected += std::string("\x00\x00\x00\x01", 4);  // one extra
+  expected += std::string("\x00\x00\x00\x01k\x00\x00\x00\x01v", 10);
+  EXPECT_EQ(b, expected);
+}
+
+TEST(AuditRecordTest, DifferentFieldSplitsEncodeDifferently) {
+  AuditRecord a, b;
+  a.host = "ab";
+  a.app = "c";
+  b.host = "a";
+  b.app = "bc";
+  EXPECT_NE(EncodeAuditRecord(a).value(), EncodeAuditRecord(b).value());
+}
+
+TEST(AuditRecordTest, RefusesDuplicateExtraKeys) {
+  AuditRecord r;
+  r.extra = {{"k", "1"}, {"k", "2"}};
+  EXPECT_EQ(EncodeAuditRecord(r).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(AuditRecordTest, RefusesOutOfRangePri) {
+  AuditRecord r;
+  r.facility = 24;
+  EXPECT_FALSE(EncodeAuditRecord(r).ok());
+}
+
+TEST(AuditRecordTest, DecoderIsStrict) {
+  const std::string bytes = EncodeAuditRecord(Sample()).value();
+  EXPECT_EQ(DecodeAuditRecord("").status().code(), StatusCode::kCorruption);
+  std::string v2 = bytes;
+  v2[0] = 2;
+  EXPECT_NE(DecodeAuditRecord(v2).status().message().find("version 2"), std::string::npos);
+  EXPECT_FALSE(DecodeAuditRecord(bytes + "x").ok());
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    EXPECT_FALSE(DecodeAuditRecord(bytes.substr(0, n)).ok()) << n;
+  }
+}
+
+TEST(AuditRecordTest, DecoderRefusesUnsortedExtras) {
+  AuditRecord r;
+  r.extra = {{"a", "1"}, {"b", "2"}};
+  std::string bytes = EncodeAuditRecord(r).value();
+  const size_t a = bytes.rfind('a');
+  const size_t b = bytes.rfind('b');
+  std::swap(bytes[a], bytes[b]);
+  EXPECT_EQ(DecodeAuditRecord(bytes).status().code(), StatusCode::kCorruption);
+}
+
+TEST(AuditRecordTest, CategoryKeys) {
+  for (AuditCategory c : {AuditCategory::kOther, AuditCategory::kOutboundRequest,
+                          AuditCategory::kDhcpLease, AuditCategory::kPrivilegedLogon,
+                          AuditCategory::kPrivilegedLogoff, AuditCategory::kRemoteSessionStart,
+                          AuditCategory::kRemoteSessionEnd, AuditCategory::kSecurityAlert}) {
+    EXPECT_EQ(ParseAuditCategoryKey(AuditCategoryKey(c)).value(), c);
+  }
+  EXPECT_NE(ParseAuditCategoryKey("login").status().message().find("remote-session-start"),
+            std::string::npos);
+}
+
+TEST(AuditRecordTest, ExtraAccessors) {
+  AuditRecord r;
+  r.SetExtra("a", "1");
+  r.SetExtra("a", "2");
+  EXPECT_EQ(r.Extra("a"), "2");
+  EXPECT_EQ(r.Extra("b"), "");
+  EXPECT_EQ(r.extra.size(), 1u);
+}
+
+}  // namespace
+}  // namespace isms

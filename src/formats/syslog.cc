@@ -1,0 +1,392 @@
+#include "formats/syslog.h"
+
+#include <array>
+#include <cstdlib>
+#include <optional>
+#include <string>
+
+#include "core/calendar.h"
+
+namespace isms {
+namespace {
+
+using std::chrono::days;
+using std::chrono::hours;
+using std::chrono::milliseconds;
+using std::chrono::minutes;
+using std::chrono::seconds;
+
+constexpr size_t kMaxHeaderField = 255;  // RFC 5424 allows 255 for HOSTNAME, less for the others
+constexpr size_t kMaxSdName = 32;
+
+bool IsDigit(char c) {
+  return c >= '0' && c <= '9';
+}
+bool IsPrintUsAscii(char c) {
+  return c >= 33 && c <= 126;
+}
+
+std::string_view StripTrailing(std::string_view s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == '\0')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+Status Bad(size_t offset, std::string_view what) {
+  return Status::InvalidArgument("byte " + std::to_string(offset) + ": " + std::string(what));
+}
+
+// "<PRI>" at the start of `s`: 1-3 digits, 0-191. Returns the PRI value and sets `*len` to the
+// bytes it took; nullopt when `s` does not start with a valid PRI.
+std::optional<int> ReadPri(std::string_view s, size_t* len) {
+  if (s.size() < 3 || s[0] != '<') return std::nullopt;
+  int value = 0;
+  size_t i = 1;
+  while (i < s.size() && i <= 3 && IsDigit(s[i])) value = value * 10 + (s[i++] - '0');
+  if (i == 1 || i >= s.size() || s[i] != '>' || value > 191) return std::nullopt;
+  *len = i + 1;
+  return value;
+}
+
+void SetPri(AuditRecord& r, int pri) {
+  r.facility = pri / 8;
+  r.severity = pri % 8;
+}
+
+// A header field of RFC 5424: printable US-ASCII up to the next SP; "-" is empty.
+Result<std::string_view> HeaderField(std::string_view s, size_t& pos, std::string_view name) {
+  const size_t start = pos;
+  while (pos < s.size() && s[pos] != ' ') {
+    if (!IsPrintUsAscii(s[pos])) {
+      return Bad(pos, std::string(name) + " has a byte that is not printable US-ASCII");
+    }
+    ++pos;
+  }
+  if (pos == start) return Bad(pos, std::string(name) + " is empty");
+  if (pos - start > kMaxHeaderField) return Bad(start, std::string(name) + " is too long");
+  if (pos >= s.size()) return Bad(pos, "message ends after " + std::string(name));
+  std::string_view v = s.substr(start, pos - start);
+  ++pos;  // SP
+  return v == "-" ? std::string_view() : v;
+}
+
+Result<std::string> SdName(std::string_view s, size_t& pos, std::string_view what) {
+  const size_t start = pos;
+  while (pos < s.size() && IsPrintUsAscii(s[pos]) && s[pos] != '=' && s[pos] != ']' &&
+         s[pos] != '"') {
+    ++pos;
+  }
+  if (pos == start) return Bad(pos, std::string(what) + " is empty");
+  if (pos - start > kMaxSdName) return Bad(start, std::string(what) + " is longer than 32 bytes");
+  if (pos >= s.size()) return Bad(pos, "structured data is truncated");
+  return std::string(s.substr(start, pos - start));
+}
+
+Status ParseStructuredData(std::string_view s, size_t& pos, std::vector<SdElement>& out) {
+  if (pos < s.size() && s[pos] == '-') {
+    ++pos;
+    return Status::Ok();
+  }
+  if (pos >= s.size() || s[pos] != '[') return Bad(pos, "expected '-' or '[' for STRUCTURED-DATA");
+  while (pos < s.size() && s[pos] == '[') {
+    ++pos;
+    SdElement element;
+    ISMS_ASSIGN_OR_RETURN(element.id, SdName(s, pos, "SD-ID"));
+    while (pos < s.size() && s[pos] == ' ') {
+      ++pos;
+      ISMS_ASSIGN_OR_RETURN(std::string name, SdName(s, pos, "PARAM-NAME"));
+      if (s[pos] != '=') return Bad(pos, "expected '=' after PARAM-NAME");
+      ++pos;
+      if (pos >= s.size() || s[pos] != '"') return Bad(pos, "expected '\"' to open PARAM-VALUE");
+      ++pos;
+      std::string value;
+      bool closed = false;
+      while (pos < s.size()) {
+        const char c = s[pos];
+        if (c == '"') {
+          closed = true;
+          ++pos;
+          break;
+        }
+        if (c == '\\' && pos + 1 < s.size() &&
+            (s[pos + 1] == '"' || s[pos + 1] == '\\' || s[pos + 1] == ']')) {
+          value.push_back(s[pos + 1]);
+          pos += 2;
+          continue;
+        }
+        value.push_back(c);
+        ++pos;
+      }
+      if (!closed) return Bad(pos, "PARAM-VALUE is not closed by '\"'");
+      element.params.emplace_back(std::move(name), std::move(value));
+    }
+    if (pos >= s.size() || s[pos] != ']') return Bad(pos, "expected ']' to close SD-ELEMENT");
+    ++pos;
+    out.push_back(std::move(element));
+  }
+  return Status::Ok();
+}
+
+constexpr std::array<std::string_view, 12> kMonths = {"jan", "feb", "mar", "apr", "may", "jun",
+                                                      "jul", "aug", "sep", "oct", "nov", "dec"};
+
+int MonthOf(std::string_view s) {
+  if (s.size() < 3) return 0;
+  for (size_t m = 0; m < kMonths.size(); ++m) {
+    bool same = true;
+    for (size_t i = 0; i < 3; ++i) {
+      if ((s[i] | 0x20) != kMonths[m][i]) same = false;
+    }
+    if (same) return static_cast<int>(m) + 1;
+  }
+  return 0;
+}
+
+// Reads `n` digits at s[pos..]; false when they are not all digits.
+bool Digits(std::string_view s, size_t pos, size_t n, int* out) {
+  if (pos + n > s.size()) return false;
+  int v = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (!IsDigit(s[pos + i])) return false;
+    v = v * 10 + (s[pos + i] - '0');
+  }
+  *out = v;
+  return true;
+}
+
+// "hh:mm:ss[.fff...]" at s[pos..]; advances pos.
+bool ClockTime(std::string_view s, size_t& pos, milliseconds* out) {
+  int hh, mm, ss;
+  if (!Digits(s, pos, 2, &hh) || pos + 2 >= s.size() || s[pos + 2] != ':' ||
+      !Digits(s, pos + 3, 2, &mm) || pos + 5 >= s.size() || s[pos + 5] != ':' ||
+      !Digits(s, pos + 6, 2, &ss) || hh > 23 || mm > 59 || ss > 60) {
+    return false;
+  }
+  pos += 8;
+  if (ss == 60) ss = 59;
+  int millis = 0;
+  if (pos + 1 < s.size() && s[pos] == '.' && IsDigit(s[pos + 1])) {
+    ++pos;
+    int scale = 100;
+    while (pos < s.size() && IsDigit(s[pos])) {
+      millis += (s[pos] - '0') * scale;
+      scale /= 10;
+      ++pos;
+    }
+  }
+  *out = hours(hh) + minutes(mm) + seconds(ss) + milliseconds(millis);
+  return true;
+}
+
+Instant LocalToUtc(std::chrono::sys_days day, milliseconds tod, const SyslogOptions& o) {
+  const Instant local = Instant(day) + tod;
+  switch (o.bsd_zone) {
+    case SyslogOptions::BsdZone::kUtc: return local;
+    case SyslogOptions::BsdZone::kFixedOffset: return local - o.bsd_offset;
+    case SyslogOptions::BsdZone::kEuropeLondon: {
+      const Instant as_bst = local - hours(1);
+      return LondonUtcOffset(as_bst) == hours(1) ? as_bst : local;
+    }
+  }
+  return local;
+}
+
+// A BSD timestamp "Mmm dd hh:mm:ss[.fff]" or "Mmm dd yyyy hh:mm:ss[.fff]" at s[pos..], followed
+// by SP or the end. Advances pos past the SP.
+std::optional<Instant> BsdTimestamp(std::string_view s, size_t& pos, const SyslogOptions& o,
+                                    std::uint8_t* flags) {
+  size_t p = pos;
+  const int month = MonthOf(s.substr(p));
+  if (month == 0 || p + 4 > s.size() || s[p + 3] != ' ') return std::nullopt;
+  p += 4;
+  if (p < s.size() && s[p] == ' ') ++p;  // "Mar  1"
+  int day = 0;
+  if (Digits(s, p, 2, &day)) {
+    p += 2;
+  } else if (Digits(s, p, 1, &day)) {
+    p += 1;
+  } else {
+    return std::nullopt;
+  }
+  if (day < 1 || day > 31 || p >= s.size() || s[p] != ' ') return std::nullopt;
+  ++p;
+  std::optional<int> year;
+  int y = 0;
+  if (Digits(s, p, 4, &y) && p + 4 < s.size() && s[p + 4] == ' ') {
+    year = y;
+    p += 5;
+  }
+  milliseconds tod{};
+  if (!ClockTime(s, p, &tod)) return std::nullopt;
+  if (p < s.size() && s[p] != ' ') return std::nullopt;
+  if (p < s.size()) ++p;
+
+  const auto md = std::chrono::month(static_cast<unsigned>(month)) /
+                  std::chrono::day(static_cast<unsigned>(day));
+  std::optional<Instant> best;
+  if (year) {
+    const Date ymd = std::chrono::year(*year) / md;
+    if (!ymd.ok()) return std::nullopt;
+    best = LocalToUtc(std::chrono::sys_days(ymd), tod, o);
+  } else {
+    const int received_year = static_cast<int>(Date(std::chrono::floor<days>(o.received)).year());
+    for (int candidate = received_year - 1; candidate <= received_year + 1; ++candidate) {
+      const Date ymd = std::chrono::year(candidate) / md;
+      if (!ymd.ok()) continue;
+      const Instant t = LocalToUtc(std::chrono::sys_days(ymd), tod, o);
+      if (!best || std::abs((t - o.received).count()) < std::abs((*best - o.received).count())) {
+        best = t;
+      }
+    }
+    if (!best) return std::nullopt;
+    *flags |= kAuditYearInferred;
+  }
+  *flags |= kAuditZoneAssumed;
+  pos = p;
+  return best;
+}
+
+// An RFC 3339 timestamp at s[pos..] (rsyslog's high-precision format), followed by SP or the end.
+std::optional<Instant> Rfc3339Timestamp(std::string_view s, size_t& pos) {
+  int y;
+  if (!Digits(s, pos, 4, &y) || pos + 4 >= s.size() || s[pos + 4] != '-') return std::nullopt;
+  size_t end = s.find(' ', pos);
+  if (end == std::string_view::npos) end = s.size();
+  Result<Instant> t = ParseInstant(s.substr(pos, end - pos));
+  if (!t.ok()) return std::nullopt;
+  pos = end < s.size() ? end + 1 : end;
+  return *t;
+}
+
+// "TAG[PID]: " or "TAG: " at s[pos..]; sets app and procid and advances pos past it. Leaves
+// everything alone when there is no such tag.
+void BsdTag(std::string_view s, size_t& pos, AuditRecord& r) {
+  constexpr size_t kMaxTag = 64;
+  size_t p = pos;
+  while (p < s.size() && p - pos <= kMaxTag && s[p] != ' ' && s[p] != '[' && s[p] != ':') ++p;
+  if (p == pos || p >= s.size() || p - pos > kMaxTag) return;
+  const std::string_view tag = s.substr(pos, p - pos);
+  std::string_view pid;
+  if (s[p] == '[') {
+    const size_t close = s.find(']', p);
+    if (close == std::string_view::npos || close - p > 129) return;
+    pid = s.substr(p + 1, close - p - 1);
+    if (pid.find(' ') != std::string_view::npos) return;
+    p = close + 1;
+  }
+  if (p >= s.size() || s[p] != ':') return;
+  ++p;
+  if (p < s.size() && s[p] == ' ') ++p;
+  r.app = std::string(tag);
+  r.procid = std::string(pid);
+  pos = p;
+}
+
+}  // namespace
+
+AuditRecord UnparsedAuditRecord(std::string_view bytes, Instant received) {
+  AuditRecord r;
+  r.source = AuditSource::kUnparsed;
+  r.flags = kAuditUnparsed | kAuditTimeFromReceipt;
+  r.time = received;
+  r.received = received;
+  r.message = std::string(bytes);
+  return r;
+}
+
+Result<AuditRecord> ParseRfc5424(std::string_view input, const SyslogOptions& options) {
+  const std::string_view s = StripTrailing(input);
+  AuditRecord r;
+  r.source = AuditSource::kSyslog5424;
+  r.received = options.received;
+  size_t pos = 0;
+  const std::optional<int> pri = ReadPri(s, &pos);
+  if (!pri) return Bad(0, "no valid PRI (\"<0>\" to \"<191>\")");
+  SetPri(r, *pri);
+  if (pos + 1 >= s.size() || s[pos] != '1' || s[pos + 1] != ' ') {
+    return Bad(pos, "VERSION is not 1");
+  }
+  pos += 2;
+  ISMS_ASSIGN_OR_RETURN(std::string_view timestamp, HeaderField(s, pos, "TIMESTAMP"));
+  if (timestamp.empty()) {
+    r.time = options.received;
+    r.flags |= kAuditTimeFromReceipt;
+  } else {
+    Result<Instant> t = ParseInstant(timestamp);
+    if (!t.ok()) return Bad(pos, "TIMESTAMP is not RFC 3339");
+    r.time = *t;
+  }
+  ISMS_ASSIGN_OR_RETURN(std::string_view host, HeaderField(s, pos, "HOSTNAME"));
+  ISMS_ASSIGN_OR_RETURN(std::string_view app, HeaderField(s, pos, "APP-NAME"));
+  ISMS_ASSIGN_OR_RETURN(std::string_view procid, HeaderField(s, pos, "PROCID"));
+  ISMS_ASSIGN_OR_RETURN(std::string_view msgid, HeaderField(s, pos, "MSGID"));
+  r.host = std::string(host);
+  r.app = std::string(app);
+  r.procid = std::string(procid);
+  r.msgid = std::string(msgid);
+  ISMS_RETURN_IF_ERROR(ParseStructuredData(s, pos, r.structured_data));
+  if (pos < s.size()) {
+    if (s[pos] != ' ') return Bad(pos, "expected SP before MSG");
+    ++pos;
+    std::string_view msg = s.substr(pos);
+    if (msg.size() >= 3 && msg.substr(0, 3) == "\xEF\xBB\xBF") {
+      msg.remove_prefix(3);
+      r.flags |= kAuditUtf8Bom;
+    }
+    r.message = std::string(msg);
+  }
+  return r;
+}
+
+Result<AuditRecord> ParseRfc3164(std::string_view input, const SyslogOptions& options) {
+  const std::string_view s = StripTrailing(input);
+  AuditRecord r;
+  r.source = AuditSource::kSyslog3164;
+  r.received = options.received;
+  size_t pos = 0;
+  const std::optional<int> pri = ReadPri(s, &pos);
+  if (pri) {
+    SetPri(r, *pri);
+  } else if (!s.empty() && s[0] == '<') {
+    return Bad(0, "PRI is not \"<0>\" to \"<191>\"");
+  }
+  std::optional<Instant> time = Rfc3339Timestamp(s, pos);
+  if (!time) time = BsdTimestamp(s, pos, options, &r.flags);
+  if (time) {
+    r.time = *time;
+  } else if (pri) {
+    r.time = options.received;
+    r.flags |= kAuditTimeFromReceipt;
+  } else {
+    return Bad(0, "neither PRI nor a timestamp");
+  }
+  if (time) {
+    const size_t sp = s.find(' ', pos);
+    if (sp != std::string_view::npos) {
+      const std::string_view token = s.substr(pos, sp - pos);
+      if (!token.empty() && token.back() != ':' && token.find('[') == std::string_view::npos) {
+        r.host = std::string(token);
+        pos = sp + 1;
+      }
+    }
+  }
+  BsdTag(s, pos, r);
+  r.message = std::string(s.substr(pos));
+  return r;
+}
+
+AuditRecord ParseSyslogMessage(std::string_view message, const SyslogOptions& options) {
+  size_t after_pri = 0;
+  if (ReadPri(message, &after_pri) && after_pri + 1 < message.size() && message[after_pri] == '1' &&
+      message[after_pri + 1] == ' ') {
+    Result<AuditRecord> r = ParseRfc5424(message, options);
+    if (r.ok()) return std::move(r).value();
+    return UnparsedAuditRecord(message, options.received);
+  }
+  Result<AuditRecord> r = ParseRfc3164(message, options);
+  if (r.ok()) return std::move(r).value();
+  return UnparsedAuditRecord(message, options.received);
+}
+
+}  // namespace isms

@@ -1,0 +1,151 @@
+#include "formats/syslog_framing.h"
+
+#include <gtest/gtest.h>
+
+namespace isms {
+namespace {
+
+std::vector<SyslogFrame> Decode(std::string_view stream, size_t max = 64 * 1024) {
+  SyslogFrameDecoder d(max);
+  std::vector<SyslogFrame> out;
+  d.Feed(stream, out);
+  d.Finish(out);
+  return out;
+}
+
+SyslogFrame Counted(std::string data, std::uint8_t flags = 0) {
+  return {std::move(data), true, flags};
+}
+SyslogFrame Line(std::string data, std::uint8_t flags = 0) {
+  return {std::move(data), false, flags};
+}
+
+// A stream mixing both framings, as a relay that switches senders might produce.
+const std::string kStream =
+    "70 <38>1 2026-03-01T09:15:02Z bastion-01 sshd 4242 - - Accepted publickey"
+    "<13>Mar  1 09:15:03 gw kernel: [UFW BLOCK] IN=eth0\r\n"
+    "\n"
+    "11 <13>1 - - -\n"
+    "2026-03-01 starts with digits\n"
+    "17 <13>1 - h a - - -"
+    "<14>last line without LF";
+
+const std::vector<SyslogFrame> kExpected = {
+    Counted("<38>1 2026-03-01T09:15:02Z bastion-01 sshd 4242 - - Accepted publickey"),
+    Line("<13>Mar  1 09:15:03 gw kernel: [UFW BLOCK] IN=eth0"),
+    Counted("<13>1 - - -"),
+    Line("2026-03-01 starts with digits"),
+    Counted("<13>1 - h a - - -"),
+    Line("<14>last line without LF", kAuditIncomplete),
+};
+
+TEST(SyslogFramingTest, MixedFramingInOneStream) {
+  std::vector<SyslogFrame> got = Decode(kStream);
+  ASSERT_EQ(got.size(), kExpected.size());
+  for (size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i], kExpected[i]) << i;
+}
+
+TEST(SyslogFramingTest, EveryTwoWaySplitGivesTheSameFrames) {
+  const std::vector<SyslogFrame> whole = Decode(kStream);
+  for (size_t cut = 0; cut <= kStream.size(); ++cut) {
+    SyslogFrameDecoder d;
+    std::vector<SyslogFrame> out;
+    d.Feed(std::string_view(kStream).substr(0, cut), out);
+    d.Feed(std::string_view(kStream).substr(cut), out);
+    d.Finish(out);
+    EXPECT_EQ(out, whole) << "cut at " << cut;
+  }
+}
+
+TEST(SyslogFramingTest, ByteByByteGivesTheSameFrames) {
+  SyslogFrameDecoder d;
+  std::vector<SyslogFrame> out;
+  for (char c : kStream) d.Feed(std::string_view(&c, 1), out);
+  d.Finish(out);
+  EXPECT_EQ(out, Decode(kStream));
+}
+
+TEST(SyslogFramingTest, EveryThreeWaySplitGivesTheSameFrames) {
+  const std::string s = "12 <13>1 - - -\nab\r\n3 xyz10 0123456789";
+  const std::vector<SyslogFrame> whole = Decode(s);
+  ASSERT_EQ(whole.size(), 4u);
+  for (size_t i = 0; i <= s.size(); ++i) {
+    for (size_t j = i; j <= s.size(); ++j) {
+      SyslogFrameDecoder d;
+      std::vector<SyslogFrame> out;
+      d.Feed(std::string_view(s).substr(0, i), out);
+      d.Feed(std::string_view(s).substr(i, j - i), out);
+      d.Feed(std::string_view(s).substr(j), out);
+      d.Finish(out);
+      ASSERT_EQ(out, whole) << i << "," << j;
+    }
+  }
+}
+
+TEST(SyslogFramingTest, OversizeCountedFrameIsTruncatedAndTheNextIsFine) {
+  const std::string s = "20 0123456789abcdefghij5 hello";
+  const std::vector<SyslogFrame> got = Decode(s, 8);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0], Counted("01234567", kAuditTruncated));
+  EXPECT_EQ(got[1], Counted("hello"));
+}
+
+TEST(SyslogFramingTest, OversizeLineIsTruncatedAndTheNextIsFine) {
+  const std::vector<SyslogFrame> got = Decode("<13>abcdefghijkl\n<13>ok\n", 8);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0], Line("<13>abcd", kAuditTruncated));
+  EXPECT_EQ(got[1], Line("<13>ok"));
+}
+
+TEST(SyslogFramingTest, LineOfExactlyTheLimitWithCrlfIsNotTruncated) {
+  const std::vector<SyslogFrame> got = Decode("<13>abcd\r\n", 8);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0], Line("<13>abcd"));
+}
+
+TEST(SyslogFramingTest, DigitsWithoutSpaceAreALine) {
+  const std::vector<SyslogFrame> got = Decode("1234567890123 x\n42\n");
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0], Line("1234567890123 x"));
+  EXPECT_EQ(got[1], Line("42"));
+}
+
+TEST(SyslogFramingTest, LeadingZeroIsALine) {
+  const std::vector<SyslogFrame> got = Decode("0 x\n");
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0], Line("0 x"));
+}
+
+TEST(SyslogFramingTest, StreamEndingInsideACountedFrame) {
+  const std::vector<SyslogFrame> got = Decode("10 abc");
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0], Counted("abc", kAuditIncomplete));
+}
+
+TEST(SyslogFramingTest, EmptyStreamAndBlankLinesGiveNoFrames) {
+  EXPECT_TRUE(Decode("").empty());
+  EXPECT_TRUE(Decode("\n\r\n\n").empty());
+}
+
+TEST(SyslogFramingTest, CountedFrameMayHoldLf) {
+  const std::vector<SyslogFrame> got = Decode("7 a\nb\nc\n\n");
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0], Counted("a\nb\nc\n\n"));
+}
+
+TEST(SyslogFramingTest, BufferStaysBounded) {
+  SyslogFrameDecoder d(16);
+  std::vector<SyslogFrame> out;
+  const std::string big(1000, 'x');
+  for (int i = 0; i < 100; ++i) {
+    d.Feed(big, out);
+    EXPECT_LE(d.buffered(), 17u);
+  }
+  d.Feed("\n", out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].data.size(), 16u);
+  EXPECT_EQ(out[0].flags, kAuditTruncated);
+}
+
+}  // namespace
+}  // namespace isms
