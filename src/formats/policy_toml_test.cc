@@ -101,7 +101,7 @@ TEST(PolicyToml, SingularUnitsAndSpaces) {
 TEST(PolicyToml, UnknownSectionNamesPosition) {
   EXPECT_EQ(ErrorOf("[severty]\nmethod = \"most-severe\"\n"),
             "policy.toml:1:2: unknown section 'severty'; use policy, severity, calendar, status, "
-            "vulnerabilities or timescales (docs/policy.md)");
+            "vulnerabilities, timescales or audit (docs/policy.md)");
 }
 
 TEST(PolicyToml, UnknownKeyNamesPosition) {
