@@ -238,22 +238,7 @@ Result<MonthlyReport> Reports::BuildAt(const ReportRequest& req, Instant as_of, 
   }
 
   store::Connection& conn = ledger_.connection();
-  std::map<std::string, std::vector<Event>> events;
-  {
-    ISMS_ASSIGN_OR_RETURN(auto st, conn.Prepare("SELECT stream FROM events WHERE contract_id = $1 "
-                                                "AND stream LIKE 'vuln:%' GROUP BY stream"));
-    st->BindInt(1, ctx.record.id);
-    std::vector<std::string> streams;
-    while (true) {
-      ISMS_ASSIGN_OR_RETURN(bool more, st->Step());
-      if (!more) break;
-      streams.push_back(st->ColumnText(0));
-    }
-    for (const std::string& s : streams) {
-      ISMS_ASSIGN_OR_RETURN(auto evs, ledger_.StreamEvents(ctx.record.id, s));
-      events[s] = std::move(evs);
-    }
-  }
+  ISMS_ASSIGN_OR_RETURN(auto events, FindingEvents(ledger_, ctx.record.id));
 
   std::vector<Obligation> breached;
   {

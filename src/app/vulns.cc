@@ -165,6 +165,26 @@ Result<FindingRow> LoadFinding(store::Connection& conn, std::int64_t id) {
 
 }  // namespace
 
+Result<std::map<std::string, std::vector<Event>>> FindingEvents(Ledger& ledger,
+                                                                std::int64_t contract_id) {
+  ISMS_ASSIGN_OR_RETURN(auto st, ledger.connection().Prepare(
+                                     "SELECT stream FROM events WHERE contract_id = $1 AND stream "
+                                     "LIKE 'vuln:%' GROUP BY stream"));
+  st->BindInt(1, contract_id);
+  std::vector<std::string> streams;
+  while (true) {
+    ISMS_ASSIGN_OR_RETURN(bool more, st->Step());
+    if (!more) break;
+    streams.push_back(st->ColumnText(0));
+  }
+  std::map<std::string, std::vector<Event>> events;
+  for (const std::string& s : streams) {
+    ISMS_ASSIGN_OR_RETURN(auto evs, ledger.StreamEvents(contract_id, s));
+    events[s] = std::move(evs);
+  }
+  return events;
+}
+
 Result<Evaluation> EvaluateVulnStream(store::Connection& conn, const ContractContext& ctx,
                                       const std::string& stream, const std::vector<Event>& events,
                                       Instant now) {
@@ -278,22 +298,7 @@ state_ok:
   store::Connection& conn = ledger_.connection();
   const Instant now = ledger_.clock().Now();
   // The events of every finding stream of the contract, in one read.
-  std::map<std::string, std::vector<Event>> events;
-  {
-    ISMS_ASSIGN_OR_RETURN(auto st, conn.Prepare("SELECT stream FROM events WHERE contract_id = $1 "
-                                                "AND stream LIKE 'vuln:%' GROUP BY stream"));
-    st->BindInt(1, ctx.record.id);
-    std::vector<std::string> streams;
-    while (true) {
-      ISMS_ASSIGN_OR_RETURN(bool more, st->Step());
-      if (!more) break;
-      streams.push_back(st->ColumnText(0));
-    }
-    for (const std::string& s : streams) {
-      ISMS_ASSIGN_OR_RETURN(auto evs, ledger_.StreamEvents(ctx.record.id, s));
-      events[s] = std::move(evs);
-    }
-  }
+  ISMS_ASSIGN_OR_RETURN(auto events, FindingEvents(ledger_, ctx.record.id));
   std::string sql = std::string("SELECT ") + kFindingColumns + " FROM " + kFindingFrom +
                     " WHERE f.contract_id = $1";
   if (!f.asset.empty()) sql += " AND a.name = $2";

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -128,6 +129,10 @@ class Vulnerabilities {
  private:
   Ledger& ledger_;
 };
+
+// The events of every finding stream ("vuln:F-<id>") of a contract, by stream, in one read.
+Result<std::map<std::string, std::vector<Event>>> FindingEvents(Ledger& ledger,
+                                                                std::int64_t contract_id);
 
 // The obligations of a finding's stream "vuln:F-<id>", from its stored facts and `events`.
 Result<Evaluation> EvaluateVulnStream(store::Connection& conn, const ContractContext& ctx,
