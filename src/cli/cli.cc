@@ -138,8 +138,14 @@ int RunCli(const std::vector<std::string>& args, std::istream& in, std::ostream&
   };
 
   InitOptions init;
-  auto* init_cmd = app.add_subcommand("init", "Create the store, or bring its schema up to date");
+  auto* init_cmd = app.add_subcommand(
+      "init",
+      "Create the store, or bring its schema up to date, and the audit checkpoint signing key");
   add_store(init_cmd, &init.store);
+  init_cmd->add_option("--key-dir", init.key_dir,
+                       "Folder of the audit signing key (default: $ISMS_KEY_DIR, else beside a "
+                       "SQLite store; required for PostgreSQL)")
+      ->type_name("DIR");
   init_cmd->callback([&] { action = [&] { Init(ctx, init); }; });
 
   auto* contract = app.add_subcommand("contract", "Contracts held in the store");
@@ -361,6 +367,84 @@ int RunCli(const std::vector<std::string>& args, std::istream& in, std::ostream&
       ->type_name("FILE");
   add_store(rs_cmd, &rs.store);
   rs_cmd->callback([&] { action = [&] { ReportShow(ctx, rs); }; });
+
+  // isms audit ...
+  auto* audit = app.add_subcommand("audit", "Audit records: ingest, search, verify, prove, purge");
+  audit->require_subcommand(1);
+  auto add_audit = [&](CLI::App* cmd, AuditCommonOptions* o, bool contract) {
+    if (contract) cmd->add_option("--contract", o->contract, "Contract name")->required();
+    cmd->add_option("--key-dir", o->key_dir,
+                    "Folder of the audit signing key (default: $ISMS_KEY_DIR, else beside the "
+                    "SQLite file)")
+        ->type_name("DIR");
+    add_store(cmd, &o->store);
+  };
+  AuditIngestOptions ai;
+  auto* ai_cmd = audit->add_subcommand(
+      "ingest", "Append a file of syslog or JSON-lines records (one transaction) and sign a "
+                "checkpoint");
+  ai_cmd->add_option("FILE", ai.file, "The records ('-': standard input)")->required();
+  ai_cmd->add_option("--format", ai.format, "syslog or jsonl (default: by the file's extension)");
+  add_audit(ai_cmd, &ai.common, true);
+  ai_cmd->callback([&] { action = [&] { AuditIngest(ctx, ai); }; });
+  AuditSearchOptions as;
+  auto* as_cmd = audit->add_subcommand("search", "Find audit records, in log order");
+  as_cmd->add_option("--from", as.from, "From this date or RFC 3339 instant");
+  as_cmd->add_option("--to", as.to, "Up to this date (inclusive) or instant (exclusive)");
+  as_cmd->add_option("--host", as.host, "Only this sending host");
+  as_cmd->add_option("--user", as.user, "Only this user");
+  as_cmd->add_option("--category", as.category, "Only this category (docs/audit-format.md)");
+  as_cmd->add_option("--text", as.text, "Only messages containing this text");
+  as_cmd->add_option("--limit", as.limit, "At most N records");
+  auto* as_json = as_cmd->add_flag("--json", as.json, "JSON output");
+  as_cmd->add_flag("--count", as.count, "Print only the number of records")->excludes(as_json);
+  add_audit(as_cmd, &as.common, true);
+  as_cmd->callback([&] { action = [&] { AuditSearch(ctx, as); }; });
+  AuditVerifyOptions av;
+  auto* av_cmd = audit->add_subcommand(
+      "verify", "Recompute every chunk, index and checkpoint; name the first bad chunk");
+  av_cmd->add_option("--against", av.against,
+                     "Also prove that the log extends this signed checkpoint (kept by the buyer)")
+      ->type_name("CHECKPOINT_FILE");
+  add_audit(av_cmd, &av.common, true);
+  av_cmd->callback([&] { action = [&] { AuditVerify(ctx, av); }; });
+  AuditCommonOptions ack;
+  auto* ack_cmd = audit->add_subcommand("checkpoint", "Print the latest signed checkpoint");
+  add_audit(ack_cmd, &ack, true);
+  ack_cmd->callback([&] { action = [&] { AuditCheckpoint(ctx, ack); }; });
+  AuditProveOptions ap;
+  auto* ap_cmd = audit->add_subcommand(
+      "prove", "Inclusion proof of record I and/or consistency proof from size M (JSON)");
+  ap_cmd->add_option("--index", ap.index, "The record's position in the log");
+  ap_cmd->add_option("--size", ap.size, "The checkpoint's size (default: the latest)");
+  ap_cmd->add_option("--from-size", ap.from_size, "Prove consistency from this checkpoint size");
+  add_audit(ap_cmd, &ap.common, true);
+  ap_cmd->callback([&] { action = [&] { AuditProve(ctx, ap); }; });
+  AuditVerifyProofOptions avp;
+  auto* avp_cmd = audit->add_subcommand(
+      "verify-proof", "Check a proof of `audit prove` offline, with the log's public key");
+  avp_cmd->add_option("FILE", avp.file, "The proof (JSON)")->required();
+  avp_cmd->add_option("--public-key", avp.public_key, "The verifier key file (audit-checkpoint.pub)")
+      ->required()
+      ->type_name("FILE");
+  avp_cmd->callback([&] { action = [&] { AuditVerifyProof(ctx, avp); }; });
+  AuditExportOptions ae;
+  auto* ae_cmd = audit->add_subcommand("export", "Export the records of a period");
+  ae_cmd->add_option("--from", ae.from, "From this date or RFC 3339 instant")->required();
+  ae_cmd->add_option("--to", ae.to, "Up to this date (inclusive) or instant (exclusive)")
+      ->required();
+  ae_cmd->add_option("--format", ae.format, "jsonl (default) or csv");
+  ae_cmd->add_option("-o,--output", ae.output, "Write to FILE instead of standard output")
+      ->type_name("FILE");
+  add_audit(ae_cmd, &ae.common, true);
+  ae_cmd->callback([&] { action = [&] { AuditExport(ctx, ae); }; });
+  AuditPurgeOptions apu;
+  auto* apu_cmd = audit->add_subcommand(
+      "purge", "Drop whole chunks older than a date (not younger than the retention period)");
+  apu_cmd->add_option("--before", apu.before, "Purge records before this date, YYYY-MM-DD")
+      ->required();
+  add_audit(apu_cmd, &apu.common, true);
+  apu_cmd->callback([&] { action = [&] { AuditPurge(ctx, apu); }; });
 
   std::vector<std::string> rev(args.rbegin(), args.rend() - 1);
   try {

@@ -67,6 +67,7 @@ struct StoreOptions {
 
 struct InitOptions {
   StoreOptions store;
+  std::string key_dir;  // where the audit checkpoint signing key lives
 };
 void Init(Context& ctx, const InitOptions& o);
 
@@ -223,5 +224,66 @@ struct ReportShowOptions {
   std::string output;
 };
 void ReportShow(Context& ctx, const ReportShowOptions& o);
+
+}  // namespace isms::cli
+
+namespace isms::cli {
+
+// isms audit ...: audit records (docs/audit-format.md).
+struct AuditCommonOptions {
+  StoreOptions store;
+  std::string key_dir;  // --key-dir; else $ISMS_KEY_DIR, else beside the SQLite file
+  std::string contract;
+};
+
+struct AuditIngestOptions {
+  AuditCommonOptions common;
+  std::string file;  // or "-"
+  std::string format;
+};
+void AuditIngest(Context& ctx, const AuditIngestOptions& o);
+
+struct AuditSearchOptions {
+  AuditCommonOptions common;
+  std::string from, to, host, user, category, text;
+  std::optional<std::int64_t> limit;
+  bool json = false;
+  bool count = false;
+};
+void AuditSearch(Context& ctx, const AuditSearchOptions& o);
+
+struct AuditVerifyOptions {
+  AuditCommonOptions common;
+  std::string against;
+};
+void AuditVerify(Context& ctx, const AuditVerifyOptions& o);
+
+void AuditCheckpoint(Context& ctx, const AuditCommonOptions& o);
+
+struct AuditProveOptions {
+  AuditCommonOptions common;
+  std::optional<std::uint64_t> index, size, from_size;
+};
+void AuditProve(Context& ctx, const AuditProveOptions& o);
+
+struct AuditVerifyProofOptions {
+  std::string file;
+  std::string public_key;
+};
+void AuditVerifyProof(Context& ctx, const AuditVerifyProofOptions& o);
+
+struct AuditExportOptions {
+  AuditCommonOptions common;
+  std::string from, to;
+  std::string format = "jsonl";
+  std::string output;
+};
+void AuditExport(Context& ctx, const AuditExportOptions& o);
+
+struct AuditPurgeOptions {
+  AuditCommonOptions common;
+  std::string before;
+};
+void AuditPurge(Context& ctx, const AuditPurgeOptions& o);
 
 }  // namespace isms::cli

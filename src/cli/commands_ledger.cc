@@ -8,6 +8,7 @@
 #include <ostream>
 #include <sstream>
 
+#include "app/audit.h"
 #include "app/ledger.h"
 #include "cli/commands.h"
 #include "cli/store_access.h"
@@ -112,6 +113,21 @@ void Init(Context& ctx, const InitOptions& o) {
   if (!version.ok()) return ctx.Fail(version.status());
   ctx.out << "store " << (*ledger)->connection().DisplayUrl() << " is ready (schema version "
           << *version << ")\n";
+  // The key that signs the audit log's checkpoints (A1 8.1): created once, private to its owner.
+  std::optional<std::string> flag;
+  if (!o.store.store.empty()) flag = o.store.store;
+  Result<std::string> url = store::ResolveStoreUrl(flag);
+  if (!url.ok()) return ctx.Fail(url.status());
+  Result<std::string> dir = app::AuditKeyDir(*url, o.key_dir);
+  if (!dir.ok()) {
+    ctx.err << "isms: no audit signing key made: " << dir.status().message() << "\n";
+    return;
+  }
+  Result<app::AuditKeyInfo> key = app::EnsureAuditKey(*dir);
+  if (!key.ok()) return ctx.Fail(key.status());
+  ctx.out << (key->created ? "created" : "kept") << " the audit signing key " << key->private_path
+          << " (mode 0600); give the Buyer its public key " << key->public_path << ":\n"
+          << key->verifier_key << (key->verifier_key.ends_with('\n') ? "" : "\n");
 }
 
 void ContractCreate(Context& ctx, const ContractCreateOptions& o) {

@@ -41,6 +41,10 @@ constexpr AttrSpec kBuyerTest[] = {
     {"weakness", S::kYesNo, true, "whether it revealed a breach or weakness"}};
 constexpr AttrSpec kReport[] = {{"month", S::kMonth, true, "the Month reported"},
                                 {"sha256", S::kSha256, true, "sha256 of the report as delivered"}};
+constexpr AttrSpec kAuditPurged[] = {
+    {"before", S::kDate, true, "records older than this London date were purged"},
+    {"chunks", S::kIdentifier, true, "how many chunks were purged"},
+    {"records", S::kIdentifier, true, "how many records were purged"}};
 constexpr AttrSpec kPolicy[] = {{"policy", S::kText, true, "the policy file (TOML) in force"}};
 constexpr AttrSpec kRequest[] = {
     {"request", S::kIdentifier, false,
@@ -102,6 +106,8 @@ constexpr EventType kTypes[] = {
      "Default (6.5)"},
     {"report.submitted", kNone, "", kReport, false, F::kContract,
      "The monthly vulnerability report for a Month was delivered to the Buyer: meets 9.5.5"},
+    {"audit.purged", kNone, "", kAuditPurged, false, F::kContract,
+     "Audit records older than the retention period (8.1.4) were purged; their hashes are kept"},
     {"policy.changed", kNone, "", kPolicy, false, F::kContract,
      "A new policy (timescales) applies to clocks started from the London date it happened"},
     {"breach.detected", kReq, "the incident, e.g. INC-7", kEmpty, false, F::kIncident,

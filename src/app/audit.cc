@@ -1,0 +1,361 @@
+#include "app/audit.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <utility>
+#include <vector>
+
+#include "audit/checkpoint.h"
+#include "audit/proof.h"
+#include "core/calendar.h"
+#include "core/rules.h"
+#include "formats/audit_classify.h"
+#include "formats/audit_jsonl.h"
+#include "formats/syslog.h"
+#include "formats/syslog_framing.h"
+
+namespace isms::app {
+namespace {
+
+bool IsSqlite(const std::string& url) {
+  return url.rfind("sqlite:", 0) == 0;
+}
+
+std::vector<store::Migration> AuditFileMigrations() {
+  return {{1, "audit logs: chunks, blocks, postings, tail batches, checkpoints",
+           audit::LogStore::SchemaSql(store::Engine::kSqlite),
+           audit::LogStore::SchemaSql(store::Engine::kPostgres)}};
+}
+
+Result<std::string> ReadSmallFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::IoError(path + ": " + std::strerror(errno));
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+Status WriteNewFile(const std::string& path, const std::string& content, mode_t mode) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0) return Status::IoError(path + ": " + std::strerror(errno));
+  std::size_t done = 0;
+  while (done < content.size()) {
+    ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      Status s = Status::IoError(path + ": " + std::strerror(errno));
+      ::close(fd);
+      return s;
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (::fchmod(fd, mode) != 0 || ::fsync(fd) != 0) {
+    Status s = Status::IoError(path + ": " + std::strerror(errno));
+    ::close(fd);
+    return s;
+  }
+  ::close(fd);
+  return Status::Ok();
+}
+
+std::string Trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+std::string AuditStoreUrl(const std::string& url) {
+  if (!IsSqlite(url)) return url;
+  std::string path = url.substr(7);
+  if (path.size() > 3 && path.ends_with(".db"))
+    return "sqlite:" + path.substr(0, path.size() - 3) + "-audit.db";
+  return "sqlite:" + path + "-audit";
+}
+
+Result<std::string> AuditKeyDir(const std::string& url, const std::string& key_dir) {
+  if (!key_dir.empty()) return key_dir;
+  if (const char* env = std::getenv("ISMS_KEY_DIR"); env != nullptr && *env != '\0') {
+    return std::string(env);
+  }
+  if (!IsSqlite(url)) {
+    return Status::FailedPrecondition(
+        "a PostgreSQL store keeps no files: give the folder of the audit signing key with "
+        "--key-dir DIR or ISMS_KEY_DIR");
+  }
+  std::filesystem::path p(url.substr(7));
+  std::string dir = p.parent_path().string();
+  return dir.empty() ? std::string(".") : dir;
+}
+
+Result<AuditKeyInfo> EnsureAuditKey(const std::string& dir) {
+  AuditKeyInfo info;
+  info.private_path = (std::filesystem::path(dir) / kAuditKeyFile).string();
+  info.public_path = (std::filesystem::path(dir) / kAuditPublicKeyFile).string();
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return Status::IoError(dir + ": " + ec.message());
+  struct stat st {};
+  if (::stat(info.private_path.c_str(), &st) == 0) {
+    if ((st.st_mode & 077) != 0) {
+      return Status::PermissionDenied(info.private_path +
+                                      ": the audit signing key is readable by others; run "
+                                      "chmod 600 on it (and consider it compromised)");
+    }
+    ISMS_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(info.private_path));
+    ISMS_ASSIGN_OR_RETURN(audit::NoteSigner signer, audit::NoteSigner::Decode(Trim(text)));
+    info.verifier_key = signer.Verifier().Encode();
+    if (!std::filesystem::exists(info.public_path)) {
+      ISMS_RETURN_IF_ERROR(WriteNewFile(info.public_path, info.verifier_key + "\n", 0644));
+    }
+    return info;
+  }
+  ISMS_ASSIGN_OR_RETURN(audit::NoteSigner signer, audit::NoteSigner::Generate(kAuditKeyName));
+  ISMS_RETURN_IF_ERROR(WriteNewFile(info.private_path, signer.Encode() + "\n", 0600));
+  info.verifier_key = signer.Verifier().Encode();
+  std::filesystem::remove(info.public_path, ec);
+  ISMS_RETURN_IF_ERROR(WriteNewFile(info.public_path, info.verifier_key + "\n", 0644));
+  info.created = true;
+  return info;
+}
+
+Result<std::unique_ptr<AuditService>> AuditService::Open(const std::string& url,
+                                                         const std::string& key_dir,
+                                                         const Clock& clock, int chunk_bits) {
+  ISMS_ASSIGN_OR_RETURN(std::unique_ptr<Ledger> ledger, Ledger::Open(url, clock));
+  ISMS_ASSIGN_OR_RETURN(std::unique_ptr<store::Connection> conn,
+                        store::Connection::Open(AuditStoreUrl(url)));
+  if (conn->engine() == store::Engine::kSqlite) {
+    ISMS_RETURN_IF_ERROR(store::Migrate(*conn, AuditFileMigrations()));
+  }
+  std::string dir;
+  Result<std::string> d = AuditKeyDir(url, key_dir);
+  if (d.ok()) dir = *d;
+  return std::unique_ptr<AuditService>(
+      new AuditService(std::move(ledger), std::move(conn), dir, clock, chunk_bits));
+}
+
+Result<audit::NoteSigner> AuditService::Signer() {
+  if (key_dir_.empty()) return AuditKeyDir("postgresql:", "").status();
+  ISMS_ASSIGN_OR_RETURN(AuditKeyInfo info, EnsureAuditKey(key_dir_));
+  if (info.created) created_key_ = info;
+  ISMS_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(info.private_path));
+  return audit::NoteSigner::Decode(Trim(text));
+}
+
+Result<audit::NoteVerifier> AuditService::Verifier() {
+  ISMS_ASSIGN_OR_RETURN(audit::NoteSigner s, Signer());
+  return s.Verifier();
+}
+
+std::string AuditService::Origin(const std::string& contract, audit::LogKind kind) {
+  return "isms/" + contract + (kind == audit::LogKind::kAudit ? "/audit" : "/ledger");
+}
+
+Result<std::int64_t> AuditService::ContractId(const std::string& contract) {
+  ISMS_ASSIGN_OR_RETURN(ContractRecord c, ledger_->FindContract(contract));
+  return c.id;
+}
+
+Result<AuditIngestResult> AuditService::Ingest(const AuditIngestRequest& r) {
+  ISMS_ASSIGN_OR_RETURN(ContractRecord c, ledger_->FindContract(r.contract));
+  std::vector<AuditRule> supplier;
+  if (!c.policy_toml.empty()) {
+    ISMS_ASSIGN_OR_RETURN(supplier, LoadAuditRulesToml(c.policy_toml, "the contract's policy"));
+  }
+  ISMS_ASSIGN_OR_RETURN(AuditClassifier classifier, AuditClassifier::Create(std::move(supplier)));
+  ISMS_ASSIGN_OR_RETURN(audit::NoteSigner signer, Signer());
+  const Instant now = clock_.Now();
+  std::vector<audit::LogEntry> entries;
+  AuditIngestResult res;
+  auto add = [&](AuditRecord&& rec) -> Status {
+    classifier.Classify(rec);
+    ++res.categories[std::string(AuditCategoryKey(rec.category))];
+    ISMS_ASSIGN_OR_RETURN(std::string bytes, EncodeAuditRecord(rec));
+    entries.push_back({std::move(bytes), rec.time, rec.host, rec.user});
+    return Status::Ok();
+  };
+  if (r.format == "jsonl") {
+    ISMS_RETURN_IF_ERROR(ParseAuditJsonLines(r.data, r.source, now, add));
+  } else if (r.format == "syslog" || r.format.empty()) {
+    SyslogFrameDecoder decoder;
+    std::vector<SyslogFrame> frames;
+    decoder.Feed(r.data, frames);
+    decoder.Finish(frames);
+    SyslogOptions opts;
+    opts.received = now;
+    for (SyslogFrame& f : frames) {
+      AuditRecord rec = ParseSyslogMessage(f.data, opts);
+      rec.flags |= f.flags;
+      ISMS_RETURN_IF_ERROR(add(std::move(rec)).WithContext(r.source));
+    }
+  } else {
+    return Status::InvalidArgument("unknown audit format '" + r.format + "': syslog or jsonl");
+  }
+  audit::LogStore log(*conn_, c.id, audit::LogKind::kAudit, chunk_bits_);
+  store::Transaction tx(*conn_);
+  ISMS_RETURN_IF_ERROR(tx.Begin());
+  ISMS_ASSIGN_OR_RETURN(audit::LogState before, log.State());
+  ISMS_RETURN_IF_ERROR(log.Append(entries));
+  ISMS_ASSIGN_OR_RETURN(res.checkpoint,
+                        log.WriteCheckpoint(signer, Origin(c.name, audit::LogKind::kAudit), now));
+  ISMS_RETURN_IF_ERROR(tx.Commit());
+  res.records = static_cast<std::int64_t>(entries.size());
+  res.first_leaf = before.size;
+  res.size = before.size + entries.size();
+  return res;
+}
+
+Status AuditService::Search(const AuditSearchRequest& r,
+                            const std::function<Result<bool>(AuditHit&&)>& fn) {
+  ISMS_ASSIGN_OR_RETURN(std::int64_t id, ContractId(r.contract));
+  std::optional<AuditCategory> category;
+  if (r.category) {
+    ISMS_ASSIGN_OR_RETURN(category, ParseAuditCategoryKey(*r.category));
+  }
+  audit::LogQuery q;
+  q.from = r.from;
+  q.to = r.to;
+  q.host = r.host;
+  q.user = r.user;
+  std::int64_t seen = 0;
+  audit::LogStore log(*conn_, id, audit::LogKind::kAudit, chunk_bits_);
+  return log.Scan(q, [&](audit::StoredEntry&& e) -> Result<bool> {
+    if (r.limit >= 0 && seen >= r.limit) return false;
+    ISMS_ASSIGN_OR_RETURN(AuditRecord rec, DecodeAuditRecord(e.bytes));
+    if (category && rec.category != *category) return true;
+    if (r.text && rec.message.find(*r.text) == std::string::npos) return true;
+    ++seen;
+    ISMS_ASSIGN_OR_RETURN(bool more, fn(AuditHit{e.leaf, std::move(rec)}));
+    return more && (r.limit < 0 || seen < r.limit);
+  });
+}
+
+Result<std::string> AuditService::LatestCheckpoint(const std::string& contract) {
+  ISMS_ASSIGN_OR_RETURN(std::int64_t id, ContractId(contract));
+  return audit::LogStore(*conn_, id, audit::LogKind::kAudit).LatestCheckpoint();
+}
+
+Result<std::string> AuditService::CheckpointAt(const std::string& contract, std::uint64_t size) {
+  ISMS_ASSIGN_OR_RETURN(std::int64_t id, ContractId(contract));
+  return audit::LogStore(*conn_, id, audit::LogKind::kAudit).CheckpointAt(size);
+}
+
+Result<audit::LogState> AuditService::State(const std::string& contract) {
+  ISMS_ASSIGN_OR_RETURN(std::int64_t id, ContractId(contract));
+  return audit::LogStore(*conn_, id, audit::LogKind::kAudit).State();
+}
+
+Result<audit::VerifyReport> AuditService::Verify(const std::string& contract,
+                                                 const std::optional<std::string>& against) {
+  ISMS_ASSIGN_OR_RETURN(std::int64_t id, ContractId(contract));
+  ISMS_ASSIGN_OR_RETURN(audit::NoteVerifier verifier, Verifier());
+  audit::LogStore log(*conn_, id, audit::LogKind::kAudit);
+  ISMS_ASSIGN_OR_RETURN(audit::VerifyReport rep, log.Verify(verifier));
+  if (!against) return rep;
+  Result<audit::Checkpoint> cp = audit::VerifyCheckpoint(*against, verifier);
+  if (!cp.ok()) {
+    rep.problems.push_back("the checkpoint given: " + cp.status().message());
+    return rep;
+  }
+  if (cp->origin != Origin(contract, audit::LogKind::kAudit)) {
+    rep.problems.push_back("the checkpoint given is of log '" + cp->origin + "', not '" +
+                           Origin(contract, audit::LogKind::kAudit) + "'");
+    return rep;
+  }
+  if (cp->size > rep.size) {
+    rep.problems.push_back("the checkpoint given has " + std::to_string(cp->size) +
+                           " records, more than the log's " + std::to_string(rep.size) +
+                           ": records were removed");
+    return rep;
+  }
+  Result<std::vector<audit::Hash>> proof = log.ProveConsistency(cp->size, rep.size);
+  if (!proof.ok()) {
+    rep.problems.push_back("no consistency proof from the checkpoint given: " +
+                           proof.status().message());
+    return rep;
+  }
+  Status s = audit::VerifyConsistency(cp->size, rep.size, cp->root, rep.root, *proof);
+  if (!s.ok()) {
+    rep.problems.push_back("the log does not extend the checkpoint given (size " +
+                           std::to_string(cp->size) + "): " + s.message());
+  }
+  return rep;
+}
+
+Result<audit::InclusionProofData> AuditService::ProveInclusion(const std::string& contract,
+                                                               std::uint64_t index,
+                                                               std::uint64_t size) {
+  ISMS_ASSIGN_OR_RETURN(std::int64_t id, ContractId(contract));
+  return audit::LogStore(*conn_, id, audit::LogKind::kAudit).ProveInclusion(index, size);
+}
+
+Result<std::vector<audit::Hash>> AuditService::ProveConsistency(const std::string& contract,
+                                                                std::uint64_t m, std::uint64_t n) {
+  ISMS_ASSIGN_OR_RETURN(std::int64_t id, ContractId(contract));
+  return audit::LogStore(*conn_, id, audit::LogKind::kAudit).ProveConsistency(m, n);
+}
+
+Result<AuditPurgeResult> AuditService::Purge(const std::string& contract, Date before,
+                                             const Actor& actor) {
+  ISMS_ASSIGN_OR_RETURN(ContractContext ctx, ledger_->Context(contract));
+  const Instant now = clock_.Now();
+  const Date today = LondonDate(now);
+  const Policy& policy = PolicyInForce(ctx.versions, today);
+  const Period retention = policy.AuditRetention();
+  if (ctx.calendar.AddPeriod(before, retention) > today) {
+    return Status::FailedPrecondition("refused: records before " + FormatDate(before) +
+                                      " are not all older than the retention "
+                                      "period of " +
+                                      FormatPeriod(retention) +
+                                      " (Annex 1 8.1.4; the contract's policy); give "
+                                      "a date at least " +
+                                      FormatPeriod(retention) + " before today (" +
+                                      FormatDate(today) + ")");
+  }
+  audit::LogStore log(*conn_, ctx.record.id, audit::LogKind::kAudit);
+  AuditPurgeResult res;
+  res.before = before;
+  {
+    store::Transaction tx(*conn_);
+    ISMS_RETURN_IF_ERROR(tx.Begin());
+    ISMS_ASSIGN_OR_RETURN(res.purged, log.Purge(StartOfLondonDay(before), now));
+    ISMS_RETURN_IF_ERROR(tx.Commit());
+  }
+  if (res.purged.chunks == 0) return res;
+  NewEvent e;
+  e.contract = contract;
+  e.type = "audit.purged";
+  e.at = now;
+  e.note = "isms audit purge";
+  e.attrs = {{"before", FormatDate(before)},
+             {"chunks", std::to_string(res.purged.chunks)},
+             {"records", std::to_string(res.purged.records)}};
+  ISMS_RETURN_IF_ERROR(ledger_->RecordEvent(e, actor).status().WithContext(
+      "the records were purged but the ledger event was not recorded"));
+  return res;
+}
+
+Status AuditService::AppendLedgerEvent(const std::string& contract, std::string_view bytes) {
+  ISMS_ASSIGN_OR_RETURN(std::int64_t id, ContractId(contract));
+  ISMS_ASSIGN_OR_RETURN(audit::NoteSigner signer, Signer());
+  const Instant now = clock_.Now();
+  audit::LogStore log(*conn_, id, audit::LogKind::kLedger, chunk_bits_);
+  audit::LogEntry entry{std::string(bytes), now, "", ""};
+  store::Transaction tx(*conn_);
+  ISMS_RETURN_IF_ERROR(tx.Begin());
+  ISMS_RETURN_IF_ERROR(log.Append(std::span(&entry, 1)));
+  ISMS_RETURN_IF_ERROR(
+      log.WriteCheckpoint(signer, Origin(contract, audit::LogKind::kLedger), now).status());
+  return tx.Commit();
+}
+
+}  // namespace isms::app

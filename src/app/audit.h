@@ -1,0 +1,160 @@
+// The audit-record use cases: ingest (parse, classify, append, sign a checkpoint), search,
+// export, verify, proofs, retention, and the ledger log's append. Storage: audit/log_store.h;
+// layout and the separate SQLite file: docs/audit-format.md ("Storage").
+//
+// Where the audit data lives: on SQLite in its own database file beside the main one
+// (isms.db -> isms-audit.db, see AuditStoreUrl), so a long import holds only that file's write
+// lock and never blocks the ledger; on PostgreSQL in the same database (migration 4), on a
+// second connection of its own. Either way an AuditService holds two connections: the Ledger's
+// (contracts, events) and the audit one.
+//
+// Signing key: one Ed25519 key per installation (note.h), in the key directory: beside the SQLite
+// file, or for PostgreSQL the directory given by --key-dir or $ISMS_KEY_DIR. The secret is
+// "audit-checkpoint.key" (mode 0600) and the verifier key, given to the buyer,
+// "audit-checkpoint.pub".
+//
+// Thread-safety: one AuditService per thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "app/ledger.h"
+#include "audit/log_store.h"
+#include "audit/note.h"
+#include "core/status.h"
+#include "core/time.h"
+#include "formats/audit_record.h"
+#include "store/store.h"
+
+namespace isms::app {
+
+inline constexpr const char* kAuditKeyName = "isms-audit";
+inline constexpr const char* kAuditKeyFile = "audit-checkpoint.key";
+inline constexpr const char* kAuditPublicKeyFile = "audit-checkpoint.pub";
+
+// The store URL of the audit data for a main store URL: "sqlite:DIR/NAME.db" gives
+// "sqlite:DIR/NAME-audit.db"; a PostgreSQL URL is returned as is.
+std::string AuditStoreUrl(const std::string& url);
+
+// The key directory: `key_dir` when not empty, else $ISMS_KEY_DIR, else (SQLite) the folder of
+// the store file. FailedPrecondition for PostgreSQL without either.
+Result<std::string> AuditKeyDir(const std::string& url, const std::string& key_dir);
+
+struct AuditKeyInfo {
+  std::string private_path;
+  std::string public_path;
+  std::string verifier_key;  // the content of the public key file
+  bool created = false;
+};
+
+// Creates the signing key in `dir` (the folder too) when it is missing: the secret with mode
+// 0600, the verifier key beside it. Refuses (PermissionDenied) an existing secret readable by
+// others. `isms init` calls it.
+Result<AuditKeyInfo> EnsureAuditKey(const std::string& dir);
+
+struct AuditIngestRequest {
+  std::string contract;
+  std::string data;    // the whole input
+  std::string source;  // its name in messages
+  std::string format;  // "syslog" or "jsonl"
+};
+
+struct AuditIngestResult {
+  std::int64_t records = 0;
+  std::map<std::string, std::int64_t> categories;  // category key -> count
+  std::uint64_t first_leaf = 0;
+  std::uint64_t size = 0;
+  std::string checkpoint;  // the signed note written at the commit
+};
+
+struct AuditSearchRequest {
+  std::string contract;
+  std::optional<Instant> from, to;
+  std::optional<std::string> host, user, category, text;
+  std::int64_t limit = -1;  // -1: no limit
+};
+
+struct AuditHit {
+  std::uint64_t leaf = 0;
+  AuditRecord record;
+};
+
+struct AuditPurgeResult {
+  audit::PurgeResult purged;
+  Date before;
+};
+
+class AuditService {
+ public:
+  // Opens the ledger store at `url` and the audit store beside it, applying migrations.
+  static Result<std::unique_ptr<AuditService>> Open(
+      const std::string& url, const std::string& key_dir, const Clock& clock,
+      int chunk_bits = audit::LogStore::kDefaultChunkBits);
+
+  Ledger& ledger() { return *ledger_; }
+  store::Connection& audit_connection() { return *conn_; }
+  // The key this service signs with; created on first use when missing (EnsureAuditKey).
+  Result<audit::NoteSigner> Signer();
+  Result<audit::NoteVerifier> Verifier();
+  // Set when Signer() created the key.
+  const std::optional<AuditKeyInfo>& created_key() const { return created_key_; }
+
+  // Parses the whole input (a bad JSON line refuses all of it), classifies each record (built-in
+  // rules after the contract policy's [[audit.rules]]), appends them and writes a checkpoint, in
+  // one transaction.
+  Result<AuditIngestResult> Ingest(const AuditIngestRequest& r);
+
+  // Matching records in log order; `fn` returns false to stop.
+  Status Search(const AuditSearchRequest& r, const std::function<Result<bool>(AuditHit&&)>& fn);
+
+  // The latest signed checkpoint of the contract's audit log.
+  Result<std::string> LatestCheckpoint(const std::string& contract);
+  Result<std::string> CheckpointAt(const std::string& contract, std::uint64_t size);
+  // The origin of a contract's audit log: "isms/<contract>/audit".
+  static std::string Origin(const std::string& contract, audit::LogKind kind);
+
+  // Full verification; with `against` (a signed checkpoint the buyer kept), also proves that
+  // today's log extends it (appended to the report's problems when it does not).
+  Result<audit::VerifyReport> Verify(const std::string& contract,
+                                     const std::optional<std::string>& against);
+
+  Result<audit::InclusionProofData> ProveInclusion(const std::string& contract, std::uint64_t index,
+                                                   std::uint64_t size);
+  Result<std::vector<audit::Hash>> ProveConsistency(const std::string& contract, std::uint64_t m,
+                                                    std::uint64_t n);
+  Result<audit::LogState> State(const std::string& contract);
+
+  // Purges whole chunks whose records are all older than the start of London day `before`;
+  // refuses a date younger than the retention period of the policy in force; records
+  // audit.purged in the ledger.
+  Result<AuditPurgeResult> Purge(const std::string& contract, Date before, const Actor& actor);
+
+  // Appends one ledger event's bytes to the contract's ledger log (never purged) and signs a
+  // checkpoint of it.
+  Status AppendLedgerEvent(const std::string& contract, std::string_view bytes);
+
+ private:
+  AuditService(std::unique_ptr<Ledger> ledger, std::unique_ptr<store::Connection> conn,
+               std::string key_dir, const Clock& clock, int chunk_bits)
+      : ledger_(std::move(ledger)),
+        conn_(std::move(conn)),
+        key_dir_(std::move(key_dir)),
+        clock_(clock),
+        chunk_bits_(chunk_bits) {}
+  Result<std::int64_t> ContractId(const std::string& contract);
+
+  std::unique_ptr<Ledger> ledger_;
+  std::unique_ptr<store::Connection> conn_;
+  std::string key_dir_;
+  const Clock& clock_;
+  int chunk_bits_;
+  std::optional<AuditKeyInfo> created_key_;
+};
+
+}  // namespace isms::app

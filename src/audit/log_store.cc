@@ -1,0 +1,1042 @@
+#include "audit/log_store.h"
+
+#include <zstd.h>
+
+#include <algorithm>
+#include <limits>
+#include <map>
+#include <set>
+#include <utility>
+
+#include "audit/checkpoint.h"
+
+namespace isms::audit {
+namespace {
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE audit_logs (
+  contract_id  BIGINT NOT NULL,
+  log_kind     INTEGER NOT NULL,
+  chunk_bits   INTEGER NOT NULL,
+  size         BIGINT NOT NULL,
+  tree         %BLOB% NOT NULL,
+  PRIMARY KEY (contract_id, log_kind)
+);
+CREATE TABLE audit_chunks (
+  contract_id  BIGINT NOT NULL,
+  log_kind     INTEGER NOT NULL,
+  chunk_no     BIGINT NOT NULL,
+  root         %BLOB% NOT NULL,
+  records      BIGINT NOT NULL,
+  min_time     BIGINT NOT NULL,
+  max_time     BIGINT NOT NULL,
+  purged_at    BIGINT,
+  PRIMARY KEY (contract_id, log_kind, chunk_no)
+);
+CREATE TABLE audit_blocks (
+  contract_id  BIGINT NOT NULL,
+  log_kind     INTEGER NOT NULL,
+  chunk_no     BIGINT NOT NULL,
+  host         %BLOB% NOT NULL,
+  records      BIGINT NOT NULL,
+  min_time     BIGINT NOT NULL,
+  max_time     BIGINT NOT NULL,
+  data         %BLOB% NOT NULL,
+  PRIMARY KEY (contract_id, log_kind, chunk_no, host)
+);
+CREATE INDEX audit_blocks_by_host ON audit_blocks (contract_id, log_kind, host, chunk_no);
+CREATE TABLE audit_postings (
+  contract_id  BIGINT NOT NULL,
+  log_kind     INTEGER NOT NULL,
+  user_key     %BLOB% NOT NULL,
+  chunk_no     BIGINT NOT NULL,
+  host         %BLOB% NOT NULL,
+  PRIMARY KEY (contract_id, log_kind, user_key, chunk_no, host)
+);
+CREATE TABLE audit_tail (
+  contract_id  BIGINT NOT NULL,
+  log_kind     INTEGER NOT NULL,
+  first_leaf   BIGINT NOT NULL,
+  leaves       BIGINT NOT NULL,
+  hash         %BLOB% NOT NULL,
+  min_time     BIGINT NOT NULL,
+  max_time     BIGINT NOT NULL,
+  data         %BLOB% NOT NULL,
+  PRIMARY KEY (contract_id, log_kind, first_leaf)
+);
+CREATE TABLE audit_kept (
+  contract_id  BIGINT NOT NULL,
+  log_kind     INTEGER NOT NULL,
+  start_leaf   BIGINT NOT NULL,
+  size         BIGINT NOT NULL,
+  hash         %BLOB% NOT NULL,
+  PRIMARY KEY (contract_id, log_kind, start_leaf, size)
+);
+CREATE TABLE audit_checkpoints (
+  contract_id  BIGINT NOT NULL,
+  log_kind     INTEGER NOT NULL,
+  size         BIGINT NOT NULL,
+  root         %BLOB% NOT NULL,
+  written_at   BIGINT NOT NULL,
+  note         TEXT NOT NULL,
+  PRIMARY KEY (contract_id, log_kind, size)
+);
+)sql";
+
+constexpr std::uint8_t kEntryContent = 0;
+constexpr std::uint8_t kEntryErased = 1;
+constexpr std::size_t kMaxBlockBytes = std::size_t{1} << 31;
+
+std::int64_t Ms(Instant t) {
+  return t.time_since_epoch().count();
+}
+Instant FromMs(std::int64_t ms) {
+  return Instant(std::chrono::milliseconds(ms));
+}
+
+std::string_view HashBytes(const Hash& h) {
+  return {reinterpret_cast<const char*>(h.data()), h.size()};
+}
+Result<Hash> HashFromBytes(const std::string& b, std::string_view what) {
+  if (b.size() != 32) return Status::Corruption(std::string(what) + " is not 32 bytes");
+  Hash h;
+  std::copy(b.begin(), b.end(), h.begin());
+  return h;
+}
+
+void PutU32(std::string& s, std::uint32_t v) {
+  for (int i = 3; i >= 0; --i) s.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+void PutU64(std::string& s, std::uint64_t v) {
+  for (int i = 7; i >= 0; --i) s.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+void PutBytes(std::string& s, std::string_view b) {
+  PutU32(s, static_cast<std::uint32_t>(b.size()));
+  s.append(b);
+}
+
+class Reader {
+ public:
+  explicit Reader(std::string_view s) : s_(s) {}
+  bool done() const { return pos_ == s_.size(); }
+  bool U8(std::uint8_t& v) {
+    if (s_.size() - pos_ < 1) return false;
+    v = static_cast<std::uint8_t>(s_[pos_++]);
+    return true;
+  }
+  bool U64(std::uint64_t& v) {
+    if (s_.size() - pos_ < 8) return false;
+    v = 0;
+    for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<std::uint8_t>(s_[pos_++]);
+    return true;
+  }
+  bool U32(std::uint32_t& v) {
+    if (s_.size() - pos_ < 4) return false;
+    v = 0;
+    for (int i = 0; i < 4; ++i) v = (v << 8) | static_cast<std::uint8_t>(s_[pos_++]);
+    return true;
+  }
+  bool Bytes(std::string& out) {
+    std::uint32_t n = 0;
+    if (!U32(n) || s_.size() - pos_ < n) return false;
+    out.assign(s_.substr(pos_, n));
+    pos_ += n;
+    return true;
+  }
+  bool Fixed(std::size_t n, std::string& out) {
+    if (s_.size() - pos_ < n) return false;
+    out.assign(s_.substr(pos_, n));
+    pos_ += n;
+    return true;
+  }
+
+ private:
+  std::string_view s_;
+  std::size_t pos_ = 0;
+};
+
+// One entry: kind, leaf (u64), time (ms, u64 two's complement), host, user, then the content
+// (kind 0) or the 32-byte leaf hash of erased content (kind 1).
+void EncodeEntry(std::string& out, const StoredEntry& e) {
+  out.push_back(static_cast<char>(e.erased ? kEntryErased : kEntryContent));
+  PutU64(out, e.leaf);
+  PutU64(out, static_cast<std::uint64_t>(Ms(e.time)));
+  PutBytes(out, e.host);
+  PutBytes(out, e.user);
+  if (e.erased) {
+    out.append(HashBytes(e.leaf_hash));
+  } else {
+    PutBytes(out, e.bytes);
+  }
+}
+
+std::string Compress(std::string_view raw) {
+  std::string out(ZSTD_compressBound(raw.size()), '\0');
+  std::size_t n = ZSTD_compress(out.data(), out.size(), raw.data(), raw.size(), 3);
+  if (ZSTD_isError(n)) std::abort();
+  out.resize(n);
+  return out;
+}
+
+Result<std::string> Decompress(std::string_view blob) {
+  unsigned long long n = ZSTD_getFrameContentSize(blob.data(), blob.size());
+  if (n == ZSTD_CONTENTSIZE_ERROR || n == ZSTD_CONTENTSIZE_UNKNOWN || n > kMaxBlockBytes) {
+    return Status::Corruption("not a zstd frame of known size");
+  }
+  std::string out(static_cast<std::size_t>(n), '\0');
+  std::size_t got = ZSTD_decompress(out.data(), out.size(), blob.data(), blob.size());
+  if (ZSTD_isError(got) || got != n) {
+    return Status::Corruption(std::string("zstd: ") +
+                              (ZSTD_isError(got) ? ZSTD_getErrorName(got) : "short frame"));
+  }
+  return out;
+}
+
+Status DecodeEntries(std::string_view blob, std::vector<StoredEntry>& out) {
+  ISMS_ASSIGN_OR_RETURN(std::string raw, Decompress(blob));
+  Reader r(raw);
+  while (!r.done()) {
+    StoredEntry e;
+    std::uint8_t kind = 0;
+    std::uint64_t t = 0;
+    if (!r.U8(kind) || !r.U64(e.leaf) || !r.U64(t) || !r.Bytes(e.host) || !r.Bytes(e.user)) {
+      return Status::Corruption("truncated entry");
+    }
+    e.time = FromMs(static_cast<std::int64_t>(t));
+    if (kind == kEntryContent) {
+      if (!r.Bytes(e.bytes)) return Status::Corruption("truncated entry content");
+      e.leaf_hash = LeafHash(e.bytes);
+    } else if (kind == kEntryErased) {
+      std::string h;
+      if (!r.Fixed(32, h)) return Status::Corruption("truncated erased entry");
+      std::copy(h.begin(), h.end(), e.leaf_hash.begin());
+      e.erased = true;
+    } else {
+      return Status::Corruption("unknown entry kind " + std::to_string(kind));
+    }
+    out.push_back(std::move(e));
+  }
+  return Status::Ok();
+}
+
+std::string Range(std::uint64_t start, std::uint64_t end) {
+  return "leaves " + std::to_string(start) + "-" + std::to_string(end - 1);
+}
+
+}  // namespace
+
+struct LogStore::Chunk {
+  std::uint64_t no = 0;
+  Hash root{};
+  std::int64_t records = 0;
+  std::int64_t min_time = 0;
+  std::int64_t max_time = 0;
+  bool purged = false;
+};
+
+struct LogStore::Batch {
+  std::uint64_t first = 0;
+  std::uint64_t leaves = 0;
+  Hash hash{};
+  std::vector<StoredEntry> entries;
+  Status decoded;
+};
+
+std::string LogStore::SchemaSql(store::Engine engine) {
+  std::string s(kSchema);
+  const std::string blob = engine == store::Engine::kPostgres ? "BYTEA" : "BLOB";
+  for (std::size_t p; (p = s.find("%BLOB%")) != std::string::npos;) s.replace(p, 6, blob);
+  return s;
+}
+
+LogStore::LogStore(store::Connection& conn, std::int64_t contract_id, LogKind kind, int chunk_bits)
+    : conn_(conn),
+      contract_id_(contract_id),
+      log_(static_cast<int>(kind)),
+      chunk_bits_(chunk_bits) {}
+
+Result<LogState> LogStore::State() {
+  ISMS_ASSIGN_OR_RETURN(auto st,
+                        conn_.Prepare("SELECT chunk_bits, size, tree FROM audit_logs WHERE "
+                                      "contract_id = $1 AND log_kind = $2"));
+  st->BindInt(1, contract_id_);
+  st->BindInt(2, log_);
+  ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
+  LogState s;
+  s.chunk_bits = chunk_bits_;
+  s.root = EmptyRoot();
+  if (!row) return s;
+  s.chunk_bits = static_cast<int>(st->ColumnInt(0));
+  std::string tree = st->ColumnBlob(2);
+  std::int64_t size = st->ColumnInt(1);
+  (void)st->Step();
+  ISMS_ASSIGN_OR_RETURN(
+      CompactTree t,
+      CompactTree::Deserialize({reinterpret_cast<const std::uint8_t*>(tree.data()), tree.size()}));
+  if (static_cast<std::int64_t>(t.Size()) != size) {
+    return Status::Corruption("the stored tree state of the log disagrees with its size");
+  }
+  s.size = t.Size();
+  s.root = t.Root();
+  chunk_bits_ = s.chunk_bits;
+  return s;
+}
+
+Result<int> LogStore::ChunkBits() {
+  ISMS_ASSIGN_OR_RETURN(LogState s, State());
+  return s.chunk_bits;
+}
+
+Status LogStore::WriteChunk(std::uint64_t chunk_no, std::span<const StoredEntry> entries) {
+  std::map<std::string, std::vector<const StoredEntry*>> by_host;
+  std::set<std::pair<std::string, std::string>> postings;
+  std::vector<Hash> leaves;
+  leaves.reserve(entries.size());
+  std::int64_t min_t = std::numeric_limits<std::int64_t>::max();
+  std::int64_t max_t = std::numeric_limits<std::int64_t>::min();
+  for (const StoredEntry& e : entries) {
+    by_host[e.host].push_back(&e);
+    if (!e.user.empty()) postings.emplace(e.user, e.host);
+    leaves.push_back(e.leaf_hash);
+    min_t = std::min(min_t, Ms(e.time));
+    max_t = std::max(max_t, Ms(e.time));
+  }
+  ISMS_ASSIGN_OR_RETURN(auto block,
+                        conn_.Prepare("INSERT INTO audit_blocks (contract_id, log_kind, chunk_no, "
+                                      "host, records, min_time, max_time, data) VALUES ($1, $2, "
+                                      "$3, $4, $5, $6, $7, $8)"));
+  for (const auto& [host, list] : by_host) {
+    std::string raw;
+    std::int64_t lo = std::numeric_limits<std::int64_t>::max();
+    std::int64_t hi = std::numeric_limits<std::int64_t>::min();
+    for (const StoredEntry* e : list) {
+      EncodeEntry(raw, *e);
+      lo = std::min(lo, Ms(e->time));
+      hi = std::max(hi, Ms(e->time));
+    }
+    block->BindInt(1, contract_id_);
+    block->BindInt(2, log_);
+    block->BindInt(3, static_cast<std::int64_t>(chunk_no));
+    block->BindBlob(4, host);
+    block->BindInt(5, static_cast<std::int64_t>(list.size()));
+    block->BindInt(6, lo);
+    block->BindInt(7, hi);
+    block->BindBlob(8, Compress(raw));
+    ISMS_RETURN_IF_ERROR(block->Run());
+  }
+  ISMS_ASSIGN_OR_RETURN(auto post,
+                        conn_.Prepare("INSERT INTO audit_postings (contract_id, log_kind, "
+                                      "user_key, chunk_no, host) VALUES ($1, $2, $3, $4, $5)"));
+  for (const auto& [user, host] : postings) {
+    post->BindInt(1, contract_id_);
+    post->BindInt(2, log_);
+    post->BindBlob(3, user);
+    post->BindInt(4, static_cast<std::int64_t>(chunk_no));
+    post->BindBlob(5, host);
+    ISMS_RETURN_IF_ERROR(post->Run());
+  }
+  ISMS_ASSIGN_OR_RETURN(auto chunk,
+                        conn_.Prepare("INSERT INTO audit_chunks (contract_id, log_kind, chunk_no, "
+                                      "root, records, min_time, max_time) VALUES ($1, $2, $3, "
+                                      "$4, $5, $6, $7)"));
+  chunk->BindInt(1, contract_id_);
+  chunk->BindInt(2, log_);
+  chunk->BindInt(3, static_cast<std::int64_t>(chunk_no));
+  chunk->BindBlob(4, HashBytes(MerkleRoot(leaves)));
+  chunk->BindInt(5, static_cast<std::int64_t>(entries.size()));
+  chunk->BindInt(6, min_t);
+  chunk->BindInt(7, max_t);
+  return chunk->Run();
+}
+
+Status LogStore::Append(std::span<const LogEntry> entries) {
+  if (entries.empty()) return Status::Ok();
+  ISMS_ASSIGN_OR_RETURN(auto st, conn_.Prepare("SELECT chunk_bits, tree FROM audit_logs WHERE "
+                                               "contract_id = $1 AND log_kind = $2"));
+  st->BindInt(1, contract_id_);
+  st->BindInt(2, log_);
+  ISMS_ASSIGN_OR_RETURN(bool exists, st->Step());
+  CompactTree tree;
+  if (exists) {
+    chunk_bits_ = static_cast<int>(st->ColumnInt(0));
+    std::string blob = st->ColumnBlob(1);
+    (void)st->Step();
+    ISMS_ASSIGN_OR_RETURN(tree,
+                          CompactTree::Deserialize(
+                              {reinterpret_cast<const std::uint8_t*>(blob.data()), blob.size()}));
+  }
+  const std::uint64_t chunk = std::uint64_t{1} << chunk_bits_;
+  const std::uint64_t size = tree.Size();
+  std::vector<StoredEntry> fresh;
+  fresh.reserve(entries.size());
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    StoredEntry e;
+    e.leaf = size + i;
+    e.time = entries[i].time;
+    e.host = entries[i].host;
+    e.user = entries[i].user;
+    e.bytes = entries[i].bytes;
+    e.leaf_hash = LeafHash(e.bytes);
+    tree.Append(e.leaf_hash);
+    fresh.push_back(std::move(e));
+  }
+  std::vector<StoredEntry> pending;
+  if ((size + entries.size()) / chunk != size / chunk) {
+    std::vector<Batch> batches;
+    ISMS_RETURN_IF_ERROR(LoadBatches(batches, true));
+    for (Batch& b : batches) {
+      ISMS_RETURN_IF_ERROR(b.decoded.WithContext("tail batch at leaf " + std::to_string(b.first)));
+      for (StoredEntry& e : b.entries) pending.push_back(std::move(e));
+    }
+    if (pending.size() != size % chunk) {
+      return Status::Corruption("the tail of the log holds " + std::to_string(pending.size()) +
+                                " entries, expected " + std::to_string(size % chunk) +
+                                ": run isms audit verify");
+    }
+    for (StoredEntry& e : fresh) pending.push_back(std::move(e));
+    ISMS_ASSIGN_OR_RETURN(auto del, conn_.Prepare("DELETE FROM audit_tail WHERE contract_id = $1 "
+                                                  "AND log_kind = $2"));
+    del->BindInt(1, contract_id_);
+    del->BindInt(2, log_);
+    ISMS_RETURN_IF_ERROR(del->Run());
+    std::size_t done = 0;
+    while (pending.size() - done >= chunk) {
+      std::uint64_t no = pending[done].leaf / chunk;
+      ISMS_RETURN_IF_ERROR(
+          WriteChunk(no, std::span<const StoredEntry>(pending).subspan(done, chunk)));
+      done += chunk;
+    }
+    pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(done));
+  } else {
+    pending = std::move(fresh);
+  }
+  if (!pending.empty()) {
+    std::string raw;
+    std::vector<Hash> leaves;
+    std::int64_t lo = std::numeric_limits<std::int64_t>::max();
+    std::int64_t hi = std::numeric_limits<std::int64_t>::min();
+    for (const StoredEntry& e : pending) {
+      EncodeEntry(raw, e);
+      leaves.push_back(e.leaf_hash);
+      lo = std::min(lo, Ms(e.time));
+      hi = std::max(hi, Ms(e.time));
+    }
+    ISMS_ASSIGN_OR_RETURN(auto ins,
+                          conn_.Prepare("INSERT INTO audit_tail (contract_id, log_kind, "
+                                        "first_leaf, leaves, hash, min_time, max_time, data) "
+                                        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"));
+    ins->BindInt(1, contract_id_);
+    ins->BindInt(2, log_);
+    ins->BindInt(3, static_cast<std::int64_t>(pending.front().leaf));
+    ins->BindInt(4, static_cast<std::int64_t>(pending.size()));
+    ins->BindBlob(5, HashBytes(MerkleRoot(leaves)));
+    ins->BindInt(6, lo);
+    ins->BindInt(7, hi);
+    ins->BindBlob(8, Compress(raw));
+    ISMS_RETURN_IF_ERROR(ins->Run());
+  }
+  std::vector<std::uint8_t> ser = tree.Serialize();
+  std::string tree_blob(ser.begin(), ser.end());
+  ISMS_ASSIGN_OR_RETURN(
+      auto up, conn_.Prepare(exists ? "UPDATE audit_logs SET size = $3, tree = $4 WHERE "
+                                      "contract_id = $1 AND log_kind = $2"
+                                    : "INSERT INTO audit_logs (contract_id, log_kind, size, tree, "
+                                      "chunk_bits) VALUES ($1, $2, $3, $4, $5)"));
+  up->BindInt(1, contract_id_);
+  up->BindInt(2, log_);
+  up->BindInt(3, static_cast<std::int64_t>(tree.Size()));
+  up->BindBlob(4, tree_blob);
+  if (!exists) up->BindInt(5, chunk_bits_);
+  return up->Run();
+}
+
+Status LogStore::LoadChunks(std::vector<Chunk>& out) {
+  ISMS_ASSIGN_OR_RETURN(auto st, conn_.Prepare("SELECT chunk_no, root, records, min_time, "
+                                               "max_time, purged_at FROM audit_chunks WHERE "
+                                               "contract_id = $1 AND log_kind = $2 ORDER BY "
+                                               "chunk_no"));
+  st->BindInt(1, contract_id_);
+  st->BindInt(2, log_);
+  while (true) {
+    ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) break;
+    Chunk c;
+    c.no = static_cast<std::uint64_t>(st->ColumnInt(0));
+    ISMS_ASSIGN_OR_RETURN(
+        c.root, HashFromBytes(st->ColumnBlob(1), "the root of chunk " + std::to_string(c.no)));
+    c.records = st->ColumnInt(2);
+    c.min_time = st->ColumnInt(3);
+    c.max_time = st->ColumnInt(4);
+    c.purged = !st->IsNull(5);
+    out.push_back(c);
+  }
+  return Status::Ok();
+}
+
+Status LogStore::LoadBatches(std::vector<Batch>& out, bool with_data) {
+  ISMS_ASSIGN_OR_RETURN(auto st, conn_.Prepare("SELECT first_leaf, leaves, hash, data FROM "
+                                               "audit_tail WHERE contract_id = $1 AND log_kind = "
+                                               "$2 ORDER BY first_leaf"));
+  st->BindInt(1, contract_id_);
+  st->BindInt(2, log_);
+  while (true) {
+    ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) break;
+    Batch b;
+    b.first = static_cast<std::uint64_t>(st->ColumnInt(0));
+    b.leaves = static_cast<std::uint64_t>(st->ColumnInt(1));
+    Result<Hash> h = HashFromBytes(st->ColumnBlob(2), "the hash of a tail batch");
+    if (h.ok()) b.hash = *h;
+    if (!h.ok()) b.decoded = h.status();
+    if (with_data && b.decoded.ok()) b.decoded = DecodeEntries(st->ColumnBlob(3), b.entries);
+    out.push_back(std::move(b));
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<StoredEntry>> LogStore::ChunkEntries(std::uint64_t chunk_no) {
+  ISMS_ASSIGN_OR_RETURN(auto st, conn_.Prepare("SELECT data FROM audit_blocks WHERE contract_id "
+                                               "= $1 AND log_kind = $2 AND chunk_no = $3"));
+  st->BindInt(1, contract_id_);
+  st->BindInt(2, log_);
+  st->BindInt(3, static_cast<std::int64_t>(chunk_no));
+  std::vector<StoredEntry> out;
+  while (true) {
+    ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) break;
+    ISMS_RETURN_IF_ERROR(DecodeEntries(st->ColumnBlob(0), out));
+  }
+  std::sort(out.begin(), out.end(),
+            [](const StoredEntry& a, const StoredEntry& b) { return a.leaf < b.leaf; });
+  return out;
+}
+
+Result<std::string> LogStore::WriteCheckpoint(const NoteSigner& signer, const std::string& origin,
+                                              Instant now) {
+  ISMS_ASSIGN_OR_RETURN(LogState s, State());
+  Result<std::string> existing = CheckpointAt(s.size);
+  if (existing.ok() || existing.status().code() != StatusCode::kNotFound) return existing;
+  Checkpoint cp{origin, s.size, s.root, {}};
+  ISMS_ASSIGN_OR_RETURN(std::string note, SignCheckpoint(cp, signer));
+  ISMS_ASSIGN_OR_RETURN(auto st,
+                        conn_.Prepare("INSERT INTO audit_checkpoints (contract_id, log_kind, "
+                                      "size, root, written_at, note) VALUES ($1, $2, $3, $4, $5, "
+                                      "$6)"));
+  st->BindInt(1, contract_id_);
+  st->BindInt(2, log_);
+  st->BindInt(3, static_cast<std::int64_t>(s.size));
+  st->BindBlob(4, HashBytes(s.root));
+  st->BindInt(5, Ms(now));
+  st->BindText(6, note);
+  ISMS_RETURN_IF_ERROR(st->Run());
+  return note;
+}
+
+Result<std::string> LogStore::LatestCheckpoint() {
+  ISMS_ASSIGN_OR_RETURN(auto st, conn_.Prepare("SELECT note FROM audit_checkpoints WHERE "
+                                               "contract_id = $1 AND log_kind = $2 ORDER BY size "
+                                               "DESC LIMIT 1"));
+  st->BindInt(1, contract_id_);
+  st->BindInt(2, log_);
+  ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
+  if (!row) return Status::NotFound("the log has no checkpoint yet: ingest records first");
+  std::string note = st->ColumnText(0);
+  (void)st->Step();
+  return note;
+}
+
+Result<std::string> LogStore::CheckpointAt(std::uint64_t size) {
+  ISMS_ASSIGN_OR_RETURN(auto st, conn_.Prepare("SELECT note FROM audit_checkpoints WHERE "
+                                               "contract_id = $1 AND log_kind = $2 AND size = "
+                                               "$3"));
+  st->BindInt(1, contract_id_);
+  st->BindInt(2, log_);
+  st->BindInt(3, static_cast<std::int64_t>(size));
+  ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
+  if (!row) return Status::NotFound("no checkpoint of size " + std::to_string(size));
+  std::string note = st->ColumnText(0);
+  (void)st->Step();
+  return note;
+}
+
+Status LogStore::Scan(const LogQuery& q, const std::function<Result<bool>(StoredEntry&&)>& fn) {
+  ISMS_ASSIGN_OR_RETURN(int bits, ChunkBits());
+  (void)bits;
+  const std::int64_t from = q.from ? Ms(*q.from) : std::numeric_limits<std::int64_t>::min();
+  const std::int64_t to = q.to ? Ms(*q.to) : std::numeric_limits<std::int64_t>::max();
+  auto keep = [&](const StoredEntry& e) {
+    return !e.erased && Ms(e.time) >= from && Ms(e.time) < to && (!q.host || e.host == *q.host) &&
+           (!q.user || e.user == *q.user);
+  };
+  const std::string host_param = q.user ? "$6" : "$5";
+  std::string sql;
+  if (q.user) {
+    sql =
+        "SELECT b.chunk_no, b.data FROM audit_postings p JOIN audit_blocks b ON "
+        "b.contract_id = p.contract_id AND b.log_kind = p.log_kind AND b.chunk_no = p.chunk_no "
+        "AND b.host = p.host WHERE p.contract_id = $1 AND p.log_kind = $2 AND p.user_key = $5 "
+        "AND b.max_time >= $3 AND b.min_time < $4";
+    if (q.host) sql += " AND b.host = " + host_param;
+    sql += " ORDER BY b.chunk_no";
+  } else {
+    sql =
+        "SELECT chunk_no, data FROM audit_blocks WHERE contract_id = $1 AND log_kind = $2 AND "
+        "max_time >= $3 AND min_time < $4";
+    if (q.host) sql += " AND host = " + host_param;
+    sql += " ORDER BY chunk_no";
+  }
+  ISMS_ASSIGN_OR_RETURN(auto st, conn_.Prepare(sql));
+  st->BindInt(1, contract_id_);
+  st->BindInt(2, log_);
+  st->BindInt(3, from);
+  st->BindInt(4, to);
+  if (q.user) st->BindBlob(5, *q.user);
+  if (q.host) st->BindBlob(q.user ? 6 : 5, *q.host);
+  std::vector<StoredEntry> group;
+  std::int64_t group_chunk = -1;
+  bool stop = false;
+  auto flush = [&]() -> Status {
+    std::sort(group.begin(), group.end(),
+              [](const StoredEntry& a, const StoredEntry& b) { return a.leaf < b.leaf; });
+    for (StoredEntry& e : group) {
+      if (stop || !keep(e)) continue;
+      ISMS_ASSIGN_OR_RETURN(bool more, fn(std::move(e)));
+      if (!more) stop = true;
+    }
+    group.clear();
+    return Status::Ok();
+  };
+  while (!stop) {
+    ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) break;
+    std::int64_t no = st->ColumnInt(0);
+    if (no != group_chunk) {
+      ISMS_RETURN_IF_ERROR(flush());
+      group_chunk = no;
+    }
+    ISMS_RETURN_IF_ERROR(
+        DecodeEntries(st->ColumnBlob(1), group)
+            .WithContext("chunk " + std::to_string(no) + ": run isms audit verify"));
+  }
+  if (stop) {
+    st.reset();
+    return Status::Ok();
+  }
+  ISMS_RETURN_IF_ERROR(flush());
+  if (stop) return Status::Ok();
+  st.reset();
+  std::vector<Batch> batches;
+  ISMS_RETURN_IF_ERROR(LoadBatches(batches, true));
+  for (Batch& b : batches) {
+    ISMS_RETURN_IF_ERROR(b.decoded.WithContext("tail batch at leaf " + std::to_string(b.first)));
+    for (StoredEntry& e : b.entries) {
+      if (!keep(e)) continue;
+      ISMS_ASSIGN_OR_RETURN(bool more, fn(std::move(e)));
+      if (!more) return Status::Ok();
+    }
+  }
+  return Status::Ok();
+}
+
+Result<SparseHashSource> LogStore::SourceFor(std::vector<std::uint64_t> positions) {
+  ISMS_ASSIGN_OR_RETURN(LogState s, State());
+  const std::uint64_t chunk = std::uint64_t{1} << s.chunk_bits;
+  SparseHashSource src;
+  std::vector<Chunk> chunks;
+  ISMS_RETURN_IF_ERROR(LoadChunks(chunks));
+  std::set<std::uint64_t> live;
+  for (const Chunk& c : chunks) {
+    src.AddSubtree(c.no * chunk, chunk, c.root);
+    if (!c.purged) live.insert(c.no);
+  }
+  {
+    ISMS_ASSIGN_OR_RETURN(auto st, conn_.Prepare("SELECT start_leaf, size, hash FROM audit_kept "
+                                                 "WHERE contract_id = $1 AND log_kind = $2"));
+    st->BindInt(1, contract_id_);
+    st->BindInt(2, log_);
+    while (true) {
+      ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
+      if (!row) break;
+      ISMS_ASSIGN_OR_RETURN(Hash h, HashFromBytes(st->ColumnBlob(2), "a kept boundary hash"));
+      src.AddSubtree(static_cast<std::uint64_t>(st->ColumnInt(0)),
+                     static_cast<std::uint64_t>(st->ColumnInt(1)), h);
+    }
+  }
+  std::vector<Batch> batches;
+  ISMS_RETURN_IF_ERROR(LoadBatches(batches, true));
+  for (Batch& b : batches) {
+    ISMS_RETURN_IF_ERROR(b.decoded.WithContext("tail batch at leaf " + std::to_string(b.first)));
+    for (const StoredEntry& e : b.entries) src.AddLeaves(e.leaf, std::span(&e.leaf_hash, 1));
+  }
+  std::set<std::uint64_t> wanted;
+  for (std::uint64_t p : positions) {
+    if (live.contains(p / chunk)) wanted.insert(p / chunk);
+  }
+  for (std::uint64_t no : wanted) {
+    ISMS_ASSIGN_OR_RETURN(std::vector<StoredEntry> entries, ChunkEntries(no));
+    for (const StoredEntry& e : entries) src.AddLeaves(e.leaf, std::span(&e.leaf_hash, 1));
+  }
+  return src;
+}
+
+Result<Hash> LogStore::RootAt(std::uint64_t size) {
+  if (size == 0) return EmptyRoot();
+  ISMS_ASSIGN_OR_RETURN(SparseHashSource src, SourceFor({size - 1}));
+  return audit::RootAt(size, src);
+}
+
+Result<InclusionProofData> LogStore::ProveInclusion(std::uint64_t index, std::uint64_t size) {
+  ISMS_ASSIGN_OR_RETURN(LogState s, State());
+  if (size > s.size) {
+    return Status::InvalidArgument("size " + std::to_string(size) + " is beyond the log's " +
+                                   std::to_string(s.size) + " records");
+  }
+  if (index >= size) {
+    return Status::InvalidArgument("index " + std::to_string(index) + " is not below size " +
+                                   std::to_string(size));
+  }
+  ISMS_ASSIGN_OR_RETURN(SparseHashSource src, SourceFor({index, size - 1}));
+  InclusionProofData p;
+  p.index = index;
+  p.size = size;
+  ISMS_ASSIGN_OR_RETURN(p.leaf_hash, src.SubtreeHash(index, 1));
+  ISMS_ASSIGN_OR_RETURN(p.hashes, InclusionProof(index, size, src));
+  ISMS_ASSIGN_OR_RETURN(p.root, audit::RootAt(size, src));
+  return p;
+}
+
+Result<std::vector<Hash>> LogStore::ProveConsistency(std::uint64_t m, std::uint64_t n) {
+  ISMS_ASSIGN_OR_RETURN(LogState s, State());
+  if (n > s.size || m > n) {
+    return Status::InvalidArgument("sizes " + std::to_string(m) + " and " + std::to_string(n) +
+                                   " do not fit a log of " + std::to_string(s.size) + " records");
+  }
+  std::vector<std::uint64_t> pos;
+  for (std::uint64_t p : {m - 1, m, n - 1}) {
+    if (p < s.size) pos.push_back(p);
+  }
+  ISMS_ASSIGN_OR_RETURN(SparseHashSource src, SourceFor(pos));
+  return ConsistencyProof(m, n, src);
+}
+
+Result<VerifyReport> LogStore::Verify(const NoteVerifier& verifier) {
+  VerifyReport rep;
+  ISMS_ASSIGN_OR_RETURN(LogState s, State());
+  rep.size = s.size;
+  const std::uint64_t chunk = std::uint64_t{1} << s.chunk_bits;
+  const std::uint64_t complete = s.size / chunk;
+
+  struct CpRow {
+    std::uint64_t size;
+    std::string root;
+    std::string note;
+  };
+  std::vector<CpRow> cps;
+  {
+    ISMS_ASSIGN_OR_RETURN(auto st, conn_.Prepare("SELECT size, root, note FROM audit_checkpoints "
+                                                 "WHERE contract_id = $1 AND log_kind = $2 "
+                                                 "ORDER BY size"));
+    st->BindInt(1, contract_id_);
+    st->BindInt(2, log_);
+    while (true) {
+      ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
+      if (!row) break;
+      cps.push_back(
+          {static_cast<std::uint64_t>(st->ColumnInt(0)), st->ColumnBlob(1), st->ColumnText(2)});
+    }
+  }
+  std::map<std::uint64_t, std::set<std::pair<std::string, std::string>>> postings;
+  {
+    ISMS_ASSIGN_OR_RETURN(auto st, conn_.Prepare("SELECT chunk_no, user_key, host FROM "
+                                                 "audit_postings WHERE contract_id = $1 AND "
+                                                 "log_kind = $2"));
+    st->BindInt(1, contract_id_);
+    st->BindInt(2, log_);
+    while (true) {
+      ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
+      if (!row) break;
+      postings[static_cast<std::uint64_t>(st->ColumnInt(0))].emplace(st->ColumnBlob(1),
+                                                                     st->ColumnBlob(2));
+    }
+  }
+  std::set<std::uint64_t> block_chunks;
+  {
+    ISMS_ASSIGN_OR_RETURN(auto st, conn_.Prepare("SELECT DISTINCT chunk_no FROM audit_blocks "
+                                                 "WHERE contract_id = $1 AND log_kind = $2"));
+    st->BindInt(1, contract_id_);
+    st->BindInt(2, log_);
+    while (true) {
+      ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
+      if (!row) break;
+      block_chunks.insert(static_cast<std::uint64_t>(st->ColumnInt(0)));
+    }
+  }
+
+  SparseHashSource src;
+  {
+    ISMS_ASSIGN_OR_RETURN(auto st, conn_.Prepare("SELECT start_leaf, size, hash FROM audit_kept "
+                                                 "WHERE contract_id = $1 AND log_kind = $2"));
+    st->BindInt(1, contract_id_);
+    st->BindInt(2, log_);
+    while (true) {
+      ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
+      if (!row) break;
+      Result<Hash> h = HashFromBytes(st->ColumnBlob(2), "a kept boundary hash");
+      if (!h.ok()) {
+        rep.problems.push_back(h.status().message());
+        continue;
+      }
+      src.AddSubtree(static_cast<std::uint64_t>(st->ColumnInt(0)),
+                     static_cast<std::uint64_t>(st->ColumnInt(1)), *h);
+    }
+  }
+  auto problem = [&](std::uint64_t no, const std::string& what) {
+    rep.problems.push_back("chunk " + std::to_string(no) + " (" +
+                           Range(no * chunk, (no + 1) * chunk) + "): " + what);
+  };
+  std::vector<Chunk> chunks;
+  ISMS_RETURN_IF_ERROR(LoadChunks(chunks));
+  std::uint64_t expect = 0;
+  for (const Chunk& c : chunks) {
+    for (; expect < c.no && expect < complete; ++expect) problem(expect, "missing");
+    if (c.no >= complete) {
+      problem(c.no, "stored beyond the log's size of " + std::to_string(s.size));
+      continue;
+    }
+    expect = c.no + 1;
+    src.AddSubtree(c.no * chunk, chunk, c.root);
+    if (c.purged) {
+      ++rep.purged_chunks;
+      if (block_chunks.contains(c.no) || postings.contains(c.no)) {
+        problem(c.no, "purged, yet blocks or postings remain");
+      }
+      continue;
+    }
+    ++rep.chunks;
+    struct BlockRow {
+      std::string host;
+      std::int64_t records, lo, hi;
+      std::string data;
+    };
+    std::vector<StoredEntry> entries;
+    std::set<std::pair<std::string, std::string>> want_postings;
+    std::string bad;
+    {
+      ISMS_ASSIGN_OR_RETURN(auto st, conn_.Prepare("SELECT host, records, min_time, max_time, "
+                                                   "data FROM audit_blocks WHERE contract_id = "
+                                                   "$1 AND log_kind = $2 AND chunk_no = $3 ORDER "
+                                                   "BY host"));
+      st->BindInt(1, contract_id_);
+      st->BindInt(2, log_);
+      st->BindInt(3, static_cast<std::int64_t>(c.no));
+      while (true) {
+        ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
+        if (!row) break;
+        std::string host = st->ColumnBlob(0);
+        std::vector<StoredEntry> block;
+        Status d = DecodeEntries(st->ColumnBlob(4), block);
+        if (!d.ok() && bad.empty()) bad = "block of host '" + host + "': " + d.message();
+        std::int64_t lo = std::numeric_limits<std::int64_t>::max();
+        std::int64_t hi = std::numeric_limits<std::int64_t>::min();
+        for (StoredEntry& e : block) {
+          if (e.host != host && bad.empty()) bad = "block of host '" + host + "' holds another";
+          lo = std::min(lo, Ms(e.time));
+          hi = std::max(hi, Ms(e.time));
+          if (!e.user.empty()) want_postings.emplace(e.user, e.host);
+          entries.push_back(std::move(e));
+        }
+        if (bad.empty() && (static_cast<std::int64_t>(block.size()) != st->ColumnInt(1) ||
+                            lo != st->ColumnInt(2) || hi != st->ColumnInt(3))) {
+          bad = "the index row of host '" + host + "' disagrees with its block";
+        }
+      }
+    }
+    std::sort(entries.begin(), entries.end(),
+              [](const StoredEntry& a, const StoredEntry& b) { return a.leaf < b.leaf; });
+    std::vector<Hash> leaves;
+    std::int64_t lo = std::numeric_limits<std::int64_t>::max();
+    std::int64_t hi = std::numeric_limits<std::int64_t>::min();
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      if (entries[i].leaf != c.no * chunk + i && bad.empty()) {
+        bad = "leaf " + std::to_string(c.no * chunk + i) + " is missing or out of place";
+      }
+      leaves.push_back(entries[i].leaf_hash);
+      lo = std::min(lo, Ms(entries[i].time));
+      hi = std::max(hi, Ms(entries[i].time));
+    }
+    if (bad.empty() && entries.size() != chunk) {
+      bad = "holds " + std::to_string(entries.size()) + " records, not " + std::to_string(chunk);
+    }
+    if (bad.empty() && MerkleRoot(leaves) != c.root) {
+      bad = "its records do not hash to its stored subtree hash";
+    }
+    if (bad.empty() &&
+        (c.records != static_cast<std::int64_t>(chunk) || c.min_time != lo || c.max_time != hi)) {
+      bad = "the chunk row disagrees with its records";
+    }
+    if (bad.empty() && want_postings != postings[c.no]) {
+      bad = "the user postings disagree with its records";
+    }
+    if (!bad.empty()) problem(c.no, bad);
+    for (const CpRow& cp : cps) {
+      if (cp.size > c.no * chunk && cp.size < (c.no + 1) * chunk && leaves.size() == chunk) {
+        src.AddLeaves(c.no * chunk, leaves);
+        break;
+      }
+    }
+    postings.erase(c.no);
+    block_chunks.erase(c.no);
+  }
+  for (; expect < complete; ++expect) problem(expect, "missing");
+  for (std::uint64_t no : block_chunks) problem(no, "blocks stored for a chunk that has no row");
+  for (const auto& [no, set] : postings) {
+    if (!set.empty()) problem(no, "postings stored for a chunk that has no live row");
+  }
+
+  std::vector<Batch> batches;
+  ISMS_RETURN_IF_ERROR(LoadBatches(batches, true));
+  std::uint64_t next = complete * chunk;
+  for (Batch& b : batches) {
+    ++rep.tail_batches;
+    std::string where =
+        "tail batch (" + Range(b.first, b.first + std::max<std::uint64_t>(b.leaves, 1)) + "): ";
+    if (!b.decoded.ok()) {
+      rep.problems.push_back(where + b.decoded.message());
+      continue;
+    }
+    std::vector<Hash> leaves;
+    bool ok = b.first == next && b.entries.size() == b.leaves;
+    for (std::size_t i = 0; i < b.entries.size(); ++i) {
+      ok = ok && b.entries[i].leaf == b.first + i;
+      leaves.push_back(b.entries[i].leaf_hash);
+    }
+    if (!ok) {
+      rep.problems.push_back(where + "does not continue the log at leaf " + std::to_string(next));
+    } else if (MerkleRoot(leaves) != b.hash) {
+      rep.problems.push_back(where + "its records do not hash to its stored hash");
+    }
+    if (ok) src.AddLeaves(b.first, leaves);
+    next = b.first + b.leaves;
+  }
+  if (next != s.size) {
+    rep.problems.push_back("the log has " + std::to_string(s.size) + " records but its chunks " +
+                           "and tail hold " + std::to_string(next));
+  }
+  if (s.size > 0) {
+    Result<Hash> root = audit::RootAt(s.size, src);
+    if (!root.ok()) {
+      rep.problems.push_back("cannot compute the root: " + root.status().message());
+    } else {
+      rep.root = *root;
+      if (*root != s.root) {
+        rep.problems.push_back("the stored tree state (root " + HashHex(s.root) +
+                               ") disagrees with the records (root " + HashHex(*root) + ")");
+      }
+    }
+  } else {
+    rep.root = EmptyRoot();
+  }
+  for (const CpRow& row : cps) {
+    ++rep.checkpoints;
+    std::string where = "checkpoint of size " + std::to_string(row.size) + ": ";
+    Result<Checkpoint> cp = VerifyCheckpoint(row.note, verifier);
+    if (!cp.ok()) {
+      rep.problems.push_back(where + cp.status().message());
+      continue;
+    }
+    if (cp->size != row.size || HashBytes(cp->root) != row.root) {
+      rep.problems.push_back(where + "its row disagrees with its signed note");
+      continue;
+    }
+    if (cp->size > s.size) {
+      rep.problems.push_back(where + "beyond the log's size of " + std::to_string(s.size));
+      continue;
+    }
+    Result<Hash> at = audit::RootAt(cp->size, src);
+    if (!at.ok()) {
+      rep.problems.push_back(where +
+                             "cannot compute the root at its size: " + at.status().message());
+    } else if (*at != cp->root) {
+      rep.problems.push_back(where + "the log's root at that size is " + HashHex(*at) +
+                             ", the checkpoint says " + HashHex(cp->root));
+    }
+  }
+  return rep;
+}
+
+Result<PurgeResult> LogStore::Purge(Instant cutoff, Instant now) {
+  ISMS_ASSIGN_OR_RETURN(LogState s, State());
+  const std::uint64_t chunk = std::uint64_t{1} << s.chunk_bits;
+  std::vector<std::uint64_t> cp_sizes;
+  {
+    ISMS_ASSIGN_OR_RETURN(auto st, conn_.Prepare("SELECT size FROM audit_checkpoints WHERE "
+                                                 "contract_id = $1 AND log_kind = $2"));
+    st->BindInt(1, contract_id_);
+    st->BindInt(2, log_);
+    while (true) {
+      ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
+      if (!row) break;
+      cp_sizes.push_back(static_cast<std::uint64_t>(st->ColumnInt(0)));
+    }
+  }
+  std::vector<Chunk> chunks;
+  ISMS_RETURN_IF_ERROR(LoadChunks(chunks));
+  PurgeResult res;
+  for (const Chunk& c : chunks) {
+    if (c.purged || c.max_time >= Ms(cutoff)) continue;
+    const std::uint64_t start = c.no * chunk;
+    const std::uint64_t end = start + chunk;
+    ISMS_ASSIGN_OR_RETURN(std::vector<StoredEntry> entries, ChunkEntries(c.no));
+    std::vector<Hash> leaves;
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      if (entries[i].leaf != start + i) break;
+      leaves.push_back(entries[i].leaf_hash);
+    }
+    if (leaves.size() != chunk || MerkleRoot(leaves) != c.root) {
+      return Status::Corruption("chunk " + std::to_string(c.no) + " (" + Range(start, end) +
+                                ") does not verify; nothing was purged: run isms audit verify");
+    }
+    ISMS_ASSIGN_OR_RETURN(auto keep,
+                          conn_.Prepare("INSERT INTO audit_kept (contract_id, log_kind, "
+                                        "start_leaf, size, hash) VALUES ($1, $2, $3, $4, $5) ON "
+                                        "CONFLICT DO NOTHING"));
+    for (std::uint64_t m : cp_sizes) {
+      if (m <= start || m >= end) continue;
+      std::vector<Subtree> cover = AlignedCover(start, m);
+      std::vector<Subtree> right = AlignedCover(m, end);
+      cover.insert(cover.end(), right.begin(), right.end());
+      for (const Subtree& t : cover) {
+        Hash h = MerkleRoot(std::span<const Hash>(leaves).subspan(t.start - start, t.size));
+        keep->BindInt(1, contract_id_);
+        keep->BindInt(2, log_);
+        keep->BindInt(3, static_cast<std::int64_t>(t.start));
+        keep->BindInt(4, static_cast<std::int64_t>(t.size));
+        keep->BindBlob(5, HashBytes(h));
+        ISMS_RETURN_IF_ERROR(keep->Run());
+      }
+    }
+    for (const char* sql : {"DELETE FROM audit_blocks WHERE contract_id = $1 AND log_kind = $2 "
+                            "AND chunk_no = $3",
+                            "DELETE FROM audit_postings WHERE contract_id = $1 AND log_kind = $2 "
+                            "AND chunk_no = $3"}) {
+      ISMS_ASSIGN_OR_RETURN(auto del, conn_.Prepare(sql));
+      del->BindInt(1, contract_id_);
+      del->BindInt(2, log_);
+      del->BindInt(3, static_cast<std::int64_t>(c.no));
+      ISMS_RETURN_IF_ERROR(del->Run());
+    }
+    ISMS_ASSIGN_OR_RETURN(auto up, conn_.Prepare("UPDATE audit_chunks SET purged_at = $4 WHERE "
+                                                 "contract_id = $1 AND log_kind = $2 AND "
+                                                 "chunk_no = $3"));
+    up->BindInt(1, contract_id_);
+    up->BindInt(2, log_);
+    up->BindInt(3, static_cast<std::int64_t>(c.no));
+    up->BindInt(4, Ms(now));
+    ISMS_RETURN_IF_ERROR(up->Run());
+    ++res.chunks;
+    res.records += static_cast<std::uint64_t>(c.records);
+  }
+  return res;
+}
+
+}  // namespace isms::audit

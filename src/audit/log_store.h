@@ -1,0 +1,154 @@
+// The persistent form of one append-only Merkle log (an audit log or a ledger log of a contract)
+// through store/: zstd-compressed chunks of 2^k leaves, tail batches, per-host blocks and
+// per-user postings, signed checkpoints, retention and verification. Layout and rules:
+// docs/audit-format.md ("Storage"); the tree and proofs: docs/audit-merkle.md.
+//
+// Entries are opaque bytes (for an audit log, EncodeAuditRecord) with the keys the indexes use
+// (time, host, user); each entry's leaf hash is LeafHash(bytes). Nothing is ever one row per
+// entry:
+//   - the tail (the entries after the last complete chunk) is one row per Append, compressed;
+//   - when the tail reaches a chunk boundary, its entries become a chunk: one row per chunk (its
+//     subtree hash and time range) and one compressed block per host present in the chunk, plus
+//     one posting row per (user, host) pair, so a query for one host or user reads only blocks of
+//     that host or holding that user.
+//
+// Transactions: Append, WriteCheckpoint and Purge run inside the caller's transaction on the
+// connection (they never begin or commit). Verify and proofs only read.
+//
+// Thread-safety: a LogStore borrows its Connection (which belongs to one thread at a time) and
+// must not outlive it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "audit/merkle.h"
+#include "audit/note.h"
+#include "audit/proof.h"
+#include "core/status.h"
+#include "core/time.h"
+#include "store/store.h"
+
+namespace isms::audit {
+
+// Which log of a contract.
+enum class LogKind : int { kAudit = 0, kLedger = 1 };
+
+struct LogEntry {
+  std::string bytes;  // the leaf's content
+  Instant time{};     // when it happened: block time ranges and retention
+  std::string host;   // index key ("" for none)
+  std::string user;   // index key ("" for none)
+};
+
+struct StoredEntry {
+  std::uint64_t leaf = 0;
+  Instant time{};
+  std::string host;
+  std::string user;
+  std::string bytes;  // empty when erased
+  bool erased = false;
+  Hash leaf_hash{};
+};
+
+struct LogQuery {
+  std::optional<Instant> from;  // time >= from
+  std::optional<Instant> to;    // time < to
+  std::optional<std::string> host;
+  std::optional<std::string> user;
+};
+
+struct LogState {
+  std::uint64_t size = 0;
+  int chunk_bits = 0;
+  Hash root{};
+};
+
+struct InclusionProofData {
+  std::uint64_t index = 0;
+  std::uint64_t size = 0;
+  Hash leaf_hash{};
+  std::vector<Hash> hashes;
+  Hash root{};
+};
+
+struct VerifyReport {
+  std::uint64_t size = 0;
+  std::uint64_t chunks = 0;         // complete chunks checked (live)
+  std::uint64_t purged_chunks = 0;  // complete chunks whose records were purged (roots kept)
+  std::uint64_t tail_batches = 0;
+  std::uint64_t checkpoints = 0;
+  Hash root{};
+  std::vector<std::string> problems;  // the first problem first; empty when the log verifies
+};
+
+struct PurgeResult {
+  std::uint64_t chunks = 0;
+  std::uint64_t records = 0;
+};
+
+class LogStore {
+ public:
+  static constexpr int kDefaultChunkBits = 12;
+
+  // The tables of every log (same shape on both engines; blobs are BLOB / BYTEA).
+  static std::string SchemaSql(store::Engine engine);
+
+  // `chunk_bits` applies when the log is created by its first Append; an existing log keeps the
+  // value it was created with.
+  LogStore(store::Connection& conn, std::int64_t contract_id, LogKind kind,
+           int chunk_bits = kDefaultChunkBits);
+
+  // Size 0 and the empty root for a log that has no entry yet.
+  Result<LogState> State();
+
+  // Appends entries at the end of the log: one tail batch, compacting complete chunks.
+  Status Append(std::span<const LogEntry> entries);
+
+  // Signs and stores a checkpoint of the current size (unless one of that size exists) and
+  // returns its note. `origin` names the log (checkpoint.h).
+  Result<std::string> WriteCheckpoint(const NoteSigner& signer, const std::string& origin,
+                                      Instant now);
+  // The latest checkpoint note, or NotFound.
+  Result<std::string> LatestCheckpoint();
+  // The checkpoint note of exactly this size, or NotFound.
+  Result<std::string> CheckpointAt(std::uint64_t size);
+
+  // Entries matching `q`, in leaf order; `fn` returns false to stop.
+  Status Scan(const LogQuery& q, const std::function<Result<bool>(StoredEntry&&)>& fn);
+
+  // MTH of the first `size` leaves (size <= current size).
+  Result<Hash> RootAt(std::uint64_t size);
+  // RFC 9162 proofs over the stored log. NotFound for a purged record.
+  Result<InclusionProofData> ProveInclusion(std::uint64_t index, std::uint64_t size);
+  Result<std::vector<Hash>> ProveConsistency(std::uint64_t m, std::uint64_t n);
+
+  // Recomputes every live chunk and tail batch, checks the indexes, the chunk sequence, the
+  // stored root and every checkpoint (signature by `verifier`, and root at its size).
+  Result<VerifyReport> Verify(const NoteVerifier& verifier);
+
+  // Drops the blocks and postings of every complete chunk whose records all have time < cutoff,
+  // keeping the chunk's subtree hash and the boundary hashes of every checkpoint inside it.
+  Result<PurgeResult> Purge(Instant cutoff, Instant now);
+
+ private:
+  struct Chunk;
+  struct Batch;
+  Result<int> ChunkBits();
+  Status LoadChunks(std::vector<Chunk>& out);
+  Status LoadBatches(std::vector<Batch>& out, bool with_data);
+  Result<std::vector<StoredEntry>> ChunkEntries(std::uint64_t chunk_no);
+  Status WriteChunk(std::uint64_t chunk_no, std::span<const StoredEntry> entries);
+  Result<SparseHashSource> SourceFor(std::vector<std::uint64_t> positions);
+
+  store::Connection& conn_;
+  std::int64_t contract_id_;
+  int log_;
+  int chunk_bits_;
+};
+
+}  // namespace isms::audit

@@ -1,0 +1,231 @@
+#include "audit/log_store.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "audit/checkpoint.h"
+#include "audit/proof.h"
+
+namespace isms::audit {
+namespace {
+
+Instant At(int minute) {
+  return Instant(std::chrono::minutes(29'000'000 + minute));
+}
+
+class LogStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/isms-logstore-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    auto c = store::Connection::Open("sqlite:" + dir_ + "/audit.db");
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    conn_ = std::move(*c);
+    ASSERT_TRUE(
+        store::Migrate(*conn_, {{1, "log", LogStore::SchemaSql(store::Engine::kSqlite), ""}}).ok());
+    log_ = std::make_unique<LogStore>(*conn_, 7, LogKind::kAudit, 2);
+  }
+  void TearDown() override {
+    log_.reset();
+    conn_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  // Appends n records (minute = leaf index) in one batch and writes a checkpoint.
+  void Append(int n) {
+    std::vector<LogEntry> es;
+    for (int i = 0; i < n; ++i, ++next_) {
+      LogEntry e;
+      e.bytes = "record " + std::to_string(next_);
+      e.time = At(next_);
+      e.host = next_ % 2 == 0 ? "web-01" : "db-01";
+      e.user = next_ % 3 == 0 ? "alice" : "";
+      es.push_back(e);
+      mem_.Append(LeafHash(e.bytes));
+    }
+    ASSERT_TRUE(conn_->Begin().ok());
+    ASSERT_TRUE(log_->Append(es).ok());
+    ASSERT_TRUE(log_->WriteCheckpoint(signer_, "test/audit", At(0)).ok());
+    ASSERT_TRUE(conn_->Commit().ok());
+  }
+
+  std::vector<std::string> Problems() {
+    auto r = log_->Verify(signer_.Verifier());
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? r->problems : std::vector<std::string>{"verify failed"};
+  }
+
+  void Exec(const std::string& sql) { ASSERT_TRUE(conn_->Execute(sql).ok()) << sql; }
+
+  // Flips one byte of a blob column of the first row of `table` matching `where`.
+  void FlipBlob(const std::string& table, const std::string& column, const std::string& where,
+                size_t offset) {
+    auto st = conn_->Prepare("SELECT rowid, " + column + " FROM " + table + " WHERE " + where);
+    ASSERT_TRUE(st.ok());
+    ASSERT_TRUE(*(*st)->Step());
+    std::int64_t rowid = (*st)->ColumnInt(0);
+    std::string blob = (*st)->ColumnBlob(1);
+    st->reset();
+    ASSERT_LT(offset, blob.size());
+    blob[offset] = static_cast<char>(blob[offset] ^ 0x01);
+    auto up = conn_->Prepare("UPDATE " + table + " SET " + column + " = $1 WHERE rowid = $2");
+    ASSERT_TRUE(up.ok());
+    (*up)->BindBlob(1, blob);
+    (*up)->BindInt(2, rowid);
+    ASSERT_TRUE((*up)->Run().ok());
+  }
+
+  std::string dir_;
+  std::unique_ptr<store::Connection> conn_;
+  std::unique_ptr<LogStore> log_;
+  NoteSigner signer_ = NoteSigner::Generate("test/audit").value();
+  MemoryHashSource mem_;
+  int next_ = 0;
+};
+
+TEST_F(LogStoreTest, AppendsChunksAndTailWithTheRfc9162Root) {
+  Append(3);
+  Append(6);
+  auto s = log_->State();
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->size, 9u);
+  EXPECT_EQ(s->root, *RootAt(9, mem_));
+  EXPECT_TRUE(Problems().empty());
+  auto count = [&](const std::string& table) {
+    auto st = conn_->Prepare("SELECT COUNT(*) FROM " + table);
+    EXPECT_TRUE(*(*st)->Step());
+    return (*st)->ColumnInt(0);
+  };
+  EXPECT_EQ(count("audit_chunks"), 2);
+  EXPECT_EQ(count("audit_blocks"), 4);
+  EXPECT_EQ(count("audit_tail"), 1);
+  EXPECT_EQ(*log_->RootAt(3), *RootAt(3, mem_));
+}
+
+TEST_F(LogStoreTest, SearchesByHostAndUserInLeafOrder) {
+  Append(10);
+  std::vector<std::uint64_t> leaves;
+  LogQuery q;
+  q.host = "web-01";
+  ASSERT_TRUE(log_->Scan(q,
+                         [&](StoredEntry&& e) -> Result<bool> {
+                           leaves.push_back(e.leaf);
+                           return true;
+                         })
+                  .ok());
+  EXPECT_EQ(leaves, (std::vector<std::uint64_t>{0, 2, 4, 6, 8}));
+  leaves.clear();
+  q = {};
+  q.user = "alice";
+  q.from = At(1);
+  ASSERT_TRUE(log_->Scan(q,
+                         [&](StoredEntry&& e) -> Result<bool> {
+                           leaves.push_back(e.leaf);
+                           return true;
+                         })
+                  .ok());
+  EXPECT_EQ(leaves, (std::vector<std::uint64_t>{3, 6, 9}));
+}
+
+TEST_F(LogStoreTest, AFlippedByteInAChunkBlockNamesTheChunk) {
+  Append(9);
+  FlipBlob("audit_blocks", "data", "chunk_no = 1 AND host = X'64622d3031'", 20);
+  auto p = Problems();
+  ASSERT_FALSE(p.empty());
+  EXPECT_NE(p[0].find("chunk 1 (leaves 4-7)"), std::string::npos) << p[0];
+}
+
+TEST_F(LogStoreTest, AChangedIndexRowNamesTheChunk) {
+  Append(9);
+  Exec(
+      "UPDATE audit_blocks SET max_time = max_time + 1 WHERE chunk_no = 0 AND rowid = "
+      "(SELECT MIN(rowid) FROM audit_blocks WHERE chunk_no = 0)");
+  auto p = Problems();
+  ASSERT_FALSE(p.empty());
+  EXPECT_NE(p[0].find("chunk 0 (leaves 0-3)"), std::string::npos) << p[0];
+}
+
+TEST_F(LogStoreTest, AChangedPostingNamesTheChunk) {
+  Append(9);
+  FlipBlob("audit_postings", "user_key", "chunk_no = 1", 0);
+  auto p = Problems();
+  ASSERT_FALSE(p.empty());
+  EXPECT_NE(p[0].find("chunk 1 (leaves 4-7)"), std::string::npos) << p[0];
+}
+
+TEST_F(LogStoreTest, AFlippedByteInATailBatchIsNamed) {
+  Append(6);
+  FlipBlob("audit_tail", "data", "1 = 1", 12);
+  auto p = Problems();
+  ASSERT_FALSE(p.empty());
+  EXPECT_NE(p[0].find("tail batch (leaves 4-5)"), std::string::npos) << p[0];
+}
+
+TEST_F(LogStoreTest, AChangedCheckpointIsDetected) {
+  Append(5);
+  auto st = conn_->Prepare("SELECT note FROM audit_checkpoints WHERE size = 5");
+  ASSERT_TRUE(*(*st)->Step());
+  std::string note = (*st)->ColumnText(0);
+  st->reset();
+  note[note.find('\n') + 1] = '6';
+  auto up = conn_->Prepare("UPDATE audit_checkpoints SET note = $1 WHERE size = 5");
+  (*up)->BindText(1, note);
+  ASSERT_TRUE((*up)->Run().ok());
+  auto p = Problems();
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_NE(p[0].find("checkpoint of size 5"), std::string::npos) << p[0];
+}
+
+TEST_F(LogStoreTest, ADeletedChunkIsDetected) {
+  Append(9);
+  Exec("DELETE FROM audit_blocks WHERE chunk_no = 0");
+  Exec("DELETE FROM audit_chunks WHERE chunk_no = 0");
+  auto p = Problems();
+  ASSERT_FALSE(p.empty());
+  EXPECT_EQ(p[0], "chunk 0 (leaves 0-3): missing");
+}
+
+TEST_F(LogStoreTest, ProofsStillVerifyAfterAPurge) {
+  Append(3);
+  Append(3);
+  Append(5);
+  Append(2);
+  ASSERT_TRUE(conn_->Begin().ok());
+  auto purged = log_->Purge(At(8), At(100));
+  ASSERT_TRUE(purged.ok()) << purged.status().ToString();
+  ASSERT_TRUE(conn_->Commit().ok());
+  EXPECT_EQ(purged->chunks, 2u);
+  EXPECT_EQ(purged->records, 8u);
+  EXPECT_TRUE(Problems().empty());
+
+  for (std::uint64_t m : {3u, 6u, 11u}) {
+    auto root_m = log_->RootAt(m);
+    ASSERT_TRUE(root_m.ok()) << m << root_m.status().ToString();
+    EXPECT_EQ(*root_m, *RootAt(m, mem_));
+    auto proof = log_->ProveConsistency(m, 13);
+    ASSERT_TRUE(proof.ok()) << proof.status().ToString();
+    EXPECT_TRUE(VerifyConsistency(m, 13, *root_m, *RootAt(13, mem_), *proof).ok());
+  }
+  auto inc = log_->ProveInclusion(9, 11);
+  ASSERT_TRUE(inc.ok()) << inc.status().ToString();
+  EXPECT_TRUE(VerifyInclusion(inc->leaf_hash, 9, 11, inc->hashes, *RootAt(11, mem_)).ok());
+  EXPECT_EQ(log_->ProveInclusion(1, 13).status().code(), StatusCode::kNotFound);
+
+  int seen = 0;
+  ASSERT_TRUE(log_->Scan({},
+                         [&](StoredEntry&&) -> Result<bool> {
+                           ++seen;
+                           return true;
+                         })
+                  .ok());
+  EXPECT_EQ(seen, 5);
+}
+
+}  // namespace
+}  // namespace isms::audit

@@ -1,0 +1,366 @@
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <nlohmann/json.hpp>
+#include <ostream>
+#include <sstream>
+
+#include "app/audit.h"
+#include "audit/checkpoint.h"
+#include "audit/proof.h"
+#include "cli/commands.h"
+#include "cli/store_access.h"
+
+namespace isms::cli {
+namespace {
+
+using nlohmann::ordered_json;
+
+std::string Dump(const ordered_json& j, int indent = -1) {
+  return j.dump(indent, ' ', false, ordered_json::error_handler_t::replace);
+}
+
+Result<std::unique_ptr<app::AuditService>> OpenAudit(Context& ctx, const AuditCommonOptions& o) {
+  std::optional<std::string> flag;
+  if (!o.store.store.empty()) flag = o.store.store;
+  ISMS_ASSIGN_OR_RETURN(std::string url, store::ResolveStoreUrl(flag));
+  return app::AuditService::Open(url, o.key_dir, ctx.clock);
+}
+
+void NoteCreatedKey(Context& ctx, app::AuditService& s) {
+  if (!s.created_key()) return;
+  ctx.err << "isms: created the audit signing key " << s.created_key()->private_path
+          << " (mode 0600); give the buyer " << s.created_key()->public_path << "\n";
+}
+
+Result<std::string> ReadInput(Context& ctx, const std::string& file) {
+  if (file == "-") {
+    return std::string(std::istreambuf_iterator<char>(ctx.in), std::istreambuf_iterator<char>());
+  }
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return Status::IoError(file + ": cannot open for reading");
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// --from (start of a London date, or an instant) and --to (end of a London date, or an instant:
+// exclusive).
+Status ParseRange(const std::string& from, const std::string& to, std::optional<Instant>& f,
+                  std::optional<Instant>& t) {
+  if (!from.empty()) {
+    ISMS_ASSIGN_OR_RETURN(Instant v, ParseAt(from, false));
+    f = v;
+  }
+  if (!to.empty()) {
+    ISMS_ASSIGN_OR_RETURN(Instant v, ParseAt(to, true));
+    t = to.size() == 10 ? v + std::chrono::milliseconds(1) : v;
+  }
+  return Status::Ok();
+}
+
+ordered_json RecordJson(const app::AuditHit& h) {
+  const AuditRecord& r = h.record;
+  ordered_json j;
+  j["leaf"] = h.leaf;
+  j["time"] = FormatInstant(r.time);
+  j["received"] = FormatInstant(r.received);
+  j["source"] = std::string(AuditSourceKey(r.source));
+  j["host"] = r.host;
+  j["app"] = r.app;
+  j["procid"] = r.procid;
+  j["msgid"] = r.msgid;
+  j["category"] = std::string(AuditCategoryKey(r.category));
+  j["rule"] = r.rule;
+  j["user"] = r.user;
+  j["src_ip"] = r.src_ip;
+  j["src_host"] = r.src_host;
+  j["src_mac"] = r.src_mac;
+  j["dest"] = r.dest;
+  j["session"] = r.session;
+  j["message"] = r.message;
+  return j;
+}
+
+// A CSV cell, quoted, with a leading ' before =, +, -, @, tab or CR so that spreadsheets do not
+// read it as a formula.
+std::string CsvCell(std::string_view v) {
+  std::string s = "\"";
+  if (!v.empty() &&
+      (v[0] == '=' || v[0] == '+' || v[0] == '-' || v[0] == '@' || v[0] == '\t' || v[0] == '\r')) {
+    s += '\'';
+  }
+  for (char c : v) {
+    if (c == '"') s += '"';
+    s += c;
+  }
+  return s + "\"";
+}
+
+std::vector<std::string> HexList(const std::vector<audit::Hash>& hs) {
+  std::vector<std::string> out;
+  for (const auto& h : hs) out.push_back(audit::HashHex(h));
+  return out;
+}
+
+Result<std::vector<audit::Hash>> HashList(const ordered_json& j) {
+  if (!j.is_array()) return Status::InvalidArgument("\"hashes\" is not an array");
+  std::vector<audit::Hash> out;
+  for (const auto& e : j) {
+    if (!e.is_string()) return Status::InvalidArgument("a proof hash is not a string");
+    ISMS_ASSIGN_OR_RETURN(audit::Hash h, audit::HashFromHex(e.get<std::string>()));
+    out.push_back(h);
+  }
+  return out;
+}
+
+}  // namespace
+
+void AuditIngest(Context& ctx, const AuditIngestOptions& o) {
+  auto s = OpenAudit(ctx, o.common);
+  if (!s.ok()) return ctx.Fail(s.status());
+  Result<std::string> data = ReadInput(ctx, o.file);
+  if (!data.ok()) return ctx.Fail(data.status());
+  app::AuditIngestRequest r;
+  r.contract = o.common.contract;
+  r.data = std::move(*data);
+  r.source = o.file == "-" ? "<stdin>" : o.file;
+  r.format = o.format;
+  if (r.format.empty()) {
+    r.format = (o.file.ends_with(".jsonl") || o.file.ends_with(".json")) ? "jsonl" : "syslog";
+  }
+  auto start = std::chrono::steady_clock::now();
+  Result<app::AuditIngestResult> res = (*s)->Ingest(r);
+  NoteCreatedKey(ctx, **s);
+  if (!res.ok()) return ctx.Fail(res.status().WithContext("nothing was ingested"));
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ctx.out << "ingested " << res->records << " records into " << o.common.contract;
+  if (res->records > 0) {
+    ctx.out << " (leaves " << res->first_leaf << "-" << res->size - 1 << ")";
+  }
+  ctx.out << "\ncategories:";
+  for (const auto& [k, n] : res->categories) ctx.out << " " << k << "=" << n;
+  char rate[64];
+  std::snprintf(rate, sizeof rate, "%.0f", secs > 0 ? static_cast<double>(res->records) / secs : 0);
+  ctx.out << "\nrate: " << rate << " records/s\nlog size " << res->size << ", checkpoint signed\n";
+}
+
+void AuditSearch(Context& ctx, const AuditSearchOptions& o) {
+  auto s = OpenAudit(ctx, o.common);
+  if (!s.ok()) return ctx.Fail(s.status());
+  app::AuditSearchRequest r;
+  r.contract = o.common.contract;
+  if (Status st = ParseRange(o.from, o.to, r.from, r.to); !st.ok()) return ctx.Fail(st);
+  if (!o.host.empty()) r.host = o.host;
+  if (!o.user.empty()) r.user = o.user;
+  if (!o.category.empty()) r.category = o.category;
+  if (!o.text.empty()) r.text = o.text;
+  if (o.limit) r.limit = *o.limit;
+  std::int64_t n = 0;
+  ordered_json arr = ordered_json::array();
+  Status st = (*s)->Search(r, [&](app::AuditHit&& h) -> Result<bool> {
+    ++n;
+    if (o.count) return true;
+    if (o.json) {
+      arr.push_back(RecordJson(h));
+    } else {
+      ctx.out << h.leaf << "\t" << FormatInstant(h.record.time) << "\t" << h.record.host << "\t"
+              << h.record.app << "\t" << AuditCategoryKey(h.record.category) << "\t"
+              << h.record.user << "\t" << h.record.message << "\n";
+    }
+    return true;
+  });
+  if (!st.ok()) return ctx.Fail(st);
+  if (o.count) {
+    ctx.out << n << "\n";
+  } else if (o.json) {
+    ctx.out << Dump(arr, 2) << "\n";
+  }
+}
+
+void AuditVerify(Context& ctx, const AuditVerifyOptions& o) {
+  auto s = OpenAudit(ctx, o.common);
+  if (!s.ok()) return ctx.Fail(s.status());
+  std::optional<std::string> against;
+  if (!o.against.empty()) {
+    Result<std::string> text = ReadInput(ctx, o.against);
+    if (!text.ok()) return ctx.Fail(text.status());
+    against = *text;
+  }
+  Result<audit::VerifyReport> rep = (*s)->Verify(o.common.contract, against);
+  if (!rep.ok()) return ctx.Fail(rep.status());
+  if (!rep->problems.empty()) {
+    for (const std::string& p : rep->problems) ctx.out << "BAD: " << p << "\n";
+    return ctx.Fail(Status::Corruption("the audit log of " + o.common.contract +
+                                       " does not verify: " + rep->problems.front()));
+  }
+  ctx.out << "OK: " << rep->size << " records, " << rep->chunks << " chunks checked, "
+          << rep->purged_chunks << " purged chunks (hashes kept), " << rep->tail_batches
+          << " tail batches, " << rep->checkpoints << " checkpoints; root "
+          << audit::HashHex(rep->root) << "\n";
+  if (against) ctx.out << "OK: the log extends the checkpoint in " << o.against << "\n";
+}
+
+void AuditCheckpoint(Context& ctx, const AuditCommonOptions& o) {
+  auto s = OpenAudit(ctx, o);
+  if (!s.ok()) return ctx.Fail(s.status());
+  Result<std::string> note = (*s)->LatestCheckpoint(o.contract);
+  if (!note.ok()) return ctx.Fail(note.status());
+  ctx.out << *note;
+}
+
+void AuditProve(Context& ctx, const AuditProveOptions& o) {
+  if (!o.index && !o.from_size) {
+    return ctx.Fail(Status::InvalidArgument("prove needs --index I, --from-size M, or both"));
+  }
+  auto s = OpenAudit(ctx, o.common);
+  if (!s.ok()) return ctx.Fail(s.status());
+  const std::string& c = o.common.contract;
+  Result<std::string> note = o.size ? (*s)->CheckpointAt(c, *o.size) : (*s)->LatestCheckpoint(c);
+  if (!note.ok()) {
+    return ctx.Fail(note.status().WithContext("proofs are given against signed checkpoints"));
+  }
+  Result<audit::Checkpoint> cp = audit::ParseCheckpoint(*note);
+  if (!cp.ok()) return ctx.Fail(cp.status());
+  ordered_json j;
+  j["log"] = cp->origin;
+  j["size"] = cp->size;
+  j["root"] = audit::HashHex(cp->root);
+  j["checkpoint"] = *note;
+  if (o.index) {
+    Result<audit::InclusionProofData> p = (*s)->ProveInclusion(c, *o.index, cp->size);
+    if (!p.ok()) return ctx.Fail(p.status());
+    ordered_json inc;
+    inc["index"] = p->index;
+    inc["leaf_hash"] = audit::HashHex(p->leaf_hash);
+    inc["hashes"] = HexList(p->hashes);
+    j["inclusion"] = inc;
+  }
+  if (o.from_size) {
+    Result<std::string> from_note = (*s)->CheckpointAt(c, *o.from_size);
+    if (!from_note.ok()) return ctx.Fail(from_note.status());
+    Result<std::vector<audit::Hash>> p = (*s)->ProveConsistency(c, *o.from_size, cp->size);
+    if (!p.ok()) return ctx.Fail(p.status());
+    ordered_json con;
+    con["from_size"] = *o.from_size;
+    con["from_checkpoint"] = *from_note;
+    con["hashes"] = HexList(*p);
+    j["consistency"] = con;
+  }
+  ctx.out << Dump(j, 2) << "\n";
+}
+
+void AuditVerifyProof(Context& ctx, const AuditVerifyProofOptions& o) {
+  Result<std::string> text = ReadInput(ctx, o.file);
+  if (!text.ok()) return ctx.Fail(text.status());
+  Result<std::string> key = ReadInput(ctx, o.public_key);
+  if (!key.ok()) return ctx.Fail(key.status());
+  std::string k = *key;
+  while (!k.empty() && (k.back() == '\n' || k.back() == '\r')) k.pop_back();
+  Result<audit::NoteVerifier> verifier = audit::NoteVerifier::Decode(k);
+  if (!verifier.ok()) return ctx.Fail(verifier.status().WithContext(o.public_key));
+  ordered_json j = ordered_json::parse(*text, nullptr, false);
+  auto bad = [&](const std::string& why) {
+    ctx.Fail(Status::InvalidArgument(o.file + ": " + why));
+  };
+  if (!j.is_object() || !j.contains("checkpoint") || !j["checkpoint"].is_string()) {
+    return bad("not a proof of isms audit prove (no \"checkpoint\")");
+  }
+  Result<audit::Checkpoint> cp =
+      audit::VerifyCheckpoint(j["checkpoint"].get<std::string>(), *verifier);
+  if (!cp.ok()) return ctx.Fail(cp.status().WithContext(o.file + ": the checkpoint"));
+  ctx.out << "OK: checkpoint of " << cp->origin << " at size " << cp->size << " signed by "
+          << verifier->name() << "\n";
+  if (j.contains("inclusion")) {
+    const ordered_json& inc = j["inclusion"];
+    if (!inc.contains("index") || !inc["index"].is_number_unsigned() ||
+        !inc.contains("leaf_hash") || !inc["leaf_hash"].is_string() || !inc.contains("hashes")) {
+      return bad("\"inclusion\" needs index, leaf_hash and hashes");
+    }
+    Result<audit::Hash> leaf = audit::HashFromHex(inc["leaf_hash"].get<std::string>());
+    if (!leaf.ok()) return ctx.Fail(leaf.status().WithContext(o.file + ": leaf_hash"));
+    Result<std::vector<audit::Hash>> hashes = HashList(inc["hashes"]);
+    if (!hashes.ok()) return ctx.Fail(hashes.status().WithContext(o.file));
+    std::uint64_t index = inc["index"].get<std::uint64_t>();
+    Status st = audit::VerifyInclusion(*leaf, index, cp->size, *hashes, cp->root);
+    if (!st.ok()) return ctx.Fail(st.WithContext(o.file + ": inclusion"));
+    ctx.out << "OK: record " << index << " (leaf hash " << audit::HashHex(*leaf)
+            << ") is in the log at size " << cp->size << "\n";
+  }
+  if (j.contains("consistency")) {
+    const ordered_json& con = j["consistency"];
+    if (!con.contains("from_checkpoint") || !con["from_checkpoint"].is_string() ||
+        !con.contains("hashes")) {
+      return bad("\"consistency\" needs from_checkpoint and hashes");
+    }
+    Result<audit::Checkpoint> from =
+        audit::VerifyCheckpoint(con["from_checkpoint"].get<std::string>(), *verifier);
+    if (!from.ok()) return ctx.Fail(from.status().WithContext(o.file + ": from_checkpoint"));
+    if (from->origin != cp->origin) return bad("the two checkpoints are of different logs");
+    Result<std::vector<audit::Hash>> hashes = HashList(con["hashes"]);
+    if (!hashes.ok()) return ctx.Fail(hashes.status().WithContext(o.file));
+    Status st = audit::VerifyConsistency(from->size, cp->size, from->root, cp->root, *hashes);
+    if (!st.ok()) return ctx.Fail(st.WithContext(o.file + ": consistency"));
+    ctx.out << "OK: the log at size " << cp->size << " extends the log at size " << from->size
+            << "\n";
+  }
+}
+
+void AuditExport(Context& ctx, const AuditExportOptions& o) {
+  if (o.format != "jsonl" && o.format != "csv") {
+    return ctx.Fail(Status::InvalidArgument("--format must be jsonl or csv"));
+  }
+  auto s = OpenAudit(ctx, o.common);
+  if (!s.ok()) return ctx.Fail(s.status());
+  app::AuditSearchRequest r;
+  r.contract = o.common.contract;
+  if (Status st = ParseRange(o.from, o.to, r.from, r.to); !st.ok()) return ctx.Fail(st);
+  std::ofstream file;
+  std::ostream* out = &ctx.out;
+  if (!o.output.empty() && o.output != "-") {
+    file.open(o.output, std::ios::binary | std::ios::trunc);
+    if (!file) return ctx.Fail(Status::IoError(o.output + ": cannot open for writing"));
+    out = &file;
+  }
+  static const char* kColumns[] = {"leaf",     "time",    "received", "source",  "host",   "app",
+                                   "procid",   "msgid",   "category", "rule",    "user",   "src_ip",
+                                   "src_host", "src_mac", "dest",     "session", "message"};
+  if (o.format == "csv") {
+    for (size_t i = 0; i < std::size(kColumns); ++i) *out << (i ? "," : "") << kColumns[i];
+    *out << "\r\n";
+  }
+  std::int64_t n = 0;
+  Status st = (*s)->Search(r, [&](app::AuditHit&& h) -> Result<bool> {
+    ++n;
+    ordered_json j = RecordJson(h);
+    if (o.format == "jsonl") {
+      *out << Dump(j) << "\n";
+      return true;
+    }
+    bool first = true;
+    for (const char* col : kColumns) {
+      const ordered_json& v = j[col];
+      *out << (first ? "" : ",") << CsvCell(v.is_string() ? v.get<std::string>() : Dump(v));
+      first = false;
+    }
+    *out << "\r\n";
+    return true;
+  });
+  if (!st.ok()) return ctx.Fail(st);
+  out->flush();
+  if (out == &file) ctx.err << "exported " << n << " records to " << o.output << "\n";
+}
+
+void AuditPurge(Context& ctx, const AuditPurgeOptions& o) {
+  Result<Date> before = ParseDate(o.before);
+  if (!before.ok()) return ctx.Fail(before.status().WithContext("--before"));
+  auto s = OpenAudit(ctx, o.common);
+  if (!s.ok()) return ctx.Fail(s.status());
+  Result<app::AuditPurgeResult> r = (*s)->Purge(o.common.contract, *before, OsActor());
+  if (!r.ok()) return ctx.Fail(r.status());
+  ctx.out << "purged " << r->purged.chunks << " chunks (" << r->purged.records
+          << " records) older than " << FormatDate(*before) << "; their hashes are kept\n";
+}
+
+}  // namespace isms::cli
