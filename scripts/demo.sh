@@ -39,6 +39,7 @@ echo
 echo "# The ledger: a demo contract in its own store (./isms-demo, never the default store)."
 demo_store="sqlite:$PWD/isms-demo/isms.db"
 rm -rf isms-demo
+"$isms" init --store "$demo_store" >/dev/null
 day() { date -u -d "$1" +%F; }
 start=$(day "-120 days")
 run() { printf '\033[1m$ isms %s\033[0m\n' "$*"; "$isms" "$@" --store "$demo_store"; }
@@ -53,5 +54,16 @@ run event record person.left --contract demo --subject bob --at "$(day "-10 days
 run event record breach.detected --contract demo --subject INC-1 --at "$(day "-3 days")"
 run event record breach.notified --contract demo --subject INC-1 --at "$(day "-2 days")"
 run status --contract demo
+echo
+echo "# Audit records (A1 8): syslog lines classified, stored in a tamper-evident log, verified."
+now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+printf '%s\n' \
+  "<86>1 $now bastion sshd 812 - - Accepted publickey for alice from 10.0.0.9 port 51234 ssh2" \
+  "<85>1 $now bastion sudo - - - alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/usr/bin/systemctl restart nginx" \
+  "<4>1 $now gw kernel - - - [UFW BLOCK] IN=eth1 OUT=eth0 SRC=10.0.0.23 DST=203.0.113.7 PROTO=TCP SPT=40001 DPT=4444" \
+  | { printf '\033[1m$ printf ... | isms audit ingest - --contract demo --format syslog\033[0m\n'
+      "$isms" audit ingest - --contract demo --format syslog --store "$demo_store"; }
+run audit search --contract demo --user alice
+run audit verify --contract demo
 echo
 echo "Explore: $isms status --contract demo --store $demo_store --summary"
