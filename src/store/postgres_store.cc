@@ -8,6 +8,7 @@
 
 #include <deque>
 #include <map>
+#include <unordered_map>
 
 #include "store/store_internal.h"
 
@@ -134,6 +135,7 @@ class PgConnection final : public Connection {
       return Error(StatusCode::kFailedPrecondition, "COMMIT", "no transaction is open");
     if (PQtransactionStatus(conn_) == PQTRANS_INERROR) {
       (void)ExecuteRaw("ROLLBACK");
+      ForgetPlans();
       return Error(StatusCode::kFailedPrecondition, "COMMIT",
                    "the transaction was aborted by an earlier error and has been rolled back");
     }
@@ -144,6 +146,7 @@ class PgConnection final : public Connection {
     if (!InTransaction()) {
       return Error(StatusCode::kFailedPrecondition, "ROLLBACK", "no transaction is open");
     }
+    ForgetPlans();
     return ExecuteRaw("ROLLBACK");
   }
   bool InTransaction() const override {
@@ -187,6 +190,27 @@ class PgConnection final : public Connection {
   PgStatement* streaming() const { return streaming_; }
   void Deallocate(std::string name) { to_deallocate_.push_back(std::move(name)); }
 
+  // Prepared statements are kept by their SQL for the session and reused: each new one costs two
+  // round trips (prepare, describe) and a third to drop it. A rollback forgets them all (a plan
+  // may name what the rolled-back transaction created, such as a temporary table).
+  struct Plan {
+    std::string name;
+    int params;
+  };
+  const Plan* FindPlan(const std::string& sql) const {
+    auto it = plans_.find(sql);
+    return it == plans_.end() ? nullptr : &it->second;
+  }
+  bool KeepPlan(const std::string& sql, const std::string& name, int params) {
+    if (plans_.size() >= kMaxPlans) return false;
+    plans_.emplace(sql, Plan{name, params});
+    return true;
+  }
+  void ForgetPlans() {
+    for (auto& [sql, plan] : plans_) to_deallocate_.push_back(plan.name);
+    plans_.clear();
+  }
+
  private:
   PGconn* conn_;
   std::string display_;
@@ -194,12 +218,15 @@ class PgConnection final : public Connection {
   PgStatement* streaming_ = nullptr;
   std::vector<std::string> to_deallocate_;
   int next_name_ = 0;
+  static constexpr size_t kMaxPlans = 256;
+  std::unordered_map<std::string, Plan> plans_;
 };
 
 class PgStatement final : public Statement {
  public:
-  PgStatement(PgConnection& c, std::string name, std::string sql, int params)
+  PgStatement(PgConnection& c, std::string name, std::string sql, int params, bool kept)
       : c_(c),
+        kept_(kept),
         name_(std::move(name)),
         sql_(std::move(sql)),
         values_(params),
@@ -207,7 +234,7 @@ class PgStatement final : public Statement {
         formats_(params, 0) {}
   ~PgStatement() override {
     Reset();
-    c_.Deallocate(std::move(name_));
+    if (!kept_) c_.Deallocate(std::move(name_));
   }
 
   void BindInt(int index, std::int64_t value) override { Set(index, std::to_string(value), 0); }
@@ -308,6 +335,7 @@ class PgStatement final : public Statement {
   }
 
   PgConnection& c_;
+  bool kept_;
   std::string name_;
   std::string sql_;
   std::vector<std::string> values_;
@@ -388,8 +416,11 @@ Result<bool> PgStatement::Step() {
 
 Result<std::unique_ptr<Statement>> PgConnection::Prepare(std::string_view sql) {
   ISMS_RETURN_IF_ERROR(Ready());
-  std::string name = "isms_" + std::to_string(++next_name_);
   std::string text(sql);
+  if (const Plan* plan = FindPlan(text)) {
+    return std::unique_ptr<Statement>(new PgStatement(*this, plan->name, text, plan->params, true));
+  }
+  std::string name = "isms_" + std::to_string(++next_name_);
   PGresult* res = PQprepare(conn_, name.c_str(), text.c_str(), 0, nullptr);
   if (PQresultStatus(res) != PGRES_COMMAND_OK) {
     Status s = ResultError(res, sql);
@@ -406,7 +437,8 @@ Result<std::unique_ptr<Statement>> PgConnection::Prepare(std::string_view sql) {
   }
   int params = PQnparams(res);
   PQclear(res);
-  return std::unique_ptr<Statement>(new PgStatement(*this, name, text, params));
+  const bool kept = KeepPlan(text, name, params);
+  return std::unique_ptr<Statement>(new PgStatement(*this, name, text, params, kept));
 }
 
 // COPY table (columns) FROM STDIN, text format, sent in chunks of kCopyFlushBytes. Inside the
