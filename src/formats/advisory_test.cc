@@ -51,7 +51,7 @@ size_t CountIf(const Advisory& a, const std::vector<std::string> AdvisoryVulnera
                     [&](const AdvisoryVulnerability& v) { return !(v.*list).empty(); }));
 }
 
-// Counts from /work/shared/testdata/MANIFEST.md section 3 (taken from the raw files).
+// Counts from the shared test data's MANIFEST.md section 3 (taken from the raw files).
 struct Expected {
   const char* file;
   const char* category;
