@@ -17,7 +17,14 @@ check() {  # check NAME EXPECTED ACTUAL
 
 # Every command and subcommand answers --help with its usage and exit code 0.
 for cmd in "" "calendar" "calendar add" "calendar holidays" "calendar is-working-day" "cvss" \
-           "deadline" "deadline patch" "policy" "policy show"; do
+           "deadline" "deadline patch" "policy" "policy show" "init" "contract" "contract create" \
+           "contract list" "event" "event record" "event list" "status" "recompute" "rootcause" \
+           "rootcause list" "import" "import scan" "import advisory" "vuln" "vuln list" \
+           "vuln show" "vuln released" "vuln patched" "vuln not-exploitable" "vuln exploitable" \
+           "vuln exploited" "vuln extend" "vuln agree" "vuln at-risk" "vuln notified" \
+           "vuln mitigated" "asset" "asset list" "report" "report monthly" "report issue" \
+           "report show" "audit" "audit ingest" "audit search" "audit verify" "audit checkpoint" \
+           "audit prove" "audit verify-proof" "audit export" "audit purge"; do
   # shellcheck disable=SC2086
   out=$("$isms" $cmd --help 2>&1)
   check "help exit code: isms $cmd" 0 $?
