@@ -16,6 +16,7 @@
 #include "audit/checkpoint.h"
 #include "audit/proof.h"
 #include "core/calendar.h"
+#include "core/event.h"
 #include "core/rules.h"
 #include "formats/audit_classify.h"
 #include "formats/audit_jsonl.h"
@@ -356,6 +357,67 @@ Status AuditService::AppendLedgerEvent(const std::string& contract, std::string_
   ISMS_RETURN_IF_ERROR(
       log.WriteCheckpoint(signer, Origin(contract, audit::LogKind::kLedger), now).status());
   return tx.Commit();
+}
+
+Result<std::uint64_t> AuditService::SyncLedgerLog(const std::string& contract) {
+  ISMS_ASSIGN_OR_RETURN(std::int64_t id, ContractId(contract));
+  ISMS_ASSIGN_OR_RETURN(audit::NoteSigner signer, Signer());
+  audit::LogStore log(*conn_, id, audit::LogKind::kLedger, chunk_bits_);
+  store::Transaction tx(*conn_);
+  ISMS_RETURN_IF_ERROR(tx.Begin());
+  ISMS_ASSIGN_OR_RETURN(audit::LogState state, log.State());
+  ISMS_ASSIGN_OR_RETURN(std::vector<Event> events,
+                        ledger_->EventsAfter(id, static_cast<std::int64_t>(state.size)));
+  if (events.empty()) return std::uint64_t{0};
+  std::vector<audit::LogEntry> batch;
+  std::uint64_t expected = state.size + 1;
+  for (const Event& e : events) {
+    if (static_cast<std::uint64_t>(e.id) != expected) {
+      return Status::Corruption("contract " + contract + ": the ledger has event " +
+                                std::to_string(e.id) + " where event " + std::to_string(expected) +
+                                " was expected: events were deleted or renumbered");
+    }
+    ++expected;
+    batch.push_back({EncodeEventCanonical(e), e.recorded_at, "", ""});
+    if (batch.size() == 4096) {
+      ISMS_RETURN_IF_ERROR(log.Append(batch));
+      batch.clear();
+    }
+  }
+  if (!batch.empty()) ISMS_RETURN_IF_ERROR(log.Append(batch));
+  ISMS_RETURN_IF_ERROR(
+      log.WriteCheckpoint(signer, Origin(contract, audit::LogKind::kLedger), clock_.Now())
+          .status());
+  ISMS_RETURN_IF_ERROR(tx.Commit());
+  return static_cast<std::uint64_t>(events.size());
+}
+
+Result<AuditService::LedgerVerifyReport> AuditService::VerifyLedger(const std::string& contract) {
+  ISMS_ASSIGN_OR_RETURN(std::int64_t id, ContractId(contract));
+  ISMS_ASSIGN_OR_RETURN(audit::NoteVerifier verifier, Verifier());
+  audit::LogStore log(*conn_, id, audit::LogKind::kLedger, chunk_bits_);
+  LedgerVerifyReport rep;
+  ISMS_ASSIGN_OR_RETURN(rep.log, log.Verify(verifier));
+  ISMS_ASSIGN_OR_RETURN(std::vector<Event> events, ledger_->EventsAfter(id, 0));
+  rep.events = events.size();
+  Status scan = log.Scan({}, [&](audit::StoredEntry&& entry) -> Result<bool> {
+    const std::uint64_t n = entry.leaf + 1;  // the event number this leaf records
+    if (entry.leaf >= events.size() || static_cast<std::uint64_t>(events[entry.leaf].id) != n) {
+      rep.log.problems.push_back("ledger event " + std::to_string(n) +
+                                 " is in the ledger log but no longer in the ledger");
+      return false;
+    }
+    if (!entry.erased && entry.bytes != EncodeEventCanonical(events[entry.leaf])) {
+      rep.log.problems.push_back("ledger event " + std::to_string(n) + " differs from leaf " +
+                                 std::to_string(entry.leaf) +
+                                 " of the ledger log: the event was changed after it was sealed");
+      return false;
+    }
+    return true;
+  });
+  ISMS_RETURN_IF_ERROR(scan);
+  rep.lagging = rep.events > rep.log.size ? rep.events - rep.log.size : 0;
+  return rep;
 }
 
 }  // namespace isms::app

@@ -139,6 +139,22 @@ class AuditService {
   // checkpoint of it.
   Status AppendLedgerEvent(const std::string& contract, std::string_view bytes);
 
+  // Brings the contract's ledger log up to date: appends every event recorded since (leaf i is
+  // event i + 1, as EncodeEventCanonical writes it) and signs a checkpoint, in one transaction.
+  // Returns how many events were appended. The events table is the source: the log may lag
+  // behind it (a failed or skipped sync) but never disagrees with it.
+  Result<std::uint64_t> SyncLedgerLog(const std::string& contract);
+
+  // Verifies the ledger log like the audit log, then that each of its leaves is the canonical
+  // form of the event of that number: a changed, deleted or renumbered event is named.
+  // Events not yet in the log are reported in `lagging`.
+  struct LedgerVerifyReport {
+    audit::VerifyReport log;
+    std::uint64_t events = 0;
+    std::uint64_t lagging = 0;
+  };
+  Result<LedgerVerifyReport> VerifyLedger(const std::string& contract);
+
  private:
   AuditService(std::unique_ptr<Ledger> ledger, std::unique_ptr<store::Connection> conn,
                std::string key_dir, const Clock& clock, int chunk_bits)

@@ -52,6 +52,7 @@ std::string EncodeAttrs(const std::vector<std::pair<std::string, std::string>>& 
 Result<std::vector<std::pair<std::string, std::string>>> DecodeAttrs(const std::string& text,
                                                                      std::int64_t event_id) {
   std::vector<std::pair<std::string, std::string>> attrs;
+  if (text == "{}") return attrs;  // most events carry no attributes
   nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object()) {
     return Status::Corruption("event " + std::to_string(event_id) +
@@ -837,8 +838,8 @@ Result<std::int64_t> Ledger::RecomputeContract(const ContractRecord& c, Instant 
     ISMS_RETURN_IF_ERROR(writer->EndRow());
   }
   ISMS_RETURN_IF_ERROR(writer->Finish());
-  ISMS_RETURN_IF_ERROR(
-      conn_->Execute("CREATE INDEX obligations_by_state ON obligations (contract_id, state, due_at)"));
+  ISMS_RETURN_IF_ERROR(conn_->Execute(
+      "CREATE INDEX obligations_by_state ON obligations (contract_id, state, due_at)"));
   ISMS_RETURN_IF_ERROR(
       conn_->Execute("CREATE INDEX streams_by_next_change ON streams (contract_id, next_change)"));
   return count;
@@ -895,6 +896,22 @@ Status Ledger::StoreNewEvaluations(const ContractContext& l,
     ISMS_RETURN_IF_ERROR(writer->EndRow());
   }
   return writer->Finish();
+}
+
+Result<std::vector<Event>> Ledger::EventsAfter(std::int64_t contract_id, std::int64_t after) {
+  ISMS_ASSIGN_OR_RETURN(auto st, conn_->Prepare(std::string("SELECT ") + kEventColumns +
+                                                " FROM events WHERE contract_id = $1 AND id > $2 "
+                                                "ORDER BY id"));
+  st->BindInt(1, contract_id);
+  st->BindInt(2, after);
+  std::vector<Event> events;
+  while (true) {
+    ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) break;
+    ISMS_ASSIGN_OR_RETURN(Event e, ReadEvent(*st));
+    events.push_back(std::move(e));
+  }
+  return events;
 }
 
 Result<ContractContext> Ledger::Context(const std::string& name) {

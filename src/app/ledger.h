@@ -140,6 +140,8 @@ class Ledger {
     return LoadEvents(contract_id, &stream);
   }
   Result<std::string> ContractName(std::int64_t contract_id);
+  // The contract's events numbered after `after`, in number order.
+  Result<std::vector<Event>> EventsAfter(std::int64_t contract_id, std::int64_t after);
   // Stores the obligations of streams that have none yet, in bulk.
   ::isms::Status StoreNewEvaluations(
       const ContractContext& l, const std::vector<std::pair<std::string, Evaluation>>& streams);

@@ -406,6 +406,9 @@ int RunCli(const std::vector<std::string>& args, std::istream& in, std::ostream&
   av_cmd->add_option("--against", av.against,
                      "Also prove that the log extends this signed checkpoint (kept by the buyer)")
       ->type_name("CHECKPOINT_FILE");
+  av_cmd->add_option("--log", av.log,
+                     "audit (default): the audit records; ledger: the contract's own events, "
+                     "each checked against its sealed leaf");
   add_audit(av_cmd, &av.common, true);
   av_cmd->callback([&] { action = [&] { AuditVerify(ctx, av); }; });
   AuditCommonOptions ack;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cli/cli_test_util.h"
+#include "store/store.h"
 
 namespace isms::cli::testing {
 namespace {
@@ -211,6 +212,35 @@ TEST_P(AuditCli, PurgeKeepsProofsAndIsRecordedInTheLedger) {
   CliRun v = Audit({"verify-proof", proof, "--public-key", KeyDir() + "/audit-checkpoint.pub"});
   EXPECT_EQ(v.code, 0) << v.err;
   EXPECT_EQ(Audit({"prove", "--contract", "alpha", "--index", "5"}).code, 1);
+}
+
+TEST_P(AuditCli, EveryRecordedEventIsSealedInTheLedgerLogAndAChangeIsNamed) {
+  ::setenv("ISMS_KEY_DIR", (dir_ + "/keys").c_str(), 1);
+  SetUpContract();
+  SetNow("2026-02-10T12:00:00Z");
+  for (const char* who : {"alice", "bob", "carol"}) {
+    CliRun r = Isms({"event", "record", "person.joined", "--contract", "alpha", "--subject", who,
+                     "--at", "2026-02-02"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.err, "") << "sealed without complaint";
+  }
+  CliRun ok = Audit({"verify", "--contract", "alpha", "--log", "ledger"});
+  ASSERT_EQ(ok.code, 0) << ok.out << ok.err;
+  EXPECT_NE(ok.out.find("OK: 3 of 3 events sealed in the ledger log and unchanged"),
+            std::string::npos)
+      << ok.out;
+
+  // Someone with access to the database rewrites history.
+  auto conn = store::Connection::Open(store_);
+  ASSERT_TRUE(conn.ok()) << conn.status().ToString();
+  ASSERT_TRUE((*conn)->Execute("UPDATE events SET subject = 'mallory' WHERE id = 2").ok());
+  conn->reset();
+  CliRun bad = Audit({"verify", "--contract", "alpha", "--log", "ledger"});
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_NE(bad.out.find("BAD: ledger event 2 differs from leaf 1 of the ledger log"),
+            std::string::npos)
+      << bad.out;
+  ::unsetenv("ISMS_KEY_DIR");
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, AuditCli, ::testing::Values("sqlite", "postgresql"),

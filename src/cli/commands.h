@@ -255,6 +255,7 @@ void AuditSearch(Context& ctx, const AuditSearchOptions& o);
 struct AuditVerifyOptions {
   AuditCommonOptions common;
   std::string against;
+  std::string log = "audit";  // audit, or ledger (the contract's own events)
 };
 void AuditVerify(Context& ctx, const AuditVerifyOptions& o);
 

@@ -180,8 +180,31 @@ void AuditSearch(Context& ctx, const AuditSearchOptions& o) {
 }
 
 void AuditVerify(Context& ctx, const AuditVerifyOptions& o) {
+  if (o.log != "audit" && o.log != "ledger") {
+    return ctx.Fail(Status::InvalidArgument("--log '" + o.log + "': use audit or ledger"));
+  }
   auto s = OpenAudit(ctx, o.common);
   if (!s.ok()) return ctx.Fail(s.status());
+  if (o.log == "ledger") {
+    if (!o.against.empty()) {
+      return ctx.Fail(Status::InvalidArgument("--against applies to the audit log"));
+    }
+    Result<app::AuditService::LedgerVerifyReport> rep = (*s)->VerifyLedger(o.common.contract);
+    if (!rep.ok()) return ctx.Fail(rep.status());
+    if (!rep->log.problems.empty()) {
+      for (const std::string& p : rep->log.problems) ctx.out << "BAD: " << p << "\n";
+      return ctx.Fail(Status::Corruption("the ledger of " + o.common.contract +
+                                         " does not verify: " + rep->log.problems.front()));
+    }
+    ctx.out << "OK: " << rep->log.size << " of " << rep->events
+            << " events sealed in the ledger log and unchanged, " << rep->log.checkpoints
+            << " checkpoints; root " << audit::HashHex(rep->log.root) << "\n";
+    if (rep->lagging > 0) {
+      ctx.out << "note: " << rep->lagging
+              << " newer events are not sealed yet; the next `isms event record` seals them\n";
+    }
+    return;
+  }
   std::optional<std::string> against;
   if (!o.against.empty()) {
     Result<std::string> text = ReadInput(ctx, o.against);

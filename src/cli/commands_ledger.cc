@@ -105,6 +105,20 @@ Result<Instant> ParseAt(const std::string& text, bool end_of_day) {
   return t;
 }
 
+void SealLedger(Context& ctx, const StoreOptions& store, const std::string& contract) {
+  std::optional<std::string> flag;
+  if (!store.store.empty()) flag = store.store;
+  Result<std::string> url = store::ResolveStoreUrl(flag);
+  Result<std::unique_ptr<app::AuditService>> audit =
+      url.ok() ? app::AuditService::Open(*url, "", ctx.clock)
+               : Result<std::unique_ptr<app::AuditService>>(url.status());
+  Result<std::uint64_t> sealed =
+      audit.ok() ? (*audit)->SyncLedgerLog(contract) : Result<std::uint64_t>(audit.status());
+  if (!sealed.ok()) {
+    ctx.err << "isms: the event is recorded, but the ledger log was not brought up to date ("
+            << sealed.status().message() << "); the next recorded event seals it\n";
+  }
+}
 
 void Init(Context& ctx, const InitOptions& o) {
   Result<std::unique_ptr<app::Ledger>> ledger = OpenLedger(ctx, o.store);
@@ -211,6 +225,7 @@ void EventRecord(Context& ctx, const EventRecordOptions& o) {
   if (!r.ok()) return ctx.Fail(r.status());
   ctx.out << "recorded event " << r->id << ": " << r->type
           << (r->subject.empty() ? "" : " " + r->subject) << " at " << FormatInstant(r->at) << "\n";
+  SealLedger(ctx, o.store, o.contract);
 }
 
 void EventList(Context& ctx, const EventListOptions& o) {
@@ -274,8 +289,9 @@ void ShowStatus(Context& ctx, const StatusOptions& o) {
   if (!ledger.ok()) return ctx.Fail(ledger.status());
   if (o.summary) {
     if (q.at || q.state) {
-      return ctx.Fail(Status::InvalidArgument("--summary counts the present obligations: it "
-                                              "takes neither --at nor --state"));
+      return ctx.Fail(
+          Status::InvalidArgument("--summary counts the present obligations: it "
+                                  "takes neither --at nor --state"));
     }
     return ShowSummary(ctx, **ledger, o);
   }
@@ -291,11 +307,12 @@ void ShowStatus(Context& ctx, const StatusOptions& o) {
   for (const Obligation& ob : *list) {
     std::string notes;
     if (!ob.flags.empty()) {
-      notes = ob.flags.front().size() > 60 ? ob.flags.front().substr(0, 57) + "..." : ob.flags.front();
+      notes =
+          ob.flags.front().size() > 60 ? ob.flags.front().substr(0, 57) + "..." : ob.flags.front();
       if (ob.flags.size() > 1) notes += " (+" + std::to_string(ob.flags.size() - 1) + " more)";
     }
-    t.Add({std::string(ObligationStateName(ob.state)), ob.clause, DueText(ob), ob.subject,
-           ob.title, TimescaleText(ob), ob.consequence_text, notes});
+    t.Add({std::string(ObligationStateName(ob.state)), ob.clause, DueText(ob), ob.subject, ob.title,
+           TimescaleText(ob), ob.consequence_text, notes});
   }
   t.Print(ctx.out);
   if (!list->empty()) ctx.out << "(--json shows every note, the trigger and the evidence)\n";

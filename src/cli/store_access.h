@@ -15,6 +15,10 @@ app::Actor OsActor();
 // The ledger on the store named by --store, $ISMS_STORE, or the default.
 Result<std::unique_ptr<app::Ledger>> OpenLedger(Context& ctx, const StoreOptions& o);
 
+// Seals the events recorded since into the contract's ledger log (app::AuditService::
+// SyncLedgerLog); a failure is reported on the error stream, never fatal: the event stands.
+void SealLedger(Context& ctx, const StoreOptions& store, const std::string& contract);
+
 // An --at value: a date (the start of that London day, or its end with `end_of_day`) or an
 // RFC 3339 instant.
 Result<Instant> ParseAt(const std::string& text, bool end_of_day);

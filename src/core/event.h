@@ -48,4 +48,12 @@ inline bool HappenedBefore(const Event& a, const Event& b) {
 // The caller fills id, recorded_at, actor, by_buyer and note.
 Event RetractionOf(const Event& target);
 
+// The canonical bytes of an event: the leaf content of the contract's ledger log (a Merkle log
+// that retention never purges), so that the ledger's own history is tamper-evident. Version 1:
+// u8 0x01; i64 id; str type; str subject; i64 at; i64 recorded_at (milliseconds since the epoch,
+// UTC); str actor; u8 by_buyer; str note; u32 number of attributes, then each as str key, str
+// value, sorted by key; u8 1 and i64 supersedes, or u8 0. Integers are big-endian; a str is a
+// u32 length and its bytes. See docs/events.md.
+std::string EncodeEventCanonical(const Event& e);
+
 }  // namespace isms
