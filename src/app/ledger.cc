@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "app/schema.h"
+#include "app/text.h"
 #include "app/vulns.h"
 #include "formats/bank_holidays_json.h"
 #include "formats/policy_toml.h"
@@ -78,45 +79,15 @@ Result<std::string> ReadTextFile(const std::string& path) {
 }
 
 std::string JoinIds(const std::vector<std::int64_t>& ids) {
-  std::string s;
-  for (std::int64_t id : ids) {
-    if (!s.empty()) s += ',';
-    s += std::to_string(id);
-  }
-  return s;
+  std::vector<std::string> text;
+  for (std::int64_t id : ids) text.push_back(std::to_string(id));
+  return Join(text, ',');
 }
 
 std::vector<std::int64_t> SplitIds(const std::string& s) {
   std::vector<std::int64_t> ids;
-  size_t pos = 0;
-  while (pos < s.size()) {
-    size_t end = s.find(',', pos);
-    if (end == std::string::npos) end = s.size();
-    ids.push_back(std::stoll(s.substr(pos, end - pos)));
-    pos = end + 1;
-  }
+  for (const std::string& id : Split(s, ',')) ids.push_back(std::stoll(id));
   return ids;
-}
-
-std::string JoinLines(const std::vector<std::string>& lines) {
-  std::string s;
-  for (const std::string& l : lines) {
-    if (!s.empty()) s += '\n';
-    s += l;
-  }
-  return s;
-}
-
-std::vector<std::string> SplitLines(const std::string& s) {
-  std::vector<std::string> lines;
-  size_t pos = 0;
-  while (pos < s.size()) {
-    size_t end = s.find('\n', pos);
-    if (end == std::string::npos) end = s.size();
-    lines.push_back(s.substr(pos, end - pos));
-    pos = end + 1;
-  }
-  return lines;
 }
 
 constexpr const char* kEventColumns =
@@ -201,7 +172,7 @@ Result<Obligation> ReadObligation(const store::Statement& st) {
   o.consequence_text = st.ColumnText(16);
   if (!st.IsNull(17)) o.closed_at = FromMs(st.ColumnInt(17));
   o.evidence = SplitIds(st.ColumnText(18));
-  o.flags = SplitLines(st.ColumnText(19));
+  o.flags = Split(st.ColumnText(19), '\n');
   return o;
 }
 
@@ -244,7 +215,7 @@ void BindObligation(store::Statement& st, std::int64_t contract_id, const std::s
     st.BindNull(19);
   }
   st.BindText(20, JoinIds(o.evidence));
-  st.BindText(21, JoinLines(o.flags));
+  st.BindText(21, Join(o.flags, '\n'));
 }
 
 void AddObligationRow(store::BulkWriter& w, std::int64_t contract_id, const std::string& stream,
@@ -274,7 +245,7 @@ void AddObligationRow(store::BulkWriter& w, std::int64_t contract_id, const std:
   w.AddText(o.consequence_text);
   o.closed_at ? w.AddInt(Ms(*o.closed_at)) : w.AddNull();
   w.AddText(JoinIds(o.evidence));
-  w.AddText(JoinLines(o.flags));
+  w.AddText(Join(o.flags, '\n'));
 }
 
 const std::vector<std::string> kObligationColumnList = {"contract_id",

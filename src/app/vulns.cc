@@ -4,6 +4,7 @@
 #include <charconv>
 #include <map>
 
+#include "app/text.h"
 #include "app/vulns_internal.h"
 
 namespace isms::app {
@@ -21,27 +22,6 @@ const char* const kFindingFrom =
 
 std::int64_t Ms(Instant t) { return t.time_since_epoch().count(); }
 Instant FromMs(std::int64_t ms) { return Instant(std::chrono::milliseconds(ms)); }
-
-std::string JoinComma(const std::vector<std::string>& v) {
-  std::string s;
-  for (const std::string& x : v) {
-    if (!s.empty()) s += ',';
-    s += x;
-  }
-  return s;
-}
-
-std::vector<std::string> SplitComma(const std::string& s) {
-  std::vector<std::string> out;
-  size_t pos = 0;
-  while (pos < s.size()) {
-    size_t end = s.find(',', pos);
-    if (end == std::string::npos) end = s.size();
-    if (end > pos) out.push_back(s.substr(pos, end - pos));
-    pos = end + 1;
-  }
-  return out;
-}
 
 namespace {
 
@@ -72,7 +52,7 @@ Result<FindingRow> ReadFinding(const store::Statement& st) {
   r.port = st.ColumnText(9);
   r.title = st.ColumnText(10);
   r.vuln_id = st.ColumnText(11);
-  r.cves = SplitComma(st.ColumnText(12));
+  r.cves = Split(st.ColumnText(12), ',');
   r.category = st.ColumnText(13);
   r.category_source = st.ColumnText(14);
   if (!st.IsNull(15)) r.base_score = st.ColumnDouble(15);

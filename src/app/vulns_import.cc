@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "app/vulns.h"
+#include "app/text.h"
 #include "app/vulns_internal.h"
 #include "core/cvss.h"
 #include "core/severity.h"
@@ -579,7 +580,7 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
       w->AddText(f.port);
       w->AddText(f.title);
       w->AddText(f.cves.size() == 1 ? f.cves[0] : f.check_id);
-      w->AddText(JoinComma(f.cves));
+      w->AddText(Join(f.cves, ','));
       w->AddText(sev.category);
       w->AddText(sev.source);
       sev.base_score ? w->AddDouble(*sev.base_score) : w->AddNull();

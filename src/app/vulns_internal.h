@@ -43,7 +43,5 @@ FindingFacts FactsOf(const FindingRow& row, const ContractContext& ctx,
 
 std::int64_t Ms(Instant t);
 Instant FromMs(std::int64_t ms);
-std::string JoinComma(const std::vector<std::string>& v);
-std::vector<std::string> SplitComma(const std::string& s);
 
 }  // namespace isms::app::internal
