@@ -24,7 +24,7 @@ for cmd in "" "calendar" "calendar add" "calendar holidays" "calendar is-working
            "vuln exploited" "vuln extend" "vuln agree" "vuln at-risk" "vuln notified" \
            "vuln mitigated" "asset" "asset list" "report" "report monthly" "report issue" \
            "report show" "audit" "audit ingest" "audit search" "audit verify" "audit checkpoint" \
-           "audit prove" "audit verify-proof" "audit export" "audit purge"; do
+           "audit prove" "audit verify-proof" "audit export" "audit purge" "serve"; do
   # shellcheck disable=SC2086
   out=$("$isms" $cmd --help 2>&1)
   check "help exit code: isms $cmd" 0 $?

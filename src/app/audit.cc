@@ -167,7 +167,35 @@ Result<std::int64_t> AuditService::ContractId(const std::string& contract) {
 }
 
 Result<AuditIngestResult> AuditService::Ingest(const AuditIngestRequest& r) {
-  ISMS_ASSIGN_OR_RETURN(ContractRecord c, ledger_->FindContract(r.contract));
+  const Instant now = clock_.Now();
+  std::vector<AuditRecord> records;
+  if (r.format == "jsonl") {
+    ISMS_RETURN_IF_ERROR(ParseAuditJsonLines(r.data, r.source, now, [&](AuditRecord&& rec) {
+      records.push_back(std::move(rec));
+      return Status::Ok();
+    }));
+  } else if (r.format == "syslog" || r.format.empty()) {
+    SyslogFrameDecoder decoder;
+    std::vector<SyslogFrame> frames;
+    decoder.Feed(r.data, frames);
+    decoder.Finish(frames);
+    SyslogOptions opts;
+    opts.received = now;
+    records.reserve(frames.size());
+    for (SyslogFrame& f : frames) {
+      AuditRecord rec = ParseSyslogMessage(f.data, opts);
+      rec.flags |= f.flags;
+      records.push_back(std::move(rec));
+    }
+  } else {
+    return Status::InvalidArgument("unknown audit format '" + r.format + "': syslog or jsonl");
+  }
+  return AppendRecords(r.contract, std::move(records));
+}
+
+Result<AuditIngestResult> AuditService::AppendRecords(const std::string& contract,
+                                                      std::vector<AuditRecord> records) {
+  ISMS_ASSIGN_OR_RETURN(ContractRecord c, ledger_->FindContract(contract));
   std::vector<AuditRule> supplier;
   if (!c.policy_toml.empty()) {
     ISMS_ASSIGN_OR_RETURN(supplier, LoadAuditRulesToml(c.policy_toml, "the contract's policy"));
@@ -176,30 +204,13 @@ Result<AuditIngestResult> AuditService::Ingest(const AuditIngestRequest& r) {
   ISMS_ASSIGN_OR_RETURN(audit::NoteSigner signer, Signer());
   const Instant now = clock_.Now();
   std::vector<audit::LogEntry> entries;
+  entries.reserve(records.size());
   AuditIngestResult res;
-  auto add = [&](AuditRecord&& rec) -> Status {
+  for (AuditRecord& rec : records) {
     classifier.Classify(rec);
     ++res.categories[std::string(AuditCategoryKey(rec.category))];
     ISMS_ASSIGN_OR_RETURN(std::string bytes, EncodeAuditRecord(rec));
     entries.push_back({std::move(bytes), rec.time, rec.host, rec.user});
-    return Status::Ok();
-  };
-  if (r.format == "jsonl") {
-    ISMS_RETURN_IF_ERROR(ParseAuditJsonLines(r.data, r.source, now, add));
-  } else if (r.format == "syslog" || r.format.empty()) {
-    SyslogFrameDecoder decoder;
-    std::vector<SyslogFrame> frames;
-    decoder.Feed(r.data, frames);
-    decoder.Finish(frames);
-    SyslogOptions opts;
-    opts.received = now;
-    for (SyslogFrame& f : frames) {
-      AuditRecord rec = ParseSyslogMessage(f.data, opts);
-      rec.flags |= f.flags;
-      ISMS_RETURN_IF_ERROR(add(std::move(rec)).WithContext(r.source));
-    }
-  } else {
-    return Status::InvalidArgument("unknown audit format '" + r.format + "': syslog or jsonl");
   }
   audit::LogStore log(*conn_, c.id, audit::LogKind::kAudit, chunk_bits_);
   store::Transaction tx(*conn_);

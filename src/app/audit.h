@@ -23,6 +23,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "app/ledger.h"
 #include "audit/log_store.h"
@@ -109,6 +110,11 @@ class AuditService {
   // rules after the contract policy's [[audit.rules]]), appends them and writes a checkpoint, in
   // one transaction.
   Result<AuditIngestResult> Ingest(const AuditIngestRequest& r);
+
+  // Classifies and appends records already parsed (a listener's batch), and writes a checkpoint,
+  // in one transaction. Each record keeps its own `received` time.
+  Result<AuditIngestResult> AppendRecords(const std::string& contract,
+                                          std::vector<AuditRecord> records);
 
   // Matching records in log order; `fn` returns false to stop.
   Status Search(const AuditSearchRequest& r, const std::function<Result<bool>(AuditHit&&)>& fn);

@@ -449,6 +449,27 @@ int RunCli(const std::vector<std::string>& args, std::istream& in, std::ostream&
   add_audit(apu_cmd, &apu.common, true);
   apu_cmd->callback([&] { action = [&] { AuditPurge(ctx, apu); }; });
 
+  ServeOptions sv;
+  auto* sv_cmd = app.add_subcommand(
+      "serve", "Receive syslog over TCP and UDP into a contract's audit log (docs/serve.md)");
+  sv_cmd->add_option("--syslog-tcp", sv.syslog_tcp,
+                     "Listen for syslog over TCP (octet counting and LF framing) on HOST:PORT, "
+                     "[IPV6]:PORT or PORT (127.0.0.1)")
+      ->type_name("ADDR");
+  sv_cmd->add_option("--syslog-udp", sv.syslog_udp, "Listen for syslog over UDP on ADDR")
+      ->type_name("ADDR");
+  sv_cmd->add_option("--syslog-allow", sv.allow,
+                     "Accept only senders in this CIDR range (repeatable; default: any)")
+      ->type_name("CIDR");
+  sv_cmd->add_option("--contract", sv.contract,
+                     "The contract the records belong to (default: the store's only one)");
+  sv_cmd->add_option("--key-dir", sv.key_dir,
+                     "Folder of the audit signing key (default: $ISMS_KEY_DIR, else beside the "
+                     "SQLite file)")
+      ->type_name("DIR");
+  add_store(sv_cmd, &sv.store);
+  sv_cmd->callback([&] { action = [&] { Serve(ctx, sv); }; });
+
   std::vector<std::string> rev(args.rbegin(), args.rend() - 1);
   try {
     app.parse(rev);

@@ -288,3 +288,17 @@ struct AuditPurgeOptions {
 void AuditPurge(Context& ctx, const AuditPurgeOptions& o);
 
 }  // namespace isms::cli
+
+namespace isms::cli {
+
+// isms serve: the syslog listeners (docs/serve.md).
+struct ServeOptions {
+  StoreOptions store;
+  std::string key_dir;
+  std::string contract;  // "": the only contract of the store
+  std::vector<std::string> syslog_tcp, syslog_udp;
+  std::vector<std::string> allow;  // CIDR ranges
+};
+void Serve(Context& ctx, const ServeOptions& o);
+
+}  // namespace isms::cli

@@ -1,0 +1,535 @@
+#include "net/syslog_server.h"
+
+// Asio 1.74 under C++20 needs <utility> first.
+// clang-format off
+#include <utility>
+#include <boost/asio.hpp>
+// clang-format on
+
+#include <array>
+#include <atomic>
+#include <charconv>
+#include <condition_variable>
+#include <csignal>
+#include <deque>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "app/audit.h"
+#include "formats/syslog.h"
+#include "formats/syslog_framing.h"
+
+namespace isms::net {
+namespace {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using asio::ip::udp;
+using boost::system::error_code;
+
+constexpr size_t kReadBuffer = 64 * 1024;
+constexpr std::chrono::milliseconds kFullRetry{10};
+
+struct ListenAddress {
+  asio::ip::address address;
+  unsigned short port = 0;
+};
+
+Result<ListenAddress> ParseListenAddress(const std::string& text) {
+  auto bad = [&](const std::string& why) {
+    return Status::InvalidArgument("listen address '" + text + "': " + why +
+                                   "; write HOST:PORT, [IPV6]:PORT or PORT (127.0.0.1:PORT)");
+  };
+  std::string host = "127.0.0.1";
+  std::string port = text;
+  if (!text.empty() && text[0] == '[') {
+    size_t close = text.find("]:");
+    if (close == std::string::npos) return bad("no ']:' after the IPv6 address");
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else if (size_t colon = text.rfind(':'); colon != std::string::npos) {
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+    if (host.find(':') != std::string::npos) return bad("put an IPv6 address in brackets");
+  }
+  if (host == "localhost") host = "127.0.0.1";
+  ListenAddress a;
+  int p = -1;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+  if (port.empty() || ec != std::errc() || end != port.data() + port.size() || p < 0 || p > 65535) {
+    return bad("the port must be a number 0-65535");
+  }
+  a.port = static_cast<unsigned short>(p);
+  error_code err;
+  a.address = asio::ip::make_address(host, err);
+  if (err) return bad("'" + host + "' is not an IP address");
+  return a;
+}
+
+std::string EndpointText(const asio::ip::address& a, unsigned short port) {
+  return a.is_v6() ? "[" + a.to_string() + "]:" + std::to_string(port)
+                   : a.to_string() + ":" + std::to_string(port);
+}
+
+// The bounded queue between the listeners and the writer.
+class RecordQueue {
+ public:
+  RecordQueue(size_t capacity, size_t batch) : capacity_(capacity), batch_(batch) {}
+
+  // Moves records from the front of `from` while there is room; with `force`, all of them.
+  void Push(std::deque<AuditRecord>& from, bool force) {
+    bool pushed = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      while (!from.empty() && (force || q_.size() < capacity_)) {
+        q_.push_back(std::move(from.front()));
+        from.pop_front();
+        pushed = true;
+      }
+    }
+    if (pushed) cv_.notify_all();
+  }
+
+  bool TryPush(AuditRecord&& r) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (q_.size() >= capacity_) return false;
+      q_.push_back(std::move(r));
+    }
+    cv_.notify_all();
+    return true;
+  }
+
+  void Close() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      closed_ = true;
+    }
+    cv_.notify_all();
+  }
+
+  // Waits for records, then up to `interval` for a full batch; returns up to a batch. Empty once
+  // the queue is closed and drained.
+  std::vector<AuditRecord> Take(std::chrono::milliseconds interval) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return !q_.empty() || closed_; });
+    cv_.wait_for(lock, interval, [&] { return q_.size() >= batch_ || closed_; });
+    std::vector<AuditRecord> out;
+    size_t n = std::min(batch_, q_.size());
+    out.reserve(n);
+    for (size_t i = 0; i < n; ++i) {
+      out.push_back(std::move(q_.front()));
+      q_.pop_front();
+    }
+    return out;
+  }
+
+  bool closed() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return closed_;
+  }
+
+  size_t size() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return q_.size();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<AuditRecord> q_;
+  size_t capacity_;
+  size_t batch_;
+  bool closed_ = false;
+};
+
+}  // namespace
+
+struct SyslogServer::Impl {
+  struct Session;
+  struct UdpListener {
+    explicit UdpListener(asio::io_context& io) : socket(io), buffer(kReadBuffer) {}
+    udp::socket socket;
+    udp::endpoint from;
+    std::vector<char> buffer;
+  };
+
+  Impl(const SyslogServerOptions& o, const Clock& c, std::ostream& l)
+      : options(o),
+        clock(c),
+        log(l),
+        queue(o.queue_records, o.batch_records),
+        signals(io, SIGINT, SIGTERM) {}
+
+  SyslogServerOptions options;
+  const Clock& clock;
+  std::ostream& log;
+  std::mutex log_mu;
+  std::unique_ptr<app::AuditService> service;  // used by the writer thread only, once running
+  std::string contract;
+  RecordQueue queue;
+  asio::io_context io;
+  asio::signal_set signals;
+  std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
+  std::vector<std::unique_ptr<UdpListener>> udp_listeners;
+  std::set<std::shared_ptr<Session>> sessions;
+  std::vector<std::string> listening;
+  bool stopping = false;
+  std::chrono::steady_clock::time_point last_drop_log{};
+
+  std::atomic<std::uint64_t> received{0}, committed{0}, batches{0}, udp_dropped{0}, refused{0},
+      failed{0};
+
+  void Log(const std::string& line) {
+    std::lock_guard<std::mutex> lock(log_mu);
+    log << "isms serve: " << line << std::endl;
+  }
+
+  bool Allowed(const asio::ip::address& a) {
+    if (options.allow.empty()) return true;
+    for (const Cidr& c : options.allow) {
+      if (a.is_v4()) {
+        auto b = a.to_v4().to_bytes();
+        if (c.Contains(b.data(), b.size())) return true;
+      } else {
+        auto b = a.to_v6().to_bytes();
+        if (c.Contains(b.data(), b.size())) return true;
+      }
+    }
+    return false;
+  }
+
+  AuditRecord Parse(std::string_view bytes, std::uint8_t flags, Instant now) {
+    SyslogOptions opts;
+    opts.received = now;
+    AuditRecord rec = ParseSyslogMessage(bytes, opts);
+    rec.flags |= flags;
+    received.fetch_add(1, std::memory_order_relaxed);
+    return rec;
+  }
+
+  Status Bind() {
+    for (const std::string& text : options.tcp) {
+      ISMS_ASSIGN_OR_RETURN(ListenAddress la, ParseListenAddress(text));
+      auto a = std::make_unique<tcp::acceptor>(io);
+      tcp::endpoint ep(la.address, la.port);
+      error_code ec;
+      a->open(ep.protocol(), ec);
+      if (!ec) a->set_option(asio::socket_base::reuse_address(true), ec);
+      if (!ec) a->bind(ep, ec);
+      if (!ec) a->listen(asio::socket_base::max_listen_connections, ec);
+      tcp::endpoint local;
+      if (!ec) local = a->local_endpoint(ec);
+      if (ec) return Status::Unavailable("cannot listen on tcp " + text + ": " + ec.message());
+      listening.push_back("tcp " + EndpointText(local.address(), local.port()));
+      acceptors.push_back(std::move(a));
+    }
+    for (const std::string& text : options.udp) {
+      ISMS_ASSIGN_OR_RETURN(ListenAddress la, ParseListenAddress(text));
+      auto u = std::make_unique<UdpListener>(io);
+      udp::endpoint ep(la.address, la.port);
+      error_code ec;
+      u->socket.open(ep.protocol(), ec);
+      if (!ec) u->socket.set_option(asio::socket_base::receive_buffer_size(4 << 20), ec);
+      ec.clear();
+      if (!ec) u->socket.bind(ep, ec);
+      udp::endpoint local;
+      if (!ec) local = u->socket.local_endpoint(ec);
+      if (ec) return Status::Unavailable("cannot listen on udp " + text + ": " + ec.message());
+      listening.push_back("udp " + EndpointText(local.address(), local.port()));
+      udp_listeners.push_back(std::move(u));
+    }
+    if (listening.empty()) {
+      return Status::InvalidArgument("no listener: give --syslog-tcp or --syslog-udp");
+    }
+    return Status::Ok();
+  }
+
+  void Accept(tcp::acceptor& a) {
+    a.async_accept([this, &a](error_code ec, tcp::socket s) {
+      if (!ec) Admit(std::move(s));
+      if (!stopping) Accept(a);
+    });
+  }
+
+  void Admit(tcp::socket s);
+  void Receive(UdpListener& u);
+  void OnDatagram(UdpListener& u, size_t n, Instant now);
+  void DrainAtShutdown(UdpListener& u);
+  void Shutdown();
+  void WriterLoop();
+};
+
+struct SyslogServer::Impl::Session : std::enable_shared_from_this<Session> {
+  Session(Impl& i, tcp::socket s) : impl(i), socket(std::move(s)), retry(impl.io) {}
+
+  Impl& impl;
+  tcp::socket socket;
+  asio::steady_timer retry;
+  SyslogFrameDecoder decoder;
+  std::vector<SyslogFrame> frames;
+  std::deque<AuditRecord> pending;
+  std::array<char, kReadBuffer> buffer;
+  bool eof = false;
+  bool done = false;
+
+  void Decode(std::string_view bytes) {
+    decoder.Feed(bytes, frames);
+    Instant now = impl.clock.Now();
+    for (SyslogFrame& f : frames) pending.push_back(impl.Parse(f.data, f.flags, now));
+    frames.clear();
+  }
+
+  void Finish() {
+    decoder.Finish(frames);
+    Instant now = impl.clock.Now();
+    for (SyslogFrame& f : frames) pending.push_back(impl.Parse(f.data, f.flags, now));
+    frames.clear();
+  }
+
+  void Read() {
+    socket.async_read_some(asio::buffer(buffer),
+                           [self = shared_from_this()](error_code ec, size_t n) {
+                             if (n > 0) self->Decode(std::string_view(self->buffer.data(), n));
+                             if (self->impl.stopping) return self->DrainAtShutdown();
+                             if (ec) {
+                               self->Finish();
+                               self->eof = true;
+                             }
+                             self->Drain();
+                           });
+  }
+
+  // Hands the parsed records to the queue; while it is full, waits before reading on.
+  void Drain() {
+    impl.queue.Push(pending, false);
+    if (!pending.empty()) {
+      retry.expires_after(kFullRetry);
+      retry.async_wait([self = shared_from_this()](error_code ec) {
+        if (self->impl.stopping) return self->DrainAtShutdown();
+        if (!ec) self->Drain();
+      });
+      return;
+    }
+    if (eof) {
+      error_code ignored;
+      socket.close(ignored);
+      impl.sessions.erase(shared_from_this());
+      return;
+    }
+    Read();
+  }
+
+  // At shutdown: reads what the socket already holds, then ends the stream.
+  void DrainAtShutdown() {
+    if (done) return;
+    done = true;
+    error_code ec;
+    socket.non_blocking(true, ec);
+    while (!eof && !ec) {
+      size_t n = socket.read_some(asio::buffer(buffer), ec);
+      if (n > 0) Decode(std::string_view(buffer.data(), n));
+    }
+    Finish();
+    impl.queue.Push(pending, true);
+    socket.close(ec);
+    impl.sessions.erase(shared_from_this());
+  }
+};
+
+void SyslogServer::Impl::Admit(tcp::socket s) {
+  error_code ec;
+  tcp::endpoint peer = s.remote_endpoint(ec);
+  if (ec || !Allowed(peer.address())) {
+    refused.fetch_add(1, std::memory_order_relaxed);
+    if (!ec) Log("refused tcp connection from " + peer.address().to_string());
+    s.close(ec);
+    return;
+  }
+  auto session = std::make_shared<Session>(*this, std::move(s));
+  sessions.insert(session);
+  if (stopping) return session->DrainAtShutdown();
+  session->Read();
+}
+
+void SyslogServer::Impl::Receive(UdpListener& u) {
+  u.socket.async_receive_from(asio::buffer(u.buffer), u.from, [this, &u](error_code ec, size_t n) {
+    if (!ec) OnDatagram(u, n, clock.Now());
+    if (stopping) return DrainAtShutdown(u);
+    Receive(u);
+  });
+}
+
+void SyslogServer::Impl::OnDatagram(UdpListener& u, size_t n, Instant now) {
+  if (!Allowed(u.from.address())) {
+    refused.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  AuditRecord rec = Parse(std::string_view(u.buffer.data(), n), 0, now);
+  if (stopping) {
+    std::deque<AuditRecord> one;
+    one.push_back(std::move(rec));
+    return queue.Push(one, true);
+  }
+  if (queue.TryPush(std::move(rec))) return;
+  std::uint64_t dropped = udp_dropped.fetch_add(1, std::memory_order_relaxed) + 1;
+  received.fetch_sub(1, std::memory_order_relaxed);
+  auto t = std::chrono::steady_clock::now();
+  if (t - last_drop_log >= std::chrono::seconds(1)) {
+    last_drop_log = t;
+    Log("queue full: dropped udp datagrams (" + std::to_string(dropped) + " so far)");
+  }
+}
+
+// Stops accepting and reading; what the sockets already hold is read and queued, by the
+// handlers of the operations this cancels. Run() returns once they all have completed.
+void SyslogServer::Impl::DrainAtShutdown(UdpListener& u) {
+  error_code ec;
+  u.socket.non_blocking(true, ec);
+  while (!ec) {
+    size_t n = u.socket.receive_from(asio::buffer(u.buffer), u.from, 0, ec);
+    if (!ec) OnDatagram(u, n, clock.Now());
+  }
+  u.socket.close(ec);
+}
+
+void SyslogServer::Impl::Shutdown() {
+  if (stopping) return;
+  stopping = true;
+  error_code ec;
+  signals.cancel(ec);
+  for (auto& a : acceptors) {
+    a->non_blocking(true, ec);
+    while (true) {
+      tcp::socket s(io);
+      a->accept(s, ec);
+      if (ec) break;
+      Admit(std::move(s));
+    }
+    a->close(ec);
+  }
+  for (auto& u : udp_listeners) u->socket.cancel(ec);
+  std::vector<std::shared_ptr<Session>> open(sessions.begin(), sessions.end());
+  for (const auto& s : open) {
+    s->socket.cancel(ec);
+    s->retry.cancel();
+  }
+}
+
+void SyslogServer::Impl::WriterLoop() {
+  std::vector<AuditRecord> batch;
+  while (true) {
+    if (batch.empty()) {
+      batch = queue.Take(options.flush_interval);
+      if (batch.empty()) return;
+    }
+    Result<app::AuditIngestResult> r = service->AppendRecords(contract, batch);
+    if (r.ok()) {
+      committed.fetch_add(batch.size(), std::memory_order_relaxed);
+      batches.fetch_add(1, std::memory_order_relaxed);
+      batch.clear();
+      continue;
+    }
+    Log("cannot commit " + std::to_string(batch.size()) +
+        " records (will retry): " + r.status().ToString());
+    if (queue.closed()) {
+      failed.fetch_add(batch.size() + queue.size(), std::memory_order_relaxed);
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+}
+
+SyslogServer::SyslogServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+SyslogServer::~SyslogServer() = default;
+
+Result<std::unique_ptr<SyslogServer>> SyslogServer::Create(const SyslogServerOptions& options,
+                                                           const Clock& clock, std::ostream& log) {
+  if (options.queue_records == 0 || options.batch_records == 0) {
+    return Status::InvalidArgument("the queue and batch sizes must be at least 1");
+  }
+  auto impl = std::make_unique<Impl>(options, clock, log);
+  ISMS_ASSIGN_OR_RETURN(impl->service,
+                        app::AuditService::Open(options.store_url, options.key_dir, clock));
+  if (options.contract.empty()) {
+    ISMS_ASSIGN_OR_RETURN(std::vector<app::ContractRecord> all,
+                          impl->service->ledger().ListContracts());
+    if (all.empty()) {
+      return Status::FailedPrecondition(
+          "the store has no contract: create one with `isms contract create` first");
+    }
+    if (all.size() > 1) {
+      std::string names;
+      for (const auto& c : all) names += (names.empty() ? "" : ", ") + c.name;
+      return Status::FailedPrecondition("the store has several contracts (" + names +
+                                        "): say which one the listeners feed with --contract");
+    }
+    impl->contract = all.front().name;
+  } else {
+    ISMS_ASSIGN_OR_RETURN(app::ContractRecord c,
+                          impl->service->ledger().FindContract(options.contract));
+    impl->contract = c.name;
+  }
+  ISMS_RETURN_IF_ERROR(impl->service->Signer().status());
+  if (const auto& k = impl->service->created_key()) {
+    impl->Log("created the audit signing key " + k->private_path + " (mode 0600); give the buyer " +
+              k->public_path);
+  }
+  ISMS_RETURN_IF_ERROR(impl->Bind());
+  return std::unique_ptr<SyslogServer>(new SyslogServer(std::move(impl)));
+}
+
+const std::string& SyslogServer::contract() const {
+  return impl_->contract;
+}
+
+std::vector<std::string> SyslogServer::listening() const {
+  return impl_->listening;
+}
+
+Status SyslogServer::Run() {
+  Impl& m = *impl_;
+  std::thread writer([&m] { m.WriterLoop(); });
+  m.signals.async_wait([&m](error_code ec, int signal) {
+    if (ec) return;
+    m.Log(std::string("received ") + (signal == SIGINT ? "SIGINT" : "SIGTERM") +
+          ": committing what was received");
+    m.Shutdown();
+  });
+  for (auto& a : m.acceptors) m.Accept(*a);
+  for (auto& u : m.udp_listeners) m.Receive(*u);
+  error_code ec;
+  m.io.run(ec);
+  if (ec) m.Log("event loop: " + ec.message());
+  m.queue.Close();
+  writer.join();
+  SyslogServerStats s = stats();
+  m.Log("stopped: received " + std::to_string(s.received) + ", committed " +
+        std::to_string(s.committed) + " in " + std::to_string(s.batches) +
+        " commits, udp dropped " + std::to_string(s.udp_dropped) + ", refused senders " +
+        std::to_string(s.refused_senders));
+  if (s.failed > 0) {
+    return Status::Unavailable(std::to_string(s.failed) +
+                               " received records could not be committed");
+  }
+  return Status::Ok();
+}
+
+void SyslogServer::Stop() {
+  asio::post(impl_->io, [m = impl_.get()] { m->Shutdown(); });
+}
+
+SyslogServerStats SyslogServer::stats() const {
+  const Impl& m = *impl_;
+  SyslogServerStats s;
+  s.received = m.received.load();
+  s.committed = m.committed.load();
+  s.batches = m.batches.load();
+  s.udp_dropped = m.udp_dropped.load();
+  s.refused_senders = m.refused.load();
+  s.failed = m.failed.load();
+  return s;
+}
+
+}  // namespace isms::net

@@ -1,0 +1,83 @@
+// The syslog listeners of `isms serve` (docs/serve.md): TCP (octet-counting and LF framing, both
+// on one port, formats/syslog_framing.h) and UDP (one message per datagram), each appending to
+// one contract's audit log.
+//
+// Threads: one thread (the caller of Run) runs every listener; a writer thread owns the store
+// connection and commits the records in batches (group commit: one append and checkpoint per
+// batch, when `batch_records` wait or `flush_interval` after the first one waited), so a record
+// is committed well within a second of its arrival.
+//
+// Backpressure, not loss: records wait in a bounded queue of `queue_records`; while it is full a
+// TCP connection is not read (its sender slows down), and a UDP datagram that finds it full is
+// dropped and counted in Stats::udp_dropped.
+//
+// Every record's `received` is the server clock's time when its bytes were read; input the
+// parsers do not recognise is kept verbatim.
+//
+// Thread-safety: Stop() may be called from any thread; everything else from one thread.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "core/time.h"
+#include "net/cidr.h"
+
+namespace isms::net {
+
+struct SyslogServerOptions {
+  std::string store_url;              // resolved store URL
+  std::string key_dir;                // the audit signing key's folder ("" for the default)
+  std::string contract;               // "": the only contract of the store
+  std::vector<std::string> tcp, udp;  // HOST:PORT, [V6]:PORT or PORT (127.0.0.1:PORT)
+  std::vector<Cidr> allow;            // when not empty, only senders in one of these
+  size_t queue_records = 20000;
+  size_t batch_records = 5000;
+  std::chrono::milliseconds flush_interval{200};
+};
+
+struct SyslogServerStats {
+  std::uint64_t received = 0;   // records read
+  std::uint64_t committed = 0;  // records committed
+  std::uint64_t batches = 0;    // commits
+  std::uint64_t udp_dropped = 0;
+  std::uint64_t refused_senders = 0;  // connections and datagrams outside --syslog-allow
+  std::uint64_t failed = 0;           // records whose commit failed at shutdown
+};
+
+class SyslogServer {
+ public:
+  // Opens the store, resolves the contract (FailedPrecondition when it is not given and the store
+  // has several, or none) and binds every listener; InvalidArgument for a bad address,
+  // Unavailable when one cannot be bound. `log` receives one line per notable event and must
+  // outlive the server.
+  static Result<std::unique_ptr<SyslogServer>> Create(const SyslogServerOptions& options,
+                                                      const Clock& clock, std::ostream& log);
+  ~SyslogServer();
+  SyslogServer(const SyslogServer&) = delete;
+  SyslogServer& operator=(const SyslogServer&) = delete;
+
+  const std::string& contract() const;
+  // "tcp 127.0.0.1:5514" for each bound listener, with the port the system chose for port 0.
+  std::vector<std::string> listening() const;
+
+  // Serves until SIGTERM or SIGINT (or Stop()), then reads what the sockets already hold, commits
+  // everything received and returns. Not OK when records could not be committed.
+  Status Run();
+  void Stop();
+
+  SyslogServerStats stats() const;
+
+ private:
+  struct Impl;
+  explicit SyslogServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace isms::net
