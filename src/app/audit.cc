@@ -128,6 +128,15 @@ Result<AuditKeyInfo> EnsureAuditKey(const std::string& dir) {
   return info;
 }
 
+int DefaultAuditChunkBits() {
+  if (const char* v = std::getenv("ISMS_AUDIT_CHUNK_BITS")) {
+    char* end = nullptr;
+    long k = std::strtol(v, &end, 10);
+    if (end != v && *end == '\0' && k >= 8 && k <= 20) return static_cast<int>(k);
+  }
+  return audit::LogStore::kDefaultChunkBits;
+}
+
 Result<std::unique_ptr<AuditService>> AuditService::Open(const std::string& url,
                                                          const std::string& key_dir,
                                                          const Clock& clock, int chunk_bits) {

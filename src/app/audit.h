@@ -91,12 +91,18 @@ struct AuditPurgeResult {
   Date before;
 };
 
+// The chunk size of a new audit log, 2^K records: $ISMS_AUDIT_CHUNK_BITS when it holds K in
+// 8..20, else audit::LogStore::kDefaultChunkBits (16). Larger chunks compress better (a chunk
+// is split into one block per host); smaller ones let retention drop data sooner. A log keeps
+// the size it was created with.
+int DefaultAuditChunkBits();
+
 class AuditService {
  public:
   // Opens the ledger store at `url` and the audit store beside it, applying migrations.
   static Result<std::unique_ptr<AuditService>> Open(
       const std::string& url, const std::string& key_dir, const Clock& clock,
-      int chunk_bits = audit::LogStore::kDefaultChunkBits);
+      int chunk_bits = DefaultAuditChunkBits());
 
   Ledger& ledger() { return *ledger_; }
   store::Connection& audit_connection() { return *conn_; }

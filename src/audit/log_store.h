@@ -93,7 +93,7 @@ struct PurgeResult {
 
 class LogStore {
  public:
-  static constexpr int kDefaultChunkBits = 12;
+  static constexpr int kDefaultChunkBits = 16;
 
   // The tables of every log (same shape on both engines; blobs are BLOB / BYTEA).
   static std::string SchemaSql(store::Engine engine);

@@ -11,8 +11,19 @@
 namespace isms::cli::testing {
 namespace {
 
+// Chunks of 4,096 records (not the default 65,536), so that tests fill, tamper with and purge
+// whole chunks quickly.
 class AuditCli : public CliTest {
  protected:
+  void SetUp() override {
+    ::setenv("ISMS_AUDIT_CHUNK_BITS", "12", 1);
+    CliTest::SetUp();
+  }
+  void TearDown() override {
+    CliTest::TearDown();
+    ::unsetenv("ISMS_AUDIT_CHUNK_BITS");
+  }
+
   // Runs `isms audit ARGS...`; on PostgreSQL with --key-dir (SQLite keeps the key beside its file).
   CliRun Audit(std::vector<std::string> args, const std::string& stdin_text = "") {
     args.insert(args.begin(), "audit");
