@@ -108,6 +108,18 @@ Result<Event> ReadEvent(const store::Statement& st) {
   return e;
 }
 
+// Every remaining row of `st`, which selects kEventColumns.
+Result<std::vector<Event>> ReadEvents(store::Statement& st) {
+  std::vector<Event> events;
+  while (true) {
+    ISMS_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    ISMS_ASSIGN_OR_RETURN(Event e, ReadEvent(st));
+    events.push_back(std::move(e));
+  }
+  return events;
+}
+
 constexpr const char* kContractColumns =
     "id, name, start_date, buyer, supplier, bespoke_isms, policy_toml, created_at, created_by, "
     "policy_dir";
@@ -406,13 +418,7 @@ Result<ContractContext> Ledger::Load(const ContractRecord& c) {
                                        " FROM events WHERE contract_id = $1 AND type IN "
                                        "('policy.changed', 'event.retracted') ORDER BY at, id"));
   st->BindInt(1, c.id);
-  std::vector<Event> changes;
-  while (true) {
-    ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
-    if (!row) break;
-    ISMS_ASSIGN_OR_RETURN(Event e, ReadEvent(*st));
-    changes.push_back(std::move(e));
-  }
+  ISMS_ASSIGN_OR_RETURN(std::vector<Event> changes, ReadEvents(*st));
   ISMS_ASSIGN_OR_RETURN(l.versions, PolicyVersionsFrom(l.terms, l.base_policy, changes));
   return l;
 }
@@ -424,14 +430,7 @@ Result<std::vector<Event>> Ledger::LoadEvents(std::int64_t contract_id, const st
   ISMS_ASSIGN_OR_RETURN(auto st, conn_->Prepare(sql));
   st->BindInt(1, contract_id);
   if (stream) st->BindText(2, *stream);
-  std::vector<Event> events;
-  while (true) {
-    ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
-    if (!row) break;
-    ISMS_ASSIGN_OR_RETURN(Event e, ReadEvent(*st));
-    events.push_back(std::move(e));
-  }
-  return events;
+  return ReadEvents(*st);
 }
 
 Status Ledger::StoreStream(const ContractContext& l, const std::string& stream,
@@ -875,14 +874,7 @@ Result<std::vector<Event>> Ledger::EventsAfter(std::int64_t contract_id, std::in
                                                 "ORDER BY id"));
   st->BindInt(1, contract_id);
   st->BindInt(2, after);
-  std::vector<Event> events;
-  while (true) {
-    ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
-    if (!row) break;
-    ISMS_ASSIGN_OR_RETURN(Event e, ReadEvent(*st));
-    events.push_back(std::move(e));
-  }
-  return events;
+  return ReadEvents(*st);
 }
 
 Result<ContractContext> Ledger::Context(const std::string& name) {
