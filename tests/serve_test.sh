@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Drives `isms serve`: records sent over TCP (octet counting and LF framing) and UDP are
 # committed within a second; after kill -9 what was committed is intact and verifies; SIGTERM
-# commits everything received before exit.
+# commits everything received before exit. TLS (RFC 5425) with a throwaway CA, with and without
+# client certificates; rsyslog's omfwd forwarding to `serve`, when rsyslogd is installed.
 # Usage: serve_test.sh PATH_TO_ISMS
 set -uo pipefail
 isms=${1:?usage: serve_test.sh PATH_TO_ISMS}
@@ -121,6 +122,157 @@ check "SIGTERM: every tcp record committed" 500 "$(count sigterm-tcp-)"
 check "SIGTERM: every udp record committed" 20 "$(count sigterm-udp-)"
 check "SIGTERM: reports what it committed" 1 "$(grep -c '^stopped: received' "$dir/out")"
 check "the log verifies" OK "$("$isms" audit verify --contract c | cut -c1-2)"
+
+# TLS (RFC 5425): a throwaway CA signs the server's and a client's certificates.
+cert() {  # cert NAME CN: NAME.key and NAME.pem signed by the CA
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=$2" \
+    -keyout "$dir/$1.key" -out "$dir/$1.csr" 2>/dev/null
+  openssl x509 -req -in "$dir/$1.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial \
+    -days 2 -extfile <(printf 'subjectAltName=IP:127.0.0.1') -out "$dir/$1.pem" 2>/dev/null
+}
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=isms-test-ca \
+  -days 2 -keyout "$dir/ca.key" -out "$dir/ca.pem" 2>/dev/null
+cert server 127.0.0.1
+cert client isms-test-client
+
+# Starts `isms serve ARGS` with one listener; sets server and port.
+start_one() {
+  : >"$dir/out"
+  "$isms" serve --contract c "$@" >"$dir/out" 2>>"$dir/err" &
+  server=$!
+  for _ in $(seq 200); do
+    grep -q '^listening' "$dir/out" && break
+    sleep 0.05
+  done
+  port=$(sed -nE 's/^listening: syslog [a-z]+ 127\.0\.0\.1:([0-9]+) .*/\1/p' "$dir/out")
+}
+
+stop() {
+  kill -TERM "$server"
+  wait "$server"
+  server=
+}
+
+frames() {  # frames TEXT N: N octet-counted frames
+  for i in $(seq "$2"); do
+    m="<13>1 2026-11-29T00:00:00Z host1 app 1 - - $1 $i"
+    printf '%d %s' "${#m}" "$m"
+  done
+}
+
+tls_send() {  # tls_send TEXT N [s_client options]: sends N frames over TLS
+  local text=$1 n=$2
+  shift 2
+  frames "$text" "$n" | timeout 5 openssl s_client -quiet -no_ign_eof -verify_return_error \
+    -CAfile "$dir/ca.pem" -connect "127.0.0.1:$port" "$@" >/dev/null 2>&1
+}
+
+"$isms" serve --contract c --syslog-tls 127.0.0.1:0 --tls-key "$dir/server.key" >/dev/null \
+  2>"$dir/nocert"
+check "--syslog-tls without --tls-cert: refused" 1 $?
+check "--syslog-tls without --tls-cert: says so" 1 "$(grep -c -- '--tls-cert' "$dir/nocert")"
+"$isms" serve --contract c --syslog-tls 127.0.0.1:0 --tls-cert "$dir/server.pem" \
+  --tls-key "$dir/missing.key" >/dev/null 2>"$dir/nokey"
+check "unreadable --tls-key: refused" 1 $?
+check "unreadable --tls-key: names the file" 1 "$(grep -c "missing.key" "$dir/nokey")"
+
+start_one --syslog-tls 127.0.0.1:0 --tls-cert "$dir/server.pem" --tls-key "$dir/server.key"
+check "prints the tls listener" 1 \
+  "$(grep -c "^listening: syslog tls 127.0.0.1:[0-9]* for contract c$" "$dir/out")"
+tls_send tls-octet 5
+check "octet-counted records over TLS committed" 5 "$(wait_count tls-octet 5)"
+printf '<13>Nov 29 00:00:00 host1 app: tls-lf 1\n' |
+  timeout 5 openssl s_client -quiet -no_ign_eof -connect "127.0.0.1:$port" >/dev/null 2>&1
+check "LF framing over TLS committed" 1 "$(wait_count tls-lf 1)"
+frames tls-old 1 | timeout 5 openssl s_client -quiet -no_ign_eof -tls1_1 \
+  -connect "127.0.0.1:$port" >/dev/null 2>&1
+(frames tls-plain 3 >"/dev/tcp/127.0.0.1/$port") 2>/dev/null
+sleep 0.3
+stop
+check "TLS 1.1: nothing committed" 0 "$(count tls-old)"
+check "plain TCP to the TLS port: nothing committed" 0 "$(count tls-plain)"
+check "failed handshakes are logged" yes \
+  "$(grep -q 'tls handshake with 127.0.0.1 failed' "$dir/err" && echo yes)"
+
+start_one --syslog-tls 127.0.0.1:0 --tls-cert "$dir/server.pem" --tls-key "$dir/server.key" \
+  --syslog-client-ca "$dir/ca.pem"
+tls_send tls-anon 2
+tls_send tls-client 4 -cert "$dir/client.pem" -key "$dir/client.key"
+check "client certificate signed by the CA: accepted" 4 "$(wait_count tls-client 4)"
+stop
+check "--syslog-client-ca: a client without a certificate is refused" 0 "$(count tls-anon)"
+
+# rsyslog forwarding to `isms serve` (docs/serve.md), when rsyslogd is installed: omfwd over TCP,
+# and over TLS when rsyslog's OpenSSL network stream driver (rsyslog-openssl) is installed too.
+rsyslogd=$(PATH=$PATH:/usr/sbin command -v rsyslogd)
+ossl=$(ls /usr/lib/*/rsyslog/lmnsd_ossl.so 2>/dev/null)
+if [ -n "$rsyslogd" ]; then
+  start_one --syslog-tcp 127.0.0.1:0 --syslog-tls 127.0.0.1:0 --tls-cert "$dir/server.pem" \
+    --tls-key "$dir/server.key"
+  for _ in $(seq 100); do
+    [ "$(grep -c '^listening' "$dir/out")" == 2 ] && break
+    sleep 0.05
+  done
+  tcp_port=$(sed -nE 's/^listening: syslog tcp 127\.0\.0\.1:([0-9]+) .*/\1/p' "$dir/out")
+  tls_port=$(sed -nE 's/^listening: syslog tls 127\.0\.0\.1:([0-9]+) .*/\1/p' "$dir/out")
+  read -r in_tcp in_tls < <(python3 -c '
+import socket
+a, b = socket.socket(), socket.socket()
+a.bind(("127.0.0.1", 0)); b.bind(("127.0.0.1", 0))
+print(a.getsockname()[1], b.getsockname()[1])')
+  mkdir -p "$dir/rsyslog"
+  cat >"$dir/rsyslog.conf" <<EOF
+global(workDirectory="$dir/rsyslog" DefaultNetstreamDriverCAFile="$dir/ca.pem")
+module(load="imtcp")
+input(type="imtcp" address="127.0.0.1" port="$in_tcp" ruleset="to_tcp")
+ruleset(name="to_tcp") {
+  action(type="omfwd" target="127.0.0.1" port="$tcp_port" protocol="tcp"
+         TCP_Framing="octet-counted")
+}
+EOF
+  if [ -n "$ossl" ]; then
+    cat >>"$dir/rsyslog.conf" <<EOF
+input(type="imtcp" address="127.0.0.1" port="$in_tls" ruleset="to_tls")
+ruleset(name="to_tls") {
+  action(type="omfwd" target="127.0.0.1" port="$tls_port" protocol="tcp"
+         TCP_Framing="octet-counted" StreamDriver="ossl" StreamDriverMode="1"
+         StreamDriverAuthMode="anon")
+}
+EOF
+  fi
+  "$rsyslogd" -n -f "$dir/rsyslog.conf" -i "$dir/rsyslog.pid" 2>>"$dir/err" &
+  rsyslog=$!
+  for _ in $(seq 100); do
+    (: <>"/dev/tcp/127.0.0.1/$in_tcp") 2>/dev/null && break
+    sleep 0.05
+  done
+  for i in 1 2 3; do
+    printf '<13>Nov 29 00:00:00 rhost rapp[7]: rsyslog-fwd %d\n' "$i"
+  done >"/dev/tcp/127.0.0.1/$in_tcp"
+  check "rsyslog omfwd over tcp: committed" 3 "$(wait_count rsyslog-fwd 3)"
+  "$isms" audit search --contract c --json --text rsyslog-fwd >"$dir/fwd.json"
+  check "rsyslog omfwd over tcp: original host kept" 3 \
+    "$(grep -c '"host": "rhost"' "$dir/fwd.json")"
+  check "rsyslog omfwd over tcp: original app kept" 3 "$(grep -c '"app": "rapp"' "$dir/fwd.json")"
+  if [ -n "$ossl" ]; then
+    for i in 1 2 3; do
+      printf '<13>Nov 29 00:00:00 thost tapp[8]: rsyslog-tls %d\n' "$i"
+    done >"/dev/tcp/127.0.0.1/$in_tls"
+    check "rsyslog omfwd over tls (ossl): committed" 3 "$(wait_count rsyslog-tls 3)"
+    "$isms" audit search --contract c --json --text rsyslog-tls >"$dir/fwd.json"
+    check "rsyslog omfwd over tls: original host kept" 3 \
+      "$(grep -c '"host": "thost"' "$dir/fwd.json")"
+    check "rsyslog omfwd over tls: original app kept" 3 "$(grep -c '"app": "tapp"' "$dir/fwd.json")"
+  else
+    echo "SKIP rsyslog forwarding over TLS: rsyslog-openssl is not installed"
+  fi
+  kill -TERM "$rsyslog"
+  wait "$rsyslog"
+  stop
+else
+  echo "SKIP rsyslog forwarding: rsyslogd is not installed"
+fi
+check "the log verifies after TLS and rsyslog" OK "$("$isms" audit verify --contract c | cut -c1-2)"
 
 echo "$passed passed, $failed failed"
 [ "$failed" == 0 ]

@@ -451,13 +451,25 @@ int RunCli(const std::vector<std::string>& args, std::istream& in, std::ostream&
 
   ServeOptions sv;
   auto* sv_cmd = app.add_subcommand(
-      "serve", "Receive syslog over TCP and UDP into a contract's audit log (docs/serve.md)");
+      "serve", "Receive syslog (TCP, TLS, UDP) into a contract's audit log (docs/serve.md)");
   sv_cmd->add_option("--syslog-tcp", sv.syslog_tcp,
                      "Listen for syslog over TCP (octet counting and LF framing) on HOST:PORT, "
                      "[IPV6]:PORT or PORT (127.0.0.1)")
       ->type_name("ADDR");
   sv_cmd->add_option("--syslog-udp", sv.syslog_udp, "Listen for syslog over UDP on ADDR")
       ->type_name("ADDR");
+  sv_cmd->add_option("--syslog-tls", sv.syslog_tls,
+                     "Listen for syslog over TLS (RFC 5425; TLS 1.2+, octet counting and LF "
+                     "framing) on ADDR; needs --tls-cert and --tls-key")
+      ->type_name("ADDR");
+  sv_cmd->add_option("--tls-cert", sv.tls_cert,
+                     "The TLS listeners' certificate (PEM; may hold the chain)")
+      ->type_name("FILE");
+  sv_cmd->add_option("--tls-key", sv.tls_key, "The private key of --tls-cert (PEM)")
+      ->type_name("FILE");
+  sv_cmd->add_option("--syslog-client-ca", sv.client_ca,
+                     "Require TLS clients to present a certificate signed by this CA (PEM)")
+      ->type_name("FILE");
   sv_cmd->add_option("--syslog-allow", sv.allow,
                      "Accept only senders in this CIDR range (repeatable; default: any)")
       ->type_name("CIDR");

@@ -296,8 +296,9 @@ struct ServeOptions {
   StoreOptions store;
   std::string key_dir;
   std::string contract;  // "": the only contract of the store
-  std::vector<std::string> syslog_tcp, syslog_udp;
-  std::vector<std::string> allow;  // CIDR ranges
+  std::vector<std::string> syslog_tcp, syslog_udp, syslog_tls;
+  std::string tls_cert, tls_key, client_ca;  // PEM files
+  std::vector<std::string> allow;            // CIDR ranges
 };
 void Serve(Context& ctx, const ServeOptions& o);
 

@@ -18,14 +18,22 @@ void Serve(Context& ctx, const ServeOptions& o) {
   so.contract = o.contract;
   so.tcp = o.syslog_tcp;
   so.udp = o.syslog_udp;
+  so.tls = o.syslog_tls;
+  so.tls_cert = o.tls_cert;
+  so.tls_key = o.tls_key;
+  so.client_ca = o.client_ca;
+  if (so.tls.empty() && (!so.tls_cert.empty() || !so.tls_key.empty() || !so.client_ca.empty())) {
+    return ctx.Fail(Status::InvalidArgument(
+        "--tls-cert, --tls-key and --syslog-client-ca need --syslog-tls ADDR"));
+  }
   for (const std::string& text : o.allow) {
     Result<net::Cidr> c = net::Cidr::Parse(text);
     if (!c.ok()) return ctx.Fail(c.status().WithContext("--syslog-allow"));
     so.allow.push_back(*c);
   }
-  if (so.tcp.empty() && so.udp.empty()) {
+  if (so.tcp.empty() && so.udp.empty() && so.tls.empty()) {
     return ctx.Fail(Status::InvalidArgument(
-        "nothing to serve: give --syslog-tcp ADDR and/or --syslog-udp ADDR"));
+        "nothing to serve: give --syslog-tcp ADDR, --syslog-tls ADDR and/or --syslog-udp ADDR"));
   }
   Result<std::unique_ptr<net::SyslogServer>> server =
       net::SyslogServer::Create(so, ctx.clock, ctx.err);

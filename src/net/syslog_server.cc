@@ -4,7 +4,10 @@
 // clang-format off
 #include <utility>
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 // clang-format on
+
+#include <openssl/ssl.h>
 
 #include <array>
 #include <atomic>
@@ -12,9 +15,11 @@
 #include <condition_variable>
 #include <csignal>
 #include <deque>
+#include <fstream>
 #include <mutex>
 #include <set>
 #include <thread>
+#include <type_traits>
 
 #include "app/audit.h"
 #include "formats/syslog.h"
@@ -27,6 +32,7 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 using asio::ip::udp;
 using boost::system::error_code;
+using TlsStream = asio::ssl::stream<tcp::socket>;
 
 constexpr size_t kReadBuffer = 64 * 1024;
 constexpr std::chrono::milliseconds kFullRetry{10};
@@ -144,10 +150,64 @@ class RecordQueue {
   bool closed_ = false;
 };
 
+Status CheckReadable(const std::string& path, const std::string& option) {
+  if (path.empty()) return Status::InvalidArgument("--syslog-tls needs " + option + " FILE (PEM)");
+  std::ifstream in(path);
+  if (!in) return Status::InvalidArgument(option + " " + path + ": cannot read the file");
+  return Status::Ok();
+}
+
+// RFC 5425 §5: TLS 1.2 or later, OpenSSL's default ciphers, no compression.
+Result<std::unique_ptr<asio::ssl::context>> MakeTlsContext(const SyslogServerOptions& o) {
+  ISMS_RETURN_IF_ERROR(CheckReadable(o.tls_cert, "--tls-cert"));
+  ISMS_RETURN_IF_ERROR(CheckReadable(o.tls_key, "--tls-key"));
+  if (!o.client_ca.empty()) ISMS_RETURN_IF_ERROR(CheckReadable(o.client_ca, "--syslog-client-ca"));
+  auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+  ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                   asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                   asio::ssl::context::no_tlsv1_1 | asio::ssl::context::no_compression |
+                   asio::ssl::context::single_dh_use);
+  SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+  error_code ec;
+  ctx->use_certificate_chain_file(o.tls_cert, ec);
+  if (ec) {
+    return Status::InvalidArgument("--tls-cert " + o.tls_cert +
+                                   ": not a PEM certificate: " + ec.message());
+  }
+  ctx->use_private_key_file(o.tls_key, asio::ssl::context::pem, ec);
+  if (ec) {
+    return Status::InvalidArgument("--tls-key " + o.tls_key +
+                                   ": not a PEM private key: " + ec.message());
+  }
+  if (SSL_CTX_check_private_key(ctx->native_handle()) != 1) {
+    return Status::InvalidArgument("--tls-key " + o.tls_key + " does not match --tls-cert " +
+                                   o.tls_cert);
+  }
+  if (!o.client_ca.empty()) {
+    ctx->load_verify_file(o.client_ca, ec);
+    if (ec) {
+      return Status::InvalidArgument("--syslog-client-ca " + o.client_ca +
+                                     ": not a PEM certificate: " + ec.message());
+    }
+    ctx->set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert);
+  }
+  return ctx;
+}
+
 }  // namespace
 
 struct SyslogServer::Impl {
+  struct SessionBase {
+    virtual ~SessionBase() = default;
+    virtual void Cancel() = 0;
+  };
+  template <typename Stream>
   struct Session;
+  struct Acceptor {
+    explicit Acceptor(asio::io_context& io, bool t) : acceptor(io), tls(t) {}
+    tcp::acceptor acceptor;
+    bool tls;
+  };
   struct UdpListener {
     explicit UdpListener(asio::io_context& io) : socket(io), buffer(kReadBuffer) {}
     udp::socket socket;
@@ -171,9 +231,10 @@ struct SyslogServer::Impl {
   RecordQueue queue;
   asio::io_context io;
   asio::signal_set signals;
-  std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
+  std::unique_ptr<asio::ssl::context> tls;
+  std::vector<std::unique_ptr<Acceptor>> acceptors;
   std::vector<std::unique_ptr<UdpListener>> udp_listeners;
-  std::set<std::shared_ptr<Session>> sessions;
+  std::set<std::shared_ptr<SessionBase>> sessions;
   std::vector<std::string> listening;
   bool stopping = false;
   std::chrono::steady_clock::time_point last_drop_log{};
@@ -209,21 +270,30 @@ struct SyslogServer::Impl {
     return rec;
   }
 
+  Status BindStream(const std::string& text, bool is_tls) {
+    ISMS_ASSIGN_OR_RETURN(ListenAddress la, ParseListenAddress(text));
+    auto acc = std::make_unique<Acceptor>(io, is_tls);
+    tcp::acceptor& a = acc->acceptor;
+    tcp::endpoint ep(la.address, la.port);
+    error_code ec;
+    a.open(ep.protocol(), ec);
+    if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) a.bind(ep, ec);
+    if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
+    tcp::endpoint local;
+    if (!ec) local = a.local_endpoint(ec);
+    std::string kind = is_tls ? "tls " : "tcp ";
+    if (ec) return Status::Unavailable("cannot listen on " + kind + text + ": " + ec.message());
+    listening.push_back(kind + EndpointText(local.address(), local.port()));
+    acceptors.push_back(std::move(acc));
+    return Status::Ok();
+  }
+
   Status Bind() {
-    for (const std::string& text : options.tcp) {
-      ISMS_ASSIGN_OR_RETURN(ListenAddress la, ParseListenAddress(text));
-      auto a = std::make_unique<tcp::acceptor>(io);
-      tcp::endpoint ep(la.address, la.port);
-      error_code ec;
-      a->open(ep.protocol(), ec);
-      if (!ec) a->set_option(asio::socket_base::reuse_address(true), ec);
-      if (!ec) a->bind(ep, ec);
-      if (!ec) a->listen(asio::socket_base::max_listen_connections, ec);
-      tcp::endpoint local;
-      if (!ec) local = a->local_endpoint(ec);
-      if (ec) return Status::Unavailable("cannot listen on tcp " + text + ": " + ec.message());
-      listening.push_back("tcp " + EndpointText(local.address(), local.port()));
-      acceptors.push_back(std::move(a));
+    for (const std::string& text : options.tcp) ISMS_RETURN_IF_ERROR(BindStream(text, false));
+    if (!options.tls.empty()) {
+      ISMS_ASSIGN_OR_RETURN(tls, MakeTlsContext(options));
+      for (const std::string& text : options.tls) ISMS_RETURN_IF_ERROR(BindStream(text, true));
     }
     for (const std::string& text : options.udp) {
       ISMS_ASSIGN_OR_RETURN(ListenAddress la, ParseListenAddress(text));
@@ -241,19 +311,20 @@ struct SyslogServer::Impl {
       udp_listeners.push_back(std::move(u));
     }
     if (listening.empty()) {
-      return Status::InvalidArgument("no listener: give --syslog-tcp or --syslog-udp");
+      return Status::InvalidArgument(
+          "no listener: give --syslog-tcp, --syslog-tls or --syslog-udp");
     }
     return Status::Ok();
   }
 
-  void Accept(tcp::acceptor& a) {
-    a.async_accept([this, &a](error_code ec, tcp::socket s) {
-      if (!ec) Admit(std::move(s));
+  void Accept(Acceptor& a) {
+    a.acceptor.async_accept([this, &a](error_code ec, tcp::socket s) {
+      if (!ec) Admit(std::move(s), a.tls);
       if (!stopping) Accept(a);
     });
   }
 
-  void Admit(tcp::socket s);
+  void Admit(tcp::socket s, bool is_tls);
   void Receive(UdpListener& u);
   void OnDatagram(UdpListener& u, size_t n, Instant now);
   void DrainAtShutdown(UdpListener& u);
@@ -261,11 +332,17 @@ struct SyslogServer::Impl {
   void WriterLoop();
 };
 
-struct SyslogServer::Impl::Session : std::enable_shared_from_this<Session> {
-  Session(Impl& i, tcp::socket s) : impl(i), socket(std::move(s)), retry(impl.io) {}
+// One stream connection: a plain TCP socket, or a TLS stream over one (after its handshake).
+template <typename Stream>
+struct SyslogServer::Impl::Session : SessionBase, std::enable_shared_from_this<Session<Stream>> {
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
+  template <typename... Args>
+  Session(Impl& i, tcp::socket s, Args&... args)
+      : impl(i), stream(std::move(s), args...), retry(impl.io) {}
 
   Impl& impl;
-  tcp::socket socket;
+  Stream stream;
   asio::steady_timer retry;
   SyslogFrameDecoder decoder;
   std::vector<SyslogFrame> frames;
@@ -273,6 +350,40 @@ struct SyslogServer::Impl::Session : std::enable_shared_from_this<Session> {
   std::array<char, kReadBuffer> buffer;
   bool eof = false;
   bool done = false;
+
+  void Cancel() override {
+    error_code ec;
+    stream.lowest_layer().cancel(ec);
+    retry.cancel();
+  }
+
+  void Close() {
+    error_code ignored;
+    stream.lowest_layer().close(ignored);
+    impl.sessions.erase(this->shared_from_this());
+  }
+
+  void Start() {
+    if constexpr (kTls) {
+      stream.async_handshake(asio::ssl::stream_base::server,
+                             [self = this->shared_from_this()](error_code ec) {
+                               if (ec) return self->Refuse(ec);
+                               if (self->impl.stopping) return self->DrainAtShutdown();
+                               self->Read();
+                             });
+    } else {
+      Read();
+    }
+  }
+
+  void Refuse(const error_code& ec) {
+    error_code ignored;
+    tcp::endpoint peer = stream.lowest_layer().remote_endpoint(ignored);
+    if (!impl.stopping) {
+      impl.Log("tls handshake with " + peer.address().to_string() + " failed: " + ec.message());
+    }
+    Close();
+  }
 
   void Decode(std::string_view bytes) {
     decoder.Feed(bytes, frames);
@@ -289,8 +400,8 @@ struct SyslogServer::Impl::Session : std::enable_shared_from_this<Session> {
   }
 
   void Read() {
-    socket.async_read_some(asio::buffer(buffer),
-                           [self = shared_from_this()](error_code ec, size_t n) {
+    stream.async_read_some(asio::buffer(buffer),
+                           [self = this->shared_from_this()](error_code ec, size_t n) {
                              if (n > 0) self->Decode(std::string_view(self->buffer.data(), n));
                              if (self->impl.stopping) return self->DrainAtShutdown();
                              if (ec) {
@@ -306,18 +417,13 @@ struct SyslogServer::Impl::Session : std::enable_shared_from_this<Session> {
     impl.queue.Push(pending, false);
     if (!pending.empty()) {
       retry.expires_after(kFullRetry);
-      retry.async_wait([self = shared_from_this()](error_code ec) {
+      retry.async_wait([self = this->shared_from_this()](error_code ec) {
         if (self->impl.stopping) return self->DrainAtShutdown();
         if (!ec) self->Drain();
       });
       return;
     }
-    if (eof) {
-      error_code ignored;
-      socket.close(ignored);
-      impl.sessions.erase(shared_from_this());
-      return;
-    }
+    if (eof) return Close();
     Read();
   }
 
@@ -326,31 +432,42 @@ struct SyslogServer::Impl::Session : std::enable_shared_from_this<Session> {
     if (done) return;
     done = true;
     error_code ec;
-    socket.non_blocking(true, ec);
+    stream.lowest_layer().non_blocking(true, ec);
     while (!eof && !ec) {
-      size_t n = socket.read_some(asio::buffer(buffer), ec);
+      size_t n = stream.read_some(asio::buffer(buffer), ec);
       if (n > 0) Decode(std::string_view(buffer.data(), n));
     }
     Finish();
     impl.queue.Push(pending, true);
-    socket.close(ec);
-    impl.sessions.erase(shared_from_this());
+    Close();
   }
 };
 
-void SyslogServer::Impl::Admit(tcp::socket s) {
+void SyslogServer::Impl::Admit(tcp::socket s, bool is_tls) {
   error_code ec;
   tcp::endpoint peer = s.remote_endpoint(ec);
   if (ec || !Allowed(peer.address())) {
     refused.fetch_add(1, std::memory_order_relaxed);
-    if (!ec) Log("refused tcp connection from " + peer.address().to_string());
+    if (!ec) {
+      Log(std::string("refused ") + (is_tls ? "tls" : "tcp") + " connection from " +
+          peer.address().to_string());
+    }
     s.close(ec);
     return;
   }
-  auto session = std::make_shared<Session>(*this, std::move(s));
+  if (is_tls) {
+    if (stopping) {
+      s.close(ec);
+      return;
+    }
+    auto session = std::make_shared<Session<TlsStream>>(*this, std::move(s), *tls);
+    sessions.insert(session);
+    return session->Start();
+  }
+  auto session = std::make_shared<Session<tcp::socket>>(*this, std::move(s));
   sessions.insert(session);
   if (stopping) return session->DrainAtShutdown();
-  session->Read();
+  session->Start();
 }
 
 void SyslogServer::Impl::Receive(UdpListener& u) {
@@ -400,21 +517,18 @@ void SyslogServer::Impl::Shutdown() {
   error_code ec;
   signals.cancel(ec);
   for (auto& a : acceptors) {
-    a->non_blocking(true, ec);
+    a->acceptor.non_blocking(true, ec);
     while (true) {
       tcp::socket s(io);
-      a->accept(s, ec);
+      a->acceptor.accept(s, ec);
       if (ec) break;
-      Admit(std::move(s));
+      Admit(std::move(s), a->tls);
     }
-    a->close(ec);
+    a->acceptor.close(ec);
   }
   for (auto& u : udp_listeners) u->socket.cancel(ec);
-  std::vector<std::shared_ptr<Session>> open(sessions.begin(), sessions.end());
-  for (const auto& s : open) {
-    s->socket.cancel(ec);
-    s->retry.cancel();
-  }
+  std::vector<std::shared_ptr<SessionBase>> open(sessions.begin(), sessions.end());
+  for (const auto& s : open) s->Cancel();
 }
 
 void SyslogServer::Impl::WriterLoop() {

@@ -1,6 +1,6 @@
 // The syslog listeners of `isms serve` (docs/serve.md): TCP (octet-counting and LF framing, both
-// on one port, formats/syslog_framing.h) and UDP (one message per datagram), each appending to
-// one contract's audit log.
+// on one port, formats/syslog_framing.h), TLS (RFC 5425: the same framing inside TLS 1.2+) and
+// UDP (one message per datagram), each appending to one contract's audit log.
 //
 // Threads: one thread (the caller of Run) runs every listener; a writer thread owns the store
 // connection and commits the records in batches (group commit: one append and checkpoint per
@@ -36,6 +36,9 @@ struct SyslogServerOptions {
   std::string key_dir;                // the audit signing key's folder ("" for the default)
   std::string contract;               // "": the only contract of the store
   std::vector<std::string> tcp, udp;  // HOST:PORT, [V6]:PORT or PORT (127.0.0.1:PORT)
+  std::vector<std::string> tls;       // as tcp; needs tls_cert and tls_key
+  std::string tls_cert, tls_key;      // PEM files: the certificate (chain) and its private key
+  std::string client_ca;              // PEM; when set, TLS clients need a certificate it signed
   std::vector<Cidr> allow;            // when not empty, only senders in one of these
   size_t queue_records = 20000;
   size_t batch_records = 5000;
@@ -54,8 +57,9 @@ struct SyslogServerStats {
 class SyslogServer {
  public:
   // Opens the store, resolves the contract (FailedPrecondition when it is not given and the store
-  // has several, or none) and binds every listener; InvalidArgument for a bad address,
-  // Unavailable when one cannot be bound. `log` receives one line per notable event and must
+  // has several, or none) and binds every listener; InvalidArgument for a bad address or a TLS
+  // certificate, key or CA file that is missing or cannot be loaded, Unavailable when a listener
+  // cannot be bound. `log` receives one line per notable event and must
   // outlive the server.
   static Result<std::unique_ptr<SyslogServer>> Create(const SyslogServerOptions& options,
                                                       const Clock& clock, std::ostream& log);
@@ -64,7 +68,8 @@ class SyslogServer {
   SyslogServer& operator=(const SyslogServer&) = delete;
 
   const std::string& contract() const;
-  // "tcp 127.0.0.1:5514" for each bound listener, with the port the system chose for port 0.
+  // "tcp 127.0.0.1:5514" (or "tls ...", "udp ...") for each bound listener, with the port the
+  // system chose for port 0.
   std::vector<std::string> listening() const;
 
   // Serves until SIGTERM or SIGINT (or Stop()), then reads what the sockets already hold, commits
