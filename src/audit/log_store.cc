@@ -351,6 +351,14 @@ Status LogStore::WriteChunk(std::uint64_t chunk_no, std::span<const StoredEntry>
 
 Status LogStore::Append(std::span<const LogEntry> entries) {
   if (entries.empty()) return Status::Ok();
+  if (conn_.engine() == store::Engine::kPostgres) {
+    // Two writers of one log (two `isms serve` nodes, or an ingest beside a server) would both
+    // append after the same size: the second waits here until the first commits. (SQLite's
+    // BEGIN IMMEDIATE already serialises writers.)
+    ISMS_ASSIGN_OR_RETURN(auto lock, conn_.Prepare("SELECT pg_advisory_xact_lock($1)"));
+    lock->BindInt(1, (std::int64_t{0x15A5} << 40) | (contract_id_ << 1) | log_);
+    ISMS_RETURN_IF_ERROR(lock->Run());
+  }
   ISMS_ASSIGN_OR_RETURN(auto st, conn_.Prepare("SELECT chunk_bits, tree FROM audit_logs WHERE "
                                                "contract_id = $1 AND log_kind = $2"));
   st->BindInt(1, contract_id_);
