@@ -255,6 +255,18 @@ LogStore::LogStore(store::Connection& conn, std::int64_t contract_id, LogKind ki
       log_(static_cast<int>(kind)),
       chunk_bits_(chunk_bits) {}
 
+Status LogStore::EachRow(std::string_view sql,
+                         const std::function<Status(const store::Statement&)>& fn) {
+  ISMS_ASSIGN_OR_RETURN(auto st, conn_.Prepare(sql));
+  st->BindInt(1, contract_id_);
+  st->BindInt(2, log_);
+  while (true) {
+    ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) return Status::Ok();
+    ISMS_RETURN_IF_ERROR(fn(*st));
+  }
+}
+
 Result<LogState> LogStore::State() {
   ISMS_ASSIGN_OR_RETURN(auto st,
                         conn_.Prepare("SELECT chunk_bits, size, tree FROM audit_logs WHERE "
@@ -459,46 +471,43 @@ Status LogStore::Append(std::span<const LogEntry> entries) {
 }
 
 Status LogStore::LoadChunks(std::vector<Chunk>& out) {
-  ISMS_ASSIGN_OR_RETURN(auto st, conn_.Prepare("SELECT chunk_no, root, records, min_time, "
-                                               "max_time, purged_at FROM audit_chunks WHERE "
-                                               "contract_id = $1 AND log_kind = $2 ORDER BY "
-                                               "chunk_no"));
-  st->BindInt(1, contract_id_);
-  st->BindInt(2, log_);
-  while (true) {
-    ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
-    if (!row) break;
-    Chunk c;
-    c.no = static_cast<std::uint64_t>(st->ColumnInt(0));
-    ISMS_ASSIGN_OR_RETURN(
-        c.root, HashFromBytes(st->ColumnBlob(1), "the root of chunk " + std::to_string(c.no)));
-    c.records = st->ColumnInt(2);
-    c.min_time = st->ColumnInt(3);
-    c.max_time = st->ColumnInt(4);
-    c.purged = !st->IsNull(5);
-    out.push_back(c);
-  }
+  ISMS_RETURN_IF_ERROR(EachRow(
+      "SELECT chunk_no, root, records, min_time, "
+      "max_time, purged_at FROM audit_chunks WHERE "
+      "contract_id = $1 AND log_kind = $2 ORDER BY "
+      "chunk_no",
+      [&](const store::Statement& st) -> Status {
+        Chunk c;
+        c.no = static_cast<std::uint64_t>(st.ColumnInt(0));
+        ISMS_ASSIGN_OR_RETURN(
+            c.root, HashFromBytes(st.ColumnBlob(1), "the root of chunk " + std::to_string(c.no)));
+        c.records = st.ColumnInt(2);
+        c.min_time = st.ColumnInt(3);
+        c.max_time = st.ColumnInt(4);
+        c.purged = !st.IsNull(5);
+        out.push_back(c);
+        return Status::Ok();
+      }));
   return Status::Ok();
 }
 
 Status LogStore::LoadBatches(std::vector<Batch>& out, bool with_data) {
-  ISMS_ASSIGN_OR_RETURN(auto st, conn_.Prepare("SELECT first_leaf, leaves, hash, data FROM "
-                                               "audit_tail WHERE contract_id = $1 AND log_kind = "
-                                               "$2 ORDER BY first_leaf"));
-  st->BindInt(1, contract_id_);
-  st->BindInt(2, log_);
-  while (true) {
-    ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
-    if (!row) break;
-    Batch b;
-    b.first = static_cast<std::uint64_t>(st->ColumnInt(0));
-    b.leaves = static_cast<std::uint64_t>(st->ColumnInt(1));
-    Result<Hash> h = HashFromBytes(st->ColumnBlob(2), "the hash of a tail batch");
-    if (h.ok()) b.hash = *h;
-    if (!h.ok()) b.decoded = h.status();
-    if (with_data && b.decoded.ok()) b.decoded = DecodeEntries(st->ColumnBlob(3), b.entries);
-    out.push_back(std::move(b));
-  }
+  ISMS_RETURN_IF_ERROR(
+      EachRow("SELECT first_leaf, leaves, hash, data FROM "
+              "audit_tail WHERE contract_id = $1 AND log_kind = "
+              "$2 ORDER BY first_leaf",
+              [&](const store::Statement& st) -> Status {
+                Batch b;
+                b.first = static_cast<std::uint64_t>(st.ColumnInt(0));
+                b.leaves = static_cast<std::uint64_t>(st.ColumnInt(1));
+                Result<Hash> h = HashFromBytes(st.ColumnBlob(2), "the hash of a tail batch");
+                if (h.ok()) b.hash = *h;
+                if (!h.ok()) b.decoded = h.status();
+                if (with_data && b.decoded.ok())
+                  b.decoded = DecodeEntries(st.ColumnBlob(3), b.entries);
+                out.push_back(std::move(b));
+                return Status::Ok();
+              }));
   return Status::Ok();
 }
 
@@ -658,17 +667,15 @@ Result<SparseHashSource> LogStore::SourceFor(std::vector<std::uint64_t> position
     if (!c.purged) live.insert(c.no);
   }
   {
-    ISMS_ASSIGN_OR_RETURN(auto st, conn_.Prepare("SELECT start_leaf, size, hash FROM audit_kept "
-                                                 "WHERE contract_id = $1 AND log_kind = $2"));
-    st->BindInt(1, contract_id_);
-    st->BindInt(2, log_);
-    while (true) {
-      ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
-      if (!row) break;
-      ISMS_ASSIGN_OR_RETURN(Hash h, HashFromBytes(st->ColumnBlob(2), "a kept boundary hash"));
-      src.AddSubtree(static_cast<std::uint64_t>(st->ColumnInt(0)),
-                     static_cast<std::uint64_t>(st->ColumnInt(1)), h);
-    }
+    ISMS_RETURN_IF_ERROR(EachRow(
+        "SELECT start_leaf, size, hash FROM audit_kept "
+        "WHERE contract_id = $1 AND log_kind = $2",
+        [&](const store::Statement& st) -> Status {
+          ISMS_ASSIGN_OR_RETURN(Hash h, HashFromBytes(st.ColumnBlob(2), "a kept boundary hash"));
+          src.AddSubtree(static_cast<std::uint64_t>(st.ColumnInt(0)),
+                         static_cast<std::uint64_t>(st.ColumnInt(1)), h);
+          return Status::Ok();
+        }));
   }
   std::vector<Batch> batches;
   ISMS_RETURN_IF_ERROR(LoadBatches(batches, true));
@@ -741,43 +748,37 @@ Result<VerifyReport> LogStore::Verify(const NoteVerifier& verifier) {
   };
   std::vector<CpRow> cps;
   {
-    ISMS_ASSIGN_OR_RETURN(auto st, conn_.Prepare("SELECT size, root, note FROM audit_checkpoints "
-                                                 "WHERE contract_id = $1 AND log_kind = $2 "
-                                                 "ORDER BY size"));
-    st->BindInt(1, contract_id_);
-    st->BindInt(2, log_);
-    while (true) {
-      ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
-      if (!row) break;
-      cps.push_back(
-          {static_cast<std::uint64_t>(st->ColumnInt(0)), st->ColumnBlob(1), st->ColumnText(2)});
-    }
+    ISMS_RETURN_IF_ERROR(
+        EachRow("SELECT size, root, note FROM audit_checkpoints "
+                "WHERE contract_id = $1 AND log_kind = $2 "
+                "ORDER BY size",
+                [&](const store::Statement& st) -> Status {
+                  cps.push_back({static_cast<std::uint64_t>(st.ColumnInt(0)), st.ColumnBlob(1),
+                                 st.ColumnText(2)});
+                  return Status::Ok();
+                }));
   }
   std::map<std::uint64_t, std::set<std::pair<std::string, std::string>>> postings;
   {
-    ISMS_ASSIGN_OR_RETURN(auto st, conn_.Prepare("SELECT chunk_no, user_key, host FROM "
-                                                 "audit_postings WHERE contract_id = $1 AND "
-                                                 "log_kind = $2"));
-    st->BindInt(1, contract_id_);
-    st->BindInt(2, log_);
-    while (true) {
-      ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
-      if (!row) break;
-      postings[static_cast<std::uint64_t>(st->ColumnInt(0))].emplace(st->ColumnBlob(1),
-                                                                     st->ColumnBlob(2));
-    }
+    ISMS_RETURN_IF_ERROR(
+        EachRow("SELECT chunk_no, user_key, host FROM "
+                "audit_postings WHERE contract_id = $1 AND "
+                "log_kind = $2",
+                [&](const store::Statement& st) -> Status {
+                  postings[static_cast<std::uint64_t>(st.ColumnInt(0))].emplace(st.ColumnBlob(1),
+                                                                                st.ColumnBlob(2));
+                  return Status::Ok();
+                }));
   }
   std::set<std::uint64_t> block_chunks;
   {
-    ISMS_ASSIGN_OR_RETURN(auto st, conn_.Prepare("SELECT DISTINCT chunk_no FROM audit_blocks "
-                                                 "WHERE contract_id = $1 AND log_kind = $2"));
-    st->BindInt(1, contract_id_);
-    st->BindInt(2, log_);
-    while (true) {
-      ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
-      if (!row) break;
-      block_chunks.insert(static_cast<std::uint64_t>(st->ColumnInt(0)));
-    }
+    ISMS_RETURN_IF_ERROR(
+        EachRow("SELECT DISTINCT chunk_no FROM audit_blocks "
+                "WHERE contract_id = $1 AND log_kind = $2",
+                [&](const store::Statement& st) -> Status {
+                  block_chunks.insert(static_cast<std::uint64_t>(st.ColumnInt(0)));
+                  return Status::Ok();
+                }));
   }
 
   SparseHashSource src;
@@ -977,15 +978,13 @@ Result<PurgeResult> LogStore::Purge(Instant cutoff, Instant now) {
   const std::uint64_t chunk = std::uint64_t{1} << s.chunk_bits;
   std::vector<std::uint64_t> cp_sizes;
   {
-    ISMS_ASSIGN_OR_RETURN(auto st, conn_.Prepare("SELECT size FROM audit_checkpoints WHERE "
-                                                 "contract_id = $1 AND log_kind = $2"));
-    st->BindInt(1, contract_id_);
-    st->BindInt(2, log_);
-    while (true) {
-      ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
-      if (!row) break;
-      cp_sizes.push_back(static_cast<std::uint64_t>(st->ColumnInt(0)));
-    }
+    ISMS_RETURN_IF_ERROR(
+        EachRow("SELECT size FROM audit_checkpoints WHERE "
+                "contract_id = $1 AND log_kind = $2",
+                [&](const store::Statement& st) -> Status {
+                  cp_sizes.push_back(static_cast<std::uint64_t>(st.ColumnInt(0)));
+                  return Status::Ok();
+                }));
   }
   std::vector<Chunk> chunks;
   ISMS_RETURN_IF_ERROR(LoadChunks(chunks));

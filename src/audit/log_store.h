@@ -138,6 +138,8 @@ class LogStore {
  private:
   struct Chunk;
   struct Batch;
+  // Runs `sql`, whose $1 and $2 are this log's contract and kind, calling `fn` on each row.
+  Status EachRow(std::string_view sql, const std::function<Status(const store::Statement&)>& fn);
   Result<int> ChunkBits();
   Status LoadChunks(std::vector<Chunk>& out);
   Status LoadBatches(std::vector<Batch>& out, bool with_data);
