@@ -373,10 +373,8 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
 
   store::Connection& conn = ledger_.connection();
   const Instant now = ledger_.clock().Now();
+  // --scanned-at fills in what the report does not say; a report's own time wins.
   const Instant scanned_at = sink.info_.scanned_at.value_or(r.scanned_at.value_or(now));
-  if (r.scanned_at && !sink.info_.scanned_at) {
-    // --scanned-at fills in what the report does not say; a report's own time wins.
-  }
   const std::string scanner(ScanFormatKey(format));
   const std::string scan_type = sink.info_.scan_type.empty() ? scanner : sink.info_.scan_type;
   result.scanner = sink.info_.scanner.empty() ? scanner : sink.info_.scanner;
