@@ -87,10 +87,10 @@ enum class Action {
   kAccessLogRead,   // (store) the store's access log (docs/access.md "Where records go")
 };
 inline constexpr Action kActions[] = {
-    Action::kContractRead, Action::kContractCreate, Action::kEventRecord,  Action::kBuyerAct,
-    Action::kVulnRead,     Action::kVulnImport,     Action::kVulnRecord,   Action::kReportRead,
-    Action::kReportIssue,  Action::kAuditSearch,    Action::kAuditRead,    Action::kAuditIngest,
-    Action::kAuditPurge,   Action::kGrantRead,      Action::kGrantManage,  Action::kUserManage,
+    Action::kContractRead, Action::kContractCreate, Action::kEventRecord, Action::kBuyerAct,
+    Action::kVulnRead,     Action::kVulnImport,     Action::kVulnRecord,  Action::kReportRead,
+    Action::kReportIssue,  Action::kAuditSearch,    Action::kAuditRead,   Action::kAuditIngest,
+    Action::kAuditPurge,   Action::kGrantRead,      Action::kGrantManage, Action::kUserManage,
     Action::kTokenManage,  Action::kAccessLogRead};
 // "contract.read", "contract.create", "event.record", "buyer.act", "vuln.read", "vuln.import",
 // "vuln.record", "report.read", "report.issue", "audit.search", "audit.read", "audit.ingest",
@@ -177,7 +177,8 @@ struct GrantView {
 
 struct TotpEnrolment {
   std::string secret;  // base32 (RFC 4648, no padding), 160 random bits
-  std::string uri;     // otpauth://totp/ISSUER:NAME?secret=...&issuer=...&algorithm=SHA1&digits=6&period=30
+  std::string
+      uri;  // otpauth://totp/ISSUER:NAME?secret=...&issuer=...&algorithm=SHA1&digits=6&period=30
 };
 
 struct NewToken {
@@ -322,15 +323,15 @@ class Access {
 // One authentication, data access or change, as the audit log records it.
 struct AccessEvent {
   Instant time{};
-  std::string user;     // the principal, or the name tried at a failed log-in
-  std::string role;     // its role key ("" when not known)
-  std::string via;      // "password", "session", "token", "cli"
-  std::string address;  // the client's address; "" from the command line
-  std::string kind;     // "auth" (authentication), "access" (reading data), "change"
-  std::string action;   // "login", "logout", "token", an action key, "user.add", ...
-  std::string target;   // what: "GET /api/v1/contracts/x/status", "user bob", "token 4"
-  std::string outcome;  // "success", "failure" or "denied"
-  std::string detail;   // why it failed, what changed
+  std::string user;         // the principal, or the name tried at a failed log-in
+  std::string role;         // its role key ("" when not known)
+  std::string via;          // "password", "session", "token", "cli"
+  std::string address;      // the client's address; "" from the command line
+  std::string kind;         // "auth" (authentication), "access" (reading data), "change"
+  std::string action;       // "login", "logout", "token", an action key, "user.add", ...
+  std::string target;       // what: "GET /api/v1/contracts/x/status", "user bob", "token 4"
+  std::string outcome;      // "success", "failure" or "denied"
+  std::string detail;       // why it failed, what changed
   bool privileged = false;  // an admin's log-in/log-out: category privileged-logon/-logoff
 };
 
