@@ -28,6 +28,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -36,6 +37,7 @@
 #include <vector>
 
 #include "app/ledger.h"
+#include "audit/log_store.h"
 #include "core/event_types.h"
 #include "core/status.h"
 #include "core/time.h"
@@ -261,8 +263,12 @@ class Access {
   // without TOTP is refused (FailedPrecondition saying to enrol). A one-time code is accepted
   // for the time step before, at or after now, once (RFC 6238 5.2). Throttling: see
   // AccessOptions; during a delay the attempt is refused (Unavailable) without being checked.
+  // `why`, when given, receives the reason of a refusal for the audit record (never for the
+  // client): "unknown user", "wrong password", "no password set", "account disabled", "wrong
+  // one-time code", "no TOTP enrolled", "throttled".
   Result<Principal> Login(const std::string& name, const std::string& password,
-                          const std::string& totp_code, const std::string& address);
+                          const std::string& totp_code, const std::string& address,
+                          std::string* why = nullptr);
   // When the next attempt of `name` from `address` will be checked; nullopt when now.
   Result<std::optional<Instant>> RetryAfter(const std::string& name, const std::string& address);
 
@@ -283,6 +289,9 @@ class Access {
   Result<NewSession> CreateSession(const Principal& p, const std::string& address);
   Result<SessionView> FindSession(std::string_view session_id);
   Status EndSession(std::string_view session_id);
+  // A short public reference of a session for the audit records: the first 16 hex digits of
+  // the SHA-256 of its id (the id itself is never logged).
+  static std::string SessionRef(std::string_view session_id);
   // Constant-time comparison of a form's CSRF token with the session's.
   static bool CheckCsrf(const SessionView& session, std::string_view token);
 
@@ -323,20 +332,21 @@ class Access {
 // One authentication, data access or change, as the audit log records it.
 struct AccessEvent {
   Instant time{};
-  std::string user;         // the principal, or the name tried at a failed log-in
-  std::string role;         // its role key ("" when not known)
-  std::string via;          // "password", "session", "token", "cli"
-  std::string address;      // the client's address; "" from the command line
-  std::string kind;         // "auth" (authentication), "access" (reading data), "change"
-  std::string action;       // "login", "logout", "token", an action key, "user.add", ...
-  std::string target;       // what: "GET /api/v1/contracts/x/status", "user bob", "token 4"
-  std::string outcome;      // "success", "failure" or "denied"
-  std::string detail;       // why it failed, what changed
-  bool privileged = false;  // an admin's log-in/log-out: category privileged-logon/-logoff
+  std::string user;     // the principal, or the name tried at a failed log-in
+  std::string role;     // its role key ("" when not known)
+  std::string via;      // "password", "session", "token", "cli"
+  std::string address;  // the client's address; "" from the command line
+  std::string kind;     // "auth" (authentication), "access" (reading data), "change"
+  std::string action;   // "login", "logout", "token", an action key, "user.add", ...
+  std::string target;   // what: "GET /api/v1/contracts/x/status", "user bob", "token 4"
+  std::string outcome;  // "success", "failure" or "denied"
+  std::string detail;   // why it failed, what changed
+  std::string session;  // a session's reference (SessionRef), tying a log-in to its log-out
 };
 
 // The audit record of `e`: app "isms", msgid the kind, host this machine's name, user, src_ip
-// the address, category "other" (admin log-in/out: privileged-logon/-logoff) with rule "isms",
+// the address, category "other" (an admin's successful "login"/"logout": privileged-logon and
+// privileged-logoff, Annex 1 8.1.2) with rule "isms",
 // and the message "<action> <target>: <outcome>[ (<detail>)]"; via, action, outcome, role and
 // target also as extra fields. docs/access.md ("Audit records").
 AuditRecord AccessAuditRecord(const AccessEvent& e);
@@ -356,7 +366,18 @@ std::vector<AccessLogEntry> AccessEntries(const AccessEvent& e,
 // (its own signed Merkle log, origin "isms/access") for the entries without a contract. Each
 // log's entries are committed and checkpointed together; entries of a contract that no longer
 // exists go to the store's log instead.
-Status AppendAccessRecords(AuditService& audit, std::vector<AccessLogEntry> entries);
+// Checkpoints are signed at `clock`'s time.
+Status AppendAccessRecords(AuditService& audit, std::vector<AccessLogEntry> entries,
+                           const Clock& clock);
+
+// Records of the store's access log, in log order (AuditSearchRequest's contract is ignored);
+// `fn` returns false to stop.
+struct AuditSearchRequest;
+struct AuditHit;
+Status SearchAccessLog(AuditService& audit, const AuditSearchRequest& r,
+                       const std::function<Result<bool>(AuditHit&&)>& fn);
+// Full verification of the store's access log (as AuditService::Verify).
+Result<audit::VerifyReport> VerifyAccessLog(AuditService& audit);
 
 // The store's access log, for reading (search, verify) with audit::LogStore.
 inline constexpr std::int64_t kAccessLogContractId = 0;

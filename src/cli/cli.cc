@@ -449,6 +449,9 @@ int RunCli(const std::vector<std::string>& args, std::istream& in, std::ostream&
   add_audit(apu_cmd, &apu.common, true);
   apu_cmd->callback([&] { action = [&] { AuditPurge(ctx, apu); }; });
 
+  // isms user ..., isms token ... (docs/access.md).
+  AddAccessCommands(app, ctx, action);
+
   ServeOptions sv;
   auto* sv_cmd = app.add_subcommand(
       "serve", "Receive syslog (TCP, TLS, UDP) into a contract's audit log (docs/serve.md)");

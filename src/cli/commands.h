@@ -303,3 +303,15 @@ struct ServeOptions {
 void Serve(Context& ctx, const ServeOptions& o);
 
 }  // namespace isms::cli
+
+namespace CLI {
+class App;
+}  // namespace CLI
+
+namespace isms::cli {
+
+// isms user ... and isms token ...: accounts and API tokens (docs/access.md), registered on `app`
+// with their options; the chosen command's handler is put in `action`.
+void AddAccessCommands(CLI::App& app, Context& ctx, std::function<void()>& action);
+
+}  // namespace isms::cli

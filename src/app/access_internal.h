@@ -1,0 +1,45 @@
+// Helpers shared by the access files: randomness, hashes and encodings (libsodium, OpenSSL).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "app/access.h"
+#include "core/status.h"
+#include "core/time.h"
+#include "store/store.h"
+
+namespace isms::app {
+
+// A user's row as stored.
+struct Access::Row {
+  std::int64_t id = 0;
+  std::string name;
+  Role role = Role::kAuditor;
+  std::string password_hash;  // "" when none is set
+  std::optional<std::string> totp_secret;
+  std::optional<std::int64_t> totp_last_step;
+  bool disabled = false;
+};
+
+}  // namespace isms::app
+
+namespace isms::app::access_internal {
+
+// libsodium initialised (once; thread-safe); Internal when it cannot be.
+Status InitSodium();
+// `n` bytes from the operating system's random source.
+std::string RandomBytes(std::size_t n);
+// SHA-256 of `data`, as 64 lower-case hex digits.
+std::string Sha256Hex(std::string_view data);
+// base64url without padding (RFC 4648 section 5).
+std::string Base64Url(std::string_view bytes);
+// HMAC-SHA-1 (RFC 2104) of `message` under `key`.
+std::string HmacSha1(std::string_view key, std::string_view message);
+
+// Milliseconds since the epoch, as stored.
+std::int64_t Millis(Instant t);
+Instant FromMillis(std::int64_t ms);
+
+}  // namespace isms::app::access_internal
