@@ -44,6 +44,19 @@ std::string Base64Url(std::string_view bytes) {
   return out;
 }
 
+std::string DummyHash(std::uint64_t opslimit, std::size_t memlimit) {
+  auto b64 = [](const std::string& bytes) {
+    const int variant = sodium_base64_VARIANT_ORIGINAL_NO_PADDING;
+    std::string out(sodium_base64_encoded_len(bytes.size(), variant), '\0');
+    sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()),
+                      bytes.size(), variant);
+    out.resize(out.size() - 1);
+    return out;
+  };
+  return "$argon2id$v=19$m=" + std::to_string(memlimit / 1024) + ",t=" + std::to_string(opslimit) +
+         ",p=1$" + b64(RandomBytes(crypto_pwhash_SALTBYTES)) + "$" + b64(RandomBytes(32));
+}
+
 std::string HmacSha1(std::string_view key, std::string_view message) {
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int len = 0;

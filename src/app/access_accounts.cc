@@ -60,9 +60,7 @@ Result<std::string> Access::HashPassword(const std::string& password) {
 
 const std::string& Access::DummyHash() {
   if (dummy_hash_.empty()) {
-    Result<std::string> h =
-        HashPassword(access_internal::Base64Url(access_internal::RandomBytes(24)));
-    if (h.ok()) dummy_hash_ = *h;
+    dummy_hash_ = access_internal::DummyHash(options_.pwhash_opslimit, options_.pwhash_memlimit);
   }
   return dummy_hash_;
 }
@@ -405,15 +403,21 @@ Result<Principal> Access::Login(const std::string& name, const std::string& pass
     if (why) *why = reason;
     return s;
   };
-  ISMS_ASSIGN_OR_RETURN(std::optional<Instant> retry, RetryAfter(name, address));
+  // A name that cannot be a user's (it may not even be UTF-8) is throttled under a digest of it.
+  const bool valid_name = ValidateUserName(name).ok();
+  const std::string key = valid_name ? name : "invalid:" + access_internal::Sha256Hex(name);
+  ISMS_ASSIGN_OR_RETURN(std::optional<Instant> retry, RetryAfter(key, address));
   if (retry) {
     const auto wait = std::chrono::ceil<std::chrono::seconds>(*retry - clock_.Now());
     return refuse("throttled",
-                  Status::Unavailable("too many failed log-ins as '" + name + "' from " + address +
+                  Status::Unavailable("too many failed log-ins as '" + key + "' from " + address +
                                       ": try again after " + FormatInstant(*retry) + " (in " +
                                       std::to_string(wait.count()) + " s)"));
   }
-  ISMS_ASSIGN_OR_RETURN(std::optional<Row> u, LoadUser(name));
+  std::optional<Row> u;
+  if (valid_name) {
+    ISMS_ASSIGN_OR_RETURN(u, LoadUser(name));
+  }
   const bool usable = u && !u->password_hash.empty();
   // An unknown name, or an account without a password, costs the same hash as a real one.
   const std::string& hash = usable ? u->password_hash : DummyHash();
@@ -431,7 +435,7 @@ Result<Principal> Access::Login(const std::string& name, const std::string& pass
     reason = "account disabled";
   }
   if (reason) {
-    ISMS_RETURN_IF_ERROR(RecordFailure(name, address));
+    ISMS_RETURN_IF_ERROR(RecordFailure(key, address));
     return refuse(reason, LoginRefused());
   }
   if (u->totp_secret || u->role == Role::kAdmin) {
@@ -444,8 +448,8 @@ Result<Principal> Access::Login(const std::string& name, const std::string& pass
                         "totp " +
                         name + "`"));
     }
-    ISMS_ASSIGN_OR_RETURN(std::string key, Base32Decode(*u->totp_secret));
-    OtpMac mac = [&key](std::string_view m) { return access_internal::HmacSha1(key, m); };
+    ISMS_ASSIGN_OR_RETURN(std::string secret, Base32Decode(*u->totp_secret));
+    OtpMac mac = [&secret](std::string_view m) { return access_internal::HmacSha1(secret, m); };
     std::optional<std::uint64_t> last;
     if (u->totp_last_step) last = static_cast<std::uint64_t>(*u->totp_last_step);
     std::optional<std::uint64_t> step =
@@ -462,13 +466,13 @@ Result<Principal> Access::Login(const std::string& name, const std::string& pass
       accepted = st->ChangedRows() == 1;
     }
     if (!accepted) {
-      ISMS_RETURN_IF_ERROR(RecordFailure(name, address));
+      ISMS_RETURN_IF_ERROR(RecordFailure(key, address));
       return refuse("wrong one-time code", LoginRefused());
     }
   }
   ISMS_ASSIGN_OR_RETURN(auto clear, conn_.Prepare("DELETE FROM login_failures WHERE name = $1 AND "
                                                   "address = $2"));
-  clear->BindText(1, name);
+  clear->BindText(1, key);
   clear->BindText(2, address);
   ISMS_RETURN_IF_ERROR(clear->Run());
   if (crypto_pwhash_str_needs_rehash(u->password_hash.c_str(), options_.pwhash_opslimit,

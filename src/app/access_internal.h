@@ -35,6 +35,9 @@ std::string RandomBytes(std::size_t n);
 std::string Sha256Hex(std::string_view data);
 // base64url without padding (RFC 4648 section 5).
 std::string Base64Url(std::string_view bytes);
+// A well-formed Argon2id string of this cost with a random salt and hash, which no password
+// matches: checking a password against it costs what checking a real one does.
+std::string DummyHash(std::uint64_t opslimit, std::size_t memlimit);
 // HMAC-SHA-1 (RFC 2104) of `message` under `key`.
 std::string HmacSha1(std::string_view key, std::string_view message);
 

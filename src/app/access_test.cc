@@ -16,6 +16,7 @@
 #include <set>
 #include <sstream>
 
+#include "app/access_internal.h"
 #include "app/audit.h"
 #include "app/ledger.h"
 #include "core/totp.h"
@@ -475,6 +476,33 @@ TEST_P(AccessTest, UnknownNamesAreThrottledLikeKnownOnes) {
   EXPECT_TRUE(access_->RetryAfter("ghost", "203.0.113.9").value().has_value());
   EXPECT_EQ(access_->Login("ghost", "guess", "", "203.0.113.9").status().code(),
             StatusCode::kUnavailable);
+}
+
+TEST_P(AccessTest, ANameThatCannotBeAUsersIsRefusedAndThrottledLikeAnyOther) {
+  const std::string bad = "\xff\xfe not utf-8";
+  std::string why;
+  for (int i = 0; i < 4; ++i) {
+    Status s = access_->Login(bad, "guess", "", "203.0.113.9", &why).status();
+    EXPECT_EQ(s.code(), StatusCode::kPermissionDenied) << s.ToString();
+    EXPECT_EQ(why, "unknown user");
+  }
+  EXPECT_EQ(access_->Login(bad, "guess", "", "203.0.113.9").status().code(),
+            StatusCode::kUnavailable);
+}
+
+TEST(AccessDummyHash, IsAWellFormedArgon2idStringOfTheConfiguredCostThatNothingMatches) {
+  ASSERT_GE(sodium_init(), 0);
+  for (auto [ops, mem] : {std::pair<std::uint64_t, std::size_t>{3, 64u << 20},
+                          {crypto_pwhash_OPSLIMIT_MIN, crypto_pwhash_MEMLIMIT_MIN}}) {
+    const std::string d = access_internal::DummyHash(ops, mem);
+    // 0: well formed and of exactly this cost (a malformed string gives -1 and would be checked
+    // in no time, telling an unknown name from a known one).
+    EXPECT_EQ(crypto_pwhash_str_needs_rehash(d.c_str(), ops, mem), 0) << d;
+    EXPECT_NE(access_internal::DummyHash(ops, mem), d);
+  }
+  const std::string d =
+      access_internal::DummyHash(crypto_pwhash_OPSLIMIT_MIN, crypto_pwhash_MEMLIMIT_MIN);
+  EXPECT_NE(crypto_pwhash_str_verify(d.c_str(), "", 0), 0);
 }
 
 TEST_P(AccessTest, FailuresAreForgottenADayAfterTheLast) {
