@@ -219,6 +219,9 @@ Status ValidateUserName(std::string_view name);
 // Passwords: 12-1024 bytes of UTF-8 without control characters, not the user's name.
 Status ValidatePassword(std::string_view name, std::string_view password);
 
+struct AccessEvent;
+struct AccessLogEntry;
+
 class Access {
  public:
   // Opens the store at `url` (applying migrations) and owns the connection.
@@ -309,6 +312,11 @@ class Access {
   //     contract's data included).
   // Reads the store only for an admin's contract actions.
   Status Check(const Principal& p, Action a, const std::string& contract);
+
+  // The log entries of an event about the user `e.user` (an authentication, an account change):
+  // AccessEntries(e, the contracts the user holds now), or only the store's access log when no
+  // user has that name. For the server's log-in records, refused ones included.
+  Result<std::vector<AccessLogEntry>> EntriesFor(const AccessEvent& e);
 
  private:
   struct Row;

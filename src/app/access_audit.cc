@@ -60,6 +60,23 @@ std::vector<AccessLogEntry> AccessEntries(const AccessEvent& e,
   return out;
 }
 
+Result<std::vector<AccessLogEntry>> Access::EntriesFor(const AccessEvent& e) {
+  std::vector<std::string> contracts;
+  if (ValidateUserName(e.user).ok()) {
+    ISMS_ASSIGN_OR_RETURN(
+        auto st, conn_.Prepare("SELECT c.name FROM users u JOIN user_contracts g ON g.user_id = "
+                               "u.id JOIN contracts c ON c.id = g.contract_id WHERE u.name = $1 "
+                               "ORDER BY c.name"));
+    st->BindText(1, e.user);
+    while (true) {
+      ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
+      if (!row) break;
+      contracts.push_back(st->ColumnText(0));
+    }
+  }
+  return AccessEntries(e, contracts);
+}
+
 namespace {
 
 Status AppendToAccessLog(AuditService& audit, const std::vector<AuditRecord>& records,

@@ -803,6 +803,24 @@ TEST(AccessAuditRecord, EntriesGoToTheStoreLogAndEachContractOfTheUser) {
   EXPECT_EQ(entries[1].record, entries[0].record);
 }
 
+TEST_P(AccessTest, EntriesForAUserGoToItsContractsAndForAnUnknownNameToTheStoreLogOnly) {
+  Add("sam", Role::kSecurityOfficer, {"alpha", "beta"});
+  AccessEvent e;
+  e.user = "sam";
+  e.kind = "auth";
+  e.action = "login";
+  e.outcome = "failure";
+  std::vector<AccessLogEntry> entries = access_->EntriesFor(e).value();
+  ASSERT_EQ(entries.size(), 3u);
+  EXPECT_EQ(entries[0].contract, "");
+  EXPECT_EQ(entries[1].contract, "alpha");
+  EXPECT_EQ(entries[2].contract, "beta");
+  e.user = "ghost";
+  EXPECT_EQ(access_->EntriesFor(e)->size(), 1u);
+  e.user = "\xff not a name";
+  EXPECT_EQ(access_->EntriesFor(e)->size(), 1u);
+}
+
 TEST_P(AccessTest, AccessRecordsLandInTheContractsLogAndTheStoresSignedAccessLog) {
   auto audit = AuditService::Open(url_, dir_ + "/keys", clock_);
   ASSERT_TRUE(audit.ok()) << audit.status().ToString();
