@@ -3,6 +3,8 @@
 // transaction each), then `recompute` and `status`.
 //
 //   ledger_bench [--store URL] [--events N] [--subjects M]
+//   ledger_bench --store URL --contract NAME     (recompute and status only, on a store that a
+//                                                 run before recorded)
 //
 // Defaults: a fresh SQLite store in a temporary folder, 1,000,000 events, 100,000 subjects.
 // Prints one line per measurement; docs/benchmarks.md records the figures.
@@ -89,7 +91,7 @@ std::vector<Planned> Plan(long events, long subjects, Instant start) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string url;
+  std::string url, existing;
   long events = 1000000, subjects = 100000;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
@@ -99,8 +101,12 @@ int main(int argc, char** argv) {
       events = std::atol(argv[i + 1]);
     else if (a == "--subjects")
       subjects = std::atol(argv[i + 1]);
+    else if (a == "--contract")
+      existing = argv[i + 1];
     else {
-      std::fprintf(stderr, "usage: ledger_bench [--store URL] [--events N] [--subjects M]\n");
+      std::fprintf(stderr,
+                   "usage: ledger_bench [--store URL] [--events N] [--subjects M] "
+                   "[--contract NAME]\n");
       return 2;
     }
   }
@@ -116,44 +122,68 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", ledger.status().ToString().c_str());
     return 1;
   }
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   isms::app::NewContract nc;
-  nc.name = "bench-" + std::to_string(::getpid());
+  nc.name = existing.empty() ? "bench-" + std::to_string(::getpid()) : existing;
   nc.start = isms::ParseDate("2020-01-06").value();
   isms::app::Actor actor{"bench", false};
-  if (auto c = (*ledger)->CreateContract(nc, actor); !c.ok()) {
+  if (!existing.empty()) {
+    // The clock where the recording run left it: five minutes after the last event.
+    auto st = (*ledger)->connection().Prepare(
+        "SELECT MAX(at) FROM events WHERE contract_id = (SELECT id FROM contracts WHERE name = "
+        "$1)");
+    if (!st.ok()) {
+      std::fprintf(stderr, "%s\n", st.status().ToString().c_str());
+      return 1;
+    }
+    (*st)->BindText(1, existing);
+    if (auto row = (*st)->Step(); !row.ok() || !*row || (*st)->IsNull(0)) {
+      std::fprintf(stderr, "contract %s has no events in %s\n", existing.c_str(), url.c_str());
+      return 1;
+    }
+    clock.Set(isms::Instant(std::chrono::milliseconds((*st)->ColumnInt(0))) +
+              std::chrono::minutes(5));
+    std::printf("store %s: contract %s, as of %s\n", url.c_str(), existing.c_str(),
+                isms::FormatInstant(clock.Now()).c_str());
+  } else if (auto c = (*ledger)->CreateContract(nc, actor); !c.ok()) {
     std::fprintf(stderr, "%s\n", c.status().ToString().c_str());
     return 1;
   }
-  std::vector<Planned> plan = Plan(events, subjects, clock.Now());
-  std::printf("store %s: %zu events over %ld subjects\n", url.c_str(), plan.size(), subjects);
-
   auto t0 = Clock::now();
-  long n = 0;
-  for (const Planned& p : plan) {
-    clock.Set(p.at + std::chrono::minutes(5));
-    isms::app::NewEvent e{nc.name, p.type, p.subject, p.at, "", p.attrs};
-    auto r = (*ledger)->RecordEvent(e, actor);
+  if (existing.empty()) {
+    std::vector<Planned> plan = Plan(events, subjects, clock.Now());
+    std::printf("store %s: %zu events over %ld subjects\n", url.c_str(), plan.size(), subjects);
+    long n = 0;
+    for (const Planned& p : plan) {
+      clock.Set(p.at + std::chrono::minutes(5));
+      isms::app::NewEvent e{nc.name, p.type, p.subject, p.at, "", p.attrs};
+      auto r = (*ledger)->RecordEvent(e, actor);
+      if (!r.ok()) {
+        std::fprintf(stderr, "event %ld (%s %s): %s\n", n + 1, p.type.c_str(), p.subject.c_str(),
+                     r.status().ToString().c_str());
+        return 1;
+      }
+      if (++n % 100000 == 0) {
+        std::fprintf(stderr, "  %ld events, %.0f/s\n", n, n / Seconds(t0, Clock::now()));
+      }
+    }
+    auto t1 = Clock::now();
+    std::printf("record: %ld events in %.1f s = %.0f events/s (one transaction each)\n", n,
+                Seconds(t0, t1), n / Seconds(t0, t1));
+  }
+
+  // Recompute three times: the machines these run on are shared, and one run can be unlucky.
+  for (int i = 0; i < 3; ++i) {
+    auto t1 = Clock::now();
+    auto r = (*ledger)->Recompute(nc.name);
+    auto t2 = Clock::now();
     if (!r.ok()) {
-      std::fprintf(stderr, "event %ld (%s %s): %s\n", n + 1, p.type.c_str(), p.subject.c_str(),
-                   r.status().ToString().c_str());
+      std::fprintf(stderr, "%s\n", r.status().ToString().c_str());
       return 1;
     }
-    if (++n % 100000 == 0) {
-      std::fprintf(stderr, "  %ld events, %.0f/s\n", n, n / Seconds(t0, Clock::now()));
-    }
+    std::printf("recompute: %ld obligations from %ld events in %.2f s\n",
+                static_cast<long>(r->obligations), static_cast<long>(r->events), Seconds(t1, t2));
   }
-  auto t1 = Clock::now();
-  std::printf("record: %ld events in %.1f s = %.0f events/s (one transaction each)\n", n,
-              Seconds(t0, t1), n / Seconds(t0, t1));
-
-  auto r = (*ledger)->Recompute(nc.name);
-  auto t2 = Clock::now();
-  if (!r.ok()) {
-    std::fprintf(stderr, "%s\n", r.status().ToString().c_str());
-    return 1;
-  }
-  std::printf("recompute: %ld obligations from %ld events in %.2f s\n",
-              static_cast<long>(r->obligations), static_cast<long>(r->events), Seconds(t1, t2));
 
   for (const char* state : {"breached", "open", ""}) {
     isms::app::StatusQuery q;

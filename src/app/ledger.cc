@@ -1,12 +1,15 @@
 #include "app/ledger.h"
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "app/schema.h"
 #include "app/text.h"
@@ -50,10 +53,58 @@ std::string EncodeAttrs(const std::vector<std::pair<std::string, std::string>>& 
   return j.dump();
 }
 
+// The attributes of `text` when it is a flat object of plain strings ({"k":"v",...}, no escapes
+// or spaces: what EncodeAttrs writes for most values), else nullopt. Reading a million events,
+// the JSON parser costs more than everything else of a row.
+std::optional<std::vector<std::pair<std::string, std::string>>> DecodePlainAttrs(
+    std::string_view text) {
+  std::vector<std::pair<std::string, std::string>> attrs;
+  size_t i = 1;
+  auto plain = [&](std::string* out) {
+    if (i >= text.size() || text[i] != '"') return false;
+    size_t end = ++i;
+    while (end < text.size() && text[end] != '"') {
+      const unsigned char c = static_cast<unsigned char>(text[end]);
+      if (c == '\\' || c < 0x20) return false;
+      ++end;
+    }
+    if (end >= text.size()) return false;
+    out->assign(text.substr(i, end - i));
+    i = end + 1;
+    return true;
+  };
+  if (text.size() < 2 || text.front() != '{') return std::nullopt;
+  while (true) {
+    std::pair<std::string, std::string> kv;
+    if (!plain(&kv.first) || i >= text.size() || text[i++] != ':' || !plain(&kv.second)) {
+      return std::nullopt;
+    }
+    attrs.push_back(std::move(kv));
+    if (i < text.size() && text[i] == ',') {
+      ++i;
+      continue;
+    }
+    if (i + 1 != text.size() || text[i] != '}') return std::nullopt;
+    break;
+  }
+  return attrs;
+}
+
 Result<std::vector<std::pair<std::string, std::string>>> DecodeAttrs(const std::string& text,
                                                                      std::int64_t event_id) {
   std::vector<std::pair<std::string, std::string>> attrs;
   if (text == "{}") return attrs;  // most events carry no attributes
+  if (auto plain = DecodePlainAttrs(text)) {
+    attrs = std::move(*plain);
+    std::sort(attrs.begin(), attrs.end());
+    // Keys are unique in what EncodeAttrs writes; a store edited by hand goes the long way.
+    if (std::adjacent_find(attrs.begin(), attrs.end(), [](const auto& a, const auto& b) {
+          return a.first == b.first;
+        }) == attrs.end()) {
+      return attrs;
+    }
+    attrs.clear();
+  }
   nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object()) {
     return Status::Corruption("event " + std::to_string(event_id) +
@@ -79,9 +130,12 @@ Result<std::string> ReadTextFile(const std::string& path) {
 }
 
 std::string JoinIds(const std::vector<std::int64_t>& ids) {
-  std::vector<std::string> text;
-  for (std::int64_t id : ids) text.push_back(std::to_string(id));
-  return Join(text, ',');
+  std::string text;
+  for (std::int64_t id : ids) {
+    if (!text.empty()) text += ',';
+    text += std::to_string(id);
+  }
+  return text;
 }
 
 std::vector<std::int64_t> SplitIds(const std::string& s) {
@@ -93,18 +147,19 @@ std::vector<std::int64_t> SplitIds(const std::string& s) {
 constexpr const char* kEventColumns =
     "id, type, subject, at, recorded_at, actor, by_buyer, note, attrs, supersedes";
 
-Result<Event> ReadEvent(const store::Statement& st) {
+// The event in the columns of kEventColumns, from column `first` on.
+Result<Event> ReadEvent(const store::Statement& st, int first = 0) {
   Event e;
-  e.id = st.ColumnInt(0);
-  e.type = st.ColumnText(1);
-  e.subject = st.ColumnText(2);
-  e.at = FromMs(st.ColumnInt(3));
-  e.recorded_at = FromMs(st.ColumnInt(4));
-  e.actor = st.ColumnText(5);
-  e.by_buyer = st.ColumnInt(6) != 0;
-  e.note = st.ColumnText(7);
-  ISMS_ASSIGN_OR_RETURN(e.attrs, DecodeAttrs(st.ColumnText(8), e.id));
-  e.supersedes = st.ColumnOptionalInt(9);
+  e.id = st.ColumnInt(first);
+  e.type = st.ColumnText(first + 1);
+  e.subject = st.ColumnText(first + 2);
+  e.at = FromMs(st.ColumnInt(first + 3));
+  e.recorded_at = FromMs(st.ColumnInt(first + 4));
+  e.actor = st.ColumnText(first + 5);
+  e.by_buyer = st.ColumnInt(first + 6) != 0;
+  e.note = st.ColumnText(first + 7);
+  ISMS_ASSIGN_OR_RETURN(e.attrs, DecodeAttrs(st.ColumnText(first + 8), e.id));
+  e.supersedes = st.ColumnOptionalInt(first + 9);
   return e;
 }
 
@@ -188,46 +243,73 @@ Result<Obligation> ReadObligation(const store::Statement& st) {
   return o;
 }
 
-void BindObligation(store::Statement& st, std::int64_t contract_id, const std::string& stream,
-                    int ordinal, const Obligation& o) {
-  st.BindInt(1, contract_id);
-  st.BindText(2, stream);
-  st.BindInt(3, ordinal);
-  st.BindText(4, o.clause);
-  st.BindText(5, o.key);
-  st.BindText(6, o.title);
-  st.BindText(7, o.subject);
-  st.BindInt(8, o.trigger_event_id);
-  st.BindText(9, o.trigger_type);
-  st.BindInt(10, Ms(o.trigger_at));
-  if (o.timescale) {
-    st.BindInt(11, o.timescale->amount);
-    st.BindText(12, UnitKey(o.timescale->unit));
-  } else {
-    st.BindNull(11);
-    st.BindNull(12);
+// Binds the row's 21 values to parameters $base+1 ... $base+21.
+// Every remaining row of `st`, which selects kObligationColumns.
+Result<std::vector<Obligation>> ReadObligations(store::Statement& st) {
+  std::vector<Obligation> out;
+  while (true) {
+    ISMS_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    ISMS_ASSIGN_OR_RETURN(Obligation o, ReadObligation(st));
+    out.push_back(std::move(o));
   }
-  st.BindText(13, TimescaleSourceKey(o.timescale_source));
-  if (o.due_date) {
-    st.BindText(14, FormatDate(*o.due_date));
+  return out;
+}
+
+// ORDER BY terms that sort obligations as MoreUrgent does (core/obligation.h), then by their key
+// so that the order is total: the urgency rank, the due instant (breached and open only; none
+// last), the trigger, clause, kind and subject (compared byte by byte, as std::string does).
+std::string UrgencyOrder(store::Engine engine) {
+  const std::string bytes = engine == store::Engine::kPostgres ? " COLLATE \"C\"" : "";
+  return "CASE state WHEN 'breached' THEN CASE consequence WHEN 'material Default' THEN 0 WHEN "
+         "'Default' THEN 1 ELSE 2 END WHEN 'open' THEN 3 WHEN 'suspended' THEN 4 WHEN 'met late' "
+         "THEN 5 WHEN 'met' THEN 6 ELSE 7 END, CASE WHEN state IN ('breached', 'open') AND "
+         "due_at IS NULL AND closed_at IS NULL THEN 1 ELSE 0 END, CASE WHEN state IN "
+         "('breached', 'open') THEN COALESCE(due_at, closed_at, 0) ELSE 0 END, trigger_at, "
+         "trigger_event_id, clause" +
+         bytes + ", key" + bytes + ", subject" + bytes + ", stream" + bytes + ", ordinal";
+}
+
+void BindObligation(store::Statement& st, int base, std::int64_t contract_id,
+                    const std::string& stream, int ordinal, const Obligation& o) {
+  st.BindInt(base + 1, contract_id);
+  st.BindText(base + 2, stream);
+  st.BindInt(base + 3, ordinal);
+  st.BindText(base + 4, o.clause);
+  st.BindText(base + 5, o.key);
+  st.BindText(base + 6, o.title);
+  st.BindText(base + 7, o.subject);
+  st.BindInt(base + 8, o.trigger_event_id);
+  st.BindText(base + 9, o.trigger_type);
+  st.BindInt(base + 10, Ms(o.trigger_at));
+  if (o.timescale) {
+    st.BindInt(base + 11, o.timescale->amount);
+    st.BindText(base + 12, UnitKey(o.timescale->unit));
   } else {
-    st.BindNull(14);
+    st.BindNull(base + 11);
+    st.BindNull(base + 12);
+  }
+  st.BindText(base + 13, TimescaleSourceKey(o.timescale_source));
+  if (o.due_date) {
+    st.BindText(base + 14, FormatDate(*o.due_date));
+  } else {
+    st.BindNull(base + 14);
   }
   if (o.due_at) {
-    st.BindInt(15, Ms(*o.due_at));
+    st.BindInt(base + 15, Ms(*o.due_at));
   } else {
-    st.BindNull(15);
+    st.BindNull(base + 15);
   }
-  st.BindText(16, ObligationStateName(o.state));
-  st.BindText(17, ConsequenceName(o.consequence));
-  st.BindText(18, o.consequence_text);
+  st.BindText(base + 16, ObligationStateName(o.state));
+  st.BindText(base + 17, ConsequenceName(o.consequence));
+  st.BindText(base + 18, o.consequence_text);
   if (o.closed_at) {
-    st.BindInt(19, Ms(*o.closed_at));
+    st.BindInt(base + 19, Ms(*o.closed_at));
   } else {
-    st.BindNull(19);
+    st.BindNull(base + 19);
   }
-  st.BindText(20, JoinIds(o.evidence));
-  st.BindText(21, Join(o.flags, '\n'));
+  st.BindText(base + 20, JoinIds(o.evidence));
+  st.BindText(base + 21, Join(o.flags, '\n'));
 }
 
 void AddObligationRow(store::BulkWriter& w, std::int64_t contract_id, const std::string& stream,
@@ -282,12 +364,34 @@ const std::vector<std::string> kObligationColumnList = {"contract_id",
                                                         "evidence",
                                                         "flags"};
 
-constexpr const char* kInsertObligation =
-    "INSERT INTO obligations (contract_id, stream, ordinal, clause, key, title, subject, "
-    "trigger_event_id, trigger_type, trigger_at, timescale_amount, timescale_unit, "
-    "timescale_source, due_date, due_at, state, consequence, consequence_text, closed_at, "
-    "evidence, flags) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, "
-    "$16, $17, $18, $19, $20, $21)";
+// The obligations written by one statement when a stream is stored row by row.
+constexpr int kObligationsPerStatement = 16;
+
+// INSERT of `rows` obligations (1 to kObligationsPerStatement) that writes over the stored rows
+// of the same ordinals.
+const std::string& UpsertObligations(int rows) {
+  static const std::vector<std::string> kSql = [] {
+    std::vector<std::string> sql(kObligationsPerStatement + 1);
+    for (int n = 1; n <= kObligationsPerStatement; ++n) {
+      std::string text = "INSERT INTO obligations (" + Join(kObligationColumnList, ',') + ") VALUES ";
+      for (int r = 0; r < n; ++r) {
+        text += r ? ", (" : "(";
+        for (size_t c = 0; c < kObligationColumnList.size(); ++c) {
+          text += (c ? ", $" : "$") + std::to_string(r * kObligationColumnList.size() + c + 1);
+        }
+        text += ")";
+      }
+      text += " ON CONFLICT (contract_id, stream, ordinal) DO UPDATE SET ";
+      for (size_t c = 3; c < kObligationColumnList.size(); ++c) {
+        text += (c > 3 ? ", " : "") + kObligationColumnList[c] + " = excluded." +
+                kObligationColumnList[c];
+      }
+      sql[n] = std::move(text);
+    }
+    return sql;
+  }();
+  return kSql[rows];
+}
 
 // The events that withdraw or replace others: superseded ids are removed from the history
 // before the rules see it (the rules see only effective events).
@@ -322,6 +426,158 @@ Result<std::vector<PolicyVersion>> PolicyVersionsFrom(const ContractTerms& terms
     }
   }
   return versions;
+}
+
+// The events of one stream and, once evaluated, its obligations.
+struct StreamGroup {
+  std::string stream;
+  std::vector<Event> events;
+  Evaluation evaluation;
+};
+
+bool IsFindingStream(std::string_view stream) {
+  return stream.substr(0, 5) == "vuln:";
+}
+
+// Every event of a contract by stream, read in the order of the index events_by_stream, so that
+// a stream's events arrive together: the contract stream "" first (with or without events), the
+// others in the engine's order. The finding streams' events go to `findings` instead (their
+// obligations need the findings' facts). Each event's stored stream is checked against
+// StreamOf: should a store hold an event filed under another stream (written by a version whose
+// rules differed), the events are regrouped by StreamOf.
+Result<std::vector<StreamGroup>> ReadStreams(store::Connection& conn, std::int64_t contract_id,
+                                             std::map<std::string, std::vector<Event>>* findings,
+                                             std::int64_t* count) {
+  ISMS_ASSIGN_OR_RETURN(auto st, conn.Prepare(std::string("SELECT stream, ") + kEventColumns +
+                                              " FROM events WHERE contract_id = $1 ORDER BY "
+                                              "stream, at, id"));
+  st->BindInt(1, contract_id);
+  std::vector<StreamGroup> groups(1);  // groups[0]: the contract stream
+  bool misfiled = false;
+  std::string stream;
+  while (true) {
+    ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) break;
+    stream = st->ColumnText(0);
+    ISMS_ASSIGN_OR_RETURN(Event e, ReadEvent(*st, 1));
+    ++*count;
+    if (!misfiled && StreamOf(e) != stream) misfiled = true;
+    if (!stream.empty() && groups.back().stream != stream) {
+      groups.push_back({stream, {}, {}});
+    }
+    (stream.empty() ? groups.front() : groups.back()).events.push_back(std::move(e));
+  }
+  if (misfiled) {
+    std::vector<std::pair<std::string, Event>> all;
+    for (StreamGroup& g : groups) {
+      for (Event& e : g.events) {
+        std::string s = StreamOf(e);
+        all.emplace_back(std::move(s), std::move(e));
+      }
+    }
+    std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
+      return a.first != b.first ? a.first < b.first : HappenedBefore(a.second, b.second);
+    });
+    groups.assign(1, StreamGroup{});
+    for (auto& [s, e] : all) {
+      if (!s.empty() && groups.back().stream != s) groups.push_back({s, {}, {}});
+      (s.empty() ? groups.front() : groups.back()).events.push_back(std::move(e));
+    }
+  }
+  std::erase_if(groups, [&](StreamGroup& g) {
+    if (!IsFindingStream(g.stream)) return false;
+    (*findings)[g.stream] = std::move(g.events);
+    return true;
+  });
+  return groups;
+}
+
+// Evaluates the streams of `groups` on worker threads ahead of a caller that takes them in
+// order (the rules are pure functions: core/rules.h), so that storing one stream's obligations
+// overlaps evaluating the next ones. The caller evaluates a group itself when it gets there
+// before the workers. `groups` must outlive the evaluator and keep its size.
+class AheadEvaluator {
+ public:
+  AheadEvaluator(const ContractContext& l, Instant now, std::vector<StreamGroup>& groups)
+      : l_(l), now_(now), groups_(groups), state_(groups.size()) {
+    // One core stays with the caller; at least one worker even where the count is unknown.
+    const unsigned cores = std::thread::hardware_concurrency();
+    const unsigned workers = std::clamp(cores, 2u, 9u) - 1;
+    for (unsigned i = 0; i < workers; ++i) workers_.emplace_back([this] { Work(); });
+  }
+  ~AheadEvaluator() {
+    stop_.store(true);
+    for (std::thread& t : workers_) t.join();
+  }
+  AheadEvaluator(const AheadEvaluator&) = delete;
+  AheadEvaluator& operator=(const AheadEvaluator&) = delete;
+
+  // Group `i`, evaluated.
+  StreamGroup& Get(size_t i) {
+    if (Claim(i)) {
+      Evaluate(i);
+    } else {
+      for (int s = state_[i].load(); s != kDone; s = state_[i].load()) state_[i].wait(s);
+    }
+    return groups_[i];
+  }
+
+ private:
+  static constexpr int kPending = 0, kClaimed = 1, kDone = 2;
+
+  bool Claim(size_t i) {
+    int expected = kPending;
+    return state_[i].compare_exchange_strong(expected, kClaimed);
+  }
+  void Evaluate(size_t i) {
+    StreamGroup& g = groups_[i];
+    g.evaluation = EvaluateStream(l_.terms, l_.versions, l_.calendar, g.stream, g.events, now_);
+    state_[i].store(kDone);
+    state_[i].notify_all();
+  }
+  void Work() {
+    while (!stop_.load()) {
+      const size_t i = next_.fetch_add(1);
+      if (i >= groups_.size()) return;
+      if (Claim(i)) Evaluate(i);
+    }
+  }
+
+  const ContractContext& l_;
+  const Instant now_;
+  std::vector<StreamGroup>& groups_;
+  std::vector<std::atomic<int>> state_;
+  std::atomic<size_t> next_{0};
+  std::atomic<bool> stop_{false};
+  std::vector<std::thread> workers_;
+};
+
+// Empties the contract's part of the stored projection before it is written again. Where the
+// projection holds no other contract's rows, the tables are emptied whole, which both engines do
+// without visiting each row (SQLite's truncate optimisation, PostgreSQL's TRUNCATE, which also
+// keeps other sessions out of the two tables until the commit).
+Status ClearProjection(store::Connection& conn, std::int64_t contract_id) {
+  bool alone = true;
+  for (const char* sql : {"SELECT MIN(contract_id), MAX(contract_id) FROM obligations",
+                          "SELECT MIN(contract_id), MAX(contract_id) FROM streams"}) {
+    ISMS_ASSIGN_OR_RETURN(auto st, conn.Prepare(sql));
+    ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
+    if (row && !st->IsNull(0) && (st->ColumnInt(0) != contract_id || st->ColumnInt(1) != contract_id)) {
+      alone = false;
+    }
+  }
+  if (alone) {
+    return conn.Execute(conn.engine() == store::Engine::kPostgres
+                            ? "TRUNCATE obligations, streams"
+                            : "DELETE FROM obligations; DELETE FROM streams");
+  }
+  for (const char* sql : {"DELETE FROM obligations WHERE contract_id = $1",
+                          "DELETE FROM streams WHERE contract_id = $1"}) {
+    ISMS_ASSIGN_OR_RETURN(auto del, conn.Prepare(sql));
+    del->BindInt(1, contract_id);
+    ISMS_RETURN_IF_ERROR(del->Run());
+  }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -393,6 +649,37 @@ Result<ContractRecord> Ledger::FindContract(const std::string& name) {
   return ReadContract(*st);
 }
 
+Result<Ledger::Current> Ledger::CurrentContract(const std::string& name) {
+  // The policy versions depend only on the policy.changed and event.retracted events (Load), and
+  // events are only ever added: their count tells whether the cached versions still hold (an
+  // index-only count, where their highest number would walk every event of the contract).
+  ISMS_ASSIGN_OR_RETURN(
+      auto st,
+      conn_->Prepare(std::string("SELECT ") + kContractColumns +
+                     ", (SELECT COUNT(*) FROM events WHERE contract_id = contracts.id AND type IN "
+                     "('policy.changed', 'event.retracted')), (SELECT COALESCE(MAX(id), 0) + 1 "
+                     "FROM events WHERE contract_id = contracts.id) FROM contracts WHERE name = "
+                     "$1"));
+  st->BindText(1, name);
+  ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
+  if (!row) {
+    return Status::NotFound("no contract named '" + name +
+                            "': `isms contract list` shows the contracts of this store");
+  }
+  ISMS_ASSIGN_OR_RETURN(ContractRecord record, ReadContract(*st));
+  const std::int64_t policy_events = st->ColumnInt(10);
+  const std::int64_t next_event_id = st->ColumnInt(11);
+  st->Reset();
+  auto it = contracts_.find(name);
+  if (it == contracts_.end() || !(it->second.context.record == record) ||
+      it->second.policy_events != policy_events) {
+    ISMS_ASSIGN_OR_RETURN(ContractContext loaded, Load(record));
+    it = contracts_.insert_or_assign(name, CachedContract{std::move(loaded), policy_events})
+             .first;
+  }
+  return Current{&it->second.context, next_event_id};
+}
+
 Result<ContractContext> Ledger::Load(const ContractRecord& c) {
   ContractContext l;
   l.record = c;
@@ -449,18 +736,26 @@ Status Ledger::StoreStream(const ContractContext& l, const std::string& stream,
 
 Status Ledger::StoreEvaluation(const ContractContext& l, const std::string& stream,
                                const Evaluation& ev) {
-  ISMS_ASSIGN_OR_RETURN(
-      auto del, conn_->Prepare("DELETE FROM obligations WHERE contract_id = $1 AND stream = $2"));
+  // The rows are written over the stored ones of the same ordinals, many to a statement, and
+  // only those beyond the new count are deleted: three statements for most streams, where
+  // deleting the stream's rows and inserting them again one by one took two more per row.
+  const int count = static_cast<int>(ev.obligations.size());
+  constexpr int kColumns = 21;
+  for (int first = 0; first < count; first += kObligationsPerStatement) {
+    const int rows = std::min(kObligationsPerStatement, count - first);
+    ISMS_ASSIGN_OR_RETURN(auto ins, conn_->Prepare(UpsertObligations(rows)));
+    for (int r = 0; r < rows; ++r) {
+      BindObligation(*ins, r * kColumns, l.record.id, stream, first + r,
+                     ev.obligations[static_cast<size_t>(first + r)]);
+    }
+    ISMS_RETURN_IF_ERROR(ins->Run());
+  }
+  ISMS_ASSIGN_OR_RETURN(auto del, conn_->Prepare("DELETE FROM obligations WHERE contract_id = $1 "
+                                                 "AND stream = $2 AND ordinal >= $3"));
   del->BindInt(1, l.record.id);
   del->BindText(2, stream);
+  del->BindInt(3, count);
   ISMS_RETURN_IF_ERROR(del->Run());
-  ISMS_ASSIGN_OR_RETURN(auto ins, conn_->Prepare(kInsertObligation));
-  int ordinal = 0;
-  for (const Obligation& o : ev.obligations) {
-    BindObligation(*ins, l.record.id, stream, ordinal++, o);
-    ISMS_RETURN_IF_ERROR(ins->Run());
-    ins->Reset();
-  }
   ISMS_ASSIGN_OR_RETURN(
       auto up, conn_->Prepare("INSERT INTO streams (contract_id, stream, next_change) VALUES ($1, "
                               "$2, $3) ON CONFLICT (contract_id, stream) DO UPDATE SET "
@@ -530,8 +825,9 @@ Result<Event> Ledger::RecordEvent(const NewEvent& ne, const Actor& actor) {
 
   store::Transaction tx(*conn_);
   ISMS_RETURN_IF_ERROR(tx.Begin());
-  ISMS_ASSIGN_OR_RETURN(ContractRecord c, FindContract(ne.contract));
-  ISMS_ASSIGN_OR_RETURN(ContractContext l, Load(c));
+  ISMS_ASSIGN_OR_RETURN(Current current, CurrentContract(ne.contract));
+  const ContractContext& l = *current.context;
+  const ContractRecord& c = l.record;
 
   // A correction (supersedes=) or a retraction stays in its target's stream.
   bool touches_policy = e.type == "policy.changed";
@@ -573,13 +869,7 @@ Result<Event> Ledger::RecordEvent(const NewEvent& ne, const Actor& actor) {
   }
   ISMS_RETURN_IF_ERROR(ValidateEvent(l.terms, e, prior));
 
-  ISMS_ASSIGN_OR_RETURN(
-      auto next,
-      conn_->Prepare("SELECT COALESCE(MAX(id), 0) + 1 FROM events WHERE contract_id = $1"));
-  next->BindInt(1, c.id);
-  ISMS_ASSIGN_OR_RETURN(bool has, next->Step());
-  if (!has) return Status::Internal("no next event number");
-  e.id = next->ColumnInt(0);
+  e.id = current.next_event_id;
 
   ISMS_ASSIGN_OR_RETURN(
       auto ins, conn_->Prepare("INSERT INTO events (contract_id, id, type, subject, stream, at, "
@@ -613,9 +903,9 @@ Result<Event> Ledger::RecordEvent(const NewEvent& ne, const Actor& actor) {
 }
 
 Result<std::vector<EventView>> Ledger::ListEvents(const std::string& contract) {
-  ISMS_ASSIGN_OR_RETURN(ContractRecord c, FindContract(contract));
-  ISMS_ASSIGN_OR_RETURN(ContractContext l, Load(c));
-  ISMS_ASSIGN_OR_RETURN(std::vector<Event> events, LoadEvents(c.id, nullptr));
+  ISMS_ASSIGN_OR_RETURN(Current current, CurrentContract(contract));
+  const ContractContext& l = *current.context;
+  ISMS_ASSIGN_OR_RETURN(std::vector<Event> events, LoadEvents(l.record.id, nullptr));
   std::sort(events.begin(), events.end(),
             [](const Event& a, const Event& b) { return a.id < b.id; });
   std::vector<EventView> out;
@@ -652,8 +942,9 @@ Status Ledger::RefreshDueStreams(const ContractContext& l, Instant now) {
 
 Result<std::vector<Obligation>> Ledger::StatusOf(const std::string& contract,
                                                  const StatusQuery& q) {
-  ISMS_ASSIGN_OR_RETURN(ContractRecord c, FindContract(contract));
-  ISMS_ASSIGN_OR_RETURN(ContractContext l, Load(c));
+  ISMS_ASSIGN_OR_RETURN(Current current, CurrentContract(contract));
+  ContractContext l = *current.context;
+  const ContractRecord& c = l.record;
   std::vector<Obligation> out;
   if (q.at) {
     ISMS_ASSIGN_OR_RETURN(std::vector<Event> events, LoadEvents(c.id, nullptr));
@@ -682,26 +973,119 @@ Result<std::vector<Obligation>> Ledger::StatusOf(const std::string& contract,
     std::string sql =
         std::string("SELECT ") + kObligationColumns + " FROM obligations WHERE contract_id = $1";
     if (q.state) sql += " AND state = $2";
+    const bool page = q.limit > 0 || q.offset > 0;
+    // A page is cut by the store, in the same order as below.
+    const int next = q.state ? 3 : 2;  // the first placeholder after the state's
+    if (page) {
+      sql += " ORDER BY " + UrgencyOrder(conn_->engine()) + " LIMIT $" + std::to_string(next) +
+             " OFFSET $" + std::to_string(next + 1);
+    }
     ISMS_ASSIGN_OR_RETURN(auto st, conn_->Prepare(sql));
     st->BindInt(1, c.id);
     if (q.state) st->BindText(2, ObligationStateName(*q.state));
-    while (true) {
-      ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
-      if (!row) break;
-      ISMS_ASSIGN_OR_RETURN(Obligation o, ReadObligation(*st));
-      out.push_back(std::move(o));
+    if (page) {
+      st->BindInt(next, q.limit > 0 ? q.limit : std::numeric_limits<std::int64_t>::max());
+      st->BindInt(next + 1, std::max<std::int64_t>(q.offset, 0));
     }
+    ISMS_ASSIGN_OR_RETURN(out, ReadObligations(*st));
+    std::stable_sort(out.begin(), out.end(), MoreUrgent);
+    return out;
   }
-  if (q.state && q.at) {
+  if (q.state) {
     std::erase_if(out, [&](const Obligation& o) { return o.state != *q.state; });
   }
   std::stable_sort(out.begin(), out.end(), MoreUrgent);
+  if (q.offset > 0) {
+    out.erase(out.begin(), out.begin() + std::min<std::int64_t>(
+                                             q.offset, static_cast<std::int64_t>(out.size())));
+  }
+  if (q.limit > 0 && static_cast<std::int64_t>(out.size()) > q.limit) {
+    out.resize(static_cast<size_t>(q.limit));
+  }
   return out;
 }
 
+Result<StatusOverview> Ledger::Overview(const std::string& contract, const OverviewQuery& q) {
+  StatusOverview v;
+  v.as_of = q.at.value_or(clock_.Now());
+  v.due_by = v.as_of + q.horizon;
+  const auto limit = static_cast<size_t>(std::max<std::int64_t>(q.limit, 0));
+  if (q.at) {
+    StatusQuery sq;
+    sq.at = q.at;
+    sq.as_known = q.as_known;
+    ISMS_ASSIGN_OR_RETURN(std::vector<Obligation> all, StatusOf(contract, sq));
+    for (Obligation& o : all) {  // most urgent first
+      switch (o.state) {
+        case ObligationState::kBreached:
+          ++v.breached;
+          if (v.most_urgent_breached.size() < limit) v.most_urgent_breached.push_back(std::move(o));
+          break;
+        case ObligationState::kOpen:
+          ++v.open;
+          if (o.due_at && *o.due_at <= v.due_by) {
+            ++v.due_soon;
+            if (v.next_due.size() < limit) v.next_due.push_back(std::move(o));
+          }
+          break;
+        case ObligationState::kSuspended: ++v.suspended; break;
+        case ObligationState::kMetLate: ++v.met_late; break;
+        case ObligationState::kMet:
+        case ObligationState::kSuperseded: break;
+      }
+    }
+    return v;
+  }
+  ISMS_ASSIGN_OR_RETURN(Current current, CurrentContract(contract));
+  const ContractContext& l = *current.context;
+  ISMS_RETURN_IF_ERROR(RefreshDueStreams(l, v.as_of));
+  // Each from the index by state: a range as long as its answer, never the whole projection.
+  ISMS_ASSIGN_OR_RETURN(auto counts,
+                        conn_->Prepare("SELECT state, COUNT(*) FROM obligations WHERE contract_id "
+                                       "= $1 AND state IN ('breached', 'open', 'suspended', 'met "
+                                       "late') GROUP BY state"));
+  counts->BindInt(1, l.record.id);
+  while (true) {
+    ISMS_ASSIGN_OR_RETURN(bool row, counts->Step());
+    if (!row) break;
+    ISMS_ASSIGN_OR_RETURN(ObligationState state, ParseObligationState(counts->ColumnText(0)));
+    const std::int64_t n = counts->ColumnInt(1);
+    if (state == ObligationState::kBreached) v.breached = n;
+    if (state == ObligationState::kOpen) v.open = n;
+    if (state == ObligationState::kSuspended) v.suspended = n;
+    if (state == ObligationState::kMetLate) v.met_late = n;
+  }
+  ISMS_ASSIGN_OR_RETURN(auto soon, conn_->Prepare("SELECT COUNT(*) FROM obligations WHERE "
+                                                  "contract_id = $1 AND state = 'open' AND "
+                                                  "due_at <= $2"));
+  soon->BindInt(1, l.record.id);
+  soon->BindInt(2, Ms(v.due_by));
+  ISMS_ASSIGN_OR_RETURN(bool row, soon->Step());
+  if (row) v.due_soon = soon->ColumnInt(0);
+  const std::string order = UrgencyOrder(conn_->engine());
+  ISMS_ASSIGN_OR_RETURN(auto breached,
+                        conn_->Prepare(std::string("SELECT ") + kObligationColumns +
+                                       " FROM obligations WHERE contract_id = $1 AND state = "
+                                       "'breached' ORDER BY " +
+                                       order + " LIMIT $2"));
+  breached->BindInt(1, l.record.id);
+  breached->BindInt(2, static_cast<std::int64_t>(limit));
+  ISMS_ASSIGN_OR_RETURN(v.most_urgent_breached, ReadObligations(*breached));
+  ISMS_ASSIGN_OR_RETURN(auto due, conn_->Prepare(std::string("SELECT ") + kObligationColumns +
+                                                 " FROM obligations WHERE contract_id = $1 AND "
+                                                 "state = 'open' AND due_at <= $2 ORDER BY " +
+                                                 order + " LIMIT $3"));
+  due->BindInt(1, l.record.id);
+  due->BindInt(2, Ms(v.due_by));
+  due->BindInt(3, static_cast<std::int64_t>(limit));
+  ISMS_ASSIGN_OR_RETURN(v.next_due, ReadObligations(*due));
+  return v;
+}
+
 Result<std::vector<StatusCount>> Ledger::Summary(const std::string& contract) {
-  ISMS_ASSIGN_OR_RETURN(ContractRecord c, FindContract(contract));
-  ISMS_ASSIGN_OR_RETURN(ContractContext l, Load(c));
+  ISMS_ASSIGN_OR_RETURN(Current current, CurrentContract(contract));
+  const ContractContext& l = *current.context;
+  const ContractRecord& c = l.record;
   ISMS_RETURN_IF_ERROR(RefreshDueStreams(l, clock_.Now()));
   ISMS_ASSIGN_OR_RETURN(auto st, conn_->Prepare("SELECT clause, key, MIN(title), state, COUNT(*) "
                                                 "FROM obligations WHERE contract_id = $1 "
@@ -752,17 +1136,15 @@ Result<std::vector<StatusCount>> Ledger::Summary(const std::string& contract) {
 Result<std::int64_t> Ledger::RecomputeContract(const ContractRecord& c, Instant now,
                                                std::int64_t* events_seen) {
   ISMS_ASSIGN_OR_RETURN(ContractContext l, Load(c));
-  ISMS_ASSIGN_OR_RETURN(std::vector<Event> events, LoadEvents(c.id, nullptr));
-  *events_seen += static_cast<std::int64_t>(events.size());
-  std::map<std::string, std::vector<Event>> streams;
-  streams[""];
-  for (Event& e : events) {
-    std::string s = StreamOf(e);
-    streams[s].push_back(std::move(e));
-  }
+  std::map<std::string, std::vector<Event>> finding_events;
+  ISMS_ASSIGN_OR_RETURN(std::vector<StreamGroup> groups,
+                        ReadStreams(*conn_, c.id, &finding_events, events_seen));
+  // The streams are evaluated from here on, while this thread reads the findings and writes.
+  AheadEvaluator ahead(l, now, groups);
   // Every finding has a stream, with or without events of its own: evaluated before anything is
   // deleted, since reading while the bulk writer runs is not allowed.
-  ISMS_ASSIGN_OR_RETURN(auto findings, EvaluateAllFindings(*conn_, l, streams, now));
+  ISMS_ASSIGN_OR_RETURN(auto findings, EvaluateAllFindings(*conn_, l, finding_events, now));
+  finding_events.clear();
   ISMS_ASSIGN_OR_RETURN(auto scans, EvaluateAllScanStreams(*conn_, l, now));
   findings.insert(findings.end(), scans.begin(), scans.end());
   // Rebuilding a secondary index once costs less than keeping it up to date through every
@@ -770,33 +1152,29 @@ Result<std::int64_t> Ledger::RecomputeContract(const ContractRecord& c, Instant 
   // made again below, inside the same transaction.
   ISMS_RETURN_IF_ERROR(conn_->Execute("DROP INDEX IF EXISTS obligations_by_state"));
   ISMS_RETURN_IF_ERROR(conn_->Execute("DROP INDEX IF EXISTS streams_by_next_change"));
-  for (const char* sql : {"DELETE FROM obligations WHERE contract_id = $1",
-                          "DELETE FROM streams WHERE contract_id = $1"}) {
-    ISMS_ASSIGN_OR_RETURN(auto del, conn_->Prepare(sql));
-    del->BindInt(1, c.id);
-    ISMS_RETURN_IF_ERROR(del->Run());
-  }
+  ISMS_RETURN_IF_ERROR(ClearProjection(*conn_, c.id));
   // One bulk writer at a time per connection: obligations first, then the streams.
   std::vector<std::pair<std::string, std::optional<Instant>>> next_changes;
+  next_changes.reserve(groups.size() + findings.size());
   std::int64_t count = 0;
   {
     ISMS_ASSIGN_OR_RETURN(auto writer, conn_->BulkInsert("obligations", kObligationColumnList));
-    auto add = [&](const std::string& stream, const Evaluation& ev) -> Status {
+    auto add = [&](std::string stream, const Evaluation& ev) -> Status {
       int ordinal = 0;
       for (const Obligation& o : ev.obligations) {
         AddObligationRow(*writer, c.id, stream, ordinal++, o);
         ISMS_RETURN_IF_ERROR(writer->EndRow());
         ++count;
       }
-      next_changes.emplace_back(stream, ev.next_change);
+      next_changes.emplace_back(std::move(stream), ev.next_change);
       return Status::Ok();
     };
-    for (const auto& [stream, stream_events] : streams) {
-      if (stream.rfind("vuln:", 0) == 0) continue;  // below, with the findings' facts
-      ISMS_RETURN_IF_ERROR(
-          add(stream, EvaluateStream(l.terms, l.versions, l.calendar, stream, stream_events, now)));
+    for (size_t i = 0; i < groups.size(); ++i) {
+      StreamGroup& g = ahead.Get(i);
+      ISMS_RETURN_IF_ERROR(add(std::move(g.stream), g.evaluation));
+      g = StreamGroup{};  // done with it: its memory goes back now
     }
-    for (const auto& [stream, ev] : findings) ISMS_RETURN_IF_ERROR(add(stream, ev));
+    for (auto& [stream, ev] : findings) ISMS_RETURN_IF_ERROR(add(std::move(stream), ev));
     ISMS_RETURN_IF_ERROR(writer->Finish());
   }
   ISMS_ASSIGN_OR_RETURN(auto writer,
@@ -878,8 +1256,8 @@ Result<std::vector<Event>> Ledger::EventsAfter(std::int64_t contract_id, std::in
 }
 
 Result<ContractContext> Ledger::Context(const std::string& name) {
-  ISMS_ASSIGN_OR_RETURN(ContractRecord c, FindContract(name));
-  return Load(c);
+  ISMS_ASSIGN_OR_RETURN(Current current, CurrentContract(name));
+  return *current.context;
 }
 
 Status Ledger::RefreshStream(const ContractContext& l, const std::string& stream, Instant now) {

@@ -6,9 +6,15 @@
 // first the streams whose result has changed with the passage of time (a due instant passed, a
 // Month ended); status "as of" a time is computed from the events alone. See docs/obligations.md.
 //
+// A Ledger keeps each contract it has loaded for the rules (its policy versions and calendar)
+// and reuses it while the contract's row and its policy events stay as they were, checked with
+// the contract's row on every call; a holidays file named by the policy is read once per Ledger.
+//
 // Thread-safety: one Ledger per thread (it owns one store connection).
 #pragma once
 
+#include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -43,6 +49,8 @@ struct ContractRecord {
   std::string policy_dir;   // the folder relative paths in the policy are resolved against
   Instant created_at{};
   std::string created_by;
+
+  friend bool operator==(const ContractRecord&, const ContractRecord&) = default;
 };
 
 struct NewContract {
@@ -76,6 +84,32 @@ struct StatusQuery {
   bool as_known = false;      // also ignore events recorded after `at`
   std::optional<ObligationState> state;  // only obligations in this state
   bool findings = true;  // with `at`: also evaluate every finding's clocks (9.3, 9.5.6, 9.6)
+  // One page of the list, most urgent first: at most `limit` obligations (0: all) after the
+  // first `offset`. The order is total, so that pages neither overlap nor leave gaps.
+  std::int64_t limit = 0;
+  std::int64_t offset = 0;
+};
+
+// What `status` shows unless asked for a list: how many obligations need attention, and the most
+// urgent of them. Met and superseded obligations are not counted (Summary() counts everything):
+// counting a million closed obligations would cost more than the rest together.
+struct OverviewQuery {
+  std::optional<Instant> at;  // as StatusQuery: evaluated from the events as of `at`
+  bool as_known = false;
+  std::chrono::milliseconds horizon = std::chrono::hours(24 * 30);  // "due soon": within this
+  std::int64_t limit = 20;  // at most this many of the breached and of the due-soon obligations
+};
+
+struct StatusOverview {
+  Instant as_of{};
+  Instant due_by{};  // as_of + horizon
+  std::int64_t breached = 0;
+  std::int64_t open = 0;
+  std::int64_t due_soon = 0;  // open and due by `due_by`
+  std::int64_t suspended = 0;
+  std::int64_t met_late = 0;
+  std::vector<Obligation> most_urgent_breached;  // most urgent first, at most `limit`
+  std::vector<Obligation> next_due;              // open and due by `due_by`, soonest first
 };
 
 // How many obligations of one kind are in one state (status --summary).
@@ -119,6 +153,10 @@ class Ledger {
 
   Result<std::vector<Obligation>> StatusOf(const std::string& contract, const StatusQuery& q);
 
+  // The default status: from the projection (brought up to date first) with a few indexed
+  // queries whatever the number of obligations, or, with `at`, from the events.
+  Result<StatusOverview> Overview(const std::string& contract, const OverviewQuery& q);
+
   // The obligations counted by clause, kind and state, from the projection (brought up to date
   // first), in clause order.
   Result<std::vector<StatusCount>> Summary(const std::string& contract);
@@ -153,6 +191,14 @@ class Ledger {
   Ledger(std::unique_ptr<store::Connection> conn, const Clock& clock)
       : conn_(std::move(conn)), clock_(clock) {}
 
+  // The contract `name` for the rules, from the cache when still current, and the number its
+  // next event takes (meaningful inside a transaction): one query.
+  struct Current {
+    const ContractContext* context = nullptr;  // valid until the next call
+    std::int64_t next_event_id = 0;
+  };
+  Result<Current> CurrentContract(const std::string& name);
+
   Result<std::vector<Event>> LoadEvents(std::int64_t contract_id, const std::string* stream);
   ::isms::Status StoreStream(const ContractContext& l, const std::string& stream,
                              const std::vector<Event>& events, Instant now);
@@ -160,8 +206,15 @@ class Ledger {
   Result<std::int64_t> RecomputeContract(const ContractRecord& c, Instant now,
                                          std::int64_t* events_seen);
 
+  // A loaded contract and how many policy.changed and event.retracted events it had then.
+  struct CachedContract {
+    ContractContext context;
+    std::int64_t policy_events = 0;
+  };
+
   std::unique_ptr<store::Connection> conn_;
   const Clock& clock_;
+  std::map<std::string, CachedContract> contracts_;
 };
 
 }  // namespace isms::app

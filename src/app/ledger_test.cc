@@ -1,0 +1,416 @@
+// The stored projection against a rebuild from the events alone: long random histories recorded
+// one event at a time (each updating its stream's obligations in its own transaction), then
+// `recompute`, on every engine (PostgreSQL when ISMS_TEST_POSTGRES_URL is set).
+#include "app/ledger.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cstdlib>
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <random>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace isms::app {
+namespace {
+
+Instant T(const char* s) {
+  return ParseInstant(s).value();
+}
+
+class LedgerTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/isms-ledger-test-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    std::string url = "sqlite:" + dir_ + "/isms.db";
+    if (GetParam() == "postgresql") {
+      const char* base = std::getenv("ISMS_TEST_POSTGRES_URL");
+      const char* required = std::getenv("ISMS_REQUIRE_POSTGRES");
+      if (base == nullptr) {
+        if (required != nullptr && std::string(required) == "1") {
+          FAIL() << "ISMS_REQUIRE_POSTGRES=1 but ISMS_TEST_POSTGRES_URL is not set";
+        }
+        GTEST_SKIP() << "PostgreSQL not tested: set ISMS_TEST_POSTGRES_URL (scripts/with-pg.sh)";
+      }
+      schema_ = "isms_ledger_" + std::to_string(::getpid()) + "_" +
+                ::testing::UnitTest::GetInstance()->current_test_info()->name();
+      for (char& c : schema_) {
+        if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+      }
+      admin_url_ = base;
+      auto admin = store::Connection::Open(admin_url_);
+      ASSERT_TRUE(admin.ok()) << admin.status().ToString();
+      ASSERT_TRUE((*admin)->Execute("DROP SCHEMA IF EXISTS " + schema_ + " CASCADE").ok());
+      ASSERT_TRUE((*admin)->Execute("CREATE SCHEMA " + schema_).ok());
+      url = admin_url_ + (admin_url_.find('?') == std::string::npos ? "?" : "&") +
+            "options=-csearch_path%3D" + schema_;
+    }
+    auto ledger = Ledger::Open(url, clock_);
+    ASSERT_TRUE(ledger.ok()) << ledger.status().ToString();
+    ledger_ = std::move(*ledger);
+  }
+  void TearDown() override {
+    ledger_.reset();
+    std::filesystem::remove_all(dir_);
+    if (!schema_.empty()) {
+      auto admin = store::Connection::Open(admin_url_);
+      if (admin.ok()) (void)(*admin)->Execute("DROP SCHEMA " + schema_ + " CASCADE");
+    }
+  }
+
+  void Create(const std::string& name, bool bespoke) {
+    NewContract c;
+    c.name = name;
+    c.start = ParseDate("2026-01-05").value();
+    c.bespoke_isms = bespoke;
+    clock_.Set(T("2026-01-05T09:00:00Z"));
+    auto r = ledger_->CreateContract(c, {"alice", false});
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+  }
+
+  // Records `n` random events into `contract` over about two years from its Start Date: every
+  // stream family but the findings', buyer's acts with evidence, answers to the latest
+  // submission, tests with and without weaknesses, corrections, retractions, policy changes and
+  // backdated records. Some are refused by validation, as they would be from a user; the
+  // projection is read (and so brought up to date) now and then, as `status` does. Returns how
+  // many were recorded.
+  int RecordRandom(const std::string& contract, int n, unsigned seed) {
+    std::mt19937 rng(seed);
+    auto pick = [&](int k) { return static_cast<int>(rng() % static_cast<unsigned>(k)); };
+    auto hex = [&] {
+      std::string h;
+      for (int i = 0; i < 64; ++i) h += "0123456789abcdef"[pick(16)];
+      return h;
+    };
+    struct Recorded {
+      std::int64_t id;
+      NewEvent e;
+    };
+    std::vector<Recorded> recorded;
+    std::map<std::string, std::int64_t> last_submission;  // "isms" / "smp" -> event id
+    Instant at = T("2026-01-05T10:00:00Z");
+    Instant now = at;
+    int ok = 0;
+    for (int i = 0; i < n; ++i) {
+      at += std::chrono::minutes(30 + pick(60 * 40));
+      NewEvent e;
+      e.contract = contract;
+      e.at = at;
+      const int family = pick(100);
+      const std::string person = "p" + std::to_string(pick(10));
+      const std::string incident = "INC-" + std::to_string(pick(6));
+      if (family < 30) {
+        static const char* kTypes[] = {"person.joined", "person.trained", "person.trained",
+                                       "person.left", "privilege.unneeded", "access.revoked"};
+        e.type = kTypes[pick(6)];
+        e.subject = person;
+      } else if (family < 50) {
+        static const char* kTypes[] = {"breach.detected",      "breach.notified",
+                                       "datarequest.received", "datarequest.answered",
+                                       "details.delivered",    "rca.requested",
+                                       "rca.delivered"};
+        e.type = kTypes[pick(7)];
+        e.subject = incident;
+        if (e.type.starts_with("datarequest.")) {
+          e.attrs.push_back({"request", "R" + std::to_string(pick(3))});
+        }
+      } else if (family < 58) {
+        static const char* kTypes[] = {"data.demanded", "data.provided", "erasure.requested",
+                                       "erasure.completed", "threat.learned", "threat.informed"};
+        e.type = kTypes[pick(6)];
+        e.subject = (e.type[0] == 'd' ? "DD-" : e.type[0] == 'e' ? "ER-" : "TH-") +
+                    std::to_string(pick(3));
+      } else if (family < 70) {
+        const std::string doc = pick(2) ? "isms" : "smp";
+        const int kind = pick(4);
+        if (kind == 0 || !last_submission.count(doc)) {
+          e.type = doc + ".submitted";
+          e.attrs.push_back({"doc", "sha256:" + hex()});
+        } else {
+          e.type = doc + (kind == 1 ? ".rejected" : ".approved");
+          e.attrs.push_back({"submission", std::to_string(last_submission[doc])});
+        }
+        if (kind == 3) {
+          e.type = "review.completed";
+          e.attrs = {{"doc", doc}};
+        }
+      } else if (family < 82) {
+        const std::string test = "ST-" + std::to_string(pick(5));
+        static const char* kTypes[] = {"securitytest.agreed", "securitytest.completed",
+                                       "buyertest.completed", "securitytest.results.delivered",
+                                       "changes.notified", "retest.completed"};
+        e.type = kTypes[pick(6)];
+        e.subject = e.type == "buyertest.completed" ? "BT-" + std::to_string(pick(3)) : test;
+        if (e.type.ends_with(".completed")) {
+          const bool weak = pick(2);
+          e.attrs.push_back({"weakness", weak ? "yes" : "no"});
+          if (weak) e.attrs.push_back({"root_cause", "RC-" + std::to_string(pick(3))});
+        }
+      } else if (family < 88) {
+        static const char* kTypes[] = {"change.proposed", "change.approved", "change.implemented"};
+        e.type = kTypes[pick(3)];
+        e.subject = "CHG-" + std::to_string(pick(4));
+      } else if (family < 91) {
+        const Date d = LondonDate(at);
+        const auto month = d.year() / d.month() - std::chrono::months(1);
+        char text[16];
+        std::snprintf(text, sizeof text, "%04d-%02u", static_cast<int>(month.year()),
+                      static_cast<unsigned>(month.month()));
+        e.type = "report.submitted";
+        e.attrs = {{"month", text}, {"sha256", hex()}};
+      } else if (family < 92) {
+        e.type = "policy.changed";
+        e.attrs = {{"policy", pick(2) ? "[timescales]\nbreach_notification = \"48 hours\"\n"
+                                      : "[timescales]\nsecurity_training = \"6 months\"\n"}};
+      } else if (!recorded.empty()) {
+        // A correction of an earlier event (same type and subject, another time), or its
+        // retraction.
+        const Recorded& target = recorded[pick(static_cast<int>(recorded.size()))];
+        if (pick(2)) {
+          e = target.e;
+          e.at = *target.e.at + std::chrono::minutes(pick(600));
+          if (*e.at > at) e.at = at;
+          e.attrs.push_back({"supersedes", std::to_string(target.id)});
+        } else {
+          e.type = "event.retracted";
+          e.subject = target.e.subject;
+          e.attrs = {{"supersedes", std::to_string(target.id)}, {"type", target.e.type}};
+        }
+      } else {
+        continue;
+      }
+      // The Buyer's acts, recorded by the supplier's side, carry evidence.
+      static const char* kBuyerActs[] = {
+          "isms.approved",       "isms.rejected",     "smp.approved",  "smp.rejected",
+          "datarequest.received", "rca.requested",    "data.demanded", "erasure.requested",
+          "change.approved",     "securitytest.agreed", "buyertest.completed", "event.retracted"};
+      for (const char* act : kBuyerActs) {
+        if (e.type == act) e.attrs.push_back({"evidence", "MSG-" + std::to_string(i)});
+      }
+      // Mostly recorded minutes after the fact; now and then days later (backdated).
+      const Instant recorded_at =
+          *e.at + (pick(10) == 0 ? std::chrono::hours(24 * (3 + pick(10)))
+                                 : std::chrono::hours(0)) +
+          std::chrono::minutes(5);
+      now = std::max(now, recorded_at);
+      clock_.Set(now);
+      auto r = ledger_->RecordEvent(e, {"alice", false});
+      if (r.ok()) {
+        ++ok;
+        if (e.type.ends_with(".submitted") && e.subject.empty()) {
+          last_submission[e.type.substr(0, e.type.find('.'))] = r->id;
+        }
+        if (e.type != "event.retracted" && e.type != "policy.changed") {
+          NewEvent plain = e;
+          std::erase_if(plain.attrs, [](const auto& kv) { return kv.first == "supersedes"; });
+          recorded.push_back({r->id, std::move(plain)});
+        }
+      }
+      if (i % 40 == 39) {
+        EXPECT_TRUE(ledger_->StatusOf(contract, {}).ok());
+      }
+    }
+    at += std::chrono::hours(24 * 20);
+    clock_.Set(std::max(now, at));
+    return ok;
+  }
+
+  // Every row of the projection (obligations, then streams), each column as text, in key order.
+  std::vector<std::string> Projection() {
+    std::vector<std::string> rows;
+    const std::pair<const char*, int> queries[] = {
+        {"SELECT contract_id, stream, ordinal, clause, key, title, subject, trigger_event_id, "
+         "trigger_type, trigger_at, timescale_amount, timescale_unit, timescale_source, "
+         "due_date, due_at, state, consequence, consequence_text, closed_at, evidence, flags "
+         "FROM obligations ORDER BY contract_id, stream, ordinal",
+         21},
+        {"SELECT contract_id, stream, next_change FROM streams ORDER BY contract_id, stream", 3}};
+    for (const auto& [sql, columns] : queries) {
+      auto st = ledger_->connection().Prepare(sql);
+      EXPECT_TRUE(st.ok()) << st.status().ToString();
+      if (!st.ok()) return rows;
+      while (true) {
+        auto row = (*st)->Step();
+        EXPECT_TRUE(row.ok()) << row.status().ToString();
+        if (!row.ok() || !*row) break;
+        std::string text;
+        for (int c = 0; c < columns; ++c) {
+          text += (*st)->IsNull(c) ? "NULL" : "'" + (*st)->ColumnText(c) + "'";
+          text += '|';
+        }
+        rows.push_back(std::move(text));
+      }
+    }
+    return rows;
+  }
+
+  // The obligations of `contract` now are the same from the projection (brought up to date)
+  // and evaluated from the events as of the clock's time.
+  void ExpectProjectionIsEvaluation(const std::string& contract);
+
+  std::string dir_;
+  std::string schema_;
+  std::string admin_url_;
+  FixedClock clock_{T("2026-01-05T09:00:00Z")};
+  std::unique_ptr<Ledger> ledger_;
+};
+
+// Obligations in a canonical order, to compare lists whose ties (equal by MoreUrgent) may come
+// in either order.
+std::vector<Obligation> Canonical(std::vector<Obligation> v) {
+  std::sort(v.begin(), v.end(), [](const Obligation& a, const Obligation& b) {
+    return std::tie(a.trigger_at, a.trigger_event_id, a.clause, a.key, a.subject, a.state) <
+           std::tie(b.trigger_at, b.trigger_event_id, b.clause, b.key, b.subject, b.state);
+  });
+  return v;
+}
+
+void LedgerTest::ExpectProjectionIsEvaluation(const std::string& contract) {
+  auto stored = ledger_->StatusOf(contract, {});
+  ASSERT_TRUE(stored.ok()) << stored.status().ToString();
+  StatusQuery q;
+  q.at = clock_.Now();
+  auto evaluated = ledger_->StatusOf(contract, q);
+  ASSERT_TRUE(evaluated.ok()) << evaluated.status().ToString();
+  EXPECT_EQ(Canonical(*stored), Canonical(*evaluated));
+}
+
+TEST_P(LedgerTest, RecomputeRebuildsTheIncrementalProjectionOfARandomHistory) {
+  Create("c", /*bespoke=*/true);
+  const int recorded = RecordRandom("c", 1500, 20261129);
+  EXPECT_GT(recorded, 700) << "the random history should be mostly valid";
+  ASSERT_TRUE(ledger_->StatusOf("c", {}).ok());  // brings the projection up to date
+  const std::vector<std::string> incremental = Projection();
+  ASSERT_GT(incremental.size(), 300u);
+
+  auto r = ledger_->Recompute("c");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->contracts, 1);
+  EXPECT_EQ(r->events, recorded);
+  const std::vector<std::string> rebuilt = Projection();
+  EXPECT_EQ(rebuilt, incremental);
+  ExpectProjectionIsEvaluation("c");
+}
+
+TEST_P(LedgerTest, RecomputeOfOneContractLeavesTheOthersAsTheyWere) {
+  Create("a", /*bespoke=*/false);
+  Create("b", /*bespoke=*/true);
+  RecordRandom("a", 400, 7);
+  RecordRandom("b", 400, 8);
+  ASSERT_TRUE(ledger_->StatusOf("a", {}).ok());
+  ASSERT_TRUE(ledger_->StatusOf("b", {}).ok());
+  const std::vector<std::string> before = Projection();
+
+  auto one = ledger_->Recompute("a");
+  ASSERT_TRUE(one.ok()) << one.status().ToString();
+  EXPECT_EQ(Projection(), before);
+  auto all = ledger_->Recompute("");
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  EXPECT_EQ(all->contracts, 2);
+  EXPECT_EQ(Projection(), before);
+  ExpectProjectionIsEvaluation("a");
+  ExpectProjectionIsEvaluation("b");
+}
+
+TEST_P(LedgerTest, RecomputeFilesEventsByTheRulesStreamWhereTheStoredStreamDisagrees) {
+  Create("c", /*bespoke=*/false);
+  RecordRandom("c", 300, 11);
+  ASSERT_TRUE(ledger_->StatusOf("c", {}).ok());
+  const std::vector<std::string> before = Projection();
+  // As if written by a version whose rules filed this person's events elsewhere.
+  ASSERT_TRUE(ledger_->connection()
+                  .Execute("UPDATE events SET stream = 'person:elsewhere' WHERE stream = "
+                           "'person:p3'")
+                  .ok());
+  auto r = ledger_->Recompute("c");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(Projection(), before);
+}
+
+TEST_P(LedgerTest, StatusPagesCoverTheWholeListOnceInUrgencyOrder) {
+  Create("c", /*bespoke=*/true);
+  RecordRandom("c", 600, 5);
+  for (bool from_events : {false, true}) {
+    SCOPED_TRACE(from_events ? "as of now, from the events" : "from the projection");
+    StatusQuery q;
+    if (from_events) q.at = clock_.Now();
+    auto all = ledger_->StatusOf("c", q);
+    ASSERT_TRUE(all.ok()) << all.status().ToString();
+    ASSERT_GT(all->size(), 100u);
+    std::vector<Obligation> pages;
+    for (q.offset = 0;; q.offset += 37) {
+      q.limit = 37;
+      auto page = ledger_->StatusOf("c", q);
+      ASSERT_TRUE(page.ok()) << page.status().ToString();
+      EXPECT_LE(page->size(), 37u);
+      if (page->empty()) break;
+      pages.insert(pages.end(), page->begin(), page->end());
+    }
+    EXPECT_TRUE(std::is_sorted(pages.begin(), pages.end(), MoreUrgent));
+    EXPECT_EQ(Canonical(pages), Canonical(*all));
+  }
+}
+
+TEST_P(LedgerTest, OverviewCountsAndListsWhatNeedsAttention) {
+  Create("c", /*bespoke=*/false);
+  RecordRandom("c", 600, 9);
+  auto all = ledger_->StatusOf("c", {});
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  for (bool from_events : {false, true}) {
+    SCOPED_TRACE(from_events ? "as of now, from the events" : "from the projection");
+    OverviewQuery q;
+    if (from_events) q.at = clock_.Now();
+    q.horizon = std::chrono::hours(24 * 400);
+    q.limit = 1000;
+    auto v = ledger_->Overview("c", q);
+    ASSERT_TRUE(v.ok()) << v.status().ToString();
+    EXPECT_EQ(v->as_of, clock_.Now());
+    EXPECT_EQ(v->due_by, clock_.Now() + q.horizon);
+    std::vector<Obligation> breached, due;
+    std::int64_t open = 0, suspended = 0, met_late = 0;
+    for (const Obligation& o : *all) {
+      if (o.state == ObligationState::kBreached) breached.push_back(o);
+      if (o.state == ObligationState::kOpen) ++open;
+      if (o.state == ObligationState::kOpen && o.due_at && *o.due_at <= v->due_by) due.push_back(o);
+      if (o.state == ObligationState::kSuspended) ++suspended;
+      if (o.state == ObligationState::kMetLate) ++met_late;
+    }
+    ASSERT_FALSE(breached.empty());
+    ASSERT_FALSE(due.empty());
+    EXPECT_EQ(v->breached, static_cast<std::int64_t>(breached.size()));
+    EXPECT_EQ(v->open, open);
+    EXPECT_EQ(v->due_soon, static_cast<std::int64_t>(due.size()));
+    EXPECT_EQ(v->suspended, suspended);
+    EXPECT_EQ(v->met_late, met_late);
+    EXPECT_EQ(Canonical(v->most_urgent_breached), Canonical(breached));
+    EXPECT_EQ(Canonical(v->next_due), Canonical(due));
+
+    // With a small limit: the most urgent few, none less urgent than one left out.
+    q.limit = 3;
+    auto few = ledger_->Overview("c", q);
+    ASSERT_TRUE(few.ok()) << few.status().ToString();
+    ASSERT_EQ(few->most_urgent_breached.size(), std::min<size_t>(3, breached.size()));
+    ASSERT_EQ(few->next_due.size(), std::min<size_t>(3, due.size()));
+    EXPECT_EQ(few->breached, v->breached);
+    for (const auto& [shown, every] : {std::pair(&few->most_urgent_breached, &breached),
+                                       std::pair(&few->next_due, &due)}) {
+      EXPECT_TRUE(std::is_sorted(shown->begin(), shown->end(), MoreUrgent));
+      for (size_t i = shown->size(); i < every->size(); ++i) {
+        EXPECT_FALSE(MoreUrgent((*every)[i], shown->back()));
+      }
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, LedgerTest, ::testing::Values("sqlite", "postgresql"),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace isms::app
