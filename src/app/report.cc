@@ -3,9 +3,9 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
-#include <charconv>
-#include <map>
+#include <cstring>
 
+#include "app/report_internal.h"
 #include "app/vulns.h"
 #include "app/vulns_internal.h"
 #include "core/vuln_rules.h"
@@ -36,6 +36,73 @@ Result<Date> ParseMonth(std::string_view month) {
   return *d;
 }
 
+size_t Utf8SequenceLength(std::string_view s, size_t i) {
+  const auto c = static_cast<unsigned char>(s[i]);
+  size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+  bool ok = len > 0 && i + len <= s.size() && !(len == 2 && c < 0xC2);
+  for (size_t k = 1; ok && k < len; ++k) {
+    ok = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
+  }
+  if (ok && len == 3) {
+    const auto c1 = static_cast<unsigned char>(s[i + 1]);
+    ok = !(c == 0xE0 && c1 < 0xA0) && !(c == 0xED && c1 >= 0xA0);
+  }
+  if (ok && len == 4) {
+    const auto c1 = static_cast<unsigned char>(s[i + 1]);
+    ok = c <= 0xF4 && !(c == 0xF0 && c1 < 0x90) && !(c == 0xF4 && c1 >= 0x90);
+  }
+  return ok ? len : 0;
+}
+
+bool IsValidUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    // Eight ASCII bytes at a time.
+    while (i + 8 <= s.size()) {
+      std::uint64_t w;
+      std::memcpy(&w, s.data() + i, 8);
+      if (w & 0x8080808080808080ULL) break;
+      i += 8;
+    }
+    if (i >= s.size()) break;
+    if (static_cast<unsigned char>(s[i]) < 0x80) {
+      ++i;
+      continue;
+    }
+    const size_t len = Utf8SequenceLength(s, i);
+    if (len == 0) return false;
+    i += len;
+  }
+  return true;
+}
+
+namespace internal {
+
+// Text from the imports made valid UTF-8 (each invalid byte becomes U+FFFD), so that every
+// rendering, and PostgreSQL's TEXT, takes it.
+std::string ValidUtf8(std::string_view s) {
+  if (IsValidUtf8(s)) return std::string(s);
+  std::string out;
+  out.reserve(s.size() + 8);
+  size_t i = 0;
+  while (i < s.size()) {
+    if (size_t len = Utf8SequenceLength(s, i)) {
+      out.append(s.substr(i, len));
+      i += len;
+    } else {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    }
+  }
+  return out;
+}
+
+void MakeValidUtf8(std::string* s) {
+  if (!IsValidUtf8(*s)) *s = ValidUtf8(*s);
+}
+
+}  // namespace internal
+
 std::string Sha256Hex(std::string_view bytes) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
@@ -52,74 +119,12 @@ std::string Sha256Hex(std::string_view bytes) {
 
 namespace {
 
-constexpr const char* kCategories[] = {"Critical", "Important", "Other"};
-
-int CategoryIndex(const std::string& category) {
-  for (int i = 0; i < 3; ++i) {
-    if (category == kCategories[i]) return i;
-  }
-  return 2;
-}
-
-// Text from the imports made valid UTF-8 (each invalid byte becomes U+FFFD), so that every
-// rendering, and PostgreSQL's TEXT, takes it.
-std::string ValidUtf8(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    bool ok = len > 0 && i + len <= s.size() && !(len == 2 && c < 0xC2);
-    for (size_t k = 1; ok && k < len; ++k) {
-      ok = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
-    }
-    if (ok && len == 3) {
-      const auto c1 = static_cast<unsigned char>(s[i + 1]);
-      ok = !(c == 0xE0 && c1 < 0xA0) && !(c == 0xED && c1 >= 0xA0);
-    }
-    if (ok && len == 4) {
-      const auto c1 = static_cast<unsigned char>(s[i + 1]);
-      ok = c <= 0xF4 && !(c == 0xF0 && c1 < 0x90) && !(c == 0xF4 && c1 >= 0x90);
-    }
-    if (ok) {
-      out.append(s.substr(i, len));
-      i += len;
-    } else {
-      out += "\xEF\xBF\xBD";
-      ++i;
-    }
-  }
-  return out;
-}
-
 Date FirstOfNextMonth(Date first) {
   return first.year() / first.month() / std::chrono::day(1) + std::chrono::months(1);
 }
 
 Date LastDay(Date first) {
   return first.year() / first.month() / std::chrono::last;
-}
-
-const Obligation* PatchClock(const std::vector<Obligation>& obligations) {
-  for (const Obligation& o : obligations) {
-    if (o.clause == "9.3") return &o;
-  }
-  return nullptr;
-}
-
-// How the patch was applied: the scan (or VEX statement) that established the remediation, or
-// the vuln.patched event.
-std::string AppliedBy(const FindingRow& row, const std::vector<Event>& events, Instant applied) {
-  if (row.remediated_at && *row.remediated_at == applied) {
-    return row.remediated_by.empty() ? "remediated" : row.remediated_by;
-  }
-  for (const Event& e : EffectiveEvents(events)) {
-    if (e.type == "vuln.patched" && e.at == applied) {
-      return "vuln.patched (event " + std::to_string(e.id) + ", by " + e.actor + ")";
-    }
-  }
-  return "vuln.patched";
 }
 
 // 9.5.4 as of `as_of`: each asset registered by then, with its last scan by then.
@@ -149,22 +154,6 @@ bool IsFindingOrScanKey(const std::string& key) {
   return key == "patch_critical" || key == "patch_important" || key == "patch_other" ||
          key == "interim_mitigation" || key == "patch_at_risk_notification" ||
          key == "scan_recency";
-}
-
-bool RowBefore(const ReportRow& a, const ReportRow& b) {
-  const int ca = CategoryIndex(a.category), cb = CategoryIndex(b.category);
-  if (ca != cb) return ca < cb;
-  if (a.applied_at != b.applied_at) return a.applied_at < b.applied_at;
-  if (a.due != b.due) {
-    if (!a.due) return false;
-    if (!b.due) return true;
-    return *a.due < *b.due;
-  }
-  auto number = [](const std::string& id) {
-    Result<std::int64_t> n = ParseFindingId(id);
-    return n.ok() ? *n : 0;
-  };
-  return number(a.finding) < number(b.finding);
 }
 
 constexpr const char* kAssumedCaveat =
@@ -257,95 +246,9 @@ Result<MonthlyReport> Reports::BuildAt(const ReportRequest& req, Instant as_of, 
     if (o.state == ObligationState::kBreached) breached.push_back(std::move(o));
   }
 
-  ISMS_ASSIGN_OR_RETURN(
-      auto st, conn.Prepare(std::string("SELECT ") + kFindingColumns + " FROM " + kFindingFrom +
-                            " WHERE f.contract_id = $1 AND f.first_seen <= $2 "
-                            "ORDER BY f.id"));
-  st->BindInt(1, ctx.record.id);
-  st->BindInt(2, Ms(as_of));
-  static const std::vector<Event> kNone;
-  const Date issue_date = LondonDate(as_of);
-  while (true) {
-    ISMS_ASSIGN_OR_RETURN(bool more, st->Step());
-    if (!more) break;
-    ISMS_ASSIGN_OR_RETURN(FindingRow row, ReadFinding(*st));
-    if (row.remediated_at && *row.remediated_at > as_of) row.remediated_at.reset();
-    if (row.exploit_seen_at && *row.exploit_seen_at > as_of) {
-      row.exploit_available = false;
-      row.exploit_seen_at.reset();
-    }
-    auto it = events.find("vuln:" + FindingId(row.id));
-    const std::vector<Event>& evs = it == events.end() ? kNone : it->second;
-    FindingFacts facts = FactsOf(row, ctx, evs, as_of);
-    FindingEvaluation fe = EvaluateFinding(facts, ctx.versions, ctx.calendar, evs, as_of);
-    for (const Obligation& o : fe.evaluation.obligations) {
-      if (o.state == ObligationState::kBreached) breached.push_back(o);
-    }
-    if (row.kind == "observation") {
-      ++rep.observations;
-      continue;
-    }
-    if (row.kind != "vulnerability") {
-      ++rep.own_code;
-      continue;
-    }
-    if (row.statement == "not_affected") {
-      ++rep.not_affected;
-      continue;
-    }
-    std::optional<Instant> applied = fe.patched_at;
-    if (!applied || *applied > as_of) applied = row.remediated_at;
-    if (applied && LondonDate(*applied) < rep.first_day) continue;
-    if (applied && LondonDate(*applied) > rep.last_day) {
-      ++rep.patched_after_month;
-      continue;
-    }
-
-    ReportRow v;
-    v.finding = FindingId(row.id);
-    v.category = row.category;
-    v.asset = ValidUtf8(row.asset_name);
-    v.vuln_id = ValidUtf8(row.vuln_id);
-    for (const std::string& c : row.cves) v.cves.push_back(ValidUtf8(c));
-    v.title = ValidUtf8(row.title);
-    v.component = ValidUtf8(row.component);
-    v.first_seen = row.first_seen;
-    if (facts.release) {
-      v.patch_released = facts.release->date;
-      v.patch_released_assumed = facts.release->assumed;
-      v.patch_release_source = facts.release->source;
-    }
-    v.due = fe.due;
-    v.exception = ValidUtf8(fe.exception);
-    const Obligation* clock = PatchClock(fe.evaluation.obligations);
-    if (clock) v.clock_state = std::string(ObligationStateName(clock->state));
-    if (clock && clock->due_date) v.due = clock->due_date;
-    const Date until = applied ? LondonDate(*applied) : issue_date;
-    if (v.patch_released) {
-      v.elapsed_days = ElapsedDays(*v.patch_released, until);
-      if (v.category == "Other") {
-        v.elapsed_working_days = ElapsedWorkingDays(ctx.calendar, *v.patch_released, until);
-      }
-      if (v.due) v.deadline_days = ElapsedDays(*v.patch_released, *v.due);
-    }
-    CategoryTotals& t = rep.totals[CategoryIndex(v.category)];
-    if (applied) {
-      v.applied_at = applied;
-      v.applied_by = ValidUtf8(AppliedBy(row, evs, *applied));
-      if (clock && clock->state == ObligationState::kMetLate) {
-        v.within_timescale = false;
-      } else if (clock) {
-        v.within_timescale = true;
-      }
-      ++(v.within_timescale == false ? t.patched_late : t.patched_within);
-      rep.patched.push_back(std::move(v));
-    } else {
-      v.overdue = clock && clock->state == ObligationState::kBreached;
-      v.at_risk = fe.at_risk;
-      ++(v.overdue ? t.outstanding_overdue : t.outstanding_within);
-      rep.outstanding.push_back(std::move(v));
-    }
-  }
+  ISMS_RETURN_IF_ERROR(
+      EvaluateReportRows(conn, ctx, as_of, std::move(events), std::move(breached), &rep));
+  const char* const kCategories[] = {"Critical", "Important", "Other"};
   for (int i = 0; i < 3; ++i) rep.totals[i].category = kCategories[i];
   CategoryTotals& all = rep.totals[3];
   all.category = "all";
@@ -355,14 +258,6 @@ Result<MonthlyReport> Reports::BuildAt(const ReportRequest& req, Instant as_of, 
     all.outstanding_within += rep.totals[i].outstanding_within;
     all.outstanding_overdue += rep.totals[i].outstanding_overdue;
   }
-  std::sort(rep.patched.begin(), rep.patched.end(), RowBefore);
-  std::sort(rep.outstanding.begin(), rep.outstanding.end(), RowBefore);
-  for (Obligation& o : breached) {
-    o.title = ValidUtf8(o.title);
-    o.subject = ValidUtf8(o.subject);
-  }
-  std::stable_sort(breached.begin(), breached.end(), MoreUrgent);
-  rep.breached = std::move(breached);
 
   std::string caveat = kAssumedCaveat;
   caveat.replace(caveat.find("%RULE%"), 6, rep.patch_release_rule);

@@ -134,6 +134,11 @@ int ElapsedWorkingDays(const Calendar& calendar, Date from, Date to);
 // "YYYY-MM" -> its first day. Errors name the value and the form.
 Result<Date> ParseMonth(std::string_view month);
 
+// True when `s` is valid UTF-8: no overlong forms, surrogates or code points past U+10FFFF.
+bool IsValidUtf8(std::string_view s);
+// The length of the valid UTF-8 sequence that starts at s[i] (1 to 4), or 0 when none does.
+size_t Utf8SequenceLength(std::string_view s, size_t i);
+
 // Lowercase hex sha256 of `bytes`.
 std::string Sha256Hex(std::string_view bytes);
 

@@ -2,8 +2,10 @@
 // a standalone HTML document from a mustache template (kainjow mustache: every {{value}} is
 // HTML-escaped; the template uses no triple mustache). Field names: docs/reports.md.
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <kainjow/mustache.hpp>
 #include <nlohmann/json.hpp>
 
@@ -18,63 +20,281 @@ using Data = kainjow::mustache::data;
 ordered_json OptDate(const std::optional<Date>& d) {
   return d ? ordered_json(FormatDate(*d)) : ordered_json(nullptr);
 }
-ordered_json OptInstant(const std::optional<Instant>& t) {
-  return t ? ordered_json(FormatInstant(*t)) : ordered_json(nullptr);
-}
-ordered_json OptInt(const std::optional<int>& n) {
-  return n ? ordered_json(*n) : ordered_json(nullptr);
-}
-ordered_json OptBool(const std::optional<bool>& b) {
-  return b ? ordered_json(*b) : ordered_json(nullptr);
-}
 
-ordered_json RowJson(const ReportRow& v, bool patched) {
-  ordered_json j;
-  j["finding"] = v.finding;
-  j["category"] = v.category;
-  j["asset"] = v.asset;
-  j["vuln_id"] = v.vuln_id;
-  j["cves"] = v.cves;
-  j["title"] = v.title;
-  j["component"] = v.component;
-  j["first_seen"] = FormatInstant(v.first_seen);
-  j["patch_released"] = OptDate(v.patch_released);
-  j["patch_released_assumed"] = v.patch_released_assumed;
-  j["patch_release_source"] =
-      v.patch_release_source.empty() ? ordered_json(nullptr) : ordered_json(v.patch_release_source);
-  if (patched) {
-    j["applied_at"] = OptInstant(v.applied_at);
-    j["applied_date"] =
-        v.applied_at ? ordered_json(FormatDate(LondonDate(*v.applied_at))) : ordered_json(nullptr);
-    j["applied_by"] = v.applied_by;
+// The long arrays of the JSON report written straight into its text, byte for byte as nlohmann's
+// dump(2, ' ', false, error_handler_t::replace) writes the same values (the frozen report's
+// sha256 depends on them): a document tree of 400,000 rows costs seconds and gigabytes. Each
+// element is written through a raw pointer into room made for it beforehand, its size bounded
+// by its text (escaping makes at most six bytes of one).
+class JsonWriter {
+ public:
+  explicit JsonWriter(std::string& out) : out_(out), used_(out.size()) {}
+  ~JsonWriter() { out_.resize(used_); }
+
+  // At least `n` bytes of room at the end; write them, then Done() with the end.
+  char* Room(size_t n) {
+    if (out_.size() - used_ < n) out_.resize(std::max(out_.size() * 3 / 2, used_ + n));
+    return out_.data() + used_;
   }
-  j["elapsed_days"] = OptInt(v.elapsed_days);
-  j["elapsed_working_days"] = OptInt(v.elapsed_working_days);
-  j["due"] = OptDate(v.due);
-  j["deadline_days"] = OptInt(v.deadline_days);
-  j["clock_state"] = v.clock_state.empty() ? ordered_json(nullptr) : ordered_json(v.clock_state);
-  if (patched) {
-    j["within_timescale"] = OptBool(v.within_timescale);
+  void Done(const char* end) { used_ = static_cast<size_t>(end - out_.data()); }
+  void Append(std::string_view s) { Done(Copy(Room(s.size()), s)); }
+
+  static char* Copy(char* p, std::string_view s) {
+    std::memcpy(p, s.data(), s.size());
+    return p + s.size();
+  }
+  template <size_t N>
+  static char* Lit(char* p, const char (&s)[N]) {
+    std::memcpy(p, s, N - 1);
+    return p + N - 1;
+  }
+
+  // A JSON string: escaped as nlohmann escapes (", \, and control characters; other bytes as
+  // they are). Text that is not valid UTF-8 (rare: the report's text is made valid as it is
+  // read) is written by nlohmann, whose replacement rules decide it.
+  static char* String(char* p, std::string_view s) {
+    char* const start = p;
+    *p++ = '"';
+    size_t i = 0;
+    while (i < s.size()) {
+      // Eight bytes at a time while none needs a second look (a control character, '"', '\\'
+      // or a byte of a multi-byte character).
+      while (i + 8 <= s.size()) {
+        std::uint64_t w;
+        std::memcpy(&w, s.data() + i, 8);
+        constexpr std::uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
+        auto zero_byte = [&](std::uint64_t x) { return (x - kOnes) & ~x & kHigh; };
+        const std::uint64_t special = (w & kHigh) | ((w - 0x20 * kOnes) & ~w & kHigh) |
+                                      zero_byte(w ^ ('"' * kOnes)) |
+                                      zero_byte(w ^ ('\\' * kOnes));
+        if (special != 0) break;
+        std::memcpy(p, &w, 8);
+        p += 8;
+        i += 8;
+      }
+      if (i >= s.size()) break;
+      const auto c = static_cast<unsigned char>(s[i]);
+      if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+        *p++ = static_cast<char>(c);
+        ++i;
+        continue;
+      }
+      if (c >= 0x80) {
+        const size_t len = Utf8SequenceLength(s, i);
+        if (len == 0) {
+          return Copy(start, ordered_json(std::string(s))
+                                 .dump(-1, ' ', false, ordered_json::error_handler_t::replace));
+        }
+        p = Copy(p, s.substr(i, len));
+        i += len;
+        continue;
+      }
+      ++i;
+      *p++ = '\\';
+      switch (c) {
+        case '"': *p++ = '"'; break;
+        case '\\': *p++ = '\\'; break;
+        case '\b': *p++ = 'b'; break;
+        case '\t': *p++ = 't'; break;
+        case '\n': *p++ = 'n'; break;
+        case '\f': *p++ = 'f'; break;
+        case '\r': *p++ = 'r'; break;
+        default: {
+          static const char* const kHex = "0123456789abcdef";
+          p = Lit(p, "u00");
+          *p++ = kHex[c >> 4];
+          *p++ = kHex[c & 15];
+        }
+      }
+    }
+    *p++ = '"';
+    return p;
+  }
+  // Room a string needs at most.
+  static size_t Bound(std::string_view s) { return 6 * s.size() + 2; }
+
+  static char* Int(char* p, std::int64_t n) { return std::to_chars(p, p + 24, n).ptr; }
+  static char* OptInt(char* p, const std::optional<int>& n) {
+    return n ? Int(p, *n) : Lit(p, "null");
+  }
+  static char* Bool(char* p, bool b) { return b ? Lit(p, "true") : Lit(p, "false"); }
+  static char* OptText(char* p, std::string_view s) {
+    return s.empty() ? Lit(p, "null") : String(p, s);
+  }
+
+  // "YYYY-MM-DD" as FormatDate writes it (at most 40 bytes).
+  static char* Date(char* p, const std::optional<isms::Date>& d) {
+    if (!d) return Lit(p, "null");
+    const int y = static_cast<int>(d->year());
+    const unsigned m = static_cast<unsigned>(d->month()), day = static_cast<unsigned>(d->day());
+    if (y < 0 || y > 9999 || m > 99 || day > 99) return String(p, FormatDate(*d));
+    *p++ = '"';
+    p = Digits(p, static_cast<unsigned>(y), 4);
+    *p++ = '-';
+    p = Digits(p, m, 2);
+    *p++ = '-';
+    p = Digits(p, day, 2);
+    *p++ = '"';
+    return p;
+  }
+  // "YYYY-MM-DDTHH:MM:SS.mmmZ" as FormatInstant writes it (at most 60 bytes).
+  static char* Instant(char* p, const std::optional<isms::Instant>& t) {
+    if (!t) return Lit(p, "null");
+    const auto day = std::chrono::floor<std::chrono::days>(*t);
+    const isms::Date d(day);
+    const int y = static_cast<int>(d.year());
+    if (y < 0 || y > 9999) return String(p, FormatInstant(*t));
+    const auto ms = static_cast<unsigned>((*t - day).count());
+    *p++ = '"';
+    p = Digits(p, static_cast<unsigned>(y), 4);
+    *p++ = '-';
+    p = Digits(p, static_cast<unsigned>(d.month()), 2);
+    *p++ = '-';
+    p = Digits(p, static_cast<unsigned>(d.day()), 2);
+    *p++ = 'T';
+    p = Digits(p, ms / 3600000, 2);
+    *p++ = ':';
+    p = Digits(p, ms / 60000 % 60, 2);
+    *p++ = ':';
+    p = Digits(p, ms / 1000 % 60, 2);
+    *p++ = '.';
+    p = Digits(p, ms % 1000, 3);
+    return Lit(p, "Z\"");
+  }
+
+ private:
+  static char* Digits(char* p, unsigned v, int width) {
+    for (int k = width - 1; k >= 0; --k) {
+      p[k] = static_cast<char>('0' + v % 10);
+      v /= 10;
+    }
+    return p + width;
+  }
+
+  std::string& out_;
+  size_t used_;
+};
+
+// One row of "patched" or "outstanding", an element of a member array of the document: its
+// members are three levels deep.
+void WriteRow(JsonWriter& w, const ReportRow& v, bool patched) {
+  using J = JsonWriter;
+  size_t bound = 1600 + J::Bound(v.finding) + J::Bound(v.category) + J::Bound(v.asset) +
+                 J::Bound(v.vuln_id) + J::Bound(v.title) + J::Bound(v.component) +
+                 J::Bound(v.patch_release_source) + J::Bound(v.applied_by) +
+                 J::Bound(v.clock_state) + J::Bound(v.exception);
+  for (const std::string& c : v.cves) bound += 12 + J::Bound(c);
+  char* p = w.Room(bound);
+  p = J::Lit(p, "{\n      \"finding\": ");
+  p = J::String(p, v.finding);
+  p = J::Lit(p, ",\n      \"category\": ");
+  p = J::String(p, v.category);
+  p = J::Lit(p, ",\n      \"asset\": ");
+  p = J::String(p, v.asset);
+  p = J::Lit(p, ",\n      \"vuln_id\": ");
+  p = J::String(p, v.vuln_id);
+  p = J::Lit(p, ",\n      \"cves\": ");
+  if (v.cves.empty()) {
+    p = J::Lit(p, "[]");
   } else {
-    j["overdue"] = v.overdue;
-    j["at_risk"] = v.at_risk;
+    *p++ = '[';
+    for (size_t i = 0; i < v.cves.size(); ++i) {
+      p = i == 0 ? J::Lit(p, "\n        ") : J::Lit(p, ",\n        ");
+      p = J::String(p, v.cves[i]);
+    }
+    p = J::Lit(p, "\n      ]");
   }
-  j["exception"] = v.exception;
-  return j;
+  p = J::Lit(p, ",\n      \"title\": ");
+  p = J::String(p, v.title);
+  p = J::Lit(p, ",\n      \"component\": ");
+  p = J::String(p, v.component);
+  p = J::Lit(p, ",\n      \"first_seen\": ");
+  p = J::Instant(p, v.first_seen);
+  p = J::Lit(p, ",\n      \"patch_released\": ");
+  p = J::Date(p, v.patch_released);
+  p = J::Lit(p, ",\n      \"patch_released_assumed\": ");
+  p = J::Bool(p, v.patch_released_assumed);
+  p = J::Lit(p, ",\n      \"patch_release_source\": ");
+  p = J::OptText(p, v.patch_release_source);
+  if (patched) {
+    p = J::Lit(p, ",\n      \"applied_at\": ");
+    p = J::Instant(p, v.applied_at);
+    p = J::Lit(p, ",\n      \"applied_date\": ");
+    p = J::Date(p, v.applied_at ? std::optional<isms::Date>(LondonDate(*v.applied_at))
+                                : std::nullopt);
+    p = J::Lit(p, ",\n      \"applied_by\": ");
+    p = J::String(p, v.applied_by);
+  }
+  p = J::Lit(p, ",\n      \"elapsed_days\": ");
+  p = J::OptInt(p, v.elapsed_days);
+  p = J::Lit(p, ",\n      \"elapsed_working_days\": ");
+  p = J::OptInt(p, v.elapsed_working_days);
+  p = J::Lit(p, ",\n      \"due\": ");
+  p = J::Date(p, v.due);
+  p = J::Lit(p, ",\n      \"deadline_days\": ");
+  p = J::OptInt(p, v.deadline_days);
+  p = J::Lit(p, ",\n      \"clock_state\": ");
+  p = J::OptText(p, v.clock_state);
+  if (patched) {
+    p = J::Lit(p, ",\n      \"within_timescale\": ");
+    p = v.within_timescale ? J::Bool(p, *v.within_timescale) : J::Lit(p, "null");
+  } else {
+    p = J::Lit(p, ",\n      \"overdue\": ");
+    p = J::Bool(p, v.overdue);
+    p = J::Lit(p, ",\n      \"at_risk\": ");
+    p = J::Bool(p, v.at_risk);
+  }
+  p = J::Lit(p, ",\n      \"exception\": ");
+  p = J::String(p, v.exception);
+  p = J::Lit(p, "\n    }");
+  w.Done(p);
 }
 
-ordered_json ObligationJson(const Obligation& o) {
-  ordered_json j;
-  j["clause"] = o.clause;
-  j["key"] = o.key;
-  j["title"] = o.title;
-  j["subject"] = o.subject;
-  j["due"] = OptDate(o.due_date);
-  j["due_at"] = OptInstant(o.due_at);
-  j["state"] = ObligationStateName(o.state);
-  j["consequence"] = ConsequenceName(o.consequence);
-  j["consequence_text"] = o.consequence_text;
-  return j;
+void WriteObligation(JsonWriter& w, const Obligation& o) {
+  using J = JsonWriter;
+  const std::string_view state = ObligationStateName(o.state);
+  const std::string_view consequence = ConsequenceName(o.consequence);
+  char* p = w.Room(700 + J::Bound(o.clause) + J::Bound(o.key) + J::Bound(o.title) +
+                   J::Bound(o.subject) + J::Bound(state) + J::Bound(consequence) +
+                   J::Bound(o.consequence_text));
+  p = J::Lit(p, "{\n      \"clause\": ");
+  p = J::String(p, o.clause);
+  p = J::Lit(p, ",\n      \"key\": ");
+  p = J::String(p, o.key);
+  p = J::Lit(p, ",\n      \"title\": ");
+  p = J::String(p, o.title);
+  p = J::Lit(p, ",\n      \"subject\": ");
+  p = J::String(p, o.subject);
+  p = J::Lit(p, ",\n      \"due\": ");
+  p = J::Date(p, o.due_date);
+  p = J::Lit(p, ",\n      \"due_at\": ");
+  p = J::Instant(p, o.due_at);
+  p = J::Lit(p, ",\n      \"state\": ");
+  p = J::String(p, state);
+  p = J::Lit(p, ",\n      \"consequence\": ");
+  p = J::String(p, consequence);
+  p = J::Lit(p, ",\n      \"consequence_text\": ");
+  p = J::String(p, o.consequence_text);
+  p = J::Lit(p, "\n    }");
+  w.Done(p);
+}
+
+// A member array of the document ("[]" when empty), one element per item.
+template <typename Items, typename Write>
+void WriteArray(std::string& out, const Items& items, const Write& write) {
+  if (items.empty()) {
+    out += "[]";
+    return;
+  }
+  JsonWriter w(out);
+  w.Append("[\n");
+  bool first = true;
+  for (const auto& item : items) {
+    w.Append(first ? std::string_view("    ") : std::string_view(",\n    "));
+    first = false;
+    write(w, item);
+  }
+  w.Append("\n  ]");
 }
 
 std::string Yes(bool b) {
@@ -434,9 +654,8 @@ std::string RenderReportJson(const MonthlyReport& r) {
                           {"outstanding_overdue", t.outstanding_overdue}};
   }
   j["totals"] = totals;
-  // The three long arrays are written element by element into the document's text (a whole
-  // document tree of 400,000 rows costs seconds and gigabytes); the bytes are exactly what
-  // dumping one tree would give: the frozen report's sha256 depends on them.
+  // The three long arrays are written by JsonWriter into the document's text, in place of
+  // these markers.
   j["patched"] =
       "\x01"
       "patched";
@@ -451,46 +670,27 @@ std::string RenderReportJson(const MonthlyReport& r) {
                    {"not_affected", r.not_affected},
                    {"patched_after_month", r.patched_after_month}};
   j["caveats"] = r.caveats;
-  std::string doc = j.dump(2, ' ', false, ordered_json::error_handler_t::replace) + "\n";
-  auto array = [](const auto& items, const auto& to_json) {
-    if (items.empty()) return std::string("[]");
-    std::string out = "[\n";
-    bool first = true;
-    for (const auto& item : items) {
-      if (!first) out += ",\n";
-      first = false;
-      const std::string one =
-          to_json(item).dump(2, ' ', false, ordered_json::error_handler_t::replace);
-      // Nested two levels deep: every line of the element moves right by four spaces.
-      size_t line = 0;
-      while (line <= one.size()) {
-        size_t end = one.find('\n', line);
-        if (end == std::string::npos) end = one.size();
-        out += "    ";
-        out.append(one, line, end - line);
-        if (end < one.size()) out += '\n';
-        line = end + 1;
-      }
-    }
-    out += "\n  ]";
-    return out;
-  };
-  const std::pair<std::string, std::string> parts[] = {
-      {"patched", array(r.patched, [](const ReportRow& v) { return RowJson(v, true); })},
-      {"outstanding", array(r.outstanding, [](const ReportRow& v) { return RowJson(v, false); })},
-      {"breached", array(r.breached, [](const Obligation& o) { return ObligationJson(o); })}};
-  size_t total = doc.size();
-  for (const auto& [marker, text] : parts) total += text.size();
+  const std::string doc = j.dump(2, ' ', false, ordered_json::error_handler_t::replace) + "\n";
   std::string out;
-  out.reserve(total);
+  // About 1 KB per row and 400 bytes per obligation: one allocation for most reports.
+  out.reserve(doc.size() + 1100 * (r.patched.size() + r.outstanding.size()) +
+              450 * r.breached.size());
   size_t from = 0;
-  for (const auto& [marker, text] : parts) {
-    const std::string quoted = "\"\\u0001" + marker + "\"";
+  auto splice = [&](const char* marker, const auto& write) {
+    const std::string quoted = std::string("\"\\u0001") + marker + "\"";
     const size_t at = doc.find(quoted, from);
     out.append(doc, from, at - from);
-    out += text;
+    write();
     from = at + quoted.size();
-  }
+  };
+  splice("patched", [&] {
+    WriteArray(out, r.patched, [](JsonWriter& w, const ReportRow& v) { WriteRow(w, v, true); });
+  });
+  splice("outstanding", [&] {
+    WriteArray(out, r.outstanding,
+               [](JsonWriter& w, const ReportRow& v) { WriteRow(w, v, false); });
+  });
+  splice("breached", [&] { WriteArray(out, r.breached, WriteObligation); });
   out.append(doc, from, std::string::npos);
   return out;
 }

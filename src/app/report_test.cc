@@ -170,6 +170,130 @@ TEST(ReportJson, InvalidUtf8DoesNotBreakTheRendering) {
   EXPECT_EQ(j["outstanding"][0]["title"], "bad \xEF\xBF\xBD byte");
 }
 
+// The JSON as one nlohmann document tree dumps it: the rows are written without a tree, and an
+// issued report's sha256 must not change with the way it is written.
+nlohmann::ordered_json TreeOf(const MonthlyReport& r) {
+  using nlohmann::ordered_json;
+  auto opt_date = [](const std::optional<Date>& d) {
+    return d ? ordered_json(FormatDate(*d)) : ordered_json(nullptr);
+  };
+  auto opt_instant = [](const std::optional<Instant>& t) {
+    return t ? ordered_json(FormatInstant(*t)) : ordered_json(nullptr);
+  };
+  auto opt_int = [](const std::optional<int>& n) {
+    return n ? ordered_json(*n) : ordered_json(nullptr);
+  };
+  auto opt_text = [](const std::string& s) {
+    return s.empty() ? ordered_json(nullptr) : ordered_json(s);
+  };
+  auto row = [&](const ReportRow& v, bool patched) {
+    ordered_json j;
+    j["finding"] = v.finding;
+    j["category"] = v.category;
+    j["asset"] = v.asset;
+    j["vuln_id"] = v.vuln_id;
+    j["cves"] = v.cves;
+    j["title"] = v.title;
+    j["component"] = v.component;
+    j["first_seen"] = FormatInstant(v.first_seen);
+    j["patch_released"] = opt_date(v.patch_released);
+    j["patch_released_assumed"] = v.patch_released_assumed;
+    j["patch_release_source"] = opt_text(v.patch_release_source);
+    if (patched) {
+      j["applied_at"] = opt_instant(v.applied_at);
+      j["applied_date"] = v.applied_at ? ordered_json(FormatDate(LondonDate(*v.applied_at)))
+                                       : ordered_json(nullptr);
+      j["applied_by"] = v.applied_by;
+    }
+    j["elapsed_days"] = opt_int(v.elapsed_days);
+    j["elapsed_working_days"] = opt_int(v.elapsed_working_days);
+    j["due"] = opt_date(v.due);
+    j["deadline_days"] = opt_int(v.deadline_days);
+    j["clock_state"] = opt_text(v.clock_state);
+    if (patched) {
+      j["within_timescale"] =
+          v.within_timescale ? ordered_json(*v.within_timescale) : ordered_json(nullptr);
+    } else {
+      j["overdue"] = v.overdue;
+      j["at_risk"] = v.at_risk;
+    }
+    j["exception"] = v.exception;
+    return j;
+  };
+  ordered_json doc = ordered_json::parse(RenderReportJson(r));
+  ordered_json patched = ordered_json::array(), outstanding = ordered_json::array(),
+               breached = ordered_json::array();
+  for (const ReportRow& v : r.patched) patched.push_back(row(v, true));
+  for (const ReportRow& v : r.outstanding) outstanding.push_back(row(v, false));
+  for (const Obligation& o : r.breached) {
+    ordered_json j;
+    j["clause"] = o.clause;
+    j["key"] = o.key;
+    j["title"] = o.title;
+    j["subject"] = o.subject;
+    j["due"] = opt_date(o.due_date);
+    j["due_at"] = opt_instant(o.due_at);
+    j["state"] = ObligationStateName(o.state);
+    j["consequence"] = ConsequenceName(o.consequence);
+    j["consequence_text"] = o.consequence_text;
+    breached.push_back(j);
+  }
+  doc["patched"] = patched;
+  doc["outstanding"] = outstanding;
+  doc["breached_obligations"] = breached;
+  return doc;
+}
+
+TEST(ReportJson, TheRowsAreWrittenByteForByteAsOneDocumentTreeDumpsThem) {
+  MonthlyReport r = Sample();
+  ReportRow odd = Outstanding(3, "2026-03-01", "2026-03-15", false);
+  odd.title = std::string("quote \" backslash \\ tab \t newline \n bell \x07 del \x7f nul ") +
+              std::string(1, '\0') + " end";
+  odd.asset = "caf\xC3\xA9-\xE2\x82\xAC-\xF0\x9F\x94\x92";  // two-, three- and four-byte characters
+  odd.component = "bad \xC3 \xED\xA0\x80 \xF4\x90\x80\x80 \xC0\xAF tail";  // invalid sequences
+  odd.vuln_id = std::string(40, 'x') + "\"" + std::string(9, 'y');  // past the eight-byte steps
+  odd.cves = {"CVE-2026-0001", "CVE-2026-0002", "CVE-2026-0003"};
+  odd.exception = "9.3.2 extension (TP-4)";
+  odd.at_risk = true;
+  odd.first_seen = T("2026-03-02T07:08:09.010Z");
+  odd.elapsed_working_days = -3;
+  r.outstanding.push_back(odd);
+  ReportRow nothing;  // every optional empty
+  nothing.finding = "F-9";
+  r.outstanding.push_back(nothing);
+  ReportRow patched = r.patched[0];
+  patched.within_timescale.reset();
+  patched.applied_at.reset();
+  patched.patch_released =  // a year FormatDate pads
+      Date{std::chrono::year(999), std::chrono::month(12), std::chrono::day(31)};
+  r.patched.push_back(patched);
+  Obligation o;
+  o.clause = "9.3";
+  o.key = "patch_critical";
+  o.title = "Apply the \"Critical\" patch \x01 on web-01";
+  o.subject = "F-2";
+  o.due_date = D("2026-02-24");
+  o.due_at = T("2026-02-24T23:59:59.999Z");
+  o.state = ObligationState::kBreached;
+  o.consequence = Consequence::kDefault;
+  o.consequence_text = "Default (9.7)";
+  r.breached.push_back(o);
+  o.due_date.reset();
+  o.due_at.reset();
+  r.breached.push_back(o);
+
+  const std::string text = RenderReportJson(r);
+  EXPECT_EQ(text, TreeOf(r).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) +
+                      "\n");
+  r.patched.clear();
+  r.outstanding.clear();
+  r.breached.clear();
+  EXPECT_EQ(RenderReportJson(r),
+            TreeOf(r).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) +
+                "\n")
+      << "empty arrays";
+}
+
 TEST(ReportHtml, EveryValueIsEscaped) {
   MonthlyReport r = Sample();
   const std::string evil = "<img src=x onerror=alert(1)>&\"'";

@@ -268,6 +268,10 @@ class PgStatement final : public Statement {
     if (IsNull(column)) return {};
     return std::string(PQgetvalue(row_, 0, column), PQgetlength(row_, 0, column));
   }
+  std::string_view ColumnView(int column) const override {
+    if (IsNull(column)) return {};
+    return std::string_view(PQgetvalue(row_, 0, column), PQgetlength(row_, 0, column));
+  }
   std::string ColumnBlob(int column) const override {
     if (IsNull(column)) return {};
     const char* v = PQgetvalue(row_, 0, column);

@@ -123,6 +123,12 @@ class SqliteStatement final : public Statement {
     int n = sqlite3_column_bytes(stmt_, column);
     return p ? std::string(reinterpret_cast<const char*>(p), n) : std::string();
   }
+  std::string_view ColumnView(int column) const override {
+    if (!row_) return {};
+    const auto* p = sqlite3_column_text(stmt_, column);
+    int n = sqlite3_column_bytes(stmt_, column);
+    return p ? std::string_view(reinterpret_cast<const char*>(p), n) : std::string_view();
+  }
   std::string ColumnBlob(int column) const override {
     if (!row_) return {};
     const void* p = sqlite3_column_blob(stmt_, column);

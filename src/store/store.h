@@ -57,6 +57,9 @@ class Statement {
   virtual double ColumnDouble(int column) const = 0;
   virtual std::string ColumnText(int column) const = 0;
   virtual std::string ColumnBlob(int column) const = 0;
+  // The text of a column of the current row without a copy ("" for NULL): valid until the next
+  // Step(), Reset() or the statement's destruction. For readers of many rows.
+  virtual std::string_view ColumnView(int column) const = 0;
   std::optional<std::string> ColumnOptionalText(int c) const {
     return IsNull(c) ? std::nullopt : std::optional<std::string>(ColumnText(c));
   }

@@ -222,6 +222,28 @@ TEST_P(StoreContractTest, NullReadsAsZeroAndEmpty) {
   EXPECT_EQ(s->ColumnOptionalText(2), std::nullopt);
 }
 
+TEST_P(StoreContractTest, ColumnViewGivesEachRowsTextUntilTheNextStep) {
+  ASSERT_TRUE(c().Execute("CREATE TABLE v (k BIGINT, t TEXT)").ok());
+  auto insert = Prep("INSERT INTO v (k, t) VALUES ($1, $2)");
+  const std::vector<std::optional<std::string>> texts = {"caf\xC3\xA9 \"quoted\"", "", std::nullopt,
+                                                         std::string(5000, 'x')};
+  for (size_t k = 0; k < texts.size(); ++k) {
+    insert->BindInt(1, static_cast<std::int64_t>(k));
+    insert->BindOptionalText(2, texts[k]);
+    ASSERT_TRUE(insert->Run().ok());
+  }
+  auto select = Prep("SELECT t, k FROM v ORDER BY k");
+  for (size_t k = 0; k < texts.size(); ++k) {
+    auto row = select->Step();
+    ASSERT_TRUE(row.ok() && *row) << row.status().ToString();
+    EXPECT_EQ(select->ColumnView(0), texts[k].value_or("")) << k;
+    EXPECT_EQ(select->ColumnView(0), select->ColumnText(0)) << k;
+    EXPECT_EQ(select->ColumnView(1), std::to_string(k)) << "a number reads as its text";
+  }
+  EXPECT_FALSE(*select->Step());
+  EXPECT_EQ(select->ColumnView(0), "") << "no row: empty";
+}
+
 TEST_P(StoreContractTest, PlaceholdersRepeatAndComeInAnyOrder) {
   ASSERT_TRUE(c().Execute("CREATE TABLE p (a BIGINT, b TEXT, c BIGINT)").ok());
   auto insert = Prep("INSERT INTO p (a, b, c) VALUES ($2, $1, $2)");
