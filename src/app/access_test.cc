@@ -488,6 +488,7 @@ TEST_P(AccessTest, ANameThatCannotBeAUsersIsRefusedAndThrottledLikeAnyOther) {
   }
   EXPECT_EQ(access_->Login(bad, "guess", "", "203.0.113.9").status().code(),
             StatusCode::kUnavailable);
+  EXPECT_TRUE(access_->RetryAfter(bad, "203.0.113.9").value().has_value());
 }
 
 TEST(AccessDummyHash, IsAWellFormedArgon2idStringOfTheConfiguredCostThatNothingMatches) {
