@@ -18,6 +18,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -118,6 +119,11 @@ struct MonthlyReport {
 // The three renderings (docs/reports.md). JSON and CSV are deterministic functions of the report;
 // HTML too, and it is a standalone printable document with an inline SVG chart.
 std::string RenderReportJson(const MonthlyReport& r);
+// The JSON rendering handed to `sink` in pieces, in order (the same bytes as RenderReportJson),
+// for a long report that need not be held whole: the rows are rendered on worker threads, a few
+// pieces ahead of the sink. Stops at, and returns, the sink's first error.
+Status WriteReportJson(const MonthlyReport& r,
+                       const std::function<Status(std::string_view)>& sink);
 std::string RenderReportCsv(const MonthlyReport& r);
 Result<std::string> RenderReportHtml(const MonthlyReport& r);
 

@@ -1,6 +1,7 @@
 // Shared by the monthly report's files (report*.cc): the evaluation of its rows.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -28,5 +29,10 @@ void MakeValidUtf8(std::string* s);
 Status EvaluateReportRows(store::Connection& conn, const ContractContext& ctx, Instant as_of,
                           std::map<std::string, std::vector<Event>> events,
                           std::vector<Obligation> others, MonthlyReport* rep);
+
+// WriteReportJson with `rows_per_piece` rows or obligations to a piece, rendered by `threads`
+// worker threads (0: one per core; none when there is only one piece).
+Status WriteReportJsonInPieces(const MonthlyReport& r, size_t rows_per_piece, int threads,
+                               const std::function<Status(std::string_view)>& sink);
 
 }  // namespace isms::app::internal

@@ -2,14 +2,19 @@
 // a standalone HTML document from a mustache template (kainjow mustache: every {{value}} is
 // HTML-escaped; the template uses no triple mustache). Field names: docs/reports.md.
 #include <algorithm>
+#include <condition_variable>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <kainjow/mustache.hpp>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "app/report.h"
+#include "app/report_internal.h"
 
 namespace isms::app {
 namespace {
@@ -21,6 +26,12 @@ ordered_json OptDate(const std::optional<Date>& d) {
   return d ? ordered_json(FormatDate(*d)) : ordered_json(nullptr);
 }
 
+// A buffer of JSON text: its first `used` bytes.
+struct Piece {
+  std::string bytes;
+  size_t used = 0;
+};
+
 // The long arrays of the JSON report written straight into its text, byte for byte as nlohmann's
 // dump(2, ' ', false, error_handler_t::replace) writes the same values (the frozen report's
 // sha256 depends on them): a document tree of 400,000 rows costs seconds and gigabytes. Each
@@ -28,15 +39,17 @@ ordered_json OptDate(const std::optional<Date>& d) {
 // by its text (escaping makes at most six bytes of one).
 class JsonWriter {
  public:
-  explicit JsonWriter(std::string& out) : out_(out), used_(out.size()) {}
-  ~JsonWriter() { out_.resize(used_); }
+  // Writes at the end of out.bytes' first out.used bytes; the string only grows (a buffer used
+  // again keeps its pages).
+  explicit JsonWriter(Piece& out) : out_(out) {}
 
   // At least `n` bytes of room at the end; write them, then Done() with the end.
   char* Room(size_t n) {
-    if (out_.size() - used_ < n) out_.resize(std::max(out_.size() * 3 / 2, used_ + n));
-    return out_.data() + used_;
+    std::string& b = out_.bytes;
+    if (b.size() - out_.used < n) b.resize(std::max(b.size() * 3 / 2, out_.used + n));
+    return b.data() + out_.used;
   }
-  void Done(const char* end) { used_ = static_cast<size_t>(end - out_.data()); }
+  void Done(const char* end) { out_.used = static_cast<size_t>(end - out_.bytes.data()); }
   void Append(std::string_view s) { Done(Copy(Room(s.size()), s)); }
 
   static char* Copy(char* p, std::string_view s) {
@@ -171,8 +184,7 @@ class JsonWriter {
     return p + width;
   }
 
-  std::string& out_;
-  size_t used_;
+  Piece& out_;
 };
 
 // One row of "patched" or "outstanding", an element of a member array of the document: its
@@ -277,24 +289,6 @@ void WriteObligation(JsonWriter& w, const Obligation& o) {
   p = J::String(p, o.consequence_text);
   p = J::Lit(p, "\n    }");
   w.Done(p);
-}
-
-// A member array of the document ("[]" when empty), one element per item.
-template <typename Items, typename Write>
-void WriteArray(std::string& out, const Items& items, const Write& write) {
-  if (items.empty()) {
-    out += "[]";
-    return;
-  }
-  JsonWriter w(out);
-  w.Append("[\n");
-  bool first = true;
-  for (const auto& item : items) {
-    w.Append(first ? std::string_view("    ") : std::string_view(",\n    "));
-    first = false;
-    write(w, item);
-  }
-  w.Append("\n  ]");
 }
 
 std::string Yes(bool b) {
@@ -595,26 +589,8 @@ svg .bar{-webkit-print-color-adjust:exact;print-color-adjust:exact}
 </html>
 )html";
 
-}  // namespace
-
-std::string CsvTextCell(std::string_view value) {
-  std::string s;
-  if (!value.empty() && (value[0] == '=' || value[0] == '+' || value[0] == '-' || value[0] == '@' ||
-                         value[0] == '\t' || value[0] == '\r')) {
-    s += '\'';
-  }
-  s += value;
-  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
-  std::string q = "\"";
-  for (char c : s) {
-    if (c == '"') q += '"';
-    q += c;
-  }
-  q += '"';
-  return q;
-}
-
-std::string RenderReportJson(const MonthlyReport& r) {
+// The document without its three long arrays: in their place, the markers below.
+std::string JsonHead(const MonthlyReport& r) {
   ordered_json j;
   j["report"] = "monthly vulnerability report";
   j["format_version"] = 1;
@@ -654,8 +630,7 @@ std::string RenderReportJson(const MonthlyReport& r) {
                           {"outstanding_overdue", t.outstanding_overdue}};
   }
   j["totals"] = totals;
-  // The three long arrays are written by JsonWriter into the document's text, in place of
-  // these markers.
+  // The three long arrays are written piece by piece (JsonWriter) in place of these.
   j["patched"] =
       "\x01"
       "patched";
@@ -670,30 +645,163 @@ std::string RenderReportJson(const MonthlyReport& r) {
                    {"not_affected", r.not_affected},
                    {"patched_after_month", r.patched_after_month}};
   j["caveats"] = r.caveats;
-  const std::string doc = j.dump(2, ' ', false, ordered_json::error_handler_t::replace) + "\n";
+  return j.dump(2, ' ', false, ordered_json::error_handler_t::replace) + "\n";
+}
+
+}  // namespace
+
+std::string CsvTextCell(std::string_view value) {
+  std::string s;
+  if (!value.empty() && (value[0] == '=' || value[0] == '+' || value[0] == '-' || value[0] == '@' ||
+                         value[0] == '\t' || value[0] == '\r')) {
+    s += '\'';
+  }
+  s += value;
+  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
+  std::string q = "\"";
+  for (char c : s) {
+    if (c == '"') q += '"';
+    q += c;
+  }
+  q += '"';
+  return q;
+}
+
+std::string RenderReportJson(const MonthlyReport& r) {
   std::string out;
   // About 1 KB per row and 400 bytes per obligation: one allocation for most reports.
-  out.reserve(doc.size() + 1100 * (r.patched.size() + r.outstanding.size()) +
-              450 * r.breached.size());
-  size_t from = 0;
-  auto splice = [&](const char* marker, const auto& write) {
-    const std::string quoted = std::string("\"\\u0001") + marker + "\"";
-    const size_t at = doc.find(quoted, from);
-    out.append(doc, from, at - from);
-    write();
-    from = at + quoted.size();
-  };
-  splice("patched", [&] {
-    WriteArray(out, r.patched, [](JsonWriter& w, const ReportRow& v) { WriteRow(w, v, true); });
+  out.reserve(4096 + 1100 * (r.patched.size() + r.outstanding.size()) + 450 * r.breached.size());
+  (void)WriteReportJson(r, [&](std::string_view bytes) {
+    out.append(bytes);
+    return Status::Ok();
   });
-  splice("outstanding", [&] {
-    WriteArray(out, r.outstanding,
-               [](JsonWriter& w, const ReportRow& v) { WriteRow(w, v, false); });
-  });
-  splice("breached", [&] { WriteArray(out, r.breached, WriteObligation); });
-  out.append(doc, from, std::string::npos);
   return out;
 }
+
+Status WriteReportJson(const MonthlyReport& r,
+                       const std::function<Status(std::string_view)>& sink) {
+  return internal::WriteReportJsonInPieces(r, 2048, 0, sink);
+}
+
+namespace internal {
+
+Status WriteReportJsonInPieces(const MonthlyReport& r, size_t rows_per_piece, int threads,
+                               const std::function<Status(std::string_view)>& sink) {
+  const std::string head = JsonHead(r);
+  // The output in order: text of the head, and the pieces of the arrays in place of markers.
+  struct Part {
+    std::string_view text;
+    int array = -1;  // else a piece of array 0 (patched), 1 (outstanding) or 2 (breached)
+    size_t begin = 0, end = 0;
+  };
+  const size_t sizes[] = {r.patched.size(), r.outstanding.size(), r.breached.size()};
+  const char* const markers[] = {"patched", "outstanding", "breached"};
+  std::vector<Part> parts;
+  size_t from = 0;
+  for (int a = 0; a < 3; ++a) {
+    const std::string quoted = std::string("\"\\u0001") + markers[a] + "\"";
+    const size_t at = head.find(quoted, from);
+    parts.push_back({std::string_view(head).substr(from, at - from)});
+    if (sizes[a] == 0) parts.push_back({"[]"});
+    for (size_t b = 0; b < sizes[a]; b += rows_per_piece) {
+      parts.push_back({{}, a, b, std::min(sizes[a], b + rows_per_piece)});
+    }
+    from = at + quoted.size();
+  }
+  parts.push_back({std::string_view(head).substr(from)});
+
+  auto render = [&](const Part& p, Piece& out) {
+    out.used = 0;
+    JsonWriter w(out);
+    for (size_t i = p.begin; i < p.end; ++i) {
+      w.Append(i == 0 ? std::string_view("[\n    ") : std::string_view(",\n    "));
+      if (p.array == 2) {
+        WriteObligation(w, r.breached[i]);
+      } else {
+        WriteRow(w, p.array == 0 ? r.patched[i] : r.outstanding[i], p.array == 0);
+      }
+    }
+    if (p.end == sizes[p.array]) w.Append("\n  ]");
+  };
+  std::vector<size_t> pieces;  // indices of the parts that are pieces
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (parts[i].array >= 0) pieces.push_back(i);
+  }
+  if (threads <= 0) {
+    threads = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 8u));
+  }
+  if (pieces.size() < 2) threads = 0;  // not worth a thread
+  if (threads == 0) {
+    Piece piece;
+    for (const Part& p : parts) {
+      if (p.array < 0) {
+        ISMS_RETURN_IF_ERROR(sink(p.text));
+        continue;
+      }
+      render(p, piece);
+      ISMS_RETURN_IF_ERROR(sink(std::string_view(piece.bytes).substr(0, piece.used)));
+    }
+    return Status::Ok();
+  }
+
+  // Workers render pieces into a ring of buffers, at most `window` ahead of the writing.
+  const size_t window = 2 * static_cast<size_t>(threads) + 2;
+  std::vector<Piece> ring(window);
+  std::vector<char> ready(pieces.size(), 0);
+  std::mutex mu;
+  std::condition_variable cv;
+  size_t next = 0, written = 0;
+  bool stop = false;
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&] {
+      while (true) {
+        size_t k;
+        {
+          std::unique_lock lock(mu);
+          cv.wait(lock, [&] { return stop || next == pieces.size() || next < written + window; });
+          if (stop || next == pieces.size()) return;
+          k = next++;
+        }
+        render(parts[pieces[k]], ring[k % window]);
+        {
+          std::lock_guard lock(mu);
+          ready[k] = 1;
+        }
+        cv.notify_all();
+      }
+    });
+  }
+  Status status = Status::Ok();
+  size_t k = 0;
+  for (const Part& p : parts) {
+    if (p.array < 0) {
+      status = sink(p.text);
+    } else {
+      {
+        std::unique_lock lock(mu);
+        cv.wait(lock, [&] { return ready[k] != 0; });
+      }
+      const Piece& piece = ring[k % window];
+      status = sink(std::string_view(piece.bytes).substr(0, piece.used));
+      {
+        std::lock_guard lock(mu);
+        written = ++k;
+      }
+      cv.notify_all();
+    }
+    if (!status.ok()) break;
+  }
+  {
+    std::lock_guard lock(mu);
+    stop = true;
+  }
+  cv.notify_all();
+  for (std::thread& t : workers) t.join();
+  return status;
+}
+
+}  // namespace internal
 
 std::string RenderReportCsv(const MonthlyReport& r) {
   static const char* const kColumns[] = {"section",

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -134,6 +135,94 @@ bool KeyBefore(const RowKey& a, const RowKey& b) {
          std::tie(b.category, b.applied, b.applied_ms, b.no_due, b.due_days, b.finding);
 }
 
+// An obligation's place in MoreUrgent's order, in a compact form that sorts without touching
+// the obligation: its urgency rank and due instant as MoreUrgent reckons them, then
+// ObligationBefore's trigger instant, trigger event, and the first bytes of clause, key and
+// subject (zero-padded, so a shorter string sorts first as std::string's comparison has it).
+// When two keys are equal MoreUrgent itself decides; and the order the keys give is checked
+// against MoreUrgent afterwards, so the key can only make the sort faster, never different.
+struct UrgencyKey {
+  static constexpr size_t kPrefix = 16;
+  int rank;
+  bool no_due;
+  std::int64_t due_ms;
+  std::int64_t trigger_ms;
+  std::int64_t trigger_event;
+  std::array<char, kPrefix> clause, key, subject;
+  bool exact;           // clause, key and subject fit in their prefixes
+  int run;              // whose obligations: 0 the contract's, then each worker's
+  std::uint32_t index;  // in them
+};
+
+std::array<char, UrgencyKey::kPrefix> Prefix(const std::string& s, bool* exact) {
+  std::array<char, UrgencyKey::kPrefix> out{};
+  std::memcpy(out.data(), s.data(), std::min(s.size(), out.size()));
+  if (s.size() > out.size() || s.find('\0') != std::string::npos) *exact = false;
+  return out;
+}
+
+UrgencyKey KeyOf(const Obligation& o, int run, size_t index) {
+  UrgencyKey k{};
+  switch (o.state) {
+    case ObligationState::kBreached:
+      k.rank = o.consequence == Consequence::kMaterialDefault ? 0
+               : o.consequence == Consequence::kDefault       ? 1
+                                                              : 2;
+      break;
+    case ObligationState::kOpen: k.rank = 3; break;
+    case ObligationState::kSuspended: k.rank = 4; break;
+    case ObligationState::kMetLate: k.rank = 5; break;
+    case ObligationState::kMet: k.rank = 6; break;
+    case ObligationState::kSuperseded: k.rank = 7; break;
+  }
+  if (k.rank <= 3) {
+    if (o.due_at) {
+      k.due_ms = Ms(*o.due_at);
+    } else if (o.closed_at) {
+      k.due_ms = Ms(*o.closed_at);
+    } else {
+      k.no_due = true;
+    }
+  }
+  k.trigger_ms = Ms(o.trigger_at);
+  k.trigger_event = o.trigger_event_id;
+  k.exact = true;
+  k.clause = Prefix(o.clause, &k.exact);
+  k.key = Prefix(o.key, &k.exact);
+  k.subject = Prefix(o.subject, &k.exact);
+  k.run = run;
+  k.index = static_cast<std::uint32_t>(index);
+  return k;
+}
+
+// Orders keys; `tie` is set when the keys alone cannot tell (MoreUrgent must).
+bool KeyLess(const UrgencyKey& a, const UrgencyKey& b, bool* tie) {
+  *tie = false;
+  if (a.rank != b.rank) return a.rank < b.rank;
+  if (a.no_due != b.no_due) return a.no_due < b.no_due;
+  if (a.due_ms != b.due_ms) return a.due_ms < b.due_ms;
+  if (a.trigger_ms != b.trigger_ms) return a.trigger_ms < b.trigger_ms;
+  if (a.trigger_event != b.trigger_event) return a.trigger_event < b.trigger_event;
+  for (auto field : {&UrgencyKey::clause, &UrgencyKey::key, &UrgencyKey::subject}) {
+    const int c = std::memcmp((a.*field).data(), (b.*field).data(), UrgencyKey::kPrefix);
+    if (c != 0) return c < 0;
+  }
+  *tie = !(a.exact && b.exact);  // else the whole strings are equal, and so are a and b
+  return false;
+}
+
+// Finding identities are unique, so no two obligations here are equal under MoreUrgent: the
+// order is total and any sort consistent with it gives the same sequence.
+template <typename At>
+void SortByUrgency(std::vector<UrgencyKey>& keys, const At& at) {
+  std::sort(keys.begin(), keys.end(), [&](const UrgencyKey& a, const UrgencyKey& b) {
+    bool tie = false;
+    const bool less = KeyLess(a, b, &tie);
+    if (!tie) return less;
+    return MoreUrgent(at(a), at(b));
+  });
+}
+
 // What the worker threads share, read-only.
 struct Shared {
   const ContractContext& ctx;
@@ -150,7 +239,7 @@ struct Found {
   std::deque<ReportRow> patched, outstanding;
   std::vector<RowKey> patched_keys, outstanding_keys;
   std::deque<Obligation> breached;
-  std::vector<std::uint32_t> breached_order;  // most urgent first, once the worker is done
+  std::vector<UrgencyKey> breached_keys;  // most urgent first, once the worker is done
   std::int64_t observations = 0, own_code = 0, not_affected = 0, patched_after_month = 0;
   std::array<CategoryTotals, 3> totals;
 };
@@ -255,17 +344,6 @@ void Evaluate(const Shared& s, FindingRow& row, int worker, Found& out) {
   }
 }
 
-// Indices of `items` in a stable MoreUrgent order.
-template <typename Items>
-std::vector<std::uint32_t> UrgencyOrder(const Items& items) {
-  std::vector<std::uint32_t> order(items.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<std::uint32_t>(i);
-  std::stable_sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
-    return MoreUrgent(items[a], items[b]);
-  });
-  return order;
-}
-
 // Findings go from the reading thread to the workers in batches; a batch comes back empty to
 // be filled again, so that its rows' strings keep their buffers.
 constexpr size_t kBatchRows = 1024;
@@ -367,7 +445,12 @@ Status EvaluateReportRows(store::Connection& conn, const ContractContext& ctx, I
         for (size_t i = 0; i < b->count; ++i) Evaluate(shared, b->rows[i], w, out);
         queue.Recycle(std::move(b));
       }
-      out.breached_order = UrgencyOrder(out.breached);
+      out.breached_keys.reserve(out.breached.size());
+      for (size_t i = 0; i < out.breached.size(); ++i) {
+        out.breached_keys.push_back(KeyOf(out.breached[i], w + 1, i));
+      }
+      SortByUrgency(out.breached_keys,
+                    [&](const UrgencyKey& k) -> const Obligation& { return out.breached[k.index]; });
     });
   }
   // In the order the engine finds them (sorting 400,000 rows costs it more than the rest): the
@@ -421,37 +504,45 @@ Status EvaluateReportRows(store::Connection& conn, const ContractContext& ctx, I
     }
   }
 
-  // The breached obligations: each worker's in urgency order, merged with the others'. Two
-  // obligations MoreUrgent cannot tell apart have the same clause and subject, so come from the
-  // same finding (one worker, its order kept) or both from `others`: the merge gives what one
-  // stable sort of them all would.
-  std::deque<Obligation> rest(std::make_move_iterator(others.begin()),
-                              std::make_move_iterator(others.end()));
-  for (Obligation& o : rest) {
+  // The breached obligations: each worker's sorted by urgency, merged with the others'.
+  for (Obligation& o : others) {
     MakeValidUtf8(&o.title);
     MakeValidUtf8(&o.subject);
   }
-  const std::vector<std::uint32_t> rest_order = UrgencyOrder(rest);
-  struct Run {
-    const std::vector<std::uint32_t>* order;
-    std::deque<Obligation>* items;
-    size_t next = 0;
-    Obligation& Head() const { return (*items)[(*order)[next]]; }
-    bool Done() const { return next == order->size(); }
+  std::vector<UrgencyKey> others_keys;
+  for (size_t i = 0; i < others.size(); ++i) others_keys.push_back(KeyOf(others[i], 0, i));
+  auto at = [&](const UrgencyKey& k) -> Obligation& {
+    return k.run == 0 ? others[k.index]
+                      : found[static_cast<size_t>(k.run - 1)].breached[k.index];
   };
-  std::vector<Run> runs = {{&rest_order, &rest}};
-  for (Found& f : found) runs.push_back({&f.breached_order, &f.breached});
+  SortByUrgency(others_keys, at);
+  std::vector<const std::vector<UrgencyKey>*> runs = {&others_keys};
+  for (const Found& f : found) runs.push_back(&f.breached_keys);
+  std::vector<size_t> next(runs.size(), 0);
   size_t total = 0;
-  for (const Run& r : runs) total += r.order->size();
+  for (const auto* r : runs) total += r->size();
   rep->breached.reserve(total);
   while (true) {
-    Run* best = nullptr;
-    for (Run& r : runs) {
-      if (!r.Done() && (!best || MoreUrgent(r.Head(), best->Head()))) best = &r;
+    int best = -1;
+    for (size_t r = 0; r < runs.size(); ++r) {
+      if (next[r] == runs[r]->size()) continue;
+      if (best < 0) {
+        best = static_cast<int>(r);
+        continue;
+      }
+      const UrgencyKey& a = (*runs[r])[next[r]];
+      const UrgencyKey& b = (*runs[static_cast<size_t>(best)])[next[static_cast<size_t>(best)]];
+      bool tie = false;
+      const bool less = KeyLess(a, b, &tie);
+      if (tie ? MoreUrgent(at(a), at(b)) : less) best = static_cast<int>(r);
     }
-    if (!best) break;
-    rep->breached.push_back(std::move(best->Head()));
-    ++best->next;
+    if (best < 0) break;
+    const size_t b = static_cast<size_t>(best);
+    rep->breached.push_back(std::move(at((*runs[b])[next[b]++])));
+  }
+  // The keys mirror MoreUrgent; should they ever disagree with it, MoreUrgent decides.
+  if (!std::is_sorted(rep->breached.begin(), rep->breached.end(), MoreUrgent)) {
+    std::stable_sort(rep->breached.begin(), rep->breached.end(), MoreUrgent);
   }
   return Status::Ok();
 }

@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "app/report_internal.h"
+
 namespace isms::app {
 namespace {
 
@@ -292,6 +294,43 @@ TEST(ReportJson, TheRowsAreWrittenByteForByteAsOneDocumentTreeDumpsThem) {
             TreeOf(r).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) +
                 "\n")
       << "empty arrays";
+}
+
+TEST(ReportJson, PiecesRenderedOnThreadsComeOutInOrder) {
+  MonthlyReport r = Sample();
+  for (int n = 3; n < 40; ++n) {
+    r.outstanding.push_back(Outstanding(n, "2026-02-10", "2026-02-24", n % 2 == 0));
+    Obligation o;
+    o.clause = "9.3";
+    o.key = "patch_critical";
+    o.title = "Apply the patch on web-" + std::to_string(n);
+    o.subject = "F-" + std::to_string(n);
+    o.state = ObligationState::kBreached;
+    r.breached.push_back(o);
+  }
+  const std::string whole = RenderReportJson(r);
+  for (size_t rows : {1, 2, 7, 1000}) {
+    for (int threads : {1, 2, 3}) {
+      std::string out;
+      size_t calls = 0;
+      Status s = internal::WriteReportJsonInPieces(r, rows, threads, [&](std::string_view b) {
+        out.append(b);
+        ++calls;
+        return Status::Ok();
+      });
+      ASSERT_TRUE(s.ok()) << s.ToString();
+      EXPECT_EQ(out, whole) << rows << " rows a piece, " << threads << " threads";
+      if (rows == 1) {
+        EXPECT_GT(calls, 70u) << "one piece per row";
+      }
+    }
+  }
+  size_t calls = 0;
+  Status s = internal::WriteReportJsonInPieces(r, 1, 2, [&](std::string_view) {
+    return ++calls == 5 ? Status::IoError("disk full") : Status::Ok();
+  });
+  EXPECT_EQ(s.code(), StatusCode::kIoError) << "the sink's error is returned";
+  EXPECT_EQ(calls, 5u) << "and nothing is written after it";
 }
 
 TEST(ReportHtml, EveryValueIsEscaped) {
