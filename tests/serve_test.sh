@@ -29,7 +29,7 @@ check() {  # check NAME EXPECTED ACTUAL
 # Starts the server on ports the system chooses; sets server, tcp_port, udp_port.
 start() {
   : >"$dir/out"
-  "$isms" serve --syslog-tcp 127.0.0.1:0 --syslog-udp 127.0.0.1:0 --contract c \
+  "$isms" serve --listen none --syslog-tcp 127.0.0.1:0 --syslog-udp 127.0.0.1:0 --contract c \
     >"$dir/out" 2>>"$dir/err" &
   server=$!
   for _ in $(seq 200); do
@@ -56,10 +56,10 @@ wait_count() {  # wait_count TEXT N: waits up to 10 s for N records (1 s when al
 "$isms" contract create c --start 2026-01-01 >/dev/null
 "$isms" contract create other --start 2026-01-01 >/dev/null
 
-"$isms" serve --syslog-tcp 127.0.0.1:0 >/dev/null 2>"$dir/several"
+"$isms" serve --listen none --syslog-tcp 127.0.0.1:0 >/dev/null 2>"$dir/several"
 check "several contracts and no --contract: refused" 1 $?
 check "several contracts: says so" 1 "$(grep -c 'several contracts' "$dir/several")"
-"$isms" serve --syslog-tcp 127.0.0.1:0 --contract c --syslog-allow 10.0.0.0/33 >/dev/null 2>&1
+"$isms" serve --listen none --syslog-tcp 127.0.0.1:0 --contract c --syslog-allow 10.0.0.0/33 >/dev/null 2>&1
 check "bad --syslog-allow: refused" 1 $?
 
 start
@@ -138,7 +138,7 @@ cert client isms-test-client
 # Starts `isms serve ARGS` with one listener; sets server and port.
 start_one() {
   : >"$dir/out"
-  "$isms" serve --contract c "$@" >"$dir/out" 2>>"$dir/err" &
+  "$isms" serve --listen none --contract c "$@" >"$dir/out" 2>>"$dir/err" &
   server=$!
   for _ in $(seq 200); do
     grep -q '^listening' "$dir/out" && break
@@ -167,11 +167,11 @@ tls_send() {  # tls_send TEXT N [s_client options]: sends N frames over TLS
     -CAfile "$dir/ca.pem" -connect "127.0.0.1:$port" "$@" >/dev/null 2>&1
 }
 
-"$isms" serve --contract c --syslog-tls 127.0.0.1:0 --tls-key "$dir/server.key" >/dev/null \
+"$isms" serve --listen none --contract c --syslog-tls 127.0.0.1:0 --tls-key "$dir/server.key" >/dev/null \
   2>"$dir/nocert"
 check "--syslog-tls without --tls-cert: refused" 1 $?
 check "--syslog-tls without --tls-cert: says so" 1 "$(grep -c -- '--tls-cert' "$dir/nocert")"
-"$isms" serve --contract c --syslog-tls 127.0.0.1:0 --tls-cert "$dir/server.pem" \
+"$isms" serve --listen none --contract c --syslog-tls 127.0.0.1:0 --tls-cert "$dir/server.pem" \
   --tls-key "$dir/missing.key" >/dev/null 2>"$dir/nokey"
 check "unreadable --tls-key: refused" 1 $?
 check "unreadable --tls-key: names the file" 1 "$(grep -c "missing.key" "$dir/nokey")"

@@ -454,7 +454,18 @@ int RunCli(const std::vector<std::string>& args, std::istream& in, std::ostream&
 
   ServeOptions sv;
   auto* sv_cmd = app.add_subcommand(
-      "serve", "Receive syslog (TCP, TLS, UDP) into a contract's audit log (docs/serve.md)");
+      "serve",
+      "Serve the web interface and API over HTTPS, and receive syslog (TCP, TLS, UDP) into a "
+      "contract's audit log (docs/serve.md)");
+  sv_cmd->add_option("--listen", sv.listen,
+                     "Serve HTTPS (the web interface and /api/v1) on HOST:PORT, [IPV6]:PORT or "
+                     "PORT (repeatable; default 127.0.0.1:8443; 'none' for syslog only)")
+      ->type_name("ADDR");
+  sv_cmd->add_flag("--insecure-http", sv.insecure_http,
+                   "Serve plain HTTP instead of HTTPS (loopback addresses only)");
+  sv_cmd->add_option("--threads", sv.threads, "HTTP worker threads (default 4)")
+      ->type_name("N")
+      ->check(CLI::Range(1, 256));
   sv_cmd->add_option("--syslog-tcp", sv.syslog_tcp,
                      "Listen for syslog over TCP (octet counting and LF framing) on HOST:PORT, "
                      "[IPV6]:PORT or PORT (127.0.0.1)")
@@ -466,7 +477,8 @@ int RunCli(const std::vector<std::string>& args, std::istream& in, std::ostream&
                      "framing) on ADDR; needs --tls-cert and --tls-key")
       ->type_name("ADDR");
   sv_cmd->add_option("--tls-cert", sv.tls_cert,
-                     "The TLS listeners' certificate (PEM; may hold the chain)")
+                     "The certificate of HTTPS and syslog TLS (PEM; may hold the chain; default "
+                     "for HTTPS: a self-signed one made in the data folder)")
       ->type_name("FILE");
   sv_cmd->add_option("--tls-key", sv.tls_key, "The private key of --tls-cert (PEM)")
       ->type_name("FILE");
@@ -477,7 +489,7 @@ int RunCli(const std::vector<std::string>& args, std::istream& in, std::ostream&
                      "Accept only senders in this CIDR range (repeatable; default: any)")
       ->type_name("CIDR");
   sv_cmd->add_option("--contract", sv.contract,
-                     "The contract the records belong to (default: the store's only one)");
+                     "The contract the syslog records belong to (default: the store's only one)");
   sv_cmd->add_option("--key-dir", sv.key_dir,
                      "Folder of the audit signing key (default: $ISMS_KEY_DIR, else beside the "
                      "SQLite file)")

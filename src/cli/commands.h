@@ -299,6 +299,9 @@ struct ServeOptions {
   std::vector<std::string> syslog_tcp, syslog_udp, syslog_tls;
   std::string tls_cert, tls_key, client_ca;  // PEM files
   std::vector<std::string> allow;            // CIDR ranges
+  std::vector<std::string> listen;           // HTTPS (or HTTP) addresses; "none": no HTTP
+  bool insecure_http = false;                // plain HTTP, loopback only
+  size_t threads = 4;                        // HTTP worker threads
 };
 void Serve(Context& ctx, const ServeOptions& o);
 

@@ -1,58 +1,194 @@
-#include <ostream>
+#include <unistd.h>
 
+#include <ostream>
+#include <thread>
+
+#include "app/audit.h"
 #include "cli/commands.h"
 #include "net/cidr.h"
+#include "net/http_server.h"
+#include "net/routes.h"
 #include "net/syslog_server.h"
+#include "net/tls_cert.h"
+#include "net/web_app.h"
 #include "store/store.h"
 
 namespace isms::cli {
 
+namespace {
+
+std::string HostName() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0) return "localhost";
+  return buf;
+}
+
+// "https 127.0.0.1:8443" -> "https://127.0.0.1:8443/".
+std::string UrlOf(const std::string& listening) {
+  size_t space = listening.find(' ');
+  return listening.substr(0, space) + "://" + listening.substr(space + 1) + "/";
+}
+
+}  // namespace
+
 void Serve(Context& ctx, const ServeOptions& o) {
-  net::SyslogServerOptions so;
   std::optional<std::string> flag;
   if (!o.store.store.empty()) flag = o.store.store;
   Result<std::string> url = store::ResolveStoreUrl(flag);
   if (!url.ok()) return ctx.Fail(url.status());
-  so.store_url = *url;
-  so.key_dir = o.key_dir;
-  so.contract = o.contract;
-  so.tcp = o.syslog_tcp;
-  so.udp = o.syslog_udp;
-  so.tls = o.syslog_tls;
-  so.tls_cert = o.tls_cert;
-  so.tls_key = o.tls_key;
-  so.client_ca = o.client_ca;
-  if (so.tls.empty() && (!so.tls_cert.empty() || !so.tls_key.empty() || !so.client_ca.empty())) {
+
+  std::vector<std::string> listen = o.listen;
+  if (listen.empty()) listen.push_back("127.0.0.1:8443");
+  bool http = !(listen.size() == 1 && listen[0] == "none");
+  bool syslog = !o.syslog_tcp.empty() || !o.syslog_udp.empty() || !o.syslog_tls.empty();
+  if (!http && !syslog) {
     return ctx.Fail(Status::InvalidArgument(
-        "--tls-cert, --tls-key and --syslog-client-ca need --syslog-tls ADDR"));
+        "nothing to serve: --listen none and no --syslog-tcp, --syslog-tls or --syslog-udp"));
   }
-  for (const std::string& text : o.allow) {
-    Result<net::Cidr> c = net::Cidr::Parse(text);
-    if (!c.ok()) return ctx.Fail(c.status().WithContext("--syslog-allow"));
-    so.allow.push_back(*c);
+  if (!o.client_ca.empty() && o.syslog_tls.empty()) {
+    return ctx.Fail(Status::InvalidArgument("--syslog-client-ca needs --syslog-tls ADDR"));
   }
-  if (so.tcp.empty() && so.udp.empty() && so.tls.empty()) {
+  if ((!o.tls_cert.empty() || !o.tls_key.empty()) && o.syslog_tls.empty() &&
+      (!http || o.insecure_http)) {
     return ctx.Fail(Status::InvalidArgument(
-        "nothing to serve: give --syslog-tcp ADDR, --syslog-tls ADDR and/or --syslog-udp ADDR"));
+        "--tls-cert and --tls-key are for HTTPS and --syslog-tls; neither is served"));
   }
-  Result<std::unique_ptr<net::SyslogServer>> server =
-      net::SyslogServer::Create(so, ctx.clock, ctx.err);
-  if (!server.ok()) return ctx.Fail(server.status().WithContext("isms serve did not start"));
-  for (const std::string& l : (*server)->listening()) {
-    ctx.out << "listening: syslog " << l << " for contract " << (*server)->contract() << "\n";
+  if (o.tls_cert.empty() != o.tls_key.empty()) {
+    return ctx.Fail(Status::InvalidArgument("give both --tls-cert and --tls-key, or neither"));
   }
-  if (!so.allow.empty()) {
-    ctx.out << "accepting senders in:";
-    for (const net::Cidr& c : so.allow) ctx.out << " " << c.ToString();
-    ctx.out << "\n";
+
+  // Syslog listeners.
+  std::unique_ptr<net::SyslogServer> syslog_server;
+  net::SyslogServerOptions so;
+  if (syslog) {
+    so.store_url = *url;
+    so.key_dir = o.key_dir;
+    so.contract = o.contract;
+    so.tcp = o.syslog_tcp;
+    so.udp = o.syslog_udp;
+    so.tls = o.syslog_tls;
+    so.tls_cert = o.tls_cert;
+    so.tls_key = o.tls_key;
+    so.client_ca = o.client_ca;
+    for (const std::string& text : o.allow) {
+      Result<net::Cidr> c = net::Cidr::Parse(text);
+      if (!c.ok()) return ctx.Fail(c.status().WithContext("--syslog-allow"));
+      so.allow.push_back(*c);
+    }
+    Result<std::unique_ptr<net::SyslogServer>> server =
+        net::SyslogServer::Create(so, ctx.clock, ctx.err);
+    if (!server.ok()) return ctx.Fail(server.status().WithContext("isms serve did not start"));
+    syslog_server = std::move(*server);
+  }
+
+  // HTTPS.
+  std::unique_ptr<net::WebApp> web;
+  std::unique_ptr<net::HttpServer> http_server;
+  std::string fingerprint_line;
+  if (http) {
+    net::HttpServerOptions ho;
+    ho.listen = listen;
+    ho.threads = o.threads;
+    ho.tls = !o.insecure_http;
+    if (ho.tls && o.tls_cert.empty()) {
+      Result<std::string> dir = app::AuditKeyDir(*url, o.key_dir);
+      if (!dir.ok()) {
+        return ctx.Fail(dir.status().WithContext(
+            "the self-signed HTTPS certificate needs a data folder (--key-dir), or give "
+            "--tls-cert and --tls-key"));
+      }
+      Result<net::SelfSignedCert> cert = net::EnsureSelfSignedCert(*dir, HostName());
+      if (!cert.ok()) return ctx.Fail(cert.status().WithContext("isms serve did not start"));
+      ho.tls_cert = cert->cert_path;
+      ho.tls_key = cert->key_path;
+      fingerprint_line = std::string(cert->created ? "created" : "using") +
+                         " self-signed certificate " + cert->cert_path +
+                         "\n  SHA-256 fingerprint " + cert->fingerprint + "\n";
+    } else if (ho.tls) {
+      ho.tls_cert = o.tls_cert;
+      ho.tls_key = o.tls_key;
+      Result<std::string> fp = net::CertificateFingerprint(o.tls_cert);
+      if (fp.ok()) {
+        fingerprint_line = "certificate " + o.tls_cert + "\n  SHA-256 fingerprint " + *fp + "\n";
+      }
+    }
+    net::WebAppOptions wo;
+    wo.store_url = *url;
+    wo.key_dir = o.key_dir;
+    wo.tls = ho.tls;
+    Result<std::unique_ptr<net::WebApp>> w = net::WebApp::Create(wo, ctx.clock, ctx.err);
+    if (!w.ok()) return ctx.Fail(w.status().WithContext("isms serve did not start"));
+    web = std::move(*w);
+    net::AddAllRoutes(*web);
+    if (syslog_server) {
+      net::SyslogServer* s = syslog_server.get();
+      web->AddMetricsSource([s] {
+        net::SyslogServerStats st = s->stats();
+        return "# HELP isms_syslog_records_total Syslog records received and committed.\n"
+               "# TYPE isms_syslog_records_total counter\n"
+               "isms_syslog_records_total{state=\"received\"} " +
+               std::to_string(st.received) + "\nisms_syslog_records_total{state=\"committed\"} " +
+               std::to_string(st.committed) + "\nisms_syslog_records_total{state=\"udp_dropped\"} " +
+               std::to_string(st.udp_dropped) + "\n";
+      });
+    }
+    net::WebApp* app = web.get();
+    Result<std::unique_ptr<net::HttpServer>> hs = net::HttpServer::Create(
+        ho, [app](net::HttpRequest& r) { return app->Handle(r); }, ctx.err);
+    if (!hs.ok()) return ctx.Fail(hs.status().WithContext("isms serve did not start"));
+    http_server = std::move(*hs);
+  }
+
+  if (http_server) {
+    for (const std::string& l : http_server->listening()) {
+      ctx.out << "listening: " << l << " (" << UrlOf(l) << ")\n";
+    }
+    ctx.out << fingerprint_line;
+  }
+  if (syslog_server) {
+    for (const std::string& l : syslog_server->listening()) {
+      ctx.out << "listening: syslog " << l << " for contract " << syslog_server->contract()
+              << "\n";
+    }
+    if (!so.allow.empty()) {
+      ctx.out << "accepting senders in:";
+      for (const net::Cidr& c : so.allow) ctx.out << " " << c.ToString();
+      ctx.out << "\n";
+    }
   }
   ctx.out.flush();
-  Status st = (*server)->Run();
-  net::SyslogServerStats s = (*server)->stats();
-  ctx.out << "stopped: received " << s.received << ", committed " << s.committed << ", udp dropped "
-          << s.udp_dropped << "\n";
+
+  // Both run until SIGTERM or SIGINT (each listens for it); when one stops, so does the other.
+  Status syslog_status, http_status;
+  std::thread syslog_thread;
+  if (syslog_server && http_server) {
+    syslog_thread = std::thread([&] {
+      syslog_status = syslog_server->Run();
+      http_server->Stop();
+    });
+    http_status = http_server->Run();
+    syslog_server->Stop();
+    syslog_thread.join();
+  } else if (syslog_server) {
+    syslog_status = syslog_server->Run();
+  } else {
+    http_status = http_server->Run();
+  }
+  Status audit_status = web ? web->FlushAudit() : Status::Ok();
+  if (http_server) {
+    net::HttpServerStats hs = http_server->stats();
+    ctx.out << "stopped: https answered " << hs.requests << " requests on " << hs.connections
+            << " connections\n";
+  }
+  if (syslog_server) {
+    net::SyslogServerStats s = syslog_server->stats();
+    ctx.out << "stopped: received " << s.received << ", committed " << s.committed
+            << ", udp dropped " << s.udp_dropped << "\n";
+  }
   ctx.out.flush();
-  if (!st.ok()) ctx.Fail(st);
+  if (!syslog_status.ok()) return ctx.Fail(syslog_status);
+  if (!http_status.ok()) return ctx.Fail(http_status);
+  if (!audit_status.ok()) ctx.Fail(audit_status);
 }
 
 }  // namespace isms::cli

@@ -24,6 +24,7 @@
 #include "app/audit.h"
 #include "formats/syslog.h"
 #include "formats/syslog_framing.h"
+#include "net/listen.h"
 
 namespace isms::net {
 namespace {
@@ -36,47 +37,6 @@ using TlsStream = asio::ssl::stream<tcp::socket>;
 
 constexpr size_t kReadBuffer = 64 * 1024;
 constexpr std::chrono::milliseconds kFullRetry{10};
-
-struct ListenAddress {
-  asio::ip::address address;
-  unsigned short port = 0;
-};
-
-Result<ListenAddress> ParseListenAddress(const std::string& text) {
-  auto bad = [&](const std::string& why) {
-    return Status::InvalidArgument("listen address '" + text + "': " + why +
-                                   "; write HOST:PORT, [IPV6]:PORT or PORT (127.0.0.1:PORT)");
-  };
-  std::string host = "127.0.0.1";
-  std::string port = text;
-  if (!text.empty() && text[0] == '[') {
-    size_t close = text.find("]:");
-    if (close == std::string::npos) return bad("no ']:' after the IPv6 address");
-    host = text.substr(1, close - 1);
-    port = text.substr(close + 2);
-  } else if (size_t colon = text.rfind(':'); colon != std::string::npos) {
-    host = text.substr(0, colon);
-    port = text.substr(colon + 1);
-    if (host.find(':') != std::string::npos) return bad("put an IPv6 address in brackets");
-  }
-  if (host == "localhost") host = "127.0.0.1";
-  ListenAddress a;
-  int p = -1;
-  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
-  if (port.empty() || ec != std::errc() || end != port.data() + port.size() || p < 0 || p > 65535) {
-    return bad("the port must be a number 0-65535");
-  }
-  a.port = static_cast<unsigned short>(p);
-  error_code err;
-  a.address = asio::ip::make_address(host, err);
-  if (err) return bad("'" + host + "' is not an IP address");
-  return a;
-}
-
-std::string EndpointText(const asio::ip::address& a, unsigned short port) {
-  return a.is_v6() ? "[" + a.to_string() + "]:" + std::to_string(port)
-                   : a.to_string() + ":" + std::to_string(port);
-}
 
 // The bounded queue between the listeners and the writer.
 class RecordQueue {
@@ -150,49 +110,6 @@ class RecordQueue {
   bool closed_ = false;
 };
 
-Status CheckReadable(const std::string& path, const std::string& option) {
-  if (path.empty()) return Status::InvalidArgument("--syslog-tls needs " + option + " FILE (PEM)");
-  std::ifstream in(path);
-  if (!in) return Status::InvalidArgument(option + " " + path + ": cannot read the file");
-  return Status::Ok();
-}
-
-// RFC 5425 §5: TLS 1.2 or later, OpenSSL's default ciphers, no compression.
-Result<std::unique_ptr<asio::ssl::context>> MakeTlsContext(const SyslogServerOptions& o) {
-  ISMS_RETURN_IF_ERROR(CheckReadable(o.tls_cert, "--tls-cert"));
-  ISMS_RETURN_IF_ERROR(CheckReadable(o.tls_key, "--tls-key"));
-  if (!o.client_ca.empty()) ISMS_RETURN_IF_ERROR(CheckReadable(o.client_ca, "--syslog-client-ca"));
-  auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
-  ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                   asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
-                   asio::ssl::context::no_tlsv1_1 | asio::ssl::context::no_compression |
-                   asio::ssl::context::single_dh_use);
-  SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
-  error_code ec;
-  ctx->use_certificate_chain_file(o.tls_cert, ec);
-  if (ec) {
-    return Status::InvalidArgument("--tls-cert " + o.tls_cert +
-                                   ": not a PEM certificate: " + ec.message());
-  }
-  ctx->use_private_key_file(o.tls_key, asio::ssl::context::pem, ec);
-  if (ec) {
-    return Status::InvalidArgument("--tls-key " + o.tls_key +
-                                   ": not a PEM private key: " + ec.message());
-  }
-  if (SSL_CTX_check_private_key(ctx->native_handle()) != 1) {
-    return Status::InvalidArgument("--tls-key " + o.tls_key + " does not match --tls-cert " +
-                                   o.tls_cert);
-  }
-  if (!o.client_ca.empty()) {
-    ctx->load_verify_file(o.client_ca, ec);
-    if (ec) {
-      return Status::InvalidArgument("--syslog-client-ca " + o.client_ca +
-                                     ": not a PEM certificate: " + ec.message());
-    }
-    ctx->set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert);
-  }
-  return ctx;
-}
 
 }  // namespace
 
@@ -292,7 +209,11 @@ struct SyslogServer::Impl {
   Status Bind() {
     for (const std::string& text : options.tcp) ISMS_RETURN_IF_ERROR(BindStream(text, false));
     if (!options.tls.empty()) {
-      ISMS_ASSIGN_OR_RETURN(tls, MakeTlsContext(options));
+      TlsFiles files;
+      files.cert = options.tls_cert;
+      files.key = options.tls_key;
+      files.client_ca = options.client_ca;
+      ISMS_ASSIGN_OR_RETURN(tls, MakeServerTlsContext(files));
       for (const std::string& text : options.tls) ISMS_RETURN_IF_ERROR(BindStream(text, true));
     }
     for (const std::string& text : options.udp) {
