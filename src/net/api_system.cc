@@ -59,6 +59,7 @@ void AddSystemRoutes(WebApp& app) {
 
 void AddAllRoutes(WebApp& app) {
   AddSystemRoutes(app);
+  AddWebRoutes(app);
 }
 
 }  // namespace isms::net
