@@ -16,7 +16,26 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql
   rsyslog rsyslog-openssl
+  chromium nodejs
 )
+
+# npm comes with the nodejs of other repositories (NodeSource); Debian packages it apart.
+command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)
+
+# The browser tests' driver: playwright-core from the npm registry, at the version
+# tests/browser/package-lock.json pins, into tests/browser/node_modules (ignored by git).
+# The browser itself is Debian's chromium.
+browser_deps() {
+  local dir want have
+  dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/../tests/browser" && pwd)"
+  want=$(node -p "require('$dir/package-lock.json').packages['node_modules/playwright-core'].version")
+  have=$(node -p "require('$dir/node_modules/playwright-core/package.json').version" 2>/dev/null ||
+    true)
+  if [ "$want" != "$have" ]; then
+    echo "install-deps: npm ci in tests/browser (playwright-core $want)"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -26,6 +45,7 @@ for p in "${PACKAGES[@]}"; do
 done
 
 if [ ${#missing[@]} -eq 0 ]; then
+  browser_deps
   exit 0
 fi
 
@@ -44,3 +64,4 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 "${SUDO[@]}" apt-get update -q
 "${SUDO[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+browser_deps

@@ -275,6 +275,25 @@ TEST_P(WebPagesTest, AFormWithoutItsCsrfTokenIsRefusedAndChangesNothing) {
   EXPECT_TRUE(ledger_->ListEvents("acme")->empty());
 }
 
+// Chromium posts the forms of a page served with Referrer-Policy: no-referrer with "Origin: null".
+TEST_P(WebPagesTest, AFormPostedWithOriginNullIsJudgedByItsCsrfToken) {
+  Reply login = Post("/login", FormBody({{"name", "officer"}, {"password", testing::kPassword}}),
+                     nullptr, {{"Origin", "null"}});
+  ASSERT_EQ(login.status, 303) << login.body;
+  Browser b = LogIn("officer");
+  Reply with = Post("/c/acme/events",
+                    FormBody({{"type", "isms.submitted"}, {"attr.doc", kDoc}, {"csrf", b.csrf}}), &b,
+                    {{"Origin", "null"}});
+  EXPECT_EQ(with.status, 303) << with.body;
+  Reply without = Post("/c/acme/events", FormBody({{"type", "isms.submitted"}, {"attr.doc", kDoc}}),
+                       &b, {{"Origin", "null"}});
+  EXPECT_EQ(without.status, 403);
+  Reply elsewhere = Post("/c/acme/events",
+                         FormBody({{"type", "isms.submitted"}, {"attr.doc", kDoc}, {"csrf", b.csrf}}),
+                         &b, {{"Origin", "https://evil.example"}});
+  EXPECT_EQ(elsewhere.status, 403);
+}
+
 TEST_P(WebPagesTest, ARefusedEventShowsTheLedgersOwnMessageAndKeepsWhatWasTyped) {
   Browser b = LogIn("officer");
   Reply r = Submit(b, "/c/acme/events",
