@@ -207,6 +207,16 @@ int RunCli(const std::vector<std::string>& args, std::istream& in, std::ostream&
   st_cmd->add_flag("--json", st.json, "Print a JSON array of obligations");
   st_cmd->add_flag("--summary", st.summary,
                    "Count the obligations by clause and state instead of listing them");
+  st_cmd->add_flag("--all", st.all,
+                   "List every obligation, most urgent first (without it, and without --state or "
+                   "--json, status shows the counts that need attention, what is breached and "
+                   "what falls due in the next 30 days)");
+  st_cmd->add_option("--limit", st.limit,
+                     "At most N obligations per list (default: 20 in the overview, all in a list)")
+      ->check(CLI::NonNegativeNumber);
+  st_cmd->add_option("--offset", st.offset,
+                     "Skip the first N of the list: with --limit, one page of it")
+      ->check(CLI::NonNegativeNumber);
   add_store(st_cmd, &st.store);
   st_cmd->callback([&] { action = [&] { ShowStatus(ctx, st); }; });
 

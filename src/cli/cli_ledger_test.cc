@@ -227,6 +227,46 @@ TEST_P(LedgerCli, SummaryCountsObligationsByClauseAndState) {
   EXPECT_EQ(Isms({"status", "--contract", "c", "--summary", "--state", "open"}).code, 1);
 }
 
+TEST_P(LedgerCli, StatusShowsWhatNeedsAttentionUnlessAskedForTheList) {
+  Ok({"contract", "create", "c", "--start", "2026-01-05"});
+  SetNow("2026-03-01T12:00:00Z");
+  for (const char* who : {"alice", "bob", "carol"}) {
+    Ok({"event", "record", "person.left", "--contract", "c", "--subject", who, "--at",
+        "2026-02-02"});
+  }
+  Ok({"event", "record", "person.left", "--contract", "c", "--subject", "dave", "--at",
+      "2026-02-27"});
+  Ok({"event", "record", "access.revoked", "--contract", "c", "--subject", "alice", "--at",
+      "2026-02-03"});
+  const json all = Json({"status", "--contract", "c", "--json"});
+  long breached = 0;
+  for (const json& o : all) breached += o["state"] == "breached";
+  ASSERT_GT(breached, 2);
+
+  // By default: the counts, the breached obligations and what falls due soon; not the met ones.
+  std::string text = Ok({"status", "--contract", "c"});
+  EXPECT_NE(text.find(std::to_string(breached) + " breached"), std::string::npos) << text;
+  EXPECT_NE(text.find("A1 6.5"), std::string::npos) << text;
+  EXPECT_NE(text.find("bob"), std::string::npos) << text;
+  EXPECT_EQ(text.find("alice"), std::string::npos) << "alice's revocation was met: " << text;
+  EXPECT_NE(text.find("--all"), std::string::npos) << text;
+  text = Ok({"status", "--contract", "c", "--limit", "1"});
+  EXPECT_NE(text.find("the first 1 of " + std::to_string(breached)), std::string::npos) << text;
+  text = Ok({"status", "--contract", "c", "--at", "2026-03-01T12:00:00Z"});
+  EXPECT_NE(text.find(std::to_string(breached) + " breached"), std::string::npos) << text;
+
+  // --all lists everything, --limit and --offset one page of it, in the order of --json.
+  text = Ok({"status", "--contract", "c", "--all"});
+  EXPECT_NE(text.find("alice"), std::string::npos) << text;
+  const json page = Json({"status", "--contract", "c", "--json", "--limit", "2", "--offset", "1"});
+  ASSERT_EQ(page.size(), 2u);
+  EXPECT_EQ(page[0], all[1]);
+  EXPECT_EQ(page[1], all[2]);
+  CliRun bad = Isms({"status", "--contract", "c", "--offset", "3"});
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_NE(bad.err.find("--all"), std::string::npos) << bad.err;
+}
+
 TEST_P(LedgerCli, StoreUrlsWithPasswordsAreRefusedOnTheCommandLine) {
   CliRun r = RunRaw({"isms", "init", "--store", "postgresql://u:secret@127.0.0.1:1/db"});
   EXPECT_EQ(r.code, 1);

@@ -114,6 +114,9 @@ struct StatusOptions {
   std::string state;
   bool json = false;
   bool summary = false;
+  bool all = false;          // list every obligation instead of the overview
+  std::int64_t limit = -1;   // at most this many per list (-1: 20 in the overview, else all)
+  std::int64_t offset = 0;   // skip this many of the list first
 };
 void ShowStatus(Context& ctx, const StatusOptions& o);
 

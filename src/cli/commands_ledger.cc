@@ -73,6 +73,56 @@ void ShowSummary(Context& ctx, app::Ledger& ledger, const StatusOptions& o) {
   t.Print(ctx.out);
 }
 
+// The obligations as a table, most urgent first.
+void PrintObligations(Context& ctx, const std::vector<Obligation>& list) {
+  Table t({"STATE", "CLAUSE", "DUE", "SUBJECT", "OBLIGATION", "TIMESCALE", "IF MISSED", "NOTES"});
+  for (const Obligation& ob : list) {
+    std::string notes;
+    if (!ob.flags.empty()) {
+      notes =
+          ob.flags.front().size() > 60 ? ob.flags.front().substr(0, 57) + "..." : ob.flags.front();
+      if (ob.flags.size() > 1) notes += " (+" + std::to_string(ob.flags.size() - 1) + " more)";
+    }
+    t.Add({std::string(ObligationStateName(ob.state)), ob.clause, DueText(ob), ob.subject, ob.title,
+           TimescaleText(ob), ob.consequence_text, notes});
+  }
+  t.Print(ctx.out);
+}
+
+// "the first 20 of 95" or "all 3".
+std::string Shown(size_t shown, std::int64_t total) {
+  if (static_cast<std::int64_t>(shown) >= total) return "all " + std::to_string(total);
+  return "the first " + std::to_string(shown) + " of " + std::to_string(total);
+}
+
+// The default status: the counts that need attention, then the breached obligations and those
+// falling due within 30 days, most urgent first.
+void ShowOverview(Context& ctx, app::Ledger& ledger, const StatusOptions& o,
+                  const app::StatusQuery& sq) {
+  app::OverviewQuery q;
+  q.at = sq.at;
+  q.as_known = sq.as_known;
+  if (o.limit >= 0) q.limit = o.limit;
+  Result<app::StatusOverview> v = ledger.Overview(o.contract, q);
+  if (!v.ok()) return ctx.Fail(v.status());
+  const std::string due_by = FormatDate(LondonDate(v->due_by));
+  ctx.out << "Contract " << o.contract << " as of " << FormatInstant(v->as_of) << ": "
+          << v->breached << " breached, " << v->open << " open (" << v->due_soon << " due by "
+          << due_by << "), " << v->suspended << " suspended, " << v->met_late << " met late\n";
+  if (v->breached > 0) {
+    ctx.out << "\nBreached, most urgent first (" << Shown(v->most_urgent_breached.size(), v->breached)
+            << "; --state breached lists every one):\n";
+    PrintObligations(ctx, v->most_urgent_breached);
+  }
+  if (v->due_soon > 0) {
+    ctx.out << "\nOpen and due by " << due_by << ", soonest first ("
+            << Shown(v->next_due.size(), v->due_soon) << "):\n";
+    PrintObligations(ctx, v->next_due);
+  }
+  ctx.out << "\n--all lists every obligation (--limit N --offset M for one page of them), "
+             "--summary counts them by clause and state, --json prints them for programs\n";
+}
+
 }  // namespace
 
 // The actor of a command-line call: the operating-system user, never free text.
@@ -288,13 +338,24 @@ void ShowStatus(Context& ctx, const StatusOptions& o) {
   Result<std::unique_ptr<app::Ledger>> ledger = OpenLedger(ctx, o.store);
   if (!ledger.ok()) return ctx.Fail(ledger.status());
   if (o.summary) {
-    if (q.at || q.state) {
+    if (q.at || q.state || o.all || o.limit >= 0 || o.offset > 0) {
       return ctx.Fail(
-          Status::InvalidArgument("--summary counts the present obligations: it "
-                                  "takes neither --at nor --state"));
+          Status::InvalidArgument("--summary counts the present obligations: it takes neither "
+                                  "--at, --state, --all, --limit nor --offset"));
     }
     return ShowSummary(ctx, **ledger, o);
   }
+  // A list of every obligation can run to a million rows: without a state, --all or --json the
+  // overview of what needs attention is shown instead.
+  if (!o.json && !o.all && !q.state) {
+    if (o.offset > 0) {
+      return ctx.Fail(Status::InvalidArgument(
+          "--offset pages through a list: give --all or --state with it"));
+    }
+    return ShowOverview(ctx, **ledger, o, q);
+  }
+  q.limit = std::max<std::int64_t>(o.limit, 0);
+  q.offset = o.offset;
   Result<std::vector<Obligation>> list = (*ledger)->StatusOf(o.contract, q);
   if (!list.ok()) return ctx.Fail(list.status());
   if (o.json) {
@@ -303,18 +364,7 @@ void ShowStatus(Context& ctx, const StatusOptions& o) {
     ctx.out << arr.dump(2) << "\n";
     return;
   }
-  Table t({"STATE", "CLAUSE", "DUE", "SUBJECT", "OBLIGATION", "TIMESCALE", "IF MISSED", "NOTES"});
-  for (const Obligation& ob : *list) {
-    std::string notes;
-    if (!ob.flags.empty()) {
-      notes =
-          ob.flags.front().size() > 60 ? ob.flags.front().substr(0, 57) + "..." : ob.flags.front();
-      if (ob.flags.size() > 1) notes += " (+" + std::to_string(ob.flags.size() - 1) + " more)";
-    }
-    t.Add({std::string(ObligationStateName(ob.state)), ob.clause, DueText(ob), ob.subject, ob.title,
-           TimescaleText(ob), ob.consequence_text, notes});
-  }
-  t.Print(ctx.out);
+  PrintObligations(ctx, *list);
   if (!list->empty()) ctx.out << "(--json shows every note, the trigger and the evidence)\n";
 }
 
