@@ -2,7 +2,8 @@
 # Drives `isms serve`: records sent over TCP (octet counting and LF framing) and UDP are
 # committed within a second; after kill -9 what was committed is intact and verifies; SIGTERM
 # commits everything received before exit. TLS (RFC 5425) with a throwaway CA, with and without
-# client certificates; rsyslog's omfwd forwarding to `serve`, when rsyslogd is installed.
+# client certificates; rsyslog's omfwd forwarding to `serve`, when rsyslogd is installed; the
+# HTTPS listener's certificate, health, HSTS and plain-HTTP rules.
 # Usage: serve_test.sh PATH_TO_ISMS
 set -uo pipefail
 isms=${1:?usage: serve_test.sh PATH_TO_ISMS}
@@ -273,6 +274,51 @@ else
   echo "SKIP rsyslog forwarding: rsyslogd is not installed"
 fi
 check "the log verifies after TLS and rsyslog" OK "$("$isms" audit verify --contract c | cut -c1-2)"
+
+# HTTPS (docs/serve.md "HTTPS"): without --tls-cert a self-signed certificate is made in the data
+# folder (key mode 0600) and its fingerprint printed; TLS 1.2+ with HSTS; the same certificate
+# at the next start; plain HTTP only on loopback; a given certificate is used as it is.
+start_https() {  # start_https ARGS: sets server and https_port
+  : >"$dir/out"
+  "$isms" serve --listen 127.0.0.1:0 "$@" >"$dir/out" 2>>"$dir/err" &
+  server=$!
+  for _ in $(seq 200); do
+    grep -q '^listening: http' "$dir/out" && break
+    sleep 0.05
+  done
+  https_port=$(sed -nE 's/^listening: https? 127\.0\.0\.1:([0-9]+) .*/\1/p' "$dir/out")
+}
+start_https
+check "https: prints its listener and URL" 1 \
+  "$(grep -cE '^listening: https 127\.0\.0\.1:[0-9]+ \(https://127\.0\.0\.1:[0-9]+/\)$' "$dir/out")"
+check "https: a self-signed certificate is made" 1 \
+  "$(grep -c "^created self-signed certificate $dir/https-cert.pem$" "$dir/out")"
+fp=$(openssl x509 -in "$dir/https-cert.pem" -noout -fingerprint -sha256 | sed 's/.*=//')
+check "https: its SHA-256 fingerprint is printed" 1 "$(grep -c "SHA-256 fingerprint $fp$" "$dir/out")"
+check "https: the key is private" 600 "$(stat -c %a "$dir/https-key.pem")"
+check "https: health over TLS" '{"status":"ok"}' \
+  "$(curl -sk --tlsv1.2 "https://127.0.0.1:$https_port/healthz")"
+check "https: HSTS" 1 "$(curl -skI "https://127.0.0.1:$https_port/healthz" |
+  grep -ci '^strict-transport-security: max-age=31536000')"
+check "https: no user, no API" 401 \
+  "$(curl -sk -o /dev/null -w '%{http_code}' "https://127.0.0.1:$https_port/api/v1/me")"
+stop
+check "https: stops on SIGTERM and says what it answered" 1 "$(grep -c '^stopped: https answered' "$dir/out")"
+start_https
+check "https: the certificate is kept" 1 "$(grep -c "^using self-signed certificate" "$dir/out")"
+check "https: the same fingerprint" 1 "$(grep -c "SHA-256 fingerprint $fp$" "$dir/out")"
+stop
+"$isms" serve --listen 0.0.0.0:0 --insecure-http >/dev/null 2>"$dir/plain"
+check "plain http off loopback: refused" 1 $?
+check "plain http off loopback: says why" 1 "$(grep -c 'loopback address only' "$dir/plain")"
+start_https --insecure-http
+check "plain http on loopback: served" '{"status":"ok"}' \
+  "$(curl -s "http://127.0.0.1:$https_port/healthz")"
+stop
+start_https --tls-cert "$dir/server.pem" --tls-key "$dir/server.key"
+check "https with a given certificate: verified by its CA" '{"status":"ok"}' \
+  "$(curl -s --cacert "$dir/ca.pem" "https://127.0.0.1:$https_port/healthz")"
+stop
 
 echo "$passed passed, $failed failed"
 [ "$failed" == 0 ]

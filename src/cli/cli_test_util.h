@@ -15,6 +15,7 @@
 
 #include "cli/cli.h"
 #include "store/store.h"
+#include "store/store_test_util.h"
 
 namespace isms::cli::testing {
 
@@ -25,41 +26,17 @@ struct CliRun {
 };
 
 // The engines a store test runs on: SQLite always; PostgreSQL when ISMS_TEST_POSTGRES_URL is
-// set (scripts/with-pg.sh sets it), and then in a schema of its own, dropped afterwards. With
-// ISMS_REQUIRE_POSTGRES=1 a missing URL fails the test instead of skipping it.
+// set (store/store_test_util.h).
 class CliTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/isms-cli-test-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    store_ = "sqlite:" + dir_ + "/isms.db";
-    if (GetParam() != "postgresql") return;
-    const char* base = std::getenv("ISMS_TEST_POSTGRES_URL");
-    const char* required = std::getenv("ISMS_REQUIRE_POSTGRES");
-    if (base == nullptr) {
-      if (required != nullptr && std::string(required) == "1") {
-        FAIL() << "ISMS_REQUIRE_POSTGRES=1 but ISMS_TEST_POSTGRES_URL is not set";
-      }
-      GTEST_SKIP() << "PostgreSQL not tested: set ISMS_TEST_POSTGRES_URL (scripts/with-pg.sh)";
-    }
-    static int counter = 0;
-    schema_ = "isms_cli_" + std::to_string(::getpid()) + "_" + std::to_string(++counter);
-    auto admin = store::Connection::Open(base);
-    ASSERT_TRUE(admin.ok()) << admin.status().ToString();
-    ASSERT_TRUE((*admin)->Execute("CREATE SCHEMA " + schema_).ok());
-    std::string b = base;
-    store_ =
-        b + (b.find('?') == std::string::npos ? "?" : "&") + "options=-csearch_path%3D" + schema_;
-    admin_url_ = base;
+    test_store_.SetUp(GetParam());
+    if (test_store_.skip) GTEST_SKIP() << test_store_.why;
+    dir_ = test_store_.dir;
+    store_ = test_store_.url;
+    schema_ = test_store_.schema;
   }
-  void TearDown() override {
-    std::filesystem::remove_all(dir_);
-    if (!schema_.empty()) {
-      auto admin = store::Connection::Open(admin_url_);
-      if (admin.ok()) (void)(*admin)->Execute("DROP SCHEMA " + schema_ + " CASCADE");
-    }
-  }
+  void TearDown() override { test_store_.TearDown(); }
 
   // Runs `isms ARGS... --store <this test's store>` at the clock's time.
   CliRun Isms(std::vector<std::string> args, const std::string& stdin_text = "") {
@@ -94,10 +71,10 @@ class CliTest : public ::testing::TestWithParam<std::string> {
 
   void SetNow(const std::string& rfc3339) { clock_.Set(ParseInstant(rfc3339).value()); }
 
+  store::testing::TestStore test_store_;
   std::string dir_;
   std::string store_;
   std::string schema_;
-  std::string admin_url_;
   FixedClock clock_{ParseInstant("2026-01-05T09:00:00Z").value()};
 };
 
