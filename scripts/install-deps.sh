@@ -15,7 +15,7 @@ PACKAGES=(
   libboost-dev libboost-system-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql
-  rsyslog rsyslog-openssl
+  rsyslog rsyslog-openssl curl openssl
   chromium nodejs
 )
 
