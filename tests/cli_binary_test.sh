@@ -15,16 +15,17 @@ check() {  # check NAME EXPECTED ACTUAL
   fi
 }
 
-# Every command and subcommand answers --help with its usage and exit code 0.
-for cmd in "" "calendar" "calendar add" "calendar holidays" "calendar is-working-day" "cvss" \
-           "deadline" "deadline patch" "policy" "policy show" "init" "contract" "contract create" \
-           "contract list" "event" "event record" "event list" "status" "recompute" "rootcause" \
-           "rootcause list" "import" "import scan" "import advisory" "vuln" "vuln list" \
-           "vuln show" "vuln released" "vuln patched" "vuln not-exploitable" "vuln exploitable" \
-           "vuln exploited" "vuln extend" "vuln agree" "vuln at-risk" "vuln notified" \
-           "vuln mitigated" "asset" "asset list" "report" "report monthly" "report issue" \
-           "report show" "audit" "audit ingest" "audit search" "audit verify" "audit checkpoint" \
-           "audit prove" "audit verify-proof" "audit export" "audit purge" "serve"; do
+# Every command and subcommand answers --help with its usage and exit code 0. The commands are
+# found by walking the "Subcommands:" lists of the help texts themselves, so none is missed.
+subcommands() {  # the subcommand names listed in a help text on stdin
+  sed -n '/^Subcommands:/,/^$/p' | sed -nE 's/^  ([a-z][a-z0-9-]*) .*/\1/p'
+}
+queue=("")
+walked=0
+seen=
+while [ ${#queue[@]} -gt 0 ]; do
+  cmd=${queue[0]}
+  queue=("${queue[@]:1}")
   # shellcheck disable=SC2086
   out=$("$isms" $cmd --help 2>&1)
   check "help exit code: isms $cmd" 0 $?
@@ -32,7 +33,21 @@ for cmd in "" "calendar" "calendar add" "calendar holidays" "calendar is-working
     *Usage:*) passed=$((passed + 1)) ;;
     *) failed=$((failed + 1)); echo "FAIL help text of 'isms $cmd' has no Usage: line" ;;
   esac
+  walked=$((walked + 1))
+  seen="$seen|$cmd|"
+  while read -r sub; do
+    [ -n "$sub" ] && queue+=("${cmd:+$cmd }$sub")
+  done < <(printf '%s\n' "$out" | subcommands)
 done
+# The walk reaches the commands of every area.
+for cmd in "calendar add" "audit erase" "user add" "token create" "serve" "report issue" \
+           "vuln agree" "import scan" "event record"; do
+  case "$seen" in
+    *"|$cmd|"*) passed=$((passed + 1)) ;;
+    *) failed=$((failed + 1)); echo "FAIL the help walk did not reach 'isms $cmd'" ;;
+  esac
+done
+check "help walked more than 60 commands" 1 "$([ "$walked" -gt 60 ] && echo 1 || echo 0)"
 
 # A value of '-' reads one value per line; a bad line answers in place and the run goes on.
 out=$(printf '2026-12-24\n2026-12-25\n\n2026-02-30\r\n2027-01-04\n' | "$isms" calendar is-working-day -)
