@@ -179,6 +179,13 @@ TEST_P(WebAppTest, MetricsCountRequestsByRouteForLoopbackClients) {
   EXPECT_NE(m.body.find("isms_http_request_duration_seconds_bucket{route=\"GET /api/v1/me\","
                         "le=\"+Inf\"} 1"),
             std::string::npos);
+  EXPECT_NE(m.body.find("isms_obligations{contract=\"acme\",state=\"open\"} "),
+            std::string::npos)
+      << "a loopback client sees the obligations by state";
+  EXPECT_NE(m.body.find("isms_access_records_total{state=\"queued\"}"), std::string::npos);
+  Reply buyer = Api("otherbuyer", "GET", "/metrics");
+  EXPECT_EQ(buyer.body.find("contract=\"acme\""), std::string::npos)
+      << "a user sees the obligations of its own contracts only";
 }
 
 TEST_P(WebAppTest, PaginationRefusesBadLimitsAndForeignCursors) {
