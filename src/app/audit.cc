@@ -4,10 +4,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <set>
 #include <fstream>
 #include <sstream>
 #include <utility>
@@ -33,7 +36,12 @@ bool IsSqlite(const std::string& url) {
 std::vector<store::Migration> AuditFileMigrations() {
   return {{1, "audit logs: chunks, blocks, postings, tail batches, checkpoints",
            audit::LogStore::SchemaSql(store::Engine::kSqlite),
-           audit::LogStore::SchemaSql(store::Engine::kPostgres)}};
+           audit::LogStore::SchemaSql(store::Engine::kPostgres)},
+          {2, "audit logs: address postings and the DHCP lease index",
+           audit::LogStore::AddressSchemaSql(store::Engine::kSqlite) +
+               audit::LeaseIndex::SchemaSql(store::Engine::kSqlite),
+           audit::LogStore::AddressSchemaSql(store::Engine::kPostgres) +
+               audit::LeaseIndex::SchemaSql(store::Engine::kPostgres)}};
 }
 
 Result<std::string> ReadSmallFile(const std::string& path) {
@@ -72,7 +80,61 @@ std::string Trim(std::string s) {
   return s;
 }
 
+// The length of the lease a DHCP record grants: its `lease_seconds` field when it has one (a
+// rule captured or set it), else the contract's default.
+std::chrono::milliseconds LeaseLength(const AuditRecord& r, const AuditSettings& settings) {
+  std::int64_t seconds = settings.lease_seconds;
+  const std::string_view v = r.Extra("lease_seconds");
+  std::int64_t n = 0;
+  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (!v.empty() && ec == std::errc() && end == v.data() + v.size() && n > 0 &&
+      n <= 366 * 86400) {
+    seconds = n;
+  }
+  return std::chrono::seconds(seconds);
+}
+
 }  // namespace
+
+std::string LeafRanges(const std::vector<std::uint64_t>& leaves) {
+  std::string out;
+  for (std::size_t i = 0; i < leaves.size();) {
+    std::size_t j = i;
+    while (j + 1 < leaves.size() && leaves[j + 1] == leaves[j] + 1) ++j;
+    if (!out.empty()) out += ',';
+    out += std::to_string(leaves[i]);
+    if (j > i) out += "-" + std::to_string(leaves[j]);
+    i = j + 1;
+  }
+  return out;
+}
+
+Result<std::vector<std::uint64_t>> ParseLeafRanges(std::string_view text) {
+  std::vector<std::uint64_t> out;
+  auto number = [](std::string_view s, std::uint64_t& v) {
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    return !s.empty() && ec == std::errc() && end == s.data() + s.size();
+  };
+  while (!text.empty()) {
+    const std::size_t comma = text.find(',');
+    const std::string_view part = text.substr(0, comma);
+    text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+    const std::size_t dash = part.find('-');
+    std::uint64_t a = 0, b = 0;
+    const bool ok = dash == std::string_view::npos
+                        ? number(part, a) && (b = a, true)
+                        : number(part.substr(0, dash), a) && number(part.substr(dash + 1), b);
+    if (!ok || b < a || b - a >= (std::uint64_t{1} << 32)) {
+      return Status::InvalidArgument("'" + std::string(part) +
+                                     "' is not a leaf or a range of leaves; write e.g. 3,7-9");
+    }
+    for (std::uint64_t v = a;; ++v) {
+      out.push_back(v);
+      if (v == b) break;
+    }
+  }
+  return out;
+}
 
 std::string AuditStoreUrl(const std::string& url) {
   if (!IsSqlite(url)) return url;
@@ -202,30 +264,74 @@ Result<AuditIngestResult> AuditService::Ingest(const AuditIngestRequest& r) {
   return AppendRecords(r.contract, std::move(records));
 }
 
-Result<AuditIngestResult> AuditService::AppendRecords(const std::string& contract,
-                                                      std::vector<AuditRecord> records) {
-  ISMS_ASSIGN_OR_RETURN(ContractRecord c, ledger_->FindContract(contract));
+Result<const AuditService::ContractRules*> AuditService::RulesOf(const ContractRecord& c) {
+  auto it = rules_.find(c.id);
+  if (it != rules_.end() && it->second.policy_toml == c.policy_toml) return &it->second;
+  ContractRules rules;
+  rules.policy_toml = c.policy_toml;
   std::vector<AuditRule> supplier;
   if (!c.policy_toml.empty()) {
     ISMS_ASSIGN_OR_RETURN(supplier, LoadAuditRulesToml(c.policy_toml, "the contract's policy"));
+    ISMS_ASSIGN_OR_RETURN(rules.settings,
+                          LoadAuditSettingsToml(c.policy_toml, "the contract's policy"));
   }
   ISMS_ASSIGN_OR_RETURN(AuditClassifier classifier, AuditClassifier::Create(std::move(supplier)));
+  rules.classifier = std::make_unique<AuditClassifier>(std::move(classifier));
+  rules_[c.id] = std::move(rules);
+  return &rules_[c.id];
+}
+
+Status AuditService::IndexLeases(std::int64_t contract_id, const std::vector<AuditRecord>& records,
+                                 std::uint64_t first_leaf, const AuditSettings& settings) {
+  std::vector<std::size_t> leases;
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const AuditRecord& r = records[i];
+    if (r.category == AuditCategory::kDhcpLease && !r.src_ip.empty() &&
+        (!r.src_mac.empty() || !r.src_host.empty())) {
+      leases.push_back(i);
+    }
+  }
+  if (leases.empty()) return Status::Ok();
+  std::stable_sort(leases.begin(), leases.end(), [&](std::size_t a, std::size_t b) {
+    return records[a].time < records[b].time;
+  });
+  audit::LeaseIndex index(*conn_, contract_id);
+  for (std::size_t i : leases) {
+    const AuditRecord& r = records[i];
+    std::string mac = audit::NormalizeMac(r.src_mac);
+    if (mac.empty()) mac = r.src_mac;
+    if (r.Extra("lease") == "release") {
+      ISMS_RETURN_IF_ERROR(index.Release(r.src_ip, r.src_host, mac, r.time, first_leaf + i));
+    } else {
+      ISMS_RETURN_IF_ERROR(
+          index.Grant(r.src_ip, r.src_host, mac, r.time, LeaseLength(r, settings), first_leaf + i));
+    }
+  }
+  return Status::Ok();
+}
+
+Result<AuditIngestResult> AuditService::AppendRecords(const std::string& contract,
+                                                      std::vector<AuditRecord> records) {
+  ISMS_ASSIGN_OR_RETURN(ContractRecord c, ledger_->FindContract(contract));
+  ISMS_ASSIGN_OR_RETURN(const ContractRules* rules, RulesOf(c));
   ISMS_ASSIGN_OR_RETURN(audit::NoteSigner signer, Signer());
   const Instant now = clock_.Now();
   std::vector<audit::LogEntry> entries;
   entries.reserve(records.size());
   AuditIngestResult res;
   for (AuditRecord& rec : records) {
-    classifier.Classify(rec);
+    rules->classifier->Classify(rec);
     ++res.categories[std::string(AuditCategoryKey(rec.category))];
     ISMS_ASSIGN_OR_RETURN(std::string bytes, EncodeAuditRecord(rec));
-    entries.push_back({std::move(bytes), rec.time, rec.host, rec.user});
+    entries.push_back({std::move(bytes), rec.time, rec.host, rec.user,
+                       rec.category == AuditCategory::kOutboundRequest ? rec.src_ip : ""});
   }
   audit::LogStore log(*conn_, c.id, audit::LogKind::kAudit, chunk_bits_);
   store::Transaction tx(*conn_);
   ISMS_RETURN_IF_ERROR(tx.Begin());
   ISMS_ASSIGN_OR_RETURN(audit::LogState before, log.State());
   ISMS_RETURN_IF_ERROR(log.Append(entries));
+  ISMS_RETURN_IF_ERROR(IndexLeases(c.id, records, before.size, rules->settings));
   ISMS_ASSIGN_OR_RETURN(res.checkpoint,
                         log.WriteCheckpoint(signer, Origin(c.name, audit::LogKind::kAudit), now));
   ISMS_RETURN_IF_ERROR(tx.Commit());
@@ -247,17 +353,104 @@ Status AuditService::Search(const AuditSearchRequest& r,
   q.to = r.to;
   q.host = r.host;
   q.user = r.user;
+  std::vector<audit::Lease> leases;
+  if (r.host && r.follow_leases) {
+    ISMS_ASSIGN_OR_RETURN(leases, audit::LeaseIndex(*conn_, id).HeldBy(*r.host, r.from, r.to));
+    for (const audit::Lease& l : leases) q.via.push_back({l.ip, l.from, l.to});
+  }
   std::int64_t seen = 0;
   audit::LogStore log(*conn_, id, audit::LogKind::kAudit, chunk_bits_);
   return log.Scan(q, [&](audit::StoredEntry&& e) -> Result<bool> {
     if (r.limit >= 0 && seen >= r.limit) return false;
-    ISMS_ASSIGN_OR_RETURN(AuditRecord rec, DecodeAuditRecord(e.bytes));
-    if (category && rec.category != *category) return true;
-    if (r.text && rec.message.find(*r.text) == std::string::npos) return true;
+    AuditHit hit;
+    hit.leaf = e.leaf;
+    hit.leaf_hash = e.leaf_hash;
+    if (e.erased) {
+      if (category || r.text) return true;
+      hit.erased = true;
+      hit.record.time = e.time;
+      hit.record.host = std::move(e.host);
+    } else {
+      ISMS_ASSIGN_OR_RETURN(hit.record, DecodeAuditRecord(e.bytes));
+      if (category && hit.record.category != *category) return true;
+      if (r.text && hit.record.message.find(*r.text) == std::string::npos) return true;
+      if (e.via >= 0) {
+        const audit::Lease& l = leases[static_cast<std::size_t>(e.via)];
+        // The index key came from the record; a record that does not say so is not attributed.
+        if (hit.record.category != AuditCategory::kOutboundRequest || hit.record.src_ip != l.ip) {
+          return true;
+        }
+        hit.via_lease = l;
+      }
+    }
     ++seen;
-    ISMS_ASSIGN_OR_RETURN(bool more, fn(AuditHit{e.leaf, std::move(rec)}));
+    ISMS_ASSIGN_OR_RETURN(bool more, fn(std::move(hit)));
     return more && (r.limit < 0 || seen < r.limit);
   });
+}
+
+Result<std::vector<audit::Lease>> AuditService::Leases(const std::string& contract,
+                                                       const std::optional<std::string>& holder,
+                                                       const std::optional<std::string>& ip,
+                                                       std::optional<Instant> from,
+                                                       std::optional<Instant> to) {
+  ISMS_ASSIGN_OR_RETURN(std::int64_t id, ContractId(contract));
+  audit::LeaseIndex index(*conn_, id);
+  if (holder && ip) return Status::InvalidArgument("give a host or an address, not both");
+  if (holder) return index.HeldBy(*holder, from, to);
+  if (ip) return index.OfAddress(*ip, from, to);
+  return Status::InvalidArgument("give a host (name or MAC address) or an address");
+}
+
+Result<AuditEraseResult> AuditService::Erase(const AuditEraseRequest& r, const Actor& actor,
+                                             bool dry_run) {
+  ISMS_ASSIGN_OR_RETURN(ContractRecord c, ledger_->FindContract(r.contract));
+  AuditEraseResult res;
+  std::set<std::uint64_t> wanted(r.leaves.begin(), r.leaves.end());
+  if (r.filter) {
+    AuditSearchRequest f = *r.filter;
+    f.contract = r.contract;
+    ISMS_RETURN_IF_ERROR(Search(f, [&](AuditHit&& h) -> Result<bool> {
+      wanted.insert(h.leaf);
+      return true;
+    }));
+  }
+  if (dry_run) {
+    res.leaves.assign(wanted.begin(), wanted.end());
+    return res;
+  }
+  if (wanted.empty()) return res;
+  const std::vector<std::uint64_t> leaves(wanted.begin(), wanted.end());
+  audit::LogStore log(*conn_, c.id, audit::LogKind::kAudit, chunk_bits_);
+  {
+    store::Transaction tx(*conn_);
+    ISMS_RETURN_IF_ERROR(tx.Begin());
+    ISMS_ASSIGN_OR_RETURN(std::vector<audit::StoredEntry> erased, log.Erase(leaves));
+    std::vector<std::uint64_t> started;
+    for (const audit::StoredEntry& e : erased) {
+      res.leaves.push_back(e.leaf);
+      Result<AuditRecord> rec = DecodeAuditRecord(e.bytes);
+      if (rec.ok() && rec->category == AuditCategory::kDhcpLease) started.push_back(e.leaf);
+    }
+    ISMS_ASSIGN_OR_RETURN(res.leases_dropped, audit::LeaseIndex(*conn_, c.id).DropStartedBy(started));
+    ISMS_RETURN_IF_ERROR(tx.Commit());
+  }
+  res.already_erased = leaves.size() - res.leaves.size();
+  if (res.leaves.empty()) return res;
+  NewEvent e;
+  e.contract = r.contract;
+  e.type = "audit.erased";
+  e.at = clock_.Now();
+  e.note = "isms audit erase";
+  e.attrs = {{"leaves", LeafRanges(res.leaves)}, {"records", std::to_string(res.leaves.size())}};
+  if (!r.reason.empty()) e.attrs.emplace_back("reason", r.reason);
+  Result<Event> recorded = ledger_->RecordEvent(e, actor);
+  ISMS_RETURN_IF_ERROR(recorded.status().WithContext(
+      "the records were erased but the ledger event was not recorded (record audit.erased with "
+      "leaves=" +
+      LeafRanges(res.leaves) + " by hand)"));
+  res.event_id = recorded->id;
+  return res;
 }
 
 Result<std::string> AuditService::LatestCheckpoint(const std::string& contract) {
@@ -281,6 +474,24 @@ Result<audit::VerifyReport> AuditService::Verify(const std::string& contract,
   ISMS_ASSIGN_OR_RETURN(audit::NoteVerifier verifier, Verifier());
   audit::LogStore log(*conn_, id, audit::LogKind::kAudit);
   ISMS_ASSIGN_OR_RETURN(audit::VerifyReport rep, log.Verify(verifier));
+  if (!rep.erased.empty()) {
+    // An erasure without its ledger event would be a deletion in disguise.
+    std::set<std::uint64_t> recorded;
+    ISMS_ASSIGN_OR_RETURN(std::vector<Event> events, ledger_->EventsAfter(id, 0));
+    for (const Event& e : events) {
+      if (e.type != "audit.erased") continue;
+      Result<std::vector<std::uint64_t>> leaves = ParseLeafRanges(e.Attr("leaves").value_or(""));
+      if (leaves.ok()) recorded.insert(leaves->begin(), leaves->end());
+    }
+    std::vector<std::uint64_t> unrecorded;
+    for (std::uint64_t leaf : rep.erased) {
+      if (!recorded.contains(leaf)) unrecorded.push_back(leaf);
+    }
+    if (!unrecorded.empty()) {
+      rep.problems.push_back("erased leaves " + LeafRanges(unrecorded) +
+                             ": no audit.erased event of the ledger records their erasure");
+    }
+  }
   if (!against) return rep;
   Result<audit::Checkpoint> cp = audit::VerifyCheckpoint(*against, verifier);
   if (!cp.ok()) {
@@ -348,7 +559,13 @@ Result<AuditPurgeResult> AuditService::Purge(const std::string& contract, Date b
   {
     store::Transaction tx(*conn_);
     ISMS_RETURN_IF_ERROR(tx.Begin());
-    ISMS_ASSIGN_OR_RETURN(res.purged, log.Purge(StartOfLondonDay(before), now));
+    const Instant cutoff = StartOfLondonDay(before);
+    ISMS_ASSIGN_OR_RETURN(res.purged, log.Purge(cutoff, now));
+    // A lease that ended before every kept record attributes nothing any more.
+    ISMS_RETURN_IF_ERROR(audit::LeaseIndex(*conn_, ctx.record.id)
+                             .DropEndedBefore(res.purged.oldest_kept
+                                                  ? std::min(cutoff, *res.purged.oldest_kept)
+                                                  : cutoff));
     ISMS_RETURN_IF_ERROR(tx.Commit());
   }
   if (res.purged.chunks == 0) return res;
@@ -370,7 +587,7 @@ Status AuditService::AppendLedgerEvent(const std::string& contract, std::string_
   ISMS_ASSIGN_OR_RETURN(audit::NoteSigner signer, Signer());
   const Instant now = clock_.Now();
   audit::LogStore log(*conn_, id, audit::LogKind::kLedger, chunk_bits_);
-  audit::LogEntry entry{std::string(bytes), now, "", ""};
+  audit::LogEntry entry{std::string(bytes), now, "", "", ""};
   store::Transaction tx(*conn_);
   ISMS_RETURN_IF_ERROR(tx.Begin());
   ISMS_RETURN_IF_ERROR(log.Append(std::span(&entry, 1)));
@@ -398,7 +615,7 @@ Result<std::uint64_t> AuditService::SyncLedgerLog(const std::string& contract) {
                                 " was expected: events were deleted or renumbered");
     }
     ++expected;
-    batch.push_back({EncodeEventCanonical(e), e.recorded_at, "", ""});
+    batch.push_back({EncodeEventCanonical(e), e.recorded_at, "", "", ""});
     if (batch.size() == 4096) {
       ISMS_RETURN_IF_ERROR(log.Append(batch));
       batch.clear();

@@ -1,5 +1,6 @@
-// The audit-record use cases: ingest (parse, classify, append, sign a checkpoint), search,
-// export, verify, proofs, retention, and the ledger log's append. Storage: audit/log_store.h;
+// The audit-record use cases: ingest (parse, classify, append, sign a checkpoint), search (with
+// the asset attribution of outbound requests by DHCP lease), export, verify, proofs, erasure,
+// retention, and the ledger log's append. Storage: audit/log_store.h;
 // layout and the separate SQLite file: docs/audit-format.md ("Storage").
 //
 // Where the audit data lives: on SQLite in its own database file beside the main one
@@ -26,10 +27,12 @@
 #include <vector>
 
 #include "app/ledger.h"
+#include "audit/lease_index.h"
 #include "audit/log_store.h"
 #include "audit/note.h"
 #include "core/status.h"
 #include "core/time.h"
+#include "formats/audit_classify.h"
 #include "formats/audit_record.h"
 #include "store/store.h"
 
@@ -74,17 +77,47 @@ struct AuditIngestResult {
   std::string checkpoint;  // the signed note written at the commit
 };
 
+// `host` selects the records the host sent and (asset attribution, A1 8.1.1) the outbound
+// requests whose source address the host held by DHCP lease at the request's time (a host name or
+// a MAC address; docs/audit-format.md). An erased record matches on its time and host only: a
+// search by user, category or text never returns it.
 struct AuditSearchRequest {
   std::string contract;
   std::optional<Instant> from, to;
   std::optional<std::string> host, user, category, text;
   std::int64_t limit = -1;  // -1: no limit
+  bool follow_leases = true;
 };
 
 struct AuditHit {
   std::uint64_t leaf = 0;
+  // An erased record has only its time and host; its content is gone, its leaf hash stays.
+  bool erased = false;
+  audit::Hash leaf_hash{};
   AuditRecord record;
+  // Set when the record matched `host` through a DHCP lease: the lease of its source address.
+  std::optional<audit::Lease> via_lease;
 };
+
+// Which records to erase: the leaves listed, and/or every record a search finds.
+struct AuditEraseRequest {
+  std::string contract;
+  std::vector<std::uint64_t> leaves;
+  std::optional<AuditSearchRequest> filter;
+  std::string reason;
+};
+
+struct AuditEraseResult {
+  std::vector<std::uint64_t> leaves;  // erased now, in order
+  std::uint64_t already_erased = 0;   // asked for but erased before
+  std::uint64_t leases_dropped = 0;   // DHCP leases started by an erased record
+  std::int64_t event_id = 0;          // the audit.erased event of the ledger
+};
+
+// "3,7-9,12": the leaves in order as ranges.
+std::string LeafRanges(const std::vector<std::uint64_t>& sorted_leaves);
+// The leaves of "3,7-9,12"; InvalidArgument naming the bad part.
+Result<std::vector<std::uint64_t>> ParseLeafRanges(std::string_view text);
 
 struct AuditPurgeResult {
   audit::PurgeResult purged;
@@ -125,6 +158,20 @@ class AuditService {
   // Matching records in log order; `fn` returns false to stop.
   Status Search(const AuditSearchRequest& r, const std::function<Result<bool>(AuditHit&&)>& fn);
 
+  // The DHCP leases held by a host (a host name or MAC address) or of an address, overlapping
+  // [from, to), in time order.
+  Result<std::vector<audit::Lease>> Leases(const std::string& contract,
+                                           const std::optional<std::string>& holder,
+                                           const std::optional<std::string>& ip,
+                                           std::optional<Instant> from, std::optional<Instant> to);
+
+  // Erases the content of records (A1 3.3.4) while their leaf hashes stay, so verification and
+  // every proof still pass; the DHCP leases an erased record started are dropped. Then records
+  // audit.erased in the ledger (the leaves, how many, the reason): two transactions, as for a
+  // purge. With `dry_run`, only says which leaves would be erased.
+  Result<AuditEraseResult> Erase(const AuditEraseRequest& r, const Actor& actor,
+                                 bool dry_run = false);
+
   // The latest signed checkpoint of the contract's audit log.
   Result<std::string> LatestCheckpoint(const std::string& contract);
   Result<std::string> CheckpointAt(const std::string& contract, std::uint64_t size);
@@ -132,7 +179,8 @@ class AuditService {
   static std::string Origin(const std::string& contract, audit::LogKind kind);
 
   // Full verification; with `against` (a signed checkpoint the buyer kept), also proves that
-  // today's log extends it (appended to the report's problems when it does not).
+  // today's log extends it (appended to the report's problems when it does not). Every erased
+  // record must be named by an audit.erased event of the ledger.
   Result<audit::VerifyReport> Verify(const std::string& contract,
                                      const std::optional<std::string>& against);
 
@@ -176,6 +224,16 @@ class AuditService {
         clock_(clock),
         chunk_bits_(chunk_bits) {}
   Result<std::int64_t> ContractId(const std::string& contract);
+  // The contract's classifier and [audit] settings, built once per policy text.
+  struct ContractRules {
+    std::string policy_toml;
+    std::unique_ptr<AuditClassifier> classifier;
+    AuditSettings settings;
+  };
+  Result<const ContractRules*> RulesOf(const ContractRecord& c);
+  // Applies the DHCP lease records of a batch appended from `first_leaf` to the lease index.
+  Status IndexLeases(std::int64_t contract_id, const std::vector<AuditRecord>& records,
+                     std::uint64_t first_leaf, const AuditSettings& settings);
 
   std::unique_ptr<Ledger> ledger_;
   std::unique_ptr<store::Connection> conn_;
@@ -183,6 +241,7 @@ class AuditService {
   const Clock& clock_;
   int chunk_bits_;
   std::optional<AuditKeyInfo> created_key_;
+  std::map<std::int64_t, ContractRules> rules_;
 };
 
 }  // namespace isms::app

@@ -83,8 +83,23 @@ CREATE TABLE audit_checkpoints (
 );
 )sql";
 
+constexpr const char* kAddressSchema = R"sql(
+CREATE TABLE audit_ip_postings (
+  contract_id  BIGINT NOT NULL,
+  log_kind     INTEGER NOT NULL,
+  ip           %BLOB% NOT NULL,
+  chunk_no     BIGINT NOT NULL,
+  host         %BLOB% NOT NULL,
+  PRIMARY KEY (contract_id, log_kind, ip, chunk_no, host)
+);
+)sql";
+
+// Entry kinds: 0 and 1 (content, erased) were written before entries carried an ip key; 2 and 3
+// carry it. Every kind is read; 2 and 3 are written.
 constexpr std::uint8_t kEntryContent = 0;
 constexpr std::uint8_t kEntryErased = 1;
+constexpr std::uint8_t kEntryContentIp = 2;
+constexpr std::uint8_t kEntryErasedIp = 3;
 constexpr std::size_t kMaxBlockBytes = std::size_t{1} << 31;
 
 std::int64_t Ms(Instant t) {
@@ -155,14 +170,15 @@ class Reader {
   std::size_t pos_ = 0;
 };
 
-// One entry: kind, leaf (u64), time (ms, u64 two's complement), host, user, then the content
-// (kind 0) or the 32-byte leaf hash of erased content (kind 1).
+// One entry: kind, leaf (u64), time (ms, u64 two's complement), host, user, ip, then the content
+// (kind 2) or the 32-byte leaf hash of erased content (kind 3).
 void EncodeEntry(std::string& out, const StoredEntry& e) {
-  out.push_back(static_cast<char>(e.erased ? kEntryErased : kEntryContent));
+  out.push_back(static_cast<char>(e.erased ? kEntryErasedIp : kEntryContentIp));
   PutU64(out, e.leaf);
   PutU64(out, static_cast<std::uint64_t>(Ms(e.time)));
   PutBytes(out, e.host);
   PutBytes(out, e.user);
+  PutBytes(out, e.ip);
   if (e.erased) {
     out.append(HashBytes(e.leaf_hash));
   } else {
@@ -203,10 +219,13 @@ Status DecodeEntries(std::string_view blob, std::vector<StoredEntry>& out) {
       return Status::Corruption("truncated entry");
     }
     e.time = FromMs(static_cast<std::int64_t>(t));
-    if (kind == kEntryContent) {
+    if ((kind == kEntryContentIp || kind == kEntryErasedIp) && !r.Bytes(e.ip)) {
+      return Status::Corruption("truncated entry");
+    }
+    if (kind == kEntryContent || kind == kEntryContentIp) {
       if (!r.Bytes(e.bytes)) return Status::Corruption("truncated entry content");
       e.leaf_hash = LeafHash(e.bytes);
-    } else if (kind == kEntryErased) {
+    } else if (kind == kEntryErased || kind == kEntryErasedIp) {
       std::string h;
       if (!r.Fixed(32, h)) return Status::Corruption("truncated erased entry");
       std::copy(h.begin(), h.end(), e.leaf_hash.begin());
@@ -242,11 +261,20 @@ struct LogStore::Batch {
   Status decoded;
 };
 
-std::string LogStore::SchemaSql(store::Engine engine) {
-  std::string s(kSchema);
+namespace {
+std::string WithBlobs(std::string s, store::Engine engine) {
   const std::string blob = engine == store::Engine::kPostgres ? "BYTEA" : "BLOB";
   for (std::size_t p; (p = s.find("%BLOB%")) != std::string::npos;) s.replace(p, 6, blob);
   return s;
+}
+}  // namespace
+
+std::string LogStore::SchemaSql(store::Engine engine) {
+  return WithBlobs(kSchema, engine);
+}
+
+std::string LogStore::AddressSchemaSql(store::Engine engine) {
+  return WithBlobs(kAddressSchema, engine);
 }
 
 LogStore::LogStore(store::Connection& conn, std::int64_t contract_id, LogKind kind, int chunk_bits)
@@ -299,16 +327,41 @@ Result<int> LogStore::ChunkBits() {
   return s.chunk_bits;
 }
 
+Status LogStore::WritePostings(std::uint64_t chunk_no, const std::string& host,
+                               std::span<const StoredEntry* const> entries) {
+  std::set<std::string> users, ips;
+  for (const StoredEntry* e : entries) {
+    if (!e->user.empty()) users.insert(e->user);
+    if (!e->ip.empty()) ips.insert(e->ip);
+  }
+  for (const auto* keys : {&users, &ips}) {
+    if (keys->empty()) continue;
+    ISMS_ASSIGN_OR_RETURN(
+        auto post, conn_.Prepare(keys == &users
+                                     ? "INSERT INTO audit_postings (contract_id, log_kind, "
+                                       "user_key, chunk_no, host) VALUES ($1, $2, $3, $4, $5)"
+                                     : "INSERT INTO audit_ip_postings (contract_id, log_kind, "
+                                       "ip, chunk_no, host) VALUES ($1, $2, $3, $4, $5)"));
+    for (const std::string& key : *keys) {
+      post->BindInt(1, contract_id_);
+      post->BindInt(2, log_);
+      post->BindBlob(3, key);
+      post->BindInt(4, static_cast<std::int64_t>(chunk_no));
+      post->BindBlob(5, host);
+      ISMS_RETURN_IF_ERROR(post->Run());
+    }
+  }
+  return Status::Ok();
+}
+
 Status LogStore::WriteChunk(std::uint64_t chunk_no, std::span<const StoredEntry> entries) {
   std::map<std::string, std::vector<const StoredEntry*>> by_host;
-  std::set<std::pair<std::string, std::string>> postings;
   std::vector<Hash> leaves;
   leaves.reserve(entries.size());
   std::int64_t min_t = std::numeric_limits<std::int64_t>::max();
   std::int64_t max_t = std::numeric_limits<std::int64_t>::min();
   for (const StoredEntry& e : entries) {
     by_host[e.host].push_back(&e);
-    if (!e.user.empty()) postings.emplace(e.user, e.host);
     leaves.push_back(e.leaf_hash);
     min_t = std::min(min_t, Ms(e.time));
     max_t = std::max(max_t, Ms(e.time));
@@ -336,16 +389,8 @@ Status LogStore::WriteChunk(std::uint64_t chunk_no, std::span<const StoredEntry>
     block->BindBlob(8, Compress(raw));
     ISMS_RETURN_IF_ERROR(block->Run());
   }
-  ISMS_ASSIGN_OR_RETURN(auto post,
-                        conn_.Prepare("INSERT INTO audit_postings (contract_id, log_kind, "
-                                      "user_key, chunk_no, host) VALUES ($1, $2, $3, $4, $5)"));
-  for (const auto& [user, host] : postings) {
-    post->BindInt(1, contract_id_);
-    post->BindInt(2, log_);
-    post->BindBlob(3, user);
-    post->BindInt(4, static_cast<std::int64_t>(chunk_no));
-    post->BindBlob(5, host);
-    ISMS_RETURN_IF_ERROR(post->Run());
+  for (const auto& [host, list] : by_host) {
+    ISMS_RETURN_IF_ERROR(WritePostings(chunk_no, host, list));
   }
   ISMS_ASSIGN_OR_RETURN(auto chunk,
                         conn_.Prepare("INSERT INTO audit_chunks (contract_id, log_kind, chunk_no, "
@@ -395,6 +440,7 @@ Status LogStore::Append(std::span<const LogEntry> entries) {
     e.time = entries[i].time;
     e.host = entries[i].host;
     e.user = entries[i].user;
+    e.ip = entries[i].ip;
     e.bytes = entries[i].bytes;
     e.leaf_hash = LeafHash(e.bytes);
     tree.Append(e.leaf_hash);
@@ -577,14 +623,124 @@ Result<std::string> LogStore::CheckpointAt(std::uint64_t size) {
 }
 
 Status LogStore::Scan(const LogQuery& q, const std::function<Result<bool>(StoredEntry&&)>& fn) {
-  ISMS_ASSIGN_OR_RETURN(int bits, ChunkBits());
-  (void)bits;
+  ISMS_RETURN_IF_ERROR(ChunkBits().status());
   const std::int64_t from = q.from ? Ms(*q.from) : std::numeric_limits<std::int64_t>::min();
   const std::int64_t to = q.to ? Ms(*q.to) : std::numeric_limits<std::int64_t>::max();
-  auto keep = [&](const StoredEntry& e) {
-    return !e.erased && Ms(e.time) >= from && Ms(e.time) < to && (!q.host || e.host == *q.host) &&
-           (!q.user || e.user == *q.user);
+  auto keep = [&](StoredEntry& e) {
+    const std::int64_t t = Ms(e.time);
+    if (t < from || t >= to || (q.user && e.user != *q.user)) return false;
+    e.via = -1;
+    if (!q.host || e.host == *q.host) return true;
+    for (std::size_t i = 0; i < q.via.size(); ++i) {
+      const AddressWindow& w = q.via[i];
+      if (!e.ip.empty() && e.ip == w.ip && t >= Ms(w.from) && t < Ms(w.to)) {
+        e.via = static_cast<int>(i);
+        return true;
+      }
+    }
+    return false;
   };
+  bool stop = false;
+  ISMS_RETURN_IF_ERROR(ScanBlocks(q, keep, fn, stop));
+  if (stop) return Status::Ok();
+  std::vector<Batch> batches;
+  ISMS_RETURN_IF_ERROR(LoadBatches(batches, true));
+  for (Batch& b : batches) {
+    ISMS_RETURN_IF_ERROR(b.decoded.WithContext("tail batch at leaf " + std::to_string(b.first)));
+    for (StoredEntry& e : b.entries) {
+      if (!keep(e)) continue;
+      ISMS_ASSIGN_OR_RETURN(bool more, fn(std::move(e)));
+      if (!more) return Status::Ok();
+    }
+  }
+  return Status::Ok();
+}
+
+// The blocks of complete chunks that may hold matches, chunk by chunk; within a chunk the matches
+// go to `fn` in leaf order.
+Status LogStore::ScanBlocks(const LogQuery& q, const std::function<bool(StoredEntry&)>& keep,
+                            const std::function<Result<bool>(StoredEntry&&)>& fn, bool& stop) {
+  const std::int64_t from = q.from ? Ms(*q.from) : std::numeric_limits<std::int64_t>::min();
+  const std::int64_t to = q.to ? Ms(*q.to) : std::numeric_limits<std::int64_t>::max();
+  std::vector<StoredEntry> group;
+  auto flush = [&]() -> Status {
+    std::sort(group.begin(), group.end(),
+              [](const StoredEntry& a, const StoredEntry& b) { return a.leaf < b.leaf; });
+    for (StoredEntry& e : group) {
+      if (stop || !keep(e)) continue;
+      ISMS_ASSIGN_OR_RETURN(bool more, fn(std::move(e)));
+      if (!more) stop = true;
+    }
+    group.clear();
+    return Status::Ok();
+  };
+  auto decode = [&](std::int64_t no, const std::string& blob) {
+    return DecodeEntries(blob, group).WithContext("chunk " + std::to_string(no) +
+                                                  ": run isms audit verify");
+  };
+
+  if (q.host && !q.via.empty()) {
+    // The host's own blocks and the blocks holding an address of a window, by key first, then
+    // read chunk by chunk.
+    std::map<std::int64_t, std::set<std::string>> keys;
+    {
+      ISMS_ASSIGN_OR_RETURN(auto st,
+                            conn_.Prepare("SELECT chunk_no FROM audit_blocks WHERE contract_id = "
+                                          "$1 AND log_kind = $2 AND host = $3 AND max_time >= "
+                                          "$4 AND min_time < $5"));
+      st->BindInt(1, contract_id_);
+      st->BindInt(2, log_);
+      st->BindBlob(3, *q.host);
+      st->BindInt(4, from);
+      st->BindInt(5, to);
+      while (true) {
+        ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
+        if (!row) break;
+        keys[st->ColumnInt(0)].insert(*q.host);
+      }
+    }
+    ISMS_ASSIGN_OR_RETURN(
+        auto st, conn_.Prepare("SELECT p.chunk_no, p.host FROM audit_ip_postings p JOIN "
+                               "audit_blocks b ON b.contract_id = p.contract_id AND b.log_kind = "
+                               "p.log_kind AND b.chunk_no = p.chunk_no AND b.host = p.host WHERE "
+                               "p.contract_id = $1 AND p.log_kind = $2 AND p.ip = $3 AND "
+                               "b.max_time >= $4 AND b.min_time < $5"));
+    for (const AddressWindow& w : q.via) {
+      const std::int64_t lo = std::max(from, Ms(w.from));
+      const std::int64_t hi = std::min(to, Ms(w.to));
+      if (lo >= hi) continue;
+      st->BindInt(1, contract_id_);
+      st->BindInt(2, log_);
+      st->BindBlob(3, w.ip);
+      st->BindInt(4, lo);
+      st->BindInt(5, hi);
+      while (true) {
+        ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
+        if (!row) break;
+        keys[st->ColumnInt(0)].insert(st->ColumnBlob(1));
+      }
+    }
+    ISMS_ASSIGN_OR_RETURN(auto data,
+                          conn_.Prepare("SELECT data FROM audit_blocks WHERE contract_id = $1 AND "
+                                        "log_kind = $2 AND chunk_no = $3 AND host = $4"));
+    for (const auto& [no, hosts] : keys) {
+      for (const std::string& host : hosts) {
+        data->BindInt(1, contract_id_);
+        data->BindInt(2, log_);
+        data->BindInt(3, no);
+        data->BindBlob(4, host);
+        ISMS_ASSIGN_OR_RETURN(bool row, data->Step());
+        if (row) ISMS_RETURN_IF_ERROR(decode(no, data->ColumnBlob(0)));
+        while (row) {
+          ISMS_ASSIGN_OR_RETURN(row, data->Step());
+        }
+      }
+      ISMS_RETURN_IF_ERROR(flush());
+      if (stop) return Status::Ok();
+    }
+    return Status::Ok();
+  }
+
   const std::string host_param = q.user ? "$6" : "$5";
   std::string sql;
   if (q.user) {
@@ -609,20 +765,7 @@ Status LogStore::Scan(const LogQuery& q, const std::function<Result<bool>(Stored
   st->BindInt(4, to);
   if (q.user) st->BindBlob(5, *q.user);
   if (q.host) st->BindBlob(q.user ? 6 : 5, *q.host);
-  std::vector<StoredEntry> group;
   std::int64_t group_chunk = -1;
-  bool stop = false;
-  auto flush = [&]() -> Status {
-    std::sort(group.begin(), group.end(),
-              [](const StoredEntry& a, const StoredEntry& b) { return a.leaf < b.leaf; });
-    for (StoredEntry& e : group) {
-      if (stop || !keep(e)) continue;
-      ISMS_ASSIGN_OR_RETURN(bool more, fn(std::move(e)));
-      if (!more) stop = true;
-    }
-    group.clear();
-    return Status::Ok();
-  };
   while (!stop) {
     ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
     if (!row) break;
@@ -631,28 +774,11 @@ Status LogStore::Scan(const LogQuery& q, const std::function<Result<bool>(Stored
       ISMS_RETURN_IF_ERROR(flush());
       group_chunk = no;
     }
-    ISMS_RETURN_IF_ERROR(
-        DecodeEntries(st->ColumnBlob(1), group)
-            .WithContext("chunk " + std::to_string(no) + ": run isms audit verify"));
+    ISMS_RETURN_IF_ERROR(decode(no, st->ColumnBlob(1)));
   }
-  if (stop) {
-    st.reset();
-    return Status::Ok();
-  }
-  ISMS_RETURN_IF_ERROR(flush());
-  if (stop) return Status::Ok();
   st.reset();
-  std::vector<Batch> batches;
-  ISMS_RETURN_IF_ERROR(LoadBatches(batches, true));
-  for (Batch& b : batches) {
-    ISMS_RETURN_IF_ERROR(b.decoded.WithContext("tail batch at leaf " + std::to_string(b.first)));
-    for (StoredEntry& e : b.entries) {
-      if (!keep(e)) continue;
-      ISMS_ASSIGN_OR_RETURN(bool more, fn(std::move(e)));
-      if (!more) return Status::Ok();
-    }
-  }
-  return Status::Ok();
+  if (stop) return Status::Ok();
+  return flush();
 }
 
 Result<SparseHashSource> LogStore::SourceFor(std::vector<std::uint64_t> positions) {
@@ -770,6 +896,17 @@ Result<VerifyReport> LogStore::Verify(const NoteVerifier& verifier) {
                   return Status::Ok();
                 }));
   }
+  std::map<std::uint64_t, std::set<std::pair<std::string, std::string>>> ip_postings;
+  {
+    ISMS_RETURN_IF_ERROR(
+        EachRow("SELECT chunk_no, ip, host FROM audit_ip_postings WHERE contract_id = $1 AND "
+                "log_kind = $2",
+                [&](const store::Statement& st) -> Status {
+                  ip_postings[static_cast<std::uint64_t>(st.ColumnInt(0))].emplace(
+                      st.ColumnBlob(1), st.ColumnBlob(2));
+                  return Status::Ok();
+                }));
+  }
   std::set<std::uint64_t> block_chunks;
   {
     ISMS_RETURN_IF_ERROR(
@@ -816,7 +953,7 @@ Result<VerifyReport> LogStore::Verify(const NoteVerifier& verifier) {
     src.AddSubtree(c.no * chunk, chunk, c.root);
     if (c.purged) {
       ++rep.purged_chunks;
-      if (block_chunks.contains(c.no) || postings.contains(c.no)) {
+      if (block_chunks.contains(c.no) || postings.contains(c.no) || ip_postings.contains(c.no)) {
         problem(c.no, "purged, yet blocks or postings remain");
       }
       continue;
@@ -828,7 +965,7 @@ Result<VerifyReport> LogStore::Verify(const NoteVerifier& verifier) {
       std::string data;
     };
     std::vector<StoredEntry> entries;
-    std::set<std::pair<std::string, std::string>> want_postings;
+    std::set<std::pair<std::string, std::string>> want_postings, want_ip_postings;
     std::string bad;
     {
       ISMS_ASSIGN_OR_RETURN(auto st, conn_.Prepare("SELECT host, records, min_time, max_time, "
@@ -852,6 +989,7 @@ Result<VerifyReport> LogStore::Verify(const NoteVerifier& verifier) {
           lo = std::min(lo, Ms(e.time));
           hi = std::max(hi, Ms(e.time));
           if (!e.user.empty()) want_postings.emplace(e.user, e.host);
+          if (!e.ip.empty()) want_ip_postings.emplace(e.ip, e.host);
           entries.push_back(std::move(e));
         }
         if (bad.empty() && (static_cast<std::int64_t>(block.size()) != st->ColumnInt(1) ||
@@ -870,6 +1008,7 @@ Result<VerifyReport> LogStore::Verify(const NoteVerifier& verifier) {
         bad = "leaf " + std::to_string(c.no * chunk + i) + " is missing or out of place";
       }
       leaves.push_back(entries[i].leaf_hash);
+      if (entries[i].erased) rep.erased.push_back(entries[i].leaf);
       lo = std::min(lo, Ms(entries[i].time));
       hi = std::max(hi, Ms(entries[i].time));
     }
@@ -886,6 +1025,9 @@ Result<VerifyReport> LogStore::Verify(const NoteVerifier& verifier) {
     if (bad.empty() && want_postings != postings[c.no]) {
       bad = "the user postings disagree with its records";
     }
+    if (bad.empty() && want_ip_postings != ip_postings[c.no]) {
+      bad = "the address postings disagree with its records";
+    }
     if (!bad.empty()) problem(c.no, bad);
     for (const CpRow& cp : cps) {
       if (cp.size > c.no * chunk && cp.size < (c.no + 1) * chunk && leaves.size() == chunk) {
@@ -894,12 +1036,15 @@ Result<VerifyReport> LogStore::Verify(const NoteVerifier& verifier) {
       }
     }
     postings.erase(c.no);
+    ip_postings.erase(c.no);
     block_chunks.erase(c.no);
   }
   for (; expect < complete; ++expect) problem(expect, "missing");
   for (std::uint64_t no : block_chunks) problem(no, "blocks stored for a chunk that has no row");
-  for (const auto& [no, set] : postings) {
-    if (!set.empty()) problem(no, "postings stored for a chunk that has no live row");
+  for (const auto* map : {&postings, &ip_postings}) {
+    for (const auto& [no, set] : *map) {
+      if (!set.empty()) problem(no, "postings stored for a chunk that has no live row");
+    }
   }
 
   std::vector<Batch> batches;
@@ -918,6 +1063,7 @@ Result<VerifyReport> LogStore::Verify(const NoteVerifier& verifier) {
     for (std::size_t i = 0; i < b.entries.size(); ++i) {
       ok = ok && b.entries[i].leaf == b.first + i;
       leaves.push_back(b.entries[i].leaf_hash);
+      if (b.entries[i].erased) rep.erased.push_back(b.entries[i].leaf);
     }
     if (!ok) {
       rep.problems.push_back(where + "does not continue the log at leaf " + std::to_string(next));
@@ -973,6 +1119,154 @@ Result<VerifyReport> LogStore::Verify(const NoteVerifier& verifier) {
   return rep;
 }
 
+Result<std::vector<StoredEntry>> LogStore::Erase(std::span<const std::uint64_t> leaves) {
+  ISMS_ASSIGN_OR_RETURN(LogState s, State());
+  const std::uint64_t chunk = std::uint64_t{1} << s.chunk_bits;
+  const std::uint64_t complete = s.size / chunk;
+  std::map<std::uint64_t, std::set<std::uint64_t>> by_chunk;  // chunk -> leaves
+  std::set<std::uint64_t> in_tail;
+  for (std::uint64_t leaf : leaves) {
+    if (leaf >= s.size) {
+      return Status::InvalidArgument("leaf " + std::to_string(leaf) + " is beyond the log's " +
+                                     std::to_string(s.size) + " records");
+    }
+    if (leaf / chunk < complete) {
+      by_chunk[leaf / chunk].insert(leaf);
+    } else {
+      in_tail.insert(leaf);
+    }
+  }
+  std::vector<StoredEntry> erased;
+  auto erase = [&](StoredEntry& e) {
+    erased.push_back(e);
+    e.erased = true;
+    e.bytes.clear();
+    e.bytes.shrink_to_fit();
+    e.user.clear();
+    e.ip.clear();
+  };
+  if (!by_chunk.empty()) {
+    std::vector<Chunk> chunks;
+    ISMS_RETURN_IF_ERROR(LoadChunks(chunks));
+    std::map<std::uint64_t, const Chunk*> rows;
+    for (const Chunk& c : chunks) rows[c.no] = &c;
+    ISMS_ASSIGN_OR_RETURN(auto read, conn_.Prepare("SELECT host, data FROM audit_blocks WHERE "
+                                                   "contract_id = $1 AND log_kind = $2 AND "
+                                                   "chunk_no = $3"));
+    ISMS_ASSIGN_OR_RETURN(auto write, conn_.Prepare("UPDATE audit_blocks SET data = $5 WHERE "
+                                                    "contract_id = $1 AND log_kind = $2 AND "
+                                                    "chunk_no = $3 AND host = $4"));
+    for (const auto& [no, wanted] : by_chunk) {
+      const std::string where = "chunk " + std::to_string(no) + " (" +
+                                Range(no * chunk, (no + 1) * chunk) + ")";
+      auto row = rows.find(no);
+      if (row == rows.end()) {
+        return Status::Corruption(where + " is missing; nothing was erased: run isms audit verify");
+      }
+      if (row->second->purged) {
+        return Status::FailedPrecondition("leaf " + std::to_string(*wanted.begin()) +
+                                          " was purged with " + where +
+                                          ": nothing of it is left to erase");
+      }
+      std::map<std::string, std::vector<StoredEntry>> blocks;
+      read->BindInt(1, contract_id_);
+      read->BindInt(2, log_);
+      read->BindInt(3, static_cast<std::int64_t>(no));
+      std::vector<std::pair<std::uint64_t, Hash>> hashes;
+      while (true) {
+        ISMS_ASSIGN_OR_RETURN(bool more, read->Step());
+        if (!more) break;
+        std::vector<StoredEntry>& b = blocks[read->ColumnBlob(0)];
+        ISMS_RETURN_IF_ERROR(DecodeEntries(read->ColumnBlob(1), b).WithContext(
+            where + ": nothing was erased: run isms audit verify"));
+        for (const StoredEntry& e : b) hashes.emplace_back(e.leaf, e.leaf_hash);
+      }
+      std::sort(hashes.begin(), hashes.end(),
+                [](const auto& a, const auto& b) { return a.first < b.first; });
+      std::vector<Hash> hs;
+      bool in_place = hashes.size() == chunk;
+      for (std::size_t i = 0; i < hashes.size() && in_place; ++i) {
+        in_place = hashes[i].first == no * chunk + i;
+        hs.push_back(hashes[i].second);
+      }
+      if (!in_place || MerkleRoot(hs) != row->second->root) {
+        return Status::Corruption(where +
+                                  " does not verify; nothing was erased: run isms audit verify");
+      }
+      for (auto& [host, entries] : blocks) {
+        bool changed = false;
+        for (StoredEntry& e : entries) {
+          if (!e.erased && wanted.contains(e.leaf)) {
+            erase(e);
+            changed = true;
+          }
+        }
+        if (!changed) continue;
+        std::string raw;
+        for (const StoredEntry& e : entries) EncodeEntry(raw, e);
+        write->BindInt(1, contract_id_);
+        write->BindInt(2, log_);
+        write->BindInt(3, static_cast<std::int64_t>(no));
+        write->BindBlob(4, host);
+        write->BindBlob(5, Compress(raw));
+        ISMS_RETURN_IF_ERROR(write->Run());
+        for (const char* sql : {"DELETE FROM audit_postings WHERE contract_id = $1 AND log_kind "
+                                "= $2 AND chunk_no = $3 AND host = $4",
+                                "DELETE FROM audit_ip_postings WHERE contract_id = $1 AND "
+                                "log_kind = $2 AND chunk_no = $3 AND host = $4"}) {
+          ISMS_ASSIGN_OR_RETURN(auto del, conn_.Prepare(sql));
+          del->BindInt(1, contract_id_);
+          del->BindInt(2, log_);
+          del->BindInt(3, static_cast<std::int64_t>(no));
+          del->BindBlob(4, host);
+          ISMS_RETURN_IF_ERROR(del->Run());
+        }
+        std::vector<const StoredEntry*> list;
+        for (const StoredEntry& e : entries) list.push_back(&e);
+        ISMS_RETURN_IF_ERROR(WritePostings(no, host, list));
+      }
+    }
+  }
+  if (!in_tail.empty()) {
+    std::vector<Batch> batches;
+    ISMS_RETURN_IF_ERROR(LoadBatches(batches, true));
+    ISMS_ASSIGN_OR_RETURN(auto write, conn_.Prepare("UPDATE audit_tail SET data = $4 WHERE "
+                                                    "contract_id = $1 AND log_kind = $2 AND "
+                                                    "first_leaf = $3"));
+    for (Batch& b : batches) {
+      auto first = in_tail.lower_bound(b.first);
+      if (first == in_tail.end() || *first >= b.first + b.leaves) continue;
+      const std::string where = "tail batch (" + Range(b.first, b.first + b.leaves) + ")";
+      ISMS_RETURN_IF_ERROR(
+          b.decoded.WithContext(where + ": nothing was erased: run isms audit verify"));
+      std::vector<Hash> hs;
+      for (const StoredEntry& e : b.entries) hs.push_back(e.leaf_hash);
+      if (MerkleRoot(hs) != b.hash) {
+        return Status::Corruption(where +
+                                  " does not verify; nothing was erased: run isms audit verify");
+      }
+      bool changed = false;
+      for (StoredEntry& e : b.entries) {
+        if (!e.erased && in_tail.contains(e.leaf)) {
+          erase(e);
+          changed = true;
+        }
+      }
+      if (!changed) continue;
+      std::string raw;
+      for (const StoredEntry& e : b.entries) EncodeEntry(raw, e);
+      write->BindInt(1, contract_id_);
+      write->BindInt(2, log_);
+      write->BindInt(3, static_cast<std::int64_t>(b.first));
+      write->BindBlob(4, Compress(raw));
+      ISMS_RETURN_IF_ERROR(write->Run());
+    }
+  }
+  std::sort(erased.begin(), erased.end(),
+            [](const StoredEntry& a, const StoredEntry& b) { return a.leaf < b.leaf; });
+  return erased;
+}
+
 Result<PurgeResult> LogStore::Purge(Instant cutoff, Instant now) {
   ISMS_ASSIGN_OR_RETURN(LogState s, State());
   const std::uint64_t chunk = std::uint64_t{1} << s.chunk_bits;
@@ -1025,7 +1319,9 @@ Result<PurgeResult> LogStore::Purge(Instant cutoff, Instant now) {
     for (const char* sql : {"DELETE FROM audit_blocks WHERE contract_id = $1 AND log_kind = $2 "
                             "AND chunk_no = $3",
                             "DELETE FROM audit_postings WHERE contract_id = $1 AND log_kind = $2 "
-                            "AND chunk_no = $3"}) {
+                            "AND chunk_no = $3",
+                            "DELETE FROM audit_ip_postings WHERE contract_id = $1 AND log_kind = "
+                            "$2 AND chunk_no = $3"}) {
       ISMS_ASSIGN_OR_RETURN(auto del, conn_.Prepare(sql));
       del->BindInt(1, contract_id_);
       del->BindInt(2, log_);
@@ -1042,6 +1338,17 @@ Result<PurgeResult> LogStore::Purge(Instant cutoff, Instant now) {
     ISMS_RETURN_IF_ERROR(up->Run());
     ++res.chunks;
     res.records += static_cast<std::uint64_t>(c.records);
+  }
+  for (const char* sql : {"SELECT MIN(min_time) FROM audit_chunks WHERE contract_id = $1 AND "
+                          "log_kind = $2 AND purged_at IS NULL",
+                          "SELECT MIN(min_time) FROM audit_tail WHERE contract_id = $1 AND "
+                          "log_kind = $2"}) {
+    ISMS_RETURN_IF_ERROR(EachRow(sql, [&](const store::Statement& st) -> Status {
+      if (st.IsNull(0)) return Status::Ok();
+      const Instant t = FromMs(st.ColumnInt(0));
+      if (!res.oldest_kept || t < *res.oldest_kept) res.oldest_kept = t;
+      return Status::Ok();
+    }));
   }
   return res;
 }

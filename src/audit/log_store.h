@@ -4,15 +4,16 @@
 // docs/audit-format.md ("Storage"); the tree and proofs: docs/audit-merkle.md.
 //
 // Entries are opaque bytes (for an audit log, EncodeAuditRecord) with the keys the indexes use
-// (time, host, user); each entry's leaf hash is LeafHash(bytes). Nothing is ever one row per
-// entry:
+// (time, host, user, address); each entry's leaf hash is LeafHash(bytes). Nothing is ever one row
+// per entry:
 //   - the tail (the entries after the last complete chunk) is one row per Append, compressed;
 //   - when the tail reaches a chunk boundary, its entries become a chunk: one row per chunk (its
 //     subtree hash and time range) and one compressed block per host present in the chunk, plus
-//     one posting row per (user, host) pair, so a query for one host or user reads only blocks of
-//     that host or holding that user.
+//     one posting row per (user, host) and per (address, host) pair, so a query for one host,
+//     user or address reads only blocks of that host or holding that user or address.
+// An entry's content can be erased (Erase): its leaf hash stays, so every root and proof does.
 //
-// Transactions: Append, WriteCheckpoint and Purge run inside the caller's transaction on the
+// Transactions: Append, WriteCheckpoint, Erase and Purge run inside the caller's transaction on the
 // connection (they never begin or commit). Verify and proofs only read.
 //
 // Thread-safety: a LogStore borrows its Connection (which belongs to one thread at a time) and
@@ -43,23 +44,38 @@ struct LogEntry {
   Instant time{};     // when it happened: block time ranges and retention
   std::string host;   // index key ("" for none)
   std::string user;   // index key ("" for none)
+  std::string ip;     // index key ("" for none): the address an audit record attributes to an
+                      // asset (the source of an outbound request)
 };
 
 struct StoredEntry {
   std::uint64_t leaf = 0;
   Instant time{};
   std::string host;
-  std::string user;
+  std::string user;   // "" once erased
+  std::string ip;     // "" once erased
   std::string bytes;  // empty when erased
   bool erased = false;
   Hash leaf_hash{};
+  int via = -1;  // Scan: the index in LogQuery::via of the window it matched; -1 for the host
 };
 
+// Entries whose ip key is `ip` with a time in [from, to).
+struct AddressWindow {
+  std::string ip;
+  Instant from{};
+  Instant to{};
+};
+
+// With `host`, an entry matches when its host is that host, or (the asset attribution of an
+// outbound request) its ip key and time fall in one of the `via` windows. `user` and the time
+// range apply to both.
 struct LogQuery {
   std::optional<Instant> from;  // time >= from
   std::optional<Instant> to;    // time < to
   std::optional<std::string> host;
   std::optional<std::string> user;
+  std::vector<AddressWindow> via;  // only with `host`
 };
 
 struct LogState {
@@ -84,19 +100,23 @@ struct VerifyReport {
   std::uint64_t checkpoints = 0;
   Hash root{};
   std::vector<std::string> problems;  // the first problem first; empty when the log verifies
+  std::vector<std::uint64_t> erased;  // leaves whose content was erased, in order
 };
 
 struct PurgeResult {
   std::uint64_t chunks = 0;
   std::uint64_t records = 0;
+  std::optional<Instant> oldest_kept;  // the earliest time of a record still stored
 };
 
 class LogStore {
  public:
   static constexpr int kDefaultChunkBits = 16;
 
-  // The tables of every log (same shape on both engines; blobs are BLOB / BYTEA).
+  // The tables of every log (same shape on both engines; blobs are BLOB / BYTEA): the first
+  // migration, then the second (the address postings), which a store applies after it.
   static std::string SchemaSql(store::Engine engine);
+  static std::string AddressSchemaSql(store::Engine engine);
 
   // `chunk_bits` applies when the log is created by its first Append; an existing log keeps the
   // value it was created with.
@@ -118,7 +138,8 @@ class LogStore {
   // The checkpoint note of exactly this size, or NotFound.
   Result<std::string> CheckpointAt(std::uint64_t size);
 
-  // Entries matching `q`, in leaf order; `fn` returns false to stop.
+  // Entries matching `q`, in leaf order, erased ones included (with `erased` set); `fn` returns
+  // false to stop.
   Status Scan(const LogQuery& q, const std::function<Result<bool>(StoredEntry&&)>& fn);
 
   // MTH of the first `size` leaves (size <= current size).
@@ -130,6 +151,13 @@ class LogStore {
   // Recomputes every live chunk and tail batch, checks the indexes, the chunk sequence, the
   // stored root and every checkpoint (signature by `verifier`, and root at its size).
   Result<VerifyReport> Verify(const NoteVerifier& verifier);
+
+  // Erases the content of the entries at `leaves` (A1 3.3.4): each keeps its leaf, time, host and
+  // leaf hash; its content, user and ip keys are dropped, and the postings follow. Returns the
+  // entries as they were, content included, in leaf order; entries already erased are skipped.
+  // InvalidArgument for a leaf beyond the log, FailedPrecondition for one in a purged chunk,
+  // Corruption (nothing erased) when a chunk or tail batch involved does not verify.
+  Result<std::vector<StoredEntry>> Erase(std::span<const std::uint64_t> leaves);
 
   // Drops the blocks and postings of every complete chunk whose records all have time < cutoff,
   // keeping the chunk's subtree hash and the boundary hashes of every checkpoint inside it.
@@ -145,6 +173,10 @@ class LogStore {
   Status LoadBatches(std::vector<Batch>& out, bool with_data);
   Result<std::vector<StoredEntry>> ChunkEntries(std::uint64_t chunk_no);
   Status WriteChunk(std::uint64_t chunk_no, std::span<const StoredEntry> entries);
+  Status WritePostings(std::uint64_t chunk_no, const std::string& host,
+                       std::span<const StoredEntry* const> entries);
+  Status ScanBlocks(const LogQuery& q, const std::function<bool(StoredEntry&)>& keep,
+                    const std::function<Result<bool>(StoredEntry&&)>& fn, bool& stop);
   Result<SparseHashSource> SourceFor(std::vector<std::uint64_t> positions);
 
   store::Connection& conn_;

@@ -27,8 +27,11 @@ class LogStoreTest : public ::testing::Test {
     auto c = store::Connection::Open("sqlite:" + dir_ + "/audit.db");
     ASSERT_TRUE(c.ok()) << c.status().ToString();
     conn_ = std::move(*c);
-    ASSERT_TRUE(
-        store::Migrate(*conn_, {{1, "log", LogStore::SchemaSql(store::Engine::kSqlite), ""}}).ok());
+    ASSERT_TRUE(store::Migrate(*conn_,
+                               {{1, "log", LogStore::SchemaSql(store::Engine::kSqlite), ""},
+                                {2, "addresses", LogStore::AddressSchemaSql(store::Engine::kSqlite),
+                                 ""}})
+                    .ok());
     log_ = std::make_unique<LogStore>(*conn_, 7, LogKind::kAudit, 2);
   }
   void TearDown() override {
@@ -225,6 +228,122 @@ TEST_F(LogStoreTest, ProofsStillVerifyAfterAPurge) {
                          })
                   .ok());
   EXPECT_EQ(seen, 5);
+}
+
+
+TEST_F(LogStoreTest, ErasureDropsContentButKeepsRootsProofsAndVerification) {
+  Append(6);  // chunk 0 (leaves 0-3) and a tail (4-5); alice at 0 and 3; db-01 at 1, 3, 5
+  const Hash root = log_->State()->root;
+  ASSERT_TRUE(conn_->Begin().ok());
+  const std::vector<std::uint64_t> leaves = {3, 5};
+  auto erased = log_->Erase(leaves);
+  ASSERT_TRUE(erased.ok()) << erased.status().ToString();
+  ASSERT_TRUE(conn_->Commit().ok());
+  ASSERT_EQ(erased->size(), 2u);
+  EXPECT_EQ((*erased)[0].leaf, 3u);
+  EXPECT_EQ((*erased)[0].bytes, "record 3") << "the caller gets what was erased";
+  EXPECT_EQ((*erased)[0].user, "alice");
+
+  EXPECT_EQ(log_->State()->root, root);
+  auto rep = log_->Verify(signer_.Verifier());
+  ASSERT_TRUE(rep.ok());
+  EXPECT_TRUE(rep->problems.empty()) << rep->problems[0];
+  EXPECT_EQ(rep->erased, leaves);
+  for (std::uint64_t i : {3u, 5u}) {
+    auto inc = log_->ProveInclusion(i, 6);
+    ASSERT_TRUE(inc.ok()) << inc.status().ToString();
+    EXPECT_EQ(inc->leaf_hash, LeafHash("record " + std::to_string(i)));
+    EXPECT_TRUE(VerifyInclusion(inc->leaf_hash, i, 6, inc->hashes, *RootAt(6, mem_)).ok());
+  }
+
+  std::vector<std::pair<std::uint64_t, bool>> seen;
+  LogQuery q;
+  q.host = "db-01";
+  ASSERT_TRUE(log_->Scan(q,
+                         [&](StoredEntry&& e) -> Result<bool> {
+                           EXPECT_EQ(e.erased, e.bytes.empty());
+                           seen.emplace_back(e.leaf, e.erased);
+                           return true;
+                         })
+                  .ok());
+  EXPECT_EQ(seen, (std::vector<std::pair<std::uint64_t, bool>>{{1, false}, {3, true}, {5, true}}));
+  seen.clear();
+  q = {};
+  q.user = "alice";
+  ASSERT_TRUE(log_->Scan(q,
+                         [&](StoredEntry&& e) -> Result<bool> {
+                           seen.emplace_back(e.leaf, e.erased);
+                           return true;
+                         })
+                  .ok());
+  EXPECT_EQ(seen, (std::vector<std::pair<std::uint64_t, bool>>{{0, false}}))
+      << "an erased record no longer names its user, nor do the postings";
+
+  ASSERT_TRUE(conn_->Begin().ok());
+  auto again = log_->Erase(leaves);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->empty());
+  const std::vector<std::uint64_t> beyond = {6};
+  EXPECT_EQ(log_->Erase(beyond).status().code(), StatusCode::kInvalidArgument);
+  ASSERT_TRUE(conn_->Rollback().ok());
+}
+
+TEST_F(LogStoreTest, ErasureRefusesAChunkThatDoesNotVerifyAndAPurgedOne) {
+  Append(9);
+  // The last byte of the block is content (small blocks are stored raw by zstd).
+  auto len = conn_->Prepare(
+      "SELECT length(data) FROM audit_blocks WHERE chunk_no = 1 AND host = X'64622d3031'");
+  ASSERT_TRUE(len.ok() && *(*len)->Step());
+  const auto size = static_cast<size_t>((*len)->ColumnInt(0));
+  len->reset();
+  FlipBlob("audit_blocks", "data", "chunk_no = 1 AND host = X'64622d3031'", size - 1);
+  ASSERT_TRUE(conn_->Begin().ok());
+  const std::vector<std::uint64_t> five = {5};
+  auto r = log_->Erase(five);
+  EXPECT_EQ(r.status().code(), StatusCode::kCorruption);
+  EXPECT_NE(r.status().message().find("chunk 1 (leaves 4-7)"), std::string::npos);
+  ASSERT_TRUE(log_->Purge(At(4), At(100)).ok());
+  const std::vector<std::uint64_t> one = {1};
+  EXPECT_EQ(log_->Erase(one).status().code(), StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(conn_->Rollback().ok());
+}
+
+TEST_F(LogStoreTest, AHostSearchFollowsAddressWindowsIntoOtherHostsBlocks) {
+  // A proxy logs requests from two addresses; the laptop held 10.0.0.5 from minute 2 to 7.
+  std::vector<LogEntry> es;
+  for (int i = 0; i < 11; ++i) {
+    LogEntry e;
+    e.bytes = "request " + std::to_string(i);
+    e.time = At(i);
+    e.host = i == 4 ? "laptop" : "proxy";
+    e.ip = i == 4 ? "" : (i % 2 == 0 ? "10.0.0.5" : "10.0.0.6");
+    es.push_back(e);
+  }
+  ASSERT_TRUE(conn_->Begin().ok());
+  ASSERT_TRUE(log_->Append(es).ok());
+  ASSERT_TRUE(log_->WriteCheckpoint(signer_, "test/audit", At(0)).ok());
+  ASSERT_TRUE(conn_->Commit().ok());
+  EXPECT_TRUE(Problems().empty());
+
+  LogQuery q;
+  q.host = "laptop";
+  q.via = {{"10.0.0.5", At(2), At(7)}, {"10.0.0.6", At(9), At(20)}};
+  std::vector<std::pair<std::uint64_t, int>> seen;
+  ASSERT_TRUE(log_->Scan(q,
+                         [&](StoredEntry&& e) -> Result<bool> {
+                           seen.emplace_back(e.leaf, e.via);
+                           return true;
+                         })
+                  .ok());
+  // 2 and 6 (chunks 0 and 1) by the first window, 4 sent by the laptop, 9 (the tail) by the
+  // second; 8 is 10.0.0.5 after the lease ended, 0 before it began.
+  EXPECT_EQ(seen, (std::vector<std::pair<std::uint64_t, int>>{{2, 0}, {4, -1}, {6, 0}, {9, 1}}));
+
+  FlipBlob("audit_ip_postings", "ip", "chunk_no = 1", 0);
+  auto p = Problems();
+  ASSERT_FALSE(p.empty());
+  EXPECT_NE(p[0].find("chunk 1 (leaves 4-7): the address postings disagree"), std::string::npos)
+      << p[0];
 }
 
 }  // namespace

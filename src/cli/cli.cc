@@ -379,7 +379,8 @@ int RunCli(const std::vector<std::string>& args, std::istream& in, std::ostream&
   rs_cmd->callback([&] { action = [&] { ReportShow(ctx, rs); }; });
 
   // isms audit ...
-  auto* audit = app.add_subcommand("audit", "Audit records: ingest, search, verify, prove, purge");
+  auto* audit = app.add_subcommand(
+      "audit", "Audit records: ingest, search, verify, prove, export, erase, purge");
   audit->require_subcommand(1);
   auto add_audit = [&](CLI::App* cmd, AuditCommonOptions* o, bool contract) {
     if (contract) cmd->add_option("--contract", o->contract, "Contract name")->required();
@@ -401,7 +402,9 @@ int RunCli(const std::vector<std::string>& args, std::istream& in, std::ostream&
   auto* as_cmd = audit->add_subcommand("search", "Find audit records, in log order");
   as_cmd->add_option("--from", as.from, "From this date or RFC 3339 instant");
   as_cmd->add_option("--to", as.to, "Up to this date (inclusive) or instant (exclusive)");
-  as_cmd->add_option("--host", as.host, "Only this sending host");
+  as_cmd->add_option("--host", as.host,
+                     "Only this host: what it sent, and outbound requests from an address it "
+                     "held by DHCP lease at the time (a host name or MAC address)");
   as_cmd->add_option("--user", as.user, "Only this user");
   as_cmd->add_option("--category", as.category, "Only this category (docs/audit-format.md)");
   as_cmd->add_option("--text", as.text, "Only messages containing this text");
@@ -458,6 +461,32 @@ int RunCli(const std::vector<std::string>& args, std::istream& in, std::ostream&
       ->required();
   add_audit(apu_cmd, &apu.common, true);
   apu_cmd->callback([&] { action = [&] { AuditPurge(ctx, apu); }; });
+  AuditEraseOptions aer;
+  auto* aer_cmd = audit->add_subcommand(
+      "erase", "Erase the content of records (A1 3.3.4); their leaf hashes stay, so proofs do");
+  aer_cmd->add_option("--leaf", aer.leaves, "The records' positions: I, or a list such as 17,20-25")
+      ->type_name("I[,J-K]");
+  aer_cmd->add_option("--from", aer.from, "With a filter: from this date or RFC 3339 instant");
+  aer_cmd->add_option("--to", aer.to, "With a filter: up to this date (inclusive) or instant");
+  aer_cmd->add_option("--host", aer.host,
+                      "Every record of this host (as `search --host`, leases followed)");
+  aer_cmd->add_option("--user", aer.user, "Every record of this user");
+  aer_cmd->add_option("--category", aer.category, "Only this category");
+  aer_cmd->add_option("--text", aer.text, "Only messages containing this text");
+  aer_cmd->add_option("--reason", aer.reason, "Why (recorded in the ledger's audit.erased event)");
+  aer_cmd->add_flag("--dry-run", aer.dry_run, "Only list the leaves that would be erased");
+  add_audit(aer_cmd, &aer.common, true);
+  aer_cmd->callback([&] { action = [&] { AuditErase(ctx, aer); }; });
+  AuditLeasesOptions ale;
+  auto* ale_cmd = audit->add_subcommand(
+      "leases", "The DHCP leases a host held, or those of an address (asset attribution)");
+  ale_cmd->add_option("--host", ale.host, "The holder: host name or MAC address");
+  ale_cmd->add_option("--ip", ale.ip, "The address");
+  ale_cmd->add_option("--from", ale.from, "Overlapping from this date or RFC 3339 instant");
+  ale_cmd->add_option("--to", ale.to, "Up to this date (inclusive) or instant (exclusive)");
+  ale_cmd->add_flag("--json", ale.json, "JSON output");
+  add_audit(ale_cmd, &ale.common, true);
+  ale_cmd->callback([&] { action = [&] { AuditLeases(ctx, ale); }; });
 
   // isms user ..., isms token ... (docs/access.md).
   AddAccessCommands(app, ctx, action);

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "audit/log_store.h"
 #include "cli/cli_test_util.h"
 #include "store/store.h"
 
@@ -252,6 +253,221 @@ TEST_P(AuditCli, EveryRecordedEventIsSealedInTheLedgerLogAndAChangeIsNamed) {
             std::string::npos)
       << bad.out;
   ::unsetenv("ISMS_KEY_DIR");
+}
+
+// A day of a small office, as its DHCP server, proxy, firewall and one laptop log it (syslog,
+// RFC 3164, times UTC): laptop-042 holds 10.20.0.15, renewing it every 50 minutes, until it
+// releases it; desktop-007 gets the address next; laptop-042 later gets 10.20.0.16 from the
+// router's dnsmasq, whose lease (an hour, the policy's audit.lease_seconds) it does not renew.
+constexpr const char* kOfficeDay =
+    "<30>Mar  2 08:00:00 dhcp-01 dhcpd[612]: DHCPACK on 10.20.0.15 to 3c:22:fb:11:22:33 "
+    "(laptop-042) via eth0\n"
+    "<30>Mar  2 08:00:05 laptop-042 systemd[1]: Started Session 3 of user alice.\n"
+    "<134>Mar  2 08:40:00 proxy-01 squid[1201]: 1772440800.512    187 10.20.0.15 "
+    "TCP_TUNNEL/200 6453 CONNECT www.example.org:443 - HIER_DIRECT/93.184.216.34 -\n"
+    "<30>Mar  2 08:50:00 dhcp-01 dhcpd[612]: DHCPACK on 10.20.0.15 to 3c:22:fb:11:22:33 "
+    "(laptop-042) via eth0\n"
+    "<4>Mar  2 09:20:00 fw-01 kernel: [12345.678901] OUTBOUND IN=eth1 OUT=eth0 "
+    "MAC=52:54:00:12:34:56:3c:22:fb:11:22:33:08:00 SRC=10.20.0.15 DST=203.0.113.50 LEN=60 "
+    "TOS=0x00 PREC=0x00 TTL=63 ID=54321 DF PROTO=TCP SPT=51514 DPT=22 WINDOW=64240 RES=0x00 "
+    "SYN URGP=0\n"
+    "<134>Mar  2 09:25:00 proxy-01 squid[1201]: 1772443500.001     12 10.20.0.99 "
+    "TCP_MISS/200 512 GET http://unleased.example/ - HIER_DIRECT/198.51.100.7 text/html\n"
+    "<30>Mar  2 09:40:00 dhcp-01 dhcpd[612]: DHCPACK on 10.20.0.15 to 3c:22:fb:11:22:33 "
+    "(laptop-042) via eth0\n"
+    "<30>Mar  2 10:00:00 dhcp-01 dhcpd[612]: DHCPRELEASE of 10.20.0.15 from 3c:22:fb:11:22:33 "
+    "(laptop-042) via eth0 (found)\n"
+    "<30>Mar  2 10:05:00 dhcp-01 dhcpd[612]: DHCPACK on 10.20.0.15 to 00:16:3e:aa:bb:cc "
+    "(desktop-007) via eth0\n"
+    "<134>Mar  2 10:10:00 proxy-01 squid[1201]: 1772446200.250    301 10.20.0.15 "
+    "TCP_MISS/200 10421 GET http://intranet.example/news - HIER_DIRECT/10.1.1.1 text/html\n"
+    "<30>Mar  2 11:00:00 router dnsmasq-dhcp[1234]: DHCPACK(br-lan) 10.20.0.16 "
+    "3c:22:fb:11:22:33 laptop-042\n"
+    "<134>Mar  2 11:30:00 proxy-01 squid[1201]: 1772451000.100     50 10.20.0.16 "
+    "TCP_TUNNEL/200 2210 CONNECT login.example.net:443 - HIER_DIRECT/192.0.2.80 -\n"
+    "<134>Mar  2 12:30:00 proxy-01 squid[1201]: 1772454600.100     50 10.20.0.16 "
+    "TCP_TUNNEL/200 2210 CONNECT login.example.net:443 - HIER_DIRECT/192.0.2.80 -\n";
+
+TEST_P(AuditCli, AHostSearchFollowsDhcpLeasesToTheRequestsOfItsAddress) {
+  Ok({"init"});
+  Ok({"contract", "create", "alpha", "--start", "2026-01-05", "--policy",
+      Write("policy.toml", "[audit]\nlease_seconds = 3600\n")});
+  SetNow("2026-03-02T13:00:00Z");
+  std::string out = AuditOk({"ingest", Write("office.log", kOfficeDay), "--contract", "alpha"});
+  EXPECT_NE(out.find("dhcp-lease=6"), std::string::npos) << out;
+  EXPECT_NE(out.find("outbound-request=6"), std::string::npos) << out;
+
+  // What laptop-042 sent itself, and the three requests from an address it held at the time;
+  // not the request from its old address after desktop-007 got it, nor the one after its
+  // dnsmasq lease lapsed.
+  std::string text = AuditOk({"search", "--contract", "alpha", "--host", "laptop-042"});
+  std::vector<std::string> lines;
+  for (std::size_t p = 0, q; (q = text.find('\n', p)) != std::string::npos; p = q + 1) {
+    lines.push_back(text.substr(p, q - p));
+  }
+  ASSERT_EQ(lines.size(), 4u) << text;
+  EXPECT_EQ(lines[0].find("1\t2026-03-02T08:00:05.000Z\tlaptop-042\tsystemd"), 0u) << lines[0];
+  EXPECT_EQ(lines[0].find("via lease"), std::string::npos);
+  EXPECT_EQ(lines[1].find("2\t2026-03-02T08:40:00.000Z\tproxy-01\tsquid\toutbound-request"), 0u);
+  EXPECT_NE(lines[1].find("\tvia lease: 10.20.0.15 held by laptop-042 (3c:22:fb:11:22:33) from "
+                          "2026-03-02T08:00:00.000Z to 2026-03-02T10:00:00.000Z, DHCP record "
+                          "leaf 0"),
+            std::string::npos)
+      << lines[1];
+  EXPECT_EQ(lines[2].find("4\t2026-03-02T09:20:00.000Z\tfw-01\tkernel\toutbound-request"), 0u);
+  EXPECT_NE(lines[2].find("via lease: 10.20.0.15"), std::string::npos);
+  EXPECT_EQ(lines[3].find("11\t2026-03-02T11:30:00.000Z\tproxy-01"), 0u) << lines[3];
+  EXPECT_NE(lines[3].find("via lease: 10.20.0.16 held by laptop-042 (3c:22:fb:11:22:33) from "
+                          "2026-03-02T11:00:00.000Z to 2026-03-02T12:00:00.000Z, DHCP record "
+                          "leaf 10"),
+            std::string::npos)
+      << lines[3];
+
+  auto j = nlohmann::json::parse(
+      AuditOk({"search", "--contract", "alpha", "--host", "desktop-007", "--json"}));
+  ASSERT_EQ(j.size(), 1u) << j.dump(2);
+  EXPECT_EQ(j[0]["leaf"], 9);
+  EXPECT_EQ(j[0]["src_ip"], "10.20.0.15");
+  EXPECT_EQ(j[0]["dest"], "http://intranet.example/news");
+  EXPECT_EQ(j[0]["via_lease"]["host"], "desktop-007");
+  EXPECT_EQ(j[0]["via_lease"]["first_leaf"], 8);
+
+  // By MAC address, in either notation; with a time range; and the leases themselves.
+  EXPECT_EQ(
+      AuditOk({"search", "--contract", "alpha", "--host", "3C-22-FB-11-22-33", "--count"}), "3\n");
+  EXPECT_EQ(AuditOk({"search", "--contract", "alpha", "--host", "laptop-042", "--from",
+                     "2026-03-02T09:00:00Z", "--to", "2026-03-02T12:00:00Z", "--count"}),
+            "2\n");
+  EXPECT_EQ(AuditOk({"search", "--contract", "alpha", "--host", "laptop-042", "--category",
+                     "outbound-request", "--count"}),
+            "3\n");
+  EXPECT_EQ(AuditOk({"leases", "--contract", "alpha", "--host", "laptop-042"}),
+            "10.20.0.15\tlaptop-042\t3c:22:fb:11:22:33\t2026-03-02T08:00:00.000Z\t"
+            "2026-03-02T10:00:00.000Z\t0\t7\n"
+            "10.20.0.16\tlaptop-042\t3c:22:fb:11:22:33\t2026-03-02T11:00:00.000Z\t"
+            "2026-03-02T12:00:00.000Z\t10\t10\n");
+  EXPECT_EQ(AuditOk({"leases", "--contract", "alpha", "--ip", "10.20.0.15", "--from",
+                     "2026-03-02T10:01:00Z"}),
+            "10.20.0.15\tdesktop-007\t00:16:3e:aa:bb:cc\t2026-03-02T10:05:00.000Z\t"
+            "2026-03-02T11:05:00.000Z\t8\t8\n");
+  EXPECT_NE(AuditOk({"verify", "--contract", "alpha"}).find("OK: 13 records"), std::string::npos);
+}
+
+TEST_P(AuditCli, LeasesGrantedInAnEarlierBatchAttributeLaterRequests) {
+  Ok({"init"});
+  Ok({"contract", "create", "alpha", "--start", "2026-01-05"});
+  SetNow("2026-03-02T13:00:00Z");
+  std::string day(kOfficeDay);
+  std::size_t half = day.find("<134>Mar  2 10:10:00");
+  AuditOk({"ingest", "-", "--contract", "alpha", "--format", "syslog"}, day.substr(0, half));
+  AuditOk({"ingest", "-", "--contract", "alpha", "--format", "syslog"}, day.substr(half));
+  // The default lease is a day: the 12:30 request still belongs to laptop-042.
+  EXPECT_EQ(AuditOk({"search", "--contract", "alpha", "--host", "laptop-042", "--count"}), "5\n");
+}
+
+TEST_P(AuditCli, ErasedRecordsKeepTheirLeafHashesAndTheErasureIsInTheLedger) {
+  SetUpContract();
+  SetNow("2026-01-12T09:00:00Z");
+  // 4,100 records: chunk 0 (leaves 0-4095) and a tail.
+  AuditOk({"ingest", "-", "--contract", "alpha", "--format", "jsonl"}, Lines(4100, "2026-01-10"));
+  std::string kept = Write("kept.checkpoint", AuditOk({"checkpoint", "--contract", "alpha"}));
+  EXPECT_EQ(AuditOk({"search", "--contract", "alpha", "--user", "alice", "--count"}), "1367\n");
+
+  CliRun r = Audit({"erase", "--contract", "alpha", "--leaf", "3,4098-4099", "--reason",
+                    "data-subject request DSR-7"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("erased 3 records (leaves 3,4098-4099); their leaf hashes are kept"),
+            std::string::npos)
+      << r.out;
+  std::string verified = AuditOk({"verify", "--contract", "alpha", "--against", kept});
+  EXPECT_NE(verified.find("OK: 4100 records"), std::string::npos) << verified;
+  EXPECT_NE(verified.find("OK: the log extends the checkpoint"), std::string::npos);
+
+  // Leaf 3 (db-01, alice) and 4098 (web-01, alice) no longer name their user.
+  EXPECT_EQ(AuditOk({"search", "--contract", "alpha", "--user", "alice", "--count"}), "1365\n");
+  std::string db = AuditOk({"search", "--contract", "alpha", "--host", "db-01", "--limit", "2"});
+  const std::string erased_line = "3\t2026-01-10T10:03:00.000Z\tdb-01\t\terased\t\t[content "
+                                  "erased; leaf hash ";
+  ASSERT_NE(db.find(erased_line), std::string::npos) << db;
+  const std::string leaf_hash = db.substr(db.find(erased_line) + erased_line.size(), 64);
+  EXPECT_EQ(AuditOk({"search", "--contract", "alpha", "--text", "event 3", "--count"}), "1110\n")
+      << "event 3, 30-39, 300-399, 3000-3999, but not the erased one";
+  std::string csv = AuditOk({"export", "--contract", "alpha", "--from", "2026-01-10", "--to",
+                             "2026-01-10", "--format", "csv"});
+  EXPECT_NE(csv.find("\r\n\"3\",\"2026-01-10T10:03:00.000Z\",\"\",\"\",\"db-01\","),
+            std::string::npos);
+  auto j = nlohmann::json::parse(AuditOk({"search", "--contract", "alpha", "--host", "web-01",
+                                          "--json", "--from", "2026-01-10T18:18:00Z", "--to",
+                                          "2026-01-10T18:19:00Z"}));
+  ASSERT_EQ(j.size(), 6u) << "leaves 498, 1218, ... 4098";
+  EXPECT_EQ(j[5]["leaf"], 4098);
+  EXPECT_EQ(j[5]["erased"], true);
+  EXPECT_FALSE(j[5].contains("message"));
+  EXPECT_FALSE(j[4].contains("erased"));
+
+  // The erased record's inclusion proof still verifies offline.
+  std::string proof = Write("proof.json", AuditOk({"prove", "--contract", "alpha", "--index", "3"}));
+  CliRun v = Audit({"verify-proof", proof, "--public-key", KeyDir() + "/audit-checkpoint.pub"});
+  EXPECT_EQ(v.code, 0) << v.err;
+  std::ifstream proof_in(proof);
+  EXPECT_EQ(nlohmann::json::parse(proof_in)["inclusion"]["leaf_hash"], leaf_hash);
+
+  std::string events = Ok({"event", "list", "--contract", "alpha", "--json"});
+  EXPECT_NE(events.find("\"leaves\": \"3,4098-4099\""), std::string::npos) << events;
+  EXPECT_NE(events.find("data-subject request DSR-7"), std::string::npos);
+
+  // By filter: a dry run first, then the erasure; again, nothing is left to erase.
+  // (The lines' clock wraps every 12 hours: six records of alice a day are from 10:00 to 10:09.)
+  EXPECT_EQ(AuditOk({"erase", "--contract", "alpha", "--user", "alice", "--to",
+                     "2026-01-10T10:10:00Z", "--dry-run"})
+                .rfind("would erase 23 records: leaves 0,6,9,720,723,726,729,1440,", 0),
+            0u);
+  EXPECT_NE(AuditOk({"erase", "--contract", "alpha", "--user", "alice", "--to",
+                     "2026-01-10T10:10:00Z"})
+                .find("erased 23 records (leaves 0,6,9,720,"),
+            std::string::npos);
+  EXPECT_EQ(AuditOk({"erase", "--contract", "alpha", "--leaf", "0"}),
+            "erased nothing: the records were erased before\n");
+  EXPECT_NE(AuditOk({"verify", "--contract", "alpha"}).find("OK: 4100 records"),
+            std::string::npos);
+  EXPECT_EQ(Audit({"erase", "--contract", "alpha"}).code, 1);
+  EXPECT_EQ(Audit({"erase", "--contract", "alpha", "--from", "2026-01-10"}).code, 1)
+      << "a period alone would erase everything in it";
+  EXPECT_EQ(Audit({"erase", "--contract", "alpha", "--leaf", "4100"}).code, 1);
+}
+
+TEST_P(AuditCli, AnErasureTheLedgerDoesNotRecordFailsVerification) {
+  SetUpContract();
+  AuditOk({"ingest", "-", "--contract", "alpha", "--format", "jsonl"}, Lines(10, "2026-01-10"));
+  {
+    auto c = AuditStore();
+    audit::LogStore log(*c, 1, audit::LogKind::kAudit);
+    ASSERT_TRUE(c->Begin().ok());
+    const std::vector<std::uint64_t> leaf = {4};
+    ASSERT_TRUE(log.Erase(leaf).ok());
+    ASSERT_TRUE(c->Commit().ok());
+  }
+  CliRun r = Audit({"verify", "--contract", "alpha"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("BAD: erased leaves 4: no audit.erased event of the ledger records "
+                       "their erasure"),
+            std::string::npos)
+      << r.out;
+}
+
+TEST_P(AuditCli, ErasingTheDhcpRecordThatStartedALeaseDropsTheLease) {
+  Ok({"init"});
+  Ok({"contract", "create", "alpha", "--start", "2026-01-05"});
+  SetNow("2026-03-02T13:00:00Z");
+  AuditOk({"ingest", Write("office.log", kOfficeDay), "--contract", "alpha"});
+  std::string out = AuditOk({"erase", "--contract", "alpha", "--leaf", "10"});
+  EXPECT_NE(out.find("1 DHCP leases dropped"), std::string::npos) << out;
+  EXPECT_EQ(AuditOk({"leases", "--contract", "alpha", "--host", "laptop-042", "--from",
+                     "2026-03-02T10:30:00Z"}),
+            "");
+  EXPECT_EQ(AuditOk({"search", "--contract", "alpha", "--host", "laptop-042", "--from",
+                     "2026-03-02T10:30:00Z", "--count"}),
+            "0\n");
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, AuditCli, ::testing::Values("sqlite", "postgresql"),

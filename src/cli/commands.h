@@ -290,6 +290,22 @@ struct AuditPurgeOptions {
 };
 void AuditPurge(Context& ctx, const AuditPurgeOptions& o);
 
+struct AuditEraseOptions {
+  AuditCommonOptions common;
+  std::string leaves;  // --leaf: "17", "17,20-25"
+  std::string from, to, host, user, category, text;
+  std::string reason;
+  bool dry_run = false;
+};
+void AuditErase(Context& ctx, const AuditEraseOptions& o);
+
+struct AuditLeasesOptions {
+  AuditCommonOptions common;
+  std::string host, ip, from, to;
+  bool json = false;
+};
+void AuditLeases(Context& ctx, const AuditLeasesOptions& o);
+
 }  // namespace isms::cli
 
 namespace isms::cli {

@@ -60,10 +60,37 @@ Status ParseRange(const std::string& from, const std::string& to, std::optional<
   return Status::Ok();
 }
 
+ordered_json LeaseJson(const audit::Lease& l) {
+  ordered_json j;
+  j["ip"] = l.ip;
+  j["host"] = l.host;
+  j["mac"] = l.mac;
+  j["from"] = FormatInstant(l.from);
+  j["to"] = FormatInstant(l.to);
+  j["first_leaf"] = l.first_leaf;
+  j["last_leaf"] = l.last_leaf;
+  return j;
+}
+
+// "10.0.0.5 held by laptop-042 (aa:bb:cc:dd:ee:ff) from T to T, DHCP record leaf N"
+std::string LeaseText(const audit::Lease& l) {
+  std::string holder = l.host.empty() ? l.mac : l.host;
+  if (!l.host.empty() && !l.mac.empty()) holder += " (" + l.mac + ")";
+  return l.ip + " held by " + holder + " from " + FormatInstant(l.from) + " to " +
+         FormatInstant(l.to) + ", DHCP record leaf " + std::to_string(l.first_leaf);
+}
+
 ordered_json RecordJson(const app::AuditHit& h) {
   const AuditRecord& r = h.record;
   ordered_json j;
   j["leaf"] = h.leaf;
+  if (h.erased) {
+    j["time"] = FormatInstant(r.time);
+    j["host"] = r.host;
+    j["erased"] = true;
+    j["leaf_hash"] = audit::HashHex(h.leaf_hash);
+    return j;
+  }
   j["time"] = FormatInstant(r.time);
   j["received"] = FormatInstant(r.received);
   j["source"] = std::string(AuditSourceKey(r.source));
@@ -80,6 +107,7 @@ ordered_json RecordJson(const app::AuditHit& h) {
   j["dest"] = r.dest;
   j["session"] = r.session;
   j["message"] = r.message;
+  if (h.via_lease) j["via_lease"] = LeaseJson(*h.via_lease);
   return j;
 }
 
@@ -164,10 +192,16 @@ void AuditSearch(Context& ctx, const AuditSearchOptions& o) {
     if (o.count) return true;
     if (o.json) {
       arr.push_back(RecordJson(h));
+    } else if (h.erased) {
+      ctx.out << h.leaf << "\t" << FormatInstant(h.record.time) << "\t" << h.record.host
+              << "\t\terased\t\t[content erased; leaf hash " << audit::HashHex(h.leaf_hash)
+              << "]\n";
     } else {
       ctx.out << h.leaf << "\t" << FormatInstant(h.record.time) << "\t" << h.record.host << "\t"
               << h.record.app << "\t" << AuditCategoryKey(h.record.category) << "\t"
-              << h.record.user << "\t" << h.record.message << "\n";
+              << h.record.user << "\t" << h.record.message;
+      if (h.via_lease) ctx.out << "\tvia lease: " << LeaseText(*h.via_lease);
+      ctx.out << "\n";
     }
     return true;
   });
@@ -346,9 +380,10 @@ void AuditExport(Context& ctx, const AuditExportOptions& o) {
     if (!file) return ctx.Fail(Status::IoError(o.output + ": cannot open for writing"));
     out = &file;
   }
-  static const char* kColumns[] = {"leaf",     "time",    "received", "source",  "host",   "app",
-                                   "procid",   "msgid",   "category", "rule",    "user",   "src_ip",
-                                   "src_host", "src_mac", "dest",     "session", "message"};
+  static const char* kColumns[] = {"leaf",   "time",    "received", "source",   "host",
+                                   "app",    "procid",  "msgid",    "category", "rule",
+                                   "user",   "src_ip",  "src_host", "src_mac",  "dest",
+                                   "session", "message", "erased"};
   if (o.format == "csv") {
     for (size_t i = 0; i < std::size(kColumns); ++i) *out << (i ? "," : "") << kColumns[i];
     *out << "\r\n";
@@ -362,8 +397,9 @@ void AuditExport(Context& ctx, const AuditExportOptions& o) {
       return true;
     }
     bool first = true;
+    j["erased"] = h.erased ? "yes" : "no";
     for (const char* col : kColumns) {
-      const ordered_json& v = j[col];
+      const ordered_json v = j.contains(col) ? j[col] : ordered_json("");
       *out << (first ? "" : ",") << CsvCell(v.is_string() ? v.get<std::string>() : Dump(v));
       first = false;
     }
@@ -384,6 +420,85 @@ void AuditPurge(Context& ctx, const AuditPurgeOptions& o) {
   if (!r.ok()) return ctx.Fail(r.status());
   ctx.out << "purged " << r->purged.chunks << " chunks (" << r->purged.records
           << " records) older than " << FormatDate(*before) << "; their hashes are kept\n";
+}
+
+}  // namespace isms::cli
+
+namespace isms::cli {
+
+void AuditErase(Context& ctx, const AuditEraseOptions& o) {
+  app::AuditEraseRequest r;
+  r.contract = o.common.contract;
+  r.reason = o.reason;
+  if (!o.leaves.empty()) {
+    Result<std::vector<std::uint64_t>> leaves = app::ParseLeafRanges(o.leaves);
+    if (!leaves.ok()) return ctx.Fail(leaves.status().WithContext("--leaf"));
+    r.leaves = std::move(*leaves);
+  }
+  const bool filter = !o.from.empty() || !o.to.empty() || !o.host.empty() || !o.user.empty() ||
+                      !o.category.empty() || !o.text.empty();
+  if (r.leaves.empty() && !filter) {
+    return ctx.Fail(Status::InvalidArgument(
+        "say which records to erase: --leaf I[,J-K], or a filter (--host, --user, --from, --to, "
+        "--category, --text) as for `isms audit search`"));
+  }
+  if (filter) {
+    if (o.host.empty() && o.user.empty() && o.text.empty() && o.category.empty()) {
+      return ctx.Fail(Status::InvalidArgument(
+          "--from and --to alone would erase every record of the period; add --host, --user, "
+          "--category or --text"));
+    }
+    app::AuditSearchRequest f;
+    if (Status st = ParseRange(o.from, o.to, f.from, f.to); !st.ok()) return ctx.Fail(st);
+    if (!o.host.empty()) f.host = o.host;
+    if (!o.user.empty()) f.user = o.user;
+    if (!o.category.empty()) f.category = o.category;
+    if (!o.text.empty()) f.text = o.text;
+    r.filter = std::move(f);
+  }
+  auto s = OpenAudit(ctx, o.common);
+  if (!s.ok()) return ctx.Fail(s.status());
+  Result<app::AuditEraseResult> res = (*s)->Erase(r, OsActor(), o.dry_run);
+  if (!res.ok()) return ctx.Fail(res.status());
+  if (o.dry_run) {
+    ctx.out << "would erase " << res->leaves.size() << " records";
+    if (!res->leaves.empty()) ctx.out << ": leaves " << app::LeafRanges(res->leaves);
+    ctx.out << "\n";
+    return;
+  }
+  if (res->leaves.empty()) {
+    ctx.out << "erased nothing: "
+            << (res->already_erased > 0 ? "the records were erased before" : "no record matches")
+            << "\n";
+    return;
+  }
+  ctx.out << "erased " << res->leaves.size() << " records (leaves "
+          << app::LeafRanges(res->leaves) << "); their leaf hashes are kept";
+  if (res->already_erased > 0) ctx.out << "; " << res->already_erased << " were erased before";
+  if (res->leases_dropped > 0) ctx.out << "; " << res->leases_dropped << " DHCP leases dropped";
+  ctx.out << "\nrecorded as event " << res->event_id << " (audit.erased)\n";
+}
+
+void AuditLeases(Context& ctx, const AuditLeasesOptions& o) {
+  std::optional<Instant> from, to;
+  if (Status st = ParseRange(o.from, o.to, from, to); !st.ok()) return ctx.Fail(st);
+  auto s = OpenAudit(ctx, o.common);
+  if (!s.ok()) return ctx.Fail(s.status());
+  std::optional<std::string> host, ip;
+  if (!o.host.empty()) host = o.host;
+  if (!o.ip.empty()) ip = o.ip;
+  Result<std::vector<audit::Lease>> leases = (*s)->Leases(o.common.contract, host, ip, from, to);
+  if (!leases.ok()) return ctx.Fail(leases.status());
+  if (o.json) {
+    ordered_json arr = ordered_json::array();
+    for (const audit::Lease& l : *leases) arr.push_back(LeaseJson(l));
+    ctx.out << Dump(arr, 2) << "\n";
+    return;
+  }
+  for (const audit::Lease& l : *leases) {
+    ctx.out << l.ip << "\t" << l.host << "\t" << l.mac << "\t" << FormatInstant(l.from) << "\t"
+            << FormatInstant(l.to) << "\t" << l.first_leaf << "\t" << l.last_leaf << "\n";
+  }
 }
 
 }  // namespace isms::cli

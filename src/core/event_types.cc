@@ -45,6 +45,11 @@ constexpr AttrSpec kAuditPurged[] = {
     {"before", S::kDate, true, "records older than this London date were purged"},
     {"chunks", S::kIdentifier, true, "how many chunks were purged"},
     {"records", S::kIdentifier, true, "how many records were purged"}};
+constexpr AttrSpec kAuditErased[] = {
+    {"leaves", S::kIdentifierList, true,
+     "the audit records (leaves) whose content was erased, as ranges, e.g. 17,20-25"},
+    {"reason", S::kText, false, "why, e.g. the data-subject request it answers (A1 3.3.4)"},
+    {"records", S::kIdentifier, true, "how many records were erased"}};
 constexpr AttrSpec kPolicy[] = {{"policy", S::kText, true, "the policy file (TOML) in force"}};
 constexpr AttrSpec kRequest[] = {
     {"request", S::kIdentifier, false,
@@ -108,6 +113,8 @@ constexpr EventType kTypes[] = {
      "The monthly vulnerability report for a Month was delivered to the Buyer: meets 9.5.5"},
     {"audit.purged", kNone, "", kAuditPurged, false, F::kContract,
      "Audit records older than the retention period (8.1.4) were purged; their hashes are kept"},
+    {"audit.erased", kNone, "", kAuditErased, false, F::kContract,
+     "The content of audit records was erased (A1 3.3.4); their leaf hashes are kept"},
     {"policy.changed", kNone, "", kPolicy, false, F::kContract,
      "A new policy (timescales) applies to clocks started from the London date it happened"},
     {"breach.detected", kReq, "the incident, e.g. INC-7", kEmpty, false, F::kIncident,

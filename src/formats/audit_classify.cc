@@ -19,6 +19,8 @@ constexpr int kMaxFieldIndex = 64;
 // Limits on supplier regexes: std::regex compiles repeats by copying states.
 constexpr size_t kMaxRepeat = 255;
 constexpr size_t kMaxRegexLength = 1024;
+// Longest lease length: a year.
+constexpr std::int64_t kMaxLeaseSeconds = 366 * 86400;
 
 // The built-in rules. Literal strings ('...') keep regex backslashes as written.
 constexpr std::string_view kBuiltInRules = R"toml(
@@ -52,6 +54,22 @@ category = "dhcp-lease"
 app = ["dnsmasq-dhcp", "dnsmasq"]
 contains = ["DHCPACK("]
 regex = 'DHCPACK\((?<interface>[^)]*)\) (?<src_ip>[0-9A-Fa-f.:]+) (?<src_mac>[0-9A-Fa-f:-]+)(?: (?<src_host>\S+))?'
+
+[[audit.rules]]
+name = "dhcpd-release"
+category = "dhcp-lease"
+app = ["dhcpd"]
+contains = ["DHCPRELEASE of "]
+regex = '^DHCPRELEASE of (?<src_ip>\S+) from (?<src_mac>[0-9A-Fa-f:]+)(?: \((?<src_host>[^)]*)\))? via (?<interface>\S+)'
+set = { lease = "release" }
+
+[[audit.rules]]
+name = "dnsmasq-dhcprelease"
+category = "dhcp-lease"
+app = ["dnsmasq-dhcp", "dnsmasq"]
+contains = ["DHCPRELEASE("]
+regex = 'DHCPRELEASE\((?<interface>[^)]*)\) (?<src_ip>[0-9A-Fa-f.:]+) (?<src_mac>[0-9A-Fa-f:-]+)'
+set = { lease = "release" }
 
 # 8.1.2 privileged log-on and log-off: sudo and su.
 
@@ -410,6 +428,22 @@ class RuleLoader {
     if (audit_table == nullptr) {
       return Error(audit->source(), "'audit' is not a table; write [[audit.rules]] sections");
     }
+    for (const auto& [key, node] : *audit_table) {
+      if (key.str() != "rules" && key.str() != "lease_seconds") {
+        return Error(key.source(), "unknown key 'audit." + std::string(key.str()) +
+                                       "'; use [[audit.rules]] or audit.lease_seconds");
+      }
+    }
+    if (const toml::node* lease = audit_table->get("lease_seconds")) {
+      const auto* n = lease->as_integer();
+      if (n == nullptr || n->get() < 1 || n->get() > kMaxLeaseSeconds) {
+        return Error(lease->source(),
+                     "'audit.lease_seconds' is not a lease length; write a whole number of "
+                     "seconds from 1 to " +
+                         std::to_string(kMaxLeaseSeconds) + " (e.g. 86400 for a day)");
+      }
+      settings_.lease_seconds = n->get();
+    }
     const toml::node* list = audit_table->get("rules");
     if (list == nullptr) return rules;
     const toml::array* array = list->as_array();
@@ -429,6 +463,8 @@ class RuleLoader {
     }
     return rules;
   }
+
+  const AuditSettings& settings() const { return settings_; }
 
  private:
   Result<AuditRule> Rule(const toml::table& t, size_t index) {
@@ -518,10 +554,26 @@ class RuleLoader {
           }
           rule.kv.emplace_back(std::string(kk.str()), kn.as_string()->get());
         }
+      } else if (k == "set") {
+        const toml::table* st = node.as_table();
+        if (st == nullptr) {
+          return Error(node.source(), label +
+                                          ": 'set' is not a table; write set = { lease = "
+                                          "\"release\" } (field = value)");
+        }
+        for (const auto& [sk, sn] : *st) {
+          ISMS_RETURN_IF_ERROR(FieldName(sk, label));
+          if (!sn.is_string() || sn.as_string()->get().empty()) {
+            return Error(sn.source(), label + ": set." + std::string(sk.str()) +
+                                          " is not a value; write a non-empty string");
+          }
+          rule.set.emplace_back(std::string(sk.str()), sn.as_string()->get());
+        }
       } else {
         return Error(key.source(), label + ": unknown key '" + std::string(k) +
                                        "'; use name, category, app, app_regex, contains, regex, "
-                                       "icase, fields, numeric_tokens, kv or session_from_procid");
+                                       "icase, fields, numeric_tokens, kv, set or "
+                                       "session_from_procid");
       }
     }
     if (rule.apps.empty() && rule.contains.empty()) {
@@ -580,6 +632,7 @@ class RuleLoader {
   }
 
   std::string name_;
+  AuditSettings settings_;
 };
 
 }  // namespace
@@ -629,6 +682,7 @@ struct AuditClassifier::Compiled {
       if (const auto v = KeyValue(msg, key)) Assign(r, name, *v);
     }
     if (rule.session_from_procid) Assign(r, "session", r.procid);
+    for (const auto& [name, value] : rule.set) Assign(r, name, value);
     return true;
   }
 };
@@ -647,6 +701,20 @@ Result<std::vector<AuditRule>> LoadAuditRulesToml(std::string_view text, std::st
     return loader.Error(e.source(), std::string(e.description()) + "; fix the TOML syntax");
   } catch (const std::exception& e) {
     return Status::InvalidArgument(std::string(name) + ": cannot read the audit rules (" +
+                                   e.what() + "); fix the file");
+  }
+}
+
+Result<AuditSettings> LoadAuditSettingsToml(std::string_view text, std::string_view name) {
+  RuleLoader loader(name);
+  try {
+    const toml::table root = toml::parse(text, name);
+    ISMS_RETURN_IF_ERROR(loader.Load(root).status());
+    return loader.settings();
+  } catch (const toml::parse_error& e) {
+    return loader.Error(e.source(), std::string(e.description()) + "; fix the TOML syntax");
+  } catch (const std::exception& e) {
+    return Status::InvalidArgument(std::string(name) + ": cannot read the audit settings (" +
                                    e.what() + "); fix the file");
   }
 }

@@ -15,6 +15,7 @@
 //   numeric_tokens = [1, 2]                these tokens must be numbers (digits and '.'): a
 //                                          cheap shape check for `fields` rules
 //   session_from_procid = true             session = the record's PROCID when not captured
+//   set    = { lease = "release" }         constant values, set like captures (last)
 // Named captures of the regex (?<name>...) and the names of `fields` and `kv` go to the record's
 // fields user, src_ip, src_host, src_mac, dest, session; any other name becomes an extra field.
 // Values "-" and "?" and "" set nothing. A field the sender already set is not overwritten.
@@ -32,6 +33,7 @@
 // threads at once.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -56,6 +58,7 @@ struct AuditRule {
   std::vector<int> numeric_tokens;
   std::vector<std::pair<std::string, std::string>> kv;
   bool session_from_procid = false;
+  std::vector<std::pair<std::string, std::string>> set;
   std::string origin;  // "FILE:LINE" of its definition, for messages
 };
 
@@ -64,6 +67,19 @@ struct AuditRule {
 // fix" — TOML syntax, unknown keys, wrong types, an unknown category, a rule without `app` or
 // `contains`, a regex that does not compile, a duplicate rule name, a bad field name.
 Result<std::vector<AuditRule>> LoadAuditRulesToml(std::string_view text, std::string_view name);
+
+// The `[audit]` settings beside the rules.
+struct AuditSettings {
+  // The length assumed for a DHCP lease whose record states none (`audit.lease_seconds`): a lease
+  // ends this long after its last grant unless renewed, re-granted or released. Default: a day,
+  // ISC dhcpd's max-lease-time when unset.
+  std::int64_t lease_seconds = 86400;
+};
+
+// The `[audit]` settings of a TOML document (defaults when it has none), after the same checks
+// as LoadAuditRulesToml: an unknown key under [audit] or a lease length that is not 1 second to
+// a year is refused, naming its position.
+Result<AuditSettings> LoadAuditSettingsToml(std::string_view text, std::string_view name);
 
 // The built-in rules (compiled from TOML embedded in audit_classify.cc).
 const std::vector<AuditRule>& BuiltInAuditRules();

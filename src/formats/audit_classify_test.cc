@@ -112,6 +112,61 @@ TEST(AuditClassifyTest, DhcpLeases) {
       "00:11:22:33:44:66");
   EXPECT_EQ(extra_log.category, AuditCategory::kDhcpLease);
   EXPECT_EQ(extra_log.src_ip, "10.1.1.9");
+  EXPECT_EQ(extra_log.Extra("lease"), "") << "a grant says nothing; a release says so";
+}
+
+TEST(AuditClassifyTest, DhcpReleasesEndLeases) {
+  const AuditRecord isc = Classified(
+      "<30>Mar  1 10:02:11 dhcp-01 dhcpd[612]: DHCPRELEASE of 10.0.0.5 from aa:bb:cc:dd:ee:ff "
+      "(laptop-042) via eth0 (found)");
+  EXPECT_EQ(isc.category, AuditCategory::kDhcpLease);
+  EXPECT_EQ(isc.rule, "dhcpd-release");
+  EXPECT_EQ(isc.src_ip, "10.0.0.5");
+  EXPECT_EQ(isc.src_mac, "aa:bb:cc:dd:ee:ff");
+  EXPECT_EQ(isc.src_host, "laptop-042");
+  EXPECT_EQ(isc.Extra("lease"), "release");
+
+  const AuditRecord dnsmasq = Classified(
+      "<30>Mar  1 10:02:11 router dnsmasq-dhcp[1234]: DHCPRELEASE(br-lan) 192.168.1.100 "
+      "00:11:22:33:44:55");
+  EXPECT_EQ(dnsmasq.rule, "dnsmasq-dhcprelease");
+  EXPECT_EQ(dnsmasq.src_ip, "192.168.1.100");
+  EXPECT_EQ(dnsmasq.src_mac, "00:11:22:33:44:55");
+  EXPECT_EQ(dnsmasq.Extra("lease"), "release");
+}
+
+TEST(AuditClassifyTest, ASupplierRuleSetsConstantsAndTheLeaseLength) {
+  constexpr std::string_view kKea = R"toml(
+[audit]
+lease_seconds = 3600
+
+[[audit.rules]]
+name = "kea-lease"
+category = "dhcp-lease"
+app = ["kea-dhcp4"]
+contains = ["DHCP4_LEASE_ALLOC"]
+regex = 'hwaddr=(?<src_mac>[0-9a-f:]+).* lease (?<src_ip>\S+) has been allocated for (?<lease_seconds>\d+) seconds'
+set = { server = "kea", src_ip = "ignored: the capture came first" }
+)toml";
+  Result<AuditSettings> settings = LoadAuditSettingsToml(kKea, "kea.toml");
+  ASSERT_TRUE(settings.ok()) << settings.status().ToString();
+  EXPECT_EQ(settings->lease_seconds, 3600);
+  EXPECT_EQ(LoadAuditSettingsToml("[policy]\n", "p.toml")->lease_seconds, 86400);
+  Result<std::vector<AuditRule>> rules = LoadAuditRulesToml(kKea, "kea.toml");
+  ASSERT_TRUE(rules.ok()) << rules.status().ToString();
+  Result<AuditClassifier> c = AuditClassifier::Create(std::move(rules).value());
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  AuditRecord r;
+  r.app = "kea-dhcp4";
+  r.message =
+      "DHCP4_LEASE_ALLOC [hwtype=1 hwaddr=3c:22:fb:11:22:33], cid=[no info], tid=0x1: lease "
+      "10.0.0.5 has been allocated for 4000 seconds";
+  c->Classify(r);
+  EXPECT_EQ(r.rule, "kea-lease");
+  EXPECT_EQ(r.src_ip, "10.0.0.5");
+  EXPECT_EQ(r.src_mac, "3c:22:fb:11:22:33");
+  EXPECT_EQ(r.Extra("lease_seconds"), "4000");
+  EXPECT_EQ(r.Extra("server"), "kea");
 }
 
 TEST(AuditClassifyTest, SudoAndSu) {
@@ -388,6 +443,13 @@ TEST(AuditClassifyTest, RuleErrorsNameFileLineAndFix) {
             "'[]{999}'\n",
             "p.toml:5:9: audit rule 'x': a repeat count in {...} is above 255"},
            {"[audit]\nrules = 3\n", "p.toml:2:9: 'audit.rules' is not an array of tables"},
+           {"[audit]\nlease = 3\n", "p.toml:2:1: unknown key 'audit.lease'"},
+           {"[audit]\nlease_seconds = 0\n", "p.toml:2:17: 'audit.lease_seconds' is not a lease"},
+           {"[audit]\nlease_seconds = \"1h\"\n",
+            "p.toml:2:17: 'audit.lease_seconds' is not a lease"},
+           {"[[audit.rules]]\nname = \"x\"\ncategory = \"other\"\napp = \"a\"\nset = { lease = "
+            "1 }\n",
+            "p.toml:5:17: audit rule 'x': set.lease is not a value"},
            {"[[audit.rules]\n", "p.toml:1:"},
        }) {
     Result<std::vector<AuditRule>> r = LoadAuditRulesToml(c.toml, "p.toml");
