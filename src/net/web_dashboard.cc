@@ -1,12 +1,14 @@
 // The contract's dashboard:
 //   GET /c/{contract}    what is breached, what is due in the next 14 days, what was met, each
 //                        grouped by clause with Default and material Default first; who holds
-//                        the contract; the latest events of the ledger (backdated ones marked)
+//                        the contract; the latest events of the ledger (backdated ones marked).
+//                        The part computed from the whole contract is kept (web_cache.h).
 #include <algorithm>
 #include <cctype>
 #include <map>
 
 #include "app/access.h"
+#include "net/web_cache.h"
 #include "net/web_pages.h"
 #include "net/web_render.h"
 #include "net/web_views.h"
@@ -66,18 +68,16 @@ nlohmann::json Groups(std::vector<const Obligation*> list, const std::string& co
   return {{"groups", out}};
 }
 
-HttpResponse Dashboard(RequestContext& ctx) {
+// The part of the dashboard computed from the whole contract (web_cache.h): the obligations by
+// bucket and clause, rendered, with their counts, and the latest events.
+Result<nlohmann::json> ContractStatus(RequestContext& ctx, const app::ContractRecord& c) {
   app::Ledger& ledger = ctx.services.ledger();
-  Result<app::ContractRecord> c = ledger.FindContract(ctx.contract);
-  if (!c.ok()) return web::StatusPage(ctx, c.status());
-  Result<std::vector<Obligation>> obligations = ledger.StatusOf(ctx.contract, {});
-  if (!obligations.ok()) return web::StatusPage(ctx, obligations.status());
+  ISMS_ASSIGN_OR_RETURN(std::vector<Obligation> obligations, ledger.StatusOf(c.name, {}));
   Instant now = ctx.clock.Now();
   Instant horizon = now + kHorizon;
-
   std::vector<const Obligation*> breached, due, met, suspended;
   std::int64_t later = 0, no_due = 0, defaults = 0;
-  for (const Obligation& o : *obligations) {
+  for (const Obligation& o : obligations) {
     switch (o.state) {
       case ObligationState::kBreached:
         breached.push_back(&o);
@@ -103,6 +103,47 @@ HttpResponse Dashboard(RequestContext& ctx) {
         break;
     }
   }
+  nlohmann::json d;
+  d["now"] = web::LondonTime(now);
+  d["counts"] = {{"breached", breached.size()},
+                 {"defaults", defaults},
+                 {"due", due.size()},
+                 {"later", later},
+                 {"no_due", no_due},
+                 {"any_no_due", no_due > 0},
+                 {"met", met.size()},
+                 {"suspended", suspended.size()}};
+  d["breached"] = Groups(breached, c.name, now, "breached-");
+  d["due"] = Groups(due, c.name, now, "due-");
+  d["met"] = Groups(met, c.name, now, "met-");
+  d["suspended"] = Groups(suspended, c.name, now, "suspended-");
+  d["has_breached"] = !breached.empty();
+  d["has_due"] = !due.empty();
+  d["has_met"] = !met.empty();
+  d["has_suspended"] = !suspended.empty();
+  d["has_later"] = later + no_due > 0;
+
+  ISMS_ASSIGN_OR_RETURN(std::vector<app::EventView> events, ledger.ListEvents(c.name));
+  nlohmann::json timeline = nlohmann::json::array();
+  for (auto it = events.rbegin(); it != events.rend() && timeline.size() < kTimeline; ++it) {
+    timeline.push_back(web::EventView(*it));
+  }
+  nlohmann::json t = {{"timeline", timeline},
+                      {"has_timeline", !timeline.empty()},
+                      {"event_count", events.size()},
+                      {"contract_path", web::ContractPath(c.name)}};
+  return nlohmann::json{{"status_html", web::Render("dashboard-status", d)},
+                        {"timeline_html", web::Render("dashboard-timeline", t)},
+                        {"now", d["now"]}};
+}
+
+HttpResponse Dashboard(RequestContext& ctx) {
+  app::Ledger& ledger = ctx.services.ledger();
+  Result<app::ContractRecord> c = ledger.FindContract(ctx.contract);
+  if (!c.ok()) return web::StatusPage(ctx, c.status());
+  Result<std::shared_ptr<const nlohmann::json>> status =
+      web::Cached(ctx, ctx.contract, "dashboard", [&] { return ContractStatus(ctx, *c); });
+  if (!status.ok()) return web::StatusPage(ctx, status.status());
 
   nlohmann::json d;
   d["section"] = "dashboard";
@@ -113,39 +154,15 @@ HttpResponse Dashboard(RequestContext& ctx) {
                    {"isms", c->bespoke_isms ? "bespoke" : "extant"},
                    {"policy", c->policy_toml.empty() ? "the schedule's defaults"
                                                      : "a policy varied for this contract"}};
-  d["now"] = web::LondonTime(now);
-  d["counts"] = {{"breached", breached.size()},
-                 {"defaults", defaults},
-                 {"due", due.size()},
-                 {"later", later},
-                 {"no_due", no_due},
-                 {"any_no_due", no_due > 0},
-                 {"met", met.size()},
-                 {"suspended", suspended.size()}};
-  d["breached"] = Groups(breached, c->name, now, "breached-");
-  d["due"] = Groups(due, c->name, now, "due-");
-  d["met"] = Groups(met, c->name, now, "met-");
-  d["suspended"] = Groups(suspended, c->name, now, "suspended-");
-  d["has_breached"] = !breached.empty();
-  d["has_due"] = !due.empty();
-  d["has_met"] = !met.empty();
-  d["has_suspended"] = !suspended.empty();
-  d["has_later"] = later + no_due > 0;
-
-  Result<std::vector<app::EventView>> events = ledger.ListEvents(ctx.contract);
-  if (!events.ok()) return web::StatusPage(ctx, events.status());
-  nlohmann::json timeline = nlohmann::json::array();
-  for (auto it = events->rbegin(); it != events->rend() && timeline.size() < kTimeline; ++it) {
-    timeline.push_back(web::EventView(*it));
-  }
-  d["timeline"] = timeline;
-  d["has_timeline"] = !timeline.empty();
-  d["event_count"] = events->size();
+  d["now"] = (**status)["now"];
+  d["status_html"] = (**status)["status_html"];
+  d["timeline_html"] = (**status)["timeline_html"];
+  d["recorded"] = nullptr;
   if (std::optional<std::string> rec = ctx.req.Query("recorded")) {
-    for (const app::EventView& v : *events) {
-      if (std::to_string(v.event.id) == *rec) {
-        d["recorded"] = web::EventView(v);
-        break;
+    Result<std::vector<app::EventView>> events = ledger.ListEvents(ctx.contract);
+    if (events.ok()) {
+      for (const app::EventView& v : *events) {
+        if (std::to_string(v.event.id) == *rec) d["recorded"] = web::EventView(v);
       }
     }
   }
@@ -153,6 +170,7 @@ HttpResponse Dashboard(RequestContext& ctx) {
   const app::Principal& p = *ctx.principal;
   d["can_record"] = app::Allowed(p.role, app::Action::kEventRecord) ||
                     app::Allowed(p.role, app::Action::kBuyerAct);
+  d["people"] = nullptr;
   if (app::Allowed(p.role, app::Action::kGrantRead)) {
     Result<std::vector<app::GrantView>> grants = ctx.services.access->ListGrants(ctx.contract);
     if (grants.ok()) {

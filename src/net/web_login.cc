@@ -8,6 +8,7 @@
 
 #include "app/access.h"
 #include "net/web_assets.h"
+#include "net/web_cache.h"
 #include "net/web_pages.h"
 #include "net/web_render.h"
 
@@ -123,14 +124,19 @@ HttpResponse Home(RequestContext& ctx) {
     for (const std::string& name : *visible) {
       Result<app::ContractRecord> c = ctx.services.ledger().FindContract(name);
       if (!c.ok()) continue;
-      std::int64_t breached = 0, open = 0;
-      if (Result<std::vector<app::StatusCount>> counts = ctx.services.ledger().Summary(name);
-          counts.ok()) {
-        for (const app::StatusCount& n : *counts) {
-          if (n.state == ObligationState::kBreached) breached += n.count;
-          if (n.state == ObligationState::kOpen) open += n.count;
-        }
-      }
+      Result<std::shared_ptr<const nlohmann::json>> counts =
+          web::Cached(ctx, name, "counts", [&]() -> Result<nlohmann::json> {
+            ISMS_ASSIGN_OR_RETURN(std::vector<app::StatusCount> summary,
+                                  ctx.services.ledger().Summary(name));
+            std::int64_t breached = 0, open = 0;
+            for (const app::StatusCount& n : summary) {
+              if (n.state == ObligationState::kBreached) breached += n.count;
+              if (n.state == ObligationState::kOpen) open += n.count;
+            }
+            return nlohmann::json{{"breached", breached}, {"open", open}};
+          });
+      std::int64_t breached = counts.ok() ? (**counts)["breached"].get<std::int64_t>() : 0;
+      std::int64_t open = counts.ok() ? (**counts)["open"].get<std::int64_t>() : 0;
       list.push_back({{"name", name},
                       {"link", {{"href", web::ContractPath(name)}}},
                       {"start", FormatDate(c->start)},

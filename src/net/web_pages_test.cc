@@ -219,6 +219,43 @@ TEST_P(WebPagesTest, TheDashboardGroupsBreachedDueAndMetByClauseWithTheirTimesca
   EXPECT_FALSE(Has(h, "Record an event")) << "an auditor records nothing";
 }
 
+// The pages keep what they compute from the whole contract (web_cache.h): a change made elsewhere
+// (the command line, the API) or the passage of time shows at the next request.
+TEST_P(WebPagesTest, WhatThePagesKeepIsNeverOlderThanTheDataOrTheClock) {
+  Browser b = LogIn("officer");
+  auto met_section = [&](const Reply& r) { return r.body.substr(r.body.find("<h2 id=\"met\">")); };
+  Reply before = Get("/c/acme", &b);
+  ASSERT_EQ(before.status, 200);
+  EXPECT_FALSE(Has(met_section(before), "Clause 3.1"));
+  Record("isms.submitted", "2026-01-20T10:00:00Z", {{"doc", kDoc}});
+  Reply after = Get("/c/acme", &b);
+  EXPECT_TRUE(Has(met_section(after), "Clause 3.1")) << "a new event shows at once";
+
+  Reply none = Get("/c/acme/vulns", &b);
+  EXPECT_TRUE(Has(none.body, "No open finding with a released patch")) << none.body;
+  app::Vulnerabilities vulns(*ledger_);
+  app::ImportScanRequest req;
+  req.contract = "acme";
+  req.path = std::string(ISMS_SOURCE_DIR) + "/tests/fixtures/vulns/web-week1.nessus";
+  ASSERT_TRUE(vulns.ImportScan(req, app::Actor{"setup", false}).ok());
+  Reply some = Get("/c/acme/vulns", &b);
+  EXPECT_TRUE(Has(some.body, "<svg")) << "a new scan shows at once";
+
+  // The clock moves on: what is due is what is due then.
+  auto due_section = [](const Reply& r) {
+    std::string d = r.body.substr(r.body.find("<h2 id=\"due\">"));
+    return d.substr(0, d.find("<h2 id=\"met\">"));
+  };
+  std::string due_now = due_section(Get("/c/acme", &b));
+  clock_.Set(clock_.Now() + std::chrono::hours(24 * 400));
+  b = LogIn("officer");  // the session has long ended
+  Reply later = Get("/c/acme", &b);
+  std::string due_later = due_section(later);
+  EXPECT_NE(due_later, due_now);
+  EXPECT_TRUE(Has(due_later, "2027-04")) << "the monthly report of 2027-03 is due: " << due_later;
+  EXPECT_TRUE(Has(later.body, web::LondonTime(clock_.Now()))) << "as of the clock's now";
+}
+
 TEST_P(WebPagesTest, DefaultsComeFirstAmongTheBreached) {
   Browser b = LogIn("officer");
   Reply r = Get("/c/acme", &b);

@@ -16,6 +16,7 @@
 #include "core/calendar.h"
 #include "core/event_types.h"
 #include "net/web_event_form.h"
+#include "net/web_cache.h"
 #include "net/web_pages.h"
 #include "net/web_render.h"
 #include "net/web_views.h"
@@ -213,6 +214,28 @@ nlohmann::json FindingRow(const app::FindingView& f, const std::string& contract
   return j;
 }
 
+// What the list page computes from every finding of the filter (web_cache.h): how many there
+// are, the chart of the open ones (rendered), the assets to filter by.
+Result<nlohmann::json> VulnSummary(RequestContext& ctx, const app::FindingFilter& filter) {
+  app::Vulnerabilities vulns(ctx.services.ledger());
+  ISMS_ASSIGN_OR_RETURN(std::vector<app::FindingView> list, vulns.List(ctx.contract, filter));
+  std::vector<app::FindingView> open_store;
+  const std::vector<app::FindingView>* open = &list;
+  if (filter.state != "open") {
+    app::FindingFilter of = filter;
+    of.state = "open";
+    ISMS_ASSIGN_OR_RETURN(open_store, vulns.List(ctx.contract, of));
+    open = &open_store;
+  }
+  nlohmann::json assets = nlohmann::json::array();
+  ISMS_ASSIGN_OR_RETURN(std::vector<app::AssetView> a, vulns.Assets(ctx.contract));
+  for (const app::AssetView& v : a) assets.push_back(v.name);
+  nlohmann::json chart = AgeChart(*open, LondonDate(ctx.clock.Now()));
+  return nlohmann::json{{"total", list.size()},
+                        {"chart_html", web::Render("vulns-chart", {{"chart", chart}})},
+                        {"assets", assets}};
+}
+
 HttpResponse VulnList(RequestContext& ctx) {
   Result<PageRequest> page = ParsePage(ctx.req);
   if (!page.ok()) return web::StatusPage(ctx, page.status());
@@ -222,25 +245,20 @@ HttpResponse VulnList(RequestContext& ctx) {
   filter.category = ctx.req.Query("category").value_or("");
   filter.asset = ctx.req.Query("asset").value_or("");
   app::Vulnerabilities vulns(ctx.services.ledger());
-  Result<std::vector<app::FindingView>> list = vulns.List(ctx.contract, filter);
+  // The page's findings: the list stops once it has them.
+  app::FindingFilter first = filter;
+  first.limit = page->offset + page->limit;
+  Result<std::vector<app::FindingView>> list = vulns.List(ctx.contract, first);
   if (!list.ok()) return web::StatusPage(ctx, list.status());
-
-  // The chart shows every open finding of the filter's category and asset.
-  std::vector<app::FindingView> open_store;
-  const std::vector<app::FindingView>* open = &*list;
-  if (filter.state != "open") {
-    app::FindingFilter of = filter;
-    of.state = "open";
-    Result<std::vector<app::FindingView>> o = vulns.List(ctx.contract, of);
-    if (!o.ok()) return web::StatusPage(ctx, o.status());
-    open_store = std::move(*o);
-    open = &open_store;
-  }
-  Instant now = ctx.clock.Now();
+  std::string kind = "vulns\n" + filter.state + "\n" + filter.category + "\n" + filter.asset;
+  Result<std::shared_ptr<const nlohmann::json>> summary =
+      web::Cached(ctx, ctx.contract, kind, [&] { return VulnSummary(ctx, filter); });
+  if (!summary.ok()) return web::StatusPage(ctx, summary.status());
+  const nlohmann::json& sum = **summary;
 
   nlohmann::json rows = nlohmann::json::array();
-  std::int64_t total = static_cast<std::int64_t>(list->size());
-  for (std::int64_t i = page->offset; i < total && i < page->offset + page->limit; ++i) {
+  std::int64_t total = sum["total"].get<std::int64_t>();
+  for (std::int64_t i = page->offset; i < static_cast<std::int64_t>(list->size()); ++i) {
     rows.push_back(FindingRow((*list)[static_cast<size_t>(i)], ctx.contract));
   }
   nlohmann::json states = nlohmann::json::array();
@@ -250,8 +268,8 @@ HttpResponse VulnList(RequestContext& ctx) {
   for (const char* c : kCategories) categories.push_back(Option(c, c, filter.category));
   nlohmann::json assets = nlohmann::json::array();
   assets.push_back(Option("", "any", filter.asset));
-  if (Result<std::vector<app::AssetView>> a = vulns.Assets(ctx.contract); a.ok()) {
-    for (const app::AssetView& v : *a) assets.push_back(Option(v.name, v.name, filter.asset));
+  for (const auto& a : sum["assets"]) {
+    assets.push_back(Option(a.get<std::string>(), a.get<std::string>(), filter.asset));
   }
   nlohmann::json d = {{"section", "vulns"},
                       {"rows", rows},
@@ -263,7 +281,9 @@ HttpResponse VulnList(RequestContext& ctx) {
                       {"categories", categories},
                       {"assets", assets},
                       {"state", filter.state},
-                      {"chart", AgeChart(*open, LondonDate(now))}};
+                      {"chart_html", sum["chart_html"]},
+                      {"next", nullptr},
+                      {"prev", nullptr}};
   auto query = [&](std::int64_t offset) {
     std::string q = "?state=" + PercentEncode(filter.state);
     if (!filter.category.empty()) q += "&category=" + PercentEncode(filter.category);
