@@ -169,7 +169,16 @@ Result<MonthlyReport> Reports::Build(const ReportRequest& r) {
   return BuildAt(r, r.issued_at.value_or(now), false);
 }
 
-Result<MonthlyReport> Reports::BuildAt(const ReportRequest& req, Instant as_of, bool issuing) {
+Status Reports::WriteJson(const ReportRequest& r,
+                          const std::function<Status(std::string_view)>& sink) {
+  const Instant now = ledger_.clock().Now();
+  CompactRows rows;
+  ISMS_ASSIGN_OR_RETURN(MonthlyReport rep, BuildAt(r, r.issued_at.value_or(now), false, &rows));
+  return WriteCompactReportJson(rep, rows, 2048, 0, sink);
+}
+
+Result<MonthlyReport> Reports::BuildAt(const ReportRequest& req, Instant as_of, bool issuing,
+                                       CompactRows* compact) {
   ISMS_ASSIGN_OR_RETURN(Date first, ParseMonth(req.month));
   ISMS_ASSIGN_OR_RETURN(ContractContext ctx, ledger_.Context(req.contract));
   const Instant now = ledger_.clock().Now();
@@ -247,7 +256,7 @@ Result<MonthlyReport> Reports::BuildAt(const ReportRequest& req, Instant as_of, 
   }
 
   ISMS_RETURN_IF_ERROR(
-      EvaluateReportRows(conn, ctx, as_of, std::move(events), std::move(breached), &rep));
+      EvaluateReportRows(conn, ctx, as_of, std::move(events), std::move(breached), &rep, compact));
   const char* const kCategories[] = {"Critical", "Important", "Other"};
   for (int i = 0; i < 3; ++i) rep.totals[i].category = kCategories[i];
   CategoryTotals& all = rep.totals[3];

@@ -2,6 +2,7 @@
 // a standalone HTML document from a mustache template (kainjow mustache: every {{value}} is
 // HTML-escaped; the template uses no triple mustache). Field names: docs/reports.md.
 #include <algorithm>
+#include <array>
 #include <condition_variable>
 #include <charconv>
 #include <cmath>
@@ -189,13 +190,14 @@ class JsonWriter {
 
 // One row of "patched" or "outstanding", an element of a member array of the document: its
 // members are three levels deep.
-void WriteRow(JsonWriter& w, const ReportRow& v, bool patched) {
+template <typename Row>  // ReportRow or CompactRow
+void WriteRow(JsonWriter& w, const Row& v, bool patched) {
   using J = JsonWriter;
   size_t bound = 1600 + J::Bound(v.finding) + J::Bound(v.category) + J::Bound(v.asset) +
                  J::Bound(v.vuln_id) + J::Bound(v.title) + J::Bound(v.component) +
                  J::Bound(v.patch_release_source) + J::Bound(v.applied_by) +
                  J::Bound(v.clock_state) + J::Bound(v.exception);
-  for (const std::string& c : v.cves) bound += 12 + J::Bound(c);
+  for (const auto& c : v.cves) bound += 12 + J::Bound(c);
   char* p = w.Room(bound);
   p = J::Lit(p, "{\n      \"finding\": ");
   p = J::String(p, v.finding);
@@ -262,7 +264,8 @@ void WriteRow(JsonWriter& w, const ReportRow& v, bool patched) {
   w.Done(p);
 }
 
-void WriteObligation(JsonWriter& w, const Obligation& o) {
+template <typename O>  // Obligation or CompactObligation
+void WriteObligation(JsonWriter& w, const O& o) {
   using J = JsonWriter;
   const std::string_view state = ObligationStateName(o.state);
   const std::string_view consequence = ConsequenceName(o.consequence);
@@ -685,16 +688,21 @@ Status WriteReportJson(const MonthlyReport& r,
 
 namespace internal {
 
-Status WriteReportJsonInPieces(const MonthlyReport& r, size_t rows_per_piece, int threads,
-                               const std::function<Status(std::string_view)>& sink) {
-  const std::string head = JsonHead(r);
+namespace {
+
+// The document `head` (JsonHead) with its three arrays, of `sizes` elements, in place of its
+// markers; `render(w, array, i)` writes element i of array 0 (patched), 1 (outstanding) or 2
+// (breached). Pieces of `rows_per_piece` elements are rendered on `threads` worker threads.
+template <typename Render>
+Status WritePieces(const std::string& head, const std::array<size_t, 3>& sizes,
+                   const Render& render_element, size_t rows_per_piece, int threads,
+                   const std::function<Status(std::string_view)>& sink) {
   // The output in order: text of the head, and the pieces of the arrays in place of markers.
   struct Part {
     std::string_view text;
     int array = -1;  // else a piece of array 0 (patched), 1 (outstanding) or 2 (breached)
     size_t begin = 0, end = 0;
   };
-  const size_t sizes[] = {r.patched.size(), r.outstanding.size(), r.breached.size()};
   const char* const markers[] = {"patched", "outstanding", "breached"};
   std::vector<Part> parts;
   size_t from = 0;
@@ -715,11 +723,7 @@ Status WriteReportJsonInPieces(const MonthlyReport& r, size_t rows_per_piece, in
     JsonWriter w(out);
     for (size_t i = p.begin; i < p.end; ++i) {
       w.Append(i == 0 ? std::string_view("[\n    ") : std::string_view(",\n    "));
-      if (p.array == 2) {
-        WriteObligation(w, r.breached[i]);
-      } else {
-        WriteRow(w, p.array == 0 ? r.patched[i] : r.outstanding[i], p.array == 0);
-      }
+      render_element(w, p.array, i);
     }
     if (p.end == sizes[p.array]) w.Append("\n  ]");
   };
@@ -799,6 +803,31 @@ Status WriteReportJsonInPieces(const MonthlyReport& r, size_t rows_per_piece, in
   cv.notify_all();
   for (std::thread& t : workers) t.join();
   return status;
+}
+
+}  // namespace
+
+Status WriteReportJsonInPieces(const MonthlyReport& r, size_t rows_per_piece, int threads,
+                               const std::function<Status(std::string_view)>& sink) {
+  return WritePieces(
+      JsonHead(r), {r.patched.size(), r.outstanding.size(), r.breached.size()},
+      [&](JsonWriter& w, int array, size_t i) {
+        if (array == 2) return WriteObligation(w, r.breached[i]);
+        WriteRow(w, array == 0 ? r.patched[i] : r.outstanding[i], array == 0);
+      },
+      rows_per_piece, threads, sink);
+}
+
+Status WriteCompactReportJson(const MonthlyReport& r, const CompactRows& rows,
+                              size_t rows_per_piece, int threads,
+                              const std::function<Status(std::string_view)>& sink) {
+  return WritePieces(
+      JsonHead(r), {rows.patched.size(), rows.outstanding.size(), rows.breached.size()},
+      [&](JsonWriter& w, int array, size_t i) {
+        if (array == 2) return WriteObligation(w, *rows.breached[i]);
+        WriteRow(w, array == 0 ? *rows.patched[i] : *rows.outstanding[i], array == 0);
+      },
+      rows_per_piece, threads, sink);
 }
 
 }  // namespace internal

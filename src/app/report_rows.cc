@@ -1,12 +1,17 @@
 // The monthly report's rows: every finding of the contract read once and its clocks evaluated
 // as of the issue, on worker threads.
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <array>
 #include <condition_variable>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <new>
+#include <span>
 #include <thread>
 #include <tuple>
 #include <unordered_map>
@@ -139,29 +144,33 @@ bool KeyBefore(const RowKey& a, const RowKey& b) {
 // the obligation: its urgency rank and due instant as MoreUrgent reckons them, then
 // ObligationBefore's trigger instant, trigger event, and the first bytes of clause, key and
 // subject (zero-padded, so a shorter string sorts first as std::string's comparison has it).
-// When two keys are equal MoreUrgent itself decides; and the order the keys give is checked
-// against MoreUrgent afterwards, so the key can only make the sort faster, never different.
+// Where equal first bytes cannot tell two strings apart, MoreUrgent itself decides; a test holds
+// the keys to MoreUrgent's order.
 struct UrgencyKey {
-  static constexpr size_t kPrefix = 16;
   int rank;
   bool no_due;
   std::int64_t due_ms;
   std::int64_t trigger_ms;
   std::int64_t trigger_event;
-  std::array<char, kPrefix> clause, key, subject;
-  bool exact;           // clause, key and subject fit in their prefixes
-  int run;              // whose obligations: 0 the contract's, then each worker's
-  std::uint32_t index;  // in them
+  std::array<char, 8> clause;    // "9.3", "9.5.6", ...
+  std::array<char, 32> key;      // "patch_at_risk_notification", ...
+  std::array<char, 16> subject;  // "F-12", ...
+  bool exact[3];                 // clause, key and subject fit in their prefixes
+  int run;                       // whose obligations: 0 the contract's, then each worker's
+  std::uint32_t list;            // in them: which list (a finding's obligations)
+  std::uint32_t index;           // and where in it
 };
 
-std::array<char, UrgencyKey::kPrefix> Prefix(const std::string& s, bool* exact) {
-  std::array<char, UrgencyKey::kPrefix> out{};
-  std::memcpy(out.data(), s.data(), std::min(s.size(), out.size()));
-  if (s.size() > out.size() || s.find('\0') != std::string::npos) *exact = false;
+template <size_t N>
+std::array<char, N> Prefix(std::string_view s, bool* exact) {
+  std::array<char, N> out{};
+  std::memcpy(out.data(), s.data(), std::min(s.size(), N));
+  *exact = s.size() <= N && s.find('\0') == std::string_view::npos;
   return out;
 }
 
-UrgencyKey KeyOf(const Obligation& o, int run, size_t index) {
+template <typename O>  // Obligation or CompactObligation
+UrgencyKey KeyOf(const O& o, int run, size_t list, size_t index) {
   UrgencyKey k{};
   switch (o.state) {
     case ObligationState::kBreached:
@@ -186,11 +195,11 @@ UrgencyKey KeyOf(const Obligation& o, int run, size_t index) {
   }
   k.trigger_ms = Ms(o.trigger_at);
   k.trigger_event = o.trigger_event_id;
-  k.exact = true;
-  k.clause = Prefix(o.clause, &k.exact);
-  k.key = Prefix(o.key, &k.exact);
-  k.subject = Prefix(o.subject, &k.exact);
+  k.clause = Prefix<8>(o.clause, &k.exact[0]);
+  k.key = Prefix<32>(o.key, &k.exact[1]);
+  k.subject = Prefix<16>(o.subject, &k.exact[2]);
   k.run = run;
+  k.list = static_cast<std::uint32_t>(list);
   k.index = static_cast<std::uint32_t>(index);
   return k;
 }
@@ -203,24 +212,63 @@ bool KeyLess(const UrgencyKey& a, const UrgencyKey& b, bool* tie) {
   if (a.due_ms != b.due_ms) return a.due_ms < b.due_ms;
   if (a.trigger_ms != b.trigger_ms) return a.trigger_ms < b.trigger_ms;
   if (a.trigger_event != b.trigger_event) return a.trigger_event < b.trigger_event;
-  for (auto field : {&UrgencyKey::clause, &UrgencyKey::key, &UrgencyKey::subject}) {
-    const int c = std::memcmp((a.*field).data(), (b.*field).data(), UrgencyKey::kPrefix);
-    if (c != 0) return c < 0;
-  }
-  *tie = !(a.exact && b.exact);  // else the whole strings are equal, and so are a and b
-  return false;
+  auto differ = [&](const auto& x, const auto& y, bool x_exact, bool y_exact, bool* less) {
+    const int c = std::memcmp(x.data(), y.data(), x.size());
+    if (c != 0) {
+      *less = c < 0;
+      return true;
+    }
+    // Equal first bytes of strings that go on: only the whole strings can tell.
+    if (!x_exact || !y_exact) {
+      *tie = true;
+      *less = false;
+      return true;
+    }
+    return false;
+  };
+  bool less = false;
+  if (differ(a.clause, b.clause, a.exact[0], b.exact[0], &less)) return less;
+  if (differ(a.key, b.key, a.exact[1], b.exact[1], &less)) return less;
+  if (differ(a.subject, b.subject, a.exact[2], b.exact[2], &less)) return less;
+  return false;  // equal in every field MoreUrgent reads
+}
+
+// The obligation MoreUrgent sees in `o`: the fields it reads.
+Obligation Probe(const CompactObligation& o) {
+  Obligation p;
+  p.clause = o.clause;
+  p.key = o.key;
+  p.subject = o.subject;
+  p.trigger_at = o.trigger_at;
+  p.trigger_event_id = o.trigger_event_id;
+  p.due_date = o.due_date;
+  p.due_at = o.due_at;
+  p.state = o.state;
+  p.consequence = o.consequence;
+  p.closed_at = o.closed_at;
+  return p;
+}
+bool Urgent(const Obligation& a, const Obligation& b) {
+  return MoreUrgent(a, b);
+}
+bool Urgent(const CompactObligation& a, const CompactObligation& b) {
+  return MoreUrgent(Probe(a), Probe(b));
+}
+
+// a before b in MoreUrgent's order, from their keys (MoreUrgent itself on a tie).
+template <typename At>
+bool KeyBeforeOf(const UrgencyKey& a, const UrgencyKey& b, const At& at) {
+  bool tie = false;
+  const bool less = KeyLess(a, b, &tie);
+  return tie ? Urgent(at(a), at(b)) : less;
 }
 
 // Finding identities are unique, so no two obligations here are equal under MoreUrgent: the
 // order is total and any sort consistent with it gives the same sequence.
 template <typename At>
 void SortByUrgency(std::vector<UrgencyKey>& keys, const At& at) {
-  std::sort(keys.begin(), keys.end(), [&](const UrgencyKey& a, const UrgencyKey& b) {
-    bool tie = false;
-    const bool less = KeyLess(a, b, &tie);
-    if (!tie) return less;
-    return MoreUrgent(at(a), at(b));
-  });
+  std::sort(keys.begin(), keys.end(),
+            [&](const UrgencyKey& a, const UrgencyKey& b) { return KeyBeforeOf(a, b, at); });
 }
 
 // What the worker threads share, read-only.
@@ -234,18 +282,176 @@ struct Shared {
   std::unordered_map<std::int64_t, std::pair<std::string, std::string>> assets;  // raw, valid
 };
 
-// What one worker found: rows and obligations in deques (nothing moves as they grow).
-struct Found {
-  std::deque<ReportRow> patched, outstanding;
-  std::vector<RowKey> patched_keys, outstanding_keys;
-  std::deque<Obligation> breached;
-  std::vector<UrgencyKey> breached_keys;  // most urgent first, once the worker is done
+// A row's values, its text still where the finding and its evaluation hold it.
+struct RowValues {
+  const FindingRow* row;
+  const std::string* asset;  // valid UTF-8
+  const FindingFacts* facts;
+  const FindingEvaluation* fe;
+  const std::vector<Event>* events;
+  int category;
+  std::optional<Instant> applied;
+  std::optional<ObligationState> clock_state;
+  std::optional<Date> due;
+  std::optional<int> elapsed_days, elapsed_working_days, deadline_days;
+  std::optional<bool> within_timescale;
+  bool overdue = false;
+};
+
+// What one worker found, whatever form its rows take.
+struct Counts {
   std::int64_t observations = 0, own_code = 0, not_affected = 0, patched_after_month = 0;
   std::array<CategoryTotals, 3> totals;
+  std::vector<RowKey> patched_keys, outstanding_keys;
+  std::vector<UrgencyKey> breached_keys;  // most urgent first, once the worker is done
+};
+
+// Rows as ReportRows, obligations as the rules gave them (for MonthlyReport).
+struct FullOut : Counts {
+  std::vector<ReportRow> patched, outstanding;
+  // The evaluations' obligations of the findings with a breached one, kept where the rules
+  // left them (the breached ones are moved out once, into the report).
+  std::vector<std::vector<Obligation>> obligations;
+
+  void AddBreached(std::vector<Obligation>& obligations_of_finding) {
+    bool any = false;
+    for (Obligation& o : obligations_of_finding) {
+      if (o.state != ObligationState::kBreached) continue;
+      MakeValidUtf8(&o.title);
+      MakeValidUtf8(&o.subject);
+      any = true;
+    }
+    if (any) obligations.push_back(std::move(obligations_of_finding));
+  }
+  void KeyObligations(int run) {
+    for (size_t l = 0; l < obligations.size(); ++l) {
+      for (size_t i = 0; i < obligations[l].size(); ++i) {
+        const Obligation& o = obligations[l][i];
+        if (o.state == ObligationState::kBreached) breached_keys.push_back(KeyOf(o, run, l, i));
+      }
+    }
+    SortByUrgency(breached_keys, [&](const UrgencyKey& k) -> const Obligation& {
+      return obligations[k.list][k.index];
+    });
+  }
+  // Returns where the row went.
+  size_t AddRow(const RowValues& rv) {
+    const FindingRow& row = *rv.row;
+    ReportRow v;
+    v.finding = FindingId(row.id);
+    v.category = row.category;
+    v.asset = *rv.asset;
+    v.vuln_id = ValidUtf8(row.vuln_id);
+    v.cves.reserve(row.cves.size());
+    for (const std::string& c : row.cves) v.cves.push_back(ValidUtf8(c));
+    v.title = ValidUtf8(row.title);
+    v.component = ValidUtf8(row.component);
+    v.first_seen = row.first_seen;
+    if (rv.facts->release) {
+      v.patch_released = rv.facts->release->date;
+      v.patch_released_assumed = rv.facts->release->assumed;
+      v.patch_release_source = rv.facts->release->source;
+    }
+    v.due = rv.due;
+    v.exception = ValidUtf8(rv.fe->exception);
+    if (rv.clock_state) v.clock_state = std::string(ObligationStateName(*rv.clock_state));
+    v.elapsed_days = rv.elapsed_days;
+    v.elapsed_working_days = rv.elapsed_working_days;
+    v.deadline_days = rv.deadline_days;
+    if (rv.applied) {
+      v.applied_at = rv.applied;
+      v.applied_by = ValidUtf8(AppliedBy(row, *rv.events, *rv.applied));
+      v.within_timescale = rv.within_timescale;
+      patched.push_back(std::move(v));
+      return patched.size() - 1;
+    }
+    v.overdue = rv.overdue;
+    v.at_risk = rv.fe->at_risk;
+    outstanding.push_back(std::move(v));
+    return outstanding.size() - 1;
+  }
+};
+
+// Rows and obligations with their text in an arena (for a long report's JSON).
+struct CompactOut : Counts {
+  std::unique_ptr<TextArena> arena = std::make_unique<TextArena>();
+  std::unique_ptr<std::vector<CompactRow>> patched = std::make_unique<std::vector<CompactRow>>();
+  std::unique_ptr<std::vector<CompactRow>> outstanding =
+      std::make_unique<std::vector<CompactRow>>();
+  std::unique_ptr<std::vector<CompactObligation>> obligations =
+      std::make_unique<std::vector<CompactObligation>>();
+
+  static CompactObligation Compact(const Obligation& o, TextArena& arena) {
+    CompactObligation c;
+    c.clause = arena.Copy(o.clause);
+    c.key = arena.Copy(o.key);
+    c.title = arena.CopyValidUtf8(o.title);
+    c.subject = arena.CopyValidUtf8(o.subject);
+    c.trigger_at = o.trigger_at;
+    c.trigger_event_id = o.trigger_event_id;
+    c.due_date = o.due_date;
+    c.due_at = o.due_at;
+    c.state = o.state;
+    c.consequence = o.consequence;
+    c.consequence_text = arena.Copy(o.consequence_text);
+    c.closed_at = o.closed_at;
+    return c;
+  }
+  void AddBreached(std::vector<Obligation>& obligations_of_finding) {
+    for (const Obligation& o : obligations_of_finding) {
+      if (o.state == ObligationState::kBreached) obligations->push_back(Compact(o, *arena));
+    }
+  }
+  void KeyObligations(int run) {
+    for (size_t i = 0; i < obligations->size(); ++i) {
+      breached_keys.push_back(KeyOf((*obligations)[i], run, 0, i));
+    }
+    SortByUrgency(breached_keys, [&](const UrgencyKey& k) -> const CompactObligation& {
+      return (*obligations)[k.index];
+    });
+  }
+  size_t AddRow(const RowValues& rv) {
+    const FindingRow& row = *rv.row;
+    TextArena& a = *arena;
+    CompactRow v;
+    v.finding = a.Copy(FindingId(row.id));
+    v.category = a.Copy(row.category);
+    v.asset = a.Copy(*rv.asset);
+    v.vuln_id = a.CopyValidUtf8(row.vuln_id);
+    std::span<std::string_view> cves = a.Views(row.cves.size());
+    for (size_t i = 0; i < row.cves.size(); ++i) cves[i] = a.CopyValidUtf8(row.cves[i]);
+    v.cves = cves;
+    v.title = a.CopyValidUtf8(row.title);
+    v.component = a.CopyValidUtf8(row.component);
+    v.first_seen = row.first_seen;
+    if (rv.facts->release) {
+      v.patch_released = rv.facts->release->date;
+      v.patch_released_assumed = rv.facts->release->assumed;
+      v.patch_release_source = a.Copy(rv.facts->release->source);
+    }
+    v.due = rv.due;
+    v.exception = a.CopyValidUtf8(rv.fe->exception);
+    if (rv.clock_state) v.clock_state = ObligationStateName(*rv.clock_state);
+    v.elapsed_days = rv.elapsed_days;
+    v.elapsed_working_days = rv.elapsed_working_days;
+    v.deadline_days = rv.deadline_days;
+    if (rv.applied) {
+      v.applied_at = rv.applied;
+      v.applied_by = a.CopyValidUtf8(AppliedBy(row, *rv.events, *rv.applied));
+      v.within_timescale = rv.within_timescale;
+      patched->push_back(v);
+      return patched->size() - 1;
+    }
+    v.overdue = rv.overdue;
+    v.at_risk = rv.fe->at_risk;
+    outstanding->push_back(v);
+    return outstanding->size() - 1;
+  }
 };
 
 // One finding of the report: its clocks as of the issue, and its row.
-void Evaluate(const Shared& s, FindingRow& row, int worker, Found& out) {
+template <typename Out>
+void Evaluate(const Shared& s, FindingRow& row, int worker, Out& out) {
   static const std::vector<Event> kNone;
   static const std::pair<std::string, std::string> kNoName;
   auto asset_it = s.assets.find(row.asset_id);
@@ -258,21 +464,15 @@ void Evaluate(const Shared& s, FindingRow& row, int worker, Found& out) {
   }
   auto it = s.events.find(row.id);
   const std::vector<Event>& evs = it == s.events.end() ? kNone : it->second;
-  FindingFacts facts = FactsOf(row, s.ctx, evs, s.as_of);
+  const FindingFacts facts = FactsOf(row, s.ctx, evs, s.as_of);
   FindingEvaluation fe = EvaluateFinding(facts, s.ctx.versions, s.ctx.calendar, evs, s.as_of);
+  RowValues rv{&row, &asset.second, &facts, &fe, &evs, 0, {}, {}, fe.due, {}, {}, {}, {}, false};
   // The 9.3 clock's state and due date, before the breached obligations move out.
-  std::optional<ObligationState> clock_state;
-  std::optional<Date> clock_due;
   if (const Obligation* clock = PatchClock(fe.evaluation.obligations)) {
-    clock_state = clock->state;
-    clock_due = clock->due_date;
+    rv.clock_state = clock->state;
+    if (clock->due_date) rv.due = clock->due_date;
   }
-  for (Obligation& o : fe.evaluation.obligations) {
-    if (o.state != ObligationState::kBreached) continue;
-    MakeValidUtf8(&o.title);
-    MakeValidUtf8(&o.subject);
-    out.breached.push_back(std::move(o));
-  }
+  out.AddBreached(fe.evaluation.obligations);
   if (row.kind == "observation") {
     ++out.observations;
     return;
@@ -285,62 +485,38 @@ void Evaluate(const Shared& s, FindingRow& row, int worker, Found& out) {
     ++out.not_affected;
     return;
   }
-  std::optional<Instant> applied = fe.patched_at;
-  if (!applied || *applied > s.as_of) applied = row.remediated_at;
-  if (applied && LondonDate(*applied) < s.first_day) return;
-  if (applied && LondonDate(*applied) > s.last_day) {
+  rv.applied = fe.patched_at;
+  if (!rv.applied || *rv.applied > s.as_of) rv.applied = row.remediated_at;
+  if (rv.applied && LondonDate(*rv.applied) < s.first_day) return;
+  if (rv.applied && LondonDate(*rv.applied) > s.last_day) {
     ++out.patched_after_month;
     return;
   }
-
-  ReportRow v;
-  v.finding = FindingId(row.id);
-  v.category = row.category;
-  v.asset = asset.second;
-  v.vuln_id = ValidUtf8(row.vuln_id);
-  v.cves.reserve(row.cves.size());
-  for (const std::string& c : row.cves) v.cves.push_back(ValidUtf8(c));
-  v.title = ValidUtf8(row.title);
-  v.component = ValidUtf8(row.component);
-  v.first_seen = row.first_seen;
+  const Date until = rv.applied ? LondonDate(*rv.applied) : s.issue_date;
   if (facts.release) {
-    v.patch_released = facts.release->date;
-    v.patch_released_assumed = facts.release->assumed;
-    v.patch_release_source = std::move(facts.release->source);
-  }
-  v.due = fe.due;
-  v.exception = ValidUtf8(fe.exception);
-  if (clock_state) v.clock_state = std::string(ObligationStateName(*clock_state));
-  if (clock_due) v.due = clock_due;
-  const Date until = applied ? LondonDate(*applied) : s.issue_date;
-  if (v.patch_released) {
-    v.elapsed_days = ElapsedDays(*v.patch_released, until);
-    if (v.category == "Other") {
-      v.elapsed_working_days = ElapsedWorkingDays(s.ctx.calendar, *v.patch_released, until);
+    const Date released = facts.release->date;
+    rv.elapsed_days = ElapsedDays(released, until);
+    if (row.category == "Other") {
+      rv.elapsed_working_days = ElapsedWorkingDays(s.ctx.calendar, released, until);
     }
-    if (v.due) v.deadline_days = ElapsedDays(*v.patch_released, *v.due);
+    if (rv.due) rv.deadline_days = ElapsedDays(released, *rv.due);
   }
-  const int category = CategoryIndex(v.category);
-  CategoryTotals& t = out.totals[category];
-  if (applied) {
-    v.applied_at = applied;
-    v.applied_by = ValidUtf8(AppliedBy(row, evs, *applied));
-    if (clock_state == ObligationState::kMetLate) {
-      v.within_timescale = false;
-    } else if (clock_state) {
-      v.within_timescale = true;
+  rv.category = CategoryIndex(row.category);
+  CategoryTotals& t = out.totals[rv.category];
+  if (rv.applied) {
+    if (rv.clock_state == ObligationState::kMetLate) {
+      rv.within_timescale = false;
+    } else if (rv.clock_state) {
+      rv.within_timescale = true;
     }
-    ++(v.within_timescale == false ? t.patched_late : t.patched_within);
-    out.patched_keys.emplace_back(category, v.applied_at, v.due, row.id, worker,
-                                  out.patched.size());
-    out.patched.push_back(std::move(v));
+    ++(rv.within_timescale == false ? t.patched_late : t.patched_within);
+    const size_t at = out.AddRow(rv);
+    out.patched_keys.emplace_back(rv.category, rv.applied, rv.due, row.id, worker, at);
   } else {
-    v.overdue = clock_state == ObligationState::kBreached;
-    v.at_risk = fe.at_risk;
-    ++(v.overdue ? t.outstanding_overdue : t.outstanding_within);
-    out.outstanding_keys.emplace_back(category, std::nullopt, v.due, row.id, worker,
-                                      out.outstanding.size());
-    out.outstanding.push_back(std::move(v));
+    rv.overdue = rv.clock_state == ObligationState::kBreached;
+    ++(rv.overdue ? t.outstanding_overdue : t.outstanding_within);
+    const size_t at = out.AddRow(rv);
+    out.outstanding_keys.emplace_back(rv.category, std::nullopt, rv.due, row.id, worker, at);
   }
 }
 
@@ -410,11 +586,145 @@ int WorkerCount() {
   return static_cast<int>(std::clamp(n, 1u, 8u));
 }
 
+// Reads the findings on this thread and evaluates them on `workers` threads into `found`.
+template <typename Out>
+Status ReadAndEvaluate(store::Connection& conn, const Shared& shared, std::vector<Out>& found) {
+  const int workers = static_cast<int>(found.size());
+  BatchQueue queue(static_cast<size_t>(2 * workers + 2));
+  std::vector<std::thread> threads;
+  for (int w = 0; w < workers; ++w) {
+    threads.emplace_back([&, w] {
+      Out& out = found[static_cast<size_t>(w)];
+      while (std::unique_ptr<Batch> b = queue.Next()) {
+        for (size_t i = 0; i < b->count; ++i) Evaluate(shared, b->rows[i], w, out);
+        queue.Recycle(std::move(b));
+      }
+      out.KeyObligations(w + 1);
+    });
+  }
+  // In the order the engine finds them (sorting 400,000 rows costs it more than the rest): the
+  // rows are sorted below, and each finding's obligations name it, so the order is the same.
+  Status read = [&]() -> Status {
+    ISMS_ASSIGN_OR_RETURN(auto st, conn.Prepare(std::string("SELECT ") + kReportColumns +
+                                                " FROM findings f WHERE f.contract_id = $1 AND "
+                                                "f.first_seen <= $2"));
+    st->BindInt(1, shared.ctx.record.id);
+    st->BindInt(2, Ms(shared.as_of));
+    std::unique_ptr<Batch> batch = queue.Empty();
+    while (true) {
+      ISMS_ASSIGN_OR_RETURN(bool more, st->Step());
+      if (!more) break;
+      ISMS_RETURN_IF_ERROR(ReadReportFinding(*st, &batch->rows[batch->count]));
+      if (++batch->count == kBatchRows) {
+        queue.Push(std::move(batch));
+        batch = queue.Empty();
+      }
+    }
+    queue.Push(std::move(batch));
+    return Status::Ok();
+  }();
+  queue.Close();
+  for (std::thread& t : threads) t.join();
+  return read;
+}
+
+// The keys of every worker's rows, in report order.
+std::vector<RowKey> SortedKeys(const std::vector<const std::vector<RowKey>*>& keys) {
+  std::vector<RowKey> all;
+  for (const auto* k : keys) all.insert(all.end(), k->begin(), k->end());
+  std::sort(all.begin(), all.end(), KeyBefore);
+  return all;
+}
+
+// Merges the runs of keys (each sorted) into one sequence in MoreUrgent's order, calling
+// `take` with each key in turn.
+template <typename At, typename Take>
+void MergeByUrgency(const std::vector<const std::vector<UrgencyKey>*>& runs, const At& at,
+                    const Take& take) {
+  std::vector<size_t> next(runs.size(), 0);
+  while (true) {
+    int best = -1;
+    for (size_t r = 0; r < runs.size(); ++r) {
+      if (next[r] == runs[r]->size()) continue;
+      if (best < 0 ||
+          KeyBeforeOf((*runs[r])[next[r]],
+                      (*runs[static_cast<size_t>(best)])[next[static_cast<size_t>(best)]], at)) {
+        best = static_cast<int>(r);
+      }
+    }
+    if (best < 0) break;
+    const size_t b = static_cast<size_t>(best);
+    take((*runs[b])[next[b]++]);
+  }
+}
+
+template <typename Out>
+void AddCounts(const std::vector<Out>& found, MonthlyReport* rep) {
+  for (const Out& f : found) {
+    rep->observations += f.observations;
+    rep->own_code += f.own_code;
+    rep->not_affected += f.not_affected;
+    rep->patched_after_month += f.patched_after_month;
+    for (int i = 0; i < 3; ++i) {
+      rep->totals[i].patched_within += f.totals[i].patched_within;
+      rep->totals[i].patched_late += f.totals[i].patched_late;
+      rep->totals[i].outstanding_within += f.totals[i].outstanding_within;
+      rep->totals[i].outstanding_overdue += f.totals[i].outstanding_overdue;
+    }
+  }
+}
+
 }  // namespace
+
+std::string_view TextArena::Copy(std::string_view s) {
+  if (s.empty()) return {};
+  char* p = Room(s.size(), 1);
+  std::memcpy(p, s.data(), s.size());
+  return {p, s.size()};
+}
+
+std::string_view TextArena::CopyValidUtf8(std::string_view s) {
+  return IsValidUtf8(s) ? Copy(s) : Copy(ValidUtf8(s));
+}
+
+std::span<std::string_view> TextArena::Views(size_t n) {
+  if (n == 0) return {};
+  auto* p = reinterpret_cast<std::string_view*>(
+      Room(n * sizeof(std::string_view), alignof(std::string_view)));
+  for (size_t i = 0; i < n; ++i) new (p + i) std::string_view();
+  return {p, n};
+}
+
+char* TextArena::Room(size_t n, size_t align) {
+  const size_t pad = (align - reinterpret_cast<std::uintptr_t>(next_) % align) % align;
+  if (next_ == nullptr || left_ < n + pad) {
+    // Blocks of 4 MiB, left uninitialised (every byte handed out is written first), on huge
+    // pages where the kernel offers them (a fault per 2 MiB rather than per 4 KiB).
+    constexpr size_t kBlock = 4 << 20, kHuge = 2 << 20;
+    const size_t size = std::max(kBlock, (n + align + kHuge - 1) / kHuge * kHuge);
+    void* block = std::aligned_alloc(kHuge, size);
+    if (block == nullptr) throw std::bad_alloc();
+    ::madvise(block, size, MADV_HUGEPAGE);
+    blocks_.push_back(std::unique_ptr<char, Free>(static_cast<char*>(block)));
+    next_ = blocks_.back().get();
+    left_ = size;
+    return Room(n, align);
+  }
+  char* p = next_ + pad;
+  next_ = p + n;
+  left_ -= n + pad;
+  return p;
+}
+
+bool UrgencyKeyBefore(const Obligation& a, const Obligation& b) {
+  return KeyBeforeOf(KeyOf(a, 0, 0, 0), KeyOf(b, 0, 1, 0),
+                     [&](const UrgencyKey& k) -> const Obligation& { return k.list == 0 ? a : b; });
+}
 
 Status EvaluateReportRows(store::Connection& conn, const ContractContext& ctx, Instant as_of,
                           std::map<std::string, std::vector<Event>> events,
-                          std::vector<Obligation> others, MonthlyReport* rep) {
+                          std::vector<Obligation> others, MonthlyReport* rep,
+                          CompactRows* compact) {
   Shared shared{ctx, as_of, rep->first_day, rep->last_day, LondonDate(as_of), {}, {}};
   for (auto& [stream, evs] : events) {
     Result<std::int64_t> n = ParseFindingId(std::string_view(stream).substr(5));
@@ -434,115 +744,80 @@ Status EvaluateReportRows(store::Connection& conn, const ContractContext& ctx, I
     }
   }
 
-  const int workers = WorkerCount();
-  std::vector<Found> found(static_cast<size_t>(workers));
-  BatchQueue queue(static_cast<size_t>(2 * workers + 2));
-  std::vector<std::thread> threads;
-  for (int w = 0; w < workers; ++w) {
-    threads.emplace_back([&, w] {
-      Found& out = found[static_cast<size_t>(w)];
-      while (std::unique_ptr<Batch> b = queue.Next()) {
-        for (size_t i = 0; i < b->count; ++i) Evaluate(shared, b->rows[i], w, out);
-        queue.Recycle(std::move(b));
+  if (compact == nullptr) {
+    std::vector<FullOut> found(static_cast<size_t>(WorkerCount()));
+    ISMS_RETURN_IF_ERROR(ReadAndEvaluate(conn, shared, found));
+    AddCounts(found, rep);
+    // The rows: their keys sorted, then each row moved once into place.
+    auto place = [&](std::vector<ReportRow> FullOut::*rows, std::vector<RowKey> Counts::*keys,
+                     std::vector<ReportRow>* into) {
+      std::vector<const std::vector<RowKey>*> runs;
+      for (const FullOut& f : found) runs.push_back(&(f.*keys));
+      const std::vector<RowKey> all = SortedKeys(runs);
+      into->reserve(all.size());
+      for (const RowKey& k : all) {
+        into->push_back(std::move((found[static_cast<size_t>(k.worker)].*rows)[k.index]));
       }
-      out.breached_keys.reserve(out.breached.size());
-      for (size_t i = 0; i < out.breached.size(); ++i) {
-        out.breached_keys.push_back(KeyOf(out.breached[i], w + 1, i));
-      }
-      SortByUrgency(out.breached_keys,
-                    [&](const UrgencyKey& k) -> const Obligation& { return out.breached[k.index]; });
-    });
-  }
-  // In the order the engine finds them (sorting 400,000 rows costs it more than the rest): the
-  // rows are sorted below, and each finding's obligations name it, so the order is the same.
-  Status read = [&]() -> Status {
-    ISMS_ASSIGN_OR_RETURN(auto st, conn.Prepare(std::string("SELECT ") + kReportColumns +
-                                                " FROM findings f WHERE f.contract_id = $1 AND "
-                                                "f.first_seen <= $2"));
-    st->BindInt(1, ctx.record.id);
-    st->BindInt(2, Ms(as_of));
-    std::unique_ptr<Batch> batch = queue.Empty();
-    while (true) {
-      ISMS_ASSIGN_OR_RETURN(bool more, st->Step());
-      if (!more) break;
-      ISMS_RETURN_IF_ERROR(ReadReportFinding(*st, &batch->rows[batch->count]));
-      if (++batch->count == kBatchRows) {
-        queue.Push(std::move(batch));
-        batch = queue.Empty();
-      }
+      for (FullOut& f : found) (f.*rows).clear();
+    };
+    place(&FullOut::patched, &Counts::patched_keys, &rep->patched);
+    place(&FullOut::outstanding, &Counts::outstanding_keys, &rep->outstanding);
+    // The breached obligations: each worker's sorted by urgency, merged with the others'.
+    for (Obligation& o : others) {
+      MakeValidUtf8(&o.title);
+      MakeValidUtf8(&o.subject);
     }
-    queue.Push(std::move(batch));
+    std::vector<UrgencyKey> others_keys;
+    for (size_t i = 0; i < others.size(); ++i) others_keys.push_back(KeyOf(others[i], 0, 0, i));
+    auto at = [&](const UrgencyKey& k) -> Obligation& {
+      return k.run == 0 ? others[k.index]
+                        : found[static_cast<size_t>(k.run - 1)].obligations[k.list][k.index];
+    };
+    SortByUrgency(others_keys, at);
+    std::vector<const std::vector<UrgencyKey>*> runs = {&others_keys};
+    for (const FullOut& f : found) runs.push_back(&f.breached_keys);
+    size_t total = 0;
+    for (const auto* r : runs) total += r->size();
+    rep->breached.reserve(total);
+    MergeByUrgency(runs, at,
+                   [&](const UrgencyKey& k) { rep->breached.push_back(std::move(at(k))); });
     return Status::Ok();
-  }();
-  queue.Close();
-  for (std::thread& t : threads) t.join();
-  ISMS_RETURN_IF_ERROR(read);
+  }
 
-  // The rows: their keys sorted, then each row moved once into place.
-  auto place = [&](std::deque<ReportRow> Found::*rows, std::vector<RowKey> Found::*keys,
-                   std::vector<ReportRow>* into) {
-    std::vector<RowKey> all;
-    for (const Found& f : found) all.insert(all.end(), (f.*keys).begin(), (f.*keys).end());
-    std::sort(all.begin(), all.end(), KeyBefore);
+  std::vector<CompactOut> found(static_cast<size_t>(WorkerCount()));
+  ISMS_RETURN_IF_ERROR(ReadAndEvaluate(conn, shared, found));
+  AddCounts(found, rep);
+  for (auto [keys, into] : {std::pair(&Counts::patched_keys, &compact->patched),
+                            std::pair(&Counts::outstanding_keys, &compact->outstanding)}) {
+    std::vector<const std::vector<RowKey>*> runs;
+    for (const CompactOut& f : found) runs.push_back(&(f.*keys));
+    const std::vector<RowKey> all = SortedKeys(runs);
+    const bool patched = keys == &Counts::patched_keys;
     into->reserve(all.size());
     for (const RowKey& k : all) {
-      into->push_back(std::move((found[static_cast<size_t>(k.worker)].*rows)[k.index]));
+      const CompactOut& f = found[static_cast<size_t>(k.worker)];
+      into->push_back(&(patched ? *f.patched : *f.outstanding)[k.index]);
     }
+  }
+  // The breached obligations: the contract's and its assets' made compact too, then merged.
+  CompactOut rest;
+  for (const Obligation& o : others)
+    rest.obligations->push_back(CompactOut::Compact(o, *rest.arena));
+  rest.KeyObligations(0);
+  auto at = [&](const UrgencyKey& k) -> const CompactObligation& {
+    return k.run == 0 ? (*rest.obligations)[k.index]
+                      : (*found[static_cast<size_t>(k.run - 1)].obligations)[k.index];
   };
-  place(&Found::patched, &Found::patched_keys, &rep->patched);
-  place(&Found::outstanding, &Found::outstanding_keys, &rep->outstanding);
-  for (const Found& f : found) {
-    rep->observations += f.observations;
-    rep->own_code += f.own_code;
-    rep->not_affected += f.not_affected;
-    rep->patched_after_month += f.patched_after_month;
-    for (int i = 0; i < 3; ++i) {
-      rep->totals[i].patched_within += f.totals[i].patched_within;
-      rep->totals[i].patched_late += f.totals[i].patched_late;
-      rep->totals[i].outstanding_within += f.totals[i].outstanding_within;
-      rep->totals[i].outstanding_overdue += f.totals[i].outstanding_overdue;
-    }
-  }
-
-  // The breached obligations: each worker's sorted by urgency, merged with the others'.
-  for (Obligation& o : others) {
-    MakeValidUtf8(&o.title);
-    MakeValidUtf8(&o.subject);
-  }
-  std::vector<UrgencyKey> others_keys;
-  for (size_t i = 0; i < others.size(); ++i) others_keys.push_back(KeyOf(others[i], 0, i));
-  auto at = [&](const UrgencyKey& k) -> Obligation& {
-    return k.run == 0 ? others[k.index]
-                      : found[static_cast<size_t>(k.run - 1)].breached[k.index];
-  };
-  SortByUrgency(others_keys, at);
-  std::vector<const std::vector<UrgencyKey>*> runs = {&others_keys};
-  for (const Found& f : found) runs.push_back(&f.breached_keys);
-  std::vector<size_t> next(runs.size(), 0);
-  size_t total = 0;
-  for (const auto* r : runs) total += r->size();
-  rep->breached.reserve(total);
-  while (true) {
-    int best = -1;
-    for (size_t r = 0; r < runs.size(); ++r) {
-      if (next[r] == runs[r]->size()) continue;
-      if (best < 0) {
-        best = static_cast<int>(r);
-        continue;
-      }
-      const UrgencyKey& a = (*runs[r])[next[r]];
-      const UrgencyKey& b = (*runs[static_cast<size_t>(best)])[next[static_cast<size_t>(best)]];
-      bool tie = false;
-      const bool less = KeyLess(a, b, &tie);
-      if (tie ? MoreUrgent(at(a), at(b)) : less) best = static_cast<int>(r);
-    }
-    if (best < 0) break;
-    const size_t b = static_cast<size_t>(best);
-    rep->breached.push_back(std::move(at((*runs[b])[next[b]++])));
-  }
-  // The keys mirror MoreUrgent; should they ever disagree with it, MoreUrgent decides.
-  if (!std::is_sorted(rep->breached.begin(), rep->breached.end(), MoreUrgent)) {
-    std::stable_sort(rep->breached.begin(), rep->breached.end(), MoreUrgent);
+  std::vector<const std::vector<UrgencyKey>*> runs = {&rest.breached_keys};
+  for (const CompactOut& f : found) runs.push_back(&f.breached_keys);
+  MergeByUrgency(runs, at, [&](const UrgencyKey& k) { compact->breached.push_back(&at(k)); });
+  compact->arenas.push_back(std::move(rest.arena));
+  compact->obligations_store.push_back(std::move(rest.obligations));
+  for (CompactOut& f : found) {
+    compact->arenas.push_back(std::move(f.arena));
+    compact->rows_store.push_back(std::move(f.patched));
+    compact->rows_store.push_back(std::move(f.outstanding));
+    compact->obligations_store.push_back(std::move(f.obligations));
   }
   return Status::Ok();
 }

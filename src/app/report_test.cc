@@ -333,6 +333,57 @@ TEST(ReportJson, PiecesRenderedOnThreadsComeOutInOrder) {
   EXPECT_EQ(calls, 5u) << "and nothing is written after it";
 }
 
+TEST(ReportOrder, TheCompactUrgencyKeysOrderAsMoreUrgentDoes) {
+  // Obligations that differ in every field MoreUrgent reads, and that agree in most: each pair
+  // must compare the same way through the report's keys as through MoreUrgent.
+  std::vector<Obligation> all;
+  const ObligationState states[] = {ObligationState::kBreached, ObligationState::kOpen,
+                                    ObligationState::kMet, ObligationState::kMetLate,
+                                    ObligationState::kSuspended, ObligationState::kSuperseded};
+  const Consequence consequences[] = {Consequence::kMaterialDefault, Consequence::kDefault,
+                                      Consequence::kBreach};
+  const char* const clauses[] = {"9.3", "9.6", "9.5.6", "10.1"};
+  const char* const keys[] = {"patch_critical", "patch_at_risk_notification",
+                              "patch_at_risk_notification_x",
+                              "a_key_longer_than_thirty_two_bytes_a", "a_key_longer_than_thirty_two_bytes_b"};
+  const char* const subjects[] = {"F-2", "F-12", "F-123456789012345", "F-1234567890123456",
+                                  "F-12345678901234567"};
+  unsigned n = 0;
+  for (ObligationState state : states) {
+    for (Consequence consequence : consequences) {
+      for (const char* clause : clauses) {
+        for (const char* key : keys) {
+          for (const char* subject : subjects) {
+            ++n;
+            Obligation o;
+            o.state = state;
+            o.consequence = consequence;
+            o.clause = clause;
+            o.key = key;
+            o.subject = subject;
+            o.trigger_at = T("2026-03-01T00:00:00Z") + std::chrono::hours(24 * (n % 3));
+            o.trigger_event_id = n % 2;
+            if (n % 5 != 0) o.due_at = T("2026-03-20T23:59:59.999Z") - std::chrono::hours(n % 4);
+            if (n % 7 == 0) o.closed_at = T("2026-03-10T10:00:00Z");
+            all.push_back(o);
+          }
+        }
+      }
+    }
+  }
+  size_t disagreements = 0;
+  for (const Obligation& a : all) {
+    for (const Obligation& b : all) {
+      if (internal::UrgencyKeyBefore(a, b) != MoreUrgent(a, b) && ++disagreements <= 3) {
+        ADD_FAILURE() << a.clause << " " << a.key << " " << a.subject << " ("
+                      << ObligationStateName(a.state) << ") against " << b.clause << " " << b.key
+                      << " " << b.subject << " (" << ObligationStateName(b.state) << ")";
+      }
+    }
+  }
+  EXPECT_EQ(disagreements, 0u) << "of " << all.size() * all.size() << " pairs";
+}
+
 TEST(ReportHtml, EveryValueIsEscaped) {
   MonthlyReport r = Sample();
   const std::string evil = "<img src=x onerror=alert(1)>&\"'";

@@ -1,0 +1,165 @@
+// The monthly report from a store, on every engine (PostgreSQL when ISMS_TEST_POSTGRES_URL is
+// set): the JSON streamed from compact rows (Reports::WriteJson, what `report monthly --format
+// json` writes) is byte for byte the JSON of the report built whole (RenderReportJson of
+// Reports::Build, what `report issue` freezes), over findings of every kind, exceptions,
+// patches and remediations.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "app/report.h"
+#include "app/vulns.h"
+
+namespace isms::app {
+namespace {
+
+Instant T(const char* s) {
+  return ParseInstant(s).value();
+}
+
+std::string Fixture(const std::string& path) {
+  return std::string(ISMS_SOURCE_DIR) + "/tests/fixtures/" + path;
+}
+
+class ReportStoreTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/isms-report-test-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    std::string url = "sqlite:" + dir_ + "/isms.db";
+    if (GetParam() == "postgresql") {
+      const char* base = std::getenv("ISMS_TEST_POSTGRES_URL");
+      const char* required = std::getenv("ISMS_REQUIRE_POSTGRES");
+      if (base == nullptr) {
+        if (required != nullptr && std::string(required) == "1") {
+          FAIL() << "ISMS_REQUIRE_POSTGRES=1 but ISMS_TEST_POSTGRES_URL is not set";
+        }
+        GTEST_SKIP() << "PostgreSQL not tested: set ISMS_TEST_POSTGRES_URL (scripts/with-pg.sh)";
+      }
+      schema_ = "isms_report_" + std::to_string(::getpid()) + "_" +
+                ::testing::UnitTest::GetInstance()->current_test_info()->name();
+      for (char& c : schema_) {
+        if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+      }
+      admin_url_ = base;
+      auto admin = store::Connection::Open(admin_url_);
+      ASSERT_TRUE(admin.ok()) << admin.status().ToString();
+      ASSERT_TRUE((*admin)->Execute("DROP SCHEMA IF EXISTS " + schema_ + " CASCADE").ok());
+      ASSERT_TRUE((*admin)->Execute("CREATE SCHEMA " + schema_).ok());
+      url = admin_url_ + (admin_url_.find('?') == std::string::npos ? "?" : "&") +
+            "options=-csearch_path%3D" + schema_;
+    }
+    auto ledger = Ledger::Open(url, clock_);
+    ASSERT_TRUE(ledger.ok()) << ledger.status().ToString();
+    ledger_ = std::move(*ledger);
+  }
+  void TearDown() override {
+    ledger_.reset();
+    std::filesystem::remove_all(dir_);
+    if (!schema_.empty()) {
+      auto admin = store::Connection::Open(admin_url_);
+      if (admin.ok()) (void)(*admin)->Execute("DROP SCHEMA " + schema_ + " CASCADE");
+    }
+  }
+
+  void Import(const std::string& fixture, const char* scanned_at) {
+    Vulnerabilities v(*ledger_);
+    ImportScanRequest r;
+    r.contract = "c";
+    r.path = Fixture(fixture);
+    r.scanned_at = T(scanned_at);
+    auto result = v.ImportScan(r, actor_);
+    ASSERT_TRUE(result.ok()) << fixture << ": " << result.status().ToString();
+  }
+  // Records `type` about finding `id`; refusals (an extension of an 'Other' finding, say) are
+  // part of the history too, and are counted.
+  void Record(const std::string& id, const std::string& type, const char* at,
+              std::vector<std::pair<std::string, std::string>> attrs = {}) {
+    Vulnerabilities v(*ledger_);
+    NewEvent e;
+    e.type = type;
+    e.at = T(at);
+    e.attrs = std::move(attrs);
+    ++(v.RecordFindingEvent(id, e, actor_).ok() ? recorded_ : refused_);
+  }
+  int recorded_ = 0, refused_ = 0;
+
+  std::string dir_, schema_, admin_url_;
+  FixedClock clock_{T("2026-03-02T12:00:00Z")};
+  std::unique_ptr<Ledger> ledger_;
+  const Actor actor_{"alice", false};
+};
+
+TEST_P(ReportStoreTest, TheStreamedJsonIsByteForByteTheJsonOfTheWholeReport) {
+  NewContract c;
+  c.name = "c";
+  c.start = ParseDate("2026-01-05").value();
+  c.buyer = "Home Office";
+  c.supplier = "Acme & Sons <Ltd>";
+  ASSERT_TRUE(ledger_->CreateContract(c, actor_).ok());
+  Import("reports/march.nessus", "2026-03-02T10:00:00Z");
+  Import("reports/assumed-release.trivy.json", "2026-03-02T10:00:00Z");
+  Import("vulns/web-week1.nessus", "2026-03-03T10:00:00Z");
+  Import("vulns/web-week3-fixed.nessus", "2026-03-17T10:00:00Z");
+  Import("vulns/shop-trivy.json", "2026-03-03T10:00:00Z");
+  Import("vulns/shop-cyclonedx-vex.json", "2026-03-04T10:00:00Z");
+  Import("vulns/app-codeql.sarif", "2026-03-04T10:00:00Z");
+  Import("vulns/web-openvas.xml", "2026-03-05T10:00:00Z");
+  Import("vulns/k8s-two-images.json", "2026-03-05T10:00:00Z");
+  clock_.Set(T("2026-03-20T12:00:00Z"));
+  Record("F-2", "vuln.patched", "2026-03-05T10:00:00Z");
+  Record("F-3", "vuln.patched", "2026-03-10T00:00:00Z");
+  Record("F-4", "vuln.patched", "2026-03-16T00:00:00Z");
+  Record("F-5", "vuln.not_exploitable", "2026-03-06T00:00:00Z", {{"reason", "segmented"}});
+  Record("F-5", "vuln.exploitable", "2026-03-12T00:00:00Z");
+  Record("F-6", "vuln.extended", "2026-03-06T00:00:00Z", {{"test_plan", "TP-4"}});
+  Record("F-7", "vuln.agreed", "2026-03-07T00:00:00Z", {{"days", "40"}, {"evidence", "MSG-1"}});
+  Record("F-8", "vuln.released", "2026-03-07T00:00:00Z", {{"date", "2026-02-20"}});
+  Record("F-9", "vuln.exploited", "2026-03-08T00:00:00Z");
+  Record("F-10", "vuln.at_risk", "2026-03-09T00:00:00Z");
+  Record("F-11", "vuln.not_exploitable", "2026-03-10T00:00:00Z", {{"reason", "unreachable"}});
+  clock_.Set(T("2026-05-20T12:00:00Z"));
+  Record("F-12", "vuln.patched", "2026-04-10T00:00:00Z");
+  EXPECT_GE(recorded_, 9) << refused_ << " refused";
+
+  Reports reports(*ledger_);
+  int compared = 0;
+  for (const auto& [month, at] :
+       std::vector<std::pair<std::string, const char*>>{{"2026-02", "2026-03-05T00:00:00Z"},
+                                                        {"2026-03", "2026-04-02T09:00:00Z"},
+                                                        {"2026-03", "2026-04-20T09:00:00Z"},
+                                                        {"2026-04", "2026-05-03T09:00:00Z"},
+                                                        {"2026-05", "2026-05-20T12:00:00Z"}}) {
+    ReportRequest r{"c", month, T(at)};
+    Result<MonthlyReport> whole = reports.Build(r);
+    ASSERT_TRUE(whole.ok()) << whole.status().ToString();
+    std::string streamed;
+    size_t pieces = 0;
+    Status s = reports.WriteJson(r, [&](std::string_view bytes) {
+      streamed.append(bytes);
+      ++pieces;
+      return Status::Ok();
+    });
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    EXPECT_EQ(streamed, RenderReportJson(*whole)) << month << " as of " << at;
+    EXPECT_GT(pieces, 1u);
+    if (!whole->patched.empty() && !whole->outstanding.empty()) ++compared;
+    EXPECT_FALSE(whole->breached.empty()) << month;
+  }
+  EXPECT_GE(compared, 2) << "reports with both patched and outstanding rows";
+
+  Status refused = reports.WriteJson({"c", "2026-13", std::nullopt},
+                                     [](std::string_view) { return Status::Ok(); });
+  EXPECT_EQ(refused.code(), StatusCode::kInvalidArgument) << "refused as Build refuses it";
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, ReportStoreTest, ::testing::Values("sqlite", "postgresql"));
+
+}  // namespace
+}  // namespace isms::app
