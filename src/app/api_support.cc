@@ -1,5 +1,8 @@
 #include "app/api_support.h"
 
+#include "core/calendar.h"
+#include "core/rules.h"
+
 namespace isms::app {
 
 Result<std::vector<IssuedReportInfo>> ListIssuedReports(Ledger& ledger,
@@ -23,6 +26,11 @@ Result<std::vector<IssuedReportInfo>> ListIssuedReports(Ledger& ledger,
     out.push_back(std::move(r));
   }
   return out;
+}
+
+Result<bool> IsEventBackdated(Ledger& ledger, const std::string& contract, const Event& e) {
+  ISMS_ASSIGN_OR_RETURN(ContractContext ctx, ledger.Context(contract));
+  return IsBackdated(e, ctx.calendar, PolicyInForce(ctx.versions, LondonDate(e.at)));
 }
 
 }  // namespace isms::app

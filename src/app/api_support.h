@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "app/ledger.h"
+#include "core/event.h"
 #include "core/status.h"
 #include "core/time.h"
 
@@ -26,5 +27,8 @@ struct IssuedReportInfo {
 // contract that does not exist.
 Result<std::vector<IssuedReportInfo>> ListIssuedReports(Ledger& ledger,
                                                         const std::string& contract);
+
+// Whether `e`, an event of `contract`, was recorded late (as Ledger::ListEvents flags it).
+Result<bool> IsEventBackdated(Ledger& ledger, const std::string& contract, const Event& e);
 
 }  // namespace isms::app

@@ -5,10 +5,12 @@
 //   GET  /api/v1/contracts/{contract}/events             its events (contract.read)
 //   POST /api/v1/contracts/{contract}/events             record one (event.record, buyer.act or
 //                                                        vuln.record, by the type and the role)
-//   GET  /api/v1/contracts/{contract}/status             obligations, as `isms status`
+//   GET  /api/v1/contracts/{contract}/status             obligations, as `isms status --all`
+//   GET  /api/v1/contracts/{contract}/status/overview    what needs attention, as `isms status`
 //   GET  /api/v1/contracts/{contract}/root-causes        root-cause ids used so far (6.5)
 #include <algorithm>
 
+#include "app/api_support.h"
 #include "app/vulns.h"
 #include "core/event_types.h"
 #include "net/api_routes.h"
@@ -117,8 +119,9 @@ HttpResponse RecordEvent(RequestContext& ctx, app::NewEvent e) {
   if (!r.ok()) return Fail(r.status());
   ctx.Note("event " + std::to_string(r->id) + " " + r->type +
            (r->subject.empty() ? "" : " " + r->subject));
+  Result<bool> backdated = app::IsEventBackdated(ctx.services.ledger(), ctx.contract, *r);
   Json j;
-  j["event"] = EventJson(*r, false);
+  j["event"] = EventJson(*r, backdated.ok() && *backdated);
   Result<std::uint64_t> sealed = ctx.services.audit->SyncLedgerLog(ctx.contract);
   j["sealed"] = sealed.ok();
   if (!sealed.ok()) {
@@ -339,9 +342,81 @@ void AddContractRoutes(WebApp& app) {
                         {"count", n.count}};
           });
         }
+        // One more than the page, to know whether another follows.
+        q.offset = page->offset;
+        q.limit = page->limit + 1;
         Result<std::vector<Obligation>> list = ctx.services.ledger().StatusOf(ctx.contract, q);
         if (!list.ok()) return api::Fail(list.status());
-        return api::SlicePage(*list, *page, api::ObligationJson);
+        Json items = Json::array();
+        for (size_t i = 0; i < list->size() && i < static_cast<size_t>(page->limit); ++i) {
+          items.push_back(api::ObligationJson((*list)[i]));
+        }
+        return api::PageReply(std::move(items), *page,
+                              list->size() > static_cast<size_t>(page->limit));
+      });
+
+  api::Add(
+      app,
+      {"GET", "/api/v1/contracts/{contract}/status/overview", RouteKind::kApi, RouteAuth::kUser,
+       "contract.read", "What needs attention: counts, the most urgent breaches, what is due soon"},
+      api::ApiDoc()
+          .Describe("As `isms status` without --all: how many obligations are breached, open, "
+                    "due soon, suspended and met late, the most urgent breached ones and those due "
+                    "within the horizon, soonest first. A few indexed queries whatever the size "
+                    "of the contract.")
+          .Query(
+              {{"at", "string",
+                "as of: YYYY-MM-DD (the end of that London day) or an RFC 3339 instant"},
+               {"as_known", "boolean", "as known at `at`"},
+               {"days", "integer", "the horizon of \"due soon\" in days (default 30)"},
+               {"limit", "integer", "at most this many of each list (default 20, at most 1000)"}})
+          .Returns("as_of, due_by, breached, open, due_soon, suspended, met_late, "
+                   "most_urgent_breached (obligations), next_due (obligations)")
+          .Errors({400}),
+      [](RequestContext& ctx) {
+        app::OverviewQuery q;
+        if (std::optional<std::string> at = api::QueryText(ctx.req, "at")) {
+          Result<Instant> t = api::ParseAt(*at, /*end_of_day=*/true, "at");
+          if (!t.ok()) return api::Fail(t.status());
+          q.at = *t;
+        }
+        Result<bool> as_known = api::QueryBool(ctx.req, "as_known");
+        if (!as_known.ok()) return api::Fail(as_known.status());
+        if (*as_known && !q.at) {
+          return api::Fail(Status::InvalidArgument("as_known needs at: the time of the knowledge"));
+        }
+        q.as_known = *as_known;
+        Result<std::optional<std::int64_t>> days = api::QueryInt(ctx.req, "days");
+        Result<std::optional<std::int64_t>> limit = api::QueryInt(ctx.req, "limit");
+        if (!days.ok()) return api::Fail(days.status());
+        if (!limit.ok()) return api::Fail(limit.status());
+        if (*days) {
+          if (**days < 1 || **days > 3660) {
+            return api::Fail(Status::InvalidArgument("days: give 1 to 3660"));
+          }
+          q.horizon = std::chrono::hours(24 * **days);
+        }
+        if (*limit) {
+          if (**limit < 1 || **limit > 1000) {
+            return api::Fail(Status::InvalidArgument("limit: give 1 to 1000"));
+          }
+          q.limit = **limit;
+        }
+        Result<app::StatusOverview> o = ctx.services.ledger().Overview(ctx.contract, q);
+        if (!o.ok()) return api::Fail(o.status());
+        Json breached = Json::array(), due = Json::array();
+        for (const Obligation& ob : o->most_urgent_breached)
+          breached.push_back(api::ObligationJson(ob));
+        for (const Obligation& ob : o->next_due) due.push_back(api::ObligationJson(ob));
+        return api::JsonReply(200, Json{{"as_of", FormatInstant(o->as_of)},
+                                        {"due_by", FormatInstant(o->due_by)},
+                                        {"breached", o->breached},
+                                        {"open", o->open},
+                                        {"due_soon", o->due_soon},
+                                        {"suspended", o->suspended},
+                                        {"met_late", o->met_late},
+                                        {"most_urgent_breached", breached},
+                                        {"next_due", due}});
       });
 
   api::Add(app,

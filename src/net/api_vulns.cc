@@ -23,6 +23,7 @@
 #include "net/api_routes.h"
 #include "net/api_util.h"
 #include "net/multipart.h"
+#include "net/web_cache.h"
 
 namespace isms::net {
 
@@ -252,6 +253,25 @@ HttpResponse ImportAdvisory(RequestContext& ctx) {
   return api::JsonReply(r->duplicate ? 200 : 201, j);
 }
 
+// Pages of findings within the first kDirectDepth are computed for the request (the first
+// findings only); deeper ones are cut from the whole list, kept (net/web_cache.h).
+constexpr std::int64_t kDirectDepth = 1000;
+
+// A page of items already rendered as JSON text.
+HttpResponse RawPage(const nlohmann::json& rendered, const PageRequest& p) {
+  std::string body = "{\"items\":[";
+  const std::size_t begin = static_cast<std::size_t>(p.offset);
+  const std::size_t end = std::min(rendered.size(), begin + static_cast<std::size_t>(p.limit));
+  for (std::size_t i = begin; i < end; ++i) {
+    if (i > begin) body += ',';
+    body += rendered[i].get_ref<const std::string&>();
+  }
+  body += "],\"next_cursor\":";
+  body += end < rendered.size() ? "\"" + NextCursor(p.offset, p.limit) + "\"" : "null";
+  body += "}\n";
+  return HttpResponse::Json(200, std::move(body));
+}
+
 const std::vector<std::string> kUploadTypes = {"multipart/form-data", "application/octet-stream"};
 
 }  // namespace
@@ -282,14 +302,30 @@ void AddVulnRoutes(WebApp& app) {
                f.category = std::string(CategoryName(*cat));
              }
              if (auto a = api::QueryText(ctx.req, "asset")) f.asset = *a;
-             // One more than the page, to know whether another follows.
-             f.limit = page->offset + page->limit + 1;
              app::Vulnerabilities vulns(ctx.services.ledger());
-             Result<std::vector<app::FindingView>> list = vulns.List(ctx.contract, f);
-             if (!list.ok()) return api::Fail(list.status());
-             return api::SlicePage(*list, *page, [](const app::FindingView& v) {
-               return api::FindingJson(v, false);
-             });
+             if (page->offset + page->limit <= kDirectDepth) {
+               // One more than the page, to know whether another follows.
+               f.limit = page->offset + page->limit + 1;
+               Result<std::vector<app::FindingView>> list = vulns.List(ctx.contract, f);
+               if (!list.ok()) return api::Fail(list.status());
+               return api::SlicePage(*list, *page, [](const app::FindingView& v) {
+                 return api::FindingJson(v, false);
+               });
+             }
+             // Deeper: the whole list, kept while the contract's data is unchanged.
+             std::string kind = "api:findings\n" + f.state + "\n" + f.category + "\n" + f.asset;
+             Result<std::shared_ptr<const nlohmann::json>> all =
+                 web::Cached(ctx, ctx.contract, kind, [&]() -> Result<nlohmann::json> {
+                   ISMS_ASSIGN_OR_RETURN(std::vector<app::FindingView> list,
+                                         vulns.List(ctx.contract, f));
+                   nlohmann::json items = nlohmann::json::array();
+                   for (const app::FindingView& v : list) {
+                     items.push_back(api::Dump(api::FindingJson(v, false)));
+                   }
+                   return items;
+                 });
+             if (!all.ok()) return api::Fail(all.status());
+             return RawPage(**all, *page);
            });
 
   api::Add(app,
