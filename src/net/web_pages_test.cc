@@ -5,8 +5,10 @@
 
 #include <regex>
 
+#include "app/access_internal.h"
 #include "app/report.h"
 #include "app/vulns.h"
+#include "core/totp.h"
 #include "net/web_assets.h"
 #include "net/web_render.h"
 #include "net/web_test_util.h"
@@ -591,6 +593,45 @@ TEST_P(WebPagesTest, OnlyTheAdminManagesUsersAndEveryChangeIsRecorded) {
   };
   EXPECT_TRUE(has("user.add user newbuyer: success")) << ::testing::PrintToString(acme);
   EXPECT_TRUE(has("user.disable user newbuyer: success")) << ::testing::PrintToString(acme);
+}
+
+TEST_P(WebPagesTest, TheAdminLogsInOnlyWithAOneTimeCodeAndReadsNoContractData) {
+  Reply without = Post("/login", FormBody({{"name", "admin"}, {"password", testing::kPassword}}));
+  EXPECT_EQ(without.status, 403);
+  EXPECT_TRUE(Has(without.body, "isms user totp admin")) << "says how to enrol: " << without.body;
+  auto enrolled = access_->EnableTotp("admin", app::Actor{"setup", false});
+  ASSERT_TRUE(enrolled.ok()) << enrolled.status().ToString();
+  std::string key = Base32Decode(enrolled->secret).value();
+  OtpMac mac = [&key](std::string_view m) { return app::access_internal::HmacSha1(key, m); };
+  std::string code = Totp(mac, clock_.Now(), TotpParams{}).value();
+  Reply wrong = Post("/login", FormBody({{"name", "admin"},
+                                         {"password", testing::kPassword},
+                                         {"code", code == "000000" ? "111111" : "000000"}}));
+  EXPECT_EQ(wrong.status, 403);
+  Reply r = Post("/login", FormBody({{"name", "admin"},
+                                     {"password", testing::kPassword},
+                                     {"code", code}}));
+  ASSERT_EQ(r.status, 303) << r.body;
+  Browser b;
+  b.cookie = r.Header("set-cookie").substr(0, r.Header("set-cookie").find(';'));
+  Reply home = Get("/", &b);
+  ASSERT_EQ(home.status, 200);
+  EXPECT_TRUE(Has(home.body, "<th scope=\"row\">acme</th>")) << "names, without links: " << home.body;
+  EXPECT_FALSE(Has(home.body, "href=\"/c/acme\""));
+  EXPECT_TRUE(Has(home.body, "href=\"/admin/users\""));
+  Reply data = Get("/c/acme", &b);
+  EXPECT_EQ(data.status, 403);
+  EXPECT_TRUE(Has(data.body, "admin")) << data.body;
+  Reply users = Get("/admin/users", &b);
+  ASSERT_EQ(users.status, 200);
+  b.csrf = CsrfOf(users.body);
+  Reply add = Submit(b, "/admin/users", {{"name", "carol"}, {"role", "auditor"}, {"contract", "other"}});
+  ASSERT_EQ(add.status, 303) << add.body;
+  EXPECT_EQ(access_->FindUser("carol")->contracts, std::vector<std::string>{"other"});
+  Reply differ = Submit(b, "/admin/users/carol/password",
+                        {{"password", "a long enough password"}, {"password2", "another one!!"}});
+  EXPECT_EQ(differ.status, 400);
+  EXPECT_TRUE(Has(differ.body, "the two passwords differ"));
 }
 
 TEST_P(WebPagesTest, LoggingOutEndsTheSession) {
