@@ -1,16 +1,23 @@
 // Scan and advisory imports: one transaction each.
+#include <fcntl.h>
 #include <openssl/evp.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <set>
 #include <sstream>
+#include <stop_token>
+#include <thread>
 #include <unordered_map>
 
-#include "app/vulns.h"
 #include "app/text.h"
+#include "app/vulns.h"
 #include "app/vulns_internal.h"
 #include "core/cvss.h"
 #include "core/severity.h"
@@ -32,6 +39,45 @@ Result<std::string> ReadFile(const std::string& path) {
   if (!in) return Status::IoError("cannot read " + path + " to its end");
   return data;
 }
+
+// A file's bytes, mapped read-only (no copy: a scan report may be hundreds of megabytes); read
+// into memory where it cannot be mapped (an empty file, a pipe).
+class FileBytes {
+ public:
+  static Result<std::unique_ptr<FileBytes>> Open(const std::string& path) {
+    auto f = std::unique_ptr<FileBytes>(new FileBytes);
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      return Status::IoError("cannot read " + path + ": check the path and its permissions");
+    }
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+      void* p = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
+      if (p != MAP_FAILED) {
+        ::close(fd);
+        ::madvise(p, static_cast<size_t>(st.st_size), MADV_SEQUENTIAL);
+        f->map_ = p;
+        f->size_ = static_cast<size_t>(st.st_size);
+        return f;
+      }
+    }
+    ::close(fd);
+    ISMS_ASSIGN_OR_RETURN(f->copy_, ReadFile(path));
+    return f;
+  }
+  ~FileBytes() {
+    if (map_) ::munmap(map_, size_);
+  }
+  std::string_view bytes() const {
+    return map_ ? std::string_view(static_cast<const char*>(map_), size_) : copy_;
+  }
+
+ private:
+  FileBytes() = default;
+  void* map_ = nullptr;
+  size_t size_ = 0;
+  std::string copy_;
+};
 
 std::string Sha256Hex(std::string_view data) {
   unsigned char md[EVP_MAX_MD_SIZE];
@@ -154,6 +200,7 @@ class CollectingSink final : public ScanSink {
     return Status::Ok();
   }
   Status OnFinding(RawFinding&& f) override {
+    if (stop_.stop_requested()) return Status::Unavailable("the import stopped");
     ReplaceNul(f.asset);
     for (std::string* s : {&f.check_id, &f.component, &f.purl, &f.cpe, &f.port, &f.title,
                            &f.fixed_version, &f.vex_justification}) {
@@ -170,6 +217,7 @@ class CollectingSink final : public ScanSink {
   ImportProgress progress_;
   std::int64_t total_ = 0;
   std::int64_t count_ = 0;
+  std::stop_token stop_;  // the parse stops when asked
 };
 
 // The asset register of one contract, held in memory for an import.
@@ -186,6 +234,7 @@ class AssetRegister {
       ISMS_ASSIGN_OR_RETURN(bool more, st->Step());
       if (!more) break;
       names_[st->ColumnText(1)] = st->ColumnInt(0);
+      by_id_[st->ColumnInt(0)] = st->ColumnText(1);
       next_id_ = std::max(next_id_, st->ColumnInt(0) + 1);
     }
     ISMS_ASSIGN_OR_RETURN(auto al,
@@ -243,15 +292,48 @@ class AssetRegister {
       std::string key = Key(n.kind, n.value);
       if (aliases_.count(key)) continue;
       aliases_[key] = *id;
-      ISMS_ASSIGN_OR_RETURN(auto st, conn_.Prepare("INSERT INTO asset_aliases (contract_id, kind, "
-                                                   "value, asset_id) VALUES ($1, $2, $3, $4)"));
-      st->BindInt(1, contract_id_);
-      st->BindText(2, n.kind);
-      st->BindText(3, n.value);
-      st->BindInt(4, *id);
-      ISMS_RETURN_IF_ERROR(st->Run());
+      new_aliases_.push_back({n.kind, n.value, *id});
     }
     return *id;
+  }
+
+  // The register name of asset `id` ("" when unknown).
+  const std::string& NameOf(std::int64_t id) const {
+    static const std::string kNone;
+    auto it = by_id_.find(id);
+    return it == by_id_.end() ? kNone : it->second;
+  }
+
+  // Writes the assets and aliases added since Load(), in bulk (one COPY each on PostgreSQL,
+  // where one statement per asset and alias cost a round trip each).
+  Status Flush() {
+    if (!new_assets_.empty()) {
+      ISMS_ASSIGN_OR_RETURN(
+          auto w, conn_.BulkInsert("assets", {"contract_id", "id", "name", "created_at"}));
+      for (std::int64_t id : new_assets_) {
+        w->AddInt(contract_id_);
+        w->AddInt(id);
+        w->AddText(by_id_[id]);
+        w->AddInt(Ms(now_));
+        ISMS_RETURN_IF_ERROR(w->EndRow());
+      }
+      ISMS_RETURN_IF_ERROR(w->Finish());
+      new_assets_.clear();
+    }
+    if (!new_aliases_.empty()) {
+      ISMS_ASSIGN_OR_RETURN(
+          auto w, conn_.BulkInsert("asset_aliases", {"contract_id", "kind", "value", "asset_id"}));
+      for (const auto& [kind, value, id] : new_aliases_) {
+        w->AddInt(contract_id_);
+        w->AddText(kind);
+        w->AddText(value);
+        w->AddInt(id);
+        ISMS_RETURN_IF_ERROR(w->EndRow());
+      }
+      ISMS_RETURN_IF_ERROR(w->Finish());
+      new_aliases_.clear();
+    }
+    return Status::Ok();
   }
 
  private:
@@ -260,14 +342,9 @@ class AssetRegister {
   }
   Result<std::int64_t> Create(const std::string& name) {
     std::int64_t id = next_id_++;
-    ISMS_ASSIGN_OR_RETURN(auto st, conn_.Prepare("INSERT INTO assets (contract_id, id, name, "
-                                                 "created_at) VALUES ($1, $2, $3, $4)"));
-    st->BindInt(1, contract_id_);
-    st->BindInt(2, id);
-    st->BindText(3, name);
-    st->BindInt(4, Ms(now_));
-    ISMS_RETURN_IF_ERROR(st->Run());
     names_[name] = id;
+    by_id_[id] = name;
+    new_assets_.push_back(id);
     return id;
   }
 
@@ -276,7 +353,14 @@ class AssetRegister {
   Instant now_;
   std::int64_t next_id_ = 1;
   std::unordered_map<std::string, std::int64_t> names_;
+  std::unordered_map<std::int64_t, std::string> by_id_;
   std::unordered_map<std::string, std::int64_t> aliases_;
+  std::vector<std::int64_t> new_assets_;  // not yet written
+  struct Alias {
+    std::string kind, value;
+    std::int64_t asset;
+  };
+  std::vector<Alias> new_aliases_;  // not yet written
 };
 
 std::string FindingKey(std::int64_t asset, const std::string& scanner, const std::string& check,
@@ -331,45 +415,183 @@ void AddOptionalDate(store::BulkWriter& w, const std::optional<Date>& d) {
   d ? w.AddText(FormatDate(*d)) : w.AddNull();
 }
 
+// A finding new to the register, with what is decided about it before it is written.
+struct Pending {
+  std::int64_t asset;
+  RawFinding f;
+  Severity severity;
+  std::string kind;  // vulnerability, observation, own-code
+  std::string cves;  // as stored: comma-separated
+
+  void Decide(const Policy& policy) {
+    severity = DecideSeverity(f, policy, std::nullopt);
+    kind = f.informational ? "observation" : f.own_code ? "own-code" : "vulnerability";
+    cves = Join(f.cves, ',');
+  }
+  const std::string& VulnId() const { return f.cves.size() == 1 ? f.cves[0] : f.check_id; }
+  std::string Statement() const {
+    if (f.vex == VexState::kNotAffected) return "not_affected";
+    if (f.vex == VexState::kFixed) return "fixed";
+    return "";
+  }
+  // The finding as it reads back once written (finding `id` of scan `scan_id`).
+  void Row(std::int64_t contract_id, std::int64_t id, const std::string& asset_name,
+           const std::string& scanner, const std::string& scan_type, Instant scanned_at,
+           std::int64_t scan_id, std::optional<bool> credentialed, FindingRow* r) const {
+    r->contract_id = contract_id;
+    r->id = id;
+    r->asset_id = asset;
+    r->asset_name = asset_name;
+    r->scanner = scanner;
+    r->scan_type = scan_type;
+    r->check_id = f.check_id;
+    r->component = f.component;
+    r->purl = f.purl;
+    r->cpe = f.cpe;
+    r->port = f.port;
+    r->title = f.title;
+    r->vuln_id = VulnId();
+    r->cves = Split(cves, ',');
+    r->category = severity.category;
+    r->category_source = severity.source;
+    r->base_score = severity.base_score;
+    r->cvss_vector = severity.vector;
+    r->kind = kind;
+    r->fix_state = std::string(FixStateKey(f.fix));
+    r->fixed_version = f.fixed_version;
+    r->patch_published = f.patch_published;
+    r->vuln_published = f.vuln_published;
+    r->csaf_fix_date.reset();
+    r->csaf_advisory_date.reset();
+    r->csaf_advisory.clear();
+    r->exploit_available = f.exploit_available;
+    r->exploit_seen_at = f.exploit_available ? std::optional<Instant>(scanned_at) : std::nullopt;
+    r->first_seen = r->last_seen = scanned_at;
+    r->first_scan_id = r->last_scan_id = scan_id;
+    r->credentialed = credentialed;
+    if (f.vex == VexState::kFixed) {
+      r->remediated_at = scanned_at;
+      r->remediated_by = StatementRemediation(scan_id);
+    } else {
+      r->remediated_at.reset();
+      r->remediated_by.clear();
+    }
+    r->statement = Statement();
+    r->statement_note = f.vex_justification;
+  }
+  static std::string StatementRemediation(std::int64_t scan_id) {
+    return "statement in scan S-" + std::to_string(scan_id);
+  }
+};
+
+// Fills the temporary table isms_ids (made once per connection) with `ids`.
+Status FillIds(store::Connection& conn, const std::vector<std::int64_t>& ids) {
+  ISMS_RETURN_IF_ERROR(conn.Execute(
+      conn.engine() == store::Engine::kPostgres
+          ? "CREATE TEMP TABLE IF NOT EXISTS isms_ids (id BIGINT PRIMARY KEY) ON COMMIT DELETE ROWS"
+          : "CREATE TEMP TABLE IF NOT EXISTS isms_ids (id INTEGER PRIMARY KEY)"));
+  ISMS_RETURN_IF_ERROR(conn.Execute("DELETE FROM isms_ids"));
+  std::vector<std::int64_t> unique = ids;
+  std::sort(unique.begin(), unique.end());
+  unique.erase(std::unique(unique.begin(), unique.end()), unique.end());
+  ISMS_ASSIGN_OR_RETURN(auto w, conn.BulkInsert("isms_ids", {"id"}));
+  for (std::int64_t id : unique) {
+    w->AddInt(id);
+    ISMS_RETURN_IF_ERROR(w->EndRow());
+  }
+  return w->Finish();
+}
+
+// Runs `sql` (an UPDATE of findings WHERE id IN (SELECT id FROM isms_ids), with up to two
+// parameters) for the findings `ids`: one statement for them all rather than one each.
+Status UpdateFindings(store::Connection& conn, const std::vector<std::int64_t>& ids,
+                      const std::string& sql, std::optional<std::int64_t> p1 = std::nullopt,
+                      std::optional<std::string> p2 = std::nullopt) {
+  if (ids.empty()) return Status::Ok();
+  ISMS_RETURN_IF_ERROR(FillIds(conn, ids));
+  ISMS_ASSIGN_OR_RETURN(auto st, conn.Prepare(sql));
+  if (p1) st->BindInt(1, *p1);
+  if (p2) st->BindText(2, *p2);
+  return st->Run();
+}
+
+// Stores `evaluations` as the obligations of their streams, replacing what was stored there:
+// what Ledger::StoreEvaluation does for one stream, for many at once (the streams' rows deleted
+// in two statements, the new ones written in bulk) where one stream at a time cost five round
+// trips each on PostgreSQL.
+Status ReplaceEvaluations(Ledger& ledger, store::Connection& conn, const ContractContext& ctx,
+                          const std::vector<std::pair<std::string, Evaluation>>& evaluations) {
+  if (evaluations.empty()) return Status::Ok();
+  ISMS_RETURN_IF_ERROR(conn.Execute(
+      conn.engine() == store::Engine::kPostgres
+          ? "CREATE TEMP TABLE IF NOT EXISTS isms_streams (stream TEXT PRIMARY KEY) ON COMMIT "
+            "DELETE ROWS"
+          : "CREATE TEMP TABLE IF NOT EXISTS isms_streams (stream TEXT PRIMARY KEY)"));
+  ISMS_RETURN_IF_ERROR(conn.Execute("DELETE FROM isms_streams"));
+  {
+    ISMS_ASSIGN_OR_RETURN(auto w, conn.BulkInsert("isms_streams", {"stream"}));
+    for (const auto& [stream, ev] : evaluations) {
+      w->AddText(stream);
+      ISMS_RETURN_IF_ERROR(w->EndRow());
+    }
+    ISMS_RETURN_IF_ERROR(w->Finish());
+  }
+  for (const char* table : {"obligations", "streams"}) {
+    ISMS_ASSIGN_OR_RETURN(auto del, conn.Prepare(std::string("DELETE FROM ") + table +
+                                                 " WHERE contract_id = $1 AND stream IN (SELECT "
+                                                 "stream FROM isms_streams)"));
+    del->BindInt(1, ctx.record.id);
+    ISMS_RETURN_IF_ERROR(del->Run());
+  }
+  return ledger.StoreNewEvaluations(ctx, evaluations);
+}
+
 }  // namespace
 
 Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r, const Actor& actor,
                                                      const ImportProgress& progress) {
   ImportScanResult result;
   result.file = r.path;
-  ISMS_ASSIGN_OR_RETURN(std::string data, ReadFile(r.path));
+  ISMS_ASSIGN_OR_RETURN(std::unique_ptr<FileBytes> file, FileBytes::Open(r.path));
+  const std::string_view data = file->bytes();
   result.bytes = static_cast<std::int64_t>(data.size());
   ScanFormat format;
   if (r.format) {
     format = *r.format;
   } else {
-    ISMS_ASSIGN_OR_RETURN(format,
-                          DetectScanFormat(std::string_view(data).substr(0, 65536), r.path));
+    ISMS_ASSIGN_OR_RETURN(format, DetectScanFormat(data.substr(0, 65536), r.path));
   }
   result.format = format;
-  // The same file again changes nothing: known from its hash before any parsing.
+  // The file is parsed on another thread while this one hashes it: the same file again changes
+  // nothing, and is known from its hash (the parse is then stopped).
+  CollectingSink sink;
+  sink.progress_ = progress;
+  sink.total_ = result.bytes;
+  Status parsed;
+  std::jthread parser([&](std::stop_token stop) {
+    sink.stop_ = stop;
+    parsed = ParseScan(data, format, r.path, sink);
+  });
   const std::string sha = Sha256Hex(data);
   {
     ISMS_ASSIGN_OR_RETURN(ContractRecord c, ledger_.FindContract(r.contract));
-    ISMS_ASSIGN_OR_RETURN(auto dup, ledger_.connection().Prepare(
-                                        "SELECT id FROM scans WHERE contract_id = $1 AND sha256 = $2"));
+    ISMS_ASSIGN_OR_RETURN(auto dup,
+                          ledger_.connection().Prepare(
+                              "SELECT id FROM scans WHERE contract_id = $1 AND sha256 = $2"));
     dup->BindInt(1, c.id);
     dup->BindText(2, sha);
     ISMS_ASSIGN_OR_RETURN(bool seen, dup->Step());
     if (seen) {
       result.duplicate = true;
       result.scan_id = dup->ColumnInt(0);
-      return result;
+      return result;  // ~jthread stops the parse and waits for it
     }
   }
-  CollectingSink sink;
-  sink.progress_ = progress;
-  sink.total_ = result.bytes;
-  ISMS_RETURN_IF_ERROR(ParseScan(data, format, r.path, sink));
+  parser.join();
+  ISMS_RETURN_IF_ERROR(parsed);
   if (progress)
     progress(result.bytes, result.bytes, static_cast<std::int64_t>(sink.findings_.size()));
-  data.clear();
-  data.shrink_to_fit();
+  file.reset();
 
   store::Connection& conn = ledger_.connection();
   const Instant now = ledger_.clock().Now();
@@ -440,10 +662,6 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
   }
 
   // The report's findings, merged by identity (a Nessus plugin on two ports is one finding).
-  struct Pending {
-    std::int64_t asset;
-    RawFinding f;
-  };
   std::vector<Pending> fresh;
   std::unordered_map<std::string, size_t> fresh_index;
   std::vector<std::int64_t> seen_ids;
@@ -500,12 +718,13 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
       continue;
     }
     fresh_index[key] = fresh.size();
-    fresh.push_back({asset, std::move(f)});
+    fresh.push_back({asset, std::move(f), {}, {}, {}});
   }
   result.findings = static_cast<std::int64_t>(sink.findings_.size());
   sink.findings_.clear();
   sink.findings_.shrink_to_fit();
   result.assets = static_cast<std::int64_t>(covered.size());
+  ISMS_RETURN_IF_ERROR(assets.Flush());
 
   // The scan itself.
   {
@@ -539,35 +758,43 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
     }
     ISMS_RETURN_IF_ERROR(w->Finish());
   }
-  for (const auto& [asset, cred] : covered) {
-    ISMS_ASSIGN_OR_RETURN(auto st,
-                          conn.Prepare("UPDATE assets SET last_scanned_at = $3 WHERE "
-                                       "contract_id = $1 AND id = $2 AND "
-                                       "(last_scanned_at IS NULL OR last_scanned_at < $3)"));
+  {
+    // Every asset the scan covered, in one statement.
+    ISMS_ASSIGN_OR_RETURN(
+        auto st,
+        conn.Prepare("UPDATE assets SET last_scanned_at = $3 WHERE contract_id = $1 AND "
+                     "id IN (SELECT asset_id FROM scan_assets WHERE contract_id = $1 AND "
+                     "scan_id = $2) AND (last_scanned_at IS NULL OR last_scanned_at < $3)"));
     st->BindInt(1, cid);
-    st->BindInt(2, asset);
+    st->BindInt(2, result.scan_id);
     st->BindInt(3, Ms(scanned_at));
     ISMS_RETURN_IF_ERROR(st->Run());
   }
 
-  // New findings, in bulk.
-  std::vector<std::int64_t> new_ids;
-  {
+  // New findings, in bulk, their clocks evaluated meanwhile (from what is written, on another
+  // thread: the rules are pure).
+  for (Pending& p : fresh) p.Decide(policy);
+  const std::int64_t new_count = static_cast<std::int64_t>(fresh.size());
+  std::vector<std::pair<std::string, Evaluation>> evaluations(fresh.size());
+  std::thread evaluator([&] {
+    static const std::vector<Event> kNone;
+    FindingRow row;
+    for (size_t i = 0; i < fresh.size(); ++i) {
+      const Pending& p = fresh[i];
+      p.Row(cid, first_new_id + static_cast<std::int64_t>(i), assets.NameOf(p.asset), scanner,
+            scan_type, scanned_at, result.scan_id, covered.at(p.asset), &row);
+      FindingFacts facts = FactsOf(row, ctx, kNone, now);
+      evaluations[i] = {"vuln:" + FindingId(row.id),
+                        EvaluateFinding(facts, ctx.versions, ctx.calendar, kNone, now).evaluation};
+    }
+  });
+  Status copied = [&]() -> Status {
     ISMS_ASSIGN_OR_RETURN(auto w, conn.BulkInsert("findings", kFindingColumnList));
-    for (Pending& p : fresh) {
+    for (size_t i = 0; i < fresh.size(); ++i) {
+      const Pending& p = fresh[i];
       const RawFinding& f = p.f;
-      const std::int64_t id = next_id++;
-      new_ids.push_back(id);
-      Severity sev = DecideSeverity(f, policy, std::nullopt);
-      std::string kind = f.informational ? "observation"
-                         : f.own_code    ? "own-code"
-                                         : "vulnerability";
-      std::string fix(FixStateKey(f.fix));
-      std::string statement;
-      if (f.vex == VexState::kNotAffected) statement = "not_affected";
-      if (f.vex == VexState::kFixed) statement = "fixed";
       w->AddInt(cid);
-      w->AddInt(id);
+      w->AddInt(first_new_id + static_cast<std::int64_t>(i));
       w->AddInt(p.asset);
       w->AddText(scanner);
       w->AddText(scan_type);
@@ -577,14 +804,14 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
       w->AddText(f.cpe);
       w->AddText(f.port);
       w->AddText(f.title);
-      w->AddText(f.cves.size() == 1 ? f.cves[0] : f.check_id);
-      w->AddText(Join(f.cves, ','));
-      w->AddText(sev.category);
-      w->AddText(sev.source);
-      sev.base_score ? w->AddDouble(*sev.base_score) : w->AddNull();
-      w->AddText(sev.vector);
-      w->AddText(kind);
-      w->AddText(fix);
+      w->AddText(p.VulnId());
+      w->AddText(p.cves);
+      w->AddText(p.severity.category);
+      w->AddText(p.severity.source);
+      p.severity.base_score ? w->AddDouble(*p.severity.base_score) : w->AddNull();
+      w->AddText(p.severity.vector);
+      w->AddText(p.kind);
+      w->AddText(FixStateKey(f.fix));
       w->AddText(f.fixed_version);
       AddOptionalDate(*w, f.patch_published);
       AddOptionalDate(*w, f.vuln_published);
@@ -597,34 +824,33 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
       w->AddInt(Ms(scanned_at));
       w->AddInt(result.scan_id);
       w->AddInt(result.scan_id);
-      const std::optional<bool>& cred = covered[p.asset];
+      const std::optional<bool>& cred = covered.at(p.asset);
       cred ? w->AddInt(*cred ? 1 : 0) : w->AddNull();
       if (f.vex == VexState::kFixed) {
         w->AddInt(Ms(scanned_at));
-        w->AddText("statement in scan S-" + std::to_string(result.scan_id));
+        w->AddText(Pending::StatementRemediation(result.scan_id));
       } else {
         w->AddNull();
         w->AddText("");
       }
-      w->AddText(statement);
+      w->AddText(p.Statement());
       w->AddText(f.vex_justification);
       ISMS_RETURN_IF_ERROR(w->EndRow());
     }
-    ISMS_RETURN_IF_ERROR(w->Finish());
-  }
-  result.new_findings = static_cast<std::int64_t>(new_ids.size());
+    return w->Finish();
+  }();
+  evaluator.join();
+  ISMS_RETURN_IF_ERROR(copied);
+  result.new_findings = new_count;
   fresh.clear();
 
   // Findings seen again: last seen moves; a remediated one is open again.
   std::vector<std::int64_t> changed = reopened_ids;
   changed.insert(changed.end(), exploit_ids.begin(), exploit_ids.end());
   if (!seen_ids.empty()) {
-    for (std::int64_t id : reopened_ids) {
-      ISMS_ASSIGN_OR_RETURN(auto u, conn.Prepare("UPDATE findings SET remediated_at = NULL, "
-                                                 "remediated_by = '' WHERE id = $1"));
-      u->BindInt(1, id);
-      ISMS_RETURN_IF_ERROR(u->Run());
-    }
+    ISMS_RETURN_IF_ERROR(UpdateFindings(conn, reopened_ids,
+                                        "UPDATE findings SET remediated_at = NULL, remediated_by "
+                                        "= '' WHERE id IN (SELECT id FROM isms_ids)"));
     // Every finding seen again, in one set-based update through a temporary table (one row per
     // finding would be one round trip each on PostgreSQL). Only a newer sighting moves "last
     // seen" (scans may be imported out of order); the credentials of the scan that last saw a
@@ -648,18 +874,16 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
     ISMS_ASSIGN_OR_RETURN(
         auto touch,
         conn.Prepare("UPDATE findings SET last_seen = $1, last_scan_id = $2, credentialed = "
-                     "COALESCE((SELECT s.cred FROM isms_seen s WHERE s.id = findings.id), "
-                     "credentialed) WHERE id IN (SELECT id FROM isms_seen) AND last_seen <= $1"));
+                     "COALESCE(s.cred, findings.credentialed) FROM isms_seen s WHERE "
+                     "findings.id = s.id AND findings.last_seen <= $1"));
     touch->BindInt(1, Ms(scanned_at));
     touch->BindInt(2, result.scan_id);
     ISMS_RETURN_IF_ERROR(touch->Run());
-    for (std::int64_t id : exploit_ids) {
-      ISMS_ASSIGN_OR_RETURN(auto ex, conn.Prepare("UPDATE findings SET exploit_available = 1, "
-                                                  "exploit_seen_at = $1 WHERE id = $2"));
-      ex->BindInt(1, Ms(scanned_at));
-      ex->BindInt(2, id);
-      ISMS_RETURN_IF_ERROR(ex->Run());
-    }
+    ISMS_RETURN_IF_ERROR(UpdateFindings(conn, exploit_ids,
+                                        "UPDATE findings SET exploit_available = 1, "
+                                        "exploit_seen_at = $1 WHERE id IN (SELECT id FROM "
+                                        "isms_ids)",
+                                        Ms(scanned_at)));
   }
   result.reopened = static_cast<std::int64_t>(reopened_ids.size());
 
@@ -708,16 +932,18 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
   }
 
   // Remediation by absence: open findings of the same scanner and scan type on a covered asset
-  // that this scan did not report. For Nessus and OpenVAS, only a scan with credentials at least
-  // as good as the one that last saw the finding proves anything.
+  // that this scan did not report (one query for every asset it covered). For Nessus and
+  // OpenVAS, only a scan with credentials at least as good as the one that last saw the finding
+  // proves anything.
   const bool credential_rule = format == ScanFormat::kNessus || format == ScanFormat::kOpenVas;
-  for (const auto& [asset, cred] : covered) {
-    ISMS_ASSIGN_OR_RETURN(auto st,
-                          conn.Prepare("SELECT id, credentialed FROM findings WHERE contract_id = "
-                                       "$1 AND asset_id = $2 AND scanner = $3 AND scan_type = $4 "
-                                       "AND remediated_at IS NULL AND last_seen < $5"));
+  if (!existing.empty()) {  // else this scanner has found nothing before: nothing to remediate
+    ISMS_ASSIGN_OR_RETURN(
+        auto st, conn.Prepare("SELECT id, credentialed, asset_id FROM findings WHERE contract_id "
+                              "= $1 AND scanner = $3 AND scan_type = $4 AND remediated_at IS NULL "
+                              "AND last_seen < $5 AND asset_id IN (SELECT asset_id FROM "
+                              "scan_assets WHERE contract_id = $1 AND scan_id = $2)"));
     st->BindInt(1, cid);
-    st->BindInt(2, asset);
+    st->BindInt(2, result.scan_id);
     st->BindText(3, scanner);
     st->BindText(4, scan_type);
     st->BindInt(5, Ms(scanned_at));
@@ -727,50 +953,51 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
       if (!more) break;
       if (credential_rule) {
         const bool before = !st->IsNull(1) && st->ColumnInt(1) != 0;
-        const bool now_cred = cred.value_or(false);
+        const bool now_cred = covered[st->ColumnInt(2)].value_or(false);
         if (before && !now_cred) continue;  // a narrower scan proves nothing
       }
       gone.push_back(st->ColumnInt(0));
     }
-    for (std::int64_t id : gone) {
-      ISMS_ASSIGN_OR_RETURN(auto u, conn.Prepare("UPDATE findings SET remediated_at = $1, "
-                                                 "remediated_by = $2 WHERE id = $3"));
-      u->BindInt(1, Ms(scanned_at));
-      u->BindText(2, "absent from scan S-" + std::to_string(result.scan_id) + " (" + r.path + ")");
-      u->BindInt(3, id);
-      ISMS_RETURN_IF_ERROR(u->Run());
-      changed.push_back(id);
-    }
-    result.remediated += static_cast<std::int64_t>(gone.size());
+    ISMS_RETURN_IF_ERROR(UpdateFindings(
+        conn, gone,
+        "UPDATE findings SET remediated_at = $1, remediated_by = $2 WHERE id IN (SELECT id FROM "
+        "isms_ids)",
+        Ms(scanned_at),
+        "absent from scan S-" + std::to_string(result.scan_id) + " (" + r.path + ")"));
+    changed.insert(changed.end(), gone.begin(), gone.end());
+    result.remediated = static_cast<std::int64_t>(gone.size());
   }
 
-  // The clocks of the new and changed findings.
-  std::vector<std::pair<std::string, Evaluation>> evaluations;
-  {
-    // New findings have the numbers from first_new_id on: read back only those.
+  // The clocks: the new findings' (evaluated above), the changed findings' and those of the
+  // assets the scan covered, stored in bulk.
+  ISMS_RETURN_IF_ERROR(ledger_.StoreNewEvaluations(ctx, evaluations));
+  evaluations.clear();
+  std::vector<std::pair<std::string, Evaluation>> refreshed;
+  ISMS_ASSIGN_OR_RETURN(refreshed, EvaluateScanStreamsOf(conn, ctx, result.scan_id, now));
+  std::sort(changed.begin(), changed.end());
+  changed.erase(std::unique(changed.begin(), changed.end()), changed.end());
+  if (!changed.empty()) {
+    ISMS_ASSIGN_OR_RETURN(auto events, FindingEvents(ledger_, cid));
+    ISMS_RETURN_IF_ERROR(FillIds(conn, changed));
     ISMS_ASSIGN_OR_RETURN(
         auto st, conn.Prepare(std::string("SELECT ") + kFindingColumns + " FROM " + kFindingFrom +
-                              " WHERE f.id >= $1 AND f.contract_id = $2"));
-    st->BindInt(1, first_new_id);
-    st->BindInt(2, cid);
+                              " WHERE f.contract_id = $1 AND f.id IN (SELECT id FROM isms_ids)"));
+    st->BindInt(1, cid);
     static const std::vector<Event> kNone;
     while (true) {
       ISMS_ASSIGN_OR_RETURN(bool more, st->Step());
       if (!more) break;
       ISMS_ASSIGN_OR_RETURN(FindingRow row, ReadFinding(*st));
-      FindingFacts facts = FactsOf(row, ctx, kNone, now);
-      evaluations.emplace_back(
-          "vuln:" + FindingId(row.id),
-          EvaluateFinding(facts, ctx.versions, ctx.calendar, kNone, now).evaluation);
+      std::string stream = "vuln:" + FindingId(row.id);
+      auto it = events.find(stream);
+      const std::vector<Event>& evs = it == events.end() ? kNone : it->second;
+      FindingFacts facts = FactsOf(row, ctx, evs, now);
+      refreshed.emplace_back(
+          std::move(stream),
+          EvaluateFinding(facts, ctx.versions, ctx.calendar, evs, now).evaluation);
     }
   }
-  ISMS_RETURN_IF_ERROR(ledger_.StoreNewEvaluations(ctx, evaluations));
-  for (std::int64_t id : changed) {
-    ISMS_RETURN_IF_ERROR(ledger_.RefreshStream(ctx, "vuln:" + FindingId(id), now));
-  }
-  for (const auto& [asset, cred] : covered) {
-    ISMS_RETURN_IF_ERROR(ledger_.RefreshStream(ctx, ScanStream(asset), now));
-  }
+  ISMS_RETURN_IF_ERROR(ReplaceEvaluations(ledger_, conn, ctx, refreshed));
   ISMS_RETURN_IF_ERROR(tx.Commit());
   return result;
 }

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "app/ledger.h"
@@ -40,6 +41,11 @@ Result<FindingRow> ReadFinding(const store::Statement& st);
 // The facts the rules need, with the patch release decided under the policy in force.
 FindingFacts FactsOf(const FindingRow& row, const ContractContext& ctx,
                      const std::vector<Event>& events, Instant as_of);
+
+// The scan-recency streams ("scan:<asset id>") of the assets scan `scan_id` covered, evaluated
+// as of `now`, in one query.
+Result<std::vector<std::pair<std::string, Evaluation>>> EvaluateScanStreamsOf(
+    store::Connection& conn, const ContractContext& ctx, std::int64_t scan_id, Instant now);
 
 std::int64_t Ms(Instant t);
 Instant FromMs(std::int64_t ms);

@@ -62,4 +62,29 @@ Result<std::vector<std::pair<std::string, Evaluation>>> EvaluateAllScanStreams(
   return out;
 }
 
+namespace internal {
+
+Result<std::vector<std::pair<std::string, Evaluation>>> EvaluateScanStreamsOf(
+    store::Connection& conn, const ContractContext& ctx, std::int64_t scan_id, Instant now) {
+  ISMS_ASSIGN_OR_RETURN(
+      auto st, conn.Prepare("SELECT a.id, a.name, a.created_at, a.last_scanned_at FROM assets a "
+                            "JOIN scan_assets sa ON sa.contract_id = a.contract_id AND "
+                            "sa.asset_id = a.id WHERE a.contract_id = $1 AND sa.scan_id = $2 "
+                            "ORDER BY a.id"));
+  st->BindInt(1, ctx.record.id);
+  st->BindInt(2, scan_id);
+  std::vector<std::pair<std::string, Evaluation>> out;
+  while (true) {
+    ISMS_ASSIGN_OR_RETURN(bool more, st->Step());
+    if (!more) break;
+    std::optional<Instant> last;
+    if (!st->IsNull(3)) last = FromMs(st->ColumnInt(3));
+    out.emplace_back(ScanStream(st->ColumnInt(0)),
+                     Evaluate(ctx, st->ColumnText(1), FromMs(st->ColumnInt(2)), last, now));
+  }
+  return out;
+}
+
+}  // namespace internal
+
 }  // namespace isms::app
