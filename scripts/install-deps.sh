@@ -17,6 +17,7 @@ PACKAGES=(
   postgresql
   rsyslog rsyslog-openssl curl openssl
   chromium nodejs
+  wrk
 )
 
 # npm comes with the nodejs of other repositories (NodeSource); Debian packages it apart.
