@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "net/multipart.h"
+#include "net/web_render.h"
 
 namespace isms::net {
 
@@ -22,28 +23,13 @@ bool IsApiPath(std::string_view path) {
   return path.rfind("/api/", 0) == 0 || path == "/healthz" || path == "/metrics";
 }
 
-std::string HtmlEscape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out.push_back(c);
-    }
-  }
-  return out;
-}
-
 // A refusal in the form the route's kind expects: JSON for the API, a small page otherwise.
 HttpResponse Refusal(bool api, int status, std::string_view code, const std::string& message) {
   if (api) return HttpResponse::Error(status, code, message);
   std::string title = std::to_string(status) + " " + std::string(ReasonPhrase(status));
   std::string body = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>" +
                      title + " - isms</title><link rel=\"stylesheet\" href=\"/static/isms.css\">"
-                     "</head><body><main><h1>" + title + "</h1><p>" + HtmlEscape(message) +
+                     "</head><body><main><h1>" + title + "</h1><p>" + web::HtmlEscape(message) +
                      "</p><p><a href=\"/\">Back to the start page</a></p></main></body></html>\n";
   return HttpResponse::Text(status, std::move(body), "text/html; charset=utf-8");
 }
