@@ -11,8 +11,9 @@
 #   report monthly          `isms report monthly --format json` of the second scan's month, over
 #                           both scanners' findings (skipped when the build has no report command)
 #
-# Builds nothing. Prints a Markdown table (engine, format, step, seconds, CPU seconds (user +
-# system: less sensitive than wall time to other work on the machine), findings/s, MB/s, peak RSS
+# Builds nothing. Prints a Markdown table (engine, format, step, seconds, CPU seconds of isms
+# (user + system, all its threads: less sensitive than wall time to other work on the machine),
+# CPU seconds of the PostgreSQL server (its processes, for that step), findings/s, MB/s, peak RSS
 # MB, input MB, load average) for docs/benchmarks.md. MB are MiB (2^20 bytes); rates are per
 # wall-clock second.
 #
@@ -91,8 +92,8 @@ done
 have_report=0
 if "$isms" report monthly --help 2>/dev/null | grep -q -- '--month'; then have_report=1; fi
 
-printf '| engine | format | step | seconds | CPU s | findings/s | MB/s | peak RSS MB | input MB | load avg |\n'
-printf '|---|---|---|---:|---:|---:|---:|---:|---:|---|\n'
+printf '| engine | format | step | seconds | CPU s | server CPU s | findings/s | MB/s | peak RSS MB | input MB | load avg |\n'
+printf '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|\n'
 
 # Runs "$@" under GNU time; prints "SECONDS RSS_KB EXIT CPU_SECONDS"; the command's output goes
 # to the file $1.
@@ -110,19 +111,33 @@ timed() {
   echo "$wall ${rss:-0} $rc $cpu"
 }
 
-row() {  # engine format step seconds findings bytes rss_kb load cpu_seconds
-  local engine=$1 fmt=$2 step=$3 secs=$4 n=$5 bytes=$6 rss=$7 load=$8 cpu=$9
+row() {  # engine format step seconds findings bytes rss_kb load cpu_seconds server_cpu_seconds
+  local engine=$1 fmt=$2 step=$3 secs=$4 n=$5 bytes=$6 rss=$7 load=$8 cpu=$9 server=${10}
   awk -v e="$engine" -v f="$fmt" -v s="$step" -v t="$secs" -v n="$n" -v b="$bytes" -v r="$rss" \
-    -v l="$load" -v c="$cpu" 'BEGIN {
+    -v l="$load" -v c="$cpu" -v sc="$server" 'BEGIN {
       mb = b / 1048576
       fps = (n > 0 && t > 0) ? sprintf("%d", n / t) : "–"
       mbs = (b > 0 && t > 0) ? sprintf("%.0f", mb / t) : "–"
       in_mb = b > 0 ? sprintf("%.0f", mb) : "–"
-      printf "| %s | %s | %s | %.2f | %.2f | %s | %s | %.0f | %s | %s |\n", e, f, s, t, c, fps, mbs, r / 1024, in_mb, l
+      server = sc == "" ? "–" : sprintf("%.2f", sc)
+      printf "| %s | %s | %s | %.2f | %.2f | %s | %s | %s | %.0f | %s | %s |\n", e, f, s, t, c, server, fps, mbs, r / 1024, in_mb, l
     }'
 }
 
-note_row() { printf '| %s | %s | %s | %s | | | | | | |\n' "$1" "$2" "$3" "$4"; }
+note_row() { printf '| %s | %s | %s | %s | | | | | | | |\n' "$1" "$2" "$3" "$4"; }
+
+# CPU seconds used so far by the throwaway PostgreSQL cluster: its postmaster, its live
+# processes, and those that have ended (their time is added to the postmaster's children's).
+server_cpu() {
+  [[ -n $pg_dir ]] || return 0
+  local pm ticks
+  pm=$(head -1 "$pg_dir/data/postmaster.pid" 2>/dev/null) || return 0
+  ticks=$(awk '{print $14 + $15 + $16 + $17}' "/proc/$pm/stat")
+  for c in $(pgrep -P "$pm"); do
+    ticks=$((ticks + $(awk '{print $14 + $15}' "/proc/$c/stat" 2>/dev/null || echo 0)))
+  done
+  awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", t / hz}'
+}
 
 load_now() { cut -d' ' -f1-3 /proc/loadavg; }
 
@@ -149,24 +164,30 @@ for engine in $engines; do
       out=$work/$engine-$fmt-step$k.out
       bytes=$(stat -c %s "$file")
       load=$(load_now)
+      s0=$(server_cpu)
       read -r secs rss rc cpu < <(timed "$out" \
         "$isms" import scan "$file" --contract bench --quiet --store "$store")
+      sleep 0.2  # the server process of the connection ends after isms
+      server=$(awk -v a="$s0" -v b="$(server_cpu)" 'BEGIN {if (a != "") printf "%.2f", b - a}')
       if [[ $rc != 0 ]]; then
         note_row "$engine" "$fmt" "$name" "failed (exit $rc): $(tail -1 "$out")"
         continue
       fi
       log "$engine $fmt $name: $(tail -1 "$out")"
-      row "$engine" "$fmt" "$name" "$secs" "$findings" "$bytes" "$rss" "$load" "$cpu"
+      row "$engine" "$fmt" "$name" "$secs" "$findings" "$bytes" "$rss" "$load" "$cpu" "$server"
     done
   done
   if [[ $have_report == 1 ]]; then
     load=$(load_now)
+    s0=$(server_cpu)
     read -r secs rss rc cpu < <(timed "$work/$engine-report.out" "$isms" report monthly --contract bench \
       --month "$month" --format json -o /dev/null --store "$store")
+    sleep 0.2
+    server=$(awk -v a="$s0" -v b="$(server_cpu)" 'BEGIN {if (a != "") printf "%.2f", b - a}')
     if [[ $rc != 0 ]]; then
       note_row "$engine" "both" "report monthly" "failed (exit $rc): $(tail -1 "$work/$engine-report.out")"
     else
-      row "$engine" "both" "report monthly $month" "$secs" 0 0 "$rss" "$load" "$cpu"
+      row "$engine" "both" "report monthly $month" "$secs" 0 0 "$rss" "$load" "$cpu" "$server"
     fi
   else
     note_row "$engine" "both" "report monthly" "not measured: report command missing"

@@ -7,14 +7,18 @@
 
 #include <algorithm>
 #include <cctype>
+#include <condition_variable>
+#include <deque>
 #include <fstream>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <sstream>
 #include <stop_token>
 #include <thread>
 #include <unordered_map>
+#include <variant>
 
 #include "app/text.h"
 #include "app/vulns.h"
@@ -71,11 +75,22 @@ class FileBytes {
   std::string_view bytes() const {
     return map_ ? std::string_view(static_cast<const char*>(map_), size_) : copy_;
   }
+  // The parse has gone past `offset`: the mapped pages well before it are given back (read from
+  // the file again should they be needed), so that a large file need not stay resident whole.
+  void Release(std::uint64_t offset) {
+    constexpr std::uint64_t kBehind = 8 << 20, kStep = 16 << 20;
+    if (!map_ || offset < released_ + kBehind + kStep) return;
+    const std::uint64_t page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+    const std::uint64_t upto = (offset - kBehind) / page * page;
+    ::madvise(static_cast<char*>(map_) + released_, upto - released_, MADV_DONTNEED);
+    released_ = upto;
+  }
 
  private:
   FileBytes() = default;
   void* map_ = nullptr;
   size_t size_ = 0;
+  std::uint64_t released_ = 0;
   std::string copy_;
 };
 
@@ -188,36 +203,105 @@ void ReplaceNul(std::vector<AssetName>& names) {
   for (AssetName& n : names) ReplaceNul(n.value);
 }
 
-class CollectingSink final : public ScanSink {
+// What the parse of a report says, handed from the parsing thread to the importing one in file
+// order, in batches (one lock per batch), at most a few batches ahead of the import.
+class ParseQueue final : public ScanSink {
  public:
+  using Item = std::variant<ScannedAsset, RawFinding>;
+
+  ParseQueue(ImportProgress progress, std::int64_t total)
+      : progress_(std::move(progress)), total_(total) {}
+
+  // The parsing thread.
   Status OnScan(const ScanInfo& info) override {
+    std::lock_guard lock(mu_);
     info_ = info;
+    has_info_ = true;
+    cv_.notify_all();
     return Status::Ok();
   }
   Status OnAsset(const ScannedAsset& asset) override {
-    assets_.push_back(asset);
-    ReplaceNul(assets_.back().names);
-    return Status::Ok();
+    ScannedAsset a = asset;
+    ReplaceNul(a.names);
+    return Add(std::move(a));
   }
   Status OnFinding(RawFinding&& f) override {
-    if (stop_.stop_requested()) return Status::Unavailable("the import stopped");
     ReplaceNul(f.asset);
     for (std::string* s : {&f.check_id, &f.component, &f.purl, &f.cpe, &f.port, &f.title,
                            &f.fixed_version, &f.vex_justification}) {
       ReplaceNul(*s);
     }
-    if (progress_ && ++count_ % 4096 == 0)
+    if (progress_ && ++count_ % 4096 == 0) {
       progress_(static_cast<std::int64_t>(f.offset), total_, count_);
-    findings_.push_back(std::move(f));
+    }
+    return Add(std::move(f));
+  }
+  // Once the parse has ended, with its outcome.
+  void Finish(Status parsed) {
+    std::lock_guard lock(mu_);
+    if (!batch_.empty()) full_.push_back(std::move(batch_));
+    parsed_ = std::move(parsed);
+    done_ = true;
+    cv_.notify_all();
+  }
+
+  // The importing thread. The scan's facts, once the parse has given them (or ended).
+  const ScanInfo& Info() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return has_info_ || done_; });
+    return info_;
+  }
+  // The next batch in file order; false once the parse has ended and all were taken.
+  bool Next(std::vector<Item>* batch) {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return !full_.empty() || done_; });
+    if (full_.empty()) return false;
+    *batch = std::move(full_.front());
+    full_.pop_front();
+    cv_.notify_all();
+    return true;
+  }
+  // The parse's outcome (once Next has returned false).
+  Status parsed() {
+    std::lock_guard lock(mu_);
+    return parsed_;
+  }
+  // The import gives up: the parse stops at its next item.
+  void Abandon() {
+    std::lock_guard lock(mu_);
+    abandoned_ = true;
+    cv_.notify_all();
+  }
+  std::int64_t count() const { return count_; }
+
+ private:
+  static constexpr size_t kBatch = 512, kAhead = 8;
+
+  Status Add(Item item) {
+    batch_.push_back(std::move(item));
+    if (batch_.size() < kBatch) return Status::Ok();
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return full_.size() < kAhead || abandoned_; });
+    if (abandoned_) return Status::Unavailable("the import stopped");
+    full_.push_back(std::move(batch_));
+    batch_.clear();
+    cv_.notify_all();
     return Status::Ok();
   }
-  ScanInfo info_;
-  std::vector<ScannedAsset> assets_;
-  std::vector<RawFinding> findings_;
+
   ImportProgress progress_;
-  std::int64_t total_ = 0;
+  const std::int64_t total_;
   std::int64_t count_ = 0;
-  std::stop_token stop_;  // the parse stops when asked
+  std::vector<Item> batch_;  // the parsing thread's, not yet handed over
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  ScanInfo info_;
+  bool has_info_ = false;
+  std::deque<std::vector<Item>> full_;
+  bool done_ = false;
+  bool abandoned_ = false;
+  Status parsed_;
 };
 
 // The asset register of one contract, held in memory for an import.
@@ -295,6 +379,22 @@ class AssetRegister {
       new_aliases_.push_back({n.kind, n.value, *id});
     }
     return *id;
+  }
+
+  // True when resolving `raw` with `forced` (as Resolve takes them) would register nothing,
+  // neither an asset nor an alias: every name that identifies an asset is known already.
+  bool Knows(const std::vector<AssetName>& raw, const std::string& forced) const {
+    if (!forced.empty() && !names_.count(forced)) return false;
+    size_t given = 0;
+    for (const AssetName& n : raw) given += n.value.empty() ? 0 : 1;
+    bool any = false;
+    for (const AssetName& n : raw) {
+      if (n.value.empty() || (n.kind == "cluster" && given != 1)) continue;
+      const AssetName name = Normalised(n);
+      if (!aliases_.count(Key(name.kind, name.value))) return false;
+      any = true;
+    }
+    return any;
   }
 
   // The register name of asset `id` ("" when unknown).
@@ -427,6 +527,15 @@ struct Pending {
     severity = DecideSeverity(f, policy, std::nullopt);
     kind = f.informational ? "observation" : f.own_code ? "own-code" : "vulnerability";
     cves = Join(f.cves, ',');
+  }
+  // Once decided and written: what is not written (nor merged, nor evaluated) is let go.
+  void Slim() {
+    std::vector<AssetName>().swap(f.asset);
+    std::vector<std::string>().swap(f.aliases);
+    std::vector<std::string>().swap(f.cwes);
+    std::vector<CvssVector>().swap(f.cvss);
+    std::vector<SeverityWord>().swap(f.severities);
+    std::string().swap(f.solution);
   }
   const std::string& VulnId() const { return f.cves.size() == 1 ? f.cves[0] : f.check_id; }
   std::string Statement() const {
@@ -562,16 +671,15 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
     ISMS_ASSIGN_OR_RETURN(format, DetectScanFormat(data.substr(0, 65536), r.path));
   }
   result.format = format;
-  // The file is parsed on another thread while this one hashes it: the same file again changes
-  // nothing, and is known from its hash (the parse is then stopped).
-  CollectingSink sink;
-  sink.progress_ = progress;
-  sink.total_ = result.bytes;
-  Status parsed;
-  std::jthread parser([&](std::stop_token stop) {
-    sink.stop_ = stop;
-    parsed = ParseScan(data, format, r.path, sink);
-  });
+  // The file is parsed on another thread from the start, its findings merged and written on this
+  // one as they come (the parse and the writes overlap). First this thread hashes it: the same
+  // file again changes nothing, and is known from its hash (the parse is then stopped).
+  ParseQueue parse(progress, result.bytes);
+  std::jthread parser([&] { parse.Finish(ParseScan(data, format, r.path, parse)); });
+  struct Stop {
+    ParseQueue& q;
+    ~Stop() { q.Abandon(); }  // on every way out, before the parser is joined
+  } stop{parse};
   const std::string sha = Sha256Hex(data);
   {
     ISMS_ASSIGN_OR_RETURN(ContractRecord c, ledger_.FindContract(r.contract));
@@ -584,23 +692,13 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
     if (seen) {
       result.duplicate = true;
       result.scan_id = dup->ColumnInt(0);
-      return result;  // ~jthread stops the parse and waits for it
+      return result;
     }
   }
-  parser.join();
-  ISMS_RETURN_IF_ERROR(parsed);
-  if (progress)
-    progress(result.bytes, result.bytes, static_cast<std::int64_t>(sink.findings_.size()));
-  file.reset();
 
   store::Connection& conn = ledger_.connection();
   const Instant now = ledger_.clock().Now();
-  // --scanned-at fills in what the report does not say; a report's own time wins.
-  const Instant scanned_at = sink.info_.scanned_at.value_or(r.scanned_at.value_or(now));
   const std::string scanner(ScanFormatKey(format));
-  const std::string scan_type = sink.info_.scan_type.empty() ? scanner : sink.info_.scan_type;
-  result.scanner = sink.info_.scanner.empty() ? scanner : sink.info_.scanner;
-
   store::Transaction tx(conn);
   ISMS_RETURN_IF_ERROR(tx.Begin());
   if (conn.engine() == store::Engine::kPostgres) {
@@ -609,8 +707,6 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
   }
   ISMS_ASSIGN_OR_RETURN(ContractContext ctx, ledger_.Context(r.contract));
   const std::int64_t cid = ctx.record.id;
-  const Policy& policy = PolicyInForce(ctx.versions, LondonDate(scanned_at));
-
   {
     ISMS_ASSIGN_OR_RETURN(auto dup, conn.Prepare("SELECT id FROM scans WHERE contract_id = $1 AND "
                                                  "sha256 = $2"));
@@ -620,7 +716,6 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
     if (seen) {
       result.duplicate = true;
       result.scan_id = dup->ColumnInt(0);
-      result.findings = static_cast<std::int64_t>(sink.findings_.size());
       return result;
     }
   }
@@ -632,18 +727,9 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
   ISMS_ASSIGN_OR_RETURN(auto next_finding,
                         conn.Prepare("SELECT id FROM findings ORDER BY id DESC LIMIT 1"));
   ISMS_ASSIGN_OR_RETURN(bool any_finding, next_finding->Step());
-  std::int64_t next_id = any_finding ? next_finding->ColumnInt(0) + 1 : 1;
-
-  const std::int64_t first_new_id = next_id;
+  const std::int64_t first_new_id = any_finding ? next_finding->ColumnInt(0) + 1 : 1;
   AssetRegister assets(conn, cid, now);
   ISMS_RETURN_IF_ERROR(assets.Load());
-
-  // Which assets the scan covered, with how good its credentials were.
-  std::map<std::int64_t, std::optional<bool>> covered;
-  for (const ScannedAsset& a : sink.assets_) {
-    ISMS_ASSIGN_OR_RETURN(std::int64_t id, assets.Resolve(a.names, r.asset));
-    covered[id] = a.credentialed ? a.credentialed : sink.info_.credentialed;
-  }
 
   // The contract's findings of this scanner, by identity.
   std::unordered_map<std::string, Existing> existing;
@@ -661,9 +747,21 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
     }
   }
 
+  // What the parse says first: when the scan ran (--scanned-at fills in what the report does
+  // not say; a report's own time wins) and what kind of scan it was.
+  const ScanInfo info = parse.Info();
+  const Instant scanned_at = info.scanned_at.value_or(r.scanned_at.value_or(now));
+  const std::string scan_type = info.scan_type.empty() ? scanner : info.scan_type;
+  result.scanner = info.scanner.empty() ? scanner : info.scanner;
+  const Policy& policy = PolicyInForce(ctx.versions, LondonDate(scanned_at));
+
+  // Which assets the scan covered, with how good its credentials were.
+  std::map<std::int64_t, std::optional<bool>> covered;
   // The report's findings, merged by identity (a Nessus plugin on two ports is one finding).
-  std::vector<Pending> fresh;
+  std::vector<Pending> fresh;  // finding first_new_id + i
   std::unordered_map<std::string, size_t> fresh_index;
+  std::vector<size_t> merged;  // fresh findings changed by a merge after they were written
+  std::map<std::int64_t, std::optional<bool>> written_cred;  // credentials the rows went in with
   std::vector<std::int64_t> seen_ids;
   std::map<std::int64_t, std::int64_t> seen_asset;  // finding id -> asset
   std::vector<std::int64_t> reopened_ids;
@@ -678,9 +776,74 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
     std::string justification;
   };
   std::vector<VexStatement> statements;
-  for (RawFinding& f : sink.findings_) {
+
+  // New findings are written as they come; a later duplicate merged into one is written again
+  // below (merged).
+  std::unique_ptr<store::BulkWriter> writer;
+  auto write = [&](size_t i) -> Status {
+    if (!writer) {
+      ISMS_ASSIGN_OR_RETURN(writer, conn.BulkInsert("findings", kFindingColumnList));
+    }
+    store::BulkWriter& w = *writer;
+    Pending& p = fresh[i];
+    p.Decide(policy);
+    const RawFinding& f = p.f;
+    const std::optional<bool>& cred = covered.at(p.asset);
+    written_cred.emplace(p.asset, cred);
+    w.AddInt(cid);
+    w.AddInt(first_new_id + static_cast<std::int64_t>(i));
+    w.AddInt(p.asset);
+    w.AddText(scanner);
+    w.AddText(scan_type);
+    w.AddText(f.check_id);
+    w.AddText(f.component);
+    w.AddText(f.purl);
+    w.AddText(f.cpe);
+    w.AddText(f.port);
+    w.AddText(f.title);
+    w.AddText(p.VulnId());
+    w.AddText(p.cves);
+    w.AddText(p.severity.category);
+    w.AddText(p.severity.source);
+    p.severity.base_score ? w.AddDouble(*p.severity.base_score) : w.AddNull();
+    w.AddText(p.severity.vector);
+    w.AddText(p.kind);
+    w.AddText(FixStateKey(f.fix));
+    w.AddText(f.fixed_version);
+    AddOptionalDate(w, f.patch_published);
+    AddOptionalDate(w, f.vuln_published);
+    w.AddNull();
+    w.AddNull();
+    w.AddText("");
+    w.AddInt(f.exploit_available ? 1 : 0);
+    f.exploit_available ? w.AddInt(Ms(scanned_at)) : w.AddNull();
+    w.AddInt(Ms(scanned_at));
+    w.AddInt(Ms(scanned_at));
+    w.AddInt(result.scan_id);
+    w.AddInt(result.scan_id);
+    cred ? w.AddInt(*cred ? 1 : 0) : w.AddNull();
+    if (f.vex == VexState::kFixed) {
+      w.AddInt(Ms(scanned_at));
+      w.AddText(Pending::StatementRemediation(result.scan_id));
+    } else {
+      w.AddNull();
+      w.AddText("");
+    }
+    w.AddText(p.Statement());
+    w.AddText(f.vex_justification);
+    ISMS_RETURN_IF_ERROR(w.EndRow());
+    p.Slim();
+    return Status::Ok();
+  };
+  auto take_asset = [&](const ScannedAsset& a) -> Status {
+    ISMS_ASSIGN_OR_RETURN(std::int64_t id, assets.Resolve(a.names, r.asset));
+    covered[id] = a.credentialed ? a.credentialed : info.credentialed;
+    return Status::Ok();
+  };
+  auto take_finding = [&](RawFinding& f) -> Status {
+    ++result.findings;
     ISMS_ASSIGN_OR_RETURN(std::int64_t asset, assets.Resolve(f.asset, r.asset));
-    if (!covered.count(asset)) covered[asset] = sink.info_.credentialed;
+    if (!covered.count(asset)) covered[asset] = info.credentialed;
     if (format == ScanFormat::kCycloneDx &&
         (f.vex == VexState::kNotAffected || f.vex == VexState::kFixed)) {
       VexStatement v{asset, f.cves, f.component, f.purl, f.vex, f.vex_justification};
@@ -701,30 +864,125 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
         if (f.exploit_available && !it->second.exploit_available)
           exploit_ids.push_back(it->second.id);
       }
-      continue;
+      return Status::Ok();
     }
     auto fi = fresh_index.find(key);
     if (fi != fresh_index.end()) {
       RawFinding& into = fresh[fi->second].f;
+      bool changed = false;
       if (!f.port.empty() && into.port.find(f.port) == std::string::npos) {
         into.port += (into.port.empty() ? "" : ",") + f.port;
+        changed = true;
       }
       for (std::string& c : f.cves) {
         if (std::find(into.cves.begin(), into.cves.end(), c) == into.cves.end()) {
           into.cves.push_back(std::move(c));
+          changed = true;
         }
       }
-      into.exploit_available = into.exploit_available || f.exploit_available;
-      continue;
+      if (f.exploit_available && !into.exploit_available) {
+        into.exploit_available = true;
+        changed = true;
+      }
+      if (changed) merged.push_back(fi->second);
+      return Status::Ok();
     }
     fresh_index[key] = fresh.size();
     fresh.push_back({asset, std::move(f), {}, {}, {}});
+    return write(fresh.size() - 1);
+  };
+  // A finding is merged and written as it comes when its asset is known by all its names
+  // already: resolving it then changes nothing, so the outcome is what it would be with every
+  // asset of the report registered first (as a report that lists its assets after their
+  // findings needs). From the first finding that cannot be, the rest wait for the end of the
+  // parse, in order.
+  auto known = [&](const RawFinding& f) { return assets.Knows(f.asset, r.asset); };
+  std::vector<RawFinding> waiting;
+  std::vector<ParseQueue::Item> batch;
+  while (parse.Next(&batch)) {
+    for (ParseQueue::Item& item : batch) {
+      if (ScannedAsset* a = std::get_if<ScannedAsset>(&item)) {
+        ISMS_RETURN_IF_ERROR(take_asset(*a));
+        continue;
+      }
+      RawFinding& f = std::get<RawFinding>(item);
+      file->Release(f.offset);
+      if (waiting.empty() && known(f)) {
+        ISMS_RETURN_IF_ERROR(take_finding(f));
+      } else {
+        waiting.push_back(std::move(f));
+      }
+    }
   }
-  result.findings = static_cast<std::int64_t>(sink.findings_.size());
-  sink.findings_.clear();
-  sink.findings_.shrink_to_fit();
+  ISMS_RETURN_IF_ERROR(parse.parsed());
+  if (progress) progress(result.bytes, result.bytes, parse.count());
+  for (RawFinding& f : waiting) ISMS_RETURN_IF_ERROR(take_finding(f));
+  waiting.clear();
+  if (writer) {
+    ISMS_RETURN_IF_ERROR(writer->Finish());
+    writer.reset();
+  }
+  file.reset();
   result.assets = static_cast<std::int64_t>(covered.size());
   ISMS_RETURN_IF_ERROR(assets.Flush());
+  // Rows written before a duplicate was merged into them, or before their asset's credentials
+  // were known for good, are written again.
+  std::sort(merged.begin(), merged.end());
+  merged.erase(std::unique(merged.begin(), merged.end()), merged.end());
+  for (size_t i : merged) {
+    Pending& p = fresh[i];
+    p.cves = Join(p.f.cves, ',');
+    ISMS_ASSIGN_OR_RETURN(
+        auto u, conn.Prepare("UPDATE findings SET port = $1, vuln_id = $2, cves = $3, "
+                             "exploit_available = $4, exploit_seen_at = $5 WHERE id = $6"));
+    u->BindText(1, p.f.port);
+    u->BindText(2, p.VulnId());
+    u->BindText(3, p.cves);
+    u->BindInt(4, p.f.exploit_available ? 1 : 0);
+    p.f.exploit_available ? u->BindInt(5, Ms(scanned_at)) : u->BindNull(5);
+    u->BindInt(6, first_new_id + static_cast<std::int64_t>(i));
+    ISMS_RETURN_IF_ERROR(u->Run());
+  }
+  for (const auto& [asset, cred] : written_cred) {
+    if (covered.at(asset) == cred) continue;
+    ISMS_ASSIGN_OR_RETURN(auto u, conn.Prepare("UPDATE findings SET credentialed = $1 WHERE "
+                                               "contract_id = $2 AND asset_id = $3 AND id >= $4"));
+    const std::optional<bool>& now_cred = covered.at(asset);
+    now_cred ? u->BindInt(1, *now_cred ? 1 : 0) : u->BindNull(1);
+    u->BindInt(2, cid);
+    u->BindInt(3, asset);
+    u->BindInt(4, first_new_id);
+    ISMS_RETURN_IF_ERROR(u->Run());
+  }
+
+  // The new findings' clocks, from what is written, on worker threads (the rules are pure)
+  // while this one records the scan.
+  std::vector<std::pair<std::string, Evaluation>> evaluations(fresh.size());
+  std::vector<std::jthread> evaluators;
+  const size_t parts = 2;
+  for (size_t part = 0; part < parts; ++part) {
+    evaluators.emplace_back([&, part] {
+      static const std::vector<Event> kNone;
+      FindingRow row;
+      for (size_t i = part; i < fresh.size(); i += parts) {
+        const Pending& p = fresh[i];
+        p.Row(cid, first_new_id + static_cast<std::int64_t>(i), assets.NameOf(p.asset), scanner,
+              scan_type, scanned_at, result.scan_id, covered.at(p.asset), &row);
+        FindingFacts facts = FactsOf(row, ctx, kNone, now);
+        evaluations[i] = {
+            "vuln:" + FindingId(row.id),
+            EvaluateFinding(facts, ctx.versions, ctx.calendar, kNone, now).evaluation};
+      }
+    });
+  }
+  struct Join {
+    std::vector<std::jthread>& threads;
+    ~Join() {
+      for (std::jthread& t : threads) {
+        if (t.joinable()) t.join();
+      }
+    }
+  } join{evaluators};
 
   // The scan itself.
   {
@@ -770,79 +1028,7 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
     st->BindInt(3, Ms(scanned_at));
     ISMS_RETURN_IF_ERROR(st->Run());
   }
-
-  // New findings, in bulk, their clocks evaluated meanwhile (from what is written, on another
-  // thread: the rules are pure).
-  for (Pending& p : fresh) p.Decide(policy);
-  const std::int64_t new_count = static_cast<std::int64_t>(fresh.size());
-  std::vector<std::pair<std::string, Evaluation>> evaluations(fresh.size());
-  std::thread evaluator([&] {
-    static const std::vector<Event> kNone;
-    FindingRow row;
-    for (size_t i = 0; i < fresh.size(); ++i) {
-      const Pending& p = fresh[i];
-      p.Row(cid, first_new_id + static_cast<std::int64_t>(i), assets.NameOf(p.asset), scanner,
-            scan_type, scanned_at, result.scan_id, covered.at(p.asset), &row);
-      FindingFacts facts = FactsOf(row, ctx, kNone, now);
-      evaluations[i] = {"vuln:" + FindingId(row.id),
-                        EvaluateFinding(facts, ctx.versions, ctx.calendar, kNone, now).evaluation};
-    }
-  });
-  Status copied = [&]() -> Status {
-    ISMS_ASSIGN_OR_RETURN(auto w, conn.BulkInsert("findings", kFindingColumnList));
-    for (size_t i = 0; i < fresh.size(); ++i) {
-      const Pending& p = fresh[i];
-      const RawFinding& f = p.f;
-      w->AddInt(cid);
-      w->AddInt(first_new_id + static_cast<std::int64_t>(i));
-      w->AddInt(p.asset);
-      w->AddText(scanner);
-      w->AddText(scan_type);
-      w->AddText(f.check_id);
-      w->AddText(f.component);
-      w->AddText(f.purl);
-      w->AddText(f.cpe);
-      w->AddText(f.port);
-      w->AddText(f.title);
-      w->AddText(p.VulnId());
-      w->AddText(p.cves);
-      w->AddText(p.severity.category);
-      w->AddText(p.severity.source);
-      p.severity.base_score ? w->AddDouble(*p.severity.base_score) : w->AddNull();
-      w->AddText(p.severity.vector);
-      w->AddText(p.kind);
-      w->AddText(FixStateKey(f.fix));
-      w->AddText(f.fixed_version);
-      AddOptionalDate(*w, f.patch_published);
-      AddOptionalDate(*w, f.vuln_published);
-      w->AddNull();
-      w->AddNull();
-      w->AddText("");
-      w->AddInt(f.exploit_available ? 1 : 0);
-      f.exploit_available ? w->AddInt(Ms(scanned_at)) : w->AddNull();
-      w->AddInt(Ms(scanned_at));
-      w->AddInt(Ms(scanned_at));
-      w->AddInt(result.scan_id);
-      w->AddInt(result.scan_id);
-      const std::optional<bool>& cred = covered.at(p.asset);
-      cred ? w->AddInt(*cred ? 1 : 0) : w->AddNull();
-      if (f.vex == VexState::kFixed) {
-        w->AddInt(Ms(scanned_at));
-        w->AddText(Pending::StatementRemediation(result.scan_id));
-      } else {
-        w->AddNull();
-        w->AddText("");
-      }
-      w->AddText(p.Statement());
-      w->AddText(f.vex_justification);
-      ISMS_RETURN_IF_ERROR(w->EndRow());
-    }
-    return w->Finish();
-  }();
-  evaluator.join();
-  ISMS_RETURN_IF_ERROR(copied);
-  result.new_findings = new_count;
-  fresh.clear();
+  result.new_findings = static_cast<std::int64_t>(fresh.size());
 
   // Findings seen again: last seen moves; a remediated one is open again.
   std::vector<std::int64_t> changed = reopened_ids;
@@ -864,7 +1050,7 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
     {
       ISMS_ASSIGN_OR_RETURN(auto w, conn.BulkInsert("isms_seen", {"id", "cred"}));
       for (std::int64_t id : seen_ids) {
-        const std::optional<bool>& cred = covered[seen_asset[id]];
+        const std::optional<bool>& cred = covered.at(seen_asset.at(id));
         w->AddInt(id);
         cred ? w->AddInt(*cred ? 1 : 0) : w->AddNull();
         ISMS_RETURN_IF_ERROR(w->EndRow());
@@ -953,7 +1139,7 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
       if (!more) break;
       if (credential_rule) {
         const bool before = !st->IsNull(1) && st->ColumnInt(1) != 0;
-        const bool now_cred = covered[st->ColumnInt(2)].value_or(false);
+        const bool now_cred = covered.at(st->ColumnInt(2)).value_or(false);
         if (before && !now_cred) continue;  // a narrower scan proves nothing
       }
       gone.push_back(st->ColumnInt(0));
@@ -970,6 +1156,7 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
 
   // The clocks: the new findings' (evaluated above), the changed findings' and those of the
   // assets the scan covered, stored in bulk.
+  for (std::jthread& t : evaluators) t.join();
   ISMS_RETURN_IF_ERROR(ledger_.StoreNewEvaluations(ctx, evaluations));
   evaluations.clear();
   std::vector<std::pair<std::string, Evaluation>> refreshed;
