@@ -87,7 +87,7 @@ log "generating and importing $findings findings"
 rm -f "$work/scan.nessus"
 password="bench password $(date +%s)"
 echo "$password" | "$isms" user add bench --role security-officer --contract bench --password-stdin >/dev/null
-token=$("$isms" token create --user bench --expires 2099-12-31 --note bench | awk '{print $NF}')
+token=$("$isms" token create --user bench --expires 2099-12-31 --note bench | awk 'END {print $NF}')
 
 # 10,000 JSON lines (sshd, sudo, proxy and firewall records of 200 hosts), and 100,000 for the peer.
 python3 - "$work/records.jsonl" <<'EOF'

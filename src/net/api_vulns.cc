@@ -253,21 +253,51 @@ HttpResponse ImportAdvisory(RequestContext& ctx) {
   return api::JsonReply(r->duplicate ? 200 : 201, j);
 }
 
-// Pages of findings within the first kDirectDepth are computed for the request (the first
-// findings only); deeper ones are cut from the whole list, kept (net/web_cache.h).
-constexpr std::int64_t kDirectDepth = 1000;
+// Every finding of the contract as [state, category, asset, its JSON text], in id order: the
+// list is evaluated once and kept while the contract's data is unchanged (net/web_cache.h), and
+// each page is cut from it. (Vulnerabilities::List reads and sorts every finding of the contract
+// before its first row, so a page computed for the request alone costs the whole list anyway.)
+Result<std::shared_ptr<const nlohmann::json>> AllFindings(RequestContext& ctx) {
+  return web::Cached(ctx, ctx.contract, "api:findings", [&]() -> Result<nlohmann::json> {
+    app::FindingFilter all;
+    all.state = "all";
+    app::Vulnerabilities vulns(ctx.services.ledger());
+    ISMS_ASSIGN_OR_RETURN(std::vector<app::FindingView> list, vulns.List(ctx.contract, all));
+    nlohmann::json out = nlohmann::json::array();
+    out.get_ref<nlohmann::json::array_t&>().reserve(list.size());
+    for (const app::FindingView& v : list) {
+      out.push_back(nlohmann::json::array(
+          {v.state, v.category, v.asset, api::Dump(api::FindingJson(v, false))}));
+    }
+    return out;
+  });
+}
 
-// A page of items already rendered as JSON text.
-HttpResponse RawPage(const nlohmann::json& rendered, const PageRequest& p) {
+// The states `isms vuln list --state` takes.
+constexpr std::string_view kStates[] = {
+    "open", "remediated", "not-exploitable", "not-affected", "observation", "own-code", "all"};
+
+// One page of the findings that pass `f`, as Vulnerabilities::List filters them.
+HttpResponse FindingsPage(const nlohmann::json& all, const app::FindingFilter& f,
+                          const PageRequest& p) {
   std::string body = "{\"items\":[";
-  const std::size_t begin = static_cast<std::size_t>(p.offset);
-  const std::size_t end = std::min(rendered.size(), begin + static_cast<std::size_t>(p.limit));
-  for (std::size_t i = begin; i < end; ++i) {
-    if (i > begin) body += ',';
-    body += rendered[i].get_ref<const std::string&>();
+  std::int64_t seen = 0, shown = 0;
+  bool more = false;
+  for (const nlohmann::json& row : all) {
+    const auto& state = row[0].get_ref<const std::string&>();
+    if (!f.category.empty() && row[1].get_ref<const std::string&>() != f.category) continue;
+    if (f.state != "all" && state != f.state) continue;
+    if (!f.asset.empty() && row[2].get_ref<const std::string&>() != f.asset) continue;
+    if (seen++ < p.offset) continue;
+    if (shown == p.limit) {
+      more = true;
+      break;
+    }
+    if (shown++ > 0) body += ',';
+    body += row[3].get_ref<const std::string&>();
   }
   body += "],\"next_cursor\":";
-  body += end < rendered.size() ? "\"" + NextCursor(p.offset, p.limit) + "\"" : "null";
+  body += more ? "\"" + NextCursor(p.offset, p.limit) + "\"" : "null";
   body += "}\n";
   return HttpResponse::Json(200, std::move(body));
 }
@@ -302,30 +332,17 @@ void AddVulnRoutes(WebApp& app) {
                f.category = std::string(CategoryName(*cat));
              }
              if (auto a = api::QueryText(ctx.req, "asset")) f.asset = *a;
-             app::Vulnerabilities vulns(ctx.services.ledger());
-             if (page->offset + page->limit <= kDirectDepth) {
-               // One more than the page, to know whether another follows.
-               f.limit = page->offset + page->limit + 1;
-               Result<std::vector<app::FindingView>> list = vulns.List(ctx.contract, f);
-               if (!list.ok()) return api::Fail(list.status());
-               return api::SlicePage(*list, *page, [](const app::FindingView& v) {
-                 return api::FindingJson(v, false);
-               });
+             bool known = false;
+             for (std::string_view st : kStates) known = known || f.state == st;
+             if (!known) {
+               return api::Fail(Status::InvalidArgument(
+                   "state=" + f.state +
+                   ": use open, remediated, not-exploitable, not-affected, observation, "
+                   "own-code or all"));
              }
-             // Deeper: the whole list, kept while the contract's data is unchanged.
-             std::string kind = "api:findings\n" + f.state + "\n" + f.category + "\n" + f.asset;
-             Result<std::shared_ptr<const nlohmann::json>> all =
-                 web::Cached(ctx, ctx.contract, kind, [&]() -> Result<nlohmann::json> {
-                   ISMS_ASSIGN_OR_RETURN(std::vector<app::FindingView> list,
-                                         vulns.List(ctx.contract, f));
-                   nlohmann::json items = nlohmann::json::array();
-                   for (const app::FindingView& v : list) {
-                     items.push_back(api::Dump(api::FindingJson(v, false)));
-                   }
-                   return items;
-                 });
+             Result<std::shared_ptr<const nlohmann::json>> all = AllFindings(ctx);
              if (!all.ok()) return api::Fail(all.status());
-             return RawPage(**all, *page);
+             return FindingsPage(**all, f, *page);
            });
 
   api::Add(app,
