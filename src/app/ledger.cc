@@ -1,16 +1,14 @@
 #include "app/ledger.h"
 
 #include <algorithm>
-#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <limits>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
-#include <thread>
 
+#include "app/ledger_internal.h"
 #include "app/schema.h"
 #include "app/text.h"
 #include "app/vulns.h"
@@ -20,14 +18,20 @@
 namespace isms::app {
 namespace {
 
-using std::chrono::milliseconds;
-
-std::int64_t Ms(Instant t) {
-  return t.time_since_epoch().count();
-}
-Instant FromMs(std::int64_t ms) {
-  return Instant(milliseconds(ms));
-}
+using ledger_internal::AddObligationRow;
+using ledger_internal::BindObligation;
+using ledger_internal::EncodeAttrs;
+using ledger_internal::FromMs;
+using ledger_internal::kEventColumns;
+using ledger_internal::kObligationColumns;
+using ledger_internal::kObligationsPerStatement;
+using ledger_internal::Ms;
+using ledger_internal::ObligationColumnList;
+using ledger_internal::ReadEvent;
+using ledger_internal::ReadEvents;
+using ledger_internal::ReadObligations;
+using ledger_internal::UpsertObligations;
+using ledger_internal::UrgencyOrder;
 
 // The largest difference between an event's time and the recording clock that is not "future".
 constexpr auto kClockSkew = std::chrono::minutes(5);
@@ -47,132 +51,12 @@ Status CheckContractName(const std::string& name) {
   return Status::Ok();
 }
 
-std::string EncodeAttrs(const std::vector<std::pair<std::string, std::string>>& attrs) {
-  nlohmann::ordered_json j = nlohmann::ordered_json::object();
-  for (const auto& [k, v] : attrs) j[k] = v;
-  return j.dump();
-}
-
-// The attributes of `text` when it is a flat object of plain strings ({"k":"v",...}, no escapes
-// or spaces: what EncodeAttrs writes for most values), else nullopt. Reading a million events,
-// the JSON parser costs more than everything else of a row.
-std::optional<std::vector<std::pair<std::string, std::string>>> DecodePlainAttrs(
-    std::string_view text) {
-  std::vector<std::pair<std::string, std::string>> attrs;
-  size_t i = 1;
-  auto plain = [&](std::string* out) {
-    if (i >= text.size() || text[i] != '"') return false;
-    size_t end = ++i;
-    while (end < text.size() && text[end] != '"') {
-      const unsigned char c = static_cast<unsigned char>(text[end]);
-      if (c == '\\' || c < 0x20) return false;
-      ++end;
-    }
-    if (end >= text.size()) return false;
-    out->assign(text.substr(i, end - i));
-    i = end + 1;
-    return true;
-  };
-  if (text.size() < 2 || text.front() != '{') return std::nullopt;
-  while (true) {
-    std::pair<std::string, std::string> kv;
-    if (!plain(&kv.first) || i >= text.size() || text[i++] != ':' || !plain(&kv.second)) {
-      return std::nullopt;
-    }
-    attrs.push_back(std::move(kv));
-    if (i < text.size() && text[i] == ',') {
-      ++i;
-      continue;
-    }
-    if (i + 1 != text.size() || text[i] != '}') return std::nullopt;
-    break;
-  }
-  return attrs;
-}
-
-Result<std::vector<std::pair<std::string, std::string>>> DecodeAttrs(const std::string& text,
-                                                                     std::int64_t event_id) {
-  std::vector<std::pair<std::string, std::string>> attrs;
-  if (text == "{}") return attrs;  // most events carry no attributes
-  if (auto plain = DecodePlainAttrs(text)) {
-    attrs = std::move(*plain);
-    std::sort(attrs.begin(), attrs.end());
-    // Keys are unique in what EncodeAttrs writes; a store edited by hand goes the long way.
-    if (std::adjacent_find(attrs.begin(), attrs.end(), [](const auto& a, const auto& b) {
-          return a.first == b.first;
-        }) == attrs.end()) {
-      return attrs;
-    }
-    attrs.clear();
-  }
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object()) {
-    return Status::Corruption("event " + std::to_string(event_id) +
-                              ": stored attributes are not a JSON object");
-  }
-  for (auto it = j.begin(); it != j.end(); ++it) {
-    if (!it.value().is_string()) {
-      return Status::Corruption("event " + std::to_string(event_id) + ": attribute '" + it.key() +
-                                "' is not a string");
-    }
-    attrs.emplace_back(it.key(), it.value().get<std::string>());
-  }
-  std::sort(attrs.begin(), attrs.end());
-  return attrs;
-}
-
 Result<std::string> ReadTextFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::IoError("cannot read " + path + ": check the path and its permissions");
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
-}
-
-std::string JoinIds(const std::vector<std::int64_t>& ids) {
-  std::string text;
-  for (std::int64_t id : ids) {
-    if (!text.empty()) text += ',';
-    text += std::to_string(id);
-  }
-  return text;
-}
-
-std::vector<std::int64_t> SplitIds(const std::string& s) {
-  std::vector<std::int64_t> ids;
-  for (const std::string& id : Split(s, ',')) ids.push_back(std::stoll(id));
-  return ids;
-}
-
-constexpr const char* kEventColumns =
-    "id, type, subject, at, recorded_at, actor, by_buyer, note, attrs, supersedes";
-
-// The event in the columns of kEventColumns, from column `first` on.
-Result<Event> ReadEvent(const store::Statement& st, int first = 0) {
-  Event e;
-  e.id = st.ColumnInt(first);
-  e.type = st.ColumnText(first + 1);
-  e.subject = st.ColumnText(first + 2);
-  e.at = FromMs(st.ColumnInt(first + 3));
-  e.recorded_at = FromMs(st.ColumnInt(first + 4));
-  e.actor = st.ColumnText(first + 5);
-  e.by_buyer = st.ColumnInt(first + 6) != 0;
-  e.note = st.ColumnText(first + 7);
-  ISMS_ASSIGN_OR_RETURN(e.attrs, DecodeAttrs(st.ColumnText(first + 8), e.id));
-  e.supersedes = st.ColumnOptionalInt(first + 9);
-  return e;
-}
-
-// Every remaining row of `st`, which selects kEventColumns.
-Result<std::vector<Event>> ReadEvents(store::Statement& st) {
-  std::vector<Event> events;
-  while (true) {
-    ISMS_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) break;
-    ISMS_ASSIGN_OR_RETURN(Event e, ReadEvent(st));
-    events.push_back(std::move(e));
-  }
-  return events;
 }
 
 constexpr const char* kContractColumns =
@@ -192,205 +76,6 @@ Result<ContractRecord> ReadContract(const store::Statement& st) {
   c.created_by = st.ColumnText(8);
   c.policy_dir = st.ColumnText(9);
   return c;
-}
-
-constexpr const char* kObligationColumns =
-    "stream, ordinal, clause, key, title, subject, trigger_event_id, trigger_type, trigger_at, "
-    "timescale_amount, timescale_unit, timescale_source, due_date, due_at, state, consequence, "
-    "consequence_text, closed_at, evidence, flags";
-
-Result<TimescaleSource> ParseTimescaleSource(const std::string& s) {
-  for (TimescaleSource t :
-       {TimescaleSource::kContract, TimescaleSource::kPolicyDefault, TimescaleSource::kVaried}) {
-    if (TimescaleSourceKey(t) == s) return t;
-  }
-  return Status::Corruption("unknown timescale source '" + s + "' in the store");
-}
-
-Result<Consequence> ParseStoredConsequence(const std::string& s) {
-  for (Consequence c : {Consequence::kBreach, Consequence::kDefault, Consequence::kMaterialDefault,
-                        Consequence::kEscalation}) {
-    if (ConsequenceName(c) == s) return c;
-  }
-  return Status::Corruption("unknown consequence '" + s + "' in the store");
-}
-
-Result<Obligation> ReadObligation(const store::Statement& st) {
-  Obligation o;
-  o.clause = st.ColumnText(2);
-  o.key = st.ColumnText(3);
-  o.title = st.ColumnText(4);
-  o.subject = st.ColumnText(5);
-  o.trigger_event_id = st.ColumnInt(6);
-  o.trigger_type = st.ColumnText(7);
-  o.trigger_at = FromMs(st.ColumnInt(8));
-  if (!st.IsNull(9)) {
-    ISMS_ASSIGN_OR_RETURN(Period::Unit unit, ParseUnitKey(st.ColumnText(10)));
-    o.timescale = Period{static_cast<int>(st.ColumnInt(9)), unit};
-  }
-  ISMS_ASSIGN_OR_RETURN(o.timescale_source, ParseTimescaleSource(st.ColumnText(11)));
-  if (!st.IsNull(12)) {
-    ISMS_ASSIGN_OR_RETURN(Date d, ParseDate(st.ColumnText(12)));
-    o.due_date = d;
-  }
-  if (!st.IsNull(13)) o.due_at = FromMs(st.ColumnInt(13));
-  ISMS_ASSIGN_OR_RETURN(o.state, ParseObligationState(st.ColumnText(14)));
-  ISMS_ASSIGN_OR_RETURN(o.consequence, ParseStoredConsequence(st.ColumnText(15)));
-  o.consequence_text = st.ColumnText(16);
-  if (!st.IsNull(17)) o.closed_at = FromMs(st.ColumnInt(17));
-  o.evidence = SplitIds(st.ColumnText(18));
-  o.flags = Split(st.ColumnText(19), '\n');
-  return o;
-}
-
-// Binds the row's 21 values to parameters $base+1 ... $base+21.
-// Every remaining row of `st`, which selects kObligationColumns.
-Result<std::vector<Obligation>> ReadObligations(store::Statement& st) {
-  std::vector<Obligation> out;
-  while (true) {
-    ISMS_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) break;
-    ISMS_ASSIGN_OR_RETURN(Obligation o, ReadObligation(st));
-    out.push_back(std::move(o));
-  }
-  return out;
-}
-
-// ORDER BY terms that sort obligations as MoreUrgent does (core/obligation.h), then by their key
-// so that the order is total: the urgency rank, the due instant (breached and open only; none
-// last), the trigger, clause, kind and subject (compared byte by byte, as std::string does).
-std::string UrgencyOrder(store::Engine engine) {
-  const std::string bytes = engine == store::Engine::kPostgres ? " COLLATE \"C\"" : "";
-  return "CASE state WHEN 'breached' THEN CASE consequence WHEN 'material Default' THEN 0 WHEN "
-         "'Default' THEN 1 ELSE 2 END WHEN 'open' THEN 3 WHEN 'suspended' THEN 4 WHEN 'met late' "
-         "THEN 5 WHEN 'met' THEN 6 ELSE 7 END, CASE WHEN state IN ('breached', 'open') AND "
-         "due_at IS NULL AND closed_at IS NULL THEN 1 ELSE 0 END, CASE WHEN state IN "
-         "('breached', 'open') THEN COALESCE(due_at, closed_at, 0) ELSE 0 END, trigger_at, "
-         "trigger_event_id, clause" +
-         bytes + ", key" + bytes + ", subject" + bytes + ", stream" + bytes + ", ordinal";
-}
-
-void BindObligation(store::Statement& st, int base, std::int64_t contract_id,
-                    const std::string& stream, int ordinal, const Obligation& o) {
-  st.BindInt(base + 1, contract_id);
-  st.BindText(base + 2, stream);
-  st.BindInt(base + 3, ordinal);
-  st.BindText(base + 4, o.clause);
-  st.BindText(base + 5, o.key);
-  st.BindText(base + 6, o.title);
-  st.BindText(base + 7, o.subject);
-  st.BindInt(base + 8, o.trigger_event_id);
-  st.BindText(base + 9, o.trigger_type);
-  st.BindInt(base + 10, Ms(o.trigger_at));
-  if (o.timescale) {
-    st.BindInt(base + 11, o.timescale->amount);
-    st.BindText(base + 12, UnitKey(o.timescale->unit));
-  } else {
-    st.BindNull(base + 11);
-    st.BindNull(base + 12);
-  }
-  st.BindText(base + 13, TimescaleSourceKey(o.timescale_source));
-  if (o.due_date) {
-    st.BindText(base + 14, FormatDate(*o.due_date));
-  } else {
-    st.BindNull(base + 14);
-  }
-  if (o.due_at) {
-    st.BindInt(base + 15, Ms(*o.due_at));
-  } else {
-    st.BindNull(base + 15);
-  }
-  st.BindText(base + 16, ObligationStateName(o.state));
-  st.BindText(base + 17, ConsequenceName(o.consequence));
-  st.BindText(base + 18, o.consequence_text);
-  if (o.closed_at) {
-    st.BindInt(base + 19, Ms(*o.closed_at));
-  } else {
-    st.BindNull(base + 19);
-  }
-  st.BindText(base + 20, JoinIds(o.evidence));
-  st.BindText(base + 21, Join(o.flags, '\n'));
-}
-
-void AddObligationRow(store::BulkWriter& w, std::int64_t contract_id, const std::string& stream,
-                      int ordinal, const Obligation& o) {
-  w.AddInt(contract_id);
-  w.AddText(stream);
-  w.AddInt(ordinal);
-  w.AddText(o.clause);
-  w.AddText(o.key);
-  w.AddText(o.title);
-  w.AddText(o.subject);
-  w.AddInt(o.trigger_event_id);
-  w.AddText(o.trigger_type);
-  w.AddInt(Ms(o.trigger_at));
-  if (o.timescale) {
-    w.AddInt(o.timescale->amount);
-    w.AddText(UnitKey(o.timescale->unit));
-  } else {
-    w.AddNull();
-    w.AddNull();
-  }
-  w.AddText(TimescaleSourceKey(o.timescale_source));
-  o.due_date ? w.AddText(FormatDate(*o.due_date)) : w.AddNull();
-  o.due_at ? w.AddInt(Ms(*o.due_at)) : w.AddNull();
-  w.AddText(ObligationStateName(o.state));
-  w.AddText(ConsequenceName(o.consequence));
-  w.AddText(o.consequence_text);
-  o.closed_at ? w.AddInt(Ms(*o.closed_at)) : w.AddNull();
-  w.AddText(JoinIds(o.evidence));
-  w.AddText(Join(o.flags, '\n'));
-}
-
-const std::vector<std::string> kObligationColumnList = {"contract_id",
-                                                        "stream",
-                                                        "ordinal",
-                                                        "clause",
-                                                        "key",
-                                                        "title",
-                                                        "subject",
-                                                        "trigger_event_id",
-                                                        "trigger_type",
-                                                        "trigger_at",
-                                                        "timescale_amount",
-                                                        "timescale_unit",
-                                                        "timescale_source",
-                                                        "due_date",
-                                                        "due_at",
-                                                        "state",
-                                                        "consequence",
-                                                        "consequence_text",
-                                                        "closed_at",
-                                                        "evidence",
-                                                        "flags"};
-
-// The obligations written by one statement when a stream is stored row by row.
-constexpr int kObligationsPerStatement = 16;
-
-// INSERT of `rows` obligations (1 to kObligationsPerStatement) that writes over the stored rows
-// of the same ordinals.
-const std::string& UpsertObligations(int rows) {
-  static const std::vector<std::string> kSql = [] {
-    std::vector<std::string> sql(kObligationsPerStatement + 1);
-    for (int n = 1; n <= kObligationsPerStatement; ++n) {
-      std::string text = "INSERT INTO obligations (" + Join(kObligationColumnList, ',') + ") VALUES ";
-      for (int r = 0; r < n; ++r) {
-        text += r ? ", (" : "(";
-        for (size_t c = 0; c < kObligationColumnList.size(); ++c) {
-          text += (c ? ", $" : "$") + std::to_string(r * kObligationColumnList.size() + c + 1);
-        }
-        text += ")";
-      }
-      text += " ON CONFLICT (contract_id, stream, ordinal) DO UPDATE SET ";
-      for (size_t c = 3; c < kObligationColumnList.size(); ++c) {
-        text += (c > 3 ? ", " : "") + kObligationColumnList[c] + " = excluded." +
-                kObligationColumnList[c];
-      }
-      sql[n] = std::move(text);
-    }
-    return sql;
-  }();
-  return kSql[rows];
 }
 
 // The events that withdraw or replace others: superseded ids are removed from the history
@@ -426,158 +111,6 @@ Result<std::vector<PolicyVersion>> PolicyVersionsFrom(const ContractTerms& terms
     }
   }
   return versions;
-}
-
-// The events of one stream and, once evaluated, its obligations.
-struct StreamGroup {
-  std::string stream;
-  std::vector<Event> events;
-  Evaluation evaluation;
-};
-
-bool IsFindingStream(std::string_view stream) {
-  return stream.substr(0, 5) == "vuln:";
-}
-
-// Every event of a contract by stream, read in the order of the index events_by_stream, so that
-// a stream's events arrive together: the contract stream "" first (with or without events), the
-// others in the engine's order. The finding streams' events go to `findings` instead (their
-// obligations need the findings' facts). Each event's stored stream is checked against
-// StreamOf: should a store hold an event filed under another stream (written by a version whose
-// rules differed), the events are regrouped by StreamOf.
-Result<std::vector<StreamGroup>> ReadStreams(store::Connection& conn, std::int64_t contract_id,
-                                             std::map<std::string, std::vector<Event>>* findings,
-                                             std::int64_t* count) {
-  ISMS_ASSIGN_OR_RETURN(auto st, conn.Prepare(std::string("SELECT stream, ") + kEventColumns +
-                                              " FROM events WHERE contract_id = $1 ORDER BY "
-                                              "stream, at, id"));
-  st->BindInt(1, contract_id);
-  std::vector<StreamGroup> groups(1);  // groups[0]: the contract stream
-  bool misfiled = false;
-  std::string stream;
-  while (true) {
-    ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
-    if (!row) break;
-    stream = st->ColumnText(0);
-    ISMS_ASSIGN_OR_RETURN(Event e, ReadEvent(*st, 1));
-    ++*count;
-    if (!misfiled && StreamOf(e) != stream) misfiled = true;
-    if (!stream.empty() && groups.back().stream != stream) {
-      groups.push_back({stream, {}, {}});
-    }
-    (stream.empty() ? groups.front() : groups.back()).events.push_back(std::move(e));
-  }
-  if (misfiled) {
-    std::vector<std::pair<std::string, Event>> all;
-    for (StreamGroup& g : groups) {
-      for (Event& e : g.events) {
-        std::string s = StreamOf(e);
-        all.emplace_back(std::move(s), std::move(e));
-      }
-    }
-    std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
-      return a.first != b.first ? a.first < b.first : HappenedBefore(a.second, b.second);
-    });
-    groups.assign(1, StreamGroup{});
-    for (auto& [s, e] : all) {
-      if (!s.empty() && groups.back().stream != s) groups.push_back({s, {}, {}});
-      (s.empty() ? groups.front() : groups.back()).events.push_back(std::move(e));
-    }
-  }
-  std::erase_if(groups, [&](StreamGroup& g) {
-    if (!IsFindingStream(g.stream)) return false;
-    (*findings)[g.stream] = std::move(g.events);
-    return true;
-  });
-  return groups;
-}
-
-// Evaluates the streams of `groups` on worker threads ahead of a caller that takes them in
-// order (the rules are pure functions: core/rules.h), so that storing one stream's obligations
-// overlaps evaluating the next ones. The caller evaluates a group itself when it gets there
-// before the workers. `groups` must outlive the evaluator and keep its size.
-class AheadEvaluator {
- public:
-  AheadEvaluator(const ContractContext& l, Instant now, std::vector<StreamGroup>& groups)
-      : l_(l), now_(now), groups_(groups), state_(groups.size()) {
-    // One core stays with the caller; at least one worker even where the count is unknown.
-    const unsigned cores = std::thread::hardware_concurrency();
-    const unsigned workers = std::clamp(cores, 2u, 9u) - 1;
-    for (unsigned i = 0; i < workers; ++i) workers_.emplace_back([this] { Work(); });
-  }
-  ~AheadEvaluator() {
-    stop_.store(true);
-    for (std::thread& t : workers_) t.join();
-  }
-  AheadEvaluator(const AheadEvaluator&) = delete;
-  AheadEvaluator& operator=(const AheadEvaluator&) = delete;
-
-  // Group `i`, evaluated.
-  StreamGroup& Get(size_t i) {
-    if (Claim(i)) {
-      Evaluate(i);
-    } else {
-      for (int s = state_[i].load(); s != kDone; s = state_[i].load()) state_[i].wait(s);
-    }
-    return groups_[i];
-  }
-
- private:
-  static constexpr int kPending = 0, kClaimed = 1, kDone = 2;
-
-  bool Claim(size_t i) {
-    int expected = kPending;
-    return state_[i].compare_exchange_strong(expected, kClaimed);
-  }
-  void Evaluate(size_t i) {
-    StreamGroup& g = groups_[i];
-    g.evaluation = EvaluateStream(l_.terms, l_.versions, l_.calendar, g.stream, g.events, now_);
-    state_[i].store(kDone);
-    state_[i].notify_all();
-  }
-  void Work() {
-    while (!stop_.load()) {
-      const size_t i = next_.fetch_add(1);
-      if (i >= groups_.size()) return;
-      if (Claim(i)) Evaluate(i);
-    }
-  }
-
-  const ContractContext& l_;
-  const Instant now_;
-  std::vector<StreamGroup>& groups_;
-  std::vector<std::atomic<int>> state_;
-  std::atomic<size_t> next_{0};
-  std::atomic<bool> stop_{false};
-  std::vector<std::thread> workers_;
-};
-
-// Empties the contract's part of the stored projection before it is written again. Where the
-// projection holds no other contract's rows, the tables are emptied whole, which both engines do
-// without visiting each row (SQLite's truncate optimisation, PostgreSQL's TRUNCATE, which also
-// keeps other sessions out of the two tables until the commit).
-Status ClearProjection(store::Connection& conn, std::int64_t contract_id) {
-  bool alone = true;
-  for (const char* sql : {"SELECT MIN(contract_id), MAX(contract_id) FROM obligations",
-                          "SELECT MIN(contract_id), MAX(contract_id) FROM streams"}) {
-    ISMS_ASSIGN_OR_RETURN(auto st, conn.Prepare(sql));
-    ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
-    if (row && !st->IsNull(0) && (st->ColumnInt(0) != contract_id || st->ColumnInt(1) != contract_id)) {
-      alone = false;
-    }
-  }
-  if (alone) {
-    return conn.Execute(conn.engine() == store::Engine::kPostgres
-                            ? "TRUNCATE obligations, streams"
-                            : "DELETE FROM obligations; DELETE FROM streams");
-  }
-  for (const char* sql : {"DELETE FROM obligations WHERE contract_id = $1",
-                          "DELETE FROM streams WHERE contract_id = $1"}) {
-    ISMS_ASSIGN_OR_RETURN(auto del, conn.Prepare(sql));
-    del->BindInt(1, contract_id);
-    ISMS_RETURN_IF_ERROR(del->Run());
-  }
-  return Status::Ok();
 }
 
 }  // namespace
@@ -1133,87 +666,6 @@ Result<std::vector<StatusCount>> Ledger::Summary(const std::string& contract) {
   return out;
 }
 
-Result<std::int64_t> Ledger::RecomputeContract(const ContractRecord& c, Instant now,
-                                               std::int64_t* events_seen) {
-  ISMS_ASSIGN_OR_RETURN(ContractContext l, Load(c));
-  std::map<std::string, std::vector<Event>> finding_events;
-  ISMS_ASSIGN_OR_RETURN(std::vector<StreamGroup> groups,
-                        ReadStreams(*conn_, c.id, &finding_events, events_seen));
-  // The streams are evaluated from here on, while this thread reads the findings and writes.
-  AheadEvaluator ahead(l, now, groups);
-  // Every finding has a stream, with or without events of its own: evaluated before anything is
-  // deleted, since reading while the bulk writer runs is not allowed.
-  ISMS_ASSIGN_OR_RETURN(auto findings, EvaluateAllFindings(*conn_, l, finding_events, now));
-  finding_events.clear();
-  ISMS_ASSIGN_OR_RETURN(auto scans, EvaluateAllScanStreams(*conn_, l, now));
-  findings.insert(findings.end(), scans.begin(), scans.end());
-  // Rebuilding a secondary index once costs less than keeping it up to date through every
-  // deleted and inserted row (a contract can hold a million obligations): dropped here and
-  // made again below, inside the same transaction.
-  ISMS_RETURN_IF_ERROR(conn_->Execute("DROP INDEX IF EXISTS obligations_by_state"));
-  ISMS_RETURN_IF_ERROR(conn_->Execute("DROP INDEX IF EXISTS streams_by_next_change"));
-  ISMS_RETURN_IF_ERROR(ClearProjection(*conn_, c.id));
-  // One bulk writer at a time per connection: obligations first, then the streams.
-  std::vector<std::pair<std::string, std::optional<Instant>>> next_changes;
-  next_changes.reserve(groups.size() + findings.size());
-  std::int64_t count = 0;
-  {
-    ISMS_ASSIGN_OR_RETURN(auto writer, conn_->BulkInsert("obligations", kObligationColumnList));
-    auto add = [&](std::string stream, const Evaluation& ev) -> Status {
-      int ordinal = 0;
-      for (const Obligation& o : ev.obligations) {
-        AddObligationRow(*writer, c.id, stream, ordinal++, o);
-        ISMS_RETURN_IF_ERROR(writer->EndRow());
-        ++count;
-      }
-      next_changes.emplace_back(std::move(stream), ev.next_change);
-      return Status::Ok();
-    };
-    for (size_t i = 0; i < groups.size(); ++i) {
-      StreamGroup& g = ahead.Get(i);
-      ISMS_RETURN_IF_ERROR(add(std::move(g.stream), g.evaluation));
-      g = StreamGroup{};  // done with it: its memory goes back now
-    }
-    for (auto& [stream, ev] : findings) ISMS_RETURN_IF_ERROR(add(std::move(stream), ev));
-    ISMS_RETURN_IF_ERROR(writer->Finish());
-  }
-  ISMS_ASSIGN_OR_RETURN(auto writer,
-                        conn_->BulkInsert("streams", {"contract_id", "stream", "next_change"}));
-  for (const auto& [stream, next] : next_changes) {
-    writer->AddInt(c.id);
-    writer->AddText(stream);
-    next ? writer->AddInt(Ms(*next)) : writer->AddNull();
-    ISMS_RETURN_IF_ERROR(writer->EndRow());
-  }
-  ISMS_RETURN_IF_ERROR(writer->Finish());
-  ISMS_RETURN_IF_ERROR(conn_->Execute(
-      "CREATE INDEX obligations_by_state ON obligations (contract_id, state, due_at)"));
-  ISMS_RETURN_IF_ERROR(
-      conn_->Execute("CREATE INDEX streams_by_next_change ON streams (contract_id, next_change)"));
-  return count;
-}
-
-Result<RecomputeResult> Ledger::Recompute(const std::string& contract) {
-  std::vector<ContractRecord> contracts;
-  if (contract.empty()) {
-    ISMS_ASSIGN_OR_RETURN(contracts, ListContracts());
-  } else {
-    ISMS_ASSIGN_OR_RETURN(ContractRecord c, FindContract(contract));
-    contracts.push_back(std::move(c));
-  }
-  const Instant now = clock_.Now();
-  RecomputeResult r;
-  store::Transaction tx(*conn_);
-  ISMS_RETURN_IF_ERROR(tx.Begin());
-  for (const ContractRecord& c : contracts) {
-    ISMS_ASSIGN_OR_RETURN(std::int64_t n, RecomputeContract(c, now, &r.events));
-    r.obligations += n;
-    ++r.contracts;
-  }
-  ISMS_RETURN_IF_ERROR(tx.Commit());
-  return r;
-}
-
 Result<std::string> Ledger::ContractName(std::int64_t contract_id) {
   ISMS_ASSIGN_OR_RETURN(auto st, conn_->Prepare("SELECT name FROM contracts WHERE id = $1"));
   st->BindInt(1, contract_id);
@@ -1225,7 +677,7 @@ Result<std::string> Ledger::ContractName(std::int64_t contract_id) {
 Status Ledger::StoreNewEvaluations(const ContractContext& l,
                                    const std::vector<std::pair<std::string, Evaluation>>& streams) {
   {
-    ISMS_ASSIGN_OR_RETURN(auto writer, conn_->BulkInsert("obligations", kObligationColumnList));
+    ISMS_ASSIGN_OR_RETURN(auto writer, conn_->BulkInsert("obligations", ObligationColumnList()));
     for (const auto& [stream, ev] : streams) {
       int ordinal = 0;
       for (const Obligation& o : ev.obligations) {

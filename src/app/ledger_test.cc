@@ -319,6 +319,47 @@ TEST_P(LedgerTest, RecomputeOfOneContractLeavesTheOthersAsTheyWere) {
   ExpectProjectionIsEvaluation("b");
 }
 
+// Recompute writes only the streams whose rows differ from the stored ones, or everything when
+// most differ: either way the projection ends as the events give it.
+TEST_P(LedgerTest, RecomputeRepairsADamagedProjection) {
+  Create("c", /*bespoke=*/true);
+  RecordRandom("c", 800, 3);
+  ASSERT_TRUE(ledger_->StatusOf("c", {}).ok());
+  const std::vector<std::string> good = Projection();
+  ASSERT_GT(good.size(), 300u);
+  const std::vector<std::pair<const char*, std::vector<const char*>>> damages = {
+      {"a few rows changed, removed, added, and a stream's next change lost",
+       {"UPDATE obligations SET state = 'met' WHERE ordinal = 0 AND stream LIKE 'person:p1%'",
+        "UPDATE obligations SET flags = 'x' WHERE stream LIKE 'person:p4%' AND ordinal = 0",
+        "UPDATE obligations SET due_at = NULL WHERE stream = 'incident:INC-0' AND ordinal = 0",
+        "DELETE FROM obligations WHERE stream LIKE 'person:p2%' AND ordinal = 1",
+        "INSERT INTO obligations SELECT contract_id, 'person:nobody', ordinal, clause, key, "
+        "title, subject, trigger_event_id, trigger_type, trigger_at, timescale_amount, "
+        "timescale_unit, timescale_source, due_date, due_at, state, consequence, "
+        "consequence_text, closed_at, evidence, flags FROM obligations WHERE stream LIKE "
+        "'person:p5%'",
+        "INSERT INTO streams (contract_id, stream, next_change) VALUES (1, 'erasure:gone', 5)",
+        "UPDATE streams SET next_change = 17 WHERE stream LIKE 'person:p3%'",
+        "DELETE FROM streams WHERE stream LIKE 'incident:INC-1%'"}},
+      {"most rows changed", {"UPDATE obligations SET title = 'x' WHERE ordinal % 3 <> 2"}},
+      {"nothing stored", {"DELETE FROM obligations", "DELETE FROM streams"}},
+  };
+  for (const auto& [what, sql] : damages) {
+    SCOPED_TRACE(what);
+    for (const char* statement : sql) {
+      ASSERT_TRUE(ledger_->connection().Execute(statement).ok()) << statement;
+    }
+    ASSERT_NE(Projection(), good);
+    auto r = ledger_->Recompute("c");
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(Projection(), good);
+    auto again = ledger_->Recompute("c");
+    ASSERT_TRUE(again.ok()) << again.status().ToString();
+    EXPECT_EQ(again->obligations, r->obligations);
+    EXPECT_EQ(Projection(), good);
+  }
+}
+
 TEST_P(LedgerTest, RecomputeFilesEventsByTheRulesStreamWhereTheStoredStreamDisagrees) {
   Create("c", /*bespoke=*/false);
   RecordRandom("c", 300, 11);

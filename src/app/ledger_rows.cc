@@ -1,0 +1,289 @@
+#include <algorithm>
+#include <functional>
+#include <nlohmann/json.hpp>
+
+#include "app/ledger_internal.h"
+#include "app/text.h"
+
+namespace isms::app::ledger_internal {
+namespace {
+
+
+// The attributes of `text` when it is a flat object of plain strings ({"k":"v",...}, no escapes
+// or spaces: what EncodeAttrs writes for most values), else nullopt. Reading a million events,
+// the JSON parser costs more than everything else of a row.
+std::optional<std::vector<std::pair<std::string, std::string>>> DecodePlainAttrs(
+    std::string_view text) {
+  std::vector<std::pair<std::string, std::string>> attrs;
+  size_t i = 1;
+  auto plain = [&](std::string* out) {
+    if (i >= text.size() || text[i] != '"') return false;
+    size_t end = ++i;
+    while (end < text.size() && text[end] != '"') {
+      const unsigned char c = static_cast<unsigned char>(text[end]);
+      if (c == '\\' || c < 0x20) return false;
+      ++end;
+    }
+    if (end >= text.size()) return false;
+    out->assign(text.substr(i, end - i));
+    i = end + 1;
+    return true;
+  };
+  if (text.size() < 2 || text.front() != '{') return std::nullopt;
+  while (true) {
+    std::pair<std::string, std::string> kv;
+    if (!plain(&kv.first) || i >= text.size() || text[i++] != ':' || !plain(&kv.second)) {
+      return std::nullopt;
+    }
+    attrs.push_back(std::move(kv));
+    if (i < text.size() && text[i] == ',') {
+      ++i;
+      continue;
+    }
+    if (i + 1 != text.size() || text[i] != '}') return std::nullopt;
+    break;
+  }
+  return attrs;
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> DecodeAttrs(std::string_view text,
+                                                                     std::int64_t event_id) {
+  std::vector<std::pair<std::string, std::string>> attrs;
+  if (text == "{}") return attrs;  // most events carry no attributes
+  if (auto plain = DecodePlainAttrs(text)) {
+    attrs = std::move(*plain);
+    std::sort(attrs.begin(), attrs.end());
+    // Keys are unique in what EncodeAttrs writes; a store edited by hand goes the long way.
+    if (std::adjacent_find(attrs.begin(), attrs.end(), [](const auto& a, const auto& b) {
+          return a.first == b.first;
+        }) == attrs.end()) {
+      return attrs;
+    }
+    attrs.clear();
+  }
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) {
+    return Status::Corruption("event " + std::to_string(event_id) +
+                              ": stored attributes are not a JSON object");
+  }
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    if (!it.value().is_string()) {
+      return Status::Corruption("event " + std::to_string(event_id) + ": attribute '" + it.key() +
+                                "' is not a string");
+    }
+    attrs.emplace_back(it.key(), it.value().get<std::string>());
+  }
+  std::sort(attrs.begin(), attrs.end());
+  return attrs;
+}
+
+std::vector<std::int64_t> SplitIds(const std::string& s) {
+  std::vector<std::int64_t> ids;
+  for (const std::string& id : Split(s, ',')) ids.push_back(std::stoll(id));
+  return ids;
+}
+
+Result<TimescaleSource> ParseTimescaleSource(const std::string& s) {
+  for (TimescaleSource t :
+       {TimescaleSource::kContract, TimescaleSource::kPolicyDefault, TimescaleSource::kVaried}) {
+    if (TimescaleSourceKey(t) == s) return t;
+  }
+  return Status::Corruption("unknown timescale source '" + s + "' in the store");
+}
+
+Result<Consequence> ParseStoredConsequence(const std::string& s) {
+  for (Consequence c : {Consequence::kBreach, Consequence::kDefault, Consequence::kMaterialDefault,
+                        Consequence::kEscalation}) {
+    if (ConsequenceName(c) == s) return c;
+  }
+  return Status::Corruption("unknown consequence '" + s + "' in the store");
+}
+
+// Each value to a bulk writer, a statement's parameters, or a fingerprint.
+struct WriterSink {
+  store::BulkWriter& w;
+  void Text(std::string_view v) { w.AddText(v); }
+  void Int(std::int64_t v) { w.AddInt(v); }
+  void Null() { w.AddNull(); }
+};
+
+struct BindSink {
+  store::Statement& st;
+  int next;
+  void Text(std::string_view v) { st.BindText(next++, v); }
+  void Int(std::int64_t v) { st.BindInt(next++, v); }
+  void Null() { st.BindNull(next++); }
+};
+
+std::string JoinColumns() {
+  std::string s;
+  for (const std::string& c : ObligationColumnList()) s += (s.empty() ? "" : ",") + c;
+  return s;
+}
+
+}  // namespace
+
+std::string EncodeAttrs(const std::vector<std::pair<std::string, std::string>>& attrs) {
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
+  for (const auto& [k, v] : attrs) j[k] = v;
+  return j.dump();
+}
+
+Result<Event> ReadEvent(const store::Statement& st, int first) {
+  Event e;
+  e.id = st.ColumnInt(first);
+  e.type = st.ColumnView(first + 1);
+  e.subject = st.ColumnView(first + 2);
+  e.at = FromMs(st.ColumnInt(first + 3));
+  e.recorded_at = FromMs(st.ColumnInt(first + 4));
+  e.actor = st.ColumnView(first + 5);
+  e.by_buyer = st.ColumnInt(first + 6) != 0;
+  e.note = st.ColumnView(first + 7);
+  ISMS_ASSIGN_OR_RETURN(e.attrs, DecodeAttrs(st.ColumnView(first + 8), e.id));
+  e.supersedes = st.ColumnOptionalInt(first + 9);
+  return e;
+}
+
+Result<std::vector<Event>> ReadEvents(store::Statement& st) {
+  std::vector<Event> events;
+  while (true) {
+    ISMS_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    ISMS_ASSIGN_OR_RETURN(Event e, ReadEvent(st));
+    events.push_back(std::move(e));
+  }
+  return events;
+}
+
+const std::vector<std::string>& ObligationColumnList() {
+  static const std::vector<std::string> kColumns = {
+      "contract_id", "stream",    "ordinal",          "clause",           "key",
+      "title",       "subject",   "trigger_event_id", "trigger_type",     "trigger_at",
+      "timescale_amount", "timescale_unit", "timescale_source", "due_date", "due_at",
+      "state",       "consequence", "consequence_text", "closed_at",      "evidence",
+      "flags"};
+  return kColumns;
+}
+
+Result<Obligation> ReadObligation(const store::Statement& st) {
+  Obligation o;
+  o.clause = st.ColumnText(2);
+  o.key = st.ColumnText(3);
+  o.title = st.ColumnText(4);
+  o.subject = st.ColumnText(5);
+  o.trigger_event_id = st.ColumnInt(6);
+  o.trigger_type = st.ColumnText(7);
+  o.trigger_at = FromMs(st.ColumnInt(8));
+  if (!st.IsNull(9)) {
+    ISMS_ASSIGN_OR_RETURN(Period::Unit unit, ParseUnitKey(st.ColumnText(10)));
+    o.timescale = Period{static_cast<int>(st.ColumnInt(9)), unit};
+  }
+  ISMS_ASSIGN_OR_RETURN(o.timescale_source, ParseTimescaleSource(st.ColumnText(11)));
+  if (!st.IsNull(12)) {
+    ISMS_ASSIGN_OR_RETURN(Date d, ParseDate(st.ColumnText(12)));
+    o.due_date = d;
+  }
+  if (!st.IsNull(13)) o.due_at = FromMs(st.ColumnInt(13));
+  ISMS_ASSIGN_OR_RETURN(o.state, ParseObligationState(st.ColumnText(14)));
+  ISMS_ASSIGN_OR_RETURN(o.consequence, ParseStoredConsequence(st.ColumnText(15)));
+  o.consequence_text = st.ColumnText(16);
+  if (!st.IsNull(17)) o.closed_at = FromMs(st.ColumnInt(17));
+  o.evidence = SplitIds(st.ColumnText(18));
+  o.flags = Split(st.ColumnText(19), '\n');
+  return o;
+}
+
+Result<std::vector<Obligation>> ReadObligations(store::Statement& st) {
+  std::vector<Obligation> out;
+  while (true) {
+    ISMS_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    ISMS_ASSIGN_OR_RETURN(Obligation o, ReadObligation(st));
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+std::string JoinIds(const std::vector<std::int64_t>& ids) {
+  std::string text;
+  for (std::int64_t id : ids) {
+    if (!text.empty()) text += ',';
+    text += std::to_string(id);
+  }
+  return text;
+}
+
+void AddObligationRow(store::BulkWriter& w, std::int64_t contract_id, const std::string& stream,
+                      int ordinal, const Obligation& o) {
+  w.AddInt(contract_id);
+  w.AddText(stream);
+  w.AddInt(ordinal);
+  WriterSink sink{w};
+  ObligationValues(o, sink);
+}
+
+void BindObligation(store::Statement& st, int base, std::int64_t contract_id,
+                    const std::string& stream, int ordinal, const Obligation& o) {
+  st.BindInt(base + 1, contract_id);
+  st.BindText(base + 2, stream);
+  st.BindInt(base + 3, ordinal);
+  BindSink sink{st, base + 4};
+  ObligationValues(o, sink);
+}
+
+std::uint64_t RowHash::Take() {
+  const std::uint64_t h = std::hash<std::string_view>{}(bytes_);
+  bytes_.clear();
+  return h;
+}
+
+std::vector<std::uint64_t> ObligationHashes(const std::vector<Obligation>& obligations) {
+  std::vector<std::uint64_t> out;
+  out.reserve(obligations.size());
+  RowHash h;
+  for (const Obligation& o : obligations) {
+    ObligationValues(o, h);
+    out.push_back(h.Take());
+  }
+  return out;
+}
+
+const std::string& UpsertObligations(int rows) {
+  static const std::vector<std::string> kSql = [] {
+    std::vector<std::string> sql(kObligationsPerStatement + 1);
+    for (int n = 1; n <= kObligationsPerStatement; ++n) {
+      std::string text = "INSERT INTO obligations (" + JoinColumns() + ") VALUES ";
+      for (int r = 0; r < n; ++r) {
+        text += r ? ", (" : "(";
+        for (size_t c = 0; c < ObligationColumnList().size(); ++c) {
+          text += (c ? ", $" : "$") + std::to_string(r * ObligationColumnList().size() + c + 1);
+        }
+        text += ")";
+      }
+      text += " ON CONFLICT (contract_id, stream, ordinal) DO UPDATE SET ";
+      for (size_t c = 3; c < ObligationColumnList().size(); ++c) {
+        text += (c > 3 ? ", " : "") + ObligationColumnList()[c] + " = excluded." +
+                ObligationColumnList()[c];
+      }
+      sql[n] = std::move(text);
+    }
+    return sql;
+  }();
+  return kSql[rows];
+}
+
+
+// The urgency rank, the due instant (breached and open only; none
+// last), the trigger, clause, kind and subject (compared byte by byte, as std::string does).
+std::string UrgencyOrder(store::Engine engine) {
+  const std::string bytes = engine == store::Engine::kPostgres ? " COLLATE \"C\"" : "";
+  return "CASE state WHEN 'breached' THEN CASE consequence WHEN 'material Default' THEN 0 WHEN "
+         "'Default' THEN 1 ELSE 2 END WHEN 'open' THEN 3 WHEN 'suspended' THEN 4 WHEN 'met late' "
+         "THEN 5 WHEN 'met' THEN 6 ELSE 7 END, CASE WHEN state IN ('breached', 'open') AND "
+         "due_at IS NULL AND closed_at IS NULL THEN 1 ELSE 0 END, CASE WHEN state IN "
+         "('breached', 'open') THEN COALESCE(due_at, closed_at, 0) ELSE 0 END, trigger_at, "
+         "trigger_event_id, clause" +
+         bytes + ", key" + bytes + ", subject" + bytes + ", stream" + bytes + ", ordinal";
+}
+
+}  // namespace isms::app::ledger_internal
