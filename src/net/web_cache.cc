@@ -1,5 +1,6 @@
 #include "net/web_cache.h"
 
+#include <cstdint>
 #include <map>
 #include <mutex>
 
@@ -9,8 +10,12 @@ namespace isms::net::web {
 
 namespace {
 
+// At most this many values are kept; the least recently used goes first.
+constexpr size_t kMaxEntries = 256;
+
 struct Entry {
   std::mutex compute;  // one request computes a key at a time
+  std::uint64_t used = 0;  // when last asked for, in asks (under the cache's mutex)
   // Under the cache's mutex:
   std::shared_ptr<const nlohmann::json> value;
   app::ContractStamp stamp;  // of the data `value` was computed from
@@ -18,9 +23,23 @@ struct Entry {
 };
 
 std::mutex cache_mu;
+std::uint64_t asks = 0;
 std::map<std::string, std::shared_ptr<Entry>>& Entries() {
   static std::map<std::string, std::shared_ptr<Entry>> m;
   return m;
+}
+
+// Drops the least recently used entries beyond kMaxEntries (under cache_mu). A request still
+// computing a dropped entry keeps it alive through its shared_ptr; its value is then not kept.
+void Trim() {
+  auto& m = Entries();
+  while (m.size() > kMaxEntries) {
+    auto oldest = m.begin();
+    for (auto it = m.begin(); it != m.end(); ++it) {
+      if (it->second->used < oldest->second->used) oldest = it;
+    }
+    m.erase(oldest);
+  }
 }
 
 }  // namespace
@@ -38,6 +57,8 @@ Result<std::shared_ptr<const nlohmann::json>> Cached(
     std::shared_ptr<Entry>& slot = Entries()[key];
     if (!slot) slot = std::make_shared<Entry>();
     e = slot;
+    e->used = ++asks;
+    Trim();
     if (e->value && e->stamp.SameData(before)) {
       if (now < e->valid_until) return e->value;
     }
