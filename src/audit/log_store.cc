@@ -861,6 +861,10 @@ Result<std::vector<Hash>> LogStore::ProveConsistency(std::uint64_t m, std::uint6
 }
 
 Result<VerifyReport> LogStore::Verify(const NoteVerifier& verifier) {
+  // One snapshot for every statement below, so records appended meanwhile (a server's group
+  // commit) are not mistaken for a disagreement between the log's size and its chunks.
+  store::Transaction snapshot(conn_);
+  if (!conn_.InTransaction()) ISMS_RETURN_IF_ERROR(snapshot.BeginRead());
   VerifyReport rep;
   ISMS_ASSIGN_OR_RETURN(LogState s, State());
   rep.size = s.size;

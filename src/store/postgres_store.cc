@@ -129,6 +129,14 @@ class PgConnection final : public Connection {
     }
     return ExecuteRaw("BEGIN");
   }
+  Status BeginRead() override {
+    ISMS_RETURN_IF_ERROR(Ready());
+    if (InTransaction()) {
+      return Error(StatusCode::kFailedPrecondition, {},
+                   "a transaction is open already, and transactions do not nest");
+    }
+    return ExecuteRaw("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+  }
   Status Commit() override {
     ISMS_RETURN_IF_ERROR(Ready());
     if (!InTransaction())

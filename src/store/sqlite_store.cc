@@ -205,6 +205,14 @@ class SqliteConnection final : public Connection {
     }
     return ExecuteRaw("BEGIN IMMEDIATE");
   }
+  Status BeginRead() override {
+    ISMS_RETURN_IF_ERROR(Ready());
+    if (InTransaction()) {
+      return SqlError(StatusCode::kFailedPrecondition, Engine::kSqlite, display_, {},
+                      "a transaction is open already, and transactions do not nest");
+    }
+    return ExecuteRaw("BEGIN DEFERRED");
+  }
   Status Commit() override { return End("COMMIT"); }
   Status Rollback() override { return End("ROLLBACK"); }
   bool InTransaction() const override { return sqlite3_get_autocommit(db_) == 0; }

@@ -122,6 +122,10 @@ class Connection {
   // Commit() and Rollback() end every statement of the connection still running (left on a
   // row): read a result to its end, or expect it to start again if stepped after the commit.
   virtual Status Begin() = 0;
+  // A read-only transaction whose statements all see one snapshot of the store (SQLite: a
+  // deferred transaction in WAL mode; PostgreSQL: REPEATABLE READ READ ONLY). It takes no
+  // write lock. End it with Commit() or Rollback().
+  virtual Status BeginRead() = 0;
   virtual Status Commit() = 0;
   virtual Status Rollback() = 0;
   virtual bool InTransaction() const = 0;
@@ -139,6 +143,11 @@ class Transaction {
 
   Status Begin() {
     Status s = c_.Begin();
+    active_ = s.ok();
+    return s;
+  }
+  Status BeginRead() {
+    Status s = c_.BeginRead();
     active_ = s.ok();
     return s;
   }
