@@ -20,6 +20,10 @@ namespace {
 
 using ledger_internal::AddObligationRow;
 using ledger_internal::BindObligation;
+using ledger_internal::kEventParameters;
+using ledger_internal::kInsertEvent;
+using ledger_internal::kObligationParameters;
+using ledger_internal::RecordEventWithObligations;
 using ledger_internal::EncodeAttrs;
 using ledger_internal::FromMs;
 using ledger_internal::kEventColumns;
@@ -253,18 +257,17 @@ Result<std::vector<Event>> Ledger::LoadEvents(std::int64_t contract_id, const st
   return ReadEvents(*st);
 }
 
+Result<Evaluation> Ledger::EvaluateStreamOf(const ContractContext& l, const std::string& stream,
+                                            const std::vector<Event>& events, Instant now) {
+  if (stream.rfind("vuln:", 0) == 0) return EvaluateVulnStream(*conn_, l, stream, events, now);
+  if (stream.rfind("scan:", 0) == 0) return EvaluateScanStream(*conn_, l, stream, now);
+  return EvaluateStream(l.terms, l.versions, l.calendar, stream, events, now);
+}
+
 Status Ledger::StoreStream(const ContractContext& l, const std::string& stream,
                            const std::vector<Event>& events, Instant now) {
-  if (stream.rfind("vuln:", 0) == 0) {
-    ISMS_ASSIGN_OR_RETURN(Evaluation ev, EvaluateVulnStream(*conn_, l, stream, events, now));
-    return StoreEvaluation(l, stream, ev);
-  }
-  if (stream.rfind("scan:", 0) == 0) {
-    ISMS_ASSIGN_OR_RETURN(Evaluation ev, EvaluateScanStream(*conn_, l, stream, now));
-    return StoreEvaluation(l, stream, ev);
-  }
-  return StoreEvaluation(l, stream,
-                         EvaluateStream(l.terms, l.versions, l.calendar, stream, events, now));
+  ISMS_ASSIGN_OR_RETURN(Evaluation ev, EvaluateStreamOf(l, stream, events, now));
+  return StoreEvaluation(l, stream, ev);
 }
 
 Status Ledger::StoreEvaluation(const ContractContext& l, const std::string& stream,
@@ -301,6 +304,51 @@ Status Ledger::StoreEvaluation(const ContractContext& l, const std::string& stre
     up->BindNull(3);
   }
   return up->Run();
+}
+
+Status Ledger::InsertEvent(std::int64_t contract_id, const std::string& stream, const Event& e,
+                           const Evaluation* ev) {
+  // On PostgreSQL each statement is a round trip to the server: the event and its stream's
+  // obligations (up to kObligationsPerStatement of them) go in one statement of several parts.
+  const bool together = ev != nullptr && conn_->engine() == store::Engine::kPostgres;
+  const int rows = together ? std::min(static_cast<int>(ev->obligations.size()),
+                                       kObligationsPerStatement)
+                            : 0;
+  ISMS_ASSIGN_OR_RETURN(auto ins,
+                        conn_->Prepare(together ? RecordEventWithObligations(rows) : kInsertEvent));
+  ins->BindInt(1, contract_id);
+  ins->BindInt(2, e.id);
+  ins->BindText(3, e.type);
+  ins->BindText(4, e.subject);
+  ins->BindText(5, stream);
+  ins->BindInt(6, Ms(e.at));
+  ins->BindInt(7, Ms(e.recorded_at));
+  ins->BindText(8, e.actor);
+  ins->BindInt(9, e.by_buyer ? 1 : 0);
+  ins->BindText(10, e.note);
+  ins->BindText(11, EncodeAttrs(e.attrs));
+  ins->BindOptionalInt(12, e.supersedes);
+  if (!together) return ins->Run();
+  const int count = static_cast<int>(ev->obligations.size());
+  for (int r = 0; r < rows; ++r) {
+    BindObligation(*ins, kEventParameters + r * kObligationParameters, contract_id, stream, r,
+                   ev->obligations[static_cast<size_t>(r)]);
+  }
+  const int tail = kEventParameters + rows * kObligationParameters;
+  ins->BindInt(tail + 1, count);
+  ev->next_change ? ins->BindInt(tail + 2, Ms(*ev->next_change)) : ins->BindNull(tail + 2);
+  ISMS_RETURN_IF_ERROR(ins->Run());
+  // The rest of a long stream, many to a statement.
+  for (int first = rows; first < count; first += kObligationsPerStatement) {
+    const int n = std::min(kObligationsPerStatement, count - first);
+    ISMS_ASSIGN_OR_RETURN(auto more, conn_->Prepare(UpsertObligations(n)));
+    for (int r = 0; r < n; ++r) {
+      BindObligation(*more, r * kObligationParameters, contract_id, stream, first + r,
+                     ev->obligations[static_cast<size_t>(first + r)]);
+    }
+    ISMS_RETURN_IF_ERROR(more->Run());
+  }
+  return Status::Ok();
 }
 
 Result<Event> Ledger::RecordEvent(const NewEvent& ne, const Actor& actor) {
@@ -404,32 +452,19 @@ Result<Event> Ledger::RecordEvent(const NewEvent& ne, const Actor& actor) {
 
   e.id = current.next_event_id;
 
-  ISMS_ASSIGN_OR_RETURN(
-      auto ins, conn_->Prepare("INSERT INTO events (contract_id, id, type, subject, stream, at, "
-                               "recorded_at, actor, by_buyer, note, attrs, supersedes) VALUES ($1, "
-                               "$2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"));
-  ins->BindInt(1, c.id);
-  ins->BindInt(2, e.id);
-  ins->BindText(3, e.type);
-  ins->BindText(4, e.subject);
-  ins->BindText(5, stream);
-  ins->BindInt(6, Ms(e.at));
-  ins->BindInt(7, Ms(e.recorded_at));
-  ins->BindText(8, e.actor);
-  ins->BindInt(9, e.by_buyer ? 1 : 0);
-  ins->BindText(10, e.note);
-  ins->BindText(11, EncodeAttrs(e.attrs));
-  ins->BindOptionalInt(12, e.supersedes);
-  ISMS_RETURN_IF_ERROR(ins->Run());
-
   if (touches_policy) {
+    ISMS_RETURN_IF_ERROR(InsertEvent(c.id, stream, e, nullptr));
     // A policy change may apply to clocks of every stream started after it: rebuild them all.
     std::int64_t seen = 0;
     ISMS_RETURN_IF_ERROR(RecomputeContract(c, now, &seen).status());
   } else {
     history.push_back(e);
     std::sort(history.begin(), history.end(), HappenedBefore);
-    ISMS_RETURN_IF_ERROR(StoreStream(l, stream, history, now));
+    ISMS_ASSIGN_OR_RETURN(Evaluation ev, EvaluateStreamOf(l, stream, history, now));
+    ISMS_RETURN_IF_ERROR(InsertEvent(c.id, stream, e, &ev));
+    if (conn_->engine() != store::Engine::kPostgres) {
+      ISMS_RETURN_IF_ERROR(StoreEvaluation(l, stream, ev));
+    }
   }
   ISMS_RETURN_IF_ERROR(tx.Commit());
   return e;

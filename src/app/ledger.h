@@ -200,6 +200,13 @@ class Ledger {
   Result<Current> CurrentContract(const std::string& name);
 
   Result<std::vector<Event>> LoadEvents(std::int64_t contract_id, const std::string* stream);
+  // The obligations of `stream` given its events (a finding's and an asset's with their facts).
+  Result<Evaluation> EvaluateStreamOf(const ContractContext& l, const std::string& stream,
+                                      const std::vector<Event>& events, Instant now);
+  // Appends `e` to `stream`; on PostgreSQL with `ev`, stores ev as the stream's obligations in
+  // the same statement (elsewhere the caller stores them).
+  ::isms::Status InsertEvent(std::int64_t contract_id, const std::string& stream, const Event& e,
+                             const Evaluation* ev);
   ::isms::Status StoreStream(const ContractContext& l, const std::string& stream,
                              const std::vector<Event>& events, Instant now);
   ::isms::Status RefreshDueStreams(const ContractContext& l, Instant now);

@@ -124,6 +124,19 @@ const std::string& UpsertObligations(int rows);
 void BindObligation(store::Statement& st, int base, std::int64_t contract_id,
                     const std::string& stream, int ordinal, const Obligation& o);
 
+// INSERT of one event: parameters $1 ... $12 are contract_id, id, type, subject, stream, at,
+// recorded_at, actor, by_buyer, note, attrs, supersedes.
+constexpr const char* kInsertEvent =
+    "INSERT INTO events (contract_id, id, type, subject, stream, at, recorded_at, actor, "
+    "by_buyer, note, attrs, supersedes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+constexpr int kEventParameters = 12;
+constexpr int kObligationParameters = 21;
+// PostgreSQL only: kInsertEvent, then in the same statement the first `rows` obligations of the
+// event's stream (0 to kObligationsPerStatement; ordinals 0... at parameters after the event's,
+// as BindObligation binds them), the deletion of the stream's rows from the ordinal given next
+// on, and the stream's next change after that.
+const std::string& RecordEventWithObligations(int rows);
+
 // ORDER BY terms that sort obligations as MoreUrgent does (core/obligation.h), then by their key
 // so that the order is total.
 std::string UrgencyOrder(store::Engine engine);

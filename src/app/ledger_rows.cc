@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cctype>
 #include <functional>
 #include <nlohmann/json.hpp>
 
@@ -272,6 +273,43 @@ const std::string& UpsertObligations(int rows) {
   return kSql[rows];
 }
 
+
+const std::string& RecordEventWithObligations(int rows) {
+  static const std::vector<std::string> kSql = [] {
+    std::vector<std::string> sql(kObligationsPerStatement + 1);
+    for (int n = 0; n <= kObligationsPerStatement; ++n) {
+      // Parts of one statement run on one snapshot, in no set order: they touch other rows.
+      std::string text = std::string("WITH e AS (") + kInsertEvent + "), ";
+      if (n > 0) {
+        std::string upsert = UpsertObligations(n);
+        for (int p = n * kObligationParameters; p >= 1; --p) {  // renumber after the event's
+          const std::string from = "$" + std::to_string(p);
+          const std::string to = "$" + std::to_string(p + kEventParameters);
+          for (size_t at = 0; (at = upsert.find(from, at)) != std::string::npos;) {
+            const size_t end = at + from.size();
+            if (end < upsert.size() && std::isdigit(static_cast<unsigned char>(upsert[end]))) {
+              at = end;
+              continue;
+            }
+            upsert.replace(at, from.size(), to);
+            at += to.size();
+          }
+        }
+        text += "o AS (" + upsert + "), ";
+      }
+      const int tail = kEventParameters + n * kObligationParameters;
+      text += "d AS (DELETE FROM obligations WHERE contract_id = $1 AND stream = $5 AND ordinal >= $" +
+              std::to_string(tail + 1) +
+              ") INSERT INTO streams (contract_id, stream, next_change) VALUES ($1, $5, $" +
+              std::to_string(tail + 2) +
+              ") ON CONFLICT (contract_id, stream) DO UPDATE SET next_change = "
+              "excluded.next_change";
+      sql[static_cast<size_t>(n)] = std::move(text);
+    }
+    return sql;
+  }();
+  return kSql[static_cast<size_t>(rows)];
+}
 
 // The urgency rank, the due instant (breached and open only; none
 // last), the trigger, clause, kind and subject (compared byte by byte, as std::string does).
