@@ -2,7 +2,8 @@
 // register and the findings, the findings' clocks, exceptions recorded as events, listings.
 //
 // A finding is one (asset, scanner, check, component). Imports are one transaction each: a
-// report lands whole or not at all. A finding missing from a later scan of the same asset by the
+// report lands whole or not at all. A scan import holds its transaction (on SQLite the store's
+// write lock, on PostgreSQL a lock on the findings) from the start of the parse to the end. A finding missing from a later scan of the same asset by the
 // same scanner and scan type (for Nessus and OpenVAS, with credentials at least as good) is
 // remediated at that scan's time. Each finding's obligations (9.3, 9.5.6, 9.6) live in the
 // ledger's projection as the stream "vuln:<id>", so `status` shows them with the rest.
@@ -45,7 +46,9 @@ struct ImportScanResult {
   bool duplicate = false;       // the same file (sha256) was imported before: nothing changed
 };
 
-// Called while a large file is read: bytes done, bytes in all, findings so far.
+// Called while a large file is read: bytes done, bytes in all, findings so far; from the thread
+// that parses the file (ImportScan parses on a second thread and writes the findings as they
+// come), and once more from the caller's thread at the end of the parse.
 using ImportProgress = std::function<void(std::int64_t, std::int64_t, std::int64_t)>;
 
 struct ImportAdvisoryResult {
