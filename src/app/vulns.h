@@ -5,8 +5,9 @@
 // report lands whole or not at all. A scan import holds its transaction (on SQLite the store's
 // write lock, on PostgreSQL a lock on the findings) while it parses, once the file is hashed.
 // A finding missing from a later scan of the same asset by the same scanner and scan type (for
-// Nessus and OpenVAS, with credentials at least as good) is remediated at that scan's time. Each finding's obligations (9.3, 9.5.6, 9.6) live in the
-// ledger's projection as the stream "vuln:<id>", so `status` shows them with the rest.
+// Nessus and OpenVAS, with credentials at least as good) is remediated at that scan's time.
+// Each finding's obligations (9.3, 9.5.6, 9.6) live in the ledger's projection as the stream
+// "vuln:<id>", so `status` shows them with the rest.
 // See docs/vulnerabilities.md.
 //
 // Thread-safety: as Ledger (one per thread).
