@@ -272,9 +272,10 @@ Status Ledger::StoreStream(const ContractContext& l, const std::string& stream,
 
 Status Ledger::StoreEvaluation(const ContractContext& l, const std::string& stream,
                                const Evaluation& ev) {
-  // The rows are written over the stored ones of the same ordinals, many to a statement, and
-  // only those beyond the new count are deleted: three statements for most streams, where
-  // deleting the stream's rows and inserting them again one by one took two more per row.
+  // The rows are written over the stored ones of the same ordinals (those that differ: the
+  // others are left as they are), many to a statement, and only those beyond the new count are
+  // deleted: three statements for most streams, where deleting the stream's rows and inserting
+  // them again one by one took two more per row and rewrote every page they were on.
   const int count = static_cast<int>(ev.obligations.size());
   constexpr int kColumns = 21;
   for (int first = 0; first < count; first += kObligationsPerStatement) {
@@ -295,7 +296,8 @@ Status Ledger::StoreEvaluation(const ContractContext& l, const std::string& stre
   ISMS_ASSIGN_OR_RETURN(
       auto up, conn_->Prepare("INSERT INTO streams (contract_id, stream, next_change) VALUES ($1, "
                               "$2, $3) ON CONFLICT (contract_id, stream) DO UPDATE SET "
-                              "next_change = excluded.next_change"));
+                              "next_change = excluded.next_change WHERE streams.next_change IS "
+                              "DISTINCT FROM excluded.next_change"));
   up->BindInt(1, l.record.id);
   up->BindText(2, stream);
   if (ev.next_change) {

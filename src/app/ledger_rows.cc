@@ -261,11 +261,17 @@ const std::string& UpsertObligations(int rows) {
         }
         text += ")";
       }
+      // A row stored as it is stays untouched: neither engine writes its page again (most of a
+      // stream's rows are as they were when an event is added to it).
       text += " ON CONFLICT (contract_id, stream, ordinal) DO UPDATE SET ";
+      std::string stored, given;
       for (size_t c = 3; c < ObligationColumnList().size(); ++c) {
-        text += (c > 3 ? ", " : "") + ObligationColumnList()[c] + " = excluded." +
-                ObligationColumnList()[c];
+        const std::string& column = ObligationColumnList()[c];
+        text += (c > 3 ? ", " : "") + column + " = excluded." + column;
+        stored += (c > 3 ? ", obligations." : "obligations.") + column;
+        given += (c > 3 ? ", excluded." : "excluded.") + column;
       }
+      text += " WHERE (" + stored + ") IS DISTINCT FROM (" + given + ")";
       sql[n] = std::move(text);
     }
     return sql;
@@ -303,6 +309,7 @@ const std::string& RecordEventWithObligations(int rows) {
               ") INSERT INTO streams (contract_id, stream, next_change) VALUES ($1, $5, $" +
               std::to_string(tail + 2) +
               ") ON CONFLICT (contract_id, stream) DO UPDATE SET next_change = "
+              "excluded.next_change WHERE streams.next_change IS DISTINCT FROM "
               "excluded.next_change";
       sql[static_cast<size_t>(n)] = std::move(text);
     }
