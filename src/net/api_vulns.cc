@@ -277,24 +277,48 @@ Result<std::shared_ptr<const nlohmann::json>> AllFindings(RequestContext& ctx) {
 constexpr std::string_view kStates[] = {
     "open", "remediated", "not-exploitable", "not-affected", "observation", "own-code", "all"};
 
-// One page of the findings that pass `f`, as Vulnerabilities::List filters them.
-HttpResponse FindingsPage(const nlohmann::json& all, const app::FindingFilter& f,
+// The findings of one state and category (as Vulnerabilities::List filters them), each
+// [asset, its JSON text], in id order: cut from AllFindings and kept alike, so that a page of
+// the list is found by its offset, not by reading the findings before it.
+Result<std::shared_ptr<const nlohmann::json>> FilteredFindings(RequestContext& ctx,
+                                                               const app::FindingFilter& f) {
+  std::string kind = "api:findings\n" + f.state + "\n" + f.category;
+  return web::Cached(ctx, ctx.contract, kind, [&]() -> Result<nlohmann::json> {
+    ISMS_ASSIGN_OR_RETURN(std::shared_ptr<const nlohmann::json> all, AllFindings(ctx));
+    nlohmann::json out = nlohmann::json::array();
+    for (const nlohmann::json& row : *all) {
+      if (!f.category.empty() && row[1].get_ref<const std::string&>() != f.category) continue;
+      if (f.state != "all" && row[0].get_ref<const std::string&>() != f.state) continue;
+      out.push_back(nlohmann::json::array({row[2], row[3]}));
+    }
+    return out;
+  });
+}
+
+// One page of `rows` ([asset, text], see FilteredFindings), of `asset` only when given.
+HttpResponse FindingsPage(const nlohmann::json& rows, const std::string& asset,
                           const PageRequest& p) {
   std::string body = "{\"items\":[";
-  std::int64_t seen = 0, shown = 0;
+  const std::size_t n = rows.size();
+  std::size_t i = 0;
+  if (asset.empty()) {
+    i = std::min(n, static_cast<std::size_t>(p.offset));
+  } else {
+    for (std::int64_t seen = 0; i < n; ++i) {
+      if (rows[i][0].get_ref<const std::string&>() != asset) continue;
+      if (seen++ == p.offset) break;
+    }
+  }
+  std::int64_t shown = 0;
   bool more = false;
-  for (const nlohmann::json& row : all) {
-    const auto& state = row[0].get_ref<const std::string&>();
-    if (!f.category.empty() && row[1].get_ref<const std::string&>() != f.category) continue;
-    if (f.state != "all" && state != f.state) continue;
-    if (!f.asset.empty() && row[2].get_ref<const std::string&>() != f.asset) continue;
-    if (seen++ < p.offset) continue;
+  for (; i < n; ++i) {
+    if (!asset.empty() && rows[i][0].get_ref<const std::string&>() != asset) continue;
     if (shown == p.limit) {
       more = true;
       break;
     }
     if (shown++ > 0) body += ',';
-    body += row[3].get_ref<const std::string&>();
+    body += rows[i][1].get_ref<const std::string&>();
   }
   body += "],\"next_cursor\":";
   body += more ? "\"" + NextCursor(p.offset, p.limit) + "\"" : "null";
@@ -340,9 +364,9 @@ void AddVulnRoutes(WebApp& app) {
                    ": use open, remediated, not-exploitable, not-affected, observation, "
                    "own-code or all"));
              }
-             Result<std::shared_ptr<const nlohmann::json>> all = AllFindings(ctx);
-             if (!all.ok()) return api::Fail(all.status());
-             return FindingsPage(**all, f, *page);
+             Result<std::shared_ptr<const nlohmann::json>> rows = FilteredFindings(ctx, f);
+             if (!rows.ok()) return api::Fail(rows.status());
+             return FindingsPage(**rows, f.asset, *page);
            });
 
   api::Add(app,

@@ -107,6 +107,11 @@ TEST_P(VulnsApi, TheListFiltersAsTheCommandLine) {
   for (const json& f : List("?category=important")) EXPECT_EQ(f["category"], "Important");
   std::vector<json> shop = List("?asset=registry.example.gov.uk/shop:1.4");
   EXPECT_EQ(shop.size(), 5u);
+  std::vector<json> shop_pages = Walk(
+      "auditor", "/api/v1/contracts/acme/vulnerabilities?asset=registry.example.gov.uk/shop:1.4",
+      2, "id");
+  EXPECT_EQ(shop_pages.size(), 5u);
+  for (const json& f : shop_pages) EXPECT_EQ(f["asset"], "registry.example.gov.uk/shop:1.4");
   auto f = nlohmann::ordered_json::parse(
       Api("auditor", "GET", "/api/v1/contracts/acme/vulnerabilities?limit=1").body)["items"][0];
   std::vector<std::string> keys;
