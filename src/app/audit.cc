@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <charconv>
 #include <cstdlib>
@@ -216,11 +217,14 @@ Result<std::unique_ptr<AuditService>> AuditService::Open(const std::string& url,
 }
 
 Result<audit::NoteSigner> AuditService::Signer() {
+  if (signer_) return *signer_;
   if (key_dir_.empty()) return AuditKeyDir("postgresql:", "").status();
   ISMS_ASSIGN_OR_RETURN(AuditKeyInfo info, EnsureAuditKey(key_dir_));
   if (info.created) created_key_ = info;
   ISMS_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(info.private_path));
-  return audit::NoteSigner::Decode(Trim(text));
+  ISMS_ASSIGN_OR_RETURN(audit::NoteSigner signer, audit::NoteSigner::Decode(Trim(text)));
+  signer_ = signer;
+  return signer;
 }
 
 Result<audit::NoteVerifier> AuditService::Verifier() {
@@ -264,47 +268,72 @@ Result<AuditIngestResult> AuditService::Ingest(const AuditIngestRequest& r) {
   return AppendRecords(r.contract, std::move(records));
 }
 
-Result<const AuditService::ContractRules*> AuditService::RulesOf(const ContractRecord& c) {
-  auto it = rules_.find(c.id);
-  if (it != rules_.end() && it->second.policy_toml == c.policy_toml) return &it->second;
-  ContractRules rules;
-  rules.policy_toml = c.policy_toml;
+Result<PreparedAuditRecord> AuditPreparer::Prepare(AuditRecord&& rec) const {
+  classifier_->Classify(rec);
+  PreparedAuditRecord p;
+  p.category = rec.category;
+  ISMS_ASSIGN_OR_RETURN(p.entry.bytes, EncodeAuditRecord(rec));
+  p.entry.leaf_hash = audit::LeafHash(p.entry.bytes);
+  p.entry.hashed = true;
+  p.entry.time = rec.time;
+  p.entry.host = std::move(rec.host);
+  p.entry.user = std::move(rec.user);
+  if (rec.category == AuditCategory::kOutboundRequest) p.entry.ip = rec.src_ip;
+  if (rec.category == AuditCategory::kDhcpLease && !rec.src_ip.empty() &&
+      (!rec.src_mac.empty() || !rec.src_host.empty())) {
+    PreparedAuditRecord::Lease l;
+    l.release = rec.Extra("lease") == "release";
+    l.length = LeaseLength(rec, settings_);
+    l.mac = audit::NormalizeMac(rec.src_mac);
+    if (l.mac.empty()) l.mac = std::move(rec.src_mac);
+    l.ip = std::move(rec.src_ip);
+    l.host = std::move(rec.src_host);
+    p.lease = std::move(l);
+  }
+  return p;
+}
+
+Result<std::shared_ptr<const AuditPreparer>> AuditService::PreparerOf(const ContractRecord& c) {
+  auto it = preparers_.find(c.id);
+  if (it != preparers_.end() && it->second->policy_toml() == c.policy_toml) return it->second;
+  std::shared_ptr<AuditPreparer> p(new AuditPreparer());
+  p->policy_toml_ = c.policy_toml;
   std::vector<AuditRule> supplier;
   if (!c.policy_toml.empty()) {
     ISMS_ASSIGN_OR_RETURN(supplier, LoadAuditRulesToml(c.policy_toml, "the contract's policy"));
-    ISMS_ASSIGN_OR_RETURN(rules.settings,
+    ISMS_ASSIGN_OR_RETURN(p->settings_,
                           LoadAuditSettingsToml(c.policy_toml, "the contract's policy"));
   }
   ISMS_ASSIGN_OR_RETURN(AuditClassifier classifier, AuditClassifier::Create(std::move(supplier)));
-  rules.classifier = std::make_unique<AuditClassifier>(std::move(classifier));
-  rules_[c.id] = std::move(rules);
-  return &rules_[c.id];
+  p->classifier_ = std::make_unique<AuditClassifier>(std::move(classifier));
+  preparers_[c.id] = p;
+  return std::shared_ptr<const AuditPreparer>(p);
 }
 
-Status AuditService::IndexLeases(std::int64_t contract_id, const std::vector<AuditRecord>& records,
-                                 std::uint64_t first_leaf, const AuditSettings& settings) {
+Result<std::shared_ptr<const AuditPreparer>> AuditService::Preparer(const std::string& contract) {
+  ISMS_ASSIGN_OR_RETURN(ContractRecord c, ledger_->FindContract(contract));
+  return PreparerOf(c);
+}
+
+Status AuditService::IndexLeases(std::int64_t contract_id,
+                                 const std::vector<PreparedAuditRecord>& records,
+                                 std::uint64_t first_leaf) {
   std::vector<std::size_t> leases;
   for (std::size_t i = 0; i < records.size(); ++i) {
-    const AuditRecord& r = records[i];
-    if (r.category == AuditCategory::kDhcpLease && !r.src_ip.empty() &&
-        (!r.src_mac.empty() || !r.src_host.empty())) {
-      leases.push_back(i);
-    }
+    if (records[i].lease) leases.push_back(i);
   }
   if (leases.empty()) return Status::Ok();
   std::stable_sort(leases.begin(), leases.end(), [&](std::size_t a, std::size_t b) {
-    return records[a].time < records[b].time;
+    return records[a].entry.time < records[b].entry.time;
   });
   audit::LeaseIndex index(*conn_, contract_id);
   for (std::size_t i : leases) {
-    const AuditRecord& r = records[i];
-    std::string mac = audit::NormalizeMac(r.src_mac);
-    if (mac.empty()) mac = r.src_mac;
-    if (r.Extra("lease") == "release") {
-      ISMS_RETURN_IF_ERROR(index.Release(r.src_ip, r.src_host, mac, r.time, first_leaf + i));
+    const PreparedAuditRecord::Lease& l = *records[i].lease;
+    const Instant at = records[i].entry.time;
+    if (l.release) {
+      ISMS_RETURN_IF_ERROR(index.Release(l.ip, l.host, l.mac, at, first_leaf + i));
     } else {
-      ISMS_RETURN_IF_ERROR(
-          index.Grant(r.src_ip, r.src_host, mac, r.time, LeaseLength(r, settings), first_leaf + i));
+      ISMS_RETURN_IF_ERROR(index.Grant(l.ip, l.host, l.mac, at, l.length, first_leaf + i));
     }
   }
   return Status::Ok();
@@ -312,32 +341,53 @@ Status AuditService::IndexLeases(std::int64_t contract_id, const std::vector<Aud
 
 Result<AuditIngestResult> AuditService::AppendRecords(const std::string& contract,
                                                       std::vector<AuditRecord> records) {
+  ISMS_ASSIGN_OR_RETURN(std::shared_ptr<const AuditPreparer> preparer, Preparer(contract));
+  std::vector<PreparedAuditRecord> prepared;
+  prepared.reserve(records.size());
+  for (AuditRecord& rec : records) {
+    ISMS_ASSIGN_OR_RETURN(PreparedAuditRecord p, preparer->Prepare(std::move(rec)));
+    prepared.push_back(std::move(p));
+  }
+  return AppendPrepared(contract, prepared);
+}
+
+Result<AuditIngestResult> AuditService::AppendPrepared(const std::string& contract,
+                                                       std::vector<PreparedAuditRecord>& records) {
   ISMS_ASSIGN_OR_RETURN(ContractRecord c, ledger_->FindContract(contract));
-  ISMS_ASSIGN_OR_RETURN(const ContractRules* rules, RulesOf(c));
   ISMS_ASSIGN_OR_RETURN(audit::NoteSigner signer, Signer());
   const Instant now = clock_.Now();
+  AuditIngestResult res;
+  std::array<std::int64_t, 8> counts{};
+  for (const PreparedAuditRecord& p : records) {
+    ++counts[static_cast<std::size_t>(p.category) % counts.size()];
+  }
+  for (std::size_t k = 0; k < counts.size(); ++k) {
+    if (counts[k] > 0) {
+      res.categories[std::string(AuditCategoryKey(static_cast<AuditCategory>(k)))] = counts[k];
+    }
+  }
+  // The entries move to the log store's batch and back, whatever happens.
   std::vector<audit::LogEntry> entries;
   entries.reserve(records.size());
-  AuditIngestResult res;
-  for (AuditRecord& rec : records) {
-    rules->classifier->Classify(rec);
-    ++res.categories[std::string(AuditCategoryKey(rec.category))];
-    ISMS_ASSIGN_OR_RETURN(std::string bytes, EncodeAuditRecord(rec));
-    entries.push_back({std::move(bytes), rec.time, rec.host, rec.user,
-                       rec.category == AuditCategory::kOutboundRequest ? rec.src_ip : ""});
-  }
+  for (PreparedAuditRecord& p : records) entries.push_back(std::move(p.entry));
   audit::LogStore log(*conn_, c.id, audit::LogKind::kAudit, chunk_bits_);
-  store::Transaction tx(*conn_);
-  ISMS_RETURN_IF_ERROR(tx.Begin());
-  ISMS_ASSIGN_OR_RETURN(audit::LogState before, log.State());
-  ISMS_RETURN_IF_ERROR(log.Append(entries));
-  ISMS_RETURN_IF_ERROR(IndexLeases(c.id, records, before.size, rules->settings));
-  ISMS_ASSIGN_OR_RETURN(res.checkpoint,
-                        log.WriteCheckpoint(signer, Origin(c.name, audit::LogKind::kAudit), now));
-  ISMS_RETURN_IF_ERROR(tx.Commit());
-  res.records = static_cast<std::int64_t>(entries.size());
+  audit::LogState before;
+  Status done = [&]() -> Status {
+    store::Transaction tx(*conn_);
+    ISMS_RETURN_IF_ERROR(tx.Begin());
+    ISMS_ASSIGN_OR_RETURN(before, log.State());
+    ISMS_RETURN_IF_ERROR(log.Append(entries, &tails_[c.id]));
+    ISMS_RETURN_IF_ERROR(IndexLeases(c.id, records, before.size));
+    ISMS_ASSIGN_OR_RETURN(res.checkpoint,
+                          log.WriteCheckpoint(signer, Origin(c.name, audit::LogKind::kAudit), now));
+    return tx.Commit();
+  }();
+  for (std::size_t i = 0; i < records.size(); ++i) records[i].entry = std::move(entries[i]);
+  if (!done.ok()) tails_[c.id].valid = false;  // the transaction was rolled back
+  ISMS_RETURN_IF_ERROR(done);
+  res.records = static_cast<std::int64_t>(records.size());
   res.first_leaf = before.size;
-  res.size = before.size + entries.size();
+  res.size = before.size + records.size();
   return res;
 }
 

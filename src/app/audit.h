@@ -17,6 +17,7 @@
 // Thread-safety: one AuditService per thread.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -67,6 +68,38 @@ struct AuditIngestRequest {
   std::string data;    // the whole input
   std::string source;  // its name in messages
   std::string format;  // "syslog" or "jsonl"
+};
+
+// A record made ready for the log — classified, canonically encoded, hashed — by an
+// AuditPreparer, so that this work can run on a listener's thread; AppendPrepared stores it.
+struct PreparedAuditRecord {
+  audit::LogEntry entry;  // hashed
+  AuditCategory category = AuditCategory::kOther;
+  // What a DHCP record tells the lease index (asset attribution), when it tells something.
+  struct Lease {
+    std::string ip, host, mac;  // mac normalised (audit::NormalizeMac) when it could be
+    bool release = false;
+    std::chrono::milliseconds length{0};
+  };
+  std::optional<Lease> lease;
+};
+
+// Classifies with one contract's rules (its policy's [[audit.rules]], then the built-in ones)
+// and prepares records. Immutable: Prepare may run on many threads at once.
+class AuditPreparer {
+ public:
+  // InvalidArgument when the record cannot be encoded canonically (formats/audit_record.h).
+  Result<PreparedAuditRecord> Prepare(AuditRecord&& record) const;
+  // The policy text the rules came from.
+  const std::string& policy_toml() const { return policy_toml_; }
+  const AuditSettings& settings() const { return settings_; }
+
+ private:
+  friend class AuditService;
+  AuditPreparer() = default;
+  std::string policy_toml_;
+  std::unique_ptr<AuditClassifier> classifier_;
+  AuditSettings settings_;
 };
 
 struct AuditIngestResult {
@@ -155,6 +188,13 @@ class AuditService {
   Result<AuditIngestResult> AppendRecords(const std::string& contract,
                                           std::vector<AuditRecord> records);
 
+  // The preparer of a contract's current rules: the same object until its policy changes.
+  Result<std::shared_ptr<const AuditPreparer>> Preparer(const std::string& contract);
+  // Appends prepared records, updates the lease index and writes a checkpoint, in one
+  // transaction. The records are left as they were (for a retry when it fails).
+  Result<AuditIngestResult> AppendPrepared(const std::string& contract,
+                                           std::vector<PreparedAuditRecord>& records);
+
   // Matching records in log order; `fn` returns false to stop.
   Status Search(const AuditSearchRequest& r, const std::function<Result<bool>(AuditHit&&)>& fn);
 
@@ -224,16 +264,11 @@ class AuditService {
         clock_(clock),
         chunk_bits_(chunk_bits) {}
   Result<std::int64_t> ContractId(const std::string& contract);
-  // The contract's classifier and [audit] settings, built once per policy text.
-  struct ContractRules {
-    std::string policy_toml;
-    std::unique_ptr<AuditClassifier> classifier;
-    AuditSettings settings;
-  };
-  Result<const ContractRules*> RulesOf(const ContractRecord& c);
-  // Applies the DHCP lease records of a batch appended from `first_leaf` to the lease index.
-  Status IndexLeases(std::int64_t contract_id, const std::vector<AuditRecord>& records,
-                     std::uint64_t first_leaf, const AuditSettings& settings);
+  // The contract's preparer, built once per policy text.
+  Result<std::shared_ptr<const AuditPreparer>> PreparerOf(const ContractRecord& c);
+  // Applies the lease facts of a batch appended from `first_leaf` to the lease index.
+  Status IndexLeases(std::int64_t contract_id, const std::vector<PreparedAuditRecord>& records,
+                     std::uint64_t first_leaf);
 
   std::unique_ptr<Ledger> ledger_;
   std::unique_ptr<store::Connection> conn_;
@@ -241,7 +276,9 @@ class AuditService {
   const Clock& clock_;
   int chunk_bits_;
   std::optional<AuditKeyInfo> created_key_;
-  std::map<std::int64_t, ContractRules> rules_;
+  std::optional<audit::NoteSigner> signer_;
+  std::map<std::int64_t, std::shared_ptr<const AuditPreparer>> preparers_;
+  std::map<std::int64_t, audit::TailHashes> tails_;  // the audit log's tail, by contract
 };
 
 }  // namespace isms::app

@@ -3,9 +3,14 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <bit>
+#include <deque>
 #include <limits>
 #include <map>
+#include <memory>
 #include <set>
+#include <thread>
 #include <utility>
 
 #include "audit/checkpoint.h"
@@ -170,12 +175,34 @@ class Reader {
   std::size_t pos_ = 0;
 };
 
+// zstd levels. Tail batches live until their chunk completes: speed first. Chunk blocks are
+// kept: level 1 compresses the per-host blocks of syslog as well as 3 does, and faster.
+constexpr int kTailLevel = -1;
+constexpr int kBlockLevel = 1;
+
+}  // namespace
+
+// An entry as views into a decoded buffer or a LogEntry: what writing chunks and tails needs.
+struct EntryView {
+  std::uint64_t leaf = 0;
+  std::int64_t time = 0;  // ms since 1970
+  std::string_view host, user, ip, bytes;
+  bool erased = false;
+  Hash leaf_hash{};
+};
+
+namespace {
+
+EntryView ViewOf(const StoredEntry& e) {
+  return {e.leaf, Ms(e.time), e.host, e.user, e.ip, e.bytes, e.erased, e.leaf_hash};
+}
+
 // One entry: kind, leaf (u64), time (ms, u64 two's complement), host, user, ip, then the content
 // (kind 2) or the 32-byte leaf hash of erased content (kind 3).
-void EncodeEntry(std::string& out, const StoredEntry& e) {
+void EncodeEntry(std::string& out, const EntryView& e) {
   out.push_back(static_cast<char>(e.erased ? kEntryErasedIp : kEntryContentIp));
   PutU64(out, e.leaf);
-  PutU64(out, static_cast<std::uint64_t>(Ms(e.time)));
+  PutU64(out, static_cast<std::uint64_t>(e.time));
   PutBytes(out, e.host);
   PutBytes(out, e.user);
   PutBytes(out, e.ip);
@@ -185,10 +212,16 @@ void EncodeEntry(std::string& out, const StoredEntry& e) {
     PutBytes(out, e.bytes);
   }
 }
+void EncodeEntry(std::string& out, const StoredEntry& e) {
+  EncodeEntry(out, ViewOf(e));
+}
 
-std::string Compress(std::string_view raw) {
+std::string Compress(std::string_view raw, int level) {
+  thread_local std::unique_ptr<ZSTD_CCtx, std::size_t (*)(ZSTD_CCtx*)> cctx(ZSTD_createCCtx(),
+                                                                           ZSTD_freeCCtx);
   std::string out(ZSTD_compressBound(raw.size()), '\0');
-  std::size_t n = ZSTD_compress(out.data(), out.size(), raw.data(), raw.size(), 3);
+  std::size_t n =
+      ZSTD_compressCCtx(cctx.get(), out.data(), out.size(), raw.data(), raw.size(), level);
   if (ZSTD_isError(n)) std::abort();
   out.resize(n);
   return out;
@@ -199,8 +232,11 @@ Result<std::string> Decompress(std::string_view blob) {
   if (n == ZSTD_CONTENTSIZE_ERROR || n == ZSTD_CONTENTSIZE_UNKNOWN || n > kMaxBlockBytes) {
     return Status::Corruption("not a zstd frame of known size");
   }
+  thread_local std::unique_ptr<ZSTD_DCtx, std::size_t (*)(ZSTD_DCtx*)> dctx(ZSTD_createDCtx(),
+                                                                           ZSTD_freeDCtx);
   std::string out(static_cast<std::size_t>(n), '\0');
-  std::size_t got = ZSTD_decompress(out.data(), out.size(), blob.data(), blob.size());
+  std::size_t got =
+      ZSTD_decompressDCtx(dctx.get(), out.data(), out.size(), blob.data(), blob.size());
   if (ZSTD_isError(got) || got != n) {
     return Status::Corruption(std::string("zstd: ") +
                               (ZSTD_isError(got) ? ZSTD_getErrorName(got) : "short frame"));
@@ -238,6 +274,53 @@ Status DecodeEntries(std::string_view blob, std::vector<StoredEntry>& out) {
   return Status::Ok();
 }
 
+// The entries of a decompressed buffer, as views into it; `raw` must outlive them. Without
+// `hash`, the leaf hash of an entry with content is left zero.
+Status DecodeViews(std::string_view raw, std::vector<EntryView>& out, bool hash = true) {
+  std::size_t p = 0;
+  auto u64 = [&](std::uint64_t& v) {
+    if (raw.size() - p < 8) return false;
+    v = 0;
+    for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<std::uint8_t>(raw[p++]);
+    return true;
+  };
+  auto bytes = [&](std::string_view& v) {
+    if (raw.size() - p < 4) return false;
+    std::uint32_t n = 0;
+    for (int i = 0; i < 4; ++i) n = (n << 8) | static_cast<std::uint8_t>(raw[p++]);
+    if (raw.size() - p < n) return false;
+    v = raw.substr(p, n);
+    p += n;
+    return true;
+  };
+  while (p < raw.size()) {
+    EntryView e;
+    const auto kind = static_cast<std::uint8_t>(raw[p++]);
+    std::uint64_t t = 0;
+    if (!u64(e.leaf) || !u64(t) || !bytes(e.host) || !bytes(e.user)) {
+      return Status::Corruption("truncated entry");
+    }
+    e.time = static_cast<std::int64_t>(t);
+    if ((kind == kEntryContentIp || kind == kEntryErasedIp) && !bytes(e.ip)) {
+      return Status::Corruption("truncated entry");
+    }
+    if (kind == kEntryContent || kind == kEntryContentIp) {
+      if (!bytes(e.bytes)) return Status::Corruption("truncated entry content");
+      if (hash) e.leaf_hash = LeafHash(e.bytes);
+    } else if (kind == kEntryErased || kind == kEntryErasedIp) {
+      if (raw.size() - p < 32) return Status::Corruption("truncated erased entry");
+      std::copy(raw.begin() + static_cast<std::ptrdiff_t>(p),
+                raw.begin() + static_cast<std::ptrdiff_t>(p + 32), e.leaf_hash.begin());
+      p += 32;
+      e.erased = true;
+    } else {
+      return Status::Corruption("unknown entry kind " + std::to_string(kind));
+    }
+    out.push_back(e);
+  }
+  return Status::Ok();
+}
+
 std::string Range(std::uint64_t start, std::uint64_t end) {
   return "leaves " + std::to_string(start) + "-" + std::to_string(end - 1);
 }
@@ -251,6 +334,124 @@ struct LogStore::Chunk {
   std::int64_t min_time = 0;
   std::int64_t max_time = 0;
   bool purged = false;
+};
+
+// The check of one live chunk's content, self-contained so that chunks are checked in parallel.
+struct LogStore::ChunkJob {
+  struct Block {
+    std::string host;
+    std::int64_t records = 0, lo = 0, hi = 0;
+    std::string data;
+  };
+  Chunk chunk;
+  std::uint64_t size = 0;  // leaves a chunk
+  std::vector<std::uint64_t> checkpoints;  // checkpoint sizes strictly inside the chunk
+  std::set<std::pair<std::string, std::string>> postings, ip_postings;  // as stored
+  std::vector<Block> blocks;
+
+  std::string bad;  // the first problem found
+  std::vector<Subtree> cover;  // AlignedCover(start, m) of each checkpoint m inside, with
+  std::vector<Hash> cover_hashes;  // their hashes: what the root at m needs
+  std::vector<std::uint64_t> erased;
+
+  void Run() {
+    const std::vector<Block> blocks = std::move(this->blocks);  // freed when done
+    const auto postings = std::move(this->postings);
+    const auto ip_postings = std::move(this->ip_postings);
+    std::deque<std::string> raws;
+    const std::uint64_t start = chunk.no * size;
+    std::vector<Hash> leaves(size);
+    std::vector<bool> seen(size, false);
+    std::uint64_t count = 0;
+    std::int64_t chunk_lo = std::numeric_limits<std::int64_t>::max();
+    std::int64_t chunk_hi = std::numeric_limits<std::int64_t>::min();
+    std::vector<EntryView> entries;
+    std::vector<std::pair<std::string_view, std::string_view>> want_users, want_ips;
+    for (const Block& b : blocks) {
+      Result<std::string> raw = Decompress(b.data);
+      entries.clear();
+      Status d = raw.ok() ? DecodeViews(raws.emplace_back(std::move(raw).value()), entries)
+                          : raw.status();
+      if (!d.ok() && bad.empty()) bad = "block of host '" + b.host + "': " + d.message();
+      std::int64_t lo = std::numeric_limits<std::int64_t>::max();
+      std::int64_t hi = std::numeric_limits<std::int64_t>::min();
+      const std::size_t users = want_users.size(), ips = want_ips.size();
+      for (const EntryView& e : entries) {
+        if (e.host != b.host && bad.empty()) bad = "block of host '" + b.host + "' holds another";
+        lo = std::min(lo, e.time);
+        hi = std::max(hi, e.time);
+        // A block holds one host and few users or addresses: a short list each.
+        auto add = [](auto& list, std::size_t from, std::string_view key, std::string_view host) {
+          for (std::size_t i = from; i < list.size(); ++i) {
+            if (list[i].first == key && list[i].second == host) return;
+          }
+          list.emplace_back(key, host);
+        };
+        if (!e.user.empty()) add(want_users, users, e.user, e.host);
+        if (!e.ip.empty()) add(want_ips, ips, e.ip, e.host);
+        if (e.leaf < start || e.leaf >= start + size || seen[e.leaf - start]) {
+          if (bad.empty()) bad = "leaf " + std::to_string(e.leaf) + " is out of place or repeated";
+          continue;
+        }
+        seen[e.leaf - start] = true;
+        leaves[e.leaf - start] = e.leaf_hash;
+        ++count;
+        if (e.erased) erased.push_back(e.leaf);
+      }
+      chunk_lo = std::min(chunk_lo, lo);
+      chunk_hi = std::max(chunk_hi, hi);
+      if (bad.empty() && (static_cast<std::int64_t>(entries.size()) != b.records ||
+                          lo != b.lo || hi != b.hi)) {
+        bad = "the index row of host '" + b.host + "' disagrees with its block";
+      }
+    }
+    std::sort(erased.begin(), erased.end());
+    if (bad.empty() && count != size) {
+      bad = "holds " + std::to_string(count) + " records, not " + std::to_string(size);
+    }
+    if (!bad.empty()) return;
+    // The whole subtree, level by level: its root, and any aligned subtree inside.
+    std::vector<std::vector<Hash>> levels{std::move(leaves)};
+    while (levels.back().size() > 1) {
+      const std::vector<Hash>& below = levels.back();
+      std::vector<Hash> up(below.size() / 2);
+      for (std::size_t i = 0; i < up.size(); ++i) up[i] = NodeHash(below[2 * i], below[2 * i + 1]);
+      levels.push_back(std::move(up));
+    }
+    if (levels.back()[0] != chunk.root) {
+      bad = "its records do not hash to its stored subtree hash";
+      return;
+    }
+    for (std::uint64_t m : checkpoints) {
+      for (const Subtree& t : AlignedCover(start, m)) {
+        const int level = std::countr_zero(t.size);
+        cover.push_back(t);
+        cover_hashes.push_back(levels[static_cast<std::size_t>(level)][(t.start - start) >> level]);
+      }
+    }
+    if (chunk.records != static_cast<std::int64_t>(size) || chunk.min_time != chunk_lo ||
+        chunk.max_time != chunk_hi) {
+      bad = "the chunk row disagrees with its records";
+    } else if (!SameSet(want_users, postings)) {
+      bad = "the user postings disagree with its records";
+    } else if (!SameSet(want_ips, ip_postings)) {
+      bad = "the address postings disagree with its records";
+    }
+  }
+
+  // Whether the pairs, made unique, are exactly the stored set.
+  static bool SameSet(std::vector<std::pair<std::string_view, std::string_view>>& want,
+                      const std::set<std::pair<std::string, std::string>>& stored) {
+    std::sort(want.begin(), want.end());
+    want.erase(std::unique(want.begin(), want.end()), want.end());
+    if (want.size() != stored.size()) return false;
+    auto it = stored.begin();
+    for (const auto& [a, b] : want) {
+      if (a != it->first || b != it->second) return false;
+      ++it;
+    }
+    return true;
+  }
 };
 
 struct LogStore::Batch {
@@ -284,10 +485,13 @@ LogStore::LogStore(store::Connection& conn, std::int64_t contract_id, LogKind ki
       chunk_bits_(chunk_bits) {}
 
 Status LogStore::EachRow(std::string_view sql,
-                         const std::function<Status(const store::Statement&)>& fn) {
+                         const std::function<Status(const store::Statement&)>& fn,
+                         std::initializer_list<std::int64_t> more) {
   ISMS_ASSIGN_OR_RETURN(auto st, conn_.Prepare(sql));
   st->BindInt(1, contract_id_);
   st->BindInt(2, log_);
+  int index = 3;
+  for (std::int64_t v : more) st->BindInt(index++, v);
   while (true) {
     ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
     if (!row) return Status::Ok();
@@ -327,10 +531,10 @@ Result<int> LogStore::ChunkBits() {
   return s.chunk_bits;
 }
 
-Status LogStore::WritePostings(std::uint64_t chunk_no, const std::string& host,
-                               std::span<const StoredEntry* const> entries) {
-  std::set<std::string> users, ips;
-  for (const StoredEntry* e : entries) {
+Status LogStore::WritePostings(std::uint64_t chunk_no, std::string_view host,
+                               std::span<const EntryView* const> entries) {
+  std::set<std::string_view> users, ips;
+  for (const EntryView* e : entries) {
     if (!e->user.empty()) users.insert(e->user);
     if (!e->ip.empty()) ips.insert(e->ip);
   }
@@ -342,7 +546,7 @@ Status LogStore::WritePostings(std::uint64_t chunk_no, const std::string& host,
                                        "user_key, chunk_no, host) VALUES ($1, $2, $3, $4, $5)"
                                      : "INSERT INTO audit_ip_postings (contract_id, log_kind, "
                                        "ip, chunk_no, host) VALUES ($1, $2, $3, $4, $5)"));
-    for (const std::string& key : *keys) {
+    for (std::string_view key : *keys) {
       post->BindInt(1, contract_id_);
       post->BindInt(2, log_);
       post->BindBlob(3, key);
@@ -354,30 +558,31 @@ Status LogStore::WritePostings(std::uint64_t chunk_no, const std::string& host,
   return Status::Ok();
 }
 
-Status LogStore::WriteChunk(std::uint64_t chunk_no, std::span<const StoredEntry> entries) {
-  std::map<std::string, std::vector<const StoredEntry*>> by_host;
+Status LogStore::WriteChunk(std::uint64_t chunk_no, std::span<const EntryView> entries) {
+  std::map<std::string_view, std::vector<const EntryView*>> by_host;
   std::vector<Hash> leaves;
   leaves.reserve(entries.size());
   std::int64_t min_t = std::numeric_limits<std::int64_t>::max();
   std::int64_t max_t = std::numeric_limits<std::int64_t>::min();
-  for (const StoredEntry& e : entries) {
+  for (const EntryView& e : entries) {
     by_host[e.host].push_back(&e);
     leaves.push_back(e.leaf_hash);
-    min_t = std::min(min_t, Ms(e.time));
-    max_t = std::max(max_t, Ms(e.time));
+    min_t = std::min(min_t, e.time);
+    max_t = std::max(max_t, e.time);
   }
   ISMS_ASSIGN_OR_RETURN(auto block,
                         conn_.Prepare("INSERT INTO audit_blocks (contract_id, log_kind, chunk_no, "
                                       "host, records, min_time, max_time, data) VALUES ($1, $2, "
                                       "$3, $4, $5, $6, $7, $8)"));
+  std::string raw;
   for (const auto& [host, list] : by_host) {
-    std::string raw;
+    raw.clear();
     std::int64_t lo = std::numeric_limits<std::int64_t>::max();
     std::int64_t hi = std::numeric_limits<std::int64_t>::min();
-    for (const StoredEntry* e : list) {
+    for (const EntryView* e : list) {
       EncodeEntry(raw, *e);
-      lo = std::min(lo, Ms(e->time));
-      hi = std::max(hi, Ms(e->time));
+      lo = std::min(lo, e->time);
+      hi = std::max(hi, e->time);
     }
     block->BindInt(1, contract_id_);
     block->BindInt(2, log_);
@@ -386,7 +591,7 @@ Status LogStore::WriteChunk(std::uint64_t chunk_no, std::span<const StoredEntry>
     block->BindInt(5, static_cast<std::int64_t>(list.size()));
     block->BindInt(6, lo);
     block->BindInt(7, hi);
-    block->BindBlob(8, Compress(raw));
+    block->BindBlob(8, Compress(raw, kBlockLevel));
     ISMS_RETURN_IF_ERROR(block->Run());
   }
   for (const auto& [host, list] : by_host) {
@@ -406,8 +611,45 @@ Status LogStore::WriteChunk(std::uint64_t chunk_no, std::span<const StoredEntry>
   return chunk->Run();
 }
 
-Status LogStore::Append(std::span<const LogEntry> entries) {
+Status LogStore::WriteTail(std::span<const EntryView> entries) {
   if (entries.empty()) return Status::Ok();
+  std::string raw;
+  std::vector<Hash> leaves;
+  leaves.reserve(entries.size());
+  std::int64_t lo = std::numeric_limits<std::int64_t>::max();
+  std::int64_t hi = std::numeric_limits<std::int64_t>::min();
+  for (const EntryView& e : entries) {
+    EncodeEntry(raw, e);
+    leaves.push_back(e.leaf_hash);
+    lo = std::min(lo, e.time);
+    hi = std::max(hi, e.time);
+  }
+  ISMS_ASSIGN_OR_RETURN(auto ins,
+                        conn_.Prepare("INSERT INTO audit_tail (contract_id, log_kind, "
+                                      "first_leaf, leaves, hash, min_time, max_time, data) "
+                                      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"));
+  ins->BindInt(1, contract_id_);
+  ins->BindInt(2, log_);
+  ins->BindInt(3, static_cast<std::int64_t>(entries.front().leaf));
+  ins->BindInt(4, static_cast<std::int64_t>(entries.size()));
+  ins->BindBlob(5, HashBytes(MerkleRoot(leaves)));
+  ins->BindInt(6, lo);
+  ins->BindInt(7, hi);
+  ins->BindBlob(8, Compress(raw, kTailLevel));
+  return ins->Run();
+}
+
+Status LogStore::Append(std::span<const LogEntry> entries) {
+  std::vector<LogEntry> copy(entries.begin(), entries.end());
+  return Append(copy);
+}
+
+Status LogStore::Append(std::vector<LogEntry>& entries, TailHashes* tail) {
+  if (entries.empty()) return Status::Ok();
+  TailHashes unused;
+  if (tail == nullptr) tail = &unused;
+  const bool cached = tail->valid;
+  tail->valid = false;  // until this append succeeds
   if (conn_.engine() == store::Engine::kPostgres) {
     // Two writers of one log (two `isms serve` nodes, or an ingest beside a server) would both
     // append after the same size: the second waits here until the first commits. (SQLite's
@@ -432,34 +674,61 @@ Status LogStore::Append(std::span<const LogEntry> entries) {
   }
   const std::uint64_t chunk = std::uint64_t{1} << chunk_bits_;
   const std::uint64_t size = tree.Size();
-  std::vector<StoredEntry> fresh;
-  fresh.reserve(entries.size());
+  std::vector<EntryView> fresh(entries.size());
   for (std::size_t i = 0; i < entries.size(); ++i) {
-    StoredEntry e;
-    e.leaf = size + i;
-    e.time = entries[i].time;
-    e.host = entries[i].host;
-    e.user = entries[i].user;
-    e.ip = entries[i].ip;
-    e.bytes = entries[i].bytes;
-    e.leaf_hash = LeafHash(e.bytes);
+    LogEntry& e = entries[i];
+    if (!e.hashed) {
+      e.leaf_hash = LeafHash(e.bytes);
+      e.hashed = true;
+    }
     tree.Append(e.leaf_hash);
-    fresh.push_back(std::move(e));
+    fresh[i] = {size + i, Ms(e.time), e.host, e.user, e.ip, e.bytes, false, e.leaf_hash};
   }
-  std::vector<StoredEntry> pending;
-  if ((size + entries.size()) / chunk != size / chunk) {
-    std::vector<Batch> batches;
-    ISMS_RETURN_IF_ERROR(LoadBatches(batches, true));
-    for (Batch& b : batches) {
-      ISMS_RETURN_IF_ERROR(b.decoded.WithContext("tail batch at leaf " + std::to_string(b.first)));
-      for (StoredEntry& e : b.entries) pending.push_back(std::move(e));
+  const bool fits = cached && tail->first == size - size % chunk &&
+                    tail->hashes.size() == size % chunk;
+  if ((size + entries.size()) / chunk == size / chunk) {
+    ISMS_RETURN_IF_ERROR(WriteTail(fresh));
+    if (fits || size % chunk == 0) {
+      tail->first = size - size % chunk;
+      if (!fits) tail->hashes.clear();
+      for (const EntryView& e : fresh) tail->hashes.push_back(e.leaf_hash);
+      tail->valid = true;
     }
-    if (pending.size() != size % chunk) {
+  } else {
+    // The tail and the new entries make complete chunks: views into the decompressed tail.
+    std::deque<std::string> raws;  // stable: the views point into them
+    std::vector<EntryView> pending;
+    pending.reserve(size % chunk + fresh.size());
+    ISMS_RETURN_IF_ERROR(EachRow(
+        "SELECT first_leaf, data FROM audit_tail WHERE contract_id = $1 AND log_kind = $2 "
+        "ORDER BY first_leaf",
+        [&](const store::Statement& row) -> Status {
+          const std::string where = "tail batch at leaf " + std::to_string(row.ColumnInt(0));
+          Result<std::string> raw = Decompress(row.ColumnBlob(1));
+          if (!raw.ok()) return raw.status().WithContext(where);
+          raws.push_back(std::move(raw).value());
+          return DecodeViews(raws.back(), pending, !fits).WithContext(where);
+        }));
+    if (fits && pending.size() == tail->hashes.size()) {
+      for (std::size_t i = 0; i < pending.size(); ++i) {
+        if (!pending[i].erased) pending[i].leaf_hash = tail->hashes[i];
+      }
+    } else if (fits) {
+      for (EntryView& e : pending) {
+        if (!e.erased) e.leaf_hash = LeafHash(e.bytes);
+      }
+    }
+    bool in_order = pending.size() == size % chunk;
+    for (std::size_t i = 0; in_order && i < pending.size(); ++i) {
+      in_order = pending[i].leaf == size - pending.size() + i;
+    }
+    if (!in_order) {
       return Status::Corruption("the tail of the log holds " + std::to_string(pending.size()) +
-                                " entries, expected " + std::to_string(size % chunk) +
-                                ": run isms audit verify");
+                                " entries, expected leaves " +
+                                std::to_string(size - size % chunk) + " to " +
+                                std::to_string(size) + " in order: run isms audit verify");
     }
-    for (StoredEntry& e : fresh) pending.push_back(std::move(e));
+    pending.insert(pending.end(), fresh.begin(), fresh.end());
     ISMS_ASSIGN_OR_RETURN(auto del, conn_.Prepare("DELETE FROM audit_tail WHERE contract_id = $1 "
                                                   "AND log_kind = $2"));
     del->BindInt(1, contract_id_);
@@ -467,39 +736,15 @@ Status LogStore::Append(std::span<const LogEntry> entries) {
     ISMS_RETURN_IF_ERROR(del->Run());
     std::size_t done = 0;
     while (pending.size() - done >= chunk) {
-      std::uint64_t no = pending[done].leaf / chunk;
-      ISMS_RETURN_IF_ERROR(
-          WriteChunk(no, std::span<const StoredEntry>(pending).subspan(done, chunk)));
+      ISMS_RETURN_IF_ERROR(WriteChunk(pending[done].leaf / chunk,
+                                      std::span<const EntryView>(pending).subspan(done, chunk)));
       done += chunk;
     }
-    pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(done));
-  } else {
-    pending = std::move(fresh);
-  }
-  if (!pending.empty()) {
-    std::string raw;
-    std::vector<Hash> leaves;
-    std::int64_t lo = std::numeric_limits<std::int64_t>::max();
-    std::int64_t hi = std::numeric_limits<std::int64_t>::min();
-    for (const StoredEntry& e : pending) {
-      EncodeEntry(raw, e);
-      leaves.push_back(e.leaf_hash);
-      lo = std::min(lo, Ms(e.time));
-      hi = std::max(hi, Ms(e.time));
-    }
-    ISMS_ASSIGN_OR_RETURN(auto ins,
-                          conn_.Prepare("INSERT INTO audit_tail (contract_id, log_kind, "
-                                        "first_leaf, leaves, hash, min_time, max_time, data) "
-                                        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"));
-    ins->BindInt(1, contract_id_);
-    ins->BindInt(2, log_);
-    ins->BindInt(3, static_cast<std::int64_t>(pending.front().leaf));
-    ins->BindInt(4, static_cast<std::int64_t>(pending.size()));
-    ins->BindBlob(5, HashBytes(MerkleRoot(leaves)));
-    ins->BindInt(6, lo);
-    ins->BindInt(7, hi);
-    ins->BindBlob(8, Compress(raw));
-    ISMS_RETURN_IF_ERROR(ins->Run());
+    ISMS_RETURN_IF_ERROR(WriteTail(std::span<const EntryView>(pending).subspan(done)));
+    tail->first = done < pending.size() ? pending[done].leaf : size + entries.size();
+    tail->hashes.clear();
+    for (std::size_t i = done; i < pending.size(); ++i) tail->hashes.push_back(pending[i].leaf_hash);
+    tail->valid = true;
   }
   std::vector<std::uint8_t> ser = tree.Serialize();
   std::string tree_blob(ser.begin(), ser.end());
@@ -643,12 +888,36 @@ Status LogStore::Scan(const LogQuery& q, const std::function<Result<bool>(Stored
   bool stop = false;
   ISMS_RETURN_IF_ERROR(ScanBlocks(q, keep, fn, stop));
   if (stop) return Status::Ok();
-  std::vector<Batch> batches;
-  ISMS_RETURN_IF_ERROR(LoadBatches(batches, true));
-  for (Batch& b : batches) {
-    ISMS_RETURN_IF_ERROR(b.decoded.WithContext("tail batch at leaf " + std::to_string(b.first)));
-    for (StoredEntry& e : b.entries) {
+  // The tail: every entry is looked at, but only a match is copied out and hashed.
+  std::vector<std::pair<std::int64_t, std::string>> rows;
+  ISMS_RETURN_IF_ERROR(EachRow(
+      "SELECT first_leaf, data FROM audit_tail WHERE contract_id = $1 AND log_kind = $2 AND "
+      "max_time >= $3 AND min_time < $4 ORDER BY first_leaf",
+      [&](const store::Statement& st) -> Status {
+        rows.emplace_back(st.ColumnInt(0), st.ColumnBlob(1));
+        return Status::Ok();
+      },
+      {from, to}));
+  std::vector<EntryView> views;
+  for (const auto& [first, blob] : rows) {
+    const std::string where = "tail batch at leaf " + std::to_string(first);
+    Result<std::string> decompressed = Decompress(blob);
+    if (!decompressed.ok()) return decompressed.status().WithContext(where);
+    const std::string raw = std::move(decompressed).value();
+    views.clear();
+    ISMS_RETURN_IF_ERROR(DecodeViews(raw, views, false).WithContext(where));
+    for (const EntryView& v : views) {
+      if (v.time < from || v.time >= to || (q.user && v.user != *q.user)) continue;
+      if (q.host && v.host != *q.host &&
+          std::none_of(q.via.begin(), q.via.end(), [&](const AddressWindow& w) {
+            return !v.ip.empty() && v.ip == w.ip && v.time >= Ms(w.from) && v.time < Ms(w.to);
+          })) {
+        continue;
+      }
+      StoredEntry e{v.leaf,  FromMs(v.time), std::string(v.host), std::string(v.user),
+                    std::string(v.ip), std::string(v.bytes), v.erased, v.leaf_hash};
       if (!keep(e)) continue;
+      if (!e.erased) e.leaf_hash = LeafHash(e.bytes);
       ISMS_ASSIGN_OR_RETURN(bool more, fn(std::move(e)));
       if (!more) return Status::Ok();
     }
@@ -946,11 +1215,20 @@ Result<VerifyReport> LogStore::Verify(const NoteVerifier& verifier) {
   };
   std::vector<Chunk> chunks;
   ISMS_RETURN_IF_ERROR(LoadChunks(chunks));
+  // First the chunk sequence, in order; the live chunks' contents are then checked in parallel
+  // (ChunkJob) and their findings put back in that order.
+  struct Item {
+    std::uint64_t no;
+    std::string problem;  // a finding of the sequence, or
+    int job = -1;         // a live chunk to check
+  };
+  std::vector<Item> items;
+  std::vector<ChunkJob> jobs;
   std::uint64_t expect = 0;
   for (const Chunk& c : chunks) {
-    for (; expect < c.no && expect < complete; ++expect) problem(expect, "missing");
+    for (; expect < c.no && expect < complete; ++expect) items.push_back({expect, "missing"});
     if (c.no >= complete) {
-      problem(c.no, "stored beyond the log's size of " + std::to_string(s.size));
+      items.push_back({c.no, "stored beyond the log's size of " + std::to_string(s.size)});
       continue;
     }
     expect = c.no + 1;
@@ -958,90 +1236,69 @@ Result<VerifyReport> LogStore::Verify(const NoteVerifier& verifier) {
     if (c.purged) {
       ++rep.purged_chunks;
       if (block_chunks.contains(c.no) || postings.contains(c.no) || ip_postings.contains(c.no)) {
-        problem(c.no, "purged, yet blocks or postings remain");
+        items.push_back({c.no, "purged, yet blocks or postings remain"});
       }
       continue;
     }
     ++rep.chunks;
-    struct BlockRow {
-      std::string host;
-      std::int64_t records, lo, hi;
-      std::string data;
-    };
-    std::vector<StoredEntry> entries;
-    std::set<std::pair<std::string, std::string>> want_postings, want_ip_postings;
-    std::string bad;
-    {
-      ISMS_ASSIGN_OR_RETURN(auto st, conn_.Prepare("SELECT host, records, min_time, max_time, "
-                                                   "data FROM audit_blocks WHERE contract_id = "
-                                                   "$1 AND log_kind = $2 AND chunk_no = $3 ORDER "
-                                                   "BY host"));
-      st->BindInt(1, contract_id_);
-      st->BindInt(2, log_);
-      st->BindInt(3, static_cast<std::int64_t>(c.no));
-      while (true) {
-        ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
-        if (!row) break;
-        std::string host = st->ColumnBlob(0);
-        std::vector<StoredEntry> block;
-        Status d = DecodeEntries(st->ColumnBlob(4), block);
-        if (!d.ok() && bad.empty()) bad = "block of host '" + host + "': " + d.message();
-        std::int64_t lo = std::numeric_limits<std::int64_t>::max();
-        std::int64_t hi = std::numeric_limits<std::int64_t>::min();
-        for (StoredEntry& e : block) {
-          if (e.host != host && bad.empty()) bad = "block of host '" + host + "' holds another";
-          lo = std::min(lo, Ms(e.time));
-          hi = std::max(hi, Ms(e.time));
-          if (!e.user.empty()) want_postings.emplace(e.user, e.host);
-          if (!e.ip.empty()) want_ip_postings.emplace(e.ip, e.host);
-          entries.push_back(std::move(e));
-        }
-        if (bad.empty() && (static_cast<std::int64_t>(block.size()) != st->ColumnInt(1) ||
-                            lo != st->ColumnInt(2) || hi != st->ColumnInt(3))) {
-          bad = "the index row of host '" + host + "' disagrees with its block";
-        }
-      }
-    }
-    std::sort(entries.begin(), entries.end(),
-              [](const StoredEntry& a, const StoredEntry& b) { return a.leaf < b.leaf; });
-    std::vector<Hash> leaves;
-    std::int64_t lo = std::numeric_limits<std::int64_t>::max();
-    std::int64_t hi = std::numeric_limits<std::int64_t>::min();
-    for (std::size_t i = 0; i < entries.size(); ++i) {
-      if (entries[i].leaf != c.no * chunk + i && bad.empty()) {
-        bad = "leaf " + std::to_string(c.no * chunk + i) + " is missing or out of place";
-      }
-      leaves.push_back(entries[i].leaf_hash);
-      if (entries[i].erased) rep.erased.push_back(entries[i].leaf);
-      lo = std::min(lo, Ms(entries[i].time));
-      hi = std::max(hi, Ms(entries[i].time));
-    }
-    if (bad.empty() && entries.size() != chunk) {
-      bad = "holds " + std::to_string(entries.size()) + " records, not " + std::to_string(chunk);
-    }
-    if (bad.empty() && MerkleRoot(leaves) != c.root) {
-      bad = "its records do not hash to its stored subtree hash";
-    }
-    if (bad.empty() &&
-        (c.records != static_cast<std::int64_t>(chunk) || c.min_time != lo || c.max_time != hi)) {
-      bad = "the chunk row disagrees with its records";
-    }
-    if (bad.empty() && want_postings != postings[c.no]) {
-      bad = "the user postings disagree with its records";
-    }
-    if (bad.empty() && want_ip_postings != ip_postings[c.no]) {
-      bad = "the address postings disagree with its records";
-    }
-    if (!bad.empty()) problem(c.no, bad);
+    ChunkJob job;
+    job.chunk = c;
+    job.size = chunk;
     for (const CpRow& cp : cps) {
-      if (cp.size > c.no * chunk && cp.size < (c.no + 1) * chunk && leaves.size() == chunk) {
-        src.AddLeaves(c.no * chunk, leaves);
-        break;
-      }
+      if (cp.size > c.no * chunk && cp.size < (c.no + 1) * chunk) job.checkpoints.push_back(cp.size);
+    }
+    if (auto it = postings.find(c.no); it != postings.end()) job.postings = std::move(it->second);
+    if (auto it = ip_postings.find(c.no); it != ip_postings.end()) {
+      job.ip_postings = std::move(it->second);
     }
     postings.erase(c.no);
     ip_postings.erase(c.no);
     block_chunks.erase(c.no);
+    items.push_back({c.no, "", static_cast<int>(jobs.size())});
+    jobs.push_back(std::move(job));
+  }
+  {
+    ISMS_ASSIGN_OR_RETURN(auto st, conn_.Prepare("SELECT host, records, min_time, max_time, "
+                                                 "data FROM audit_blocks WHERE contract_id = "
+                                                 "$1 AND log_kind = $2 AND chunk_no = $3 ORDER "
+                                                 "BY host"));
+    const std::size_t workers =
+        std::max<std::size_t>(1, std::min<std::size_t>(8, std::thread::hardware_concurrency()));
+    const std::size_t window = 4 * workers;
+    for (std::size_t first = 0; first < jobs.size(); first += window) {
+      const std::size_t last = std::min(jobs.size(), first + window);
+      for (std::size_t j = first; j < last; ++j) {
+        st->BindInt(1, contract_id_);
+        st->BindInt(2, log_);
+        st->BindInt(3, static_cast<std::int64_t>(jobs[j].chunk.no));
+        while (true) {
+          ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
+          if (!row) break;
+          jobs[j].blocks.push_back({st->ColumnBlob(0), st->ColumnInt(1), st->ColumnInt(2),
+                                    st->ColumnInt(3), st->ColumnBlob(4)});
+        }
+      }
+      std::atomic<std::size_t> next{first};
+      auto work = [&] {
+        for (std::size_t j; (j = next.fetch_add(1)) < last;) jobs[j].Run();
+      };
+      std::vector<std::thread> pool;
+      for (std::size_t w = 1; w < std::min(workers, last - first); ++w) pool.emplace_back(work);
+      work();
+      for (std::thread& t : pool) t.join();
+    }
+  }
+  for (const Item& item : items) {
+    if (item.job < 0) {
+      problem(item.no, item.problem);
+      continue;
+    }
+    ChunkJob& job = jobs[static_cast<std::size_t>(item.job)];
+    if (!job.bad.empty()) problem(item.no, job.bad);
+    rep.erased.insert(rep.erased.end(), job.erased.begin(), job.erased.end());
+    for (std::size_t i = 0; i < job.cover.size(); ++i) {
+      src.AddSubtree(job.cover[i].start, job.cover[i].size, job.cover_hashes[i]);
+    }
   }
   for (; expect < complete; ++expect) problem(expect, "missing");
   for (std::uint64_t no : block_chunks) problem(no, "blocks stored for a chunk that has no row");
@@ -1212,7 +1469,7 @@ Result<std::vector<StoredEntry>> LogStore::Erase(std::span<const std::uint64_t> 
         write->BindInt(2, log_);
         write->BindInt(3, static_cast<std::int64_t>(no));
         write->BindBlob(4, host);
-        write->BindBlob(5, Compress(raw));
+        write->BindBlob(5, Compress(raw, kBlockLevel));
         ISMS_RETURN_IF_ERROR(write->Run());
         for (const char* sql : {"DELETE FROM audit_postings WHERE contract_id = $1 AND log_kind "
                                 "= $2 AND chunk_no = $3 AND host = $4",
@@ -1225,8 +1482,10 @@ Result<std::vector<StoredEntry>> LogStore::Erase(std::span<const std::uint64_t> 
           del->BindBlob(4, host);
           ISMS_RETURN_IF_ERROR(del->Run());
         }
-        std::vector<const StoredEntry*> list;
-        for (const StoredEntry& e : entries) list.push_back(&e);
+        std::vector<EntryView> views;
+        for (const StoredEntry& e : entries) views.push_back(ViewOf(e));
+        std::vector<const EntryView*> list;
+        for (const EntryView& v : views) list.push_back(&v);
         ISMS_RETURN_IF_ERROR(WritePostings(no, host, list));
       }
     }
@@ -1262,7 +1521,7 @@ Result<std::vector<StoredEntry>> LogStore::Erase(std::span<const std::uint64_t> 
       write->BindInt(1, contract_id_);
       write->BindInt(2, log_);
       write->BindInt(3, static_cast<std::int64_t>(b.first));
-      write->BindBlob(4, Compress(raw));
+      write->BindBlob(4, Compress(raw, kTailLevel));
       ISMS_RETURN_IF_ERROR(write->Run());
     }
   }

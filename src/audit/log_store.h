@@ -22,6 +22,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <optional>
 #include <span>
 #include <string>
@@ -46,6 +47,9 @@ struct LogEntry {
   std::string user;   // index key ("" for none)
   std::string ip;     // index key ("" for none): the address an audit record attributes to an
                       // asset (the source of an outbound request)
+  // LeafHash(bytes) when the caller computed it already (hashed); else Append computes it.
+  bool hashed = false;
+  Hash leaf_hash{};
 };
 
 struct StoredEntry {
@@ -109,6 +113,17 @@ struct PurgeResult {
   std::optional<Instant> oldest_kept;  // the earliest time of a record still stored
 };
 
+struct EntryView;  // an entry as views into a buffer (log_store.cc)
+
+// The leaf hashes of a log's tail, [first, first + hashes.size()), kept by a long-lived writer
+// between appends so that completing a chunk does not hash the tail's records again. Leaf hashes
+// never change (an erasure keeps them); a cache that does not fit the log's tail is ignored.
+struct TailHashes {
+  std::uint64_t first = 0;
+  std::vector<Hash> hashes;
+  bool valid = false;
+};
+
 class LogStore {
  public:
   static constexpr int kDefaultChunkBits = 16;
@@ -128,6 +143,9 @@ class LogStore {
 
   // Appends entries at the end of the log: one tail batch, compacting complete chunks.
   Status Append(std::span<const LogEntry> entries);
+  // The same without copying the entries; it only hashes those not `hashed` yet. With `tail`,
+  // uses and updates the cached leaf hashes of the tail (invalid after a failed append).
+  Status Append(std::vector<LogEntry>& entries, TailHashes* tail = nullptr);
 
   // Signs and stores a checkpoint of the current size (unless one of that size exists) and
   // returns its note. `origin` names the log (checkpoint.h).
@@ -166,15 +184,19 @@ class LogStore {
  private:
   struct Chunk;
   struct Batch;
-  // Runs `sql`, whose $1 and $2 are this log's contract and kind, calling `fn` on each row.
-  Status EachRow(std::string_view sql, const std::function<Status(const store::Statement&)>& fn);
+  struct ChunkJob;
+  // Runs `sql`, whose $1 and $2 are this log's contract and kind and $3... `more`, calling `fn`
+  // on each row.
+  Status EachRow(std::string_view sql, const std::function<Status(const store::Statement&)>& fn,
+                 std::initializer_list<std::int64_t> more = {});
   Result<int> ChunkBits();
   Status LoadChunks(std::vector<Chunk>& out);
   Status LoadBatches(std::vector<Batch>& out, bool with_data);
   Result<std::vector<StoredEntry>> ChunkEntries(std::uint64_t chunk_no);
-  Status WriteChunk(std::uint64_t chunk_no, std::span<const StoredEntry> entries);
-  Status WritePostings(std::uint64_t chunk_no, const std::string& host,
-                       std::span<const StoredEntry* const> entries);
+  Status WriteChunk(std::uint64_t chunk_no, std::span<const EntryView> entries);
+  Status WriteTail(std::span<const EntryView> entries);
+  Status WritePostings(std::uint64_t chunk_no, std::string_view host,
+                       std::span<const EntryView* const> entries);
   Status ScanBlocks(const LogQuery& q, const std::function<bool(StoredEntry&)>& keep,
                     const std::function<Result<bool>(StoredEntry&&)>& fn, bool& stop);
   Result<SparseHashSource> SourceFor(std::vector<std::uint64_t> positions);

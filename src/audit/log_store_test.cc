@@ -346,5 +346,35 @@ TEST_F(LogStoreTest, AHostSearchFollowsAddressWindowsIntoOtherHostsBlocks) {
       << p[0];
 }
 
+TEST_F(LogStoreTest, ACachedTailGivesTheChunksThatTheStoredTailGives) {
+  // Chunks of 4 leaves; batches of 3 cross a boundary every other time.
+  TailHashes tail;
+  for (int batch = 0; batch < 6; ++batch) {
+    std::vector<LogEntry> es;
+    for (int i = 0; i < 3; ++i, ++next_) {
+      LogEntry e;
+      e.bytes = "record " + std::to_string(next_);
+      e.time = At(next_);
+      e.host = next_ % 2 == 0 ? "web-01" : "db-01";
+      es.push_back(e);
+      mem_.Append(LeafHash(e.bytes));
+    }
+    if (batch == 3) tail.first += 1;  // a cache that does not fit the log is ignored
+    ASSERT_TRUE(conn_->Begin().ok());
+    ASSERT_TRUE(log_->Append(es, &tail).ok());
+    ASSERT_TRUE(conn_->Commit().ok());
+    EXPECT_TRUE(es[0].hashed);
+    EXPECT_EQ(es[0].bytes, "record " + std::to_string(next_ - 3)) << "the entries stay";
+  }
+  EXPECT_TRUE(tail.valid);
+  EXPECT_EQ(tail.first, 16u);
+  EXPECT_EQ(tail.hashes.size(), 2u);
+  EXPECT_EQ(log_->State()->root, *RootAt(18, mem_));
+  ASSERT_TRUE(conn_->Begin().ok());
+  ASSERT_TRUE(log_->WriteCheckpoint(signer_, "test/audit", At(0)).ok());
+  ASSERT_TRUE(conn_->Commit().ok());
+  EXPECT_TRUE(Problems().empty());
+}
+
 }  // namespace
 }  // namespace isms::audit

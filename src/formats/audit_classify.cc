@@ -9,6 +9,8 @@
 #include <regex>
 #include <set>
 
+#include "formats/audit_regex.h"
+
 namespace isms {
 namespace {
 
@@ -640,7 +642,9 @@ class RuleLoader {
 struct AuditClassifier::Compiled {
   AuditRule rule;
   std::optional<std::regex> app_re;
+  std::optional<FastRegex> app_fast;  // app_re's pattern, when FastRegex takes it
   std::optional<std::regex> re;
+  std::optional<FastRegex> fast;  // re's pattern, when FastRegex takes it
   std::vector<std::pair<size_t, std::string>> groups;
   size_t tokens_needed = 0;
 
@@ -651,7 +655,7 @@ struct AuditClassifier::Compiled {
         return false;
       }
     }
-    if (app_re && !std::regex_search(r.app, *app_re)) return false;
+    if (app_re && !AppMatches(r.app)) return false;
     if (tokens_needed == 0) return Match(r, nullptr);
     std::string_view tokens[kMaxFieldIndex];
     if (Tokens(msg, tokens_needed, tokens) < tokens_needed) return false;
@@ -661,20 +665,43 @@ struct AuditClassifier::Compiled {
     return Match(r, tokens);
   }
 
+  bool AppMatches(std::string_view app) const {
+    thread_local std::vector<std::pair<size_t, size_t>> spans;
+    if (app_fast) {
+      const FastRegex::Outcome o = app_fast->Search(app, spans);
+      if (o != FastRegex::Outcome::kGaveUp) return o == FastRegex::Outcome::kMatch;
+    }
+    return std::regex_search(app.begin(), app.end(), *app_re);
+  }
+
   // The regex, then the extractors.
   bool Match(AuditRecord& r, const std::string_view* tokens) const {
     const std::string_view msg = r.message;
-    std::cmatch m;
+    thread_local std::vector<std::pair<size_t, size_t>> spans;
+    spans.clear();
     if (re) {
       const std::string_view head = msg.substr(0, kMaxRegexInput);
-      if (!std::regex_search(head.data(), head.data() + head.size(), m, *re)) return false;
+      FastRegex::Outcome o = FastRegex::Outcome::kGaveUp;
+      if (fast) o = fast->Search(head, spans);
+      if (o == FastRegex::Outcome::kNoMatch) return false;
+      if (o == FastRegex::Outcome::kGaveUp) {
+        std::cmatch m;
+        if (!std::regex_search(head.data(), head.data() + head.size(), m, *re)) return false;
+        spans.assign(m.size(), {FastRegex::kUnset, FastRegex::kUnset});
+        for (size_t i = 0; i < m.size(); ++i) {
+          if (m[i].matched) {
+            spans[i] = {static_cast<size_t>(m[i].first - head.data()),
+                        static_cast<size_t>(m[i].second - head.data())};
+          }
+        }
+      }
     }
     r.category = rule.category;
     r.rule = rule.name;
     r.extra.reserve(r.extra.size() + groups.size() + rule.fields.size() + rule.kv.size());
     for (const auto& [index, name] : groups) {
-      if (index < m.size() && m[index].matched) {
-        Assign(r, name, std::string_view(m[index].first, m[index].second - m[index].first));
+      if (index < spans.size() && spans[index].first != FastRegex::kUnset) {
+        Assign(r, name, msg.substr(spans[index].first, spans[index].second - spans[index].first));
       }
     }
     for (const auto& [name, n] : rule.fields) Assign(r, name, tokens[n - 1]);
@@ -750,6 +777,10 @@ Result<AuditClassifier> AuditClassifier::Create(std::vector<AuditRule> supplier_
       Result<std::regex> re = CompileRegex(t.pattern, rule.icase);
       if (!re.ok()) return re.status().WithContext(where + "audit rule '" + rule.name + "'");
       compiled->app_re = std::move(re).value();
+      compiled->app_fast = FastRegex::Compile(t.pattern, rule.icase);
+      if (compiled->app_fast && compiled->app_fast->group_count() != compiled->app_re->mark_count() + 1) {
+        compiled->app_fast.reset();
+      }
     }
     if (!rule.regex.empty()) {
       Result<Translated> t = TranslateNamedGroups(rule.regex);
@@ -757,6 +788,10 @@ Result<AuditClassifier> AuditClassifier::Create(std::vector<AuditRule> supplier_
       Result<std::regex> re = CompileRegex(t->pattern, rule.icase);
       if (!re.ok()) return re.status().WithContext(where + "audit rule '" + rule.name + "'");
       compiled->re = std::move(re).value();
+      compiled->fast = FastRegex::Compile(t->pattern, rule.icase);
+      if (compiled->fast && compiled->fast->group_count() != compiled->re->mark_count() + 1) {
+        compiled->fast.reset();
+      }
       compiled->groups = std::move(t->groups);
     }
     for (const auto& [name, n] : rule.fields) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <limits>
 
 namespace isms {
@@ -20,9 +21,11 @@ constexpr std::array<std::pair<AuditCategory, std::string_view>, 8> kCategories 
 
 constexpr std::uint8_t kNone = 0xFF;
 
+// Writes into a buffer sized beforehand (EncodedSize): one allocation a record.
 class Writer {
  public:
-  void U8(std::uint8_t v) { out_.push_back(static_cast<char>(v)); }
+  explicit Writer(size_t size) : out_(size, '\0'), p_(out_.data()) {}
+  void U8(std::uint8_t v) { *p_++ = static_cast<char>(v); }
   void U32(std::uint32_t v) {
     for (int shift = 24; shift >= 0; shift -= 8) U8(static_cast<std::uint8_t>(v >> shift));
   }
@@ -33,13 +36,16 @@ class Writer {
   bool Str(std::string_view s) {
     if (s.size() > std::numeric_limits<std::uint32_t>::max() - 1) return false;
     U32(static_cast<std::uint32_t>(s.size()));
-    out_.append(s);
+    if (!s.empty()) std::memcpy(p_, s.data(), s.size());
+    p_ += s.size();
     return true;
   }
+  bool Full() const { return p_ == out_.data() + out_.size(); }
   std::string Take() { return std::move(out_); }
 
  private:
   std::string out_;
+  char* p_;
 };
 
 class Reader {
@@ -146,8 +152,8 @@ Result<std::string> EncodeAuditRecord(const AuditRecord& r) {
                                    " / severity " + std::to_string(r.severity) +
                                    " out of range; use 0-23 / 0-7, or -1 for none");
   }
-  std::vector<const std::pair<std::string, std::string>*> extra;
-  extra.reserve(r.extra.size());
+  thread_local std::vector<const std::pair<std::string, std::string>*> extra;
+  extra.clear();
   for (const auto& e : r.extra) extra.push_back(&e);
   std::sort(extra.begin(), extra.end(), [](auto* a, auto* b) { return a->first < b->first; });
   for (size_t i = 1; i < extra.size(); ++i) {
@@ -156,7 +162,18 @@ Result<std::string> EncodeAuditRecord(const AuditRecord& r) {
                                      "' appears twice; keep one value per key");
     }
   }
-  Writer w;
+  // 1 + 8 + 8 + 4 bytes, 13 strings and two counts; then structured data and extra fields.
+  size_t size = 21 + 13 * 4 + 8 + AuditCategoryKey(r.category).size() + r.rule.size();
+  for (const std::string* s : {&r.host, &r.app, &r.procid, &r.msgid, &r.user, &r.src_ip,
+                               &r.src_host, &r.src_mac, &r.dest, &r.session, &r.message}) {
+    size += s->size();
+  }
+  for (const SdElement& sd : r.structured_data) {
+    size += 8 + sd.id.size();
+    for (const auto& [name, value] : sd.params) size += 8 + name.size() + value.size();
+  }
+  for (const auto* e : extra) size += 8 + e->first.size() + e->second.size();
+  Writer w(size);
   w.U8(kAuditRecordEncodingVersion);
   w.I64(r.time.time_since_epoch().count());
   w.I64(r.received.time_since_epoch().count());
@@ -181,6 +198,7 @@ Result<std::string> EncodeAuditRecord(const AuditRecord& r) {
     return Status::InvalidArgument(
         "audit record: a field is 4 GiB or longer; it cannot be encoded");
   }
+  if (!w.Full()) return Status::Internal("audit record: the encoded size was miscounted");
   return w.Take();
 }
 

@@ -44,7 +44,7 @@ class RecordQueue {
   RecordQueue(size_t capacity, size_t batch) : capacity_(capacity), batch_(batch) {}
 
   // Moves records from the front of `from` while there is room; with `force`, all of them.
-  void Push(std::deque<AuditRecord>& from, bool force) {
+  void Push(std::deque<app::PreparedAuditRecord>& from, bool force) {
     bool pushed = false;
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -57,7 +57,7 @@ class RecordQueue {
     if (pushed) cv_.notify_all();
   }
 
-  bool TryPush(AuditRecord&& r) {
+  bool TryPush(app::PreparedAuditRecord&& r) {
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (q_.size() >= capacity_) return false;
@@ -77,11 +77,11 @@ class RecordQueue {
 
   // Waits for records, then up to `interval` for a full batch; returns up to a batch. Empty once
   // the queue is closed and drained.
-  std::vector<AuditRecord> Take(std::chrono::milliseconds interval) {
+  std::vector<app::PreparedAuditRecord> Take(std::chrono::milliseconds interval) {
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait(lock, [&] { return !q_.empty() || closed_; });
     cv_.wait_for(lock, interval, [&] { return q_.size() >= batch_ || closed_; });
-    std::vector<AuditRecord> out;
+    std::vector<app::PreparedAuditRecord> out;
     size_t n = std::min(batch_, q_.size());
     out.reserve(n);
     for (size_t i = 0; i < n; ++i) {
@@ -104,7 +104,7 @@ class RecordQueue {
  private:
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<AuditRecord> q_;
+  std::deque<app::PreparedAuditRecord> q_;
   size_t capacity_;
   size_t batch_;
   bool closed_ = false;
@@ -145,6 +145,8 @@ struct SyslogServer::Impl {
   std::mutex log_mu;
   std::unique_ptr<app::AuditService> service;  // used by the writer thread only, once running
   std::string contract;
+  std::mutex preparer_mu;
+  std::shared_ptr<const app::AuditPreparer> preparer;
   RecordQueue queue;
   asio::io_context io;
   asio::signal_set signals;
@@ -178,13 +180,29 @@ struct SyslogServer::Impl {
     return false;
   }
 
-  AuditRecord Parse(std::string_view bytes, std::uint8_t flags, Instant now) {
+  // The contract's preparer (classification rules); the writer replaces it when the contract's
+  // policy changes.
+  std::shared_ptr<const app::AuditPreparer> CurrentPreparer() {
+    std::lock_guard<std::mutex> lock(preparer_mu);
+    return preparer;
+  }
+
+  // Parses, classifies, encodes and hashes one message on the listener's thread.
+  app::PreparedAuditRecord Parse(const app::AuditPreparer& p, std::string_view bytes,
+                                 std::uint8_t flags, Instant now) {
     SyslogOptions opts;
     opts.received = now;
     AuditRecord rec = ParseSyslogMessage(bytes, opts);
     rec.flags |= flags;
     received.fetch_add(1, std::memory_order_relaxed);
-    return rec;
+    Result<app::PreparedAuditRecord> r = p.Prepare(std::move(rec));
+    if (r.ok()) return std::move(r).value();
+    // Cannot happen for a frame of at most 64 KiB; kept verbatim all the same.
+    AuditRecord raw = ParseSyslogMessage("", opts);
+    raw.message.assign(bytes);
+    raw.flags |= kAuditUnparsed | flags;
+    raw.source = AuditSource::kUnparsed;
+    return p.Prepare(std::move(raw)).value();
   }
 
   Status BindStream(const std::string& text, bool is_tls) {
@@ -267,7 +285,7 @@ struct SyslogServer::Impl::Session : SessionBase, std::enable_shared_from_this<S
   asio::steady_timer retry;
   SyslogFrameDecoder decoder;
   std::vector<SyslogFrame> frames;
-  std::deque<AuditRecord> pending;
+  std::deque<app::PreparedAuditRecord> pending;
   std::array<char, kReadBuffer> buffer;
   bool eof = false;
   bool done = false;
@@ -308,15 +326,19 @@ struct SyslogServer::Impl::Session : SessionBase, std::enable_shared_from_this<S
 
   void Decode(std::string_view bytes) {
     decoder.Feed(bytes, frames);
-    Instant now = impl.clock.Now();
-    for (SyslogFrame& f : frames) pending.push_back(impl.Parse(f.data, f.flags, now));
-    frames.clear();
+    Prepare();
   }
 
   void Finish() {
     decoder.Finish(frames);
-    Instant now = impl.clock.Now();
-    for (SyslogFrame& f : frames) pending.push_back(impl.Parse(f.data, f.flags, now));
+    Prepare();
+  }
+
+  void Prepare() {
+    if (frames.empty()) return;
+    const Instant now = impl.clock.Now();
+    const std::shared_ptr<const app::AuditPreparer> p = impl.CurrentPreparer();
+    for (SyslogFrame& f : frames) pending.push_back(impl.Parse(*p, f.data, f.flags, now));
     frames.clear();
   }
 
@@ -404,9 +426,10 @@ void SyslogServer::Impl::OnDatagram(UdpListener& u, size_t n, Instant now) {
     refused.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  AuditRecord rec = Parse(std::string_view(u.buffer.data(), n), 0, now);
+  app::PreparedAuditRecord rec =
+      Parse(*CurrentPreparer(), std::string_view(u.buffer.data(), n), 0, now);
   if (stopping) {
-    std::deque<AuditRecord> one;
+    std::deque<app::PreparedAuditRecord> one;
     one.push_back(std::move(rec));
     return queue.Push(one, true);
   }
@@ -453,17 +476,27 @@ void SyslogServer::Impl::Shutdown() {
 }
 
 void SyslogServer::Impl::WriterLoop() {
-  std::vector<AuditRecord> batch;
+  std::vector<app::PreparedAuditRecord> batch;
+  auto checked = std::chrono::steady_clock::now();
   while (true) {
     if (batch.empty()) {
       batch = queue.Take(options.flush_interval);
       if (batch.empty()) return;
     }
-    Result<app::AuditIngestResult> r = service->AppendRecords(contract, batch);
+    Result<app::AuditIngestResult> r = service->AppendPrepared(contract, batch);
     if (r.ok()) {
       committed.fetch_add(batch.size(), std::memory_order_relaxed);
       batches.fetch_add(1, std::memory_order_relaxed);
       batch.clear();
+      // A changed policy (its audit rules) applies to what is received from then on.
+      if (std::chrono::steady_clock::now() - checked >= std::chrono::seconds(1)) {
+        checked = std::chrono::steady_clock::now();
+        Result<std::shared_ptr<const app::AuditPreparer>> p = service->Preparer(contract);
+        if (p.ok()) {
+          std::lock_guard<std::mutex> lock(preparer_mu);
+          preparer = std::move(p).value();
+        }
+      }
       continue;
     }
     Log("cannot commit " + std::to_string(batch.size()) +
@@ -506,6 +539,7 @@ Result<std::unique_ptr<SyslogServer>> SyslogServer::Create(const SyslogServerOpt
                           impl->service->ledger().FindContract(options.contract));
     impl->contract = c.name;
   }
+  ISMS_ASSIGN_OR_RETURN(impl->preparer, impl->service->Preparer(impl->contract));
   ISMS_RETURN_IF_ERROR(impl->service->Signer().status());
   if (const auto& k = impl->service->created_key()) {
     impl->Log("created the audit signing key " + k->private_path + " (mode 0600); give the buyer " +

@@ -2,10 +2,11 @@
 // on one port, formats/syslog_framing.h), TLS (RFC 5425: the same framing inside TLS 1.2+) and
 // UDP (one message per datagram), each appending to one contract's audit log.
 //
-// Threads: one thread (the caller of Run) runs every listener; a writer thread owns the store
-// connection and commits the records in batches (group commit: one append and checkpoint per
-// batch, when `batch_records` wait or `flush_interval` after the first one waited), so a record
-// is committed well within a second of its arrival.
+// Threads: one thread (the caller of Run) runs every listener and parses, classifies, encodes
+// and hashes what they receive (app::AuditPreparer); a writer thread owns the store connection
+// and commits the records in batches (group commit: one append and checkpoint per batch, when
+// `batch_records` wait or `flush_interval` after the first one waited), so a record is committed
+// well within a second of its arrival.
 //
 // Backpressure, not loss: records wait in a bounded queue of `queue_records`; while it is full a
 // TCP connection is not read (its sender slows down), and a UDP datagram that finds it full is
@@ -40,8 +41,8 @@ struct SyslogServerOptions {
   std::string tls_cert, tls_key;      // PEM files: the certificate (chain) and its private key
   std::string client_ca;              // PEM; when set, TLS clients need a certificate it signed
   std::vector<Cidr> allow;            // when not empty, only senders in one of these
-  size_t queue_records = 20000;
-  size_t batch_records = 5000;
+  size_t queue_records = 100000;
+  size_t batch_records = 20000;
   std::chrono::milliseconds flush_interval{200};
 };
 

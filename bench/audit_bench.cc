@@ -1,0 +1,223 @@
+// The audit log at scale, through the app layer (no network): what `isms serve` does with each
+// received message, stage by stage, and a store filled with as many records as wanted.
+//
+//   audit_bench prepare [COUNT]
+//       per-record CPU time of parsing (RFC 5424), classifying, encoding and hashing, on one
+//       thread (default 200,000 records)
+//   audit_bench fill --store URL --count N [--hosts H] [--days D] [--from YYYY-MM-DD]
+//       appends N records from H hosts (default 1,000) spread evenly over D days (default 1)
+//       from the given day (default 2026-01-01) to the contract "bench" (created when missing),
+//       as `isms serve` does: one thread prepares the records, the caller appends them in
+//       batches of 20,000 with a signed checkpoint each
+//
+// Records are those of bench/syslog_send.cc (sshd, sudo, firewall and proxy texts, about 160
+// bytes each). Prints one line per measurement; docs/benchmarks.md records the figures.
+#include <sys/resource.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "app/audit.h"
+#include "core/calendar.h"
+#include "formats/syslog.h"
+
+namespace {
+
+using isms::Instant;
+using Steady = std::chrono::steady_clock;
+
+double Seconds(Steady::time_point a, Steady::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+double CpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_THREAD, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+// Message i of syslog_send's stream, at `ms` since 1970.
+std::string Message(long i, long hosts, std::int64_t ms) {
+  static const char* kTexts[] = {
+      "Accepted publickey for alice from 10.0.0.9 port 51234 ssh2: ED25519 SHA256:abc",
+      "alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/usr/bin/systemctl restart nginx",
+      "[UFW BLOCK] IN=eth1 OUT=eth0 SRC=10.0.0.23 DST=203.0.113.7 LEN=60 PROTO=TCP SPT=40001 "
+      "DPT=4444",
+      "1732838400.123    145 10.0.0.41 TCP_MISS/200 5120 GET http://updates.example.org/x - "
+      "HIER_DIRECT",
+  };
+  static const char* kApps[] = {"sshd", "sudo", "kernel", "squid"};
+  const std::string t = isms::FormatInstant(Instant(std::chrono::milliseconds(ms)));
+  char msg[512];
+  std::snprintf(msg, sizeof msg, "<86>1 %s host-%ld %s %ld - - %s seq=%ld", t.c_str(), i % hosts,
+                kApps[i % 4], 1000 + i % 5000, kTexts[i % 4], i);
+  return msg;
+}
+
+int Fail(const isms::Status& s) {
+  std::fprintf(stderr, "audit_bench: %s\n", s.ToString().c_str());
+  return 1;
+}
+
+int Prepare(long count) {
+  isms::SystemClock clock;
+  std::vector<std::string> msgs;
+  const std::int64_t day = 1764288000000;  // 2025-11-28
+  for (long i = 0; i < count; ++i) msgs.push_back(Message(i, 1000, day + i));
+  auto classifier = isms::AuditClassifier::Create();
+  if (!classifier.ok()) return Fail(classifier.status());
+  isms::SyslogOptions o;
+  o.received = clock.Now();
+  std::vector<isms::AuditRecord> records(msgs.size());
+  std::vector<std::string> encoded(msgs.size());
+  double c0 = CpuSeconds();
+  for (std::size_t i = 0; i < msgs.size(); ++i) records[i] = isms::ParseSyslogMessage(msgs[i], o);
+  double c1 = CpuSeconds();
+  for (auto& r : records) classifier->Classify(r);
+  double c2 = CpuSeconds();
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    encoded[i] = isms::EncodeAuditRecord(records[i]).value();
+  }
+  double c3 = CpuSeconds();
+  std::size_t bytes = 0;
+  for (const std::string& e : encoded) bytes += isms::audit::LeafHash(e)[0] + e.size();
+  double c4 = CpuSeconds();
+  const double n = static_cast<double>(count) / 1e9;
+  std::printf("per record (ns of CPU): parse %.0f, classify %.0f, encode %.0f, hash %.0f; "
+              "%.0f encoded bytes a record\n",
+              (c1 - c0) / n, (c2 - c1) / n, (c3 - c2) / n, (c4 - c3) / n,
+              static_cast<double>(bytes) / static_cast<double>(count));
+  return 0;
+}
+
+// Batches from the preparing thread to the appending one.
+class Batches {
+ public:
+  void Put(std::vector<isms::app::PreparedAuditRecord>&& b) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return q_.size() < 4; });
+    q_.push_back(std::move(b));
+    cv_.notify_all();
+  }
+  // Empty at the end.
+  std::vector<isms::app::PreparedAuditRecord> Get() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return !q_.empty(); });
+    auto b = std::move(q_.front());
+    q_.pop_front();
+    cv_.notify_all();
+    return b;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::vector<isms::app::PreparedAuditRecord>> q_;
+};
+
+int Fill(const std::string& url, long count, long hosts, long days, const std::string& from) {
+  isms::SystemClock clock;
+  auto service = isms::app::AuditService::Open(url, "", clock);
+  if (!service.ok()) return Fail(service.status());
+  isms::app::AuditService& s = **service;
+  if (!s.ledger().FindContract("bench").ok()) {
+    isms::app::NewContract c;
+    c.name = "bench";
+    c.start = isms::ParseDate(from).value();
+    if (auto r = s.ledger().CreateContract(c, isms::app::Actor{"audit_bench"}); !r.ok()) {
+      return Fail(r.status());
+    }
+  }
+  auto preparer = s.Preparer("bench");
+  if (!preparer.ok()) return Fail(preparer.status());
+  auto state = s.State("bench");
+  if (!state.ok()) return Fail(state.status());
+  const long first = static_cast<long>(state->size);
+  const std::int64_t start = isms::StartOfLondonDay(isms::ParseDate(from).value())
+                                 .time_since_epoch()
+                                 .count();
+  const double step = static_cast<double>(days) * 86400000.0 / static_cast<double>(count);
+  constexpr std::size_t kBatch = 20000;
+  Batches batches;
+  double prepare_cpu = 0;
+  std::thread producer([&] {
+    const double c0 = CpuSeconds();
+    isms::SyslogOptions o;
+    std::vector<isms::app::PreparedAuditRecord> batch;
+    for (long i = 0; i < count; ++i) {
+      const std::int64_t ms = start + static_cast<std::int64_t>(static_cast<double>(i) * step);
+      o.received = Instant(std::chrono::milliseconds(ms));
+      batch.push_back(
+          (*preparer)->Prepare(isms::ParseSyslogMessage(Message(first + i, hosts, ms), o)).value());
+      if (batch.size() == kBatch) batches.Put(std::move(batch)), batch.clear();
+    }
+    if (!batch.empty()) batches.Put(std::move(batch));
+    batches.Put({});
+    prepare_cpu = CpuSeconds() - c0;
+  });
+  const auto t0 = Steady::now();
+  const double c0 = CpuSeconds();
+  long done = 0;
+  auto last_report = t0;
+  while (true) {
+    std::vector<isms::app::PreparedAuditRecord> b = batches.Get();
+    if (b.empty()) break;
+    auto r = s.AppendPrepared("bench", b);
+    if (!r.ok()) {
+      producer.detach();
+      return Fail(r.status());
+    }
+    done += static_cast<long>(b.size());
+    if (Seconds(last_report, Steady::now()) >= 30) {
+      last_report = Steady::now();
+      std::printf("  %ld records, %.0f records/s\n", done, done / Seconds(t0, last_report));
+      std::fflush(stdout);
+    }
+  }
+  const double append_cpu = CpuSeconds() - c0;
+  producer.join();
+  const double secs = Seconds(t0, Steady::now());
+  std::printf("filled %ld records (log size %ld) in %.1f s = %.0f records/s; CPU a record: "
+              "prepare %.2f us, append %.2f us\n",
+              done, first + done, secs, static_cast<double>(done) / secs,
+              prepare_cpu * 1e6 / static_cast<double>(done),
+              append_cpu * 1e6 / static_cast<double>(done));
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc >= 2 && std::strcmp(argv[1], "prepare") == 0) {
+    return Prepare(argc >= 3 ? std::atol(argv[2]) : 200000);
+  }
+  if (argc >= 2 && std::strcmp(argv[1], "fill") == 0) {
+    std::string store, from = "2026-01-01";
+    long count = 0, hosts = 1000, days = 1;
+    for (int i = 2; i + 1 < argc; i += 2) {
+      const std::string k = argv[i];
+      if (k == "--store") store = argv[i + 1];
+      else if (k == "--count") count = std::atol(argv[i + 1]);
+      else if (k == "--hosts") hosts = std::atol(argv[i + 1]);
+      else if (k == "--days") days = std::atol(argv[i + 1]);
+      else if (k == "--from") from = argv[i + 1];
+    }
+    if (!store.empty() && count > 0 && hosts > 0 && days > 0) {
+      return Fill(store, count, hosts, days, from);
+    }
+  }
+  std::fprintf(stderr,
+               "usage: audit_bench prepare [COUNT]\n"
+               "       audit_bench fill --store URL --count N [--hosts H] [--days D] "
+               "[--from YYYY-MM-DD]\n");
+  return 2;
+}
