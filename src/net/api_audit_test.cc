@@ -143,6 +143,27 @@ TEST_P(AuditApi, SearchFiltersAndPagesAsTheCommandLine) {
   EXPECT_EQ(Api("auditor", "GET", "/api/v1/contracts/acme/audit/export").status, 400);
 }
 
+TEST_P(AuditApi, LeasesOfAHostAndAnAddress) {
+  std::string dhcp =
+      json{{"time", "2026-03-01T08:00:00Z"},
+           {"host", "gw-01"},
+           {"app", "dhcpd"},
+           {"message", "DHCPACK on 10.0.0.5 to aa:bb:cc:dd:ee:ff (laptop-042) via eth0"}}
+          .dump() +
+      "\n";
+  ASSERT_EQ(Ingest("engineer", "/api/v1/contracts/acme/audit/records", dhcp).status, 200);
+  json by_host = Json(Api("auditor", "GET", "/api/v1/contracts/acme/audit/leases?host=laptop-042"));
+  ASSERT_EQ(by_host["items"].size(), 1u) << by_host.dump(2);
+  EXPECT_EQ(by_host["items"][0]["ip"], "10.0.0.5");
+  EXPECT_EQ(by_host["items"][0]["mac"], "aa:bb:cc:dd:ee:ff");
+  json by_ip = Json(Api("auditor", "GET", "/api/v1/contracts/acme/audit/leases?ip=10.0.0.5"));
+  EXPECT_EQ(by_ip["items"].size(), 1u);
+  EXPECT_EQ(Json(Api("auditor", "GET", "/api/v1/contracts/acme/audit/leases?ip=10.0.0.6"))["items"]
+                .size(),
+            0u);
+  EXPECT_EQ(Api("otherbuyer", "GET", "/api/v1/contracts/acme/audit/leases").status, 404);
+}
+
 TEST_P(AuditApi, CheckpointsAndProofsVerifyOfflineWithThePublicKey) {
   Reply first = Ingest("engineer", "/api/v1/contracts/acme/audit/records", Lines(10, "web-01"));
   ASSERT_EQ(first.status, 200);

@@ -73,6 +73,19 @@ TEST_P(OpenApi, EveryDocumentedOperationIsServed) {
   EXPECT_GT(operations, 40);
 }
 
+TEST_P(OpenApi, EveryRouteThatNeedsAUserIs401WithoutOne) {
+  int checked = 0;
+  for (const RouteSpec& spec : web_->routes()) {
+    if (spec.kind != RouteKind::kApi || spec.auth != RouteAuth::kUser) continue;
+    ++checked;
+    Reply r = Api("", spec.method, Fill(spec.pattern), spec.method == "GET" ? "" : "{}",
+                  {{"Content-Type", "application/json"}});
+    EXPECT_EQ(r.status, 401) << spec.method << " " << spec.pattern << ": " << r.body;
+    EXPECT_EQ(Json(r)["error"]["code"], "unauthenticated") << spec.method << " " << spec.pattern;
+  }
+  EXPECT_GT(checked, 40);
+}
+
 TEST_P(OpenApi, OperationIdsAreUnique) {
   json doc = Json(Api("", "GET", "/api/v1/openapi.json"));
   std::set<std::string> ids;
