@@ -17,7 +17,9 @@
 # p90 and p99, non-2xx answers, and the load average before each run (the machine is shared).
 #
 # Usage: scripts/bench-http.sh BUILD_DIR [--findings N] [--connections C] [--duration S]
-#                                        [--server-threads T] [--engine sqlite|postgres] [--keep]
+#                                        [--server-threads T] [--engine sqlite|postgres]
+#                                        [--ingest-records N] [--keep]
+#   --ingest-records  JSON lines per ingest request (default 10000)
 #   BUILD_DIR  a release build with the targets isms and gen_scans:
 #              cmake --preset release -B build/bench && cmake --build build/bench --target isms gen_scans
 set -euo pipefail
@@ -31,6 +33,7 @@ connections=100
 duration=30
 server_threads=4
 engine=sqlite
+per_body=10000
 keep=0
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -39,6 +42,7 @@ while [[ $# -gt 0 ]]; do
     --duration) duration=$2; shift 2 ;;
     --server-threads) server_threads=$2; shift 2 ;;
     --engine) engine=$2; shift 2 ;;
+    --ingest-records) per_body=$2; shift 2 ;;
     --keep) keep=1; shift ;;
     *) echo "bench-http: unknown option $1" >&2; exit 2 ;;
   esac
@@ -89,8 +93,8 @@ password="bench password $(date +%s)"
 echo "$password" | "$isms" user add bench --role security-officer --contract bench --password-stdin >/dev/null
 token=$("$isms" token create --user bench --expires 2099-12-31 --note bench | awk 'END {print $NF}')
 
-# 10,000 JSON lines (sshd, sudo, proxy and firewall records of 200 hosts), and 100,000 for the peer.
-python3 - "$work/records.jsonl" <<'EOF'
+# PER_BODY JSON lines (sshd, sudo, proxy and firewall records of 200 hosts), and 100,000 for the peer.
+python3 - "$work/records.jsonl" "$per_body" <<'EOF'
 import json, sys
 out = open(sys.argv[1], "w")
 texts = [
@@ -99,7 +103,7 @@ texts = [
     ("squid", "1764400000.{p} 42 10.0.{a}.{b} TCP_MISS/200 5120 GET http://updates.example.com/{p} {u} HIER_DIRECT/93.184.216.34 text/html"),
     ("kernel", "[UFW BLOCK] IN=eth0 OUT= SRC=203.0.113.{b} DST=10.0.{a}.5 PROTO=TCP SPT={p} DPT=22"),
 ]
-for i in range(10000):
+for i in range(int(sys.argv[2])):
     app, text = texts[i % len(texts)]
     u = "user%d" % (i % 97)
     rec = {"time": "2026-11-28T%02d:%02d:%02dZ" % (i // 3600 % 24, i // 60 % 60, i % 60),
@@ -107,8 +111,13 @@ for i in range(10000):
            "message": text.format(u=u, a=i % 250, b=(i * 7) % 250, p=40000 + i % 20000)}
     out.write(json.dumps(rec, separators=(",", ":")) + "\n")
 EOF
-for _ in 1 2 3 4 5 6 7 8 9 10; do cat "$work/records.jsonl"; done >"$work/records-100k.jsonl"
-per_body=10000
+python3 - "$work/records.jsonl" "$work/records-100k.jsonl" <<'EOF'
+import sys
+lines = open(sys.argv[1]).read().splitlines(True)
+with open(sys.argv[2], "w") as out:
+    for i in range(100000):
+        out.write(lines[i % len(lines)])
+EOF
 body_bytes=$(stat -c %s "$work/records.jsonl")
 
 log "peer: isms audit ingest of 100,000 records"

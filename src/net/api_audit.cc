@@ -350,10 +350,10 @@ void AddAuditRoutes(WebApp& app) {
       [](RequestContext& ctx) {
         Result<std::optional<std::int64_t>> size = api::QueryInt(ctx.req, "size");
         if (!size.ok()) return api::Fail(size.status());
-        Result<std::string> note = Status::Internal("unset");
-        note = *size ? ctx.services.audit->CheckpointAt(ctx.contract,
-                                                        static_cast<std::uint64_t>(**size))
-                     : ctx.services.audit->LatestCheckpoint(ctx.contract);
+        Result<std::string> note =
+            *size ? ctx.services.audit->CheckpointAt(ctx.contract,
+                                                     static_cast<std::uint64_t>(**size))
+                  : ctx.services.audit->LatestCheckpoint(ctx.contract);
         if (!note.ok()) return api::Fail(note.status());
         Result<audit::Checkpoint> cp = audit::ParseCheckpoint(*note);
         std::string name = ctx.contract + "-audit-checkpoint-" +
