@@ -15,6 +15,7 @@
 #include "core/event_types.h"
 #include "net/api_routes.h"
 #include "net/api_util.h"
+#include "net/web_cache.h"
 
 namespace isms::net {
 
@@ -362,8 +363,8 @@ void AddContractRoutes(WebApp& app) {
       api::ApiDoc()
           .Describe("As `isms status` without --all: how many obligations are breached, open, "
                     "due soon, suspended and met late, the most urgent breached ones and those due "
-                    "within the horizon, soonest first. A few indexed queries whatever the size "
-                    "of the contract.")
+                    "within the horizon, soonest first. Kept while the contract's data is "
+                    "unchanged, for at most a minute: as_of says when it was computed.")
           .Query(
               {{"at", "string",
                 "as of: YYYY-MM-DD (the end of that London day) or an RFC 3339 instant"},
@@ -402,21 +403,32 @@ void AddContractRoutes(WebApp& app) {
           }
           q.limit = **limit;
         }
-        Result<app::StatusOverview> o = ctx.services.ledger().Overview(ctx.contract, q);
-        if (!o.ok()) return api::Fail(o.status());
-        Json breached = Json::array(), due = Json::array();
-        for (const Obligation& ob : o->most_urgent_breached)
-          breached.push_back(api::ObligationJson(ob));
-        for (const Obligation& ob : o->next_due) due.push_back(api::ObligationJson(ob));
-        return api::JsonReply(200, Json{{"as_of", FormatInstant(o->as_of)},
-                                        {"due_by", FormatInstant(o->due_by)},
-                                        {"breached", o->breached},
-                                        {"open", o->open},
-                                        {"due_soon", o->due_soon},
-                                        {"suspended", o->suspended},
-                                        {"met_late", o->met_late},
-                                        {"most_urgent_breached", breached},
-                                        {"next_due", due}});
+        // Kept while the contract's data is unchanged, as the dashboard is (net/web_cache.h):
+        // as_of says when it was computed, at most a minute ago.
+        std::string kind = "api:overview\n" + (q.at ? FormatInstant(*q.at) : std::string()) + "\n" +
+                           (q.as_known ? "known" : "") + "\n" + std::to_string(q.horizon.count()) +
+                           "\n" + std::to_string(q.limit);
+        Result<std::shared_ptr<const nlohmann::json>> text =
+            web::Cached(ctx, ctx.contract, kind, [&]() -> Result<nlohmann::json> {
+              ISMS_ASSIGN_OR_RETURN(app::StatusOverview o,
+                                    ctx.services.ledger().Overview(ctx.contract, q));
+              Json breached = Json::array(), due = Json::array();
+              for (const Obligation& ob : o.most_urgent_breached) {
+                breached.push_back(api::ObligationJson(ob));
+              }
+              for (const Obligation& ob : o.next_due) due.push_back(api::ObligationJson(ob));
+              return nlohmann::json(api::Dump(Json{{"as_of", FormatInstant(o.as_of)},
+                                                   {"due_by", FormatInstant(o.due_by)},
+                                                   {"breached", o.breached},
+                                                   {"open", o.open},
+                                                   {"due_soon", o.due_soon},
+                                                   {"suspended", o.suspended},
+                                                   {"met_late", o.met_late},
+                                                   {"most_urgent_breached", breached},
+                                                   {"next_due", due}}));
+            });
+        if (!text.ok()) return api::Fail(text.status());
+        return HttpResponse::Json(200, (*text)->get<std::string>() + "\n");
       });
 
   api::Add(app,

@@ -188,6 +188,14 @@ TEST_P(ContractsApi, TheOverviewCountsWhatNeedsAttention) {
             std::min<size_t>(5, o["breached"].get<size_t>()));
   json breached = Json(Api("buyer", "GET", "/api/v1/contracts/acme/status?state=breached"));
   EXPECT_EQ(o["most_urgent_breached"][0], breached["items"][0]) << "most urgent first, alike";
+  // The overview is kept, but never across a change of the contract's data.
+  ASSERT_EQ(Post("officer", "/api/v1/contracts/acme/events",
+                 {{"type", "isms.submitted"}, {"attrs", {{"doc", Doc(1)}}}})
+                .status,
+            201);
+  json after = Json(Api("buyer", "GET", "/api/v1/contracts/acme/status/overview?days=400&limit=5"));
+  EXPECT_EQ(after["breached"].get<int>(), o["breached"].get<int>() - 1) << after.dump(2);
+  EXPECT_EQ(after["met_late"].get<int>(), o["met_late"].get<int>() + 1) << after.dump(2);
   EXPECT_EQ(Api("buyer", "GET", "/api/v1/contracts/acme/status/overview?days=0").status, 400);
   EXPECT_EQ(Api("buyer", "GET", "/api/v1/contracts/other/status/overview").status, 404);
 }
