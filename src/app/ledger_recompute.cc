@@ -13,7 +13,6 @@
 #include <functional>
 #include <map>
 #include <optional>
-#include <span>
 #include <thread>
 
 #include "app/ledger.h"
@@ -34,7 +33,7 @@ using ledger_internal::RowHash;
 // One stream: its events and, once evaluated, its obligations and their fingerprints.
 struct StreamGroup {
   std::string stream;
-  std::span<const Event> events;
+  std::vector<const Event*> events;  // in any order: the rules sort them
   bool fixed = false;  // a finding's or an asset's stream, evaluated with its facts beforehand
   bool ready = false;  // `evaluation` holds the stream's obligations
   Evaluation evaluation;
@@ -45,10 +44,17 @@ bool IsFindingStream(std::string_view stream) {
   return stream.substr(0, 5) == "vuln:";
 }
 
-// The order that brings equal keys together: the positions of `keys` sorted by a hash of the key,
-// then by position (keys that share a hash are told apart by the key itself). Sorting pairs of
-// integers costs a fraction of sorting or looking up the strings.
-std::vector<std::uint32_t> ClusterOrder(const std::vector<std::string>& keys) {
+// Positions of keys brought together: `order` lists the positions of equal keys next to each
+// other (in ascending position), cluster c taking order[starts[c]] to order[starts[c + 1] - 1].
+struct Clusters {
+  std::vector<std::uint32_t> order;
+  std::vector<std::uint32_t> starts;  // with the end of the last cluster at the end
+};
+
+// The keys' clusters, by a sort of the keys' hashes and positions: sorting pairs of integers
+// costs a fraction of sorting or looking up the strings. Keys that share a hash are told apart
+// by the key itself.
+Clusters Cluster(const std::vector<std::string>& keys) {
   struct Item {
     std::uint64_t hash;
     std::uint32_t index;
@@ -60,7 +66,8 @@ std::vector<std::uint32_t> ClusterOrder(const std::vector<std::string>& keys) {
   std::sort(items.begin(), items.end(), [](const Item& a, const Item& b) {
     return a.hash != b.hash ? a.hash < b.hash : a.index < b.index;
   });
-  std::vector<std::uint32_t> order(items.size());
+  Clusters c;
+  c.order.resize(items.size());
   for (size_t i = 0; i < items.size();) {
     size_t j = i + 1;
     bool shared = false;
@@ -68,19 +75,27 @@ std::vector<std::uint32_t> ClusterOrder(const std::vector<std::string>& keys) {
       shared = shared || keys[items[j].index] != keys[items[i].index];
       ++j;
     }
-    for (size_t k = i; k < j; ++k) order[k] = items[k].index;
+    for (size_t k = i; k < j; ++k) c.order[k] = items[k].index;
+    c.starts.push_back(static_cast<std::uint32_t>(i));
     if (shared) {
-      std::stable_sort(order.begin() + static_cast<std::ptrdiff_t>(i),
-                       order.begin() + static_cast<std::ptrdiff_t>(j),
+      auto first = c.order.begin() + static_cast<std::ptrdiff_t>(i);
+      auto last = c.order.begin() + static_cast<std::ptrdiff_t>(j);
+      std::stable_sort(first, last,
                        [&](std::uint32_t a, std::uint32_t b) { return keys[a] < keys[b]; });
+      for (auto k = first + 1; k != last; ++k) {
+        if (keys[*k] != keys[*(k - 1)]) {
+          c.starts.push_back(static_cast<std::uint32_t>(k - c.order.begin()));
+        }
+      }
     }
     i = j;
   }
-  return order;
+  c.starts.push_back(static_cast<std::uint32_t>(items.size()));
+  return c;
 }
 
-// The contract's events, grouped by the stream the rules give them (StreamOf; the stored stream
-// column serves the per-stream reads of recording) into `storage`, and the groups in stream
+// The contract's events in `storage`, and their groups by the stream the rules give them
+// (StreamOf; the stored stream column serves the per-stream reads of recording), in stream
 // order, the contract stream "" first with or without events. The finding streams' events go to
 // `findings` instead: their obligations need the findings' facts.
 Result<std::vector<StreamGroup>> ReadStreams(store::Connection& conn, std::int64_t contract_id,
@@ -95,9 +110,10 @@ Result<std::vector<StreamGroup>> ReadStreams(store::Connection& conn, std::int64
   ISMS_ASSIGN_OR_RETURN(auto st, conn.Prepare(std::string("SELECT ") + kEventColumns +
                                               " FROM events WHERE contract_id = $1"));
   st->BindInt(1, contract_id);
-  std::vector<Event> events;
-  std::vector<std::string> streams;
+  std::vector<Event>& events = *storage;
+  events.clear();
   events.reserve(expected);
+  std::vector<std::string> streams;
   streams.reserve(expected);
   while (true) {
     ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
@@ -107,29 +123,24 @@ Result<std::vector<StreamGroup>> ReadStreams(store::Connection& conn, std::int64
     events.push_back(std::move(e));
   }
   *count += static_cast<std::int64_t>(events.size());
-  const std::vector<std::uint32_t> order = ClusterOrder(streams);
-  storage->clear();
-  storage->reserve(events.size());
+  const Clusters clusters = Cluster(streams);
   std::vector<StreamGroup> groups;
-  size_t first = 0;
-  for (size_t k = 0; k <= order.size(); ++k) {
-    if (k < order.size() && (k == 0 || streams[order[k]] == streams[order[k - 1]])) {
-      storage->push_back(std::move(events[order[k]]));
+  groups.reserve(clusters.starts.size());
+  for (size_t k = 0; k + 1 < clusters.starts.size(); ++k) {
+    const auto first = clusters.order.begin() + clusters.starts[k];
+    const auto last = clusters.order.begin() + clusters.starts[k + 1];
+    const std::string& stream = streams[*first];
+    if (IsFindingStream(stream)) {
+      std::vector<Event>& of = (*findings)[stream];
+      for (auto i = first; i != last; ++i) of.push_back(events[*i]);
+      std::sort(of.begin(), of.end(), HappenedBefore);
       continue;
     }
-    if (k > 0) {
-      const std::string& stream = streams[order[k - 1]];
-      auto begin = storage->begin() + static_cast<std::ptrdiff_t>(first);
-      std::sort(begin, storage->end(), HappenedBefore);
-      if (IsFindingStream(stream)) {
-        (*findings)[stream].assign(begin, storage->end());
-      } else {
-        groups.push_back({stream, {}, false, false, {}, {}});
-        groups.back().events = std::span<const Event>(&*begin, storage->size() - first);
-      }
-    }
-    first = storage->size();
-    if (k < order.size()) storage->push_back(std::move(events[order[k]]));
+    StreamGroup g;
+    g.stream = stream;
+    g.events.reserve(static_cast<size_t>(last - first));
+    for (auto i = first; i != last; ++i) g.events.push_back(&events[*i]);
+    groups.push_back(std::move(g));
   }
   if (std::none_of(groups.begin(), groups.end(),
                    [](const StreamGroup& g) { return g.stream.empty(); })) {
@@ -182,7 +193,8 @@ class AheadEvaluator {
   void Evaluate(size_t i) {
     StreamGroup& g = groups_[i];
     if (!g.ready) {
-      g.evaluation = EvaluateStream(l_.terms, l_.versions, l_.calendar, g.stream, g.events, now_);
+      g.evaluation =
+          EvaluateStreamEvents(l_.terms, l_.versions, l_.calendar, g.stream, g.events, now_);
       g.ready = true;
     }
     if (hashes_) g.hashes = ObligationHashes(g.evaluation.obligations);
@@ -218,11 +230,11 @@ struct StoredStream {
 // The contract's stored projection, by stream in stream order, with the number of obligation
 // rows. Each table is read in one pass in the order it is stored: by the index on the key, the
 // rows of a projection kept up to date event by event would be a random access each.
-Result<std::vector<StoredStream>> ReadProjection(store::Connection& conn,
-                                                 std::int64_t contract_id, std::int64_t* rows) {
-  ISMS_ASSIGN_OR_RETURN(
-      auto st, conn.Prepare(std::string("SELECT ") + ledger_internal::kObligationColumns +
-                            " FROM obligations WHERE +contract_id = $1"));
+Result<std::vector<StoredStream>> ReadProjection(store::Connection& conn, std::int64_t contract_id,
+                                                 std::int64_t* rows) {
+  ISMS_ASSIGN_OR_RETURN(auto st,
+                        conn.Prepare(std::string("SELECT ") + ledger_internal::kObligationColumns +
+                                     " FROM obligations WHERE +contract_id = $1"));
   st->BindInt(1, contract_id);
   std::vector<std::string> keys;
   std::vector<std::pair<std::int64_t, std::uint64_t>> values;
@@ -238,12 +250,13 @@ Result<std::vector<StoredStream>> ReadProjection(store::Connection& conn,
   }
   *rows = static_cast<std::int64_t>(values.size());
   std::vector<StoredStream> stored;
-  const std::vector<std::uint32_t> order = ClusterOrder(keys);
-  for (size_t k = 0; k < order.size(); ++k) {
-    if (k == 0 || keys[order[k]] != keys[order[k - 1]]) {
-      stored.push_back({keys[order[k]], {}, false, {}});
+  const Clusters clusters = Cluster(keys);
+  for (size_t k = 0; k + 1 < clusters.starts.size(); ++k) {
+    StoredStream& s = stored.emplace_back();
+    s.stream = keys[clusters.order[clusters.starts[k]]];
+    for (std::uint32_t i = clusters.starts[k]; i < clusters.starts[k + 1]; ++i) {
+      s.rows.push_back(values[clusters.order[i]]);
     }
-    stored.back().rows.push_back(values[order[k]]);
   }
   for (StoredStream& s : stored) std::sort(s.rows.begin(), s.rows.end());
   std::sort(stored.begin(), stored.end(),
@@ -286,8 +299,8 @@ bool Unchanged(const StoredStream* s, const StreamGroup& g) {
                                : std::nullopt;
   if (s->next_change != next) return false;
   for (size_t i = 0; i < g.hashes.size(); ++i) {
-    if (s->rows[i] != std::pair<std::int64_t, std::uint64_t>(static_cast<std::int64_t>(i),
-                                                            g.hashes[i])) {
+    if (s->rows[i] !=
+        std::pair<std::int64_t, std::uint64_t>(static_cast<std::int64_t>(i), g.hashes[i])) {
       return false;
     }
   }
@@ -301,10 +314,9 @@ bool Unchanged(const StoredStream* s, const StreamGroup& g) {
 Status ClearProjection(store::Connection& conn, std::int64_t contract_id) {
   bool alone = true;
   // One MIN or MAX per query: SQLite answers those from the key's index at once.
-  for (const char* sql : {"SELECT MIN(contract_id) FROM obligations",
-                          "SELECT MAX(contract_id) FROM obligations",
-                          "SELECT MIN(contract_id) FROM streams",
-                          "SELECT MAX(contract_id) FROM streams"}) {
+  for (const char* sql :
+       {"SELECT MIN(contract_id) FROM obligations", "SELECT MAX(contract_id) FROM obligations",
+        "SELECT MIN(contract_id) FROM streams", "SELECT MAX(contract_id) FROM streams"}) {
     ISMS_ASSIGN_OR_RETURN(auto st, conn.Prepare(sql));
     ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
     if (row && !st->IsNull(0) && st->ColumnInt(0) != contract_id) alone = false;
@@ -340,7 +352,10 @@ Result<std::int64_t> Ledger::RecomputeContract(const ContractRecord& c, Instant 
   fixed.insert(fixed.end(), std::make_move_iterator(scans.begin()),
                std::make_move_iterator(scans.end()));
   for (auto& [stream, ev] : fixed) {
-    groups.push_back({std::move(stream), {}, true, true, std::move(ev), {}});
+    StreamGroup& g = groups.emplace_back();
+    g.stream = std::move(stream);
+    g.fixed = g.ready = true;
+    g.evaluation = std::move(ev);
   }
   std::sort(groups.begin(), groups.end(),
             [](const StreamGroup& a, const StreamGroup& b) { return a.stream < b.stream; });

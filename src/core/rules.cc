@@ -339,16 +339,17 @@ std::vector<Event> EffectiveEvents(std::span<const Event> events) {
 namespace {
 
 Evaluation Evaluate(const ContractTerms& terms, const std::vector<PolicyVersion>& policies,
-                    const Calendar& calendar, std::span<const Event> events, Instant as_of,
+                    const Calendar& calendar, std::span<const Event* const> events, Instant as_of,
                     const std::string* only) {
   std::set<std::int64_t> superseded;
-  for (const Event& e : events) {
-    if (e.supersedes) superseded.insert(*e.supersedes);
+  for (const Event* e : events) {
+    if (e->supersedes) superseded.insert(*e->supersedes);
   }
   Events kept;
-  for (const Event& e : events) {
-    if (e.type == "event.retracted" || e.at > as_of || superseded.count(e.id)) continue;
-    kept.push_back(&e);
+  kept.reserve(events.size());
+  for (const Event* e : events) {
+    if (e->type == "event.retracted" || e->at > as_of || superseded.count(e->id)) continue;
+    kept.push_back(e);
   }
   std::sort(kept.begin(), kept.end(),
             [](const Event* a, const Event* b) { return HappenedBefore(*a, *b); });
@@ -384,11 +385,25 @@ Evaluation Evaluate(const ContractTerms& terms, const std::vector<PolicyVersion>
   return std::move(c).Finish(in_scope);
 }
 
+std::vector<const Event*> Pointers(std::span<const Event> events) {
+  std::vector<const Event*> out;
+  out.reserve(events.size());
+  for (const Event& e : events) out.push_back(&e);
+  return out;
+}
+
 }  // namespace
 
 Evaluation EvaluateStream(const ContractTerms& terms, const std::vector<PolicyVersion>& policies,
                           const Calendar& calendar, std::string_view stream,
                           std::span<const Event> stream_events, Instant as_of) {
+  return EvaluateStreamEvents(terms, policies, calendar, stream, Pointers(stream_events), as_of);
+}
+
+Evaluation EvaluateStreamEvents(const ContractTerms& terms,
+                                const std::vector<PolicyVersion>& policies,
+                                const Calendar& calendar, std::string_view stream,
+                                std::span<const Event* const> stream_events, Instant as_of) {
   const std::string only(stream);
   return Evaluate(terms, policies, calendar, stream_events, as_of, &only);
 }
@@ -396,7 +411,7 @@ Evaluation EvaluateStream(const ContractTerms& terms, const std::vector<PolicyVe
 Evaluation EvaluateContract(const ContractTerms& terms, const std::vector<PolicyVersion>& policies,
                             const Calendar& calendar, std::span<const Event> events,
                             Instant as_of) {
-  return Evaluate(terms, policies, calendar, events, as_of, nullptr);
+  return Evaluate(terms, policies, calendar, Pointers(events), as_of, nullptr);
 }
 
 std::vector<std::string> RootCausesInUse(std::span<const Event> events) {

@@ -101,6 +101,11 @@ struct Evaluation {
 Evaluation EvaluateStream(const ContractTerms& terms, const std::vector<PolicyVersion>& policies,
                           const Calendar& calendar, std::string_view stream,
                           std::span<const Event> stream_events, Instant as_of);
+// The same, given pointers to the stream's events (which stay where they are, in any order).
+Evaluation EvaluateStreamEvents(const ContractTerms& terms,
+                                const std::vector<PolicyVersion>& policies,
+                                const Calendar& calendar, std::string_view stream,
+                                std::span<const Event* const> stream_events, Instant as_of);
 
 // The union of every stream's evaluation (the contract stream always included), in the order
 // of ObligationBefore; next_change the earliest of the streams'.
