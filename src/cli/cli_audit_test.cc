@@ -470,6 +470,23 @@ TEST_P(AuditCli, ErasingTheDhcpRecordThatStartedALeaseDropsTheLease) {
             "0\n");
 }
 
+TEST_P(AuditCli, ANewSqliteAuditFileHasSixteenKibPages) {
+  if (GetParam() != "sqlite") GTEST_SKIP() << "a SQLite file's page size";
+  SetUpContract();
+  AuditOk({"ingest", "-", "--contract", "alpha", "--format", "jsonl"}, Lines(3, "2026-01-10"));
+  auto c = AuditStore();
+  for (const char* pragma : {"PRAGMA page_size", "PRAGMA journal_mode"}) {
+    auto st = c->Prepare(pragma);
+    ASSERT_TRUE(st.ok());
+    ASSERT_TRUE(*(*st)->Step());
+    if (std::string(pragma) == "PRAGMA page_size") {
+      EXPECT_EQ((*st)->ColumnInt(0), 16384) << "blocks of a few KiB waste less of larger pages";
+    } else {
+      EXPECT_EQ((*st)->ColumnText(0), "wal");
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, AuditCli, ::testing::Values("sqlite", "postgresql"),
                          [](const auto& info) { return info.param; });
 
