@@ -5,20 +5,35 @@
 #   - isms serve --syslog-tcp (parse, classify, Merkle tree, zstd chunks, signed checkpoints).
 # Each rate runs from the first byte sent to the last record on disk: for rsyslog until the
 # output file has COUNT lines; for isms until the server, sent SIGTERM after the last byte,
-# has committed everything and exited. Then: bytes on disk per record, `isms audit verify` and
-# `isms audit search --host` times. Builds nothing; run by hand (never by `make test`).
+# has committed everything and exited. The CPU time of each receiver is printed too (the machine
+# may be shared). Then: bytes on disk per record, `isms audit verify`, the per-record cost of each
+# stage (bench/audit_bench prepare), and `isms audit search --host` over one day, p50 and p90 of
+# 21 hosts (whole command). With SEARCH_STORE=URL SEARCH_DAY=YYYY-MM-DD, the search is measured
+# on that store too (e.g. one that `audit_bench fill` made of 100 million records).
+# Builds nothing; run by hand (never by `make test`).
 # Usage: scripts/bench-syslog.sh BUILD_DIR [COUNT]
-#   BUILD_DIR: a release build with the targets isms and syslog_send.
+#   BUILD_DIR: a release build with the targets isms, syslog_send and audit_bench.
 set -euo pipefail
 build=${1:?usage: bench-syslog.sh BUILD_DIR [COUNT]}
 count=${2:-1000000}
 isms=$build/src/cli/isms
 send=$build/bench/syslog_send
+audit_bench=$build/bench/audit_bench
 command -v rsyslogd >/dev/null || { echo "bench-syslog: install rsyslog (apt-get install rsyslog)" >&2; exit 1; }
 tmp=$(mktemp -d)
-trap 'pkill -f "rsyslogd -n -f $tmp" 2>/dev/null || true; rm -rf "$tmp"' EXIT
+rs=
+srv=
+cleanup() {
+  [ -n "$rs" ] && kill "$rs" 2>/dev/null || true
+  [ -n "$srv" ] && kill "$srv" 2>/dev/null || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 now() { date +%s.%N; }
+py() { python3 -c "print($1)"; }
+# user+system CPU seconds of a process so far
+cpu() { awk '{print ($14 + $15) / 100}' "/proc/$1/stat"; }
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "records: $count over one TCP connection"
 
@@ -37,12 +52,14 @@ rs=$!
 sleep 1
 t0=$(now)
 "$send" 127.0.0.1 "$port" "$count" >"$tmp/rs/send.txt"
-while [ "$(wc -l <"$tmp/rs/out.log" 2>/dev/null || echo 0)" -lt "$count" ]; do sleep 0.1; done
+while [ "$(wc -l <"$tmp/rs/out.log" 2>/dev/null || echo 0)" -lt "$count" ]; do sleep 0.05; done
 t1=$(now)
+rs_cpu=$(cpu "$rs")
 kill "$rs"; wait "$rs" 2>/dev/null || true
+rs=
 raw=$(stat -c %s "$tmp/rs/out.log")
-rs_rate=$(python3 -c "print(round($count/($t1-$t0)))")
-echo "rsyslog: $(python3 -c "print(round($t1-$t0,2))") s = $rs_rate records/s; output file $raw bytes ($(python3 -c "print(round($raw/$count,1))") bytes/record)"
+rs_rate=$(py "round($count/($t1-$t0))")
+echo "rsyslog: $(py "round($t1-$t0,2)") s = $rs_rate records/s (CPU $rs_cpu s = $(py "round($rs_cpu*1e6/$count,2)") us a record); output file $raw bytes ($(py "round($raw/$count,1)") bytes/record)"
 
 # isms
 mkdir -p "$tmp/isms"
@@ -50,20 +67,45 @@ store="sqlite:$tmp/isms/isms.db"
 "$isms" init --store "$store" >/dev/null
 "$isms" contract create bench --start 2026-11-01 --store "$store" >/dev/null
 port=$(free_port)
-"$isms" serve --syslog-tcp "127.0.0.1:$port" --contract bench --store "$store" >"$tmp/isms/serve.out" 2>&1 &
+"$isms" serve --syslog-tcp "127.0.0.1:$port" --listen none --contract bench --store "$store" >"$tmp/isms/serve.out" 2>&1 &
 srv=$!
 for _ in $(seq 100); do grep -q '^listening' "$tmp/isms/serve.out" && break; sleep 0.05; done
 t0=$(now)
 "$send" 127.0.0.1 "$port" "$count" >"$tmp/isms/send.txt"
-kill -TERM "$srv"; wait "$srv"
-t1=$(now)
-is_rate=$(python3 -c "print(round($count/($t1-$t0)))")
-disk=$(du -cb "$tmp"/isms/isms-audit.db* | tail -1 | cut -f1)
-echo "isms:    $(python3 -c "print(round($t1-$t0,2))") s = $is_rate records/s; audit store $disk bytes ($(python3 -c "print(round($disk/$count,1))") bytes/record, $(python3 -c "print(round($disk/$raw,3))") x the raw size)"
-echo "ratio:   isms / rsyslog = $(python3 -c "print(round($is_rate/$rs_rate,2))")"
-v0=$(now); "$isms" audit verify --contract bench --store "$store" | tail -1; v1=$(now)
-echo "verify:  $(python3 -c "print(round($v1-$v0,2))") s = $(python3 -c "print(round($count/($v1-$v0)))") records/s"
-for h in host-17 host-523; do
-  s0=$(now); n=$("$isms" audit search --contract bench --store "$store" --host "$h" --from 2026-11-28T00:00:00Z --to 2026-11-29T00:00:00Z --count); s1=$(now)
-  echo "search:  --host $h over one day: $n records in $(python3 -c "print(round(($s1-$s0)*1000))") ms (whole command)"
+is_cpu_sent=$(cpu "$srv")
+kill -TERM "$srv"
+# the CPU time up to the exit, read while the process is a zombie would be lost: poll until gone
+is_cpu=$is_cpu_sent
+while kill -0 "$srv" 2>/dev/null; do
+  c=$(cpu "$srv" 2>/dev/null || echo 0)
+  is_cpu=$(py "max($is_cpu, $c)")
+  sleep 0.02
 done
+wait "$srv" || true
+srv=
+t1=$(now)
+is_rate=$(py "round($count/($t1-$t0))")
+disk=$(du -cb "$tmp"/isms/isms-audit.db* | tail -1 | cut -f1)
+echo "isms:    $(py "round($t1-$t0,2)") s = $is_rate records/s (CPU at least $is_cpu s = $(py "round($is_cpu*1e6/$count,2)") us a record); audit store $disk bytes ($(py "round($disk/$count,1)") bytes/record, $(py "round($disk/$raw,3)") x the raw size)"
+echo "ratio:   isms / rsyslog = $(py "round($is_rate/$rs_rate,2)")"
+v0=$(now); "$isms" audit verify --contract bench --store "$store" | tail -1; v1=$(now)
+echo "verify:  $(py "round($v1-$v0,2)") s = $(py "round($count/($v1-$v0))") records/s (whole command)"
+[ -x "$audit_bench" ] && echo "stages:  $("$audit_bench" prepare 200000)"
+
+# p50 and p90 of `search --host` over one day, 21 hosts, whole command
+search_p() {
+  local store=$1 day=$2 next times=()
+  next=$(date -u -d "$day + 1 day" +%F)
+  for h in $(seq 7 47 947); do
+    s0=$(now)
+    n=$("$isms" audit search --contract bench --store "$store" --host "host-$h" --from "${day}T00:00:00Z" --to "${next}T00:00:00Z" --count)
+    s1=$(now)
+    times+=("$(py "round(($s1-$s0)*1000,1)")")
+  done
+  printf '%s\n' "${times[@]}" | sort -n | awk -v n="$n" '{a[NR]=$1} END {printf "p50 %s ms, p90 %s ms (21 hosts; the last had %s records that day)\n", a[11], a[19], n}'
+}
+echo "search:  --host H over one day in this store: $(search_p "$store" 2026-11-28)"
+if [ -n "${SEARCH_STORE:-}" ]; then
+  size=$("$isms" audit checkpoint --contract bench --store "$SEARCH_STORE" | sed -n 2p)
+  echo "search:  --host H over ${SEARCH_DAY:?set SEARCH_DAY} in $SEARCH_STORE ($size records): $(search_p "$SEARCH_STORE" "$SEARCH_DAY")"
+fi

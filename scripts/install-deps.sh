@@ -15,8 +15,8 @@ PACKAGES=(
   libboost-dev libboost-system-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql
-  rsyslog rsyslog-openssl curl openssl
-  chromium nodejs
+  rsyslog rsyslog-openssl
+  chromium nodejs curl openssl
   wrk
 )
 
