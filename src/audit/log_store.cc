@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <bit>
+#include <cstring>
 #include <deque>
 #include <limits>
 #include <map>
@@ -124,17 +125,6 @@ Result<Hash> HashFromBytes(const std::string& b, std::string_view what) {
   return h;
 }
 
-void PutU32(std::string& s, std::uint32_t v) {
-  for (int i = 3; i >= 0; --i) s.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-void PutU64(std::string& s, std::uint64_t v) {
-  for (int i = 7; i >= 0; --i) s.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-void PutBytes(std::string& s, std::string_view b) {
-  PutU32(s, static_cast<std::uint32_t>(b.size()));
-  s.append(b);
-}
-
 class Reader {
  public:
   explicit Reader(std::string_view s) : s_(s) {}
@@ -199,17 +189,36 @@ EntryView ViewOf(const StoredEntry& e) {
 
 // One entry: kind, leaf (u64), time (ms, u64 two's complement), host, user, ip, then the content
 // (kind 2) or the 32-byte leaf hash of erased content (kind 3).
+std::size_t EncodedEntrySize(const EntryView& e) {
+  return 1 + 8 + 8 + 4 + e.host.size() + 4 + e.user.size() + 4 + e.ip.size() +
+         (e.erased ? 32 : 4 + e.bytes.size());
+}
+
+// Appends the entry to `out`, growing it once (callers reserve the whole buffer beforehand, so
+// a block or tail batch of thousands of entries is not copied as it grows).
 void EncodeEntry(std::string& out, const EntryView& e) {
-  out.push_back(static_cast<char>(e.erased ? kEntryErasedIp : kEntryContentIp));
-  PutU64(out, e.leaf);
-  PutU64(out, static_cast<std::uint64_t>(e.time));
-  PutBytes(out, e.host);
-  PutBytes(out, e.user);
-  PutBytes(out, e.ip);
+  const std::size_t at = out.size();
+  out.resize(at + EncodedEntrySize(e));
+  char* p = out.data() + at;
+  auto u64 = [&](std::uint64_t v) {
+    for (int i = 7; i >= 0; --i) *p++ = static_cast<char>((v >> (8 * i)) & 0xff);
+  };
+  auto bytes = [&](std::string_view b) {
+    const auto n = static_cast<std::uint32_t>(b.size());
+    for (int i = 3; i >= 0; --i) *p++ = static_cast<char>((n >> (8 * i)) & 0xff);
+    if (!b.empty()) std::memcpy(p, b.data(), b.size());
+    p += b.size();
+  };
+  *p++ = static_cast<char>(e.erased ? kEntryErasedIp : kEntryContentIp);
+  u64(e.leaf);
+  u64(static_cast<std::uint64_t>(e.time));
+  bytes(e.host);
+  bytes(e.user);
+  bytes(e.ip);
   if (e.erased) {
-    out.append(HashBytes(e.leaf_hash));
+    std::memcpy(p, e.leaf_hash.data(), e.leaf_hash.size());
   } else {
-    PutBytes(out, e.bytes);
+    bytes(e.bytes);
   }
 }
 void EncodeEntry(std::string& out, const StoredEntry& e) {
@@ -219,12 +228,15 @@ void EncodeEntry(std::string& out, const StoredEntry& e) {
 std::string Compress(std::string_view raw, int level) {
   thread_local std::unique_ptr<ZSTD_CCtx, std::size_t (*)(ZSTD_CCtx*)> cctx(ZSTD_createCCtx(),
                                                                            ZSTD_freeCCtx);
-  std::string out(ZSTD_compressBound(raw.size()), '\0');
+  // The bound is several MB for a tail batch: a buffer kept per thread spares zeroing (and
+  // page-faulting) that much for each call; the result is only the compressed bytes.
+  thread_local std::string buffer;
+  const std::size_t bound = ZSTD_compressBound(raw.size());
+  if (buffer.size() < bound) buffer.resize(bound);
   std::size_t n =
-      ZSTD_compressCCtx(cctx.get(), out.data(), out.size(), raw.data(), raw.size(), level);
+      ZSTD_compressCCtx(cctx.get(), buffer.data(), bound, raw.data(), raw.size(), level);
   if (ZSTD_isError(n)) std::abort();
-  out.resize(n);
-  return out;
+  return std::string(buffer.data(), n);
 }
 
 Result<std::string> Decompress(std::string_view blob) {
@@ -558,15 +570,16 @@ Status LogStore::WritePostings(std::uint64_t chunk_no, std::string_view host,
   return Status::Ok();
 }
 
-Status LogStore::WriteChunk(std::uint64_t chunk_no, std::span<const EntryView> entries) {
+Status LogStore::WriteChunk(std::uint64_t chunk_no, std::span<const EntryView> entries,
+                            const Hash* root) {
   std::map<std::string_view, std::vector<const EntryView*>> by_host;
   std::vector<Hash> leaves;
-  leaves.reserve(entries.size());
+  if (root == nullptr) leaves.reserve(entries.size());
   std::int64_t min_t = std::numeric_limits<std::int64_t>::max();
   std::int64_t max_t = std::numeric_limits<std::int64_t>::min();
   for (const EntryView& e : entries) {
     by_host[e.host].push_back(&e);
-    leaves.push_back(e.leaf_hash);
+    if (root == nullptr) leaves.push_back(e.leaf_hash);
     min_t = std::min(min_t, e.time);
     max_t = std::max(max_t, e.time);
   }
@@ -577,6 +590,9 @@ Status LogStore::WriteChunk(std::uint64_t chunk_no, std::span<const EntryView> e
   std::string raw;
   for (const auto& [host, list] : by_host) {
     raw.clear();
+    std::size_t need = 0;
+    for (const EntryView* e : list) need += EncodedEntrySize(*e);
+    raw.reserve(need);
     std::int64_t lo = std::numeric_limits<std::int64_t>::max();
     std::int64_t hi = std::numeric_limits<std::int64_t>::min();
     for (const EntryView* e : list) {
@@ -604,7 +620,7 @@ Status LogStore::WriteChunk(std::uint64_t chunk_no, std::span<const EntryView> e
   chunk->BindInt(1, contract_id_);
   chunk->BindInt(2, log_);
   chunk->BindInt(3, static_cast<std::int64_t>(chunk_no));
-  chunk->BindBlob(4, HashBytes(MerkleRoot(leaves)));
+  chunk->BindBlob(4, HashBytes(root != nullptr ? *root : MerkleRoot(leaves)));
   chunk->BindInt(5, static_cast<std::int64_t>(entries.size()));
   chunk->BindInt(6, min_t);
   chunk->BindInt(7, max_t);
@@ -613,7 +629,11 @@ Status LogStore::WriteChunk(std::uint64_t chunk_no, std::span<const EntryView> e
 
 Status LogStore::WriteTail(std::span<const EntryView> entries) {
   if (entries.empty()) return Status::Ok();
-  std::string raw;
+  thread_local std::string raw;  // several MB a batch: kept, not allocated for each
+  raw.clear();
+  std::size_t need = 0;
+  for (const EntryView& e : entries) need += EncodedEntrySize(e);
+  raw.reserve(need);
   std::vector<Hash> leaves;
   leaves.reserve(entries.size());
   std::int64_t lo = std::numeric_limits<std::int64_t>::max();
@@ -675,13 +695,19 @@ Status LogStore::Append(std::vector<LogEntry>& entries, TailHashes* tail) {
   const std::uint64_t chunk = std::uint64_t{1} << chunk_bits_;
   const std::uint64_t size = tree.Size();
   std::vector<EntryView> fresh(entries.size());
+  // The subtree hash of each chunk these entries complete, by chunk number: the tree's merge
+  // computes it, so WriteChunk need not hash the chunk's 2^k leaves again.
+  std::map<std::uint64_t, Hash> chunk_roots;
   for (std::size_t i = 0; i < entries.size(); ++i) {
     LogEntry& e = entries[i];
     if (!e.hashed) {
       e.leaf_hash = LeafHash(e.bytes);
       e.hashed = true;
     }
-    tree.Append(e.leaf_hash);
+    Hash completed;
+    if (tree.Append(e.leaf_hash, chunk_bits_, &completed)) {
+      chunk_roots[(size + i) >> chunk_bits_] = completed;
+    }
     fresh[i] = {size + i, Ms(e.time), e.host, e.user, e.ip, e.bytes, false, e.leaf_hash};
   }
   const bool fits = cached && tail->first == size - size % chunk &&
@@ -736,8 +762,11 @@ Status LogStore::Append(std::vector<LogEntry>& entries, TailHashes* tail) {
     ISMS_RETURN_IF_ERROR(del->Run());
     std::size_t done = 0;
     while (pending.size() - done >= chunk) {
-      ISMS_RETURN_IF_ERROR(WriteChunk(pending[done].leaf / chunk,
-                                      std::span<const EntryView>(pending).subspan(done, chunk)));
+      const std::uint64_t chunk_no = pending[done].leaf / chunk;
+      const auto root = chunk_roots.find(chunk_no);
+      ISMS_RETURN_IF_ERROR(WriteChunk(chunk_no,
+                                      std::span<const EntryView>(pending).subspan(done, chunk),
+                                      root == chunk_roots.end() ? nullptr : &root->second));
       done += chunk;
     }
     ISMS_RETURN_IF_ERROR(WriteTail(std::span<const EntryView>(pending).subspan(done)));

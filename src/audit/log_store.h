@@ -193,7 +193,10 @@ class LogStore {
   Status LoadChunks(std::vector<Chunk>& out);
   Status LoadBatches(std::vector<Batch>& out, bool with_data);
   Result<std::vector<StoredEntry>> ChunkEntries(std::uint64_t chunk_no);
-  Status WriteChunk(std::uint64_t chunk_no, std::span<const EntryView> entries);
+  // `root`: the chunk's subtree hash when the caller has it (from the tree's merge), else it is
+  // computed from the entries' leaf hashes.
+  Status WriteChunk(std::uint64_t chunk_no, std::span<const EntryView> entries,
+                    const Hash* root = nullptr);
   Status WriteTail(std::span<const EntryView> entries);
   Status WritePostings(std::uint64_t chunk_no, std::string_view host,
                        std::span<const EntryView* const> entries);

@@ -1,13 +1,15 @@
+// SHA256_Init/Update/Final (see Digest); defined before any OpenSSL header is read.
+#define OPENSSL_SUPPRESS_DEPRECATED
+
 #include "audit/merkle.h"
 
-#include <openssl/evp.h>
+#include <openssl/sha.h>
 
 #include <algorithm>
 #include <bit>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <memory>
 
 namespace isms::audit {
 namespace {
@@ -17,35 +19,17 @@ namespace {
   std::abort();
 }
 
-const EVP_MD* Sha256() {
-  static const EVP_MD* md = [] {
-    const EVP_MD* fetched = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-    if (fetched == nullptr) HashFailure();
-    return fetched;
-  }();
-  return md;
-}
-
-struct CtxFree {
-  void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
-};
-
-// One digest context per thread, reused for every hash: no allocation per hash.
-EVP_MD_CTX* Context() {
-  thread_local std::unique_ptr<EVP_MD_CTX, CtxFree> ctx(EVP_MD_CTX_new());
-  if (ctx == nullptr) HashFailure();
-  return ctx.get();
-}
-
+// SHA-256 through OpenSSL's SHA256_Init/Update/Final: the same implementation (SHA extensions
+// where the CPU has them) as EVP's, without EVP's per-digest provider dispatch, which cost as
+// much as the compression of a 65-byte node hash itself. Deprecated in OpenSSL 3 but kept by it
+// (OPENSSL_SUPPRESS_DEPRECATED above).
 Hash Digest(const uint8_t* a, size_t a_len, const uint8_t* b, size_t b_len, const uint8_t* c,
             size_t c_len) {
-  EVP_MD_CTX* ctx = Context();
+  SHA256_CTX ctx;
   Hash out;
-  unsigned int out_len = 0;
-  if (EVP_DigestInit_ex2(ctx, Sha256(), nullptr) != 1 || EVP_DigestUpdate(ctx, a, a_len) != 1 ||
-      (b_len > 0 && EVP_DigestUpdate(ctx, b, b_len) != 1) ||
-      (c_len > 0 && EVP_DigestUpdate(ctx, c, c_len) != 1) ||
-      EVP_DigestFinal_ex(ctx, out.data(), &out_len) != 1 || out_len != out.size()) {
+  if (SHA256_Init(&ctx) != 1 || (a_len > 0 && SHA256_Update(&ctx, a, a_len) != 1) ||
+      (b_len > 0 && SHA256_Update(&ctx, b, b_len) != 1) ||
+      (c_len > 0 && SHA256_Update(&ctx, c, c_len) != 1) || SHA256_Final(out.data(), &ctx) != 1) {
     HashFailure();
   }
   return out;
@@ -179,6 +163,23 @@ void CompactTree::Append(const Hash& leaf_hash) {
     frontier_[count_ - 1] = NodeHash(frontier_[count_ - 1], frontier_[count_]);
   }
   ++size_;
+}
+
+bool CompactTree::Append(const Hash& leaf_hash, int level, Hash* subtree) {
+  frontier_[count_++] = leaf_hash;
+  bool got = level == 0;
+  if (got) *subtree = leaf_hash;
+  int merged = 0;
+  for (uint64_t s = size_; s & 1; s >>= 1) {
+    --count_;
+    frontier_[count_ - 1] = NodeHash(frontier_[count_ - 1], frontier_[count_]);
+    if (++merged == level) {
+      *subtree = frontier_[count_ - 1];
+      got = true;
+    }
+  }
+  ++size_;
+  return got;
 }
 
 Hash CompactTree::Root() const {

@@ -87,6 +87,10 @@ class CompactTree {
   static Result<CompactTree> Deserialize(std::span<const uint8_t> bytes);
 
   void Append(const Hash& leaf_hash);
+  // Appends and, when the new leaf completes an aligned subtree of 2^level leaves (Size() is then
+  // a multiple of 2^level), sets *subtree to that subtree's hash — computed by the merge anyway,
+  // so a log that stores chunk roots need not hash its chunks again. Returns whether it did.
+  bool Append(const Hash& leaf_hash, int level, Hash* subtree);
   uint64_t Size() const { return size_; }
   // MTH of all leaves appended so far; EmptyRoot() when none.
   Hash Root() const;

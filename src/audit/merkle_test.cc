@@ -175,6 +175,27 @@ TEST(CompactTree, FrontierHashesAreTheAlignedCoverOfTheTree) {
   }
 }
 
+// What a log stores as a chunk's root: the subtree hash the append of the chunk's last leaf
+// completes, for every chunk size 2^level and every leaf up to 130.
+TEST(CompactTree, AppendReportsEachAlignedSubtreeItCompletes) {
+  const std::vector<Hash> leaves = Leaves(130);
+  for (int level = 0; level <= 5; ++level) {
+    const std::uint64_t chunk = std::uint64_t{1} << level;
+    CompactTree tree, plain;
+    for (std::size_t i = 0; i < leaves.size(); ++i) {
+      Hash got{};
+      const bool completed = tree.Append(leaves[i], level, &got);
+      plain.Append(leaves[i]);
+      ASSERT_EQ(completed, (i + 1) % chunk == 0) << "level " << level << " leaf " << i;
+      if (completed) {
+        EXPECT_EQ(got, MerkleRoot(std::span(leaves).subspan(i + 1 - chunk, chunk)))
+            << "level " << level << " leaf " << i;
+      }
+      ASSERT_EQ(tree, plain);
+    }
+  }
+}
+
 TEST(CompactTree, DeserializeRejectsDamagedBytes) {
   CompactTree tree;
   for (const Hash& h : Leaves(5)) tree.Append(h);

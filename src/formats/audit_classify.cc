@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cstring>
 #include <exception>
 #include <optional>
 #include <regex>
@@ -330,22 +331,71 @@ char Upper(char c) {
   return c >= 'a' && c <= 'z' ? static_cast<char>(c - 32) : c;
 }
 
-bool ContainsIcase(std::string_view hay, std::string_view needle) {
-  if (needle.empty()) return true;
-  const char first[] = {Lower(needle[0]), Upper(needle[0]), '\0'};
-  size_t i = hay.find_first_of(std::string_view(first, 2));
-  while (i != std::string_view::npos && i + needle.size() <= hay.size()) {
-    size_t j = 1;
-    while (j < needle.size() && Lower(hay[i + j]) == Lower(needle[j])) ++j;
-    if (j == needle.size()) return true;
-    i = hay.find_first_of(std::string_view(first, 2), i + 1);
-  }
-  return false;
-}
-
 bool IsSpace(char c) {
   return c == ' ' || c == '\t';
 }
+
+// How common a byte is in log text (higher: more common), to pick the byte a substring search
+// looks for first: memchr for a rare byte of the needle, then a compare, instead of memchr for its
+// first byte (often a space) and a compare at every hit.
+int Commonness(char c) {
+  if (c == ' ') return 100;
+  if (c >= 'a' && c <= 'z') {
+    constexpr std::string_view kByFrequency = "etaoinsrhldcumfpgwybvkxjqz";
+    return 90 - static_cast<int>(kByFrequency.find(c));
+  }
+  if (c >= '0' && c <= '9') return 70;
+  if (c == '.' || c == ':' || c == '-' || c == '/' || c == '=') return 60;
+  if (c >= 'A' && c <= 'Z') return 30;
+  return 10;
+}
+
+// A fixed substring of a rule, with the offset of its rarest byte.
+struct Needle {
+  std::string text;
+  size_t rare = 0;
+  bool icase = false;
+
+  Needle(std::string t, bool ic) : text(std::move(t)), icase(ic) {
+    for (size_t i = 1; i < text.size(); ++i) {
+      const char a = ic ? Lower(text[i]) : text[i];
+      const char b = ic ? Lower(text[rare]) : text[rare];
+      if (Commonness(a) < Commonness(b)) rare = i;
+    }
+  }
+
+  bool SameAt(const char* p) const {
+    if (!icase) return std::memcmp(p, text.data(), text.size()) == 0;
+    for (size_t j = 0; j < text.size(); ++j) {
+      if (Lower(p[j]) != Lower(text[j])) return false;
+    }
+    return true;
+  }
+
+  // Whether `hay` contains the text (ASCII case ignored when icase).
+  bool In(std::string_view hay) const {
+    if (text.empty()) return true;
+    if (hay.size() < text.size()) return false;
+    // Positions of the rare byte that leave room for the whole needle around them.
+    const char* const first = hay.data() + rare;
+    const size_t span = hay.size() - text.size() + 1;
+    const char r = text[rare];
+    const char variants[2] = {icase ? Lower(r) : r, icase ? Upper(r) : r};
+    const int count = variants[0] == variants[1] ? 1 : 2;
+    for (int v = 0; v < count; ++v) {
+      const char* p = first;
+      const char* const end = first + span;
+      while (p < end) {
+        const void* hit = std::memchr(p, variants[v], static_cast<size_t>(end - p));
+        if (hit == nullptr) break;
+        const char* at = static_cast<const char*>(hit);
+        if (SameAt(at - rare)) return true;
+        p = at + 1;
+      }
+    }
+    return false;
+  }
+};
 
 // The 1-based whitespace-separated tokens of `s`, up to `max` of them.
 size_t Tokens(std::string_view s, size_t max, std::string_view* out) {
@@ -647,13 +697,12 @@ struct AuditClassifier::Compiled {
   std::optional<FastRegex> fast;  // re's pattern, when FastRegex takes it
   std::vector<std::pair<size_t, std::string>> groups;
   size_t tokens_needed = 0;
+  std::vector<Needle> contains;  // rule.contains, each searched by its rarest byte
 
   bool Apply(AuditRecord& r) const {
     const std::string_view msg = r.message;
-    for (const std::string& c : rule.contains) {
-      if (rule.icase ? !ContainsIcase(msg, c) : msg.find(c) == std::string_view::npos) {
-        return false;
-      }
+    for (const Needle& c : contains) {
+      if (!c.In(msg)) return false;
     }
     if (app_re && !AppMatches(r.app)) return false;
     if (tokens_needed == 0) return Match(r, nullptr);
@@ -808,6 +857,7 @@ Result<AuditClassifier> AuditClassifier::Create(std::vector<AuditRule> supplier_
       }
       compiled->tokens_needed = std::max(compiled->tokens_needed, static_cast<size_t>(n));
     }
+    for (const std::string& text : rule.contains) compiled->contains.emplace_back(text, rule.icase);
     const size_t index = c.rules_.size();
     if (rule.apps.empty()) {
       c.any_app_.push_back(index);

@@ -38,30 +38,32 @@ using TlsStream = asio::ssl::stream<tcp::socket>;
 constexpr size_t kReadBuffer = 64 * 1024;
 constexpr std::chrono::milliseconds kFullRetry{10};
 
-// The bounded queue between the listeners and the writer.
+// The bounded queue between the listeners and the writer. It holds the records of each read
+// as one vector, moved in and out whole: no allocation or move per record on the way.
 class RecordQueue {
  public:
   RecordQueue(size_t capacity, size_t batch) : capacity_(capacity), batch_(batch) {}
 
-  // Moves records from the front of `from` while there is room; with `force`, all of them.
-  void Push(std::deque<app::PreparedAuditRecord>& from, bool force) {
-    bool pushed = false;
+  // Moves all of `from` in when the queue is not full (it may then pass its capacity by one
+  // read's records), or with `force`; else leaves it. `from` is left empty when it was moved.
+  void Push(std::vector<app::PreparedAuditRecord>& from, bool force) {
+    if (from.empty()) return;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      while (!from.empty() && (force || q_.size() < capacity_)) {
-        q_.push_back(std::move(from.front()));
-        from.pop_front();
-        pushed = true;
-      }
+      if (!force && count_ >= capacity_) return;
+      count_ += from.size();
+      q_.push_back(std::move(from));
     }
-    if (pushed) cv_.notify_all();
+    from.clear();
+    cv_.notify_all();
   }
 
   bool TryPush(app::PreparedAuditRecord&& r) {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (q_.size() >= capacity_) return false;
-      q_.push_back(std::move(r));
+      if (count_ >= capacity_) return false;
+      ++count_;
+      q_.emplace_back().push_back(std::move(r));
     }
     cv_.notify_all();
     return true;
@@ -75,20 +77,24 @@ class RecordQueue {
     cv_.notify_all();
   }
 
-  // Waits for records, then up to `interval` for a full batch; returns up to a batch. Empty once
-  // the queue is closed and drained.
-  std::vector<app::PreparedAuditRecord> Take(std::chrono::milliseconds interval) {
+  // Waits for records, then up to `interval` for a full batch; moves about a batch (whole reads,
+  // so at most one read more than `batch`) into `out`, which must be empty. `out` stays empty
+  // once the queue is closed and drained.
+  void Take(std::chrono::milliseconds interval, std::vector<app::PreparedAuditRecord>& out) {
     std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [&] { return !q_.empty() || closed_; });
-    cv_.wait_for(lock, interval, [&] { return q_.size() >= batch_ || closed_; });
-    std::vector<app::PreparedAuditRecord> out;
-    size_t n = std::min(batch_, q_.size());
-    out.reserve(n);
-    for (size_t i = 0; i < n; ++i) {
-      out.push_back(std::move(q_.front()));
+    cv_.wait(lock, [&] { return count_ > 0 || closed_; });
+    cv_.wait_for(lock, interval, [&] { return count_ >= batch_ || closed_; });
+    while (!q_.empty() && out.size() < batch_) {
+      std::vector<app::PreparedAuditRecord>& front = q_.front();
+      count_ -= front.size();
+      if (out.empty() && out.capacity() < front.size()) {
+        out = std::move(front);
+      } else {
+        out.insert(out.end(), std::make_move_iterator(front.begin()),
+                   std::make_move_iterator(front.end()));
+      }
       q_.pop_front();
     }
-    return out;
   }
 
   bool closed() {
@@ -98,13 +104,14 @@ class RecordQueue {
 
   size_t size() {
     std::lock_guard<std::mutex> lock(mu_);
-    return q_.size();
+    return count_;
   }
 
  private:
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<app::PreparedAuditRecord> q_;
+  std::deque<std::vector<app::PreparedAuditRecord>> q_;
+  size_t count_ = 0;  // records in q_
   size_t capacity_;
   size_t batch_;
   bool closed_ = false;
@@ -285,7 +292,7 @@ struct SyslogServer::Impl::Session : SessionBase, std::enable_shared_from_this<S
   asio::steady_timer retry;
   SyslogFrameDecoder decoder;
   std::vector<SyslogFrame> frames;
-  std::deque<app::PreparedAuditRecord> pending;
+  std::vector<app::PreparedAuditRecord> pending;
   std::array<char, kReadBuffer> buffer;
   bool eof = false;
   bool done = false;
@@ -338,6 +345,7 @@ struct SyslogServer::Impl::Session : SessionBase, std::enable_shared_from_this<S
     if (frames.empty()) return;
     const Instant now = impl.clock.Now();
     const std::shared_ptr<const app::AuditPreparer> p = impl.CurrentPreparer();
+    pending.reserve(pending.size() + frames.size());
     for (SyslogFrame& f : frames) pending.push_back(impl.Parse(*p, f.data, f.flags, now));
     frames.clear();
   }
@@ -429,7 +437,7 @@ void SyslogServer::Impl::OnDatagram(UdpListener& u, size_t n, Instant now) {
   app::PreparedAuditRecord rec =
       Parse(*CurrentPreparer(), std::string_view(u.buffer.data(), n), 0, now);
   if (stopping) {
-    std::deque<app::PreparedAuditRecord> one;
+    std::vector<app::PreparedAuditRecord> one;
     one.push_back(std::move(rec));
     return queue.Push(one, true);
   }
@@ -480,7 +488,7 @@ void SyslogServer::Impl::WriterLoop() {
   auto checked = std::chrono::steady_clock::now();
   while (true) {
     if (batch.empty()) {
-      batch = queue.Take(options.flush_interval);
+      queue.Take(options.flush_interval, batch);
       if (batch.empty()) return;
     }
     Result<app::AuditIngestResult> r = service->AppendPrepared(contract, batch);

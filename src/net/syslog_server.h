@@ -8,8 +8,9 @@
 // `batch_records` wait or `flush_interval` after the first one waited), so a record is committed
 // well within a second of its arrival.
 //
-// Backpressure, not loss: records wait in a bounded queue of `queue_records`; while it is full a
-// TCP connection is not read (its sender slows down), and a UDP datagram that finds it full is
+// Backpressure, not loss: records wait in a bounded queue of `queue_records` (each read's
+// records go in whole, so a connection may pass the bound by one read); while it is full a TCP
+// connection is not read (its sender slows down), and a UDP datagram that finds it full is
 // dropped and counted in Stats::udp_dropped.
 //
 // Every record's `received` is the server clock's time when its bytes were read; input the
