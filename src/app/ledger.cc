@@ -35,7 +35,9 @@ using ledger_internal::ReadEvent;
 using ledger_internal::ReadEvents;
 using ledger_internal::ReadObligations;
 using ledger_internal::UpsertObligations;
+using ledger_internal::UrgencyOpenDueBy;
 using ledger_internal::UrgencyOrder;
+using ledger_internal::UrgencyRankOf;
 
 // The largest difference between an event's time and the recording clock that is not "future".
 constexpr auto kClockSkew = std::chrono::minutes(5);
@@ -542,7 +544,7 @@ Result<std::vector<Obligation>> Ledger::StatusOf(const std::string& contract,
     ISMS_RETURN_IF_ERROR(RefreshDueStreams(l, now));
     std::string sql =
         std::string("SELECT ") + kObligationColumns + " FROM obligations WHERE contract_id = $1";
-    if (q.state) sql += " AND state = $2";
+    if (q.state) sql += " AND state = $2 AND " + UrgencyRankOf(*q.state);
     const bool page = q.limit > 0 || q.offset > 0;
     // A page is cut by the store, in the same order as below.
     const int next = q.state ? 3 : 2;  // the first placeholder after the state's
@@ -609,25 +611,24 @@ Result<StatusOverview> Ledger::Overview(const std::string& contract, const Overv
   ISMS_ASSIGN_OR_RETURN(Current current, CurrentContract(contract));
   const ContractContext& l = *current.context;
   ISMS_RETURN_IF_ERROR(RefreshDueStreams(l, v.as_of));
-  // Each from the index by state: a range as long as its answer, never the whole projection.
-  ISMS_ASSIGN_OR_RETURN(auto counts,
-                        conn_->Prepare("SELECT state, COUNT(*) FROM obligations WHERE contract_id "
-                                       "= $1 AND state IN ('breached', 'open', 'suspended', 'met "
-                                       "late') GROUP BY state"));
-  counts->BindInt(1, l.record.id);
-  while (true) {
-    ISMS_ASSIGN_OR_RETURN(bool row, counts->Step());
-    if (!row) break;
-    ISMS_ASSIGN_OR_RETURN(ObligationState state, ParseObligationState(counts->ColumnText(0)));
-    const std::int64_t n = counts->ColumnInt(1);
-    if (state == ObligationState::kBreached) v.breached = n;
-    if (state == ObligationState::kOpen) v.open = n;
-    if (state == ObligationState::kSuspended) v.suspended = n;
-    if (state == ObligationState::kMetLate) v.met_late = n;
+  // Each from the index by urgency, whose first term follows the state: a count of a range of
+  // its entries, as long as the answer and without a visit to the rows.
+  for (auto [state, n] : {std::pair{ObligationState::kBreached, &v.breached},
+                          std::pair{ObligationState::kOpen, &v.open},
+                          std::pair{ObligationState::kSuspended, &v.suspended},
+                          std::pair{ObligationState::kMetLate, &v.met_late}}) {
+    ISMS_ASSIGN_OR_RETURN(auto count,
+                          conn_->Prepare("SELECT COUNT(*) FROM obligations WHERE contract_id = $1 "
+                                         "AND " +
+                                         UrgencyRankOf(state)));
+    count->BindInt(1, l.record.id);
+    ISMS_ASSIGN_OR_RETURN(bool row, count->Step());
+    *n = row ? count->ColumnInt(0) : 0;
   }
   ISMS_ASSIGN_OR_RETURN(auto soon, conn_->Prepare("SELECT COUNT(*) FROM obligations WHERE "
                                                   "contract_id = $1 AND state = 'open' AND "
-                                                  "due_at <= $2"));
+                                                  "due_at <= $2 AND " +
+                                                  UrgencyOpenDueBy("$2")));
   soon->BindInt(1, l.record.id);
   soon->BindInt(2, Ms(v.due_by));
   ISMS_ASSIGN_OR_RETURN(bool row, soon->Step());
@@ -636,14 +637,16 @@ Result<StatusOverview> Ledger::Overview(const std::string& contract, const Overv
   ISMS_ASSIGN_OR_RETURN(auto breached,
                         conn_->Prepare(std::string("SELECT ") + kObligationColumns +
                                        " FROM obligations WHERE contract_id = $1 AND state = "
-                                       "'breached' ORDER BY " +
+                                       "'breached' AND " +
+                                       UrgencyRankOf(ObligationState::kBreached) + " ORDER BY " +
                                        order + " LIMIT $2"));
   breached->BindInt(1, l.record.id);
   breached->BindInt(2, static_cast<std::int64_t>(limit));
   ISMS_ASSIGN_OR_RETURN(v.most_urgent_breached, ReadObligations(*breached));
   ISMS_ASSIGN_OR_RETURN(auto due, conn_->Prepare(std::string("SELECT ") + kObligationColumns +
                                                  " FROM obligations WHERE contract_id = $1 AND "
-                                                 "state = 'open' AND due_at <= $2 ORDER BY " +
+                                                 "state = 'open' AND due_at <= $2 AND " +
+                                                 UrgencyOpenDueBy("$2") + " ORDER BY " +
                                                  order + " LIMIT $3"));
   due->BindInt(1, l.record.id);
   due->BindInt(2, Ms(v.due_by));

@@ -140,5 +140,20 @@ const std::string& RecordEventWithObligations(int rows);
 // ORDER BY terms that sort obligations as MoreUrgent does (core/obligation.h), then by their key
 // so that the order is total.
 std::string UrgencyOrder(store::Engine engine);
+// A condition on the first term of UrgencyOrder (the urgency rank) that holds for every
+// obligation in `state` and no other: added beside `state = ...`, it lets a query take its rows
+// from a range of obligations_by_urgency, in that index's order.
+std::string UrgencyRankOf(ObligationState state);
+// The urgency rank itself: 0-2 breached (material Default, Default, other), 3 open,
+// 4 suspended, 5 met late, 6 met, 7 superseded.
+std::string UrgencyRank();
+// Likewise for "open with a due instant at or before `param`" (a placeholder such as "$2"): the
+// range of obligations_by_urgency that holds those rows, to stand beside state = 'open' AND
+// due_at <= param.
+std::string UrgencyOpenDueBy(const std::string& param);
+// CREATE INDEX of obligations_by_urgency: the contract, then the terms of UrgencyOrder, so that a
+// page of a contract's obligations in that order costs a walk of the index to its offset, not a
+// sort of the whole projection (schema migration 7; `recompute` makes it again after a rebuild).
+std::string CreateUrgencyIndex(store::Engine engine);
 
 }  // namespace isms::app::ledger_internal

@@ -414,7 +414,7 @@ Result<std::int64_t> Ledger::RecomputeContract(const ContractRecord& c, Instant 
   // The whole projection, written again. Rebuilding a secondary index once costs less than
   // keeping it up to date through every deleted and inserted row: dropped here and made again
   // below, inside the same transaction.
-  ISMS_RETURN_IF_ERROR(conn_->Execute("DROP INDEX IF EXISTS obligations_by_state"));
+  ISMS_RETURN_IF_ERROR(conn_->Execute("DROP INDEX IF EXISTS obligations_by_urgency"));
   ISMS_RETURN_IF_ERROR(conn_->Execute("DROP INDEX IF EXISTS streams_by_next_change"));
   ISMS_RETURN_IF_ERROR(ClearProjection(*conn_, c.id));
   ahead.emplace(l, now, groups, /*hashes=*/false);
@@ -447,8 +447,7 @@ Result<std::int64_t> Ledger::RecomputeContract(const ContractRecord& c, Instant 
     ISMS_RETURN_IF_ERROR(writer->EndRow());
   }
   ISMS_RETURN_IF_ERROR(writer->Finish());
-  ISMS_RETURN_IF_ERROR(conn_->Execute(
-      "CREATE INDEX obligations_by_state ON obligations (contract_id, state, due_at)"));
+  ISMS_RETURN_IF_ERROR(conn_->Execute(ledger_internal::CreateUrgencyIndex(conn_->engine())));
   ISMS_RETURN_IF_ERROR(
       conn_->Execute("CREATE INDEX streams_by_next_change ON streams (contract_id, next_change)"));
   return count;

@@ -320,15 +320,70 @@ const std::string& RecordEventWithObligations(int rows) {
 
 // The urgency rank, the due instant (breached and open only; none
 // last), the trigger, clause, kind and subject (compared byte by byte, as std::string does).
-std::string UrgencyOrder(store::Engine engine) {
+// Each term an expression or a column with its collation, as both ORDER BY and CREATE INDEX
+// take them (an index takes an expression in parentheses).
+namespace {
+
+constexpr const char* kUrgencyRank =
+    "(CASE state WHEN 'breached' THEN CASE consequence WHEN 'material Default' THEN 0 WHEN "
+    "'Default' THEN 1 ELSE 2 END WHEN 'open' THEN 3 WHEN 'suspended' THEN 4 WHEN 'met late' THEN "
+    "5 WHEN 'met' THEN 6 ELSE 7 END)";
+
+constexpr const char* kUrgencyUndue =
+    "(CASE WHEN state IN ('breached', 'open') AND due_at IS NULL AND closed_at IS NULL THEN 1 "
+    "ELSE 0 END)";
+constexpr const char* kUrgencyDue =
+    "(CASE WHEN state IN ('breached', 'open') THEN COALESCE(due_at, closed_at, 0) ELSE 0 END)";
+
+std::vector<std::string> UrgencyTerms(store::Engine engine) {
   const std::string bytes = engine == store::Engine::kPostgres ? " COLLATE \"C\"" : "";
-  return "CASE state WHEN 'breached' THEN CASE consequence WHEN 'material Default' THEN 0 WHEN "
-         "'Default' THEN 1 ELSE 2 END WHEN 'open' THEN 3 WHEN 'suspended' THEN 4 WHEN 'met late' "
-         "THEN 5 WHEN 'met' THEN 6 ELSE 7 END, CASE WHEN state IN ('breached', 'open') AND "
-         "due_at IS NULL AND closed_at IS NULL THEN 1 ELSE 0 END, CASE WHEN state IN "
-         "('breached', 'open') THEN COALESCE(due_at, closed_at, 0) ELSE 0 END, trigger_at, "
-         "trigger_event_id, clause" +
-         bytes + ", key" + bytes + ", subject" + bytes + ", stream" + bytes + ", ordinal";
+  return {kUrgencyRank,
+          kUrgencyUndue,
+          kUrgencyDue,
+          "trigger_at",
+          "trigger_event_id",
+          "clause" + bytes,
+          "key" + bytes,
+          "subject" + bytes,
+          "stream" + bytes,
+          "ordinal"};
+}
+
+}  // namespace
+
+std::string UrgencyOrder(store::Engine engine) {
+  std::string order;
+  for (const std::string& term : UrgencyTerms(engine)) order += (order.empty() ? "" : ", ") + term;
+  return order;
+}
+
+std::string UrgencyRank() {
+  return kUrgencyRank;
+}
+
+std::string UrgencyRankOf(ObligationState state) {
+  const std::string rank = kUrgencyRank;
+  switch (state) {
+    case ObligationState::kBreached: return rank + " BETWEEN 0 AND 2";
+    case ObligationState::kOpen: return rank + " = 3";
+    case ObligationState::kSuspended: return rank + " = 4";
+    case ObligationState::kMetLate: return rank + " = 5";
+    case ObligationState::kMet: return rank + " = 6";
+    case ObligationState::kSuperseded: return rank + " = 7";
+  }
+  return rank + " >= 0";
+}
+
+std::string UrgencyOpenDueBy(const std::string& param) {
+  // An open obligation with a due instant has 0 as its second term and that instant as its
+  // third.
+  return UrgencyRankOf(ObligationState::kOpen) + " AND " + kUrgencyUndue + " = 0 AND " +
+         kUrgencyDue + " <= " + param;
+}
+
+std::string CreateUrgencyIndex(store::Engine engine) {
+  return "CREATE INDEX obligations_by_urgency ON obligations (contract_id, " +
+         UrgencyOrder(engine) + ")";
 }
 
 }  // namespace isms::app::ledger_internal

@@ -1,5 +1,6 @@
 #include "app/schema.h"
 
+#include "app/ledger_internal.h"
 #include "audit/lease_index.h"
 #include "audit/log_store.h"
 
@@ -273,6 +274,13 @@ const std::vector<store::Migration>& Migrations() {
        "UPDATE audit_store SET location = location",
        audit::LogStore::AddressSchemaSql(store::Engine::kPostgres) +
            audit::LeaseIndex::SchemaSql(store::Engine::kPostgres)},
+      // A page of `status --all` in the order it is shown, from an index in that order; its
+      // first term follows the state, so it serves the queries by state as well.
+      {7, "ledger: obligations by urgency",
+       ledger_internal::CreateUrgencyIndex(store::Engine::kSqlite) +
+           "; DROP INDEX obligations_by_state",
+       ledger_internal::CreateUrgencyIndex(store::Engine::kPostgres) +
+           "; DROP INDEX obligations_by_state"},
   };
   return kMigrations;
 }
