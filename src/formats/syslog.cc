@@ -295,9 +295,12 @@ AuditRecord UnparsedAuditRecord(std::string_view bytes, Instant received) {
   return r;
 }
 
-Result<AuditRecord> ParseRfc5424(std::string_view input, const SyslogOptions& options) {
+namespace {
+
+// ParseRfc5424 into `r` (a default record): one record from the read to the caller, not moved
+// through Results on the way (ParseSyslogMessage is on every received message's path).
+Status ParseRfc5424Into(std::string_view input, const SyslogOptions& options, AuditRecord& r) {
   const std::string_view s = StripTrailing(input);
-  AuditRecord r;
   r.source = AuditSource::kSyslog5424;
   r.received = options.received;
   size_t pos = 0;
@@ -321,10 +324,10 @@ Result<AuditRecord> ParseRfc5424(std::string_view input, const SyslogOptions& op
   ISMS_ASSIGN_OR_RETURN(std::string_view app, HeaderField(s, pos, "APP-NAME"));
   ISMS_ASSIGN_OR_RETURN(std::string_view procid, HeaderField(s, pos, "PROCID"));
   ISMS_ASSIGN_OR_RETURN(std::string_view msgid, HeaderField(s, pos, "MSGID"));
-  r.host = std::string(host);
-  r.app = std::string(app);
-  r.procid = std::string(procid);
-  r.msgid = std::string(msgid);
+  r.host.assign(host);
+  r.app.assign(app);
+  r.procid.assign(procid);
+  r.msgid.assign(msgid);
   ISMS_RETURN_IF_ERROR(ParseStructuredData(s, pos, r.structured_data));
   if (pos < s.size()) {
     if (s[pos] != ' ') return Bad(pos, "expected SP before MSG");
@@ -334,8 +337,16 @@ Result<AuditRecord> ParseRfc5424(std::string_view input, const SyslogOptions& op
       msg.remove_prefix(3);
       r.flags |= kAuditUtf8Bom;
     }
-    r.message = std::string(msg);
+    r.message.assign(msg);
   }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<AuditRecord> ParseRfc5424(std::string_view input, const SyslogOptions& options) {
+  AuditRecord r;
+  ISMS_RETURN_IF_ERROR(ParseRfc5424Into(input, options, r));
   return r;
 }
 
@@ -380,9 +391,11 @@ AuditRecord ParseSyslogMessage(std::string_view message, const SyslogOptions& op
   size_t after_pri = 0;
   if (ReadPri(message, &after_pri) && after_pri + 1 < message.size() && message[after_pri] == '1' &&
       message[after_pri + 1] == ' ') {
-    Result<AuditRecord> r = ParseRfc5424(message, options);
-    if (r.ok()) return std::move(r).value();
-    return UnparsedAuditRecord(message, options.received);
+    AuditRecord r;
+    if (!ParseRfc5424Into(message, options, r).ok()) {
+      r = UnparsedAuditRecord(message, options.received);
+    }
+    return r;
   }
   Result<AuditRecord> r = ParseRfc3164(message, options);
   if (r.ok()) return std::move(r).value();
