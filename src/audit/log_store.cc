@@ -10,6 +10,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <thread>
 #include <unordered_map>
@@ -635,6 +636,46 @@ Status LogStore::WriteChunk(std::uint64_t chunk_no, std::span<const EntryView> e
   return chunk->Run();
 }
 
+namespace {
+
+// The tail batches this thread wrote lately, compressed and not: when a chunk completes, a
+// stored batch whose bytes are exactly those of one here is not decompressed again (a long-lived
+// writer compresses each batch once and never reads it back). Only byte-for-byte equal blobs
+// match, so a stale, erased or damaged batch is simply decompressed. At most kTailMemoBytes of
+// uncompressed entries, the oldest dropped first.
+constexpr std::size_t kTailMemoBytes = std::size_t{64} << 20;
+struct TailMemo {
+  std::deque<std::pair<std::string, std::string>> batches;  // compressed, raw
+  std::size_t bytes = 0;
+
+  void Add(const std::string& compressed, std::string_view raw) {
+    if (raw.size() > kTailMemoBytes) return;
+    while (!batches.empty() && bytes + raw.size() > kTailMemoBytes) {
+      bytes -= batches.front().second.size();
+      batches.pop_front();
+    }
+    batches.emplace_back(compressed, std::string(raw));
+    bytes += raw.size();
+  }
+
+  // Takes out the raw entries of `blob` when they are here.
+  std::optional<std::string> Take(std::string_view blob) {
+    for (auto it = batches.begin(); it != batches.end(); ++it) {
+      if (it->first.size() == blob.size() &&
+          std::memcmp(it->first.data(), blob.data(), blob.size()) == 0) {
+        std::string raw = std::move(it->second);
+        bytes -= raw.size();
+        batches.erase(it);
+        return raw;
+      }
+    }
+    return std::nullopt;
+  }
+};
+thread_local TailMemo tail_memo;
+
+}  // namespace
+
 Status LogStore::WriteTail(std::span<const EntryView> entries) {
   if (entries.empty()) return Status::Ok();
   thread_local std::string raw;  // several MB a batch: kept, not allocated for each
@@ -663,8 +704,11 @@ Status LogStore::WriteTail(std::span<const EntryView> entries) {
   ins->BindBlob(5, HashBytes(MerkleRoot(leaves)));
   ins->BindInt(6, lo);
   ins->BindInt(7, hi);
-  ins->BindBlob(8, Compress(raw, kTailLevel));
-  return ins->Run();
+  const std::string compressed = Compress(raw, kTailLevel);
+  ins->BindBlob(8, compressed);
+  ISMS_RETURN_IF_ERROR(ins->Run());
+  tail_memo.Add(compressed, raw);
+  return Status::Ok();
 }
 
 Status LogStore::Append(std::span<const LogEntry> entries) {
@@ -738,7 +782,10 @@ Status LogStore::Append(std::vector<LogEntry>& entries, TailHashes* tail) {
         "ORDER BY first_leaf",
         [&](const store::Statement& row) -> Status {
           const std::string where = "tail batch at leaf " + std::to_string(row.ColumnInt(0));
-          Result<std::string> raw = Decompress(row.ColumnBlob(1));
+          const std::string blob = row.ColumnBlob(1);
+          std::optional<std::string> known = tail_memo.Take(blob);
+          Result<std::string> raw =
+              known ? Result<std::string>(std::move(*known)) : Decompress(blob);
           if (!raw.ok()) return raw.status().WithContext(where);
           raws.push_back(std::move(raw).value());
           return DecodeViews(raws.back(), pending, !fits).WithContext(where);
