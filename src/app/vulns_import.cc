@@ -203,11 +203,18 @@ void ReplaceNul(std::vector<AssetName>& names) {
   for (AssetName& n : names) ReplaceNul(n.value);
 }
 
+// A finding as the parse hands it over, with its severity decided on the parsing thread once
+// the policy is known (the importing thread has the writes to do).
+struct Parsed {
+  RawFinding f;
+  std::optional<Severity> severity;
+};
+
 // What the parse of a report says, handed from the parsing thread to the importing one in file
 // order, in batches (one lock per batch), at most a few batches ahead of the import.
 class ParseQueue final : public ScanSink {
  public:
-  using Item = std::variant<ScannedAsset, RawFinding>;
+  using Item = std::variant<ScannedAsset, Parsed>;
 
   ParseQueue(ImportProgress progress, std::int64_t total)
       : progress_(std::move(progress)), total_(total) {}
@@ -234,7 +241,18 @@ class ParseQueue final : public ScanSink {
     if (progress_ && ++count_ % 4096 == 0) {
       progress_(static_cast<std::int64_t>(f.offset), total_, count_);
     }
-    return Add(std::move(f));
+    Parsed parsed{std::move(f), std::nullopt};
+    {
+      std::lock_guard lock(policy_mu_);
+      if (policy_) parsed.severity = DecideSeverity(parsed.f, *policy_, std::nullopt);
+    }
+    return Add(std::move(parsed));
+  }
+  // The importing thread: the policy the severities are decided under, from now on (nullptr:
+  // no more; to be called before the policy is let go).
+  void DecideUnder(const Policy* policy) {
+    std::lock_guard lock(policy_mu_);
+    policy_ = policy;
   }
   // Once the parse has ended, with its outcome.
   void Finish(Status parsed) {
@@ -291,6 +309,8 @@ class ParseQueue final : public ScanSink {
 
   ImportProgress progress_;
   const std::int64_t total_;
+  std::mutex policy_mu_;  // held by the parsing thread while it uses policy_
+  const Policy* policy_ = nullptr;
   std::int64_t count_ = 0;
   std::vector<Item> batch_;  // the parsing thread's, not yet handed over
 
@@ -336,6 +356,25 @@ class AssetRegister {
   // The asset known by any of `names` (adding the names it lacks), or a new one named after the
   // first; `forced` puts everything on the asset of that register name.
   Result<std::int64_t> Resolve(const std::vector<AssetName>& raw, const std::string& forced) {
+    // The findings of one host come one after another with the same names: resolved once.
+    if (last_id_ && raw == last_raw_ && forced == last_forced_) return *last_id_;
+    ISMS_ASSIGN_OR_RETURN(std::int64_t id, ResolveNames(raw, forced));
+    last_raw_ = raw;
+    last_forced_ = forced;
+    last_id_ = id;
+    return id;
+  }
+
+  // True when resolving `raw` with `forced` (as Resolve takes them) would register nothing,
+  // neither an asset nor an alias: every name that identifies an asset is known already.
+  bool Knows(const std::vector<AssetName>& raw, const std::string& forced) const {
+    // Names just resolved are registered, and so known.
+    if (last_id_ && raw == last_raw_ && forced == last_forced_) return true;
+    return KnowsNames(raw, forced);
+  }
+
+ private:
+  Result<std::int64_t> ResolveNames(const std::vector<AssetName>& raw, const std::string& forced) {
     std::vector<AssetName> names;
     for (const AssetName& n : raw) {
       if (!n.value.empty()) names.push_back(Normalised(n));
@@ -381,9 +420,7 @@ class AssetRegister {
     return *id;
   }
 
-  // True when resolving `raw` with `forced` (as Resolve takes them) would register nothing,
-  // neither an asset nor an alias: every name that identifies an asset is known already.
-  bool Knows(const std::vector<AssetName>& raw, const std::string& forced) const {
+  bool KnowsNames(const std::vector<AssetName>& raw, const std::string& forced) const {
     if (!forced.empty() && !names_.count(forced)) return false;
     size_t given = 0;
     for (const AssetName& n : raw) given += n.value.empty() ? 0 : 1;
@@ -397,6 +434,7 @@ class AssetRegister {
     return any;
   }
 
+ public:
   // The register name of asset `id` ("" when unknown).
   const std::string& NameOf(std::int64_t id) const {
     static const std::string kNone;
@@ -461,6 +499,10 @@ class AssetRegister {
     std::int64_t asset;
   };
   std::vector<Alias> new_aliases_;  // not yet written
+  // The names last resolved, and their asset.
+  std::vector<AssetName> last_raw_;
+  std::string last_forced_;
+  std::optional<std::int64_t> last_id_;
 };
 
 std::string FindingKey(std::int64_t asset, const std::string& scanner, const std::string& check,
@@ -523,8 +565,8 @@ struct Pending {
   std::string kind;  // vulnerability, observation, own-code
   std::string cves;  // as stored: comma-separated
 
-  void Decide(const Policy& policy) {
-    severity = DecideSeverity(f, policy, std::nullopt);
+  void Decide(const Policy& policy, std::optional<Severity>& decided) {
+    severity = decided ? std::move(*decided) : DecideSeverity(f, policy, std::nullopt);
     kind = f.informational ? "observation" : f.own_code ? "own-code" : "vulnerability";
     cves = Join(f.cves, ',');
   }
@@ -754,12 +796,26 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
   const std::string scan_type = info.scan_type.empty() ? scanner : info.scan_type;
   result.scanner = info.scanner.empty() ? scanner : info.scanner;
   const Policy& policy = PolicyInForce(ctx.versions, LondonDate(scanned_at));
+  // The parsing thread decides the severities of the findings it reads from now on; it stops
+  // before the policy goes, on every way out.
+  parse.DecideUnder(&policy);
+  struct Undecide {
+    ParseQueue& q;
+    ~Undecide() { q.DecideUnder(nullptr); }
+  } undecide{parse};
 
   // Which assets the scan covered, with how good its credentials were.
   std::map<std::int64_t, std::optional<bool>> covered;
   // The report's findings, merged by identity (a Nessus plugin on two ports is one finding).
   std::vector<Pending> fresh;  // finding first_new_id + i
   std::unordered_map<std::string, size_t> fresh_index;
+  {
+    // Room for a finding per 2 KiB of report (scanners write more per finding than that), so
+    // that neither is moved as it grows; pages of the vector not filled are never touched.
+    const size_t expected = static_cast<size_t>(result.bytes / 2048) + 16;
+    fresh.reserve(expected);
+    fresh_index.reserve(expected);
+  }
   std::vector<size_t> merged;  // fresh findings changed by a merge after they were written
   std::map<std::int64_t, std::optional<bool>> written_cred;  // credentials the rows went in with
   std::vector<std::int64_t> seen_ids;
@@ -780,13 +836,13 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
   // New findings are written as they come; a later duplicate merged into one is written again
   // below (merged).
   std::unique_ptr<store::BulkWriter> writer;
-  auto write = [&](size_t i) -> Status {
+  auto write = [&](size_t i, std::optional<Severity>& decided) -> Status {
     if (!writer) {
       ISMS_ASSIGN_OR_RETURN(writer, conn.BulkInsert("findings", kFindingColumnList));
     }
     store::BulkWriter& w = *writer;
     Pending& p = fresh[i];
-    p.Decide(policy);
+    p.Decide(policy, decided);
     const RawFinding& f = p.f;
     const std::optional<bool>& cred = covered.at(p.asset);
     written_cred.emplace(p.asset, cred);
@@ -840,7 +896,8 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
     covered[id] = a.credentialed ? a.credentialed : info.credentialed;
     return Status::Ok();
   };
-  auto take_finding = [&](RawFinding& f) -> Status {
+  auto take_finding = [&](Parsed& parsed) -> Status {
+    RawFinding& f = parsed.f;
     ++result.findings;
     ISMS_ASSIGN_OR_RETURN(std::int64_t asset, assets.Resolve(f.asset, r.asset));
     if (!covered.count(asset)) covered[asset] = info.credentialed;
@@ -889,7 +946,7 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
     }
     fresh_index[key] = fresh.size();
     fresh.push_back({asset, std::move(f), {}, {}, {}});
-    return write(fresh.size() - 1);
+    return write(fresh.size() - 1, parsed.severity);
   };
   // A finding is merged and written as it comes when its asset is known by all its names
   // already: resolving it then changes nothing, so the outcome is what it would be with every
@@ -897,7 +954,7 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
   // findings needs). From the first finding that cannot be, the rest wait for the end of the
   // parse, in order.
   auto known = [&](const RawFinding& f) { return assets.Knows(f.asset, r.asset); };
-  std::vector<RawFinding> waiting;
+  std::vector<Parsed> waiting;
   std::vector<ParseQueue::Item> batch;
   while (parse.Next(&batch)) {
     for (ParseQueue::Item& item : batch) {
@@ -905,9 +962,9 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
         ISMS_RETURN_IF_ERROR(take_asset(*a));
         continue;
       }
-      RawFinding& f = std::get<RawFinding>(item);
-      file->Release(f.offset);
-      if (waiting.empty() && known(f)) {
+      Parsed& f = std::get<Parsed>(item);
+      file->Release(f.f.offset);
+      if (waiting.empty() && known(f.f)) {
         ISMS_RETURN_IF_ERROR(take_finding(f));
       } else {
         waiting.push_back(std::move(f));
@@ -916,7 +973,7 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
   }
   ISMS_RETURN_IF_ERROR(parse.parsed());
   if (progress) progress(result.bytes, result.bytes, parse.count());
-  for (RawFinding& f : waiting) ISMS_RETURN_IF_ERROR(take_finding(f));
+  for (Parsed& f : waiting) ISMS_RETURN_IF_ERROR(take_finding(f));
   waiting.clear();
   if (writer) {
     ISMS_RETURN_IF_ERROR(writer->Finish());

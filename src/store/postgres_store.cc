@@ -6,6 +6,7 @@
 // COPY ... FROM STDIN in text format.
 #include <libpq-fe.h>
 
+#include <charconv>
 #include <deque>
 #include <map>
 #include <unordered_map>
@@ -53,8 +54,16 @@ void IgnoreNotice(void*, const char*) {}
 
 // Appends `v` escaped for COPY's text format.
 void AppendCopyText(std::string& out, std::string_view v) {
+  // Most values need no escape at all: appended whole.
+  auto needs_escape = [](unsigned char c) { return c == '\\' || c < 0x0e; };
+  std::size_t i = 0;
+  while (i < v.size() && !needs_escape(static_cast<unsigned char>(v[i]))) ++i;
+  if (i == v.size()) {
+    out.append(v);
+    return;
+  }
   std::size_t start = 0;
-  for (std::size_t i = 0; i < v.size(); ++i) {
+  for (; i < v.size(); ++i) {
     const char* esc = nullptr;
     switch (v[i]) {
       case '\\': esc = "\\\\"; break;
@@ -468,7 +477,10 @@ class PgBulkWriter final : public BulkWriter {
   }
 
   void AddInt(std::int64_t v) override {
-    if (Next()) buf_ += std::to_string(v);
+    if (!Next()) return;
+    char digits[24];
+    const auto end = std::to_chars(digits, digits + sizeof digits, v).ptr;
+    buf_.append(digits, static_cast<std::size_t>(end - digits));
   }
   void AddDouble(double v) override {
     if (Next()) buf_ += FormatDouble(v);

@@ -374,14 +374,10 @@ class SqliteBulkWriter final : public BulkWriter {
       error_ = SqlError(s.code(), Engine::kSqlite, c_.DisplayUrl(), sql_, s.message());
       return;
     }
-    Bound(sqlite3_bind_text64(stmt_, p, v.empty() ? "" : v.data(), v.size(), SQLITE_TRANSIENT,
-                              SQLITE_UTF8));
+    Keep(p, v, false);
   }
   void AddBlob(std::string_view bytes) override {
-    if (int p = Next()) {
-      Bound(sqlite3_bind_blob64(stmt_, p, bytes.empty() ? "" : bytes.data(), bytes.size(),
-                                SQLITE_TRANSIENT));
-    }
+    if (int p = Next()) Keep(p, bytes, true);
   }
   void AddNull() override {
     if (int p = Next()) Bound(sqlite3_bind_null(stmt_, p));
@@ -396,9 +392,20 @@ class SqliteBulkWriter final : public BulkWriter {
                             " values for " + std::to_string(columns_) + " columns");
       return error_;
     }
-    int rc = sqlite3_step(stmt_);
-    if (rc != SQLITE_DONE) error_ = c_.Error(rc, sql_);
-    sqlite3_reset(stmt_);
+    // The row's text and blobs, bound where they lie in row_ (which no longer moves): SQLite
+    // copies them once, into the record, instead of once more on binding.
+    for (const Kept& k : kept_) {
+      const char* at = row_.data() + k.offset;
+      Bound(k.blob ? sqlite3_bind_blob64(stmt_, k.param, at, k.size, SQLITE_STATIC)
+                   : sqlite3_bind_text64(stmt_, k.param, at, k.size, SQLITE_STATIC, SQLITE_UTF8));
+    }
+    if (error_.ok()) {
+      int rc = sqlite3_step(stmt_);
+      if (rc != SQLITE_DONE) error_ = c_.Error(rc, sql_);
+      sqlite3_reset(stmt_);
+    }
+    kept_.clear();
+    row_.clear();
     next_ = 0;
     ++rows_;
     return error_;
@@ -435,6 +442,11 @@ class SqliteBulkWriter final : public BulkWriter {
   void Bound(int rc) {
     if (rc != SQLITE_OK) error_ = c_.Error(rc, sql_);
   }
+  // Copies a text or blob value into the row's buffer; EndRow binds it from there.
+  void Keep(int param, std::string_view v, bool blob) {
+    kept_.push_back({param, row_.size(), v.size(), blob});
+    row_.append(v);
+  }
   Status Finished() const {
     return SqlError(StatusCode::kFailedPrecondition, Engine::kSqlite, c_.DisplayUrl(), sql_,
                     "the bulk writer is finished already");
@@ -459,6 +471,13 @@ class SqliteBulkWriter final : public BulkWriter {
   std::int64_t rows_ = 0;
   Status error_;
   bool finished_ = false;
+  struct Kept {
+    int param;
+    std::size_t offset, size;
+    bool blob;
+  };
+  std::vector<Kept> kept_;  // the current row's text and blob values, in row_
+  std::string row_;
 };
 
 Result<std::unique_ptr<BulkWriter>> SqliteConnection::BulkInsert(
