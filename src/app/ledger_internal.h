@@ -144,9 +144,6 @@ std::string UrgencyOrder(store::Engine engine);
 // obligation in `state` and no other: added beside `state = ...`, it lets a query take its rows
 // from a range of obligations_by_urgency, in that index's order.
 std::string UrgencyRankOf(ObligationState state);
-// The urgency rank itself: 0-2 breached (material Default, Default, other), 3 open,
-// 4 suspended, 5 met late, 6 met, 7 superseded.
-std::string UrgencyRank();
 // Likewise for "open with a due instant at or before `param`" (a placeholder such as "$2"): the
 // range of obligations_by_urgency that holds those rows, to stand beside state = 'open' AND
 // due_at <= param.
