@@ -25,13 +25,22 @@ constexpr std::uint8_t kNone = 0xFF;
 class Writer {
  public:
   explicit Writer(size_t size) : out_(size, '\0'), p_(out_.data()) {}
+  // Whole integers at a time, not byte by byte: a byte store may alias p_, so the compiler
+  // reloaded and stored p_ around each one.
   void U8(std::uint8_t v) { *p_++ = static_cast<char>(v); }
   void U32(std::uint32_t v) {
-    for (int shift = 24; shift >= 0; shift -= 8) U8(static_cast<std::uint8_t>(v >> shift));
+    const unsigned char b[4] = {static_cast<unsigned char>(v >> 24),
+                                static_cast<unsigned char>(v >> 16),
+                                static_cast<unsigned char>(v >> 8), static_cast<unsigned char>(v)};
+    std::memcpy(p_, b, sizeof b);
+    p_ += sizeof b;
   }
   void I64(std::int64_t v) {
     const auto u = static_cast<std::uint64_t>(v);
-    for (int shift = 56; shift >= 0; shift -= 8) U8(static_cast<std::uint8_t>(u >> shift));
+    unsigned char b[8];
+    for (int i = 0; i < 8; ++i) b[i] = static_cast<unsigned char>(u >> (56 - 8 * i));
+    std::memcpy(p_, b, sizeof b);
+    p_ += sizeof b;
   }
   bool Str(std::string_view s) {
     if (s.size() > std::numeric_limits<std::uint32_t>::max() - 1) return false;
