@@ -281,6 +281,15 @@ const std::vector<store::Migration>& Migrations() {
            "; DROP INDEX obligations_by_state",
        ledger_internal::CreateUrgencyIndex(store::Engine::kPostgres) +
            "; DROP INDEX obligations_by_state"},
+      // PostgreSQL checks a foreign key by a trigger per row: writing 234,095 obligations took
+      // 3.0 s with the projection's references to contracts and 0.9 s without. The projection
+      // is written only by the ledger, for a contract it has read in the same transaction
+      // (contracts are never deleted), and is rebuilt from the events, which keep theirs.
+      // SQLite checks a reference by one look-up of the contract's rowid: kept.
+      {8, "ledger: the projection's rows checked by the ledger, not by a trigger per row",
+       "SELECT 1",
+       "ALTER TABLE obligations DROP CONSTRAINT IF EXISTS obligations_contract_id_fkey; "
+       "ALTER TABLE streams DROP CONSTRAINT IF EXISTS streams_contract_id_fkey"},
   };
   return kMigrations;
 }
