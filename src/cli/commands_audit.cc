@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "app/audit.h"
+#include "app/json_views.h"
 #include "audit/checkpoint.h"
 #include "audit/proof.h"
 #include "cli/commands.h"
@@ -60,70 +61,12 @@ Status ParseRange(const std::string& from, const std::string& to, std::optional<
   return Status::Ok();
 }
 
-ordered_json LeaseJson(const audit::Lease& l) {
-  ordered_json j;
-  j["ip"] = l.ip;
-  j["host"] = l.host;
-  j["mac"] = l.mac;
-  j["from"] = FormatInstant(l.from);
-  j["to"] = FormatInstant(l.to);
-  j["first_leaf"] = l.first_leaf;
-  j["last_leaf"] = l.last_leaf;
-  return j;
-}
-
 // "10.0.0.5 held by laptop-042 (aa:bb:cc:dd:ee:ff) from T to T, DHCP record leaf N"
 std::string LeaseText(const audit::Lease& l) {
   std::string holder = l.host.empty() ? l.mac : l.host;
   if (!l.host.empty() && !l.mac.empty()) holder += " (" + l.mac + ")";
   return l.ip + " held by " + holder + " from " + FormatInstant(l.from) + " to " +
          FormatInstant(l.to) + ", DHCP record leaf " + std::to_string(l.first_leaf);
-}
-
-ordered_json RecordJson(const app::AuditHit& h) {
-  const AuditRecord& r = h.record;
-  ordered_json j;
-  j["leaf"] = h.leaf;
-  if (h.erased) {
-    j["time"] = FormatInstant(r.time);
-    j["host"] = r.host;
-    j["erased"] = true;
-    j["leaf_hash"] = audit::HashHex(h.leaf_hash);
-    return j;
-  }
-  j["time"] = FormatInstant(r.time);
-  j["received"] = FormatInstant(r.received);
-  j["source"] = std::string(AuditSourceKey(r.source));
-  j["host"] = r.host;
-  j["app"] = r.app;
-  j["procid"] = r.procid;
-  j["msgid"] = r.msgid;
-  j["category"] = std::string(AuditCategoryKey(r.category));
-  j["rule"] = r.rule;
-  j["user"] = r.user;
-  j["src_ip"] = r.src_ip;
-  j["src_host"] = r.src_host;
-  j["src_mac"] = r.src_mac;
-  j["dest"] = r.dest;
-  j["session"] = r.session;
-  j["message"] = r.message;
-  if (h.via_lease) j["via_lease"] = LeaseJson(*h.via_lease);
-  return j;
-}
-
-// A CSV cell, quoted, with a leading ' before =, +, -, @, tab or CR so that spreadsheets do not
-// read it as a formula.
-std::string CsvCell(std::string_view v) {
-  std::string s = "\"";
-  if (!v.empty() &&
-      (v[0] == '=' || v[0] == '+' || v[0] == '-' || v[0] == '@' || v[0] == '\t' || v[0] == '\r')) {
-    s += '\'';
-  }
-  for (char c : v) {
-    if (c == '"') s += '"';
-    s += c;
-  }
-  return s + "\"";
 }
 
 std::vector<std::string> HexList(const std::vector<audit::Hash>& hs) {
@@ -191,7 +134,7 @@ void AuditSearch(Context& ctx, const AuditSearchOptions& o) {
     ++n;
     if (o.count) return true;
     if (o.json) {
-      arr.push_back(RecordJson(h));
+      arr.push_back(app::AuditRecordJson(h));
     } else if (h.erased) {
       ctx.out << h.leaf << "\t" << FormatInstant(h.record.time) << "\t" << h.record.host
               << "\t\terased\t\t[content erased; leaf hash " << audit::HashHex(h.leaf_hash)
@@ -380,30 +323,11 @@ void AuditExport(Context& ctx, const AuditExportOptions& o) {
     if (!file) return ctx.Fail(Status::IoError(o.output + ": cannot open for writing"));
     out = &file;
   }
-  static const char* kColumns[] = {"leaf",   "time",    "received", "source",   "host",
-                                   "app",    "procid",  "msgid",    "category", "rule",
-                                   "user",   "src_ip",  "src_host", "src_mac",  "dest",
-                                   "session", "message", "erased"};
-  if (o.format == "csv") {
-    for (size_t i = 0; i < std::size(kColumns); ++i) *out << (i ? "," : "") << kColumns[i];
-    *out << "\r\n";
-  }
+  *out << app::AuditExportHeader(o.format);
   std::int64_t n = 0;
   Status st = (*s)->Search(r, [&](app::AuditHit&& h) -> Result<bool> {
     ++n;
-    ordered_json j = RecordJson(h);
-    if (o.format == "jsonl") {
-      *out << Dump(j) << "\n";
-      return true;
-    }
-    bool first = true;
-    j["erased"] = h.erased ? "yes" : "no";
-    for (const char* col : kColumns) {
-      const ordered_json v = j.contains(col) ? j[col] : ordered_json("");
-      *out << (first ? "" : ",") << CsvCell(v.is_string() ? v.get<std::string>() : Dump(v));
-      first = false;
-    }
-    *out << "\r\n";
+    *out << app::AuditExportLine(h, o.format);
     return true;
   });
   if (!st.ok()) return ctx.Fail(st);
@@ -491,7 +415,7 @@ void AuditLeases(Context& ctx, const AuditLeasesOptions& o) {
   if (!leases.ok()) return ctx.Fail(leases.status());
   if (o.json) {
     ordered_json arr = ordered_json::array();
-    for (const audit::Lease& l : *leases) arr.push_back(LeaseJson(l));
+    for (const audit::Lease& l : *leases) arr.push_back(app::LeaseJson(l));
     ctx.out << Dump(arr, 2) << "\n";
     return;
   }

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "app/audit.h"
+#include "app/json_views.h"
 #include "app/ledger.h"
 #include "cli/commands.h"
 #include "cli/store_access.h"
@@ -29,39 +30,13 @@ std::string TimescaleText(const Obligation& o) {
   return s + " (" + std::string(TimescaleSourceKey(o.timescale_source)) + ")";
 }
 
-nlohmann::ordered_json ObligationJson(const Obligation& o) {
-  nlohmann::ordered_json j;
-  j["clause"] = o.clause;
-  j["key"] = o.key;
-  j["title"] = o.title;
-  j["subject"] = o.subject;
-  j["trigger_type"] = o.trigger_type;
-  j["trigger_event"] = o.trigger_event_id;
-  j["trigger_at"] = FormatInstant(o.trigger_at);
-  j["due"] = o.due_date ? nlohmann::ordered_json(FormatDate(*o.due_date)) : nullptr;
-  j["due_at"] = o.due_at ? nlohmann::ordered_json(FormatInstant(*o.due_at)) : nullptr;
-  j["timescale"] = o.timescale ? nlohmann::ordered_json(FormatPeriod(*o.timescale)) : nullptr;
-  j["timescale_source"] = TimescaleSourceKey(o.timescale_source);
-  j["state"] = ObligationStateName(o.state);
-  j["consequence"] = ConsequenceName(o.consequence);
-  j["consequence_text"] = o.consequence_text;
-  j["closed_at"] = o.closed_at ? nlohmann::ordered_json(FormatInstant(*o.closed_at)) : nullptr;
-  j["evidence"] = o.evidence;
-  j["flags"] = o.flags;
-  return j;
-}
-
 void ShowSummary(Context& ctx, app::Ledger& ledger, const StatusOptions& o) {
   Result<std::vector<app::StatusCount>> counts = ledger.Summary(o.contract);
   if (!counts.ok()) return ctx.Fail(counts.status());
   if (o.json) {
     nlohmann::ordered_json arr = nlohmann::ordered_json::array();
     for (const app::StatusCount& n : *counts) {
-      arr.push_back({{"clause", n.clause},
-                     {"key", n.key},
-                     {"title", n.title},
-                     {"state", ObligationStateName(n.state)},
-                     {"count", n.count}});
+      arr.push_back(app::StatusCountJson(n));
     }
     ctx.out << arr.dump(2) << "\n";
     return;
@@ -286,20 +261,7 @@ void EventList(Context& ctx, const EventListOptions& o) {
   if (o.json) {
     nlohmann::ordered_json arr = nlohmann::ordered_json::array();
     for (const auto& v : *list) {
-      const Event& e = v.event;
-      nlohmann::ordered_json attrs = nlohmann::ordered_json::object();
-      for (const auto& [k, val] : e.attrs) attrs[k] = val;
-      arr.push_back({{"id", e.id},
-                     {"type", e.type},
-                     {"subject", e.subject},
-                     {"at", FormatInstant(e.at)},
-                     {"recorded_at", FormatInstant(e.recorded_at)},
-                     {"actor", e.actor},
-                     {"by_buyer", e.by_buyer},
-                     {"note", e.note},
-                     {"attrs", attrs},
-                     {"supersedes", e.supersedes ? nlohmann::ordered_json(*e.supersedes) : nullptr},
-                     {"backdated", v.backdated}});
+      arr.push_back(app::EventJson(v.event, v.backdated));
     }
     ctx.out << arr.dump(2) << "\n";
     return;
@@ -360,7 +322,7 @@ void ShowStatus(Context& ctx, const StatusOptions& o) {
   if (!list.ok()) return ctx.Fail(list.status());
   if (o.json) {
     nlohmann::ordered_json arr = nlohmann::ordered_json::array();
-    for (const Obligation& ob : *list) arr.push_back(ObligationJson(ob));
+    for (const Obligation& ob : *list) arr.push_back(app::ObligationJson(ob));
     ctx.out << arr.dump(2) << "\n";
     return;
   }

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <ostream>
 
+#include "app/json_views.h"
 #include "app/vulns.h"
 #include "cli/commands.h"
 #include "cli/store_access.h"
@@ -15,35 +16,8 @@ namespace {
 
 using nlohmann::ordered_json;
 
-ordered_json OptionalDate(const std::optional<Date>& d) {
-  return d ? ordered_json(FormatDate(*d)) : ordered_json(nullptr);
-}
-
 ordered_json OptionalInstant(const std::optional<Instant>& t) {
   return t ? ordered_json(FormatInstant(*t)) : ordered_json(nullptr);
-}
-
-// The fields of `vuln list --json` (docs/vulnerabilities.md).
-ordered_json FindingJson(const app::FindingView& v) {
-  ordered_json j;
-  j["id"] = v.id;
-  j["asset"] = v.asset;
-  j["vuln_id"] = v.vuln_id;
-  j["cves"] = v.cves;
-  j["component"] = v.component;
-  j["category"] = v.category;
-  j["category_source"] = v.category_source;
-  j["base_score"] = v.base_score ? ordered_json(*v.base_score) : ordered_json(nullptr);
-  j["fix_available"] = v.fix_available;
-  j["patch_released"] = OptionalDate(v.patch_released);
-  j["patch_released_assumed"] = v.patch_released_assumed;
-  j["first_seen"] = FormatInstant(v.first_seen);
-  j["state"] = v.state;
-  j["due"] = OptionalDate(v.due);
-  j["obligation_state"] = v.obligation_state.empty() ? ordered_json(nullptr)
-                                                     : ordered_json(v.obligation_state);
-  j["at_risk"] = v.at_risk;
-  return j;
 }
 
 // A progress line on a terminal for files over a few MB: bytes, findings, rate.
@@ -151,7 +125,7 @@ void VulnList(Context& ctx, const VulnListOptions& o) {
   if (!list.ok()) return ctx.Fail(list.status());
   if (o.json) {
     ordered_json arr = ordered_json::array();
-    for (const auto& v : *list) arr.push_back(FindingJson(v));
+    for (const auto& v : *list) arr.push_back(app::FindingJson(v, false));
     ctx.out << arr.dump(2) << "\n";
     return;
   }
@@ -175,34 +149,7 @@ void VulnShow(Context& ctx, const VulnShowOptions& o) {
   const bool many = o.id == "-";
   ForEachValue(ctx, o.id, [&](std::string_view id) -> Result<std::string> {
     ISMS_ASSIGN_OR_RETURN(app::FindingView v, vulns.Show(std::string(id)));
-    ordered_json j = FindingJson(v);
-    j["contract"] = v.contract;
-    j["title"] = v.title;
-    j["scanner"] = v.scanner;
-    j["scan_type"] = v.scan_type;
-    j["check_id"] = v.check_id;
-    j["port"] = v.port;
-    j["kind"] = v.kind;
-    j["cvss_vector"] = v.cvss_vector;
-    j["fixed_version"] = v.fixed_version;
-    j["patch_release_source"] = v.patch_release_source;
-    j["last_seen"] = FormatInstant(v.last_seen);
-    j["remediated_at"] = OptionalInstant(v.remediated_at);
-    j["remediated_by"] = v.remediated_by;
-    j["statement"] = v.statement;
-    j["justification"] = v.justification;
-    j["exception"] = v.exception;
-    ordered_json obs = ordered_json::array();
-    for (const Obligation& ob : v.obligations) {
-      obs.push_back({{"clause", ob.clause},
-                     {"title", ob.title},
-                     {"due", ob.due_date ? ordered_json(FormatDate(*ob.due_date)) : nullptr},
-                     {"state", ObligationStateName(ob.state)},
-                     {"consequence", ConsequenceName(ob.consequence)},
-                     {"consequence_text", ob.consequence_text},
-                     {"flags", ob.flags}});
-    }
-    j["obligations"] = obs;
+    ordered_json j = app::FindingJson(v, true);
     if (o.json) return many ? j.dump() : j.dump(2);
     std::string text;
     for (auto it = j.begin(); it != j.end(); ++it) {

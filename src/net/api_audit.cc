@@ -16,6 +16,7 @@
 #include <chrono>
 
 #include "app/audit.h"
+#include "app/json_views.h"
 #include "audit/checkpoint.h"
 #include "audit/merkle.h"
 #include "net/api_routes.h"
@@ -26,47 +27,6 @@ namespace isms::net {
 namespace {
 
 using api::Json;
-
-Json LeaseJson(const audit::Lease& l) {
-  return Json{{"ip", l.ip},
-              {"host", l.host},
-              {"mac", l.mac},
-              {"from", FormatInstant(l.from)},
-              {"to", FormatInstant(l.to)},
-              {"first_leaf", l.first_leaf},
-              {"last_leaf", l.last_leaf}};
-}
-
-// The fields of `isms audit search --json`.
-Json RecordJson(const app::AuditHit& h) {
-  const AuditRecord& r = h.record;
-  Json j;
-  j["leaf"] = h.leaf;
-  j["time"] = FormatInstant(r.time);
-  if (h.erased) {
-    j["host"] = r.host;
-    j["erased"] = true;
-    j["leaf_hash"] = audit::HashHex(h.leaf_hash);
-    return j;
-  }
-  j["received"] = FormatInstant(r.received);
-  j["source"] = std::string(AuditSourceKey(r.source));
-  j["host"] = r.host;
-  j["app"] = r.app;
-  j["procid"] = r.procid;
-  j["msgid"] = r.msgid;
-  j["category"] = std::string(AuditCategoryKey(r.category));
-  j["rule"] = r.rule;
-  j["user"] = r.user;
-  j["src_ip"] = r.src_ip;
-  j["src_host"] = r.src_host;
-  j["src_mac"] = r.src_mac;
-  j["dest"] = r.dest;
-  j["session"] = r.session;
-  j["message"] = r.message;
-  if (h.via_lease) j["via_lease"] = LeaseJson(*h.via_lease);
-  return j;
-}
 
 std::vector<std::string> HexList(const std::vector<audit::Hash>& hs) {
   std::vector<std::string> out;
@@ -128,26 +88,11 @@ HttpResponse SearchPage(
       more = true;
       return false;
     }
-    items.push_back(RecordJson(h));
+    items.push_back(app::AuditRecordJson(h));
     return true;
   });
   if (!st.ok()) return api::Fail(st);
   return api::PageReply(std::move(items), *page, more);
-}
-
-// A CSV cell, quoted, with a leading ' before =, +, -, @, tab or CR (against formula injection),
-// as `isms audit export --format csv` writes it.
-std::string CsvCell(std::string_view v) {
-  std::string s = "\"";
-  if (!v.empty() &&
-      (v[0] == '=' || v[0] == '+' || v[0] == '-' || v[0] == '@' || v[0] == '\t' || v[0] == '\r')) {
-    s += '\'';
-  }
-  for (char c : v) {
-    if (c == '"') s += '"';
-    s += c;
-  }
-  return s + "\"";
 }
 
 HttpResponse Ingest(RequestContext& ctx, const std::string& contract) {
@@ -273,34 +218,11 @@ void AddAuditRoutes(WebApp& app) {
              app::AuditSearchRequest r;
              r.contract = ctx.contract;
              if (Status st = ParseRange(ctx.req, r.from, r.to); !st.ok()) return api::Fail(st);
-             static const char* kColumns[] = {"leaf",    "time",    "received", "source",   "host",
-                                              "app",     "procid",  "msgid",    "category", "rule",
-                                              "user",    "src_ip",  "src_host", "src_mac",  "dest",
-                                              "session", "message", "erased"};
-             std::string out;
-             if (format == "csv") {
-               for (size_t i = 0; i < std::size(kColumns); ++i) {
-                 out += (i ? "," : "") + std::string(kColumns[i]);
-               }
-               out += "\r\n";
-             }
+             std::string out = app::AuditExportHeader(format);
              std::int64_t n = 0;
              Status st = ctx.services.audit->Search(r, [&](app::AuditHit&& h) -> Result<bool> {
                ++n;
-               Json j = RecordJson(h);
-               if (format == "jsonl") {
-                 out += api::Dump(j) + "\n";
-                 return true;
-               }
-               j["erased"] = h.erased ? "yes" : "no";
-               bool first = true;
-               for (const char* col : kColumns) {
-                 Json v = j.contains(col) ? j[col] : Json("");
-                 out += (first ? "" : ",") +
-                        CsvCell(v.is_string() ? v.get<std::string>() : api::Dump(v));
-                 first = false;
-               }
-               out += "\r\n";
+               out += app::AuditExportLine(h, format);
                return true;
              });
              if (!st.ok()) return api::Fail(st);
@@ -333,7 +255,7 @@ void AddAuditRoutes(WebApp& app) {
                  ctx.services.audit->Leases(ctx.contract, api::QueryText(ctx.req, "host"),
                                             api::QueryText(ctx.req, "ip"), from, to);
              if (!leases.ok()) return api::Fail(leases.status());
-             return api::SlicePage(*leases, *page, LeaseJson);
+             return api::SlicePage(*leases, *page, app::LeaseJson);
            });
 
   api::Add(

@@ -335,13 +335,7 @@ void AddContractRoutes(WebApp& app) {
           Result<std::vector<app::StatusCount>> counts =
               ctx.services.ledger().Summary(ctx.contract);
           if (!counts.ok()) return api::Fail(counts.status());
-          return api::SlicePage(*counts, *page, [](const app::StatusCount& n) {
-            return Json{{"clause", n.clause},
-                        {"key", n.key},
-                        {"title", n.title},
-                        {"state", ObligationStateName(n.state)},
-                        {"count", n.count}};
-          });
+          return api::SlicePage(*counts, *page, app::StatusCountJson);
         }
         // One more than the page, to know whether another follows.
         q.offset = page->offset;

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "app/json_views.h"
 #include "app/ledger.h"
 #include "app/vulns.h"
 #include "core/obligation.h"
@@ -162,10 +163,9 @@ inline HttpResponse Fail(const Status& s) {
 Json OptionalDate(const std::optional<Date>& d);
 Json OptionalInstant(const std::optional<Instant>& t);
 Json ContractJson(const app::ContractRecord& c);
-Json EventJson(const Event& e, bool backdated);
-Json ObligationJson(const Obligation& o);
-// `full`: every field of `isms vuln show --json`; else those of `isms vuln list --json`.
-Json FindingJson(const app::FindingView& v, bool full);
+using app::EventJson;       // app/json_views.h, shared with the command line
+using app::FindingJson;
+using app::ObligationJson;
 
 // The body of an event to record (type, subject, at, note, attrs), as `isms event record` takes
 // it (api_contracts.cc).

@@ -1,0 +1,47 @@
+// The JSON shapes that the command line's --json and the HTTPS API share (docs/api.md): one
+// definition each, so that both print the same fields in the same order.
+//
+// Thread-safety: pure functions.
+#pragma once
+
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <string_view>
+
+#include "app/audit.h"
+#include "app/ledger.h"
+#include "app/vulns.h"
+#include "core/obligation.h"
+
+namespace isms::app {
+
+// An event as `isms event list --json` prints it.
+nlohmann::ordered_json EventJson(const Event& e, bool backdated);
+
+// An obligation as `isms status --json` prints it.
+nlohmann::ordered_json ObligationJson(const Obligation& o);
+
+// One row of `isms status --summary --json`.
+nlohmann::ordered_json StatusCountJson(const StatusCount& n);
+
+// A finding with the fields of `vuln list --json`; `full` adds those of `vuln show --json` and
+// the finding's obligations.
+nlohmann::ordered_json FindingJson(const FindingView& v, bool full);
+
+// A DHCP lease as `isms audit leases --json` prints it.
+nlohmann::ordered_json LeaseJson(const audit::Lease& l);
+
+// An audit record as `isms audit search --json` prints it (an erased one keeps its leaf, time,
+// host and leaf hash).
+nlohmann::ordered_json AuditRecordJson(const AuditHit& h);
+
+// `isms audit export`: the first line of a CSV export ("" for JSON lines), and one record as a
+// line of the format ("jsonl" or "csv"), with its line end.
+std::string AuditExportHeader(std::string_view format);
+std::string AuditExportLine(const AuditHit& h, std::string_view format);
+
+// A CSV cell, quoted, with a leading ' before =, +, -, @, tab or CR so that spreadsheets do not
+// read it as a formula.
+std::string CsvCell(std::string_view v);
+
+}  // namespace isms::app
