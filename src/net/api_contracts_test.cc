@@ -232,6 +232,30 @@ TEST_P(ContractsApi, ACursorWalksTheWholeListWithoutDuplicates) {
   EXPECT_EQ(foreign.status, 400);
 }
 
+TEST_P(ContractsApi, RootCausesInUseAreListedOnceEachAndPaged) {
+  EXPECT_EQ(Json(Api("auditor", "GET", "/api/v1/contracts/acme/root-causes"))["items"], json::array());
+  struct Test {
+    const char* type;
+    const char* subject;
+    const char* cause;
+  };
+  for (const Test& t : {Test{"securitytest.completed", "ST-1", "RC-2"},
+                        Test{"buyertest.completed", "BT-1", "RC-1"},
+                        Test{"retest.completed", "ST-1", "RC-2"}}) {
+    const std::string type = t.type, cause = t.cause;
+    Reply r = Post("officer", "/api/v1/contracts/acme/events",
+                   {{"type", type},
+                    {"subject", t.subject},
+                    {"at", "2026-03-02"},
+                    {"attrs", {{"weakness", "yes"}, {"root_cause", cause}, {"evidence", "MSG-1"}}}});
+    ASSERT_EQ(r.status, 201) << type << ": " << r.body;
+  }
+  json all = Json(Api("auditor", "GET", "/api/v1/contracts/acme/root-causes"));
+  EXPECT_EQ(all["items"], json({"RC-1", "RC-2"}));
+  EXPECT_EQ(Walk("auditor", "/api/v1/contracts/acme/root-causes", 1).size(), 2u);
+  EXPECT_EQ(Api("otherbuyer", "GET", "/api/v1/contracts/acme/root-causes").status, 404);
+}
+
 TEST_P(ContractsApi, AChangeOnASessionNeedsItsCsrfToken) {
   TestSession s = Login("officer");
   json e = {{"type", "person.joined"}, {"subject", "bob"}, {"at", "2026-02-02"}};
