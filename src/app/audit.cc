@@ -585,12 +585,20 @@ Result<audit::InclusionProofData> AuditService::ProveInclusion(const std::string
                                                                std::uint64_t index,
                                                                std::uint64_t size) {
   ISMS_ASSIGN_OR_RETURN(std::int64_t id, ContractId(contract));
+  // One snapshot for the proof's reads: a server's group commit may fold the tail into a chunk
+  // between them.
+  store::Transaction snapshot(*conn_);
+  if (!conn_->InTransaction()) ISMS_RETURN_IF_ERROR(snapshot.BeginRead());
   return audit::LogStore(*conn_, id, audit::LogKind::kAudit).ProveInclusion(index, size);
 }
 
 Result<std::vector<audit::Hash>> AuditService::ProveConsistency(const std::string& contract,
                                                                 std::uint64_t m, std::uint64_t n) {
   ISMS_ASSIGN_OR_RETURN(std::int64_t id, ContractId(contract));
+  // One snapshot for the proof's reads: a server's group commit may fold the tail into a chunk
+  // between them.
+  store::Transaction snapshot(*conn_);
+  if (!conn_->InTransaction()) ISMS_RETURN_IF_ERROR(snapshot.BeginRead());
   return audit::LogStore(*conn_, id, audit::LogKind::kAudit).ProveConsistency(m, n);
 }
 
