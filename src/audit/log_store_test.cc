@@ -27,10 +27,9 @@ class LogStoreTest : public ::testing::Test {
     auto c = store::Connection::Open("sqlite:" + dir_ + "/audit.db");
     ASSERT_TRUE(c.ok()) << c.status().ToString();
     conn_ = std::move(*c);
-    ASSERT_TRUE(store::Migrate(*conn_,
-                               {{1, "log", LogStore::SchemaSql(store::Engine::kSqlite), ""},
-                                {2, "addresses", LogStore::AddressSchemaSql(store::Engine::kSqlite),
-                                 ""}})
+    ASSERT_TRUE(store::Migrate(*conn_, {{1, "log", LogStore::SchemaSql(store::Engine::kSqlite), ""},
+                                        {2, "addresses",
+                                         LogStore::AddressSchemaSql(store::Engine::kSqlite), ""}})
                     .ok());
     log_ = std::make_unique<LogStore>(*conn_, 7, LogKind::kAudit, 2);
   }
@@ -136,6 +135,49 @@ TEST_F(LogStoreTest, SearchesByHostAndUserInLeafOrder) {
   EXPECT_EQ(leaves, (std::vector<std::uint64_t>{3, 6, 9}));
 }
 
+TEST_F(LogStoreTest, ATimeWindowFindsExactlyItsRecordsWhateverChunkTheyArrivedIn) {
+  // 42 records, 4 to a chunk: record i happened at minute i, except record 21, which arrived
+  // late and happened at minute 2 (its chunk, 5, spans minutes 2 to 23).
+  std::vector<LogEntry> es;
+  for (int i = 0; i < 42; ++i) {
+    LogEntry e;
+    e.bytes = "record " + std::to_string(i);
+    e.time = At(i == 21 ? 2 : i);
+    e.host = i % 2 == 0 ? "web-01" : "db-01";
+    e.user = i % 3 == 0 ? "alice" : "";
+    es.push_back(e);
+  }
+  ASSERT_TRUE(conn_->Begin().ok());
+  ASSERT_TRUE(log_->Append(es).ok());
+  ASSERT_TRUE(conn_->Commit().ok());
+  for (int from = 0; from <= 42; from += 3) {
+    for (int to = from + 1; to <= 44; to += 5) {
+      for (int filter = 0; filter < 3; ++filter) {
+        LogQuery q;
+        q.from = At(from);
+        q.to = At(to);
+        if (filter == 1) q.host = "web-01";
+        if (filter == 2) q.user = "alice";
+        std::vector<std::uint64_t> want, got;
+        for (std::uint64_t i = 0; i < es.size(); ++i) {
+          const LogEntry& e = es[i];
+          if (e.time < *q.from || e.time >= *q.to) continue;
+          if (q.host && e.host != *q.host) continue;
+          if (q.user && e.user != *q.user) continue;
+          want.push_back(i);
+        }
+        ASSERT_TRUE(log_->Scan(q,
+                               [&](StoredEntry&& e) -> Result<bool> {
+                                 got.push_back(e.leaf);
+                                 return true;
+                               })
+                        .ok());
+        EXPECT_EQ(got, want) << "minutes [" << from << ", " << to << "), filter " << filter;
+      }
+    }
+  }
+}
+
 TEST_F(LogStoreTest, AFlippedByteInAChunkBlockNamesTheChunk) {
   Append(9);
   FlipBlob("audit_blocks", "data", "chunk_no = 1 AND host = X'64622d3031'", 20);
@@ -229,7 +271,6 @@ TEST_F(LogStoreTest, ProofsStillVerifyAfterAPurge) {
                   .ok());
   EXPECT_EQ(seen, 5);
 }
-
 
 TEST_F(LogStoreTest, ErasureDropsContentButKeepsRootsProofsAndVerification) {
   Append(6);  // chunk 0 (leaves 0-3) and a tail (4-5); alice at 0 and 3; db-01 at 1, 3, 5
