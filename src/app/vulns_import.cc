@@ -1214,6 +1214,11 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
   // The clocks: the new findings' (evaluated above), the changed findings' and those of the
   // assets the scan covered, stored in bulk.
   for (std::jthread& t : evaluators) t.join();
+  // In the order of the streams' names ("vuln:F-10" before "vuln:F-9"), the order of the
+  // obligations' and streams' keys: each row then goes next to the one before it, not at a
+  // random place in the index (on SQLite this halved the cost of these writes).
+  std::sort(evaluations.begin(), evaluations.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
   ISMS_RETURN_IF_ERROR(ledger_.StoreNewEvaluations(ctx, evaluations));
   evaluations.clear();
   std::vector<std::pair<std::string, Evaluation>> refreshed;
