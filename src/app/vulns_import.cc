@@ -553,8 +553,19 @@ const std::vector<std::string> kFindingColumnList = {"contract_id",
                                                      "statement",
                                                      "statement_note"};
 
+// "YYYY-MM-DD", as FormatDate writes it, without its printf (two dates a finding).
 void AddOptionalDate(store::BulkWriter& w, const std::optional<Date>& d) {
-  d ? w.AddText(FormatDate(*d)) : w.AddNull();
+  if (!d) return w.AddNull();
+  const int y = static_cast<int>(d->year());
+  if (y < 0 || y > 9999 || !d->ok()) return w.AddText(FormatDate(*d));
+  const unsigned m = static_cast<unsigned>(d->month()), day = static_cast<unsigned>(d->day());
+  const char text[10] = {static_cast<char>('0' + y / 1000),     static_cast<char>('0' + y / 100 % 10),
+                         static_cast<char>('0' + y / 10 % 10),  static_cast<char>('0' + y % 10),
+                         '-',
+                         static_cast<char>('0' + m / 10),       static_cast<char>('0' + m % 10),
+                         '-',
+                         static_cast<char>('0' + day / 10),     static_cast<char>('0' + day % 10)};
+  w.AddText(std::string_view(text, sizeof text));
 }
 
 // A finding new to the register, with what is decided about it before it is written.
@@ -1214,13 +1225,21 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
   // The clocks: the new findings' (evaluated above), the changed findings' and those of the
   // assets the scan covered, stored in bulk.
   for (std::jthread& t : evaluators) t.join();
+  // The new findings are written and evaluated: they are let go on another thread while this
+  // one stores their clocks (hundreds of thousands of strings take a while to free).
+  std::jthread release([gone = std::move(fresh), index = std::move(fresh_index)]() mutable {
+    std::vector<Pending>().swap(gone);
+    decltype(index)().swap(index);
+  });
   // In the order of the streams' names ("vuln:F-10" before "vuln:F-9"), the order of the
   // obligations' and streams' keys: each row then goes next to the one before it, not at a
   // random place in the index (on SQLite this halved the cost of these writes).
   std::sort(evaluations.begin(), evaluations.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });
   ISMS_RETURN_IF_ERROR(ledger_.StoreNewEvaluations(ctx, evaluations));
-  evaluations.clear();
+  std::jthread release_evaluations([gone = std::move(evaluations)]() mutable {
+    std::vector<std::pair<std::string, Evaluation>>().swap(gone);
+  });
   std::vector<std::pair<std::string, Evaluation>> refreshed;
   ISMS_ASSIGN_OR_RETURN(refreshed, EvaluateScanStreamsOf(conn, ctx, result.scan_id, now));
   std::sort(changed.begin(), changed.end());
