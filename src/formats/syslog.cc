@@ -387,19 +387,52 @@ Result<AuditRecord> ParseRfc3164(std::string_view input, const SyslogOptions& op
   return r;
 }
 
-AuditRecord ParseSyslogMessage(std::string_view message, const SyslogOptions& options) {
+namespace {
+
+// `r` as a default AuditRecord, keeping the memory of its strings and lists. Every field of
+// AuditRecord (formats/audit_record.h) is set here: a field added there must be added here
+// (SyslogTest.ParsingIntoAnEarlierRecordLeavesNothingOfIt checks them all).
+void Reset(AuditRecord& r) {
+  r.time = Instant{};
+  r.received = Instant{};
+  r.source = AuditSource::kUnparsed;
+  r.flags = 0;
+  r.facility = -1;
+  r.severity = -1;
+  for (std::string* s : {&r.host, &r.app, &r.procid, &r.msgid, &r.message, &r.rule, &r.user,
+                         &r.src_ip, &r.src_host, &r.src_mac, &r.dest, &r.session}) {
+    s->clear();
+  }
+  r.category = AuditCategory::kOther;
+  r.structured_data.clear();
+  r.extra.clear();
+}
+
+}  // namespace
+
+void ParseSyslogMessageInto(std::string_view message, const SyslogOptions& options,
+                            AuditRecord& r) {
+  Reset(r);
   size_t after_pri = 0;
   if (ReadPri(message, &after_pri) && after_pri + 1 < message.size() && message[after_pri] == '1' &&
       message[after_pri + 1] == ' ') {
-    AuditRecord r;
-    if (!ParseRfc5424Into(message, options, r).ok()) {
-      r = UnparsedAuditRecord(message, options.received);
-    }
-    return r;
+    if (ParseRfc5424Into(message, options, r).ok()) return;
+    Reset(r);
+    r.source = AuditSource::kUnparsed;
+    r.flags = kAuditUnparsed | kAuditTimeFromReceipt;
+    r.time = options.received;
+    r.received = options.received;
+    r.message.assign(message);
+    return;
   }
-  Result<AuditRecord> r = ParseRfc3164(message, options);
-  if (r.ok()) return std::move(r).value();
-  return UnparsedAuditRecord(message, options.received);
+  Result<AuditRecord> bsd = ParseRfc3164(message, options);
+  r = bsd.ok() ? std::move(bsd).value() : UnparsedAuditRecord(message, options.received);
+}
+
+AuditRecord ParseSyslogMessage(std::string_view message, const SyslogOptions& options) {
+  AuditRecord r;
+  ParseSyslogMessageInto(message, options, r);
+  return r;
 }
 
 }  // namespace isms

@@ -43,6 +43,10 @@ struct SyslogOptions {
 // Parses one message (one frame, without framing): RFC 5424 when it starts "<PRI>1 ", else
 // RFC 3164 / BSD, else unparsed. Trailing CR, LF and NUL bytes are not part of a parsed message.
 AuditRecord ParseSyslogMessage(std::string_view message, const SyslogOptions& options);
+// The same into `r`, which may hold an earlier record: every field is replaced, and the memory of
+// its strings and lists is used again (a listener parses every message into one record).
+void ParseSyslogMessageInto(std::string_view message, const SyslogOptions& options,
+                            AuditRecord& r);
 
 // The strict parsers behind it, for tests and tools. kInvalidArgument naming the byte offset and
 // the problem when `message` is not of that form.

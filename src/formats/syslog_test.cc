@@ -257,5 +257,35 @@ TEST(SyslogTest, InvalidUtf8IsKeptAsBytes) {
   EXPECT_EQ(ParseSyslogMessage(in5424, SyslogOptions()).message, "\xff\xfe");
 }
 
+// A listener parses every message into one record: what an earlier message (and its
+// classification) left in it must not show in the next.
+TEST(SyslogTest, ParsingIntoAnEarlierRecordLeavesNothingOfIt) {
+  AuditRecord dirty;
+  dirty.time = At("2020-01-01T00:00:00Z");
+  dirty.received = At("2020-01-01T00:00:01Z");
+  dirty.source = AuditSource::kJsonLines;
+  dirty.flags = 0xFF;
+  dirty.facility = 3;
+  dirty.severity = 2;
+  for (std::string* s : {&dirty.host, &dirty.app, &dirty.procid, &dirty.msgid, &dirty.message,
+                         &dirty.rule, &dirty.user, &dirty.src_ip, &dirty.src_host, &dirty.src_mac,
+                         &dirty.dest, &dirty.session}) {
+    *s = "left over from an earlier record, long enough to be on the heap";
+  }
+  dirty.category = AuditCategory::kSecurityAlert;
+  dirty.structured_data.push_back({"old@1", {{"a", "b"}}});
+  dirty.extra.emplace_back("old", "value");
+  const SyslogOptions o = Received("2026-03-01T09:00:00Z");
+  for (const std::string message :
+       {"<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 "
+        "[exampleSDID@32473 iut=\"3\"] An application event",
+        "<13>1 - h a - - -", "<13>1 broken", "<34>Oct 11 22:14:15 mymachine su: 'su root' failed",
+        "no syslog at all"}) {
+    AuditRecord into = dirty;
+    ParseSyslogMessageInto(message, o, into);
+    EXPECT_EQ(into, ParseSyslogMessage(message, o)) << message;
+  }
+}
+
 }  // namespace
 }  // namespace isms

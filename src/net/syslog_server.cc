@@ -168,6 +168,7 @@ struct SyslogServer::Impl {
   std::vector<std::string> listening;
   bool stopping = false;
   std::chrono::steady_clock::time_point last_drop_log{};
+  AuditRecord parsed;  // Parse's record: used by the listeners' thread only
 
   std::atomic<std::uint64_t> received{0}, committed{0}, batches{0}, udp_dropped{0}, refused{0},
       failed{0};
@@ -198,15 +199,16 @@ struct SyslogServer::Impl {
     return preparer;
   }
 
-  // Parses, classifies, encodes and hashes one message on the listener's thread.
+  // Parses, classifies, encodes and hashes one message on the listener's thread, into the one
+  // record `parsed` (whose strings keep their memory from message to message).
   app::PreparedAuditRecord Parse(const app::AuditPreparer& p, std::string_view bytes,
                                  std::uint8_t flags, Instant now) {
     SyslogOptions opts;
     opts.received = now;
-    AuditRecord rec = ParseSyslogMessage(bytes, opts);
-    rec.flags |= flags;
+    ParseSyslogMessageInto(bytes, opts, parsed);
+    parsed.flags |= flags;
     received.fetch_add(1, std::memory_order_relaxed);
-    Result<app::PreparedAuditRecord> r = p.Prepare(std::move(rec));
+    Result<app::PreparedAuditRecord> r = p.Prepare(std::move(parsed));
     if (r.ok()) return std::move(r).value();
     // Cannot happen for a frame of at most 64 KiB; kept verbatim all the same.
     AuditRecord raw = ParseSyslogMessage("", opts);
