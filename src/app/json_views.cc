@@ -3,6 +3,7 @@
 #include <iterator>
 #include <nlohmann/json.hpp>
 
+#include "audit/checkpoint.h"
 #include "audit/merkle.h"
 #include "core/period.h"
 #include "core/policy.h"
@@ -159,6 +160,47 @@ Json AuditRecordJson(const AuditHit& h) {
   j["session"] = r.session;
   j["message"] = r.message;
   if (h.via_lease) j["via_lease"] = LeaseJson(*h.via_lease);
+  return j;
+}
+
+namespace {
+
+std::vector<std::string> HexList(const std::vector<audit::Hash>& hs) {
+  std::vector<std::string> out;
+  out.reserve(hs.size());
+  for (const audit::Hash& h : hs) out.push_back(audit::HashHex(h));
+  return out;
+}
+
+}  // namespace
+
+Result<Json> AuditProofJson(AuditService& audit, const std::string& contract,
+                            std::optional<std::uint64_t> index,
+                            std::optional<std::uint64_t> from_size,
+                            std::optional<std::uint64_t> size) {
+  Result<std::string> note =
+      size ? audit.CheckpointAt(contract, *size) : audit.LatestCheckpoint(contract);
+  if (!note.ok()) return note.status().WithContext("proofs are given against signed checkpoints");
+  ISMS_ASSIGN_OR_RETURN(audit::Checkpoint cp, audit::ParseCheckpoint(*note));
+  Json j;
+  j["log"] = cp.origin;
+  j["size"] = cp.size;
+  j["root"] = audit::HashHex(cp.root);
+  j["checkpoint"] = *note;
+  if (index) {
+    ISMS_ASSIGN_OR_RETURN(audit::InclusionProofData p,
+                          audit.ProveInclusion(contract, *index, cp.size));
+    j["inclusion"] = Json{{"index", p.index},
+                          {"leaf_hash", audit::HashHex(p.leaf_hash)},
+                          {"hashes", HexList(p.hashes)}};
+  }
+  if (from_size) {
+    ISMS_ASSIGN_OR_RETURN(std::string from_note, audit.CheckpointAt(contract, *from_size));
+    ISMS_ASSIGN_OR_RETURN(std::vector<audit::Hash> p,
+                          audit.ProveConsistency(contract, *from_size, cp.size));
+    j["consistency"] =
+        Json{{"from_size", *from_size}, {"from_checkpoint", from_note}, {"hashes", HexList(p)}};
+  }
   return j;
 }
 

@@ -4,7 +4,9 @@
 // Thread-safety: pure functions.
 #pragma once
 
+#include <cstdint>
 #include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -34,6 +36,13 @@ nlohmann::ordered_json LeaseJson(const audit::Lease& l);
 // An audit record as `isms audit search --json` prints it (an erased one keeps its leaf, time,
 // host and leaf hash).
 nlohmann::ordered_json AuditRecordJson(const AuditHit& h);
+
+// `isms audit prove`: against the signed checkpoint of `size` (default the latest), an inclusion
+// proof of leaf `index` and/or a consistency proof from the checkpoint of `from_size`.
+Result<nlohmann::ordered_json> AuditProofJson(AuditService& audit, const std::string& contract,
+                                              std::optional<std::uint64_t> index,
+                                              std::optional<std::uint64_t> from_size,
+                                              std::optional<std::uint64_t> size);
 
 // `isms audit export`: the first line of a CSV export ("" for JSON lines), and one record as a
 // line of the format ("jsonl" or "csv"), with its line end.

@@ -69,12 +69,6 @@ std::string LeaseText(const audit::Lease& l) {
          FormatInstant(l.to) + ", DHCP record leaf " + std::to_string(l.first_leaf);
 }
 
-std::vector<std::string> HexList(const std::vector<audit::Hash>& hs) {
-  std::vector<std::string> out;
-  for (const auto& h : hs) out.push_back(audit::HashHex(h));
-  return out;
-}
-
 Result<std::vector<audit::Hash>> HashList(const ordered_json& j) {
   if (!j.is_array()) return Status::InvalidArgument("\"hashes\" is not an array");
   std::vector<audit::Hash> out;
@@ -216,39 +210,10 @@ void AuditProve(Context& ctx, const AuditProveOptions& o) {
   }
   auto s = OpenAudit(ctx, o.common);
   if (!s.ok()) return ctx.Fail(s.status());
-  const std::string& c = o.common.contract;
-  Result<std::string> note = o.size ? (*s)->CheckpointAt(c, *o.size) : (*s)->LatestCheckpoint(c);
-  if (!note.ok()) {
-    return ctx.Fail(note.status().WithContext("proofs are given against signed checkpoints"));
-  }
-  Result<audit::Checkpoint> cp = audit::ParseCheckpoint(*note);
-  if (!cp.ok()) return ctx.Fail(cp.status());
-  ordered_json j;
-  j["log"] = cp->origin;
-  j["size"] = cp->size;
-  j["root"] = audit::HashHex(cp->root);
-  j["checkpoint"] = *note;
-  if (o.index) {
-    Result<audit::InclusionProofData> p = (*s)->ProveInclusion(c, *o.index, cp->size);
-    if (!p.ok()) return ctx.Fail(p.status());
-    ordered_json inc;
-    inc["index"] = p->index;
-    inc["leaf_hash"] = audit::HashHex(p->leaf_hash);
-    inc["hashes"] = HexList(p->hashes);
-    j["inclusion"] = inc;
-  }
-  if (o.from_size) {
-    Result<std::string> from_note = (*s)->CheckpointAt(c, *o.from_size);
-    if (!from_note.ok()) return ctx.Fail(from_note.status());
-    Result<std::vector<audit::Hash>> p = (*s)->ProveConsistency(c, *o.from_size, cp->size);
-    if (!p.ok()) return ctx.Fail(p.status());
-    ordered_json con;
-    con["from_size"] = *o.from_size;
-    con["from_checkpoint"] = *from_note;
-    con["hashes"] = HexList(*p);
-    j["consistency"] = con;
-  }
-  ctx.out << Dump(j, 2) << "\n";
+  Result<ordered_json> j =
+      app::AuditProofJson(**s, o.common.contract, o.index, o.from_size, o.size);
+  if (!j.ok()) return ctx.Fail(j.status());
+  ctx.out << Dump(*j, 2) << "\n";
 }
 
 void AuditVerifyProof(Context& ctx, const AuditVerifyProofOptions& o) {

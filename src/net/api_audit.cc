@@ -28,11 +28,8 @@ namespace {
 
 using api::Json;
 
-std::vector<std::string> HexList(const std::vector<audit::Hash>& hs) {
-  std::vector<std::string> out;
-  out.reserve(hs.size());
-  for (const auto& h : hs) out.push_back(audit::HashHex(h));
-  return out;
+std::optional<std::uint64_t> Unsigned(const std::optional<std::int64_t>& v) {
+  return v ? std::optional<std::uint64_t>(static_cast<std::uint64_t>(*v)) : std::nullopt;
 }
 
 // from (the start of a London date, or an instant) and to (the end of a London date, or an
@@ -303,28 +300,11 @@ void AddAuditRoutes(WebApp& app) {
              if (!size.ok()) return api::Fail(size.status());
              if (!*index)
                return api::Fail(Status::InvalidArgument("give index: the leaf to prove"));
-             app::AuditService& a = *ctx.services.audit;
-             Result<std::string> note =
-                 *size ? a.CheckpointAt(ctx.contract, static_cast<std::uint64_t>(**size))
-                       : a.LatestCheckpoint(ctx.contract);
-             if (!note.ok()) {
-               return api::Fail(
-                   note.status().WithContext("proofs are given against signed checkpoints"));
-             }
-             Result<audit::Checkpoint> cp = audit::ParseCheckpoint(*note);
-             if (!cp.ok()) return api::Fail(cp.status());
-             Result<audit::InclusionProofData> p =
-                 a.ProveInclusion(ctx.contract, static_cast<std::uint64_t>(**index), cp->size);
-             if (!p.ok()) return api::Fail(p.status());
-             Json j;
-             j["log"] = cp->origin;
-             j["size"] = cp->size;
-             j["root"] = audit::HashHex(cp->root);
-             j["checkpoint"] = *note;
-             j["inclusion"] = Json{{"index", p->index},
-                                   {"leaf_hash", audit::HashHex(p->leaf_hash)},
-                                   {"hashes", HexList(p->hashes)}};
-             return api::JsonReply(200, j);
+             Result<Json> j = app::AuditProofJson(*ctx.services.audit, ctx.contract,
+                                                  static_cast<std::uint64_t>(**index),
+                                                  std::nullopt, Unsigned(*size));
+             if (!j.ok()) return api::Fail(j.status());
+             return api::JsonReply(200, *j);
            });
 
   api::Add(app,
@@ -348,29 +328,11 @@ void AddAuditRoutes(WebApp& app) {
                return api::Fail(Status::InvalidArgument(
                    "give from_size: the size of the checkpoint the log must extend"));
              }
-             app::AuditService& a = *ctx.services.audit;
-             Result<std::string> note =
-                 *size ? a.CheckpointAt(ctx.contract, static_cast<std::uint64_t>(**size))
-                       : a.LatestCheckpoint(ctx.contract);
-             if (!note.ok()) {
-               return api::Fail(
-                   note.status().WithContext("proofs are given against signed checkpoints"));
-             }
-             Result<audit::Checkpoint> cp = audit::ParseCheckpoint(*note);
-             if (!cp.ok()) return api::Fail(cp.status());
-             const auto m = static_cast<std::uint64_t>(**from);
-             Result<std::string> from_note = a.CheckpointAt(ctx.contract, m);
-             if (!from_note.ok()) return api::Fail(from_note.status());
-             Result<std::vector<audit::Hash>> p = a.ProveConsistency(ctx.contract, m, cp->size);
-             if (!p.ok()) return api::Fail(p.status());
-             Json j;
-             j["log"] = cp->origin;
-             j["size"] = cp->size;
-             j["root"] = audit::HashHex(cp->root);
-             j["checkpoint"] = *note;
-             j["consistency"] =
-                 Json{{"from_size", m}, {"from_checkpoint", *from_note}, {"hashes", HexList(*p)}};
-             return api::JsonReply(200, j);
+             Result<Json> j = app::AuditProofJson(*ctx.services.audit, ctx.contract,
+                                                  std::nullopt, static_cast<std::uint64_t>(**from),
+                                                  Unsigned(*size));
+             if (!j.ok()) return api::Fail(j.status());
+             return api::JsonReply(200, *j);
            });
 
   api::Add(
