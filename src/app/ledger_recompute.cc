@@ -102,7 +102,11 @@ Result<std::vector<StreamGroup>> ReadStreams(store::Connection& conn, std::int64
                                              std::vector<Event>* storage,
                                              std::map<std::string, std::vector<Event>>* findings,
                                              std::int64_t* count) {
-  ISMS_ASSIGN_OR_RETURN(auto n, conn.Prepare("SELECT COUNT(*) FROM events WHERE contract_id = $1"));
+  // Room for the events, which are numbered 1, 2, ... within their contract and never removed:
+  // the highest number, one look-up in the key's index, is their count (COUNT(*) walks the
+  // index: 70-200 ms for a million events).
+  ISMS_ASSIGN_OR_RETURN(auto n, conn.Prepare("SELECT COALESCE(MAX(id), 0) FROM events WHERE "
+                                             "contract_id = $1"));
   n->BindInt(1, contract_id);
   ISMS_ASSIGN_OR_RETURN(bool counted, n->Step());
   const auto expected = static_cast<size_t>(counted ? n->ColumnInt(0) : 0);
