@@ -639,37 +639,66 @@ Status LogStore::WriteChunk(std::uint64_t chunk_no, std::span<const EntryView> e
 namespace {
 
 // The tail batches this thread wrote lately, compressed and not: when a chunk completes, a
-// stored batch whose bytes are exactly those of one here is not decompressed again (a long-lived
+// stored batch whose bytes are exactly those of one here is not decompressed or decoded again (a long-lived
 // writer compresses each batch once and never reads it back). Only byte-for-byte equal blobs
 // match, so a stale, erased or damaged batch is simply decompressed. At most kTailMemoBytes of
 // uncompressed entries, the oldest dropped first.
 constexpr std::size_t kTailMemoBytes = std::size_t{64} << 20;
 struct TailMemo {
-  std::deque<std::pair<std::string, std::string>> batches;  // compressed, raw
+  struct Batch {
+    std::string compressed, raw;
+    std::vector<EntryView> views;  // the entries, as views into `raw`
+  };
+  std::deque<Batch> batches;
   std::size_t bytes = 0;
 
-  void Add(const std::string& compressed, std::string_view raw) {
+  // `raw` holds `entries` encoded by EncodeEntry, in order.
+  void Add(const std::string& compressed, std::string_view raw,
+           std::span<const EntryView> entries) {
     if (raw.size() > kTailMemoBytes) return;
     while (!batches.empty() && bytes + raw.size() > kTailMemoBytes) {
-      bytes -= batches.front().second.size();
+      bytes -= batches.front().raw.size();
       batches.pop_front();
     }
-    batches.emplace_back(compressed, std::string(raw));
+    Batch& b = batches.emplace_back();
+    b.compressed = compressed;
+    b.raw.assign(raw);
     bytes += raw.size();
+    b.views.reserve(entries.size());
+    const char* base = b.raw.data();
+    std::size_t at = 0;
+    for (const EntryView& e : entries) {
+      EntryView v = e;
+      std::size_t p = at + 1 + 8 + 8 + 4;
+      v.host = {base + p, e.host.size()};
+      p += e.host.size() + 4;
+      v.user = {base + p, e.user.size()};
+      p += e.user.size() + 4;
+      v.ip = {base + p, e.ip.size()};
+      p += e.ip.size() + 4;
+      v.bytes = e.erased ? std::string_view() : std::string_view(base + p, e.bytes.size());
+      at += EncodedEntrySize(e);
+      b.views.push_back(v);
+    }
   }
 
-  // Takes out the raw entries of `blob` when they are here.
-  std::optional<std::string> Take(std::string_view blob) {
+  // When `blob` is here: moves its raw entries into `raw` and appends their views (into `raw`)
+  // to `views`, as DecodeViews would, leaf hashes included.
+  bool Take(std::string_view blob, std::string& raw, std::vector<EntryView>& views) {
     for (auto it = batches.begin(); it != batches.end(); ++it) {
-      if (it->first.size() == blob.size() &&
-          std::memcmp(it->first.data(), blob.data(), blob.size()) == 0) {
-        std::string raw = std::move(it->second);
-        bytes -= raw.size();
-        batches.erase(it);
-        return raw;
+      if (it->compressed.size() != blob.size() ||
+          std::memcmp(it->compressed.data(), blob.data(), blob.size()) != 0) {
+        continue;
       }
+      const char* const was = it->raw.data();
+      raw = std::move(it->raw);
+      const bool kept = raw.data() == was;  // the views point into this buffer
+      if (kept) views.insert(views.end(), it->views.begin(), it->views.end());
+      bytes -= raw.size();
+      batches.erase(it);
+      return kept;
     }
-    return std::nullopt;
+    return false;
   }
 };
 thread_local TailMemo tail_memo;
@@ -707,7 +736,7 @@ Status LogStore::WriteTail(std::span<const EntryView> entries) {
   const std::string compressed = Compress(raw, kTailLevel);
   ins->BindBlob(8, compressed);
   ISMS_RETURN_IF_ERROR(ins->Run());
-  tail_memo.Add(compressed, raw);
+  tail_memo.Add(compressed, raw, entries);
   return Status::Ok();
 }
 
@@ -783,9 +812,9 @@ Status LogStore::Append(std::vector<LogEntry>& entries, TailHashes* tail) {
         [&](const store::Statement& row) -> Status {
           const std::string where = "tail batch at leaf " + std::to_string(row.ColumnInt(0));
           const std::string blob = row.ColumnBlob(1);
-          std::optional<std::string> known = tail_memo.Take(blob);
-          Result<std::string> raw =
-              known ? Result<std::string>(std::move(*known)) : Decompress(blob);
+          if (tail_memo.Take(blob, raws.emplace_back(), pending)) return Status::Ok();
+          raws.pop_back();
+          Result<std::string> raw = Decompress(blob);
           if (!raw.ok()) return raw.status().WithContext(where);
           raws.push_back(std::move(raw).value());
           return DecodeViews(raws.back(), pending, !fits).WithContext(where);

@@ -387,6 +387,30 @@ TEST_F(LogStoreTest, AHostSearchFollowsAddressWindowsIntoOtherHostsBlocks) {
       << p[0];
 }
 
+// The writer remembers the tail batches it wrote; one erased since must not come back with its
+// content when its chunk completes.
+TEST_F(LogStoreTest, AnEntryErasedInTheTailStaysErasedWhenItsChunkCompletes) {
+  Append(6);  // chunk 0 (leaves 0-3) and a tail (4-5) this thread wrote
+  ASSERT_TRUE(conn_->Begin().ok());
+  const std::vector<std::uint64_t> leaves = {5};
+  ASSERT_TRUE(log_->Erase(leaves).ok());
+  ASSERT_TRUE(conn_->Commit().ok());
+  Append(2);  // completes chunk 1 (leaves 4-7)
+  EXPECT_TRUE(Problems().empty());
+  std::vector<std::pair<std::uint64_t, bool>> seen;
+  LogQuery q;
+  q.host = "db-01";
+  ASSERT_TRUE(log_->Scan(q,
+                         [&](StoredEntry&& e) -> Result<bool> {
+                           EXPECT_EQ(e.erased, e.bytes.empty());
+                           seen.emplace_back(e.leaf, e.erased);
+                           return true;
+                         })
+                  .ok());
+  EXPECT_EQ(seen, (std::vector<std::pair<std::uint64_t, bool>>{
+                      {1, false}, {3, false}, {5, true}, {7, false}}));
+}
+
 TEST_F(LogStoreTest, ACachedTailGivesTheChunksThatTheStoredTailGives) {
   // Chunks of 4 leaves; batches of 3 cross a boundary every other time.
   TailHashes tail;
