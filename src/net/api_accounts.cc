@@ -55,26 +55,6 @@ std::string Join(const std::vector<std::string>& v) {
   return s;
 }
 
-// Records a change to an account or a grant in the store's access log and the logs of
-// `contracts`, in place of the request's own record.
-void RecordChange(RequestContext& ctx, const std::string& action, const std::string& target,
-                  const Status& outcome, const std::vector<std::string>& contracts,
-                  const std::string& detail = "") {
-  app::AccessEvent e;
-  e.time = ctx.clock.Now();
-  e.user = ctx.principal->name;
-  e.role = std::string(app::RoleKey(ctx.principal->role));
-  e.via = ctx.principal->via;
-  e.address = ctx.req.remote;
-  e.kind = "change";
-  e.action = action;
-  e.target = target;
-  e.outcome = outcome.ok() ? "success" : "failure";
-  e.detail = outcome.ok() ? detail : outcome.message();
-  ctx.audit_skip = true;
-  ctx.app.QueueAudit(app::AccessEntries(e, contracts));
-}
-
 // The contracts a user holds now (none when it cannot be read).
 std::vector<std::string> ContractsOf(RequestContext& ctx, const std::string& name) {
   Result<app::UserView> u = ctx.services.access->FindUser(name);
@@ -260,10 +240,10 @@ void AddAccountRoutes(WebApp& app) {
              if (!role.ok()) return api::Fail(role.status().WithContext("role"));
              Result<app::UserView> u =
                  ctx.services.access->AddUser(*name, *role, *contracts, *password, ctx.Actor());
-             RecordChange(ctx, "user.add", "user " + *name, u.status(),
-                          u.ok() ? u->contracts : std::vector<std::string>{},
-                          "role " + *role_key +
-                              (contracts->empty() ? "" : ", contracts " + Join(*contracts)));
+             ctx.RecordChange("user.add", "user " + *name, u.status(),
+                              u.ok() ? u->contracts : std::vector<std::string>{},
+                              "role " + *role_key +
+                                  (contracts->empty() ? "" : ", contracts " + Join(*contracts)));
              if (!u.ok()) return api::Fail(u.status());
              return api::JsonReply(201, UserJson(*u))
                  .With("Location", "/api/v1/users/" + PercentEncode(u->name));
@@ -284,7 +264,7 @@ void AddAccountRoutes(WebApp& app) {
            {}, [](RequestContext& ctx) {
              std::string name(ctx.Param("user"));
              Status st = ctx.services.access->DisableUser(name, ctx.Actor());
-             RecordChange(ctx, "user.disable", "user " + name, st, ContractsOf(ctx, name));
+             ctx.RecordChange("user.disable", "user " + name, st, ContractsOf(ctx, name));
              if (!st.ok()) return api::Fail(st);
              Result<app::UserView> u = ctx.services.access->FindUser(name);
              if (!u.ok()) return api::Fail(u.status());
@@ -307,7 +287,7 @@ void AddAccountRoutes(WebApp& app) {
              Result<std::string> password = api::StringField(*body, "password", true);
              if (!password.ok()) return api::Fail(password.status());
              Status st = ctx.services.access->SetPassword(name, *password, ctx.Actor());
-             RecordChange(ctx, "user.password", "user " + name, st, ContractsOf(ctx, name));
+             ctx.RecordChange("user.password", "user " + name, st, ContractsOf(ctx, name));
              if (!st.ok()) return api::Fail(st);
              return api::JsonReply(200, Json{{"name", name}, {"password_set", true}});
            });
@@ -323,7 +303,7 @@ void AddAccountRoutes(WebApp& app) {
       [](RequestContext& ctx) {
         std::string name(ctx.Param("user"));
         Result<app::TotpEnrolment> t = ctx.services.access->EnableTotp(name, ctx.Actor());
-        RecordChange(ctx, "user.totp", "user " + name, t.status(), ContractsOf(ctx, name));
+        ctx.RecordChange("user.totp", "user " + name, t.status(), ContractsOf(ctx, name));
         if (!t.ok()) return api::Fail(t.status());
         return api::JsonReply(200, Json{{"name", name}, {"secret", t->secret}, {"uri", t->uri}});
       });
@@ -363,8 +343,8 @@ void AddAccountRoutes(WebApp& app) {
              Result<std::string> user = api::StringField(*body, "user", true);
              if (!user.ok()) return api::Fail(user.status());
              Status st = ctx.services.access->Grant(*user, ctx.contract, ctx.Actor());
-             RecordChange(ctx, "grant.add", "user " + *user, st, {ctx.contract},
-                          "contract " + ctx.contract);
+             ctx.RecordChange("grant.add", "user " + *user, st, {ctx.contract},
+                              "contract " + ctx.contract);
              if (!st.ok()) return api::Fail(st);
              return api::JsonReply(201, Json{{"user", *user}, {"contract", ctx.contract}});
            });
@@ -375,8 +355,8 @@ void AddAccountRoutes(WebApp& app) {
            {}, [](RequestContext& ctx) {
              std::string user(ctx.Param("user"));
              Status st = ctx.services.access->Revoke(user, ctx.contract, ctx.Actor());
-             RecordChange(ctx, "grant.revoke", "user " + user, st, {ctx.contract},
-                          "contract " + ctx.contract);
+             ctx.RecordChange("grant.revoke", "user " + user, st, {ctx.contract},
+                              "contract " + ctx.contract);
              if (!st.ok()) return api::Fail(st);
              return api::JsonReply(
                  200, Json{{"user", user}, {"contract", ctx.contract}, {"revoked", true}});
@@ -408,47 +388,48 @@ void AddAccountRoutes(WebApp& app) {
              return api::SlicePage(*tokens, *page, TokenJson);
            });
 
-  api::Add(
-      app,
-      {"POST", "/api/v1/tokens", RouteKind::kApi, RouteAuth::kUser, "",
-       "Create an API token (`isms token create`): shown once"},
-      api::ApiDoc()
-          .Describe("For the caller, or for another user with token.manage (admin). "
-                    "`expires`: a date (the end of that London day) or an instant.")
-          .Request({"application/json"})
-          .RequestSchema(Json::parse(R"({"type":"object","required":["expires"],
+  api::Add(app,
+           {"POST", "/api/v1/tokens", RouteKind::kApi, RouteAuth::kUser, "",
+            "Create an API token (`isms token create`): shown once"},
+           api::ApiDoc()
+               .Describe("For the caller, or for another user with token.manage (admin). "
+                         "`expires`: a date (the end of that London day) or an instant.")
+               .Request({"application/json"})
+               .RequestSchema(Json::parse(R"({"type":"object","required":["expires"],
          "properties":{"expires":{"type":"string"},"note":{"type":"string"},
          "user":{"type":"string"}}})"))
-          .Success(201)
-          .Returns("id, user, token (send as Authorization: Bearer TOKEN; it is "
-                   "not shown again), expires_at")
-          .Errors({400, 409}),
-      [](RequestContext& ctx) {
-        Result<Json> body = api::JsonBody(ctx.req);
-        if (!body.ok()) return api::Fail(body.status());
-        if (Status st = api::OnlyFields(*body, {"expires", "note", "user"}); !st.ok()) {
-          return api::Fail(st);
-        }
-        Result<std::string> expires = api::StringField(*body, "expires", true);
-        Result<std::string> note = api::StringField(*body, "note");
-        Result<std::string> user = api::StringField(*body, "user");
-        for (const Status& s : {expires.status(), note.status(), user.status()}) {
-          if (!s.ok()) return api::Fail(s);
-        }
-        std::string who = user->empty() ? ctx.principal->name : *user;
-        if (Status st = MayManageTokensOf(ctx, who); !st.ok()) return api::Fail(st);
-        Result<Instant> at = api::ParseAt(*expires, /*end_of_day=*/true, "expires");
-        if (!at.ok()) return api::Fail(at.status());
-        Result<app::NewToken> t = ctx.services.access->CreateToken(who, *at, *note, ctx.Actor());
-        RecordChange(ctx, "token.create",
-                     "token " + (t.ok() ? std::to_string(t->id) : std::string("-")) + " of " + who,
-                     t.status(), ContractsOf(ctx, who), "expires " + FormatInstant(*at));
-        if (!t.ok()) return api::Fail(t.status());
-        return api::JsonReply(201, Json{{"id", t->id},
-                                        {"user", who},
-                                        {"token", t->token},
-                                        {"expires_at", FormatInstant(t->expires_at)}});
-      });
+               .Success(201)
+               .Returns("id, user, token (send as Authorization: Bearer TOKEN; it is "
+                        "not shown again), expires_at")
+               .Errors({400, 409}),
+           [](RequestContext& ctx) {
+             Result<Json> body = api::JsonBody(ctx.req);
+             if (!body.ok()) return api::Fail(body.status());
+             if (Status st = api::OnlyFields(*body, {"expires", "note", "user"}); !st.ok()) {
+               return api::Fail(st);
+             }
+             Result<std::string> expires = api::StringField(*body, "expires", true);
+             Result<std::string> note = api::StringField(*body, "note");
+             Result<std::string> user = api::StringField(*body, "user");
+             for (const Status& s : {expires.status(), note.status(), user.status()}) {
+               if (!s.ok()) return api::Fail(s);
+             }
+             std::string who = user->empty() ? ctx.principal->name : *user;
+             if (Status st = MayManageTokensOf(ctx, who); !st.ok()) return api::Fail(st);
+             Result<Instant> at = api::ParseAt(*expires, /*end_of_day=*/true, "expires");
+             if (!at.ok()) return api::Fail(at.status());
+             Result<app::NewToken> t =
+                 ctx.services.access->CreateToken(who, *at, *note, ctx.Actor());
+             ctx.RecordChange(
+                 "token.create",
+                 "token " + (t.ok() ? std::to_string(t->id) : std::string("-")) + " of " + who,
+                 t.status(), ContractsOf(ctx, who), "expires " + FormatInstant(*at));
+             if (!t.ok()) return api::Fail(t.status());
+             return api::JsonReply(201, Json{{"id", t->id},
+                                             {"user", who},
+                                             {"token", t->token},
+                                             {"expires_at", FormatInstant(t->expires_at)}});
+           });
 
   api::Add(
       app,
@@ -471,8 +452,8 @@ void AddAccountRoutes(WebApp& app) {
         }
         if (!t.ok()) return api::Fail(t.status());
         Status st = ctx.services.access->RevokeToken(id, ctx.Actor());
-        RecordChange(ctx, "token.revoke", "token " + text + " of " + t->user, st,
-                     ContractsOf(ctx, t->user));
+        ctx.RecordChange("token.revoke", "token " + text + " of " + t->user, st,
+                         ContractsOf(ctx, t->user));
         if (!st.ok()) return api::Fail(st);
         return api::JsonReply(200, Json{{"id", id}, {"revoked", true}});
       });

@@ -17,25 +17,6 @@ namespace isms::net {
 
 namespace {
 
-// The record of an admin's change, to the store's access log and to the logs of `contracts`.
-void RecordChange(RequestContext& ctx, const std::string& action, const std::string& target,
-                  const Status& outcome, const std::vector<std::string>& contracts,
-                  const std::string& detail) {
-  app::AccessEvent e;
-  e.time = ctx.clock.Now();
-  e.user = ctx.principal->name;
-  e.role = std::string(app::RoleKey(ctx.principal->role));
-  e.via = ctx.principal->via;
-  e.address = ctx.req.remote;
-  e.kind = "change";
-  e.action = action;
-  e.target = target;
-  e.outcome = outcome.ok() ? "success" : "failure";
-  e.detail = outcome.ok() ? detail : outcome.message();
-  ctx.app.QueueAudit(app::AccessEntries(e, contracts));
-  ctx.audit_skip = true;
-}
-
 std::string Join(const std::vector<std::string>& v) {
   std::string s;
   for (const std::string& x : v) s += (s.empty() ? "" : ", ") + x;
@@ -63,21 +44,22 @@ HttpResponse UsersPage(RequestContext& ctx, int status, const std::string& error
       }
     }
     bool admin = u.role == app::Role::kAdmin;
-    list.push_back({{"name", u.name},
-                    {"role", std::string(app::RoleKey(u.role))},
-                    {"held", held},
-                    {"has_held", !held.empty()},
-                    {"grantable", grantable},
-                    {"can_grant", !admin && !u.disabled && !grantable.empty()},
-                    {"password", u.has_password},
-                    {"totp", u.totp},
-                    {"disabled", u.disabled},
-                    {"created", web::LondonDay(u.created_at)},
-                    {"created_by", u.created_by},
-                    {"disable", u.disabled || u.name == ctx.principal->name ? "" : base + "/disable"},
-                    {"password_action", u.disabled ? "" : base + "/password"},
-                    {"grant", base + "/grant"},
-                    {"id", "u-" + u.name}});
+    list.push_back(
+        {{"name", u.name},
+         {"role", std::string(app::RoleKey(u.role))},
+         {"held", held},
+         {"has_held", !held.empty()},
+         {"grantable", grantable},
+         {"can_grant", !admin && !u.disabled && !grantable.empty()},
+         {"password", u.has_password},
+         {"totp", u.totp},
+         {"disabled", u.disabled},
+         {"created", web::LondonDay(u.created_at)},
+         {"created_by", u.created_by},
+         {"disable", u.disabled || u.name == ctx.principal->name ? "" : base + "/disable"},
+         {"password_action", u.disabled ? "" : base + "/password"},
+         {"grant", base + "/grant"},
+         {"id", "u-" + u.name}});
   }
   nlohmann::json roles = nlohmann::json::array();
   std::string role = form.value("role", "");
@@ -105,7 +87,8 @@ HttpResponse UsersPage(RequestContext& ctx, int status, const std::string& error
 
 std::string DoneText(const std::string& done, const std::string& user) {
   if (done == "added") return "Added user " + user + ".";
-  if (done == "disabled") return "Disabled user " + user + ": its sessions ended and its tokens stopped.";
+  if (done == "disabled")
+    return "Disabled user " + user + ": its sessions ended and its tokens stopped.";
   if (done == "password") return "Set the password of " + user + "; its sessions ended.";
   if (done == "granted") return "Granted the contract to " + user + ".";
   if (done == "revoked") return "Revoked the contract from " + user + ".";
@@ -154,13 +137,14 @@ HttpResponse AddUser(RequestContext& ctx) {
   if (st.ok()) st = password.status();
   std::vector<std::string> logs;
   if (st.ok()) {
-    Result<app::UserView> u = ctx.services.access->AddUser(name, *role, contracts, *password,
-                                                          ctx.Actor());
+    Result<app::UserView> u =
+        ctx.services.access->AddUser(name, *role, contracts, *password, ctx.Actor());
     st = u.status();
     if (u.ok()) logs = u->contracts;
   }
-  RecordChange(ctx, "user.add", "user " + name, st, logs,
-               "role " + form->Get("role") + (contracts.empty() ? "" : ", contracts " + Join(contracts)));
+  ctx.RecordChange(
+      "user.add", "user " + name, st, logs,
+      "role " + form->Get("role") + (contracts.empty() ? "" : ", contracts " + Join(contracts)));
   if (!st.ok()) return UsersPage(ctx, HttpStatusOf(st.code()), st.message(), "", echo);
   return Done("added", name);
 }
@@ -177,8 +161,9 @@ HttpResponse ChangeUser(RequestContext& ctx, const std::string& what) {
   if (what == "disabled") {
     action = "user.disable";
     st = name == ctx.principal->name
-             ? Status::InvalidArgument("an admin does not disable its own account from the web: "
-                                       "another admin, or isms user disable on the server, does")
+             ? Status::InvalidArgument(
+                   "an admin does not disable its own account from the web: "
+                   "another admin, or isms user disable on the server, does")
              : access.DisableUser(name, ctx.Actor());
   } else if (what == "password") {
     action = "user.password";
@@ -188,14 +173,16 @@ HttpResponse ChangeUser(RequestContext& ctx, const std::string& what) {
     std::string contract = form->Get("contract");
     bool grant = what == "granted";
     action = grant ? "grant.add" : "grant.revoke";
-    st = grant ? access.Grant(name, contract, ctx.Actor()) : access.Revoke(name, contract, ctx.Actor());
+    st = grant ? access.Grant(name, contract, ctx.Actor())
+               : access.Revoke(name, contract, ctx.Actor());
     detail = "contract " + contract;
     if (st.ok() && std::find(logs.begin(), logs.end(), contract) == logs.end()) {
       logs.push_back(contract);
     }
   }
-  RecordChange(ctx, action, "user " + name, st, logs, detail);
-  if (!st.ok()) return UsersPage(ctx, HttpStatusOf(st.code()), st.message(), "", nlohmann::json::object());
+  ctx.RecordChange(action, "user " + name, st, logs, detail);
+  if (!st.ok())
+    return UsersPage(ctx, HttpStatusOf(st.code()), st.message(), "", nlohmann::json::object());
   return Done(what, name);
 }
 
@@ -208,17 +195,17 @@ void AddWebAdminRoutes(WebApp& app) {
   app.Add({"POST", "/admin/users", RouteKind::kPage, RouteAuth::kUser, "user.manage",
            "Add a user (admin)"},
           AddUser);
-  app.Add({"POST", "/admin/users/{user}/disable", RouteKind::kPage, RouteAuth::kUser,
-           "user.manage", "Disable a user (admin)"},
+  app.Add({"POST", "/admin/users/{user}/disable", RouteKind::kPage, RouteAuth::kUser, "user.manage",
+           "Disable a user (admin)"},
           [](RequestContext& ctx) { return ChangeUser(ctx, "disabled"); });
   app.Add({"POST", "/admin/users/{user}/password", RouteKind::kPage, RouteAuth::kUser,
            "user.manage", "Set a user's password (admin)"},
           [](RequestContext& ctx) { return ChangeUser(ctx, "password"); });
-  app.Add({"POST", "/admin/users/{user}/grant", RouteKind::kPage, RouteAuth::kUser,
-           "user.manage", "Grant a user a contract (admin)"},
+  app.Add({"POST", "/admin/users/{user}/grant", RouteKind::kPage, RouteAuth::kUser, "user.manage",
+           "Grant a user a contract (admin)"},
           [](RequestContext& ctx) { return ChangeUser(ctx, "granted"); });
-  app.Add({"POST", "/admin/users/{user}/revoke", RouteKind::kPage, RouteAuth::kUser,
-           "user.manage", "Revoke a user's contract (admin)"},
+  app.Add({"POST", "/admin/users/{user}/revoke", RouteKind::kPage, RouteAuth::kUser, "user.manage",
+           "Revoke a user's contract (admin)"},
           [](RequestContext& ctx) { return ChangeUser(ctx, "revoked"); });
 }
 

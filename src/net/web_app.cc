@@ -17,7 +17,9 @@ namespace {
 constexpr double kBucketMs[] = {1, 5, 10, 25, 50, 100, 250, 500, 1000, 5000};
 constexpr size_t kBuckets = sizeof(kBucketMs) / sizeof(kBucketMs[0]);
 
-bool SafeMethod(std::string_view m) { return m == "GET" || m == "HEAD" || m == "OPTIONS"; }
+bool SafeMethod(std::string_view m) {
+  return m == "GET" || m == "HEAD" || m == "OPTIONS";
+}
 
 bool IsApiPath(std::string_view path) {
   return path.rfind("/api/", 0) == 0 || path == "/healthz" || path == "/metrics";
@@ -28,8 +30,10 @@ HttpResponse Refusal(bool api, int status, std::string_view code, const std::str
   if (api) return HttpResponse::Error(status, code, message);
   std::string title = std::to_string(status) + " " + std::string(ReasonPhrase(status));
   std::string body = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>" +
-                     title + " - isms</title><link rel=\"stylesheet\" href=\"/static/isms.css\">"
-                     "</head><body><main><h1>" + title + "</h1><p>" + web::HtmlEscape(message) +
+                     title +
+                     " - isms</title><link rel=\"stylesheet\" href=\"/static/isms.css\">"
+                     "</head><body><main><h1>" +
+                     title + "</h1><p>" + web::HtmlEscape(message) +
                      "</p><p><a href=\"/\">Back to the start page</a></p></main></body></html>\n";
   return HttpResponse::Text(status, std::move(body), "text/html; charset=utf-8");
 }
@@ -134,6 +138,24 @@ struct WebApp::Impl {
   std::atomic<std::uint64_t> audit_failures{0};
 };
 
+void RequestContext::RecordChange(const std::string& action, const std::string& target,
+                                  const Status& outcome, const std::vector<std::string>& contracts,
+                                  const std::string& detail) {
+  app::AccessEvent e;
+  e.time = clock.Now();
+  e.user = principal->name;
+  e.role = std::string(app::RoleKey(principal->role));
+  e.via = principal->via;
+  e.address = req.remote;
+  e.kind = "change";
+  e.action = action;
+  e.target = target;
+  e.outcome = outcome.ok() ? "success" : "failure";
+  e.detail = outcome.ok() ? detail : outcome.message();
+  audit_skip = true;
+  app.QueueAudit(app::AccessEntries(e, contracts));
+}
+
 Status RequestContext::Check(app::Action a, const std::string& contract_name) {
   if (!principal) return Status::PermissionDenied("not logged in");
   Status st = services.access->Check(*principal, a, contract_name);
@@ -211,10 +233,10 @@ Result<Services*> WebApp::ThreadServices() {
     }
   }
   auto s = std::make_unique<Services>();
-  ISMS_ASSIGN_OR_RETURN(s->audit, app::AuditService::Open(options_.store_url, options_.key_dir,
-                                                          clock_));
-  s->access = std::make_unique<app::Access>(s->audit->ledger().connection(), clock_,
-                                            options_.access);
+  ISMS_ASSIGN_OR_RETURN(s->audit,
+                        app::AuditService::Open(options_.store_url, options_.key_dir, clock_));
+  s->access =
+      std::make_unique<app::Access>(s->audit->ledger().connection(), clock_, options_.access);
   return s.release();
 }
 
@@ -267,8 +289,10 @@ HttpResponse WebApp::Handle(HttpRequest& req) {
                     .count();
   RouteMetrics& rm = route >= 0 ? *metrics_[static_cast<size_t>(route)] : unmatched_;
   ++rm.count;
-  if (res.status >= 500) ++rm.errors;
-  else if (res.status >= 400) ++rm.client_errors;
+  if (res.status >= 500)
+    ++rm.errors;
+  else if (res.status >= 400)
+    ++rm.client_errors;
   rm.micros += static_cast<std::uint64_t>(micros);
   double ms = static_cast<double>(micros) / 1000.0;
   size_t b = 0;
@@ -315,10 +339,11 @@ HttpResponse WebApp::Dispatch(HttpRequest& req, int& route) {
   std::string_view authz = req.Header("authorization");
   if (!authz.empty()) {
     constexpr std::string_view kBearer = "Bearer ";
-    Result<app::Principal> p = authz.rfind(kBearer, 0) == 0
-                                   ? services->access->AuthenticateToken(authz.substr(kBearer.size()))
-                                   : Result<app::Principal>(Status::PermissionDenied(
-                                         "only Authorization: Bearer TOKEN is accepted"));
+    Result<app::Principal> p =
+        authz.rfind(kBearer, 0) == 0
+            ? services->access->AuthenticateToken(authz.substr(kBearer.size()))
+            : Result<app::Principal>(
+                  Status::PermissionDenied("only Authorization: Bearer TOKEN is accepted"));
     if (!p.ok()) {
       app::AccessEvent e;
       e.time = clock_.Now();
@@ -408,8 +433,8 @@ HttpResponse WebApp::Dispatch(HttpRequest& req, int& route) {
     e.detail = ctx.audit_detail;
     bool holds = false;
     for (const std::string& c : ctx.principal->contracts) holds = holds || c == ctx.contract;
-    QueueAudit({app::AccessLogEntry{holds ? ctx.contract : std::string(),
-                                    app::AccessAuditRecord(e)}});
+    QueueAudit(
+        {app::AccessLogEntry{holds ? ctx.contract : std::string(), app::AccessAuditRecord(e)}});
   }
   return res;
 }
@@ -457,9 +482,8 @@ std::string WebApp::MetricsText() const {
     o << "# HELP isms_access_records_total Access audit records queued and committed.\n"
          "# TYPE isms_access_records_total counter\n"
          "isms_access_records_total{state=\"queued\"} "
-      << impl_->queued << "\nisms_access_records_total{state=\"committed\"} "
-      << impl_->committed << "\nisms_access_records_total{state=\"failed\"} "
-      << impl_->audit_failures << "\n";
+      << impl_->queued << "\nisms_access_records_total{state=\"committed\"} " << impl_->committed
+      << "\nisms_access_records_total{state=\"failed\"} " << impl_->audit_failures << "\n";
   }
   for (const auto& source : metric_sources_) o << source();
   return o.str();

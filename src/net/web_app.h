@@ -62,9 +62,9 @@ struct RequestContext {
   Services& services;
   const Clock& clock;
   WebApp& app;
-  std::optional<app::Principal> principal;   // set on routes that need a user
-  std::optional<app::SessionView> session;   // when authenticated by the session cookie
-  std::string contract;                      // the {contract} path parameter, if any
+  std::optional<app::Principal> principal;  // set on routes that need a user
+  std::optional<app::SessionView> session;  // when authenticated by the session cookie
+  std::string contract;                     // the {contract} path parameter, if any
 
   std::string_view Param(std::string_view name) const { return net::Param(params, name); }
   // Principal as the ledger's actor.
@@ -73,6 +73,10 @@ struct RequestContext {
   Status Check(app::Action a, const std::string& contract_name);
   // Adds a detail to this request's access record ("imported 120 findings").
   void Note(std::string detail) { audit_detail = std::move(detail); }
+  // Records a change to an account or a grant (the principal's act on `target`) in the store's
+  // access log and the logs of `contracts`, in place of this request's own record.
+  void RecordChange(const std::string& action, const std::string& target, const Status& outcome,
+                    const std::vector<std::string>& contracts, const std::string& detail = "");
   // Replaces this request's access record by `e` (log-in and log-out handlers), or suppresses
   // it with `skip` (requests that record nothing: static files).
   std::optional<app::AccessEvent> audit_override;
@@ -106,9 +110,9 @@ struct RouteSpec {
 
 struct RouteMetrics {
   std::atomic<std::uint64_t> count{0};
-  std::atomic<std::uint64_t> errors{0};  // 5xx
+  std::atomic<std::uint64_t> errors{0};         // 5xx
   std::atomic<std::uint64_t> client_errors{0};  // 4xx
-  std::atomic<std::uint64_t> micros{0};  // sum of latencies
+  std::atomic<std::uint64_t> micros{0};         // sum of latencies
   // Latency histogram: <= 1, 5, 10, 25, 50, 100, 250, 500, 1000, 5000 ms, +Inf.
   std::atomic<std::uint64_t> buckets[11] = {};
 };
