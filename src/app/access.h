@@ -260,6 +260,27 @@ class Access {
   // Enrols (or replaces) the user's TOTP secret: RFC 6238, SHA-1, 6 digits, 30 s.
   Result<TotpEnrolment> EnableTotp(const std::string& name, const Actor& by);
 
+  // Self-service (the web's Account page, access_self.cc): a user changes its own password and
+  // second factor and revokes its own tokens; it needs no row of the matrix. Each change proves
+  // the current password, checked as at log-in and under the same throttling (a wrong one counts
+  // as a failed log-in of `p.name` from `address`): PermissionDenied "the current password is
+  // wrong: nothing was changed", Unavailable while a delay runs, FailedPrecondition for an
+  // account without a password.
+  //
+  // Sets p's password (ValidatePassword); every session of the user ends (SetPassword).
+  Status ChangeOwnPassword(const Principal& p, const std::string& current,
+                           const std::string& password, const std::string& address);
+  // A new TOTP secret for `p`, not stored: nothing changes until ConfirmTotp.
+  Result<TotpEnrolment> ProposeTotp(const Principal& p);
+  // Stores `secret` (base32 of 160 bits, as ProposeTotp gives it) as p's second factor, in place
+  // of any before, once `code` is its one-time code now (one step either way): InvalidArgument
+  // "the one-time code does not match the new secret: nothing was changed" otherwise. The code
+  // is spent: it cannot log in.
+  Status ConfirmTotp(const Principal& p, const std::string& current, const std::string& secret,
+                     const std::string& code, const std::string& address);
+  // Revokes token `id` of `p`; NotFound, alike, for a token of another user or none.
+  Status RevokeOwnToken(const Principal& p, std::int64_t id);
+
   // Web log-in. Refused (PermissionDenied, one message whatever was wrong) for an unknown name,
   // a wrong password, a disabled account, or a wrong or missing one-time code where TOTP is
   // enrolled; the password is hashed for an unknown name too, so timing tells nothing. An admin
@@ -325,6 +346,9 @@ class Access {
   Result<std::int64_t> ContractId(const std::string& name);
   Status RecordFailure(const std::string& name, const std::string& address);
   Result<std::string> HashPassword(const std::string& password);
+  // The self-service check of `current` (access_self.cc): the user's row when it matches.
+  Result<Row> CheckCurrentPassword(const Principal& p, const std::string& current,
+                                   const std::string& address);
   const std::string& DummyHash();
 
   std::unique_ptr<store::Connection> owned_;

@@ -191,6 +191,7 @@ void AddWebRoutes(WebApp& app) {
   AddWebReportRoutes(app);
   AddWebAuditRoutes(app);
   AddWebAdminRoutes(app);
+  AddWebAccountRoutes(app);
 }
 
 }  // namespace isms::net

@@ -23,6 +23,9 @@ void AddWebAuditRoutes(WebApp& app);
 // /admin/users... (web_admin.cc).
 void AddWebAdminRoutes(WebApp& app);
 
+// /account...: the user's own password, second factor and API tokens (web_account.cc).
+void AddWebAccountRoutes(WebApp& app);
+
 // Every page of the web interface.
 void AddWebRoutes(WebApp& app);
 

@@ -669,6 +669,203 @@ TEST_P(WebPagesTest, EveryPageOfTheContractRendersForEveryRoleThatMayReadIt) {
   }
 }
 
+// The account page: a user's own password, second factor and API tokens.
+
+std::vector<std::string> AcmeAuditMessages(WebApp& web, const std::string& url,
+                                           const std::string& keys, const Clock& clock) {
+  std::vector<std::string> out;
+  EXPECT_TRUE(web.FlushAudit().ok());
+  auto audit = app::AuditService::Open(url, keys, clock);
+  EXPECT_TRUE(audit.ok());
+  if (!audit.ok()) return out;
+  app::AuditSearchRequest sr;
+  sr.contract = "acme";
+  EXPECT_TRUE((*audit)->Search(sr, [&](app::AuditHit&& h) -> Result<bool> {
+                 out.push_back(h.record.message);
+                 return true;
+               }).ok());
+  return out;
+}
+
+bool AnyHas(const std::vector<std::string>& messages, const std::string& needle) {
+  for (const std::string& m : messages) {
+    if (Has(m, needle)) return true;
+  }
+  return false;
+}
+
+TEST_P(WebPagesTest, EveryPageLinksToTheAccountPageWhichHasLabelledForms) {
+  Browser b = LogIn("buyer");
+  Reply home = Get("/", &b);
+  EXPECT_TRUE(Has(home.body, "<a href=\"/account\">")) << home.body;
+  Reply r = Get("/account", &b);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.Header("cache-control"), "no-store");
+  for (const char* label : {"<label for=\"pw-current\">", "<label for=\"pw-new\">",
+                            "<label for=\"pw-new2\">", "<label for=\"token-expires\">",
+                            "<h2 id=\"password-h\">", "<h2 id=\"totp-h\">", "<h2 id=\"tokens-h\">"}) {
+    EXPECT_TRUE(Has(r.body, label)) << label;
+  }
+  EXPECT_TRUE(Has(r.body, "action=\"/account/totp/new\""));
+}
+
+TEST_P(WebPagesTest, AnOwnPasswordChangeWithTheWrongCurrentPasswordIsRefusedAndChangesNothing) {
+  Browser b = LogIn("officer");
+  Reply r = Submit(b, "/account/password",
+                   {{"current", "not my password at all"},
+                    {"password", "a brand new password"},
+                    {"password2", "a brand new password"}});
+  EXPECT_EQ(r.status, 403);
+  EXPECT_TRUE(Has(r.body, "the current password is wrong: nothing was changed")) << r.body;
+  Reply differ = Submit(b, "/account/password",
+                        {{"current", testing::kPassword},
+                         {"password", "a brand new password"},
+                         {"password2", "a brand new passwort"}});
+  EXPECT_EQ(differ.status, 400);
+  EXPECT_TRUE(Has(differ.body, "the two passwords differ: nothing was changed"));
+  Reply rules = Submit(b, "/account/password",
+                       {{"current", testing::kPassword}, {"password", "short"}, {"password2", "short"}});
+  EXPECT_EQ(rules.status, 400) << "the same rules as isms user password";
+  EXPECT_EQ(Get("/account", &b).status, 200) << "the session goes on";
+  Reply old = Post("/login", FormBody({{"name", "officer"}, {"password", testing::kPassword}}));
+  EXPECT_EQ(old.status, 303) << "the password is unchanged: " << old.body;
+  EXPECT_TRUE(AnyHas(AcmeAuditMessages(*web_, store_.url, store_.dir + "/keys", clock_),
+                     "user.password user officer: failure"));
+}
+
+TEST_P(WebPagesTest, AnOwnPasswordChangeWorksAndTheOldPasswordNoLongerLogsIn) {
+  Browser b = LogIn("officer");
+  Browser other = LogIn("officer");
+  Reply r = Submit(b, "/account/password",
+                   {{"current", testing::kPassword},
+                    {"password", "a brand new password"},
+                    {"password2", "a brand new password"}});
+  ASSERT_EQ(r.status, 303) << r.body;
+  EXPECT_EQ(r.Header("location"), "/account?done=password");
+  Browser next;
+  next.cookie = r.Header("set-cookie").substr(0, r.Header("set-cookie").find(';'));
+  Reply page = Get("/account?done=password", &next);
+  EXPECT_EQ(page.status, 200) << "this browser goes on in a new session";
+  EXPECT_TRUE(Has(page.body, "Changed your password")) << page.body;
+  EXPECT_EQ(Get("/account", &other).status, 303) << "the user's other sessions ended";
+  EXPECT_EQ(Post("/login", FormBody({{"name", "officer"}, {"password", testing::kPassword}})).status,
+            403);
+  EXPECT_EQ(
+      Post("/login", FormBody({{"name", "officer"}, {"password", "a brand new password"}})).status,
+      303);
+  EXPECT_TRUE(AnyHas(AcmeAuditMessages(*web_, store_.url, store_.dir + "/keys", clock_),
+                     "user.password user officer: success"));
+}
+
+TEST_P(WebPagesTest, AnAccountFormWithoutItsCsrfTokenIsRefused) {
+  Browser b = LogIn("officer");
+  Reply pw = Post("/account/password",
+                  FormBody({{"current", testing::kPassword},
+                            {"password", "a brand new password"},
+                            {"password2", "a brand new password"}}),
+                  &b);
+  EXPECT_EQ(pw.status, 403);
+  Reply token = Post("/account/tokens", FormBody({{"expires", "2026-12-31"}}), &b);
+  EXPECT_EQ(token.status, 403);
+  Reply cross = Post("/account/tokens", FormBody({{"expires", "2026-12-31"}, {"csrf", b.csrf}}), &b,
+                     {{"Origin", "https://evil.example"}});
+  EXPECT_EQ(cross.status, 403) << "nor from another site";
+  EXPECT_TRUE(access_->ListTokens("officer")->empty());
+  EXPECT_EQ(Post("/login", FormBody({{"name", "officer"}, {"password", testing::kPassword}})).status,
+            303);
+}
+
+TEST_P(WebPagesTest, ATokenCreatedOnTheAccountPageIsShownOnceWorksAsBearerAndRevokedGives401) {
+  Browser b = LogIn("engineer");
+  Reply bad = Submit(b, "/account/tokens", {{"expires", "yesterday"}, {"note", "ci"}});
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_TRUE(Has(bad.body, "expires")) << bad.body;
+  Reply r = Submit(b, "/account/tokens", {{"expires", "2026-12-31"}, {"note", "ci upload"}});
+  ASSERT_EQ(r.status, 201) << r.body;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.body, m, std::regex("isms_[A-Za-z0-9_-]{43}"))) << r.body;
+  const std::string token = m[0].str();
+  Reply again = Get("/account", &b);
+  EXPECT_FALSE(Has(again.body, token)) << "shown once";
+  EXPECT_TRUE(Has(again.body, "ci upload"));
+  auto call = [&](const std::string& t) {
+    Client c(port_, false);
+    return c.Send("GET", "/api/v1/contracts/acme/status", "", {{"Authorization", "Bearer " + t}});
+  };
+  EXPECT_EQ(call(token).status, 200);
+  auto mine = access_->ListTokens("engineer");
+  ASSERT_TRUE(mine.ok());
+  ASSERT_EQ(mine->size(), 1u);
+  EXPECT_EQ(mine->front().user, "engineer");
+  std::string id = std::to_string(mine->front().id);
+  // Another user's token is not found, exactly as none.
+  Browser theirs = LogIn("auditor");
+  Reply not_theirs = Submit(theirs, "/account/tokens/" + id + "/revoke", {});
+  EXPECT_EQ(not_theirs.status, 404);
+  EXPECT_EQ(call(token).status, 200);
+  Reply revoke = Submit(b, "/account/tokens/" + id + "/revoke", {});
+  ASSERT_EQ(revoke.status, 303) << revoke.body;
+  EXPECT_EQ(call(token).status, 401);
+  auto log = AcmeAuditMessages(*web_, store_.url, store_.dir + "/keys", clock_);
+  EXPECT_TRUE(AnyHas(log, "token.create token " + id + " of engineer: success"))
+      << ::testing::PrintToString(log);
+  EXPECT_TRUE(AnyHas(log, "token.revoke token " + id + " of engineer: success"));
+}
+
+TEST_P(WebPagesTest, ASecondFactorEnrolledOnTheAccountPageTakesEffectOnlyWithAValidCode) {
+  Browser b = LogIn("engineer");
+  Reply proposed = Submit(b, "/account/totp/new", {});
+  ASSERT_EQ(proposed.status, 200) << proposed.body;
+  EXPECT_EQ(proposed.Header("cache-control"), "no-store");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(proposed.body, m,
+                                std::regex("id=\"totp-secret\">([A-Z2-7]{32})<")))
+      << proposed.body;
+  const std::string secret = m[1].str();
+  EXPECT_TRUE(Has(proposed.body, "otpauth://totp/isms:engineer?secret=" + secret))
+      << proposed.body;
+  EXPECT_FALSE(access_->FindUser("engineer")->totp) << "nothing changes before the code";
+  std::string key = Base32Decode(secret).value();
+  OtpMac mac = [&key](std::string_view msg) { return app::access_internal::HmacSha1(key, msg); };
+  std::string code = Totp(mac, clock_.Now(), TotpParams{}).value();
+  std::string wrong = code == "000000" ? "111111" : "000000";
+  Reply refused = Submit(b, "/account/totp",
+                         {{"secret", secret}, {"current", testing::kPassword}, {"code", wrong}});
+  EXPECT_EQ(refused.status, 400);
+  EXPECT_TRUE(Has(refused.body, "the one-time code does not match the new secret")) << refused.body;
+  EXPECT_TRUE(Has(refused.body, secret)) << "the same secret, to try again";
+  EXPECT_FALSE(access_->FindUser("engineer")->totp);
+  Reply no_password = Submit(b, "/account/totp",
+                             {{"secret", secret}, {"current", "not my password"}, {"code", code}});
+  EXPECT_EQ(no_password.status, 403);
+  EXPECT_FALSE(access_->FindUser("engineer")->totp);
+  EXPECT_EQ(Post("/login", FormBody({{"name", "engineer"}, {"password", testing::kPassword}})).status,
+            303)
+      << "still no code needed";
+  Reply ok = Submit(b, "/account/totp",
+                    {{"secret", secret}, {"current", testing::kPassword}, {"code", code}});
+  ASSERT_EQ(ok.status, 303) << ok.body;
+  EXPECT_TRUE(access_->FindUser("engineer")->totp);
+  EXPECT_EQ(Post("/login", FormBody({{"name", "engineer"}, {"password", testing::kPassword}})).status,
+            403)
+      << "a code is needed now";
+  EXPECT_EQ(Post("/login", FormBody({{"name", "engineer"},
+                                     {"password", testing::kPassword},
+                                     {"code", code}}))
+                .status,
+            403)
+      << "the confirming code is spent";
+  clock_.Set(clock_.Now() + std::chrono::seconds(30));
+  std::string later = Totp(mac, clock_.Now(), TotpParams{}).value();
+  EXPECT_EQ(Post("/login", FormBody({{"name", "engineer"},
+                                     {"password", testing::kPassword},
+                                     {"code", later}}))
+                .status,
+            303);
+  EXPECT_TRUE(AnyHas(AcmeAuditMessages(*web_, store_.url, store_.dir + "/keys", clock_),
+                     "user.totp user engineer: success"));
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, WebPagesTest, ::testing::Values("sqlite", "postgresql"));
 
 }  // namespace
