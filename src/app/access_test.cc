@@ -601,6 +601,92 @@ TEST_P(AccessTest, AnyUserWithTotpNeedsTheCode) {
   EXPECT_TRUE(access_->Login("bea", "correct horse battery", CodeNow(e.secret), "192.0.2.1").ok());
 }
 
+// Self-service: a user's own password, second factor and tokens (access_self.cc).
+
+TEST_P(AccessTest, AnOwnPasswordChangeProvesTheCurrentOneAndEndsTheSessions) {
+  Add("sam", Role::kSecurityOfficer, {"alpha"});
+  Principal p = access_->Login("sam", "correct horse battery", "", "192.0.2.1").value();
+  NewSession s = access_->CreateSession(p, "192.0.2.1").value();
+  Status wrong = access_->ChangeOwnPassword(p, "wrong horse battery", "a new long password",
+                                            "192.0.2.1");
+  EXPECT_EQ(wrong.code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(wrong.message(), "the current password is wrong: nothing was changed");
+  EXPECT_TRUE(access_->FindSession(s.session_id).ok()) << "nothing changed";
+  EXPECT_EQ(access_->ChangeOwnPassword(p, "correct horse battery", "sam", "192.0.2.1").code(),
+            StatusCode::kInvalidArgument)
+      << "ValidatePassword's rules";
+  ASSERT_TRUE(access_->ChangeOwnPassword(p, "correct horse battery", "a new long password",
+                                         "192.0.2.1")
+                  .ok());
+  EXPECT_FALSE(access_->FindSession(s.session_id).ok());
+  EXPECT_FALSE(access_->Login("sam", "correct horse battery", "", "192.0.2.1").ok());
+  EXPECT_TRUE(access_->Login("sam", "a new long password", "", "192.0.2.1").ok());
+}
+
+TEST_P(AccessTest, WrongCurrentPasswordsAreThrottledLikeLogIns) {
+  Add("sam", Role::kSecurityOfficer, {"alpha"});
+  Principal p = access_->Login("sam", "correct horse battery", "", "192.0.2.1").value();
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(access_->ChangeOwnPassword(p, "guess number " + std::to_string(i),
+                                         "a new long password", "192.0.2.1")
+                  .code(),
+              StatusCode::kPermissionDenied);
+  }
+  EXPECT_EQ(access_->ChangeOwnPassword(p, "correct horse battery", "a new long password",
+                                       "192.0.2.1")
+                .code(),
+            StatusCode::kUnavailable)
+      << "refused unchecked during the delay";
+  Advance(seconds(2));
+  EXPECT_TRUE(access_->ChangeOwnPassword(p, "correct horse battery", "a new long password",
+                                         "192.0.2.1")
+                  .ok());
+}
+
+TEST_P(AccessTest, AProposedSecondFactorTakesEffectOnlyWithItsFirstCode) {
+  Add("bea", Role::kBuyer, {"alpha"});
+  Principal p = access_->Login("bea", "correct horse battery", "", "192.0.2.1").value();
+  TotpEnrolment e = access_->ProposeTotp(p).value();
+  EXPECT_EQ(Base32Decode(e.secret).value().size(), 20u);
+  EXPECT_EQ(e.uri, "otpauth://totp/isms:bea?secret=" + e.secret +
+                       "&issuer=isms&algorithm=SHA1&digits=6&period=30");
+  EXPECT_FALSE(access_->FindUser("bea")->totp) << "a proposal stores nothing";
+  const std::string code = CodeNow(e.secret);
+  const std::string wrong = code == "000000" ? "111111" : "000000";
+  Status st = access_->ConfirmTotp(p, "correct horse battery", e.secret, wrong, "192.0.2.1");
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_FALSE(access_->FindUser("bea")->totp);
+  EXPECT_EQ(access_->ConfirmTotp(p, "wrong horse battery", e.secret, code, "192.0.2.1").code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_EQ(access_->ConfirmTotp(p, "correct horse battery", "AAAA", code, "192.0.2.1").code(),
+            StatusCode::kInvalidArgument)
+      << "not a secret of 160 bits";
+  EXPECT_FALSE(access_->FindUser("bea")->totp);
+  ASSERT_TRUE(access_->ConfirmTotp(p, "correct horse battery", e.secret, code, "192.0.2.1").ok());
+  EXPECT_TRUE(access_->FindUser("bea")->totp);
+  EXPECT_FALSE(access_->Login("bea", "correct horse battery", code, "192.0.2.1").ok())
+      << "the confirming code is spent";
+  EXPECT_TRUE(
+      access_->Login("bea", "correct horse battery", CodeNow(e.secret, seconds(30)), "192.0.2.1")
+          .ok());
+}
+
+TEST_P(AccessTest, AUserRevokesItsOwnTokensOnlyAndAnotherUsersIsNotFoundAlike) {
+  Add("bot", Role::kEngineer, {"alpha"});
+  Add("eve", Role::kEngineer, {"alpha"});
+  NewToken t = access_->CreateToken("bot", T("2026-04-01T00:00:00Z"), "ci", by_).value();
+  Principal eve = access_->Login("eve", "correct horse battery", "", "192.0.2.1").value();
+  Status theirs = access_->RevokeOwnToken(eve, t.id);
+  Status none = access_->RevokeOwnToken(eve, t.id + 1000);
+  EXPECT_EQ(theirs.code(), StatusCode::kNotFound);
+  EXPECT_EQ(theirs.message(), "no API token number " + std::to_string(t.id) + " of yours");
+  EXPECT_EQ(none.code(), StatusCode::kNotFound);
+  EXPECT_TRUE(access_->AuthenticateToken(t.token).ok());
+  Principal bot = access_->Login("bot", "correct horse battery", "", "192.0.2.1").value();
+  ASSERT_TRUE(access_->RevokeOwnToken(bot, t.id).ok());
+  EXPECT_FALSE(access_->AuthenticateToken(t.token).ok());
+}
+
 TEST_P(AccessTest, TokensAreRandomShownOnceStoredAsSha256AndExpire) {
   Add("bot", Role::kEngineer, {"alpha"}, "");
   const Instant expires = T("2026-04-01T00:00:00Z");
