@@ -209,14 +209,76 @@ Result<Ledger::Current> Ledger::CurrentContract(const std::string& name) {
   const std::int64_t policy_events = st->ColumnInt(10);
   const std::int64_t next_event_id = st->ColumnInt(11);
   st->Reset();
-  auto it = contracts_.find(name);
+  ISMS_ASSIGN_OR_RETURN(const ContractContext* context, CachedContext(record, policy_events));
+  return Current{context, next_event_id};
+}
+
+Result<const ContractContext*> Ledger::CachedContext(const ContractRecord& record,
+                                                     std::int64_t policy_events) {
+  auto it = contracts_.find(record.name);
   if (it == contracts_.end() || !(it->second.context.record == record) ||
       it->second.policy_events != policy_events) {
     ISMS_ASSIGN_OR_RETURN(ContractContext loaded, Load(record));
-    it = contracts_.insert_or_assign(name, CachedContract{std::move(loaded), policy_events})
+    it = contracts_.insert_or_assign(record.name, CachedContract{std::move(loaded), policy_events})
              .first;
   }
-  return Current{&it->second.context, next_event_id};
+  return &it->second.context;
+}
+
+Result<Ledger::Current> Ledger::CurrentContractAndStream(const std::string& name,
+                                                         const std::string& stream,
+                                                         std::vector<Event>* events) {
+  // The contract's row, its policy event count and next number (as CurrentContract) on each row
+  // of the stream's events, or on one row of NULL events for a stream without any. Recording an
+  // event on PostgreSQL is round trips more than work: this read and the write, no more.
+  static const std::string kSql = [] {
+    auto prefixed = [](std::string_view columns, const char* alias) {
+      std::string out;
+      for (size_t at = 0; at < columns.size();) {
+        size_t end = columns.find(", ", at);
+        if (end == std::string_view::npos) end = columns.size();
+        if (!out.empty()) out += ", ";
+        out += alias;
+        out += '.';
+        out.append(columns.substr(at, end - at));
+        at = end + 2;
+      }
+      return out;
+    };
+    return "SELECT " + prefixed(kContractColumns, "c") +
+           ", (SELECT COUNT(*) FROM events WHERE contract_id = c.id AND type IN "
+           "('policy.changed', 'event.retracted')), (SELECT COALESCE(MAX(id), 0) + 1 FROM events "
+           "WHERE contract_id = c.id), " +
+           prefixed(kEventColumns, "e") +
+           " FROM contracts c LEFT JOIN events e ON e.contract_id = c.id AND e.stream = $2 "
+           "WHERE c.name = $1 ORDER BY e.at, e.id";
+  }();
+  constexpr int kFirstEventColumn = 12;
+  ISMS_ASSIGN_OR_RETURN(auto st, conn_->Prepare(kSql));
+  st->BindText(1, name);
+  st->BindText(2, stream);
+  events->clear();
+  std::optional<ContractRecord> record;
+  std::int64_t policy_events = 0;
+  std::int64_t next_event_id = 0;
+  while (true) {
+    ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) break;
+    if (!record) {
+      ISMS_ASSIGN_OR_RETURN(record, ReadContract(*st));
+      policy_events = st->ColumnInt(10);
+      next_event_id = st->ColumnInt(11);
+    }
+    if (st->IsNull(kFirstEventColumn)) continue;
+    ISMS_ASSIGN_OR_RETURN(Event e, ReadEvent(*st, kFirstEventColumn));
+    events->push_back(std::move(e));
+  }
+  if (!record) {
+    return Status::NotFound("no contract named '" + name +
+                            "': `isms contract list` shows the contracts of this store");
+  }
+  ISMS_ASSIGN_OR_RETURN(const ContractContext* context, CachedContext(*record, policy_events));
+  return Current{context, next_event_id};
 }
 
 Result<ContractContext> Ledger::Load(const ContractRecord& c) {
@@ -408,14 +470,29 @@ Result<Event> Ledger::RecordEvent(const NewEvent& ne, const Actor& actor) {
                                    ", in the future: record it once it has happened");
   }
 
+  // On PostgreSQL an event that corrects none and changes no policy is read in one query and, when
+  // its stream has few obligations, written in one statement (the event, the stream's
+  // obligations and its next change together): each is its own transaction, as a transaction at
+  // PostgreSQL's level (READ COMMITTED) would give each statement its own snapshot anyway, and
+  // BEGIN and COMMIT would double the round trips. Anything else runs in one transaction.
+  const bool postgres = conn_->engine() == store::Engine::kPostgres;
+  bool touches_policy = e.type == "policy.changed";
   store::Transaction tx(*conn_);
-  ISMS_RETURN_IF_ERROR(tx.Begin());
-  ISMS_ASSIGN_OR_RETURN(Current current, CurrentContract(ne.contract));
+  bool began = !postgres || touches_policy || e.supersedes;
+  if (began) ISMS_RETURN_IF_ERROR(tx.Begin());
+  std::vector<Event> history;
+  std::string stream;
+  Current current;
+  if (e.supersedes) {
+    ISMS_ASSIGN_OR_RETURN(current, CurrentContract(ne.contract));
+  } else {
+    stream = StreamOf(e);
+    ISMS_ASSIGN_OR_RETURN(current, CurrentContractAndStream(ne.contract, stream, &history));
+  }
   const ContractContext& l = *current.context;
   const ContractRecord& c = l.record;
 
   // A correction (supersedes=) or a retraction stays in its target's stream.
-  bool touches_policy = e.type == "policy.changed";
   if (e.type == "event.retracted" && !e.supersedes) {
     return Status::InvalidArgument(
         "event.retracted needs supersedes=ID: the number of the event withdrawn");
@@ -444,8 +521,10 @@ Result<Event> Ledger::RecordEvent(const NewEvent& ne, const Actor& actor) {
       e = std::move(r);
     }
   }
-  const std::string stream = StreamOf(e);
-  ISMS_ASSIGN_OR_RETURN(std::vector<Event> history, LoadEvents(c.id, &stream));
+  if (e.supersedes) {
+    stream = StreamOf(e);
+    ISMS_ASSIGN_OR_RETURN(history, LoadEvents(c.id, &stream));
+  }
 
   std::set<std::int64_t> superseded = SupersededIds(history);
   std::vector<Event> prior;
@@ -465,12 +544,15 @@ Result<Event> Ledger::RecordEvent(const NewEvent& ne, const Actor& actor) {
     history.push_back(e);
     std::sort(history.begin(), history.end(), HappenedBefore);
     ISMS_ASSIGN_OR_RETURN(Evaluation ev, EvaluateStreamOf(l, stream, history, now));
-    ISMS_RETURN_IF_ERROR(InsertEvent(c.id, stream, e, &ev));
-    if (conn_->engine() != store::Engine::kPostgres) {
-      ISMS_RETURN_IF_ERROR(StoreEvaluation(l, stream, ev));
+    // A long stream's obligations take more than the one statement: a transaction holds them.
+    if (!began && ev.obligations.size() > static_cast<size_t>(kObligationsPerStatement)) {
+      ISMS_RETURN_IF_ERROR(tx.Begin());
+      began = true;
     }
+    ISMS_RETURN_IF_ERROR(InsertEvent(c.id, stream, e, &ev));
+    if (!postgres) ISMS_RETURN_IF_ERROR(StoreEvaluation(l, stream, ev));
   }
-  ISMS_RETURN_IF_ERROR(tx.Commit());
+  if (began) ISMS_RETURN_IF_ERROR(tx.Commit());
   return e;
 }
 

@@ -198,6 +198,14 @@ class Ledger {
     std::int64_t next_event_id = 0;
   };
   Result<Current> CurrentContract(const std::string& name);
+  // CurrentContract and the stored events of `stream` (in the order the rules read them) in the
+  // same query: what recording an event reads, in one round trip to the store.
+  Result<Current> CurrentContractAndStream(const std::string& name, const std::string& stream,
+                                           std::vector<Event>* events);
+  // The cached context of `record`, loaded again unless it is the record cached and the contract
+  // has as many policy.changed and event.retracted events as then.
+  Result<const ContractContext*> CachedContext(const ContractRecord& record,
+                                               std::int64_t policy_events);
 
   Result<std::vector<Event>> LoadEvents(std::int64_t contract_id, const std::string* stream);
   // The obligations of `stream` given its events (a finding's and an asset's with their facts).
