@@ -188,6 +188,29 @@ describe('the web interface', () => {
     await other.context.close();
   });
 
+  it('creates an API token on the account page, shown once, and revokes it', async () => {
+    const { page, context } = officer;
+    await page.goto(`${base}c/acme`);
+    await page.getByRole('link', { name: 'Your account' }).click();
+    await page.getByRole('heading', { name: 'Your account', level: 1 }).waitFor();
+    const year = new Date().getUTCFullYear() + 1;
+    await page.getByLabel('Expires').fill(`${year}-01-31`);
+    await page.getByLabel('Note').fill('browser test');
+    await page.getByRole('button', { name: 'Create the token' }).click();
+    await page.getByRole('heading', { name: 'Your new API token', level: 2 }).waitFor();
+    const token = await page.getByLabel('Token', { exact: true }).inputValue();
+    assert.match(token, /^isms_[A-Za-z0-9_-]{43}$/);
+    const api = (t) => context.request.get(`${base}api/v1/contracts`,
+      { headers: { Authorization: `Bearer ${t}` }, failOnStatusCode: false });
+    assert.equal((await api(token)).status(), 200);
+    await page.goto(`${base}account`);
+    assert.ok(!(await page.content()).includes(token), 'shown once');
+    page.once('dialog', (d) => d.accept());
+    await page.getByRole('button', { name: /^Revoke token/ }).click();
+    await page.getByText('Revoked the API token.').waitFor();
+    assert.equal((await api(token)).status(), 401);
+  });
+
   it('logs out', async () => {
     const { page } = officer;
     await page.goto(`${base}c/acme`);
