@@ -124,6 +124,7 @@ HttpResponse ChangePassword(RequestContext& ctx) {
   ctx.RecordChange("user.password", "user " + me, st, MyContracts(ctx), "own password");
   if (!st.ok()) return Refused(ctx, st);
   // Every session of the user ended with the change; this browser goes on in a new one.
+  if (!ctx.session) return HttpResponse::Redirect("/account?done=password");
   Result<app::NewSession> s = ctx.services.access->CreateSession(*ctx.principal, ctx.req.remote);
   if (!s.ok()) return HttpResponse::Redirect("/login?next=%2Faccount");
   auto max_age = std::chrono::duration_cast<std::chrono::seconds>(
