@@ -29,6 +29,7 @@ Result<std::vector<IssuedReportInfo>> ListIssuedReports(Ledger& ledger,
 }
 
 Result<bool> IsEventBackdated(Ledger& ledger, const std::string& contract, const Event& e) {
+  if (std::optional<bool> b = ledger.RecordedBackdated(contract, e.id)) return *b;
   ISMS_ASSIGN_OR_RETURN(ContractContext ctx, ledger.Context(contract));
   return IsBackdated(e, ctx.calendar, PolicyInForce(ctx.versions, LondonDate(e.at)));
 }

@@ -418,6 +418,7 @@ Status Ledger::InsertEvent(std::int64_t contract_id, const std::string& stream, 
 }
 
 Result<Event> Ledger::RecordEvent(const NewEvent& ne, const Actor& actor) {
+  last_recorded_.reset();
   const Instant now = clock_.Now();
   Event e;
   e.type = ne.type;
@@ -553,7 +554,22 @@ Result<Event> Ledger::RecordEvent(const NewEvent& ne, const Actor& actor) {
     if (!postgres) ISMS_RETURN_IF_ERROR(StoreEvaluation(l, stream, ev));
   }
   if (began) ISMS_RETURN_IF_ERROR(tx.Commit());
+  // The contract's policy versions and calendar are as they were before this event (it changed
+  // no policy): what a read of the contract would find now.
+  if (!touches_policy) {
+    last_recorded_ = LastRecorded{
+        ne.contract, e.id, IsBackdated(e, l.calendar, PolicyInForce(l.versions, LondonDate(e.at)))};
+  }
   return e;
+}
+
+std::optional<bool> Ledger::RecordedBackdated(const std::string& contract,
+                                              std::int64_t event_id) const {
+  if (!last_recorded_ || last_recorded_->contract != contract ||
+      last_recorded_->event_id != event_id) {
+    return std::nullopt;
+  }
+  return last_recorded_->backdated;
 }
 
 Result<std::vector<EventView>> Ledger::ListEvents(const std::string& contract) {

@@ -150,6 +150,12 @@ class Ledger {
   // Validates and appends an event, updating its stream's obligations in the same transaction.
   Result<Event> RecordEvent(const NewEvent& e, const Actor& actor);
   Result<std::vector<EventView>> ListEvents(const std::string& contract);
+  // Whether the event that this Ledger recorded last is backdated, judged with the contract's
+  // calendar and policy in force as they stood at its recording: nullopt unless `event_id` of
+  // `contract` is that event and it changed no policy. Spares a read of the contract after
+  // recording.
+  std::optional<bool> RecordedBackdated(const std::string& contract,
+                                        std::int64_t event_id) const;
 
   Result<std::vector<Obligation>> StatusOf(const std::string& contract, const StatusQuery& q);
 
@@ -230,6 +236,13 @@ class Ledger {
   std::unique_ptr<store::Connection> conn_;
   const Clock& clock_;
   std::map<std::string, CachedContract> contracts_;
+  // The event RecordEvent recorded last (RecordedBackdated).
+  struct LastRecorded {
+    std::string contract;
+    std::int64_t event_id = 0;
+    bool backdated = false;
+  };
+  std::optional<LastRecorded> last_recorded_;
 };
 
 }  // namespace isms::app

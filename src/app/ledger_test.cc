@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <algorithm>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <random>
 #include <string>
@@ -206,6 +207,7 @@ class LedgerTest : public ::testing::TestWithParam<std::string> {
       auto r = ledger_->RecordEvent(e, {"alice", false});
       if (r.ok()) {
         ++ok;
+        if (on_recorded_) on_recorded_(*r);
         if (e.type.ends_with(".submitted") && e.subject.empty()) {
           last_submission[e.type.substr(0, e.type.find('.'))] = r->id;
         }
@@ -223,6 +225,9 @@ class LedgerTest : public ::testing::TestWithParam<std::string> {
     clock_.Set(std::max(now, at));
     return ok;
   }
+
+  // Called by RecordRandom with each event recorded, as RecordEvent returned it.
+  std::function<void(const Event&)> on_recorded_;
 
   // Every row of the projection (obligations, then streams), each column as text, in key order.
   std::vector<std::string> Projection() {
@@ -467,6 +472,45 @@ TEST_P(LedgerTest, APageOfStatusIsReadInTheOrderOfTheIndexWithoutASort) {
     EXPECT_NE(plan.find("obligations_by_urgency"), std::string::npos) << plan;
     EXPECT_EQ(plan.find(postgres ? "Sort" : "B-TREE"), std::string::npos) << plan;
   }
+}
+
+TEST_P(LedgerTest, AnEventIsKnownBackdatedAtItsRecordingAsAReadOfTheContractThenFindsIt) {
+  Create("c", /*bespoke=*/false);
+  int backdated = 0, timely = 0, policy = 0;
+  on_recorded_ = [&](const Event& e) {
+    std::optional<bool> told = ledger_->RecordedBackdated("c", e.id);
+    EXPECT_FALSE(ledger_->RecordedBackdated("other", e.id).has_value());
+    EXPECT_FALSE(ledger_->RecordedBackdated("c", e.id + 1).has_value());
+    if (e.type == "policy.changed") {  // it changes the policy in force: the contract is read
+      EXPECT_FALSE(told.has_value());
+      ++policy;
+      return;
+    }
+    ASSERT_TRUE(told.has_value()) << e.type;
+    auto context = ledger_->Context("c");
+    ASSERT_TRUE(context.ok()) << context.status().ToString();
+    EXPECT_EQ(*told, IsBackdated(e, context->calendar,
+                                 PolicyInForce(context->versions, LondonDate(e.at))))
+        << "event " << e.id << " " << e.type;
+    ++(*told ? backdated : timely);
+  };
+  RecordRandom("c", 300, 5);
+  EXPECT_GT(backdated, 0);
+  EXPECT_GT(timely, 0);
+  EXPECT_GT(policy, 0);
+  // A refused event leaves nothing to tell of the event recorded before it.
+  on_recorded_ = nullptr;
+  NewEvent joined;
+  joined.contract = "c";
+  joined.type = "person.joined";
+  joined.subject = "p-last";
+  auto recorded = ledger_->RecordEvent(joined, {"alice", false});
+  ASSERT_TRUE(recorded.ok()) << recorded.status().ToString();
+  EXPECT_EQ(ledger_->RecordedBackdated("c", recorded->id), std::optional<bool>(false));
+  NewEvent refused = joined;
+  refused.type = "no.such.type";
+  EXPECT_FALSE(ledger_->RecordEvent(refused, {"alice", false}).ok());
+  EXPECT_FALSE(ledger_->RecordedBackdated("c", recorded->id).has_value());
 }
 
 TEST_P(LedgerTest, OverviewCountsAndListsWhatNeedsAttention) {
