@@ -5,8 +5,10 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <random>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "app/ledger_internal.h"
 #include "app/schema.h"
@@ -20,20 +22,20 @@ namespace {
 
 using ledger_internal::AddObligationRow;
 using ledger_internal::BindObligation;
-using ledger_internal::kEventParameters;
-using ledger_internal::kInsertEvent;
-using ledger_internal::kObligationParameters;
-using ledger_internal::RecordEventWithObligations;
 using ledger_internal::EncodeAttrs;
 using ledger_internal::FromMs;
 using ledger_internal::kEventColumns;
+using ledger_internal::kEventParameters;
+using ledger_internal::kInsertEvent;
 using ledger_internal::kObligationColumns;
+using ledger_internal::kObligationParameters;
 using ledger_internal::kObligationsPerStatement;
 using ledger_internal::Ms;
 using ledger_internal::ObligationColumnList;
 using ledger_internal::ReadEvent;
 using ledger_internal::ReadEvents;
 using ledger_internal::ReadObligations;
+using ledger_internal::RecordEventWithObligations;
 using ledger_internal::UpsertObligations;
 using ledger_internal::UrgencyOpenDueBy;
 using ledger_internal::UrgencyOrder;
@@ -384,9 +386,8 @@ Status Ledger::InsertEvent(std::int64_t contract_id, const std::string& stream, 
   // On PostgreSQL each statement is a round trip to the server: the event and its stream's
   // obligations (up to kObligationsPerStatement of them) go in one statement of several parts.
   const bool together = ev != nullptr && conn_->engine() == store::Engine::kPostgres;
-  const int rows = together ? std::min(static_cast<int>(ev->obligations.size()),
-                                       kObligationsPerStatement)
-                            : 0;
+  const int rows =
+      together ? std::min(static_cast<int>(ev->obligations.size()), kObligationsPerStatement) : 0;
   ISMS_ASSIGN_OR_RETURN(auto ins,
                         conn_->Prepare(together ? RecordEventWithObligations(rows) : kInsertEvent));
   ins->BindInt(1, contract_id);
@@ -425,6 +426,22 @@ Status Ledger::InsertEvent(std::int64_t contract_id, const std::string& stream, 
 }
 
 Result<Event> Ledger::RecordEvent(const NewEvent& ne, const Actor& actor) {
+  // Two connections recording at once read the same next event number: the second insert of
+  // that number fails on the events' key, and with it everything that statement or transaction
+  // wrote (so no stream's obligations are ever stored from a history that missed an event). The
+  // loser reads again and records after the winner, after a pause that grows with each loss and
+  // is drawn at random (so that a writer in a tight loop cannot take every number first).
+  thread_local std::mt19937 rng(std::random_device{}());
+  for (int attempt = 1;; ++attempt) {
+    Result<Event> r = RecordEventOnce(ne, actor);
+    if (r.ok() || r.status().code() != StatusCode::kAlreadyExists || attempt == 20) return r;
+    const int cap_ms = std::min(1 << std::min(attempt, 7), 100);
+    std::this_thread::sleep_for(
+        std::chrono::microseconds(std::uniform_int_distribution<int>(0, cap_ms * 1000)(rng)));
+  }
+}
+
+Result<Event> Ledger::RecordEventOnce(const NewEvent& ne, const Actor& actor) {
   last_recorded_.reset();
   const Instant now = clock_.Now();
   Event e;
@@ -748,11 +765,11 @@ Result<StatusOverview> Ledger::Overview(const std::string& contract, const Overv
   breached->BindInt(1, l.record.id);
   breached->BindInt(2, static_cast<std::int64_t>(limit));
   ISMS_ASSIGN_OR_RETURN(v.most_urgent_breached, ReadObligations(*breached));
-  ISMS_ASSIGN_OR_RETURN(auto due, conn_->Prepare(std::string("SELECT ") + kObligationColumns +
-                                                 " FROM obligations WHERE contract_id = $1 AND "
-                                                 "state = 'open' AND due_at <= $2 AND " +
-                                                 UrgencyOpenDueBy("$2") + " ORDER BY " +
-                                                 order + " LIMIT $3"));
+  ISMS_ASSIGN_OR_RETURN(
+      auto due, conn_->Prepare(std::string("SELECT ") + kObligationColumns +
+                               " FROM obligations WHERE contract_id = $1 AND "
+                               "state = 'open' AND due_at <= $2 AND " +
+                               UrgencyOpenDueBy("$2") + " ORDER BY " + order + " LIMIT $3"));
   due->BindInt(1, l.record.id);
   due->BindInt(2, Ms(v.due_by));
   due->BindInt(3, static_cast<std::int64_t>(limit));

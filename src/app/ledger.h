@@ -154,8 +154,7 @@ class Ledger {
   // calendar and policy in force as they stood at its recording: nullopt unless `event_id` of
   // `contract` is that event and it changed no policy. Spares a read of the contract after
   // recording.
-  std::optional<bool> RecordedBackdated(const std::string& contract,
-                                        std::int64_t event_id) const;
+  std::optional<bool> RecordedBackdated(const std::string& contract, std::int64_t event_id) const;
 
   Result<std::vector<Obligation>> StatusOf(const std::string& contract, const StatusQuery& q);
 
@@ -196,6 +195,10 @@ class Ledger {
  private:
   Ledger(std::unique_ptr<store::Connection> conn, const Clock& clock)
       : conn_(std::move(conn)), clock_(clock) {}
+
+  // One attempt of RecordEvent: AlreadyExists when another connection took the event's number
+  // first (nothing written then).
+  Result<Event> RecordEventOnce(const NewEvent& e, const Actor& actor);
 
   // The contract `name` for the rules, from the cache when still current, and the number its
   // next event takes (meaningful inside a transaction): one query.

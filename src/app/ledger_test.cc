@@ -6,14 +6,15 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
-#include <algorithm>
 #include <filesystem>
 #include <functional>
 #include <map>
 #include <random>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -55,6 +56,7 @@ class LedgerTest : public ::testing::TestWithParam<std::string> {
       url = admin_url_ + (admin_url_.find('?') == std::string::npos ? "?" : "&") +
             "options=-csearch_path%3D" + schema_;
     }
+    url_ = url;
     auto ledger = Ledger::Open(url, clock_);
     ASSERT_TRUE(ledger.ok()) << ledger.status().ToString();
     ledger_ = std::move(*ledger);
@@ -110,25 +112,26 @@ class LedgerTest : public ::testing::TestWithParam<std::string> {
       const std::string person = "p" + std::to_string(pick(10));
       const std::string incident = "INC-" + std::to_string(pick(6));
       if (family < 30) {
-        static const char* kTypes[] = {"person.joined", "person.trained", "person.trained",
-                                       "person.left", "privilege.unneeded", "access.revoked"};
+        static const char* kTypes[] = {"person.joined", "person.trained",     "person.trained",
+                                       "person.left",   "privilege.unneeded", "access.revoked"};
         e.type = kTypes[pick(6)];
         e.subject = person;
       } else if (family < 50) {
-        static const char* kTypes[] = {"breach.detected",      "breach.notified",
-                                       "datarequest.received", "datarequest.answered",
-                                       "details.delivered",    "rca.requested",
-                                       "rca.delivered"};
+        static const char* kTypes[] = {
+            "breach.detected",   "breach.notified", "datarequest.received", "datarequest.answered",
+            "details.delivered", "rca.requested",   "rca.delivered"};
         e.type = kTypes[pick(7)];
         e.subject = incident;
         if (e.type.starts_with("datarequest.")) {
           e.attrs.push_back({"request", "R" + std::to_string(pick(3))});
         }
       } else if (family < 58) {
-        static const char* kTypes[] = {"data.demanded", "data.provided", "erasure.requested",
+        static const char* kTypes[] = {"data.demanded",     "data.provided",  "erasure.requested",
                                        "erasure.completed", "threat.learned", "threat.informed"};
         e.type = kTypes[pick(6)];
-        e.subject = (e.type[0] == 'd' ? "DD-" : e.type[0] == 'e' ? "ER-" : "TH-") +
+        e.subject = (e.type[0] == 'd'   ? "DD-"
+                     : e.type[0] == 'e' ? "ER-"
+                                        : "TH-") +
                     std::to_string(pick(3));
       } else if (family < 70) {
         const std::string doc = pick(2) ? "isms" : "smp";
@@ -148,7 +151,7 @@ class LedgerTest : public ::testing::TestWithParam<std::string> {
         const std::string test = "ST-" + std::to_string(pick(5));
         static const char* kTypes[] = {"securitytest.agreed", "securitytest.completed",
                                        "buyertest.completed", "securitytest.results.delivered",
-                                       "changes.notified", "retest.completed"};
+                                       "changes.notified",    "retest.completed"};
         e.type = kTypes[pick(6)];
         e.subject = e.type == "buyertest.completed" ? "BT-" + std::to_string(pick(3)) : test;
         if (e.type.ends_with(".completed")) {
@@ -191,16 +194,16 @@ class LedgerTest : public ::testing::TestWithParam<std::string> {
       }
       // The Buyer's acts, recorded by the supplier's side, carry evidence.
       static const char* kBuyerActs[] = {
-          "isms.approved",       "isms.rejected",     "smp.approved",  "smp.rejected",
-          "datarequest.received", "rca.requested",    "data.demanded", "erasure.requested",
-          "change.approved",     "securitytest.agreed", "buyertest.completed", "event.retracted"};
+          "isms.approved",        "isms.rejected",       "smp.approved",        "smp.rejected",
+          "datarequest.received", "rca.requested",       "data.demanded",       "erasure.requested",
+          "change.approved",      "securitytest.agreed", "buyertest.completed", "event.retracted"};
       for (const char* act : kBuyerActs) {
         if (e.type == act) e.attrs.push_back({"evidence", "MSG-" + std::to_string(i)});
       }
       // Mostly recorded minutes after the fact; now and then days later (backdated).
       const Instant recorded_at =
-          *e.at + (pick(10) == 0 ? std::chrono::hours(24 * (3 + pick(10)))
-                                 : std::chrono::hours(0)) +
+          *e.at +
+          (pick(10) == 0 ? std::chrono::hours(24 * (3 + pick(10))) : std::chrono::hours(0)) +
           std::chrono::minutes(5);
       now = std::max(now, recorded_at);
       clock_.Set(now);
@@ -262,6 +265,7 @@ class LedgerTest : public ::testing::TestWithParam<std::string> {
   // and evaluated from the events as of the clock's time.
   void ExpectProjectionIsEvaluation(const std::string& contract);
 
+  std::string url_;
   std::string dir_;
   std::string schema_;
   std::string admin_url_;
@@ -303,6 +307,42 @@ TEST_P(LedgerTest, RecomputeRebuildsTheIncrementalProjectionOfARandomHistory) {
   EXPECT_EQ(r->events, recorded);
   const std::vector<std::string> rebuilt = Projection();
   EXPECT_EQ(rebuilt, incremental);
+  ExpectProjectionIsEvaluation("c");
+}
+
+TEST_P(LedgerTest, EventsRecordedAtOnceFromTwoConnectionsAreAllKeptAndTheirClocksRight) {
+  Create("c", /*bespoke=*/false);
+  clock_.Set(T("2026-06-01T09:00:00Z"));
+  for (const char* p : {"p0", "p1", "p2"}) {
+    NewEvent e;
+    e.contract = "c";
+    e.type = "person.joined";
+    e.subject = p;
+    e.at = T("2026-01-06T09:00:00Z");
+    ASSERT_TRUE(ledger_->RecordEvent(e, {"alice", false}).ok());
+  }
+  auto other = Ledger::Open(url_, clock_);
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  // Both connections train the same three people, so they race for the same streams too.
+  auto train = [](Ledger& l, const std::string& who, int offset, std::vector<Status>* out) {
+    for (int i = 0; i < 40; ++i) {
+      NewEvent e;
+      e.contract = "c";
+      e.type = "person.trained";
+      e.subject = "p" + std::to_string(i % 3);
+      e.at = T("2026-02-02T09:00:00Z") + std::chrono::hours(2 * i + offset);
+      out->push_back(l.RecordEvent(e, {who, false}).status());
+    }
+  };
+  std::vector<Status> mine, theirs;
+  std::thread t([&] { train(**other, "bob", 1, &theirs); });
+  train(*ledger_, "alice", 0, &mine);
+  t.join();
+  for (const Status& s : mine) EXPECT_TRUE(s.ok()) << s.ToString();
+  for (const Status& s : theirs) EXPECT_TRUE(s.ok()) << s.ToString();
+  auto events = ledger_->ListEvents("c");
+  ASSERT_TRUE(events.ok()) << events.status().ToString();
+  EXPECT_EQ(events->size(), 83u);
   ExpectProjectionIsEvaluation("c");
 }
 
@@ -457,10 +497,10 @@ TEST_P(LedgerTest, APageOfStatusIsReadInTheOrderOfTheIndexWithoutASort) {
   }
   for (const std::string& filter : filters) {
     SCOPED_TRACE(filter);
-    auto st = conn.Prepare(std::string(postgres ? "EXPLAIN " : "EXPLAIN QUERY PLAN ") +
-                           "SELECT * FROM obligations WHERE contract_id = 1" + filter +
-                           " ORDER BY " + ledger_internal::UrgencyOrder(conn.engine()) +
-                           " LIMIT 100 OFFSET 1000");
+    auto st =
+        conn.Prepare(std::string(postgres ? "EXPLAIN " : "EXPLAIN QUERY PLAN ") +
+                     "SELECT * FROM obligations WHERE contract_id = 1" + filter + " ORDER BY " +
+                     ledger_internal::UrgencyOrder(conn.engine()) + " LIMIT 100 OFFSET 1000");
     ASSERT_TRUE(st.ok()) << st.status().ToString();
     std::string plan;
     while (true) {
@@ -489,8 +529,8 @@ TEST_P(LedgerTest, AnEventIsKnownBackdatedAtItsRecordingAsAReadOfTheContractThen
     ASSERT_TRUE(told.has_value()) << e.type;
     auto context = ledger_->Context("c");
     ASSERT_TRUE(context.ok()) << context.status().ToString();
-    EXPECT_EQ(*told, IsBackdated(e, context->calendar,
-                                 PolicyInForce(context->versions, LondonDate(e.at))))
+    EXPECT_EQ(*told,
+              IsBackdated(e, context->calendar, PolicyInForce(context->versions, LondonDate(e.at))))
         << "event " << e.id << " " << e.type;
     ++(*told ? backdated : timely);
   };
@@ -554,8 +594,8 @@ TEST_P(LedgerTest, OverviewCountsAndListsWhatNeedsAttention) {
     ASSERT_EQ(few->most_urgent_breached.size(), std::min<size_t>(3, breached.size()));
     ASSERT_EQ(few->next_due.size(), std::min<size_t>(3, due.size()));
     EXPECT_EQ(few->breached, v->breached);
-    for (const auto& [shown, every] : {std::pair(&few->most_urgent_breached, &breached),
-                                       std::pair(&few->next_due, &due)}) {
+    for (const auto& [shown, every] :
+         {std::pair(&few->most_urgent_breached, &breached), std::pair(&few->next_due, &due)}) {
       EXPECT_TRUE(std::is_sorted(shown->begin(), shown->end(), MoreUrgent));
       for (size_t i = shown->size(); i < every->size(); ++i) {
         EXPECT_FALSE(MoreUrgent((*every)[i], shown->back()));
