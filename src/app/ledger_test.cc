@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "app/ledger_internal.h"
+#include "store/store_test_util.h"
 
 namespace isms::app {
 namespace {
@@ -30,44 +31,16 @@ Instant T(const char* s) {
 class LedgerTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/isms-ledger-test-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    std::string url = "sqlite:" + dir_ + "/isms.db";
-    if (GetParam() == "postgresql") {
-      const char* base = std::getenv("ISMS_TEST_POSTGRES_URL");
-      const char* required = std::getenv("ISMS_REQUIRE_POSTGRES");
-      if (base == nullptr) {
-        if (required != nullptr && std::string(required) == "1") {
-          FAIL() << "ISMS_REQUIRE_POSTGRES=1 but ISMS_TEST_POSTGRES_URL is not set";
-        }
-        GTEST_SKIP() << "PostgreSQL not tested: set ISMS_TEST_POSTGRES_URL (scripts/with-pg.sh)";
-      }
-      schema_ = "isms_ledger_" + std::to_string(::getpid()) + "_" +
-                ::testing::UnitTest::GetInstance()->current_test_info()->name();
-      for (char& c : schema_) {
-        if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-      }
-      admin_url_ = base;
-      auto admin = store::Connection::Open(admin_url_);
-      ASSERT_TRUE(admin.ok()) << admin.status().ToString();
-      ASSERT_TRUE((*admin)->Execute("DROP SCHEMA IF EXISTS " + schema_ + " CASCADE").ok());
-      ASSERT_TRUE((*admin)->Execute("CREATE SCHEMA " + schema_).ok());
-      url = admin_url_ + (admin_url_.find('?') == std::string::npos ? "?" : "&") +
-            "options=-csearch_path%3D" + schema_;
-    }
-    url_ = url;
-    auto ledger = Ledger::Open(url, clock_);
+    store_.SetUp(GetParam());
+    if (store_.skip) GTEST_SKIP() << store_.why;
+    url_ = store_.url;
+    auto ledger = Ledger::Open(url_, clock_);
     ASSERT_TRUE(ledger.ok()) << ledger.status().ToString();
     ledger_ = std::move(*ledger);
   }
   void TearDown() override {
     ledger_.reset();
-    std::filesystem::remove_all(dir_);
-    if (!schema_.empty()) {
-      auto admin = store::Connection::Open(admin_url_);
-      if (admin.ok()) (void)(*admin)->Execute("DROP SCHEMA " + schema_ + " CASCADE");
-    }
+    store_.TearDown();
   }
 
   void Create(const std::string& name, bool bespoke) {
@@ -266,9 +239,7 @@ class LedgerTest : public ::testing::TestWithParam<std::string> {
   void ExpectProjectionIsEvaluation(const std::string& contract);
 
   std::string url_;
-  std::string dir_;
-  std::string schema_;
-  std::string admin_url_;
+  store::testing::TestStore store_;
   FixedClock clock_{T("2026-01-05T09:00:00Z")};
   std::unique_ptr<Ledger> ledger_;
 };

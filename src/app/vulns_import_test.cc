@@ -11,6 +11,7 @@
 #include <string>
 
 #include "app/vulns.h"
+#include "store/store_test_util.h"
 
 namespace isms::app {
 namespace {
@@ -47,32 +48,10 @@ const char* const kInfoItem =
 class VulnImportTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/isms-import-test-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    std::string url = "sqlite:" + dir_ + "/isms.db";
-    if (GetParam() == "postgresql") {
-      const char* base = std::getenv("ISMS_TEST_POSTGRES_URL");
-      const char* required = std::getenv("ISMS_REQUIRE_POSTGRES");
-      if (base == nullptr) {
-        if (required != nullptr && std::string(required) == "1") {
-          FAIL() << "ISMS_REQUIRE_POSTGRES=1 but ISMS_TEST_POSTGRES_URL is not set";
-        }
-        GTEST_SKIP() << "PostgreSQL not tested: set ISMS_TEST_POSTGRES_URL (scripts/with-pg.sh)";
-      }
-      schema_ = "isms_import_" + std::to_string(::getpid()) + "_" +
-                ::testing::UnitTest::GetInstance()->current_test_info()->name();
-      for (char& c : schema_) {
-        if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-      }
-      admin_url_ = base;
-      auto admin = store::Connection::Open(admin_url_);
-      ASSERT_TRUE(admin.ok()) << admin.status().ToString();
-      ASSERT_TRUE((*admin)->Execute("DROP SCHEMA IF EXISTS " + schema_ + " CASCADE").ok());
-      ASSERT_TRUE((*admin)->Execute("CREATE SCHEMA " + schema_).ok());
-      url = admin_url_ + (admin_url_.find('?') == std::string::npos ? "?" : "&") +
-            "options=-csearch_path%3D" + schema_;
-    }
+    store_.SetUp(GetParam());
+    if (store_.skip) GTEST_SKIP() << store_.why;
+    dir_ = store_.dir;
+    const std::string url = store_.url;
     auto ledger = Ledger::Open(url, clock_);
     ASSERT_TRUE(ledger.ok()) << ledger.status().ToString();
     ledger_ = std::move(*ledger);
@@ -83,11 +62,7 @@ class VulnImportTest : public ::testing::TestWithParam<std::string> {
   }
   void TearDown() override {
     ledger_.reset();
-    std::filesystem::remove_all(dir_);
-    if (!schema_.empty()) {
-      auto admin = store::Connection::Open(admin_url_);
-      if (admin.ok()) (void)(*admin)->Execute("DROP SCHEMA " + schema_ + " CASCADE");
-    }
+    store_.TearDown();
   }
 
   ImportScanResult Import(const std::string& name, const std::string& content) {
@@ -105,7 +80,8 @@ class VulnImportTest : public ::testing::TestWithParam<std::string> {
     return list.ok() ? *list : std::vector<FindingView>{};
   }
 
-  std::string dir_, schema_, admin_url_;
+  store::testing::TestStore store_;
+  std::string dir_;
   FixedClock clock_{T("2026-02-01T12:00:00Z")};
   std::unique_ptr<Ledger> ledger_;
   const Actor actor_{"alice", false};
