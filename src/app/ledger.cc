@@ -71,6 +71,17 @@ constexpr const char* kContractColumns =
     "id, name, start_date, buyer, supplier, bespoke_isms, policy_toml, created_at, created_by, "
     "policy_dir";
 
+// Beside a contract's columns: how many policy.changed and event.retracted events it has
+// (policy_events) and the number its next event takes (next_event_id). Each count is an equality
+// on both columns of events_by_type, which PostgreSQL takes as the index's condition whatever its
+// statistics say (with IN, planned while the table looked empty, it read every event of the
+// contract and filtered).
+constexpr const char* kContractEventState =
+    "(SELECT COUNT(*) FROM events WHERE contract_id = contracts.id AND type = 'policy.changed') + "
+    "(SELECT COUNT(*) FROM events WHERE contract_id = contracts.id AND type = 'event.retracted') "
+    "AS policy_events, (SELECT COALESCE(MAX(id), 0) + 1 FROM events WHERE contract_id = "
+    "contracts.id) AS next_event_id";
+
 Result<ContractRecord> ReadContract(const store::Statement& st) {
   ContractRecord c;
   c.id = st.ColumnInt(0);
@@ -193,16 +204,10 @@ Result<ContractRecord> Ledger::FindContract(const std::string& name) {
 Result<Ledger::Current> Ledger::CurrentContract(const std::string& name) {
   // The policy versions depend only on the policy.changed and event.retracted events (Load), and
   // events are only ever added: their count tells whether the cached versions still hold (an
-  // index-only count, where their highest number would walk every event of the contract; one
-  // count a type, see CurrentContractAndStream).
-  ISMS_ASSIGN_OR_RETURN(
-      auto st,
-      conn_->Prepare(std::string("SELECT ") + kContractColumns +
-                     ", (SELECT COUNT(*) FROM events WHERE contract_id = contracts.id AND type = "
-                     "'policy.changed') + (SELECT COUNT(*) FROM events WHERE contract_id = "
-                     "contracts.id AND type = 'event.retracted'), (SELECT COALESCE(MAX(id), 0) + 1 "
-                     "FROM events WHERE contract_id = contracts.id) FROM contracts WHERE name = "
-                     "$1"));
+  // index-only count, where their highest number would walk every event of the contract).
+  ISMS_ASSIGN_OR_RETURN(auto st,
+                        conn_->Prepare(std::string("SELECT ") + kContractColumns + ", " +
+                                       kContractEventState + " FROM contracts WHERE name = $1"));
   st->BindText(1, name);
   ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
   if (!row) {
@@ -250,17 +255,12 @@ Result<Ledger::Current> Ledger::CurrentContractAndStream(const std::string& name
       return out;
     };
     // The contract's part once (LIMIT keeps the engines from folding it into the join and
-    // evaluating it on every row); each count an equality on both columns of events_by_type,
-    // which PostgreSQL takes as the index's condition whatever its statistics say (with IN,
-    // planned while the table looked empty, it read every event of the contract and filtered).
+    // evaluating it on every row).
     return "SELECT " + prefixed(kContractColumns, "c") + ", c.policy_events, c.next_event_id, " +
-           prefixed(kEventColumns, "e") + " FROM (SELECT " + kContractColumns +
-           ", (SELECT COUNT(*) FROM events WHERE contract_id = contracts.id AND type = "
-           "'policy.changed') + (SELECT COUNT(*) FROM events WHERE contract_id = contracts.id AND "
-           "type = 'event.retracted') AS policy_events, (SELECT COALESCE(MAX(id), 0) + 1 FROM "
-           "events WHERE contract_id = contracts.id) AS next_event_id FROM contracts WHERE name = "
-           "$1 LIMIT 1) c LEFT JOIN events e ON e.contract_id = c.id AND e.stream = $2 ORDER BY "
-           "e.at, e.id";
+           prefixed(kEventColumns, "e") + " FROM (SELECT " + kContractColumns + ", " +
+           kContractEventState +
+           " FROM contracts WHERE name = $1 LIMIT 1) c LEFT JOIN events e ON e.contract_id = c.id "
+           "AND e.stream = $2 ORDER BY e.at, e.id";
   }();
   constexpr int kFirstEventColumn = 12;
   ISMS_ASSIGN_OR_RETURN(auto st, conn_->Prepare(kSql));
