@@ -1,3 +1,4 @@
+#include <malloc.h>
 #include <unistd.h>
 
 #include <ostream>
@@ -56,6 +57,16 @@ void Serve(Context& ctx, const ServeOptions& o) {
   if (o.tls_cert.empty() != o.tls_key.empty()) {
     return ctx.Fail(Status::InvalidArgument("give both --tls-cert and --tls-key, or neither"));
   }
+
+#ifdef __GLIBC__
+  // The process's allocator, for a server: the syslog listener allocates the records and the
+  // writer frees them, a batch of tens of MB at a time. glibc's defaults return freed memory at
+  // the top of the heap to the system and serve large blocks by mmap, so each batch's memory was
+  // faulted in and zeroed again (a fifth of the server's CPU time): keep freed memory for the
+  // next batch instead.
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 512 << 20);
+#endif
 
   // Syslog listeners.
   std::unique_ptr<net::SyslogServer> syslog_server;
@@ -128,7 +139,8 @@ void Serve(Context& ctx, const ServeOptions& o) {
                "# TYPE isms_syslog_records_total counter\n"
                "isms_syslog_records_total{state=\"received\"} " +
                std::to_string(st.received) + "\nisms_syslog_records_total{state=\"committed\"} " +
-               std::to_string(st.committed) + "\nisms_syslog_records_total{state=\"udp_dropped\"} " +
+               std::to_string(st.committed) +
+               "\nisms_syslog_records_total{state=\"udp_dropped\"} " +
                std::to_string(st.udp_dropped) + "\n";
       });
     }
@@ -147,8 +159,7 @@ void Serve(Context& ctx, const ServeOptions& o) {
   }
   if (syslog_server) {
     for (const std::string& l : syslog_server->listening()) {
-      ctx.out << "listening: syslog " << l << " for contract " << syslog_server->contract()
-              << "\n";
+      ctx.out << "listening: syslog " << l << " for contract " << syslog_server->contract() << "\n";
     }
     if (!so.allow.empty()) {
       ctx.out << "accepting senders in:";

@@ -10,7 +10,6 @@
 #include <openssl/ssl.h>
 
 #ifdef __GLIBC__
-#include <malloc.h>
 #endif
 
 #include <array>
@@ -120,7 +119,6 @@ class RecordQueue {
   size_t batch_;
   bool closed_ = false;
 };
-
 
 }  // namespace
 
@@ -531,14 +529,6 @@ Result<std::unique_ptr<SyslogServer>> SyslogServer::Create(const SyslogServerOpt
   if (options.queue_records == 0 || options.batch_records == 0) {
     return Status::InvalidArgument("the queue and batch sizes must be at least 1");
   }
-#ifdef __GLIBC__
-  // The listener allocates the records and the writer frees them, a batch of tens of MB at a
-  // time. glibc's defaults return freed memory at the top of the heap to the system and serve
-  // large blocks by mmap, so each batch's memory was faulted in and zeroed again (a fifth of the
-  // server's CPU time): keep freed memory for the next batch instead.
-  mallopt(M_MMAP_THRESHOLD, 32 << 20);
-  mallopt(M_TRIM_THRESHOLD, 512 << 20);
-#endif
   auto impl = std::make_unique<Impl>(options, clock, log);
   ISMS_ASSIGN_OR_RETURN(impl->service,
                         app::AuditService::Open(options.store_url, options.key_dir, clock));
