@@ -35,6 +35,10 @@ std::string Sha256Hex(std::string_view data) {
   return hex;
 }
 
+std::string ThrottleKey(const std::string& name) {
+  return ValidateUserName(name).ok() ? name : "invalid:" + Sha256Hex(name);
+}
+
 std::string Base64Url(std::string_view bytes) {
   const int variant = sodium_base64_VARIANT_URLSAFE_NO_PADDING;
   std::string out(sodium_base64_encoded_len(bytes.size(), variant), '\0');

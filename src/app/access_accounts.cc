@@ -86,12 +86,6 @@ Result<std::optional<Access::Row>> Access::LoadUser(const std::string& name) {
 
 namespace {
 
-// Failed log-ins are counted under the name tried; a name that cannot be a user's (it may not
-// even be UTF-8) under a digest of it.
-std::string ThrottleKey(const std::string& name) {
-  return ValidateUserName(name).ok() ? name : "invalid:" + access_internal::Sha256Hex(name);
-}
-
 Status NoSuchUser(const std::string& name) {
   return Status::NotFound("no user named '" + name + "': `isms user list` shows the users");
 }
@@ -348,7 +342,7 @@ Result<std::optional<Instant>> Access::RetryAfter(const std::string& name,
                                                   const std::string& address) {
   ISMS_ASSIGN_OR_RETURN(auto st, conn_.Prepare("SELECT retry_at FROM login_failures WHERE name = "
                                                "$1 AND address = $2"));
-  st->BindText(1, ThrottleKey(name));
+  st->BindText(1, access_internal::ThrottleKey(name));
   st->BindText(2, address);
   ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
   if (!row) return std::optional<Instant>();
@@ -410,7 +404,7 @@ Result<Principal> Access::Login(const std::string& name, const std::string& pass
     return s;
   };
   const bool valid_name = ValidateUserName(name).ok();
-  const std::string key = ThrottleKey(name);
+  const std::string key = access_internal::ThrottleKey(name);
   ISMS_ASSIGN_OR_RETURN(std::optional<Instant> retry, RetryAfter(name, address));
   if (retry) {
     const auto wait = std::chrono::ceil<std::chrono::seconds>(*retry - clock_.Now());

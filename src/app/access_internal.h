@@ -33,6 +33,10 @@ Status InitSodium();
 std::string RandomBytes(std::size_t n);
 // SHA-256 of `data`, as 64 lower-case hex digits.
 std::string Sha256Hex(std::string_view data);
+
+// The key failed log-ins are counted under: the name tried, or for a name that cannot be a
+// user's (it may not even be UTF-8) a digest of it.
+std::string ThrottleKey(const std::string& name);
 // base64url without padding (RFC 4648 section 5).
 std::string Base64Url(std::string_view bytes);
 // A well-formed Argon2id string of this cost with a random salt and hash, which no password

@@ -11,18 +11,9 @@ namespace isms::app {
 
 using access_internal::Millis;
 
-namespace {
-
-// As access_accounts.cc's: a name that cannot be a user's is counted under a digest of it.
-std::string SelfThrottleKey(const std::string& name) {
-  return ValidateUserName(name).ok() ? name : "invalid:" + access_internal::Sha256Hex(name);
-}
-
-}  // namespace
-
 Result<Access::Row> Access::CheckCurrentPassword(const Principal& p, const std::string& current,
                                                  const std::string& address) {
-  const std::string key = SelfThrottleKey(p.name);
+  const std::string key = access_internal::ThrottleKey(p.name);
   ISMS_ASSIGN_OR_RETURN(std::optional<Instant> retry, RetryAfter(p.name, address));
   if (retry) {
     const auto wait = std::chrono::ceil<std::chrono::seconds>(*retry - clock_.Now());
