@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <tuple>
 
 #include "app/report_internal.h"
 #include "app/vulns.h"
@@ -169,12 +170,12 @@ Result<MonthlyReport> Reports::Build(const ReportRequest& r) {
   return BuildAt(r, r.issued_at.value_or(now), false);
 }
 
-Status Reports::WriteJson(const ReportRequest& r,
-                          const std::function<Status(std::string_view)>& sink) {
+Status Reports::Write(const ReportRequest& r, ReportFormat format,
+                      const std::function<Status(std::string_view)>& sink) {
   const Instant now = ledger_.clock().Now();
   CompactRows rows;
   ISMS_ASSIGN_OR_RETURN(MonthlyReport rep, BuildAt(r, r.issued_at.value_or(now), false, &rows));
-  return WriteCompactReportJson(rep, rows, 2048, 0, sink);
+  return WriteReportInPieces(format, rep, &rows, 2048, 0, sink);
 }
 
 Result<MonthlyReport> Reports::BuildAt(const ReportRequest& req, Instant as_of, bool issuing,
@@ -280,16 +281,28 @@ Result<MonthlyReport> Reports::BuildAt(const ReportRequest& req, Instant as_of, 
 
 Result<IssuedReport> Reports::Issue(const ReportRequest& r, const Actor& actor) {
   const Instant as_of = r.issued_at.value_or(ledger_.clock().Now());
-  ISMS_ASSIGN_OR_RETURN(MonthlyReport rep, BuildAt(r, as_of, true));
-  rep.issued = true;
-  rep.issued_by = ValidUtf8(actor.name);
   IssuedReport out;
-  out.contract = rep.contract;
-  out.month = rep.month;
-  out.issued_at = as_of;
-  out.issued_by = rep.issued_by;
-  out.json = RenderReportJson(rep);
-  ISMS_ASSIGN_OR_RETURN(out.html, RenderReportHtml(rep));
+  {
+    // The rows kept compactly, as Write keeps them, and gone before the report is stored.
+    CompactRows rows;
+    ISMS_ASSIGN_OR_RETURN(MonthlyReport rep, BuildAt(r, as_of, true, &rows));
+    rep.issued = true;
+    rep.issued_by = ValidUtf8(actor.name);
+    out.contract = rep.contract;
+    out.month = rep.month;
+    out.issued_at = as_of;
+    out.issued_by = rep.issued_by;
+    const size_t n = rows.patched.size() + rows.outstanding.size();
+    for (auto [format, text, per_row] : {std::tuple(ReportFormat::kJson, &out.json, 1100),
+                                         std::tuple(ReportFormat::kHtml, &out.html, 600)}) {
+      text->reserve(16384 + static_cast<size_t>(per_row) * n + 450 * rows.breached.size());
+      ISMS_RETURN_IF_ERROR(
+          WriteReportInPieces(format, rep, &rows, 2048, 0, [text](std::string_view bytes) {
+            text->append(bytes);
+            return Status::Ok();
+          }));
+    }
+  }
   out.sha256 = Sha256Hex(out.json);
 
   ISMS_ASSIGN_OR_RETURN(ContractRecord c, ledger_.FindContract(r.contract));

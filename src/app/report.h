@@ -8,9 +8,10 @@
 // a finding (its category, its release evidence) is taken as stored now: the store keeps no
 // history of those facts.
 //
-// Issuing freezes the report: its HTML and JSON are rendered once, stored in table `reports`, and
-// the ledger event `report.submitted month=YYYY-MM sha256=HEX` (HEX: the sha256 of the stored
-// JSON bytes) is recorded at the issue instant, which meets 9.5.5. `Show` returns the stored bytes.
+// Issuing freezes the report: its HTML and JSON are rendered once (from rows kept compactly, as
+// Write renders them), stored in table `reports`, and the ledger event `report.submitted
+// month=YYYY-MM sha256=HEX` (HEX: the sha256 of the stored JSON bytes) is recorded at the issue
+// instant, which meets 9.5.5. `Show` returns the stored bytes.
 // Formats and fields: docs/reports.md.
 //
 // Thread-safety: as Ledger (one per thread).
@@ -120,16 +121,19 @@ struct MonthlyReport {
   std::vector<std::string> caveats;
 };
 
+enum class ReportFormat { kHtml, kCsv, kJson };
+
 // The three renderings (docs/reports.md). JSON and CSV are deterministic functions of the report;
 // HTML too, and it is a standalone printable document with an inline SVG chart.
 std::string RenderReportJson(const MonthlyReport& r);
-// The JSON rendering handed to `sink` in pieces, in order (the same bytes as RenderReportJson),
-// for a long report that need not be held whole: the rows are rendered on worker threads, a few
-// pieces ahead of the sink. Stops at, and returns, the sink's first error.
-Status WriteReportJson(const MonthlyReport& r,
-                       const std::function<Status(std::string_view)>& sink);
 std::string RenderReportCsv(const MonthlyReport& r);
 Result<std::string> RenderReportHtml(const MonthlyReport& r);
+// The rendering `format` handed to `sink` in pieces, in order (the same bytes as the whole
+// rendering), for a long report that need not be held whole: the rows are rendered on worker
+// threads, a few pieces ahead of the sink. Stops at, and returns, the sink's first error (or the
+// HTML template's).
+Status WriteReport(ReportFormat format, const MonthlyReport& r,
+                   const std::function<Status(std::string_view)>& sink);
 
 // One CSV cell (RFC 4180): a text cell starting with '=', '+', '-', '@', a tab or a carriage
 // return gets a leading single quote (against formula injection); a cell holding ',', '"', CR or
@@ -171,11 +175,12 @@ class Reports {
   // Month that has not begun at that time, before the contract's Start Date, or in the future.
   Result<MonthlyReport> Build(const ReportRequest& r);
 
-  // The JSON of Build(r), byte for byte as RenderReportJson would give it, handed to `sink` in
-  // pieces as it is rendered: for long reports, whose rows are then never held as ReportRows
-  // (400,000 findings: about a second and a quarter of the memory). Stops at, and returns, the
-  // sink's first error.
-  Status WriteJson(const ReportRequest& r, const std::function<Status(std::string_view)>& sink);
+  // The rendering `format` of Build(r), byte for byte as WriteReport (and RenderReport*) would
+  // give it, handed to `sink` in pieces as it is rendered: for long reports, whose rows are then
+  // never held as ReportRows and whose document is never held whole (400,000 findings: about a
+  // second and a quarter of the memory). Stops at, and returns, the sink's first error.
+  Status Write(const ReportRequest& r, ReportFormat format,
+               const std::function<Status(std::string_view)>& sink);
 
   // Renders and stores the report as of the issue time and records report.submitted at it.
   // Refused (kFailedPrecondition) when the Month has not ended at the issue time.

@@ -2,7 +2,9 @@
 // form a long report's JSON is written from.
 #pragma once
 
+#include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <map>
 #include <memory>
@@ -100,13 +102,94 @@ Status EvaluateReportRows(store::Connection& conn, const ContractContext& ctx, I
 // the two agreeing; a test holds it to that).
 bool UrgencyKeyBefore(const Obligation& a, const Obligation& b);
 
-// WriteReportJson with `rows_per_piece` rows or obligations to a piece, rendered by `threads`
-// worker threads (0: one per core; none when there is only one piece).
-Status WriteReportJsonInPieces(const MonthlyReport& r, size_t rows_per_piece, int threads,
-                               const std::function<Status(std::string_view)>& sink);
-// The same for a report whose rows are in `rows` (those of `r` are not read).
-Status WriteCompactReportJson(const MonthlyReport& r, const CompactRows& rows,
-                              size_t rows_per_piece, int threads,
-                              const std::function<Status(std::string_view)>& sink);
+// A buffer of rendered text: its first `used` bytes.
+struct Piece {
+  std::string bytes;
+  size_t used = 0;
+};
+
+// Writes at the end of a Piece's first `used` bytes through a raw pointer into room made
+// beforehand; the string only grows (a buffer used again keeps its pages).
+class PieceWriter {
+ public:
+  explicit PieceWriter(Piece& out) : out_(out) {}
+
+  // At least `n` bytes of room at the end; write them, then Done() with the end.
+  char* Room(size_t n) {
+    std::string& b = out_.bytes;
+    if (b.size() - out_.used < n) b.resize(std::max(b.size() * 3 / 2, out_.used + n));
+    return b.data() + out_.used;
+  }
+  void Done(const char* end) { out_.used = static_cast<size_t>(end - out_.bytes.data()); }
+  void Append(std::string_view s) { Done(Copy(Room(s.size()), s)); }
+
+  static char* Copy(char* p, std::string_view s) {
+    std::memcpy(p, s.data(), s.size());
+    return p + s.size();
+  }
+  template <size_t N>
+  static char* Lit(char* p, const char (&s)[N]) {
+    std::memcpy(p, s, N - 1);
+    return p + N - 1;
+  }
+  // "YYYY-MM-DD" as FormatDate writes it (at most 40 bytes), and "YYYY-MM-DDTHH:MM:SS.mmmZ" as
+  // FormatInstant does (at most 60), unquoted.
+  static char* DateText(char* p, Date d);
+  static char* InstantText(char* p, Instant t);
+
+ private:
+  static char* Digits(char* p, unsigned v, int width);
+
+  Piece& out_;
+};
+
+// One of the long arrays of a rendering (rows, obligations), and what is written around its
+// elements: JSON's brackets and commas; nothing for HTML's and CSV's lines.
+struct PieceArray {
+  PieceArray(size_t size, std::string_view open = {}, std::string_view separator = {},
+             std::string_view close = {}, std::string_view empty = {})
+      : size(size), open(open), separator(separator), close(close), empty(empty) {}
+  size_t size;
+  std::string_view open, separator, close, empty;
+};
+
+// Hands `sink` the text `head` with arrays[k] in place of the first occurrence of markers[k]
+// after markers[k-1]'s (an empty array's marker may be missing). The elements are rendered, `rows_per_piece` to a piece, by
+// `render(out, k, i)` (element i of array k appended to out) on `threads` worker threads (0:
+// one per core; none when there is only one piece), a few pieces ahead of the sink. Stops at,
+// and returns, the sink's first error.
+Status WritePieces(std::string_view head, const std::vector<std::string>& markers,
+                   const std::vector<PieceArray>& arrays,
+                   const std::function<void(Piece&, int, size_t)>& render, size_t rows_per_piece,
+                   int threads, const std::function<Status(std::string_view)>& sink);
+
+// An element of a report's rows, whether held (ReportRow) or pointed at (const CompactRow*).
+template <typename T>
+const T& Deref(const T& x) {
+  return x;
+}
+template <typename T>
+const T& Deref(const T* x) {
+  return *x;
+}
+
+// The rendering `format` of `r`, its rows and obligations those of `rows` when given (those of
+// `r` are then not read), else r's, handed to `sink` in pieces of `rows_per_piece` rows
+// rendered on `threads` worker threads (see WritePieces). The same bytes either way, and the
+// same as the whole renderings (RenderReportJson, RenderReportCsv, RenderReportHtml).
+Status WriteReportInPieces(ReportFormat format, const MonthlyReport& r, const CompactRows* rows,
+                           size_t rows_per_piece, int threads,
+                           const std::function<Status(std::string_view)>& sink);
+Status WriteJsonInPieces(const MonthlyReport& r, const CompactRows* rows, size_t rows_per_piece,
+                         int threads, const std::function<Status(std::string_view)>& sink);
+Status WriteCsvInPieces(const MonthlyReport& r, const CompactRows* rows, size_t rows_per_piece,
+                        int threads, const std::function<Status(std::string_view)>& sink);
+Status WriteHtmlInPieces(const MonthlyReport& r, const CompactRows* rows, size_t rows_per_piece,
+                         int threads, const std::function<Status(std::string_view)>& sink);
+
+// The HTML document rendered whole from the template as written (kainjow mustache, its row
+// sections included): what the HTML was before it was streamed, and the reference a test holds
+// WriteHtmlInPieces to.
+Result<std::string> RenderReportHtmlFromTemplate(const MonthlyReport& r);
 
 }  // namespace isms::app::internal

@@ -1,15 +1,12 @@
-// The renderings of the monthly report: JSON (the record whose sha256 the ledger keeps), CSV, and
-// a standalone HTML document from a mustache template (kainjow mustache: every {{value}} is
-// HTML-escaped; the template uses no triple mustache). Field names: docs/reports.md.
+// The renderings of the monthly report: JSON (the record whose sha256 the ledger keeps) and CSV,
+// and the writing of a rendering in pieces rendered on worker threads (report_html.cc: HTML).
+// Field names: docs/reports.md.
 #include <algorithm>
 #include <array>
 #include <condition_variable>
 #include <charconv>
-#include <cmath>
-#include <cstdio>
 #include <cstring>
 #include <functional>
-#include <kainjow/mustache.hpp>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -20,48 +17,23 @@
 namespace isms::app {
 namespace {
 
+using internal::Deref;
+using internal::Piece;
+using internal::PieceWriter;
 using nlohmann::ordered_json;
-using Data = kainjow::mustache::data;
 
 ordered_json OptDate(const std::optional<Date>& d) {
   return d ? ordered_json(FormatDate(*d)) : ordered_json(nullptr);
 }
-
-// A buffer of JSON text: its first `used` bytes.
-struct Piece {
-  std::string bytes;
-  size_t used = 0;
-};
 
 // The long arrays of the JSON report written straight into its text, byte for byte as nlohmann's
 // dump(2, ' ', false, error_handler_t::replace) writes the same values (the frozen report's
 // sha256 depends on them): a document tree of 400,000 rows costs seconds and gigabytes. Each
 // element is written through a raw pointer into room made for it beforehand, its size bounded
 // by its text (escaping makes at most six bytes of one).
-class JsonWriter {
+class JsonWriter : public PieceWriter {
  public:
-  // Writes at the end of out.bytes' first out.used bytes; the string only grows (a buffer used
-  // again keeps its pages).
-  explicit JsonWriter(Piece& out) : out_(out) {}
-
-  // At least `n` bytes of room at the end; write them, then Done() with the end.
-  char* Room(size_t n) {
-    std::string& b = out_.bytes;
-    if (b.size() - out_.used < n) b.resize(std::max(b.size() * 3 / 2, out_.used + n));
-    return b.data() + out_.used;
-  }
-  void Done(const char* end) { out_.used = static_cast<size_t>(end - out_.bytes.data()); }
-  void Append(std::string_view s) { Done(Copy(Room(s.size()), s)); }
-
-  static char* Copy(char* p, std::string_view s) {
-    std::memcpy(p, s.data(), s.size());
-    return p + s.size();
-  }
-  template <size_t N>
-  static char* Lit(char* p, const char (&s)[N]) {
-    std::memcpy(p, s, N - 1);
-    return p + N - 1;
-  }
+  explicit JsonWriter(Piece& out) : PieceWriter(out) {}
 
   // A JSON string: escaped as nlohmann escapes (", \, and control characters; other bytes as
   // they are). Text that is not valid UTF-8 (rare: the report's text is made valid as it is
@@ -136,56 +108,20 @@ class JsonWriter {
     return s.empty() ? Lit(p, "null") : String(p, s);
   }
 
-  // "YYYY-MM-DD" as FormatDate writes it (at most 40 bytes).
   static char* Date(char* p, const std::optional<isms::Date>& d) {
     if (!d) return Lit(p, "null");
-    const int y = static_cast<int>(d->year());
-    const unsigned m = static_cast<unsigned>(d->month()), day = static_cast<unsigned>(d->day());
-    if (y < 0 || y > 9999 || m > 99 || day > 99) return String(p, FormatDate(*d));
     *p++ = '"';
-    p = Digits(p, static_cast<unsigned>(y), 4);
-    *p++ = '-';
-    p = Digits(p, m, 2);
-    *p++ = '-';
-    p = Digits(p, day, 2);
+    p = DateText(p, *d);
     *p++ = '"';
     return p;
   }
-  // "YYYY-MM-DDTHH:MM:SS.mmmZ" as FormatInstant writes it (at most 60 bytes).
   static char* Instant(char* p, const std::optional<isms::Instant>& t) {
     if (!t) return Lit(p, "null");
-    const auto day = std::chrono::floor<std::chrono::days>(*t);
-    const isms::Date d(day);
-    const int y = static_cast<int>(d.year());
-    if (y < 0 || y > 9999) return String(p, FormatInstant(*t));
-    const auto ms = static_cast<unsigned>((*t - day).count());
     *p++ = '"';
-    p = Digits(p, static_cast<unsigned>(y), 4);
-    *p++ = '-';
-    p = Digits(p, static_cast<unsigned>(d.month()), 2);
-    *p++ = '-';
-    p = Digits(p, static_cast<unsigned>(d.day()), 2);
-    *p++ = 'T';
-    p = Digits(p, ms / 3600000, 2);
-    *p++ = ':';
-    p = Digits(p, ms / 60000 % 60, 2);
-    *p++ = ':';
-    p = Digits(p, ms / 1000 % 60, 2);
-    *p++ = '.';
-    p = Digits(p, ms % 1000, 3);
-    return Lit(p, "Z\"");
+    p = InstantText(p, *t);
+    *p++ = '"';
+    return p;
   }
-
- private:
-  static char* Digits(char* p, unsigned v, int width) {
-    for (int k = width - 1; k >= 0; --k) {
-      p[k] = static_cast<char>('0' + v % 10);
-      v /= 10;
-    }
-    return p + width;
-  }
-
-  Piece& out_;
 };
 
 // One row of "patched" or "outstanding", an element of a member array of the document: its
@@ -294,304 +230,6 @@ void WriteObligation(JsonWriter& w, const O& o) {
   w.Done(p);
 }
 
-std::string Yes(bool b) {
-  return b ? "yes" : "no";
-}
-
-std::string Num(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f", v);
-  return buf;
-}
-
-std::string MonthTitle(const MonthlyReport& r) {
-  static const char* const kNames[] = {"January",   "February", "March",    "April",
-                                       "May",       "June",     "July",     "August",
-                                       "September", "October",  "November", "December"};
-  const unsigned m = static_cast<unsigned>(r.first_day.month());
-  return std::string(kNames[(m + 11) % 12]) + " " +
-         std::to_string(static_cast<int>(r.first_day.year()));
-}
-
-// Cuts `s` to at most `n` bytes at a character boundary, marking the cut with an ellipsis.
-std::string Shorten(const std::string& s, size_t n) {
-  if (s.size() <= n) return s;
-  size_t cut = n;
-  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
-  return s.substr(0, cut) + "\xE2\x80\xA6";
-}
-
-std::string DaysText(const std::optional<int>& n) {
-  return n ? std::to_string(*n) : "-";
-}
-
-Data RowData(const ReportRow& v, bool patched) {
-  Data d;
-  d.set("finding", v.finding);
-  d.set("category", v.category);
-  d.set("asset", v.asset);
-  d.set("vuln_id", v.vuln_id);
-  std::string cves;
-  for (const std::string& c : v.cves) cves += (cves.empty() ? "" : " ") + c;
-  d.set("cves", cves);
-  d.set("title", v.title);
-  d.set("component", v.component);
-  d.set("released", v.patch_released ? FormatDate(*v.patch_released) : "no patch released");
-  d.set("assumed", v.patch_released_assumed);
-  d.set("release_source", v.patch_release_source);
-  d.set("applied", v.applied_at ? FormatDate(LondonDate(*v.applied_at)) : "");
-  d.set("applied_at", v.applied_at ? FormatInstant(*v.applied_at) : "");
-  d.set("applied_by", v.applied_by);
-  d.set("elapsed", DaysText(v.elapsed_days));
-  d.set("has_working_days", v.elapsed_working_days.has_value());
-  d.set("working_days", DaysText(v.elapsed_working_days));
-  d.set("due", v.due ? FormatDate(*v.due) : "-");
-  d.set("exception", v.exception.empty() ? "-" : v.exception);
-  std::string verdict, css;
-  if (patched) {
-    verdict = !v.within_timescale ? "no clock" : *v.within_timescale ? "within" : "late";
-    css = v.within_timescale == false ? "bad" : "ok";
-  } else {
-    verdict = v.overdue ? "overdue" : v.clock_state.empty() ? "no clock" : v.clock_state;
-    css = v.overdue ? "bad" : v.at_risk ? "warn" : "ok";
-  }
-  d.set("verdict", verdict);
-  d.set("verdict_class", css);
-  d.set("at_risk", v.at_risk);
-  return d;
-}
-
-// The chart: one horizontal bar per outstanding vulnerability with a released patch and a due
-// date, its length the days since release, a dashed line at its deadline (release to due).
-constexpr size_t kChartRows = 60;
-constexpr double kLabelWidth = 300, kBarWidth = 520, kRowHeight = 22, kTop = 34;
-
-Data ChartData(const MonthlyReport& r) {
-  std::vector<const ReportRow*> rows;
-  int without = 0;
-  for (const ReportRow& v : r.outstanding) {
-    if (v.elapsed_days && v.deadline_days) {
-      rows.push_back(&v);
-    } else {
-      ++without;
-    }
-  }
-  std::stable_sort(rows.begin(), rows.end(), [](const ReportRow* a, const ReportRow* b) {
-    return *a->elapsed_days - *a->deadline_days > *b->elapsed_days - *b->deadline_days;
-  });
-  const size_t total = rows.size();
-  if (rows.size() > kChartRows) rows.resize(kChartRows);
-  int max_days = 1;
-  for (const ReportRow* v : rows)
-    max_days = std::max({max_days, *v->elapsed_days, *v->deadline_days});
-  int step = 1;
-  for (int s : {1, 2, 5, 7, 10, 14, 30, 60, 90, 180, 365, 730}) {
-    step = s;
-    if (max_days / s <= 8) break;
-  }
-  const int scale_days = ((max_days + step - 1) / step) * step;
-  const double px = kBarWidth / scale_days;
-  Data d;
-  d.set("show", !rows.empty());
-  const double height = kTop + kRowHeight * static_cast<double>(rows.size()) + 30;
-  d.set("width", Num(kLabelWidth + kBarWidth + 110));
-  d.set("height", Num(height));
-  d.set("axis_x", Num(kLabelWidth));
-  d.set("axis_y2", Num(height - 26));
-  d.set("legend_y", Num(height - 8));
-  Data ticks{Data::type::list};
-  for (int t = 0; t <= scale_days; t += step) {
-    Data tick;
-    tick.set("x", Num(kLabelWidth + t * px));
-    tick.set("label", std::to_string(t));
-    ticks.push_back(tick);
-  }
-  d.set("ticks", ticks);
-  Data bars{Data::type::list};
-  int overdue = 0;
-  for (size_t i = 0; i < rows.size(); ++i) {
-    const ReportRow& v = *rows[i];
-    const double y = kTop + kRowHeight * static_cast<double>(i);
-    const int age = std::max(0, *v.elapsed_days);
-    const int deadline = std::max(0, *v.deadline_days);
-    if (v.overdue) ++overdue;
-    Data b;
-    b.set("label", Shorten(v.finding + " " + v.vuln_id + " on " + v.asset, 52));
-    b.set("label_y", Num(y + 14));
-    b.set("bar_y", Num(y + 3));
-    b.set("bar_w", Num(std::max(1.0, age * px)));
-    b.set("bar_class", v.overdue ? "bad" : v.at_risk ? "warn" : "ok");
-    b.set("line_x", Num(kLabelWidth + deadline * px));
-    b.set("line_y1", Num(y));
-    b.set("line_y2", Num(y + kRowHeight));
-    b.set("value_x", Num(kLabelWidth + std::max(age, deadline) * px + 6));
-    b.set("value", std::to_string(*v.elapsed_days) + " d / " + std::to_string(deadline) + " d");
-    b.set("tip", v.finding + " " + v.vuln_id + " (" + v.category + ") on " + v.asset + ": " +
-                     std::to_string(*v.elapsed_days) + " days since the patch release " +
-                     FormatDate(*v.patch_released) +
-                     (v.patch_released_assumed ? " (assumed)" : "") + "; deadline " +
-                     std::to_string(deadline) + " days, due " + FormatDate(*v.due) +
-                     (v.overdue   ? "; overdue"
-                      : v.at_risk ? "; at risk"
-                                  : "; within"));
-    bars.push_back(b);
-  }
-  d.set("bars", bars);
-  std::string desc = std::to_string(total) +
-                     " outstanding vulnerabilities with a released patch, by days since the "
-                     "patch's public release (bar) against the 9.3 deadline (dashed line); " +
-                     std::to_string(overdue) + " shown overdue.";
-  if (total > rows.size()) {
-    desc += " The " + std::to_string(rows.size()) +
-            " furthest past or nearest their deadline "
-            "are shown; the table lists all.";
-  }
-  if (without > 0) {
-    desc += " " + std::to_string(without) +
-            " outstanding without a released patch or without a running clock are not drawn.";
-  }
-  d.set("desc", desc);
-  return d;
-}
-
-constexpr const char* kTemplate = R"html(<!DOCTYPE html>
-<html lang="en-GB">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="isms">
-<title>Monthly vulnerability report {{month}} - {{contract}}</title>
-<style>
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;color:#0b0c0c;background:#fff;margin:2rem auto;max-width:1180px;padding:0 1rem;line-height:1.4}
-h1{font-size:1.7rem;margin:0 0 .3rem}
-h2{font-size:1.25rem;border-bottom:3px solid #1d70b8;padding-bottom:.2rem;margin-top:2rem}
-p.lede{margin-top:0;color:#505a5f}
-dl.meta{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1.2rem;margin:1rem 0}
-dl.meta dt{font-weight:700}
-dl.meta dd{margin:0}
-table{border-collapse:collapse;width:100%;font-size:.82rem;margin:.5rem 0 1rem}
-caption{text-align:left;font-weight:700;padding:.3rem 0}
-th,td{border:1px solid #b1b4b6;padding:.25rem .4rem;text-align:left;vertical-align:top}
-th{background:#f3f2f1}
-td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
-.bad{color:#b10e1e;font-weight:700}
-.warn{color:#8a4b00;font-weight:700}
-.ok{color:#00703c}
-.banner{border:3px solid #b10e1e;color:#b10e1e;padding:.5rem .8rem;font-weight:700}
-.note{font-size:.85rem;color:#505a5f}
-.assumed{font-style:italic}
-figure{margin:0}
-svg{max-width:100%;height:auto}
-svg text{font-size:11px;fill:#0b0c0c}
-svg .bar.ok{fill:#1d70b8}
-svg .bar.warn{fill:#f47738}
-svg .bar.bad{fill:#d4351c}
-svg .deadline{stroke:#0b0c0c;stroke-width:2;stroke-dasharray:4 3}
-svg .grid{stroke:#dcdcdc;stroke-width:1}
-svg .axis{stroke:#0b0c0c;stroke-width:1}
-@media print{
-body{margin:0;max-width:none;font-size:9.5pt;color:#000}
-h2{break-after:avoid;page-break-after:avoid}
-tr,figure,svg{break-inside:avoid;page-break-inside:avoid}
-thead{display:table-header-group}
-th{background:#eee !important;-webkit-print-color-adjust:exact;print-color-adjust:exact}
-svg .bar{-webkit-print-color-adjust:exact;print-color-adjust:exact}
-.banner{border-width:2px}
-}
-@page{size:A4 landscape;margin:12mm}
-</style>
-</head>
-<body>
-<header>
-{{^issued}}<p class="banner" role="note">PREVIEW - not issued. Only a report issued with <code>isms report issue</code> is recorded as delivered (9.5.5).{{^month_ended}} The Month has not ended.{{/month_ended}}</p>
-{{/issued}}<h1>Monthly vulnerability report: {{month_title}}</h1>
-<p class="lede">Security Schedule, Part B, paragraph 9.5.5: the vulnerabilities patched in the Month and those outstanding at the issue of this report, with the time elapsed since each patch's public release.</p>
-<dl class="meta">
-<dt>Contract</dt><dd>{{contract}}</dd>
-<dt>Buyer</dt><dd>{{buyer}}</dd>
-<dt>Supplier</dt><dd>{{supplier}}</dd>
-<dt>Month</dt><dd>{{month}}: {{first_day}} to {{last_day}} (Europe/London)</dd>
-{{#has_report_due}}<dt>Report due</dt><dd>{{report_due}} (9.5.5, under the policy in force on the Month's last day)</dd>
-{{/has_report_due}}<dt>Issued</dt><dd><time datetime="{{issued_at}}">{{issued_at}}</time> ({{issued_date}}, London){{#issued}}, by {{issued_by}}{{/issued}}</dd>
-</dl>
-</header>
-<main>
-<section aria-labelledby="h-summary">
-<h2 id="h-summary">Summary</h2>
-<table>
-<caption>Vulnerabilities by category (9.2)</caption>
-<thead><tr><th scope="col">Category</th><th scope="col" class="num">Patched within timescale</th><th scope="col" class="num">Patched late</th><th scope="col" class="num">Outstanding within timescale</th><th scope="col" class="num">Outstanding overdue</th></tr></thead>
-<tbody>
-{{#totals}}<tr><th scope="row">{{category}}</th><td class="num">{{patched_within}}</td><td class="num">{{patched_late}}</td><td class="num">{{outstanding_within}}</td><td class="num">{{outstanding_overdue}}</td></tr>
-{{/totals}}</tbody>
-</table>
-</section>
-<section aria-labelledby="h-timescales">
-<h2 id="h-timescales">Timescales (9.3)</h2>
-<table>
-<thead><tr><th scope="col">Clause</th><th scope="col">Category</th><th scope="col">What</th><th scope="col">Timescale</th><th scope="col">Source</th></tr></thead>
-<tbody>
-{{#timescales}}<tr><td>{{clause}}</td><td>{{category}}</td><td>{{title}}</td><td>{{timescale}}{{#has_wording}} ({{wording}}){{/has_wording}}</td><td>{{source}}{{#has_reference}}: {{reference}}{{/has_reference}}</td></tr>
-{{/timescales}}</tbody>
-</table>
-<p class="note">Source: <em>contract</em> = the period written in the schedule; <em>policy-default</em> = the product's reading of the schedule's words; <em>varied</em> = a period agreed with the Buyer. Policy in force at the issue.</p>
-</section>
-<section aria-labelledby="h-patched">
-<h2 id="h-patched">Patched in {{month_title}} ({{patched_count}})</h2>
-{{#has_patched}}<table>
-<thead><tr><th scope="col">Finding</th><th scope="col">Category</th><th scope="col">Asset</th><th scope="col">Vulnerability</th><th scope="col">Patch released</th><th scope="col">Applied</th><th scope="col" class="num">Elapsed days</th><th scope="col" class="num">Working Days</th><th scope="col">Due</th><th scope="col">Timescale</th><th scope="col">Exception in force</th></tr></thead>
-<tbody>
-{{#patched}}<tr><td>{{finding}}</td><td>{{category}}</td><td>{{asset}}</td><td>{{vuln_id}}<br><span class="note">{{title}}</span></td><td{{#assumed}} class="assumed"{{/assumed}}>{{released}}{{#assumed}} (assumed){{/assumed}}</td><td><time datetime="{{applied_at}}">{{applied}}</time><br><span class="note">{{applied_by}}</span></td><td class="num">{{elapsed}}</td><td class="num">{{#has_working_days}}{{working_days}}{{/has_working_days}}</td><td>{{due}}</td><td class="{{verdict_class}}">{{verdict}}</td><td>{{exception}}</td></tr>
-{{/patched}}</tbody>
-</table>
-{{/has_patched}}{{^has_patched}}<p>No vulnerability was patched in the Month.</p>
-{{/has_patched}}</section>
-<section aria-labelledby="h-outstanding">
-<h2 id="h-outstanding">Outstanding at issue ({{outstanding_count}})</h2>
-{{#chart.show}}<figure>
-<svg xmlns="http://www.w3.org/2000/svg" width="{{chart.width}}" height="{{chart.height}}" viewBox="0 0 {{chart.width}} {{chart.height}}" role="img" aria-labelledby="chart-title chart-desc">
-<title id="chart-title">Outstanding vulnerabilities: days since patch release against the 9.3 deadline</title>
-<desc id="chart-desc">{{chart.desc}}</desc>
-<text x="{{chart.axis_x}}" y="12">days since the patch's public release</text>
-{{#chart.ticks}}<line class="grid" x1="{{x}}" y1="20" x2="{{x}}" y2="{{chart.axis_y2}}"/><text x="{{x}}" y="30" text-anchor="middle">{{label}}</text>
-{{/chart.ticks}}<line class="axis" x1="{{chart.axis_x}}" y1="20" x2="{{chart.axis_x}}" y2="{{chart.axis_y2}}"/>
-{{#chart.bars}}<g><title>{{tip}}</title><text x="{{chart.label_x}}" y="{{label_y}}" text-anchor="end">{{label}}</text><rect class="bar {{bar_class}}" x="{{chart.axis_x}}" y="{{bar_y}}" width="{{bar_w}}" height="14"/><line class="deadline" x1="{{line_x}}" y1="{{line_y1}}" x2="{{line_x}}" y2="{{line_y2}}"/><text x="{{value_x}}" y="{{label_y}}">{{value}}</text></g>
-{{/chart.bars}}<g transform="translate({{chart.axis_x}},{{chart.legend_y}})"><rect class="bar ok" x="0" y="-9" width="12" height="10"/><text x="16" y="0">within</text><rect class="bar warn" x="70" y="-9" width="12" height="10"/><text x="86" y="0">at risk</text><rect class="bar bad" x="140" y="-9" width="12" height="10"/><text x="156" y="0">overdue</text><line class="deadline" x1="224" y1="-10" x2="224" y2="2"/><text x="230" y="0">deadline (9.3)</text></g>
-</svg>
-<figcaption class="note">{{chart.desc}}</figcaption>
-</figure>
-{{/chart.show}}{{#has_outstanding}}<table>
-<thead><tr><th scope="col">Finding</th><th scope="col">Category</th><th scope="col">Asset</th><th scope="col">Vulnerability</th><th scope="col">Patch released</th><th scope="col" class="num">Elapsed days</th><th scope="col" class="num">Working Days</th><th scope="col">Due</th><th scope="col">Clock</th><th scope="col">At risk</th><th scope="col">Exception in force</th></tr></thead>
-<tbody>
-{{#outstanding}}<tr><td>{{finding}}</td><td>{{category}}</td><td>{{asset}}</td><td>{{vuln_id}}<br><span class="note">{{title}}</span></td><td{{#assumed}} class="assumed"{{/assumed}}>{{released}}{{#assumed}} (assumed){{/assumed}}</td><td class="num">{{elapsed}}</td><td class="num">{{#has_working_days}}{{working_days}}{{/has_working_days}}</td><td>{{due}}</td><td class="{{verdict_class}}">{{verdict}}</td><td>{{#at_risk}}<span class="warn">at risk</span>{{/at_risk}}</td><td>{{exception}}</td></tr>
-{{/outstanding}}</tbody>
-</table>
-{{/has_outstanding}}{{^has_outstanding}}<p>No vulnerability was outstanding at the issue.</p>
-{{/has_outstanding}}</section>
-<section aria-labelledby="h-breached">
-<h2 id="h-breached">Obligations breached ({{breached_count}})</h2>
-{{#has_breached}}<table>
-<thead><tr><th scope="col">Clause</th><th scope="col">Obligation</th><th scope="col">Subject</th><th scope="col">Due</th><th scope="col">Consequence</th></tr></thead>
-<tbody>
-{{#breached}}<tr><td>{{clause}}</td><td>{{title}}</td><td>{{subject}}</td><td>{{due}}</td><td class="bad">{{consequence}}</td></tr>
-{{/breached}}</tbody>
-</table>
-{{/has_breached}}{{^has_breached}}<p>No obligation was breached at the issue.</p>
-{{/has_breached}}</section>
-<section aria-labelledby="h-notes">
-<h2 id="h-notes">Notes</h2>
-<ul class="note">
-{{#caveats}}<li>{{text}}</li>
-{{/caveats}}<li>Not in this report: {{observations}} scanner observations, {{own_code}} findings in the Supplier's own code, {{not_affected}} findings stated not affected (VEX/CSAF), {{patched_after_month}} vulnerabilities patched after the Month but before the issue (they belong to the next Month's report).</li>
-<li>Elapsed days are calendar days from the patch's public release date to the London date of its application, or of this report's issue; Working Days (England and Wales) are also given for 'Other', whose timescale is counted in them.</li>
-</ul>
-</section>
-</main>
-<footer class="note"><p>Produced by isms from the contract's ledger as of {{issued_at}}.{{#issued}} The JSON form of this report is the record: its sha256 is in the ledger event report.submitted.{{/issued}}</p></footer>
-</body>
-</html>
-)html";
-
 // The document without its three long arrays: in their place, the markers below.
 std::string JsonHead(const MonthlyReport& r) {
   ordered_json j;
@@ -651,81 +289,267 @@ std::string JsonHead(const MonthlyReport& r) {
   return j.dump(2, ' ', false, ordered_json::error_handler_t::replace) + "\n";
 }
 
-}  // namespace
 
-std::string CsvTextCell(std::string_view value) {
-  std::string s;
-  if (!value.empty() && (value[0] == '=' || value[0] == '+' || value[0] == '-' || value[0] == '@' ||
-                         value[0] == '\t' || value[0] == '\r')) {
-    s += '\'';
+// A CSV cell (CsvTextCell) of text already joined, written at p (at most 2 * size + 3 bytes).
+char* CsvCell(char* p, std::string_view s) {
+  const bool quote_sign = !s.empty() && (s[0] == '=' || s[0] == '+' || s[0] == '-' ||
+                                         s[0] == '@' || s[0] == '\t' || s[0] == '\r');
+  if (s.find_first_of(",\"\r\n") == std::string_view::npos) {
+    if (quote_sign) *p++ = '\'';
+    return PieceWriter::Copy(p, s);
   }
-  s += value;
-  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
-  std::string q = "\"";
+  *p++ = '"';
+  if (quote_sign) *p++ = '\'';
   for (char c : s) {
-    if (c == '"') q += '"';
-    q += c;
+    if (c == '"') *p++ = '"';
+    *p++ = c;
   }
-  q += '"';
-  return q;
+  *p++ = '"';
+  return p;
 }
 
-std::string RenderReportJson(const MonthlyReport& r) {
+char* CsvYes(char* p, bool b) {
+  return b ? PieceWriter::Lit(p, "yes") : PieceWriter::Lit(p, "no");
+}
+
+char* CsvInt(char* p, const std::optional<int>& n) {
+  return n ? std::to_chars(p, p + 24, *n).ptr : p;
+}
+
+constexpr const char* kCsvColumns[] = {"section",
+                                       "finding",
+                                       "category",
+                                       "asset",
+                                       "vuln_id",
+                                       "cves",
+                                       "title",
+                                       "component",
+                                       "patch_released",
+                                       "patch_released_assumed",
+                                       "patch_release_source",
+                                       "applied_at",
+                                       "applied_by",
+                                       "elapsed_days",
+                                       "elapsed_working_days",
+                                       "due",
+                                       "clock_state",
+                                       "within_timescale",
+                                       "overdue",
+                                       "at_risk",
+                                       "exception"};
+
+// One line of the CSV (the columns above), CRLF-ended; `cves` is room to join the CVEs in.
+template <typename Row>  // ReportRow or CompactRow
+void WriteCsvLine(Piece& out, const Row& v, bool patched, std::string& cves) {
+  cves.clear();
+  for (const auto& c : v.cves) {
+    if (!cves.empty()) cves += ' ';
+    cves += c;
+  }
+  auto bound = [](std::string_view s) { return 2 * s.size() + 4; };
+  PieceWriter w(out);
+  char* p = w.Room(400 + bound(v.finding) + bound(v.category) + bound(v.asset) +
+                   bound(v.vuln_id) + bound(cves) + bound(v.title) + bound(v.component) +
+                   bound(v.patch_release_source) + bound(v.applied_by) + bound(v.clock_state) +
+                   bound(v.exception));
+  using W = PieceWriter;
+  p = patched ? W::Lit(p, "patched,") : W::Lit(p, "outstanding,");
+  p = CsvCell(p, v.finding);
+  *p++ = ',';
+  p = CsvCell(p, v.category);
+  *p++ = ',';
+  p = CsvCell(p, v.asset);
+  *p++ = ',';
+  p = CsvCell(p, v.vuln_id);
+  *p++ = ',';
+  p = CsvCell(p, cves);
+  *p++ = ',';
+  p = CsvCell(p, v.title);
+  *p++ = ',';
+  p = CsvCell(p, v.component);
+  *p++ = ',';
+  if (v.patch_released) p = W::DateText(p, *v.patch_released);
+  *p++ = ',';
+  p = CsvYes(p, v.patch_released_assumed);
+  *p++ = ',';
+  p = CsvCell(p, v.patch_release_source);
+  *p++ = ',';
+  if (v.applied_at) p = W::InstantText(p, *v.applied_at);
+  *p++ = ',';
+  p = CsvCell(p, v.applied_by);
+  *p++ = ',';
+  p = CsvInt(p, v.elapsed_days);
+  *p++ = ',';
+  p = CsvInt(p, v.elapsed_working_days);
+  *p++ = ',';
+  if (v.due) p = W::DateText(p, *v.due);
+  *p++ = ',';
+  p = CsvCell(p, v.clock_state);
+  *p++ = ',';
+  if (patched && v.within_timescale) p = CsvYes(p, *v.within_timescale);
+  *p++ = ',';
+  if (!patched) p = CsvYes(p, v.overdue);
+  *p++ = ',';
+  if (!patched) p = CsvYes(p, v.at_risk);
+  *p++ = ',';
+  p = CsvCell(p, v.exception);
+  p = W::Lit(p, "\r\n");
+  w.Done(p);
+}
+
+template <typename Patched, typename Outstanding>
+Status CsvInPieces(const Patched& patched, const Outstanding& outstanding, size_t rows_per_piece,
+                   int threads, const std::function<Status(std::string_view)>& sink) {
+  std::string head;
+  for (size_t i = 0; i < std::size(kCsvColumns); ++i) {
+    if (i > 0) head += ',';
+    head += kCsvColumns[i];
+  }
+  head += "\r\n";
+  const std::vector<std::string> markers = {"\x01patched", "\x01outstanding"};
+  head += markers[0];
+  head += markers[1];
+  return internal::WritePieces(
+      head, markers, {{patched.size()}, {outstanding.size()}},
+      [&](Piece& out, int array, size_t i) {
+        thread_local std::string cves;
+        if (array == 0) return WriteCsvLine(out, Deref(patched[i]), true, cves);
+        WriteCsvLine(out, Deref(outstanding[i]), false, cves);
+      },
+      rows_per_piece, threads, sink);
+}
+
+// A whole rendering from its pieces.
+template <typename Write>
+std::string Whole(size_t reserve, const Write& write) {
   std::string out;
-  // About 1 KB per row and 400 bytes per obligation: one allocation for most reports.
-  out.reserve(4096 + 1100 * (r.patched.size() + r.outstanding.size()) + 450 * r.breached.size());
-  (void)WriteReportJson(r, [&](std::string_view bytes) {
+  out.reserve(reserve);
+  (void)write([&](std::string_view bytes) {
     out.append(bytes);
     return Status::Ok();
   });
   return out;
 }
 
-Status WriteReportJson(const MonthlyReport& r,
-                       const std::function<Status(std::string_view)>& sink) {
-  return internal::WriteReportJsonInPieces(r, 2048, 0, sink);
+}  // namespace
+
+std::string CsvTextCell(std::string_view value) {
+  std::string s(2 * value.size() + 3, '\0');
+  s.resize(static_cast<size_t>(CsvCell(s.data(), value) - s.data()));
+  return s;
+}
+
+std::string RenderReportJson(const MonthlyReport& r) {
+  // About 1 KB per row and 400 bytes per obligation: one allocation for most reports.
+  return Whole(4096 + 1100 * (r.patched.size() + r.outstanding.size()) + 450 * r.breached.size(),
+               [&](const auto& sink) { return WriteReport(ReportFormat::kJson, r, sink); });
+}
+
+std::string RenderReportCsv(const MonthlyReport& r) {
+  return Whole(512 + 200 * (r.patched.size() + r.outstanding.size()),
+               [&](const auto& sink) { return WriteReport(ReportFormat::kCsv, r, sink); });
+}
+
+Result<std::string> RenderReportHtml(const MonthlyReport& r) {
+  std::string out;
+  out.reserve(16384 + 600 * (r.patched.size() + r.outstanding.size()) +
+              300 * r.breached.size());
+  ISMS_RETURN_IF_ERROR(WriteReport(ReportFormat::kHtml, r, [&](std::string_view bytes) {
+    out.append(bytes);
+    return Status::Ok();
+  }));
+  return out;
+}
+
+Status WriteReport(ReportFormat format, const MonthlyReport& r,
+                   const std::function<Status(std::string_view)>& sink) {
+  return internal::WriteReportInPieces(format, r, nullptr, 2048, 0, sink);
 }
 
 namespace internal {
 
-namespace {
+char* PieceWriter::DateText(char* p, Date d) {
+  const int y = static_cast<int>(d.year());
+  const unsigned m = static_cast<unsigned>(d.month()), day = static_cast<unsigned>(d.day());
+  if (y < 0 || y > 9999 || m > 99 || day > 99) return Copy(p, FormatDate(d));
+  p = Digits(p, static_cast<unsigned>(y), 4);
+  *p++ = '-';
+  p = Digits(p, m, 2);
+  *p++ = '-';
+  return Digits(p, day, 2);
+}
 
-// The document `head` (JsonHead) with its three arrays, of `sizes` elements, in place of its
-// markers; `render(w, array, i)` writes element i of array 0 (patched), 1 (outstanding) or 2
-// (breached). Pieces of `rows_per_piece` elements are rendered on `threads` worker threads.
-template <typename Render>
-Status WritePieces(const std::string& head, const std::array<size_t, 3>& sizes,
-                   const Render& render_element, size_t rows_per_piece, int threads,
+char* PieceWriter::InstantText(char* p, Instant t) {
+  const auto day = std::chrono::floor<std::chrono::days>(t);
+  const Date d(day);
+  const int y = static_cast<int>(d.year());
+  if (y < 0 || y > 9999) return Copy(p, FormatInstant(t));
+  const auto ms = static_cast<unsigned>((t - day).count());
+  p = Digits(p, static_cast<unsigned>(y), 4);
+  *p++ = '-';
+  p = Digits(p, static_cast<unsigned>(d.month()), 2);
+  *p++ = '-';
+  p = Digits(p, static_cast<unsigned>(d.day()), 2);
+  *p++ = 'T';
+  p = Digits(p, ms / 3600000, 2);
+  *p++ = ':';
+  p = Digits(p, ms / 60000 % 60, 2);
+  *p++ = ':';
+  p = Digits(p, ms / 1000 % 60, 2);
+  *p++ = '.';
+  p = Digits(p, ms % 1000, 3);
+  *p++ = 'Z';
+  return p;
+}
+
+char* PieceWriter::Digits(char* p, unsigned v, int width) {
+  for (int k = width - 1; k >= 0; --k) {
+    p[k] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  }
+  return p + width;
+}
+
+Status WritePieces(std::string_view head, const std::vector<std::string>& markers,
+                   const std::vector<PieceArray>& arrays,
+                   const std::function<void(Piece&, int, size_t)>& render_element,
+                   size_t rows_per_piece, int threads,
                    const std::function<Status(std::string_view)>& sink) {
   // The output in order: text of the head, and the pieces of the arrays in place of markers.
   struct Part {
     std::string_view text;
-    int array = -1;  // else a piece of array 0 (patched), 1 (outstanding) or 2 (breached)
+    int array = -1;  // else a piece of arrays[array]
     size_t begin = 0, end = 0;
   };
-  const char* const markers[] = {"patched", "outstanding", "breached"};
   std::vector<Part> parts;
   size_t from = 0;
-  for (int a = 0; a < 3; ++a) {
-    const std::string quoted = std::string("\"\\u0001") + markers[a] + "\"";
-    const size_t at = head.find(quoted, from);
-    parts.push_back({std::string_view(head).substr(from, at - from)});
-    if (sizes[a] == 0) parts.push_back({"[]"});
-    for (size_t b = 0; b < sizes[a]; b += rows_per_piece) {
-      parts.push_back({{}, a, b, std::min(sizes[a], b + rows_per_piece)});
+  for (size_t a = 0; a < arrays.size(); ++a) {
+    const PieceArray& pa = arrays[a];
+    const size_t at = head.find(markers[a], from);
+    if (at == std::string_view::npos) {
+      // An empty array's place may be left out (HTML: no table without rows).
+      if (pa.size == 0) continue;
+      return Status::Internal("the report's rendering has no place for its " +
+                              std::to_string(a + 1) + ". array of rows");
     }
-    from = at + quoted.size();
+    parts.push_back({head.substr(from, at - from)});
+    if (pa.size == 0 && !pa.empty.empty()) parts.push_back({pa.empty});
+    for (size_t b = 0; b < pa.size; b += rows_per_piece) {
+      parts.push_back({{}, static_cast<int>(a), b, std::min(pa.size, b + rows_per_piece)});
+    }
+    from = at + markers[a].size();
   }
-  parts.push_back({std::string_view(head).substr(from)});
+  parts.push_back({head.substr(from)});
 
   auto render = [&](const Part& p, Piece& out) {
     out.used = 0;
-    JsonWriter w(out);
+    PieceWriter w(out);
+    const PieceArray& pa = arrays[static_cast<size_t>(p.array)];
     for (size_t i = p.begin; i < p.end; ++i) {
-      w.Append(i == 0 ? std::string_view("[\n    ") : std::string_view(",\n    "));
-      render_element(w, p.array, i);
+      w.Append(i == 0 ? pa.open : pa.separator);
+      render_element(out, p.array, i);
     }
-    if (p.end == sizes[p.array]) w.Append("\n  ]");
+    if (p.end == pa.size) w.Append(pa.close);
   };
   std::vector<size_t> pieces;  // indices of the parts that are pieces
   for (size_t i = 0; i < parts.size(); ++i) {
@@ -739,7 +563,7 @@ Status WritePieces(const std::string& head, const std::array<size_t, 3>& sizes,
     Piece piece;
     for (const Part& p : parts) {
       if (p.array < 0) {
-        ISMS_RETURN_IF_ERROR(sink(p.text));
+        if (!p.text.empty()) ISMS_RETURN_IF_ERROR(sink(p.text));
         continue;
       }
       render(p, piece);
@@ -780,7 +604,7 @@ Status WritePieces(const std::string& head, const std::array<size_t, 3>& sizes,
   size_t k = 0;
   for (const Part& p : parts) {
     if (p.array < 0) {
-      status = sink(p.text);
+      if (!p.text.empty()) status = sink(p.text);
     } else {
       {
         std::unique_lock lock(mu);
@@ -805,193 +629,46 @@ Status WritePieces(const std::string& head, const std::array<size_t, 3>& sizes,
   return status;
 }
 
-}  // namespace
-
-Status WriteReportJsonInPieces(const MonthlyReport& r, size_t rows_per_piece, int threads,
-                               const std::function<Status(std::string_view)>& sink) {
-  return WritePieces(
-      JsonHead(r), {r.patched.size(), r.outstanding.size(), r.breached.size()},
-      [&](JsonWriter& w, int array, size_t i) {
-        if (array == 2) return WriteObligation(w, r.breached[i]);
-        WriteRow(w, array == 0 ? r.patched[i] : r.outstanding[i], array == 0);
-      },
-      rows_per_piece, threads, sink);
+Status WriteJsonInPieces(const MonthlyReport& r, const CompactRows* rows, size_t rows_per_piece,
+                         int threads, const std::function<Status(std::string_view)>& sink) {
+  const std::vector<std::string> markers = {"\"\\u0001patched\"", "\"\\u0001outstanding\"",
+                                            "\"\\u0001breached\""};
+  auto write = [&](const auto& patched, const auto& outstanding, const auto& breached) {
+    const PieceArray form(0, "[\n    ", ",\n    ", "\n  ]", "[]");
+    std::vector<PieceArray> arrays(3, form);
+    arrays[0].size = patched.size();
+    arrays[1].size = outstanding.size();
+    arrays[2].size = breached.size();
+    return WritePieces(
+        JsonHead(r), markers, arrays,
+        [&](Piece& out, int array, size_t i) {
+          JsonWriter w(out);
+          if (array == 2) return WriteObligation(w, Deref(breached[i]));
+          if (array == 0) return WriteRow(w, Deref(patched[i]), true);
+          WriteRow(w, Deref(outstanding[i]), false);
+        },
+        rows_per_piece, threads, sink);
+  };
+  return rows ? write(rows->patched, rows->outstanding, rows->breached)
+              : write(r.patched, r.outstanding, r.breached);
 }
 
-Status WriteCompactReportJson(const MonthlyReport& r, const CompactRows& rows,
-                              size_t rows_per_piece, int threads,
-                              const std::function<Status(std::string_view)>& sink) {
-  return WritePieces(
-      JsonHead(r), {rows.patched.size(), rows.outstanding.size(), rows.breached.size()},
-      [&](JsonWriter& w, int array, size_t i) {
-        if (array == 2) return WriteObligation(w, *rows.breached[i]);
-        WriteRow(w, array == 0 ? *rows.patched[i] : *rows.outstanding[i], array == 0);
-      },
-      rows_per_piece, threads, sink);
+Status WriteCsvInPieces(const MonthlyReport& r, const CompactRows* rows, size_t rows_per_piece,
+                        int threads, const std::function<Status(std::string_view)>& sink) {
+  return rows ? CsvInPieces(rows->patched, rows->outstanding, rows_per_piece, threads, sink)
+              : CsvInPieces(r.patched, r.outstanding, rows_per_piece, threads, sink);
+}
+
+Status WriteReportInPieces(ReportFormat format, const MonthlyReport& r, const CompactRows* rows,
+                           size_t rows_per_piece, int threads,
+                           const std::function<Status(std::string_view)>& sink) {
+  switch (format) {
+    case ReportFormat::kJson: return WriteJsonInPieces(r, rows, rows_per_piece, threads, sink);
+    case ReportFormat::kCsv: return WriteCsvInPieces(r, rows, rows_per_piece, threads, sink);
+    case ReportFormat::kHtml: return WriteHtmlInPieces(r, rows, rows_per_piece, threads, sink);
+  }
+  return Status::InvalidArgument("unknown report format");
 }
 
 }  // namespace internal
-
-std::string RenderReportCsv(const MonthlyReport& r) {
-  static const char* const kColumns[] = {"section",
-                                         "finding",
-                                         "category",
-                                         "asset",
-                                         "vuln_id",
-                                         "cves",
-                                         "title",
-                                         "component",
-                                         "patch_released",
-                                         "patch_released_assumed",
-                                         "patch_release_source",
-                                         "applied_at",
-                                         "applied_by",
-                                         "elapsed_days",
-                                         "elapsed_working_days",
-                                         "due",
-                                         "clock_state",
-                                         "within_timescale",
-                                         "overdue",
-                                         "at_risk",
-                                         "exception"};
-  std::string out;
-  for (size_t i = 0; i < std::size(kColumns); ++i) {
-    if (i > 0) out += ',';
-    out += kColumns[i];
-  }
-  out += "\r\n";
-  auto row = [&](const ReportRow& v, bool patched) {
-    std::string cves;
-    for (const std::string& c : v.cves) cves += (cves.empty() ? "" : " ") + c;
-    auto opt_int = [](const std::optional<int>& n) { return n ? std::to_string(*n) : ""; };
-    const std::vector<std::string> cells = {
-        patched ? "patched" : "outstanding",
-        CsvTextCell(v.finding),
-        CsvTextCell(v.category),
-        CsvTextCell(v.asset),
-        CsvTextCell(v.vuln_id),
-        CsvTextCell(cves),
-        CsvTextCell(v.title),
-        CsvTextCell(v.component),
-        v.patch_released ? FormatDate(*v.patch_released) : "",
-        Yes(v.patch_released_assumed),
-        CsvTextCell(v.patch_release_source),
-        v.applied_at ? FormatInstant(*v.applied_at) : "",
-        CsvTextCell(v.applied_by),
-        opt_int(v.elapsed_days),
-        opt_int(v.elapsed_working_days),
-        v.due ? FormatDate(*v.due) : "",
-        CsvTextCell(v.clock_state),
-        patched && v.within_timescale ? Yes(*v.within_timescale) : "",
-        patched ? "" : Yes(v.overdue),
-        patched ? "" : Yes(v.at_risk),
-        CsvTextCell(v.exception)};
-    for (size_t i = 0; i < cells.size(); ++i) {
-      if (i > 0) out += ',';
-      out += cells[i];
-    }
-    out += "\r\n";
-  };
-  for (const ReportRow& v : r.patched) row(v, true);
-  for (const ReportRow& v : r.outstanding) row(v, false);
-  return out;
-}
-
-Result<std::string> RenderReportHtml(const MonthlyReport& r) {
-  Data d;
-  d.set("contract", r.contract);
-  d.set("buyer", r.buyer.empty() ? "(not recorded)" : r.buyer);
-  d.set("supplier", r.supplier.empty() ? "(not recorded)" : r.supplier);
-  d.set("month", r.month);
-  d.set("month_title", MonthTitle(r));
-  d.set("first_day", FormatDate(r.first_day));
-  d.set("last_day", FormatDate(r.last_day));
-  d.set("has_report_due", r.report_due.has_value());
-  d.set("report_due", r.report_due ? FormatDate(*r.report_due) : "");
-  d.set("issued", r.issued);
-  d.set("issued_at", FormatInstant(r.issued_at));
-  d.set("issued_date", FormatDate(LondonDate(r.issued_at)));
-  d.set("issued_by", r.issued_by);
-  d.set("month_ended", r.month_ended);
-  Data totals{Data::type::list};
-  for (const CategoryTotals& t : r.totals) {
-    Data row;
-    row.set("category", t.category == "all" ? "All" : t.category);
-    row.set("patched_within", std::to_string(t.patched_within));
-    row.set("patched_late", std::to_string(t.patched_late));
-    row.set("outstanding_within", std::to_string(t.outstanding_within));
-    row.set("outstanding_overdue", std::to_string(t.outstanding_overdue));
-    totals.push_back(row);
-  }
-  d.set("totals", totals);
-  Data timescales{Data::type::list};
-  for (const ReportTimescale& t : r.timescales) {
-    Data row;
-    row.set("clause", t.clause);
-    row.set("category", t.category);
-    row.set("title", t.title);
-    row.set("timescale", t.timescale);
-    row.set("wording", t.wording);
-    row.set("has_wording", !t.wording.empty());
-    row.set("source", t.source);
-    row.set("reference", t.reference);
-    row.set("has_reference", !t.reference.empty());
-    timescales.push_back(row);
-  }
-  d.set("timescales", timescales);
-  Data patched{Data::type::list};
-  for (const ReportRow& v : r.patched) patched.push_back(RowData(v, true));
-  d.set("patched", patched);
-  d.set("has_patched", !r.patched.empty());
-  d.set("patched_count", std::to_string(r.patched.size()));
-  Data outstanding{Data::type::list};
-  for (const ReportRow& v : r.outstanding) outstanding.push_back(RowData(v, false));
-  d.set("outstanding", outstanding);
-  d.set("has_outstanding", !r.outstanding.empty());
-  d.set("outstanding_count", std::to_string(r.outstanding.size()));
-  Data chart = ChartData(r);
-  chart.set("label_x", Num(kLabelWidth - 8));
-  d.set("chart", chart);
-  Data breached{Data::type::list};
-  for (const Obligation& o : r.breached) {
-    Data row;
-    row.set("clause", o.clause);
-    row.set("title", o.title);
-    row.set("subject", o.subject.empty() ? "-" : o.subject);
-    row.set("due", o.due_date ? FormatDate(*o.due_date)
-                   : o.due_at ? FormatInstant(*o.due_at)
-                              : std::string("-"));
-    row.set("consequence", o.consequence_text.empty() ? std::string(ConsequenceName(o.consequence))
-                                                      : o.consequence_text);
-    breached.push_back(row);
-  }
-  d.set("breached", breached);
-  d.set("has_breached", !r.breached.empty());
-  d.set("breached_count", std::to_string(r.breached.size()));
-  Data caveats{Data::type::list};
-  for (const std::string& c : r.caveats) {
-    Data row;
-    row.set("text", c);
-    caveats.push_back(row);
-  }
-  d.set("caveats", caveats);
-  d.set("observations", std::to_string(r.observations));
-  d.set("own_code", std::to_string(r.own_code));
-  d.set("not_affected", std::to_string(r.not_affected));
-  d.set("patched_after_month", std::to_string(r.patched_after_month));
-  try {
-    kainjow::mustache::mustache tmpl{std::string(kTemplate)};
-    if (!tmpl.is_valid()) {
-      return Status::Internal("the report's HTML template is invalid: " + tmpl.error_message());
-    }
-    std::string html = tmpl.render(d);
-    if (!tmpl.error_message().empty()) {
-      return Status::Internal("rendering the report's HTML failed: " + tmpl.error_message());
-    }
-    return html;
-  } catch (const std::exception& e) {
-    return Status::Internal(std::string("rendering the report's HTML failed: ") + e.what());
-  }
-}
-
 }  // namespace isms::app

@@ -1,8 +1,8 @@
 // The monthly report from a store, on every engine (PostgreSQL when ISMS_TEST_POSTGRES_URL is
-// set): the JSON streamed from compact rows (Reports::WriteJson, what `report monthly --format
-// json` writes) is byte for byte the JSON of the report built whole (RenderReportJson of
-// Reports::Build, what `report issue` freezes), over findings of every kind, exceptions,
-// patches and remediations.
+// set): each rendering streamed from compact rows (Reports::Write, what `report monthly` writes,
+// and what `report issue` freezes) is byte for byte the rendering of the report built whole
+// (Reports::Build; the HTML as the mustache template renders it whole, as it was before it was
+// streamed), over findings of every kind, exceptions, patches and remediations.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "app/report.h"
+#include "app/report_internal.h"
 #include "app/vulns.h"
 #include "store/store_test_util.h"
 
@@ -70,7 +71,7 @@ class ReportStoreTest : public ::testing::TestWithParam<std::string> {
   const Actor actor_{"alice", false};
 };
 
-TEST_P(ReportStoreTest, TheStreamedJsonIsByteForByteTheJsonOfTheWholeReport) {
+TEST_P(ReportStoreTest, EveryStreamedRenderingIsByteForByteThatOfTheWholeReport) {
   NewContract c;
   c.name = "c";
   c.start = ParseDate("2026-01-05").value();
@@ -113,24 +114,49 @@ TEST_P(ReportStoreTest, TheStreamedJsonIsByteForByteTheJsonOfTheWholeReport) {
     ReportRequest r{"c", month, T(at)};
     Result<MonthlyReport> whole = reports.Build(r);
     ASSERT_TRUE(whole.ok()) << whole.status().ToString();
-    std::string streamed;
-    size_t pieces = 0;
-    Status s = reports.WriteJson(r, [&](std::string_view bytes) {
-      streamed.append(bytes);
-      ++pieces;
-      return Status::Ok();
-    });
-    ASSERT_TRUE(s.ok()) << s.ToString();
-    EXPECT_EQ(streamed, RenderReportJson(*whole)) << month << " as of " << at;
-    EXPECT_GT(pieces, 1u);
+    Result<std::string> html = internal::RenderReportHtmlFromTemplate(*whole);
+    ASSERT_TRUE(html.ok()) << html.status().ToString();
+    for (auto [format, expected] :
+         {std::pair(ReportFormat::kJson, RenderReportJson(*whole)),
+          std::pair(ReportFormat::kCsv, RenderReportCsv(*whole)),
+          std::pair(ReportFormat::kHtml, *html)}) {
+      std::string streamed;
+      size_t pieces = 0;
+      Status s = reports.Write(r, format, [&](std::string_view bytes) {
+        streamed.append(bytes);
+        ++pieces;
+        return Status::Ok();
+      });
+      ASSERT_TRUE(s.ok()) << s.ToString();
+      EXPECT_EQ(streamed, expected) << month << " as of " << at << ", format "
+                                    << static_cast<int>(format);
+      EXPECT_GT(pieces, 1u);
+    }
     if (!whole->patched.empty() && !whole->outstanding.empty()) ++compared;
     EXPECT_FALSE(whole->breached.empty()) << month;
   }
   EXPECT_GE(compared, 2) << "reports with both patched and outstanding rows";
 
-  Status refused = reports.WriteJson({"c", "2026-13", std::nullopt},
-                                     [](std::string_view) { return Status::Ok(); });
+  Status refused = reports.Write({"c", "2026-13", std::nullopt}, ReportFormat::kHtml,
+                                 [](std::string_view) { return Status::Ok(); });
   EXPECT_EQ(refused.code(), StatusCode::kInvalidArgument) << "refused as Build refuses it";
+
+  // Issuing renders from compact rows too: the frozen JSON and HTML are those of the report
+  // built whole, marked issued.
+  const ReportRequest march{"c", "2026-03", T("2026-04-20T10:00:00Z")};
+  Result<MonthlyReport> whole = reports.Build(march);
+  ASSERT_TRUE(whole.ok()) << whole.status().ToString();
+  whole->issued = true;
+  whole->issued_by = actor_.name;
+  Result<IssuedReport> issued = reports.Issue(march, actor_);
+  ASSERT_TRUE(issued.ok()) << issued.status().ToString();
+  EXPECT_EQ(issued->json, RenderReportJson(*whole));
+  EXPECT_EQ(issued->html, internal::RenderReportHtmlFromTemplate(*whole).value());
+  EXPECT_EQ(issued->sha256, Sha256Hex(issued->json));
+  Result<IssuedReport> shown = reports.Show("c", "2026-03", march.issued_at);
+  ASSERT_TRUE(shown.ok()) << shown.status().ToString();
+  EXPECT_EQ(shown->html, issued->html);
+  EXPECT_EQ(shown->json, issued->json);
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, ReportStoreTest, ::testing::Values("sqlite", "postgresql"));

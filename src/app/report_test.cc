@@ -313,7 +313,7 @@ TEST(ReportJson, PiecesRenderedOnThreadsComeOutInOrder) {
     for (int threads : {1, 2, 3}) {
       std::string out;
       size_t calls = 0;
-      Status s = internal::WriteReportJsonInPieces(r, rows, threads, [&](std::string_view b) {
+      Status s = internal::WriteReportInPieces(ReportFormat::kJson, r, nullptr, rows, threads, [&](std::string_view b) {
         out.append(b);
         ++calls;
         return Status::Ok();
@@ -326,7 +326,7 @@ TEST(ReportJson, PiecesRenderedOnThreadsComeOutInOrder) {
     }
   }
   size_t calls = 0;
-  Status s = internal::WriteReportJsonInPieces(r, 1, 2, [&](std::string_view) {
+  Status s = internal::WriteReportInPieces(ReportFormat::kJson, r, nullptr, 1, 2, [&](std::string_view) {
     return ++calls == 5 ? Status::IoError("disk full") : Status::Ok();
   });
   EXPECT_EQ(s.code(), StatusCode::kIoError) << "the sink's error is returned";
@@ -382,6 +382,168 @@ TEST(ReportOrder, TheCompactUrgencyKeysOrderAsMoreUrgentDoes) {
     }
   }
   EXPECT_EQ(disagreements, 0u) << "of " << all.size() * all.size() << " pairs";
+}
+
+// A report with a row of every kind: patched within, late and without a clock; outstanding
+// overdue, at risk, suspended and without a patch; obligations with a due date, a due instant and
+// neither; text that HTML, CSV and JSON must escape.
+MonthlyReport Varied() {
+  MonthlyReport r = Sample();
+  const std::string evil = "<b>&\"'=,\r\n\x01 caf\xC3\xA9";
+  r.buyer.clear();
+  r.supplier = evil;
+  r.timescales.push_back({"9.3.2", "extension", "", "extend", "no clock", "varied",
+                          "five days", "MSG-" + evil});
+  ReportRow late = r.patched[0];
+  late.finding = "F-9";
+  late.category = "Critical";
+  late.asset = evil;
+  late.title = evil;
+  late.cves = {"CVE-1", "", "CVE-2"};
+  late.within_timescale = false;
+  late.clock_state = "met late";
+  late.elapsed_working_days.reset();
+  late.patch_released_assumed = true;
+  late.patch_release_source = "assumed";
+  late.applied_by = "-" + evil;
+  late.exception = "9.3.2";
+  r.patched.push_back(late);
+  ReportRow none = r.patched[0];
+  none.finding = "F-10";
+  none.within_timescale.reset();
+  none.clock_state.clear();
+  none.patch_released.reset();
+  none.elapsed_days.reset();
+  none.due.reset();
+  r.patched.push_back(none);
+  for (int n = 20; n < 90; ++n) {
+    ReportRow v = Outstanding(n, n % 3 ? "2026-02-10" : "2026-03-20", "2026-03-24", n % 4 == 0);
+    v.at_risk = n % 5 == 0;
+    v.elapsed_days = 40 - n % 7;
+    v.title = n % 2 ? evil : "";
+    if (n % 6 == 0) v.clock_state = "suspended", v.exception = "9.3.1";
+    if (n % 11 == 0) {
+      v.patch_released.reset();
+      v.elapsed_days.reset();
+      v.deadline_days.reset();
+      v.due.reset();
+      v.clock_state.clear();
+    }
+    if (n % 13 == 0) v.category = "Other", v.elapsed_working_days = 12;
+    r.outstanding.push_back(v);
+  }
+  Obligation o;
+  o.clause = "9.3";
+  o.title = evil;
+  o.subject = "F-2";
+  o.due_date = D("2026-02-24");
+  o.state = ObligationState::kBreached;
+  o.consequence = Consequence::kDefault;
+  o.consequence_text = "Default (9.7)";
+  r.breached.push_back(o);
+  o.due_date.reset();
+  o.due_at = T("2026-03-03T23:59:59.999Z");
+  o.consequence_text.clear();
+  o.subject.clear();
+  r.breached.push_back(o);
+  o.due_at.reset();
+  r.breached.push_back(o);
+  r.observations = 3;
+  r.patched_after_month = 2;
+  return r;
+}
+
+// The CSV cell by cell, as it was written before it was streamed: the reference for the writer.
+std::string CsvCellByCell(const MonthlyReport& r) {
+  std::string out =
+      "section,finding,category,asset,vuln_id,cves,title,component,patch_released,"
+      "patch_released_assumed,patch_release_source,applied_at,applied_by,elapsed_days,"
+      "elapsed_working_days,due,clock_state,within_timescale,overdue,at_risk,exception\r\n";
+  auto yes = [](bool b) { return std::string(b ? "yes" : "no"); };
+  auto row = [&](const ReportRow& v, bool patched) {
+    std::string cves;
+    for (const std::string& c : v.cves) cves += (cves.empty() ? "" : " ") + c;
+    auto opt_int = [](const std::optional<int>& n) { return n ? std::to_string(*n) : ""; };
+    const std::vector<std::string> cells = {
+        patched ? "patched" : "outstanding",
+        CsvTextCell(v.finding),
+        CsvTextCell(v.category),
+        CsvTextCell(v.asset),
+        CsvTextCell(v.vuln_id),
+        CsvTextCell(cves),
+        CsvTextCell(v.title),
+        CsvTextCell(v.component),
+        v.patch_released ? FormatDate(*v.patch_released) : "",
+        yes(v.patch_released_assumed),
+        CsvTextCell(v.patch_release_source),
+        v.applied_at ? FormatInstant(*v.applied_at) : "",
+        CsvTextCell(v.applied_by),
+        opt_int(v.elapsed_days),
+        opt_int(v.elapsed_working_days),
+        v.due ? FormatDate(*v.due) : "",
+        CsvTextCell(v.clock_state),
+        patched && v.within_timescale ? yes(*v.within_timescale) : "",
+        patched ? "" : yes(v.overdue),
+        patched ? "" : yes(v.at_risk),
+        CsvTextCell(v.exception)};
+    for (size_t i = 0; i < cells.size(); ++i) {
+      if (i > 0) out += ',';
+      out += cells[i];
+    }
+    out += "\r\n";
+  };
+  for (const ReportRow& v : r.patched) row(v, true);
+  for (const ReportRow& v : r.outstanding) row(v, false);
+  return out;
+}
+
+TEST(ReportCsv, PiecesAreTheCsvWrittenCellByCell) {
+  for (const MonthlyReport& r : {Varied(), Sample(), MonthlyReport{}}) {
+    const std::string whole = CsvCellByCell(r);
+    EXPECT_EQ(RenderReportCsv(r), whole);
+    for (size_t rows : {1, 7, 1000}) {
+      for (int threads : {1, 2, 3}) {
+        std::string out;
+        Status s = internal::WriteReportInPieces(ReportFormat::kCsv, r, nullptr, rows, threads,
+                                                 [&](std::string_view b) {
+                                                   out.append(b);
+                                                   return Status::Ok();
+                                                 });
+        ASSERT_TRUE(s.ok()) << s.ToString();
+        EXPECT_EQ(out, whole) << rows << " rows a piece, " << threads << " threads";
+      }
+    }
+  }
+  EXPECT_NE(RenderReportCsv(Varied()).find("\"'-<b>&\"\"'=,\r\n"), std::string::npos)
+      << "a text cell with a leading sign and a comma: marked, then quoted";
+}
+
+TEST(ReportHtml, PiecesAreTheTemplateRenderedWhole) {
+  // The rows are written by a compiled form of the template's row sections, on threads, in
+  // pieces; the template rendered whole by mustache is the reference.
+  for (const MonthlyReport& r : {Varied(), Sample(), MonthlyReport{}}) {
+    Result<std::string> whole = internal::RenderReportHtmlFromTemplate(r);
+    ASSERT_TRUE(whole.ok()) << whole.status().ToString();
+    Result<std::string> html = RenderReportHtml(r);
+    ASSERT_TRUE(html.ok()) << html.status().ToString();
+    EXPECT_EQ(*html, *whole);
+    for (size_t rows : {1, 7, 1000}) {
+      for (int threads : {1, 2, 3}) {
+        std::string out;
+        Status s = internal::WriteReportInPieces(ReportFormat::kHtml, r, nullptr, rows, threads,
+                                                 [&](std::string_view b) {
+                                                   out.append(b);
+                                                   return Status::Ok();
+                                                 });
+        ASSERT_TRUE(s.ok()) << s.ToString();
+        EXPECT_EQ(out, *whole) << rows << " rows a piece, " << threads << " threads";
+      }
+    }
+  }
+  MonthlyReport varied = Varied();
+  const std::string html = RenderReportHtml(varied).value();
+  EXPECT_EQ(Count(html, "<tr><td>F-"), varied.patched.size() + varied.outstanding.size());
+  EXPECT_EQ(html.find('\x01'), html.find("\x01 caf")) << "no marker is left in the document";
 }
 
 TEST(ReportHtml, EveryValueIsEscaped) {

@@ -33,19 +33,19 @@ Status Emit(Context& ctx, const std::string& output, const std::string& bytes) {
   return Status::Ok();
 }
 
-// Writes the JSON report of `req` to `output` as it is rendered, never holding it whole (a
-// report of 400,000 findings is some 400 MB).
-Status EmitJson(Context& ctx, const std::string& output, app::Reports& reports,
-                const app::ReportRequest& req) {
+// Writes the report of `req` in `format` to `output` as it is rendered, never holding it whole
+// (a report of 400,000 findings is some 400 MB of JSON, 200 MB of HTML).
+Status EmitReport(Context& ctx, const std::string& output, app::Reports& reports,
+                  const app::ReportRequest& req, app::ReportFormat format) {
   if (output.empty() || output == "-") {
-    return reports.WriteJson(req, [&](std::string_view bytes) {
+    return reports.Write(req, format, [&](std::string_view bytes) {
       ctx.out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
       return Status::Ok();
     });
   }
   std::ofstream f(output, std::ios::binary | std::ios::trunc);
   if (!f) return Status::IoError("-o " + output + ": cannot open the file for writing");
-  const Status written = reports.WriteJson(req, [&](std::string_view bytes) {
+  const Status written = reports.Write(req, format, [&](std::string_view bytes) {
     f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     return f ? Status::Ok() : Status::IoError("-o " + output + ": writing the file failed");
   });
@@ -78,21 +78,10 @@ void ReportMonthly(Context& ctx, const ReportMonthlyOptions& o) {
   Result<std::unique_ptr<app::Ledger>> ledger = OpenLedger(ctx, o.store);
   if (!ledger.ok()) return ctx.Fail(ledger.status());
   app::Reports reports(**ledger);
-  if (o.format == "json") {
-    if (Status s = EmitJson(ctx, o.output, reports, *req); !s.ok()) return ctx.Fail(s);
-    return;
-  }
-  Result<app::MonthlyReport> rep = reports.Build(*req);
-  if (!rep.ok()) return ctx.Fail(rep.status());
-  std::string bytes;
-  if (o.format == "csv") {
-    bytes = app::RenderReportCsv(*rep);
-  } else {
-    Result<std::string> html = app::RenderReportHtml(*rep);
-    if (!html.ok()) return ctx.Fail(html.status());
-    bytes = std::move(*html);
-  }
-  if (Status s = Emit(ctx, o.output, bytes); !s.ok()) return ctx.Fail(s);
+  const app::ReportFormat format = o.format == "json"  ? app::ReportFormat::kJson
+                                   : o.format == "csv" ? app::ReportFormat::kCsv
+                                                       : app::ReportFormat::kHtml;
+  if (Status s = EmitReport(ctx, o.output, reports, *req, format); !s.ok()) return ctx.Fail(s);
 }
 
 void ReportIssue(Context& ctx, const ReportIssueOptions& o) {
