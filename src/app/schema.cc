@@ -169,6 +169,56 @@ CREATE TABLE advisories (
 );
 )sql";
 
+// Migration 9, on SQLite: the findings table again with `id INTEGER PRIMARY KEY`, SQLite's rowid,
+// where `id BIGINT` beside a rowid of its own kept a fourth B-tree (the primary key's index) to
+// write for every finding; and without findings_by_asset, whose queries (by contract, asset and
+// scanner) the UNIQUE index serves by its first columns. The columns are those of migration 2,
+// in the same order.
+constexpr const char* kFindingsByRowid = R"sql(
+CREATE TABLE findings_by_rowid (
+  contract_id          BIGINT NOT NULL REFERENCES contracts(id),
+  id                   INTEGER PRIMARY KEY,
+  asset_id             BIGINT NOT NULL,
+  scanner              TEXT NOT NULL,
+  scan_type            TEXT NOT NULL,
+  check_id             TEXT NOT NULL,
+  component            TEXT NOT NULL,
+  purl                 TEXT NOT NULL,
+  cpe                  TEXT NOT NULL,
+  port                 TEXT NOT NULL,
+  title                TEXT NOT NULL,
+  vuln_id              TEXT NOT NULL,
+  cves                 TEXT NOT NULL,
+  category             TEXT NOT NULL,
+  category_source      TEXT NOT NULL,
+  base_score           DOUBLE PRECISION,
+  cvss_vector          TEXT NOT NULL,
+  kind                 TEXT NOT NULL,
+  fix_state            TEXT NOT NULL,
+  fixed_version        TEXT NOT NULL,
+  patch_published      TEXT,
+  vuln_published       TEXT,
+  csaf_fix_date        TEXT,
+  csaf_advisory_date   TEXT,
+  csaf_advisory        TEXT NOT NULL,
+  exploit_available    INTEGER NOT NULL,
+  exploit_seen_at      BIGINT,
+  first_seen           BIGINT NOT NULL,
+  last_seen            BIGINT NOT NULL,
+  first_scan_id        BIGINT NOT NULL,
+  last_scan_id         BIGINT NOT NULL,
+  credentialed         INTEGER,
+  remediated_at        BIGINT,
+  remediated_by        TEXT NOT NULL,
+  statement            TEXT NOT NULL,
+  statement_note       TEXT NOT NULL,
+  UNIQUE (contract_id, asset_id, scanner, check_id, component)
+);
+INSERT INTO findings_by_rowid SELECT * FROM findings ORDER BY id;
+DROP TABLE findings;
+ALTER TABLE findings_by_rowid RENAME TO findings;
+)sql";
+
 // The monthly vulnerability reports as issued (9.5.5): frozen HTML and JSON, `sha256` of the JSON
 // bytes, and the number of the report.submitted event that recorded the delivery (NULL until it
 // is recorded: such a row was never issued). See docs/reports.md.
@@ -290,6 +340,11 @@ const std::vector<store::Migration>& Migrations() {
        "SELECT 1",
        "ALTER TABLE obligations DROP CONSTRAINT IF EXISTS obligations_contract_id_fkey; "
        "ALTER TABLE streams DROP CONSTRAINT IF EXISTS streams_contract_id_fkey"},
+      // An import writes every new finding to each of the table's B-trees: on SQLite four (the
+      // table, its `id` key, the UNIQUE index and findings_by_asset), now two; on PostgreSQL
+      // the heap and three indexes, now two. See kFindingsByRowid.
+      {9, "vulnerabilities: findings keyed by their id alone, without findings_by_asset",
+       kFindingsByRowid, "DROP INDEX IF EXISTS findings_by_asset"},
   };
   return kMigrations;
 }

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <string>
 
+#include "app/schema.h"
 #include "app/vulns.h"
 #include "store/store_test_util.h"
 
@@ -132,6 +133,126 @@ TEST_P(VulnImportTest, APluginOnTwoPortsIsOneFindingWhicheverPortComesFirst) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, VulnImportTest, ::testing::Values("sqlite", "postgresql"));
+
+// A store made by migrations 1 to 8, with findings in it, opened by this isms: migration 9 keys
+// the findings by their id alone (SQLite's rowid) and drops findings_by_asset; the findings read
+// back as they were, their identity stays unique, and an import numbers new ones after them.
+class FindingsMigrationTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    store_.SetUp(GetParam());
+    if (store_.skip) GTEST_SKIP() << store_.why;
+  }
+  void TearDown() override { store_.TearDown(); }
+  store::testing::TestStore store_;
+};
+
+std::int64_t Count(store::Connection& c, const std::string& sql) {
+  auto st = c.Prepare(sql);
+  EXPECT_TRUE(st.ok()) << sql << ": " << st.status().ToString();
+  if (!st.ok()) return -1;
+  auto row = (*st)->Step();
+  EXPECT_TRUE(row.ok() && *row) << sql;
+  return row.ok() && *row ? (*st)->ColumnInt(0) : -1;
+}
+
+TEST_P(FindingsMigrationTest, FindingsOfAnOlderStoreReadBackAndNewOnesFollowThem) {
+  {
+    auto conn = store::Connection::Open(store_.url);
+    ASSERT_TRUE(conn.ok()) << conn.status().ToString();
+    const std::vector<store::Migration> up_to_8(Migrations().begin(), Migrations().begin() + 8);
+    ASSERT_EQ(up_to_8.back().version, 8);
+    ASSERT_TRUE(store::Migrate(**conn, up_to_8).ok());
+    ASSERT_EQ(*store::SchemaVersion(**conn), 8);
+    for (const char* sql : {
+             "INSERT INTO contracts (name, start_date, buyer, supplier, bespoke_isms, "
+             "policy_toml, policy_dir, created_at, created_by) VALUES ('c', '2026-01-05', "
+             "'Buyer', 'Supplier', 0, '', '', 1767571200000, 'alice')",
+             "INSERT INTO assets (contract_id, id, name, created_at) VALUES (1, 1, "
+             "'db01.example.gov.uk', 1767571200000)",
+             "INSERT INTO scans (contract_id, id, format, scanner, scan_type, file_name, sha256, "
+             "scanned_at, imported_at, imported_by, findings) VALUES (1, 1, 'nessus', 'Nessus', "
+             "'nessus', 'old.nessus', 'aa', 1768208400000, 1768208400000, 'alice', 2)",
+         }) {
+      ASSERT_TRUE((*conn)->Execute(sql).ok()) << sql;
+    }
+    // Two findings with a gap between their numbers, written as the old schema stored them.
+    for (int id : {5, 9}) {
+      auto ins = (*conn)->Prepare(
+          "INSERT INTO findings (contract_id, id, asset_id, scanner, scan_type, check_id, "
+          "component, purl, cpe, port, title, vuln_id, cves, category, category_source, "
+          "base_score, cvss_vector, kind, fix_state, fixed_version, patch_published, "
+          "vuln_published, csaf_advisory, exploit_available, first_seen, last_seen, "
+          "first_scan_id, last_scan_id, credentialed, remediated_by, statement, statement_note) "
+          "VALUES (1, $1, 1, 'nessus', 'nessus', $2, '', '', '', '5432/tcp', $3, $4, $4, "
+          "'Important', 'NVD High', 7.5, 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N', "
+          "'vulnerability', 'available', '', '2026-01-02', NULL, '', 0, 1768208400000, "
+          "1768208400000, 1, 1, 1, '', '', '')");
+      ASSERT_TRUE(ins.ok()) << ins.status().ToString();
+      (*ins)->BindInt(1, id);
+      (*ins)->BindText(2, "40000" + std::to_string(id));
+      (*ins)->BindText(3, "Old flaw " + std::to_string(id));
+      (*ins)->BindText(4, "CVE-2025-000" + std::to_string(id));
+      ASSERT_TRUE((*ins)->Run().ok());
+    }
+  }
+
+  FixedClock clock{T("2026-02-01T12:00:00Z")};
+  auto ledger = Ledger::Open(store_.url, clock);  // migrates to the newest schema
+  ASSERT_TRUE(ledger.ok()) << ledger.status().ToString();
+  store::Connection& conn = (*ledger)->connection();
+  EXPECT_EQ(*store::SchemaVersion(conn), Migrations().back().version);
+  if (conn.engine() == store::Engine::kSqlite) {
+    EXPECT_EQ(Count(conn, "SELECT COUNT(*) FROM findings WHERE rowid = id"), 2)
+        << "id is the rowid";
+    EXPECT_EQ(Count(conn, "SELECT COUNT(*) FROM sqlite_master WHERE tbl_name = 'findings' AND "
+                          "type = 'index'"),
+              1)
+        << "the UNIQUE index alone";
+  } else {
+    EXPECT_EQ(Count(conn, "SELECT COUNT(*) FROM pg_indexes WHERE schemaname = current_schema() "
+                          "AND tablename = 'findings'"),
+              2)
+        << "the primary key and the UNIQUE index";
+  }
+  EXPECT_FALSE(conn.Execute("INSERT INTO findings SELECT contract_id, 10, asset_id, scanner, "
+                            "scan_type, check_id, component, purl, cpe, port, title, vuln_id, "
+                            "cves, category, category_source, base_score, cvss_vector, kind, "
+                            "fix_state, fixed_version, patch_published, vuln_published, "
+                            "csaf_fix_date, csaf_advisory_date, csaf_advisory, "
+                            "exploit_available, exploit_seen_at, first_seen, last_seen, "
+                            "first_scan_id, last_scan_id, credentialed, remediated_at, "
+                            "remediated_by, statement, statement_note FROM findings WHERE id = 9")
+                   .ok())
+      << "a finding's identity is still unique";
+
+  Vulnerabilities v(**ledger);
+  auto old = v.Show("F-9");
+  ASSERT_TRUE(old.ok()) << old.status().ToString();
+  EXPECT_EQ(old->title, "Old flaw 9");
+  EXPECT_EQ(old->asset, "db01.example.gov.uk");
+  EXPECT_EQ(old->vuln_id, "CVE-2025-0009");
+  EXPECT_EQ(old->port, "5432/tcp");
+  auto listed = v.List("c", FindingFilter{});
+  ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+  ASSERT_EQ(listed->size(), 2u);
+  EXPECT_EQ((*listed)[0].id, "F-5");
+  EXPECT_EQ((*listed)[1].id, "F-9");
+
+  const std::string path = store_.dir + "/new.nessus";
+  std::ofstream(path, std::ios::binary) << Nessus(Host(true, "1768813200", kSshItem));
+  auto imported = v.ImportScan({"c", path, std::nullopt, "", std::nullopt}, {"alice", false});
+  ASSERT_TRUE(imported.ok()) << imported.status().ToString();
+  EXPECT_EQ(imported->new_findings, 1);
+  auto added = v.Show("F-10");
+  ASSERT_TRUE(added.ok()) << "numbered after the old findings: " << added.status().ToString();
+  EXPECT_EQ(added->vuln_id, "CVE-2025-2001");
+  listed = v.List("c", FindingFilter{});
+  ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+  EXPECT_EQ(listed->size(), 3u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, FindingsMigrationTest, ::testing::Values("sqlite", "postgresql"));
 
 }  // namespace
 }  // namespace isms::app
