@@ -70,7 +70,9 @@ std::vector<Planned> Plan(long events, long subjects, Instant start) {
       plan.push_back({"breach.detected", inc, t, {}});
       step(0);
       plan.push_back({"breach.notified", inc, t, {}});
-      for (long k = 0; k + 4 < per_subject; k += 2) {
+      // One request more than fits in `per_subject`: the plan runs over N, and the events that
+      // happen last are cut, so that it holds N events exactly.
+      for (long k = 0; k + 3 < per_subject; k += 2) {
         step(1);
         plan.push_back({"datarequest.received",
                         inc,
@@ -104,8 +106,14 @@ std::string Describe(const isms::app::StatusOverview& v) {
 int main(int argc, char** argv) {
   std::string url, existing, only;
   long events = 1000000, subjects = 100000;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  for (int i = 1; i < argc; i += 2) {
     std::string a = argv[i];
+    if (i + 1 == argc) {  // --help, or an option without its value
+      std::fprintf(stderr,
+                   "usage: ledger_bench [--store URL] [--events N] [--subjects M] "
+                   "[--contract NAME] [--only recompute|status]\n");
+      return a == "--help" || a == "-h" ? 0 : 2;
+    }
     if (a == "--store")
       url = argv[i + 1];
     else if (a == "--events")

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -35,6 +36,11 @@ constexpr const char* kEventColumns =
 Result<Event> ReadEvent(const store::Statement& st, int first = 0);
 // Every remaining row of `st`, which selects kEventColumns.
 Result<std::vector<Event>> ReadEvents(store::Statement& st);
+// Every remaining row of `st` (kEventColumns), decoded and handed to `take` in row order. Past
+// the first few thousand rows, `take` runs on a second thread, which decodes while this one
+// steps through the rows; it is never called by two threads at once, and ForEachEvent returns
+// after its last call.
+Status ForEachEvent(store::Statement& st, const std::function<void(Event&&)>& take);
 
 // The columns an obligation is read from, in the order ReadObligation takes them.
 constexpr const char* kObligationColumns =

@@ -27,7 +27,6 @@ using ledger_internal::kEventColumns;
 using ledger_internal::Ms;
 using ledger_internal::ObligationColumnList;
 using ledger_internal::ObligationHashes;
-using ledger_internal::ReadEvent;
 using ledger_internal::RowHash;
 
 // One stream: its events and, once evaluated, its obligations and their fingerprints.
@@ -119,13 +118,10 @@ Result<std::vector<StreamGroup>> ReadStreams(store::Connection& conn, std::int64
   events.reserve(expected);
   std::vector<std::string> streams;
   streams.reserve(expected);
-  while (true) {
-    ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
-    if (!row) break;
-    ISMS_ASSIGN_OR_RETURN(Event e, ReadEvent(*st));
+  ISMS_RETURN_IF_ERROR(ledger_internal::ForEachEvent(*st, [&](Event&& e) {
     streams.push_back(StreamOf(e));
     events.push_back(std::move(e));
-  }
+  }));
   *count += static_cast<std::int64_t>(events.size());
   const Clusters clusters = Cluster(streams);
   std::vector<StreamGroup> groups;

@@ -1,6 +1,10 @@
 #include <algorithm>
 #include <cctype>
+#include <condition_variable>
+#include <deque>
 #include <functional>
+#include <mutex>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "app/ledger_internal.h"
@@ -130,29 +134,165 @@ std::string EncodeAttrs(const std::vector<std::pair<std::string, std::string>>& 
   return j.dump();
 }
 
-Result<Event> ReadEvent(const store::Statement& st, int first) {
+namespace {
+
+// An event's stored values: views into a row of kEventColumns or into a batch of copied rows.
+struct EventFields {
+  std::int64_t id = 0, at = 0, recorded_at = 0;
+  bool by_buyer = false;
+  std::optional<std::int64_t> supersedes;
+  std::string_view type, subject, actor, note, attrs;
+};
+
+EventFields FieldsOf(const store::Statement& st, int first) {
+  EventFields f;
+  f.id = st.ColumnInt(first);
+  f.type = st.ColumnView(first + 1);
+  f.subject = st.ColumnView(first + 2);
+  f.at = st.ColumnInt(first + 3);
+  f.recorded_at = st.ColumnInt(first + 4);
+  f.actor = st.ColumnView(first + 5);
+  f.by_buyer = st.ColumnInt(first + 6) != 0;
+  f.note = st.ColumnView(first + 7);
+  f.attrs = st.ColumnView(first + 8);
+  f.supersedes = st.ColumnOptionalInt(first + 9);
+  return f;
+}
+
+Result<Event> MakeEvent(const EventFields& f) {
   Event e;
-  e.id = st.ColumnInt(first);
-  e.type = st.ColumnView(first + 1);
-  e.subject = st.ColumnView(first + 2);
-  e.at = FromMs(st.ColumnInt(first + 3));
-  e.recorded_at = FromMs(st.ColumnInt(first + 4));
-  e.actor = st.ColumnView(first + 5);
-  e.by_buyer = st.ColumnInt(first + 6) != 0;
-  e.note = st.ColumnView(first + 7);
-  ISMS_ASSIGN_OR_RETURN(e.attrs, DecodeAttrs(st.ColumnView(first + 8), e.id));
-  e.supersedes = st.ColumnOptionalInt(first + 9);
+  e.id = f.id;
+  e.type = f.type;
+  e.subject = f.subject;
+  e.at = FromMs(f.at);
+  e.recorded_at = FromMs(f.recorded_at);
+  e.actor = f.actor;
+  e.by_buyer = f.by_buyer;
+  e.note = f.note;
+  ISMS_ASSIGN_OR_RETURN(e.attrs, DecodeAttrs(f.attrs, e.id));
+  e.supersedes = f.supersedes;
   return e;
+}
+
+// Rows copied out of a statement for another thread to decode: the texts of a row lie one after
+// another in `text`, in the order of EventFields's views.
+struct EventBatch {
+  struct Row {
+    EventFields numbers;             // its views are empty: the texts are in `text`
+    std::uint32_t sizes[5] = {};     // type, subject, actor, note, attrs
+  };
+  std::string text;
+  std::vector<Row> rows;
+
+  void Add(const EventFields& f) {
+    Row& r = rows.emplace_back();
+    r.numbers.id = f.id;
+    r.numbers.at = f.at;
+    r.numbers.recorded_at = f.recorded_at;
+    r.numbers.by_buyer = f.by_buyer;
+    r.numbers.supersedes = f.supersedes;
+    const std::string_view parts[5] = {f.type, f.subject, f.actor, f.note, f.attrs};
+    for (int i = 0; i < 5; ++i) {
+      r.sizes[i] = static_cast<std::uint32_t>(parts[i].size());
+      text.append(parts[i]);
+    }
+  }
+  // Decodes every row in order into `take`; stops at the first that fails.
+  Status Decode(const std::function<void(Event&&)>& take) const {
+    size_t at = 0;
+    for (const Row& r : rows) {
+      EventFields f = r.numbers;
+      std::string_view* views[5] = {&f.type, &f.subject, &f.actor, &f.note, &f.attrs};
+      for (int i = 0; i < 5; ++i) {
+        *views[i] = std::string_view(text).substr(at, r.sizes[i]);
+        at += r.sizes[i];
+      }
+      ISMS_ASSIGN_OR_RETURN(Event e, MakeEvent(f));
+      take(std::move(e));
+    }
+    return Status::Ok();
+  }
+};
+
+}  // namespace
+
+Result<Event> ReadEvent(const store::Statement& st, int first) {
+  return MakeEvent(FieldsOf(st, first));
+}
+
+Status ForEachEvent(store::Statement& st, const std::function<void(Event&&)>& take) {
+  // The first rows are decoded here: a short read (one stream's events) never starts a thread.
+  constexpr size_t kDirect = 2048, kBatch = 4096, kQueued = 8;
+  size_t direct = 0;
+  for (; direct < kDirect; ++direct) {
+    ISMS_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) return Status::Ok();
+    ISMS_ASSIGN_OR_RETURN(Event e, ReadEvent(st));
+    take(std::move(e));
+  }
+  // A long read: this thread steps through the rows and copies them in batches, which a second
+  // thread decodes, in order. Decoding (the texts' allocations, the attributes) costs about as
+  // much as SQLite's stepping.
+  std::mutex mu;
+  std::condition_variable changed;
+  std::deque<EventBatch> queue;
+  bool done = false, failed = false;
+  Status decoded = Status::Ok();
+  std::thread decoder([&] {
+    while (true) {
+      EventBatch batch;
+      {
+        std::unique_lock lock(mu);
+        changed.wait(lock, [&] { return !queue.empty() || done; });
+        if (queue.empty()) return;
+        batch = std::move(queue.front());
+        queue.pop_front();
+      }
+      changed.notify_all();
+      Status s = batch.Decode(take);
+      if (!s.ok()) {
+        std::lock_guard lock(mu);
+        decoded = std::move(s);
+        failed = true;
+        queue.clear();
+        return;
+      }
+    }
+  });
+  auto hand_over = [&](EventBatch&& batch, bool last) {
+    std::unique_lock lock(mu);
+    changed.wait(lock, [&] { return queue.size() < kQueued || failed; });
+    if (!failed && !batch.rows.empty()) queue.push_back(std::move(batch));
+    done = last;
+    changed.notify_all();
+    return !failed;
+  };
+  Status stepped = Status::Ok();
+  EventBatch batch;
+  while (true) {
+    Result<bool> row = st.Step();
+    if (!row.ok()) {
+      stepped = row.status();
+      break;
+    }
+    if (!*row) break;
+    batch.Add(FieldsOf(st, 0));
+    if (batch.rows.size() == kBatch) {
+      if (!hand_over(std::move(batch), false)) break;
+      batch = EventBatch{};
+      batch.rows.reserve(kBatch);
+    }
+  }
+  if (!stepped.ok()) batch = EventBatch{};  // nothing more is decoded after a failed step
+  hand_over(std::move(batch), true);
+  decoder.join();
+  ISMS_RETURN_IF_ERROR(stepped);
+  return decoded;
 }
 
 Result<std::vector<Event>> ReadEvents(store::Statement& st) {
   std::vector<Event> events;
-  while (true) {
-    ISMS_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) break;
-    ISMS_ASSIGN_OR_RETURN(Event e, ReadEvent(st));
-    events.push_back(std::move(e));
-  }
+  ISMS_RETURN_IF_ERROR(ForEachEvent(st, [&](Event&& e) { events.push_back(std::move(e)); }));
   return events;
 }
 

@@ -317,6 +317,93 @@ TEST_P(LedgerTest, EventsRecordedAtOnceFromTwoConnectionsAreAllKeptAndTheirClock
   ExpectProjectionIsEvaluation("c");
 }
 
+// A long read of events is decoded on a second thread while the first steps through the rows
+// (ledger_internal::ForEachEvent): every event comes back whole and in row order, and a row that
+// cannot be decoded fails the read with its event's number, wherever it lies.
+TEST_P(LedgerTest, ALongReadOfEventsComesBackWholeAndInOrderAndStopsAtADamagedRow) {
+  Create("c", /*bespoke=*/false);
+  store::Connection& conn = ledger_->connection();
+  auto id = conn.Prepare("SELECT id FROM contracts WHERE name = 'c'");
+  ASSERT_TRUE(id.ok());
+  ASSERT_TRUE(*(*id)->Step());
+  const std::int64_t contract_id = (*id)->ColumnInt(0);
+  id->reset();
+  ASSERT_TRUE(conn.Execute("DELETE FROM events").ok());
+  constexpr int kEvents = 10000;  // several batches past the rows decoded directly
+  auto attrs_of = [](int i) -> std::string {
+    switch (i % 3) {
+      case 0: return "{}";
+      case 1: return "{\"request\":\"R" + std::to_string(i) + "\"}";
+      default: return "{\"note\":\"a \\\"quoted\\\" " + std::to_string(i) + "\"}";  // the JSON way
+    }
+  };
+  {
+    auto w = conn.BulkInsert("events", {"contract_id", "id", "type", "subject", "stream", "at",
+                                        "recorded_at", "actor", "by_buyer", "note", "attrs",
+                                        "supersedes"});
+    ASSERT_TRUE(w.ok()) << w.status().ToString();
+    for (int i = 1; i <= kEvents; ++i) {
+      (*w)->AddInt(contract_id);
+      (*w)->AddInt(i);
+      (*w)->AddText(i % 2 ? "person.trained" : "person.joined");
+      (*w)->AddText("p" + std::to_string(i % 97));
+      (*w)->AddText("person:p" + std::to_string(i % 97));
+      (*w)->AddInt(1767600000000 + i);
+      (*w)->AddInt(1767600000000 + 2 * i);
+      (*w)->AddText(i % 5 ? "alice" : "bob");
+      (*w)->AddInt(i % 7 == 0);
+      (*w)->AddText(i % 11 ? "" : "note " + std::to_string(i));
+      (*w)->AddText(attrs_of(i));
+      i % 13 ? (*w)->AddNull() : (*w)->AddInt(i - 1);
+      ASSERT_TRUE((*w)->EndRow().ok());
+    }
+    ASSERT_TRUE((*w)->Finish().ok());
+  }
+  auto read = [&]() -> Result<std::vector<Event>> {
+    auto st = conn.Prepare(std::string("SELECT ") + ledger_internal::kEventColumns +
+                           " FROM events WHERE contract_id = $1 ORDER BY id");
+    if (!st.ok()) return st.status();
+    (*st)->BindInt(1, contract_id);
+    return ledger_internal::ReadEvents(**st);
+  };
+  auto events = read();
+  ASSERT_TRUE(events.ok()) << events.status().ToString();
+  ASSERT_EQ(events->size(), static_cast<size_t>(kEvents));
+  for (int i = 1; i <= kEvents; ++i) {
+    const Event& e = (*events)[static_cast<size_t>(i - 1)];
+    SCOPED_TRACE(i);
+    ASSERT_EQ(e.id, i);
+    EXPECT_EQ(e.type, i % 2 ? "person.trained" : "person.joined");
+    EXPECT_EQ(e.subject, "p" + std::to_string(i % 97));
+    EXPECT_EQ(ledger_internal::Ms(e.at), 1767600000000 + i);
+    EXPECT_EQ(ledger_internal::Ms(e.recorded_at), 1767600000000 + 2 * i);
+    EXPECT_EQ(e.actor, i % 5 ? "alice" : "bob");
+    EXPECT_EQ(e.by_buyer, i % 7 == 0);
+    EXPECT_EQ(e.note, i % 11 ? "" : "note " + std::to_string(i));
+    using Attrs = std::vector<std::pair<std::string, std::string>>;
+    const Attrs want = i % 3 == 0   ? Attrs{}
+                       : i % 3 == 1 ? Attrs{{"request", "R" + std::to_string(i)}}
+                                    : Attrs{{"note", "a \"quoted\" " + std::to_string(i)}};
+    EXPECT_EQ(e.attrs, want);
+    EXPECT_EQ(e.supersedes, i % 13 ? std::nullopt : std::optional<std::int64_t>(i - 1));
+  }
+  // A damaged row among those decoded directly, then among those decoded by the second thread.
+  for (int damaged : {100, 7000}) {
+    SCOPED_TRACE(damaged);
+    ASSERT_TRUE(conn.Execute("UPDATE events SET attrs = '[1]' WHERE id = " +
+                             std::to_string(damaged))
+                    .ok());
+    auto failed = read();
+    ASSERT_FALSE(failed.ok());
+    EXPECT_NE(failed.status().message().find("event " + std::to_string(damaged) + ":"),
+              std::string::npos)
+        << failed.status().ToString();
+    ASSERT_TRUE(conn.Execute("UPDATE events SET attrs = '{}' WHERE id = " +
+                             std::to_string(damaged))
+                    .ok());
+  }
+}
+
 TEST_P(LedgerTest, RecomputeOfOneContractLeavesTheOthersAsTheyWere) {
   Create("a", /*bespoke=*/false);
   Create("b", /*bespoke=*/true);
