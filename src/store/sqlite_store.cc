@@ -503,6 +503,18 @@ Result<std::unique_ptr<BulkWriter>> SqliteConnection::BulkInsert(
                               SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
   if (rc != SQLITE_OK) return Error(rc, sql);
   const bool own_tx = !InTransaction();
+  // Inside the caller's transaction, the pages it changed so far go to the write-ahead log first
+  // (they would at its commit): in WAL mode SQLite copies a page changed before a savepoint to
+  // the savepoint's journal (a temporary file) when it must spill that page from its cache
+  // inside the savepoint. An import of 200,000 findings copied 70 MB of them so, writing the
+  // obligations after the findings, where it now copies next to nothing.
+  if (!own_tx) {
+    int rc_flush = sqlite3_db_cacheflush(db_);
+    if (rc_flush != SQLITE_OK) {
+      sqlite3_finalize(stmt);
+      return Error(rc_flush, "flushing the transaction's pages before " + sql);
+    }
+  }
   Status s = ExecuteRaw(own_tx ? "BEGIN IMMEDIATE" : "SAVEPOINT isms_bulk");
   if (!s.ok()) {
     sqlite3_finalize(stmt);
