@@ -20,6 +20,7 @@
 #include <unordered_map>
 #include <variant>
 
+#include "app/ledger_internal.h"
 #include "app/text.h"
 #include "app/vulns.h"
 #include "app/vulns_internal.h"
@@ -646,6 +647,10 @@ struct Pending {
   }
 };
 
+// From this many new obligations an import may write them without obligations_by_urgency and make
+// the index again (see ImportScan): below it, keeping the index up to date costs little.
+constexpr std::int64_t kRebuildUrgencyAtLeast = 10000;
+
 // Fills the temporary table isms_ids (made once per connection) with `ids`.
 Status FillIds(store::Connection& conn, const std::vector<std::int64_t>& ids) {
   ISMS_RETURN_IF_ERROR(conn.Execute(
@@ -1236,6 +1241,31 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
   // random place in the index (on SQLite this halved the cost of these writes).
   std::sort(evaluations.begin(), evaluations.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });
+  // An import that brings more obligations than the store holds (a first import, typically)
+  // writes them without obligations_by_urgency and makes the index again before it commits:
+  // its keys (the urgency, the due instant, the clause, the subject) come in no order, and
+  // keeping it up to date row by row costs more than sorting every row once (a first import
+  // of 200,000 Nessus findings, 170,000 obligations: about 0.5 s less of PostgreSQL's CPU,
+  // 0.2 s less on SQLite). On PostgreSQL the dropped index keeps the table's readers waiting
+  // until the import commits.
+  bool rebuild_urgency = false;
+  {
+    std::int64_t adding = 0;
+    for (const auto& [stream, ev] : evaluations) {
+      adding += static_cast<std::int64_t>(ev.obligations.size());
+    }
+    if (adding >= kRebuildUrgencyAtLeast) {
+      // Counted up to `adding` only: the cost stays that of the rows about to be written.
+      ISMS_ASSIGN_OR_RETURN(auto held, conn.Prepare("SELECT COUNT(*) FROM (SELECT 1 FROM "
+                                                    "obligations LIMIT $1) AS held"));
+      held->BindInt(1, adding);
+      ISMS_ASSIGN_OR_RETURN(bool row, held->Step());
+      rebuild_urgency = row && held->ColumnInt(0) < adding;
+    }
+  }
+  if (rebuild_urgency) {
+    ISMS_RETURN_IF_ERROR(conn.Execute("DROP INDEX IF EXISTS obligations_by_urgency"));
+  }
   ISMS_RETURN_IF_ERROR(ledger_.StoreNewEvaluations(ctx, evaluations));
   std::jthread release_evaluations([gone = std::move(evaluations)]() mutable {
     std::vector<std::pair<std::string, Evaluation>>().swap(gone);
@@ -1266,6 +1296,9 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
     }
   }
   ISMS_RETURN_IF_ERROR(ReplaceEvaluations(ledger_, conn, ctx, refreshed));
+  if (rebuild_urgency) {
+    ISMS_RETURN_IF_ERROR(conn.Execute(ledger_internal::CreateUrgencyIndex(conn.engine())));
+  }
   ISMS_RETURN_IF_ERROR(tx.Commit());
   return result;
 }

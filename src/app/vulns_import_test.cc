@@ -132,6 +132,42 @@ TEST_P(VulnImportTest, APluginOnTwoPortsIsOneFindingWhicheverPortComesFirst) {
   EXPECT_EQ(f->vuln_id, "300001") << "two CVEs: the scanner's id";
 }
 
+TEST_P(VulnImportTest, AnImportOfManyObligationsLeavesTheUrgencyIndexInPlace) {
+  // More new obligations than the store holds: they are written without obligations_by_urgency,
+  // which is made again before the import commits.
+  std::string items;
+  for (int i = 0; i < 10000; ++i) {
+    items += "<ReportItem port=\"22\" svc_name=\"ssh\" protocol=\"tcp\" severity=\"3\" "
+             "pluginID=\"" +
+             std::to_string(500000 + i) +
+             "\" pluginName=\"Flaw\" pluginFamily=\"Misc.\"><cve>CVE-2025-" +
+             std::to_string(10000 + i) +
+             "</cve><risk_factor>High</risk_factor><patch_publication_date>2026/01/05"
+             "</patch_publication_date></ReportItem>\n";
+  }
+  ImportScanResult r = Import("many.nessus", Nessus(Host(true, "1768208400", items)));
+  EXPECT_EQ(r.new_findings, 10000);
+  store::Connection& conn = ledger_->connection();
+  const std::string index_count =
+      conn.engine() == store::Engine::kSqlite
+          ? "SELECT COUNT(*) FROM sqlite_master WHERE name = 'obligations_by_urgency'"
+          : "SELECT COUNT(*) FROM pg_indexes WHERE schemaname = current_schema() AND indexname "
+            "= 'obligations_by_urgency'";
+  auto count = [&](const std::string& sql) -> std::int64_t {
+    auto st = conn.Prepare(sql);
+    EXPECT_TRUE(st.ok()) << st.status().ToString();
+    if (!st.ok()) return -1;
+    auto row = (*st)->Step();
+    return row.ok() && *row ? (*st)->ColumnInt(0) : -1;
+  };
+  EXPECT_EQ(count(index_count), 1);
+  EXPECT_GE(count("SELECT COUNT(*) FROM obligations WHERE stream LIKE 'vuln:%'"), 10000);
+  // The ledger's reads by urgency see every one of them.
+  auto status = ledger_->StatusOf("c", StatusQuery{});
+  ASSERT_TRUE(status.ok()) << status.status().ToString();
+  EXPECT_EQ(static_cast<std::int64_t>(status->size()), count("SELECT COUNT(*) FROM obligations"));
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, VulnImportTest, ::testing::Values("sqlite", "postgresql"));
 
 // A store made by migrations 1 to 8, with findings in it, opened by this isms: migration 9 keys
