@@ -8,8 +8,11 @@
 #   re-import (later scan)  a second scan of the same findings four weeks later (a real re-import:
 #                           every finding is seen again, last_seen moves)
 #   re-import (same file)   the second file again (recognised by its sha256: nothing changes)
-#   report monthly          `isms report monthly --format json` of the second scan's month, over
-#                           both scanners' findings (skipped when the build has no report command)
+#   report monthly          `isms report monthly` of the second scan's month, over both scanners'
+#                           findings, in each format (json, csv, html; to /dev/null)
+#   report issue            `isms report issue` of the first scan's month (renders and stores its
+#                           HTML and JSON, records report.submitted); the report steps are skipped
+#                           when the build has no report command
 #
 # Builds nothing. Prints a Markdown table (engine, format, step, seconds, CPU seconds of isms
 # (user + system, all its threads: less sensitive than wall time to other work on the machine),
@@ -68,6 +71,7 @@ trap cleanup EXIT
 first_at=2026-10-05T08:00:00Z
 second_at=2026-11-02T08:00:00Z
 month=2026-11
+first_month=2026-10
 seed=20261005
 
 log() { echo "bench-import: $*" >&2; }
@@ -149,6 +153,8 @@ for engine in $engines; do
       eval "$("$here/pg-test-cluster.sh" start)"
       pg_dir=$ISMS_PG_CLUSTER_DIR
       store=$ISMS_TEST_POSTGRES_URL
+      # A PostgreSQL store keeps no files: the audit signing key goes here.
+      export ISMS_KEY_DIR=$work/postgres-keys
       ;;
     *) echo "bench-import: unknown engine $engine (sqlite, postgres)" >&2; exit 2 ;;
   esac
@@ -178,17 +184,29 @@ for engine in $engines; do
     done
   done
   if [[ $have_report == 1 ]]; then
-    load=$(load_now)
-    s0=$(server_cpu)
-    read -r secs rss rc cpu < <(timed "$work/$engine-report.out" "$isms" report monthly --contract bench \
-      --month "$month" --format json -o /dev/null --store "$store")
-    sleep 0.2
-    server=$(awk -v a="$s0" -v b="$(server_cpu)" 'BEGIN {if (a != "") printf "%.2f", b - a}')
-    if [[ $rc != 0 ]]; then
-      note_row "$engine" "both" "report monthly" "failed (exit $rc): $(tail -1 "$work/$engine-report.out")"
-    else
-      row "$engine" "both" "report monthly $month" "$secs" 0 0 "$rss" "$load" "$cpu" "$server"
-    fi
+    # Each format of the preview, then the issue of the previous Month (which stores its HTML and
+    # JSON and records report.submitted: last, as it changes the store).
+    for report in json csv html issue; do
+      if [[ $report == issue ]]; then
+        step="report issue $first_month"
+        cmd=("$isms" report issue --contract bench --month "$first_month" --store "$store")
+      else
+        step="report monthly $month"
+        [[ $report != json ]] && step="$step --format $report"
+        cmd=("$isms" report monthly --contract bench --month "$month" --format "$report" -o /dev/null
+          --store "$store")
+      fi
+      load=$(load_now)
+      s0=$(server_cpu)
+      read -r secs rss rc cpu < <(timed "$work/$engine-report-$report.out" "${cmd[@]}")
+      sleep 0.2
+      server=$(awk -v a="$s0" -v b="$(server_cpu)" 'BEGIN {if (a != "") printf "%.2f", b - a}')
+      if [[ $rc != 0 ]]; then
+        note_row "$engine" "both" "$step" "failed (exit $rc): $(tail -1 "$work/$engine-report-$report.out")"
+      else
+        row "$engine" "both" "$step" "$secs" 0 0 "$rss" "$load" "$cpu" "$server"
+      fi
+    done
   else
     note_row "$engine" "both" "report monthly" "not measured: report command missing"
   fi
