@@ -4,6 +4,10 @@
 //   audit_bench prepare [COUNT]
 //       per-record CPU time of parsing (RFC 5424), classifying, encoding and hashing, on one
 //       thread (default 200,000 records)
+//   audit_bench append [COUNT]
+//       per-record CPU time of the writer's side of `isms serve` alone: COUNT records (default
+//       327,680: five chunks) prepared beforehand, then appended to a new SQLite store in a
+//       temporary folder in batches of 20,000 with a signed checkpoint each, on one thread
 //   audit_bench fill --store URL --count N [--hosts H] [--days D] [--from YYYY-MM-DD]
 //       appends N records from H hosts (default 1,000) spread evenly over D days (default 1)
 //       from the given day (default 2026-01-01) to the contract "bench" (created when missing),
@@ -196,7 +200,48 @@ int Fill(const std::string& url, long count, long hosts, long days, const std::s
 
 }  // namespace
 
+int Append(long count) {
+  isms::SystemClock clock;
+  char dir[] = "/tmp/audit_bench.XXXXXX";
+  if (mkdtemp(dir) == nullptr) return Fail(isms::Status::Internal("mkdtemp failed"));
+  const std::string url = std::string("sqlite:") + dir + "/isms.db";
+  auto service = isms::app::AuditService::Open(url, dir, clock);
+  if (!service.ok()) return Fail(service.status());
+  isms::app::AuditService& s = **service;
+  isms::app::NewContract c;
+  c.name = "bench";
+  c.start = isms::ParseDate("2026-11-01").value();
+  if (auto r = s.ledger().CreateContract(c, isms::app::Actor{"audit_bench"}); !r.ok()) {
+    return Fail(r.status());
+  }
+  auto preparer = s.Preparer("bench");
+  if (!preparer.ok()) return Fail(preparer.status());
+  constexpr std::size_t kBatch = 20000;
+  std::vector<std::vector<isms::app::PreparedAuditRecord>> batches(1);
+  const std::int64_t day = 1795824000000;  // 2026-11-28
+  isms::SyslogOptions o;
+  for (long i = 0; i < count; ++i) {
+    o.received = Instant(std::chrono::milliseconds(day + i));
+    if (batches.back().size() == kBatch) batches.emplace_back();
+    batches.back().push_back(
+        (*preparer)->Prepare(isms::ParseSyslogMessage(Message(i, 1000, day + i), o)).value());
+  }
+  const double c0 = CpuSeconds();
+  for (auto& b : batches) {
+    auto r = s.AppendPrepared("bench", b);
+    if (!r.ok()) return Fail(r.status());
+  }
+  const double cpu = CpuSeconds() - c0;
+  std::printf("append: %.2f us of CPU a record (%ld records in batches of %zu)\n",
+              cpu * 1e6 / static_cast<double>(count), count, kBatch);
+  const std::string rm = std::string("rm -rf ") + dir;
+  return std::system(rm.c_str()) == 0 ? 0 : 1;
+}
+
 int main(int argc, char** argv) {
+  if (argc >= 2 && std::strcmp(argv[1], "append") == 0) {
+    return Append(argc >= 3 ? std::atol(argv[2]) : 327680);
+  }
   if (argc >= 2 && std::strcmp(argv[1], "prepare") == 0) {
     return Prepare(argc >= 3 ? std::atol(argv[2]) : 200000);
   }
@@ -217,6 +262,7 @@ int main(int argc, char** argv) {
   }
   std::fprintf(stderr,
                "usage: audit_bench prepare [COUNT]\n"
+               "       audit_bench append [COUNT]\n"
                "       audit_bench fill --store URL --count N [--hosts H] [--days D] "
                "[--from YYYY-MM-DD]\n");
   return 2;

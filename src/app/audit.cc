@@ -276,28 +276,38 @@ Result<AuditIngestResult> AuditService::Ingest(const AuditIngestRequest& r) {
 }
 
 Result<PreparedAuditRecord> AuditPreparer::Prepare(AuditRecord&& rec) const {
-  classifier_->Classify(rec);
   PreparedAuditRecord p;
+  ISMS_RETURN_IF_ERROR(PrepareInto(rec, p));
+  return p;
+}
+
+Status AuditPreparer::PrepareInto(AuditRecord& rec, PreparedAuditRecord& p) const {
+  classifier_->Classify(rec);
   p.category = rec.category;
-  ISMS_ASSIGN_OR_RETURN(p.entry.bytes, EncodeAuditRecord(rec));
+  ISMS_RETURN_IF_ERROR(EncodeAuditRecordInto(rec, p.entry.bytes));
   p.entry.leaf_hash = audit::LeafHash(p.entry.bytes);
   p.entry.hashed = true;
   p.entry.time = rec.time;
-  p.entry.host = std::move(rec.host);
-  p.entry.user = std::move(rec.user);
-  if (rec.category == AuditCategory::kOutboundRequest) p.entry.ip = rec.src_ip;
+  p.entry.host.assign(rec.host);
+  p.entry.user.assign(rec.user);
+  if (rec.category == AuditCategory::kOutboundRequest) {
+    p.entry.ip.assign(rec.src_ip);
+  } else {
+    p.entry.ip.clear();
+  }
+  p.lease.reset();
   if (rec.category == AuditCategory::kDhcpLease && !rec.src_ip.empty() &&
       (!rec.src_mac.empty() || !rec.src_host.empty())) {
     PreparedAuditRecord::Lease l;
     l.release = rec.Extra("lease") == "release";
     l.length = LeaseLength(rec, settings_);
     l.mac = audit::NormalizeMac(rec.src_mac);
-    if (l.mac.empty()) l.mac = std::move(rec.src_mac);
-    l.ip = std::move(rec.src_ip);
-    l.host = std::move(rec.src_host);
+    if (l.mac.empty()) l.mac = rec.src_mac;
+    l.ip = rec.src_ip;
+    l.host = rec.src_host;
     p.lease = std::move(l);
   }
-  return p;
+  return Status::Ok();
 }
 
 Result<std::shared_ptr<const AuditPreparer>> AuditService::PreparerOf(const ContractRecord& c) {

@@ -90,6 +90,10 @@ class AuditPreparer {
  public:
   // InvalidArgument when the record cannot be encoded canonically (formats/audit_record.h).
   Result<PreparedAuditRecord> Prepare(AuditRecord&& record) const;
+  // The same into `out`, which may hold an earlier prepared record: every field is replaced and
+  // the memory of its strings is used again (a listener prepares every record into records it
+  // keeps). `record` is classified in place and left as it was otherwise.
+  Status PrepareInto(AuditRecord& record, PreparedAuditRecord& out) const;
   // The policy text the rules came from.
   const std::string& policy_toml() const { return policy_toml_; }
   const AuditSettings& settings() const { return settings_; }

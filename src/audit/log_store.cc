@@ -13,7 +13,6 @@
 #include <optional>
 #include <set>
 #include <thread>
-#include <unordered_map>
 #include <utility>
 
 #include "audit/checkpoint.h"
@@ -546,12 +545,90 @@ Result<int> LogStore::ChunkBits() {
   return s.chunk_bits;
 }
 
+namespace {
+
+// Groups `entries` by host: `by_host` gets each host (in byte order) with its entries (in
+// their order), as spans of `grouped`. An open-addressing table of the hosts (FNV-1a) and a
+// counting sort: no allocation a host, a few compares an entry.
+void GroupByHost(std::span<const EntryView> entries,
+                 std::vector<std::pair<std::string_view, std::span<const EntryView* const>>>& by_host,
+                 std::vector<const EntryView*>& grouped) {
+  struct Slot {
+    std::string_view host;
+    std::uint32_t id = 0;
+    bool used = false;
+  };
+  std::size_t cap = 64;
+  while (cap < 2 * entries.size() && cap < (std::size_t{1} << 20)) cap *= 2;
+  std::vector<Slot> table(cap);
+  std::vector<std::string_view> hosts;
+  std::vector<std::uint32_t> id_of(entries.size());
+  std::vector<std::size_t> count;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const std::string_view h = entries[i].host;
+    std::uint64_t x = 1469598103934665603ull;
+    for (const char c : h) x = (x ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+    std::size_t at = static_cast<std::size_t>(x) & (cap - 1);
+    while (table[at].used && table[at].host != h) at = (at + 1) & (cap - 1);
+    if (!table[at].used) {
+      if (hosts.size() + 1 > cap / 2) {  // more hosts than the table was sized for: grow
+        std::vector<Slot> bigger(cap * 2);
+        for (const Slot& s : table) {
+          if (!s.used) continue;
+          std::uint64_t y = 1469598103934665603ull;
+          for (const char c : s.host) y = (y ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+          std::size_t b = static_cast<std::size_t>(y) & (cap * 2 - 1);
+          while (bigger[b].used) b = (b + 1) & (cap * 2 - 1);
+          bigger[b] = s;
+        }
+        table.swap(bigger);
+        cap *= 2;
+        at = static_cast<std::size_t>(x) & (cap - 1);
+        while (table[at].used) at = (at + 1) & (cap - 1);
+      }
+      table[at] = {h, static_cast<std::uint32_t>(hosts.size()), true};
+      hosts.push_back(h);
+      count.push_back(0);
+    }
+    id_of[i] = table[at].id;
+    ++count[table[at].id];
+  }
+  std::vector<std::uint32_t> order(hosts.size());
+  for (std::uint32_t k = 0; k < order.size(); ++k) order[k] = k;
+  std::sort(order.begin(), order.end(),
+            [&](std::uint32_t a, std::uint32_t b) { return hosts[a] < hosts[b]; });
+  std::vector<std::size_t> start(hosts.size());
+  std::size_t at = 0;
+  for (std::uint32_t k : order) {
+    start[k] = at;
+    at += count[k];
+  }
+  grouped.assign(entries.size(), nullptr);
+  std::vector<std::size_t> next = start;
+  for (std::size_t i = 0; i < entries.size(); ++i) grouped[next[id_of[i]]++] = &entries[i];
+  by_host.clear();
+  by_host.reserve(hosts.size());
+  for (std::uint32_t k : order) {
+    by_host.emplace_back(hosts[k], std::span<const EntryView* const>(grouped.data() + start[k], count[k]));
+  }
+}
+
+}  // namespace
+
 Status LogStore::WritePostings(std::uint64_t chunk_no, std::string_view host,
                                std::span<const EntryView* const> entries) {
-  std::set<std::string_view> users, ips;
+  // The distinct keys, sorted: a vector sorted once (the entries of a host mostly repeat a few
+  // users), not a tree that compares strings at every insertion.
+  thread_local std::vector<std::string_view> users, ips;
+  users.clear();
+  ips.clear();
   for (const EntryView* e : entries) {
-    if (!e->user.empty()) users.insert(e->user);
-    if (!e->ip.empty()) ips.insert(e->ip);
+    if (!e->user.empty() && (users.empty() || users.back() != e->user)) users.push_back(e->user);
+    if (!e->ip.empty() && (ips.empty() || ips.back() != e->ip)) ips.push_back(e->ip);
+  }
+  for (auto* keys : {&users, &ips}) {
+    std::sort(keys->begin(), keys->end());
+    keys->erase(std::unique(keys->begin(), keys->end()), keys->end());
   }
   for (const auto* keys : {&users, &ips}) {
     if (keys->empty()) continue;
@@ -575,23 +652,19 @@ Status LogStore::WritePostings(std::uint64_t chunk_no, std::string_view host,
 
 Status LogStore::WriteChunk(std::uint64_t chunk_no, std::span<const EntryView> entries,
                             const Hash* root) {
-  // The entries of each host, in leaf order; blocks are written in host order. (A hash map: a
-  // tree of the 2^k entries' hosts cost a dozen string compares an entry.)
-  std::unordered_map<std::string_view, std::vector<const EntryView*>> hosts;
+  // The entries of each host, in leaf order; blocks are written in host order.
   std::vector<Hash> leaves;
   if (root == nullptr) leaves.reserve(entries.size());
   std::int64_t min_t = std::numeric_limits<std::int64_t>::max();
   std::int64_t max_t = std::numeric_limits<std::int64_t>::min();
   for (const EntryView& e : entries) {
-    hosts[e.host].push_back(&e);
     if (root == nullptr) leaves.push_back(e.leaf_hash);
     min_t = std::min(min_t, e.time);
     max_t = std::max(max_t, e.time);
   }
-  std::vector<std::pair<std::string_view, std::vector<const EntryView*>>> by_host(
-      std::make_move_iterator(hosts.begin()), std::make_move_iterator(hosts.end()));
-  std::sort(by_host.begin(), by_host.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<std::pair<std::string_view, std::span<const EntryView* const>>> by_host;
+  std::vector<const EntryView*> grouped;
+  GroupByHost(entries, by_host, grouped);
   ISMS_ASSIGN_OR_RETURN(auto block,
                         conn_.Prepare("INSERT INTO audit_blocks (contract_id, log_kind, chunk_no, "
                                       "host, records, min_time, max_time, data) VALUES ($1, $2, "

@@ -21,10 +21,11 @@ constexpr std::array<std::pair<AuditCategory, std::string_view>, 8> kCategories 
 
 constexpr std::uint8_t kNone = 0xFF;
 
-// Writes into a buffer sized beforehand (EncodedSize): one allocation a record.
+// Writes into a buffer sized beforehand: the caller's string, whose memory is used again from
+// record to record (a listener encodes every record into a buffer it keeps).
 class Writer {
  public:
-  explicit Writer(size_t size) : out_(size, '\0'), p_(out_.data()) {}
+  Writer(char* out, size_t size) : end_(out + size), p_(out) {}
   // Whole integers at a time, not byte by byte: a byte store may alias p_, so the compiler
   // reloaded and stored p_ around each one.
   void U8(std::uint8_t v) { *p_++ = static_cast<char>(v); }
@@ -49,11 +50,10 @@ class Writer {
     p_ += s.size();
     return true;
   }
-  bool Full() const { return p_ == out_.data() + out_.size(); }
-  std::string Take() { return std::move(out_); }
+  bool Full() const { return p_ == end_; }
 
  private:
-  std::string out_;
+  char* end_;
   char* p_;
 };
 
@@ -156,6 +156,12 @@ void AuditRecord::SetExtra(std::string_view key, std::string value) {
 }
 
 Result<std::string> EncodeAuditRecord(const AuditRecord& r) {
+  std::string out;
+  ISMS_RETURN_IF_ERROR(EncodeAuditRecordInto(r, out));
+  return out;
+}
+
+Status EncodeAuditRecordInto(const AuditRecord& r, std::string& out) {
   if (r.facility < -1 || r.facility > 23 || r.severity < -1 || r.severity > 7) {
     return Status::InvalidArgument("audit record: facility " + std::to_string(r.facility) +
                                    " / severity " + std::to_string(r.severity) +
@@ -182,7 +188,14 @@ Result<std::string> EncodeAuditRecord(const AuditRecord& r) {
     for (const auto& [name, value] : sd.params) size += 8 + name.size() + value.size();
   }
   for (const auto* e : extra) size += 8 + e->first.size() + e->second.size();
-  Writer w(size);
+  // A buffer too small is replaced, not grown (its old bytes need no copy), with room for a
+  // somewhat longer record next time; only the bytes beyond its current size are zeroed first.
+  if (out.capacity() < size) {
+    out.clear();
+    out.reserve(size + size / 2);
+  }
+  out.resize(size);
+  Writer w(out.data(), size);
   w.U8(kAuditRecordEncodingVersion);
   w.I64(r.time.time_since_epoch().count());
   w.I64(r.received.time_since_epoch().count());
@@ -208,7 +221,7 @@ Result<std::string> EncodeAuditRecord(const AuditRecord& r) {
         "audit record: a field is 4 GiB or longer; it cannot be encoded");
   }
   if (!w.Full()) return Status::Internal("audit record: the encoded size was miscounted");
-  return w.Take();
+  return Status::Ok();
 }
 
 Result<AuditRecord> DecodeAuditRecord(std::string_view bytes) {

@@ -114,6 +114,9 @@ inline constexpr std::uint8_t kAuditRecordEncodingVersion = 1;
 // Deterministic: equal records encode to equal bytes. kInvalidArgument when `r` cannot be encoded
 // canonically: duplicate extra keys, facility/severity out of range, a field of 4 GiB or more.
 Result<std::string> EncodeAuditRecord(const AuditRecord& r);
+// The same into `out` (replacing its content; its memory is used again). On error `out` is
+// left unspecified.
+Status EncodeAuditRecordInto(const AuditRecord& r, std::string& out);
 
 // The record of canonical bytes. Strict: kCorruption (naming the byte offset) for an unknown
 // version, a truncated field, an unknown category or source, extra keys not strictly sorted, or

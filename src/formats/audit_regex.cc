@@ -466,14 +466,6 @@ struct Frame {
 };
 }  // namespace
 
-bool FastRegex::One(const Inst& in, unsigned char c) const {
-  switch (in.what) {
-    case 0: return c == in.byte;
-    case 1: return c != '\n' && c != '\r';
-    default: return classes_[in.x][c];
-  }
-}
-
 std::size_t FastRegex::Candidate(const Inst& in, const unsigned char* data, std::size_t n,
                                  std::size_t lo, std::size_t hi, bool greedy) {
   constexpr std::size_t npos = static_cast<std::size_t>(-1);
@@ -528,8 +520,21 @@ FastRegex::Outcome FastRegex::Search(std::string_view text,
           ++pos, ++pc;
           break;
         case Op::kStar: {
+          // The run of bytes it may take, by kind, in a loop of its own (not a call a byte).
           std::size_t end = pos;
-          while (end < n && One(in, data[end])) ++end;
+          if (in.what == 0) {
+            while (end < n && data[end] == in.byte) ++end;
+          } else if (in.what == 1) {
+            // `.`: up to the first CR or LF, found by memchr (rarely present at all).
+            const void* lf = pos < n ? std::memchr(data + pos, '\n', n - pos) : nullptr;
+            const std::size_t stop =
+                lf == nullptr ? n : static_cast<std::size_t>(static_cast<const unsigned char*>(lf) - data);
+            const void* cr = pos < stop ? std::memchr(data + pos, '\r', stop - pos) : nullptr;
+            end = cr == nullptr ? stop : static_cast<std::size_t>(static_cast<const unsigned char*>(cr) - data);
+          } else {
+            const std::bitset<256>& cls = classes_[in.x];
+            while (end < n && cls[data[end]]) ++end;
+          }
           const std::size_t c = Candidate(in, data, n, pos, end, in.greedy);
           if (c == kUnset) {
             ok = false;

@@ -57,7 +57,6 @@ class FastRegex {
     std::uint32_t x = 0;  // class index, jump or preferred split target, save slot
     std::uint32_t y = 0;  // the other split target
   };
-  bool One(const Inst& in, unsigned char c) const;
   // The longest (greedy) or shortest (lazy) length of kStar `in` in [lo, hi] after which its
   // `next` byte follows; npos when none.
   static std::size_t Candidate(const Inst& in, const unsigned char* data, std::size_t n,

@@ -105,6 +105,30 @@ class RecordQueue {
     return closed_;
   }
 
+  // Committed records, handed back whole so that the listeners prepare new records into their
+  // memory (no allocation a record, and none freed on another thread than its own). At most a
+  // few batches are kept; `from` is left empty.
+  void Recycle(std::vector<app::PreparedAuditRecord>& from) {
+    std::vector<app::PreparedAuditRecord> old;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (spares_.size() < kSpareBatches) {
+        spares_.push_back(std::move(from));
+      } else {
+        old = std::move(from);
+      }
+    }
+    from.clear();
+  }
+
+  // Moves one recycled batch into `to` (which must be empty), when there is one.
+  void TakeSpare(std::vector<app::PreparedAuditRecord>& to) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (spares_.empty()) return;
+    to.swap(spares_.back());
+    spares_.pop_back();
+  }
+
   size_t size() {
     std::lock_guard<std::mutex> lock(mu_);
     return count_;
@@ -113,7 +137,9 @@ class RecordQueue {
  private:
   std::mutex mu_;
   std::condition_variable cv_;
+  static constexpr size_t kSpareBatches = 4;
   std::deque<std::vector<app::PreparedAuditRecord>> q_;
+  std::vector<std::vector<app::PreparedAuditRecord>> spares_;  // Recycle
   size_t count_ = 0;  // records in q_
   size_t capacity_;
   size_t batch_;
@@ -167,6 +193,8 @@ struct SyslogServer::Impl {
   bool stopping = false;
   std::chrono::steady_clock::time_point last_drop_log{};
   AuditRecord parsed;  // Parse's record: used by the listeners' thread only
+  // Committed records whose memory the listeners' thread prepares new records into.
+  std::vector<app::PreparedAuditRecord> spare;
 
   std::atomic<std::uint64_t> received{0}, committed{0}, batches{0}, udp_dropped{0}, refused{0},
       failed{0};
@@ -197,23 +225,30 @@ struct SyslogServer::Impl {
     return preparer;
   }
 
-  // Parses, classifies, encodes and hashes one message on the listener's thread, into the one
-  // record `parsed` (whose strings keep their memory from message to message).
-  app::PreparedAuditRecord Parse(const app::AuditPreparer& p, std::string_view bytes,
-                                 std::uint8_t flags, Instant now) {
+  // Parses, classifies, encodes and hashes one message on the listener's thread, through the one
+  // record `parsed` (whose strings keep their memory from message to message), into a new record
+  // at the end of `out`, made in the memory of a committed one when there is one.
+  void Parse(const app::AuditPreparer& p, std::string_view bytes, std::uint8_t flags,
+             Instant now, std::vector<app::PreparedAuditRecord>& out) {
+    if (spare.empty()) queue.TakeSpare(spare);
+    if (spare.empty()) {
+      out.emplace_back();
+    } else {
+      out.push_back(std::move(spare.back()));
+      spare.pop_back();
+    }
     SyslogOptions opts;
     opts.received = now;
     ParseSyslogMessageInto(bytes, opts, parsed);
     parsed.flags |= flags;
     received.fetch_add(1, std::memory_order_relaxed);
-    Result<app::PreparedAuditRecord> r = p.Prepare(std::move(parsed));
-    if (r.ok()) return std::move(r).value();
+    if (p.PrepareInto(parsed, out.back()).ok()) return;
     // Cannot happen for a frame of at most 64 KiB; kept verbatim all the same.
     AuditRecord raw = ParseSyslogMessage("", opts);
     raw.message.assign(bytes);
     raw.flags |= kAuditUnparsed | flags;
     raw.source = AuditSource::kUnparsed;
-    return p.Prepare(std::move(raw)).value();
+    out.back() = p.Prepare(std::move(raw)).value();
   }
 
   Status BindStream(const std::string& text, bool is_tls) {
@@ -350,7 +385,7 @@ struct SyslogServer::Impl::Session : SessionBase, std::enable_shared_from_this<S
     const Instant now = impl.clock.Now();
     const std::shared_ptr<const app::AuditPreparer> p = impl.CurrentPreparer();
     pending.reserve(pending.size() + frames.size());
-    for (SyslogFrame& f : frames) pending.push_back(impl.Parse(*p, f.data, f.flags, now));
+    for (SyslogFrame& f : frames) impl.Parse(*p, f.data, f.flags, now, pending);
     frames.clear();
   }
 
@@ -438,14 +473,10 @@ void SyslogServer::Impl::OnDatagram(UdpListener& u, size_t n, Instant now) {
     refused.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  app::PreparedAuditRecord rec =
-      Parse(*CurrentPreparer(), std::string_view(u.buffer.data(), n), 0, now);
-  if (stopping) {
-    std::vector<app::PreparedAuditRecord> one;
-    one.push_back(std::move(rec));
-    return queue.Push(one, true);
-  }
-  if (queue.TryPush(std::move(rec))) return;
+  std::vector<app::PreparedAuditRecord> one;
+  Parse(*CurrentPreparer(), std::string_view(u.buffer.data(), n), 0, now, one);
+  if (stopping) return queue.Push(one, true);
+  if (queue.TryPush(std::move(one.back()))) return;
   std::uint64_t dropped = udp_dropped.fetch_add(1, std::memory_order_relaxed) + 1;
   received.fetch_sub(1, std::memory_order_relaxed);
   auto t = std::chrono::steady_clock::now();
@@ -492,6 +523,8 @@ void SyslogServer::Impl::WriterLoop() {
   auto checked = std::chrono::steady_clock::now();
   while (true) {
     if (batch.empty()) {
+      // Room for a batch and the read that passes it, so that Take does not grow it by moving.
+      batch.reserve(options.batch_records + kReadBuffer / 64);
       queue.Take(options.flush_interval, batch);
       if (batch.empty()) return;
     }
@@ -499,7 +532,7 @@ void SyslogServer::Impl::WriterLoop() {
     if (r.ok()) {
       committed.fetch_add(batch.size(), std::memory_order_relaxed);
       batches.fetch_add(1, std::memory_order_relaxed);
-      batch.clear();
+      queue.Recycle(batch);
       // A changed policy (its audit rules) applies to what is received from then on.
       if (std::chrono::steady_clock::now() - checked >= std::chrono::seconds(1)) {
         checked = std::chrono::steady_clock::now();
