@@ -158,5 +158,8 @@ std::string UrgencyOpenDueBy(const std::string& param);
 // page of a contract's obligations in that order costs a walk of the index to its offset, not a
 // sort of the whole projection (schema migration 7; `recompute` makes it again after a rebuild).
 std::string CreateUrgencyIndex(store::Engine engine);
+// Makes obligations_by_urgency (dropped before a rewrite of many obligations) again, in the way
+// that costs least on the connection's engine.
+Status RebuildUrgencyIndex(store::Connection& conn);
 
 }  // namespace isms::app::ledger_internal

@@ -447,7 +447,7 @@ Result<std::int64_t> Ledger::RecomputeContract(const ContractRecord& c, Instant 
     ISMS_RETURN_IF_ERROR(writer->EndRow());
   }
   ISMS_RETURN_IF_ERROR(writer->Finish());
-  ISMS_RETURN_IF_ERROR(conn_->Execute(ledger_internal::CreateUrgencyIndex(conn_->engine())));
+  ISMS_RETURN_IF_ERROR(ledger_internal::RebuildUrgencyIndex(*conn_));
   ISMS_RETURN_IF_ERROR(
       conn_->Execute("CREATE INDEX streams_by_next_change ON streams (contract_id, next_change)"));
   return count;
