@@ -113,13 +113,12 @@ Data ChartData(const Rows& outstanding) {
     return a.first != b.first ? a.first > b.first : a.second < b.second;
   };
   const size_t shown = std::min(total, kChartRows);
-  std::partial_sort(drawn.begin(), drawn.begin() + static_cast<std::ptrdiff_t>(shown),
-                    drawn.end(), before);
+  std::partial_sort(drawn.begin(), drawn.begin() + static_cast<std::ptrdiff_t>(shown), drawn.end(),
+                    before);
   std::vector<const Row*> rows;
   for (size_t i = 0; i < shown; ++i) rows.push_back(&Deref(outstanding[drawn[i].second]));
   int max_days = 1;
-  for (const Row* v : rows)
-    max_days = std::max({max_days, *v->elapsed_days, *v->deadline_days});
+  for (const Row* v : rows) max_days = std::max({max_days, *v->elapsed_days, *v->deadline_days});
   int step = 1;
   for (int s : {1, 2, 5, 7, 10, 14, 30, 60, 90, 180, 365, 730}) {
     step = s;
@@ -163,9 +162,8 @@ Data ChartData(const Rows& outstanding) {
     b.set("value_x", Num(kLabelWidth + std::max(age, deadline) * px + 6));
     b.set("value", std::to_string(*v.elapsed_days) + " d / " + std::to_string(deadline) + " d");
     b.set("tip", Str(v.finding) + " " + Str(v.vuln_id) + " (" + Str(v.category) + ") on " +
-                     Str(v.asset) + ": " +
-                     std::to_string(*v.elapsed_days) + " days since the patch release " +
-                     FormatDate(*v.patch_released) +
+                     Str(v.asset) + ": " + std::to_string(*v.elapsed_days) +
+                     " days since the patch release " + FormatDate(*v.patch_released) +
                      (v.patch_released_assumed ? " (assumed)" : "") + "; deadline " +
                      std::to_string(deadline) + " days, due " + FormatDate(*v.due) +
                      (v.overdue   ? "; overdue"
@@ -190,7 +188,6 @@ Data ChartData(const Rows& outstanding) {
   d.set("desc", desc);
   return d;
 }
-
 
 constexpr const char* kTemplate = R"html(<!DOCTYPE html>
 <html lang="en-GB">
@@ -330,7 +327,6 @@ svg .bar{-webkit-print-color-adjust:exact;print-color-adjust:exact}
 </html>
 )html";
 
-
 // The values of the template's fields that are not rows: all but its three row sections, with
 // `rows` counted and the chart drawn from `outstanding`.
 template <typename Outstanding>
@@ -421,19 +417,58 @@ constexpr const char* kRowSections[] = {"patched", "outstanding", "breached"};
 
 // The fields of a row section's tags: a row's (patched, outstanding) or an obligation's.
 enum RowField {
-  kFinding, kCategory, kAsset, kVulnId, kTitle, kComponent, kReleased, kReleaseSource, kApplied,
-  kAppliedAt, kAppliedBy, kElapsed, kWorkingDays, kDue, kException, kVerdict, kVerdictClass,
-  kAssumed, kHasWorkingDays, kAtRisk,  // the flags: sections
+  kFinding,
+  kCategory,
+  kAsset,
+  kVulnId,
+  kTitle,
+  kComponent,
+  kReleased,
+  kReleaseSource,
+  kApplied,
+  kAppliedAt,
+  kAppliedBy,
+  kElapsed,
+  kWorkingDays,
+  kDue,
+  kException,
+  kVerdict,
+  kVerdictClass,
+  kAssumed,
+  kHasWorkingDays,
+  kAtRisk,  // the flags: sections
   kRowFields
 };
-constexpr std::array<const char*, kRowFields> kRowFieldNames = {
-    "finding", "category", "asset", "vuln_id", "title", "component", "released",
-    "release_source", "applied", "applied_at", "applied_by", "elapsed", "working_days", "due",
-    "exception", "verdict", "verdict_class", "assumed", "has_working_days", "at_risk"};
+constexpr std::array<const char*, kRowFields> kRowFieldNames = {"finding",
+                                                                "category",
+                                                                "asset",
+                                                                "vuln_id",
+                                                                "title",
+                                                                "component",
+                                                                "released",
+                                                                "release_source",
+                                                                "applied",
+                                                                "applied_at",
+                                                                "applied_by",
+                                                                "elapsed",
+                                                                "working_days",
+                                                                "due",
+                                                                "exception",
+                                                                "verdict",
+                                                                "verdict_class",
+                                                                "assumed",
+                                                                "has_working_days",
+                                                                "at_risk"};
 constexpr int kFirstRowFlag = kAssumed;
 
-enum ObligationField { kClause, kObligationTitle, kSubject, kObligationDue, kConsequence,
-                       kObligationFields };
+enum ObligationField {
+  kClause,
+  kObligationTitle,
+  kSubject,
+  kObligationDue,
+  kConsequence,
+  kObligationFields
+};
 constexpr std::array<const char*, kObligationFields> kObligationFieldNames = {
     "clause", "title", "subject", "due", "consequence"};
 
@@ -462,8 +497,8 @@ Result<std::vector<Step>> Compile(std::string_view body, std::span<const char* c
   while (pos < body.size()) {
     const size_t at = body.find("{{", pos);
     if (at != pos) {
-      steps.push_back({Step::kText, body.substr(pos, at == std::string_view::npos ? body.npos
-                                                                                   : at - pos)});
+      steps.push_back(
+          {Step::kText, body.substr(pos, at == std::string_view::npos ? body.npos : at - pos)});
     }
     if (at == std::string_view::npos) break;
     const size_t close = body.find("}}", at + 2);
@@ -472,8 +507,8 @@ Result<std::vector<Step>> Compile(std::string_view body, std::span<const char* c
     pos = close + 2;
     if (tag.empty()) return refuse(tag, "is empty");
     const char sigil = tag[0];
-    const std::string_view name = (sigil == '#' || sigil == '^' || sigil == '/') ? tag.substr(1)
-                                                                                  : tag;
+    const std::string_view name =
+        (sigil == '#' || sigil == '^' || sigil == '/') ? tag.substr(1) : tag;
     if (sigil == '!') continue;
     int field = -1;
     for (size_t i = 0; i < names.size(); ++i) {
@@ -528,9 +563,9 @@ void Run(const std::vector<Step>& steps, std::span<const std::string_view> texts
          std::span<const bool> flags, Piece& out) {
   size_t bound = 0;
   for (const Step& s : steps) {
-    bound += s.kind == Step::kText ? s.text.size() : s.kind == Step::kField
-                                                        ? 6 * texts[static_cast<size_t>(s.field)].size()
-                                                        : 0;
+    bound += s.kind == Step::kText    ? s.text.size()
+             : s.kind == Step::kField ? 6 * texts[static_cast<size_t>(s.field)].size()
+                                      : 0;
   }
   PieceWriter w(out);
   char* p = w.Room(bound);
@@ -653,7 +688,7 @@ void WriteHtmlRow(const std::vector<Step>& steps, const Row& v, bool patched, Pi
     t[kVerdict] = !v.within_timescale ? "no clock" : *v.within_timescale ? "within" : "late";
     t[kVerdictClass] = v.within_timescale == false ? "bad" : "ok";
   } else {
-    t[kVerdict] = v.overdue                ? std::string_view("overdue")
+    t[kVerdict] = v.overdue               ? std::string_view("overdue")
                   : v.clock_state.empty() ? std::string_view("no clock")
                                           : std::string_view(v.clock_state);
     t[kVerdictClass] = v.overdue ? "bad" : v.at_risk ? "warn" : "ok";
@@ -671,11 +706,11 @@ void WriteHtmlObligation(const std::vector<Step>& steps, const O& o, Piece& out)
   t[kObligationTitle] = o.title;
   t[kSubject] = o.subject.empty() ? std::string_view("-") : std::string_view(o.subject);
   if (o.due_date) {
-    t[kObligationDue] = std::string_view(buf, static_cast<size_t>(
-                                                  PieceWriter::DateText(buf, *o.due_date) - buf));
+    t[kObligationDue] =
+        std::string_view(buf, static_cast<size_t>(PieceWriter::DateText(buf, *o.due_date) - buf));
   } else if (o.due_at) {
-    t[kObligationDue] = std::string_view(buf, static_cast<size_t>(
-                                                  PieceWriter::InstantText(buf, *o.due_at) - buf));
+    t[kObligationDue] =
+        std::string_view(buf, static_cast<size_t>(PieceWriter::InstantText(buf, *o.due_at) - buf));
   } else {
     t[kObligationDue] = "-";
   }
@@ -685,9 +720,8 @@ void WriteHtmlObligation(const std::vector<Step>& steps, const O& o, Piece& out)
 }
 
 template <typename Patched, typename Outstanding, typename Breached>
-Status HtmlInPieces(const MonthlyReport& r, const Patched& patched,
-                    const Outstanding& outstanding, const Breached& breached,
-                    size_t rows_per_piece, int threads,
+Status HtmlInPieces(const MonthlyReport& r, const Patched& patched, const Outstanding& outstanding,
+                    const Breached& breached, size_t rows_per_piece, int threads,
                     const std::function<Status(std::string_view)>& sink) {
   const Result<SplitTemplate>& split = TheSplitTemplate();
   ISMS_RETURN_IF_ERROR(split.status());
@@ -716,10 +750,10 @@ Status HtmlInPieces(const MonthlyReport& r, const Patched& patched,
 
 Status WriteHtmlInPieces(const MonthlyReport& r, const CompactRows* rows, size_t rows_per_piece,
                          int threads, const std::function<Status(std::string_view)>& sink) {
-  return rows ? HtmlInPieces(r, rows->patched, rows->outstanding, rows->breached, rows_per_piece,
-                             threads, sink)
-              : HtmlInPieces(r, r.patched, r.outstanding, r.breached, rows_per_piece, threads,
-                             sink);
+  return rows
+             ? HtmlInPieces(r, rows->patched, rows->outstanding, rows->breached, rows_per_piece,
+                            threads, sink)
+             : HtmlInPieces(r, r.patched, r.outstanding, r.breached, rows_per_piece, threads, sink);
 }
 
 Result<std::string> RenderReportHtmlFromTemplate(const MonthlyReport& r) {

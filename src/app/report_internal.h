@@ -154,10 +154,10 @@ struct PieceArray {
 };
 
 // Hands `sink` the text `head` with arrays[k] in place of the first occurrence of markers[k]
-// after markers[k-1]'s (an empty array's marker may be missing). The elements are rendered, `rows_per_piece` to a piece, by
-// `render(out, k, i)` (element i of array k appended to out) on `threads` worker threads (0:
-// one per core; none when there is only one piece), a few pieces ahead of the sink. Stops at,
-// and returns, the sink's first error.
+// after markers[k-1]'s (an empty array's marker may be missing). The elements are rendered,
+// `rows_per_piece` to a piece, by `render(out, k, i)` (element i of array k appended to out) on
+// `threads` worker threads (0: one per core; none when there is only one piece), a few pieces ahead
+// of the sink. Stops at, and returns, the sink's first error.
 Status WritePieces(std::string_view head, const std::vector<std::string>& markers,
                    const std::vector<PieceArray>& arrays,
                    const std::function<void(Piece&, int, size_t)>& render, size_t rows_per_piece,

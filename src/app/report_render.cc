@@ -3,8 +3,8 @@
 // Field names: docs/reports.md.
 #include <algorithm>
 #include <array>
-#include <condition_variable>
 #include <charconv>
+#include <condition_variable>
 #include <cstring>
 #include <functional>
 #include <mutex>
@@ -51,8 +51,7 @@ class JsonWriter : public PieceWriter {
         constexpr std::uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
         auto zero_byte = [&](std::uint64_t x) { return (x - kOnes) & ~x & kHigh; };
         const std::uint64_t special = (w & kHigh) | ((w - 0x20 * kOnes) & ~w & kHigh) |
-                                      zero_byte(w ^ ('"' * kOnes)) |
-                                      zero_byte(w ^ ('\\' * kOnes));
+                                      zero_byte(w ^ ('"' * kOnes)) | zero_byte(w ^ ('\\' * kOnes));
         if (special != 0) break;
         std::memcpy(p, &w, 8);
         p += 8;
@@ -170,8 +169,8 @@ void WriteRow(JsonWriter& w, const Row& v, bool patched) {
     p = J::Lit(p, ",\n      \"applied_at\": ");
     p = J::Instant(p, v.applied_at);
     p = J::Lit(p, ",\n      \"applied_date\": ");
-    p = J::Date(p, v.applied_at ? std::optional<isms::Date>(LondonDate(*v.applied_at))
-                                : std::nullopt);
+    p = J::Date(p,
+                v.applied_at ? std::optional<isms::Date>(LondonDate(*v.applied_at)) : std::nullopt);
     p = J::Lit(p, ",\n      \"applied_by\": ");
     p = J::String(p, v.applied_by);
   }
@@ -205,9 +204,9 @@ void WriteObligation(JsonWriter& w, const O& o) {
   using J = JsonWriter;
   const std::string_view state = ObligationStateName(o.state);
   const std::string_view consequence = ConsequenceName(o.consequence);
-  char* p = w.Room(700 + J::Bound(o.clause) + J::Bound(o.key) + J::Bound(o.title) +
-                   J::Bound(o.subject) + J::Bound(state) + J::Bound(consequence) +
-                   J::Bound(o.consequence_text));
+  char* p =
+      w.Room(700 + J::Bound(o.clause) + J::Bound(o.key) + J::Bound(o.title) + J::Bound(o.subject) +
+             J::Bound(state) + J::Bound(consequence) + J::Bound(o.consequence_text));
   p = J::Lit(p, "{\n      \"clause\": ");
   p = J::String(p, o.clause);
   p = J::Lit(p, ",\n      \"key\": ");
@@ -289,11 +288,10 @@ std::string JsonHead(const MonthlyReport& r) {
   return j.dump(2, ' ', false, ordered_json::error_handler_t::replace) + "\n";
 }
 
-
 // A CSV cell (CsvTextCell) of text already joined, written at p (at most 2 * size + 3 bytes).
 char* CsvCell(char* p, std::string_view s) {
-  const bool quote_sign = !s.empty() && (s[0] == '=' || s[0] == '+' || s[0] == '-' ||
-                                         s[0] == '@' || s[0] == '\t' || s[0] == '\r');
+  const bool quote_sign = !s.empty() && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' ||
+                                         s[0] == '\t' || s[0] == '\r');
   if (s.find_first_of(",\"\r\n") == std::string_view::npos) {
     if (quote_sign) *p++ = '\'';
     return PieceWriter::Copy(p, s);
@@ -348,10 +346,10 @@ void WriteCsvLine(Piece& out, const Row& v, bool patched, std::string& cves) {
   }
   auto bound = [](std::string_view s) { return 2 * s.size() + 4; };
   PieceWriter w(out);
-  char* p = w.Room(400 + bound(v.finding) + bound(v.category) + bound(v.asset) +
-                   bound(v.vuln_id) + bound(cves) + bound(v.title) + bound(v.component) +
-                   bound(v.patch_release_source) + bound(v.applied_by) + bound(v.clock_state) +
-                   bound(v.exception));
+  char* p =
+      w.Room(400 + bound(v.finding) + bound(v.category) + bound(v.asset) + bound(v.vuln_id) +
+             bound(cves) + bound(v.title) + bound(v.component) + bound(v.patch_release_source) +
+             bound(v.applied_by) + bound(v.clock_state) + bound(v.exception));
   using W = PieceWriter;
   p = patched ? W::Lit(p, "patched,") : W::Lit(p, "outstanding,");
   p = CsvCell(p, v.finding);
@@ -452,8 +450,7 @@ std::string RenderReportCsv(const MonthlyReport& r) {
 
 Result<std::string> RenderReportHtml(const MonthlyReport& r) {
   std::string out;
-  out.reserve(16384 + 600 * (r.patched.size() + r.outstanding.size()) +
-              300 * r.breached.size());
+  out.reserve(16384 + 600 * (r.patched.size() + r.outstanding.size()) + 300 * r.breached.size());
   ISMS_RETURN_IF_ERROR(WriteReport(ReportFormat::kHtml, r, [&](std::string_view bytes) {
     out.append(bytes);
     return Status::Ok();

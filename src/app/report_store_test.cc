@@ -116,10 +116,9 @@ TEST_P(ReportStoreTest, EveryStreamedRenderingIsByteForByteThatOfTheWholeReport)
     ASSERT_TRUE(whole.ok()) << whole.status().ToString();
     Result<std::string> html = internal::RenderReportHtmlFromTemplate(*whole);
     ASSERT_TRUE(html.ok()) << html.status().ToString();
-    for (auto [format, expected] :
-         {std::pair(ReportFormat::kJson, RenderReportJson(*whole)),
-          std::pair(ReportFormat::kCsv, RenderReportCsv(*whole)),
-          std::pair(ReportFormat::kHtml, *html)}) {
+    for (auto [format, expected] : {std::pair(ReportFormat::kJson, RenderReportJson(*whole)),
+                                    std::pair(ReportFormat::kCsv, RenderReportCsv(*whole)),
+                                    std::pair(ReportFormat::kHtml, *html)}) {
       std::string streamed;
       size_t pieces = 0;
       Status s = reports.Write(r, format, [&](std::string_view bytes) {
@@ -128,8 +127,8 @@ TEST_P(ReportStoreTest, EveryStreamedRenderingIsByteForByteThatOfTheWholeReport)
         return Status::Ok();
       });
       ASSERT_TRUE(s.ok()) << s.ToString();
-      EXPECT_EQ(streamed, expected) << month << " as of " << at << ", format "
-                                    << static_cast<int>(format);
+      EXPECT_EQ(streamed, expected)
+          << month << " as of " << at << ", format " << static_cast<int>(format);
       EXPECT_GT(pieces, 1u);
     }
     if (!whole->patched.empty() && !whole->outstanding.empty()) ++compared;
