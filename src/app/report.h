@@ -177,8 +177,9 @@ class Reports {
 
   // The rendering `format` of Build(r), byte for byte as WriteReport (and RenderReport*) would
   // give it, handed to `sink` in pieces as it is rendered: for long reports, whose rows are then
-  // never held as ReportRows and whose document is never held whole (400,000 findings: about a
-  // second and a quarter of the memory). Stops at, and returns, the sink's first error.
+  // never held as ReportRows and whose document is never held whole (400,000 findings: 0.5 GB of
+  // memory at its peak, where the report built whole took 0.9 GB for CSV and 4.4 GB for HTML).
+  // Stops at, and returns, the sink's first error.
   Status Write(const ReportRequest& r, ReportFormat format,
                const std::function<Status(std::string_view)>& sink);
 
