@@ -725,18 +725,17 @@ struct TailMemo {
   std::deque<Batch> batches;
   std::size_t bytes = 0;
 
-  // `raw` holds `entries` encoded by EncodeEntry, in order.
-  void Add(const std::string& compressed, std::string_view raw,
-           std::span<const EntryView> entries) {
+  // `raw` holds `entries` encoded by EncodeEntry, in order. Both strings are taken, not copied.
+  void Add(std::string&& compressed, std::string&& raw, std::span<const EntryView> entries) {
     if (raw.size() > kTailMemoBytes) return;
     while (!batches.empty() && bytes + raw.size() > kTailMemoBytes) {
       bytes -= batches.front().raw.size();
       batches.pop_front();
     }
     Batch& b = batches.emplace_back();
-    b.compressed = compressed;
-    b.raw.assign(raw);
-    bytes += raw.size();
+    b.compressed = std::move(compressed);
+    b.raw = std::move(raw);
+    bytes += b.raw.size();
     b.views.reserve(entries.size());
     const char* base = b.raw.data();
     std::size_t at = 0;
@@ -780,8 +779,9 @@ thread_local TailMemo tail_memo;
 
 Status LogStore::WriteTail(std::span<const EntryView> entries) {
   if (entries.empty()) return Status::Ok();
-  thread_local std::string raw;  // several MB a batch: kept, not allocated for each
-  raw.clear();
+  // Several MB a batch; the memo takes it afterwards (isms serve's allocator thresholds keep
+  // such buffers in the heap, so the next one is not faulted in again).
+  std::string raw;
   std::size_t need = 0;
   for (const EntryView& e : entries) need += EncodedEntrySize(e);
   raw.reserve(need);
@@ -806,10 +806,10 @@ Status LogStore::WriteTail(std::span<const EntryView> entries) {
   ins->BindBlob(5, HashBytes(MerkleRoot(leaves)));
   ins->BindInt(6, lo);
   ins->BindInt(7, hi);
-  const std::string compressed = Compress(raw, kTailLevel);
+  std::string compressed = Compress(raw, kTailLevel);
   ins->BindBlob(8, compressed);
   ISMS_RETURN_IF_ERROR(ins->Run());
-  tail_memo.Add(compressed, raw, entries);
+  tail_memo.Add(std::move(compressed), std::move(raw), entries);
   return Status::Ok();
 }
 

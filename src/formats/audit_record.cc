@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstring>
 #include <limits>
 
@@ -37,11 +38,12 @@ class Writer {
     p_ += sizeof b;
   }
   void I64(std::int64_t v) {
-    const auto u = static_cast<std::uint64_t>(v);
-    unsigned char b[8];
-    for (int i = 0; i < 8; ++i) b[i] = static_cast<unsigned char>(u >> (56 - 8 * i));
-    std::memcpy(p_, b, sizeof b);
-    p_ += sizeof b;
+    // One 8-byte store of the byte-swapped value: eight byte stores read back as one word
+    // stalled the store-to-load forwarding.
+    auto u = static_cast<std::uint64_t>(v);
+    if constexpr (std::endian::native == std::endian::little) u = __builtin_bswap64(u);
+    std::memcpy(p_, &u, sizeof u);
+    p_ += sizeof u;
   }
   bool Str(std::string_view s) {
     if (s.size() > std::numeric_limits<std::uint32_t>::max() - 1) return false;

@@ -108,6 +108,9 @@ class FastRegexCompiler {
         ++k;
       }
       if (k < re_.prog_.size() && re_.prog_[k].op == Op::kByte) in.next = re_.prog_[k].byte;
+      if (k < re_.prog_.size() && re_.prog_[k].op == Op::kLiteral) {
+        in.next = static_cast<unsigned char>(re_.literals_[re_.prog_[k].x]);
+      }
     }
     const Node* first = &root;
     while (first->kind == Node::kSeq && !first->kids.empty()) first = &first->kids[0];
@@ -338,6 +341,11 @@ class FastRegexCompiler {
     return true;
   }
 
+  // A byte that Gen emits as one kByte (not a class of its two cases).
+  bool PlainByte(const Node& n) const {
+    return n.kind == Node::kByte && !(icase_ && Lower(n.byte) != Upper(n.byte));
+  }
+
   std::size_t AddClass(const std::bitset<256>& s) {
     re_.classes_.push_back(s);
     return re_.classes_.size() - 1;
@@ -367,8 +375,20 @@ class FastRegexCompiler {
       case Node::kClass: Emit(FastRegex::Inst{Op::kClass, 0, 0, true, -1, static_cast<std::uint32_t>(n.cls), 0}); return true;
       case Node::kAssert: Emit(FastRegex::Inst{static_cast<Op>(n.op), 0, 0, true, -1, 0, 0}); return true;
       case Node::kSeq:
-        for (const Node& k : n.kids) {
-          if (!Gen(k)) return false;
+        for (std::size_t k = 0; k < n.kids.size();) {
+          // A run of two or more plain bytes is one kLiteral, compared at once. No jump can land
+          // inside the run: bytes emit none, and jumps land only at a kid's start.
+          std::size_t end = k;
+          while (end < n.kids.size() && PlainByte(n.kids[end])) ++end;
+          if (end - k >= 2) {
+            const auto at = static_cast<std::uint32_t>(re_.literals_.size());
+            for (std::size_t b = k; b < end; ++b) re_.literals_.push_back(static_cast<char>(n.kids[b].byte));
+            Emit(FastRegex::Inst{Op::kLiteral, 0, 0, true, -1, at, static_cast<std::uint32_t>(end - k)});
+            k = end;
+            continue;
+          }
+          if (!Gen(n.kids[k])) return false;
+          ++k;
         }
         return true;
       case Node::kGroup:
@@ -510,6 +530,10 @@ FastRegex::Outcome FastRegex::Search(std::string_view text,
         case Op::kByte:
           ok = pos < n && data[pos] == in.byte;
           ++pos, ++pc;
+          break;
+        case Op::kLiteral:
+          ok = pos <= n && n - pos >= in.y && std::memcmp(data + pos, literals_.data() + in.x, in.y) == 0;
+          pos += in.y, ++pc;
           break;
         case Op::kAny:
           ok = pos < n && data[pos] != '\n' && data[pos] != '\r';

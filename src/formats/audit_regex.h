@@ -23,6 +23,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -45,7 +46,7 @@ class FastRegex {
 
  private:
   enum class Op : std::uint8_t { kByte, kAny, kClass, kStar, kSplit, kJmp, kSave, kBol, kEol,
-                                 kWordB, kNotWordB, kMatch };
+                                 kWordB, kNotWordB, kMatch, kLiteral };
   // kStar: a repeat, without bound, of one byte, `.` or one class (`what` 0, 1, 2), greedy or
   // lazy: one backtracking frame for all its lengths.
   struct Inst {
@@ -65,6 +66,7 @@ class FastRegex {
 
   std::vector<Inst> prog_;
   std::vector<std::bitset<256>> classes_;
+  std::string literals_;  // kLiteral: bytes [x, x + y) of this, compared at once
   std::size_t groups_ = 1;
   bool anchored_ = false;       // starts with ^: only offset 0 can match
   int first_byte_ = -1;         // every match starts with this byte (memchr for candidates)

@@ -166,6 +166,13 @@ TEST(FastRegex, AgreesWithStdRegexOnTheFeaturesItTakes) {
       {"(a|b)*?c", false, {"abbac"}},
       {"\\d+$", false, {"abc 123", "123 abc"}},
       {"(\\d+)(?:\\(uid=\\d+\\))? by ([^\\s(]*)", false, {"root(uid=0) by alice(uid=1)", "7 by "}},
+      // Runs of plain bytes (matched as one literal), after a star and at the end of the text.
+      {"ab*cde|abx", false, {"abbcde", "abx", "abcd", "acdeabx"}},
+      {"(?:xyz)+q", false, {"xyzxyzq", "xyzq", "xyxyzq", "xyz"}},
+      {"a.*foo bar", false, {"a foo bar foo bar", "afoo ba", "foo bar"}},
+      {"USER=([^ ;]+) ;.*COMMAND=(.*)$", false, {"x : USER=root ; COMMAND=/bin/ls -l", "USER=root"}},
+      {"Hello World", true, {"hello world", "HELLO WORLD!", "Hello Worl"}},
+      {"foo bar$", false, {"foo ba", "a foo bar", "foo bar "}},
   };
   for (const Case& c : cases) {
     for (const std::string& t : c.texts) EXPECT_TRUE(Agrees(c.pattern, c.icase, t));
@@ -176,6 +183,7 @@ TEST(FastRegex, AgreesWithStdRegexOnRandomTexts) {
   const std::vector<std::string> patterns = {
       "a(b|bc)*c",  "(a|b)+?b(c)?",     "^(ab|a)(bc|c)?$", "x[ab]{1,3}y|xy", "\\ba+\\b",
       "(a*)b(a*)",  "(?:a|(b))+c",      "[^a ]+ a",        "a?b?c?$",        "(ab?){2}",
+      "(abc|ab)c+", "xy(ab)*xy",        "a.*ab c",         "(?:ab)+?ab",
   };
   std::mt19937 rng(20261129);
   const std::string alphabet = "abcxy ";
