@@ -9,6 +9,7 @@
 #include <optional>
 #include <regex>
 #include <set>
+#include <tuple>
 
 #include "formats/audit_regex.h"
 
@@ -438,27 +439,45 @@ std::optional<std::string_view> KeyValue(std::string_view s, std::string_view ke
   }
 }
 
-void Assign(AuditRecord& r, std::string_view name, std::string_view value) {
+// The record's own field a capture name stands for; kExtra for any other name.
+enum class Target : std::uint8_t { kUser, kSrcIp, kSrcHost, kSrcMac, kDest, kSession, kExtra };
+
+Target TargetOf(std::string_view name) {
+  if (name == "user") return Target::kUser;
+  if (name == "src_ip") return Target::kSrcIp;
+  if (name == "src_host") return Target::kSrcHost;
+  if (name == "src_mac") return Target::kSrcMac;
+  if (name == "dest") return Target::kDest;
+  if (name == "session") return Target::kSession;
+  return Target::kExtra;
+}
+
+// Sets field `name` (whose target is `target`, TargetOf(name), worked out once per rule).
+void Assign(AuditRecord& r, Target target, std::string_view name, std::string_view value) {
   if (value.empty() || value == "-" || value == "?") return;
   std::string* field = nullptr;
-  if (name == "user") {
-    field = &r.user;
-  } else if (name == "src_ip") {
-    field = &r.src_ip;
-  } else if (name == "src_host") {
-    field = &r.src_host;
-  } else if (name == "src_mac") {
-    field = &r.src_mac;
-  } else if (name == "dest") {
-    field = &r.dest;
-  } else if (name == "session") {
-    field = &r.session;
+  switch (target) {
+    case Target::kUser: field = &r.user; break;
+    case Target::kSrcIp: field = &r.src_ip; break;
+    case Target::kSrcHost: field = &r.src_host; break;
+    case Target::kSrcMac: field = &r.src_mac; break;
+    case Target::kDest: field = &r.dest; break;
+    case Target::kSession: field = &r.session; break;
+    case Target::kExtra: break;
   }
   if (field != nullptr) {
     if (field->empty()) field->assign(value);
     return;
   }
-  if (r.Extra(name).empty()) r.SetExtra(name, std::string(value));
+  // As `if (r.Extra(name).empty()) r.SetExtra(name, value)`, in one pass over the fields.
+  for (auto& [k, v] : r.extra) {
+    if (k == name) {
+      if (v.empty()) v.assign(value);
+      return;
+    }
+  }
+  r.extra.emplace_back(std::piecewise_construct, std::forward_as_tuple(name),
+                       std::forward_as_tuple(value));
 }
 
 // Reads a rule table; errors carry the node's position.
@@ -698,6 +717,8 @@ struct AuditClassifier::Compiled {
   std::vector<std::pair<size_t, std::string>> groups;
   size_t tokens_needed = 0;
   std::vector<Needle> contains;  // rule.contains, each searched by its rarest byte
+  // TargetOf each name of groups, rule.fields, rule.kv and rule.set, in their order.
+  std::vector<Target> group_targets, field_targets, kv_targets, set_targets;
 
   bool Apply(AuditRecord& r) const {
     const std::string_view msg = r.message;
@@ -748,17 +769,25 @@ struct AuditClassifier::Compiled {
     r.category = rule.category;
     r.rule = rule.name;
     r.extra.reserve(r.extra.size() + groups.size() + rule.fields.size() + rule.kv.size());
-    for (const auto& [index, name] : groups) {
+    for (std::size_t i = 0; i < groups.size(); ++i) {
+      const auto& [index, name] = groups[i];
       if (index < spans.size() && spans[index].first != FastRegex::kUnset) {
-        Assign(r, name, msg.substr(spans[index].first, spans[index].second - spans[index].first));
+        Assign(r, group_targets[i], name,
+               msg.substr(spans[index].first, spans[index].second - spans[index].first));
       }
     }
-    for (const auto& [name, n] : rule.fields) Assign(r, name, tokens[n - 1]);
-    for (const auto& [name, key] : rule.kv) {
-      if (const auto v = KeyValue(msg, key)) Assign(r, name, *v);
+    for (std::size_t i = 0; i < rule.fields.size(); ++i) {
+      Assign(r, field_targets[i], rule.fields[i].first, tokens[rule.fields[i].second - 1]);
     }
-    if (rule.session_from_procid) Assign(r, "session", r.procid);
-    for (const auto& [name, value] : rule.set) Assign(r, name, value);
+    for (std::size_t i = 0; i < rule.kv.size(); ++i) {
+      if (const auto v = KeyValue(msg, rule.kv[i].second)) {
+        Assign(r, kv_targets[i], rule.kv[i].first, *v);
+      }
+    }
+    if (rule.session_from_procid) Assign(r, Target::kSession, "session", r.procid);
+    for (std::size_t i = 0; i < rule.set.size(); ++i) {
+      Assign(r, set_targets[i], rule.set[i].first, rule.set[i].second);
+    }
     return true;
   }
 };
@@ -864,6 +893,10 @@ Result<AuditClassifier> AuditClassifier::Create(std::vector<AuditRule> supplier_
     } else {
       for (const std::string& app : rule.apps) c.by_app_[app].push_back(index);
     }
+    for (const auto& g : compiled->groups) compiled->group_targets.push_back(TargetOf(g.second));
+    for (const auto& f : rule.fields) compiled->field_targets.push_back(TargetOf(f.first));
+    for (const auto& k : rule.kv) compiled->kv_targets.push_back(TargetOf(k.first));
+    for (const auto& v : rule.set) compiled->set_targets.push_back(TargetOf(v.first));
     compiled->rule = std::move(rule);
     c.rules_.push_back(std::move(compiled));
   }
