@@ -5,11 +5,15 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <filesystem>
 #include <map>
-#include <unordered_map>
+#include <mutex>
 #include <system_error>
+#include <thread>
+#include <unordered_map>
 
 #include "store/store_internal.h"
 
@@ -349,6 +353,11 @@ Result<std::unique_ptr<Statement>> SqliteConnection::Prepare(std::string_view sq
 // One prepared INSERT reused for every row, inside a transaction of its own (BEGIN IMMEDIATE) or
 // a savepoint of the caller's transaction, so that a writer discarded before Finish() leaves no
 // row behind and a failed one leaves the caller's transaction as it was.
+// The first rows are written as they end, on the caller's thread. Past kDirectRows, rows are
+// gathered in batches that a second thread binds and steps while the caller makes the next ones:
+// on a long write (the 711,802 obligations of a recompute, the findings and clocks of an import),
+// preparing the values (and checking the text) costs about as much as SQLite's insert. An error
+// of SQLite's then shows at a later EndRow() or at Finish(), as on PostgreSQL.
 class SqliteBulkWriter final : public BulkWriter {
  public:
   SqliteBulkWriter(SqliteConnection& c, sqlite3_stmt* stmt, std::string sql, int columns,
@@ -362,25 +371,24 @@ class SqliteBulkWriter final : public BulkWriter {
   }
 
   void AddInt(std::int64_t v) override {
-    if (int p = Next()) Bound(sqlite3_bind_int64(stmt_, p, v));
+    if (Next()) batch_.values.push_back({Kind::kInt, v, 0, 0, 0});
   }
   void AddDouble(double v) override {
-    if (int p = Next()) Bound(sqlite3_bind_double(stmt_, p, v));
+    if (Next()) batch_.values.push_back({Kind::kDouble, 0, v, 0, 0});
   }
   void AddText(std::string_view v) override {
-    int p = Next();
-    if (p == 0) return;
+    if (!Next()) return;
     if (Status s = CheckText(v); !s.ok()) {
       error_ = SqlError(s.code(), Engine::kSqlite, c_.DisplayUrl(), sql_, s.message());
       return;
     }
-    Keep(p, v, false);
+    Keep(Kind::kText, v);
   }
   void AddBlob(std::string_view bytes) override {
-    if (int p = Next()) Keep(p, bytes, true);
+    if (Next()) Keep(Kind::kBlob, bytes);
   }
   void AddNull() override {
-    if (int p = Next()) Bound(sqlite3_bind_null(stmt_, p));
+    if (Next()) batch_.values.push_back({Kind::kNull, 0, 0, 0, 0});
   }
 
   Status EndRow() override {
@@ -392,22 +400,16 @@ class SqliteBulkWriter final : public BulkWriter {
                             " values for " + std::to_string(columns_) + " columns");
       return error_;
     }
-    // The row's text and blobs, bound where they lie in row_ (which no longer moves): SQLite
-    // copies them once, into the record, instead of once more on binding.
-    for (const Kept& k : kept_) {
-      const char* at = row_.data() + k.offset;
-      Bound(k.blob ? sqlite3_bind_blob64(stmt_, k.param, at, k.size, SQLITE_STATIC)
-                   : sqlite3_bind_text64(stmt_, k.param, at, k.size, SQLITE_STATIC, SQLITE_UTF8));
-    }
-    if (error_.ok()) {
-      int rc = sqlite3_step(stmt_);
-      if (rc != SQLITE_DONE) error_ = c_.Error(rc, sql_);
-      sqlite3_reset(stmt_);
-    }
-    kept_.clear();
-    row_.clear();
     next_ = 0;
     ++rows_;
+    ++batch_.rows;
+    if (rows_ <= kDirectRows) {
+      error_ = Write(batch_);
+      batch_.Clear();
+    } else if (batch_.rows == kBatchRows) {
+      Hand(std::move(batch_));
+      batch_ = Batch{};
+    }
     return error_;
   }
 
@@ -417,6 +419,16 @@ class SqliteBulkWriter final : public BulkWriter {
       error_ = SqlError(StatusCode::kInvalidArgument, Engine::kSqlite, c_.DisplayUrl(), sql_,
                         "the last row was not ended with EndRow()");
     }
+    if (error_.ok() && batch_.rows > 0) {
+      if (writer_.joinable()) {
+        Hand(std::move(batch_));
+      } else {
+        error_ = Write(batch_);
+      }
+      batch_ = Batch{};
+    }
+    StopWriter(/*discard=*/!error_.ok());
+    if (error_.ok()) error_ = written_;
     if (!error_.ok()) {
       Abandon();
       return error_;
@@ -429,6 +441,29 @@ class SqliteBulkWriter final : public BulkWriter {
   }
 
  private:
+  static constexpr std::int64_t kDirectRows = 4096;
+  static constexpr std::size_t kBatchRows = 2048, kQueuedBatches = 4;
+
+  enum class Kind { kInt, kDouble, kText, kBlob, kNull };
+  struct Value {
+    Kind kind;
+    std::int64_t i;
+    double d;
+    std::size_t offset, size;  // text and blobs: where they lie in the batch's bytes
+  };
+  // Rows ended and not yet written: their values in column order, their text and blobs in
+  // `bytes`, which no longer moves once the batch is handed over.
+  struct Batch {
+    std::vector<Value> values;
+    std::string bytes;
+    std::size_t rows = 0;
+    void Clear() {
+      values.clear();
+      bytes.clear();
+      rows = 0;
+    }
+  };
+
   int Next() {
     if (finished_ || !error_.ok()) return 0;
     if (next_ >= columns_) {
@@ -439,19 +474,92 @@ class SqliteBulkWriter final : public BulkWriter {
     }
     return ++next_;
   }
-  void Bound(int rc) {
-    if (rc != SQLITE_OK) error_ = c_.Error(rc, sql_);
+  void Keep(Kind kind, std::string_view v) {
+    batch_.values.push_back({kind, 0, 0, batch_.bytes.size(), v.size()});
+    batch_.bytes.append(v);
   }
-  // Copies a text or blob value into the row's buffer; EndRow binds it from there.
-  void Keep(int param, std::string_view v, bool blob) {
-    kept_.push_back({param, row_.size(), v.size(), blob});
-    row_.append(v);
+
+  // Binds and steps every row of `b`, stopping at the first that fails. SQLite copies the text
+  // and blobs from the batch once, into the record.
+  Status Write(const Batch& b) {
+    std::size_t v = 0;
+    for (std::size_t r = 0; r < b.rows; ++r) {
+      int rc = SQLITE_OK;
+      for (int p = 1; p <= columns_ && rc == SQLITE_OK; ++p, ++v) {
+        const Value& x = b.values[v];
+        const char* at = b.bytes.data() + x.offset;
+        switch (x.kind) {
+          case Kind::kInt: rc = sqlite3_bind_int64(stmt_, p, x.i); break;
+          case Kind::kDouble: rc = sqlite3_bind_double(stmt_, p, x.d); break;
+          case Kind::kNull: rc = sqlite3_bind_null(stmt_, p); break;
+          case Kind::kText:
+            rc = sqlite3_bind_text64(stmt_, p, at, x.size, SQLITE_STATIC, SQLITE_UTF8);
+            break;
+          case Kind::kBlob: rc = sqlite3_bind_blob64(stmt_, p, at, x.size, SQLITE_STATIC); break;
+        }
+      }
+      if (rc != SQLITE_OK) return c_.Error(rc, sql_);
+      rc = sqlite3_step(stmt_);
+      Status s = rc == SQLITE_DONE ? Status::Ok() : c_.Error(rc, sql_);
+      sqlite3_reset(stmt_);
+      if (!s.ok()) return s;
+    }
+    return Status::Ok();
   }
+
+  // Gives `b` to the writer thread (started with the first batch), waiting while it has
+  // kQueuedBatches to write. A failure of the writer's becomes this writer's error.
+  void Hand(Batch&& b) {
+    if (!writer_.joinable()) writer_ = std::thread([this] { WriteQueued(); });
+    std::unique_lock lock(mu_);
+    changed_.wait(lock, [&] { return queue_.size() < kQueuedBatches || !written_.ok(); });
+    if (!written_.ok()) {
+      error_ = written_;
+      return;
+    }
+    queue_.push_back(std::move(b));
+    changed_.notify_all();
+  }
+  void WriteQueued() {
+    while (true) {
+      Batch b;
+      {
+        std::unique_lock lock(mu_);
+        changed_.wait(lock, [&] { return !queue_.empty() || stop_; });
+        if (queue_.empty()) return;
+        b = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      changed_.notify_all();
+      Status s = Write(b);
+      if (!s.ok()) {
+        std::lock_guard lock(mu_);
+        written_ = std::move(s);
+        queue_.clear();
+        changed_.notify_all();
+        return;
+      }
+    }
+  }
+  // Waits for the writer thread to write what it holds (or, with `discard`, only the batch it is
+  // writing), and ends it.
+  void StopWriter(bool discard) {
+    if (!writer_.joinable()) return;
+    {
+      std::lock_guard lock(mu_);
+      if (discard) queue_.clear();
+      stop_ = true;
+    }
+    changed_.notify_all();
+    writer_.join();
+  }
+
   Status Finished() const {
     return SqlError(StatusCode::kFailedPrecondition, Engine::kSqlite, c_.DisplayUrl(), sql_,
                     "the bulk writer is finished already");
   }
   void Abandon() {
+    StopWriter(/*discard=*/true);
     finished_ = true;
     c_.set_bulk_active(false);
     sqlite3_reset(stmt_);
@@ -471,13 +579,15 @@ class SqliteBulkWriter final : public BulkWriter {
   std::int64_t rows_ = 0;
   Status error_;
   bool finished_ = false;
-  struct Kept {
-    int param;
-    std::size_t offset, size;
-    bool blob;
-  };
-  std::vector<Kept> kept_;  // the current row's text and blob values, in row_
-  std::string row_;
+  Batch batch_;  // the rows being made
+
+  // The writer thread and what it shares with the caller's.
+  std::thread writer_;
+  std::mutex mu_;
+  std::condition_variable changed_;
+  std::deque<Batch> queue_;
+  bool stop_ = false;
+  Status written_;  // the writer thread's first failure
 };
 
 Result<std::unique_ptr<BulkWriter>> SqliteConnection::BulkInsert(

@@ -82,7 +82,8 @@ class Statement {
 // Many rows into one table, fast: COPY on PostgreSQL, one prepared INSERT on SQLite. Rows go
 // in with Add*() per column in the order given at creation, then EndRow(). Finish() must be
 // called (inside the caller's transaction) for the rows to be written; destroying an unfinished
-// writer discards what Finish() has not sent.
+// writer discards what Finish() has not sent. A row the store refuses (a unique violation) shows
+// at a later EndRow() or at Finish() on either engine: both write while the caller makes rows.
 class BulkWriter {
  public:
   virtual ~BulkWriter() = default;

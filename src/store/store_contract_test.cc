@@ -576,6 +576,32 @@ TEST_P(StoreContractTest, FailedBulkWriteIsAlreadyExistsAndKeepsTheTransaction) 
   EXPECT_EQ(Count("t"), 2);
 }
 
+// A long write fails the same way when the failing row is far into it (on SQLite, past the rows
+// written as they end, in the batches a second thread writes): at a later EndRow() or at
+// Finish(), writing nothing, and the transaction goes on.
+TEST_P(StoreContractTest, ALongBulkWriteFailingLateWritesNothingAndKeepsTheTransaction) {
+  MakeTable();
+  Transaction tx(c());
+  ASSERT_TRUE(tx.Begin().ok());
+  Insert(15000);
+  auto w = c().BulkInsert("t", {"id", "s"});
+  ASSERT_TRUE(w.ok());
+  Status s;
+  int i = 0;
+  for (; i < 30000 && s.ok(); ++i) {
+    (*w)->AddInt(i);
+    (*w)->AddText("row " + std::to_string(i));
+    s = (*w)->EndRow();
+  }
+  if (s.ok()) s = (*w)->Finish();
+  EXPECT_EQ(s.code(), StatusCode::kAlreadyExists) << s.ToString();
+  EXPECT_GT(i, 15000);
+  w->reset();
+  Insert(-1);
+  ASSERT_TRUE(tx.Commit().ok());
+  EXPECT_EQ(Count("t"), 2);
+}
+
 TEST_P(StoreContractTest, BulkWriterChecksRowsAndNames) {
   MakeTable();
   EXPECT_EQ(c().BulkInsert("t; DROP TABLE t", {"id"}).status().code(),
