@@ -190,11 +190,13 @@ Status EncodeAuditRecordInto(const AuditRecord& r, std::string& out) {
     for (const auto& [name, value] : sd.params) size += 8 + name.size() + value.size();
   }
   for (const auto* e : extra) size += 8 + e->first.size() + e->second.size();
-  // A buffer too small is replaced, not grown (its old bytes need no copy), with room for a
-  // somewhat longer record next time; only the bytes beyond its current size are zeroed first.
+  // A buffer too small is replaced, not grown (its old bytes need no copy); one that held a
+  // record before gets room for a somewhat longer one next time. Only the bytes beyond its
+  // current size are zeroed first.
   if (out.capacity() < size) {
+    const bool used = !out.empty();
     out.clear();
-    out.reserve(size + size / 2);
+    out.reserve(used ? size + size / 2 : size);
   }
   out.resize(size);
   Writer w(out.data(), size);
