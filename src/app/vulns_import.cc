@@ -786,6 +786,9 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
                         conn.Prepare("SELECT id FROM findings ORDER BY id DESC LIMIT 1"));
   ISMS_ASSIGN_OR_RETURN(bool any_finding, next_finding->Step());
   const std::int64_t first_new_id = any_finding ? next_finding->ColumnInt(0) + 1 : 1;
+  // Neither is left on its row: SQLite drops no index (below) while a statement reads.
+  next_scan->Reset();
+  next_finding->Reset();
   AssetRegister assets(conn, cid, now);
   ISMS_RETURN_IF_ERROR(assets.Load());
 
@@ -1264,7 +1267,12 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
     }
   }
   if (rebuild_urgency) {
-    ISMS_RETURN_IF_ERROR(conn.Execute("DROP INDEX IF EXISTS obligations_by_urgency"));
+    // SQLite drops no index while a statement of the connection is left on a row (a caller's):
+    // the index is then kept up to date row by row, as for a smaller import. (On PostgreSQL a
+    // failed statement ends the transaction.)
+    Status dropped = conn.Execute("DROP INDEX IF EXISTS obligations_by_urgency");
+    if (!dropped.ok() && conn.engine() == store::Engine::kPostgres) return dropped;
+    rebuild_urgency = dropped.ok();
   }
   ISMS_RETURN_IF_ERROR(ledger_.StoreNewEvaluations(ctx, evaluations));
   std::jthread release_evaluations([gone = std::move(evaluations)]() mutable {
