@@ -251,10 +251,13 @@ Status ForEachEvent(store::Statement& st, const std::function<void(Event&&)>& ta
       changed.notify_all();
       Status s = batch.Decode(take);
       if (!s.ok()) {
-        std::lock_guard lock(mu);
-        decoded = std::move(s);
-        failed = true;
-        queue.clear();
+        {
+          std::lock_guard lock(mu);
+          decoded = std::move(s);
+          failed = true;
+          queue.clear();
+        }
+        changed.notify_all();  // the reader may wait for room in the queue
         return;
       }
     }

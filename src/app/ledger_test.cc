@@ -329,7 +329,7 @@ TEST_P(LedgerTest, ALongReadOfEventsComesBackWholeAndInOrderAndStopsAtADamagedRo
   const std::int64_t contract_id = (*id)->ColumnInt(0);
   id->reset();
   ASSERT_TRUE(conn.Execute("DELETE FROM events").ok());
-  constexpr int kEvents = 10000;  // several batches past the rows decoded directly
+  constexpr int kEvents = 60000;  // more batches past the rows decoded directly than are queued
   auto attrs_of = [](int i) -> std::string {
     switch (i % 3) {
       case 0: return "{}";
@@ -387,8 +387,9 @@ TEST_P(LedgerTest, ALongReadOfEventsComesBackWholeAndInOrderAndStopsAtADamagedRo
     EXPECT_EQ(e.attrs, want);
     EXPECT_EQ(e.supersedes, i % 13 ? std::nullopt : std::optional<std::int64_t>(i - 1));
   }
-  // A damaged row among those decoded directly, then among those decoded by the second thread.
-  for (int damaged : {100, 7000}) {
+  // A damaged row among those decoded directly, then among those decoded by the second thread:
+  // in its first batch (while the reader fills the queue) and in a late one.
+  for (int damaged : {100, 3000, 50000}) {
     SCOPED_TRACE(damaged);
     ASSERT_TRUE(conn.Execute("UPDATE events SET attrs = '[1]' WHERE id = " +
                              std::to_string(damaged))
