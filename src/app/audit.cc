@@ -383,23 +383,21 @@ Result<AuditIngestResult> AuditService::AppendPrepared(const std::string& contra
       res.categories[std::string(AuditCategoryKey(static_cast<AuditCategory>(k)))] = counts[k];
     }
   }
-  // The entries move to the log store's batch and back, whatever happens.
-  std::vector<audit::LogEntry> entries;
-  entries.reserve(records.size());
-  for (PreparedAuditRecord& p : records) entries.push_back(std::move(p.entry));
+  // The log store reads the entries where they are.
+  std::vector<audit::LogEntry*> entries(records.size());
+  for (std::size_t i = 0; i < records.size(); ++i) entries[i] = &records[i].entry;
   audit::LogStore log(*conn_, c.id, audit::LogKind::kAudit, chunk_bits_);
   audit::LogState before;
   Status done = [&]() -> Status {
     store::Transaction tx(*conn_);
     ISMS_RETURN_IF_ERROR(tx.Begin());
     ISMS_ASSIGN_OR_RETURN(before, log.State());
-    ISMS_RETURN_IF_ERROR(log.Append(entries, &tails_[c.id]));
+    ISMS_RETURN_IF_ERROR(log.Append(std::span<audit::LogEntry* const>(entries), &tails_[c.id]));
     ISMS_RETURN_IF_ERROR(IndexLeases(c.id, records, before.size));
     ISMS_ASSIGN_OR_RETURN(res.checkpoint,
                           log.WriteCheckpoint(signer, Origin(c.name, audit::LogKind::kAudit), now));
     return tx.Commit();
   }();
-  for (std::size_t i = 0; i < records.size(); ++i) records[i].entry = std::move(entries[i]);
   if (!done.ok()) tails_[c.id].valid = false;  // the transaction was rolled back
   ISMS_RETURN_IF_ERROR(done);
   res.records = static_cast<std::int64_t>(records.size());

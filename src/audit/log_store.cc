@@ -819,6 +819,12 @@ Status LogStore::Append(std::span<const LogEntry> entries) {
 }
 
 Status LogStore::Append(std::vector<LogEntry>& entries, TailHashes* tail) {
+  std::vector<LogEntry*> each(entries.size());
+  for (std::size_t i = 0; i < entries.size(); ++i) each[i] = &entries[i];
+  return Append(std::span<LogEntry* const>(each), tail);
+}
+
+Status LogStore::Append(std::span<LogEntry* const> entries, TailHashes* tail) {
   if (entries.empty()) return Status::Ok();
   TailHashes unused;
   if (tail == nullptr) tail = &unused;
@@ -853,7 +859,7 @@ Status LogStore::Append(std::vector<LogEntry>& entries, TailHashes* tail) {
   // computes it, so WriteChunk need not hash the chunk's 2^k leaves again.
   std::map<std::uint64_t, Hash> chunk_roots;
   for (std::size_t i = 0; i < entries.size(); ++i) {
-    LogEntry& e = entries[i];
+    LogEntry& e = *entries[i];
     if (!e.hashed) {
       e.leaf_hash = LeafHash(e.bytes);
       e.hashed = true;

@@ -146,6 +146,8 @@ class LogStore {
   // The same without copying the entries; it only hashes those not `hashed` yet. With `tail`,
   // uses and updates the cached leaf hashes of the tail (invalid after a failed append).
   Status Append(std::vector<LogEntry>& entries, TailHashes* tail = nullptr);
+  // The same for entries wherever they are (a writer's prepared records, not moved out of them).
+  Status Append(std::span<LogEntry* const> entries, TailHashes* tail = nullptr);
 
   // Signs and stores a checkpoint of the current size (unless one of that size exists) and
   // returns its note. `origin` names the log (checkpoint.h).

@@ -35,6 +35,10 @@ void SyslogFrameDecoder::Emit(std::vector<SyslogFrame>& out) {
   if (overflow_) frame_.flags |= kAuditTruncated;
   out.push_back(std::move(frame_));
   frame_ = SyslogFrame();
+  if (!pool_.empty()) {
+    frame_.data.swap(pool_.back());
+    pool_.pop_back();
+  }
   digits_.clear();
   remaining_ = 0;
   overflow_ = false;
@@ -99,6 +103,17 @@ void SyslogFrameDecoder::Feed(std::string_view chunk, std::vector<SyslogFrame>& 
       }
     }
   }
+}
+
+void SyslogFrameDecoder::Recycle(std::vector<SyslogFrame>& frames) {
+  constexpr size_t kMaxPool = 4096;
+  for (SyslogFrame& f : frames) {
+    if (pool_.size() >= kMaxPool) break;
+    if (f.data.capacity() > 4096) continue;  // a rare long frame's memory is let go
+    f.data.clear();
+    pool_.push_back(std::move(f.data));
+  }
+  frames.clear();
 }
 
 void SyslogFrameDecoder::Finish(std::vector<SyslogFrame>& out) {

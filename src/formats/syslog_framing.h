@@ -49,6 +49,10 @@ class SyslogFrameDecoder {
   // resets the decoder for a new stream.
   void Finish(std::vector<SyslogFrame>& out);
 
+  // Takes back the memory of frames the caller is done with and clears `frames`: later frames
+  // are read into it instead of new allocations (a listener recycles each read's frames).
+  void Recycle(std::vector<SyslogFrame>& frames);
+
   // Bytes held for the current frame (at most max_frame + 10).
   size_t buffered() const { return frame_.data.size() + digits_.size(); }
 
@@ -64,6 +68,7 @@ class SyslogFrameDecoder {
   size_t remaining_ = 0;   // bytes of a counted frame still to read (kCounted)
   bool overflow_ = false;  // bytes of the current frame were dropped
   SyslogFrame frame_;
+  std::vector<std::string> pool_;  // empty buffers with capacity (Recycle)
 };
 
 }  // namespace isms

@@ -65,6 +65,23 @@ TEST(SyslogFramingTest, ByteByByteGivesTheSameFrames) {
   EXPECT_EQ(out, Decode(kStream));
 }
 
+TEST(SyslogFramingTest, FramesReadIntoRecycledMemoryAreTheSame) {
+  // As a listener does: each piece's frames are used, then handed back to the decoder.
+  for (size_t piece : {1, 3, 7, 50}) {
+    SyslogFrameDecoder d;
+    std::vector<SyslogFrame> all, frames;
+    for (size_t at = 0; at < kStream.size(); at += piece) {
+      d.Feed(std::string_view(kStream).substr(at, piece), frames);
+      all.insert(all.end(), frames.begin(), frames.end());
+      d.Recycle(frames);
+      EXPECT_TRUE(frames.empty());
+    }
+    d.Finish(frames);
+    all.insert(all.end(), frames.begin(), frames.end());
+    EXPECT_EQ(all, kExpected) << "pieces of " << piece;
+  }
+}
+
 TEST(SyslogFramingTest, EveryThreeWaySplitGivesTheSameFrames) {
   const std::string s = "12 <13>1 - - -\nab\r\n3 xyz10 0123456789";
   const std::vector<SyslogFrame> whole = Decode(s);

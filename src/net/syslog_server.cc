@@ -382,7 +382,7 @@ struct SyslogServer::Impl::Session : SessionBase, std::enable_shared_from_this<S
     const std::shared_ptr<const app::AuditPreparer> p = impl.CurrentPreparer();
     pending.reserve(pending.size() + frames.size());
     for (SyslogFrame& f : frames) impl.Parse(*p, f.data, f.flags, now, pending);
-    frames.clear();
+    decoder.Recycle(frames);
   }
 
   void Read() {
