@@ -1305,7 +1305,7 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
   }
   ISMS_RETURN_IF_ERROR(ReplaceEvaluations(ledger_, conn, ctx, refreshed));
   if (rebuild_urgency) {
-    ISMS_RETURN_IF_ERROR(conn.Execute(ledger_internal::CreateUrgencyIndex(conn.engine())));
+    ISMS_RETURN_IF_ERROR(ledger_internal::RebuildUrgencyIndex(conn));
   }
   ISMS_RETURN_IF_ERROR(tx.Commit());
   return result;
