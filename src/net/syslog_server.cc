@@ -12,6 +12,7 @@
 #ifdef __GLIBC__
 #endif
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <charconv>
@@ -80,23 +81,30 @@ class RecordQueue {
     cv_.notify_all();
   }
 
-  // Waits for records, then up to `interval` for a full batch; moves about a batch (whole reads,
-  // so at most one read more than `batch`) into `out`, which must be empty. `out` stays empty
-  // once the queue is closed and drained.
-  void Take(std::chrono::milliseconds interval, std::vector<app::PreparedAuditRecord>& out) {
+  // Waits for records, then up to `interval` for `limit` of them (at most the batch size);
+  // moves up to `limit` records, in order, into `out`, which must be empty (a read's records may
+  // be split between two batches). `out` stays empty once the queue is closed and drained.
+  void Take(std::chrono::milliseconds interval, size_t limit,
+            std::vector<app::PreparedAuditRecord>& out) {
+    limit = std::max<size_t>(1, std::min(limit, batch_));
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait(lock, [&] { return count_ > 0 || closed_; });
-    cv_.wait_for(lock, interval, [&] { return count_ >= batch_ || closed_; });
-    while (!q_.empty() && out.size() < batch_) {
+    cv_.wait_for(lock, interval, [&] { return count_ >= limit || closed_; });
+    while (!q_.empty() && out.size() < limit) {
       std::vector<app::PreparedAuditRecord>& front = q_.front();
-      count_ -= front.size();
-      if (out.empty() && out.capacity() < front.size()) {
+      const size_t take = std::min(front.size(), limit - out.size());
+      count_ -= take;
+      if (take == front.size() && out.empty() && out.capacity() < front.size()) {
         out = std::move(front);
       } else {
         out.insert(out.end(), std::make_move_iterator(front.begin()),
-                   std::make_move_iterator(front.end()));
+                   std::make_move_iterator(front.begin() + static_cast<std::ptrdiff_t>(take)));
       }
-      q_.pop_front();
+      if (take == front.size()) {
+        q_.pop_front();
+      } else {
+        front.erase(front.begin(), front.begin() + static_cast<std::ptrdiff_t>(take));
+      }
     }
   }
 
@@ -517,15 +525,33 @@ void SyslogServer::Impl::Shutdown() {
 void SyslogServer::Impl::WriterLoop() {
   std::vector<app::PreparedAuditRecord> batch;
   auto checked = std::chrono::steady_clock::now();
+  // The log's size and chunk length, so that a batch ends at a chunk boundary when records wait:
+  // the batch then becomes (part of) a chunk directly, instead of going to the tail first and
+  // being read, encoded, hashed and compressed a second time when the chunk completes.
+  std::uint64_t size = 0, chunk = 0;
+  bool know_chunk = false;
+  auto learn = [&] {
+    Result<audit::LogState> st = service->State(contract);
+    if (!st.ok()) return;
+    size = st->size;
+    chunk = st->chunk_bits > 0 && st->chunk_bits < 40 ? std::uint64_t{1} << st->chunk_bits : 0;
+    know_chunk = st->size > 0;  // a new log's chunk length is fixed by its first append
+  };
+  learn();
   while (true) {
     if (batch.empty()) {
-      // Room for a batch and the read that passes it, so that Take does not grow it by moving.
-      batch.reserve(options.batch_records + kReadBuffer / 64);
-      queue.Take(options.flush_interval, batch);
+      size_t limit = options.batch_records;
+      if (chunk > 0) {
+        limit = static_cast<size_t>(std::min<std::uint64_t>(limit, chunk - size % chunk));
+      }
+      batch.reserve(limit);  // so that Take does not grow it by moving
+      queue.Take(options.flush_interval, limit, batch);
       if (batch.empty()) return;
     }
     Result<app::AuditIngestResult> r = service->AppendPrepared(contract, batch);
     if (r.ok()) {
+      size = r->size;
+      if (!know_chunk) learn();
       committed.fetch_add(batch.size(), std::memory_order_relaxed);
       batches.fetch_add(1, std::memory_order_relaxed);
       queue.Recycle(batch);

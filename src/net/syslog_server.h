@@ -6,7 +6,8 @@
 // and hashes what they receive (app::AuditPreparer); a writer thread owns the store connection
 // and commits the records in batches (group commit: one append and checkpoint per batch, when
 // `batch_records` wait or `flush_interval` after the first one waited), so a record is committed
-// well within a second of its arrival.
+// well within a second of its arrival. A batch also ends where the audit log's next chunk
+// begins, so that under load each batch completes a chunk and its records skip the log's tail.
 //
 // Backpressure, not loss: records wait in a bounded queue of `queue_records` (each read's
 // records go in whole, so a connection may pass the bound by one read); while it is full a TCP
@@ -42,8 +43,8 @@ struct SyslogServerOptions {
   std::string tls_cert, tls_key;      // PEM files: the certificate (chain) and its private key
   std::string client_ca;              // PEM; when set, TLS clients need a certificate it signed
   std::vector<Cidr> allow;            // when not empty, only senders in one of these
-  size_t queue_records = 100000;
-  size_t batch_records = 20000;
+  size_t queue_records = 131072;
+  size_t batch_records = 65536;  // the default chunk: a busy server's batch is a whole chunk
   std::chrono::milliseconds flush_interval{200};
 };
 
