@@ -341,14 +341,19 @@ namespace {
 Evaluation Evaluate(const ContractTerms& terms, const std::vector<PolicyVersion>& policies,
                     const Calendar& calendar, std::span<const Event* const> events, Instant as_of,
                     const std::string* only) {
-  std::set<std::int64_t> superseded;
+  // The ids superseded, sorted (a stream's few events supersede none or one or two).
+  std::vector<std::int64_t> superseded;
   for (const Event* e : events) {
-    if (e->supersedes) superseded.insert(*e->supersedes);
+    if (e->supersedes) superseded.push_back(*e->supersedes);
   }
+  std::sort(superseded.begin(), superseded.end());
   Events kept;
   kept.reserve(events.size());
   for (const Event* e : events) {
-    if (e->type == "event.retracted" || e->at > as_of || superseded.count(e->id)) continue;
+    if (e->type == "event.retracted" || e->at > as_of ||
+        std::binary_search(superseded.begin(), superseded.end(), e->id)) {
+      continue;
+    }
     kept.push_back(e);
   }
   std::sort(kept.begin(), kept.end(),
@@ -356,11 +361,28 @@ Evaluation Evaluate(const ContractTerms& terms, const std::vector<PolicyVersion>
   std::map<std::string, Events> streams;
   if (only == nullptr || only->empty()) streams[""];
   Events in_scope;
-  for (const Event* e : kept) {
-    std::string s = StreamOf(*e);
-    if (only != nullptr && s != *only) continue;
-    streams[s].push_back(e);
-    in_scope.push_back(e);
+  if (only != nullptr && !only->empty()) {
+    // One stream: its events are those whose StreamOf is `only` (prefix, then subject), told
+    // without building each event's stream name.
+    Events& list = streams[*only];
+    for (const Event* e : kept) {
+      const std::string_view prefix = StreamPrefix(FamilyOf(*e));
+      if (prefix.empty() || only->size() != prefix.size() + e->subject.size() ||
+          !std::string_view(*only).starts_with(prefix) ||
+          !std::string_view(*only).ends_with(e->subject)) {
+        continue;
+      }
+      list.push_back(e);
+      in_scope.push_back(e);
+    }
+    if (list.empty()) streams.clear();
+  } else {
+    for (const Event* e : kept) {
+      std::string s = StreamOf(*e);
+      if (only != nullptr && s != *only) continue;
+      streams[s].push_back(e);
+      in_scope.push_back(e);
+    }
   }
   Context c(terms, policies, calendar, as_of);
   for (auto& [stream, list] : streams) {
