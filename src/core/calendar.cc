@@ -394,10 +394,34 @@ Instant Calendar::DueInstant(Instant trigger, const Period& p) const {
   return EndOfLondonDay(AddPeriod(LondonDate(trigger), p));
 }
 
+namespace {
+
+// British Summer Time runs from 01:00 UTC on the last Sunday of March to 01:00 UTC on the last
+// Sunday of October.
+std::pair<Instant, Instant> SummerTimeOf(int y) {
+  return {Instant(sys_days(LastWeekday(y, 3, std::chrono::Sunday)) + std::chrono::hours(1)),
+          Instant(sys_days(LastWeekday(y, 10, std::chrono::Sunday)) + std::chrono::hours(1))};
+}
+
+// The years' summer times worked out once: the rules ask for them for every deadline they
+// compute (a recompute of a million events asks millions of times).
+constexpr int kFirstTabledYear = 1970, kLastTabledYear = 2199;
+const std::vector<std::pair<Instant, Instant>>& TabledSummerTimes() {
+  static const std::vector<std::pair<Instant, Instant>> kTable = [] {
+    std::vector<std::pair<Instant, Instant>> t;
+    for (int y = kFirstTabledYear; y <= kLastTabledYear; ++y) t.push_back(SummerTimeOf(y));
+    return t;
+  }();
+  return kTable;
+}
+
+}  // namespace
+
 bool IsBritishSummerTime(Instant t) {
   const int y = YearOf(Date(std::chrono::floor<days>(t)));
-  const auto start = sys_days(LastWeekday(y, 3, std::chrono::Sunday)) + std::chrono::hours(1);
-  const auto end = sys_days(LastWeekday(y, 10, std::chrono::Sunday)) + std::chrono::hours(1);
+  const auto [start, end] = y >= kFirstTabledYear && y <= kLastTabledYear
+                                ? TabledSummerTimes()[static_cast<size_t>(y - kFirstTabledYear)]
+                                : SummerTimeOf(y);
   return t >= start && t < end;
 }
 

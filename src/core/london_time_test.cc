@@ -43,6 +43,26 @@ TEST(LondonTimeTest, SummerTimeStartsAt0100UtcOnTheLastSundayOfMarch) {
   EXPECT_TRUE(IsBritishSummerTime(T("2027-03-28T01:00:00Z")));
 }
 
+// Every year's change, whether looked up among the years worked out in advance (1970-2199) or
+// worked out on the spot: 01:00 UTC on the last Sunday of March and of October.
+TEST(LondonTimeTest, SummerTimeFollowsTheRuleInEveryYearInsideAndOutsideTheTable) {
+  for (int y = 1960; y <= 2210; ++y) {
+    SCOPED_TRACE(y);
+    using std::chrono::Sunday;
+    const auto last_sunday = [&](unsigned m) {
+      return Instant(sys_days(std::chrono::year_month_weekday_last{
+                         std::chrono::year(y), std::chrono::month(m),
+                         std::chrono::weekday_last(Sunday)}) +
+                     hours(1));
+    };
+    const Instant start = last_sunday(3), end = last_sunday(10);
+    EXPECT_FALSE(IsBritishSummerTime(start - milliseconds(1)));
+    EXPECT_TRUE(IsBritishSummerTime(start));
+    EXPECT_TRUE(IsBritishSummerTime(end - milliseconds(1)));
+    EXPECT_FALSE(IsBritishSummerTime(end));
+  }
+}
+
 TEST(LondonTimeTest, SummerTimeEndsAt0100UtcOnTheLastSundayOfOctober) {
   EXPECT_TRUE(IsBritishSummerTime(T("2026-10-25T00:59:59.999Z")));
   EXPECT_FALSE(IsBritishSummerTime(T("2026-10-25T01:00:00Z")));
