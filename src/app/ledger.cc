@@ -366,6 +366,14 @@ Status Ledger::StoreEvaluation(const ContractContext& l, const std::string& stre
   del->BindText(2, stream);
   del->BindInt(3, count);
   ISMS_RETURN_IF_ERROR(del->Run());
+  // A stream has a row in `streams` only while its result will change (ledger_internal.h).
+  if (!ev.next_change) {
+    ISMS_ASSIGN_OR_RETURN(auto gone, conn_->Prepare("DELETE FROM streams WHERE contract_id = $1 "
+                                                    "AND stream = $2"));
+    gone->BindInt(1, l.record.id);
+    gone->BindText(2, stream);
+    return gone->Run();
+  }
   ISMS_ASSIGN_OR_RETURN(
       auto up, conn_->Prepare("INSERT INTO streams (contract_id, stream, next_change) VALUES ($1, "
                               "$2, $3) ON CONFLICT (contract_id, stream) DO UPDATE SET "
@@ -373,11 +381,7 @@ Status Ledger::StoreEvaluation(const ContractContext& l, const std::string& stre
                               "DISTINCT FROM excluded.next_change"));
   up->BindInt(1, l.record.id);
   up->BindText(2, stream);
-  if (ev.next_change) {
-    up->BindInt(3, Ms(*ev.next_change));
-  } else {
-    up->BindNull(3);
-  }
+  up->BindInt(3, Ms(*ev.next_change));
   return up->Run();
 }
 
@@ -852,9 +856,10 @@ Status Ledger::StoreNewEvaluations(const ContractContext& l,
   ISMS_ASSIGN_OR_RETURN(auto writer,
                         conn_->BulkInsert("streams", {"contract_id", "stream", "next_change"}));
   for (const auto& [stream, ev] : streams) {
+    if (!ev.next_change) continue;  // no row for a stream whose result will not change
     writer->AddInt(l.record.id);
     writer->AddText(stream);
-    ev.next_change ? writer->AddInt(Ms(*ev.next_change)) : writer->AddNull();
+    writer->AddInt(Ms(*ev.next_change));
     ISMS_RETURN_IF_ERROR(writer->EndRow());
   }
   return writer->Finish();

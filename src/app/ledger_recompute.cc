@@ -301,13 +301,16 @@ Result<std::vector<StoredStream>> ReadProjection(store::Connection& conn, std::i
   return out;
 }
 
-// Whether the stored stream `s` (null: none) holds exactly the rows of `g`.
+// Whether the stored stream `s` (null: nothing stored) holds exactly the rows of `g`. A stream
+// has a row in `streams` only while its result will change: none stands for no next change.
 bool Unchanged(const StoredStream* s, const StreamGroup& g) {
-  if (s == nullptr || !s->listed || s->rows.size() != g.hashes.size()) return false;
   const std::optional<std::int64_t> next =
       g.evaluation.next_change ? std::optional<std::int64_t>(Ms(*g.evaluation.next_change))
                                : std::nullopt;
-  if (s->next_change != next) return false;
+  if (s == nullptr) return g.hashes.empty() && !next;
+  if (s->rows.size() != g.hashes.size()) return false;
+  const std::optional<std::int64_t> stored_next = s->listed ? s->next_change : std::nullopt;
+  if (stored_next != next) return false;
   for (size_t i = 0; i < g.hashes.size(); ++i) {
     if (s->rows[i] !=
         std::pair<std::int64_t, std::uint64_t>(static_cast<std::int64_t>(i), g.hashes[i])) {
@@ -451,9 +454,10 @@ Result<std::int64_t> Ledger::RecomputeContract(const ContractRecord& c, Instant 
   ISMS_ASSIGN_OR_RETURN(auto writer,
                         conn_->BulkInsert("streams", {"contract_id", "stream", "next_change"}));
   for (const auto& [stream, next] : next_changes) {
+    if (!next) continue;  // no row for a stream whose result will not change
     writer->AddInt(c.id);
     writer->AddText(stream);
-    next ? writer->AddInt(Ms(*next)) : writer->AddNull();
+    writer->AddInt(Ms(*next));
     ISMS_RETURN_IF_ERROR(writer->EndRow());
   }
   ISMS_RETURN_IF_ERROR(writer->Finish());

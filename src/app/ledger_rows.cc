@@ -447,11 +447,14 @@ const std::string& RecordEventWithObligations(int rows) {
         text += "o AS (" + upsert + "), ";
       }
       const int tail = kEventParameters + n * kObligationParameters;
+      // The stream's row in `streams` only while its result will change: deleted otherwise.
+      const std::string next = "$" + std::to_string(tail + 2) + "::bigint";
       text += "d AS (DELETE FROM obligations WHERE contract_id = $1 AND stream = $5 AND ordinal >= $" +
               std::to_string(tail + 1) +
-              ") INSERT INTO streams (contract_id, stream, next_change) VALUES ($1, $5, $" +
-              std::to_string(tail + 2) +
-              ") ON CONFLICT (contract_id, stream) DO UPDATE SET next_change = "
+              "), s AS (DELETE FROM streams WHERE contract_id = $1 AND stream = $5 AND " + next +
+              " IS NULL) INSERT INTO streams (contract_id, stream, next_change) SELECT $1, $5, " +
+              next + " WHERE " + next +
+              " IS NOT NULL ON CONFLICT (contract_id, stream) DO UPDATE SET next_change = "
               "excluded.next_change WHERE streams.next_change IS DISTINCT FROM "
               "excluded.next_change";
       sql[static_cast<size_t>(n)] = std::move(text);

@@ -345,6 +345,11 @@ const std::vector<store::Migration>& Migrations() {
       // the heap and three indexes, now two. See kFindingsByRowid.
       {9, "vulnerabilities: findings keyed by their id alone, without findings_by_asset",
        kFindingsByRowid, "DROP INDEX IF EXISTS findings_by_asset"},
+      // A stream has a row in `streams` only while its result will change (its next change):
+      // 205,000 of the 205,001 streams a first import of 200,000 findings wrote had none.
+      {10, "ledger: streams listed only while their result will change",
+       "DELETE FROM streams WHERE next_change IS NULL",
+       "DELETE FROM streams WHERE next_change IS NULL"},
   };
   return kMigrations;
 }
