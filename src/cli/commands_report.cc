@@ -1,4 +1,5 @@
 #include <fstream>
+#include <functional>
 #include <ostream>
 
 #include "app/report.h"
@@ -19,40 +20,46 @@ Status CheckFormat(const std::string& format, bool csv_allowed) {
                                                 "two forms)"));
 }
 
-// Writes `bytes` to `output` ("" or "-": standard output), exactly.
-Status Emit(Context& ctx, const std::string& output, const std::string& bytes) {
+using Sink = std::function<Status(std::string_view)>;
+
+// Runs `write` with a sink writing to `output` ("" or "-": standard output), exactly. The file is
+// opened (and truncated) at the first bytes, so that a report refused before any is rendered
+// leaves it as it was; a report that fails later leaves the bytes written until then.
+Status EmitWith(Context& ctx, const std::string& output,
+                const std::function<Status(const Sink&)>& write) {
   if (output.empty() || output == "-") {
-    ctx.out << bytes;
-    return Status::Ok();
+    return write([&](std::string_view bytes) {
+      ctx.out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+      return Status::Ok();
+    });
   }
-  std::ofstream f(output, std::ios::binary | std::ios::trunc);
-  if (!f) return Status::IoError("-o " + output + ": cannot open the file for writing");
-  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  std::ofstream f;
+  auto open = [&] {
+    f.open(output, std::ios::binary | std::ios::trunc);
+    return f ? Status::Ok()
+             : Status::IoError("-o " + output + ": cannot open the file for writing");
+  };
+  ISMS_RETURN_IF_ERROR(write([&](std::string_view bytes) {
+    if (!f.is_open()) ISMS_RETURN_IF_ERROR(open());
+    f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    return f ? Status::Ok() : Status::IoError("-o " + output + ": writing the file failed");
+  }));
+  if (!f.is_open()) ISMS_RETURN_IF_ERROR(open());  // nothing written: an empty file
   f.close();
   if (!f) return Status::IoError("-o " + output + ": writing the file failed");
   return Status::Ok();
+}
+
+// Writes `bytes` to `output` (as EmitWith).
+Status Emit(Context& ctx, const std::string& output, const std::string& bytes) {
+  return EmitWith(ctx, output, [&](const Sink& sink) { return sink(bytes); });
 }
 
 // Writes the report of `req` in `format` to `output` as it is rendered, never holding it whole
 // (a report of 400,000 findings is some 400 MB of JSON, 200 MB of HTML).
 Status EmitReport(Context& ctx, const std::string& output, app::Reports& reports,
                   const app::ReportRequest& req, app::ReportFormat format) {
-  if (output.empty() || output == "-") {
-    return reports.Write(req, format, [&](std::string_view bytes) {
-      ctx.out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-      return Status::Ok();
-    });
-  }
-  std::ofstream f(output, std::ios::binary | std::ios::trunc);
-  if (!f) return Status::IoError("-o " + output + ": cannot open the file for writing");
-  const Status written = reports.Write(req, format, [&](std::string_view bytes) {
-    f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    return f ? Status::Ok() : Status::IoError("-o " + output + ": writing the file failed");
-  });
-  ISMS_RETURN_IF_ERROR(written);
-  f.close();
-  if (!f) return Status::IoError("-o " + output + ": writing the file failed");
-  return Status::Ok();
+  return EmitWith(ctx, output, [&](const Sink& sink) { return reports.Write(req, format, sink); });
 }
 
 Result<app::ReportRequest> Request(const std::string& contract, const std::string& month,
