@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <tuple>
 
 #include "app/report_internal.h"
 #include "app/vulns.h"
@@ -175,7 +174,7 @@ Status Reports::Write(const ReportRequest& r, ReportFormat format,
   const Instant now = ledger_.clock().Now();
   CompactRows rows;
   ISMS_ASSIGN_OR_RETURN(MonthlyReport rep, BuildAt(r, r.issued_at.value_or(now), false, &rows));
-  return WriteReportInPieces(format, rep, &rows, 2048, 0, sink);
+  return WriteReportInPieces(format, rep, &rows, kReportRowsPerPiece, 0, sink);
 }
 
 Result<MonthlyReport> Reports::BuildAt(const ReportRequest& req, Instant as_of, bool issuing,
@@ -292,16 +291,8 @@ Result<IssuedReport> Reports::Issue(const ReportRequest& r, const Actor& actor) 
     out.month = rep.month;
     out.issued_at = as_of;
     out.issued_by = rep.issued_by;
-    const size_t n = rows.patched.size() + rows.outstanding.size();
-    for (auto [format, text, per_row] : {std::tuple(ReportFormat::kJson, &out.json, 1100),
-                                         std::tuple(ReportFormat::kHtml, &out.html, 600)}) {
-      text->reserve(16384 + static_cast<size_t>(per_row) * n + 450 * rows.breached.size());
-      ISMS_RETURN_IF_ERROR(
-          WriteReportInPieces(format, rep, &rows, 2048, 0, [text](std::string_view bytes) {
-            text->append(bytes);
-            return Status::Ok();
-          }));
-    }
+    ISMS_RETURN_IF_ERROR(AppendReport(ReportFormat::kJson, rep, &rows, out.json));
+    ISMS_RETURN_IF_ERROR(AppendReport(ReportFormat::kHtml, rep, &rows, out.html));
   }
   out.sha256 = Sha256Hex(out.json);
 

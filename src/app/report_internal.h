@@ -180,6 +180,16 @@ const T& Deref(const T* x) {
 Status WriteReportInPieces(ReportFormat format, const MonthlyReport& r, const CompactRows* rows,
                            size_t rows_per_piece, int threads,
                            const std::function<Status(std::string_view)>& sink);
+// The rows (or obligations) to a piece of every report written: WriteReport, RenderReport*,
+// Reports::Write and Reports::Issue.
+inline constexpr size_t kReportRowsPerPiece = 2048;
+
+// The rendering `format` of `r` (its rows those of `rows` when given, as above) appended to `out`,
+// which is first given room for about the whole of it; written in pieces of kReportRowsPerPiece
+// rows on one worker thread per core. Returns WriteReportInPieces' error, `out` then holding the
+// bytes before it.
+Status AppendReport(ReportFormat format, const MonthlyReport& r, const CompactRows* rows,
+                    std::string& out);
 Status WriteJsonInPieces(const MonthlyReport& r, const CompactRows* rows, size_t rows_per_piece,
                          int threads, const std::function<Status(std::string_view)>& sink);
 Status WriteCsvInPieces(const MonthlyReport& r, const CompactRows* rows, size_t rows_per_piece,

@@ -417,18 +417,6 @@ Status CsvInPieces(const Patched& patched, const Outstanding& outstanding, size_
       rows_per_piece, threads, sink);
 }
 
-// A whole rendering from its pieces.
-template <typename Write>
-std::string Whole(size_t reserve, const Write& write) {
-  std::string out;
-  out.reserve(reserve);
-  (void)write([&](std::string_view bytes) {
-    out.append(bytes);
-    return Status::Ok();
-  });
-  return out;
-}
-
 }  // namespace
 
 std::string CsvTextCell(std::string_view value) {
@@ -438,29 +426,26 @@ std::string CsvTextCell(std::string_view value) {
 }
 
 std::string RenderReportJson(const MonthlyReport& r) {
-  // About 1 KB per row and 400 bytes per obligation: one allocation for most reports.
-  return Whole(4096 + 1100 * (r.patched.size() + r.outstanding.size()) + 450 * r.breached.size(),
-               [&](const auto& sink) { return WriteReport(ReportFormat::kJson, r, sink); });
+  std::string out;
+  (void)internal::AppendReport(ReportFormat::kJson, r, nullptr, out);
+  return out;
 }
 
 std::string RenderReportCsv(const MonthlyReport& r) {
-  return Whole(512 + 200 * (r.patched.size() + r.outstanding.size()),
-               [&](const auto& sink) { return WriteReport(ReportFormat::kCsv, r, sink); });
+  std::string out;
+  (void)internal::AppendReport(ReportFormat::kCsv, r, nullptr, out);
+  return out;
 }
 
 Result<std::string> RenderReportHtml(const MonthlyReport& r) {
   std::string out;
-  out.reserve(16384 + 600 * (r.patched.size() + r.outstanding.size()) + 300 * r.breached.size());
-  ISMS_RETURN_IF_ERROR(WriteReport(ReportFormat::kHtml, r, [&](std::string_view bytes) {
-    out.append(bytes);
-    return Status::Ok();
-  }));
+  ISMS_RETURN_IF_ERROR(internal::AppendReport(ReportFormat::kHtml, r, nullptr, out));
   return out;
 }
 
 Status WriteReport(ReportFormat format, const MonthlyReport& r,
                    const std::function<Status(std::string_view)>& sink) {
-  return internal::WriteReportInPieces(format, r, nullptr, 2048, 0, sink);
+  return internal::WriteReportInPieces(format, r, nullptr, internal::kReportRowsPerPiece, 0, sink);
 }
 
 namespace internal {
@@ -665,6 +650,28 @@ Status WriteReportInPieces(ReportFormat format, const MonthlyReport& r, const Co
     case ReportFormat::kHtml: return WriteHtmlInPieces(r, rows, rows_per_piece, threads, sink);
   }
   return Status::InvalidArgument("unknown report format");
+}
+
+Status AppendReport(ReportFormat format, const MonthlyReport& r, const CompactRows* rows,
+                    std::string& out) {
+  const size_t rows_n = rows ? rows->patched.size() + rows->outstanding.size()
+                             : r.patched.size() + r.outstanding.size();
+  const size_t obligations = rows ? rows->breached.size() : r.breached.size();
+  // About 1 KB of JSON per row and 450 bytes per obligation, 600 and 300 of HTML, 200 of CSV
+  // per row: one allocation for most reports.
+  switch (format) {
+    case ReportFormat::kJson:
+      out.reserve(out.size() + 4096 + 1100 * rows_n + 450 * obligations);
+      break;
+    case ReportFormat::kCsv: out.reserve(out.size() + 512 + 200 * rows_n); break;
+    case ReportFormat::kHtml:
+      out.reserve(out.size() + 16384 + 600 * rows_n + 300 * obligations);
+      break;
+  }
+  return WriteReportInPieces(format, r, rows, kReportRowsPerPiece, 0, [&](std::string_view bytes) {
+    out.append(bytes);
+    return Status::Ok();
+  });
 }
 
 }  // namespace internal
