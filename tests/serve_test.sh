@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Drives `isms serve`: records sent over TCP (octet counting and LF framing) and UDP are
 # committed within a second; after kill -9 what was committed is intact and verifies; SIGTERM
-# commits everything received before exit. TLS (RFC 5425) with a throwaway CA, with and without
+# commits everything received before exit; a lone record is committed without waiting for a
+# batch, and batches end at the audit log's chunk boundaries. TLS (RFC 5425) with a throwaway CA, with and without
 # client certificates; rsyslog's omfwd forwarding to `serve`, when rsyslogd is installed; the
 # HTTPS listener's certificate, health, HSTS and plain-HTTP rules.
 # Usage: serve_test.sh PATH_TO_ISMS
@@ -123,6 +124,43 @@ check "SIGTERM: every tcp record committed" 500 "$(count sigterm-tcp-)"
 check "SIGTERM: every udp record committed" 20 "$(count sigterm-udp-)"
 check "SIGTERM: reports what it committed" 1 "$(grep -c '^stopped: received' "$dir/out")"
 check "the log verifies" OK "$("$isms" audit verify --contract c | cut -c1-2)"
+
+# Group commit (docs/serve.md), on the empty contract "other" with chunks of 256 records: a lone
+# record is committed within the flush interval (200 ms), without waiting for a batch to fill;
+# under load a batch ends where the log's next chunk begins, so 600 records sent at once after
+# it are committed in at least three batches (255, 256, 89; a checkpoint each), not in one.
+checkpoints() {  # the number of checkpoints of contract "other"
+  "$isms" audit verify --contract other | sed -nE 's/.* ([0-9]+) checkpoints;.*/\1/p'
+}
+: >"$dir/out"
+ISMS_AUDIT_CHUNK_BITS=8 "$isms" serve --listen none --syslog-tcp 127.0.0.1:0 --contract other \
+  >"$dir/out" 2>>"$dir/err" &
+server=$!
+for _ in $(seq 200); do
+  grep -q '^listening' "$dir/out" && break
+  sleep 0.05
+done
+port=$(sed -nE 's/^listening: syslog tcp 127\.0\.0\.1:([0-9]+) .*/\1/p' "$dir/out")
+printf '<13>Nov 29 00:00:00 h app: few-1\n' >"/dev/tcp/127.0.0.1/$port"
+sleep 1
+check "a lone record: committed within a second, without a full batch" 1 \
+  "$("$isms" audit search --contract other --count --text few-)"
+before=$(checkpoints)
+lines=$(for i in $(seq 600); do printf '<13>Nov 29 00:00:00 h app: aligned-%d\n' "$i"; done)
+printf '%s\n' "$lines" >"/dev/tcp/127.0.0.1/$port"
+for _ in $(seq 100); do
+  [ "$("$isms" audit search --contract other --count --text aligned-)" == 600 ] && break
+  sleep 0.1
+done
+kill -TERM "$server"
+wait "$server"
+server=
+check "600 records at once: all committed" 600 \
+  "$("$isms" audit search --contract other --count --text aligned-)"
+after=$(checkpoints)
+check "600 records at once: batches end at the chunk boundaries (at least 3 batches)" yes \
+  "$([ $((after - before)) -ge 3 ] && echo yes || echo "$((after - before)) batches")"
+check "the log of other verifies" OK "$("$isms" audit verify --contract other | cut -c1-2)"
 
 # TLS (RFC 5425): a throwaway CA signs the server's and a client's certificates.
 cert() {  # cert NAME CN: NAME.key and NAME.pem signed by the CA
