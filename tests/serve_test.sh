@@ -2,9 +2,9 @@
 # Drives `isms serve`: records sent over TCP (octet counting and LF framing) and UDP are
 # committed within a second; after kill -9 what was committed is intact and verifies; SIGTERM
 # commits everything received before exit; a lone record is committed without waiting for a
-# batch, and batches end at the audit log's chunk boundaries. TLS (RFC 5425) with a throwaway CA, with and without
-# client certificates; rsyslog's omfwd forwarding to `serve`, when rsyslogd is installed; the
-# HTTPS listener's certificate, health, HSTS and plain-HTTP rules.
+# batch, and batches end at the audit log's chunk boundaries. TLS (RFC 5425) with a throwaway
+# CA, with and without client certificates; rsyslog's omfwd forwarding to `serve`, when rsyslogd
+# is installed; the HTTPS listener's certificate, health, HSTS and plain-HTTP rules.
 # Usage: serve_test.sh PATH_TO_ISMS
 set -uo pipefail
 isms=${1:?usage: serve_test.sh PATH_TO_ISMS}
