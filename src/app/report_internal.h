@@ -190,10 +190,7 @@ inline constexpr size_t kReportRowsPerPiece = 2048;
 // bytes before it.
 Status AppendReport(ReportFormat format, const MonthlyReport& r, const CompactRows* rows,
                     std::string& out);
-Status WriteJsonInPieces(const MonthlyReport& r, const CompactRows* rows, size_t rows_per_piece,
-                         int threads, const std::function<Status(std::string_view)>& sink);
-Status WriteCsvInPieces(const MonthlyReport& r, const CompactRows* rows, size_t rows_per_piece,
-                        int threads, const std::function<Status(std::string_view)>& sink);
+// WriteReportInPieces' HTML (report_html.cc; the JSON and CSV are written in report_render.cc).
 Status WriteHtmlInPieces(const MonthlyReport& r, const CompactRows* rows, size_t rows_per_piece,
                          int threads, const std::function<Status(std::string_view)>& sink);
 

@@ -611,6 +611,8 @@ Status WritePieces(std::string_view head, const std::vector<std::string>& marker
   return status;
 }
 
+namespace {
+
 Status WriteJsonInPieces(const MonthlyReport& r, const CompactRows* rows, size_t rows_per_piece,
                          int threads, const std::function<Status(std::string_view)>& sink) {
   const std::vector<std::string> markers = {"\"\\u0001patched\"", "\"\\u0001outstanding\"",
@@ -640,6 +642,8 @@ Status WriteCsvInPieces(const MonthlyReport& r, const CompactRows* rows, size_t 
   return rows ? CsvInPieces(rows->patched, rows->outstanding, rows_per_piece, threads, sink)
               : CsvInPieces(r.patched, r.outstanding, rows_per_piece, threads, sink);
 }
+
+}  // namespace
 
 Status WriteReportInPieces(ReportFormat format, const MonthlyReport& r, const CompactRows* rows,
                            size_t rows_per_piece, int threads,
