@@ -366,7 +366,7 @@ Status Ledger::StoreEvaluation(const ContractContext& l, const std::string& stre
   del->BindText(2, stream);
   del->BindInt(3, count);
   ISMS_RETURN_IF_ERROR(del->Run());
-  // A stream has a row in `streams` only while its result will change (ledger_internal.h).
+  // A stream has a row in `streams` only while its result will change (see AddStreamRow).
   if (!ev.next_change) {
     ISMS_ASSIGN_OR_RETURN(auto gone, conn_->Prepare("DELETE FROM streams WHERE contract_id = $1 "
                                                     "AND stream = $2"));
@@ -856,11 +856,8 @@ Status Ledger::StoreNewEvaluations(const ContractContext& l,
   ISMS_ASSIGN_OR_RETURN(auto writer,
                         conn_->BulkInsert("streams", {"contract_id", "stream", "next_change"}));
   for (const auto& [stream, ev] : streams) {
-    if (!ev.next_change) continue;  // no row for a stream whose result will not change
-    writer->AddInt(l.record.id);
-    writer->AddText(stream);
-    writer->AddInt(Ms(*ev.next_change));
-    ISMS_RETURN_IF_ERROR(writer->EndRow());
+    ISMS_RETURN_IF_ERROR(
+        ledger_internal::AddStreamRow(*writer, l.record.id, stream, ev.next_change));
   }
   return writer->Finish();
 }

@@ -93,6 +93,12 @@ void ObligationValues(const Obligation& o, Sink& sink) {
   sink.Text(flags);
 }
 
+// A stream has a row in `streams` (contract_id, stream, next_change) only while its result will
+// change: this adds the stream's row to a bulk writer of those columns when `next_change` is set,
+// and nothing otherwise. Readers take a stream without a row as one without a next change.
+Status AddStreamRow(store::BulkWriter& w, std::int64_t contract_id, std::string_view stream,
+                    const std::optional<Instant>& next_change);
+
 // One obligation row into a bulk writer of ObligationColumnList().
 void AddObligationRow(store::BulkWriter& w, std::int64_t contract_id, const std::string& stream,
                       int ordinal, const Obligation& o);

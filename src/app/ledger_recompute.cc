@@ -233,8 +233,8 @@ class AheadEvaluator {
 struct StoredStream {
   std::string stream;
   std::vector<std::pair<std::int64_t, std::uint64_t>> rows;  // (ordinal, fingerprint) ascending
-  bool listed = false;                                       // it has a row in `streams`
-  std::optional<std::int64_t> next_change;                   // that row's, in milliseconds
+  // Its row in `streams`, in milliseconds; none when it has no row (no next change).
+  std::optional<std::int64_t> next_change;
 };
 
 // The contract's stored projection, by stream in stream order, with the number of obligation
@@ -279,7 +279,7 @@ Result<std::vector<StoredStream>> ReadProjection(store::Connection& conn, std::i
   while (true) {
     ISMS_ASSIGN_OR_RETURN(bool row, ss->Step());
     if (!row) break;
-    listed.push_back({ss->ColumnText(0), {}, true, ss->ColumnOptionalInt(1)});
+    listed.push_back({ss->ColumnText(0), {}, ss->ColumnOptionalInt(1)});
   }
   std::sort(listed.begin(), listed.end(),
             [](const StoredStream& a, const StoredStream& b) { return a.stream < b.stream; });
@@ -294,7 +294,6 @@ Result<std::vector<StoredStream>> ReadProjection(store::Connection& conn, std::i
       out.push_back(std::move(listed[b++]));
     } else {
       out.push_back(std::move(stored[a++]));
-      out.back().listed = true;
       out.back().next_change = listed[b++].next_change;
     }
   }
@@ -308,9 +307,7 @@ bool Unchanged(const StoredStream* s, const StreamGroup& g) {
       g.evaluation.next_change ? std::optional<std::int64_t>(Ms(*g.evaluation.next_change))
                                : std::nullopt;
   if (s == nullptr) return g.hashes.empty() && !next;
-  if (s->rows.size() != g.hashes.size()) return false;
-  const std::optional<std::int64_t> stored_next = s->listed ? s->next_change : std::nullopt;
-  if (stored_next != next) return false;
+  if (s->rows.size() != g.hashes.size() || s->next_change != next) return false;
   for (size_t i = 0; i < g.hashes.size(); ++i) {
     if (s->rows[i] !=
         std::pair<std::int64_t, std::uint64_t>(static_cast<std::int64_t>(i), g.hashes[i])) {
@@ -454,11 +451,7 @@ Result<std::int64_t> Ledger::RecomputeContract(const ContractRecord& c, Instant 
   ISMS_ASSIGN_OR_RETURN(auto writer,
                         conn_->BulkInsert("streams", {"contract_id", "stream", "next_change"}));
   for (const auto& [stream, next] : next_changes) {
-    if (!next) continue;  // no row for a stream whose result will not change
-    writer->AddInt(c.id);
-    writer->AddText(stream);
-    writer->AddInt(Ms(*next));
-    ISMS_RETURN_IF_ERROR(writer->EndRow());
+    ISMS_RETURN_IF_ERROR(ledger_internal::AddStreamRow(*writer, c.id, stream, next));
   }
   ISMS_RETURN_IF_ERROR(writer->Finish());
   ISMS_RETURN_IF_ERROR(ledger_internal::RebuildUrgencyIndex(*conn_));

@@ -357,6 +357,15 @@ std::string JoinIds(const std::vector<std::int64_t>& ids) {
   return text;
 }
 
+Status AddStreamRow(store::BulkWriter& w, std::int64_t contract_id, std::string_view stream,
+                    const std::optional<Instant>& next_change) {
+  if (!next_change) return Status::Ok();
+  w.AddInt(contract_id);
+  w.AddText(stream);
+  w.AddInt(Ms(*next_change));
+  return w.EndRow();
+}
+
 void AddObligationRow(store::BulkWriter& w, std::int64_t contract_id, const std::string& stream,
                       int ordinal, const Obligation& o) {
   w.AddInt(contract_id);
