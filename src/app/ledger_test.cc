@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
@@ -413,6 +414,22 @@ TEST_P(LedgerTest, ALongReadOfEventsComesBackWholeAndInOrderAndStopsAtADamagedRo
                              std::to_string(damaged))
                     .ok());
   }
+  // The decoding thread meets the damaged row while the reader waits for room in the queue: it
+  // is held at its first event until the reader has filled the queue. The read must still end,
+  // with the damaged row's error.
+  ASSERT_TRUE(conn.Execute("UPDATE events SET attrs = '[1]' WHERE id = 3000").ok());
+  auto st = conn.Prepare(std::string("SELECT ") + ledger_internal::kEventColumns +
+                         " FROM events WHERE contract_id = $1 ORDER BY id");
+  ASSERT_TRUE(st.ok());
+  (*st)->BindInt(1, contract_id);
+  std::int64_t taken = 0;
+  Status held = ledger_internal::ForEachEvent(**st, [&](Event&& e) {
+    if (++taken == 2049) std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    EXPECT_LT(e.id, 3000);
+  });
+  ASSERT_FALSE(held.ok());
+  EXPECT_NE(held.message().find("event 3000:"), std::string::npos) << held.ToString();
+  EXPECT_EQ(taken, 2999);
 }
 
 TEST_P(LedgerTest, RecomputeOfOneContractLeavesTheOthersAsTheyWere) {
