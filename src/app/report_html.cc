@@ -58,9 +58,6 @@ Data RowData(const ReportRow& v, bool patched) {
   d.set("category", v.category);
   d.set("asset", v.asset);
   d.set("vuln_id", v.vuln_id);
-  std::string cves;
-  for (const std::string& c : v.cves) cves += (cves.empty() ? "" : " ") + c;
-  d.set("cves", cves);
   d.set("title", v.title);
   d.set("component", v.component);
   d.set("released", v.patch_released ? FormatDate(*v.patch_released) : "no patch released");
