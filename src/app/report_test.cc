@@ -313,11 +313,12 @@ TEST(ReportJson, PiecesRenderedOnThreadsComeOutInOrder) {
     for (int threads : {1, 2, 3}) {
       std::string out;
       size_t calls = 0;
-      Status s = internal::WriteReportInPieces(ReportFormat::kJson, r, nullptr, rows, threads, [&](std::string_view b) {
-        out.append(b);
-        ++calls;
-        return Status::Ok();
-      });
+      Status s = internal::WriteReportInPieces(ReportFormat::kJson, r, nullptr, rows, threads,
+                                               [&](std::string_view b) {
+                                                 out.append(b);
+                                                 ++calls;
+                                                 return Status::Ok();
+                                               });
       ASSERT_TRUE(s.ok()) << s.ToString();
       EXPECT_EQ(out, whole) << rows << " rows a piece, " << threads << " threads";
       if (rows == 1) {
@@ -326,9 +327,9 @@ TEST(ReportJson, PiecesRenderedOnThreadsComeOutInOrder) {
     }
   }
   size_t calls = 0;
-  Status s = internal::WriteReportInPieces(ReportFormat::kJson, r, nullptr, 1, 2, [&](std::string_view) {
-    return ++calls == 5 ? Status::IoError("disk full") : Status::Ok();
-  });
+  Status s = internal::WriteReportInPieces(
+      ReportFormat::kJson, r, nullptr, 1, 2,
+      [&](std::string_view) { return ++calls == 5 ? Status::IoError("disk full") : Status::Ok(); });
   EXPECT_EQ(s.code(), StatusCode::kIoError) << "the sink's error is returned";
   EXPECT_EQ(calls, 5u) << "and nothing is written after it";
 }
@@ -392,8 +393,8 @@ MonthlyReport Varied() {
   const std::string evil = "<b>&\"'=,\r\n\x01 caf\xC3\xA9";
   r.buyer.clear();
   r.supplier = evil;
-  r.timescales.push_back({"9.3.2", "extension", "", "extend", "no clock", "varied",
-                          "five days", "MSG-" + evil});
+  r.timescales.push_back(
+      {"9.3.2", "extension", "", "extend", "no clock", "varied", "five days", "MSG-" + evil});
   ReportRow late = r.patched[0];
   late.finding = "F-9";
   late.category = "Critical";
