@@ -546,7 +546,7 @@ Status RebuildUrgencyIndex(store::Connection& conn) {
   if (conn.engine() != store::Engine::kSqlite) return conn.Execute(create);
   // SQLite's CREATE INDEX sorts the rows in runs the size of the page cache and merges them:
   // runs of 2 MB sort within the processor's caches, and on a second thread while the first
-  // reads on (780,096 obligations: 1.5-1.8 s of CPU in one run of 64 MB, 1.0-1.3 s in runs of
+  // reads on (711,794 obligations: 1.5-1.8 s of CPU in one run of 64 MB, 1.1-1.3 s in runs of
   // 2 MB). The connection's settings are restored after.
   ISMS_ASSIGN_OR_RETURN(auto st, conn.Prepare("PRAGMA cache_size"));
   ISMS_ASSIGN_OR_RETURN(bool row, st->Step());

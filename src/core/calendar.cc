@@ -404,7 +404,7 @@ std::pair<Instant, Instant> SummerTimeOf(int y) {
 }
 
 // The years' summer times worked out once: the rules ask for them for every deadline they
-// compute (a recompute of a million events asks millions of times).
+// compute, and for every London date they read.
 constexpr int kFirstTabledYear = 1970, kLastTabledYear = 2199;
 const std::vector<std::pair<Instant, Instant>>& TabledSummerTimes() {
   static const std::vector<std::pair<Instant, Instant>> kTable = [] {
