@@ -564,26 +564,28 @@ void GroupByHost(std::span<const EntryView> entries,
   std::vector<std::string_view> hosts;
   std::vector<std::uint32_t> id_of(entries.size());
   std::vector<std::size_t> count;
+  const auto hash = [](std::string_view s) {
+    std::uint64_t x = 1469598103934665603ull;
+    for (const char c : s) x = (x ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+    return static_cast<std::size_t>(x);
+  };
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const std::string_view h = entries[i].host;
-    std::uint64_t x = 1469598103934665603ull;
-    for (const char c : h) x = (x ^ static_cast<unsigned char>(c)) * 1099511628211ull;
-    std::size_t at = static_cast<std::size_t>(x) & (cap - 1);
+    const std::size_t x = hash(h);
+    std::size_t at = x & (cap - 1);
     while (table[at].used && table[at].host != h) at = (at + 1) & (cap - 1);
     if (!table[at].used) {
       if (hosts.size() + 1 > cap / 2) {  // more hosts than the table was sized for: grow
         std::vector<Slot> bigger(cap * 2);
         for (const Slot& s : table) {
           if (!s.used) continue;
-          std::uint64_t y = 1469598103934665603ull;
-          for (const char c : s.host) y = (y ^ static_cast<unsigned char>(c)) * 1099511628211ull;
-          std::size_t b = static_cast<std::size_t>(y) & (cap * 2 - 1);
+          std::size_t b = hash(s.host) & (cap * 2 - 1);
           while (bigger[b].used) b = (b + 1) & (cap * 2 - 1);
           bigger[b] = s;
         }
         table.swap(bigger);
         cap *= 2;
-        at = static_cast<std::size_t>(x) & (cap - 1);
+        at = x & (cap - 1);
         while (table[at].used) at = (at + 1) & (cap - 1);
       }
       table[at] = {h, static_cast<std::uint32_t>(hosts.size()), true};
