@@ -232,10 +232,10 @@ struct SyslogServer::Impl {
 
   // Parses, classifies, encodes and hashes one message on the listener's thread, through the one
   // record `parsed` (whose strings keep their memory from message to message), into a new record
-  // at the end of `out`, encoded in the buffer of a committed one when there is one.
+  // at the end of `out`, encoded in the buffer of a committed one when `spare` has one (the
+  // callers refill it once a read: TakeSpare locks the queue).
   void Parse(const app::AuditPreparer& p, std::string_view bytes, std::uint8_t flags,
              Instant now, std::vector<app::PreparedAuditRecord>& out) {
-    if (spare.empty()) queue.TakeSpare(spare);
     out.emplace_back();
     if (!spare.empty()) {
       out.back().entry.bytes.swap(spare.back());
@@ -389,6 +389,7 @@ struct SyslogServer::Impl::Session : SessionBase, std::enable_shared_from_this<S
     const Instant now = impl.clock.Now();
     const std::shared_ptr<const app::AuditPreparer> p = impl.CurrentPreparer();
     pending.reserve(pending.size() + frames.size());
+    if (impl.spare.empty()) impl.queue.TakeSpare(impl.spare);
     for (SyslogFrame& f : frames) impl.Parse(*p, f.data, f.flags, now, pending);
     decoder.Recycle(frames);
   }
@@ -478,6 +479,7 @@ void SyslogServer::Impl::OnDatagram(UdpListener& u, size_t n, Instant now) {
     return;
   }
   std::vector<app::PreparedAuditRecord> one;
+  if (spare.empty()) queue.TakeSpare(spare);
   Parse(*CurrentPreparer(), std::string_view(u.buffer.data(), n), 0, now, one);
   if (stopping) return queue.Push(one, true);
   if (queue.TryPush(std::move(one.back()))) return;
