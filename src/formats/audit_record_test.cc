@@ -42,6 +42,26 @@ TEST(AuditRecordTest, RoundTrips) {
   EXPECT_EQ(EncodeAuditRecord(*back).value(), bytes);
 }
 
+TEST(AuditRecordTest, EncodingIntoAUsedBufferGivesTheSameBytes) {
+  // As a listener does: each record is encoded into the buffer of an earlier one, longer or
+  // shorter; the bytes are those of a fresh encoding, with nothing of the earlier record left.
+  const AuditRecord full = Sample();
+  const AuditRecord small = [] {
+    AuditRecord r;
+    r.time = At("2026-03-01T09:15:02Z");
+    r.message = "x";
+    return r;
+  }();
+  std::string buffer;
+  for (const AuditRecord* r : {&full, &small, &full, &small, &full}) {
+    ASSERT_TRUE(EncodeAuditRecordInto(*r, buffer).ok());
+    EXPECT_EQ(buffer, EncodeAuditRecord(*r).value());
+  }
+  buffer = std::string(1000, '\xff');  // a buffer holding other bytes, with room to spare
+  ASSERT_TRUE(EncodeAuditRecordInto(small, buffer).ok());
+  EXPECT_EQ(buffer, EncodeAuditRecord(small).value());
+}
+
 TEST(AuditRecordTest, EncodingIsIndependentOfExtraOrder) {
   AuditRecord a = Sample();
   AuditRecord b = Sample();
