@@ -319,6 +319,27 @@ TEST_P(ReportCli, BadArgumentsAreRefused) {
   EXPECT_NE(before.err.find("starts on 2026-01-05"), std::string::npos) << before.err;
 }
 
+// A report that is refused writes nothing: an existing output file keeps what it held, in
+// every format.
+TEST_P(ReportCli, ARefusedReportLeavesTheOutputFileAsItWas) {
+  March();
+  const std::string file = dir_ + "/kept.out";
+  for (const char* format : {"html", "csv", "json"}) {
+    SCOPED_TRACE(format);
+    {
+      std::ofstream f(file, std::ios::binary | std::ios::trunc);
+      f << "the earlier report";
+    }
+    CliRun unknown = Isms({"report", "monthly", "--contract", "nobody", "--month", "2026-03",
+                           "--format", format, "-o", file});
+    EXPECT_EQ(unknown.code, 1);
+    CliRun early = Isms({"report", "monthly", "--contract", "c", "--month", "2025-12",
+                         "--format", format, "-o", file});
+    EXPECT_EQ(early.code, 1);
+    EXPECT_EQ(ReadFile(file), "the earlier report");
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, ReportCli, ::testing::Values("sqlite", "postgresql"),
                          [](const auto& info) { return info.param; });
 
