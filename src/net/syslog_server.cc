@@ -82,8 +82,9 @@ class RecordQueue {
   }
 
   // Waits for records, then up to `interval` for `limit` of them (at most the batch size);
-  // moves up to `limit` records, in order, into `out`, which must be empty (a read's records may
-  // be split between two batches). `out` stays empty once the queue is closed and drained.
+  // moves up to `limit` records, in order, into `out`, which must be empty (reserved for `limit`
+  // by the writer; a read's records may be split between two batches). `out` stays empty once
+  // the queue is closed and drained.
   void Take(std::chrono::milliseconds interval, size_t limit,
             std::vector<app::PreparedAuditRecord>& out) {
     limit = std::max<size_t>(1, std::min(limit, batch_));
@@ -94,12 +95,8 @@ class RecordQueue {
       std::vector<app::PreparedAuditRecord>& front = q_.front();
       const size_t take = std::min(front.size(), limit - out.size());
       count_ -= take;
-      if (take == front.size() && out.empty() && out.capacity() < front.size()) {
-        out = std::move(front);
-      } else {
-        out.insert(out.end(), std::make_move_iterator(front.begin()),
-                   std::make_move_iterator(front.begin() + static_cast<std::ptrdiff_t>(take)));
-      }
+      out.insert(out.end(), std::make_move_iterator(front.begin()),
+                 std::make_move_iterator(front.begin() + static_cast<std::ptrdiff_t>(take)));
       if (take == front.size()) {
         q_.pop_front();
       } else {
