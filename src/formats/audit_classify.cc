@@ -9,6 +9,7 @@
 #include <optional>
 #include <regex>
 #include <set>
+#include <tuple>
 
 #include "formats/audit_regex.h"
 
@@ -468,7 +469,15 @@ void Assign(AuditRecord& r, Target target, std::string_view name, std::string_vi
     if (field->empty()) field->assign(value);
     return;
   }
-  if (r.Extra(name).empty()) r.SetExtra(name, std::string(value));
+  // As `if (r.Extra(name).empty()) r.SetExtra(name, value)`, in one pass over the fields.
+  for (auto& [k, v] : r.extra) {
+    if (k == name) {
+      if (v.empty()) v.assign(value);
+      return;
+    }
+  }
+  r.extra.emplace_back(std::piecewise_construct, std::forward_as_tuple(name),
+                       std::forward_as_tuple(value));
 }
 
 // Reads a rule table; errors carry the node's position.
