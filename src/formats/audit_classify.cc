@@ -469,7 +469,9 @@ void Assign(AuditRecord& r, Target target, std::string_view name, std::string_vi
     if (field->empty()) field->assign(value);
     return;
   }
-  // As `if (r.Extra(name).empty()) r.SetExtra(name, value)`, in one pass over the fields.
+  // As `if (r.Extra(name).empty()) r.SetExtra(name, std::string(value))`, in one pass over the
+  // fields and without a temporary string: calling those two cost about a tenth of classify's
+  // time in `audit_bench prepare`.
   for (auto& [k, v] : r.extra) {
     if (k == name) {
       if (v.empty()) v.assign(value);
