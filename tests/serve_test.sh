@@ -125,6 +125,25 @@ check "SIGTERM: every udp record committed" 20 "$(count sigterm-udp-)"
 check "SIGTERM: reports what it committed" 1 "$(grep -c '^stopped: received' "$dir/out")"
 check "the log verifies" OK "$("$isms" audit verify --contract c | cut -c1-2)"
 
+# Starts `isms serve ARGS` with one listener for contract $contract (default c); sets server and
+# port.
+start_one() {
+  : >"$dir/out"
+  "$isms" serve --listen none --contract "${contract:-c}" "$@" >"$dir/out" 2>>"$dir/err" &
+  server=$!
+  for _ in $(seq 200); do
+    grep -q '^listening' "$dir/out" && break
+    sleep 0.05
+  done
+  port=$(sed -nE 's/^listening: syslog [a-z]+ 127\.0\.0\.1:([0-9]+) .*/\1/p' "$dir/out")
+}
+
+stop() {
+  kill -TERM "$server"
+  wait "$server"
+  server=
+}
+
 # Group commit (docs/serve.md), on the empty contract "other" with chunks of 256 records: a lone
 # record is committed within the flush interval (200 ms), without waiting for a batch to fill;
 # under load a batch ends where the log's next chunk begins, so 600 records sent at once after
@@ -132,15 +151,7 @@ check "the log verifies" OK "$("$isms" audit verify --contract c | cut -c1-2)"
 checkpoints() {  # the number of checkpoints of contract "other"
   "$isms" audit verify --contract other | sed -nE 's/.* ([0-9]+) checkpoints;.*/\1/p'
 }
-: >"$dir/out"
-ISMS_AUDIT_CHUNK_BITS=8 "$isms" serve --listen none --syslog-tcp 127.0.0.1:0 --contract other \
-  >"$dir/out" 2>>"$dir/err" &
-server=$!
-for _ in $(seq 200); do
-  grep -q '^listening' "$dir/out" && break
-  sleep 0.05
-done
-port=$(sed -nE 's/^listening: syslog tcp 127\.0\.0\.1:([0-9]+) .*/\1/p' "$dir/out")
+contract=other ISMS_AUDIT_CHUNK_BITS=8 start_one --syslog-tcp 127.0.0.1:0
 printf '<13>Nov 29 00:00:00 h app: few-1\n' >"/dev/tcp/127.0.0.1/$port"
 sleep 1
 check "a lone record: committed within a second, without a full batch" 1 \
@@ -152,9 +163,7 @@ for _ in $(seq 100); do
   [ "$("$isms" audit search --contract other --count --text aligned-)" == 600 ] && break
   sleep 0.1
 done
-kill -TERM "$server"
-wait "$server"
-server=
+stop
 check "600 records at once: all committed" 600 \
   "$("$isms" audit search --contract other --count --text aligned-)"
 after=$(checkpoints)
@@ -173,24 +182,6 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj 
   -days 2 -keyout "$dir/ca.key" -out "$dir/ca.pem" 2>/dev/null
 cert server 127.0.0.1
 cert client isms-test-client
-
-# Starts `isms serve ARGS` with one listener; sets server and port.
-start_one() {
-  : >"$dir/out"
-  "$isms" serve --listen none --contract c "$@" >"$dir/out" 2>>"$dir/err" &
-  server=$!
-  for _ in $(seq 200); do
-    grep -q '^listening' "$dir/out" && break
-    sleep 0.05
-  done
-  port=$(sed -nE 's/^listening: syslog [a-z]+ 127\.0\.0\.1:([0-9]+) .*/\1/p' "$dir/out")
-}
-
-stop() {
-  kill -TERM "$server"
-  wait "$server"
-  server=
-}
 
 frames() {  # frames TEXT N: N octet-counted frames
   for i in $(seq "$2"); do
