@@ -6,6 +6,7 @@
 // COPY ... FROM STDIN in text format.
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <charconv>
 #include <deque>
 #include <map>
@@ -129,6 +130,10 @@ class PgConnection final : public Connection {
   Result<std::unique_ptr<Statement>> Prepare(std::string_view sql) override;
   Result<std::unique_ptr<BulkWriter>> BulkInsert(std::string_view table,
                                                  const std::vector<std::string>& columns) override;
+  Result<std::unique_ptr<BulkGroup>> BulkInsertGroup(
+      const std::vector<BulkTable>& tables) override;
+  // COPY `table` (`columns`) FROM STDIN.
+  Result<std::string> CopySql(std::string_view table, const std::vector<std::string>& columns);
 
   Status Begin() override {
     ISMS_RETURN_IF_ERROR(Ready());
@@ -467,13 +472,20 @@ Result<std::unique_ptr<Statement>> PgConnection::Prepare(std::string_view sql) {
 // transaction usable; outside one, the COPY is its own transaction.
 class PgBulkWriter final : public BulkWriter {
  public:
-  PgBulkWriter(PgConnection& c, std::string sql, int columns, bool savepoint)
-      : c_(c), sql_(std::move(sql)), columns_(columns), savepoint_(savepoint) {
-    c_.set_bulk_active(true);
-    buf_.reserve(kCopyFlushBytes + 4096);
+  // kAlone: a BulkInsert; kLive: a group's first table, whose COPY runs as its rows come;
+  // kHeld: a group's other tables, whose rows are kept until the group copies them.
+  enum class Mode { kAlone, kLive, kHeld };
+
+  PgBulkWriter(PgConnection& c, std::string sql, int columns, bool savepoint,
+               Mode mode = Mode::kAlone)
+      : c_(c), sql_(std::move(sql)), columns_(columns), savepoint_(savepoint), mode_(mode) {
+    if (mode_ == Mode::kAlone) c_.set_bulk_active(true);
+    if (mode_ != Mode::kHeld) buf_.reserve(kCopyFlushBytes + 4096);
   }
   ~PgBulkWriter() override {
-    if (!finished_) Abandon("the bulk writer was discarded before Finish()");
+    if (!finished_ && mode_ == Mode::kAlone) {
+      Abandon("the bulk writer was discarded before Finish()");
+    }
   }
 
   void AddInt(std::int64_t v) override {
@@ -514,12 +526,13 @@ class PgBulkWriter final : public BulkWriter {
     buf_ += '\n';
     column_ = 0;
     ++rows_;
-    if (buf_.size() >= kCopyFlushBytes) Flush();
+    if (mode_ != Mode::kHeld && buf_.size() >= kCopyFlushBytes) Flush();
     return error_;
   }
 
   Status Finish() override {
     if (finished_) return Finished();
+    if (mode_ != Mode::kAlone) return Close();
     if (error_.ok() && column_ != 0) {
       error_ =
           c_.Error(StatusCode::kInvalidArgument, sql_, "the last row was not ended with EndRow()");
@@ -540,6 +553,57 @@ class PgBulkWriter final : public BulkWriter {
     if (savepoint_) {
       (void)c_.ExecuteRaw(s.ok() ? "RELEASE SAVEPOINT isms_bulk"
                                  : "ROLLBACK TO SAVEPOINT isms_bulk; RELEASE SAVEPOINT isms_bulk");
+    }
+    return s;
+  }
+
+  // In a group: ends the rows; gives this writer's first error.
+  Status Close() {
+    if (finished_) return error_;
+    finished_ = true;
+    if (error_.ok() && column_ != 0) {
+      error_ =
+          c_.Error(StatusCode::kInvalidArgument, sql_, "the last row was not ended with EndRow()");
+    }
+    return error_;
+  }
+  // In a group, once every writer is closed. The first table: ends its COPY, after its last
+  // rows, or abandons it (`ok` false). Another: runs its COPY with the rows kept.
+  Status Copy(bool ok) {
+    if (mode_ == Mode::kLive) {
+      if (ok) Flush();
+      Status s = ok ? error_ : Status::Ok();
+      if (PQputCopyEnd(c_.pg(), s.ok() && ok ? nullptr : "isms stopped the bulk write") != 1 &&
+          s.ok()) {
+        s = c_.ResultError(nullptr, sql_);
+      }
+      while (PGresult* r = PQgetResult(c_.pg())) {
+        if (ok && s.ok() && PQresultStatus(r) != PGRES_COMMAND_OK) s = c_.ResultError(r, sql_);
+        PQclear(r);
+      }
+      return s;
+    }
+    PGresult* res = PQexec(c_.pg(), sql_.c_str());
+    if (PQresultStatus(res) != PGRES_COPY_IN) {
+      Status s = c_.ResultError(res, sql_);
+      PQclear(res);
+      return s;
+    }
+    PQclear(res);
+    Status s;
+    for (std::size_t at = 0; at < buf_.size() && s.ok(); at += kCopyFlushBytes) {
+      const std::size_t n = std::min(kCopyFlushBytes, buf_.size() - at);
+      if (PQputCopyData(c_.pg(), buf_.data() + at, static_cast<int>(n)) != 1) {
+        s = c_.ResultError(nullptr, sql_);
+      }
+    }
+    std::string().swap(buf_);
+    if (PQputCopyEnd(c_.pg(), s.ok() ? nullptr : "isms stopped the bulk write") != 1 && s.ok()) {
+      s = c_.ResultError(nullptr, sql_);
+    }
+    while (PGresult* r = PQgetResult(c_.pg())) {
+      if (s.ok() && PQresultStatus(r) != PGRES_COMMAND_OK) s = c_.ResultError(r, sql_);
+      PQclear(r);
     }
     return s;
   }
@@ -581,6 +645,7 @@ class PgBulkWriter final : public BulkWriter {
   std::string sql_;
   int columns_;
   bool savepoint_;
+  Mode mode_;
   std::string buf_;
   int column_ = 0;
   std::int64_t rows_ = 0;
@@ -588,9 +653,59 @@ class PgBulkWriter final : public BulkWriter {
   bool finished_ = false;
 };
 
-Result<std::unique_ptr<BulkWriter>> PgConnection::BulkInsert(
-    std::string_view table, const std::vector<std::string>& columns) {
-  ISMS_RETURN_IF_ERROR(Ready());
+// A group's tables (see BulkGroup): the first copied as its rows come, the others' rows kept in
+// memory and copied when the group finishes, all inside one savepoint of the caller's
+// transaction, or a transaction of the group's own.
+class PgBulkGroup final : public BulkGroup {
+ public:
+  PgBulkGroup(PgConnection& c, bool own_tx) : c_(c), own_tx_(own_tx) {
+    c_.set_bulk_active(true);
+  }
+  ~PgBulkGroup() override {
+    if (!finished_) (void)End(Status::FailedPrecondition("discarded"));
+  }
+  void Add(std::unique_ptr<PgBulkWriter> w) { writers_.push_back(std::move(w)); }
+
+  BulkWriter& writer(std::size_t table) override { return *writers_.at(table); }
+
+  Status Finish() override {
+    if (finished_) return Status::FailedPrecondition("the bulk group is finished already");
+    Status s;
+    for (auto& w : writers_) {
+      Status closed = w->Close();
+      if (s.ok()) s = closed;
+    }
+    return End(std::move(s));
+  }
+
+ private:
+  // Ends the COPYs (running those kept when `s` is OK) and the savepoint or transaction.
+  Status End(Status s) {
+    finished_ = true;
+    if (!writers_.empty()) {
+      Status live = writers_[0]->Copy(s.ok());
+      if (s.ok()) s = live;
+    }
+    for (std::size_t i = 1; i < writers_.size() && s.ok(); ++i) s = writers_[i]->Copy(true);
+    c_.set_bulk_active(false);
+    if (s.ok()) {
+      Status ended = c_.ExecuteRaw(own_tx_ ? "COMMIT" : "RELEASE SAVEPOINT isms_bulk");
+      if (ended.ok()) return ended;
+      s = ended;
+    }
+    (void)c_.ExecuteRaw(own_tx_ ? "ROLLBACK"
+                                : "ROLLBACK TO SAVEPOINT isms_bulk; RELEASE SAVEPOINT isms_bulk");
+    return s;
+  }
+
+  PgConnection& c_;
+  bool own_tx_;
+  bool finished_ = false;
+  std::vector<std::unique_ptr<PgBulkWriter>> writers_;
+};
+
+Result<std::string> PgConnection::CopySql(std::string_view table,
+                                          const std::vector<std::string>& columns) {
   if (!IsIdentifier(table) || columns.empty()) {
     return Error(StatusCode::kInvalidArgument, {},
                  "bulk insert needs a plain table name and at least one column");
@@ -604,6 +719,44 @@ Result<std::unique_ptr<BulkWriter>> PgConnection::BulkInsert(
     sql += (i ? ", " : "") + columns[i];
   }
   sql += ") FROM STDIN";
+  return sql;
+}
+
+Result<std::unique_ptr<BulkGroup>> PgConnection::BulkInsertGroup(
+    const std::vector<BulkTable>& tables) {
+  ISMS_RETURN_IF_ERROR(Ready());
+  if (tables.empty()) {
+    return Error(StatusCode::kInvalidArgument, {}, "a bulk group needs at least one table");
+  }
+  std::vector<std::string> sqls;
+  for (const BulkTable& t : tables) {
+    ISMS_ASSIGN_OR_RETURN(std::string sql, CopySql(t.table, t.columns));
+    sqls.push_back(std::move(sql));
+  }
+  const bool own_tx = !InTransaction();
+  ISMS_RETURN_IF_ERROR(ExecuteRaw(own_tx ? "BEGIN" : "SAVEPOINT isms_bulk"));
+  PGresult* res = PQexec(conn_, sqls[0].c_str());
+  if (PQresultStatus(res) != PGRES_COPY_IN) {
+    Status s = ResultError(res, sqls[0]);
+    PQclear(res);
+    (void)ExecuteRaw(own_tx ? "ROLLBACK"
+                            : "ROLLBACK TO SAVEPOINT isms_bulk; RELEASE SAVEPOINT isms_bulk");
+    return s;
+  }
+  PQclear(res);
+  auto group = std::make_unique<PgBulkGroup>(*this, own_tx);
+  for (std::size_t i = 0; i < tables.size(); ++i) {
+    group->Add(std::make_unique<PgBulkWriter>(
+        *this, sqls[i], static_cast<int>(tables[i].columns.size()), /*savepoint=*/false,
+        i == 0 ? PgBulkWriter::Mode::kLive : PgBulkWriter::Mode::kHeld));
+  }
+  return std::unique_ptr<BulkGroup>(std::move(group));
+}
+
+Result<std::unique_ptr<BulkWriter>> PgConnection::BulkInsert(
+    std::string_view table, const std::vector<std::string>& columns) {
+  ISMS_RETURN_IF_ERROR(Ready());
+  ISMS_ASSIGN_OR_RETURN(std::string sql, CopySql(table, columns));
   const bool savepoint = InTransaction();
   if (savepoint) ISMS_RETURN_IF_ERROR(ExecuteRaw("SAVEPOINT isms_bulk"));
   PGresult* res = PQexec(conn_, sql.c_str());

@@ -181,6 +181,7 @@ class SqliteStatement final : public Statement {
 };
 
 class SqliteBulkWriter;
+struct BulkInsertStatement;
 
 class SqliteConnection final : public Connection {
  public:
@@ -200,6 +201,8 @@ class SqliteConnection final : public Connection {
   Result<std::unique_ptr<Statement>> Prepare(std::string_view sql) override;
   Result<std::unique_ptr<BulkWriter>> BulkInsert(std::string_view table,
                                                  const std::vector<std::string>& columns) override;
+  Result<std::unique_ptr<BulkGroup>> BulkInsertGroup(
+      const std::vector<BulkTable>& tables) override;
 
   Status Begin() override {
     ISMS_RETURN_IF_ERROR(Ready());
@@ -242,6 +245,9 @@ class SqliteConnection final : public Connection {
     return SqlError(CodeFor(sqlite3_extended_errcode(db_)), Engine::kSqlite, display_, sql, msg);
   }
   void set_bulk_active(bool b) { bulk_active_ = b; }
+  Result<BulkInsertStatement> PrepareInsert(std::string_view table,
+                                                   const std::vector<std::string>& columns);
+  Result<bool> BeginBulk();
 
   // Prepared statements are kept for reuse, keyed by their SQL: parsing a statement costs more
   // than running a small one. A statement returns here when its Statement is destroyed.
@@ -350,188 +356,141 @@ Result<std::unique_ptr<Statement>> SqliteConnection::Prepare(std::string_view sq
   return std::unique_ptr<Statement>(new SqliteStatement(*this, stmt, std::string(sql), params));
 }
 
-// One prepared INSERT reused for every row, inside a transaction of its own (BEGIN IMMEDIATE) or
-// a savepoint of the caller's transaction, so that a writer discarded before Finish() leaves no
-// row behind and a failed one leaves the caller's transaction as it was.
-// The first rows are written as they end, on the caller's thread. Past kDirectRows, rows are
-// gathered in batches that a second thread binds and steps while the caller makes the next ones:
-// on a long write (the 711,802 obligations of a recompute, the findings and clocks of an import),
-// preparing the values (and checking the text) costs about as much as SQLite's insert. An error
-// of SQLite's then shows at a later EndRow() or at Finish(), as on PostgreSQL.
-class SqliteBulkWriter final : public BulkWriter {
+// One prepared INSERT per table reused for every row, inside a transaction of its own (BEGIN
+// IMMEDIATE) or a savepoint of the caller's transaction, so that a writer discarded before
+// Finish() leaves no row behind and a failed one leaves the caller's transaction as it was.
+// A lone writer writes its first rows as they end, on the caller's thread. Past kDirectRows, and
+// from the first row in a group, rows are gathered in batches that a second thread binds and
+// steps while the callers make the next ones: on a long write (the 711,802 obligations of a
+// recompute, the findings and clocks of an import), preparing the values (and checking the text)
+// costs about as much as SQLite's insert. An error of SQLite's then shows at a later EndRow() or
+// at Finish(), as on PostgreSQL.
+
+enum class BulkKind { kInt, kDouble, kText, kBlob, kNull };
+struct BulkValue {
+  BulkKind kind;
+  std::int64_t i;
+  double d;
+  std::size_t offset, size;  // text and blobs: where they lie in the batch's bytes
+};
+// Rows ended and not yet written: their values in column order, their text and blobs in
+// `bytes`, which no longer moves once the batch is handed over.
+struct BulkBatch {
+  std::vector<BulkValue> values;
+  std::string bytes;
+  std::size_t rows = 0;
+  void Clear() {
+    values.clear();
+    bytes.clear();
+    rows = 0;
+  }
+};
+
+// One table's INSERT.
+struct BulkInsertStatement {
+  sqlite3_stmt* stmt = nullptr;
+  std::string sql;
+  int columns = 0;
+};
+
+// Binds and steps every row of `b`, stopping at the first that fails. SQLite copies the text and
+// blobs from the batch once, into the record.
+Status WriteBatch(SqliteConnection& c, const BulkInsertStatement& s, const BulkBatch& b) {
+  std::size_t v = 0;
+  for (std::size_t r = 0; r < b.rows; ++r) {
+    int rc = SQLITE_OK;
+    for (int p = 1; p <= s.columns && rc == SQLITE_OK; ++p, ++v) {
+      const BulkValue& x = b.values[v];
+      const char* at = b.bytes.data() + x.offset;
+      switch (x.kind) {
+        case BulkKind::kInt: rc = sqlite3_bind_int64(s.stmt, p, x.i); break;
+        case BulkKind::kDouble: rc = sqlite3_bind_double(s.stmt, p, x.d); break;
+        case BulkKind::kNull: rc = sqlite3_bind_null(s.stmt, p); break;
+        case BulkKind::kText:
+          rc = sqlite3_bind_text64(s.stmt, p, at, x.size, SQLITE_STATIC, SQLITE_UTF8);
+          break;
+        case BulkKind::kBlob: rc = sqlite3_bind_blob64(s.stmt, p, at, x.size, SQLITE_STATIC); break;
+      }
+    }
+    if (rc != SQLITE_OK) return c.Error(rc, s.sql);
+    rc = sqlite3_step(s.stmt);
+    Status st = rc == SQLITE_DONE ? Status::Ok() : c.Error(rc, s.sql);
+    sqlite3_reset(s.stmt);
+    if (!st.ok()) return st;
+  }
+  return Status::Ok();
+}
+
+// The transaction (or savepoint) of one bulk write, and the thread that steps its batches, for
+// one writer or a group. Batches are written in the order they were handed over.
+class BulkSteps {
  public:
-  SqliteBulkWriter(SqliteConnection& c, sqlite3_stmt* stmt, std::string sql, int columns,
-                   bool own_transaction)
-      : c_(c), stmt_(stmt), sql_(std::move(sql)), columns_(columns), own_tx_(own_transaction) {
-    c_.set_bulk_active(true);
-  }
-  ~SqliteBulkWriter() override {
-    if (!finished_) Abandon();
-    sqlite3_finalize(stmt_);
+  BulkSteps(SqliteConnection& c, bool own_tx) : c_(c), own_tx_(own_tx) { c_.set_bulk_active(true); }
+  ~BulkSteps() {
+    if (!ended_) (void)End(/*keep=*/false);
   }
 
-  void AddInt(std::int64_t v) override {
-    if (Next()) batch_.values.push_back({Kind::kInt, v, 0, 0, 0});
+  bool threaded() const { return thread_.joinable(); }
+  // Gives `b` (rows for `s`) to the writer thread, started with the first batch, waiting while it
+  // has kQueuedBatches to write. Returns the writer's first failure, if any.
+  Status Hand(const BulkInsertStatement& s, BulkBatch&& b) {
+    std::unique_lock lock(mu_);
+    if (!thread_.joinable()) thread_ = std::thread([this] { WriteQueued(); });
+    changed_.wait(lock, [&] { return queue_.size() < kQueuedBatches || !written_.ok(); });
+    if (!written_.ok()) return written_;
+    queue_.push_back({&s, std::move(b)});
+    changed_.notify_all();
+    return Status::Ok();
   }
-  void AddDouble(double v) override {
-    if (Next()) batch_.values.push_back({Kind::kDouble, 0, v, 0, 0});
+  // Waits for the writer thread to write what it holds (or, with `discard`, only the batch it is
+  // writing) and ends it; gives its first failure.
+  Status Stop(bool discard) {
+    std::unique_lock lock(mu_);
+    if (thread_.joinable()) {
+      if (discard) queue_.clear();
+      stop_ = true;
+      lock.unlock();
+      changed_.notify_all();
+      thread_.join();
+      lock.lock();
+    }
+    return written_;
   }
-  void AddText(std::string_view v) override {
-    if (!Next()) return;
-    if (Status s = CheckText(v); !s.ok()) {
-      error_ = SqlError(s.code(), Engine::kSqlite, c_.DisplayUrl(), sql_, s.message());
-      return;
-    }
-    Keep(Kind::kText, v);
-  }
-  void AddBlob(std::string_view bytes) override {
-    if (Next()) Keep(Kind::kBlob, bytes);
-  }
-  void AddNull() override {
-    if (Next()) batch_.values.push_back({Kind::kNull, 0, 0, 0, 0});
-  }
-
-  Status EndRow() override {
-    if (finished_) return Finished();
-    if (!error_.ok()) return error_;
-    if (next_ != columns_) {
-      error_ = SqlError(StatusCode::kInvalidArgument, Engine::kSqlite, c_.DisplayUrl(), sql_,
-                        "row " + std::to_string(rows_ + 1) + " has " + std::to_string(next_) +
-                            " values for " + std::to_string(columns_) + " columns");
-      return error_;
-    }
-    next_ = 0;
-    ++rows_;
-    ++batch_.rows;
-    if (rows_ <= kDirectRows) {
-      error_ = Write(batch_);
-      batch_.Clear();
-    } else if (batch_.rows == kBatchRows) {
-      Hand(std::move(batch_));
-      batch_ = Batch{};
-    }
-    return error_;
-  }
-
-  Status Finish() override {
-    if (finished_) return Finished();
-    if (error_.ok() && next_ != 0) {
-      error_ = SqlError(StatusCode::kInvalidArgument, Engine::kSqlite, c_.DisplayUrl(), sql_,
-                        "the last row was not ended with EndRow()");
-    }
-    if (error_.ok() && batch_.rows > 0) {
-      if (writer_.joinable()) {
-        Hand(std::move(batch_));
-      } else {
-        error_ = Write(batch_);
-      }
-      batch_ = Batch{};
-    }
-    StopWriter(/*discard=*/!error_.ok());
-    if (error_.ok()) error_ = written_;
-    if (!error_.ok()) {
-      Abandon();
-      return error_;
-    }
-    finished_ = true;
+  // Ends the transaction or savepoint: keeps the rows (an error if that fails) or drops them.
+  Status End(bool keep) {
+    (void)Stop(/*discard=*/true);
+    ended_ = true;
     c_.set_bulk_active(false);
-    Status s = c_.ExecuteRaw(own_tx_ ? "COMMIT" : "RELEASE SAVEPOINT isms_bulk");
-    if (!s.ok()) (void)c_.ExecuteRaw(own_tx_ ? "ROLLBACK" : "ROLLBACK TO SAVEPOINT isms_bulk");
-    return s;
-  }
-
- private:
-  static constexpr std::int64_t kDirectRows = 4096;
-  static constexpr std::size_t kBatchRows = 2048, kQueuedBatches = 4;
-
-  enum class Kind { kInt, kDouble, kText, kBlob, kNull };
-  struct Value {
-    Kind kind;
-    std::int64_t i;
-    double d;
-    std::size_t offset, size;  // text and blobs: where they lie in the batch's bytes
-  };
-  // Rows ended and not yet written: their values in column order, their text and blobs in
-  // `bytes`, which no longer moves once the batch is handed over.
-  struct Batch {
-    std::vector<Value> values;
-    std::string bytes;
-    std::size_t rows = 0;
-    void Clear() {
-      values.clear();
-      bytes.clear();
-      rows = 0;
+    if (keep) {
+      Status s = c_.ExecuteRaw(own_tx_ ? "COMMIT" : "RELEASE SAVEPOINT isms_bulk");
+      if (s.ok()) return s;
+      (void)c_.ExecuteRaw(own_tx_ ? "ROLLBACK" : "ROLLBACK TO SAVEPOINT isms_bulk");
+      return s;
     }
-  };
-
-  int Next() {
-    if (finished_ || !error_.ok()) return 0;
-    if (next_ >= columns_) {
-      error_ = SqlError(StatusCode::kInvalidArgument, Engine::kSqlite, c_.DisplayUrl(), sql_,
-                        "row " + std::to_string(rows_ + 1) + " has more values than the " +
-                            std::to_string(columns_) + " columns");
-      return 0;
-    }
-    return ++next_;
-  }
-  void Keep(Kind kind, std::string_view v) {
-    batch_.values.push_back({kind, 0, 0, batch_.bytes.size(), v.size()});
-    batch_.bytes.append(v);
-  }
-
-  // Binds and steps every row of `b`, stopping at the first that fails. SQLite copies the text
-  // and blobs from the batch once, into the record.
-  Status Write(const Batch& b) {
-    std::size_t v = 0;
-    for (std::size_t r = 0; r < b.rows; ++r) {
-      int rc = SQLITE_OK;
-      for (int p = 1; p <= columns_ && rc == SQLITE_OK; ++p, ++v) {
-        const Value& x = b.values[v];
-        const char* at = b.bytes.data() + x.offset;
-        switch (x.kind) {
-          case Kind::kInt: rc = sqlite3_bind_int64(stmt_, p, x.i); break;
-          case Kind::kDouble: rc = sqlite3_bind_double(stmt_, p, x.d); break;
-          case Kind::kNull: rc = sqlite3_bind_null(stmt_, p); break;
-          case Kind::kText:
-            rc = sqlite3_bind_text64(stmt_, p, at, x.size, SQLITE_STATIC, SQLITE_UTF8);
-            break;
-          case Kind::kBlob: rc = sqlite3_bind_blob64(stmt_, p, at, x.size, SQLITE_STATIC); break;
-        }
-      }
-      if (rc != SQLITE_OK) return c_.Error(rc, sql_);
-      rc = sqlite3_step(stmt_);
-      Status s = rc == SQLITE_DONE ? Status::Ok() : c_.Error(rc, sql_);
-      sqlite3_reset(stmt_);
-      if (!s.ok()) return s;
-    }
+    (void)c_.ExecuteRaw(own_tx_ ? "ROLLBACK"
+                                : "ROLLBACK TO SAVEPOINT isms_bulk; RELEASE SAVEPOINT isms_bulk");
     return Status::Ok();
   }
 
-  // Gives `b` to the writer thread (started with the first batch), waiting while it has
-  // kQueuedBatches to write. A failure of the writer's becomes this writer's error.
-  void Hand(Batch&& b) {
-    if (!writer_.joinable()) writer_ = std::thread([this] { WriteQueued(); });
-    std::unique_lock lock(mu_);
-    changed_.wait(lock, [&] { return queue_.size() < kQueuedBatches || !written_.ok(); });
-    if (!written_.ok()) {
-      error_ = written_;
-      return;
-    }
-    queue_.push_back(std::move(b));
-    changed_.notify_all();
-  }
+ private:
+  static constexpr std::size_t kQueuedBatches = 4;
+  struct Job {
+    const BulkInsertStatement* s;
+    BulkBatch b;
+  };
+
   void WriteQueued() {
     while (true) {
-      Batch b;
+      Job job;
       {
         std::unique_lock lock(mu_);
         changed_.wait(lock, [&] { return !queue_.empty() || stop_; });
         if (queue_.empty()) return;
-        b = std::move(queue_.front());
+        job = std::move(queue_.front());
         queue_.pop_front();
       }
       changed_.notify_all();
-      Status s = Write(b);
+      Status s = WriteBatch(c_, *job.s, job.b);
       if (!s.ok()) {
         std::lock_guard lock(mu_);
         written_ = std::move(s);
@@ -541,58 +500,194 @@ class SqliteBulkWriter final : public BulkWriter {
       }
     }
   }
-  // Waits for the writer thread to write what it holds (or, with `discard`, only the batch it is
-  // writing), and ends it.
-  void StopWriter(bool discard) {
-    if (!writer_.joinable()) return;
-    {
-      std::lock_guard lock(mu_);
-      if (discard) queue_.clear();
-      stop_ = true;
-    }
-    changed_.notify_all();
-    writer_.join();
-  }
-
-  Status Finished() const {
-    return SqlError(StatusCode::kFailedPrecondition, Engine::kSqlite, c_.DisplayUrl(), sql_,
-                    "the bulk writer is finished already");
-  }
-  void Abandon() {
-    StopWriter(/*discard=*/true);
-    finished_ = true;
-    c_.set_bulk_active(false);
-    sqlite3_reset(stmt_);
-    if (own_tx_) {
-      (void)c_.ExecuteRaw("ROLLBACK");
-    } else {
-      (void)c_.ExecuteRaw("ROLLBACK TO SAVEPOINT isms_bulk; RELEASE SAVEPOINT isms_bulk");
-    }
-  }
 
   SqliteConnection& c_;
-  sqlite3_stmt* stmt_;
-  std::string sql_;
-  int columns_;
-  bool own_tx_;
-  int next_ = 0;
-  std::int64_t rows_ = 0;
-  Status error_;
-  bool finished_ = false;
-  Batch batch_;  // the rows being made
-
-  // The writer thread and what it shares with the caller's.
-  std::thread writer_;
+  const bool own_tx_;
+  bool ended_ = false;
+  std::thread thread_;
   std::mutex mu_;
   std::condition_variable changed_;
-  std::deque<Batch> queue_;
+  std::deque<Job> queue_;
   bool stop_ = false;
   Status written_;  // the writer thread's first failure
 };
 
-Result<std::unique_ptr<BulkWriter>> SqliteConnection::BulkInsert(
+// The rows of one table. Alone (BulkInsert) it owns its transaction and writes its first rows
+// itself; in a group, the group does, and every batch goes to the writer thread.
+class SqliteBulkWriter final : public BulkWriter {
+ public:
+  // Alone.
+  SqliteBulkWriter(SqliteConnection& c, BulkInsertStatement s, bool own_transaction)
+      : c_(c), s_(std::move(s)), own_steps_(std::make_unique<BulkSteps>(c, own_transaction)),
+        steps_(*own_steps_) {}
+  // In a group, whose `steps` outlive the writer.
+  SqliteBulkWriter(SqliteConnection& c, BulkInsertStatement s, BulkSteps& steps)
+      : c_(c), s_(std::move(s)), steps_(steps) {}
+  ~SqliteBulkWriter() override {
+    if (own_steps_ && !finished_) (void)own_steps_->End(/*keep=*/false);
+    own_steps_.reset();
+    sqlite3_finalize(s_.stmt);
+  }
+
+  void AddInt(std::int64_t v) override {
+    if (Next()) batch_.values.push_back({BulkKind::kInt, v, 0, 0, 0});
+  }
+  void AddDouble(double v) override {
+    if (Next()) batch_.values.push_back({BulkKind::kDouble, 0, v, 0, 0});
+  }
+  void AddText(std::string_view v) override {
+    if (!Next()) return;
+    if (Status s = CheckText(v); !s.ok()) {
+      error_ = SqlError(s.code(), Engine::kSqlite, c_.DisplayUrl(), s_.sql, s.message());
+      return;
+    }
+    Keep(BulkKind::kText, v);
+  }
+  void AddBlob(std::string_view bytes) override {
+    if (Next()) Keep(BulkKind::kBlob, bytes);
+  }
+  void AddNull() override {
+    if (Next()) batch_.values.push_back({BulkKind::kNull, 0, 0, 0, 0});
+  }
+
+  Status EndRow() override {
+    if (finished_) return Finished();
+    if (!error_.ok()) return error_;
+    if (next_ != s_.columns) {
+      error_ = SqlError(StatusCode::kInvalidArgument, Engine::kSqlite, c_.DisplayUrl(), s_.sql,
+                        "row " + std::to_string(rows_ + 1) + " has " + std::to_string(next_) +
+                            " values for " + std::to_string(s_.columns) + " columns");
+      return error_;
+    }
+    next_ = 0;
+    ++rows_;
+    ++batch_.rows;
+    if (own_steps_ && rows_ <= kDirectRows) {
+      error_ = WriteBatch(c_, s_, batch_);
+      batch_.Clear();
+    } else if (batch_.rows == kBatchRows) {
+      error_ = steps_.Hand(s_, std::move(batch_));
+      batch_ = BulkBatch{};
+    }
+    return error_;
+  }
+
+  Status Finish() override {
+    if (finished_) return Finished();
+    Status s = Close();
+    if (!own_steps_) return s;
+    // Alone: the rows are written, or none.
+    Status stopped = steps_.Stop(/*discard=*/!s.ok());
+    if (s.ok()) s = stopped;
+    Status ended = steps_.End(/*keep=*/s.ok());
+    return s.ok() ? ended : s;
+  }
+
+  // Ends the rows: hands over the last batch. Gives this writer's first error.
+  Status Close() {
+    if (finished_) return error_;
+    finished_ = true;
+    if (error_.ok() && next_ != 0) {
+      error_ = SqlError(StatusCode::kInvalidArgument, Engine::kSqlite, c_.DisplayUrl(), s_.sql,
+                        "the last row was not ended with EndRow()");
+    }
+    if (error_.ok() && batch_.rows > 0) {
+      error_ = steps_.threaded() || !own_steps_ ? steps_.Hand(s_, std::move(batch_))
+                                                : WriteBatch(c_, s_, batch_);
+    }
+    batch_ = BulkBatch{};
+    return error_;
+  }
+  // After the group has ended: the statement is not left running.
+  void Reset() { sqlite3_reset(s_.stmt); }
+
+ private:
+  static constexpr std::int64_t kDirectRows = 4096;
+  static constexpr std::size_t kBatchRows = 2048;
+
+  int Next() {
+    if (finished_ || !error_.ok()) return 0;
+    if (next_ >= s_.columns) {
+      error_ = SqlError(StatusCode::kInvalidArgument, Engine::kSqlite, c_.DisplayUrl(), s_.sql,
+                        "row " + std::to_string(rows_ + 1) + " has more values than the " +
+                            std::to_string(s_.columns) + " columns");
+      return 0;
+    }
+    return ++next_;
+  }
+  void Keep(BulkKind kind, std::string_view v) {
+    batch_.values.push_back({kind, 0, 0, batch_.bytes.size(), v.size()});
+    batch_.bytes.append(v);
+  }
+  Status Finished() const {
+    return SqlError(StatusCode::kFailedPrecondition, Engine::kSqlite, c_.DisplayUrl(), s_.sql,
+                    "the bulk writer is finished already");
+  }
+
+  SqliteConnection& c_;
+  BulkInsertStatement s_;
+  std::unique_ptr<BulkSteps> own_steps_;  // alone
+  BulkSteps& steps_;
+  int next_ = 0;
+  std::int64_t rows_ = 0;
+  Status error_;
+  bool finished_ = false;
+  BulkBatch batch_;  // the rows being made
+};
+
+class SqliteBulkGroup final : public BulkGroup {
+ public:
+  SqliteBulkGroup(SqliteConnection& c, std::vector<BulkInsertStatement> statements, bool own_tx)
+      : steps_(c, own_tx) {
+    for (BulkInsertStatement& s : statements) {
+      writers_.push_back(std::make_unique<SqliteBulkWriter>(c, std::move(s), steps_));
+    }
+  }
+  ~SqliteBulkGroup() override {
+    if (!finished_) Abandon();
+  }
+
+  BulkWriter& writer(std::size_t table) override { return *writers_.at(table); }
+
+  Status Finish() override {
+    if (finished_) {
+      return Status::FailedPrecondition("the bulk group is finished already");
+    }
+    Status s;
+    for (auto& w : writers_) {
+      Status closed = w->Close();
+      if (s.ok()) s = closed;
+    }
+    Status stopped = steps_.Stop(/*discard=*/!s.ok());
+    if (s.ok()) s = stopped;
+    if (!s.ok()) {
+      Abandon();
+      return s;
+    }
+    finished_ = true;
+    return steps_.End(/*keep=*/true);
+  }
+
+ private:
+  void Abandon() {
+    finished_ = true;
+    (void)steps_.Stop(/*discard=*/true);
+    for (auto& w : writers_) w->Reset();
+    (void)steps_.End(/*keep=*/false);
+  }
+
+  BulkSteps steps_;  // declared first: destroyed after the writers
+  std::vector<std::unique_ptr<SqliteBulkWriter>> writers_;
+  bool finished_ = false;
+};
+
+// The INSERT of `columns` into `table`.
+Result<BulkInsertStatement> SqliteConnection::PrepareInsert(
     std::string_view table, const std::vector<std::string>& columns) {
-  ISMS_RETURN_IF_ERROR(Ready());
+  if (!IsIdentifier(table) || columns.empty()) {
+    return SqlError(StatusCode::kInvalidArgument, Engine::kSqlite, display_, {},
+                    "bulk insert needs a plain table name and at least one column");
+  }
   std::string sql = "INSERT INTO " + std::string(table) + " (";
   std::string values;
   for (std::size_t i = 0; i < columns.size(); ++i) {
@@ -604,14 +699,17 @@ Result<std::unique_ptr<BulkWriter>> SqliteConnection::BulkInsert(
     values += (i ? ", $" : "$") + std::to_string(i + 1);
   }
   sql += ") VALUES (" + values + ")";
-  if (!IsIdentifier(table) || columns.empty()) {
-    return SqlError(StatusCode::kInvalidArgument, Engine::kSqlite, display_, {},
-                    "bulk insert needs a plain table name and at least one column");
-  }
-  sqlite3_stmt* stmt = nullptr;
-  int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
-                              SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
-  if (rc != SQLITE_OK) return Error(rc, sql);
+  BulkInsertStatement s;
+  s.sql = std::move(sql);
+  s.columns = static_cast<int>(columns.size());
+  int rc = sqlite3_prepare_v3(db_, s.sql.data(), static_cast<int>(s.sql.size()),
+                              SQLITE_PREPARE_PERSISTENT, &s.stmt, nullptr);
+  if (rc != SQLITE_OK) return Error(rc, s.sql);
+  return s;
+}
+
+// Opens the bulk write's transaction, or its savepoint in the caller's; true for its own.
+Result<bool> SqliteConnection::BeginBulk() {
   const bool own_tx = !InTransaction();
   // Inside the caller's transaction, the pages it changed so far go to the write-ahead log first
   // (they would at its commit): in WAL mode SQLite copies a page changed before a savepoint to
@@ -620,18 +718,49 @@ Result<std::unique_ptr<BulkWriter>> SqliteConnection::BulkInsert(
   // obligations after the findings, where it now copies next to nothing.
   if (!own_tx) {
     int rc_flush = sqlite3_db_cacheflush(db_);
-    if (rc_flush != SQLITE_OK) {
-      sqlite3_finalize(stmt);
-      return Error(rc_flush, "flushing the transaction's pages before " + sql);
+    if (rc_flush != SQLITE_OK) return Error(rc_flush, "flushing the transaction's pages");
+  }
+  ISMS_RETURN_IF_ERROR(ExecuteRaw(own_tx ? "BEGIN IMMEDIATE" : "SAVEPOINT isms_bulk"));
+  return own_tx;
+}
+
+Result<std::unique_ptr<BulkWriter>> SqliteConnection::BulkInsert(
+    std::string_view table, const std::vector<std::string>& columns) {
+  ISMS_RETURN_IF_ERROR(Ready());
+  ISMS_ASSIGN_OR_RETURN(BulkInsertStatement s, PrepareInsert(table, columns));
+  Result<bool> own_tx = BeginBulk();
+  if (!own_tx.ok()) {
+    sqlite3_finalize(s.stmt);
+    return own_tx.status();
+  }
+  return std::unique_ptr<BulkWriter>(new SqliteBulkWriter(*this, std::move(s), *own_tx));
+}
+
+Result<std::unique_ptr<BulkGroup>> SqliteConnection::BulkInsertGroup(
+    const std::vector<BulkTable>& tables) {
+  ISMS_RETURN_IF_ERROR(Ready());
+  if (tables.empty()) {
+    return SqlError(StatusCode::kInvalidArgument, Engine::kSqlite, display_, {},
+                    "a bulk group needs at least one table");
+  }
+  std::vector<BulkInsertStatement> statements;
+  auto finalize = [&] {
+    for (BulkInsertStatement& s : statements) sqlite3_finalize(s.stmt);
+  };
+  for (const BulkTable& t : tables) {
+    Result<BulkInsertStatement> s = PrepareInsert(t.table, t.columns);
+    if (!s.ok()) {
+      finalize();
+      return s.status();
     }
+    statements.push_back(std::move(*s));
   }
-  Status s = ExecuteRaw(own_tx ? "BEGIN IMMEDIATE" : "SAVEPOINT isms_bulk");
-  if (!s.ok()) {
-    sqlite3_finalize(stmt);
-    return s;
+  Result<bool> own_tx = BeginBulk();
+  if (!own_tx.ok()) {
+    finalize();
+    return own_tx.status();
   }
-  return std::unique_ptr<BulkWriter>(
-      new SqliteBulkWriter(*this, stmt, sql, static_cast<int>(columns.size()), own_tx));
+  return std::unique_ptr<BulkGroup>(new SqliteBulkGroup(*this, std::move(statements), *own_tx));
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 // a time; open one connection per thread.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -96,6 +97,28 @@ class BulkWriter {
   virtual Status Finish() = 0;
 };
 
+// A table and the columns a bulk write fills, in the order of the values.
+struct BulkTable {
+  std::string table;
+  std::vector<std::string> columns;
+};
+
+// Bulk writes into several tables at once, on one connection (BulkInsertGroup): one BulkWriter
+// per table, in the order the tables were given. Each writer is used by one thread at a time,
+// and different writers may be used by different threads at once (rows of a table and the rows
+// derived from them, made on two threads). A writer's Finish() ends its table's rows; the
+// group's Finish() ends the writers left and writes everything, or gives the first error of any
+// table (a failed group writes nothing, as a failed BulkWriter). Destroying the group before its
+// Finish() discards every table's rows. SQLite writes every table's rows on one thread as their
+// batches fill; PostgreSQL streams the first table by COPY as its rows come and keeps the
+// others' rows in memory until the group finishes, then copies them.
+class BulkGroup {
+ public:
+  virtual ~BulkGroup() = default;
+  virtual BulkWriter& writer(std::size_t table) = 0;
+  virtual Status Finish() = 0;
+};
+
 // Bulk writers and open statements: from BulkInsert() until Finish() or the writer's destruction,
 // the connection refuses every other call (kFailedPrecondition). On PostgreSQL, rows of a query
 // stream in one at a time; running another statement on the connection before a query is read to
@@ -118,6 +141,9 @@ class Connection {
 
   virtual Result<std::unique_ptr<BulkWriter>> BulkInsert(
       std::string_view table, const std::vector<std::string>& columns) = 0;
+  // Several tables at once (see BulkGroup); the connection is busy until the group finishes.
+  virtual Result<std::unique_ptr<BulkGroup>> BulkInsertGroup(
+      const std::vector<BulkTable>& tables) = 0;
 
   // Transactions do not nest. Begin() on SQLite takes the write lock at once (IMMEDIATE).
   // Commit() and Rollback() end every statement of the connection still running (left on a

@@ -602,6 +602,111 @@ TEST_P(StoreContractTest, ALongBulkWriteFailingLateWritesNothingAndKeepsTheTrans
   EXPECT_EQ(Count("t"), 2);
 }
 
+// A group writes several tables at once, each from its own thread: every row of each, exactly,
+// in one transaction with the caller's rows.
+TEST_P(StoreContractTest, BulkGroupWritesEveryTableFromTwoThreads) {
+  ASSERT_TRUE(c().Execute("CREATE TABLE bulk (id BIGINT PRIMARY KEY, s TEXT, n BIGINT, "
+                          "d DOUBLE PRECISION, b " +
+                          BlobType() + ")")
+                  .ok());
+  MakeTable();
+  constexpr int kRows = 30000;
+  Transaction tx(c());
+  ASSERT_TRUE(tx.Begin().ok());
+  Insert(-1);
+  auto g = c().BulkInsertGroup({{"bulk", {"id", "s", "n", "d", "b"}}, {"t", {"id", "s"}}});
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  EXPECT_EQ(c().Execute("SELECT 1").code(), StatusCode::kFailedPrecondition);
+  std::thread second([&] {
+    BulkWriter& w = (*g)->writer(1);
+    for (int i = 0; i < kRows; ++i) {
+      w.AddInt(i);
+      w.AddText("second " + std::to_string(i));
+      ASSERT_TRUE(w.EndRow().ok()) << i;
+    }
+    ASSERT_TRUE(w.Finish().ok());
+  });
+  WriteAwkwardRows((*g)->writer(0), kRows);
+  second.join();
+  Status f = (*g)->Finish();
+  ASSERT_TRUE(f.ok()) << f.ToString();
+  EXPECT_TRUE(c().InTransaction());
+  Insert(-2);
+  ASSERT_TRUE(tx.Commit().ok());
+  auto select = Prep("SELECT id, s, n, d, b FROM bulk ORDER BY id");
+  CheckAwkwardRows(*select, kRows);
+  EXPECT_EQ(Count("t"), kRows + 2);
+  auto last = Prep("SELECT s FROM t WHERE id = $1");
+  last->BindInt(1, kRows - 1);
+  ASSERT_TRUE(*last->Step());
+  EXPECT_EQ(last->ColumnText(0), "second " + std::to_string(kRows - 1));
+}
+
+// A group that fails in any table (here the second, far into its rows) writes nothing to any,
+// names the failure, and leaves the caller's transaction usable; one discarded before Finish()
+// writes nothing either, inside a transaction or outside one.
+TEST_P(StoreContractTest, AFailedOrDiscardedBulkGroupWritesNothing) {
+  MakeTable();
+  ASSERT_TRUE(c().Execute("CREATE TABLE u (id BIGINT PRIMARY KEY)").ok());
+  {
+    Transaction tx(c());
+    ASSERT_TRUE(tx.Begin().ok());
+    Insert(9000);
+    auto g = c().BulkInsertGroup({{"u", {"id"}}, {"t", {"id", "s"}}});
+    ASSERT_TRUE(g.ok()) << g.status().ToString();
+    Status s;
+    for (int i = 0; i < 20000 && s.ok(); ++i) {
+      (*g)->writer(0).AddInt(i);
+      s = (*g)->writer(0).EndRow();
+      if (s.ok()) {
+        (*g)->writer(1).AddInt(i);
+        (*g)->writer(1).AddText("x");
+        s = (*g)->writer(1).EndRow();
+      }
+    }
+    if (s.ok()) s = (*g)->Finish();
+    EXPECT_EQ(s.code(), StatusCode::kAlreadyExists) << s.ToString();
+    g->reset();
+    Insert(-1);
+    ASSERT_TRUE(tx.Commit().ok());
+  }
+  EXPECT_EQ(Count("u"), 0);
+  EXPECT_EQ(Count("t"), 2);
+  {
+    auto g = c().BulkInsertGroup({{"u", {"id"}}, {"t", {"id", "s"}}});
+    ASSERT_TRUE(g.ok()) << g.status().ToString();
+    for (int i = 0; i < 10000; ++i) {
+      (*g)->writer(0).AddInt(i);
+      ASSERT_TRUE((*g)->writer(0).EndRow().ok());
+      (*g)->writer(1).AddInt(100000 + i);
+      (*g)->writer(1).AddNull();
+      ASSERT_TRUE((*g)->writer(1).EndRow().ok());
+    }
+  }
+  EXPECT_FALSE(c().InTransaction());
+  EXPECT_EQ(Count("u"), 0);
+  EXPECT_EQ(Count("t"), 2);
+  // Outside a transaction, a finished group is a transaction of its own.
+  {
+    auto g = c().BulkInsertGroup({{"u", {"id"}}, {"t", {"id", "s"}}});
+    ASSERT_TRUE(g.ok()) << g.status().ToString();
+    (*g)->writer(1).AddInt(7);
+    (*g)->writer(1).AddText("seven");
+    ASSERT_TRUE((*g)->writer(1).EndRow().ok());
+    (*g)->writer(0).AddInt(7);
+    ASSERT_TRUE((*g)->writer(0).EndRow().ok());
+    ASSERT_TRUE((*g)->Finish().ok());
+    EXPECT_EQ((*g)->Finish().code(), StatusCode::kFailedPrecondition);
+  }
+  EXPECT_FALSE(c().InTransaction());
+  EXPECT_EQ(Count("u"), 1);
+  EXPECT_EQ(Count("t"), 3);
+  EXPECT_EQ(c().BulkInsertGroup({}).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(c().BulkInsertGroup({{"u", {"id"}}, {"t; DROP TABLE t", {"id"}}}).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_FALSE(c().InTransaction());
+}
+
 TEST_P(StoreContractTest, BulkWriterChecksRowsAndNames) {
   MakeTable();
   EXPECT_EQ(c().BulkInsert("t; DROP TABLE t", {"id"}).status().code(),
