@@ -647,6 +647,105 @@ struct Pending {
   }
 };
 
+// The new findings' clocks, evaluated on a thread of its own while the import reads and writes
+// the next findings (the rules are pure), and their obligations and streams written through
+// the import's bulk group (SQLite writes them as they come; PostgreSQL after the findings). Rows
+// wait in a bounded queue: the import waits when the evaluation falls behind, so that memory
+// stays bounded.
+class ClockQueue {
+ public:
+  ClockQueue(const ContractContext& ctx, Instant now, store::BulkWriter& obligations,
+             store::BulkWriter& streams)
+      : ctx_(ctx), now_(now), obligations_(obligations), streams_(streams),
+        thread_([this] { Run(); }) {}
+  ~ClockQueue() { (void)Close(); }
+  ClockQueue(const ClockQueue&) = delete;
+  ClockQueue& operator=(const ClockQueue&) = delete;
+
+  // The row of a new finding, as written.
+  void Add(FindingRow&& row) {
+    batch_.push_back(std::move(row));
+    if (batch_.size() == kBatch) Hand();
+  }
+  // Waits for every row to be evaluated and its clocks written (before the group finishes);
+  // gives the first error of the writes.
+  Status Close() {
+    if (thread_.joinable()) {
+      if (!batch_.empty()) Hand();
+      {
+        std::lock_guard lock(mu_);
+        closed_ = true;
+      }
+      cv_.notify_all();
+      thread_.join();
+    }
+    return error_;
+  }
+
+ private:
+  static constexpr size_t kBatch = 256, kAhead = 64;
+
+  void Hand() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return queue_.size() < kAhead || stopped_; });
+    if (!stopped_) queue_.push_back(std::move(batch_));
+    batch_.clear();
+    cv_.notify_all();
+  }
+  void Run() {
+    static const std::vector<Event> kNone;
+    const std::int64_t cid = ctx_.record.id;
+    while (true) {
+      std::vector<FindingRow> rows;
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [&] { return !queue_.empty() || closed_; });
+        if (queue_.empty()) return;
+        rows = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      cv_.notify_all();
+      for (const FindingRow& row : rows) {
+        const std::string stream = "vuln:" + FindingId(row.id);
+        const Evaluation ev =
+            EvaluateFinding(FactsOf(row, ctx_, kNone, now_), ctx_.versions, ctx_.calendar, kNone,
+                            now_)
+                .evaluation;
+        int ordinal = 0;
+        for (const Obligation& o : ev.obligations) {
+          ledger_internal::AddObligationRow(obligations_, cid, stream, ordinal++, o);
+          if (Status s = obligations_.EndRow(); !s.ok()) return Stop(std::move(s));
+        }
+        if (Status s = ledger_internal::AddStreamRow(streams_, cid, stream, ev.next_change);
+            !s.ok()) {
+          return Stop(std::move(s));
+        }
+      }
+    }
+  }
+  // After a failed write: the rest is not evaluated (the import fails).
+  void Stop(Status s) {
+    std::lock_guard lock(mu_);
+    error_ = std::move(s);
+    stopped_ = true;
+    queue_.clear();
+    cv_.notify_all();
+  }
+
+  const ContractContext& ctx_;
+  const Instant now_;
+  store::BulkWriter& obligations_;
+  store::BulkWriter& streams_;
+  std::vector<FindingRow> batch_;  // the import's, not yet handed over
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::vector<FindingRow>> queue_;
+  bool closed_ = false;
+  bool stopped_ = false;
+  Status error_;  // the thread's until joined
+  std::thread thread_;
+};
+
 // From this many new obligations an import may write them without obligations_by_urgency and make
 // the index again (see ImportScan): below it, keeping the index up to date costs little.
 constexpr std::int64_t kRebuildUrgencyAtLeast = 10000;
@@ -823,6 +922,32 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
     ~Undecide() { q.DecideUnder(nullptr); }
   } undecide{parse};
 
+  // An import that may bring more obligations than the store holds (a first import, typically:
+  // reckoned from the file's size, a finding per 2 KiB) writes them without
+  // obligations_by_urgency and makes the index again before it commits: its keys (the urgency,
+  // the due instant, the clause, the subject) come in no order, and keeping it up to date row by
+  // row costs more than sorting every row once (a first import of 200,000 Nessus findings,
+  // 170,000 obligations: about 0.5 s less of PostgreSQL's CPU, 0.2 s less on SQLite). On
+  // PostgreSQL the dropped index keeps the table's readers waiting until the import commits.
+  bool rebuild_urgency = false;
+  if (const std::int64_t adding = result.bytes / 2048; adding >= kRebuildUrgencyAtLeast) {
+    // Counted up to `adding` only: the cost stays that of the rows about to be written.
+    ISMS_ASSIGN_OR_RETURN(auto held, conn.Prepare("SELECT COUNT(*) FROM (SELECT 1 FROM "
+                                                  "obligations LIMIT $1) AS held"));
+    held->BindInt(1, adding);
+    ISMS_ASSIGN_OR_RETURN(bool row, held->Step());
+    rebuild_urgency = row && held->ColumnInt(0) < adding;
+    held->Reset();
+  }
+  if (rebuild_urgency) {
+    // SQLite drops no index while a statement of the connection is left on a row (a caller's):
+    // the index is then kept up to date row by row, as for a smaller import. (On PostgreSQL a
+    // failed statement ends the transaction.)
+    Status dropped = conn.Execute("DROP INDEX IF EXISTS obligations_by_urgency");
+    if (!dropped.ok() && conn.engine() == store::Engine::kPostgres) return dropped;
+    rebuild_urgency = dropped.ok();
+  }
+
   // Which assets the scan covered, with how good its credentials were.
   std::map<std::int64_t, std::optional<bool>> covered;
   // The report's findings, merged by identity (a Nessus plugin on two ports is one finding).
@@ -854,12 +979,19 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
 
   // New findings are written as they come; a later duplicate merged into one is written again
   // below (merged).
-  std::unique_ptr<store::BulkWriter> writer;
+  std::unique_ptr<store::BulkGroup> writers;  // findings, obligations, streams
+  std::optional<ClockQueue> clocks;
   auto write = [&](size_t i, std::optional<Severity>& decided) -> Status {
-    if (!writer) {
-      ISMS_ASSIGN_OR_RETURN(writer, conn.BulkInsert("findings", kFindingColumnList));
+    if (!writers) {
+      ISMS_ASSIGN_OR_RETURN(writers,
+                            conn.BulkInsertGroup({{"findings", kFindingColumnList},
+                                                  {"obligations",
+                                                   ledger_internal::ObligationColumnList()},
+                                                  {"streams",
+                                                   {"contract_id", "stream", "next_change"}}}));
+      clocks.emplace(ctx, now, writers->writer(1), writers->writer(2));
     }
-    store::BulkWriter& w = *writer;
+    store::BulkWriter& w = writers->writer(0);
     Pending& p = fresh[i];
     p.Decide(policy, decided);
     const RawFinding& f = p.f;
@@ -907,6 +1039,10 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
     w.AddText(p.Statement());
     w.AddText(f.vex_justification);
     ISMS_RETURN_IF_ERROR(w.EndRow());
+    FindingRow row;
+    p.Row(cid, first_new_id + static_cast<std::int64_t>(i), assets.NameOf(p.asset), scanner,
+          scan_type, scanned_at, result.scan_id, cred, &row);
+    clocks->Add(std::move(row));
     p.Slim();
     return Status::Ok();
   };
@@ -994,9 +1130,13 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
   if (progress) progress(result.bytes, result.bytes, parse.count());
   for (Parsed& f : waiting) ISMS_RETURN_IF_ERROR(take_finding(f));
   waiting.clear();
-  if (writer) {
-    ISMS_RETURN_IF_ERROR(writer->Finish());
-    writer.reset();
+  if (writers) {
+    Status clocked = clocks->Close();
+    Status written = writers->Finish();
+    ISMS_RETURN_IF_ERROR(written);
+    ISMS_RETURN_IF_ERROR(clocked);
+    clocks.reset();
+    writers.reset();
   }
   file.reset();
   result.assets = static_cast<std::int64_t>(covered.size());
@@ -1030,35 +1170,6 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
     u->BindInt(4, first_new_id);
     ISMS_RETURN_IF_ERROR(u->Run());
   }
-
-  // The new findings' clocks, from what is written, on worker threads (the rules are pure)
-  // while this one records the scan.
-  std::vector<std::pair<std::string, Evaluation>> evaluations(fresh.size());
-  std::vector<std::jthread> evaluators;
-  const size_t parts = 2;
-  for (size_t part = 0; part < parts; ++part) {
-    evaluators.emplace_back([&, part] {
-      static const std::vector<Event> kNone;
-      FindingRow row;
-      for (size_t i = part; i < fresh.size(); i += parts) {
-        const Pending& p = fresh[i];
-        p.Row(cid, first_new_id + static_cast<std::int64_t>(i), assets.NameOf(p.asset), scanner,
-              scan_type, scanned_at, result.scan_id, covered.at(p.asset), &row);
-        FindingFacts facts = FactsOf(row, ctx, kNone, now);
-        evaluations[i] = {
-            "vuln:" + FindingId(row.id),
-            EvaluateFinding(facts, ctx.versions, ctx.calendar, kNone, now).evaluation};
-      }
-    });
-  }
-  struct Join {
-    std::vector<std::jthread>& threads;
-    ~Join() {
-      for (std::jthread& t : threads) {
-        if (t.joinable()) t.join();
-      }
-    }
-  } join{evaluators};
 
   // The scan itself.
   {
@@ -1107,7 +1218,9 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
   result.new_findings = static_cast<std::int64_t>(fresh.size());
 
   // Findings seen again: last seen moves; a remediated one is open again.
+  // The clocks of findings changed by a merge after they were written are evaluated again.
   std::vector<std::int64_t> changed = reopened_ids;
+  for (size_t i : merged) changed.push_back(first_new_id + static_cast<std::int64_t>(i));
   changed.insert(changed.end(), exploit_ids.begin(), exploit_ids.end());
   if (!seen_ids.empty()) {
     ISMS_RETURN_IF_ERROR(UpdateFindings(conn, reopened_ids,
@@ -1230,53 +1343,12 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
     result.remediated = static_cast<std::int64_t>(gone.size());
   }
 
-  // The clocks: the new findings' (evaluated above), the changed findings' and those of the
-  // assets the scan covered, stored in bulk.
-  for (std::jthread& t : evaluators) t.join();
-  // The new findings are written and evaluated: they are let go on another thread while this
-  // one stores their clocks (hundreds of thousands of strings take a while to free).
+  // The clocks of the changed findings and of the assets the scan covered (the new findings'
+  // were written with them). The new findings are let go on another thread meanwhile
+  // (hundreds of thousands of strings take a while to free).
   std::jthread release([gone = std::move(fresh), index = std::move(fresh_index)]() mutable {
     std::vector<Pending>().swap(gone);
     decltype(index)().swap(index);
-  });
-  // In the order of the streams' names ("vuln:F-10" before "vuln:F-9"), the order of the
-  // obligations' and streams' keys: each row then goes next to the one before it, not at a
-  // random place in the index (on SQLite this halved the cost of these writes).
-  std::sort(evaluations.begin(), evaluations.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
-  // An import that brings more obligations than the store holds (a first import, typically)
-  // writes them without obligations_by_urgency and makes the index again before it commits:
-  // its keys (the urgency, the due instant, the clause, the subject) come in no order, and
-  // keeping it up to date row by row costs more than sorting every row once (a first import
-  // of 200,000 Nessus findings, 170,000 obligations: about 0.5 s less of PostgreSQL's CPU,
-  // 0.2 s less on SQLite). On PostgreSQL the dropped index keeps the table's readers waiting
-  // until the import commits.
-  bool rebuild_urgency = false;
-  {
-    std::int64_t adding = 0;
-    for (const auto& [stream, ev] : evaluations) {
-      adding += static_cast<std::int64_t>(ev.obligations.size());
-    }
-    if (adding >= kRebuildUrgencyAtLeast) {
-      // Counted up to `adding` only: the cost stays that of the rows about to be written.
-      ISMS_ASSIGN_OR_RETURN(auto held, conn.Prepare("SELECT COUNT(*) FROM (SELECT 1 FROM "
-                                                    "obligations LIMIT $1) AS held"));
-      held->BindInt(1, adding);
-      ISMS_ASSIGN_OR_RETURN(bool row, held->Step());
-      rebuild_urgency = row && held->ColumnInt(0) < adding;
-    }
-  }
-  if (rebuild_urgency) {
-    // SQLite drops no index while a statement of the connection is left on a row (a caller's):
-    // the index is then kept up to date row by row, as for a smaller import. (On PostgreSQL a
-    // failed statement ends the transaction.)
-    Status dropped = conn.Execute("DROP INDEX IF EXISTS obligations_by_urgency");
-    if (!dropped.ok() && conn.engine() == store::Engine::kPostgres) return dropped;
-    rebuild_urgency = dropped.ok();
-  }
-  ISMS_RETURN_IF_ERROR(ledger_.StoreNewEvaluations(ctx, evaluations));
-  std::jthread release_evaluations([gone = std::move(evaluations)]() mutable {
-    std::vector<std::pair<std::string, Evaluation>>().swap(gone);
   });
   std::vector<std::pair<std::string, Evaluation>> refreshed;
   ISMS_ASSIGN_OR_RETURN(refreshed, EvaluateScanStreamsOf(conn, ctx, result.scan_id, now));

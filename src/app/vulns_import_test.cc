@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <filesystem>
@@ -130,6 +131,29 @@ TEST_P(VulnImportTest, APluginOnTwoPortsIsOneFindingWhicheverPortComesFirst) {
   EXPECT_EQ(f->port, "443/tcp,80/tcp");
   EXPECT_EQ(f->cves, (std::vector<std::string>{"CVE-2025-1001", "CVE-2025-1002"}));
   EXPECT_EQ(f->vuln_id, "300001") << "two CVEs: the scanner's id";
+  // Its clocks are those of the merged finding (written before the merge, evaluated again
+  // after it): exploitable with no patch opens 9.5.6, and a recompute changes nothing.
+  store::Connection& conn = ledger_->connection();
+  auto rows = [&] {
+    std::vector<std::string> out;
+    auto st = conn.Prepare("SELECT stream, ordinal, clause, title, state, due_at FROM obligations "
+                           "ORDER BY stream, ordinal");
+    EXPECT_TRUE(st.ok()) << st.status().ToString();
+    while (st.ok()) {
+      auto row = (*st)->Step();
+      if (!row.ok() || !*row) break;
+      std::string r;
+      for (int c = 0; c < 6; ++c) r += std::string((*st)->ColumnView(c)) + "|";
+      out.push_back(r);
+    }
+    return out;
+  };
+  const std::vector<std::string> imported = rows();
+  EXPECT_TRUE(std::any_of(imported.begin(), imported.end(), [](const std::string& r) {
+    return r.find("|9.5.6|") != std::string::npos;
+  })) << "the exploit came with the second port";
+  ASSERT_TRUE(ledger_->Recompute("c").ok());
+  EXPECT_EQ(rows(), imported);
 }
 
 TEST_P(VulnImportTest, AnImportOfManyObligationsLeavesTheUrgencyIndexInPlace) {
