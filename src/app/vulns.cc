@@ -80,7 +80,7 @@ Result<FindingRow> ReadFinding(const store::Statement& st) {
   return r;
 }
 
-FindingFacts FactsOf(const FindingRow& row, const ContractContext& ctx,
+FindingFacts FactsOf(const FindingClockFields& row, const ContractContext& ctx,
                      const std::vector<Event>& events, Instant as_of) {
   FindingFacts f;
   f.id = FindingId(row.id);

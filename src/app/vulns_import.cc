@@ -597,50 +597,26 @@ struct Pending {
     if (f.vex == VexState::kFixed) return "fixed";
     return "";
   }
-  // The finding as it reads back once written (finding `id` of scan `scan_id`).
-  void Row(std::int64_t contract_id, std::int64_t id, const std::string& asset_name,
-           const std::string& scanner, const std::string& scan_type, Instant scanned_at,
-           std::int64_t scan_id, std::optional<bool> credentialed, FindingRow* r) const {
-    r->contract_id = contract_id;
+  // What the finding's clocks are decided from, as it reads back once written (finding `id` of
+  // scan `scan_id`).
+  void Clock(std::int64_t id, const std::string& asset_name, Instant scanned_at,
+             FindingClockFields* r) const {
     r->id = id;
-    r->asset_id = asset;
     r->asset_name = asset_name;
-    r->scanner = scanner;
-    r->scan_type = scan_type;
-    r->check_id = f.check_id;
-    r->component = f.component;
-    r->purl = f.purl;
-    r->cpe = f.cpe;
-    r->port = f.port;
-    r->title = f.title;
     r->vuln_id = VulnId();
-    r->cves = Split(cves, ',');
     r->category = severity.category;
-    r->category_source = severity.source;
-    r->base_score = severity.base_score;
-    r->cvss_vector = severity.vector;
     r->kind = kind;
     r->fix_state = std::string(FixStateKey(f.fix));
-    r->fixed_version = f.fixed_version;
     r->patch_published = f.patch_published;
     r->vuln_published = f.vuln_published;
     r->csaf_fix_date.reset();
     r->csaf_advisory_date.reset();
-    r->csaf_advisory.clear();
     r->exploit_available = f.exploit_available;
     r->exploit_seen_at = f.exploit_available ? std::optional<Instant>(scanned_at) : std::nullopt;
-    r->first_seen = r->last_seen = scanned_at;
-    r->first_scan_id = r->last_scan_id = scan_id;
-    r->credentialed = credentialed;
-    if (f.vex == VexState::kFixed) {
-      r->remediated_at = scanned_at;
-      r->remediated_by = StatementRemediation(scan_id);
-    } else {
-      r->remediated_at.reset();
-      r->remediated_by.clear();
-    }
+    r->first_seen = scanned_at;
+    r->remediated_at =
+        f.vex == VexState::kFixed ? std::optional<Instant>(scanned_at) : std::nullopt;
     r->statement = Statement();
-    r->statement_note = f.vex_justification;
   }
   static std::string StatementRemediation(std::int64_t scan_id) {
     return "statement in scan S-" + std::to_string(scan_id);
@@ -663,7 +639,7 @@ class ClockQueue {
   ClockQueue& operator=(const ClockQueue&) = delete;
 
   // The row of a new finding, as written.
-  void Add(FindingRow&& row) {
+  void Add(FindingClockFields&& row) {
     batch_.push_back(std::move(row));
     if (batch_.size() == kBatch) Hand();
   }
@@ -696,7 +672,7 @@ class ClockQueue {
     static const std::vector<Event> kNone;
     const std::int64_t cid = ctx_.record.id;
     while (true) {
-      std::vector<FindingRow> rows;
+      std::vector<FindingClockFields> rows;
       {
         std::unique_lock lock(mu_);
         cv_.wait(lock, [&] { return !queue_.empty() || closed_; });
@@ -705,7 +681,7 @@ class ClockQueue {
         queue_.pop_front();
       }
       cv_.notify_all();
-      for (const FindingRow& row : rows) {
+      for (const FindingClockFields& row : rows) {
         const std::string stream = "vuln:" + FindingId(row.id);
         const Evaluation ev =
             EvaluateFinding(FactsOf(row, ctx_, kNone, now_), ctx_.versions, ctx_.calendar, kNone,
@@ -736,10 +712,10 @@ class ClockQueue {
   const Instant now_;
   store::BulkWriter& obligations_;
   store::BulkWriter& streams_;
-  std::vector<FindingRow> batch_;  // the import's, not yet handed over
+  std::vector<FindingClockFields> batch_;  // the import's, not yet handed over
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::vector<FindingRow>> queue_;
+  std::deque<std::vector<FindingClockFields>> queue_;
   bool closed_ = false;
   bool stopped_ = false;
   Status error_;  // the thread's until joined
@@ -1039,10 +1015,10 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
     w.AddText(p.Statement());
     w.AddText(f.vex_justification);
     ISMS_RETURN_IF_ERROR(w.EndRow());
-    FindingRow row;
-    p.Row(cid, first_new_id + static_cast<std::int64_t>(i), assets.NameOf(p.asset), scanner,
-          scan_type, scanned_at, result.scan_id, cred, &row);
-    clocks->Add(std::move(row));
+    FindingClockFields clock;
+    p.Clock(first_new_id + static_cast<std::int64_t>(i), assets.NameOf(p.asset), scanned_at,
+            &clock);
+    clocks->Add(std::move(clock));
     p.Slim();
     return Status::Ok();
   };

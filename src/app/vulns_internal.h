@@ -13,25 +13,32 @@
 
 namespace isms::app::internal {
 
-struct FindingRow {
-  std::int64_t contract_id = 0;
+// The fields of a finding's row that its clocks are decided from (FactsOf).
+struct FindingClockFields {
   std::int64_t id = 0;
-  std::int64_t asset_id = 0;
   std::string asset_name;  // filled by queries that join assets
-  std::string scanner, scan_type, check_id, component, purl, cpe, port, title, vuln_id;
-  std::vector<std::string> cves;
-  std::string category, category_source;
-  std::optional<double> base_score;
-  std::string cvss_vector, kind, fix_state, fixed_version;
+  std::string vuln_id, category, kind, fix_state;
   std::optional<Date> patch_published, vuln_published, csaf_fix_date, csaf_advisory_date;
-  std::string csaf_advisory;
   bool exploit_available = false;
   std::optional<Instant> exploit_seen_at;
-  Instant first_seen{}, last_seen{};
+  Instant first_seen{};
+  std::optional<Instant> remediated_at;
+  std::string statement;
+};
+
+struct FindingRow : FindingClockFields {
+  std::int64_t contract_id = 0;
+  std::int64_t asset_id = 0;
+  std::string scanner, scan_type, check_id, component, purl, cpe, port, title;
+  std::vector<std::string> cves;
+  std::string category_source;
+  std::optional<double> base_score;
+  std::string cvss_vector, fixed_version;
+  std::string csaf_advisory;
+  Instant last_seen{};
   std::int64_t first_scan_id = 0, last_scan_id = 0;
   std::optional<bool> credentialed;
-  std::optional<Instant> remediated_at;
-  std::string remediated_by, statement, statement_note;
+  std::string remediated_by, statement_note;
 };
 
 extern const char* const kFindingColumns;  // "f.contract_id, f.id, ..., a.name" (joined)
@@ -39,7 +46,7 @@ extern const char* const kFindingFrom;     // "findings f JOIN assets a ON ..."
 Result<FindingRow> ReadFinding(const store::Statement& st);
 
 // The facts the rules need, with the patch release decided under the policy in force.
-FindingFacts FactsOf(const FindingRow& row, const ContractContext& ctx,
+FindingFacts FactsOf(const FindingClockFields& row, const ContractContext& ctx,
                      const std::vector<Event>& events, Instant as_of);
 
 // The scan-recency streams ("scan:<asset id>") of the assets scan `scan_id` covered, evaluated
