@@ -140,14 +140,14 @@ std::optional<BadByte> FirstBadByte(std::string_view d, bool ascii_only) {
       continue;
     }
     if (ascii_only) return BadByte{i, kInvalidToken};
-    // expat's classes: C0-DF lead 2, E0-EF lead 3, F0-F7 lead 4; a lead cut by the end is a
+    // expat's classes: C0-DF lead 2, E0-EF lead 3, F0-F4 lead 4; a lead cut by the end is a
     // partial character, whatever follows it.
     std::size_t len = 0;
     if (c >= 0xC0 && c <= 0xDF) {
       len = 2;
     } else if (c >= 0xE0 && c <= 0xEF) {
       len = 3;
-    } else if (c >= 0xF0 && c <= 0xF7) {
+    } else if (c >= 0xF0 && c <= 0xF4) {
       len = 4;
     } else {
       return BadByte{i, kInvalidToken};
@@ -297,9 +297,16 @@ class XmlStream::Fast {
     return false;
   }
   // The document ran out (at e_): the first bad byte when that is what stopped it, else the
-  // end-of-document error `message` at `at`.
+  // end-of-document error `message` at `at` (where the token being read starts).
+  // A character cut by the end of the document is reported where the token holding it starts.
   bool AtLimit(const char* at, std::string_view message) {
-    if (e_ != end_) return Fail(e_, bad_message_);
+    if (e_ != end_) return Fail(bad_message_ == kPartialChar ? at : e_, bad_message_);
+    return Fail(at, message);
+  }
+  // The same where a given ASCII character must come next: expat then calls a cut character
+  // an invalid token, not a partial character.
+  bool Expecting(const char* at, std::string_view message) {
+    if (e_ != end_) return Fail(e_, kInvalidToken);
     return Fail(at, message);
   }
 
@@ -432,13 +439,15 @@ bool XmlStream::Fast::CheckName(const char* s, const char* q) {
 // A reference at `amp`, within [amp, lim): returns the byte after its ';', or nullptr after
 // Fail. With `meaning`, also checks that it names a character (undefined entity at
 // `undefined_at`, an invalid character number at `amp`) and appends that character to `out`
-// when given. Reaching `lim` is the end of the document when lim == e_, else the byte at lim
-// (an attribute's closing quote) is the error.
+// when given. Reaching `lim` is the end of the document when lim == e_ (an unclosed token at
+// `undefined_at`: the reference in text, the tag in an attribute), else the byte at lim (an
+// attribute's closing quote) is the error.
 const char* XmlStream::Fast::Reference(const char* amp, const char* lim, bool meaning,
                                        std::string* out, const char* undefined_at) {
-  const auto ran_out = [&]() -> const char* {
+  // `ascii`: what must come next is an ASCII character (a digit, 'x' or ';').
+  const auto ran_out = [&](bool ascii = false) -> const char* {
     if (lim == e_) {
-      AtLimit(amp, kUnclosedToken);
+      ascii ? Expecting(undefined_at, kUnclosedToken) : AtLimit(undefined_at, kUnclosedToken);
     } else {
       Fail(lim, kInvalidToken);
     }
@@ -448,7 +457,7 @@ const char* XmlStream::Fast::Reference(const char* amp, const char* lim, bool me
   if (q >= lim) return ran_out();
   if (*q == '#') {
     ++q;
-    if (q >= lim) return ran_out();
+    if (q >= lim) return ran_out(true);
     const bool hex = *q == 'x';
     if (hex) ++q;
     const char* digits = q;
@@ -467,7 +476,7 @@ const char* XmlStream::Fast::Reference(const char* amp, const char* lim, bool me
       }
       v = std::min<std::uint32_t>(v * (hex ? 16 : 10) + d, 0x110000);
     }
-    if (q >= lim) return ran_out();
+    if (q >= lim) return ran_out(true);
     if (q == digits || *q != ';') {
       Fail(q, kInvalidToken);
       return nullptr;
@@ -516,7 +525,7 @@ bool XmlStream::Fast::Text() {
   const char* q = p_;
   // expat holds back a CR at the end (it might start a CR LF) and reports the end there.
   const auto ran_out = [&] {
-    return AtLimit(e_ > p_ && e_[-1] == '\r' ? e_ - 1 : e_, kNoElement);
+    return AtLimit(e_ == end_ && e_ > p_ && e_[-1] == '\r' ? e_ - 1 : e_, kNoElement);
   };
   if (!s_.capturing_) {
     for (;;) {
@@ -579,7 +588,7 @@ bool XmlStream::Fast::StartTag() {
       break;
     }
     if (c == '/') {
-      if (q + 1 >= e_) return AtLimit(lt, kUnclosedToken);
+      if (q + 1 >= e_) return Expecting(lt, kUnclosedToken);
       if (q[1] != '>') return Fail(q + 1, kInvalidToken);
       q += 2;
       empty = true;
@@ -594,17 +603,20 @@ bool XmlStream::Fast::StartTag() {
     q = ScanName(q, e_);
     if (q == nullptr) return false;
     const std::string_view attr(attr_name, static_cast<std::size_t>(q - attr_name));
+    const char* after_name = q;
     q = SkipXmlSpace(q, e_);
-    if (q >= e_) return AtLimit(lt, kUnclosedToken);
+    if (q >= e_) return q == after_name ? AtLimit(lt, kUnclosedToken) : Expecting(lt, kUnclosedToken);
     if (*q != '=') return Fail(q, kInvalidToken);
     q = SkipXmlSpace(q + 1, e_);
-    if (q >= e_) return AtLimit(lt, kUnclosedToken);
+    if (q >= e_) return Expecting(lt, kUnclosedToken);
     const char quote = *q;
     if (quote != '"' && quote != '\'') return Fail(q, kInvalidToken);
     const char* value = q + 1;
-    const auto* close = static_cast<const char*>(
+    const auto* found = static_cast<const char*>(
         std::memchr(value, quote, static_cast<std::size_t>(e_ - value)));
-    if (close == nullptr) return AtLimit(lt, kUnclosedToken);
+    // Without a closing quote the value runs to the end, where it is an error, unless one comes
+    // before it (expat reads the value from left to right).
+    const char* close = found != nullptr ? found : e_;
     bool plain = true;
     for (const char* v = value; v < close; ++v) {
       const char vc = *v;
@@ -618,10 +630,11 @@ bool XmlStream::Fast::StartTag() {
         plain = false;
       }
     }
+    if (found == nullptr) return AtLimit(lt, kUnclosedToken);
     attrs_.emplace_back(attr, std::string_view());
     raw_values_.push_back(RawValue{value, close, plain});
     q = close + 1;
-    if (q >= e_) return AtLimit(lt, kUnclosedToken);
+    if (q >= e_) return Expecting(lt, kUnclosedToken);
   }
   // ...then, attribute by attribute, duplicates and what the references name.
   if (attr_buffers_.size() < attrs_.size()) attr_buffers_.resize(attrs_.size());
@@ -693,7 +706,7 @@ bool XmlStream::Fast::EndTag() {
     const char* name_end = ScanName(q, e_);
     if (name_end == nullptr) return false;
     const char* r = SkipXmlSpace(name_end, e_);
-    if (r >= e_) return AtLimit(lt, kUnclosedToken);
+    if (r >= e_) return r == name_end ? AtLimit(lt, kUnclosedToken) : Expecting(lt, kUnclosedToken);
     if (*r != '>') return Fail(r, kInvalidToken);
     if (std::string_view(q, static_cast<std::size_t>(name_end - q)) != top) {
       return Fail(q, kMismatchedTag);
@@ -709,16 +722,16 @@ bool XmlStream::Fast::EndTag() {
 bool XmlStream::Fast::Markup(bool epilog) {
   const char* lt = p_;
   const char* q = lt + 2;
-  if (q >= e_) return AtLimit(lt, kUnclosedToken);
+  if (q >= e_) return Expecting(lt, kUnclosedToken);
   if (*q == '-') {
     ++q;
-    if (q >= e_) return AtLimit(lt, kUnclosedToken);
+    if (q >= e_) return Expecting(lt, kUnclosedToken);
     if (*q != '-') return Fail(q, kInvalidToken);
     ++q;
     const void* dashes = memmem(q, static_cast<std::size_t>(e_ - q), "--", 2);
     if (dashes == nullptr) return AtLimit(lt, kUnclosedToken);
     const char* d = static_cast<const char*>(dashes);
-    if (d + 2 >= e_) return AtLimit(lt, kUnclosedToken);
+    if (d + 2 >= e_) return Expecting(lt, kUnclosedToken);
     if (d[2] != '>') return Fail(d + 2, kInvalidToken);
     p_ = d + 3;
     return true;
@@ -732,17 +745,23 @@ bool XmlStream::Fast::Markup(bool epilog) {
     }
     return Fail(q, kInvalidToken);
   }
-  static constexpr std::string_view kCdata = "[CDATA[";
+  if (*q != '[') return Fail(q, kInvalidToken);
+  ++q;
+  // expat wants all of "CDATA[" in hand before it compares (bytes that are not characters
+  // included), so a shorter rest of the document is an unclosed token.
+  static constexpr std::string_view kCdata = "CDATA[";
+  if (static_cast<std::size_t>(end_ - q) < kCdata.size()) return Fail(lt, kUnclosedToken);
   for (char c : kCdata) {
-    if (q >= e_) return AtLimit(lt, kUnclosedToken);
-    if (*q != c) return Fail(q, kInvalidToken);
+    if (q >= e_ || *q != c) return Fail(q, kInvalidToken);
     ++q;
   }
   const void* close = memmem(q, static_cast<std::size_t>(e_ - q), "]]>", 3);
   if (close == nullptr) {
     // expat holds back a "]]", "]" or CR at the end, and reports the end where it starts.
     const char* at = e_;
-    if (e_ - q >= 2 && e_[-1] == ']' && e_[-2] == ']') {
+    if (e_ != end_) {
+      // a cut character: reported where it starts
+    } else if (e_ - q >= 2 && e_[-1] == ']' && e_[-2] == ']') {
       at = e_ - 2;
     } else if (e_ - q >= 1 && (e_[-1] == ']' || e_[-1] == '\r')) {
       at = e_ - 1;
@@ -777,20 +796,20 @@ bool XmlStream::Fast::Pi(bool epilog) {
   if (name_end == nullptr) return false;
   if (name_end >= e_) return AtLimit(lt, kUnclosedToken);
   const std::string_view target(q, static_cast<std::size_t>(name_end - q));
-  if (EqualsAsciiIgnoreCase(target, "xml")) {
-    if (target != "xml") return Fail(name_end, kInvalidToken);
-    return Fail(lt, epilog ? kJunkAfterRoot : kMisplacedXmlDecl);
-  }
+  // "xml" in another case is refused at once; "xml" itself once the instruction is read whole.
+  const bool xml = EqualsAsciiIgnoreCase(target, "xml");
+  if (xml && target != "xml") return Fail(name_end, kInvalidToken);
   if (*name_end == '?') {
-    if (name_end + 1 >= e_) return AtLimit(lt, kUnclosedToken);
+    if (name_end + 1 >= e_) return Expecting(lt, kUnclosedToken);
     if (name_end[1] != '>') return Fail(name_end + 1, kInvalidToken);
     p_ = name_end + 2;
-    return true;
+  } else {
+    if (!IsXmlSpace(*name_end)) return Fail(name_end, kInvalidToken);
+    const void* close = memmem(name_end, static_cast<std::size_t>(e_ - name_end), "?>", 2);
+    if (close == nullptr) return AtLimit(lt, kUnclosedToken);
+    p_ = static_cast<const char*>(close) + 2;
   }
-  if (!IsXmlSpace(*name_end)) return Fail(name_end, kInvalidToken);
-  const void* close = memmem(name_end, static_cast<std::size_t>(e_ - name_end), "?>", 2);
-  if (close == nullptr) return AtLimit(lt, kUnclosedToken);
-  p_ = static_cast<const char*>(close) + 2;
+  if (xml) return Fail(lt, epilog ? kJunkAfterRoot : kMisplacedXmlDecl);
   return true;
 }
 
@@ -803,7 +822,16 @@ bool XmlStream::Fast::Epilog() {
       return true;
     }
     if (*q == '&') return Fail(q, kInvalidToken);
-    if (*q != '<') return Fail(q, kJunkAfterRoot);
+    if (*q != '<') {
+      // expat reads junk as its prolog tokens: a name (or name token) ends at white space or
+      // one of >),|[% ; anything else after it is an invalid token there.
+      const char* r = q;
+      while (r < e_ && (NameClass(*r) & kNameChar) != 0) ++r;
+      if (r == q) return Fail(q, kJunkAfterRoot);
+      if (r == e_) return e_ == end_ ? Fail(q, kJunkAfterRoot) : AtLimit(q, kJunkAfterRoot);
+      if (IsXmlSpace(*r) || std::strchr(">),|[%", *r) != nullptr) return Fail(q, kJunkAfterRoot);
+      return Fail(r, kInvalidToken);
+    }
     if (q + 1 >= e_) return AtLimit(q, kUnclosedToken);
     const char c = q[1];
     bool ok;
