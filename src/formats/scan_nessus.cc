@@ -101,21 +101,23 @@ std::optional<Instant> ParseCtime(std::string_view s) {
                  std::chrono::seconds(*ss));
 }
 
-// The value of every `<tag name="NAME">VALUE</tag>` in the raw document, read without parsing
-// it, so that OnScan (which comes first) can carry what only the hosts say: when the scan began
-// and whether it was credentialed. memmem runs at several GB/s; Nessus always writes these tags
-// in this exact form.
+// The name and value of every `<tag name="NAME">VALUE</tag>` in the raw document, read without
+// parsing it, so that OnScan (which comes first) can carry what only the hosts say: when the
+// scan began and whether it was credentialed. One memmem pass runs at several GB/s; Nessus always
+// writes these tags in this exact form.
 template <typename F>
-void ForEachTag(std::string_view data, std::string_view name, F&& f) {
-  const std::string needle = "<tag name=\"" + std::string(name) + "\">";
+void ForEachTag(std::string_view data, F&& f) {
+  static constexpr std::string_view kNeedle = "<tag name=\"";
   std::size_t pos = 0;
   while (pos < data.size()) {
-    const void* hit = memmem(data.data() + pos, data.size() - pos, needle.data(), needle.size());
+    const void* hit = memmem(data.data() + pos, data.size() - pos, kNeedle.data(), kNeedle.size());
     if (hit == nullptr) return;
-    const std::size_t start = static_cast<const char*>(hit) - data.data() + needle.size();
-    const std::size_t end = data.find('<', start);
+    const std::size_t name = static_cast<const char*>(hit) - data.data() + kNeedle.size();
+    const std::size_t end = data.find('<', name);
     if (end == std::string_view::npos) return;
-    f(data.substr(start, end - start));
+    const std::string_view tag = data.substr(name, end - name);  // NAME">VALUE
+    const std::size_t close = tag.find("\">");
+    if (close != std::string_view::npos) f(tag.substr(0, close), tag.substr(close + 2));
     pos = end;
   }
 }
@@ -127,23 +129,26 @@ struct ScanWideFacts {
 
 ScanWideFacts PreScan(std::string_view data) {
   ScanWideFacts facts;
+  std::optional<Instant> started_ts, started_text;
   auto earliest = [](std::optional<Instant>& acc, std::optional<Instant> t) {
     if (t && (!acc || *t < *acc)) acc = t;
   };
-  ForEachTag(data, "HOST_START_TIMESTAMP",
-             [&](std::string_view v) { earliest(facts.started, ParseEpoch(v)); });
-  if (!facts.started) {
-    ForEachTag(data, "HOST_START",
-               [&](std::string_view v) { earliest(facts.started, ParseCtime(v)); });
-  }
-  ForEachTag(data, "Credentialed_Scan", [&](std::string_view v) {
-    v = TrimSpace(v);
-    if (v == "false") {
-      facts.credentialed = false;
-    } else if (v == "true" && !facts.credentialed) {
-      facts.credentialed = true;
+  ForEachTag(data, [&](std::string_view name, std::string_view v) {
+    if (name == "HOST_START_TIMESTAMP") {
+      earliest(started_ts, ParseEpoch(v));
+    } else if (name == "HOST_START") {
+      earliest(started_text, ParseCtime(v));
+    } else if (name == "Credentialed_Scan") {
+      v = TrimSpace(v);
+      if (v == "false") {
+        facts.credentialed = false;
+      } else if (v == "true" && !facts.credentialed) {
+        facts.credentialed = true;
+      }
     }
   });
+  // The host-start timestamps when any is readable, else the ctime forms.
+  facts.started = started_ts ? started_ts : started_text;
   return facts;
 }
 
@@ -169,28 +174,36 @@ enum class Field {
 };
 
 Field FieldOf(std::string_view name) {
-  static constexpr std::array<std::pair<std::string_view, Field>, 16> kFields = {{
-      {"cve", Field::kCve},
-      {"cwe", Field::kCwe},
-      {"cvss_vector", Field::kCvss2},
-      {"cvss3_vector", Field::kCvss3},
-      {"cvss4_vector", Field::kCvss4},
-      {"risk_factor", Field::kRiskFactor},
-      {"patch_publication_date", Field::kPatchDate},
-      {"vuln_publication_date", Field::kVulnDate},
-      {"solution", Field::kSolution},
-      {"exploit_available", Field::kExploitAvailable},
-      {"exploited_by_malware", Field::kExploitedByMalware},
-      {"unsupported_by_vendor", Field::kUnsupported},
-      {"xref", Field::kXref},
-      {"msft", Field::kMsft},
-      {"cpe", Field::kCpe},
-      {"plugin_name", Field::kPluginName},
-  }};
-  for (const auto& [n, f] : kFields) {
-    if (n == name) return f;
+  // By length first: most children of a ReportItem are none of these and cost one switch.
+  switch (name.size()) {
+    case 3:
+      if (name == "cve") return Field::kCve;
+      if (name == "cwe") return Field::kCwe;
+      if (name == "cpe") return Field::kCpe;
+      return Field::kNone;
+    case 4:
+      if (name == "xref") return Field::kXref;
+      if (name == "msft") return Field::kMsft;
+      return Field::kNone;
+    case 8: return name == "solution" ? Field::kSolution : Field::kNone;
+    case 11:
+      if (name == "cvss_vector") return Field::kCvss2;
+      if (name == "risk_factor") return Field::kRiskFactor;
+      if (name == "plugin_name") return Field::kPluginName;
+      return Field::kNone;
+    case 12:
+      if (name == "cvss3_vector") return Field::kCvss3;
+      if (name == "cvss4_vector") return Field::kCvss4;
+      return Field::kNone;
+    case 17: return name == "exploit_available" ? Field::kExploitAvailable : Field::kNone;
+    case 20: return name == "exploited_by_malware" ? Field::kExploitedByMalware : Field::kNone;
+    case 21:
+      if (name == "unsupported_by_vendor") return Field::kUnsupported;
+      if (name == "vuln_publication_date") return Field::kVulnDate;
+      return Field::kNone;
+    case 22: return name == "patch_publication_date" ? Field::kPatchDate : Field::kNone;
+    default: return Field::kNone;
   }
-  return Field::kNone;
 }
 
 std::string_view RiskFactorOfSeverity(std::string_view severity) {
