@@ -35,8 +35,8 @@ class Recorder final : public isms::XmlStream {
     if (capture_ == 0 || (capture_ == 2 && starts_ % 2 == 1)) CaptureText();
   }
   void OnEnd(std::string_view name, int depth) override {
-    events.push_back("end " + std::string(name) + " " + std::to_string(depth) + " text=[" +
-                     text() + "] " + Where());
+    events.push_back("end " + std::string(name) + " " + std::to_string(depth) + " text=[" + text() +
+                     "] " + Where());
   }
   std::string Where() const {
     return std::to_string(ByteOffset()) + " " + ErrorHere("here").message();

@@ -100,9 +100,10 @@ bool HasBadByte(std::string_view d, bool ascii_only) {
   for (; i + 16 <= d.size(); i += 16) {
     const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(d.data() + i));
     const __m128i control = _mm_cmpeq_epi8(_mm_max_epu8(v, k1f), k1f);  // v <= 0x1F
-    const __m128i allowed = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, tab), _mm_cmpeq_epi8(v, lf)),
-                                         _mm_cmpeq_epi8(v, cr));
-    const __m128i candidate = _mm_or_si128(_mm_andnot_si128(allowed, control), _mm_cmpeq_epi8(v, ef));
+    const __m128i allowed = _mm_or_si128(
+        _mm_or_si128(_mm_cmpeq_epi8(v, tab), _mm_cmpeq_epi8(v, lf)), _mm_cmpeq_epi8(v, cr));
+    const __m128i candidate =
+        _mm_or_si128(_mm_andnot_si128(allowed, control), _mm_cmpeq_epi8(v, ef));
     int mask = _mm_movemask_epi8(candidate);
     if (ascii_only) mask |= _mm_movemask_epi8(v);
     if (mask == 0) continue;
@@ -157,8 +158,8 @@ std::optional<BadByte> FirstBadByte(std::string_view d, bool ascii_only) {
     for (std::size_t k = 1; k < len && ok; ++k) ok = (at(i + k) & 0xC0) == 0x80;
     if (ok && len == 3) {
       const unsigned char c1 = at(i + 1);
-      if (c == 0xE0 && c1 < 0xA0) ok = false;   // overlong
-      if (c == 0xED && c1 >= 0xA0) ok = false;  // surrogate
+      if (c == 0xE0 && c1 < 0xA0) ok = false;                                 // overlong
+      if (c == 0xED && c1 >= 0xA0) ok = false;                                // surrogate
       if (c == 0xEF && c1 == 0xBF && (at(i + 2) & 0xFE) == 0xBE) ok = false;  // U+FFFE/F
     }
     if (ok && len == 4) {
@@ -430,7 +431,8 @@ bool XmlStream::Fast::CheckName(const char* s, const char* q) {
     std::size_t next = k + 1;
     if (c >= 0xC0) next = k + (c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2);
     next = std::min(next, name.size());
-    if (!ExpatAcceptsName(std::string_view(name).substr(0, next))) return Fail(s + k, kInvalidToken);
+    if (!ExpatAcceptsName(std::string_view(name).substr(0, next)))
+      return Fail(s + k, kInvalidToken);
     k = next;
   }
   return Fail(s, kInvalidToken);
@@ -605,15 +607,16 @@ bool XmlStream::Fast::StartTag() {
     const std::string_view attr(attr_name, static_cast<std::size_t>(q - attr_name));
     const char* after_name = q;
     q = SkipXmlSpace(q, e_);
-    if (q >= e_) return q == after_name ? AtLimit(lt, kUnclosedToken) : Expecting(lt, kUnclosedToken);
+    if (q >= e_)
+      return q == after_name ? AtLimit(lt, kUnclosedToken) : Expecting(lt, kUnclosedToken);
     if (*q != '=') return Fail(q, kInvalidToken);
     q = SkipXmlSpace(q + 1, e_);
     if (q >= e_) return Expecting(lt, kUnclosedToken);
     const char quote = *q;
     if (quote != '"' && quote != '\'') return Fail(q, kInvalidToken);
     const char* value = q + 1;
-    const auto* found = static_cast<const char*>(
-        std::memchr(value, quote, static_cast<std::size_t>(e_ - value)));
+    const auto* found =
+        static_cast<const char*>(std::memchr(value, quote, static_cast<std::size_t>(e_ - value)));
     // Without a closing quote the value runs to the end, where it is an error, unless one comes
     // before it (expat reads the value from left to right).
     const char* close = found != nullptr ? found : e_;
@@ -640,7 +643,8 @@ bool XmlStream::Fast::StartTag() {
   if (attr_buffers_.size() < attrs_.size()) attr_buffers_.resize(attrs_.size());
   for (std::size_t i = 0; i < attrs_.size(); ++i) {
     for (std::size_t j = 0; j < i; ++j) {
-      if (attrs_[j].first == attrs_[i].first) return Fail(attrs_[i].first.data(), kDuplicateAttribute);
+      if (attrs_[j].first == attrs_[i].first)
+        return Fail(attrs_[i].first.data(), kDuplicateAttribute);
     }
     const RawValue& raw = raw_values_[i];
     if (raw.plain) {
@@ -698,8 +702,8 @@ bool XmlStream::Fast::EndTag() {
   const char* lt = p_;
   const char* q = lt + 2;
   const std::string_view top = stack_.back();
-  if (static_cast<std::size_t>(e_ - q) > top.size() && std::memcmp(q, top.data(), top.size()) == 0 &&
-      q[top.size()] == '>') {
+  if (static_cast<std::size_t>(e_ - q) > top.size() &&
+      std::memcmp(q, top.data(), top.size()) == 0 && q[top.size()] == '>') {
     q += top.size() + 1;
   } else {
     if (q >= e_) return AtLimit(lt, kUnclosedToken);
@@ -877,7 +881,8 @@ XmlStream::Fast::Outcome XmlStream::Fast::Run() {
     if (*p_ != '<') return Fail(p_, kInvalidToken), Outcome::kError;
     if (p_ + 1 >= e_) return AtLimit(p_, kUnclosedToken), Outcome::kError;
     const char c = p_[1];
-    if (c == '!' && static_cast<std::size_t>(e_ - p_) >= 9 && std::memcmp(p_, "<!DOCTYPE", 9) == 0) {
+    if (c == '!' && static_cast<std::size_t>(e_ - p_) >= 9 &&
+        std::memcmp(p_, "<!DOCTYPE", 9) == 0) {
       decline_reason_ = "a DOCTYPE";
       return Outcome::kDecline;
     }
@@ -1000,9 +1005,9 @@ Status XmlStream::Parse(std::string_view data, std::string_view source) {
                                         ": left to expat, not read by the fast XML path");
     }
     // A document refused before any event is read again by expat, for expat's own message.
-    const bool again = outcome == Fast::Outcome::kDecline ||
-                       (outcome == Fast::Outcome::kError && !fast.emitted() &&
-                        backend_ == XmlBackend::kAuto);
+    const bool again =
+        outcome == Fast::Outcome::kDecline ||
+        (outcome == Fast::Outcome::kError && !fast.emitted() && backend_ == XmlBackend::kAuto);
     if (!again) {
       used_ = XmlBackend::kFast;
       Status result = outcome == Fast::Outcome::kError ? fast.status() : Status::Ok();

@@ -7,7 +7,8 @@
 //
 // The in-house tokenizer (the fast path) takes a document when
 //   - it is UTF-8: no byte-order mark or the UTF-8 one, and either no XML declaration or one of
-//     the form <?xml version="1.0" [encoding="UTF-8"|"US-ASCII", any case] [standalone="yes"|"no"]?>
+//     the form <?xml version="1.0" [encoding="UTF-8"|"US-ASCII", any case]
+//     [standalone="yes"|"no"]?>
 //     (single or double quotes, white space as XML allows); with US-ASCII declared, any byte
 //     above 0x7F is an error, as in expat;
 //   - it has no DOCTYPE (no internal subset, so no entity or attribute-default declarations).
@@ -35,7 +36,9 @@
 //   - malformed or truncated XML: "FILE: line L, column C: <message>; the file is damaged
 //     or truncated" (line and column count from 1, the column in characters, as expat does;
 //     the message is expat's wording for the same fault, such as "mismatched tag" or
-//     "unclosed token");
+//     "unclosed token", at expat's position; the one known exception is junk after the root
+//     element, which the fast path reports where it starts or at the first character expat's
+//     prolog tokens do not take, and expat, for rare junk, a few characters further on);
 //   - entity declarations (<!ENTITY ...>, expat path only, since the fast path takes no DOCTYPE):
 //     refused, since no scanner writes them and they are the vehicle of entity-expansion attacks;
 //   - a handler's own error: whatever it passed to Stop(), returned as is.

@@ -74,7 +74,7 @@ struct Outcome {
 };
 
 Outcome ParseWith(std::string_view data, XmlBackend backend, Capture capture = Capture::kAll,
-            const std::string& stop_at = "") {
+                  const std::string& stop_at = "") {
   Recorder r(capture);
   r.stop_at = stop_at;
   r.set_backend(backend);
@@ -165,7 +165,8 @@ TEST(XmlStreamTest, WellFormedCornersGiveTheSameEvents) {
       "<a>]]</a>",
       "<a>]>]]&gt;</a>",
       "<a><![CDATA[x\r\ny\rz]]]]></a>",
-      "<\xC3\xA9l\xC3\xA9ment \xC3\xA9=\"\xE2\x82\xAC\">&#x1F600;\xF0\x9F\x98\x80</\xC3\xA9l\xC3\xA9ment>",
+      "<\xC3\xA9l\xC3\xA9ment "
+      "\xC3\xA9=\"\xE2\x82\xAC\">&#x1F600;\xF0\x9F\x98\x80</\xC3\xA9l\xC3\xA9ment>",
       "<ns:a xmlns:ns='u' ns:b='1'><ns:c/></ns:a>",
       "<a>\n<b>\n  <c>deep</c>\n</b>\n</a>",
       "<a\n b\n =\n '1'\n/>",
@@ -280,7 +281,9 @@ const Malformed kMalformed[] = {
     {"<a><b / ></a>", 1, 8, "not well-formed (invalid token)"},
     {"<a><1/></a>", 1, 5, "not well-formed (invalid token)"},
     {"<a><b 1='x'/></a>", 1, 7, "not well-formed (invalid token)"},
-    {"<a><b\xC2\xA0" "c/></a>", 1, 6, "not well-formed (invalid token)"},
+    {"<a><b\xC2\xA0"
+     "c/></a>",
+     1, 6, "not well-formed (invalid token)"},
     {"<a><b c='x", 1, 4, "unclosed token"},
     {"<a><b c='x&am", 1, 4, "unclosed token"},
     {"<a><b c='x<\x01", 1, 11, "not well-formed (invalid token)"},
@@ -383,10 +386,21 @@ TEST(XmlStreamTest, MalformedDocumentsAreRefusedByBothAtTheSamePlace) {
 TEST(XmlStreamTest, ErrorsBeforeTheFirstEventAreLeftToExpat) {
   // The fast path refuses these too, but before any event, so expat reads them again and its
   // own message is the one returned.
-  const char* docs[] = {"", " ", "x<a/>", "abc<a/>", "<!FOO><a/>", "<a b='1' b='2'/>",
-                        "<a b='&foo;'/>", "<1/>", "<a", "<", " <?xml version='1.0'?><a/>",
-                        "<?xml version='1.0'?><?xml version='1.0'?><a/>", "<!-- x --",
-                        "\x01<a/>", "<a\x01/>"};
+  const char* docs[] = {"",
+                        " ",
+                        "x<a/>",
+                        "abc<a/>",
+                        "<!FOO><a/>",
+                        "<a b='1' b='2'/>",
+                        "<a b='&foo;'/>",
+                        "<1/>",
+                        "<a",
+                        "<",
+                        " <?xml version='1.0'?><a/>",
+                        "<?xml version='1.0'?><?xml version='1.0'?><a/>",
+                        "<!-- x --",
+                        "\x01<a/>",
+                        "<a\x01/>"};
   for (const char* doc : docs) {
     SCOPED_TRACE(doc);
     const Outcome expat = ParseWith(doc, XmlBackend::kExpat);
@@ -441,7 +455,8 @@ TEST(XmlStreamTest, AHandlerStopEndsTheParseWithItsStatus) {
 
 TEST(XmlStreamTest, AnEmptyDocumentIsNotAReport) {
   for (XmlBackend backend : {XmlBackend::kAuto, XmlBackend::kExpat, XmlBackend::kFast}) {
-    EXPECT_EQ(ParseWith("", backend).status.message(), "doc.xml is empty (0 bytes): not a scan report");
+    EXPECT_EQ(ParseWith("", backend).status.message(),
+              "doc.xml is empty (0 bytes): not a scan report");
   }
 }
 
