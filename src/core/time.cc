@@ -55,10 +55,10 @@ std::string FormatDate(Date d) {
 }
 
 Result<Instant> ParseInstant(std::string_view text) {
-  const std::string whole(text);
+  const std::string_view whole = text;  // copied into a string only for an error
   auto bad = [&]() {
     return Status::InvalidArgument(
-        "'" + whole +
+        "'" + std::string(whole) +
         "' is not an RFC 3339 instant: write it as YYYY-MM-DDTHH:MM:SSZ or with an offset, "
         "e.g. 2026-03-31T14:05:00+01:00");
   };
