@@ -11,7 +11,7 @@ PACKAGES=(
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libsimdjson-dev
   libfmt-dev libspdlog-dev libhowardhinnant-date-dev
   libssl-dev libsodium-dev libzstd-dev libsqlite3-dev libpq-dev
-  libexpat1-dev libpugixml-dev libkainjow-mustache-dev
+  libexpat1-dev libpugixml-dev libkainjow-mustache-dev libgoogle-perftools-dev
   libboost-dev libboost-system-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql

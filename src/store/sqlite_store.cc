@@ -442,6 +442,16 @@ class BulkSteps {
     changed_.notify_all();
     return Status::Ok();
   }
+  // A batch to fill: one already written, with its memory (a batch of findings holds megabytes,
+  // which would otherwise be allocated, grown and given back to the system every time), or a
+  // new one.
+  BulkBatch Spare() {
+    std::lock_guard lock(mu_);
+    if (spare_.empty()) return {};
+    BulkBatch b = std::move(spare_.back());
+    spare_.pop_back();
+    return b;
+  }
   // Waits for the writer thread to write what it holds (or, with `discard`, only the batch it is
   // writing) and ends it; gives its first failure.
   Status Stop(bool discard) {
@@ -498,6 +508,9 @@ class BulkSteps {
         changed_.notify_all();
         return;
       }
+      job.b.Clear();
+      std::lock_guard lock(mu_);
+      if (spare_.size() < kQueuedBatches) spare_.push_back(std::move(job.b));
     }
   }
 
@@ -508,6 +521,7 @@ class BulkSteps {
   std::mutex mu_;
   std::condition_variable changed_;
   std::deque<Job> queue_;
+  std::vector<BulkBatch> spare_;  // written, to be filled again
   bool stop_ = false;
   Status written_;  // the writer thread's first failure
 };
@@ -567,7 +581,7 @@ class SqliteBulkWriter final : public BulkWriter {
       batch_.Clear();
     } else if (batch_.rows == kBatchRows) {
       error_ = steps_.Hand(s_, std::move(batch_));
-      batch_ = BulkBatch{};
+      batch_ = steps_.Spare();
     }
     return error_;
   }
