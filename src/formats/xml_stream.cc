@@ -1111,7 +1111,9 @@ std::string NormalizeCve(std::string_view s) {
   s = TrimSpace(s);
   if (s.size() < 9) return {};
   std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (char& c : out) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');  // ASCII only: no locale call
+  }
   if (out.compare(0, 4, "CVE-") != 0) return {};
   for (std::size_t i = 4; i < out.size(); ++i) {
     const char c = out[i];
