@@ -333,20 +333,20 @@ Result<std::shared_ptr<const AuditPreparer>> AuditService::Preparer(const std::s
 }
 
 Status AuditService::IndexLeases(std::int64_t contract_id,
-                                 const std::vector<PreparedAuditRecord>& records,
+                                 std::span<PreparedAuditRecord* const> records,
                                  std::uint64_t first_leaf) {
   std::vector<std::size_t> leases;
   for (std::size_t i = 0; i < records.size(); ++i) {
-    if (records[i].lease) leases.push_back(i);
+    if (records[i]->lease) leases.push_back(i);
   }
   if (leases.empty()) return Status::Ok();
   std::stable_sort(leases.begin(), leases.end(), [&](std::size_t a, std::size_t b) {
-    return records[a].entry.time < records[b].entry.time;
+    return records[a]->entry.time < records[b]->entry.time;
   });
   audit::LeaseIndex index(*conn_, contract_id);
   for (std::size_t i : leases) {
-    const PreparedAuditRecord::Lease& l = *records[i].lease;
-    const Instant at = records[i].entry.time;
+    const PreparedAuditRecord::Lease& l = *records[i]->lease;
+    const Instant at = records[i]->entry.time;
     if (l.release) {
       ISMS_RETURN_IF_ERROR(index.Release(l.ip, l.host, l.mac, at, first_leaf + i));
     } else {
@@ -370,13 +370,20 @@ Result<AuditIngestResult> AuditService::AppendRecords(const std::string& contrac
 
 Result<AuditIngestResult> AuditService::AppendPrepared(const std::string& contract,
                                                        std::vector<PreparedAuditRecord>& records) {
+  std::vector<PreparedAuditRecord*> each(records.size());
+  for (std::size_t i = 0; i < records.size(); ++i) each[i] = &records[i];
+  return AppendPrepared(contract, std::span<PreparedAuditRecord* const>(each));
+}
+
+Result<AuditIngestResult> AuditService::AppendPrepared(
+    const std::string& contract, std::span<PreparedAuditRecord* const> records) {
   ISMS_ASSIGN_OR_RETURN(ContractRecord c, ledger_->FindContract(contract));
   ISMS_ASSIGN_OR_RETURN(audit::NoteSigner signer, Signer());
   const Instant now = clock_.Now();
   AuditIngestResult res;
   std::array<std::int64_t, 8> counts{};
-  for (const PreparedAuditRecord& p : records) {
-    ++counts[static_cast<std::size_t>(p.category) % counts.size()];
+  for (const PreparedAuditRecord* p : records) {
+    ++counts[static_cast<std::size_t>(p->category) % counts.size()];
   }
   for (std::size_t k = 0; k < counts.size(); ++k) {
     if (counts[k] > 0) {
@@ -385,7 +392,7 @@ Result<AuditIngestResult> AuditService::AppendPrepared(const std::string& contra
   }
   // The log store reads the entries where they are.
   std::vector<audit::LogEntry*> entries(records.size());
-  for (std::size_t i = 0; i < records.size(); ++i) entries[i] = &records[i].entry;
+  for (std::size_t i = 0; i < records.size(); ++i) entries[i] = &records[i]->entry;
   audit::LogStore log(*conn_, c.id, audit::LogKind::kAudit, chunk_bits_);
   audit::LogState before;
   Status done = [&]() -> Status {

@@ -23,6 +23,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -198,6 +199,10 @@ class AuditService {
   // transaction. The records are left as they were (for a retry when it fails).
   Result<AuditIngestResult> AppendPrepared(const std::string& contract,
                                            std::vector<PreparedAuditRecord>& records);
+  // The same for records wherever they are, in the order given (a listener's reads, each a
+  // vector of its own, appended without moving a record).
+  Result<AuditIngestResult> AppendPrepared(const std::string& contract,
+                                           std::span<PreparedAuditRecord* const> records);
 
   // Matching records in log order; `fn` returns false to stop.
   Status Search(const AuditSearchRequest& r, const std::function<Result<bool>(AuditHit&&)>& fn);
@@ -271,7 +276,7 @@ class AuditService {
   // The contract's preparer, built once per policy text.
   Result<std::shared_ptr<const AuditPreparer>> PreparerOf(const ContractRecord& c);
   // Applies the lease facts of a batch appended from `first_leaf` to the lease index.
-  Status IndexLeases(std::int64_t contract_id, const std::vector<PreparedAuditRecord>& records,
+  Status IndexLeases(std::int64_t contract_id, std::span<PreparedAuditRecord* const> records,
                      std::uint64_t first_leaf);
 
   std::unique_ptr<Ledger> ledger_;

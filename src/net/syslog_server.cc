@@ -22,6 +22,7 @@
 #include <fstream>
 #include <mutex>
 #include <set>
+#include <span>
 #include <thread>
 #include <type_traits>
 
@@ -42,32 +43,43 @@ using TlsStream = asio::ssl::stream<tcp::socket>;
 constexpr size_t kReadBuffer = 64 * 1024;
 constexpr std::chrono::milliseconds kFullRetry{10};
 
-// The bounded queue between the listeners and the writer. It holds the records of each read
-// as one vector, moved in and out whole: no allocation or move per record on the way.
+// The records of one read (or one datagram), in order: the first `count` of `records`. The
+// vector travels whole — listener, queue, writer, and back to a listener, which prepares new
+// records into the records it holds (their strings keep their memory) — so that no record is
+// moved or allocated on the way once the server is warm. Records beyond `count` are spares
+// carried along unused.
+struct Received {
+  std::vector<app::PreparedAuditRecord> records;
+  size_t count = 0;
+};
+
+// The bounded queue between the listeners and the writer.
 class RecordQueue {
  public:
   RecordQueue(size_t capacity, size_t batch) : capacity_(capacity), batch_(batch) {}
 
-  // Moves all of `from` in when the queue is not full (it may then pass its capacity by one
-  // read's records), or with `force`; else leaves it. `from` is left empty when it was moved.
-  void Push(std::vector<app::PreparedAuditRecord>& from, bool force) {
-    if (from.empty()) return;
+  // Moves `from` in when the queue is not full (it may then pass its capacity by one read's
+  // records), or with `force`; else leaves it. `from` is left empty when it was moved.
+  void Push(Received& from, bool force) {
+    if (from.count == 0) return;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (!force && count_ >= capacity_) return;
-      count_ += from.size();
+      count_ += from.count;
       q_.push_back(std::move(from));
     }
-    from.clear();
+    from.records.clear();
+    from.count = 0;
     cv_.notify_all();
   }
 
-  bool TryPush(app::PreparedAuditRecord&& r) {
+  // Moves `from` (one datagram's record) in unless the queue is full.
+  bool TryPush(Received& from) {
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (count_ >= capacity_) return false;
-      ++count_;
-      q_.emplace_back().push_back(std::move(r));
+      count_ += from.count;
+      q_.push_back(std::move(from));
     }
     cv_.notify_all();
     return true;
@@ -82,27 +94,39 @@ class RecordQueue {
   }
 
   // Waits for records, then up to `interval` for `limit` of them (at most the batch size);
-  // moves up to `limit` records, in order, into `out`, which must be empty (reserved for `limit`
-  // by the writer; a read's records may be split between two batches). `out` stays empty once
-  // the queue is closed and drained.
-  void Take(std::chrono::milliseconds interval, size_t limit,
-            std::vector<app::PreparedAuditRecord>& out) {
+  // moves reads holding up to `limit` records, in order, into `out`, which must be empty, and
+  // returns how many records they hold. Reads move whole; only a read that passes `limit` is
+  // split, its remaining records moved into a read of their own that stays first in the queue.
+  // Returns 0, `out` empty, once the queue is closed and drained.
+  size_t Take(std::chrono::milliseconds interval, size_t limit, std::vector<Received>& out) {
     limit = std::max<size_t>(1, std::min(limit, batch_));
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait(lock, [&] { return count_ > 0 || closed_; });
     cv_.wait_for(lock, interval, [&] { return count_ >= limit || closed_; });
-    while (!q_.empty() && out.size() < limit) {
-      std::vector<app::PreparedAuditRecord>& front = q_.front();
-      const size_t take = std::min(front.size(), limit - out.size());
-      count_ -= take;
-      out.insert(out.end(), std::make_move_iterator(front.begin()),
-                 std::make_move_iterator(front.begin() + static_cast<std::ptrdiff_t>(take)));
-      if (take == front.size()) {
-        q_.pop_front();
-      } else {
-        front.erase(front.begin(), front.begin() + static_cast<std::ptrdiff_t>(take));
+    size_t taken = 0;
+    while (!q_.empty() && taken < limit) {
+      Received& front = q_.front();
+      if (front.count > limit - taken) {
+        const size_t k = limit - taken;
+        Received rest;
+        rest.records.reserve(front.count - k);
+        for (size_t i = k; i < front.count; ++i) {
+          rest.records.push_back(std::move(front.records[i]));
+        }
+        rest.count = front.count - k;
+        front.count = k;
+        count_ -= k;
+        taken += k;
+        out.push_back(std::move(front));
+        front = std::move(rest);
+        break;
       }
+      taken += front.count;
+      count_ -= front.count;
+      out.push_back(std::move(front));
+      q_.pop_front();
     }
+    return taken;
   }
 
   bool closed() {
@@ -110,24 +134,29 @@ class RecordQueue {
     return closed_;
   }
 
-  // The encoded bytes of committed records, handed back so that the listeners encode new
-  // records into their memory (no allocation a record, and none freed on another thread than
-  // its own). Only the buffers travel: moving whole records back, long untouched, cost a cache
-  // miss for each of their fields. At most a few batches are kept; `from` is left empty.
-  void Recycle(std::vector<app::PreparedAuditRecord>& from) {
-    std::vector<std::string> buffers;
-    buffers.reserve(from.size());
-    for (app::PreparedAuditRecord& r : from) buffers.push_back(std::move(r.entry.bytes));
+  // Committed reads, handed back whole so that the listeners prepare new records into them (no
+  // allocation a record, and none freed on another thread than its own). At most about two
+  // batches of records are kept; `from` is left empty.
+  void Recycle(std::vector<Received>& from) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (Received& r : from) {
+        if (spare_records_ >= 2 * batch_) break;
+        spare_records_ += r.records.size();
+        r.count = 0;
+        spares_.push_back(std::move(r.records));
+      }
+    }
     from.clear();
-    std::lock_guard<std::mutex> lock(mu_);
-    if (spares_.size() < kSpareBatches) spares_.push_back(std::move(buffers));
   }
 
-  // Moves one recycled batch of buffers into `to` (which must be empty), when there is one.
-  void TakeSpare(std::vector<std::string>& to) {
+  // Gives `to` (which holds no record) the records of a recycled read, when there is one.
+  void TakeSpare(Received& to) {
     std::lock_guard<std::mutex> lock(mu_);
     if (spares_.empty()) return;
-    to.swap(spares_.back());
+    spare_records_ -= spares_.back().size();
+    to.records.swap(spares_.back());
+    to.count = 0;
     spares_.pop_back();
   }
 
@@ -139,9 +168,9 @@ class RecordQueue {
  private:
   std::mutex mu_;
   std::condition_variable cv_;
-  static constexpr size_t kSpareBatches = 4;
-  std::deque<std::vector<app::PreparedAuditRecord>> q_;
-  std::vector<std::vector<std::string>> spares_;  // Recycle
+  std::deque<Received> q_;
+  std::vector<std::vector<app::PreparedAuditRecord>> spares_;  // Recycle
+  size_t spare_records_ = 0;
   size_t count_ = 0;  // records in q_
   size_t capacity_;
   size_t batch_;
@@ -195,8 +224,6 @@ struct SyslogServer::Impl {
   bool stopping = false;
   std::chrono::steady_clock::time_point last_drop_log{};
   AuditRecord parsed;  // Parse's record: used by the listeners' thread only
-  // Buffers of committed records that the listeners' thread encodes new records into.
-  std::vector<std::string> spare;
 
   std::atomic<std::uint64_t> received{0}, committed{0}, batches{0}, udp_dropped{0}, refused{0},
       failed{0};
@@ -228,28 +255,24 @@ struct SyslogServer::Impl {
   }
 
   // Parses, classifies, encodes and hashes one message on the listener's thread, through the one
-  // record `parsed` (whose strings keep their memory from message to message), into a new record
-  // at the end of `out`, encoded in the buffer of a committed one when `spare` has one (the
-  // callers refill it once a read: TakeSpare locks the queue).
+  // record `parsed` (whose strings keep their memory from message to message), into the next
+  // record of `out` (a record committed before, when `out` holds one: its memory is used again).
   void Parse(const app::AuditPreparer& p, std::string_view bytes, std::uint8_t flags,
-             Instant now, std::vector<app::PreparedAuditRecord>& out) {
-    out.emplace_back();
-    if (!spare.empty()) {
-      out.back().entry.bytes.swap(spare.back());
-      spare.pop_back();
-    }
+             Instant now, Received& out) {
+    if (out.count == out.records.size()) out.records.emplace_back();
+    app::PreparedAuditRecord& rec = out.records[out.count++];
     SyslogOptions opts;
     opts.received = now;
     ParseSyslogMessageInto(bytes, opts, parsed);
     parsed.flags |= flags;
     received.fetch_add(1, std::memory_order_relaxed);
-    if (p.PrepareInto(parsed, out.back()).ok()) return;
+    if (p.PrepareInto(parsed, rec).ok()) return;
     // Cannot happen for a frame of at most 64 KiB; kept verbatim all the same.
     AuditRecord raw = ParseSyslogMessage("", opts);
     raw.message.assign(bytes);
     raw.flags |= kAuditUnparsed | flags;
     raw.source = AuditSource::kUnparsed;
-    out.back() = p.Prepare(std::move(raw)).value();
+    rec = p.Prepare(std::move(raw)).value();
   }
 
   Status BindStream(const std::string& text, bool is_tls) {
@@ -332,7 +355,7 @@ struct SyslogServer::Impl::Session : SessionBase, std::enable_shared_from_this<S
   asio::steady_timer retry;
   SyslogFrameDecoder decoder;
   std::vector<SyslogFrame> frames;
-  std::vector<app::PreparedAuditRecord> pending;
+  Received pending;
   std::array<char, kReadBuffer> buffer;
   bool eof = false;
   bool done = false;
@@ -385,8 +408,10 @@ struct SyslogServer::Impl::Session : SessionBase, std::enable_shared_from_this<S
     if (frames.empty()) return;
     const Instant now = impl.clock.Now();
     const std::shared_ptr<const app::AuditPreparer> p = impl.CurrentPreparer();
-    pending.reserve(pending.size() + frames.size());
-    if (impl.spare.empty()) impl.queue.TakeSpare(impl.spare);
+    if (pending.count == 0 && pending.records.empty()) impl.queue.TakeSpare(pending);
+    if (pending.records.capacity() < pending.count + frames.size()) {
+      pending.records.reserve(std::max(pending.count + frames.size(), 2 * pending.count));
+    }
     for (SyslogFrame& f : frames) impl.Parse(*p, f.data, f.flags, now, pending);
     decoder.Recycle(frames);
   }
@@ -407,7 +432,7 @@ struct SyslogServer::Impl::Session : SessionBase, std::enable_shared_from_this<S
   // Hands the parsed records to the queue; while it is full, waits before reading on.
   void Drain() {
     impl.queue.Push(pending, false);
-    if (!pending.empty()) {
+    if (pending.count > 0) {
       retry.expires_after(kFullRetry);
       retry.async_wait([self = this->shared_from_this()](error_code ec) {
         if (self->impl.stopping) return self->DrainAtShutdown();
@@ -475,11 +500,10 @@ void SyslogServer::Impl::OnDatagram(UdpListener& u, size_t n, Instant now) {
     refused.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  std::vector<app::PreparedAuditRecord> one;
-  if (spare.empty()) queue.TakeSpare(spare);
+  Received one;
   Parse(*CurrentPreparer(), std::string_view(u.buffer.data(), n), 0, now, one);
   if (stopping) return queue.Push(one, true);
-  if (queue.TryPush(std::move(one.back()))) return;
+  if (queue.TryPush(one)) return;
   std::uint64_t dropped = udp_dropped.fetch_add(1, std::memory_order_relaxed) + 1;
   received.fetch_sub(1, std::memory_order_relaxed);
   auto t = std::chrono::steady_clock::now();
@@ -522,7 +546,8 @@ void SyslogServer::Impl::Shutdown() {
 }
 
 void SyslogServer::Impl::WriterLoop() {
-  std::vector<app::PreparedAuditRecord> batch;
+  std::vector<Received> batch;
+  std::vector<app::PreparedAuditRecord*> records;  // the batch's records, in order
   auto checked = std::chrono::steady_clock::now();
   // The log's size and chunk length, so that a batch ends at a chunk boundary when records wait:
   // the batch then becomes (part of) a chunk directly, instead of going to the tail first and
@@ -543,15 +568,19 @@ void SyslogServer::Impl::WriterLoop() {
       if (chunk > 0) {
         limit = static_cast<size_t>(std::min<std::uint64_t>(limit, chunk - size % chunk));
       }
-      batch.reserve(limit);  // so that Take does not grow it by moving
       queue.Take(options.flush_interval, limit, batch);
       if (batch.empty()) return;
+      records.clear();
+      for (Received& r : batch) {
+        for (size_t i = 0; i < r.count; ++i) records.push_back(&r.records[i]);
+      }
     }
-    Result<app::AuditIngestResult> r = service->AppendPrepared(contract, batch);
+    Result<app::AuditIngestResult> r = service->AppendPrepared(
+        contract, std::span<app::PreparedAuditRecord* const>(records));
     if (r.ok()) {
       size = r->size;
       if (!know_chunk) learn();
-      committed.fetch_add(batch.size(), std::memory_order_relaxed);
+      committed.fetch_add(records.size(), std::memory_order_relaxed);
       batches.fetch_add(1, std::memory_order_relaxed);
       queue.Recycle(batch);
       // A changed policy (its audit rules) applies to what is received from then on.
@@ -565,10 +594,10 @@ void SyslogServer::Impl::WriterLoop() {
       }
       continue;
     }
-    Log("cannot commit " + std::to_string(batch.size()) +
+    Log("cannot commit " + std::to_string(records.size()) +
         " records (will retry): " + r.status().ToString());
     if (queue.closed()) {
-      failed.fetch_add(batch.size() + queue.size(), std::memory_order_relaxed);
+      failed.fetch_add(records.size() + queue.size(), std::memory_order_relaxed);
       return;
     }
     std::this_thread::sleep_for(std::chrono::seconds(1));
