@@ -1,0 +1,91 @@
+// Parse-only CPU of an XML scan report (docs/benchmarks.md, "XML parsing"):
+//
+//   xml_bench FILE [ROUNDS]
+//
+// reads FILE into memory once, then per round and per backend (the fast path and expat, see
+// src/formats/xml_stream.h) measures the CPU time of
+//   - XmlStream alone, with handlers that do nothing (the tokenizer's own cost), and
+//   - the Nessus or OpenVAS reader (by the root element) into a sink that drops the findings,
+//     i.e. everything `isms import scan` does on its parsing thread before the store.
+// Prints one line per measurement: CPU seconds and MB/s (10^6 bytes per CPU second).
+#include <sys/resource.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "formats/scan.h"
+#include "formats/xml_stream.h"
+
+namespace {
+
+double CpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+class Elements final : public isms::XmlStream {
+ public:
+  long count = 0;
+
+ private:
+  void OnStart(std::string_view, const isms::XmlAttributes&, int) override { ++count; }
+  void OnEnd(std::string_view, int) override {}
+};
+
+class DropSink final : public isms::ScanSink {
+ public:
+  long findings = 0;
+  isms::Status OnScan(const isms::ScanInfo&) override { return isms::Status::Ok(); }
+  isms::Status OnAsset(const isms::ScannedAsset&) override { return isms::Status::Ok(); }
+  isms::Status OnFinding(isms::RawFinding&&) override {
+    ++findings;
+    return isms::Status::Ok();
+  }
+};
+
+void Report(const char* what, const char* backend, const isms::Status& s, long count, double cpu,
+            std::size_t bytes) {
+  std::printf("%-8s %-6s %-9s count=%ld cpu=%.3f s %.0f MB/s\n", what, backend,
+              s.ok() ? "ok" : "REFUSED", count, cpu, static_cast<double>(bytes) / cpu / 1e6);
+  if (!s.ok()) std::printf("  %s\n", s.ToString().c_str());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: xml_bench FILE [ROUNDS]\n");
+    return 2;
+  }
+  const int rounds = argc > 2 ? std::atoi(argv[2]) : 3;
+  std::ifstream in(argv[1], std::ios::binary);
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  const std::string data = buffer.str();
+  auto format = isms::DetectScanFormat(data, argv[1]);
+  if (!format.ok()) {
+    std::fprintf(stderr, "%s\n", format.status().ToString().c_str());
+    return 1;
+  }
+  std::printf("%s: %zu bytes\n", argv[1], data.size());
+  for (int r = 0; r < rounds; ++r) {
+    for (auto [backend, label] : {std::pair{isms::XmlBackend::kAuto, "fast"},
+                                  std::pair{isms::XmlBackend::kExpat, "expat"}}) {
+      Elements e;
+      e.set_backend(backend);
+      double t = CpuSeconds();
+      isms::Status s = e.Parse(data, argv[1]);
+      Report("tokenize", label, s, e.count, CpuSeconds() - t, data.size());
+    }
+    DropSink sink;
+    const double t = CpuSeconds();
+    isms::Status s = isms::ParseScan(data, *format, argv[1], sink);
+    Report("reader", "auto", s, sink.findings, CpuSeconds() - t, data.size());
+  }
+  return 0;
+}
