@@ -4,10 +4,11 @@
 //   audit_bench prepare [COUNT]
 //       per-record CPU time of parsing (RFC 5424), classifying, encoding and hashing, on one
 //       thread (default 200,000 records)
-//   audit_bench append [COUNT]
+//   audit_bench append [COUNT] [BATCH]
 //       per-record CPU time of the writer's side of `isms serve` alone: COUNT records (default
 //       327,680: five chunks) prepared beforehand, then appended to a new SQLite store in a
-//       temporary folder in batches of 20,000 with a signed checkpoint each, on one thread
+//       temporary folder in batches of BATCH (default 65,536: a chunk, as a busy `isms serve`
+//       appends them) with a signed checkpoint each, on one thread
 //   audit_bench fill --store URL --count N [--hosts H] [--days D] [--from YYYY-MM-DD]
 //       appends N records from H hosts (default 1,000) spread evenly over D days (default 1)
 //       from the given day (default 2026-01-01) to the contract "bench" (created when missing),
@@ -204,7 +205,7 @@ int Fill(const std::string& url, long count, long hosts, long days, const std::s
 
 }  // namespace
 
-int Append(long count) {
+int Append(long count, std::size_t batch) {
   isms::SystemClock clock;
   char dir[] = "/tmp/audit_bench.XXXXXX";
   if (mkdtemp(dir) == nullptr) return Fail(isms::Status::Internal("mkdtemp failed"));
@@ -220,7 +221,7 @@ int Append(long count) {
   }
   auto preparer = s.Preparer("bench");
   if (!preparer.ok()) return Fail(preparer.status());
-  constexpr std::size_t kBatch = 20000;
+  const std::size_t kBatch = batch > 0 ? batch : 65536;
   std::vector<std::vector<isms::app::PreparedAuditRecord>> batches(1);
   const std::int64_t day = 1795824000000;  // 2026-11-28
   isms::SyslogOptions o;
@@ -244,7 +245,8 @@ int Append(long count) {
 
 int main(int argc, char** argv) {
   if (argc >= 2 && std::strcmp(argv[1], "append") == 0) {
-    return Append(argc >= 3 ? std::atol(argv[2]) : 327680);
+    return Append(argc >= 3 ? std::atol(argv[2]) : 327680,
+                  argc >= 4 ? static_cast<std::size_t>(std::atol(argv[3])) : 65536);
   }
   if (argc >= 2 && std::strcmp(argv[1], "prepare") == 0) {
     return Prepare(argc >= 3 ? std::atol(argv[2]) : 200000);
@@ -266,7 +268,7 @@ int main(int argc, char** argv) {
   }
   std::fprintf(stderr,
                "usage: audit_bench prepare [COUNT]\n"
-               "       audit_bench append [COUNT]\n"
+               "       audit_bench append [COUNT] [BATCH]\n"
                "       audit_bench fill --store URL --count N [--hosts H] [--days D] "
                "[--from YYYY-MM-DD]\n");
   return 2;

@@ -555,11 +555,14 @@ void GroupByHost(std::span<const EntryView> entries,
                  std::vector<const EntryView*>& grouped) {
   struct Slot {
     std::string_view host;
+    std::size_t hash = 0;
     std::uint32_t id = 0;
     bool used = false;
   };
+  // Sized for a few thousand hosts (a chunk holds few compared to its records); grown below
+  // when there are more.
   std::size_t cap = 64;
-  while (cap < 2 * entries.size() && cap < (std::size_t{1} << 20)) cap *= 2;
+  while (cap < 2 * entries.size() && cap < 4096) cap *= 2;
   std::vector<Slot> table(cap);
   std::vector<std::string_view> hosts;
   std::vector<std::uint32_t> id_of(entries.size());
@@ -573,13 +576,15 @@ void GroupByHost(std::span<const EntryView> entries,
     const std::string_view h = entries[i].host;
     const std::size_t x = hash(h);
     std::size_t at = x & (cap - 1);
-    while (table[at].used && table[at].host != h) at = (at + 1) & (cap - 1);
+    while (table[at].used && (table[at].hash != x || table[at].host != h)) {
+      at = (at + 1) & (cap - 1);
+    }
     if (!table[at].used) {
       if (hosts.size() + 1 > cap / 2) {  // more hosts than the table was sized for: grow
         std::vector<Slot> bigger(cap * 2);
         for (const Slot& s : table) {
           if (!s.used) continue;
-          std::size_t b = hash(s.host) & (cap * 2 - 1);
+          std::size_t b = s.hash & (cap * 2 - 1);
           while (bigger[b].used) b = (b + 1) & (cap * 2 - 1);
           bigger[b] = s;
         }
@@ -588,7 +593,7 @@ void GroupByHost(std::span<const EntryView> entries,
         at = x & (cap - 1);
         while (table[at].used) at = (at + 1) & (cap - 1);
       }
-      table[at] = {h, static_cast<std::uint32_t>(hosts.size()), true};
+      table[at] = {h, x, static_cast<std::uint32_t>(hosts.size()), true};
       hosts.push_back(h);
       count.push_back(0);
     }
@@ -679,7 +684,17 @@ Status LogStore::WriteChunk(std::uint64_t chunk_no, std::span<const EntryView> e
     raw.reserve(need);
     std::int64_t lo = std::numeric_limits<std::int64_t>::max();
     std::int64_t hi = std::numeric_limits<std::int64_t>::min();
-    for (const EntryView* e : list) {
+    // A host's entries lie far apart in memory (a chunk of records is tens of MB): their bytes
+    // are fetched a few entries ahead, so that the copies do not wait for memory one by one.
+    constexpr std::size_t kAhead = 4;
+    for (std::size_t j = 0; j < list.size(); ++j) {
+      if (j + 2 * kAhead < list.size()) __builtin_prefetch(list[j + 2 * kAhead]);
+      if (j + kAhead < list.size()) {
+        const std::string_view b = list[j + kAhead]->bytes;
+        for (std::size_t off = 0; off < b.size(); off += 64) __builtin_prefetch(b.data() + off);
+        __builtin_prefetch(list[j + kAhead]->host.data());
+      }
+      const EntryView* e = list[j];
       EncodeEntry(raw, *e);
       lo = std::min(lo, e->time);
       hi = std::max(hi, e->time);
@@ -693,8 +708,7 @@ Status LogStore::WriteChunk(std::uint64_t chunk_no, std::span<const EntryView> e
     block->BindInt(7, hi);
     block->BindBlob(8, Compress(raw, kBlockLevel));
     ISMS_RETURN_IF_ERROR(block->Run());
-  }
-  for (const auto& [host, list] : by_host) {
+    // While the host's entries are still in the cache.
     ISMS_RETURN_IF_ERROR(WritePostings(chunk_no, host, list));
   }
   ISMS_ASSIGN_OR_RETURN(auto chunk,
@@ -919,25 +933,28 @@ Status LogStore::Append(std::span<LogEntry* const> entries, TailHashes* tail) {
                                 std::to_string(size - size % chunk) + " to " +
                                 std::to_string(size) + " in order: run isms audit verify");
     }
-    pending.insert(pending.end(), fresh.begin(), fresh.end());
+    // With no tail (a batch that starts a chunk, as a busy server's do), the new entries are
+    // the chunks' entries as they are.
+    if (!pending.empty()) pending.insert(pending.end(), fresh.begin(), fresh.end());
+    const std::span<const EntryView> all = pending.empty() ? std::span<const EntryView>(fresh)
+                                                           : std::span<const EntryView>(pending);
     ISMS_ASSIGN_OR_RETURN(auto del, conn_.Prepare("DELETE FROM audit_tail WHERE contract_id = $1 "
                                                   "AND log_kind = $2"));
     del->BindInt(1, contract_id_);
     del->BindInt(2, log_);
     ISMS_RETURN_IF_ERROR(del->Run());
     std::size_t done = 0;
-    while (pending.size() - done >= chunk) {
-      const std::uint64_t chunk_no = pending[done].leaf / chunk;
+    while (all.size() - done >= chunk) {
+      const std::uint64_t chunk_no = all[done].leaf / chunk;
       const auto root = chunk_roots.find(chunk_no);
-      ISMS_RETURN_IF_ERROR(WriteChunk(chunk_no,
-                                      std::span<const EntryView>(pending).subspan(done, chunk),
+      ISMS_RETURN_IF_ERROR(WriteChunk(chunk_no, all.subspan(done, chunk),
                                       root == chunk_roots.end() ? nullptr : &root->second));
       done += chunk;
     }
-    ISMS_RETURN_IF_ERROR(WriteTail(std::span<const EntryView>(pending).subspan(done)));
-    tail->first = done < pending.size() ? pending[done].leaf : size + entries.size();
+    ISMS_RETURN_IF_ERROR(WriteTail(all.subspan(done)));
+    tail->first = done < all.size() ? all[done].leaf : size + entries.size();
     tail->hashes.clear();
-    for (std::size_t i = done; i < pending.size(); ++i) tail->hashes.push_back(pending[i].leaf_hash);
+    for (std::size_t i = done; i < all.size(); ++i) tail->hashes.push_back(all[i].leaf_hash);
     tail->valid = true;
   }
   std::vector<std::uint8_t> ser = tree.Serialize();
