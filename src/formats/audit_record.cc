@@ -52,12 +52,37 @@ class Writer {
     p_ += s.size();
     return true;
   }
+  // Version 2: an unsigned LEB128 varint (7 bits a byte, low groups first, the high bit set on
+  // every byte but the last), and byte strings prefixed by their length as one.
+  void Var(std::uint32_t v) {
+    while (v >= 0x80) {
+      *p_++ = static_cast<char>((v & 0x7f) | 0x80);
+      v >>= 7;
+    }
+    *p_++ = static_cast<char>(v);
+  }
+  bool VStr(std::string_view s) {
+    if (s.size() > std::numeric_limits<std::uint32_t>::max() - 1) return false;
+    Var(static_cast<std::uint32_t>(s.size()));
+    if (!s.empty()) std::memcpy(p_, s.data(), s.size());
+    p_ += s.size();
+    return true;
+  }
   bool Full() const { return p_ == end_; }
 
  private:
   char* end_;
   char* p_;
 };
+
+// The bytes Writer::Var writes for `n` (a length: sizes past 4 GiB are refused before writing).
+size_t VarSize(size_t n) {
+  return 1 + (n >= (size_t{1} << 7)) + (n >= (size_t{1} << 14)) + (n >= (size_t{1} << 21)) +
+         (n >= (size_t{1} << 28));
+}
+
+// The category's number in version 2: its place in kCategories (the enum's order).
+std::uint8_t CategoryCode(AuditCategory c);
 
 class Reader {
  public:
@@ -94,6 +119,33 @@ class Reader {
   bool Count(std::uint32_t* n, size_t min_item) {
     return U32(n) && static_cast<std::uint64_t>(*n) * min_item <= in_.size() - pos_;
   }
+  // Version 2: a varint of at most 32 bits in its shortest form (so that each value has one
+  // encoding); false otherwise.
+  bool Var(std::uint32_t* v) {
+    std::uint64_t r = 0;
+    for (int i = 0; i < 5; ++i) {
+      if (pos_ >= in_.size()) return false;
+      const auto b = static_cast<std::uint8_t>(in_[pos_++]);
+      r |= static_cast<std::uint64_t>(b & 0x7f) << (7 * i);
+      if ((b & 0x80) == 0) {
+        if (i > 0 && b == 0) return false;  // not the shortest form
+        if (r > std::numeric_limits<std::uint32_t>::max()) return false;
+        *v = static_cast<std::uint32_t>(r);
+        return true;
+      }
+    }
+    return false;
+  }
+  bool VStr(std::string* s) {
+    std::uint32_t n = 0;
+    if (!Var(&n) || n > in_.size() - pos_) return false;
+    s->assign(in_.substr(pos_, n));
+    pos_ += n;
+    return true;
+  }
+  bool VCount(std::uint32_t* n, size_t min_item) {
+    return Var(n) && static_cast<std::uint64_t>(*n) * min_item <= in_.size() - pos_;
+  }
   size_t pos() const { return pos_; }
   bool done() const { return pos_ == in_.size(); }
 
@@ -106,6 +158,13 @@ Status Corrupt(const Reader& r, std::string_view what) {
   return Status::Corruption("audit record encoding: byte " + std::to_string(r.pos()) + ": " +
                             std::string(what) +
                             "; the stored record is damaged: verify it against its leaf hash");
+}
+
+std::uint8_t CategoryCode(AuditCategory c) {
+  for (size_t i = 0; i < kCategories.size(); ++i) {
+    if (kCategories[i].first == c) return static_cast<std::uint8_t>(i);
+  }
+  return 0;  // as AuditCategoryKey: "other"
 }
 
 }  // namespace
@@ -157,13 +216,17 @@ void AuditRecord::SetExtra(std::string_view key, std::string value) {
   extra.emplace_back(std::string(key), std::move(value));
 }
 
-Result<std::string> EncodeAuditRecord(const AuditRecord& r) {
+Result<std::string> EncodeAuditRecord(const AuditRecord& r, std::uint8_t version) {
   std::string out;
-  ISMS_RETURN_IF_ERROR(EncodeAuditRecordInto(r, out));
+  ISMS_RETURN_IF_ERROR(EncodeAuditRecordInto(r, out, version));
   return out;
 }
 
-Status EncodeAuditRecordInto(const AuditRecord& r, std::string& out) {
+Status EncodeAuditRecordInto(const AuditRecord& r, std::string& out, std::uint8_t version) {
+  if (version != 1 && version != 2) {
+    return Status::InvalidArgument("audit record: no encoding version " + std::to_string(version) +
+                                   "; versions 1 and 2 exist");
+  }
   if (r.facility < -1 || r.facility > 23 || r.severity < -1 || r.severity > 7) {
     return Status::InvalidArgument("audit record: facility " + std::to_string(r.facility) +
                                    " / severity " + std::to_string(r.severity) +
@@ -172,24 +235,38 @@ Status EncodeAuditRecordInto(const AuditRecord& r, std::string& out) {
   thread_local std::vector<const std::pair<std::string, std::string>*> extra;
   extra.clear();
   for (const auto& e : r.extra) extra.push_back(&e);
-  std::sort(extra.begin(), extra.end(), [](auto* a, auto* b) { return a->first < b->first; });
+  // Usually in key order already (the classifier's rules capture in a fixed order): checked in
+  // one pass before sorting.
+  const auto by_key = [](auto* a, auto* b) { return a->first < b->first; };
+  if (!std::is_sorted(extra.begin(), extra.end(), by_key)) {
+    std::sort(extra.begin(), extra.end(), by_key);
+  }
   for (size_t i = 1; i < extra.size(); ++i) {
     if (extra[i - 1]->first == extra[i]->first) {
       return Status::InvalidArgument("audit record: extra field '" + extra[i]->first +
                                      "' appears twice; keep one value per key");
     }
   }
-  // 1 + 8 + 8 + 4 bytes, 13 strings and two counts; then structured data and extra fields.
-  size_t size = 21 + 13 * 4 + 8 + AuditCategoryKey(r.category).size() + r.rule.size();
-  for (const std::string* s : {&r.host, &r.app, &r.procid, &r.msgid, &r.user, &r.src_ip,
-                               &r.src_host, &r.src_mac, &r.dest, &r.session, &r.message}) {
-    size += s->size();
-  }
+  const std::string* const strings[] = {&r.host,   &r.app,    &r.procid,   &r.msgid,
+                                        &r.user,   &r.src_ip, &r.src_host, &r.src_mac,
+                                        &r.dest,   &r.session, &r.message};
+  const bool v2 = version == 2;
+  // The length prefix of a string, of a count.
+  const auto pre = [v2](size_t n) { return v2 ? VarSize(n) : size_t{4}; };
+  // 1 + 8 + 8 + 4 bytes; the category; the rule and 11 strings; two counts; then structured
+  // data and extra fields.
+  size_t size = 21 + (v2 ? 1 : 4 + AuditCategoryKey(r.category).size()) + pre(r.rule.size()) +
+                r.rule.size() + pre(r.structured_data.size()) + pre(extra.size());
+  for (const std::string* s : strings) size += pre(s->size()) + s->size();
   for (const SdElement& sd : r.structured_data) {
-    size += 8 + sd.id.size();
-    for (const auto& [name, value] : sd.params) size += 8 + name.size() + value.size();
+    size += pre(sd.id.size()) + sd.id.size() + pre(sd.params.size());
+    for (const auto& [name, value] : sd.params) {
+      size += pre(name.size()) + name.size() + pre(value.size()) + value.size();
+    }
   }
-  for (const auto* e : extra) size += 8 + e->first.size() + e->second.size();
+  for (const auto* e : extra) {
+    size += pre(e->first.size()) + e->first.size() + pre(e->second.size()) + e->second.size();
+  }
   // A buffer too small is replaced, not grown (its old bytes need no copy); one that held a
   // record before gets room for a somewhat longer one next time. Only the bytes beyond its
   // current size are zeroed first.
@@ -200,26 +277,38 @@ Status EncodeAuditRecordInto(const AuditRecord& r, std::string& out) {
   }
   out.resize(size);
   Writer w(out.data(), size);
-  w.U8(kAuditRecordEncodingVersion);
+  w.U8(version);
   w.I64(r.time.time_since_epoch().count());
   w.I64(r.received.time_since_epoch().count());
   w.U8(static_cast<std::uint8_t>(r.source));
   w.U8(r.flags);
   w.U8(r.facility < 0 ? kNone : static_cast<std::uint8_t>(r.facility));
   w.U8(r.severity < 0 ? kNone : static_cast<std::uint8_t>(r.severity));
-  bool ok = w.Str(AuditCategoryKey(r.category)) && w.Str(r.rule);
-  for (const std::string* s : {&r.host, &r.app, &r.procid, &r.msgid, &r.user, &r.src_ip,
-                               &r.src_host, &r.src_mac, &r.dest, &r.session, &r.message}) {
-    ok = ok && w.Str(*s);
+  bool ok = true;
+  if (v2) {
+    w.U8(CategoryCode(r.category));
+    ok = w.VStr(r.rule);
+    for (const std::string* s : strings) ok = ok && w.VStr(*s);
+    w.Var(static_cast<std::uint32_t>(r.structured_data.size()));
+    for (const SdElement& sd : r.structured_data) {
+      ok = ok && w.VStr(sd.id);
+      w.Var(static_cast<std::uint32_t>(sd.params.size()));
+      for (const auto& [name, value] : sd.params) ok = ok && w.VStr(name) && w.VStr(value);
+    }
+    w.Var(static_cast<std::uint32_t>(extra.size()));
+    for (const auto* e : extra) ok = ok && w.VStr(e->first) && w.VStr(e->second);
+  } else {
+    ok = w.Str(AuditCategoryKey(r.category)) && w.Str(r.rule);
+    for (const std::string* s : strings) ok = ok && w.Str(*s);
+    w.U32(static_cast<std::uint32_t>(r.structured_data.size()));
+    for (const SdElement& sd : r.structured_data) {
+      ok = ok && w.Str(sd.id);
+      w.U32(static_cast<std::uint32_t>(sd.params.size()));
+      for (const auto& [name, value] : sd.params) ok = ok && w.Str(name) && w.Str(value);
+    }
+    w.U32(static_cast<std::uint32_t>(extra.size()));
+    for (const auto* e : extra) ok = ok && w.Str(e->first) && w.Str(e->second);
   }
-  w.U32(static_cast<std::uint32_t>(r.structured_data.size()));
-  for (const SdElement& sd : r.structured_data) {
-    ok = ok && w.Str(sd.id);
-    w.U32(static_cast<std::uint32_t>(sd.params.size()));
-    for (const auto& [name, value] : sd.params) ok = ok && w.Str(name) && w.Str(value);
-  }
-  w.U32(static_cast<std::uint32_t>(extra.size()));
-  for (const auto* e : extra) ok = ok && w.Str(e->first) && w.Str(e->second);
   if (!ok) {
     return Status::InvalidArgument(
         "audit record: a field is 4 GiB or longer; it cannot be encoded");
@@ -233,10 +322,11 @@ Result<AuditRecord> DecodeAuditRecord(std::string_view bytes) {
   AuditRecord r;
   std::uint8_t version = 0;
   if (!in.U8(&version)) return Corrupt(in, "empty");
-  if (version != kAuditRecordEncodingVersion) {
-    return Corrupt(
-        in, "unknown encoding version " + std::to_string(version) + " (this isms reads version 1)");
+  if (version != 1 && version != 2) {
+    return Corrupt(in, "unknown encoding version " + std::to_string(version) +
+                           " (this isms reads versions 1 and 2)");
   }
+  const bool v2 = version == 2;
   std::int64_t time = 0, received = 0;
   std::uint8_t source = 0, facility = 0, severity = 0;
   if (!in.I64(&time) || !in.I64(&received) || !in.U8(&source) || !in.U8(&r.flags) ||
@@ -251,30 +341,44 @@ Result<AuditRecord> DecodeAuditRecord(std::string_view bytes) {
   if (severity != kNone && severity > 7) return Corrupt(in, "severity out of range");
   r.facility = facility == kNone ? -1 : facility;
   r.severity = severity == kNone ? -1 : severity;
-  std::string category;
-  if (!in.Str(&category)) return Corrupt(in, "truncated category");
-  Result<AuditCategory> cat = ParseAuditCategoryKey(category);
-  if (!cat.ok()) return Corrupt(in, "unknown category '" + category + "'");
-  r.category = *cat;
+  // Strings and counts: u32-prefixed in version 1, varint-prefixed in version 2.
+  const auto str = [&](std::string* s) { return v2 ? in.VStr(s) : in.Str(s); };
+  const auto count = [&](std::uint32_t* n, size_t min_item) {
+    return v2 ? in.VCount(n, min_item) : in.Count(n, min_item);
+  };
+  if (v2) {
+    std::uint8_t code = 0;
+    if (!in.U8(&code)) return Corrupt(in, "truncated category");
+    if (code >= kCategories.size()) return Corrupt(in, "unknown category " + std::to_string(code));
+    r.category = kCategories[code].first;
+  } else {
+    std::string category;
+    if (!in.Str(&category)) return Corrupt(in, "truncated category");
+    Result<AuditCategory> cat = ParseAuditCategoryKey(category);
+    if (!cat.ok()) return Corrupt(in, "unknown category '" + category + "'");
+    r.category = *cat;
+  }
   for (std::string* s : {&r.rule, &r.host, &r.app, &r.procid, &r.msgid, &r.user, &r.src_ip,
                          &r.src_host, &r.src_mac, &r.dest, &r.session, &r.message}) {
-    if (!in.Str(s)) return Corrupt(in, "truncated field");
+    if (!str(s)) return Corrupt(in, "truncated field");
   }
+  // The least bytes an element or field takes: two empty strings (or a string and a count).
+  const size_t min_item = v2 ? 2 : 8;
   std::uint32_t n = 0;
-  if (!in.Count(&n, 8)) return Corrupt(in, "bad structured-data count");
+  if (!count(&n, min_item)) return Corrupt(in, "bad structured-data count");
   r.structured_data.resize(n);
   for (SdElement& sd : r.structured_data) {
     std::uint32_t params = 0;
-    if (!in.Str(&sd.id) || !in.Count(&params, 8)) return Corrupt(in, "truncated SD element");
+    if (!str(&sd.id) || !count(&params, min_item)) return Corrupt(in, "truncated SD element");
     sd.params.resize(params);
     for (auto& [name, value] : sd.params) {
-      if (!in.Str(&name) || !in.Str(&value)) return Corrupt(in, "truncated SD parameter");
+      if (!str(&name) || !str(&value)) return Corrupt(in, "truncated SD parameter");
     }
   }
-  if (!in.Count(&n, 8)) return Corrupt(in, "bad extra-field count");
+  if (!count(&n, min_item)) return Corrupt(in, "bad extra-field count");
   r.extra.resize(n);
   for (size_t i = 0; i < r.extra.size(); ++i) {
-    if (!in.Str(&r.extra[i].first) || !in.Str(&r.extra[i].second)) {
+    if (!str(&r.extra[i].first) || !str(&r.extra[i].second)) {
       return Corrupt(in, "truncated extra field");
     }
     if (i > 0 && !(r.extra[i - 1].first < r.extra[i].first)) {

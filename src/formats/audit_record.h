@@ -106,17 +106,24 @@ struct AuditRecord {
   friend bool operator==(const AuditRecord&, const AuditRecord&) = default;
 };
 
-// The canonical encoding version written by EncodeAuditRecord.
-inline constexpr std::uint8_t kAuditRecordEncodingVersion = 1;
+// The canonical encoding version written by EncodeAuditRecord. Version 2
+// prefixes strings and counts with varints and writes the category as one byte: the syslog
+// records of a busy server encode in about a quarter fewer bytes, hashed into 4 SHA-256 blocks
+// instead of 6. Version 1 (fixed 4-byte lengths, the category's key) is still read, and written
+// when asked: leaves are never re-encoded, so a log may hold both.
+inline constexpr std::uint8_t kAuditRecordEncodingVersion = 2;
 
-// The canonical bytes of `r` (docs/audit-format.md): version byte 1, fixed-width big-endian
-// integers, u32-length-prefixed byte strings in a fixed order, extra fields sorted by key.
+// The canonical bytes of `r` (docs/audit-format.md): the version byte, fixed-width big-endian
+// integers, length-prefixed byte strings in a fixed order, extra fields sorted by key.
 // Deterministic: equal records encode to equal bytes. kInvalidArgument when `r` cannot be encoded
-// canonically: duplicate extra keys, facility/severity out of range, a field of 4 GiB or more.
-Result<std::string> EncodeAuditRecord(const AuditRecord& r);
+// canonically: duplicate extra keys, facility/severity out of range, a field of 4 GiB or more, a
+// version other than 1 or 2.
+Result<std::string> EncodeAuditRecord(const AuditRecord& r,
+                                      std::uint8_t version = kAuditRecordEncodingVersion);
 // The same into `out` (replacing its content; its memory is used again). On error `out` is
 // left unspecified.
-Status EncodeAuditRecordInto(const AuditRecord& r, std::string& out);
+Status EncodeAuditRecordInto(const AuditRecord& r, std::string& out,
+                             std::uint8_t version = kAuditRecordEncodingVersion);
 
 // The record of canonical bytes. Strict: kCorruption (naming the byte offset) for an unknown
 // version, a truncated field, an unknown category or source, extra keys not strictly sorted, or

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <utility>
+#include <vector>
+
 namespace isms {
 namespace {
 
@@ -69,7 +73,7 @@ TEST(AuditRecordTest, EncodingIsIndependentOfExtraOrder) {
   EXPECT_EQ(EncodeAuditRecord(a).value(), EncodeAuditRecord(b).value());
 }
 
-TEST(AuditRecordTest, EncodesTheDocumentedBytes) {
+AuditRecord DocumentedExample() {
   AuditRecord r;
   r.time = Instant(std::chrono::milliseconds(0x0102030405));
   r.received = Instant(std::chrono::milliseconds(-1));
@@ -77,7 +81,11 @@ TEST(AuditRecordTest, EncodesTheDocumentedBytes) {
   r.flags = kAuditUnparsed | kAuditTimeFromReceipt;
   r.message = "hi";
   r.extra = {{"k", "v"}};
-  const std::string b = EncodeAuditRecord(r).value();
+  return r;
+}
+
+// The example of docs/audit-format.md in version 1: what logs written before version 2 hold.
+std::string DocumentedVersion1() {
   std::string expected;
   expected += '\x01';
   expected += std::string("\x00\x00\x00\x01\x02\x03\x04\x05", 8);
@@ -89,7 +97,82 @@ TEST(AuditRecordTest, EncodesTheDocumentedBytes) {
   expected += std::string(4, '\0');                // no SD elements
   expected += std::string("\x00\x00\x00\x01", 4);  // one extra
   expected += std::string("\x00\x00\x00\x01k\x00\x00\x00\x01v", 10);
-  EXPECT_EQ(b, expected);
+  return expected;
+}
+
+TEST(AuditRecordTest, EncodesTheDocumentedBytes) {
+  std::string expected;
+  expected += '\x02';
+  expected += std::string("\x00\x00\x00\x01\x02\x03\x04\x05", 8);
+  expected += std::string(8, '\xff');
+  expected += std::string("\x03\x05\xff\xff", 4);
+  expected += '\x00';                   // category 0: other
+  expected += std::string(11, '\0');    // rule .. session
+  expected += std::string("\x02hi", 3);
+  expected += '\x00';                   // no SD elements
+  expected += '\x01';                   // one extra
+  expected += std::string("\x01k\x01v", 4);
+  EXPECT_EQ(EncodeAuditRecord(DocumentedExample()).value(), expected);
+  EXPECT_EQ(EncodeAuditRecord(DocumentedExample(), 1).value(), DocumentedVersion1());
+}
+
+TEST(AuditRecordTest, ReadsVersion1) {
+  // Leaves are never re-encoded: a log written before version 2 is read as it is.
+  Result<AuditRecord> old = DecodeAuditRecord(DocumentedVersion1());
+  ASSERT_TRUE(old.ok()) << old.status().ToString();
+  EXPECT_EQ(*old, DocumentedExample());
+  AuditRecord r = Sample();
+  std::sort(r.extra.begin(), r.extra.end());
+  const std::string v1 = EncodeAuditRecord(r, 1).value();
+  const std::string v2 = EncodeAuditRecord(r).value();
+  EXPECT_EQ(v1[0], 1);
+  EXPECT_EQ(v2[0], 2);
+  EXPECT_LT(v2.size(), v1.size());
+  EXPECT_EQ(DecodeAuditRecord(v1).value(), r);
+  EXPECT_EQ(DecodeAuditRecord(v2).value(), r);
+  EXPECT_FALSE(EncodeAuditRecord(r, 3).ok());
+}
+
+TEST(AuditRecordTest, Version2LengthsAreVarints) {
+  // 127 bytes take one length byte, 128 two (0x80 0x01), 16,384 three.
+  for (const auto& [n, prefix] : std::vector<std::pair<size_t, std::string>>{
+           {127, "\x7f"}, {128, "\x80\x01"}, {300, "\xac\x02"}, {16384, "\x80\x80\x01"}}) {
+    AuditRecord r;
+    r.message = std::string(n, 'm');
+    const std::string b = EncodeAuditRecord(r).value();
+    const size_t at = 1 + 8 + 8 + 4 + 1 + 11;  // after the header, category, rule .. session
+    EXPECT_EQ(b.substr(at, prefix.size()), prefix) << n;
+    EXPECT_EQ(b.size(), at + prefix.size() + n + 2) << n;
+    EXPECT_EQ(DecodeAuditRecord(b).value().message, r.message) << n;
+  }
+}
+
+TEST(AuditRecordTest, Version2DecoderIsStrict) {
+  AuditRecord r;
+  r.message = "hi";
+  const std::string good = EncodeAuditRecord(r).value();
+  const size_t at = 1 + 8 + 8 + 4 + 1 + 11;  // the message's length byte
+  ASSERT_EQ(good[at], 2);
+  // The same length in a longer form (0x82 0x00) is not the encoding: refused.
+  std::string longer = good;
+  longer.replace(at, 1, std::string("\x82\x00", 2));
+  EXPECT_EQ(DecodeAuditRecord(longer).status().code(), StatusCode::kCorruption);
+  // A length past 32 bits.
+  std::string huge = good;
+  huge.replace(at, 1, std::string("\xff\xff\xff\xff\x7f", 5));
+  EXPECT_FALSE(DecodeAuditRecord(huge).ok());
+  // An unknown category number.
+  std::string category = good;
+  category[1 + 8 + 8 + 4] = 8;
+  EXPECT_NE(DecodeAuditRecord(category).status().message().find("unknown category 8"),
+            std::string::npos);
+  // Every category number round-trips.
+  for (const std::string_view key :
+       {"other", "outbound-request", "dhcp-lease", "privileged-logon", "privileged-logoff",
+        "remote-session-start", "remote-session-end", "security-alert"}) {
+    r.category = ParseAuditCategoryKey(key).value();
+    EXPECT_EQ(DecodeAuditRecord(EncodeAuditRecord(r).value()).value().category, r.category);
+  }
 }
 
 TEST(AuditRecordTest, DifferentFieldSplitsEncodeDifferently) {
@@ -116,12 +199,15 @@ TEST(AuditRecordTest, RefusesOutOfRangePri) {
 TEST(AuditRecordTest, DecoderIsStrict) {
   const std::string bytes = EncodeAuditRecord(Sample()).value();
   EXPECT_EQ(DecodeAuditRecord("").status().code(), StatusCode::kCorruption);
-  std::string v2 = bytes;
-  v2[0] = 2;
-  EXPECT_NE(DecodeAuditRecord(v2).status().message().find("version 2"), std::string::npos);
-  EXPECT_FALSE(DecodeAuditRecord(bytes + "x").ok());
-  for (size_t n = 0; n < bytes.size(); ++n) {
-    EXPECT_FALSE(DecodeAuditRecord(bytes.substr(0, n)).ok()) << n;
+  std::string v3 = bytes;
+  v3[0] = 3;
+  EXPECT_NE(DecodeAuditRecord(v3).status().message().find("version 3"), std::string::npos);
+  for (const std::string& b : {bytes, EncodeAuditRecord(Sample(), 1).value()}) {
+    EXPECT_TRUE(DecodeAuditRecord(b).ok());
+    EXPECT_FALSE(DecodeAuditRecord(b + "x").ok());
+    for (size_t n = 0; n < b.size(); ++n) {
+      EXPECT_FALSE(DecodeAuditRecord(b.substr(0, n)).ok()) << n;
+    }
   }
 }
 
