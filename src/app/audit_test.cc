@@ -4,12 +4,15 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/calendar.h"
 #include "core/time.h"
+#include "formats/audit_record.h"
 #include "formats/syslog.h"
+#include "store/store.h"
 
 namespace isms::app {
 namespace {
@@ -75,6 +78,90 @@ TEST(AuditPreparerTest, PreparingIntoAUsedRecordGivesWhatPrepareGives) {
           EXPECT_EQ(out.lease->length, want.lease->length);
         }
       }
+    }
+  }
+  std::filesystem::remove_all(dir);
+}
+
+// Canonical encoding version 2 replaced version 1; leaves are never re-encoded, so a log that
+// holds version 1 leaves (written before) and version 2 ones after them, in one chunk and in the
+// tail, verifies, and a search decodes both.
+TEST(AuditServiceTest, ALogOfVersion1AndVersion2LeavesVerifiesAndSearches) {
+  char tmpl[] = "/tmp/isms-audit-test-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  SystemClock clock;
+  {
+    auto service = AuditService::Open("sqlite:" + dir + "/isms.db", dir, clock, /*chunk_bits=*/8);
+    ASSERT_TRUE(service.ok()) << service.status().ToString();
+    AuditService& s = **service;
+    NewContract c;
+    c.name = "c";
+    c.start = ParseDate("2026-11-01").value();
+    ASSERT_TRUE(s.ledger().CreateContract(c, Actor{"test"}).ok());
+    const std::int64_t id = s.ledger().FindContract("c").value().id;
+    auto preparer = s.Preparer("c");
+    ASSERT_TRUE(preparer.ok()) << preparer.status().ToString();
+    SyslogOptions o;
+    o.received = ParseInstant("2026-11-29T10:00:00Z").value();
+    auto record = [&](int i) {
+      AuditRecord r = ParseSyslogMessage(
+          "<38>1 2026-11-29T09:00:00." + std::to_string(100 + i % 900) + "Z web-" +
+              std::to_string(i % 3) + " sshd 42 - - Accepted publickey for alice from 10.0.0.9 " +
+              "port 51234 ssh2 n=" + std::to_string(i),
+          o);
+      return (*preparer)->Prepare(std::move(r)).value();
+    };
+    // 200 leaves in version 1, as an isms before version 2 wrote them.
+    std::vector<AuditRecord> want;
+    {
+      std::vector<audit::LogEntry> old;
+      for (int i = 0; i < 200; ++i) {
+        PreparedAuditRecord p = record(i);
+        AuditRecord r = DecodeAuditRecord(p.entry.bytes).value();
+        p.entry.bytes = EncodeAuditRecord(r, 1).value();
+        ASSERT_EQ(p.entry.bytes[0], 1);
+        p.entry.hashed = false;
+        old.push_back(p.entry);
+        want.push_back(std::move(r));
+      }
+      store::Transaction tx(s.audit_connection());
+      ASSERT_TRUE(tx.Begin().ok());
+      audit::LogStore log(s.audit_connection(), id, audit::LogKind::kAudit, 8);
+      ASSERT_TRUE(log.Append(old).ok());
+      ASSERT_TRUE(tx.Commit().ok());
+    }
+    // Then 100 in version 2, through the service: chunk 0 (256 leaves) holds both, the tail too.
+    std::vector<PreparedAuditRecord> fresh;
+    for (int i = 200; i < 300; ++i) {
+      fresh.push_back(record(i));
+      ASSERT_EQ(fresh.back().entry.bytes[0], 2);
+      want.push_back(DecodeAuditRecord(fresh.back().entry.bytes).value());
+    }
+    auto appended = s.AppendPrepared("c", fresh);
+    ASSERT_TRUE(appended.ok()) << appended.status().ToString();
+    EXPECT_EQ(appended->size, 300u);
+
+    auto report = s.Verify("c", std::nullopt);
+    ASSERT_TRUE(report.ok()) << report.status().ToString();
+    EXPECT_TRUE(report->problems.empty()) << report->problems.front();
+    EXPECT_EQ(report->size, 300u);
+    EXPECT_EQ(report->chunks, 1u);
+
+    std::vector<AuditHit> hits;
+    AuditSearchRequest q;
+    q.contract = "c";
+    ASSERT_TRUE(s.Search(q, [&](AuditHit&& h) -> Result<bool> {
+                   hits.push_back(std::move(h));
+                   return true;
+                 }).ok());
+    ASSERT_EQ(hits.size(), 300u);
+    for (std::size_t i = 0; i < hits.size(); ++i) {
+      EXPECT_EQ(hits[i].leaf, i);
+      EXPECT_EQ(hits[i].record, want[i]) << i;
+      EXPECT_EQ(hits[i].leaf_hash,
+                audit::LeafHash(EncodeAuditRecord(want[i], i < 200 ? 1 : 2).value()))
+          << i;
     }
   }
   std::filesystem::remove_all(dir);
