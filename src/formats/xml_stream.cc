@@ -344,6 +344,7 @@ class XmlStream::Fast {
   std::vector<RawValue> raw_values_;
   std::vector<std::string> attr_buffers_;
   std::unordered_set<std::string> good_names_;
+  std::unordered_set<std::string_view> seen_names_;
 };
 
 bool XmlStream::Fast::XmlDeclaration(const char*& p, bool& ascii_only) {
@@ -425,17 +426,27 @@ bool XmlStream::Fast::CheckName(const char* s, const char* q) {
     good_names_.insert(std::move(name));
     return true;
   }
-  std::size_t k = 0;
-  while (k < name.size()) {
+  // A prefix is refused exactly when it holds a character refused at its place, so the first
+  // such character is found by bisection over the character boundaries.
+  std::vector<std::size_t> ends;  // the end of each character
+  for (std::size_t k = 0; k < name.size();) {
     const auto c = static_cast<unsigned char>(name[k]);
-    std::size_t next = k + 1;
-    if (c >= 0xC0) next = k + (c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2);
-    next = std::min(next, name.size());
-    if (!ExpatAcceptsName(std::string_view(name).substr(0, next)))
-      return Fail(s + k, kInvalidToken);
-    k = next;
+    std::size_t len = 1;
+    if (c >= 0xC0) len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+    k = std::min(k + len, name.size());
+    ends.push_back(k);
   }
-  return Fail(s, kInvalidToken);
+  std::size_t lo = 0;                // the prefixes up to ends[i], i < lo, are accepted
+  std::size_t hi = ends.size() - 1;  // the prefix up to ends[hi] is refused
+  while (lo < hi) {
+    const std::size_t mid = lo + (hi - lo) / 2;
+    if (ExpatAcceptsName(std::string_view(name).substr(0, ends[mid]))) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return Fail(s + (hi == 0 ? 0 : ends[hi - 1]), kInvalidToken);
 }
 
 // A reference at `amp`, within [amp, lim): returns the byte after its ';', or nullptr after
@@ -641,11 +652,20 @@ bool XmlStream::Fast::StartTag() {
   }
   // ...then, attribute by attribute, duplicates and what the references name.
   if (attr_buffers_.size() < attrs_.size()) attr_buffers_.resize(attrs_.size());
+  // Duplicates: by comparison for the usual handful of attributes, by hash beyond.
+  constexpr std::size_t kFewAttributes = 16;
+  const bool many = attrs_.size() > kFewAttributes;
+  if (many) seen_names_.clear();
   for (std::size_t i = 0; i < attrs_.size(); ++i) {
-    for (std::size_t j = 0; j < i; ++j) {
-      if (attrs_[j].first == attrs_[i].first)
-        return Fail(attrs_[i].first.data(), kDuplicateAttribute);
+    bool duplicate = false;
+    if (many) {
+      duplicate = !seen_names_.insert(attrs_[i].first).second;
+    } else {
+      for (std::size_t j = 0; j < i && !duplicate; ++j) {
+        duplicate = attrs_[j].first == attrs_[i].first;
+      }
     }
+    if (duplicate) return Fail(attrs_[i].first.data(), kDuplicateAttribute);
     const RawValue& raw = raw_values_[i];
     if (raw.plain) {
       attrs_[i].second = std::string_view(raw.begin, static_cast<std::size_t>(raw.end - raw.begin));

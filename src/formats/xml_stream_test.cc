@@ -383,6 +383,28 @@ TEST(XmlStreamTest, MalformedDocumentsAreRefusedByBothAtTheSamePlace) {
   }
 }
 
+TEST(XmlStreamTest, ManyAttributesAndLongNamesAreCheckedAsExpatChecksThem) {
+  // A tag of 5,000 attributes, the last a duplicate of the 1,000th; and without it.
+  std::string tag = "<r><e";
+  for (int i = 0; i < 5000; ++i) tag += " a" + std::to_string(i) + "='" + std::to_string(i) + "'";
+  const std::string good = tag + "/></r>";
+  const std::string twice = tag + " a999='x'/></r>";
+  ExpectSameEvents(good, "5,000 attributes");
+  ExpectSameEvents(twice, "a duplicate 5,001st attribute");
+  EXPECT_THAT(ParseWith(twice, XmlBackend::kFast).status.message(),
+              HasSubstr("duplicate attribute"));
+  // A name of 20,000 non-ASCII characters with one that is not a name character at the end
+  // (U+00D7, the multiplication sign), and the same name without it.
+  std::string name;
+  for (int i = 0; i < 20000; ++i) name += "\xC3\xA9";
+  ExpectSameEvents("<r><" + name + "/></r>", "a long name");
+  const std::string bad = "<r><" + name + "\xC3\x97/></r>";
+  ExpectSameEvents(bad, "a long name, bad at the end");
+  EXPECT_EQ(ParseWith(bad, XmlBackend::kFast).status.message(),
+            "doc.xml: line 1, column 20005: not well-formed (invalid token); the file is damaged "
+            "or truncated");
+}
+
 TEST(XmlStreamTest, ErrorsBeforeTheFirstEventAreLeftToExpat) {
   // The fast path refuses these too, but before any event, so expat reads them again and its
   // own message is the one returned.
