@@ -229,11 +229,17 @@ bool EqualsAsciiIgnoreCase(std::string_view a, std::string_view b) {
   return true;
 }
 
-// Whether expat takes `name` as an XML name (asked with a one-element document).
-bool ExpatAcceptsName(std::string_view name) {
-  std::unique_ptr<std::remove_pointer_t<XML_Parser>, decltype(&XML_ParserFree)> parser(
-      XML_ParserCreate("UTF-8"), &XML_ParserFree);
-  if (!parser) return false;
+using ExpatParser = std::unique_ptr<std::remove_pointer_t<XML_Parser>, decltype(&XML_ParserFree)>;
+
+// Whether expat takes `name` as an XML name (asked with a one-element document), with `parser`
+// made on the first question and reset for the next.
+bool ExpatAcceptsName(ExpatParser& parser, std::string_view name) {
+  if (parser) {
+    XML_ParserReset(parser.get(), "UTF-8");
+  } else {
+    parser.reset(XML_ParserCreate("UTF-8"));
+    if (!parser) return false;
+  }
   const std::string doc = "<" + std::string(name) + "/>";
   return XML_Parse(parser.get(), doc.data(), static_cast<int>(doc.size()), XML_TRUE) ==
          XML_STATUS_OK;
@@ -344,6 +350,7 @@ class XmlStream::Fast {
   std::vector<RawValue> raw_values_;
   std::vector<std::string> attr_buffers_;
   std::unordered_set<std::string> good_names_;
+  ExpatParser name_parser_{nullptr, &XML_ParserFree};
   std::unordered_set<std::string_view> seen_names_;
 };
 
@@ -422,7 +429,7 @@ const char* XmlStream::Fast::ScanName(const char* q, const char* lim) {
 bool XmlStream::Fast::CheckName(const char* s, const char* q) {
   std::string name(s, q);
   if (good_names_.contains(name)) return true;
-  if (ExpatAcceptsName(name)) {
+  if (ExpatAcceptsName(name_parser_, name)) {
     good_names_.insert(std::move(name));
     return true;
   }
@@ -440,7 +447,7 @@ bool XmlStream::Fast::CheckName(const char* s, const char* q) {
   std::size_t hi = ends.size() - 1;  // the prefix up to ends[hi] is refused
   while (lo < hi) {
     const std::size_t mid = lo + (hi - lo) / 2;
-    if (ExpatAcceptsName(std::string_view(name).substr(0, ends[mid]))) {
+    if (ExpatAcceptsName(name_parser_, std::string_view(name).substr(0, ends[mid]))) {
       lo = mid + 1;
     } else {
       hi = mid;
