@@ -8,8 +8,11 @@
 
 #include <algorithm>
 #include <charconv>
+#include <condition_variable>
 #include <deque>
 #include <map>
+#include <mutex>
+#include <thread>
 #include <unordered_map>
 
 #include "store/store_internal.h"
@@ -470,23 +473,29 @@ Result<std::unique_ptr<Statement>> PgConnection::Prepare(std::string_view sql) {
 // COPY table (columns) FROM STDIN, text format, sent in chunks of kCopyFlushBytes. Inside the
 // caller's transaction the COPY runs in a savepoint, so a failed or discarded writer leaves that
 // transaction usable; outside one, the COPY is its own transaction.
+// The rows a group's writer has made, handed to the group's sender (below).
+class PgBulkSender {
+ public:
+  virtual ~PgBulkSender() = default;
+  // Takes `rows` (COPY text of whole rows) of the group's table `table`; gives the sender's first
+  // failure, if any.
+  virtual Status Send(std::size_t table, std::string&& rows) = 0;
+};
+
 class PgBulkWriter final : public BulkWriter {
  public:
-  // kAlone: a BulkInsert; kLive: a group's first table, whose COPY runs as its rows come;
-  // kHeld: a group's other tables, whose rows are kept until the group copies them.
-  enum class Mode { kAlone, kLive, kHeld };
-
+  // Alone (a BulkInsert), or one table of a group, whose rows go to `sender` in chunks.
   PgBulkWriter(PgConnection& c, std::string sql, int columns, bool savepoint,
-               Mode mode = Mode::kAlone)
-      : c_(c), sql_(std::move(sql)), columns_(columns), savepoint_(savepoint), mode_(mode) {
-    if (mode_ == Mode::kAlone) c_.set_bulk_active(true);
-    if (mode_ != Mode::kHeld) buf_.reserve(kCopyFlushBytes + 4096);
+               PgBulkSender* sender = nullptr, std::size_t table = 0)
+      : c_(c), sql_(std::move(sql)), columns_(columns), savepoint_(savepoint), sender_(sender),
+        table_(table) {
+    if (!sender_) c_.set_bulk_active(true);
+    buf_.reserve(kCopyFlushBytes + 4096);
   }
   ~PgBulkWriter() override {
-    if (!finished_ && mode_ == Mode::kAlone) {
-      Abandon("the bulk writer was discarded before Finish()");
-    }
+    if (!finished_ && !sender_) Abandon("the bulk writer was discarded before Finish()");
   }
+  const std::string& sql() const { return sql_; }
 
   void AddInt(std::int64_t v) override {
     if (!Next()) return;
@@ -526,13 +535,13 @@ class PgBulkWriter final : public BulkWriter {
     buf_ += '\n';
     column_ = 0;
     ++rows_;
-    if (mode_ != Mode::kHeld && buf_.size() >= kCopyFlushBytes) Flush();
+    if (buf_.size() >= kCopyFlushBytes) Flush();
     return error_;
   }
 
   Status Finish() override {
     if (finished_) return Finished();
-    if (mode_ != Mode::kAlone) return Close();
+    if (sender_) return Close();
     if (error_.ok() && column_ != 0) {
       error_ =
           c_.Error(StatusCode::kInvalidArgument, sql_, "the last row was not ended with EndRow()");
@@ -557,7 +566,7 @@ class PgBulkWriter final : public BulkWriter {
     return s;
   }
 
-  // In a group: ends the rows; gives this writer's first error.
+  // In a group: ends the rows, handing over the last; gives this writer's first error.
   Status Close() {
     if (finished_) return error_;
     finished_ = true;
@@ -565,47 +574,8 @@ class PgBulkWriter final : public BulkWriter {
       error_ =
           c_.Error(StatusCode::kInvalidArgument, sql_, "the last row was not ended with EndRow()");
     }
+    if (error_.ok()) Flush();
     return error_;
-  }
-  // In a group, once every writer is closed. The first table: ends its COPY, after its last
-  // rows, or abandons it (`ok` false). Another: runs its COPY with the rows kept.
-  Status Copy(bool ok) {
-    if (mode_ == Mode::kLive) {
-      if (ok) Flush();
-      Status s = ok ? error_ : Status::Ok();
-      if (PQputCopyEnd(c_.pg(), s.ok() && ok ? nullptr : "isms stopped the bulk write") != 1 &&
-          s.ok()) {
-        s = c_.ResultError(nullptr, sql_);
-      }
-      while (PGresult* r = PQgetResult(c_.pg())) {
-        if (ok && s.ok() && PQresultStatus(r) != PGRES_COMMAND_OK) s = c_.ResultError(r, sql_);
-        PQclear(r);
-      }
-      return s;
-    }
-    PGresult* res = PQexec(c_.pg(), sql_.c_str());
-    if (PQresultStatus(res) != PGRES_COPY_IN) {
-      Status s = c_.ResultError(res, sql_);
-      PQclear(res);
-      return s;
-    }
-    PQclear(res);
-    Status s;
-    for (std::size_t at = 0; at < buf_.size() && s.ok(); at += kCopyFlushBytes) {
-      const std::size_t n = std::min(kCopyFlushBytes, buf_.size() - at);
-      if (PQputCopyData(c_.pg(), buf_.data() + at, static_cast<int>(n)) != 1) {
-        s = c_.ResultError(nullptr, sql_);
-      }
-    }
-    std::string().swap(buf_);
-    if (PQputCopyEnd(c_.pg(), s.ok() ? nullptr : "isms stopped the bulk write") != 1 && s.ok()) {
-      s = c_.ResultError(nullptr, sql_);
-    }
-    while (PGresult* r = PQgetResult(c_.pg())) {
-      if (s.ok() && PQresultStatus(r) != PGRES_COMMAND_OK) s = c_.ResultError(r, sql_);
-      PQclear(r);
-    }
-    return s;
   }
 
  private:
@@ -623,6 +593,12 @@ class PgBulkWriter final : public BulkWriter {
   }
   void Flush() {
     if (buf_.empty()) return;
+    if (sender_) {
+      error_ = sender_->Send(table_, std::move(buf_));
+      buf_ = std::string();
+      buf_.reserve(kCopyFlushBytes + 4096);
+      return;
+    }
     if (PQputCopyData(c_.pg(), buf_.data(), static_cast<int>(buf_.size())) != 1) {
       error_ = c_.ResultError(nullptr, sql_);
     }
@@ -645,7 +621,8 @@ class PgBulkWriter final : public BulkWriter {
   std::string sql_;
   int columns_;
   bool savepoint_;
-  Mode mode_;
+  PgBulkSender* sender_;  // in a group
+  std::size_t table_;
   std::string buf_;
   int column_ = 0;
   std::int64_t rows_ = 0;
@@ -653,10 +630,13 @@ class PgBulkWriter final : public BulkWriter {
   bool finished_ = false;
 };
 
-// A group's tables (see BulkGroup): the first copied as its rows come, the others' rows kept in
-// memory and copied when the group finishes, all inside one savepoint of the caller's
-// transaction, or a transaction of the group's own.
-class PgBulkGroup final : public BulkGroup {
+// A group's tables (see BulkGroup), inside one savepoint of the caller's transaction or a
+// transaction of the group's own. The writers hand their rows over in chunks; a thread of the
+// group's sends them, in the order handed over, each in a COPY of its table: one COPY at a time
+// runs on a connection, so the sender ends one and starts the next where the table changes (a
+// round trip every chunk of 256 KiB or more). The server so inserts every table's rows while
+// the callers make the next ones, rather than the others' after the first.
+class PgBulkGroup final : public BulkGroup, public PgBulkSender {
  public:
   PgBulkGroup(PgConnection& c, bool own_tx) : c_(c), own_tx_(own_tx) {
     c_.set_bulk_active(true);
@@ -667,6 +647,16 @@ class PgBulkGroup final : public BulkGroup {
   void Add(std::unique_ptr<PgBulkWriter> w) { writers_.push_back(std::move(w)); }
 
   BulkWriter& writer(std::size_t table) override { return *writers_.at(table); }
+
+  Status Send(std::size_t table, std::string&& rows) override {
+    std::unique_lock lock(mu_);
+    if (!thread_.joinable()) thread_ = std::thread([this] { SendQueued(); });
+    changed_.wait(lock, [&] { return queue_.size() < kQueued || !sent_.ok(); });
+    if (!sent_.ok()) return sent_;
+    queue_.push_back({table, std::move(rows)});
+    changed_.notify_all();
+    return Status::Ok();
+  }
 
   Status Finish() override {
     if (finished_) return Status::FailedPrecondition("the bulk group is finished already");
@@ -679,14 +669,82 @@ class PgBulkGroup final : public BulkGroup {
   }
 
  private:
-  // Ends the COPYs (running those kept when `s` is OK) and the savepoint or transaction.
+  static constexpr std::size_t kQueued = 8;
+  struct Chunk {
+    std::size_t table;
+    std::string rows;
+  };
+
+  void SendQueued() {
+    while (true) {
+      Chunk chunk;
+      {
+        std::unique_lock lock(mu_);
+        changed_.wait(lock, [&] { return !queue_.empty() || stop_; });
+        if (queue_.empty()) return;
+        chunk = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      changed_.notify_all();
+      Status s = Put(chunk.table, chunk.rows);
+      if (!s.ok()) {
+        std::lock_guard lock(mu_);
+        sent_ = std::move(s);
+        queue_.clear();
+        changed_.notify_all();
+        return;
+      }
+    }
+  }
+  // Sends `rows` of `table`, in its COPY (started here if another runs).
+  Status Put(std::size_t table, const std::string& rows) {
+    if (copying_ != table) {
+      if (copying_ != kNone) ISMS_RETURN_IF_ERROR(EndCopy(/*ok=*/true));
+      const std::string& sql = writers_[table]->sql();
+      PGresult* res = PQexec(c_.pg(), sql.c_str());
+      const bool started = PQresultStatus(res) == PGRES_COPY_IN;
+      Status s = started ? Status::Ok() : c_.ResultError(res, sql);
+      PQclear(res);
+      if (!started) return s;
+      copying_ = table;
+    }
+    for (std::size_t at = 0; at < rows.size(); at += kCopyFlushBytes) {
+      const std::size_t n = std::min(kCopyFlushBytes, rows.size() - at);
+      if (PQputCopyData(c_.pg(), rows.data() + at, static_cast<int>(n)) != 1) {
+        return c_.ResultError(nullptr, writers_[table]->sql());
+      }
+    }
+    return Status::Ok();
+  }
+  // Ends the COPY running: its rows stay (`ok`) or it fails.
+  Status EndCopy(bool ok) {
+    const std::string& sql = writers_[copying_]->sql();
+    copying_ = kNone;
+    Status s;
+    if (PQputCopyEnd(c_.pg(), ok ? nullptr : "isms stopped the bulk write") != 1 && ok) {
+      s = c_.ResultError(nullptr, sql);
+    }
+    while (PGresult* r = PQgetResult(c_.pg())) {
+      if (ok && s.ok() && PQresultStatus(r) != PGRES_COMMAND_OK) s = c_.ResultError(r, sql);
+      PQclear(r);
+    }
+    return s;
+  }
+  // Sends what is left when `s` is OK, and ends the COPY and the savepoint or transaction.
   Status End(Status s) {
     finished_ = true;
-    if (!writers_.empty()) {
-      Status live = writers_[0]->Copy(s.ok());
-      if (s.ok()) s = live;
+    {
+      std::unique_lock lock(mu_);
+      if (!s.ok()) queue_.clear();
+      stop_ = true;
     }
-    for (std::size_t i = 1; i < writers_.size() && s.ok(); ++i) s = writers_[i]->Copy(true);
+    changed_.notify_all();
+    if (thread_.joinable()) thread_.join();
+    if (s.ok()) s = sent_;
+    if (copying_ != kNone) {
+      Status ended = EndCopy(s.ok());
+      if (s.ok()) s = ended;
+    }
     c_.set_bulk_active(false);
     if (s.ok()) {
       Status ended = c_.ExecuteRaw(own_tx_ ? "COMMIT" : "RELEASE SAVEPOINT isms_bulk");
@@ -698,10 +756,19 @@ class PgBulkGroup final : public BulkGroup {
     return s;
   }
 
+  static constexpr std::size_t kNone = static_cast<std::size_t>(-1);
   PgConnection& c_;
-  bool own_tx_;
+  const bool own_tx_;
   bool finished_ = false;
   std::vector<std::unique_ptr<PgBulkWriter>> writers_;
+  std::size_t copying_ = kNone;  // the table whose COPY runs (the sender's)
+
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable changed_;
+  std::deque<Chunk> queue_;
+  bool stop_ = false;
+  Status sent_;  // the sender's first failure
 };
 
 Result<std::string> PgConnection::CopySql(std::string_view table,
@@ -735,20 +802,11 @@ Result<std::unique_ptr<BulkGroup>> PgConnection::BulkInsertGroup(
   }
   const bool own_tx = !InTransaction();
   ISMS_RETURN_IF_ERROR(ExecuteRaw(own_tx ? "BEGIN" : "SAVEPOINT isms_bulk"));
-  PGresult* res = PQexec(conn_, sqls[0].c_str());
-  if (PQresultStatus(res) != PGRES_COPY_IN) {
-    Status s = ResultError(res, sqls[0]);
-    PQclear(res);
-    (void)ExecuteRaw(own_tx ? "ROLLBACK"
-                            : "ROLLBACK TO SAVEPOINT isms_bulk; RELEASE SAVEPOINT isms_bulk");
-    return s;
-  }
-  PQclear(res);
   auto group = std::make_unique<PgBulkGroup>(*this, own_tx);
   for (std::size_t i = 0; i < tables.size(); ++i) {
-    group->Add(std::make_unique<PgBulkWriter>(
-        *this, sqls[i], static_cast<int>(tables[i].columns.size()), /*savepoint=*/false,
-        i == 0 ? PgBulkWriter::Mode::kLive : PgBulkWriter::Mode::kHeld));
+    group->Add(std::make_unique<PgBulkWriter>(*this, sqls[i],
+                                              static_cast<int>(tables[i].columns.size()),
+                                              /*savepoint=*/false, group.get(), i));
   }
   return std::unique_ptr<BulkGroup>(std::move(group));
 }

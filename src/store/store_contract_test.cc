@@ -701,6 +701,19 @@ TEST_P(StoreContractTest, AFailedOrDiscardedBulkGroupWritesNothing) {
   EXPECT_FALSE(c().InTransaction());
   EXPECT_EQ(Count("u"), 1);
   EXPECT_EQ(Count("t"), 3);
+  // A table that is not there: refused at once (SQLite) or by the first rows' COPY (PostgreSQL).
+  {
+    auto g = c().BulkInsertGroup({{"u", {"id"}}, {"missing", {"id"}}});
+    if (g.ok()) {
+      for (int i = 0; i < 50000; ++i) {
+        (*g)->writer(1).AddInt(i);
+        if (!(*g)->writer(1).EndRow().ok()) break;
+      }
+      EXPECT_FALSE((*g)->Finish().ok());
+    }
+  }
+  EXPECT_FALSE(c().InTransaction());
+  EXPECT_EQ(Count("u"), 1);
   EXPECT_EQ(c().BulkInsertGroup({}).status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(c().BulkInsertGroup({{"u", {"id"}}, {"t; DROP TABLE t", {"id"}}}).status().code(),
             StatusCode::kInvalidArgument);
