@@ -281,12 +281,12 @@ Result<PreparedAuditRecord> AuditPreparer::Prepare(AuditRecord&& rec) const {
   return p;
 }
 
-Status AuditPreparer::PrepareInto(AuditRecord& rec, PreparedAuditRecord& p) const {
+Status AuditPreparer::PrepareInto(AuditRecord& rec, PreparedAuditRecord& p, bool hash) const {
   classifier_->Classify(rec);
   p.category = rec.category;
   ISMS_RETURN_IF_ERROR(EncodeAuditRecordInto(rec, p.entry.bytes));
-  p.entry.leaf_hash = audit::LeafHash(p.entry.bytes);
-  p.entry.hashed = true;
+  if (hash) p.entry.leaf_hash = audit::LeafHash(p.entry.bytes);
+  p.entry.hashed = hash;
   p.entry.time = rec.time;
   p.entry.host.assign(rec.host);
   p.entry.user.assign(rec.user);

@@ -71,10 +71,11 @@ struct AuditIngestRequest {
   std::string format;  // "syslog" or "jsonl"
 };
 
-// A record made ready for the log — classified, canonically encoded, hashed — by an
-// AuditPreparer, so that this work can run on a listener's thread; AppendPrepared stores it.
+// A record made ready for the log — classified, canonically encoded, and hashed unless asked
+// not to be — by an AuditPreparer, so that this work can run on a listener's thread;
+// AppendPrepared stores it (and hashes it when it was not).
 struct PreparedAuditRecord {
-  audit::LogEntry entry;  // hashed
+  audit::LogEntry entry;  // hashed unless PrepareInto was told not to
   AuditCategory category = AuditCategory::kOther;
   // What a DHCP record tells the lease index (asset attribution), when it tells something.
   struct Lease {
@@ -93,8 +94,10 @@ class AuditPreparer {
   Result<PreparedAuditRecord> Prepare(AuditRecord&& record) const;
   // The same into `out`, which may hold an earlier prepared record: every field is replaced and
   // the memory of its strings is used again (a listener prepares every record into records it
-  // keeps). `record` is classified in place and left as it was otherwise.
-  Status PrepareInto(AuditRecord& record, PreparedAuditRecord& out) const;
+  // keeps). `record` is classified in place and left as it was otherwise. Without `hash`, the
+  // leaf hash is left to AppendPrepared (`entry.hashed` false): `isms serve` hashes on its
+  // writer's thread, which has the time, not on the listener's, which has less.
+  Status PrepareInto(AuditRecord& record, PreparedAuditRecord& out, bool hash = true) const;
   // The policy text the rules came from.
   const std::string& policy_toml() const { return policy_toml_; }
   const AuditSettings& settings() const { return settings_; }

@@ -876,6 +876,10 @@ Status LogStore::Append(std::span<LogEntry* const> entries, TailHashes* tail) {
   std::map<std::uint64_t, Hash> chunk_roots;
   for (std::size_t i = 0; i < entries.size(); ++i) {
     LogEntry& e = *entries[i];
+    if (i + 4 < entries.size() && !entries[i + 4]->hashed) {  // fetched ahead, as in WriteChunk
+      const std::string& b = entries[i + 4]->bytes;
+      for (std::size_t off = 0; off < b.size(); off += 64) __builtin_prefetch(b.data() + off);
+    }
     if (!e.hashed) {
       e.leaf_hash = LeafHash(e.bytes);
       e.hashed = true;

@@ -275,7 +275,7 @@ struct SyslogServer::Impl {
     ParseSyslogMessageInto(bytes, opts, parsed);
     parsed.flags |= flags;
     received.fetch_add(1, std::memory_order_relaxed);
-    if (p.PrepareInto(parsed, rec).ok()) return;
+    if (p.PrepareInto(parsed, rec, /*hash=*/false).ok()) return;
     // Cannot happen for a frame of at most 64 KiB; kept verbatim all the same.
     AuditRecord raw = ParseSyslogMessage("", opts);
     raw.message.assign(bytes);
