@@ -5,7 +5,8 @@
 #   - isms serve --syslog-tcp (parse, classify, Merkle tree, zstd chunks, signed checkpoints).
 # Each rate runs from the first byte sent to the last record on disk: for rsyslog until the
 # output file has COUNT lines; for isms until the server, sent SIGTERM after the last byte,
-# has committed everything and exited. The CPU time of each receiver is printed too (the machine
+# has committed everything and exited. The sender renders all records before it connects and
+# prints when it began sending ("start T"): the clock starts there, for both receivers. The CPU time of each receiver is printed too (the machine
 # may be shared). Then: bytes on disk per record, `isms audit verify`, the per-record cost of each
 # stage (bench/audit_bench prepare), and `isms audit search --host` over one day, p50 and p90 of
 # 21 hosts (whole command). With SEARCH_STORE=URL SEARCH_DAY=YYYY-MM-DD, the search is measured
@@ -50,8 +51,8 @@ CONF
 rsyslogd -n -f "$tmp/rs/rsyslog.conf" -i "$tmp/rs/pid" &
 rs=$!
 sleep 1
-t0=$(now)
 "$send" 127.0.0.1 "$port" "$count" >"$tmp/rs/send.txt"
+t0=$(sed -n 's/^start //p' "$tmp/rs/send.txt")
 while [ "$(wc -l <"$tmp/rs/out.log" 2>/dev/null || echo 0)" -lt "$count" ]; do sleep 0.05; done
 t1=$(now)
 rs_cpu=$(cpu "$rs")
@@ -70,8 +71,8 @@ port=$(free_port)
 "$isms" serve --syslog-tcp "127.0.0.1:$port" --listen none --contract bench --store "$store" >"$tmp/isms/serve.out" 2>&1 &
 srv=$!
 for _ in $(seq 100); do grep -q '^listening' "$tmp/isms/serve.out" && break; sleep 0.05; done
-t0=$(now)
 "$send" 127.0.0.1 "$port" "$count" >"$tmp/isms/send.txt"
+t0=$(sed -n 's/^start //p' "$tmp/isms/send.txt")
 is_cpu_sent=$(cpu "$srv")
 kill -TERM "$srv"
 # the CPU time up to the exit, read while the process is a zombie would be lost: poll until gone
