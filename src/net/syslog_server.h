@@ -2,9 +2,9 @@
 // on one port, formats/syslog_framing.h), TLS (RFC 5425: the same framing inside TLS 1.2+) and
 // UDP (one message per datagram), each appending to one contract's audit log.
 //
-// Threads: one thread (the caller of Run) runs every listener and parses, classifies, encodes
-// and hashes what they receive (app::AuditPreparer); a writer thread owns the store connection
-// and commits the records in batches (group commit: one append and checkpoint per batch, when
+// Threads: one thread (the caller of Run) runs every listener and parses, classifies and
+// encodes what they receive (app::AuditPreparer); a writer thread owns the store connection,
+// hashes the records' leaves and commits the records in batches (group commit: one append and checkpoint per batch, when
 // `batch_records` wait or `flush_interval` after the first one waited), so a record is committed
 // well within a second of its arrival. A batch also ends where the audit log's next chunk
 // begins, so that under load each batch completes a chunk and its records skip the log's tail.
