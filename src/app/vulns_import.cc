@@ -7,9 +7,11 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <fstream>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -805,29 +807,17 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
   }
   result.format = format;
   // The file is parsed on another thread from the start, its findings merged and written on this
-  // one as they come (the parse and the writes overlap). First this thread hashes it: the same
-  // file again changes nothing, and is known from its hash (the parse is then stopped).
+  // one as they come (the parse and the writes overlap), and hashed on a third: the same file
+  // again changes nothing, and is known from its hash (checked as soon as the hash is ready: the
+  // import then stops, and what it wrote is rolled back).
   ParseQueue parse(progress, result.bytes);
   std::jthread parser([&] { parse.Finish(ParseScan(data, format, r.path, parse)); });
   struct Stop {
     ParseQueue& q;
     ~Stop() { q.Abandon(); }  // on every way out, before the parser is joined
   } stop{parse};
-  const std::string sha = Sha256Hex(data);
-  {
-    ISMS_ASSIGN_OR_RETURN(ContractRecord c, ledger_.FindContract(r.contract));
-    ISMS_ASSIGN_OR_RETURN(auto dup,
-                          ledger_.connection().Prepare(
-                              "SELECT id FROM scans WHERE contract_id = $1 AND sha256 = $2"));
-    dup->BindInt(1, c.id);
-    dup->BindText(2, sha);
-    ISMS_ASSIGN_OR_RETURN(bool seen, dup->Step());
-    if (seen) {
-      result.duplicate = true;
-      result.scan_id = dup->ColumnInt(0);
-      return result;
-    }
-  }
+  std::future<std::string> hashing =
+      std::async(std::launch::async, [data] { return Sha256Hex(data); });
 
   store::Connection& conn = ledger_.connection();
   const Instant now = ledger_.clock().Now();
@@ -840,18 +830,34 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
   }
   ISMS_ASSIGN_OR_RETURN(ContractContext ctx, ledger_.Context(r.contract));
   const std::int64_t cid = ctx.record.id;
+  // The scans imported into the contract, by their files' hashes.
+  std::unordered_map<std::string, std::int64_t> imported;
   {
-    ISMS_ASSIGN_OR_RETURN(auto dup, conn.Prepare("SELECT id FROM scans WHERE contract_id = $1 AND "
-                                                 "sha256 = $2"));
-    dup->BindInt(1, cid);
-    dup->BindText(2, sha);
-    ISMS_ASSIGN_OR_RETURN(bool seen, dup->Step());
-    if (seen) {
-      result.duplicate = true;
-      result.scan_id = dup->ColumnInt(0);
-      return result;
+    ISMS_ASSIGN_OR_RETURN(auto st,
+                          conn.Prepare("SELECT sha256, id FROM scans WHERE contract_id = $1"));
+    st->BindInt(1, cid);
+    while (true) {
+      ISMS_ASSIGN_OR_RETURN(bool more, st->Step());
+      if (!more) break;
+      imported.emplace(st->ColumnText(0), st->ColumnInt(1));
     }
   }
+  std::optional<std::string> sha;
+  // True when the file is one imported already (`wait`: for the hash, else only once it is
+  // ready); the result then says which scan it was.
+  auto imported_already = [&](bool wait) {
+    if (!sha) {
+      if (!wait && hashing.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+        return false;
+      }
+      sha = hashing.get();
+    }
+    auto it = imported.find(*sha);
+    if (it == imported.end()) return false;
+    result.duplicate = true;
+    result.scan_id = it->second;
+    return true;
+  };
   ISMS_ASSIGN_OR_RETURN(auto next_scan, conn.Prepare("SELECT id FROM scans WHERE contract_id = $1 "
                                                      "ORDER BY id DESC LIMIT 1"));
   next_scan->BindInt(1, cid);
@@ -1088,6 +1094,7 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
   std::vector<Parsed> waiting;
   std::vector<ParseQueue::Item> batch;
   while (parse.Next(&batch)) {
+    if (imported_already(/*wait=*/false)) return result;
     for (ParseQueue::Item& item : batch) {
       if (ScannedAsset* a = std::get_if<ScannedAsset>(&item)) {
         ISMS_RETURN_IF_ERROR(take_asset(*a));
@@ -1102,6 +1109,7 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
       }
     }
   }
+  if (imported_already(/*wait=*/true)) return result;
   ISMS_RETURN_IF_ERROR(parse.parsed());
   if (progress) progress(result.bytes, result.bytes, parse.count());
   for (Parsed& f : waiting) ISMS_RETURN_IF_ERROR(take_finding(f));
@@ -1160,7 +1168,7 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
     st->BindText(4, result.scanner);
     st->BindText(5, scan_type);
     st->BindText(6, r.path);
-    st->BindText(7, sha);
+    st->BindText(7, *sha);
     st->BindInt(8, Ms(scanned_at));
     st->BindInt(9, Ms(now));
     st->BindText(10, actor.name);

@@ -192,6 +192,18 @@ TEST_P(VulnImportTest, AnImportOfManyObligationsLeavesTheUrgencyIndexInPlace) {
   auto status = ledger_->StatusOf("c", StatusQuery{});
   ASSERT_TRUE(status.ok()) << status.status().ToString();
   EXPECT_EQ(static_cast<std::int64_t>(status->size()), count("SELECT COUNT(*) FROM obligations"));
+
+  // The same file again is known by its hash (computed while the import starts): nothing is
+  // added, and the index stays.
+  const std::int64_t findings = count("SELECT COUNT(*) FROM findings");
+  const std::int64_t obligations = count("SELECT COUNT(*) FROM obligations");
+  ImportScanResult again = Import("many.nessus", Nessus(Host(true, "1768813200", items)));
+  EXPECT_TRUE(again.duplicate);
+  EXPECT_EQ(again.scan_id, r.scan_id);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM findings"), findings);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM obligations"), obligations);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM scans"), 2);
+  EXPECT_EQ(count(index_count), 1);
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, VulnImportTest, ::testing::Values("sqlite", "postgresql"));
