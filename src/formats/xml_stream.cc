@@ -303,9 +303,9 @@ class XmlStream::Fast {
                                       std::string(message) + std::string(kDamaged));
     return false;
   }
-  // The document ran out (at e_): the first bad byte when that is what stopped it, else the
-  // end-of-document error `message` at `at` (where the token being read starts).
-  // A character cut by the end of the document is reported where the token holding it starts.
+  // The document ran out (at e_): the first bad byte when that is what stopped it (a character
+  // cut by the end of the document at `at`, as expat reports it), else the end-of-document error
+  // `message` at `at` (where the token being read starts).
   bool AtLimit(const char* at, std::string_view message) {
     if (e_ != end_) return Fail(bad_message_ == kPartialChar ? at : e_, bad_message_);
     return Fail(at, message);
