@@ -622,39 +622,112 @@ void GroupByHost(std::span<const EntryView> entries,
 
 }  // namespace
 
-Status LogStore::WritePostings(std::uint64_t chunk_no, std::string_view host,
-                               std::span<const EntryView* const> entries) {
-  // The distinct keys, sorted: a vector sorted once (the entries of a host mostly repeat a few
-  // users), not a tree that compares strings at every insertion.
-  thread_local std::vector<std::string_view> users, ips;
-  users.clear();
-  ips.clear();
+namespace {
+
+// Rows into one table, up to kRows rows a statement (a multi-row VALUES list): a chunk writes
+// thousands of block and posting rows, and one statement a row cost a round trip each on
+// PostgreSQL and a statement's start and end each on SQLite. For each of `rows` rows: Row(),
+// bind its values from parameter `first` on, EndRow().
+class RowInserter {
+ public:
+  static constexpr std::size_t kRows = 64;
+
+  // `head`: "INSERT INTO table (c1, ..., cN) VALUES " with N = `columns`.
+  RowInserter(store::Connection& conn, std::string_view head, int columns, std::size_t rows)
+      : conn_(conn), head_(head), columns_(columns), rows_(rows) {}
+
+  Status Row(store::Statement*& st, int& first) {
+    const std::size_t in_group = done_ % kRows;
+    if (in_group == 0) {
+      const std::size_t n = std::min(kRows, rows_ - done_);
+      std::string sql(head_);
+      int p = 1;
+      for (std::size_t r = 0; r < n; ++r) {
+        sql += r ? ", (" : "(";
+        for (int c = 0; c < columns_; ++c) {
+          if (c) sql += ", ";
+          sql += '$';
+          sql += std::to_string(p++);
+        }
+        sql += ')';
+      }
+      st_.reset();  // back to the connection's cache, to be taken again for a group as long
+      ISMS_ASSIGN_OR_RETURN(st_, conn_.Prepare(sql));
+    }
+    st = st_.get();
+    first = static_cast<int>(in_group) * columns_ + 1;
+    return Status::Ok();
+  }
+  // Runs the statement once all its rows are bound.
+  Status EndRow() {
+    ++done_;
+    if (done_ % kRows == 0 || done_ == rows_) return st_->Run();
+    return Status::Ok();
+  }
+
+ private:
+  store::Connection& conn_;
+  std::string_view head_;
+  int columns_;
+  std::size_t rows_;
+  std::size_t done_ = 0;
+  std::unique_ptr<store::Statement> st_;
+};
+
+// Appends to `users` and `ips` the (key, host) pairs of the distinct user and address keys of
+// one host's entries, each sorted: a vector sorted once (the entries of a host mostly repeat a
+// few users), not a tree that compares strings at every insertion.
+void PostingKeys(std::string_view host, std::span<const EntryView* const> entries,
+                 std::vector<std::pair<std::string_view, std::string_view>>& users,
+                 std::vector<std::pair<std::string_view, std::string_view>>& ips) {
+  const std::size_t u0 = users.size(), i0 = ips.size();
   for (const EntryView* e : entries) {
-    if (!e->user.empty() && (users.empty() || users.back() != e->user)) users.push_back(e->user);
-    if (!e->ip.empty() && (ips.empty() || ips.back() != e->ip)) ips.push_back(e->ip);
+    if (!e->user.empty() && (users.size() == u0 || users.back().first != e->user)) {
+      users.emplace_back(e->user, host);
+    }
+    if (!e->ip.empty() && (ips.size() == i0 || ips.back().first != e->ip)) {
+      ips.emplace_back(e->ip, host);
+    }
   }
-  for (auto* keys : {&users, &ips}) {
-    std::sort(keys->begin(), keys->end());
-    keys->erase(std::unique(keys->begin(), keys->end()), keys->end());
+  for (auto [keys, from] : {std::pair{&users, u0}, std::pair{&ips, i0}}) {
+    const auto begin = keys->begin() + static_cast<std::ptrdiff_t>(from);
+    std::sort(begin, keys->end());
+    keys->erase(std::unique(begin, keys->end()), keys->end());
   }
+}
+
+}  // namespace
+
+Status LogStore::InsertPostings(
+    std::uint64_t chunk_no, std::span<const std::pair<std::string_view, std::string_view>> users,
+    std::span<const std::pair<std::string_view, std::string_view>> ips) {
   for (const auto* keys : {&users, &ips}) {
-    if (keys->empty()) continue;
-    ISMS_ASSIGN_OR_RETURN(
-        auto post, conn_.Prepare(keys == &users
-                                     ? "INSERT INTO audit_postings (contract_id, log_kind, "
-                                       "user_key, chunk_no, host) VALUES ($1, $2, $3, $4, $5)"
-                                     : "INSERT INTO audit_ip_postings (contract_id, log_kind, "
-                                       "ip, chunk_no, host) VALUES ($1, $2, $3, $4, $5)"));
-    for (std::string_view key : *keys) {
-      post->BindInt(1, contract_id_);
-      post->BindInt(2, log_);
-      post->BindBlob(3, key);
-      post->BindInt(4, static_cast<std::int64_t>(chunk_no));
-      post->BindBlob(5, host);
-      ISMS_RETURN_IF_ERROR(post->Run());
+    RowInserter rows(conn_,
+                     keys == &users ? "INSERT INTO audit_postings (contract_id, log_kind, "
+                                      "user_key, chunk_no, host) VALUES "
+                                    : "INSERT INTO audit_ip_postings (contract_id, log_kind, "
+                                      "ip, chunk_no, host) VALUES ",
+                     5, keys->size());
+    for (const auto& [key, host] : *keys) {
+      store::Statement* post = nullptr;
+      int p = 0;
+      ISMS_RETURN_IF_ERROR(rows.Row(post, p));
+      post->BindInt(p, contract_id_);
+      post->BindInt(p + 1, log_);
+      post->BindBlob(p + 2, key);
+      post->BindInt(p + 3, static_cast<std::int64_t>(chunk_no));
+      post->BindBlob(p + 4, host);
+      ISMS_RETURN_IF_ERROR(rows.EndRow());
     }
   }
   return Status::Ok();
+}
+
+Status LogStore::WritePostings(std::uint64_t chunk_no, std::string_view host,
+                               std::span<const EntryView* const> entries) {
+  std::vector<std::pair<std::string_view, std::string_view>> users, ips;
+  PostingKeys(host, entries, users, ips);
+  return InsertPostings(chunk_no, users, ips);
 }
 
 Status LogStore::WriteChunk(std::uint64_t chunk_no, std::span<const EntryView> entries,
@@ -672,10 +745,12 @@ Status LogStore::WriteChunk(std::uint64_t chunk_no, std::span<const EntryView> e
   std::vector<std::pair<std::string_view, std::span<const EntryView* const>>> by_host;
   std::vector<const EntryView*> grouped;
   GroupByHost(entries, by_host, grouped);
-  ISMS_ASSIGN_OR_RETURN(auto block,
-                        conn_.Prepare("INSERT INTO audit_blocks (contract_id, log_kind, chunk_no, "
-                                      "host, records, min_time, max_time, data) VALUES ($1, $2, "
-                                      "$3, $4, $5, $6, $7, $8)"));
+  RowInserter blocks(conn_,
+                     "INSERT INTO audit_blocks (contract_id, log_kind, chunk_no, host, records, "
+                     "min_time, max_time, data) VALUES ",
+                     8, by_host.size());
+  // The postings of every host, gathered while its entries are in the cache, written after.
+  std::vector<std::pair<std::string_view, std::string_view>> users, ips;
   std::string raw;
   for (const auto& [host, list] : by_host) {
     raw.clear();
@@ -699,18 +774,21 @@ Status LogStore::WriteChunk(std::uint64_t chunk_no, std::span<const EntryView> e
       lo = std::min(lo, e->time);
       hi = std::max(hi, e->time);
     }
-    block->BindInt(1, contract_id_);
-    block->BindInt(2, log_);
-    block->BindInt(3, static_cast<std::int64_t>(chunk_no));
-    block->BindBlob(4, host);
-    block->BindInt(5, static_cast<std::int64_t>(list.size()));
-    block->BindInt(6, lo);
-    block->BindInt(7, hi);
-    block->BindBlob(8, Compress(raw, kBlockLevel));
-    ISMS_RETURN_IF_ERROR(block->Run());
-    // While the host's entries are still in the cache.
-    ISMS_RETURN_IF_ERROR(WritePostings(chunk_no, host, list));
+    PostingKeys(host, list, users, ips);
+    store::Statement* block = nullptr;
+    int p = 0;
+    ISMS_RETURN_IF_ERROR(blocks.Row(block, p));
+    block->BindInt(p, contract_id_);
+    block->BindInt(p + 1, log_);
+    block->BindInt(p + 2, static_cast<std::int64_t>(chunk_no));
+    block->BindBlob(p + 3, host);
+    block->BindInt(p + 4, static_cast<std::int64_t>(list.size()));
+    block->BindInt(p + 5, lo);
+    block->BindInt(p + 6, hi);
+    block->BindBlob(p + 7, Compress(raw, kBlockLevel));
+    ISMS_RETURN_IF_ERROR(blocks.EndRow());
   }
+  ISMS_RETURN_IF_ERROR(InsertPostings(chunk_no, users, ips));
   ISMS_ASSIGN_OR_RETURN(auto chunk,
                         conn_.Prepare("INSERT INTO audit_chunks (contract_id, log_kind, chunk_no, "
                                       "root, records, min_time, max_time) VALUES ($1, $2, $3, "

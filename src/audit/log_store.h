@@ -26,6 +26,8 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "audit/merkle.h"
@@ -202,6 +204,10 @@ class LogStore {
   Status WriteTail(std::span<const EntryView> entries);
   Status WritePostings(std::uint64_t chunk_no, std::string_view host,
                        std::span<const EntryView* const> entries);
+  // The posting rows of one chunk: (user, host) and (address, host) pairs.
+  Status InsertPostings(std::uint64_t chunk_no,
+                        std::span<const std::pair<std::string_view, std::string_view>> users,
+                        std::span<const std::pair<std::string_view, std::string_view>> ips);
   Status ScanBlocks(const LogQuery& q, const std::function<bool(StoredEntry&)>& keep,
                     const std::function<Result<bool>(StoredEntry&&)>& fn, bool& stop);
   Result<SparseHashSource> SourceFor(std::vector<std::uint64_t> positions);
