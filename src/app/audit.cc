@@ -334,11 +334,7 @@ Result<std::shared_ptr<const AuditPreparer>> AuditService::Preparer(const std::s
 
 Status AuditService::IndexLeases(std::int64_t contract_id,
                                  std::span<PreparedAuditRecord* const> records,
-                                 std::uint64_t first_leaf) {
-  std::vector<std::size_t> leases;
-  for (std::size_t i = 0; i < records.size(); ++i) {
-    if (records[i]->lease) leases.push_back(i);
-  }
+                                 std::vector<std::size_t> leases, std::uint64_t first_leaf) {
   if (leases.empty()) return Status::Ok();
   std::stable_sort(leases.begin(), leases.end(), [&](std::size_t a, std::size_t b) {
     return records[a]->entry.time < records[b]->entry.time;
@@ -381,18 +377,22 @@ Result<AuditIngestResult> AuditService::AppendPrepared(
   ISMS_ASSIGN_OR_RETURN(audit::NoteSigner signer, Signer());
   const Instant now = clock_.Now();
   AuditIngestResult res;
+  // One pass over the records (each a cache miss in a large batch): the categories counted, the
+  // entries the log store reads where they are, the records that tell the lease index something.
   std::array<std::int64_t, 8> counts{};
-  for (const PreparedAuditRecord* p : records) {
+  std::vector<audit::LogEntry*> entries(records.size());
+  std::vector<std::size_t> leases;
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    PreparedAuditRecord* p = records[i];
     ++counts[static_cast<std::size_t>(p->category) % counts.size()];
+    entries[i] = &p->entry;
+    if (p->lease) leases.push_back(i);
   }
   for (std::size_t k = 0; k < counts.size(); ++k) {
     if (counts[k] > 0) {
       res.categories[std::string(AuditCategoryKey(static_cast<AuditCategory>(k)))] = counts[k];
     }
   }
-  // The log store reads the entries where they are.
-  std::vector<audit::LogEntry*> entries(records.size());
-  for (std::size_t i = 0; i < records.size(); ++i) entries[i] = &records[i]->entry;
   audit::LogStore log(*conn_, c.id, audit::LogKind::kAudit, chunk_bits_);
   audit::LogState before;
   Status done = [&]() -> Status {
@@ -400,7 +400,7 @@ Result<AuditIngestResult> AuditService::AppendPrepared(
     ISMS_RETURN_IF_ERROR(tx.Begin());
     ISMS_ASSIGN_OR_RETURN(before, log.State());
     ISMS_RETURN_IF_ERROR(log.Append(std::span<audit::LogEntry* const>(entries), &tails_[c.id]));
-    ISMS_RETURN_IF_ERROR(IndexLeases(c.id, records, before.size));
+    ISMS_RETURN_IF_ERROR(IndexLeases(c.id, records, leases, before.size));
     ISMS_ASSIGN_OR_RETURN(res.checkpoint,
                           log.WriteCheckpoint(signer, Origin(c.name, audit::LogKind::kAudit), now));
     return tx.Commit();

@@ -278,9 +278,10 @@ class AuditService {
   Result<std::int64_t> ContractId(const std::string& contract);
   // The contract's preparer, built once per policy text.
   Result<std::shared_ptr<const AuditPreparer>> PreparerOf(const ContractRecord& c);
-  // Applies the lease facts of a batch appended from `first_leaf` to the lease index.
+  // Applies the lease facts of a batch appended from `first_leaf` to the lease index: those of
+  // the records at `leases` (the indexes of the records that have one, in order).
   Status IndexLeases(std::int64_t contract_id, std::span<PreparedAuditRecord* const> records,
-                     std::uint64_t first_leaf);
+                     std::vector<std::size_t> leases, std::uint64_t first_leaf);
 
   std::unique_ptr<Ledger> ledger_;
   std::unique_ptr<store::Connection> conn_;
