@@ -1,14 +1,11 @@
 #include <algorithm>
 #include <cctype>
-#include <condition_variable>
-#include <deque>
 #include <functional>
-#include <mutex>
-#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "app/ledger_internal.h"
 #include "app/text.h"
+#include "core/ordered_worker.h"
 
 namespace isms::app::ledger_internal {
 namespace {
@@ -233,43 +230,8 @@ Status ForEachEvent(store::Statement& st, const std::function<void(Event&&)>& ta
   // A long read: this thread steps through the rows and copies them in batches, which a second
   // thread decodes, in order. Decoding (the texts' allocations, the attributes) costs about as
   // much as SQLite's stepping.
-  std::mutex mu;
-  std::condition_variable changed;
-  std::deque<EventBatch> queue;
-  bool done = false, failed = false;
-  Status decoded = Status::Ok();
-  std::thread decoder([&] {
-    while (true) {
-      EventBatch batch;
-      {
-        std::unique_lock lock(mu);
-        changed.wait(lock, [&] { return !queue.empty() || done; });
-        if (queue.empty()) return;
-        batch = std::move(queue.front());
-        queue.pop_front();
-      }
-      changed.notify_all();
-      Status s = batch.Decode(take);
-      if (!s.ok()) {
-        {
-          std::lock_guard lock(mu);
-          decoded = std::move(s);
-          failed = true;
-          queue.clear();
-        }
-        changed.notify_all();  // the reader may wait for room in the queue
-        return;
-      }
-    }
-  });
-  auto hand_over = [&](EventBatch&& batch, bool last) {
-    std::unique_lock lock(mu);
-    changed.wait(lock, [&] { return queue.size() < kQueued || failed; });
-    if (!failed && !batch.rows.empty()) queue.push_back(std::move(batch));
-    done = last;
-    changed.notify_all();
-    return !failed;
-  };
+  OrderedWorker<EventBatch> decoder(kQueued,
+                                    [&](EventBatch& batch) { return batch.Decode(take); });
   Status stepped = Status::Ok();
   EventBatch batch;
   while (true) {
@@ -281,14 +243,15 @@ Status ForEachEvent(store::Statement& st, const std::function<void(Event&&)>& ta
     if (!*row) break;
     batch.Add(FieldsOf(st, 0));
     if (batch.rows.size() == kBatch) {
-      if (!hand_over(std::move(batch), false)) break;
+      // A failure of the decoder's stops the read; Stop() gives it.
+      if (!decoder.Hand(std::move(batch)).ok()) break;
       batch = EventBatch{};
       batch.rows.reserve(kBatch);
     }
   }
-  if (!stepped.ok()) batch = EventBatch{};  // nothing more is decoded after a failed step
-  hand_over(std::move(batch), true);
-  decoder.join();
+  // Nothing more is decoded after a failed step.
+  if (stepped.ok() && !batch.rows.empty()) (void)decoder.Hand(std::move(batch));
+  Status decoded = decoder.Stop(/*discard=*/false);
   ISMS_RETURN_IF_ERROR(stepped);
   return decoded;
 }

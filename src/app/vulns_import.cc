@@ -27,6 +27,7 @@
 #include "app/vulns.h"
 #include "app/vulns_internal.h"
 #include "core/cvss.h"
+#include "core/ordered_worker.h"
 #include "core/severity.h"
 #include "formats/advisory.h"
 #include "formats/advisory_match.h"
@@ -635,12 +636,11 @@ class ClockQueue {
   ClockQueue(const ContractContext& ctx, Instant now, store::BulkWriter& obligations,
              store::BulkWriter& streams)
       : ctx_(ctx), now_(now), obligations_(obligations), streams_(streams),
-        thread_([this] { Run(); }) {}
-  ~ClockQueue() { (void)Close(); }
+        worker_(kAhead, [this](std::vector<FindingClockFields>& rows) { return Write(rows); }) {}
   ClockQueue(const ClockQueue&) = delete;
   ClockQueue& operator=(const ClockQueue&) = delete;
 
-  // The row of a new finding, as written.
+  // The fields of a new finding, as written.
   void Add(FindingClockFields&& row) {
     batch_.push_back(std::move(row));
     if (batch_.size() == kBatch) Hand();
@@ -648,66 +648,36 @@ class ClockQueue {
   // Waits for every row to be evaluated and its clocks written (before the group finishes);
   // gives the first error of the writes.
   Status Close() {
-    if (thread_.joinable()) {
-      if (!batch_.empty()) Hand();
-      {
-        std::lock_guard lock(mu_);
-        closed_ = true;
-      }
-      cv_.notify_all();
-      thread_.join();
-    }
-    return error_;
+    if (!batch_.empty()) Hand();
+    return worker_.Stop(/*discard=*/false);
   }
 
  private:
   static constexpr size_t kBatch = 256, kAhead = 64;
 
+  // A failure is given by Close() (the rest is not evaluated: the import fails).
   void Hand() {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return queue_.size() < kAhead || stopped_; });
-    if (!stopped_) queue_.push_back(std::move(batch_));
+    (void)worker_.Hand(std::move(batch_));
     batch_.clear();
-    cv_.notify_all();
   }
-  void Run() {
+  // On the worker's thread.
+  Status Write(const std::vector<FindingClockFields>& rows) {
     static const std::vector<Event> kNone;
     const std::int64_t cid = ctx_.record.id;
-    while (true) {
-      std::vector<FindingClockFields> rows;
-      {
-        std::unique_lock lock(mu_);
-        cv_.wait(lock, [&] { return !queue_.empty() || closed_; });
-        if (queue_.empty()) return;
-        rows = std::move(queue_.front());
-        queue_.pop_front();
+    for (const FindingClockFields& row : rows) {
+      const std::string stream = "vuln:" + FindingId(row.id);
+      const Evaluation ev =
+          EvaluateFinding(FactsOf(row, ctx_, kNone, now_), ctx_.versions, ctx_.calendar, kNone,
+                          now_)
+              .evaluation;
+      int ordinal = 0;
+      for (const Obligation& o : ev.obligations) {
+        ledger_internal::AddObligationRow(obligations_, cid, stream, ordinal++, o);
+        ISMS_RETURN_IF_ERROR(obligations_.EndRow());
       }
-      cv_.notify_all();
-      for (const FindingClockFields& row : rows) {
-        const std::string stream = "vuln:" + FindingId(row.id);
-        const Evaluation ev =
-            EvaluateFinding(FactsOf(row, ctx_, kNone, now_), ctx_.versions, ctx_.calendar, kNone,
-                            now_)
-                .evaluation;
-        int ordinal = 0;
-        for (const Obligation& o : ev.obligations) {
-          ledger_internal::AddObligationRow(obligations_, cid, stream, ordinal++, o);
-          if (Status s = obligations_.EndRow(); !s.ok()) return Stop(std::move(s));
-        }
-        if (Status s = ledger_internal::AddStreamRow(streams_, cid, stream, ev.next_change);
-            !s.ok()) {
-          return Stop(std::move(s));
-        }
-      }
+      ISMS_RETURN_IF_ERROR(ledger_internal::AddStreamRow(streams_, cid, stream, ev.next_change));
     }
-  }
-  // After a failed write: the rest is not evaluated (the import fails).
-  void Stop(Status s) {
-    std::lock_guard lock(mu_);
-    error_ = std::move(s);
-    stopped_ = true;
-    queue_.clear();
-    cv_.notify_all();
+    return Status::Ok();
   }
 
   const ContractContext& ctx_;
@@ -715,13 +685,7 @@ class ClockQueue {
   store::BulkWriter& obligations_;
   store::BulkWriter& streams_;
   std::vector<FindingClockFields> batch_;  // the import's, not yet handed over
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::vector<FindingClockFields>> queue_;
-  bool closed_ = false;
-  bool stopped_ = false;
-  Status error_;  // the thread's until joined
-  std::thread thread_;
+  OrderedWorker<std::vector<FindingClockFields>> worker_;  // last: stopped first
 };
 
 // From this many new obligations an import may write them without obligations_by_urgency and make

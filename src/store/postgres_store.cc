@@ -8,13 +8,11 @@
 
 #include <algorithm>
 #include <charconv>
-#include <condition_variable>
 #include <deque>
 #include <map>
-#include <mutex>
-#include <thread>
 #include <unordered_map>
 
+#include "core/ordered_worker.h"
 #include "store/store_internal.h"
 
 namespace isms::store::internal {
@@ -638,7 +636,9 @@ class PgBulkWriter final : public BulkWriter {
 // the callers make the next ones, rather than the others' after the first.
 class PgBulkGroup final : public BulkGroup, public PgBulkSender {
  public:
-  PgBulkGroup(PgConnection& c, bool own_tx) : c_(c), own_tx_(own_tx) {
+  PgBulkGroup(PgConnection& c, bool own_tx)
+      : c_(c), own_tx_(own_tx),
+        sender_(kQueued, [this](Chunk& chunk) { return Put(chunk.table, chunk.rows); }) {
     c_.set_bulk_active(true);
   }
   ~PgBulkGroup() override {
@@ -649,13 +649,7 @@ class PgBulkGroup final : public BulkGroup, public PgBulkSender {
   BulkWriter& writer(std::size_t table) override { return *writers_.at(table); }
 
   Status Send(std::size_t table, std::string&& rows) override {
-    std::unique_lock lock(mu_);
-    if (!thread_.joinable()) thread_ = std::thread([this] { SendQueued(); });
-    changed_.wait(lock, [&] { return queue_.size() < kQueued || !sent_.ok(); });
-    if (!sent_.ok()) return sent_;
-    queue_.push_back({table, std::move(rows)});
-    changed_.notify_all();
-    return Status::Ok();
+    return sender_.Hand(Chunk{table, std::move(rows)});
   }
 
   Status Finish() override {
@@ -671,31 +665,10 @@ class PgBulkGroup final : public BulkGroup, public PgBulkSender {
  private:
   static constexpr std::size_t kQueued = 8;
   struct Chunk {
-    std::size_t table;
+    std::size_t table = 0;
     std::string rows;
   };
 
-  void SendQueued() {
-    while (true) {
-      Chunk chunk;
-      {
-        std::unique_lock lock(mu_);
-        changed_.wait(lock, [&] { return !queue_.empty() || stop_; });
-        if (queue_.empty()) return;
-        chunk = std::move(queue_.front());
-        queue_.pop_front();
-      }
-      changed_.notify_all();
-      Status s = Put(chunk.table, chunk.rows);
-      if (!s.ok()) {
-        std::lock_guard lock(mu_);
-        sent_ = std::move(s);
-        queue_.clear();
-        changed_.notify_all();
-        return;
-      }
-    }
-  }
   // Sends `rows` of `table`, in its COPY (started here if another runs).
   Status Put(std::size_t table, const std::string& rows) {
     if (copying_ != table) {
@@ -733,14 +706,8 @@ class PgBulkGroup final : public BulkGroup, public PgBulkSender {
   // Sends what is left when `s` is OK, and ends the COPY and the savepoint or transaction.
   Status End(Status s) {
     finished_ = true;
-    {
-      std::unique_lock lock(mu_);
-      if (!s.ok()) queue_.clear();
-      stop_ = true;
-    }
-    changed_.notify_all();
-    if (thread_.joinable()) thread_.join();
-    if (s.ok()) s = sent_;
+    Status sent = sender_.Stop(/*discard=*/!s.ok());
+    if (s.ok()) s = sent;
     if (copying_ != kNone) {
       Status ended = EndCopy(s.ok());
       if (s.ok()) s = ended;
@@ -762,13 +729,7 @@ class PgBulkGroup final : public BulkGroup, public PgBulkSender {
   bool finished_ = false;
   std::vector<std::unique_ptr<PgBulkWriter>> writers_;
   std::size_t copying_ = kNone;  // the table whose COPY runs (the sender's)
-
-  std::thread thread_;
-  std::mutex mu_;
-  std::condition_variable changed_;
-  std::deque<Chunk> queue_;
-  bool stop_ = false;
-  Status sent_;  // the sender's first failure
+  OrderedWorker<Chunk> sender_;  // last: stopped before the rest goes
 };
 
 Result<std::string> PgConnection::CopySql(std::string_view table,

@@ -5,16 +5,14 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <condition_variable>
 #include <cstring>
-#include <deque>
 #include <filesystem>
 #include <map>
 #include <mutex>
 #include <system_error>
-#include <thread>
 #include <unordered_map>
 
+#include "core/ordered_worker.h"
 #include "store/store_internal.h"
 
 namespace isms::store::internal {
@@ -425,28 +423,25 @@ Status WriteBatch(SqliteConnection& c, const BulkInsertStatement& s, const BulkB
 // one writer or a group. Batches are written in the order they were handed over.
 class BulkSteps {
  public:
-  BulkSteps(SqliteConnection& c, bool own_tx) : c_(c), own_tx_(own_tx) { c_.set_bulk_active(true); }
+  BulkSteps(SqliteConnection& c, bool own_tx)
+      : c_(c), own_tx_(own_tx), writer_(kQueuedBatches, [this](Job& job) { return Write(job); }) {
+    c_.set_bulk_active(true);
+  }
   ~BulkSteps() {
     if (!ended_) (void)End(/*keep=*/false);
   }
 
-  bool threaded() const { return thread_.joinable(); }
+  bool threaded() const { return writer_.started(); }
   // Gives `b` (rows for `s`) to the writer thread, started with the first batch, waiting while it
   // has kQueuedBatches to write. Returns the writer's first failure, if any.
   Status Hand(const BulkInsertStatement& s, BulkBatch&& b) {
-    std::unique_lock lock(mu_);
-    if (!thread_.joinable()) thread_ = std::thread([this] { WriteQueued(); });
-    changed_.wait(lock, [&] { return queue_.size() < kQueuedBatches || !written_.ok(); });
-    if (!written_.ok()) return written_;
-    queue_.push_back({&s, std::move(b)});
-    changed_.notify_all();
-    return Status::Ok();
+    return writer_.Hand(Job{&s, std::move(b)});
   }
   // A batch to fill: one already written, with its memory (a batch of findings holds megabytes,
   // which would otherwise be allocated, grown and given back to the system every time), or a
   // new one.
   BulkBatch Spare() {
-    std::lock_guard lock(mu_);
+    std::lock_guard lock(spare_mu_);
     if (spare_.empty()) return {};
     BulkBatch b = std::move(spare_.back());
     spare_.pop_back();
@@ -454,18 +449,7 @@ class BulkSteps {
   }
   // Waits for the writer thread to write what it holds (or, with `discard`, only the batch it is
   // writing) and ends it; gives its first failure.
-  Status Stop(bool discard) {
-    std::unique_lock lock(mu_);
-    if (thread_.joinable()) {
-      if (discard) queue_.clear();
-      stop_ = true;
-      lock.unlock();
-      changed_.notify_all();
-      thread_.join();
-      lock.lock();
-    }
-    return written_;
-  }
+  Status Stop(bool discard) { return writer_.Stop(discard); }
   // Ends the transaction or savepoint: keeps the rows (an error if that fails) or drops them.
   Status End(bool keep) {
     (void)Stop(/*discard=*/true);
@@ -485,45 +469,25 @@ class BulkSteps {
  private:
   static constexpr std::size_t kQueuedBatches = 4;
   struct Job {
-    const BulkInsertStatement* s;
+    const BulkInsertStatement* s = nullptr;
     BulkBatch b;
   };
 
-  void WriteQueued() {
-    while (true) {
-      Job job;
-      {
-        std::unique_lock lock(mu_);
-        changed_.wait(lock, [&] { return !queue_.empty() || stop_; });
-        if (queue_.empty()) return;
-        job = std::move(queue_.front());
-        queue_.pop_front();
-      }
-      changed_.notify_all();
-      Status s = WriteBatch(c_, *job.s, job.b);
-      if (!s.ok()) {
-        std::lock_guard lock(mu_);
-        written_ = std::move(s);
-        queue_.clear();
-        changed_.notify_all();
-        return;
-      }
-      job.b.Clear();
-      std::lock_guard lock(mu_);
-      if (spare_.size() < kQueuedBatches) spare_.push_back(std::move(job.b));
-    }
+  // On the writer thread.
+  Status Write(Job& job) {
+    ISMS_RETURN_IF_ERROR(WriteBatch(c_, *job.s, job.b));
+    job.b.Clear();
+    std::lock_guard lock(spare_mu_);
+    if (spare_.size() < kQueuedBatches) spare_.push_back(std::move(job.b));
+    return Status::Ok();
   }
 
   SqliteConnection& c_;
   const bool own_tx_;
   bool ended_ = false;
-  std::thread thread_;
-  std::mutex mu_;
-  std::condition_variable changed_;
-  std::deque<Job> queue_;
+  std::mutex spare_mu_;
   std::vector<BulkBatch> spare_;  // written, to be filled again
-  bool stop_ = false;
-  Status written_;  // the writer thread's first failure
+  OrderedWorker<Job> writer_;     // last: stopped before the rest goes
 };
 
 // The rows of one table. Alone (BulkInsert) it owns its transaction and writes its first rows
