@@ -101,10 +101,11 @@ int Prepare(long count) {
   }
   double c4 = CpuSeconds();
   const double n = static_cast<double>(count) / 1e9;
-  std::printf("per record (ns of CPU): parse %.0f, classify %.0f, encode %.0f, hash %.0f; "
-              "%.0f encoded bytes a record (check %u)\n",
-              (c1 - c0) / n, (c2 - c1) / n, (c3 - c2) / n, (c4 - c3) / n,
-              static_cast<double>(bytes) / static_cast<double>(count), sink % 10);
+  std::printf(
+      "per record (ns of CPU): parse %.0f, classify %.0f, encode %.0f, hash %.0f; "
+      "%.0f encoded bytes a record (check %u)\n",
+      (c1 - c0) / n, (c2 - c1) / n, (c3 - c2) / n, (c4 - c3) / n,
+      static_cast<double>(bytes) / static_cast<double>(count), sink % 10);
   return 0;
 }
 
@@ -151,9 +152,8 @@ int Fill(const std::string& url, long count, long hosts, long days, const std::s
   auto state = s.State("bench");
   if (!state.ok()) return Fail(state.status());
   const long first = static_cast<long>(state->size);
-  const std::int64_t start = isms::StartOfLondonDay(isms::ParseDate(from).value())
-                                 .time_since_epoch()
-                                 .count();
+  const std::int64_t start =
+      isms::StartOfLondonDay(isms::ParseDate(from).value()).time_since_epoch().count();
   const double step = static_cast<double>(days) * 86400000.0 / static_cast<double>(count);
   constexpr std::size_t kBatch = 20000;
   Batches batches;
@@ -195,11 +195,11 @@ int Fill(const std::string& url, long count, long hosts, long days, const std::s
   const double append_cpu = CpuSeconds() - c0;
   producer.join();
   const double secs = Seconds(t0, Steady::now());
-  std::printf("filled %ld records (log size %ld) in %.1f s = %.0f records/s; CPU a record: "
-              "prepare %.2f us, append %.2f us\n",
-              done, first + done, secs, static_cast<double>(done) / secs,
-              prepare_cpu * 1e6 / static_cast<double>(done),
-              append_cpu * 1e6 / static_cast<double>(done));
+  std::printf(
+      "filled %ld records (log size %ld) in %.1f s = %.0f records/s; CPU a record: "
+      "prepare %.2f us, append %.2f us\n",
+      done, first + done, secs, static_cast<double>(done) / secs,
+      prepare_cpu * 1e6 / static_cast<double>(done), append_cpu * 1e6 / static_cast<double>(done));
   return 0;
 }
 
@@ -256,11 +256,16 @@ int main(int argc, char** argv) {
     long count = 0, hosts = 1000, days = 1;
     for (int i = 2; i + 1 < argc; i += 2) {
       const std::string k = argv[i];
-      if (k == "--store") store = argv[i + 1];
-      else if (k == "--count") count = std::atol(argv[i + 1]);
-      else if (k == "--hosts") hosts = std::atol(argv[i + 1]);
-      else if (k == "--days") days = std::atol(argv[i + 1]);
-      else if (k == "--from") from = argv[i + 1];
+      if (k == "--store")
+        store = argv[i + 1];
+      else if (k == "--count")
+        count = std::atol(argv[i + 1]);
+      else if (k == "--hosts")
+        hosts = std::atol(argv[i + 1]);
+      else if (k == "--days")
+        days = std::atol(argv[i + 1]);
+      else if (k == "--from")
+        from = argv[i + 1];
     }
     if (!store.empty() && count > 0 && hosts > 0 && days > 0) {
       return Fill(store, count, hosts, days, from);

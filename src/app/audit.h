@@ -174,9 +174,9 @@ int DefaultAuditChunkBits();
 class AuditService {
  public:
   // Opens the ledger store at `url` and the audit store beside it, applying migrations.
-  static Result<std::unique_ptr<AuditService>> Open(
-      const std::string& url, const std::string& key_dir, const Clock& clock,
-      int chunk_bits = DefaultAuditChunkBits());
+  static Result<std::unique_ptr<AuditService>> Open(const std::string& url,
+                                                    const std::string& key_dir, const Clock& clock,
+                                                    int chunk_bits = DefaultAuditChunkBits());
 
   Ledger& ledger() { return *ledger_; }
   store::Connection& audit_connection() { return *conn_; }

@@ -229,7 +229,7 @@ void EncodeEntry(std::string& out, const StoredEntry& e) {
 
 std::string Compress(std::string_view raw, int level) {
   thread_local std::unique_ptr<ZSTD_CCtx, std::size_t (*)(ZSTD_CCtx*)> cctx(ZSTD_createCCtx(),
-                                                                           ZSTD_freeCCtx);
+                                                                            ZSTD_freeCCtx);
   // The bound is several MB for a tail batch: a buffer kept per thread spares zeroing (and
   // page-faulting) that much for each call; the result is only the compressed bytes.
   thread_local std::string buffer;
@@ -247,7 +247,7 @@ Result<std::string> Decompress(std::string_view blob) {
     return Status::Corruption("not a zstd frame of known size");
   }
   thread_local std::unique_ptr<ZSTD_DCtx, std::size_t (*)(ZSTD_DCtx*)> dctx(ZSTD_createDCtx(),
-                                                                           ZSTD_freeDCtx);
+                                                                            ZSTD_freeDCtx);
   std::string out(static_cast<std::size_t>(n), '\0');
   std::size_t got =
       ZSTD_decompressDCtx(dctx.get(), out.data(), out.size(), blob.data(), blob.size());
@@ -358,13 +358,13 @@ struct LogStore::ChunkJob {
     std::string data;
   };
   Chunk chunk;
-  std::uint64_t size = 0;  // leaves a chunk
+  std::uint64_t size = 0;                  // leaves a chunk
   std::vector<std::uint64_t> checkpoints;  // checkpoint sizes strictly inside the chunk
   std::set<std::pair<std::string, std::string>> postings, ip_postings;  // as stored
   std::vector<Block> blocks;
 
-  std::string bad;  // the first problem found
-  std::vector<Subtree> cover;  // AlignedCover(start, m) of each checkpoint m inside, with
+  std::string bad;                 // the first problem found
+  std::vector<Subtree> cover;      // AlignedCover(start, m) of each checkpoint m inside, with
   std::vector<Hash> cover_hashes;  // their hashes: what the root at m needs
   std::vector<std::uint64_t> erased;
 
@@ -384,8 +384,8 @@ struct LogStore::ChunkJob {
     for (const Block& b : blocks) {
       Result<std::string> raw = Decompress(b.data);
       entries.clear();
-      Status d = raw.ok() ? DecodeViews(raws.emplace_back(std::move(raw).value()), entries)
-                          : raw.status();
+      Status d =
+          raw.ok() ? DecodeViews(raws.emplace_back(std::move(raw).value()), entries) : raw.status();
       if (!d.ok() && bad.empty()) bad = "block of host '" + b.host + "': " + d.message();
       std::int64_t lo = std::numeric_limits<std::int64_t>::max();
       std::int64_t hi = std::numeric_limits<std::int64_t>::min();
@@ -414,8 +414,8 @@ struct LogStore::ChunkJob {
       }
       chunk_lo = std::min(chunk_lo, lo);
       chunk_hi = std::max(chunk_hi, hi);
-      if (bad.empty() && (static_cast<std::int64_t>(entries.size()) != b.records ||
-                          lo != b.lo || hi != b.hi)) {
+      if (bad.empty() &&
+          (static_cast<std::int64_t>(entries.size()) != b.records || lo != b.lo || hi != b.hi)) {
         bad = "the index row of host '" + b.host + "' disagrees with its block";
       }
     }
@@ -550,9 +550,10 @@ namespace {
 // Groups `entries` by host: `by_host` gets each host (in byte order) with its entries (in
 // their order), as spans of `grouped`. An open-addressing table of the hosts (FNV-1a) and a
 // counting sort: no allocation a host, a few compares an entry.
-void GroupByHost(std::span<const EntryView> entries,
-                 std::vector<std::pair<std::string_view, std::span<const EntryView* const>>>& by_host,
-                 std::vector<const EntryView*>& grouped) {
+void GroupByHost(
+    std::span<const EntryView> entries,
+    std::vector<std::pair<std::string_view, std::span<const EntryView* const>>>& by_host,
+    std::vector<const EntryView*>& grouped) {
   struct Slot {
     std::string_view host;
     std::size_t hash = 0;
@@ -616,7 +617,8 @@ void GroupByHost(std::span<const EntryView> entries,
   by_host.clear();
   by_host.reserve(hosts.size());
   for (std::uint32_t k : order) {
-    by_host.emplace_back(hosts[k], std::span<const EntryView* const>(grouped.data() + start[k], count[k]));
+    by_host.emplace_back(hosts[k],
+                         std::span<const EntryView* const>(grouped.data() + start[k], count[k]));
   }
 }
 
@@ -806,10 +808,10 @@ Status LogStore::WriteChunk(std::uint64_t chunk_no, std::span<const EntryView> e
 namespace {
 
 // The tail batches this thread wrote lately, compressed and not: when a chunk completes, a
-// stored batch whose bytes are exactly those of one here is not decompressed or decoded again (a long-lived
-// writer compresses each batch once and never reads it back). Only byte-for-byte equal blobs
-// match, so a stale, erased or damaged batch is simply decompressed. At most kTailMemoBytes of
-// uncompressed entries, the oldest dropped first.
+// stored batch whose bytes are exactly those of one here is not decompressed or decoded again (a
+// long-lived writer compresses each batch once and never reads it back). Only byte-for-byte equal
+// blobs match, so a stale, erased or damaged batch is simply decompressed. At most kTailMemoBytes
+// of uncompressed entries, the oldest dropped first.
 constexpr std::size_t kTailMemoBytes = std::size_t{64} << 20;
 struct TailMemo {
   struct Batch {
@@ -968,8 +970,8 @@ Status LogStore::Append(std::span<LogEntry* const> entries, TailHashes* tail) {
     }
     fresh[i] = {size + i, Ms(e.time), e.host, e.user, e.ip, e.bytes, false, e.leaf_hash};
   }
-  const bool fits = cached && tail->first == size - size % chunk &&
-                    tail->hashes.size() == size % chunk;
+  const bool fits =
+      cached && tail->first == size - size % chunk && tail->hashes.size() == size % chunk;
   if ((size + entries.size()) / chunk == size / chunk) {
     ISMS_RETURN_IF_ERROR(WriteTail(fresh));
     if (fits || size % chunk == 0) {
@@ -1011,15 +1013,14 @@ Status LogStore::Append(std::span<LogEntry* const> entries, TailHashes* tail) {
     }
     if (!in_order) {
       return Status::Corruption("the tail of the log holds " + std::to_string(pending.size()) +
-                                " entries, expected leaves " +
-                                std::to_string(size - size % chunk) + " to " +
-                                std::to_string(size) + " in order: run isms audit verify");
+                                " entries, expected leaves " + std::to_string(size - size % chunk) +
+                                " to " + std::to_string(size) + " in order: run isms audit verify");
     }
     // With no tail (a batch that starts a chunk, as a busy server's do), the new entries are
     // the chunks' entries as they are.
     if (!pending.empty()) pending.insert(pending.end(), fresh.begin(), fresh.end());
-    const std::span<const EntryView> all = pending.empty() ? std::span<const EntryView>(fresh)
-                                                           : std::span<const EntryView>(pending);
+    const std::span<const EntryView> all =
+        pending.empty() ? std::span<const EntryView>(fresh) : std::span<const EntryView>(pending);
     ISMS_ASSIGN_OR_RETURN(auto del, conn_.Prepare("DELETE FROM audit_tail WHERE contract_id = $1 "
                                                   "AND log_kind = $2"));
     del->BindInt(1, contract_id_);
@@ -1207,8 +1208,14 @@ Status LogStore::Scan(const LogQuery& q, const std::function<Result<bool>(Stored
           })) {
         continue;
       }
-      StoredEntry e{v.leaf,  FromMs(v.time), std::string(v.host), std::string(v.user),
-                    std::string(v.ip), std::string(v.bytes), v.erased, v.leaf_hash};
+      StoredEntry e{v.leaf,
+                    FromMs(v.time),
+                    std::string(v.host),
+                    std::string(v.user),
+                    std::string(v.ip),
+                    std::string(v.bytes),
+                    v.erased,
+                    v.leaf_hash};
       if (!keep(e)) continue;
       if (!e.erased) e.leaf_hash = LeafHash(e.bytes);
       ISMS_ASSIGN_OR_RETURN(bool more, fn(std::move(e)));
@@ -1237,8 +1244,8 @@ Status LogStore::ScanBlocks(const LogQuery& q, const std::function<bool(StoredEn
     return Status::Ok();
   };
   auto decode = [&](std::int64_t no, const std::string& blob) {
-    return DecodeEntries(blob, group).WithContext("chunk " + std::to_string(no) +
-                                                  ": run isms audit verify");
+    return DecodeEntries(blob, group)
+        .WithContext("chunk " + std::to_string(no) + ": run isms audit verify");
   };
   // The chunk numbers whose records' times meet [from, to). Records arrive about in time order,
   // so one day of a six-month log is a narrow range of chunks: each query below seeks within it
@@ -1565,7 +1572,8 @@ Result<VerifyReport> LogStore::Verify(const NoteVerifier& verifier) {
     job.chunk = c;
     job.size = chunk;
     for (const CpRow& cp : cps) {
-      if (cp.size > c.no * chunk && cp.size < (c.no + 1) * chunk) job.checkpoints.push_back(cp.size);
+      if (cp.size > c.no * chunk && cp.size < (c.no + 1) * chunk)
+        job.checkpoints.push_back(cp.size);
     }
     if (auto it = postings.find(c.no); it != postings.end()) job.postings = std::move(it->second);
     if (auto it = ip_postings.find(c.no); it != ip_postings.end()) {
@@ -1738,8 +1746,8 @@ Result<std::vector<StoredEntry>> LogStore::Erase(std::span<const std::uint64_t> 
                                                     "contract_id = $1 AND log_kind = $2 AND "
                                                     "chunk_no = $3 AND host = $4"));
     for (const auto& [no, wanted] : by_chunk) {
-      const std::string where = "chunk " + std::to_string(no) + " (" +
-                                Range(no * chunk, (no + 1) * chunk) + ")";
+      const std::string where =
+          "chunk " + std::to_string(no) + " (" + Range(no * chunk, (no + 1) * chunk) + ")";
       auto row = rows.find(no);
       if (row == rows.end()) {
         return Status::Corruption(where + " is missing; nothing was erased: run isms audit verify");
@@ -1758,8 +1766,9 @@ Result<std::vector<StoredEntry>> LogStore::Erase(std::span<const std::uint64_t> 
         ISMS_ASSIGN_OR_RETURN(bool more, read->Step());
         if (!more) break;
         std::vector<StoredEntry>& b = blocks[read->ColumnBlob(0)];
-        ISMS_RETURN_IF_ERROR(DecodeEntries(read->ColumnBlob(1), b).WithContext(
-            where + ": nothing was erased: run isms audit verify"));
+        ISMS_RETURN_IF_ERROR(
+            DecodeEntries(read->ColumnBlob(1), b)
+                .WithContext(where + ": nothing was erased: run isms audit verify"));
         for (const StoredEntry& e : b) hashes.emplace_back(e.leaf, e.leaf_hash);
       }
       std::sort(hashes.begin(), hashes.end(),

@@ -247,9 +247,9 @@ Status EncodeAuditRecordInto(const AuditRecord& r, std::string& out, std::uint8_
                                      "' appears twice; keep one value per key");
     }
   }
-  const std::string* const strings[] = {&r.host,   &r.app,    &r.procid,   &r.msgid,
-                                        &r.user,   &r.src_ip, &r.src_host, &r.src_mac,
-                                        &r.dest,   &r.session, &r.message};
+  const std::string* const strings[] = {&r.host, &r.app,     &r.procid,   &r.msgid,
+                                        &r.user, &r.src_ip,  &r.src_host, &r.src_mac,
+                                        &r.dest, &r.session, &r.message};
   const bool v2 = version == 2;
   // The length prefix of a string, of a count.
   const auto pre = [v2](size_t n) { return v2 ? VarSize(n) : size_t{4}; };

@@ -106,11 +106,11 @@ TEST(AuditRecordTest, EncodesTheDocumentedBytes) {
   expected += std::string("\x00\x00\x00\x01\x02\x03\x04\x05", 8);
   expected += std::string(8, '\xff');
   expected += std::string("\x03\x05\xff\xff", 4);
-  expected += '\x00';                   // category 0: other
-  expected += std::string(11, '\0');    // rule .. session
+  expected += '\x00';                 // category 0: other
+  expected += std::string(11, '\0');  // rule .. session
   expected += std::string("\x02hi", 3);
-  expected += '\x00';                   // no SD elements
-  expected += '\x01';                   // one extra
+  expected += '\x00';  // no SD elements
+  expected += '\x01';  // one extra
   expected += std::string("\x01k\x01v", 4);
   EXPECT_EQ(EncodeAuditRecord(DocumentedExample()).value(), expected);
   EXPECT_EQ(EncodeAuditRecord(DocumentedExample(), 1).value(), DocumentedVersion1());

@@ -257,8 +257,8 @@ struct SyslogServer::Impl {
   // Parses, classifies, encodes and hashes one message on the listener's thread, through the one
   // record `parsed` (whose strings keep their memory from message to message), into the next
   // record of `out` (a record committed before, when `out` holds one: its memory is used again).
-  void Parse(const app::AuditPreparer& p, std::string_view bytes, std::uint8_t flags,
-             Instant now, Received& out) {
+  void Parse(const app::AuditPreparer& p, std::string_view bytes, std::uint8_t flags, Instant now,
+             Received& out) {
     if (out.count == out.records.size()) out.records.emplace_back();
     // A recycled record was last touched by the writer, long ago: the next ones are fetched
     // while this one is parsed (their structs two ahead, the buffer of the next encoding).
@@ -584,8 +584,8 @@ void SyslogServer::Impl::WriterLoop() {
         for (size_t i = 0; i < r.count; ++i) records.push_back(&r.records[i]);
       }
     }
-    Result<app::AuditIngestResult> r = service->AppendPrepared(
-        contract, std::span<app::PreparedAuditRecord* const>(records));
+    Result<app::AuditIngestResult> r =
+        service->AppendPrepared(contract, std::span<app::PreparedAuditRecord* const>(records));
     if (r.ok()) {
       size = r->size;
       if (!know_chunk) learn();

@@ -4,10 +4,11 @@
 //
 // Threads: one thread (the caller of Run) runs every listener and parses, classifies and
 // encodes what they receive (app::AuditPreparer); a writer thread owns the store connection,
-// hashes the records' leaves and commits the records in batches (group commit: one append and checkpoint per batch, when
-// `batch_records` wait or `flush_interval` after the first one waited), so a record is committed
-// well within a second of its arrival. A batch also ends where the audit log's next chunk
-// begins, so that under load each batch completes a chunk and its records skip the log's tail.
+// hashes the records' leaves and commits the records in batches (group commit: one append and
+// checkpoint per batch, when `batch_records` wait or `flush_interval` after the first one waited),
+// so a record is committed well within a second of its arrival. A batch also ends where the audit
+// log's next chunk begins, so that under load each batch completes a chunk and its records skip the
+// log's tail.
 //
 // Backpressure, not loss: records wait in a bounded queue of `queue_records` (each read's
 // records go in whole, so a connection may pass the bound by one read); while it is full a TCP
