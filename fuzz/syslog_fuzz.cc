@@ -33,6 +33,11 @@ void CheckRecord(isms::AuditRecord& r) {
   if (!back.ok()) std::abort();
   isms::Result<std::string> again = isms::EncodeAuditRecord(*back);
   if (!again.ok() || *again != *bytes) std::abort();
+  // Version 1, still read (logs written before version 2): the same record back.
+  isms::Result<std::string> v1 = isms::EncodeAuditRecord(r, 1);
+  if (!v1.ok()) std::abort();
+  isms::Result<isms::AuditRecord> back1 = isms::DecodeAuditRecord(*v1);
+  if (!back1.ok() || !(*back1 == *back)) std::abort();
 }
 
 }  // namespace
