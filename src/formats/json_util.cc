@@ -217,14 +217,6 @@ Status JsonReader::CheckEnd() {
   return Status::Ok();
 }
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (Upper(a[i]) != Upper(b[i])) return false;
-  }
-  return true;
-}
-
 bool IsCve(std::string_view id) {
   return id.size() > 4 && EqualsIgnoreCase(id.substr(0, 4), "CVE-");
 }

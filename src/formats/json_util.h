@@ -25,6 +25,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/ascii.h"
 #include "core/status.h"
 #include "core/time.h"
 #include "formats/scan.h"
@@ -163,7 +164,5 @@ std::optional<Date> DateOf(std::string_view text);
 std::optional<Instant> InstantOf(std::string_view text);
 // Appends "name version" (either may be empty).
 std::string Component(std::string_view name, std::string_view version);
-// ASCII case-insensitive equality.
-bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 
 }  // namespace isms::json

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/ascii.h"
 #include "formats/scan.h"
 #include "formats/scan_parsers.h"
 #include "formats/xml_stream.h"
@@ -25,17 +26,6 @@ constexpr int kSectionDepth = 2;    // Policy, Report
 constexpr int kHostDepth = 3;       // Policy/policyName, Report/ReportHost
 constexpr int kHostChildDepth = 4;  // HostProperties, ReportItem
 constexpr int kFieldDepth = 5;      // HostProperties/tag, ReportItem/<field>
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
 
 std::optional<std::int64_t> ParseInt(std::string_view s) {
   s = TrimSpace(s);

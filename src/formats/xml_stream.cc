@@ -17,6 +17,8 @@
 #include <type_traits>
 #include <unordered_set>
 
+#include "core/ascii.h"
+
 namespace isms {
 namespace {
 
@@ -218,17 +220,6 @@ const char* FindTextSpecial(const char* q, const char* e, bool cr) {
   return q;
 }
 
-bool EqualsAsciiIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
-
 using ExpatParser = std::unique_ptr<std::remove_pointer_t<XML_Parser>, decltype(&XML_ParserFree)>;
 
 // Whether expat takes `name` as an XML name (asked with a one-element document), with `parser`
@@ -389,9 +380,9 @@ bool XmlStream::Fast::XmlDeclaration(const char*& p, bool& ascii_only) {
   bool spaced = space();
   if (spaced && literal("encoding")) {
     if (!eq() || !quoted(value)) return false;
-    if (EqualsAsciiIgnoreCase(value, "US-ASCII")) {
+    if (EqualsIgnoreCase(value, "US-ASCII")) {
       ascii_only = true;
-    } else if (!EqualsAsciiIgnoreCase(value, "UTF-8")) {
+    } else if (!EqualsIgnoreCase(value, "UTF-8")) {
       return false;
     }
     spaced = space();
@@ -828,7 +819,7 @@ bool XmlStream::Fast::Pi(bool epilog) {
   if (name_end >= e_) return AtLimit(lt, kUnclosedToken);
   const std::string_view target(q, static_cast<std::size_t>(name_end - q));
   // "xml" in another case is refused at once; "xml" itself once the instruction is read whole.
-  const bool xml = EqualsAsciiIgnoreCase(target, "xml");
+  const bool xml = EqualsIgnoreCase(target, "xml");
   if (xml && target != "xml") return Fail(name_end, kInvalidToken);
   if (*name_end == '?') {
     if (name_end + 1 >= e_) return Expecting(lt, kUnclosedToken);
