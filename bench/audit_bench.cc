@@ -33,6 +33,7 @@
 #include "app/audit.h"
 #include "core/calendar.h"
 #include "formats/syslog.h"
+#include "syslog_records.h"
 
 namespace {
 
@@ -52,19 +53,10 @@ double CpuSeconds() {
 
 // Message i of syslog_send's stream, at `ms` since 1970.
 std::string Message(long i, long hosts, std::int64_t ms) {
-  static const char* kTexts[] = {
-      "Accepted publickey for alice from 10.0.0.9 port 51234 ssh2: ED25519 SHA256:abc",
-      "alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/usr/bin/systemctl restart nginx",
-      "[UFW BLOCK] IN=eth1 OUT=eth0 SRC=10.0.0.23 DST=203.0.113.7 LEN=60 PROTO=TCP SPT=40001 "
-      "DPT=4444",
-      "1732838400.123    145 10.0.0.41 TCP_MISS/200 5120 GET http://updates.example.org/x - "
-      "HIER_DIRECT",
-  };
-  static const char* kApps[] = {"sshd", "sudo", "kernel", "squid"};
   const std::string t = isms::FormatInstant(Instant(std::chrono::milliseconds(ms)));
   char msg[512];
   std::snprintf(msg, sizeof msg, "<86>1 %s host-%ld %s %ld - - %s seq=%ld", t.c_str(), i % hosts,
-                kApps[i % 4], 1000 + i % 5000, kTexts[i % 4], i);
+                isms::bench::kApps[i % 4], 1000 + i % 5000, isms::bench::kTexts[i % 4], i);
   return msg;
 }
 

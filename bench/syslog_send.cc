@@ -19,6 +19,8 @@
 #include <cstdlib>
 #include <string>
 
+#include "syslog_records.h"
+
 int main(int argc, char** argv) {
   if (argc < 4) {
     std::fprintf(stderr, "usage: syslog_send HOST PORT COUNT [HOSTS]\n");
@@ -26,23 +28,14 @@ int main(int argc, char** argv) {
   }
   const long count = std::atol(argv[3]);
   const long hosts = argc > 4 ? std::atol(argv[4]) : 1000;
-  const char* texts[] = {
-      "Accepted publickey for alice from 10.0.0.9 port 51234 ssh2: ED25519 SHA256:abc",
-      "alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/usr/bin/systemctl restart nginx",
-      "[UFW BLOCK] IN=eth1 OUT=eth0 SRC=10.0.0.23 DST=203.0.113.7 LEN=60 PROTO=TCP SPT=40001 "
-      "DPT=4444",
-      "1732838400.123    145 10.0.0.41 TCP_MISS/200 5120 GET http://updates.example.org/x - "
-      "HIER_DIRECT",
-  };
-  const char* apps[] = {"sshd", "sudo", "kernel", "squid"};
   std::string stream;
   stream.reserve(static_cast<size_t>(count) * 170);
   for (long i = 0; i < count; ++i) {
     char msg[512];
     int n = std::snprintf(
         msg, sizeof msg, "<86>1 2026-11-28T%02ld:%02ld:%02ld.%03ldZ host-%ld %s %ld - - %s seq=%ld",
-        (i / 3600000) % 24, (i / 60000) % 60, (i / 1000) % 60, i % 1000, i % hosts, apps[i % 4],
-        1000 + i % 5000, texts[i % 4], i);
+        (i / 3600000) % 24, (i / 60000) % 60, (i / 1000) % 60, i % 1000, i % hosts,
+        isms::bench::kApps[i % 4], 1000 + i % 5000, isms::bench::kTexts[i % 4], i);
     stream += std::to_string(n);
     stream += ' ';
     stream.append(msg, static_cast<size_t>(n));
