@@ -818,8 +818,14 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
     }
     auto it = imported.find(*sha);
     if (it == imported.end()) return false;
-    result.duplicate = true;
-    result.scan_id = it->second;
+    // What was counted before the hash was ready is not reported: nothing was imported.
+    ImportScanResult known;
+    known.file = result.file;
+    known.bytes = result.bytes;
+    known.format = result.format;
+    known.duplicate = true;
+    known.scan_id = it->second;
+    result = std::move(known);
     return true;
   };
   ISMS_ASSIGN_OR_RETURN(auto next_scan, conn.Prepare("SELECT id FROM scans WHERE contract_id = $1 "

@@ -200,6 +200,9 @@ TEST_P(VulnImportTest, AnImportOfManyObligationsLeavesTheUrgencyIndexInPlace) {
   ImportScanResult again = Import("many.nessus", Nessus(Host(true, "1768813200", items)));
   EXPECT_TRUE(again.duplicate);
   EXPECT_EQ(again.scan_id, r.scan_id);
+  EXPECT_EQ(again.findings, 0) << "nothing was imported, whatever was read before the hash";
+  EXPECT_EQ(again.new_findings, 0);
+  EXPECT_EQ(again.assets, 0);
   EXPECT_EQ(count("SELECT COUNT(*) FROM findings"), findings);
   EXPECT_EQ(count("SELECT COUNT(*) FROM obligations"), obligations);
   EXPECT_EQ(count("SELECT COUNT(*) FROM scans"), 2);
