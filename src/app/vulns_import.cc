@@ -600,8 +600,8 @@ struct Pending {
     if (f.vex == VexState::kFixed) return "fixed";
     return "";
   }
-  // What the finding's clocks are decided from, as it reads back once written (finding `id` of
-  // scan `scan_id`).
+  // What the finding's clocks are decided from, as it reads back once written (finding `id`,
+  // first seen by a scan run at `scanned_at`).
   void Clock(std::int64_t id, const std::string& asset_name, Instant scanned_at,
              FindingClockFields* r) const {
     r->id = id;
@@ -628,7 +628,7 @@ struct Pending {
 
 // The new findings' clocks, evaluated on a thread of its own while the import reads and writes
 // the next findings (the rules are pure), and their obligations and streams written through
-// the import's bulk group (SQLite writes them as they come; PostgreSQL after the findings). Rows
+// the import's bulk group, which stores them as they come on either engine (see BulkGroup). Rows
 // wait in a bounded queue: the import waits when the evaluation falls behind, so that memory
 // stays bounded.
 class ClockQueue {
