@@ -135,6 +135,19 @@ class PgConnection final : public Connection {
       const std::vector<BulkTable>& tables) override;
   // COPY `table` (`columns`) FROM STDIN.
   Result<std::string> CopySql(std::string_view table, const std::vector<std::string>& columns);
+  // Ends the COPY running on the connection (`sql`): its rows are kept, and the server's verdict
+  // given, when `abort_reason` is null; otherwise it fails with that reason, and OK is given.
+  Status EndCopy(std::string_view sql, const char* abort_reason) {
+    Status s;
+    if (PQputCopyEnd(conn_, abort_reason) != 1 && !abort_reason) s = ResultError(nullptr, sql);
+    while (PGresult* r = PQgetResult(conn_)) {
+      if (!abort_reason && s.ok() && PQresultStatus(r) != PGRES_COMMAND_OK) {
+        s = ResultError(r, sql);
+      }
+      PQclear(r);
+    }
+    return s;
+  }
 
   Status Begin() override {
     ISMS_RETURN_IF_ERROR(Ready());
@@ -539,24 +552,12 @@ class PgBulkWriter final : public BulkWriter {
 
   Status Finish() override {
     if (finished_) return Finished();
-    if (sender_) return Close();
-    if (error_.ok() && column_ != 0) {
-      error_ =
-          c_.Error(StatusCode::kInvalidArgument, sql_, "the last row was not ended with EndRow()");
+    if (Status closed = Close(); sender_ || !closed.ok()) {
+      if (!sender_) Abandon("isms stopped the bulk write after an error");
+      return closed;
     }
-    if (error_.ok()) Flush();
-    if (!error_.ok()) {
-      Abandon("isms stopped the bulk write after an error");
-      return error_;
-    }
-    finished_ = true;
     c_.set_bulk_active(false);
-    Status s;
-    if (PQputCopyEnd(c_.pg(), nullptr) != 1) s = c_.ResultError(nullptr, sql_);
-    while (PGresult* r = PQgetResult(c_.pg())) {
-      if (s.ok() && PQresultStatus(r) != PGRES_COMMAND_OK) s = c_.ResultError(r, sql_);
-      PQclear(r);
-    }
+    Status s = c_.EndCopy(sql_, nullptr);
     if (savepoint_) {
       (void)c_.ExecuteRaw(s.ok() ? "RELEASE SAVEPOINT isms_bulk"
                                  : "ROLLBACK TO SAVEPOINT isms_bulk; RELEASE SAVEPOINT isms_bulk");
@@ -564,7 +565,8 @@ class PgBulkWriter final : public BulkWriter {
     return s;
   }
 
-  // In a group: ends the rows, handing over the last; gives this writer's first error.
+  // Ends the rows, sending the last (to the group's sender in a group); gives this writer's first
+  // error.
   Status Close() {
     if (finished_) return error_;
     finished_ = true;
@@ -608,8 +610,7 @@ class PgBulkWriter final : public BulkWriter {
   void Abandon(const char* reason) {
     finished_ = true;
     c_.set_bulk_active(false);
-    PQputCopyEnd(c_.pg(), reason);
-    while (PGresult* r = PQgetResult(c_.pg())) PQclear(r);
+    (void)c_.EndCopy(sql_, reason);
     if (savepoint_) {
       (void)c_.ExecuteRaw("ROLLBACK TO SAVEPOINT isms_bulk; RELEASE SAVEPOINT isms_bulk");
     }
@@ -693,15 +694,7 @@ class PgBulkGroup final : public BulkGroup, public PgBulkSender {
   Status EndCopy(bool ok) {
     const std::string& sql = writers_[copying_]->sql();
     copying_ = kNone;
-    Status s;
-    if (PQputCopyEnd(c_.pg(), ok ? nullptr : "isms stopped the bulk write") != 1 && ok) {
-      s = c_.ResultError(nullptr, sql);
-    }
-    while (PGresult* r = PQgetResult(c_.pg())) {
-      if (ok && s.ok() && PQresultStatus(r) != PGRES_COMMAND_OK) s = c_.ResultError(r, sql);
-      PQclear(r);
-    }
-    return s;
+    return c_.EndCopy(sql, ok ? nullptr : "isms stopped the bulk write");
   }
   // Sends what is left when `s` is OK, and ends the COPY and the savepoint or transaction.
   Status End(Status s) {
