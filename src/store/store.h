@@ -109,9 +109,10 @@ struct BulkTable {
 // derived from them, made on two threads). A writer's Finish() ends its table's rows; the
 // group's Finish() ends the writers left and writes everything, or gives the first error of any
 // table (a failed group writes nothing, as a failed BulkWriter). Destroying the group before its
-// Finish() discards every table's rows. SQLite writes every table's rows on one thread as their
-// batches fill; PostgreSQL streams the first table by COPY as its rows come and keeps the
-// others' rows in memory until the group finishes, then copies them.
+// Finish() discards every table's rows. Both engines write every table's rows as they come, on
+// a thread of the group's: SQLite steps their batches in the order handed over; PostgreSQL sends
+// them in chunks, ending one table's COPY and starting the next where the table changes. The
+// group's Finish() must come after the other threads are done with their writers.
 class BulkGroup {
  public:
   virtual ~BulkGroup() = default;
