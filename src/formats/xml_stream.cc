@@ -220,6 +220,14 @@ const char* FindTextSpecial(const char* q, const char* e, bool cr) {
   return q;
 }
 
+// "FILE: line L, column C: MESSAGE", the form of every error at a place in the document.
+Status PositionError(std::string_view source, std::uint64_t line, std::uint64_t column,
+                     std::string_view message) {
+  return Status::InvalidArgument(std::string(source) + ": line " + std::to_string(line) +
+                                 ", column " + std::to_string(column) + ": " +
+                                 std::string(message));
+}
+
 using ExpatParser = std::unique_ptr<std::remove_pointer_t<XML_Parser>, decltype(&XML_ParserFree)>;
 
 // Whether expat takes `name` as an XML name (asked with a one-element document), with `parser`
@@ -289,9 +297,7 @@ class XmlStream::Fast {
   // Sets the error "FILE: line L, column C: MESSAGE; the file is ..." at `at`; returns false.
   bool Fail(const char* at, std::string_view message) {
     const auto [line, column] = LineCounter().At(data_, static_cast<std::size_t>(at - b_));
-    status_ = Status::InvalidArgument(std::string(s_.source_) + ": line " + std::to_string(line) +
-                                      ", column " + std::to_string(column) + ": " +
-                                      std::string(message) + std::string(kDamaged));
+    status_ = PositionError(s_.source_, line, column, std::string(message) + std::string(kDamaged));
     return false;
   }
   // The document ran out (at e_): the first bad byte when that is what stopped it (a character
@@ -997,9 +1003,7 @@ Status XmlStream::ErrorHere(std::string_view message) const {
   } else {
     std::tie(line, column) = lines_.At(doc_, static_cast<std::size_t>(event_offset_));
   }
-  return Status::InvalidArgument(std::string(source_) + ": line " + std::to_string(line) +
-                                 ", column " + std::to_string(column) + ": " +
-                                 std::string(message));
+  return PositionError(source_, line, column, message);
 }
 
 std::uint64_t XmlStream::ByteOffset() const {
@@ -1046,8 +1050,7 @@ Status XmlStream::Parse(std::string_view data, std::string_view source) {
 }
 
 Status XmlStream::ParseWithExpat(std::string_view data) {
-  std::unique_ptr<std::remove_pointer_t<XML_Parser>, decltype(&XML_ParserFree)> parser(
-      XML_ParserCreate(nullptr), &XML_ParserFree);
+  ExpatParser parser(XML_ParserCreate(nullptr), &XML_ParserFree);
   if (!parser) return Status::Internal("cannot create an XML parser: out of memory");
   parser_ = parser.get();
   XML_SetUserData(parser.get(), this);
