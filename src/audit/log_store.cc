@@ -875,8 +875,8 @@ thread_local TailMemo tail_memo;
 
 Status LogStore::WriteTail(std::span<const EntryView> entries) {
   if (entries.empty()) return Status::Ok();
-  // Several MB a batch; the memo takes it afterwards (isms serve's allocator thresholds keep
-  // such buffers in the heap, so the next one is not faulted in again).
+  // Several MB a batch; the memo takes it afterwards (isms serve's allocator keeps such freed
+  // buffers in the heap, so the next one is not faulted in again).
   std::string raw;
   std::size_t need = 0;
   for (const EntryView& e : entries) need += EncodedEntrySize(e);

@@ -59,11 +59,12 @@ void Serve(Context& ctx, const ServeOptions& o) {
   }
 
 #ifdef __GLIBC__
-  // The process's allocator, for a server: the syslog listener allocates the records and the
-  // writer frees them, a batch of tens of MB at a time. glibc's defaults return freed memory at
+  // For a build whose allocator is glibc's (configured with -DISMS_TCMALLOC=OFF): the syslog
+  // writer frees buffers of tens of MB at a time, and glibc's defaults return freed memory at
   // the top of the heap to the system and serve large blocks by mmap, so each batch's memory was
   // faulted in and zeroed again (a fifth of the server's CPU time): keep freed memory for the
-  // next batch instead.
+  // next batch instead. With tcmalloc (the default build) these calls do nothing: its mallopt
+  // ignores them, and its page heap returns freed memory to the system only gradually.
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
   mallopt(M_TRIM_THRESHOLD, 512 << 20);
 #endif
