@@ -130,9 +130,11 @@ struct BadByte {
 // The first place where `d` is not a sequence of XML characters in UTF-8 (see IsBadByteAt), with
 // expat's message for it: "partial character" for a sequence cut by the end of the document.
 std::optional<BadByte> FirstBadByte(std::string_view d, bool ascii_only) {
-  if (!ascii_only && simdjson::validate_utf8(d.data(), d.size()) && !HasBadByte(d, false)) {
-    return std::nullopt;
-  }
+  // A clean document (the rule) is told by the vector checks; only a bad one is walked.
+  const bool clean = ascii_only
+                         ? !HasBadByte(d, true)
+                         : simdjson::validate_utf8(d.data(), d.size()) && !HasBadByte(d, false);
+  if (clean) return std::nullopt;
   const auto at = [&](std::size_t i) { return static_cast<unsigned char>(d[i]); };
   std::size_t i = 0;
   while (i < d.size()) {
