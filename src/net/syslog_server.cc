@@ -254,9 +254,10 @@ struct SyslogServer::Impl {
     return preparer;
   }
 
-  // Parses, classifies, encodes and hashes one message on the listener's thread, through the one
-  // record `parsed` (whose strings keep their memory from message to message), into the next
-  // record of `out` (a record committed before, when `out` holds one: its memory is used again).
+  // Parses, classifies and encodes one message on the listener's thread (the writer hashes its
+  // leaf), through the one record `parsed` (whose strings keep their memory from message to
+  // message), into the next record of `out` (a record committed before, when `out` holds one:
+  // its memory is used again).
   void Parse(const app::AuditPreparer& p, std::string_view bytes, std::uint8_t flags, Instant now,
              Received& out) {
     if (out.count == out.records.size()) out.records.emplace_back();
