@@ -159,6 +159,21 @@ TEST(NessusTest, HostWithoutHostPropertiesIsNamedByItsReportHostName) {
   EXPECT_EQ(sink.findings[0].port, "5432/tcp");
 }
 
+TEST(NessusTest, PluginNameElementTitlesAnItemWithoutPluginNameAndMalwareMeansAnExploit) {
+  RecordingSink sink;
+  Status s = Parse(
+      "<NessusClientData_v2><Report name='r'><ReportHost name='db7'>"
+      "<ReportItem port='0' protocol='tcp' severity='2' pluginID='9' pluginName=''>"
+      "<plugin_name>  Weak\n  cipher </plugin_name>"
+      "<exploited_by_malware>true</exploited_by_malware>"
+      "</ReportItem></ReportHost></Report></NessusClientData_v2>",
+      sink);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  ASSERT_EQ(sink.findings.size(), 1u);
+  EXPECT_EQ(sink.findings[0].title, "Weak cipher");
+  EXPECT_TRUE(sink.findings[0].exploit_available);
+}
+
 TEST(NessusTest, SinkErrorStopsTheParseAndIsReturnedAsIs) {
   RecordingSink sink;
   sink.fail_after = 1;
