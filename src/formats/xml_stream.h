@@ -9,8 +9,8 @@
 //   - it is UTF-8: no byte-order mark or the UTF-8 one, and either no XML declaration or one of
 //     the form <?xml version="1.0" [encoding="UTF-8"|"US-ASCII", any case]
 //     [standalone="yes"|"no"]?>
-//     (single or double quotes, white space as XML allows); with US-ASCII declared, any byte
-//     above 0x7F is an error, as in expat;
+//     (single or double quotes, white space as XML allows; US-ASCII not after the UTF-8
+//     byte-order mark); with US-ASCII declared, any byte above 0x7F is an error, as in expat;
 //   - it has no DOCTYPE (no internal subset, so no entity or attribute-default declarations).
 // It is a well-formedness checker, not a lenient scanner: it refuses what expat refuses --
 // mismatched or unclosed elements, a second root, anything but white space, comments and
