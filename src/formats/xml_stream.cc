@@ -1034,11 +1034,7 @@ Status XmlStream::Parse(std::string_view data, std::string_view source) {
         (outcome == Fast::Outcome::kError && !fast.emitted() && backend_ == XmlBackend::kAuto);
     if (!again) {
       used_ = XmlBackend::kFast;
-      Status result = outcome == Fast::Outcome::kError ? fast.status() : Status::Ok();
-      if (result.ok() && stopped_) result = stop_status_;
-      if (result.ok()) OnDocumentEnd();
-      if (result.ok() && stopped_) result = stop_status_;
-      return result;
+      return Finish(outcome == Fast::Outcome::kError ? fast.status() : Status::Ok());
     }
     doc_ = {};
     depth_ = 0;
@@ -1075,10 +1071,15 @@ Status XmlStream::ParseWithExpat(std::string_view data) {
     }
     offset += n;
   } while (offset < data.size());
+  result = Finish(std::move(result));
+  parser_ = nullptr;
+  return result;
+}
+
+Status XmlStream::Finish(Status result) {
   if (result.ok() && stopped_) result = stop_status_;
   if (result.ok()) OnDocumentEnd();
   if (result.ok() && stopped_) result = stop_status_;
-  parser_ = nullptr;
   return result;
 }
 

@@ -118,6 +118,8 @@ class XmlStream {
   class Fast;
   void SetCapturing(bool on);
   Status ParseWithExpat(std::string_view data);
+  // After either backend: a handler's Stop() status, else OnDocumentEnd() on success.
+  Status Finish(Status result);
 
   void* parser_ = nullptr;
   XmlBackend backend_ = XmlBackend::kAuto;
