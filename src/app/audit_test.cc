@@ -131,6 +131,13 @@ TEST(AuditServiceTest, ALogOfVersion1AndVersion2LeavesVerifiesAndSearches) {
       ASSERT_TRUE(log.Append(old).ok());
       ASSERT_TRUE(tx.Commit().ok());
     }
+    // A log of version 1 leaves alone, all in the tail, verifies.
+    {
+      auto report = s.Verify("c", std::nullopt);
+      ASSERT_TRUE(report.ok()) << report.status().ToString();
+      EXPECT_TRUE(report->problems.empty()) << report->problems.front();
+      EXPECT_EQ(report->size, 200u);
+    }
     // Then 100 in version 2, through the service: chunk 0 (256 leaves) holds both, the tail too.
     std::vector<PreparedAuditRecord> fresh;
     for (int i = 200; i < 300; ++i) {
