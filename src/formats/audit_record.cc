@@ -5,6 +5,7 @@
 #include <bit>
 #include <cstring>
 #include <limits>
+#include <span>
 
 namespace isms {
 namespace {
@@ -167,6 +168,36 @@ std::uint8_t CategoryCode(AuditCategory c) {
   return 0;  // as AuditCategoryKey: "other"
 }
 
+// The fields after the fixed header, in their order, with the length prefixes and category of
+// encoding `kVersion`: one sequence for both versions, each compiled without a test of the
+// version a field.
+template <int kVersion>
+bool WriteFields(Writer& w, const AuditRecord& r, std::span<const std::string* const> strings,
+                 std::span<const std::pair<std::string, std::string>* const> extra) {
+  const auto str = [&w](std::string_view s) { return kVersion == 2 ? w.VStr(s) : w.Str(s); };
+  const auto count = [&w](size_t n) {
+    const auto v = static_cast<std::uint32_t>(n);
+    kVersion == 2 ? w.Var(v) : w.U32(v);
+  };
+  bool ok = true;
+  if (kVersion == 2) {
+    w.U8(CategoryCode(r.category));
+  } else {
+    ok = w.Str(AuditCategoryKey(r.category));
+  }
+  ok = ok && str(r.rule);
+  for (const std::string* s : strings) ok = ok && str(*s);
+  count(r.structured_data.size());
+  for (const SdElement& sd : r.structured_data) {
+    ok = ok && str(sd.id);
+    count(sd.params.size());
+    for (const auto& [name, value] : sd.params) ok = ok && str(name) && str(value);
+  }
+  count(extra.size());
+  for (const auto* e : extra) ok = ok && str(e->first) && str(e->second);
+  return ok;
+}
+
 }  // namespace
 
 std::string_view AuditCategoryKey(AuditCategory c) {
@@ -284,31 +315,7 @@ Status EncodeAuditRecordInto(const AuditRecord& r, std::string& out, std::uint8_
   w.U8(r.flags);
   w.U8(r.facility < 0 ? kNone : static_cast<std::uint8_t>(r.facility));
   w.U8(r.severity < 0 ? kNone : static_cast<std::uint8_t>(r.severity));
-  bool ok = true;
-  if (v2) {
-    w.U8(CategoryCode(r.category));
-    ok = w.VStr(r.rule);
-    for (const std::string* s : strings) ok = ok && w.VStr(*s);
-    w.Var(static_cast<std::uint32_t>(r.structured_data.size()));
-    for (const SdElement& sd : r.structured_data) {
-      ok = ok && w.VStr(sd.id);
-      w.Var(static_cast<std::uint32_t>(sd.params.size()));
-      for (const auto& [name, value] : sd.params) ok = ok && w.VStr(name) && w.VStr(value);
-    }
-    w.Var(static_cast<std::uint32_t>(extra.size()));
-    for (const auto* e : extra) ok = ok && w.VStr(e->first) && w.VStr(e->second);
-  } else {
-    ok = w.Str(AuditCategoryKey(r.category)) && w.Str(r.rule);
-    for (const std::string* s : strings) ok = ok && w.Str(*s);
-    w.U32(static_cast<std::uint32_t>(r.structured_data.size()));
-    for (const SdElement& sd : r.structured_data) {
-      ok = ok && w.Str(sd.id);
-      w.U32(static_cast<std::uint32_t>(sd.params.size()));
-      for (const auto& [name, value] : sd.params) ok = ok && w.Str(name) && w.Str(value);
-    }
-    w.U32(static_cast<std::uint32_t>(extra.size()));
-    for (const auto* e : extra) ok = ok && w.Str(e->first) && w.Str(e->second);
-  }
+  const bool ok = v2 ? WriteFields<2>(w, r, strings, extra) : WriteFields<1>(w, r, strings, extra);
   if (!ok) {
     return Status::InvalidArgument(
         "audit record: a field is 4 GiB or longer; it cannot be encoded");
