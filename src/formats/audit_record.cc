@@ -108,9 +108,12 @@ class Reader {
     *v = static_cast<std::int64_t>(r);
     return true;
   }
+  // Lengths and counts as varints (version 2) or u32s (version 1).
+  void set_varint(bool v) { varint_ = v; }
+  bool Length(std::uint32_t* n) { return varint_ ? Var(n) : U32(n); }
   bool Str(std::string* s) {
     std::uint32_t n = 0;
-    if (!U32(&n) || n > in_.size() - pos_) return false;
+    if (!Length(&n) || n > in_.size() - pos_) return false;
     s->assign(in_.substr(pos_, n));
     pos_ += n;
     return true;
@@ -118,7 +121,7 @@ class Reader {
   // A count of items each at least `min_item` bytes long, checked against what is left so that
   // a damaged count cannot make the decoder reserve absurd amounts of memory.
   bool Count(std::uint32_t* n, size_t min_item) {
-    return U32(n) && static_cast<std::uint64_t>(*n) * min_item <= in_.size() - pos_;
+    return Length(n) && static_cast<std::uint64_t>(*n) * min_item <= in_.size() - pos_;
   }
   // Version 2: a varint of at most 32 bits in its shortest form (so that each value has one
   // encoding); false otherwise.
@@ -137,22 +140,13 @@ class Reader {
     }
     return false;
   }
-  bool VStr(std::string* s) {
-    std::uint32_t n = 0;
-    if (!Var(&n) || n > in_.size() - pos_) return false;
-    s->assign(in_.substr(pos_, n));
-    pos_ += n;
-    return true;
-  }
-  bool VCount(std::uint32_t* n, size_t min_item) {
-    return Var(n) && static_cast<std::uint64_t>(*n) * min_item <= in_.size() - pos_;
-  }
   size_t pos() const { return pos_; }
   bool done() const { return pos_ == in_.size(); }
 
  private:
   std::string_view in_;
   size_t pos_ = 0;
+  bool varint_ = false;
 };
 
 Status Corrupt(const Reader& r, std::string_view what) {
@@ -348,11 +342,6 @@ Result<AuditRecord> DecodeAuditRecord(std::string_view bytes) {
   if (severity != kNone && severity > 7) return Corrupt(in, "severity out of range");
   r.facility = facility == kNone ? -1 : facility;
   r.severity = severity == kNone ? -1 : severity;
-  // Strings and counts: u32-prefixed in version 1, varint-prefixed in version 2.
-  const auto str = [&](std::string* s) { return v2 ? in.VStr(s) : in.Str(s); };
-  const auto count = [&](std::uint32_t* n, size_t min_item) {
-    return v2 ? in.VCount(n, min_item) : in.Count(n, min_item);
-  };
   if (v2) {
     std::uint8_t code = 0;
     if (!in.U8(&code)) return Corrupt(in, "truncated category");
@@ -365,27 +354,29 @@ Result<AuditRecord> DecodeAuditRecord(std::string_view bytes) {
     if (!cat.ok()) return Corrupt(in, "unknown category '" + category + "'");
     r.category = *cat;
   }
+  // Strings and counts: u32-prefixed in version 1, varint-prefixed in version 2.
+  in.set_varint(v2);
   for (std::string* s : {&r.rule, &r.host, &r.app, &r.procid, &r.msgid, &r.user, &r.src_ip,
                          &r.src_host, &r.src_mac, &r.dest, &r.session, &r.message}) {
-    if (!str(s)) return Corrupt(in, "truncated field");
+    if (!in.Str(s)) return Corrupt(in, "truncated field");
   }
   // The least bytes an element or field takes: two empty strings (or a string and a count).
   const size_t min_item = v2 ? 2 : 8;
   std::uint32_t n = 0;
-  if (!count(&n, min_item)) return Corrupt(in, "bad structured-data count");
+  if (!in.Count(&n, min_item)) return Corrupt(in, "bad structured-data count");
   r.structured_data.resize(n);
   for (SdElement& sd : r.structured_data) {
     std::uint32_t params = 0;
-    if (!str(&sd.id) || !count(&params, min_item)) return Corrupt(in, "truncated SD element");
+    if (!in.Str(&sd.id) || !in.Count(&params, min_item)) return Corrupt(in, "truncated SD element");
     sd.params.resize(params);
     for (auto& [name, value] : sd.params) {
-      if (!str(&name) || !str(&value)) return Corrupt(in, "truncated SD parameter");
+      if (!in.Str(&name) || !in.Str(&value)) return Corrupt(in, "truncated SD parameter");
     }
   }
-  if (!count(&n, min_item)) return Corrupt(in, "bad extra-field count");
+  if (!in.Count(&n, min_item)) return Corrupt(in, "bad extra-field count");
   r.extra.resize(n);
   for (size_t i = 0; i < r.extra.size(); ++i) {
-    if (!str(&r.extra[i].first) || !str(&r.extra[i].second)) {
+    if (!in.Str(&r.extra[i].first) || !in.Str(&r.extra[i].second)) {
       return Corrupt(in, "truncated extra field");
     }
     if (i > 0 && !(r.extra[i - 1].first < r.extra[i].first)) {
