@@ -251,7 +251,7 @@ Status ForEachEvent(store::Statement& st, const std::function<void(Event&&)>& ta
   }
   // Nothing more is decoded after a failed step.
   if (stepped.ok() && !batch.rows.empty()) (void)decoder.Hand(std::move(batch));
-  Status decoded = decoder.Stop(/*discard=*/false);
+  Status decoded = decoder.Stop(/*discard=*/!stepped.ok());
   ISMS_RETURN_IF_ERROR(stepped);
   return decoded;
 }

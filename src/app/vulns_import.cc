@@ -1171,11 +1171,12 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
   }
   result.new_findings = static_cast<std::int64_t>(fresh.size());
 
-  // Findings seen again: last seen moves; a remediated one is open again.
-  // The clocks of findings changed by a merge after they were written are evaluated again.
+  // The findings whose clocks are evaluated again below: those seen again (reopened, or now
+  // known to be exploited) and the new ones changed by a merge after their clocks were written.
   std::vector<std::int64_t> changed = reopened_ids;
-  for (size_t i : merged) changed.push_back(first_new_id + static_cast<std::int64_t>(i));
   changed.insert(changed.end(), exploit_ids.begin(), exploit_ids.end());
+  for (size_t i : merged) changed.push_back(first_new_id + static_cast<std::int64_t>(i));
+  // Findings seen again: last seen moves; a remediated one is open again.
   if (!seen_ids.empty()) {
     ISMS_RETURN_IF_ERROR(UpdateFindings(conn, reopened_ids,
                                         "UPDATE findings SET remediated_at = NULL, remediated_by "
