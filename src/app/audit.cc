@@ -400,7 +400,7 @@ Result<AuditIngestResult> AuditService::AppendPrepared(
     ISMS_RETURN_IF_ERROR(tx.Begin());
     ISMS_ASSIGN_OR_RETURN(before, log.State());
     ISMS_RETURN_IF_ERROR(log.Append(std::span<audit::LogEntry* const>(entries), &tails_[c.id]));
-    ISMS_RETURN_IF_ERROR(IndexLeases(c.id, records, leases, before.size));
+    ISMS_RETURN_IF_ERROR(IndexLeases(c.id, records, std::move(leases), before.size));
     ISMS_ASSIGN_OR_RETURN(res.checkpoint,
                           log.WriteCheckpoint(signer, Origin(c.name, audit::LogKind::kAudit), now));
     return tx.Commit();
