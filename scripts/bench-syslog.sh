@@ -10,7 +10,8 @@
 # time of each receiver is printed too (the machine may be shared). Then: bytes on disk per
 # record, `isms audit verify`, the per-record cost of each stage (bench/audit_bench prepare), and
 # `isms audit search --host` over one day, p50 and p90 of 21 hosts (whole command). With
-# SEARCH_STORE=URL SEARCH_DAY=YYYY-MM-DD, the search is measured on that store too (e.g. one that `audit_bench fill` made of 100 million records).
+# SEARCH_STORE=URL SEARCH_DAY=YYYY-MM-DD, the search is measured on that store too (e.g. one
+# that `audit_bench fill` made of 100 million records).
 # Builds nothing; run by hand (never by `make test`).
 # Usage: scripts/bench-syslog.sh BUILD_DIR [COUNT]
 #   BUILD_DIR: a release build with the targets isms, syslog_send and audit_bench.
