@@ -311,6 +311,11 @@ TEST_P(FindingsMigrationTest, FindingsOfAnOlderStoreReadBackAndNewOnesFollowThem
                           "AND tablename = 'findings'"),
               2)
         << "the primary key and the UNIQUE index";
+    EXPECT_EQ(Count(conn, "SELECT COUNT(*) FROM pg_indexes WHERE schemaname = current_schema() "
+                          "AND indexname = 'findings_identity' AND indexdef LIKE "
+                          "'%(contract_id, asset_id, check_id, component, scanner)'"),
+              1)
+        << "migration 12: the identity's columns that tell findings apart come first";
   }
   EXPECT_FALSE(conn.Execute("INSERT INTO findings SELECT contract_id, 10, asset_id, scanner, "
                             "scan_type, check_id, component, purl, cpe, port, title, vuln_id, "
