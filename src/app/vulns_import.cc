@@ -1030,8 +1030,9 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
       }
       return Status::Ok();
     }
-    auto fi = fresh_index.find(key);
-    if (fi != fresh_index.end()) {
+    // One look-up: the finding's number if the report had it already, else the next one.
+    auto [fi, first] = fresh_index.try_emplace(std::move(key), fresh.size());
+    if (!first) {
       RawFinding& into = fresh[fi->second].f;
       bool changed = false;
       if (!f.port.empty() && into.port.find(f.port) == std::string::npos) {
@@ -1051,7 +1052,6 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
       if (changed) merged.push_back(fi->second);
       return Status::Ok();
     }
-    fresh_index[key] = fresh.size();
     fresh.push_back({asset, std::move(f), {}, {}, {}});
     return write(fresh.size() - 1, parsed.severity);
   };
