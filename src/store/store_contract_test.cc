@@ -720,6 +720,49 @@ TEST_P(StoreContractTest, AFailedOrDiscardedBulkGroupWritesNothing) {
   EXPECT_FALSE(c().InTransaction());
 }
 
+// Values are checked and escaped several bytes at a time: each character that needs care, at
+// every place in a value of up to three such steps, is kept exactly, and NUL or bytes that are
+// not UTF-8 are refused wherever they are.
+TEST_P(StoreContractTest, BulkWriterKeepsEveryCharacterAtEveryPlaceInAValue) {
+  MakeTable();
+  const std::vector<std::string> specials = {"\t",  "\n",  "\r", "\\",     "\x01",
+                                             "\x0d", "\x0e", "\x1f", "\x7f", "\\N",
+                                             "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x99\x82"};
+  std::vector<std::string> values;
+  for (size_t n = 0; n <= 24; ++n) values.push_back(std::string(n, 'a'));
+  for (const std::string& special : specials) {
+    for (size_t at = 0; at <= 20; ++at) {
+      values.push_back(std::string(at, 'a') + special + std::string(20 - at, 'b'));
+    }
+  }
+  {
+    auto w = c().BulkInsert("t", {"id", "s"});
+    ASSERT_TRUE(w.ok()) << w.status().ToString();
+    for (size_t i = 0; i < values.size(); ++i) {
+      (*w)->AddInt(static_cast<std::int64_t>(i));
+      (*w)->AddText(values[i]);
+      ASSERT_TRUE((*w)->EndRow().ok()) << i;
+    }
+    ASSERT_TRUE((*w)->Finish().ok());
+  }
+  auto select = Prep("SELECT id, s FROM t ORDER BY id");
+  for (size_t i = 0; i < values.size(); ++i) {
+    auto row = select->Step();
+    ASSERT_TRUE(row.ok() && *row) << i;
+    EXPECT_EQ(select->ColumnText(1), values[i]) << "value " << i;
+  }
+  for (const std::string& bad : {"\0"s, "\xff"s, "\xc3"s}) {
+    for (size_t at : {0, 7, 8, 15, 20}) {
+      auto w = c().BulkInsert("t", {"id", "s"});
+      ASSERT_TRUE(w.ok());
+      (*w)->AddInt(1000);
+      (*w)->AddText(std::string(at, 'a') + bad + std::string(20 - at, 'b'));
+      EXPECT_EQ((*w)->EndRow().code(), StatusCode::kInvalidArgument) << at;
+    }
+  }
+  EXPECT_EQ(Count("t"), static_cast<std::int64_t>(values.size()));
+}
+
 TEST_P(StoreContractTest, BulkWriterChecksRowsAndNames) {
   MakeTable();
   EXPECT_EQ(c().BulkInsert("t; DROP TABLE t", {"id"}).status().code(),
