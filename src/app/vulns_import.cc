@@ -744,10 +744,15 @@ Status ReplaceEvaluations(Ledger& ledger, store::Connection& conn, const Contrac
     }
     ISMS_RETURN_IF_ERROR(w->Finish());
   }
+  // The range of the streams' names as well (always true of them): the streams of the assets a
+  // scan covered are neighbours in the primary key, whose range PostgreSQL then reads rather
+  // than the whole table (10,000 of 417,000 obligations: 9.5 ms against 236 ms).
   for (const char* table : {"obligations", "streams"}) {
     ISMS_ASSIGN_OR_RETURN(auto del, conn.Prepare(std::string("DELETE FROM ") + table +
-                                                 " WHERE contract_id = $1 AND stream IN (SELECT "
-                                                 "stream FROM isms_streams)"));
+                                                 " WHERE contract_id = $1 AND stream BETWEEN "
+                                                 "(SELECT MIN(stream) FROM isms_streams) AND "
+                                                 "(SELECT MAX(stream) FROM isms_streams) AND "
+                                                 "stream IN (SELECT stream FROM isms_streams)"));
     del->BindInt(1, ctx.record.id);
     ISMS_RETURN_IF_ERROR(del->Run());
   }
