@@ -950,7 +950,11 @@ Status LogStore::Append(std::span<LogEntry* const> entries, TailHashes* tail) {
   }
   const std::uint64_t chunk = std::uint64_t{1} << chunk_bits_;
   const std::uint64_t size = tree.Size();
-  std::vector<EntryView> fresh(entries.size());
+  // The views of the entries, in memory the thread keeps from one append to the next: a busy
+  // writer's batch is a chunk of views (several MB), which a new vector faulted in page by page.
+  thread_local std::vector<EntryView> views;
+  views.resize(entries.size());
+  const std::span<EntryView> fresh(views);
   // The subtree hash of each chunk these entries complete, by chunk number: the tree's merge
   // computes it, so WriteChunk need not hash the chunk's 2^k leaves again.
   std::map<std::uint64_t, Hash> chunk_roots;
