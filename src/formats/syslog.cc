@@ -54,14 +54,13 @@ void SetPri(AuditRecord& r, int pri) {
   r.severity = pri % 8;
 }
 
-// A header field of RFC 5424: printable US-ASCII up to the next SP; "-" is empty.
+// A header field of RFC 5424: printable US-ASCII up to the next SP; "-" is empty. (The scan
+// stops at any byte that is not printable, SP included: one test a byte.)
 Result<std::string_view> HeaderField(std::string_view s, size_t& pos, std::string_view name) {
   const size_t start = pos;
-  while (pos < s.size() && s[pos] != ' ') {
-    if (!IsPrintUsAscii(s[pos])) {
-      return Bad(pos, std::string(name) + " has a byte that is not printable US-ASCII");
-    }
-    ++pos;
+  while (pos < s.size() && IsPrintUsAscii(s[pos])) ++pos;
+  if (pos < s.size() && s[pos] != ' ') {
+    return Bad(pos, std::string(name) + " has a byte that is not printable US-ASCII");
   }
   if (pos == start) return Bad(pos, std::string(name) + " is empty");
   if (pos - start > kMaxHeaderField) return Bad(start, std::string(name) + " is too long");
