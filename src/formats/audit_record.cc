@@ -46,12 +46,11 @@ class Writer {
     std::memcpy(p_, &u, sizeof u);
     p_ += sizeof u;
   }
-  bool Str(std::string_view s) {
-    if (s.size() > std::numeric_limits<std::uint32_t>::max() - 1) return false;
+  // Byte strings: their lengths were checked (kMaxField) when the buffer was sized.
+  void Str(std::string_view s) {
     U32(static_cast<std::uint32_t>(s.size()));
     if (!s.empty()) std::memcpy(p_, s.data(), s.size());
     p_ += s.size();
-    return true;
   }
   // Version 2: an unsigned LEB128 varint (7 bits a byte, low groups first, the high bit set on
   // every byte but the last), and byte strings prefixed by their length as one.
@@ -62,12 +61,10 @@ class Writer {
     }
     *p_++ = static_cast<char>(v);
   }
-  bool VStr(std::string_view s) {
-    if (s.size() > std::numeric_limits<std::uint32_t>::max() - 1) return false;
+  void VStr(std::string_view s) {
     Var(static_cast<std::uint32_t>(s.size()));
     if (!s.empty()) std::memcpy(p_, s.data(), s.size());
     p_ += s.size();
-    return true;
   }
   bool Full() const { return p_ == end_; }
 
@@ -75,6 +72,9 @@ class Writer {
   char* end_;
   char* p_;
 };
+
+// The longest byte string a record may hold (4 GiB less 2 bytes).
+constexpr size_t kMaxField = std::numeric_limits<std::uint32_t>::max() - 1;
 
 // The bytes Writer::Var writes for `n` (a length: sizes past 4 GiB are refused before writing).
 // Most lengths and counts are below 128: one byte, decided by one well-predicted compare.
@@ -167,30 +167,34 @@ std::uint8_t CategoryCode(AuditCategory c) {
 // encoding `kVersion`: one sequence for both versions, each compiled without a test of the
 // version a field.
 template <int kVersion>
-bool WriteFields(Writer& w, const AuditRecord& r, std::span<const std::string* const> strings,
+void WriteFields(Writer& w, const AuditRecord& r, std::span<const std::string* const> strings,
                  std::span<const std::pair<std::string, std::string>* const> extra) {
-  const auto str = [&w](std::string_view s) { return kVersion == 2 ? w.VStr(s) : w.Str(s); };
+  const auto str = [&w](std::string_view s) { kVersion == 2 ? w.VStr(s) : w.Str(s); };
   const auto count = [&w](size_t n) {
     const auto v = static_cast<std::uint32_t>(n);
     kVersion == 2 ? w.Var(v) : w.U32(v);
   };
-  bool ok = true;
   if (kVersion == 2) {
     w.U8(CategoryCode(r.category));
   } else {
-    ok = w.Str(AuditCategoryKey(r.category));
+    w.Str(AuditCategoryKey(r.category));
   }
-  ok = ok && str(r.rule);
-  for (const std::string* s : strings) ok = ok && str(*s);
+  str(r.rule);
+  for (const std::string* s : strings) str(*s);
   count(r.structured_data.size());
   for (const SdElement& sd : r.structured_data) {
-    ok = ok && str(sd.id);
+    str(sd.id);
     count(sd.params.size());
-    for (const auto& [name, value] : sd.params) ok = ok && str(name) && str(value);
+    for (const auto& [name, value] : sd.params) {
+      str(name);
+      str(value);
+    }
   }
   count(extra.size());
-  for (const auto* e : extra) ok = ok && str(e->first) && str(e->second);
-  return ok;
+  for (const auto* e : extra) {
+    str(e->first);
+    str(e->second);
+  }
 }
 
 }  // namespace
@@ -282,21 +286,27 @@ Status EncodeAuditRecordInto(const AuditRecord& r, std::string& out, std::uint8_
                                         &r.user, &r.src_ip,  &r.src_host, &r.src_mac,
                                         &r.dest, &r.session, &r.message};
   const bool v2 = version == 2;
-  // The length prefix of a string, of a count.
+  // The length prefix of a count; the bytes of a byte string with its prefix, whose length is
+  // checked here once for the writing below.
   const auto pre = [v2](size_t n) { return v2 ? VarSize(n) : size_t{4}; };
+  size_t longest = 0;
+  const auto str = [&pre, &longest](const std::string& s) {
+    longest = std::max(longest, s.size());
+    return pre(s.size()) + s.size();
+  };
   // 1 + 8 + 8 + 4 bytes; the category; the rule and 11 strings; two counts; then structured
   // data and extra fields.
-  size_t size = 21 + (v2 ? 1 : 4 + AuditCategoryKey(r.category).size()) + pre(r.rule.size()) +
-                r.rule.size() + pre(r.structured_data.size()) + pre(extra.size());
-  for (const std::string* s : strings) size += pre(s->size()) + s->size();
+  size_t size = 21 + (v2 ? 1 : 4 + AuditCategoryKey(r.category).size()) + str(r.rule) +
+                pre(r.structured_data.size()) + pre(extra.size());
+  for (const std::string* s : strings) size += str(*s);
   for (const SdElement& sd : r.structured_data) {
-    size += pre(sd.id.size()) + sd.id.size() + pre(sd.params.size());
-    for (const auto& [name, value] : sd.params) {
-      size += pre(name.size()) + name.size() + pre(value.size()) + value.size();
-    }
+    size += str(sd.id) + pre(sd.params.size());
+    for (const auto& [name, value] : sd.params) size += str(name) + str(value);
   }
-  for (const auto* e : extra) {
-    size += pre(e->first.size()) + e->first.size() + pre(e->second.size()) + e->second.size();
+  for (const auto* e : extra) size += str(e->first) + str(e->second);
+  if (longest > kMaxField) {
+    return Status::InvalidArgument(
+        "audit record: a field is 4 GiB or longer; it cannot be encoded");
   }
   // A buffer too small is replaced, not grown (its old bytes need no copy); one that held a
   // record before gets room for a somewhat longer one next time. Only the bytes beyond its
@@ -315,10 +325,10 @@ Status EncodeAuditRecordInto(const AuditRecord& r, std::string& out, std::uint8_
   w.U8(r.flags);
   w.U8(r.facility < 0 ? kNone : static_cast<std::uint8_t>(r.facility));
   w.U8(r.severity < 0 ? kNone : static_cast<std::uint8_t>(r.severity));
-  const bool ok = v2 ? WriteFields<2>(w, r, strings, extra) : WriteFields<1>(w, r, strings, extra);
-  if (!ok) {
-    return Status::InvalidArgument(
-        "audit record: a field is 4 GiB or longer; it cannot be encoded");
+  if (v2) {
+    WriteFields<2>(w, r, strings, extra);
+  } else {
+    WriteFields<1>(w, r, strings, extra);
   }
   if (!w.Full()) return Status::Internal("audit record: the encoded size was miscounted");
   return Status::Ok();
