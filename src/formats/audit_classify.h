@@ -34,10 +34,11 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -101,8 +102,14 @@ class AuditClassifier {
   struct Compiled;
   AuditClassifier();
   std::vector<std::unique_ptr<Compiled>> rules_;
-  std::map<std::string, std::vector<size_t>, std::less<>> by_app_;  // app -> rule indexes
-  std::vector<size_t> any_app_;                                     // rules without `app`
+  // App -> rule indexes, hashed and looked up by the record's view of its app (one look-up a
+  // record; a tree compared the app with several keys).
+  struct AppHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, std::vector<size_t>, AppHash, std::equal_to<>> by_app_;
+  std::vector<size_t> any_app_;  // rules without `app`
 };
 
 }  // namespace isms
