@@ -54,17 +54,27 @@ void SetPri(AuditRecord& r, int pri) {
   r.severity = pri % 8;
 }
 
-// A header field of RFC 5424: printable US-ASCII up to the next SP; "-" is empty. (The scan
-// stops at any byte that is not printable, SP included: one test a byte.)
-Result<std::string_view> HeaderField(std::string_view s, size_t& pos, std::string_view name) {
-  const size_t start = pos;
-  while (pos < s.size() && IsPrintUsAscii(s[pos])) ++pos;
+// Why a header field of RFC 5424 that starts at `start` and whose scan stopped at `pos` is not
+// one. Out of line: HeaderField, inlined on every message's path, keeps only its tests.
+[[gnu::noinline, gnu::cold]] Status HeaderFieldError(std::string_view s, size_t start, size_t pos,
+                                                     std::string_view name) {
   if (pos < s.size() && s[pos] != ' ') {
     return Bad(pos, std::string(name) + " has a byte that is not printable US-ASCII");
   }
   if (pos == start) return Bad(pos, std::string(name) + " is empty");
   if (pos - start > kMaxHeaderField) return Bad(start, std::string(name) + " is too long");
-  if (pos >= s.size()) return Bad(pos, "message ends after " + std::string(name));
+  return Bad(pos, "message ends after " + std::string(name));
+}
+
+// A header field of RFC 5424: printable US-ASCII up to the next SP; "-" is empty. (The scan
+// stops at any byte that is not printable, SP included: one test a byte.)
+inline Result<std::string_view> HeaderField(std::string_view s, size_t& pos,
+                                            std::string_view name) {
+  const size_t start = pos;
+  while (pos < s.size() && IsPrintUsAscii(s[pos])) ++pos;
+  if (pos >= s.size() || s[pos] != ' ' || pos == start || pos - start > kMaxHeaderField) {
+    return HeaderFieldError(s, start, pos, name);
+  }
   std::string_view v = s.substr(start, pos - start);
   ++pos;  // SP
   return v == "-" ? std::string_view() : v;
