@@ -71,12 +71,14 @@ void SetPri(AuditRecord& r, int pri) {
 inline Result<std::string_view> HeaderField(std::string_view s, size_t& pos,
                                             std::string_view name) {
   const size_t start = pos;
-  while (pos < s.size() && IsPrintUsAscii(s[pos])) ++pos;
-  if (pos >= s.size() || s[pos] != ' ' || pos == start || pos - start > kMaxHeaderField) {
-    return HeaderFieldError(s, start, pos, name);
+  size_t end = start;  // a local, not `pos`: a store through it at every byte may alias them
+  while (end < s.size() && IsPrintUsAscii(s[end])) ++end;
+  if (end >= s.size() || s[end] != ' ' || end == start || end - start > kMaxHeaderField) {
+    pos = end;
+    return HeaderFieldError(s, start, end, name);
   }
-  std::string_view v = s.substr(start, pos - start);
-  ++pos;  // SP
+  std::string_view v = s.substr(start, end - start);
+  pos = end + 1;  // past the SP
   return v == "-" ? std::string_view() : v;
 }
 
