@@ -776,16 +776,17 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
   }
   result.format = format;
   // The file is parsed on another thread from the start, its findings merged and written on this
-  // one as they come (the parse and the writes overlap), and hashed on a third (started below):
-  // the same file again changes nothing, and is known from its hash (checked as soon as the hash
-  // is ready: the import then stops, and what it wrote is rolled back).
+  // one as they come (the parse and the writes overlap), and hashed on a third: the same file
+  // again changes nothing, and is known from its hash (checked as soon as the hash is ready: the
+  // import then stops, and what it wrote is rolled back).
   ParseQueue parse(progress, result.bytes);
   std::jthread parser([&] { parse.Finish(ParseScan(data, format, r.path, parse)); });
   struct Stop {
     ParseQueue& q;
     ~Stop() { q.Abandon(); }  // on every way out, before the parser is joined
   } stop{parse};
-  std::future<std::string> hashing;
+  std::future<std::string> hashing =
+      std::async(std::launch::async, [data] { return Sha256Hex(data); });
 
   store::Connection& conn = ledger_.connection();
   const Instant now = ledger_.clock().Now();
@@ -892,9 +893,6 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
   // What the parse says first: when the scan ran (--scanned-at fills in what the report does
   // not say; a report's own time wins) and what kind of scan it was.
   const ScanInfo info = parse.Info();
-  // Hashed from now on: until the parse has said what the scan is (for a JSON report, after a
-  // first pass over the whole file), the parsing thread has a core to itself.
-  hashing = std::async(std::launch::async, [data] { return Sha256Hex(data); });
   const Instant scanned_at = info.scanned_at.value_or(r.scanned_at.value_or(now));
   const std::string scan_type = info.scan_type.empty() ? scanner : info.scan_type;
   result.scanner = info.scanner.empty() ? scanner : info.scanner;
