@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <algorithm>
 #include <limits>
 #include <optional>
 #include <string>
@@ -640,6 +641,93 @@ TEST_P(StoreContractTest, BulkGroupWritesEveryTableFromTwoThreads) {
   last->BindInt(1, kRows - 1);
   ASSERT_TRUE(*last->Step());
   EXPECT_EQ(last->ColumnText(0), "second " + std::to_string(kRows - 1));
+}
+
+// A group's values keep their column's type whatever its width; on PostgreSQL an integer too
+// wide for its column fails the group, and nothing of it is written.
+TEST_P(StoreContractTest, BulkGroupKeepsEveryColumnTypesValues) {
+  ASSERT_TRUE(c().Execute("CREATE TABLE typed (id BIGINT PRIMARY KEY, i INTEGER, sm SMALLINT, "
+                          "v VARCHAR(40), d DOUBLE PRECISION)")
+                  .ok());
+  ASSERT_TRUE(c().Execute("CREATE TABLE flags (id BIGINT PRIMARY KEY, flag BOOLEAN)").ok());
+  struct Row {
+    std::int64_t id;
+    std::optional<std::int64_t> i, sm;
+    std::optional<std::string> v;
+    std::optional<double> d;
+  };
+  const std::vector<Row> rows = {
+      {std::numeric_limits<std::int64_t>::min(), std::numeric_limits<std::int32_t>::min(),
+       std::numeric_limits<std::int16_t>::min(), "tab\there", -0.5},
+      {std::numeric_limits<std::int64_t>::max(), std::numeric_limits<std::int32_t>::max(),
+       std::numeric_limits<std::int16_t>::max(), "\xc3\xbcn\xc3\xaf \\N", 1e300},
+      {0, 0, 0, "", 0.0},
+      {-1, -1, -1, std::nullopt, std::nullopt},
+      {7, std::nullopt, std::nullopt, "7", 7.0},
+  };
+  {
+    auto g = c().BulkInsertGroup({{"typed", {"id", "i", "sm", "v", "d"}}, {"flags", {"id", "flag"}}});
+    ASSERT_TRUE(g.ok()) << g.status().ToString();
+    BulkWriter& w = (*g)->writer(0);
+    for (const Row& r : rows) {
+      w.AddInt(r.id);
+      r.i ? w.AddInt(*r.i) : w.AddNull();
+      r.sm ? w.AddInt(*r.sm) : w.AddNull();
+      r.v ? w.AddText(*r.v) : w.AddNull();
+      if (r.id == 7) {
+        w.AddInt(7);  // an integer for a floating-point column
+      } else {
+        r.d ? w.AddDouble(*r.d) : w.AddNull();
+      }
+      ASSERT_TRUE(w.EndRow().ok()) << r.id;
+    }
+    BulkWriter& f = (*g)->writer(1);
+    f.AddInt(1);
+    f.AddInt(1);
+    ASSERT_TRUE(f.EndRow().ok());
+    Status done = (*g)->Finish();
+    ASSERT_TRUE(done.ok()) << done.ToString();
+  }
+  auto select = Prep("SELECT id, i, sm, v, d FROM typed ORDER BY id");
+  std::vector<Row> sorted = rows;
+  std::sort(sorted.begin(), sorted.end(), [](const Row& a, const Row& b) { return a.id < b.id; });
+  for (const Row& r : sorted) {
+    auto row = select->Step();
+    ASSERT_TRUE(row.ok() && *row) << r.id;
+    EXPECT_EQ(select->ColumnInt(0), r.id);
+    EXPECT_EQ(select->IsNull(1), !r.i) << r.id;
+    if (r.i) {
+      EXPECT_EQ(select->ColumnInt(1), *r.i);
+    }
+    EXPECT_EQ(select->IsNull(2), !r.sm) << r.id;
+    if (r.sm) {
+      EXPECT_EQ(select->ColumnInt(2), *r.sm);
+    }
+    EXPECT_EQ(select->IsNull(3), !r.v) << r.id;
+    if (r.v) {
+      EXPECT_EQ(select->ColumnText(3), *r.v);
+    }
+    EXPECT_EQ(select->IsNull(4), !r.d) << r.id;
+    if (r.d) {
+      EXPECT_EQ(select->ColumnDouble(4), *r.d);
+    }
+  }
+  EXPECT_EQ(Count("flags"), 1);
+  if (!Pg()) return;  // SQLite's integers are all 64-bit
+  auto g = c().BulkInsertGroup({{"typed", {"id", "i", "sm", "v", "d"}}});
+  ASSERT_TRUE(g.ok());
+  BulkWriter& w = (*g)->writer(0);
+  w.AddInt(100);
+  w.AddInt(std::int64_t{1} << 31);
+  w.AddNull();
+  w.AddNull();
+  w.AddNull();
+  (void)w.EndRow();
+  Status wide = (*g)->Finish();
+  EXPECT_FALSE(wide.ok());
+  EXPECT_NE(wide.message().find("out of range for type integer"), std::string::npos)
+      << wide.message();
+  EXPECT_EQ(Count("typed"), static_cast<std::int64_t>(rows.size()));
 }
 
 // A group that fails in any table (here the second, far into its rows) writes nothing to any,
