@@ -618,11 +618,14 @@ TEST_P(StoreContractTest, BulkGroupWritesEveryTableFromTwoThreads) {
   auto g = c().BulkInsertGroup({{"bulk", {"id", "s", "n", "d", "b"}}, {"t", {"id", "s"}}});
   ASSERT_TRUE(g.ok()) << g.status().ToString();
   EXPECT_EQ(c().Execute("SELECT 1").code(), StatusCode::kFailedPrecondition);
+  // The second table's rows are long enough to be handed over in several chunks (4 MiB on
+  // PostgreSQL), so that its COPY and the first table's take turns.
+  const std::string padding(400, 'x');
   std::thread second([&] {
     BulkWriter& w = (*g)->writer(1);
     for (int i = 0; i < kRows; ++i) {
       w.AddInt(i);
-      w.AddText("second " + std::to_string(i));
+      w.AddText("second " + std::to_string(i) + padding);
       ASSERT_TRUE(w.EndRow().ok()) << i;
     }
     ASSERT_TRUE(w.Finish().ok());
@@ -640,7 +643,7 @@ TEST_P(StoreContractTest, BulkGroupWritesEveryTableFromTwoThreads) {
   auto last = Prep("SELECT s FROM t WHERE id = $1");
   last->BindInt(1, kRows - 1);
   ASSERT_TRUE(*last->Step());
-  EXPECT_EQ(last->ColumnText(0), "second " + std::to_string(kRows - 1));
+  EXPECT_EQ(last->ColumnText(0), "second " + std::to_string(kRows - 1) + padding);
 }
 
 // A group's values keep their column's type whatever its width; on PostgreSQL an integer too
