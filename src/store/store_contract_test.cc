@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <limits>
 #include <optional>
+#include <type_traits>
 #include <string>
 #include <thread>
 #include <vector>
@@ -694,26 +695,25 @@ TEST_P(StoreContractTest, BulkGroupKeepsEveryColumnTypesValues) {
   auto select = Prep("SELECT id, i, sm, v, d FROM typed ORDER BY id");
   std::vector<Row> sorted = rows;
   std::sort(sorted.begin(), sorted.end(), [](const Row& a, const Row& b) { return a.id < b.id; });
+  // The value read in `column`, NULL as nullopt.
+  const auto read = [&](int column, auto value) -> std::optional<decltype(value)> {
+    if (select->IsNull(column)) return std::nullopt;
+    if constexpr (std::is_same_v<decltype(value), std::string>) {
+      return select->ColumnText(column);
+    } else if constexpr (std::is_same_v<decltype(value), double>) {
+      return select->ColumnDouble(column);
+    } else {
+      return select->ColumnInt(column);
+    }
+  };
   for (const Row& r : sorted) {
     auto row = select->Step();
     ASSERT_TRUE(row.ok() && *row) << r.id;
     EXPECT_EQ(select->ColumnInt(0), r.id);
-    EXPECT_EQ(select->IsNull(1), !r.i) << r.id;
-    if (r.i) {
-      EXPECT_EQ(select->ColumnInt(1), *r.i);
-    }
-    EXPECT_EQ(select->IsNull(2), !r.sm) << r.id;
-    if (r.sm) {
-      EXPECT_EQ(select->ColumnInt(2), *r.sm);
-    }
-    EXPECT_EQ(select->IsNull(3), !r.v) << r.id;
-    if (r.v) {
-      EXPECT_EQ(select->ColumnText(3), *r.v);
-    }
-    EXPECT_EQ(select->IsNull(4), !r.d) << r.id;
-    if (r.d) {
-      EXPECT_EQ(select->ColumnDouble(4), *r.d);
-    }
+    EXPECT_EQ(read(1, std::int64_t{}), r.i) << r.id;
+    EXPECT_EQ(read(2, std::int64_t{}), r.sm) << r.id;
+    EXPECT_EQ(read(3, std::string()), r.v) << r.id;
+    EXPECT_EQ(read(4, double{}), r.d) << r.id;
   }
   EXPECT_EQ(Count("flags"), 1);
   if (!Pg()) return;  // SQLite's integers are all 64-bit
