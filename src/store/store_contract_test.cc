@@ -9,16 +9,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <chrono>
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
-#include <algorithm>
 #include <limits>
 #include <optional>
-#include <type_traits>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "store/store.h"
@@ -490,7 +489,6 @@ TEST_P(StoreContractTest, BulkWriterWritesManyAwkwardRowsExactly) {
                           BlobType() + ")")
                   .ok());
   constexpr int kRows = 100000;
-  const auto start = std::chrono::steady_clock::now();
   {
     Transaction tx(c());
     ASSERT_TRUE(tx.Begin().ok());
@@ -501,12 +499,6 @@ TEST_P(StoreContractTest, BulkWriterWritesManyAwkwardRowsExactly) {
     ASSERT_TRUE(f.ok()) << f.ToString();
     ASSERT_TRUE(tx.Commit().ok());
   }
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::steady_clock::now() - start)
-                      .count();
-  std::cout << "[ timing   ] " << GetParam() << ": " << kRows << " rows bulk-written in " << ms
-            << " ms\n";
-  EXPECT_LT(ms, 10000);
   EXPECT_EQ(Count("bulk"), kRows);
   auto select = Prep("SELECT id, s, n, d, b FROM bulk ORDER BY id");
   CheckAwkwardRows(*select, kRows);
