@@ -573,6 +573,58 @@ TEST_P(LedgerTest, StatusPagesOfOneStateCoverThatStatesListOnceInUrgencyOrder) {
   }
 }
 
+// Obligations tied on urgency, due and trigger come in the order of their clause, key, subject,
+// stream and ordinal, each compared byte by byte (on PostgreSQL the five are one term of the
+// index): a text that is the start of another comes first, and ordinal 2 before 10.
+TEST_P(LedgerTest, TiesOfUrgencyGoByClauseKeySubjectStreamAndOrdinal) {
+  Create("c", /*bespoke=*/false);
+  store::Connection& conn = ledger_->connection();
+  ASSERT_TRUE(conn.Execute("DELETE FROM obligations").ok());
+  using Row = std::tuple<std::string, std::string, std::string, std::string, std::int64_t>;
+  std::vector<Row> rows;
+  std::int64_t ordinal = 100;
+  for (const char* clause : {"9.3", "9.3.1", "9.10"}) {
+    for (const char* key : {"k", "k_a", "ka"}) {
+      for (const char* subject : {"F-1", "F-10", "F-1 "}) {
+        rows.emplace_back(clause, key, subject, "vuln:F-1", ordinal++);
+      }
+    }
+  }
+  for (const char* stream : {"vuln:F-10", "vuln:F-1 ", "vuln:F-"}) {
+    rows.emplace_back("9.3", "k", "F-1", stream, 0);
+  }
+  for (std::int64_t o : {2, 10, 0}) rows.emplace_back("9.3", "k", "F-1", "vuln:F-1", o);
+  for (const Row& r : rows) {
+    auto st = conn.Prepare(
+        "INSERT INTO obligations (contract_id, stream, ordinal, clause, key, title, subject, "
+        "trigger_event_id, trigger_type, trigger_at, timescale_source, due_at, state, "
+        "consequence, consequence_text, evidence, flags) VALUES (1, $1, $2, $3, $4, 't', $5, 0, "
+        "'patch.released', 1000, 'contract', 5000, 'open', 'Default', '', '', '')");
+    ASSERT_TRUE(st.ok()) << st.status().ToString();
+    (*st)->BindText(1, std::get<3>(r));
+    (*st)->BindInt(2, std::get<4>(r));
+    (*st)->BindText(3, std::get<0>(r));
+    (*st)->BindText(4, std::get<1>(r));
+    (*st)->BindText(5, std::get<2>(r));
+    ASSERT_TRUE((*st)->Run().ok());
+  }
+  std::vector<Row> expected = rows;
+  std::sort(expected.begin(), expected.end());
+  auto st = conn.Prepare("SELECT clause, key, subject, stream, ordinal FROM obligations WHERE "
+                         "contract_id = 1 ORDER BY " +
+                         ledger_internal::UrgencyOrder(conn.engine()));
+  ASSERT_TRUE(st.ok()) << st.status().ToString();
+  std::vector<Row> listed;
+  while (true) {
+    auto row = (*st)->Step();
+    ASSERT_TRUE(row.ok()) << row.status().ToString();
+    if (!*row) break;
+    listed.emplace_back((*st)->ColumnText(0), (*st)->ColumnText(1), (*st)->ColumnText(2),
+                        (*st)->ColumnText(3), (*st)->ColumnInt(4));
+  }
+  EXPECT_EQ(listed, expected);
+}
+
 // A page is read from obligations_by_urgency in the index's order: the cost of a page is the walk
 // to its offset, never a sort of every obligation of the contract.
 TEST_P(LedgerTest, APageOfStatusIsReadInTheOrderOfTheIndexWithoutASort) {
