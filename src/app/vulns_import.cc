@@ -746,7 +746,8 @@ Status ReplaceEvaluations(Ledger& ledger, store::Connection& conn, const Contrac
   }
   // The range of the streams' names as well (always true of them): the streams of the assets a
   // scan covered are neighbours in the primary key, whose range PostgreSQL then reads rather
-  // than the whole table (10,000 of 417,000 obligations: 9.5 ms against 236 ms).
+  // than the whole table (the 5,000 streams of a scan's assets among 417,000 obligations: 9.5 ms
+  // against 236 ms).
   for (const char* table : {"obligations", "streams"}) {
     ISMS_ASSIGN_OR_RETURN(auto del, conn.Prepare(std::string("DELETE FROM ") + table +
                                                  " WHERE contract_id = $1 AND stream BETWEEN "
