@@ -162,6 +162,7 @@ TEST_P(VulnImportTest, AnImportOfManyObligationsLeavesTheUrgencyIndexInPlace) {
   // import reads them before it drops the index).
   EXPECT_EQ(Import("small.nessus", Nessus(Host(true, "1768208400", kSshItem))).new_findings, 1);
   std::string items;
+  const std::string output(2100, 'o');  // a report of over 20 MB: a large transaction
   for (int i = 0; i < 10000; ++i) {
     items += "<ReportItem port=\"22\" svc_name=\"ssh\" protocol=\"tcp\" severity=\"3\" "
              "pluginID=\"" +
@@ -169,11 +170,22 @@ TEST_P(VulnImportTest, AnImportOfManyObligationsLeavesTheUrgencyIndexInPlace) {
              "\" pluginName=\"Flaw\" pluginFamily=\"Misc.\"><cve>CVE-2025-" +
              std::to_string(10000 + i) +
              "</cve><risk_factor>High</risk_factor><patch_publication_date>2026/01/05"
-             "</patch_publication_date></ReportItem>\n";
+             "</patch_publication_date><plugin_output>" +
+             output + "</plugin_output></ReportItem>\n";
   }
   ImportScanResult r = Import("many.nessus", Nessus(Host(true, "1768813200", items)));
   EXPECT_EQ(r.new_findings, 10000);
+  EXPECT_GE(r.bytes, 2048 * 10000);
   store::Connection& conn = ledger_->connection();
+  auto journal_mode = [&]() -> std::string {
+    auto st = conn.Prepare("PRAGMA journal_mode");
+    if (!st.ok() || !*(*st)->Step()) return "?";
+    return (*st)->ColumnText(0);
+  };
+  // On SQLite the large transaction put the store back in WAL mode when it ended.
+  if (conn.engine() == store::Engine::kSqlite) {
+    EXPECT_EQ(journal_mode(), "wal");
+  }
   const std::string index_count =
       conn.engine() == store::Engine::kSqlite
           ? "SELECT COUNT(*) FROM sqlite_master WHERE name = 'obligations_by_urgency'"
@@ -207,6 +219,9 @@ TEST_P(VulnImportTest, AnImportOfManyObligationsLeavesTheUrgencyIndexInPlace) {
   EXPECT_EQ(count("SELECT COUNT(*) FROM obligations"), obligations);
   EXPECT_EQ(count("SELECT COUNT(*) FROM scans"), 2);
   EXPECT_EQ(count(index_count), 1);
+  if (conn.engine() == store::Engine::kSqlite) {
+    EXPECT_EQ(journal_mode(), "wal");
+  }
 }
 
 // The tables an import fills in bulk carry no reference to `contracts` that PostgreSQL would

@@ -203,20 +203,26 @@ class SqliteConnection final : public Connection {
       const std::vector<BulkTable>& tables) override;
 
   Status Begin() override {
-    ISMS_RETURN_IF_ERROR(Ready());
-    if (InTransaction()) {
-      return SqlError(StatusCode::kFailedPrecondition, Engine::kSqlite, display_, {},
-                      "a transaction is open already, and transactions do not nest");
-    }
+    ISMS_RETURN_IF_ERROR(ReadyToBegin());
     return ExecuteRaw("BEGIN IMMEDIATE");
   }
   Status BeginRead() override {
-    ISMS_RETURN_IF_ERROR(Ready());
-    if (InTransaction()) {
-      return SqlError(StatusCode::kFailedPrecondition, Engine::kSqlite, display_, {},
-                      "a transaction is open already, and transactions do not nest");
-    }
+    ISMS_RETURN_IF_ERROR(ReadyToBegin());
     return ExecuteRaw("BEGIN DEFERRED");
+  }
+  Status BeginLarge() override {
+    ISMS_RETURN_IF_ERROR(ReadyToBegin());
+    // Leaving WAL mode takes the store to itself: another connection open on it (a server's, a
+    // reader's) keeps it in WAL mode, asked without waiting, and this is a plain transaction.
+    sqlite3_busy_timeout(db_, 0);
+    const bool left_wal = JournalMode("PRAGMA journal_mode = DELETE") == "delete";
+    sqlite3_busy_timeout(db_, kBusyTimeoutMs);
+    if (!left_wal) return ExecuteRaw("BEGIN IMMEDIATE");
+    leave_wal_ = true;
+    Status s = ExecuteRaw("PRAGMA synchronous = FULL");
+    if (s.ok()) s = ExecuteRaw("BEGIN IMMEDIATE");
+    if (!s.ok()) RestoreWal();
+    return s;
   }
   Status Commit() override { return End("COMMIT"); }
   Status Rollback() override { return End("ROLLBACK"); }
@@ -280,12 +286,48 @@ class SqliteConnection final : public Connection {
          st = sqlite3_next_stmt(db_, st)) {
       if (sqlite3_stmt_busy(st)) sqlite3_reset(st);
     }
-    return ExecuteRaw(sql);
+    ISMS_RETURN_IF_ERROR(ExecuteRaw(sql));
+    if (!InTransaction()) RestoreWal();
+    return Status::Ok();
+  }
+  // Ready, with no transaction open.
+  Status ReadyToBegin() {
+    ISMS_RETURN_IF_ERROR(Ready());
+    if (InTransaction()) {
+      return SqlError(StatusCode::kFailedPrecondition, Engine::kSqlite, display_, {},
+                      "a transaction is open already, and transactions do not nest");
+    }
+    RestoreWal();
+    return Status::Ok();
+  }
+
+  // The journal mode a "PRAGMA journal_mode" statement leaves, in lower case; "" when it fails
+  // (the store is busy).
+  std::string JournalMode(const char* pragma) {
+    sqlite3_stmt* st = nullptr;
+    std::string mode;
+    if (sqlite3_prepare_v2(db_, pragma, -1, &st, nullptr) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW) {
+      const unsigned char* text = sqlite3_column_text(st, 0);
+      if (text != nullptr) mode = reinterpret_cast<const char*>(text);
+    }
+    sqlite3_finalize(st);
+    return mode;
+  }
+  // Back to WAL mode and synchronous NORMAL after a BeginLarge() transaction. Should another
+  // connection hold the store past the busy timeout, it stays in rollback-journal mode (safe,
+  // with synchronous FULL) until the next transaction begun on this connection, or the next
+  // connection opened, sets WAL mode.
+  void RestoreWal() {
+    if (!leave_wal_ || JournalMode("PRAGMA journal_mode = WAL") != "wal") return;
+    leave_wal_ = false;
+    (void)ExecuteRaw("PRAGMA synchronous = NORMAL");
   }
 
   sqlite3* db_;
   std::string display_;
   bool bulk_active_ = false;
+  bool leave_wal_ = false;  // in rollback-journal mode for a BeginLarge() transaction
 };
 
 Result<bool> SqliteStatement::Step() {

@@ -154,6 +154,15 @@ class Connection {
   // deferred transaction in WAL mode; PostgreSQL: REPEATABLE READ READ ONLY). It takes no
   // write lock. End it with Commit() or Rollback().
   virtual Status BeginRead() = 0;
+  // A write transaction that will add a large part of the store (the first import of a large
+  // scan report). On SQLite, when no other connection has the store open, its pages go straight
+  // into the store file through a rollback journal (synchronous FULL), each written once,
+  // instead of into the write-ahead log and again into the store at the checkpoint that follows
+  // the commit. Meanwhile other connections wait (up to the busy timeout, 10 s) to write, to
+  // open the store, and to read once it has written pages out; Commit() and Rollback() put the
+  // store back in WAL mode. A transaction cut short (a crash, kill -9) is rolled back from the
+  // journal by the next connection. With another connection open, and on PostgreSQL: Begin().
+  virtual Status BeginLarge() { return Begin(); }
   virtual Status Commit() = 0;
   virtual Status Rollback() = 0;
   virtual bool InTransaction() const = 0;
@@ -171,6 +180,11 @@ class Transaction {
 
   Status Begin() {
     Status s = c_.Begin();
+    active_ = s.ok();
+    return s;
+  }
+  Status BeginLarge() {
+    Status s = c_.BeginLarge();
     active_ = s.ok();
     return s;
   }

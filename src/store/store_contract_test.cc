@@ -7,9 +7,12 @@
 // skipping it.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -377,6 +380,33 @@ TEST_P(StoreContractTest, TransactionCommits) {
     ASSERT_TRUE(tx.Commit().ok());
   }
   EXPECT_FALSE(c().InTransaction());
+  EXPECT_EQ(Count("t"), 2);
+}
+
+TEST_P(StoreContractTest, LargeTransactionCommitsAndRollsBackLikeAnother) {
+  MakeTable();
+  {
+    Transaction tx(c());
+    ASSERT_TRUE(tx.BeginLarge().ok());
+    EXPECT_TRUE(c().InTransaction());
+    EXPECT_EQ(c().BeginLarge().code(), StatusCode::kFailedPrecondition);
+    ASSERT_TRUE(c().Execute("INSERT INTO t (id, s) VALUES (1, 'kept')").ok());
+    ASSERT_TRUE(tx.Commit().ok());
+  }
+  {
+    Transaction tx(c());
+    ASSERT_TRUE(tx.BeginLarge().ok());
+    Insert(2);
+  }  // rolled back
+  EXPECT_FALSE(c().InTransaction());
+  EXPECT_EQ(Count("t"), 1);
+  // The connection goes on as before, in transactions of either kind.
+  ASSERT_TRUE(c().Begin().ok());
+  Insert(3);
+  ASSERT_TRUE(c().Commit().ok());
+  ASSERT_TRUE(c().BeginLarge().ok());
+  Insert(4);
+  ASSERT_TRUE(c().Rollback().ok());
   EXPECT_EQ(Count("t"), 2);
 }
 
@@ -1123,6 +1153,171 @@ TEST(StoreSqlite, WalIsCheckpointedEvenWhenAStatementIsLeftOnARowAtCommit) {
   // 3,000 rows of 2 kB are 6 MB of data; without checkpoints the log holds every page written.
   EXPECT_LT(std::filesystem::file_size(dir + "/wal.db-wal"), 8u << 20);
   EXPECT_GT(std::filesystem::file_size(dir + "/wal.db"), 4u << 20) << "data reached the database";
+  c->reset();
+  std::filesystem::remove_all(dir);
+}
+
+std::string JournalMode(Connection& c) {
+  auto mode = c.Prepare("PRAGMA journal_mode");
+  if (!mode.ok() || !*(*mode)->Step()) return "?";
+  return (*mode)->ColumnText(0);
+}
+std::int64_t CountRows(Connection& c) {
+  auto n = c.Prepare("SELECT count(*) FROM t");
+  if (!n.ok() || !*(*n)->Step()) return -1;
+  return (*n)->ColumnInt(0);
+}
+// Rows of 500 bytes, enough to fill many pages of a small page cache.
+Status InsertRows(Connection& c, int from, int count) {
+  ISMS_ASSIGN_OR_RETURN(auto w, c.BulkInsert("t", {"id", "v"}));
+  const std::string payload(500, 'x');
+  for (int i = from; i < from + count; ++i) {
+    w->AddInt(i);
+    w->AddText(payload);
+    ISMS_RETURN_IF_ERROR(w->EndRow());
+  }
+  return w->Finish();
+}
+
+// A large transaction on a store nobody else has open writes every page once, into the store
+// through a rollback journal, not into the write-ahead log; its end puts the store back in WAL
+// mode, committed or rolled back.
+TEST(StoreSqlite, LargeTransactionAloneWritesThroughARollbackJournalThenBackToWal) {
+  const std::string dir = MakeTempDir();
+  const std::string path = dir + "/large.db";
+  auto c = Connection::Open("sqlite:" + path);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  Connection& conn = **c;
+  ASSERT_TRUE(conn.Execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); "
+                           "PRAGMA cache_size = 64").ok());
+  ASSERT_TRUE(InsertRows(conn, 0, 100).ok());
+  {
+    Transaction tx(conn);
+    ASSERT_TRUE(tx.BeginLarge().ok());
+    EXPECT_EQ(JournalMode(conn), "delete");
+    ASSERT_TRUE(InsertRows(conn, 100, 20000).ok());  // 10 MB through a 256 KB page cache
+    EXPECT_TRUE(std::filesystem::exists(path + "-journal"));
+    EXPECT_FALSE(std::filesystem::exists(path + "-wal") &&
+                 std::filesystem::file_size(path + "-wal") > (1u << 20))
+        << "the pages went to the write-ahead log";
+    EXPECT_GT(std::filesystem::file_size(path), 8u << 20) << "the pages went to the store";
+    ASSERT_TRUE(tx.Commit().ok());
+  }
+  EXPECT_EQ(JournalMode(conn), "wal");
+  EXPECT_FALSE(std::filesystem::exists(path + "-journal"));
+  auto sync = conn.Prepare("PRAGMA synchronous");
+  ASSERT_TRUE(sync.ok() && *(*sync)->Step());
+  EXPECT_EQ((*sync)->ColumnInt(0), 1) << "NORMAL again";
+  sync->reset();
+  {
+    Transaction tx(conn);
+    ASSERT_TRUE(tx.BeginLarge().ok());
+    ASSERT_TRUE(InsertRows(conn, 20100, 5000).ok());
+  }  // rolled back
+  EXPECT_EQ(JournalMode(conn), "wal");
+  EXPECT_EQ(CountRows(conn), 20100);
+  c->reset();
+  std::filesystem::remove_all(dir);
+}
+
+// With another connection open (a server's, say) the store stays in WAL mode, where that
+// connection reads the last commit throughout; nothing waits.
+TEST(StoreSqlite, LargeTransactionIsAPlainOneWhileAnotherConnectionHasTheStore) {
+  const std::string dir = MakeTempDir();
+  const std::string url = "sqlite:" + dir + "/shared.db";
+  auto a = Connection::Open(url);
+  auto b = Connection::Open(url);
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_TRUE((*a)->Execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)").ok());
+  ASSERT_TRUE(InsertRows(**a, 0, 10).ok());
+  ASSERT_EQ(CountRows(**b), 10);
+  {
+    Transaction tx(**a);
+    ASSERT_TRUE(tx.BeginLarge().ok());
+    EXPECT_EQ(JournalMode(**a), "wal");
+    ASSERT_TRUE(InsertRows(**a, 10, 5000).ok());
+    EXPECT_EQ(CountRows(**b), 10);
+    ASSERT_TRUE(tx.Commit().ok());
+  }
+  EXPECT_EQ(CountRows(**b), 5010);
+  EXPECT_EQ(JournalMode(**b), "wal");
+  a->reset();
+  b->reset();
+  std::filesystem::remove_all(dir);
+}
+
+// A connection opened while a large transaction writes waits for it to end, then sees it whole.
+TEST(StoreSqlite, ConnectionOpenedDuringALargeTransactionWaitsForItsEnd) {
+  const std::string dir = MakeTempDir();
+  const std::string url = "sqlite:" + dir + "/wait.db";
+  auto a = Connection::Open(url);
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE((*a)->Execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); "
+                            "PRAGMA cache_size = 64").ok());
+  Transaction tx(**a);
+  ASSERT_TRUE(tx.BeginLarge().ok());
+  ASSERT_TRUE(InsertRows(**a, 0, 5000).ok());  // spilled: the store's lock is exclusive
+  std::atomic<bool> committed{false};
+  std::int64_t seen = -1;
+  bool seen_after_commit = false;
+  std::string mode;
+  std::thread reader([&] {
+    auto b = Connection::Open(url);
+    if (!b.ok()) return;
+    seen_after_commit = committed.load();
+    seen = CountRows(**b);
+    mode = JournalMode(**b);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  committed = true;
+  ASSERT_TRUE(tx.Commit().ok());
+  reader.join();
+  EXPECT_TRUE(seen_after_commit) << "the other connection opened before the commit";
+  EXPECT_EQ(seen, 5000);
+  EXPECT_EQ(mode, "wal");
+  a->reset();
+  std::filesystem::remove_all(dir);
+}
+
+// A large transaction cut short (the process killed mid-write, its pages partly in the store)
+// leaves a hot journal: the next connection opened rolls the store back from it, whole.
+TEST(StoreSqlite, LargeTransactionCutShortIsRolledBackByTheNextConnection) {
+  const std::string dir = MakeTempDir();
+  const std::string path = dir + "/cut.db";
+  {
+    auto c = Connection::Open("sqlite:" + path);
+    ASSERT_TRUE(c.ok());
+    ASSERT_TRUE((*c)->Execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)").ok());
+    ASSERT_TRUE(InsertRows(**c, 0, 1000).ok());
+  }
+  const auto before = std::filesystem::file_size(path);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    auto c = Connection::Open("sqlite:" + path);
+    if (!c.ok() || !(*c)->Execute("PRAGMA cache_size = 64").ok() || !(*c)->BeginLarge().ok() ||
+        !(*c)->Execute("UPDATE t SET v = 'changed'").ok() || !InsertRows(**c, 1000, 20000).ok()) {
+      ::_exit(1);
+    }
+    ::_exit(0);  // as if killed: no commit, no rollback, no close
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  ASSERT_TRUE(std::filesystem::exists(path + "-journal")) << "no hot journal left behind";
+  EXPECT_GT(std::filesystem::file_size(path), before) << "the cut transaction wrote the store";
+  auto c = Connection::Open("sqlite:" + path);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(CountRows(**c), 1000);
+  auto changed = (*c)->Prepare("SELECT count(*) FROM t WHERE v = 'changed'");
+  ASSERT_TRUE(changed.ok() && *(*changed)->Step());
+  EXPECT_EQ((*changed)->ColumnInt(0), 0);
+  changed->reset();
+  auto check = (*c)->Prepare("PRAGMA integrity_check");
+  ASSERT_TRUE(check.ok() && *(*check)->Step());
+  EXPECT_EQ((*check)->ColumnText(0), "ok");
+  check->reset();
+  EXPECT_EQ(JournalMode(**c), "wal");
   c->reset();
   std::filesystem::remove_all(dir);
 }
