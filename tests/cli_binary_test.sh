@@ -3,17 +3,8 @@
 # Usage: cli_binary_test.sh PATH_TO_ISMS
 set -uo pipefail
 isms=${1:?usage: cli_binary_test.sh PATH_TO_ISMS}
-passed=0
-failed=0
-
-check() {  # check NAME EXPECTED ACTUAL
-  if [ "$2" == "$3" ]; then
-    passed=$((passed + 1))
-  else
-    failed=$((failed + 1))
-    printf 'FAIL %s\n  expected: %q\n  actual:   %q\n' "$1" "$2" "$3"
-  fi
-}
+# shellcheck source=tests/check.sh
+source "$(dirname "${BASH_SOURCE[0]}")/check.sh"
 
 # Every command and subcommand answers --help with its usage and exit code 0. The commands are
 # found by walking the "Subcommands:" lists of the help texts themselves, so none is missed.
@@ -78,5 +69,4 @@ check "two periods exit 2" 2 $?
 "$isms" no-such-command >/dev/null 2>&1
 check "unknown command exits 2" 2 $?
 
-echo "cli_binary_test: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+checks_done cli_binary_test

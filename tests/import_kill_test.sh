@@ -5,16 +5,8 @@
 # Usage: import_kill_test.sh PATH_TO_ISMS
 set -uo pipefail
 isms=${1:?usage: import_kill_test.sh PATH_TO_ISMS}
-passed=0
-failed=0
-check() {  # check NAME EXPECTED ACTUAL
-  if [ "$2" == "$3" ]; then
-    passed=$((passed + 1))
-  else
-    failed=$((failed + 1))
-    printf 'FAIL %s\n  expected: %q\n  actual:   %q\n' "$1" "$2" "$3"
-  fi
-}
+# shellcheck source=tests/check.sh
+source "$(dirname "${BASH_SOURCE[0]}")/check.sh"
 
 work=$(mktemp -d)
 importer=""
@@ -94,5 +86,4 @@ check "the report imported again: exit code" 0 $?
 check "the report imported again: every finding" "$findings" "$(count)"
 check "the report imported again: the store is in WAL mode" "2 2" "$(header_modes)"
 
-echo "import_kill_test: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+checks_done import_kill_test

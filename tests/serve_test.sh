@@ -8,8 +8,9 @@
 # Usage: serve_test.sh PATH_TO_ISMS
 set -uo pipefail
 isms=${1:?usage: serve_test.sh PATH_TO_ISMS}
-passed=0
-failed=0
+# shellcheck source=tests/check.sh
+source "$(dirname "${BASH_SOURCE[0]}")/check.sh"
+
 dir=$(mktemp -d)
 server=
 cleanup() {
@@ -18,15 +19,6 @@ cleanup() {
 }
 trap cleanup EXIT
 export ISMS_STORE="sqlite:$dir/isms.db"
-
-check() {  # check NAME EXPECTED ACTUAL
-  if [ "$2" == "$3" ]; then
-    passed=$((passed + 1))
-  else
-    failed=$((failed + 1))
-    printf 'FAIL %s\n  expected: %q\n  actual:   %q\n' "$1" "$2" "$3"
-  fi
-}
 
 # Starts the server on ports the system chooses; sets server, tcp_port, udp_port.
 start() {
@@ -349,5 +341,4 @@ check "https with a given certificate: verified by its CA" '{"status":"ok"}' \
   "$(curl -s --cacert "$dir/ca.pem" "https://127.0.0.1:$https_port/healthz")"
 stop
 
-echo "$passed passed, $failed failed"
-[ "$failed" == 0 ]
+checks_done serve_test
