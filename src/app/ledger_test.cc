@@ -662,6 +662,40 @@ TEST_P(LedgerTest, APageOfStatusIsReadInTheOrderOfTheIndexWithoutASort) {
   }
 }
 
+// Migration 14 (PostgreSQL): a store whose urgency index still has migration 13's form (the
+// ordinal as ten digits of text, joined by chr(1)) gets the index the ledger's queries order by.
+TEST_P(LedgerTest, AStoreWithMigration13sUrgencyIndexGetsTheOneItsQueriesUse) {
+  store::Connection& conn = ledger_->connection();
+  if (conn.engine() != store::Engine::kPostgres) GTEST_SKIP() << "PostgreSQL's index only";
+  ASSERT_TRUE(conn.Execute("DROP INDEX obligations_by_urgency; CREATE INDEX "
+                           "obligations_by_urgency ON obligations (contract_id, trigger_at, "
+                           "((clause || chr(1) || key || chr(1) || subject || chr(1) || stream "
+                           "|| chr(1) || lpad(ordinal::text, 10, '0')) COLLATE \"C\")); "
+                           "DELETE FROM schema_migrations WHERE version = 14")
+                  .ok());
+  ledger_.reset();
+  auto ledger = Ledger::Open(url_, clock_);  // migrates
+  ASSERT_TRUE(ledger.ok()) << ledger.status().ToString();
+  ledger_ = std::move(*ledger);
+  store::Connection& again = ledger_->connection();
+  auto def = again.Prepare("SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+                           "AND indexname = 'obligations_by_urgency'");
+  ASSERT_TRUE(def.ok() && *(*def)->Step());
+  const std::string text = (*def)->ColumnText(0);
+  EXPECT_EQ(text.find("lpad"), std::string::npos) << text;
+  EXPECT_EQ(text.find("chr(1)"), std::string::npos) << text;
+  EXPECT_TRUE(text.ends_with("COLLATE \"C\", ordinal)")) << text;
+  def->reset();
+  ASSERT_TRUE(again.Execute("SET enable_seqscan = off; SET enable_sort = off").ok());
+  auto plan = again.Prepare("EXPLAIN SELECT * FROM obligations WHERE contract_id = 1 ORDER BY " +
+                            ledger_internal::UrgencyOrder(again.engine()) + " LIMIT 10");
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  std::string lines;
+  while (*(*plan)->Step()) lines += (*plan)->ColumnText(0) + "\n";
+  EXPECT_NE(lines.find("obligations_by_urgency"), std::string::npos) << lines;
+  EXPECT_EQ(lines.find("Sort"), std::string::npos) << lines;
+}
+
 TEST_P(LedgerTest, AnEventIsKnownBackdatedAtItsRecordingAsAReadOfTheContractThenFindsIt) {
   Create("c", /*bespoke=*/false);
   int backdated = 0, timely = 0, policy = 0;
