@@ -1,8 +1,8 @@
 #include "core/severity.h"
 
 #include <cctype>
+#include <charconv>
 #include <cmath>
-#include <cstdio>
 
 #include "core/ascii.h"
 
@@ -16,9 +16,10 @@ std::string_view Trim(std::string_view s) {
 }
 
 std::string FormatScore(double score) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f", score);
-  return buf;
+  char buf[400];  // "%.1f" of the largest double
+  // As printf's "%.1f" writes it (the standard defines to_chars with a precision so).
+  const auto r = std::to_chars(buf, buf + sizeof buf, score, std::chars_format::fixed, 1);
+  return std::string(buf, r.ptr);
 }
 
 bool ValidScore(double score) {

@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <limits>
+#include <string>
+#include <vector>
 
 namespace isms {
 namespace {
@@ -114,6 +117,24 @@ TEST(SeverityRatings, Describe) {
   EXPECT_EQ(DescribeRating(MicrosoftRating("Important")), "Microsoft Important");
   EXPECT_EQ(DescribeRating(VendorRating("Red Hat", "Important")),
             "Red Hat Important (vendor rating)");
+}
+
+// A score is written with one decimal exactly as printf's "%.1f" writes it, ties included (a
+// double such as 0.25 or 0.35 rounds as its exact binary value does).
+TEST(SeverityRatings, DescribeWritesTheScoreAsPrintfDoes) {
+  std::vector<double> scores;
+  for (int hundredths = 0; hundredths <= 1000; ++hundredths) scores.push_back(hundredths / 100.0);
+  for (double s : {0.05, 0.15, 0.25, 0.35, 0.45, 7.45, 9.95, 9.9999, 1e-9, 3.0000000001}) {
+    scores.push_back(s);
+  }
+  for (double score : scores) {
+    char expected[64];
+    std::snprintf(expected, sizeof expected, "%.1f", score);
+    Rating r = CvssRating(CvssVersion::kV31, score);
+    const std::string text = DescribeRating(r);
+    EXPECT_NE(text.find(std::string("base ") + expected + ")"), std::string::npos)
+        << score << ": " << text;
+  }
 }
 
 TEST(SeverityDecide, DefaultMethodPrefersMicrosoft) {

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <string>
+#include <utility>
+
 namespace isms {
 namespace {
 
@@ -39,6 +43,28 @@ TEST(ParseDate, RefusesOtherFormsAndSaysWhichFormToUse) {
 
 TEST(FormatDate, PadsToTheIsoForm) {
   EXPECT_EQ(FormatDate(Date{year(2026), month(1), day(5)}), "2026-01-05");
+}
+
+// Every day of the years 0-2200 and 9990-9999, and years beyond four digits, as printf's
+// "%04d-%02u-%02u" writes them.
+TEST(FormatDate, WritesEveryDayAsPrintfDoes) {
+  auto printf_form = [](Date d) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(d.year()),
+                  static_cast<unsigned>(d.month()), static_cast<unsigned>(d.day()));
+    return std::string(buf);
+  };
+  for (auto [from, to] : {std::pair{0, 2200}, std::pair{9990, 9999}}) {
+    for (std::chrono::sys_days t{Date{year(from), month(1), day(1)}};
+         t <= std::chrono::sys_days{Date{year(to), month(12), day(31)}}; t += std::chrono::days(1)) {
+      const Date d{t};
+      ASSERT_EQ(FormatDate(d), printf_form(d));
+    }
+  }
+  for (int y : {-1, -2026, 10000, 32767}) {
+    const Date d{year(y), month(2), day(28)};
+    EXPECT_EQ(FormatDate(d), printf_form(d)) << y;
+  }
 }
 
 TEST(ParseInstant, ReadsUtcAndOffsets) {
