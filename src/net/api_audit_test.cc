@@ -167,12 +167,16 @@ TEST_P(AuditApi, LeasesOfAHostAndAnAddress) {
 TEST_P(AuditApi, CheckpointsAndProofsVerifyOfflineWithThePublicKey) {
   Reply first = Ingest("engineer", "/api/v1/contracts/acme/audit/records", Lines(10, "web-01"));
   ASSERT_EQ(first.status, 200);
-  std::uint64_t kept_size = Json(first)["size"];
   Reply kept = Api("buyer", "GET", "/api/v1/contracts/acme/audit/checkpoint");
   ASSERT_EQ(kept.status, 200) << kept.body;
   EXPECT_NE(kept.Header("content-disposition").find("acme-audit-checkpoint-"), std::string::npos);
   audit::NoteVerifier verifier = Verifier();
-  ASSERT_TRUE(audit::VerifyCheckpoint(kept.body, verifier).ok());
+  auto kept_checkpoint = audit::VerifyCheckpoint(kept.body, verifier);
+  ASSERT_TRUE(kept_checkpoint.ok()) << kept_checkpoint.status().ToString();
+  // The buyer asks for consistency from the size of the checkpoint it kept: the log's size when
+  // the ingest answered may differ from it (the access log's records go on being committed).
+  const std::uint64_t kept_size = kept_checkpoint->size;
+  EXPECT_GE(kept_size, 10u);
   ASSERT_EQ(Ingest("engineer", "/api/v1/contracts/acme/audit/records", Lines(7, "web-02")).status,
             200);
 
