@@ -44,9 +44,9 @@ with open(sys.argv[1], "w") as f:
 PY
 check "the report is over 20 MB" 1 "$([ "$(stat -c %s "$work/big.nessus")" -gt 20480000 ] && echo 1 || echo 0)"
 
+json_len() { python3 -c 'import json, sys; print(len(json.load(sys.stdin)))'; }
 count() {  # findings of contract c in every state
-  "$isms" vuln list --contract c --state all --json --store "$store" |
-    python3 -c 'import json, sys; print(len(json.load(sys.stdin)))'
+  "$isms" vuln list --contract c --state all --json --store "$store" | json_len
 }
 header_modes() {  # bytes 18 and 19 of the store's header: 2 2 in WAL mode, 1 1 with a journal
   python3 -c 'import sys; b = open(sys.argv[1], "rb").read(20); print(b[18], b[19])' "$db"
@@ -77,8 +77,7 @@ check "after kill -9: no finding of the import" 0 "$(count)"
 check "after kill -9: the journal is gone" 0 "$([ -e "$db-journal" ] && echo 1 || echo 0)"
 check "after kill -9: the store is in WAL mode" "2 2" "$(header_modes)"
 check "after kill -9: no asset of the import" 0 \
-  "$("$isms" asset list --contract c --json --store "$store" |
-    python3 -c 'import json, sys; print(len(json.load(sys.stdin)))')"
+  "$("$isms" asset list --contract c --json --store "$store" | json_len)"
 
 # The same report again lands whole.
 "$isms" import scan "$work/big.nessus" --contract c --quiet --store "$store" >/dev/null

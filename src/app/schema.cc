@@ -375,13 +375,13 @@ const std::vector<store::Migration>& Migrations() {
        "ALTER TABLE findings ADD CONSTRAINT findings_identity "
        "UNIQUE (contract_id, asset_id, check_id, component, scanner)"},
       // On PostgreSQL obligations_by_urgency again, its last five terms as one (see
-      // UrgencyOrder): the same order, built and compared with less work.
-      {13, "ledger: obligations by urgency, their tie-breakers as one term",
-       "SELECT 1",
-       "DROP INDEX IF EXISTS obligations_by_urgency; " +
-           ledger_internal::CreateUrgencyIndex(store::Engine::kPostgres)},
-      // On PostgreSQL obligations_by_urgency again: its tie-breakers joined by a constant, the
-      // ordinal a term of its own (see UrgencyOrder). Migration 13 makes it so in a new store.
+      // UrgencyOrder). Now nothing: migration 14 makes the index again in the form that
+      // followed, and a store that has not yet applied this one gets it from that one alone
+      // rather than built twice.
+      {13, "ledger: obligations by urgency, their tie-breakers as one term", "SELECT 1",
+       "SELECT 1"},
+      // On PostgreSQL obligations_by_urgency again (after migration 7's form, or 13's): its
+      // tie-breakers joined by a constant, the ordinal a term of its own (see UrgencyOrder).
       {14, "ledger: obligations by urgency, the ordinal a term of its own",
        "SELECT 1",
        "DROP INDEX IF EXISTS obligations_by_urgency; " +

@@ -792,13 +792,15 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
   store::Connection& conn = ledger_.connection();
   const Instant now = ledger_.clock().Now();
   const std::string scanner(ScanFormatKey(format));
+  // The findings the report may bring, reckoned from its size: one per 2 KiB (scanners write
+  // more per finding than that).
+  const std::int64_t adding = result.bytes / 2048;
+  const bool large = adding >= kRebuildUrgencyAtLeast;
   store::Transaction tx(conn);
-  // A large report (a finding per 2 KiB, as below) is written as a large transaction: on SQLite
-  // through a rollback journal when the store is not open elsewhere (see BeginLarge), which
-  // writes its pages once instead of twice (the Trivy file of the benchmark, 200,000 findings:
-  // 2.7-3.1 s against 3.5-3.7 s).
-  ISMS_RETURN_IF_ERROR(result.bytes / 2048 >= kRebuildUrgencyAtLeast ? tx.BeginLarge()
-                                                                     : tx.Begin());
+  // A large report is written as a large transaction: on SQLite through a rollback journal when
+  // the store is not open elsewhere (see BeginLarge), which writes its pages once instead of
+  // twice (the Trivy file of the benchmark, 200,000 findings: 2.7-3.1 s against 3.5-3.7 s).
+  ISMS_RETURN_IF_ERROR(large ? tx.BeginLarge() : tx.Begin());
   if (conn.engine() == store::Engine::kPostgres) {
     // Finding and scan numbers are allocated below: one import at a time per store.
     ISMS_RETURN_IF_ERROR(conn.Execute("LOCK TABLE findings IN EXCLUSIVE MODE"));
@@ -871,14 +873,14 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
   }
 
   // An import that may bring more obligations than the store holds (a first import, typically:
-  // reckoned from the file's size, a finding per 2 KiB) writes them without
+  // reckoned from the file's size, `adding`) writes them without
   // obligations_by_urgency and makes the index again before it commits: its keys (the urgency,
   // the due instant, the clause, the subject) come in no order, and keeping it up to date row by
   // row costs more than sorting every row once (a first import of 200,000 Nessus findings,
   // 170,000 obligations: about 0.5 s less of PostgreSQL's CPU, 0.2 s less on SQLite). On
   // PostgreSQL the dropped index keeps the table's readers waiting until the import commits.
   bool rebuild_urgency = false;
-  if (const std::int64_t adding = result.bytes / 2048; adding >= kRebuildUrgencyAtLeast) {
+  if (large) {
     // Counted up to `adding` only: the cost stays that of the rows about to be written.
     ISMS_ASSIGN_OR_RETURN(auto held, conn.Prepare("SELECT COUNT(*) FROM (SELECT 1 FROM "
                                                   "obligations LIMIT $1) AS held"));
@@ -924,7 +926,7 @@ Result<ImportScanResult> Vulnerabilities::ImportScan(const ImportScanRequest& r,
     // The index by identity stays sized for a finding per 2 KiB: growing it once costs little
     // (sized for one a KiB, the Trivy import of docs/benchmarks.md was no faster).
     fresh.reserve(static_cast<size_t>(result.bytes / 1024) + 16);
-    fresh_index.reserve(static_cast<size_t>(result.bytes / 2048) + 16);
+    fresh_index.reserve(static_cast<size_t>(adding) + 16);
   }
   std::vector<size_t> merged;  // fresh findings changed by a merge after they were written
   std::map<std::int64_t, std::optional<bool>> written_cred;  // credentials the rows went in with
