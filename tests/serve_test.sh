@@ -224,6 +224,48 @@ check "client certificate signed by the CA: accepted" 4 "$(wait_count tls-client
 stop
 check "--syslog-client-ca: a client without a certificate is refused" 0 "$(count tls-anon)"
 
+# Limits (docs/serve.md): a TLS connection that does not complete its handshake within
+# --syslog-handshake-timeout is closed; a stream connection beyond --syslog-max-connections is
+# closed at once, and those open go on.
+start_one --syslog-tls 127.0.0.1:0 --tls-cert "$dir/server.pem" --tls-key "$dir/server.key" \
+  --syslog-handshake-timeout 0.5
+t0=$(date +%s%N)
+exec 4<>"/dev/tcp/127.0.0.1/$port"  # connects, and says nothing
+closed=$(timeout 5 cat <&4 >/dev/null && echo closed)
+waited=$((($(date +%s%N) - t0) / 1000000))
+exec 4<&-
+check "a silent TLS connection is closed at the handshake timeout" closed "$closed"
+check "  not before it (waited ${waited} ms)" yes "$([ "$waited" -ge 450 ] && echo yes)"
+check "  and not long after it" yes "$([ "$waited" -lt 3000 ] && echo yes)"
+tls_send tls-after-timeout 2
+check "TLS clients that complete their handshake are served" 2 "$(wait_count tls-after-timeout 2)"
+stop
+check "the handshake timeout is logged" 1 \
+  "$(grep -c 'tls handshake with 127.0.0.1 failed: not completed within 500 ms' "$dir/err")"
+
+start_one --syslog-tcp 127.0.0.1:0 --syslog-max-connections 2
+exec 5<>"/dev/tcp/127.0.0.1/$port"
+exec 6<>"/dev/tcp/127.0.0.1/$port"
+sleep 0.2
+exec 7<>"/dev/tcp/127.0.0.1/$port"
+check "a connection beyond --syslog-max-connections is closed" closed \
+  "$(timeout 5 cat <&7 >/dev/null && echo closed)"
+exec 7<&-
+printf '<13>Nov 29 00:00:00 host1 app: limit-open 1\n' >&5
+printf '<13>Nov 29 00:00:00 host1 app: limit-open 2\n' >&6
+exec 5>&- 6>&-
+check "the connections within the limit are served" 2 "$(wait_count limit-open 2)"
+printf '<13>Nov 29 00:00:00 host1 app: limit-later 1\n' >"/dev/tcp/127.0.0.1/$port"
+check "a connection once others have closed is served" 1 "$(wait_count limit-later 1)"
+stop
+check "the refused connection is logged" 1 \
+  "$(grep -c 'connections are open, the most --syslog-max-connections allows' "$dir/err")"
+check "the refusals are counted at the end" 1 \
+  "$(grep -c 'connections refused over the limit 1,' "$dir/err")"
+"$isms" serve --listen none --contract c --syslog-tcp 127.0.0.1:0 --syslog-max-connections 0 \
+  >/dev/null 2>"$dir/zero"
+check "--syslog-max-connections 0: refused" 2 $?
+
 # rsyslog forwarding to `isms serve` (docs/serve.md), when rsyslogd is installed: omfwd over TCP,
 # and over TLS when rsyslog's OpenSSL network stream driver (rsyslog-openssl) is installed too.
 rsyslogd=$(PATH=$PATH:/usr/sbin command -v rsyslogd)

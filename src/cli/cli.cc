@@ -507,6 +507,10 @@ int RunCli(const std::vector<std::string>& args, std::istream& in, std::ostream&
   sv_cmd->add_option("--threads", sv.threads, "HTTP worker threads (default 4)")
       ->type_name("N")
       ->check(CLI::Range(1, 256));
+  sv_cmd->add_option("--max-connections", sv.http_max_connections,
+                     "HTTPS connections open at once; more are closed on arrival (default 1000)")
+      ->type_name("N")
+      ->check(CLI::Range(1, 1000000));
   sv_cmd->add_option("--syslog-tcp", sv.syslog_tcp,
                      "Listen for syslog over TCP (octet counting and LF framing) on HOST:PORT, "
                      "[IPV6]:PORT or PORT (127.0.0.1)")
@@ -529,6 +533,16 @@ int RunCli(const std::vector<std::string>& args, std::istream& in, std::ostream&
   sv_cmd->add_option("--syslog-allow", sv.allow,
                      "Accept only senders in this CIDR range (repeatable; default: any)")
       ->type_name("CIDR");
+  sv_cmd->add_option("--syslog-max-connections", sv.max_connections,
+                     "Syslog TCP and TLS connections open at once; more are closed on arrival "
+                     "(default 1000)")
+      ->type_name("N")
+      ->check(CLI::Range(1, 1000000));
+  sv_cmd->add_option("--syslog-handshake-timeout", sv.handshake_timeout,
+                     "Close a syslog TLS connection whose handshake has not ended this many "
+                     "seconds after it was accepted (default 10)")
+      ->type_name("SECONDS")
+      ->check(CLI::Range(0.001, 3600.0));
   sv_cmd->add_option("--contract", sv.contract,
                      "The contract the syslog records belong to (default: the store's only one)");
   sv_cmd->add_option("--key-dir", sv.key_dir,

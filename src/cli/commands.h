@@ -318,9 +318,12 @@ struct ServeOptions {
   std::vector<std::string> syslog_tcp, syslog_udp, syslog_tls;
   std::string tls_cert, tls_key, client_ca;  // PEM files
   std::vector<std::string> allow;            // CIDR ranges
+  size_t max_connections = 1000;             // syslog stream connections at once
+  double handshake_timeout = 10;             // seconds for a syslog TLS handshake
   std::vector<std::string> listen;           // HTTPS (or HTTP) addresses; "none": no HTTP
   bool insecure_http = false;                // plain HTTP, loopback only
   size_t threads = 4;                        // HTTP worker threads
+  size_t http_max_connections = 1000;        // HTTP connections at once
 };
 void Serve(Context& ctx, const ServeOptions& o);
 

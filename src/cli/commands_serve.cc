@@ -1,6 +1,8 @@
 #include <malloc.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <cstdint>
 #include <ostream>
 #include <thread>
 
@@ -82,6 +84,9 @@ void Serve(Context& ctx, const ServeOptions& o) {
     so.tls_cert = o.tls_cert;
     so.tls_key = o.tls_key;
     so.client_ca = o.client_ca;
+    so.max_connections = o.max_connections;
+    so.handshake_timeout = std::chrono::milliseconds(
+        static_cast<std::int64_t>(o.handshake_timeout * 1000 + 0.5));
     for (const std::string& text : o.allow) {
       Result<net::Cidr> c = net::Cidr::Parse(text);
       if (!c.ok()) return ctx.Fail(c.status().WithContext("--syslog-allow"));
@@ -101,6 +106,7 @@ void Serve(Context& ctx, const ServeOptions& o) {
     net::HttpServerOptions ho;
     ho.listen = listen;
     ho.threads = o.threads;
+    ho.max_connections = o.http_max_connections;
     ho.tls = !o.insecure_http;
     if (ho.tls && o.tls_cert.empty()) {
       Result<std::string> dir = app::AuditKeyDir(*url, o.key_dir);
@@ -142,7 +148,16 @@ void Serve(Context& ctx, const ServeOptions& o) {
                std::to_string(st.received) + "\nisms_syslog_records_total{state=\"committed\"} " +
                std::to_string(st.committed) +
                "\nisms_syslog_records_total{state=\"udp_dropped\"} " +
-               std::to_string(st.udp_dropped) + "\n";
+               std::to_string(st.udp_dropped) + "\n" +
+               "# HELP isms_syslog_connections_refused_total Syslog connections and datagrams "
+               "refused, by reason.\n"
+               "# TYPE isms_syslog_connections_refused_total counter\n"
+               "isms_syslog_connections_refused_total{reason=\"sender_not_allowed\"} " +
+               std::to_string(st.refused_senders) +
+               "\nisms_syslog_connections_refused_total{reason=\"over_limit\"} " +
+               std::to_string(st.refused_over_limit) +
+               "\nisms_syslog_connections_refused_total{reason=\"handshake_timeout\"} " +
+               std::to_string(st.handshake_timeouts) + "\n";
       });
     }
     net::WebApp* app = web.get();

@@ -77,7 +77,9 @@ struct HttpServer::Impl {
   std::mutex sessions_mu;
   std::map<SessionBase*, std::weak_ptr<SessionBase>> sessions;
 
-  std::atomic<std::uint64_t> connections{0}, requests{0}, tls_failures{0}, refused{0};
+  std::atomic<std::uint64_t> connections{0}, requests{0}, tls_failures{0}, refused{0},
+      refused_connections{0};
+  std::chrono::steady_clock::time_point last_limit_log{};  // under log_mu
 
   void Log(const std::string& line) {
     std::lock_guard<std::mutex> lock(log_mu);
@@ -312,9 +314,27 @@ void HttpServer::Impl::Accept(tcp::acceptor& acceptor) {
       Log("accept failed: " + ec.message());
       return Accept(acceptor);
     }
-    ++connections;
     error_code e;
     std::string remote = s.remote_endpoint(e).address().to_string();
+    size_t open = 0;
+    {
+      std::lock_guard<std::mutex> lock(sessions_mu);
+      open = sessions.size();
+    }
+    if (open >= options.max_connections) {
+      const std::uint64_t n = ++refused_connections;
+      s.close(e);
+      std::lock_guard<std::mutex> lock(log_mu);
+      const auto now = std::chrono::steady_clock::now();
+      if (now - last_limit_log >= std::chrono::seconds(1)) {
+        last_limit_log = now;
+        log << "isms serve: refused a connection from " << remote << ": " << open
+            << " connections are open, the most --max-connections allows (" << n
+            << " refused so far)" << std::endl;
+      }
+      return Accept(acceptor);
+    }
+    ++connections;
     s.set_option(tcp::no_delay(true), e);
     std::shared_ptr<SessionBase> session;
     if (tls) {
@@ -360,6 +380,9 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Create(const HttpServerOptions& 
                                                        HttpHandler handler, std::ostream& log) {
   auto impl = std::make_unique<Impl>(options, std::move(handler), log);
   if (options.listen.empty()) return Status::InvalidArgument("no HTTPS listen address given");
+  if (options.max_connections == 0) {
+    return Status::InvalidArgument("--max-connections must be at least 1");
+  }
   if (options.tls) {
     TlsFiles files;
     files.cert = options.tls_cert;
@@ -423,6 +446,7 @@ void HttpServer::Stop() {
 HttpServerStats HttpServer::stats() const {
   HttpServerStats s;
   s.connections = impl_->connections;
+  s.refused_connections = impl_->refused_connections;
   s.requests = impl_->requests;
   s.tls_failures = impl_->tls_failures;
   s.refused = impl_->refused;

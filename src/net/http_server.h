@@ -6,7 +6,8 @@
 //
 // A request over a limit is answered with the JSON error (net/http.h) and its connection closed:
 // headers over `max_header_bytes` 431, a body over `max_body_bytes` 413, a request not read
-// within `request_timeout` 408, an idle keep-alive connection closed after `idle_timeout`.
+// within `request_timeout` 408, an idle keep-alive connection closed after `idle_timeout`. A
+// connection beyond `max_connections` open at once is closed as soon as it is accepted.
 //
 // Threads: `threads` threads run the listeners and the handler; a handler may block (it reads
 // the store) and runs on one of them. Shutdown (Stop, SIGTERM or SIGINT): the listeners close,
@@ -39,6 +40,8 @@ struct HttpServerOptions {
   std::chrono::seconds request_timeout{60};
   std::chrono::seconds idle_timeout{30};
   std::chrono::seconds shutdown_grace{20};  // longest wait for requests being handled
+  // Connections open at once; one more is closed as soon as it is accepted, unanswered.
+  size_t max_connections = 1000;
   bool handle_signals = true;               // stop on SIGTERM and SIGINT
 };
 
@@ -47,6 +50,7 @@ struct HttpServerStats {
   std::uint64_t requests = 0;     // answered
   std::uint64_t tls_failures = 0;
   std::uint64_t refused = 0;  // requests answered with a limit error
+  std::uint64_t refused_connections = 0;  // connections beyond max_connections
   std::uint64_t active = 0;   // connections open now
 };
 

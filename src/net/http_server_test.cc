@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -161,6 +162,39 @@ TEST(HttpServer, ARequestThatNeverCompletesTimesOut) {
   Client c(s.port(), false);
   Reply r = c.SendRaw("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc");
   EXPECT_EQ(r.status, 408);
+}
+
+// Waits up to 5 s for `n` connections to be open on `s`.
+bool WaitForOpen(Served& s, std::uint64_t n) {
+  for (int i = 0; i < 500 && s.server().stats().active != n; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return s.server().stats().active == n;
+}
+
+TEST(HttpServer, AConnectionBeyondTheLimitIsClosedAndThoseOpenAreServed) {
+  HttpServerOptions o = Plain();
+  o.max_connections = 2;
+  Served s(o, Echo);
+  Client a(s.port(), false);
+  std::optional<Client> b;
+  b.emplace(s.port(), false);
+  ASSERT_TRUE(a.Connect());
+  ASSERT_TRUE(b->Connect());
+  ASSERT_TRUE(WaitForOpen(s, 2));
+  {
+    Client over(s.port(), false);
+    Reply r = over.Send("GET", "/over");
+    EXPECT_EQ(r.status, 0) << "closed unanswered";
+  }
+  EXPECT_EQ(s.server().stats().refused_connections, 1u);
+  EXPECT_EQ(a.Send("GET", "/a").status, 200);
+  EXPECT_EQ(b->Send("GET", "/b").status, 200);
+  b.reset();
+  ASSERT_TRUE(WaitForOpen(s, 1));
+  Client later(s.port(), false);
+  EXPECT_EQ(later.Send("GET", "/later").status, 200) << "room again once one has closed";
+  EXPECT_EQ(s.server().stats().connections, 3u) << "the refused one is not counted as accepted";
 }
 
 TEST(HttpServer, PlainHttpIsRefusedOffLoopback) {

@@ -222,11 +222,11 @@ struct SyslogServer::Impl {
   std::set<std::shared_ptr<SessionBase>> sessions;
   std::vector<std::string> listening;
   bool stopping = false;
-  std::chrono::steady_clock::time_point last_drop_log{};
+  std::chrono::steady_clock::time_point last_drop_log{}, last_limit_log{};
   AuditRecord parsed;  // Parse's record: used by the listeners' thread only
 
   std::atomic<std::uint64_t> received{0}, committed{0}, batches{0}, udp_dropped{0}, refused{0},
-      failed{0};
+      over_limit{0}, handshake_timeouts{0}, failed{0};
 
   void Log(const std::string& line) {
     std::lock_guard<std::mutex> lock(log_mu);
@@ -358,11 +358,13 @@ struct SyslogServer::Impl::Session : SessionBase, std::enable_shared_from_this<S
 
   template <typename... Args>
   Session(Impl& i, tcp::socket s, Args&... args)
-      : impl(i), stream(std::move(s), args...), retry(impl.io) {}
+      : impl(i), stream(std::move(s), args...), retry(impl.io), deadline(impl.io) {}
 
   Impl& impl;
   Stream stream;
   asio::steady_timer retry;
+  asio::steady_timer deadline;  // the TLS handshake's
+  bool timed_out = false;
   SyslogFrameDecoder decoder;
   std::vector<SyslogFrame> frames;
   Received pending;
@@ -374,6 +376,7 @@ struct SyslogServer::Impl::Session : SessionBase, std::enable_shared_from_this<S
     error_code ec;
     stream.lowest_layer().cancel(ec);
     retry.cancel();
+    deadline.cancel();
   }
 
   void Close() {
@@ -384,8 +387,18 @@ struct SyslogServer::Impl::Session : SessionBase, std::enable_shared_from_this<S
 
   void Start() {
     if constexpr (kTls) {
+      // A handshake still running at the deadline is cancelled: its handler then refuses.
+      deadline.expires_after(impl.options.handshake_timeout);
+      deadline.async_wait([self = this->shared_from_this()](error_code ec) {
+        if (ec) return;  // the handshake ended first, or the server stops
+        self->timed_out = true;
+        error_code ignored;
+        self->stream.lowest_layer().cancel(ignored);
+      });
       stream.async_handshake(asio::ssl::stream_base::server,
                              [self = this->shared_from_this()](error_code ec) {
+                               self->deadline.cancel();
+                               if (self->timed_out) ec = asio::error::timed_out;
                                if (ec) return self->Refuse(ec);
                                if (self->impl.stopping) return self->DrainAtShutdown();
                                self->Read();
@@ -398,7 +411,11 @@ struct SyslogServer::Impl::Session : SessionBase, std::enable_shared_from_this<S
   void Refuse(const error_code& ec) {
     error_code ignored;
     tcp::endpoint peer = stream.lowest_layer().remote_endpoint(ignored);
-    if (!impl.stopping) {
+    if (timed_out) {
+      impl.handshake_timeouts.fetch_add(1, std::memory_order_relaxed);
+      impl.Log("tls handshake with " + peer.address().to_string() + " failed: not completed within " +
+               std::to_string(impl.options.handshake_timeout.count()) + " ms");
+    } else if (!impl.stopping) {
       impl.Log("tls handshake with " + peer.address().to_string() + " failed: " + ec.message());
     }
     Close();
@@ -478,6 +495,19 @@ void SyslogServer::Impl::Admit(tcp::socket s, bool is_tls) {
     if (!ec) {
       Log(std::string("refused ") + (is_tls ? "tls" : "tcp") + " connection from " +
           peer.address().to_string());
+    }
+    s.close(ec);
+    return;
+  }
+  if (sessions.size() >= options.max_connections) {
+    const std::uint64_t n = over_limit.fetch_add(1, std::memory_order_relaxed) + 1;
+    auto t = std::chrono::steady_clock::now();
+    if (t - last_limit_log >= std::chrono::seconds(1)) {
+      last_limit_log = t;
+      Log(std::string("refused ") + (is_tls ? "tls" : "tcp") + " connection from " +
+          peer.address().to_string() + ": " + std::to_string(sessions.size()) +
+          " connections are open, the most --syslog-max-connections allows (" +
+          std::to_string(n) + " refused so far)");
     }
     s.close(ec);
     return;
@@ -619,6 +649,12 @@ SyslogServer::~SyslogServer() = default;
 
 Result<std::unique_ptr<SyslogServer>> SyslogServer::Create(const SyslogServerOptions& options,
                                                            const Clock& clock, std::ostream& log) {
+  if (options.max_connections == 0) {
+    return Status::InvalidArgument("--syslog-max-connections must be at least 1");
+  }
+  if (options.handshake_timeout.count() <= 0) {
+    return Status::InvalidArgument("--syslog-handshake-timeout must be more than 0 seconds");
+  }
   if (options.queue_records == 0 || options.batch_records == 0) {
     return Status::InvalidArgument("the queue and batch sizes must be at least 1");
   }
@@ -682,7 +718,9 @@ Status SyslogServer::Run() {
   m.Log("stopped: received " + std::to_string(s.received) + ", committed " +
         std::to_string(s.committed) + " in " + std::to_string(s.batches) +
         " commits, udp dropped " + std::to_string(s.udp_dropped) + ", refused senders " +
-        std::to_string(s.refused_senders));
+        std::to_string(s.refused_senders) + ", connections refused over the limit " +
+        std::to_string(s.refused_over_limit) + ", tls handshakes timed out " +
+        std::to_string(s.handshake_timeouts));
   if (s.failed > 0) {
     return Status::Unavailable(std::to_string(s.failed) +
                                " received records could not be committed");
@@ -702,6 +740,8 @@ SyslogServerStats SyslogServer::stats() const {
   s.batches = m.batches.load();
   s.udp_dropped = m.udp_dropped.load();
   s.refused_senders = m.refused.load();
+  s.refused_over_limit = m.over_limit.load();
+  s.handshake_timeouts = m.handshake_timeouts.load();
   s.failed = m.failed.load();
   return s;
 }

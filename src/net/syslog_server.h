@@ -10,6 +10,10 @@
 // log's next chunk begins, so that under load each batch completes a chunk and its records skip the
 // log's tail.
 //
+// Limits: at most `max_connections` stream connections at once (more are closed on arrival, and
+// counted), and a TLS handshake must end within `handshake_timeout`: a sender cannot hold the
+// listener's connections or memory without sending records.
+//
 // Backpressure, not loss: records wait in a bounded queue of `queue_records` (each read's
 // records go in whole, so a connection may pass the bound by one read); while it is full a TCP
 // connection is not read (its sender slows down), and a UDP datagram that finds it full is
@@ -44,6 +48,10 @@ struct SyslogServerOptions {
   std::string tls_cert, tls_key;      // PEM files: the certificate (chain) and its private key
   std::string client_ca;              // PEM; when set, TLS clients need a certificate it signed
   std::vector<Cidr> allow;            // when not empty, only senders in one of these
+  // Stream connections (TCP and TLS) open at once; one more is closed as soon as it is accepted.
+  size_t max_connections = 1000;
+  // A TLS connection whose handshake has not completed this long after it was accepted is closed.
+  std::chrono::milliseconds handshake_timeout{10000};
   size_t queue_records = 131072;
   size_t batch_records = 65536;  // the default chunk: a busy server's batch is a whole chunk
   std::chrono::milliseconds flush_interval{200};
@@ -55,6 +63,8 @@ struct SyslogServerStats {
   std::uint64_t batches = 0;    // commits
   std::uint64_t udp_dropped = 0;
   std::uint64_t refused_senders = 0;  // connections and datagrams outside --syslog-allow
+  std::uint64_t refused_over_limit = 0;  // connections beyond max_connections
+  std::uint64_t handshake_timeouts = 0;  // TLS connections closed before their handshake ended
   std::uint64_t failed = 0;           // records whose commit failed at shutdown
 };
 
