@@ -4,7 +4,8 @@
 # commits everything received before exit; a lone record is committed without waiting for a
 # batch, and batches end at the audit log's chunk boundaries. TLS (RFC 5425) with a throwaway
 # CA, with and without client certificates; rsyslog's omfwd forwarding to `serve`, when rsyslogd
-# is installed; the HTTPS listener's certificate, health, HSTS and plain-HTTP rules.
+# is installed; the HTTPS listener's certificate, health, HSTS and plain-HTTP rules; the limits
+# (connections, TLS handshake time) and the certificate reloaded on SIGHUP.
 # Usage: serve_test.sh PATH_TO_ISMS
 set -uo pipefail
 isms=${1:?usage: serve_test.sh PATH_TO_ISMS}
@@ -243,6 +244,38 @@ stop
 check "the handshake timeout is logged" 1 \
   "$(grep -c 'tls handshake with 127.0.0.1 failed: not completed within 500 ms' "$dir/err")"
 
+# SIGHUP (docs/serve.md): new TLS connections get the certificate now in the files, a connection
+# already open goes on, and files that cannot be used leave the certificate in use.
+cert renewed 127.0.0.1
+cp "$dir/server.pem" "$dir/live.pem"
+cp "$dir/server.key" "$dir/live.key"
+start_one --syslog-tls 127.0.0.1:0 --tls-cert "$dir/live.pem" --tls-key "$dir/live.key"
+fingerprint() { openssl x509 -noout -fingerprint -sha256 | cut -d= -f2; }
+served() { echo | timeout 5 openssl s_client -connect "127.0.0.1:$port" 2>/dev/null | fingerprint; }
+check "syslog tls: serves the certificate of --tls-cert" "$(fingerprint <"$dir/server.pem")" "$(served)"
+mkfifo "$dir/open"
+timeout 20 openssl s_client -quiet -connect "127.0.0.1:$port" <"$dir/open" >/dev/null 2>&1 &
+exec 8>"$dir/open"
+frames reload-open 1 >&8
+check "a connection opened before SIGHUP is served" 1 "$(wait_count reload-open 1)"
+cp "$dir/renewed.pem" "$dir/live.pem"
+cp "$dir/renewed.key" "$dir/live.key"
+kill -HUP "$server"
+for _ in $(seq 50); do grep -q 'new syslog TLS connections use' "$dir/err" && break; sleep 0.1; done
+check "SIGHUP: new connections get the renewed certificate" \
+  "$(fingerprint <"$dir/renewed.pem")" "$(served)"
+frames reload-after 1 >&8
+exec 8>&-
+check "  and the connection opened before goes on" 1 "$(wait_count reload-after 1)"
+printf 'not a certificate\n' >"$dir/live.pem"
+kill -HUP "$server"
+for _ in $(seq 50); do grep -q 'certificate was not reloaded' "$dir/err" && break; sleep 0.1; done
+check "SIGHUP with a damaged file: says so" 1 \
+  "$(grep -c "syslog TLS certificate was not reloaded, the previous one stays in use: .*live.pem" "$dir/err")"
+check "  and the renewed certificate stays in use" "$(fingerprint <"$dir/renewed.pem")" "$(served)"
+check "SIGHUP does not stop serve" running "$(kill -0 "$server" && echo running)"
+stop
+
 start_one --syslog-tcp 127.0.0.1:0 --syslog-max-connections 2
 exec 5<>"/dev/tcp/127.0.0.1/$port"
 exec 6<>"/dev/tcp/127.0.0.1/$port"
@@ -378,8 +411,20 @@ start_https --insecure-http
 check "plain http on loopback: served" '{"status":"ok"}' \
   "$(curl -s "http://127.0.0.1:$https_port/healthz")"
 stop
-start_https --tls-cert "$dir/server.pem" --tls-key "$dir/server.key"
+cp "$dir/server.pem" "$dir/live.pem"
+cp "$dir/server.key" "$dir/live.key"
+start_https --tls-cert "$dir/live.pem" --tls-key "$dir/live.key"
 check "https with a given certificate: verified by its CA" '{"status":"ok"}' \
+  "$(curl -s --cacert "$dir/ca.pem" "https://127.0.0.1:$https_port/healthz")"
+cp "$dir/renewed.pem" "$dir/live.pem"
+cp "$dir/renewed.key" "$dir/live.key"
+kill -HUP "$server"
+for _ in $(seq 50); do grep -q 'new HTTPS connections use' "$dir/err" && break; sleep 0.1; done
+check "https: SIGHUP reloads the certificate" \
+  "$(openssl x509 -noout -fingerprint -sha256 <"$dir/renewed.pem" | cut -d= -f2)" \
+  "$(echo | timeout 5 openssl s_client -connect "127.0.0.1:$https_port" 2>/dev/null |
+    openssl x509 -noout -fingerprint -sha256 | cut -d= -f2)"
+check "https: still serving after SIGHUP" '{"status":"ok"}' \
   "$(curl -s --cacert "$dir/ca.pem" "https://127.0.0.1:$https_port/healthz")"
 stop
 

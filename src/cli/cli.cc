@@ -497,7 +497,7 @@ int RunCli(const std::vector<std::string>& args, std::istream& in, std::ostream&
   auto* sv_cmd = app.add_subcommand(
       "serve",
       "Serve the web interface and API over HTTPS, and receive syslog (TCP, TLS, UDP) into a "
-      "contract's audit log (docs/serve.md)");
+      "contract's audit log; SIGHUP reloads the TLS certificate, SIGTERM stops (docs/serve.md)");
   sv_cmd->add_option("--listen", sv.listen,
                      "Serve HTTPS (the web interface and /api/v1) on HOST:PORT, [IPV6]:PORT or "
                      "PORT (repeatable; default 127.0.0.1:8443; 'none' for syslog only)")

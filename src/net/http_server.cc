@@ -18,6 +18,7 @@
 #include <type_traits>
 
 #include "net/listen.h"
+#include "net/tls_cert.h"
 
 namespace isms::net {
 
@@ -69,7 +70,10 @@ struct HttpServer::Impl {
   asio::strand<asio::io_context::executor_type> control;  // acceptors, signals, grace timer
   asio::signal_set signals;
   asio::steady_timer grace;
-  std::unique_ptr<asio::ssl::context> tls;
+  // The TLS context new connections take: replaced by ReloadTls, while each connection keeps the
+  // one it began with.
+  std::mutex tls_mu;
+  std::shared_ptr<asio::ssl::context> tls;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
   std::vector<std::string> listening;
   std::atomic<bool> stopping{false};
@@ -96,6 +100,16 @@ struct HttpServer::Impl {
     if (stopping && sessions.empty()) asio::post(control, [this] { grace.cancel(); });
   }
 
+  std::shared_ptr<asio::ssl::context> CurrentTls() {
+    std::lock_guard<std::mutex> lock(tls_mu);
+    return tls;
+  }
+  // Makes the TLS context again from the certificate and key files; the old one stays in use
+  // when that fails.
+  Status ReloadTls();
+  // Waits for the next signal: SIGHUP reloads the certificate, SIGINT and SIGTERM stop.
+  void WaitForSignal();
+
   void Accept(tcp::acceptor& acceptor);
   void BeginStop();
 };
@@ -108,10 +122,13 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   using Stream =
       std::conditional_t<kTls, beast::ssl_stream<beast::tcp_stream>, beast::tcp_stream>;
 
+  // `tls`: the context the stream was made with (kept while the stream lives), or null.
   template <typename... Args>
-  Session(HttpServer::Impl& impl, std::string remote, Args&&... args)
+  Session(HttpServer::Impl& impl, std::string remote, std::shared_ptr<asio::ssl::context> tls,
+          Args&&... args)
       : impl_(impl),
         remote_(std::move(remote)),
+        tls_(std::move(tls)),
         stream_(std::forward<Args>(args)...),
         deadline_(stream_.get_executor()) {}
   ~Session() override { impl_.Unregister(this); }
@@ -297,6 +314,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   HttpServer::Impl& impl_;
   std::string remote_;
+  std::shared_ptr<asio::ssl::context> tls_;  // before the stream: outlives it
   Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
@@ -337,12 +355,13 @@ void HttpServer::Impl::Accept(tcp::acceptor& acceptor) {
     ++connections;
     s.set_option(tcp::no_delay(true), e);
     std::shared_ptr<SessionBase> session;
-    if (tls) {
-      auto t = std::make_shared<Session<true>>(*this, remote, std::move(s), *tls);
+    if (std::shared_ptr<asio::ssl::context> ctx = CurrentTls()) {
+      asio::ssl::context& c = *ctx;
+      auto t = std::make_shared<Session<true>>(*this, remote, std::move(ctx), std::move(s), c);
       Register(t);
       t->Start();
     } else {
-      auto p = std::make_shared<Session<false>>(*this, remote, std::move(s));
+      auto p = std::make_shared<Session<false>>(*this, remote, nullptr, std::move(s));
       Register(p);
       p->Start();
     }
@@ -387,7 +406,8 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Create(const HttpServerOptions& 
     TlsFiles files;
     files.cert = options.tls_cert;
     files.key = options.tls_key;
-    ISMS_ASSIGN_OR_RETURN(impl->tls, MakeServerTlsContext(files));
+    ISMS_ASSIGN_OR_RETURN(std::unique_ptr<asio::ssl::context> ctx, MakeServerTlsContext(files));
+    impl->tls = std::move(ctx);
   }
   for (const std::string& text : options.listen) {
     ISMS_ASSIGN_OR_RETURN(ListenAddress la, ParseListenAddress(text));
@@ -420,12 +440,8 @@ Status HttpServer::Run() {
     if (m.options.handle_signals) {
       m.signals.add(SIGINT);
       m.signals.add(SIGTERM);
-      m.signals.async_wait([&m](error_code ec, int) {
-        if (!ec) {
-          m.stopping = true;
-          m.BeginStop();
-        }
-      });
+      m.signals.add(SIGHUP);
+      m.WaitForSignal();
     }
     if (m.stopping) return;
     for (auto& a : m.acceptors) m.Accept(*a);
@@ -437,6 +453,33 @@ Status HttpServer::Run() {
   for (std::thread& t : threads) t.join();
   return Status::Ok();
 }
+
+Status HttpServer::Impl::ReloadTls() {
+  if (!options.tls) {
+    return Status::FailedPrecondition("plain HTTP is served: there is no certificate to reload");
+  }
+  TlsFiles files;
+  files.cert = options.tls_cert;
+  files.key = options.tls_key;
+  ISMS_ASSIGN_OR_RETURN(std::unique_ptr<asio::ssl::context> ctx, MakeServerTlsContext(files));
+  std::lock_guard<std::mutex> lock(tls_mu);
+  tls = std::move(ctx);
+  return Status::Ok();
+}
+
+void HttpServer::Impl::WaitForSignal() {
+  signals.async_wait([this](error_code ec, int signal) {
+    if (ec) return;
+    if (signal != SIGHUP) {
+      stopping = true;
+      return BeginStop();
+    }
+    if (options.tls) Log(ReloadedMessage("HTTPS", options.tls_cert, ReloadTls()));
+    WaitForSignal();
+  });
+}
+
+Status HttpServer::ReloadTls() { return impl_->ReloadTls(); }
 
 void HttpServer::Stop() {
   if (impl_->stopping.exchange(true)) return;

@@ -10,8 +10,9 @@
 // connection beyond `max_connections` open at once is closed as soon as it is accepted.
 //
 // Threads: `threads` threads run the listeners and the handler; a handler may block (it reads
-// the store) and runs on one of them. Shutdown (Stop, SIGTERM or SIGINT): the listeners close,
-// idle connections close, requests being handled are finished and answered, then Run returns.
+// the store) and runs on one of them. SIGHUP reloads the certificate (ReloadTls). Shutdown (Stop,
+// SIGTERM or SIGINT): the listeners close, idle connections close, requests being handled are
+// finished and answered, then Run returns.
 //
 // Thread-safety: Stop() and stats() from any thread; the handler is called concurrently.
 #pragma once
@@ -73,6 +74,11 @@ class HttpServer {
   // Serves until Stop() (or a signal), then shuts down gracefully and returns.
   Status Run();
   void Stop();
+  // Reads the certificate and key files again: connections accepted from now on use them, those
+  // open keep theirs. The files are read and checked as by Create; on failure (InvalidArgument
+  // naming the file, FailedPrecondition for plain HTTP) the certificate in use stays. SIGHUP does
+  // the same when the server handles signals.
+  Status ReloadTls();
 
   HttpServerStats stats() const;
 

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <optional>
 #include <sstream>
 #include <thread>
@@ -282,6 +283,41 @@ TEST_F(HttpsServer, RefusesTls11) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   EXPECT_EQ(s.server().stats().tls_failures, 1u);
+}
+
+TEST_F(HttpsServer, ReloadsItsCertificateForNewConnectionsAndKeepsItWhenTheFilesAreBad) {
+  Served s(Options(), Echo);
+  Client first(s.port(), true);
+  ASSERT_TRUE(first.Connect());
+  EXPECT_EQ(first.PeerFingerprint(), cert_.fingerprint);
+  std::string other = TempDir("isms-https-renewed");
+  auto renewed = EnsureSelfSignedCert(other, "renewed");
+  ASSERT_TRUE(renewed.ok());
+  ASSERT_NE(renewed->fingerprint, cert_.fingerprint);
+  fs::copy_file(renewed->cert_path, cert_.cert_path, fs::copy_options::overwrite_existing);
+  fs::copy_file(renewed->key_path, cert_.key_path, fs::copy_options::overwrite_existing);
+  Status reloaded = s.server().ReloadTls();
+  ASSERT_TRUE(reloaded.ok()) << reloaded.ToString();
+  Client second(s.port(), true);
+  ASSERT_TRUE(second.Connect());
+  EXPECT_EQ(second.PeerFingerprint(), renewed->fingerprint) << "new connections: the new one";
+  EXPECT_EQ(first.Send("GET", "/still").status, 200) << "an open connection goes on";
+  {
+    std::ofstream damaged(cert_.cert_path, std::ios::trunc);
+    damaged << "not a certificate\n";
+  }
+  Status bad = s.server().ReloadTls();
+  EXPECT_EQ(bad.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.message().find(cert_.cert_path), std::string::npos) << bad.message();
+  Client third(s.port(), true);
+  ASSERT_TRUE(third.Connect()) << "the certificate in use stays";
+  EXPECT_EQ(third.PeerFingerprint(), renewed->fingerprint);
+  fs::remove_all(other);
+}
+
+TEST(HttpServer, PlainHttpHasNoCertificateToReload) {
+  Served s(Plain(), Echo);
+  EXPECT_EQ(s.server().ReloadTls().code(), StatusCode::kFailedPrecondition);
 }
 
 TEST_F(HttpsServer, RefusesAKeyThatDoesNotMatch) {

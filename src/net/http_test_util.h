@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "net/tls_cert.h"
+
 namespace isms::net::testing {
 
 struct Reply {
@@ -59,6 +61,17 @@ class Client {
     if (ec && error) *error = ec.message();
     connected_ = !ec;
     return connected_;
+  }
+
+  // The SHA-256 fingerprint of the certificate the server presented ("" without a TLS
+  // connection).
+  std::string PeerFingerprint() {
+    if (!tls_stream_) return "";
+    X509* x = SSL_get1_peer_certificate(tls_stream_->native_handle());
+    if (x == nullptr) return "";
+    std::string fingerprint = CertificateFingerprint(x);
+    X509_free(x);
+    return fingerprint;
   }
 
   // Sends one request (connecting first when needed) and reads the reply.

@@ -30,6 +30,7 @@
 #include "formats/syslog.h"
 #include "formats/syslog_framing.h"
 #include "net/listen.h"
+#include "net/tls_cert.h"
 
 namespace isms::net {
 namespace {
@@ -203,7 +204,7 @@ struct SyslogServer::Impl {
         clock(c),
         log(l),
         queue(o.queue_records, o.batch_records),
-        signals(io, SIGINT, SIGTERM) {}
+        signals(io, SIGINT, SIGTERM, SIGHUP) {}
 
   SyslogServerOptions options;
   const Clock& clock;
@@ -216,7 +217,8 @@ struct SyslogServer::Impl {
   RecordQueue queue;
   asio::io_context io;
   asio::signal_set signals;
-  std::unique_ptr<asio::ssl::context> tls;
+  // The TLS context new connections take (replaced by ReloadTls); each connection keeps its own.
+  std::shared_ptr<asio::ssl::context> tls;
   std::vector<std::unique_ptr<Acceptor>> acceptors;
   std::vector<std::unique_ptr<UdpListener>> udp_listeners;
   std::set<std::shared_ptr<SessionBase>> sessions;
@@ -307,11 +309,7 @@ struct SyslogServer::Impl {
   Status Bind() {
     for (const std::string& text : options.tcp) ISMS_RETURN_IF_ERROR(BindStream(text, false));
     if (!options.tls.empty()) {
-      TlsFiles files;
-      files.cert = options.tls_cert;
-      files.key = options.tls_key;
-      files.client_ca = options.client_ca;
-      ISMS_ASSIGN_OR_RETURN(tls, MakeServerTlsContext(files));
+      ISMS_RETURN_IF_ERROR(ReloadTls());
       for (const std::string& text : options.tls) ISMS_RETURN_IF_ERROR(BindStream(text, true));
     }
     for (const std::string& text : options.udp) {
@@ -343,6 +341,20 @@ struct SyslogServer::Impl {
     });
   }
 
+  // Makes the TLS context (again) from the certificate, key and CA files; the one in use stays
+  // when that fails. On the listeners' thread once they run.
+  Status ReloadTls() {
+    TlsFiles files;
+    files.cert = options.tls_cert;
+    files.key = options.tls_key;
+    files.client_ca = options.client_ca;
+    ISMS_ASSIGN_OR_RETURN(std::unique_ptr<asio::ssl::context> ctx, MakeServerTlsContext(files));
+    tls = std::move(ctx);
+    return Status::Ok();
+  }
+  // Waits for the next signal: SIGHUP reloads the TLS certificate, SIGINT and SIGTERM stop.
+  void WaitForSignal();
+
   void Admit(tcp::socket s, bool is_tls);
   void Receive(UdpListener& u);
   void OnDatagram(UdpListener& u, size_t n, Instant now);
@@ -356,11 +368,14 @@ template <typename Stream>
 struct SyslogServer::Impl::Session : SessionBase, std::enable_shared_from_this<Session<Stream>> {
   static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
 
+  // `tls`: the context the stream is made with (kept while the stream lives), or null.
   template <typename... Args>
-  Session(Impl& i, tcp::socket s, Args&... args)
-      : impl(i), stream(std::move(s), args...), retry(impl.io), deadline(impl.io) {}
+  Session(Impl& i, std::shared_ptr<asio::ssl::context> tls, tcp::socket s, Args&... args)
+      : impl(i), tls_context(std::move(tls)), stream(std::move(s), args...), retry(impl.io),
+        deadline(impl.io) {}
 
   Impl& impl;
+  std::shared_ptr<asio::ssl::context> tls_context;  // before the stream: outlives it
   Stream stream;
   asio::steady_timer retry;
   asio::steady_timer deadline;  // the TLS handshake's
@@ -517,11 +532,12 @@ void SyslogServer::Impl::Admit(tcp::socket s, bool is_tls) {
       s.close(ec);
       return;
     }
-    auto session = std::make_shared<Session<TlsStream>>(*this, std::move(s), *tls);
+    asio::ssl::context& ctx = *tls;
+    auto session = std::make_shared<Session<TlsStream>>(*this, tls, std::move(s), ctx);
     sessions.insert(session);
     return session->Start();
   }
-  auto session = std::make_shared<Session<tcp::socket>>(*this, std::move(s));
+  auto session = std::make_shared<Session<tcp::socket>>(*this, nullptr, std::move(s));
   sessions.insert(session);
   if (stopping) return session->DrainAtShutdown();
   session->Start();
@@ -698,15 +714,23 @@ std::vector<std::string> SyslogServer::listening() const {
   return impl_->listening;
 }
 
+void SyslogServer::Impl::WaitForSignal() {
+  signals.async_wait([this](error_code ec, int signal) {
+    if (ec) return;
+    if (signal == SIGHUP) {
+      if (tls) Log(ReloadedMessage("syslog TLS", options.tls_cert, ReloadTls()));
+      return WaitForSignal();
+    }
+    Log(std::string("received ") + (signal == SIGINT ? "SIGINT" : "SIGTERM") +
+        ": committing what was received");
+    Shutdown();
+  });
+}
+
 Status SyslogServer::Run() {
   Impl& m = *impl_;
   std::thread writer([&m] { m.WriterLoop(); });
-  m.signals.async_wait([&m](error_code ec, int signal) {
-    if (ec) return;
-    m.Log(std::string("received ") + (signal == SIGINT ? "SIGINT" : "SIGTERM") +
-          ": committing what was received");
-    m.Shutdown();
-  });
+  m.WaitForSignal();
   for (auto& a : m.acceptors) m.Accept(*a);
   for (auto& u : m.udp_listeners) m.Receive(*u);
   error_code ec;

@@ -87,7 +87,9 @@ class SyslogServer {
   std::vector<std::string> listening() const;
 
   // Serves until SIGTERM or SIGINT (or Stop()), then reads what the sockets already hold, commits
-  // everything received and returns. Not OK when records could not be committed.
+  // everything received and returns. Not OK when records could not be committed. SIGHUP reads the
+  // TLS certificate, key and CA files again for new connections (the ones in use stay when they
+  // cannot be used; either way it is logged).
   Status Run();
   void Stop();
 

@@ -139,6 +139,19 @@ Result<std::string> CertificateFingerprint(const std::string& pem_path) {
   return Fingerprint(x.get());
 }
 
+std::string CertificateFingerprint(X509* cert) { return Fingerprint(cert); }
+
+std::string ReloadedMessage(std::string_view listener, const std::string& cert_path,
+                            const Status& reloaded) {
+  if (!reloaded.ok()) {
+    return "SIGHUP: the " + std::string(listener) +
+           " certificate was not reloaded, the previous one stays in use: " + reloaded.message();
+  }
+  Result<std::string> fp = CertificateFingerprint(cert_path);
+  return "SIGHUP: new " + std::string(listener) + " connections use the certificate " + cert_path +
+         (fp.ok() ? " (SHA-256 fingerprint " + *fp + ")" : "");
+}
+
 Result<SelfSignedCert> EnsureSelfSignedCert(const std::string& dir, const std::string& host_name) {
   std::error_code ec;
   fs::create_directories(dir, ec);

@@ -7,8 +7,11 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "core/status.h"
+
+struct x509_st;
 
 namespace isms::net {
 
@@ -28,5 +31,13 @@ Result<SelfSignedCert> EnsureSelfSignedCert(const std::string& dir, const std::s
 
 // The SHA-256 fingerprint of the first certificate of a PEM file.
 Result<std::string> CertificateFingerprint(const std::string& pem_path);
+// The SHA-256 fingerprint of a certificate (OpenSSL's X509), "AB:CD:...".
+std::string CertificateFingerprint(x509_st* cert);
+
+// The log line of a certificate reloaded on SIGHUP for `listener` ("HTTPS", "syslog TLS") from
+// `cert_path`: the new certificate's fingerprint when `reloaded` is OK, else the error and that the
+// previous certificate stays in use.
+std::string ReloadedMessage(std::string_view listener, const std::string& cert_path,
+                            const Status& reloaded);
 
 }  // namespace isms::net
