@@ -671,7 +671,9 @@ TEST_P(LedgerTest, AStoreWithMigration13sUrgencyIndexGetsTheOneItsQueriesUse) {
                            "obligations_by_urgency ON obligations (contract_id, trigger_at, "
                            "((clause || chr(1) || key || chr(1) || subject || chr(1) || stream "
                            "|| chr(1) || lpad(ordinal::text, 10, '0')) COLLATE \"C\")); "
-                           "DELETE FROM schema_migrations WHERE version = 14")
+                           // The store as migration 13 left it: what the later ones did undone.
+                           "ALTER TABLE reports DROP COLUMN html_zstd, DROP COLUMN json_zstd; "
+                           "DELETE FROM schema_migrations WHERE version >= 14")
                   .ok());
   ledger_.reset();
   auto ledger = Ledger::Open(url_, clock_);  // migrates

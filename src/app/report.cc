@@ -1,9 +1,12 @@
 #include "app/report.h"
 
 #include <openssl/evp.h>
+#include <zstd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <memory>
 
 #include "app/report_internal.h"
 #include "app/vulns.h"
@@ -278,6 +281,47 @@ Result<MonthlyReport> Reports::BuildAt(const ReportRequest& req, Instant as_of, 
   return rep;
 }
 
+namespace {
+
+// An issued report's text as stored: one zstd frame (its size in the header), made on two
+// threads where the library has them (620 MB of HTML and JSON: about 0.6 s, 30 MB).
+std::string CompressReport(std::string_view text) {
+  std::unique_ptr<ZSTD_CCtx, std::size_t (*)(ZSTD_CCtx*)> cctx(ZSTD_createCCtx(), ZSTD_freeCCtx);
+  if (!cctx) std::abort();
+  (void)ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_compressionLevel, 3);
+  (void)ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_nbWorkers, 2);  // ignored without threads
+  (void)ZSTD_CCtx_setPledgedSrcSize(cctx.get(), text.size());
+  std::string out(ZSTD_compressBound(text.size()), '\0');
+  const std::size_t n =
+      ZSTD_compress2(cctx.get(), out.data(), out.size(), text.data(), text.size());
+  if (ZSTD_isError(n)) std::abort();  // cannot happen with a buffer of the bound's size
+  out.resize(n);
+  return out;
+}
+
+// `what` of a stored report, from its compressed column (`blob`), else its text column (`text`:
+// reports issued before they were stored compressed).
+Result<std::string> StoredReportText(const store::Statement& st, int blob, int text,
+                                     std::string_view what) {
+  if (st.IsNull(blob)) return st.ColumnText(text);
+  const std::string frame = st.ColumnBlob(blob);
+  const unsigned long long n = ZSTD_getFrameContentSize(frame.data(), frame.size());
+  if (n == ZSTD_CONTENTSIZE_ERROR || n == ZSTD_CONTENTSIZE_UNKNOWN) {
+    return Status::Corruption("the stored " + std::string(what) +
+                              " of the report is not a zstd frame of known size");
+  }
+  std::string out(static_cast<std::size_t>(n), '\0');
+  const std::size_t got = ZSTD_decompress(out.data(), out.size(), frame.data(), frame.size());
+  if (ZSTD_isError(got) || got != n) {
+    return Status::Corruption("the stored " + std::string(what) + " of the report cannot be " +
+                              "decompressed: " +
+                              (ZSTD_isError(got) ? ZSTD_getErrorName(got) : "short frame"));
+  }
+  return out;
+}
+
+}  // namespace
+
 Result<IssuedReport> Reports::Issue(const ReportRequest& r, const Actor& actor) {
   const Instant as_of = r.issued_at.value_or(ledger_.clock().Now());
   IssuedReport out;
@@ -302,16 +346,17 @@ Result<IssuedReport> Reports::Issue(const ReportRequest& r, const Actor& actor) 
   // recorded and its number written beside it. A failure in between leaves a row that `Show`
   // never returns.
   {
-    ISMS_ASSIGN_OR_RETURN(auto ins, conn.Prepare("INSERT INTO reports (contract_id, month, "
-                                                 "issued_at, issued_by, sha256, html, json) "
-                                                 "VALUES ($1, $2, $3, $4, $5, $6, $7)"));
+    ISMS_ASSIGN_OR_RETURN(auto ins,
+                          conn.Prepare("INSERT INTO reports (contract_id, month, issued_at, "
+                                       "issued_by, sha256, html, json, html_zstd, json_zstd) "
+                                       "VALUES ($1, $2, $3, $4, $5, '', '', $6, $7)"));
     ins->BindInt(1, c.id);
     ins->BindText(2, out.month);
     ins->BindInt(3, Ms(as_of));
     ins->BindText(4, out.issued_by);
     ins->BindText(5, out.sha256);
-    ins->BindText(6, out.html);
-    ins->BindText(7, out.json);
+    ins->BindBlob(6, CompressReport(out.html));
+    ins->BindBlob(7, CompressReport(out.json));
     Status s = ins->Run();
     if (!s.ok()) {
       if (s.code() == StatusCode::kAlreadyExists) {
@@ -357,10 +402,10 @@ Result<IssuedReport> Reports::Show(const std::string& contract, const std::strin
   ISMS_RETURN_IF_ERROR(ParseMonth(month).status());
   ISMS_ASSIGN_OR_RETURN(ContractRecord c, ledger_.FindContract(contract));
   std::string sql =
-      "SELECT issued_at, issued_by, sha256, html, json, event_id FROM reports WHERE contract_id = "
-      "$1 AND month = $2 AND event_id IS NOT NULL";
+      "SELECT issued_at, issued_by, sha256, html, json, event_id, html_zstd, json_zstd FROM "
+      "reports WHERE contract_id = $1 AND month = $2 AND event_id IS NOT NULL";
   if (issued_at) sql += " AND issued_at = $3";
-  sql += " ORDER BY issued_at DESC";
+  sql += " ORDER BY issued_at DESC LIMIT 1";  // the latest: the others are never read
   ISMS_ASSIGN_OR_RETURN(auto st, ledger_.connection().Prepare(sql));
   st->BindInt(1, c.id);
   st->BindText(2, month);
@@ -377,8 +422,8 @@ Result<IssuedReport> Reports::Show(const std::string& contract, const std::strin
   out.issued_at = FromMs(st->ColumnInt(0));
   out.issued_by = st->ColumnText(1);
   out.sha256 = st->ColumnText(2);
-  out.html = st->ColumnText(3);
-  out.json = st->ColumnText(4);
+  ISMS_ASSIGN_OR_RETURN(out.html, StoredReportText(*st, 6, 3, "HTML"));
+  ISMS_ASSIGN_OR_RETURN(out.json, StoredReportText(*st, 7, 4, "JSON"));
   out.event_id = st->ColumnInt(5);
   if (Sha256Hex(out.json) != out.sha256) {
     return Status::Corruption("the stored report of " + month + " issued at " +

@@ -158,6 +158,67 @@ TEST_P(ReportStoreTest, EveryStreamedRenderingIsByteForByteThatOfTheWholeReport)
   EXPECT_EQ(shown->json, issued->json);
 }
 
+// `report issue` stores the HTML and JSON compressed, `report show` gives them back byte for
+// byte; a report stored before as text still shows; a changed stored report is refused.
+TEST_P(ReportStoreTest, AnIssuedReportIsStoredCompressedAndShownAsIssued) {
+  NewContract c;
+  c.name = "c";
+  c.start = ParseDate("2026-01-05").value();
+  c.buyer = "Home Office";
+  ASSERT_TRUE(ledger_->CreateContract(c, actor_).ok());
+  Import("reports/march.nessus", "2026-03-02T10:00:00Z");
+  Import("vulns/shop-trivy.json", "2026-03-03T10:00:00Z");
+  clock_.Set(T("2026-04-02T09:00:00Z"));
+  Reports reports(*ledger_);
+  Result<IssuedReport> issued = reports.Issue({"c", "2026-03", std::nullopt}, actor_);
+  ASSERT_TRUE(issued.ok()) << issued.status().ToString();
+  ASSERT_GT(issued->json.size(), 1000u);
+  Result<IssuedReport> shown = reports.Show("c", "2026-03", std::nullopt);
+  ASSERT_TRUE(shown.ok()) << shown.status().ToString();
+  EXPECT_EQ(shown->html, issued->html);
+  EXPECT_EQ(shown->json, issued->json);
+  EXPECT_EQ(shown->sha256, Sha256Hex(issued->json));
+
+  store::Connection& conn = ledger_->connection();
+  auto sizes = conn.Prepare("SELECT length(html), length(json), length(html_zstd), "
+                            "length(json_zstd) FROM reports");
+  ASSERT_TRUE(sizes.ok() && *(*sizes)->Step());
+  EXPECT_EQ((*sizes)->ColumnInt(0), 0) << "the text columns are left empty";
+  EXPECT_EQ((*sizes)->ColumnInt(1), 0);
+  EXPECT_LT((*sizes)->ColumnInt(2) * 3, static_cast<std::int64_t>(issued->html.size()));
+  EXPECT_LT((*sizes)->ColumnInt(3) * 3, static_cast<std::int64_t>(issued->json.size()));
+  sizes->reset();
+
+  // A report issued before migration 15: its text in the text columns.
+  auto old = conn.Prepare("UPDATE reports SET html = $1, json = $2, html_zstd = NULL, "
+                          "json_zstd = NULL");
+  ASSERT_TRUE(old.ok());
+  (*old)->BindText(1, issued->html);
+  (*old)->BindText(2, issued->json);
+  ASSERT_TRUE((*old)->Run().ok());
+  old->reset();
+  shown = reports.Show("c", "2026-03", std::nullopt);
+  ASSERT_TRUE(shown.ok()) << shown.status().ToString();
+  EXPECT_EQ(shown->html, issued->html);
+  EXPECT_EQ(shown->json, issued->json);
+
+  // Changed where it is kept: refused, compressed or not.
+  auto changed = conn.Prepare("UPDATE reports SET json = $1");
+  ASSERT_TRUE(changed.ok());
+  (*changed)->BindText(1, std::string(issued->json).replace(10, 1, " "));
+  ASSERT_TRUE((*changed)->Run().ok());
+  changed->reset();
+  EXPECT_EQ(reports.Show("c", "2026-03", std::nullopt).status().code(), StatusCode::kCorruption);
+  auto damaged = conn.Prepare("UPDATE reports SET json = '', json_zstd = $1");
+  ASSERT_TRUE(damaged.ok());
+  (*damaged)->BindBlob(1, "not a zstd frame");
+  ASSERT_TRUE((*damaged)->Run().ok());
+  damaged->reset();
+  Result<IssuedReport> bad = reports.Show("c", "2026-03", std::nullopt);
+  EXPECT_EQ(bad.status().code(), StatusCode::kCorruption);
+  EXPECT_NE(bad.status().message().find("JSON"), std::string::npos) << bad.status().message();
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, ReportStoreTest, ::testing::Values("sqlite", "postgresql"));
 
 }  // namespace
