@@ -124,7 +124,7 @@ class PieceWriter {
   void Append(std::string_view s) { Done(Copy(Room(s.size()), s)); }
 
   static char* Copy(char* p, std::string_view s) {
-    std::memcpy(p, s.data(), s.size());
+    if (!s.empty()) std::memcpy(p, s.data(), s.size());  // an empty view's data may be null
     return p + s.size();
   }
   template <size_t N>
