@@ -172,8 +172,8 @@ HttpResponse CreateToken(RequestContext& ctx) {
   s.expires = form->Get("expires");
   const std::string me = ctx.principal->name;
   Result<Instant> at = web::ParseWhen("expires", s.expires, /*end_of_day=*/true);
-  Result<app::NewToken> t = at.status();
-  if (at.ok()) t = ctx.services.access->CreateToken(me, *at, s.note, ctx.Actor());
+  Result<app::NewToken> t = at.ok() ? ctx.services.access->CreateToken(me, *at, s.note, ctx.Actor())
+                                     : Result<app::NewToken>(at.status());
   ctx.RecordChange("token.create",
                    "token " + (t.ok() ? std::to_string(t->id) : std::string("-")) + " of " + me,
                    t.status(), MyContracts(ctx),
