@@ -8,6 +8,7 @@
 #include <cstring>
 #include <memory>
 
+#include "app/ledger_internal.h"
 #include "app/report_internal.h"
 #include "app/vulns.h"
 #include "app/vulns_internal.h"
@@ -339,6 +340,7 @@ Result<IssuedReport> Reports::Issue(const ReportRequest& r, const Actor& actor) 
     ISMS_RETURN_IF_ERROR(AppendReport(ReportFormat::kHtml, rep, &rows, out.html));
   }
   out.sha256 = Sha256Hex(out.json);
+  const std::string html_sha256 = Sha256Hex(out.html);
 
   ISMS_ASSIGN_OR_RETURN(ContractRecord c, ledger_.FindContract(r.contract));
   store::Connection& conn = ledger_.connection();
@@ -379,7 +381,7 @@ Result<IssuedReport> Reports::Issue(const ReportRequest& r, const Actor& actor) 
   e.type = "report.submitted";
   e.at = as_of;
   e.note = "monthly vulnerability report (9.5.5), issued by isms";
-  e.attrs = {{"month", out.month}, {"sha256", out.sha256}};
+  e.attrs = {{"month", out.month}, {"sha256", out.sha256}, {"html_sha256", html_sha256}};
   Result<Event> recorded = ledger_.RecordEvent(e, actor);
   if (!recorded.ok()) {
     (void)remove();
@@ -425,10 +427,39 @@ Result<IssuedReport> Reports::Show(const std::string& contract, const std::strin
   ISMS_ASSIGN_OR_RETURN(out.html, StoredReportText(*st, 6, 3, "HTML"));
   ISMS_ASSIGN_OR_RETURN(out.json, StoredReportText(*st, 7, 4, "JSON"));
   out.event_id = st->ColumnInt(5);
-  if (Sha256Hex(out.json) != out.sha256) {
-    return Status::Corruption("the stored report of " + month + " issued at " +
-                              FormatInstant(out.issued_at) + " no longer matches its sha256 " +
-                              out.sha256);
+  const std::string issue = "the stored report of " + month + " issued at " +
+                            FormatInstant(out.issued_at);
+  const std::string json_sha256 = Sha256Hex(out.json);
+  if (json_sha256 != out.sha256) {
+    return Status::Corruption(issue + " no longer matches its sha256 " + out.sha256);
+  }
+  st.reset();
+  // The hashes its report.submitted event recorded: the ledger's events are kept in a Merkle log
+  // with signed checkpoints (`isms audit verify`), so a report changed together with the sha256
+  // beside it is still found out. Events recorded before the HTML's hash was added carry only
+  // the JSON's.
+  ISMS_ASSIGN_OR_RETURN(auto ev,
+                        ledger_.connection().Prepare(std::string("SELECT ") +
+                                                     ledger_internal::kEventColumns +
+                                                     " FROM events WHERE contract_id = $1 AND "
+                                                     "id = $2"));
+  ev->BindInt(1, c.id);
+  ev->BindInt(2, out.event_id);
+  ISMS_ASSIGN_OR_RETURN(bool found, ev->Step());
+  if (!found) {
+    return Status::Corruption(issue + " names its report.submitted event " +
+                              std::to_string(out.event_id) + ", which the ledger does not hold");
+  }
+  ISMS_ASSIGN_OR_RETURN(Event e, ledger_internal::ReadEvent(*ev));
+  if (e.type != "report.submitted" || e.Attr("sha256") != json_sha256) {
+    return Status::Corruption(issue + ": its JSON no longer matches the sha256 that its "
+                              "report.submitted event " + std::to_string(out.event_id) +
+                              " recorded");
+  }
+  if (auto html = e.Attr("html_sha256"); html && *html != Sha256Hex(out.html)) {
+    return Status::Corruption(issue + ": its HTML no longer matches the sha256 that its "
+                              "report.submitted event " + std::to_string(out.event_id) +
+                              " recorded");
   }
   return out;
 }

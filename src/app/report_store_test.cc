@@ -159,7 +159,8 @@ TEST_P(ReportStoreTest, EveryStreamedRenderingIsByteForByteThatOfTheWholeReport)
 }
 
 // `report issue` stores the HTML and JSON compressed, `report show` gives them back byte for
-// byte; a report stored before as text still shows; a changed stored report is refused.
+// byte; a report stored before as text still shows; a changed stored report is refused, even
+// with the sha256 beside it changed too.
 TEST_P(ReportStoreTest, AnIssuedReportIsStoredCompressedAndShownAsIssued) {
   NewContract c;
   c.name = "c";
@@ -201,6 +202,33 @@ TEST_P(ReportStoreTest, AnIssuedReportIsStoredCompressedAndShownAsIssued) {
   ASSERT_TRUE(shown.ok()) << shown.status().ToString();
   EXPECT_EQ(shown->html, issued->html);
   EXPECT_EQ(shown->json, issued->json);
+
+  // Changed together with the sha256 beside it: the hashes its report.submitted event recorded
+  // (in the ledger's Merkle log) find it out, the JSON's as the HTML's.
+  const std::string forged = std::string(issued->json).replace(10, 1, " ");
+  auto both = conn.Prepare("UPDATE reports SET json = $1, sha256 = $2");
+  ASSERT_TRUE(both.ok());
+  (*both)->BindText(1, forged);
+  (*both)->BindText(2, Sha256Hex(forged));
+  ASSERT_TRUE((*both)->Run().ok());
+  both->reset();
+  Result<IssuedReport> refused = reports.Show("c", "2026-03", std::nullopt);
+  EXPECT_EQ(refused.status().code(), StatusCode::kCorruption);
+  EXPECT_NE(refused.status().message().find("its JSON no longer matches the sha256 that its "
+                                            "report.submitted event"),
+            std::string::npos)
+      << refused.status().message();
+  auto html = conn.Prepare("UPDATE reports SET json = $1, sha256 = $2, html = $3");
+  ASSERT_TRUE(html.ok());
+  (*html)->BindText(1, issued->json);
+  (*html)->BindText(2, issued->sha256);
+  (*html)->BindText(3, std::string(issued->html).replace(20, 1, " "));
+  ASSERT_TRUE((*html)->Run().ok());
+  html->reset();
+  refused = reports.Show("c", "2026-03", std::nullopt);
+  EXPECT_EQ(refused.status().code(), StatusCode::kCorruption);
+  EXPECT_NE(refused.status().message().find("its HTML no longer matches"), std::string::npos)
+      << refused.status().message();
 
   // Changed where it is kept: refused, compressed or not.
   auto changed = conn.Prepare("UPDATE reports SET json = $1");

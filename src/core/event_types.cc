@@ -39,8 +39,10 @@ constexpr AttrSpec kBuyerTest[] = {
     {"root_cause", S::kIdentifierList, false,
      "root-cause identifiers of the weaknesses found (required with weakness=yes)"},
     {"weakness", S::kYesNo, true, "whether it revealed a breach or weakness"}};
-constexpr AttrSpec kReport[] = {{"month", S::kMonth, true, "the Month reported"},
-                                {"sha256", S::kSha256, true, "sha256 of the report as delivered"}};
+constexpr AttrSpec kReport[] = {
+    {"month", S::kMonth, true, "the Month reported"},
+    {"sha256", S::kSha256, true, "sha256 of the report as delivered"},
+    {"html_sha256", S::kSha256, false, "sha256 of its printable HTML (isms report issue)"}};
 constexpr AttrSpec kAuditPurged[] = {
     {"before", S::kDate, true, "records older than this London date were purged"},
     {"chunks", S::kIdentifier, true, "how many chunks were purged"},
