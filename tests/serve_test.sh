@@ -251,7 +251,9 @@ cp "$dir/server.pem" "$dir/live.pem"
 cp "$dir/server.key" "$dir/live.key"
 start_one --syslog-tls 127.0.0.1:0 --tls-cert "$dir/live.pem" --tls-key "$dir/live.key"
 fingerprint() { openssl x509 -noout -fingerprint -sha256 | cut -d= -f2; }
-served() { echo | timeout 5 openssl s_client -connect "127.0.0.1:$port" 2>/dev/null | fingerprint; }
+served() {  # served [PORT]: the fingerprint of the certificate served on PORT (default $port)
+  echo | timeout 5 openssl s_client -connect "127.0.0.1:${1:-$port}" 2>/dev/null | fingerprint
+}
 check "syslog tls: serves the certificate of --tls-cert" "$(fingerprint <"$dir/server.pem")" "$(served)"
 mkfifo "$dir/open"
 timeout 20 openssl s_client -quiet -connect "127.0.0.1:$port" <"$dir/open" >/dev/null 2>&1 &
@@ -420,10 +422,8 @@ cp "$dir/renewed.pem" "$dir/live.pem"
 cp "$dir/renewed.key" "$dir/live.key"
 kill -HUP "$server"
 for _ in $(seq 50); do grep -q 'new HTTPS connections use' "$dir/err" && break; sleep 0.1; done
-check "https: SIGHUP reloads the certificate" \
-  "$(openssl x509 -noout -fingerprint -sha256 <"$dir/renewed.pem" | cut -d= -f2)" \
-  "$(echo | timeout 5 openssl s_client -connect "127.0.0.1:$https_port" 2>/dev/null |
-    openssl x509 -noout -fingerprint -sha256 | cut -d= -f2)"
+check "https: SIGHUP reloads the certificate" "$(fingerprint <"$dir/renewed.pem")" \
+  "$(served "$https_port")"
 check "https: still serving after SIGHUP" '{"status":"ok"}' \
   "$(curl -s --cacert "$dir/ca.pem" "https://127.0.0.1:$https_port/healthz")"
 stop

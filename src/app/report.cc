@@ -1,17 +1,16 @@
 #include "app/report.h"
 
 #include <openssl/evp.h>
-#include <zstd.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
-#include <memory>
+#include <limits>
 
 #include "app/ledger_internal.h"
 #include "app/report_internal.h"
 #include "app/vulns.h"
 #include "app/vulns_internal.h"
+#include "audit/zstd_frame.h"
 #include "core/vuln_rules.h"
 
 namespace isms::app {
@@ -284,39 +283,20 @@ Result<MonthlyReport> Reports::BuildAt(const ReportRequest& req, Instant as_of, 
 
 namespace {
 
-// An issued report's text as stored: one zstd frame (its size in the header), made on two
-// threads where the library has them (620 MB of HTML and JSON: about 0.6 s, 30 MB).
-std::string CompressReport(std::string_view text) {
-  std::unique_ptr<ZSTD_CCtx, std::size_t (*)(ZSTD_CCtx*)> cctx(ZSTD_createCCtx(), ZSTD_freeCCtx);
-  if (!cctx) std::abort();
-  (void)ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_compressionLevel, 3);
-  (void)ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_nbWorkers, 2);  // ignored without threads
-  (void)ZSTD_CCtx_setPledgedSrcSize(cctx.get(), text.size());
-  std::string out(ZSTD_compressBound(text.size()), '\0');
-  const std::size_t n =
-      ZSTD_compress2(cctx.get(), out.data(), out.size(), text.data(), text.size());
-  if (ZSTD_isError(n)) std::abort();  // cannot happen with a buffer of the bound's size
-  out.resize(n);
-  return out;
-}
+// The level of an issued report's zstd frames, made on two threads: its 620 MB of HTML and JSON
+// (docs/benchmarks.md) are stored in 20 MB.
+constexpr int kReportLevel = 3;
+constexpr int kReportWorkers = 2;
 
 // `what` of a stored report, from its compressed column (`blob`), else its text column (`text`:
 // reports issued before they were stored compressed).
 Result<std::string> StoredReportText(const store::Statement& st, int blob, int text,
                                      std::string_view what) {
   if (st.IsNull(blob)) return st.ColumnText(text);
-  const std::string frame = st.ColumnBlob(blob);
-  const unsigned long long n = ZSTD_getFrameContentSize(frame.data(), frame.size());
-  if (n == ZSTD_CONTENTSIZE_ERROR || n == ZSTD_CONTENTSIZE_UNKNOWN) {
-    return Status::Corruption("the stored " + std::string(what) +
-                              " of the report is not a zstd frame of known size");
-  }
-  std::string out(static_cast<std::size_t>(n), '\0');
-  const std::size_t got = ZSTD_decompress(out.data(), out.size(), frame.data(), frame.size());
-  if (ZSTD_isError(got) || got != n) {
-    return Status::Corruption("the stored " + std::string(what) + " of the report cannot be " +
-                              "decompressed: " +
-                              (ZSTD_isError(got) ? ZSTD_getErrorName(got) : "short frame"));
+  Result<std::string> out =
+      audit::DecompressFrame(st.ColumnBlob(blob), std::numeric_limits<std::size_t>::max());
+  if (!out.ok()) {
+    return out.status().WithContext("the stored " + std::string(what) + " of the report");
   }
   return out;
 }
@@ -357,8 +337,8 @@ Result<IssuedReport> Reports::Issue(const ReportRequest& r, const Actor& actor) 
     ins->BindInt(3, Ms(as_of));
     ins->BindText(4, out.issued_by);
     ins->BindText(5, out.sha256);
-    ins->BindBlob(6, CompressReport(out.html));
-    ins->BindBlob(7, CompressReport(out.json));
+    ins->BindBlob(6, audit::CompressFrame(out.html, kReportLevel, kReportWorkers));
+    ins->BindBlob(7, audit::CompressFrame(out.json, kReportLevel, kReportWorkers));
     Status s = ins->Run();
     if (!s.ok()) {
       if (s.code() == StatusCode::kAlreadyExists) {

@@ -387,7 +387,7 @@ const std::vector<store::Migration>& Migrations() {
        "DROP INDEX IF EXISTS obligations_by_urgency; " +
            ledger_internal::CreateUrgencyIndex(store::Engine::kPostgres)},
       // An issued report's HTML and JSON stored compressed (zstd) in columns of their own: the
-      // report of docs/benchmarks.md (400,000 findings) is 620 MB of text, 30 MB compressed.
+      // report of docs/benchmarks.md (400,000 findings) is 620 MB of text, 20 MB compressed.
       // Rows issued before keep their text in `html` and `json`; new rows leave those empty.
       // On PostgreSQL the compressed columns are kept out of line as they are, not compressed
       // again by the server.

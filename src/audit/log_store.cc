@@ -1,7 +1,5 @@
 #include "audit/log_store.h"
 
-#include <zstd.h>
-
 #include <algorithm>
 #include <atomic>
 #include <bit>
@@ -16,6 +14,7 @@
 #include <utility>
 
 #include "audit/checkpoint.h"
+#include "audit/zstd_frame.h"
 
 namespace isms::audit {
 namespace {
@@ -227,35 +226,10 @@ void EncodeEntry(std::string& out, const StoredEntry& e) {
   EncodeEntry(out, ViewOf(e));
 }
 
-std::string Compress(std::string_view raw, int level) {
-  thread_local std::unique_ptr<ZSTD_CCtx, std::size_t (*)(ZSTD_CCtx*)> cctx(ZSTD_createCCtx(),
-                                                                            ZSTD_freeCCtx);
-  // The bound is several MB for a tail batch: a buffer kept per thread spares zeroing (and
-  // page-faulting) that much for each call; the result is only the compressed bytes.
-  thread_local std::string buffer;
-  const std::size_t bound = ZSTD_compressBound(raw.size());
-  if (buffer.size() < bound) buffer.resize(bound);
-  std::size_t n =
-      ZSTD_compressCCtx(cctx.get(), buffer.data(), bound, raw.data(), raw.size(), level);
-  if (ZSTD_isError(n)) std::abort();
-  return std::string(buffer.data(), n);
-}
+std::string Compress(std::string_view raw, int level) { return CompressFrame(raw, level); }
 
 Result<std::string> Decompress(std::string_view blob) {
-  unsigned long long n = ZSTD_getFrameContentSize(blob.data(), blob.size());
-  if (n == ZSTD_CONTENTSIZE_ERROR || n == ZSTD_CONTENTSIZE_UNKNOWN || n > kMaxBlockBytes) {
-    return Status::Corruption("not a zstd frame of known size");
-  }
-  thread_local std::unique_ptr<ZSTD_DCtx, std::size_t (*)(ZSTD_DCtx*)> dctx(ZSTD_createDCtx(),
-                                                                            ZSTD_freeDCtx);
-  std::string out(static_cast<std::size_t>(n), '\0');
-  std::size_t got =
-      ZSTD_decompressDCtx(dctx.get(), out.data(), out.size(), blob.data(), blob.size());
-  if (ZSTD_isError(got) || got != n) {
-    return Status::Corruption(std::string("zstd: ") +
-                              (ZSTD_isError(got) ? ZSTD_getErrorName(got) : "short frame"));
-  }
-  return out;
+  return DecompressFrame(blob, kMaxBlockBytes);
 }
 
 Status DecodeEntries(std::string_view blob, std::vector<StoredEntry>& out) {

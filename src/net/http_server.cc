@@ -83,7 +83,7 @@ struct HttpServer::Impl {
 
   std::atomic<std::uint64_t> connections{0}, requests{0}, tls_failures{0}, refused{0},
       refused_connections{0};
-  std::chrono::steady_clock::time_point last_limit_log{};  // under log_mu
+  LogThrottle limit_log;  // under log_mu
 
   void Log(const std::string& line) {
     std::lock_guard<std::mutex> lock(log_mu);
@@ -104,8 +104,8 @@ struct HttpServer::Impl {
     std::lock_guard<std::mutex> lock(tls_mu);
     return tls;
   }
-  // Makes the TLS context again from the certificate and key files; the old one stays in use
-  // when that fails.
+  // Makes the TLS context (again) from the certificate and key files; the one in use stays when
+  // that fails.
   Status ReloadTls();
   // Waits for the next signal: SIGHUP reloads the certificate, SIGINT and SIGTERM stop.
   void WaitForSignal();
@@ -343,9 +343,7 @@ void HttpServer::Impl::Accept(tcp::acceptor& acceptor) {
       const std::uint64_t n = ++refused_connections;
       s.close(e);
       std::lock_guard<std::mutex> lock(log_mu);
-      const auto now = std::chrono::steady_clock::now();
-      if (now - last_limit_log >= std::chrono::seconds(1)) {
-        last_limit_log = now;
+      if (limit_log.Due()) {
         log << "isms serve: refused a connection from " << remote << ": " << open
             << " connections are open, the most --max-connections allows (" << n
             << " refused so far)" << std::endl;
@@ -402,13 +400,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Create(const HttpServerOptions& 
   if (options.max_connections == 0) {
     return Status::InvalidArgument("--max-connections must be at least 1");
   }
-  if (options.tls) {
-    TlsFiles files;
-    files.cert = options.tls_cert;
-    files.key = options.tls_key;
-    ISMS_ASSIGN_OR_RETURN(std::unique_ptr<asio::ssl::context> ctx, MakeServerTlsContext(files));
-    impl->tls = std::move(ctx);
-  }
+  if (options.tls) ISMS_RETURN_IF_ERROR(impl->ReloadTls());
   for (const std::string& text : options.listen) {
     ISMS_ASSIGN_OR_RETURN(ListenAddress la, ParseListenAddress(text));
     if (!options.tls && !la.address.is_loopback()) {

@@ -9,6 +9,7 @@
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -27,6 +28,21 @@ Result<ListenAddress> ParseListenAddress(const std::string& text);
 
 // "127.0.0.1:8443", "[::1]:8443".
 std::string EndpointText(const boost::asio::ip::address& a, unsigned short port);
+
+// A log line that repeats (a refused connection, a dropped datagram) is written at most once a
+// second, with the count so far. Not thread-safe: its caller serialises.
+class LogThrottle {
+ public:
+  bool Due() {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_ < std::chrono::seconds(1)) return false;
+    last_ = now;
+    return true;
+  }
+
+ private:
+  std::chrono::steady_clock::time_point last_{};
+};
 
 struct TlsFiles {
   std::string cert, key;   // PEM: the certificate (chain) and its private key

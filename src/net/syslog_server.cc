@@ -224,7 +224,7 @@ struct SyslogServer::Impl {
   std::set<std::shared_ptr<SessionBase>> sessions;
   std::vector<std::string> listening;
   bool stopping = false;
-  std::chrono::steady_clock::time_point last_drop_log{}, last_limit_log{};
+  LogThrottle drop_log, limit_log;  // the listeners' thread's
   AuditRecord parsed;  // Parse's record: used by the listeners' thread only
 
   std::atomic<std::uint64_t> received{0}, committed{0}, batches{0}, udp_dropped{0}, refused{0},
@@ -516,9 +516,7 @@ void SyslogServer::Impl::Admit(tcp::socket s, bool is_tls) {
   }
   if (sessions.size() >= options.max_connections) {
     const std::uint64_t n = over_limit.fetch_add(1, std::memory_order_relaxed) + 1;
-    auto t = std::chrono::steady_clock::now();
-    if (t - last_limit_log >= std::chrono::seconds(1)) {
-      last_limit_log = t;
+    if (limit_log.Due()) {
       Log(std::string("refused ") + (is_tls ? "tls" : "tcp") + " connection from " +
           peer.address().to_string() + ": " + std::to_string(sessions.size()) +
           " connections are open, the most --syslog-max-connections allows (" +
@@ -562,9 +560,7 @@ void SyslogServer::Impl::OnDatagram(UdpListener& u, size_t n, Instant now) {
   if (queue.TryPush(one)) return;
   std::uint64_t dropped = udp_dropped.fetch_add(1, std::memory_order_relaxed) + 1;
   received.fetch_sub(1, std::memory_order_relaxed);
-  auto t = std::chrono::steady_clock::now();
-  if (t - last_drop_log >= std::chrono::seconds(1)) {
-    last_drop_log = t;
+  if (drop_log.Due()) {
     Log("queue full: dropped udp datagrams (" + std::to_string(dropped) + " so far)");
   }
 }

@@ -53,6 +53,13 @@ std::string MakeTempDir() {
   return dir != nullptr ? std::string(dir) : std::string();
 }
 
+// A folder made for one test, removed with what it holds when the test ends, passed or failed
+// (declared before the connections opened in it, so that they close first).
+struct TempDir {
+  const std::string path = MakeTempDir();
+  ~TempDir() { std::filesystem::remove_all(path); }
+};
+
 // Text that trips up escaping: COPY's specials, a literal \N, empty vs NULL, UTF-8.
 const std::vector<std::optional<std::string>>& AwkwardTexts() {
   static const std::vector<std::optional<std::string>> texts = {
@@ -1098,7 +1105,8 @@ TEST(StoreUrl, PasswordsAreRedacted) {
 }
 
 TEST(StoreSqlite, NewFileAndFoldersAreCreatedPrivate) {
-  const std::string dir = MakeTempDir();
+  const TempDir tmp;
+  const std::string& dir = tmp.path;
   const std::string path = dir + "/a/b/isms.db";
   {
     auto c = Connection::Open("sqlite:" + path);
@@ -1110,11 +1118,11 @@ TEST(StoreSqlite, NewFileAndFoldersAreCreatedPrivate) {
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   ASSERT_EQ(::stat((dir + "/a/b").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0077, 0u);
-  std::filesystem::remove_all(dir);
 }
 
 TEST(StoreSqlite, UsesWalAndForeignKeys) {
-  const std::string dir = MakeTempDir();
+  const TempDir tmp;
+  const std::string& dir = tmp.path;
   auto c = Connection::Open("sqlite:" + dir + "/s.db");
   ASSERT_TRUE(c.ok());
   auto mode = (*c)->Prepare("PRAGMA journal_mode");
@@ -1126,13 +1134,13 @@ TEST(StoreSqlite, UsesWalAndForeignKeys) {
   mode->reset();
   fk->reset();
   c->reset();
-  std::filesystem::remove_all(dir);
 }
 
 // Regression: a statement left on a row at commit kept its snapshot open, so the write-ahead
 // log was never checkpointed and grew without bound (52 GB over 600,000 small transactions).
 TEST(StoreSqlite, WalIsCheckpointedEvenWhenAStatementIsLeftOnARowAtCommit) {
-  const std::string dir = MakeTempDir();
+  const TempDir tmp;
+  const std::string& dir = tmp.path;
   auto c = Connection::Open("sqlite:" + dir + "/wal.db");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   ASSERT_TRUE((*c)->Execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)").ok());
@@ -1154,7 +1162,6 @@ TEST(StoreSqlite, WalIsCheckpointedEvenWhenAStatementIsLeftOnARowAtCommit) {
   EXPECT_LT(std::filesystem::file_size(dir + "/wal.db-wal"), 8u << 20);
   EXPECT_GT(std::filesystem::file_size(dir + "/wal.db"), 4u << 20) << "data reached the database";
   c->reset();
-  std::filesystem::remove_all(dir);
 }
 
 std::string JournalMode(Connection& c) {
@@ -1183,7 +1190,8 @@ Status InsertRows(Connection& c, int from, int count) {
 // through a rollback journal, not into the write-ahead log; its end puts the store back in WAL
 // mode, committed or rolled back.
 TEST(StoreSqlite, LargeTransactionAloneWritesThroughARollbackJournalThenBackToWal) {
-  const std::string dir = MakeTempDir();
+  const TempDir tmp;
+  const std::string& dir = tmp.path;
   const std::string path = dir + "/large.db";
   auto c = Connection::Open("sqlite:" + path);
   ASSERT_TRUE(c.ok()) << c.status().ToString();
@@ -1217,13 +1225,13 @@ TEST(StoreSqlite, LargeTransactionAloneWritesThroughARollbackJournalThenBackToWa
   EXPECT_EQ(JournalMode(conn), "wal");
   EXPECT_EQ(CountRows(conn), 20100);
   c->reset();
-  std::filesystem::remove_all(dir);
 }
 
 // With another connection open (a server's, say) the store stays in WAL mode, where that
 // connection reads the last commit throughout; nothing waits.
 TEST(StoreSqlite, LargeTransactionIsAPlainOneWhileAnotherConnectionHasTheStore) {
-  const std::string dir = MakeTempDir();
+  const TempDir tmp;
+  const std::string& dir = tmp.path;
   const std::string url = "sqlite:" + dir + "/shared.db";
   auto a = Connection::Open(url);
   auto b = Connection::Open(url);
@@ -1243,12 +1251,12 @@ TEST(StoreSqlite, LargeTransactionIsAPlainOneWhileAnotherConnectionHasTheStore) 
   EXPECT_EQ(JournalMode(**b), "wal");
   a->reset();
   b->reset();
-  std::filesystem::remove_all(dir);
 }
 
 // A connection opened while a large transaction writes waits for it to end, then sees it whole.
 TEST(StoreSqlite, ConnectionOpenedDuringALargeTransactionWaitsForItsEnd) {
-  const std::string dir = MakeTempDir();
+  const TempDir tmp;
+  const std::string& dir = tmp.path;
   const std::string url = "sqlite:" + dir + "/wait.db";
   auto a = Connection::Open(url);
   ASSERT_TRUE(a.ok());
@@ -1276,13 +1284,13 @@ TEST(StoreSqlite, ConnectionOpenedDuringALargeTransactionWaitsForItsEnd) {
   EXPECT_EQ(seen, 5000);
   EXPECT_EQ(mode, "wal");
   a->reset();
-  std::filesystem::remove_all(dir);
 }
 
 // A large transaction cut short (the process killed mid-write, its pages partly in the store)
 // leaves a hot journal: the next connection opened rolls the store back from it, whole.
 TEST(StoreSqlite, LargeTransactionCutShortIsRolledBackByTheNextConnection) {
-  const std::string dir = MakeTempDir();
+  const TempDir tmp;
+  const std::string& dir = tmp.path;
   const std::string path = dir + "/cut.db";
   {
     auto c = Connection::Open("sqlite:" + path);
@@ -1319,7 +1327,6 @@ TEST(StoreSqlite, LargeTransactionCutShortIsRolledBackByTheNextConnection) {
   check->reset();
   EXPECT_EQ(JournalMode(**c), "wal");
   c->reset();
-  std::filesystem::remove_all(dir);
 }
 
 TEST(StoreText, SnippetFoldsWhitespaceAndStopsNear80) {
