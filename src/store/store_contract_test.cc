@@ -1133,7 +1133,6 @@ TEST(StoreSqlite, UsesWalAndForeignKeys) {
   EXPECT_EQ((*fk)->ColumnInt(0), 1);
   mode->reset();
   fk->reset();
-  c->reset();
 }
 
 // Regression: a statement left on a row at commit kept its snapshot open, so the write-ahead
@@ -1161,7 +1160,6 @@ TEST(StoreSqlite, WalIsCheckpointedEvenWhenAStatementIsLeftOnARowAtCommit) {
   // 3,000 rows of 2 kB are 6 MB of data; without checkpoints the log holds every page written.
   EXPECT_LT(std::filesystem::file_size(dir + "/wal.db-wal"), 8u << 20);
   EXPECT_GT(std::filesystem::file_size(dir + "/wal.db"), 4u << 20) << "data reached the database";
-  c->reset();
 }
 
 std::string JournalMode(Connection& c) {
@@ -1224,7 +1222,6 @@ TEST(StoreSqlite, LargeTransactionAloneWritesThroughARollbackJournalThenBackToWa
   }  // rolled back
   EXPECT_EQ(JournalMode(conn), "wal");
   EXPECT_EQ(CountRows(conn), 20100);
-  c->reset();
 }
 
 // With another connection open (a server's, say) the store stays in WAL mode, where that
@@ -1249,8 +1246,6 @@ TEST(StoreSqlite, LargeTransactionIsAPlainOneWhileAnotherConnectionHasTheStore) 
   }
   EXPECT_EQ(CountRows(**b), 5010);
   EXPECT_EQ(JournalMode(**b), "wal");
-  a->reset();
-  b->reset();
 }
 
 // A connection opened while a large transaction writes waits for it to end, then sees it whole.
@@ -1283,7 +1278,6 @@ TEST(StoreSqlite, ConnectionOpenedDuringALargeTransactionWaitsForItsEnd) {
   EXPECT_TRUE(seen_after_commit) << "the other connection opened before the commit";
   EXPECT_EQ(seen, 5000);
   EXPECT_EQ(mode, "wal");
-  a->reset();
 }
 
 // A large transaction cut short (the process killed mid-write, its pages partly in the store)
@@ -1326,7 +1320,6 @@ TEST(StoreSqlite, LargeTransactionCutShortIsRolledBackByTheNextConnection) {
   EXPECT_EQ((*check)->ColumnText(0), "ok");
   check->reset();
   EXPECT_EQ(JournalMode(**c), "wal");
-  c->reset();
 }
 
 TEST(StoreText, SnippetFoldsWhitespaceAndStopsNear80) {
