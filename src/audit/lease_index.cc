@@ -1,7 +1,11 @@
 #include "audit/lease_index.h"
 
 #include <algorithm>
+#include <functional>
+#include <iterator>
 #include <limits>
+#include <map>
+#include <set>
 
 namespace isms::audit {
 namespace {
@@ -159,77 +163,129 @@ Status LeaseIndex::SetEnd(const Lease& l, Instant to, std::uint64_t last_leaf) {
   return st->Run();
 }
 
-Status LeaseIndex::Grant(const std::string& ip, const std::string& host, const std::string& mac,
-                         Instant at, std::chrono::milliseconds length, std::uint64_t leaf) {
+namespace {
+
+// The rules of Grant and Release, once for both the stored index and its rebuild in memory
+// (LeaseReplay), so that `verify` compares the stored rows with what the same rules give.
+// `Rows` provides, for one address: Prev(at) (the lease starting at or before `at`, latest
+// first), EachAfter(at, fn) (the leases starting after `at`, in order, until fn returns false),
+// Delete, SetEnd and Insert; each returns a Status (Prev a Result<std::optional<Lease>>).
+template <class Rows>
+Status ApplyGrant(Rows& rows, const std::string& ip, const std::string& host,
+                  const std::string& mac, Instant at, std::chrono::milliseconds length,
+                  std::uint64_t leaf) {
   Lease n{ip, host, mac, at, at + length, leaf, leaf};
   // The lease in force at `at` (or ending exactly then).
-  ISMS_ASSIGN_OR_RETURN(auto prev_st, conn_.Prepare(std::string("SELECT ") + kColumns +
-                                                    " FROM audit_leases WHERE contract_id = $1 "
-                                                    "AND ip = $2 AND start_ms <= $3 ORDER BY "
-                                                    "start_ms DESC LIMIT 1"));
-  prev_st->BindInt(1, contract_id_);
-  prev_st->BindBlob(2, ip);
-  prev_st->BindInt(3, Ms(at));
-  ISMS_ASSIGN_OR_RETURN(bool has_prev, prev_st->Step());
-  if (has_prev) {
-    Lease prev = Row(*prev_st);
-    prev_st.reset();
-    if (prev.to >= at && SameHolder(prev, host, mac)) {
-      n.from = prev.from;
-      n.to = std::max(prev.to, n.to);
-      n.first_leaf = prev.first_leaf;
-      n.last_leaf = std::max(prev.last_leaf, leaf);
-      if (n.host.empty()) n.host = prev.host;
-      ISMS_RETURN_IF_ERROR(Delete(prev));
-    } else if (prev.to > at) {
-      ISMS_RETURN_IF_ERROR(prev.from == at ? Delete(prev) : SetEnd(prev, at, prev.last_leaf));
+  ISMS_ASSIGN_OR_RETURN(std::optional<Lease> prev, rows.Prev(ip, at));
+  if (prev) {
+    if (prev->to >= at && SameHolder(*prev, host, mac)) {
+      n.from = prev->from;
+      n.to = std::max(prev->to, n.to);
+      n.first_leaf = prev->first_leaf;
+      n.last_leaf = std::max(prev->last_leaf, leaf);
+      if (n.host.empty()) n.host = prev->host;
+      ISMS_RETURN_IF_ERROR(rows.Delete(*prev));
+    } else if (prev->to > at) {
+      ISMS_RETURN_IF_ERROR(prev->from == at ? rows.Delete(*prev)
+                                            : rows.SetEnd(*prev, at, prev->last_leaf));
     }
   }
   // Leases of the address that begin during the new one: the same holder's merge into it,
   // another holder's ends it.
-  ISMS_ASSIGN_OR_RETURN(auto next_st, conn_.Prepare(std::string("SELECT ") + kColumns +
-                                                    " FROM audit_leases WHERE contract_id = $1 "
-                                                    "AND ip = $2 AND start_ms > $3 ORDER BY "
-                                                    "start_ms"));
-  next_st->BindInt(1, contract_id_);
-  next_st->BindBlob(2, ip);
-  next_st->BindInt(3, Ms(at));
   std::vector<Lease> merged;
-  while (true) {
-    ISMS_ASSIGN_OR_RETURN(bool row, next_st->Step());
-    if (!row) break;
-    Lease x = Row(*next_st);
-    if (x.from > n.to) break;
+  ISMS_RETURN_IF_ERROR(rows.EachAfter(ip, at, [&](Lease&& x) {
+    if (x.from > n.to) return false;
     if (SameHolder(x, n.host, n.mac)) {
       n.to = std::max(n.to, x.to);
       n.last_leaf = std::max(n.last_leaf, x.last_leaf);
       merged.push_back(std::move(x));
-      continue;
+      return true;
     }
     n.to = std::min(n.to, x.from);
-    break;
-  }
-  next_st.reset();
-  for (const Lease& x : merged) ISMS_RETURN_IF_ERROR(Delete(x));
-  return Insert(n);
+    return false;
+  }));
+  for (const Lease& x : merged) ISMS_RETURN_IF_ERROR(rows.Delete(x));
+  return rows.Insert(n);
 }
 
-Status LeaseIndex::Release(const std::string& ip, const std::string& host, const std::string& mac,
-                           Instant at, std::uint64_t leaf) {
+template <class Rows>
+Status ApplyRelease(Rows& rows, const std::string& ip, const std::string& host,
+                    const std::string& mac, Instant at, std::uint64_t leaf) {
+  ISMS_ASSIGN_OR_RETURN(std::optional<Lease> prev, rows.Prev(ip, at));
+  if (!prev) return Status::Ok();
+  const bool holder = !mac.empty() ? prev->mac == mac : !host.empty() && prev->host == host;
+  if (!holder || prev->to <= at) return Status::Ok();
+  return prev->from == at ? rows.Delete(*prev) : rows.SetEnd(*prev, at, leaf);
+}
+
+}  // namespace
+
+Result<std::optional<Lease>> LeaseIndex::Prev(const std::string& ip, Instant at) {
   ISMS_ASSIGN_OR_RETURN(auto st, conn_.Prepare(std::string("SELECT ") + kColumns +
-                                               " FROM audit_leases WHERE contract_id = $1 AND ip "
-                                               "= $2 AND start_ms <= $3 ORDER BY start_ms DESC "
-                                               "LIMIT 1"));
+                                               " FROM audit_leases WHERE contract_id = $1 "
+                                               "AND ip = $2 AND start_ms <= $3 ORDER BY "
+                                               "start_ms DESC LIMIT 1"));
   st->BindInt(1, contract_id_);
   st->BindBlob(2, ip);
   st->BindInt(3, Ms(at));
   ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
-  if (!row) return Status::Ok();
-  Lease prev = Row(*st);
-  st.reset();
-  const bool holder = !mac.empty() ? prev.mac == mac : !host.empty() && prev.host == host;
-  if (!holder || prev.to <= at) return Status::Ok();
-  return prev.from == at ? Delete(prev) : SetEnd(prev, at, leaf);
+  if (!row) return std::optional<Lease>();
+  return std::optional<Lease>(Row(*st));
+}
+
+Status LeaseIndex::EachAfter(const std::string& ip, Instant at,
+                             const std::function<bool(Lease&&)>& fn) {
+  ISMS_ASSIGN_OR_RETURN(auto st, conn_.Prepare(std::string("SELECT ") + kColumns +
+                                               " FROM audit_leases WHERE contract_id = $1 "
+                                               "AND ip = $2 AND start_ms > $3 ORDER BY "
+                                               "start_ms"));
+  st->BindInt(1, contract_id_);
+  st->BindBlob(2, ip);
+  st->BindInt(3, Ms(at));
+  while (true) {
+    ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row || !fn(Row(*st))) return Status::Ok();
+  }
+}
+
+// The stored rows of one contract, for ApplyGrant and ApplyRelease.
+struct LeaseIndex::SqlRows {
+  LeaseIndex& x;
+  Result<std::optional<Lease>> Prev(const std::string& ip, Instant at) { return x.Prev(ip, at); }
+  Status EachAfter(const std::string& ip, Instant at, const std::function<bool(Lease&&)>& fn) {
+    return x.EachAfter(ip, at, fn);
+  }
+  Status Delete(const Lease& l) { return x.Delete(l); }
+  Status SetEnd(const Lease& l, Instant to, std::uint64_t last_leaf) {
+    return x.SetEnd(l, to, last_leaf);
+  }
+  Status Insert(const Lease& l) { return x.Insert(l); }
+};
+
+Status LeaseIndex::Grant(const std::string& ip, const std::string& host, const std::string& mac,
+                         Instant at, std::chrono::milliseconds length, std::uint64_t leaf) {
+  SqlRows rows{*this};
+  return ApplyGrant(rows, ip, host, mac, at, length, leaf);
+}
+
+Status LeaseIndex::Release(const std::string& ip, const std::string& host, const std::string& mac,
+                           Instant at, std::uint64_t leaf) {
+  SqlRows rows{*this};
+  return ApplyRelease(rows, ip, host, mac, at, leaf);
+}
+
+Result<std::vector<Lease>> LeaseIndex::All() {
+  ISMS_ASSIGN_OR_RETURN(auto st, conn_.Prepare(std::string("SELECT ") + kColumns +
+                                               " FROM audit_leases WHERE contract_id = $1 "
+                                               "ORDER BY ip, start_ms"));
+  st->BindInt(1, contract_id_);
+  std::vector<Lease> out;
+  while (true) {
+    ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) break;
+    out.push_back(Row(*st));
+  }
+  return out;
 }
 
 Result<std::uint64_t> LeaseIndex::DropStartedBy(std::span<const std::uint64_t> leaves) {
@@ -251,6 +307,87 @@ Status LeaseIndex::DropEndedBefore(Instant t) {
   st->BindInt(1, contract_id_);
   st->BindInt(2, Ms(t));
   return st->Run();
+}
+
+// The rows of the rebuild in memory, for ApplyGrant and ApplyRelease: keyed by address, then by
+// start, as the stored table's primary key.
+struct LeaseReplay::MemoryRows {
+  LeaseReplay& x;
+  Result<std::optional<Lease>> Prev(const std::string& ip, Instant at) {
+    auto a = x.rows_.find(ip);
+    if (a == x.rows_.end()) return std::optional<Lease>();
+    auto it = a->second.upper_bound(Ms(at));
+    if (it == a->second.begin()) return std::optional<Lease>();
+    return std::optional<Lease>(std::prev(it)->second);
+  }
+  Status EachAfter(const std::string& ip, Instant at, const std::function<bool(Lease&&)>& fn) {
+    auto a = x.rows_.find(ip);
+    if (a == x.rows_.end()) return Status::Ok();
+    for (auto it = a->second.upper_bound(Ms(at)); it != a->second.end(); ++it) {
+      if (!fn(Lease(it->second))) break;
+    }
+    return Status::Ok();
+  }
+  Status Delete(const Lease& l) {
+    auto a = x.rows_.find(l.ip);
+    if (a != x.rows_.end()) a->second.erase(Ms(l.from));
+    return Status::Ok();
+  }
+  Status SetEnd(const Lease& l, Instant to, std::uint64_t last_leaf) {
+    auto a = x.rows_.find(l.ip);
+    if (a == x.rows_.end()) return Status::Ok();
+    auto it = a->second.find(Ms(l.from));
+    if (it != a->second.end()) {
+      it->second.to = to;
+      it->second.last_leaf = last_leaf;
+    }
+    return Status::Ok();
+  }
+  Status Insert(const Lease& l) {
+    if (!x.rows_[l.ip].emplace(Ms(l.from), l).second) {
+      // The stored table's primary key would refuse it the same way.
+      return Status::AlreadyExists("a lease of " + l.ip + " already starts then");
+    }
+    return Status::Ok();
+  }
+};
+
+Status LeaseReplay::Seed(const Lease& l) {
+  MemoryRows rows{*this};
+  return rows.Insert(l);
+}
+
+Status LeaseReplay::Grant(const std::string& ip, const std::string& host, const std::string& mac,
+                          Instant at, std::chrono::milliseconds length, std::uint64_t leaf) {
+  MemoryRows rows{*this};
+  return ApplyGrant(rows, ip, host, mac, at, length, leaf);
+}
+
+Status LeaseReplay::Release(const std::string& ip, const std::string& host,
+                            const std::string& mac, Instant at, std::uint64_t leaf) {
+  MemoryRows rows{*this};
+  return ApplyRelease(rows, ip, host, mac, at, leaf);
+}
+
+void LeaseReplay::DropStartedBy(std::span<const std::uint64_t> leaves) {
+  const std::set<std::uint64_t> drop(leaves.begin(), leaves.end());
+  for (auto& [ip, by_start] : rows_) {
+    std::erase_if(by_start, [&](const auto& kv) { return drop.contains(kv.second.first_leaf); });
+  }
+}
+
+void LeaseReplay::DropEndedBefore(Instant t) {
+  for (auto& [ip, by_start] : rows_) {
+    std::erase_if(by_start, [&](const auto& kv) { return kv.second.to < t; });
+  }
+}
+
+std::vector<Lease> LeaseReplay::Rows() const {
+  std::vector<Lease> out;
+  for (const auto& [ip, by_start] : rows_) {
+    for (const auto& [start, l] : by_start) out.push_back(l);
+  }
+  return out;
 }
 
 }  // namespace isms::audit

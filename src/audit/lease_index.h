@@ -16,6 +16,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -72,7 +74,14 @@ class LeaseIndex {
   // Retention: drops the leases that ended before `t`.
   Status DropEndedBefore(Instant t);
 
+  // Every lease of the contract, by address (bytewise) then start: what `verify` compares with
+  // a LeaseReplay of the log's DHCP records.
+  Result<std::vector<Lease>> All();
+
  private:
+  struct SqlRows;  // the row operations of Grant and Release (lease_index.cc)
+  Result<std::optional<Lease>> Prev(const std::string& ip, Instant at);
+  Status EachAfter(const std::string& ip, Instant at, const std::function<bool(Lease&&)>& fn);
   Result<std::vector<Lease>> Query(const std::string& where, const std::string& a,
                                    const std::string& b, std::optional<Instant> from,
                                    std::optional<Instant> to);
@@ -82,6 +91,28 @@ class LeaseIndex {
 
   store::Connection& conn_;
   std::int64_t contract_id_;
+};
+
+// The lease index rebuilt in memory by the same rules as LeaseIndex (one implementation of the
+// rules serves both), from the DHCP records of a log: `isms audit verify` replays the log's
+// records into one and compares its rows with the stored ones, so a changed, added or deleted
+// lease row is found although the table is not itself hashed. Not thread-safe (a value).
+class LeaseReplay {
+ public:
+  // A lease taken as stored (one begun by a record that retention has purged).
+  Status Seed(const Lease& l);
+  Status Grant(const std::string& ip, const std::string& host, const std::string& mac,
+               Instant at, std::chrono::milliseconds length, std::uint64_t leaf);
+  Status Release(const std::string& ip, const std::string& host, const std::string& mac,
+                 Instant at, std::uint64_t leaf);
+  void DropStartedBy(std::span<const std::uint64_t> leaves);
+  void DropEndedBefore(Instant t);
+  // By address (bytewise) then start, as LeaseIndex::All.
+  std::vector<Lease> Rows() const;
+
+ private:
+  struct MemoryRows;  // the row operations of Grant and Release (lease_index.cc)
+  std::map<std::string, std::map<std::int64_t, Lease>> rows_;
 };
 
 }  // namespace isms::audit

@@ -341,6 +341,9 @@ struct LogStore::ChunkJob {
   std::vector<Subtree> cover;      // AlignedCover(start, m) of each checkpoint m inside, with
   std::vector<Hash> cover_hashes;  // their hashes: what the root at m needs
   std::vector<std::uint64_t> erased;
+  // Verify's `select`, when given, and the entries with content it picked (unordered).
+  const std::function<bool(std::string_view)>* select = nullptr;
+  std::vector<std::pair<std::uint64_t, std::string>> selected;
 
   void Run() {
     const std::vector<Block> blocks = std::move(this->blocks);  // freed when done
@@ -384,7 +387,11 @@ struct LogStore::ChunkJob {
         seen[e.leaf - start] = true;
         leaves[e.leaf - start] = e.leaf_hash;
         ++count;
-        if (e.erased) erased.push_back(e.leaf);
+        if (e.erased) {
+          erased.push_back(e.leaf);
+        } else if (select && (*select)(e.bytes)) {
+          selected.emplace_back(e.leaf, std::string(e.bytes));
+        }
       }
       chunk_lo = std::min(chunk_lo, lo);
       chunk_hi = std::max(chunk_hi, hi);
@@ -1434,7 +1441,8 @@ Result<std::vector<Hash>> LogStore::ProveConsistency(std::uint64_t m, std::uint6
   return ConsistencyProof(m, n, src);
 }
 
-Result<VerifyReport> LogStore::Verify(const NoteVerifier& verifier) {
+Result<VerifyReport> LogStore::Verify(const NoteVerifier& verifier,
+                                      const std::function<bool(std::string_view)>& select) {
   // One snapshot for every statement below, so records appended meanwhile (a server's group
   // commit) are not mistaken for a disagreement between the log's size and its chunks.
   store::Transaction snapshot(conn_);
@@ -1462,6 +1470,7 @@ Result<VerifyReport> LogStore::Verify(const NoteVerifier& verifier) {
                   return Status::Ok();
                 }));
   }
+  for (const CpRow& cp : cps) rep.checkpoint_sizes.push_back(cp.size);
   std::map<std::uint64_t, std::set<std::pair<std::string, std::string>>> postings;
   {
     ISMS_RETURN_IF_ERROR(
@@ -1549,6 +1558,7 @@ Result<VerifyReport> LogStore::Verify(const NoteVerifier& verifier) {
     ChunkJob job;
     job.chunk = c;
     job.size = chunk;
+    if (select) job.select = &select;
     for (const CpRow& cp : cps) {
       if (cp.size > c.no * chunk && cp.size < (c.no + 1) * chunk)
         job.checkpoints.push_back(cp.size);
@@ -1602,6 +1612,8 @@ Result<VerifyReport> LogStore::Verify(const NoteVerifier& verifier) {
     ChunkJob& job = jobs[static_cast<std::size_t>(item.job)];
     if (!job.bad.empty()) problem(item.no, job.bad);
     rep.erased.insert(rep.erased.end(), job.erased.begin(), job.erased.end());
+    std::sort(job.selected.begin(), job.selected.end());
+    std::move(job.selected.begin(), job.selected.end(), std::back_inserter(rep.selected));
     for (std::size_t i = 0; i < job.cover.size(); ++i) {
       src.AddSubtree(job.cover[i].start, job.cover[i].size, job.cover_hashes[i]);
     }
@@ -1630,7 +1642,11 @@ Result<VerifyReport> LogStore::Verify(const NoteVerifier& verifier) {
     for (std::size_t i = 0; i < b.entries.size(); ++i) {
       ok = ok && b.entries[i].leaf == b.first + i;
       leaves.push_back(b.entries[i].leaf_hash);
-      if (b.entries[i].erased) rep.erased.push_back(b.entries[i].leaf);
+      if (b.entries[i].erased) {
+        rep.erased.push_back(b.entries[i].leaf);
+      } else if (select && select(b.entries[i].bytes)) {
+        rep.selected.emplace_back(b.entries[i].leaf, b.entries[i].bytes);
+      }
     }
     if (!ok) {
       rep.problems.push_back(where + "does not continue the log at leaf " + std::to_string(next));

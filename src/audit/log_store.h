@@ -107,6 +107,9 @@ struct VerifyReport {
   Hash root{};
   std::vector<std::string> problems;  // the first problem first; empty when the log verifies
   std::vector<std::uint64_t> erased;  // leaves whose content was erased, in order
+  std::vector<std::uint64_t> checkpoint_sizes;  // the sizes of the stored checkpoints, in order
+  // The live entries with content that Verify's `select` picked: (leaf, content), in order.
+  std::vector<std::pair<std::uint64_t, std::string>> selected;
 };
 
 struct PurgeResult {
@@ -172,7 +175,10 @@ class LogStore {
 
   // Recomputes every live chunk and tail batch, checks the indexes, the chunk sequence, the
   // stored root and every checkpoint (signature by `verifier`, and root at its size).
-  Result<VerifyReport> Verify(const NoteVerifier& verifier);
+  // With `select`, also returns the content of every live entry it picks (called on the content
+  // of each, from several threads at once: it must be thread-safe), as VerifyReport::selected.
+  Result<VerifyReport> Verify(const NoteVerifier& verifier,
+                              const std::function<bool(std::string_view)>& select = {});
 
   // Erases the content of the entries at `leaves` (A1 3.3.4): each keeps its leaf, time, host and
   // leaf hash; its content, user and ip keys are dropped, and the postings follow. Returns the
