@@ -94,6 +94,35 @@ std::chrono::milliseconds LeaseLength(const AuditRecord& r, const AuditSettings&
   return std::chrono::seconds(seconds);
 }
 
+// What a DHCP record tells the lease index (asset attribution), or nothing: a grant or release
+// of `src_ip` to a holder named by `src_mac` or `src_host`. The same when a record is appended
+// and when verify rebuilds the index from the log.
+std::optional<PreparedAuditRecord::Lease> LeaseOf(const AuditRecord& rec,
+                                                  const AuditSettings& settings) {
+  if (rec.category != AuditCategory::kDhcpLease || rec.src_ip.empty() ||
+      (rec.src_mac.empty() && rec.src_host.empty())) {
+    return std::nullopt;
+  }
+  PreparedAuditRecord::Lease l;
+  l.release = rec.Extra("lease") == "release";
+  l.length = LeaseLength(rec, settings);
+  l.mac = audit::NormalizeMac(rec.src_mac);
+  if (l.mac.empty()) l.mac = rec.src_mac;
+  l.ip = rec.src_ip;
+  l.host = rec.src_host;
+  return l;
+}
+
+// "10.0.0.5 from 2026-11-28T09:00:00.000Z to ... held by laptop-042 (mac), DHCP records
+// leaves N to M": one lease in verify's findings.
+std::string DescribeLease(const audit::Lease& l) {
+  std::string holder = l.host.empty() ? l.mac : l.host;
+  if (!l.host.empty() && !l.mac.empty()) holder += " (" + l.mac + ")";
+  return l.ip + " from " + FormatInstant(l.from) + " to " + FormatInstant(l.to) + " held by " +
+         holder + ", DHCP record leaves " + std::to_string(l.first_leaf) + " to " +
+         std::to_string(l.last_leaf);
+}
+
 }  // namespace
 
 std::string LeafRanges(const std::vector<std::uint64_t>& leaves) {
@@ -284,6 +313,12 @@ Result<PreparedAuditRecord> AuditPreparer::Prepare(AuditRecord&& rec) const {
 Status AuditPreparer::PrepareInto(AuditRecord& rec, PreparedAuditRecord& p, bool hash) const {
   classifier_->Classify(rec);
   p.category = rec.category;
+  // A grant whose message states no lease length records the policy's, so that verify rebuilds
+  // the lease index with the length used even after the policy has changed.
+  if (rec.category == AuditCategory::kDhcpLease && rec.Extra("lease_seconds").empty() &&
+      rec.Extra("lease") != "release" && LeaseOf(rec, settings_)) {
+    rec.SetExtra("lease_seconds", std::to_string(settings_.lease_seconds));
+  }
   ISMS_RETURN_IF_ERROR(EncodeAuditRecordInto(rec, p.entry.bytes));
   if (hash) p.entry.leaf_hash = audit::LeafHash(p.entry.bytes);
   p.entry.hashed = hash;
@@ -295,18 +330,7 @@ Status AuditPreparer::PrepareInto(AuditRecord& rec, PreparedAuditRecord& p, bool
   } else {
     p.entry.ip.clear();
   }
-  p.lease.reset();
-  if (rec.category == AuditCategory::kDhcpLease && !rec.src_ip.empty() &&
-      (!rec.src_mac.empty() || !rec.src_host.empty())) {
-    PreparedAuditRecord::Lease l;
-    l.release = rec.Extra("lease") == "release";
-    l.length = LeaseLength(rec, settings_);
-    l.mac = audit::NormalizeMac(rec.src_mac);
-    if (l.mac.empty()) l.mac = rec.src_mac;
-    l.ip = rec.src_ip;
-    l.host = rec.src_host;
-    p.lease = std::move(l);
-  }
+  p.lease = LeaseOf(rec, settings_);
   return Status::Ok();
 }
 
@@ -545,8 +569,17 @@ Result<audit::VerifyReport> AuditService::Verify(const std::string& contract,
                                                  const std::optional<std::string>& against) {
   ISMS_ASSIGN_OR_RETURN(std::int64_t id, ContractId(contract));
   ISMS_ASSIGN_OR_RETURN(audit::NoteVerifier verifier, Verifier());
+  ISMS_ASSIGN_OR_RETURN(ContractRecord c, ledger_->FindContract(contract));
   audit::LogStore log(*conn_, id, audit::LogKind::kAudit);
-  ISMS_ASSIGN_OR_RETURN(audit::VerifyReport rep, log.Verify(verifier));
+  // One snapshot for the log and its lease index: a server may append meanwhile.
+  store::Transaction snapshot(*conn_);
+  if (!conn_->InTransaction()) ISMS_RETURN_IF_ERROR(snapshot.BeginRead());
+  ISMS_ASSIGN_OR_RETURN(audit::VerifyReport rep, log.Verify(verifier, [](std::string_view b) {
+    return PeekAuditCategory(b) == AuditCategory::kDhcpLease;
+  }));
+  ISMS_RETURN_IF_ERROR(CheckLeaseIndex(c, rep));
+  rep.selected.clear();
+  rep.selected.shrink_to_fit();
   if (!rep.erased.empty()) {
     // An erasure without its ledger event would be a deletion in disguise.
     std::set<std::uint64_t> recorded;
@@ -594,6 +627,121 @@ Result<audit::VerifyReport> AuditService::Verify(const std::string& contract,
                            std::to_string(cp->size) + "): " + s.message());
   }
   return rep;
+}
+
+Status AuditService::CheckLeaseIndex(const ContractRecord& c, audit::VerifyReport& rep) {
+  ISMS_ASSIGN_OR_RETURN(std::vector<audit::Lease> stored, audit::LeaseIndex(*conn_, c.id).All());
+  ISMS_ASSIGN_OR_RETURN(std::shared_ptr<const AuditPreparer> preparer, PreparerOf(c));
+  auto purged = [&](std::uint64_t leaf) {
+    return std::any_of(rep.purged.begin(), rep.purged.end(), [&](const audit::Subtree& t) {
+      return leaf >= t.start && leaf < t.start + t.size;
+    });
+  };
+  audit::LeaseReplay replay;
+  std::uint64_t seeded = 0;
+  // A lease begun by a purged record cannot be rebuilt: it is taken as stored, and the kept
+  // records extend or end it as they did when they were appended.
+  for (const audit::Lease& l : stored) {
+    if (!purged(l.first_leaf)) continue;
+    ++seeded;
+    if (Status st = replay.Seed(l); !st.ok()) rep.problems.push_back("lease index: " + st.message());
+  }
+  // The records of one append went to the index together, in time order (IndexLeases); an
+  // append ends at a checkpoint, so the checkpoints' sizes are the batches' boundaries.
+  struct Fact {
+    std::uint64_t leaf;
+    Instant at;
+    PreparedAuditRecord::Lease lease;
+  };
+  std::vector<Fact> batch;
+  auto apply = [&]() -> Status {
+    std::stable_sort(batch.begin(), batch.end(),
+                     [](const Fact& a, const Fact& b) { return a.at < b.at; });
+    for (const Fact& f : batch) {
+      const PreparedAuditRecord::Lease& l = f.lease;
+      ISMS_RETURN_IF_ERROR(l.release ? replay.Release(l.ip, l.host, l.mac, f.at, f.leaf)
+                                     : replay.Grant(l.ip, l.host, l.mac, f.at, l.length, f.leaf));
+    }
+    batch.clear();
+    return Status::Ok();
+  };
+  std::size_t boundary = 0;  // the first checkpoint beyond the batch being gathered
+  for (const auto& [leaf, bytes] : rep.selected) {
+    const std::size_t b =
+        static_cast<std::size_t>(std::upper_bound(rep.checkpoint_sizes.begin(),
+                                                  rep.checkpoint_sizes.end(), leaf) -
+                                 rep.checkpoint_sizes.begin());
+    if (b != boundary) {
+      ISMS_RETURN_IF_ERROR(apply());
+      boundary = b;
+    }
+    Result<AuditRecord> rec = DecodeAuditRecord(bytes);
+    if (!rec.ok()) {
+      rep.problems.push_back("leaf " + std::to_string(leaf) + ": " + rec.status().message());
+      continue;
+    }
+    if (std::optional<PreparedAuditRecord::Lease> l = LeaseOf(*rec, preparer->settings())) {
+      batch.push_back({leaf, rec->time, std::move(*l)});
+    }
+  }
+  ISMS_RETURN_IF_ERROR(apply());
+
+  // Compare by (address, start). An erased record's part cannot be rebuilt (its content is
+  // gone; its time stays): a difference is left unchecked when a record was erased at a time
+  // inside the stored lease (it may have renewed, released or cut it short), or, for a lease
+  // only the rebuild has, up to a year before it began (the erased grant's lease, dropped with
+  // it, may have taken in the grants that begin this one).
+  std::map<std::pair<std::string, std::int64_t>, const audit::Lease*> want, have;
+  const std::vector<audit::Lease> rebuilt = replay.Rows();
+  for (const audit::Lease& l : rebuilt) want[{l.ip, l.from.time_since_epoch().count()}] = &l;
+  for (const audit::Lease& l : stored) have[{l.ip, l.from.time_since_epoch().count()}] = &l;
+  auto same = [](const audit::Lease& a, const audit::Lease& b) {
+    return a.ip == b.ip && a.host == b.host && a.mac == b.mac && a.from == b.from &&
+           a.to == b.to && a.first_leaf == b.first_leaf && a.last_leaf == b.last_leaf;
+  };
+  auto erased_within = [&](Instant from, Instant to) {
+    return std::any_of(rep.erased_times.begin(), rep.erased_times.end(),
+                       [&](Instant t) { return t >= from && t <= to; });
+  };
+  auto excused = [&](const audit::Lease& l) { return erased_within(l.from, l.to); };
+  auto excused_rebuilt = [&](const audit::Lease& l) {
+    return erased_within(l.from - std::chrono::days(366), l.from);
+  };
+  std::uint64_t unchecked = 0;
+  std::vector<std::string> found;
+  for (const auto& [key, l] : have) {
+    auto it = want.find(key);
+    if (it != want.end() && same(*l, *it->second)) continue;
+    if (excused(*l)) {
+      ++unchecked;
+    } else if (it == want.end()) {
+      found.push_back("lease index: the lease of " + DescribeLease(*l) +
+                      " is not given by the log's DHCP records");
+    } else {
+      found.push_back("lease index: the lease of " + DescribeLease(*l) +
+                      " differs from the one the log's DHCP records give: " +
+                      DescribeLease(*it->second));
+    }
+  }
+  for (const auto& [key, l] : want) {
+    if (have.contains(key)) continue;
+    if (excused_rebuilt(*l)) {
+      ++unchecked;
+    } else {
+      found.push_back("lease index: the lease of " + DescribeLease(*l) +
+                      ", which the log's DHCP records give, is missing");
+    }
+  }
+  constexpr std::size_t kShown = 20;
+  for (std::size_t i = 0; i < found.size() && i < kShown; ++i) rep.problems.push_back(found[i]);
+  if (found.size() > kShown) {
+    rep.problems.push_back("lease index: " + std::to_string(found.size() - kShown) +
+                           " more leases differ from the log's DHCP records");
+  }
+  rep.leases = stored.size();
+  rep.leases_taken_as_stored = seeded;
+  rep.leases_unchecked = unchecked;
+  return Status::Ok();
 }
 
 Result<audit::InclusionProofData> AuditService::ProveInclusion(const std::string& contract,

@@ -51,6 +51,15 @@ TEST(AuditPreparerTest, PreparingIntoAUsedRecordGivesWhatPrepareGives) {
       return (*preparer)->Prepare(ParseSyslogMessage(m, o)).value();
     };
     ASSERT_TRUE(fresh(messages[0]).lease.has_value());
+    // A grant that states no lease length records the policy's (a day by default), so that
+    // verify rebuilds the lease index with the length used even after the policy changes.
+    Result<AuditRecord> granted = DecodeAuditRecord(fresh(messages[0]).entry.bytes);
+    ASSERT_TRUE(granted.ok());
+    EXPECT_EQ(granted->Extra("lease_seconds"), "86400");
+    EXPECT_EQ(fresh(messages[0]).lease->length, std::chrono::hours(24));
+    Result<AuditRecord> other = DecodeAuditRecord(fresh(messages[1]).entry.bytes);
+    ASSERT_TRUE(other.ok());
+    EXPECT_EQ(other->Extra("lease_seconds"), "");
     ASSERT_EQ(fresh(messages[1]).entry.ip, "10.0.0.5");
     for (const std::string& before : messages) {
       for (const std::string& m : messages) {

@@ -344,6 +344,7 @@ struct LogStore::ChunkJob {
   // Verify's `select`, when given, and the entries with content it picked (unordered).
   const std::function<bool(std::string_view)>* select = nullptr;
   std::vector<std::pair<std::uint64_t, std::string>> selected;
+  std::vector<Instant> erased_times;
 
   void Run() {
     const std::vector<Block> blocks = std::move(this->blocks);  // freed when done
@@ -389,6 +390,7 @@ struct LogStore::ChunkJob {
         ++count;
         if (e.erased) {
           erased.push_back(e.leaf);
+          erased_times.push_back(FromMs(e.time));
         } else if (select && (*select)(e.bytes)) {
           selected.emplace_back(e.leaf, std::string(e.bytes));
         }
@@ -1549,6 +1551,7 @@ Result<VerifyReport> LogStore::Verify(const NoteVerifier& verifier,
     src.AddSubtree(c.no * chunk, chunk, c.root);
     if (c.purged) {
       ++rep.purged_chunks;
+      rep.purged.push_back({c.no * chunk, chunk});
       if (block_chunks.contains(c.no) || postings.contains(c.no) || ip_postings.contains(c.no)) {
         items.push_back({c.no, "purged, yet blocks or postings remain"});
       }
@@ -1612,6 +1615,8 @@ Result<VerifyReport> LogStore::Verify(const NoteVerifier& verifier,
     ChunkJob& job = jobs[static_cast<std::size_t>(item.job)];
     if (!job.bad.empty()) problem(item.no, job.bad);
     rep.erased.insert(rep.erased.end(), job.erased.begin(), job.erased.end());
+    rep.erased_times.insert(rep.erased_times.end(), job.erased_times.begin(),
+                            job.erased_times.end());
     std::sort(job.selected.begin(), job.selected.end());
     std::move(job.selected.begin(), job.selected.end(), std::back_inserter(rep.selected));
     for (std::size_t i = 0; i < job.cover.size(); ++i) {
@@ -1644,6 +1649,7 @@ Result<VerifyReport> LogStore::Verify(const NoteVerifier& verifier,
       leaves.push_back(b.entries[i].leaf_hash);
       if (b.entries[i].erased) {
         rep.erased.push_back(b.entries[i].leaf);
+        rep.erased_times.push_back(b.entries[i].time);
       } else if (select && select(b.entries[i].bytes)) {
         rep.selected.emplace_back(b.entries[i].leaf, b.entries[i].bytes);
       }

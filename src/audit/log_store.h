@@ -107,7 +107,14 @@ struct VerifyReport {
   Hash root{};
   std::vector<std::string> problems;  // the first problem first; empty when the log verifies
   std::vector<std::uint64_t> erased;  // leaves whose content was erased, in order
+  std::vector<Instant> erased_times;  // the times of those entries (kept by an erasure)
   std::vector<std::uint64_t> checkpoint_sizes;  // the sizes of the stored checkpoints, in order
+  std::vector<Subtree> purged;  // the leaves of each purged chunk, in order
+  // Filled in by the application's check of the lease index (app/audit.h): the leases stored,
+  // those begun by a purged record (taken as stored), and those an erasure may have changed.
+  std::uint64_t leases = 0;
+  std::uint64_t leases_taken_as_stored = 0;
+  std::uint64_t leases_unchecked = 0;
   // The live entries with content that Verify's `select` picked: (leaf, content), in order.
   std::vector<std::pair<std::uint64_t, std::string>> selected;
 };

@@ -353,6 +353,74 @@ TEST_P(AuditCli, AHostSearchFollowsDhcpLeasesToTheRequestsOfItsAddress) {
   EXPECT_NE(AuditOk({"verify", "--contract", "alpha"}).find("OK: 13 records"), std::string::npos);
 }
 
+// The lease index is a table beside the log, not hashed into it: verify rebuilds it from the
+// log's DHCP records and names any lease that was changed, added or deleted.
+TEST_P(AuditCli, VerifyRebuildsTheLeaseIndexAndNamesAChangedAddedOrMissingLease) {
+  Ok({"init"});
+  Ok({"contract", "create", "alpha", "--start", "2026-01-05", "--policy",
+      Write("policy.toml", "[audit]\nlease_seconds = 3600\n")});
+  SetNow("2026-03-02T13:00:00Z");
+  AuditOk({"ingest", Write("office.log", kOfficeDay), "--contract", "alpha"});
+  EXPECT_NE(AuditOk({"verify", "--contract", "alpha"})
+                .find("OK: lease index: 3 leases, as the log's DHCP records give them"),
+            std::string::npos);
+
+  auto exec = [&](const std::string& sql, const std::string& blob = "") {
+    auto c = AuditStore();
+    auto st = c->Prepare(sql);
+    ASSERT_TRUE(st.ok()) << st.status().ToString();
+    if (!blob.empty()) (*st)->BindBlob(1, blob);
+    ASSERT_TRUE((*st)->Run().ok()) << sql;
+  };
+  const std::string desktop =
+      "10.20.0.15 from 2026-03-02T10:05:00.000Z to 2026-03-02T11:05:00.000Z held by "
+      "desktop-007 (00:16:3e:aa:bb:cc), DHCP record leaves 8 to 8";
+  struct Case {
+    std::string change, undo, finding;
+    std::string blob = "", undo_blob = "";
+  };
+  const std::vector<Case> cases = {
+      {"UPDATE audit_leases SET end_ms = end_ms + 1 WHERE first_leaf = 8",
+       "UPDATE audit_leases SET end_ms = end_ms - 1 WHERE first_leaf = 8",
+       "BAD: lease index: the lease of 10.20.0.15 from 2026-03-02T10:05:00.000Z to "
+       "2026-03-02T11:05:00.001Z held by desktop-007 (00:16:3e:aa:bb:cc), DHCP record leaves 8 "
+       "to 8 differs from the one the log's DHCP records give: " + desktop},
+      {"UPDATE audit_leases SET host = $1 WHERE first_leaf = 8",
+       "UPDATE audit_leases SET host = $1 WHERE first_leaf = 8", "held by desktop-008",
+       "desktop-008", "desktop-007"},
+      {"UPDATE audit_leases SET mac = '00:16:3e:aa:bb:cd' WHERE first_leaf = 8",
+       "UPDATE audit_leases SET mac = '00:16:3e:aa:bb:cc' WHERE first_leaf = 8",
+       "desktop-007 (00:16:3e:aa:bb:cd)"},
+      {"UPDATE audit_leases SET last_leaf = 9 WHERE first_leaf = 8",
+       "UPDATE audit_leases SET last_leaf = 8 WHERE first_leaf = 8", "leaves 8 to 9 differs"},
+      {"UPDATE audit_leases SET first_leaf = 9 WHERE first_leaf = 8",
+       "UPDATE audit_leases SET first_leaf = 8 WHERE first_leaf = 9", "leaves 9 to 8 differs"},
+      {"DELETE FROM audit_leases WHERE first_leaf = 8",
+       "INSERT INTO audit_leases (contract_id, ip, start_ms, end_ms, host, mac, first_leaf, "
+       "last_leaf) SELECT contract_id, ip, 1772445900000, 1772449500000, $1, "
+       "'00:16:3e:aa:bb:cc', 8, 8 FROM audit_leases WHERE first_leaf = 0",
+       "BAD: lease index: the lease of " + desktop + ", which the log's DHCP records give, is "
+       "missing",
+       "",
+       "desktop-007"},
+      {"INSERT INTO audit_leases (contract_id, ip, start_ms, end_ms, host, mac, first_leaf, "
+       "last_leaf) SELECT contract_id, '10.20.0.99', start_ms, end_ms, host, mac, first_leaf, "
+       "last_leaf FROM audit_leases WHERE first_leaf = 0",
+       "DELETE FROM audit_leases WHERE ip = '10.20.0.99'",
+       "BAD: lease index: the lease of 10.20.0.99 from 2026-03-02T08:00:00.000Z",
+       ""},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.change);
+    exec(c.change, c.blob);
+    CliRun r = Audit({"verify", "--contract", "alpha"});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.out.find(c.finding), std::string::npos) << r.out;
+    exec(c.undo, c.undo_blob);
+    EXPECT_EQ(Audit({"verify", "--contract", "alpha"}).code, 0) << "undone";
+  }
+}
+
 TEST_P(AuditCli, LeasesGrantedInAnEarlierBatchAttributeLaterRequests) {
   Ok({"init"});
   Ok({"contract", "create", "alpha", "--start", "2026-01-05"});
@@ -468,6 +536,9 @@ TEST_P(AuditCli, ErasingTheDhcpRecordThatStartedALeaseDropsTheLease) {
   EXPECT_EQ(AuditOk({"search", "--contract", "alpha", "--host", "laptop-042", "--from",
                      "2026-03-02T10:30:00Z", "--count"}),
             "0\n");
+  // The rebuild of the index gives what the erasure left.
+  EXPECT_NE(AuditOk({"verify", "--contract", "alpha"}).find("OK: lease index: 2 leases"),
+            std::string::npos);
 }
 
 TEST_P(AuditCli, ANewSqliteAuditFileHasSixteenKibPages) {

@@ -193,6 +193,17 @@ void AuditVerify(Context& ctx, const AuditVerifyOptions& o) {
           << rep->purged_chunks << " purged chunks (hashes kept), " << rep->tail_batches
           << " tail batches, " << rep->checkpoints << " checkpoints; root "
           << audit::HashHex(rep->root) << "\n";
+  ctx.out << "OK: lease index: " << rep->leases << " leases, as the log's DHCP records give them";
+  if (rep->leases_taken_as_stored > 0) {
+    ctx.out << " (" << rep->leases_taken_as_stored
+            << " begun by purged records taken as stored)";
+  }
+  ctx.out << "\n";
+  if (rep->leases_unchecked > 0) {
+    ctx.out << "note: " << rep->leases_unchecked
+            << " leases differ from the rebuild near erased records, whose part cannot be "
+               "rebuilt; not counted as findings\n";
+  }
   if (against) ctx.out << "OK: the log extends the checkpoint in " << o.against << "\n";
 }
 

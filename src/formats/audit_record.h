@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -129,5 +130,10 @@ Status EncodeAuditRecordInto(const AuditRecord& r, std::string& out,
 // version, a truncated field, an unknown category or source, extra keys not strictly sorted, or
 // trailing bytes; so DecodeAuditRecord(b) succeeds only when EncodeAuditRecord of its result is b.
 Result<AuditRecord> DecodeAuditRecord(std::string_view bytes);
+
+// The category of canonical bytes without decoding the rest (a fixed position in both versions),
+// or nothing when the bytes are too short or of an unknown version or category. For scans that
+// decode only one category's records; DecodeAuditRecord checks the whole record.
+std::optional<AuditCategory> PeekAuditCategory(std::string_view bytes);
 
 }  // namespace isms

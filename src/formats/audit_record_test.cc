@@ -241,5 +241,23 @@ TEST(AuditRecordTest, ExtraAccessors) {
   EXPECT_EQ(r.extra.size(), 1u);
 }
 
+TEST(AuditRecordTest, TheCategoryIsReadWithoutDecodingInBothVersions) {
+  for (int c = 0; c <= static_cast<int>(AuditCategory::kSecurityAlert); ++c) {
+    AuditRecord r;
+    r.time = Instant(std::chrono::milliseconds(1'700'000'000'000));
+    r.host = "h";
+    r.message = "m";
+    r.category = static_cast<AuditCategory>(c);
+    for (std::uint8_t version : {1, 2}) {
+      Result<std::string> b = EncodeAuditRecord(r, version);
+      ASSERT_TRUE(b.ok());
+      EXPECT_EQ(PeekAuditCategory(*b), r.category) << "version " << int{version};
+      EXPECT_EQ(PeekAuditCategory(std::string_view(*b).substr(0, 21)), std::nullopt);
+    }
+  }
+  EXPECT_EQ(PeekAuditCategory(""), std::nullopt);
+  EXPECT_EQ(PeekAuditCategory(std::string(40, '\x07')), std::nullopt) << "unknown version";
+}
+
 }  // namespace
 }  // namespace isms
