@@ -421,6 +421,46 @@ TEST_P(AuditCli, VerifyRebuildsTheLeaseIndexAndNamesAChangedAddedOrMissingLease)
   }
 }
 
+// A lease begun by a record that retention purged cannot be rebuilt: verify takes it as stored
+// and applies the kept records to it, so a renewal after the purge boundary still checks it.
+TEST_P(AuditCli, ALeaseBegunInAPurgedChunkIsTakenAsStoredAndStillChecked) {
+  Ok({"init"});
+  Ok({"contract", "create", "alpha", "--start", "2026-01-05", "--policy",
+      Write("policy.toml", "[audit]\nlease_seconds = 31622400\n")});
+  auto grant = [](const std::string& time) {
+    return "<30>1 " + time +
+           " dhcp-01 dhcpd 612 - - DHCPACK on 10.20.0.15 to 3c:22:fb:11:22:33 (laptop-042) via "
+           "eth0\n";
+  };
+  AuditOk({"ingest", "-", "--contract", "alpha", "--format", "syslog"},
+          grant("2026-01-10T09:00:00Z"));
+  AuditOk({"ingest", "-", "--contract", "alpha", "--format", "jsonl"},
+          Lines(4095, "2026-01-10", 1));
+  AuditOk({"ingest", "-", "--contract", "alpha", "--format", "syslog"},
+          grant("2026-03-01T09:00:00Z"));
+  SetNow("2026-08-01T09:00:00Z");
+  AuditOk({"purge", "--contract", "alpha", "--before", "2026-02-01"});
+  EXPECT_EQ(AuditOk({"leases", "--contract", "alpha", "--host", "laptop-042"}),
+            "10.20.0.15\tlaptop-042\t3c:22:fb:11:22:33\t2026-01-10T09:00:00.000Z\t"
+            "2027-03-02T09:00:00.000Z\t0\t4096\n");
+  EXPECT_NE(AuditOk({"verify", "--contract", "alpha"})
+                .find("OK: lease index: 1 leases, as the log's DHCP records give them (1 begun by "
+                      "purged records taken as stored)"),
+            std::string::npos);
+  {
+    auto c = AuditStore();
+    auto st = c->Prepare("UPDATE audit_leases SET host = $1");
+    ASSERT_TRUE(st.ok());
+    (*st)->BindBlob(1, "laptop-043");
+    ASSERT_TRUE((*st)->Run().ok());
+  }
+  CliRun r = Audit({"verify", "--contract", "alpha"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("BAD: lease index: the lease of 10.20.0.15 from 2026-01-10T09:00:00.000Z"),
+            std::string::npos)
+      << r.out;
+}
+
 TEST_P(AuditCli, LeasesGrantedInAnEarlierBatchAttributeLaterRequests) {
   Ok({"init"});
   Ok({"contract", "create", "alpha", "--start", "2026-01-05"});
