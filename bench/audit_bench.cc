@@ -4,18 +4,23 @@
 //   audit_bench prepare [COUNT]
 //       per-record CPU time of parsing (RFC 5424), classifying, encoding and hashing, on one
 //       thread (default 200,000 records)
+//   audit_bench hash [COUNT]
+//       ns of CPU per leaf hash of COUNT encoded records (default 200,000) and per node hash of
+//       their leaf hashes taken in pairs: one by one through OpenSSL (LeafHash, NodeHash), then
+//       in one batch (LeafHashes, NodeHashes) with each number of interleaved messages
 //   audit_bench listen [COUNT]
 //       per-record CPU time of the listener's side of `isms serve` alone, as it does it: each
 //       message parsed into one record kept from message to message, then classified and
 //       encoded (no hash: the writer's) into the next of a batch's worth of prepared records
 //       used again and again, as the server's committed records are (default 1,000,000
 //       messages, after one unmeasured pass that makes the records)
-//   audit_bench append [COUNT] [BATCH]
+//   audit_bench append [COUNT] [BATCH] [LANES]
 //       per-record CPU time of the writer's side of `isms serve` alone: COUNT records (default
 //       327,680: five chunks) prepared beforehand (not hashed: the writer hashes the leaves, as
 //       the server's does), then appended to a new SQLite store in a
 //       temporary folder in batches of BATCH (default 65,536: a chunk, as a busy `isms serve`
-//       appends them) with a signed checkpoint each, on one thread
+//       appends them) with a signed checkpoint each, on one thread. LANES (0, 1, 2 or 4) forces
+//       the hashing path of audit/sha256_lanes.h, 0 being OpenSSL one hash at a time
 //   audit_bench fill --store URL --count N [--hosts H] [--days D] [--from YYYY-MM-DD]
 //       appends N records from H hosts (default 1,000) spread evenly over D days (default 1)
 //       from the given day (default 2026-01-01) to the contract "bench" (created when missing),
@@ -26,11 +31,13 @@
 // bytes each). Prints one line per measurement; docs/benchmarks.md records the figures.
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <deque>
 #include <filesystem>
 #include <memory>
@@ -40,6 +47,7 @@
 #include <vector>
 
 #include "app/audit.h"
+#include "audit/sha256_lanes.h"
 #include "core/calendar.h"
 #include "formats/syslog.h"
 #include "syslog_records.h"
@@ -107,6 +115,74 @@ int Prepare(long count) {
       "%.0f encoded bytes a record (check %u)\n",
       (c1 - c0) / n, (c2 - c1) / n, (c3 - c2) / n, (c4 - c3) / n,
       static_cast<double>(bytes) / static_cast<double>(count), sink % 10);
+  return 0;
+}
+
+// The best of five passes of `pass`, in ns of CPU per hash: the least disturbed by whatever else
+// the machine runs. The thread's CPU clock, not getrusage's, whose ticks are too coarse for a
+// pass of a few milliseconds.
+template <typename Pass>
+double NsPerHash(std::size_t hashes, const Pass& pass) {
+  auto now = [] {
+    timespec t{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return static_cast<double>(t.tv_sec) * 1e9 + static_cast<double>(t.tv_nsec);
+  };
+  double best = 1e300;
+  for (int i = 0; i < 5; ++i) {
+    const double t0 = now();
+    pass();
+    best = std::min(best, now() - t0);
+  }
+  return best / static_cast<double>(hashes);
+}
+
+int HashStage(long count) {
+  isms::SystemClock clock;
+  auto classifier = isms::AuditClassifier::Create();
+  if (!classifier.ok()) return Fail(classifier.status());
+  isms::SyslogOptions o;
+  o.received = clock.Now();
+  const std::int64_t day = 1764288000000;  // 2025-11-28
+  std::vector<std::string> encoded;
+  std::size_t bytes = 0;
+  for (long i = 0; i < count; ++i) {
+    isms::AuditRecord r = isms::ParseSyslogMessage(Message(i, 1000, day + i), o);
+    classifier->Classify(r);
+    encoded.push_back(isms::EncodeAuditRecord(r).value());
+    bytes += encoded.back().size();
+  }
+  const std::vector<std::string_view> views(encoded.begin(), encoded.end());
+  const std::size_t n = encoded.size();
+  std::vector<isms::audit::Hash> leaves(n), nodes(n / 2), check(n);
+  unsigned sink = 0;  // printed, so that the hashes are not optimised away
+  std::printf("%zu records of %.0f bytes on average; ns of CPU a hash:\n", n,
+              static_cast<double>(bytes) / static_cast<double>(n));
+  const double leaf1 = NsPerHash(n, [&] {
+    for (std::size_t i = 0; i < n; ++i) leaves[i] = isms::audit::LeafHash(encoded[i]);
+  });
+  const double node1 = NsPerHash(n / 2, [&] {
+    for (std::size_t i = 0; i < n / 2; ++i) {
+      nodes[i] = isms::audit::NodeHash(leaves[2 * i], leaves[2 * i + 1]);
+    }
+  });
+  sink += leaves[n / 3][0] + nodes[n / 5][0];
+  std::printf("  one by one (OpenSSL): leaf %.1f, node %.1f\n", leaf1, node1);
+  for (int lanes : {0, 1, 2, 3, 4, -1}) {
+    isms::audit::SetSha256LanesForTesting(lanes);
+    const double leaf = NsPerHash(n, [&] { isms::audit::LeafHashes(views, check.data()); });
+    const double node = NsPerHash(n / 2, [&] { isms::audit::NodeHashes(check, nodes.data()); });
+    if (check != leaves) return Fail(isms::Status::Internal("batched leaf hashes differ"));
+    sink += nodes[n / 5][0];
+    const std::string how =
+        lanes < 0    ? "automatic (" + std::to_string(isms::audit::Sha256Lanes()) + " interleaved)"
+        : lanes == 0 ? std::string("fallback (OpenSSL)")
+                     : std::to_string(lanes) + " interleaved";
+    std::printf("  batch, %s: leaf %.1f (%.2fx), node %.1f (%.2fx)\n", how.c_str(), leaf,
+                leaf1 / leaf, node, node1 / node);
+  }
+  isms::audit::SetSha256LanesForTesting(-1);
+  std::printf("(check %u)\n", sink % 10);
   return 0;
 }
 
@@ -273,7 +349,7 @@ int Fill(const std::string& url, long count, long hosts, long days, const std::s
 
 }  // namespace
 
-int Append(long count, std::size_t batch) {
+int Append(long count, std::size_t batch, int lanes) {
   isms::SystemClock clock;
   BenchStore store;
   if (isms::Status st = OpenBenchStore(clock, store); !st.ok()) return Fail(st);
@@ -293,21 +369,28 @@ int Append(long count, std::size_t batch) {
       return Fail(s);
     }
   }
+  isms::audit::SetSha256LanesForTesting(lanes);
   const double c0 = CpuSeconds();
   for (auto& b : batches) {
     auto r = s.AppendPrepared("bench", b);
     if (!r.ok()) return Fail(r.status());
   }
   const double cpu = CpuSeconds() - c0;
-  std::printf("append: %.2f us of CPU a record (%ld records in batches of %zu)\n",
-              cpu * 1e6 / static_cast<double>(count), count, kBatch);
+  std::printf(
+      "append: %.2f us of CPU a record (%ld records in batches of %zu; %d interleaved "
+      "hashes)\n",
+      cpu * 1e6 / static_cast<double>(count), count, kBatch, isms::audit::Sha256Lanes());
   return 0;
 }
 
 int main(int argc, char** argv) {
   if (argc >= 2 && std::strcmp(argv[1], "append") == 0) {
     return Append(argc >= 3 ? std::atol(argv[2]) : 327680,
-                  argc >= 4 ? static_cast<std::size_t>(std::atol(argv[3])) : 65536);
+                  argc >= 4 ? static_cast<std::size_t>(std::atol(argv[3])) : 65536,
+                  argc >= 5 ? std::atoi(argv[4]) : -1);
+  }
+  if (argc >= 2 && std::strcmp(argv[1], "hash") == 0) {
+    return HashStage(argc >= 3 ? std::atol(argv[2]) : 200000);
   }
   if (argc >= 2 && std::strcmp(argv[1], "listen") == 0) {
     return Listen(argc >= 3 ? std::atol(argv[2]) : 1000000);
@@ -337,8 +420,9 @@ int main(int argc, char** argv) {
   }
   std::fprintf(stderr,
                "usage: audit_bench prepare [COUNT]\n"
+               "       audit_bench hash [COUNT]\n"
                "       audit_bench listen [COUNT]\n"
-               "       audit_bench append [COUNT] [BATCH]\n"
+               "       audit_bench append [COUNT] [BATCH] [LANES]\n"
                "       audit_bench fill --store URL --count N [--hosts H] [--days D] "
                "[--from YYYY-MM-DD]\n");
   return 2;

@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "audit/checkpoint.h"
+#include "audit/sha256_lanes.h"
 #include "audit/zstd_frame.h"
 
 namespace isms::audit {
@@ -226,6 +227,32 @@ void EncodeEntry(std::string& out, const StoredEntry& e) {
   EncodeEntry(out, ViewOf(e));
 }
 
+// Fills in the leaf hashes of the entries given to Add, several at a time (LeafHashes): one
+// SHA-256 alone leaves the CPU's SHA unit mostly idle. An added entry must stay where it is until
+// Flush, which must be called before its hash is read.
+template <typename Entry>
+class LeafHasher {
+ public:
+  void Add(Entry& e) {
+    records_[n_] = e.bytes;
+    entries_[n_++] = &e;
+    if (n_ == kSlice) Flush();
+  }
+  void Flush() {
+    LeafHashes({records_.data(), n_}, hashes_.data());
+    for (std::size_t i = 0; i < n_; ++i) entries_[i]->leaf_hash = hashes_[i];
+    n_ = 0;
+  }
+
+ private:
+  // Enough to keep every lane busy; small enough for the stack of any thread.
+  static constexpr std::size_t kSlice = 128;
+  std::size_t n_ = 0;
+  std::array<std::string_view, kSlice> records_;
+  std::array<Entry*, kSlice> entries_;
+  std::array<Hash, kSlice> hashes_;
+};
+
 std::string Compress(std::string_view raw, int level) { return CompressFrame(raw, level); }
 
 Result<std::string> Decompress(std::string_view blob) {
@@ -235,6 +262,7 @@ Result<std::string> Decompress(std::string_view blob) {
 Status DecodeEntries(std::string_view blob, std::vector<StoredEntry>& out) {
   ISMS_ASSIGN_OR_RETURN(std::string raw, Decompress(blob));
   Reader r(raw);
+  const std::size_t first = out.size();
   while (!r.done()) {
     StoredEntry e;
     std::uint8_t kind = 0;
@@ -248,7 +276,6 @@ Status DecodeEntries(std::string_view blob, std::vector<StoredEntry>& out) {
     }
     if (kind == kEntryContent || kind == kEntryContentIp) {
       if (!r.Bytes(e.bytes)) return Status::Corruption("truncated entry content");
-      e.leaf_hash = LeafHash(e.bytes);
     } else if (kind == kEntryErased || kind == kEntryErasedIp) {
       std::string h;
       if (!r.Fixed(32, h)) return Status::Corruption("truncated erased entry");
@@ -259,6 +286,11 @@ Status DecodeEntries(std::string_view blob, std::vector<StoredEntry>& out) {
     }
     out.push_back(std::move(e));
   }
+  LeafHasher<StoredEntry> hasher;
+  for (std::size_t i = first; i < out.size(); ++i) {
+    if (!out[i].erased) hasher.Add(out[i]);
+  }
+  hasher.Flush();
   return Status::Ok();
 }
 
@@ -281,6 +313,7 @@ Status DecodeViews(std::string_view raw, std::vector<EntryView>& out, bool hash 
     p += n;
     return true;
   };
+  const std::size_t first = out.size();
   while (p < raw.size()) {
     EntryView e;
     const auto kind = static_cast<std::uint8_t>(raw[p++]);
@@ -294,7 +327,6 @@ Status DecodeViews(std::string_view raw, std::vector<EntryView>& out, bool hash 
     }
     if (kind == kEntryContent || kind == kEntryContentIp) {
       if (!bytes(e.bytes)) return Status::Corruption("truncated entry content");
-      if (hash) e.leaf_hash = LeafHash(e.bytes);
     } else if (kind == kEntryErased || kind == kEntryErasedIp) {
       if (raw.size() - p < 32) return Status::Corruption("truncated erased entry");
       std::copy(raw.begin() + static_cast<std::ptrdiff_t>(p),
@@ -305,6 +337,13 @@ Status DecodeViews(std::string_view raw, std::vector<EntryView>& out, bool hash 
       return Status::Corruption("unknown entry kind " + std::to_string(kind));
     }
     out.push_back(e);
+  }
+  if (hash) {
+    LeafHasher<EntryView> hasher;
+    for (std::size_t i = first; i < out.size(); ++i) {
+      if (!out[i].erased) hasher.Add(out[i]);
+    }
+    hasher.Flush();
   }
   return Status::Ok();
 }
@@ -412,7 +451,7 @@ struct LogStore::ChunkJob {
     while (levels.back().size() > 1) {
       const std::vector<Hash>& below = levels.back();
       std::vector<Hash> up(below.size() / 2);
-      for (std::size_t i = 0; i < up.size(); ++i) up[i] = NodeHash(below[2 * i], below[2 * i + 1]);
+      NodeHashes(below, up.data());
       levels.push_back(std::move(up));
     }
     if (levels.back()[0] != chunk.root) {
@@ -941,21 +980,23 @@ Status LogStore::Append(std::span<LogEntry* const> entries, TailHashes* tail) {
   // The subtree hash of each chunk these entries complete, by chunk number: the tree's merge
   // computes it, so WriteChunk need not hash the chunk's 2^k leaves again.
   std::map<std::uint64_t, Hash> chunk_roots;
+  LeafHasher<LogEntry> hasher;
+  for (LogEntry* e : entries) {
+    if (!e->hashed) hasher.Add(*e);
+  }
+  hasher.Flush();
+  thread_local std::vector<Hash> leaves;
+  leaves.resize(entries.size());
   for (std::size_t i = 0; i < entries.size(); ++i) {
     LogEntry& e = *entries[i];
-    if (i + 4 < entries.size() && !entries[i + 4]->hashed) {  // fetched ahead, as in WriteChunk
-      const std::string& b = entries[i + 4]->bytes;
-      for (std::size_t off = 0; off < b.size(); off += 64) __builtin_prefetch(b.data() + off);
-    }
-    if (!e.hashed) {
-      e.leaf_hash = LeafHash(e.bytes);
-      e.hashed = true;
-    }
-    Hash completed;
-    if (tree.Append(e.leaf_hash, chunk_bits_, &completed)) {
-      chunk_roots[(size + i) >> chunk_bits_] = completed;
-    }
+    e.hashed = true;
+    leaves[i] = e.leaf_hash;
     fresh[i] = {size + i, Ms(e.time), e.host, e.user, e.ip, e.bytes, false, e.leaf_hash};
+  }
+  std::vector<Hash> completed;
+  tree.AppendAll(leaves, chunk_bits_, &completed);
+  for (std::size_t j = 0; j < completed.size(); ++j) {
+    chunk_roots[(size >> chunk_bits_) + j] = completed[j];
   }
   const bool fits =
       cached && tail->first == size - size % chunk && tail->hashes.size() == size % chunk;
@@ -990,9 +1031,11 @@ Status LogStore::Append(std::span<LogEntry* const> entries, TailHashes* tail) {
         if (!pending[i].erased) pending[i].leaf_hash = tail->hashes[i];
       }
     } else if (fits) {
+      LeafHasher<EntryView> hasher;
       for (EntryView& e : pending) {
-        if (!e.erased) e.leaf_hash = LeafHash(e.bytes);
+        if (!e.erased) hasher.Add(e);
       }
+      hasher.Flush();
     }
     bool in_order = pending.size() == size % chunk;
     for (std::size_t i = 0; in_order && i < pending.size(); ++i) {

@@ -11,6 +11,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "audit/sha256_lanes.h"
+
 namespace isms::audit {
 namespace {
 
@@ -105,7 +107,7 @@ bool IsAlignedSubtree(uint64_t start, uint64_t size) {
 
 Hash MerkleRoot(std::span<const Hash> leaf_hashes) {
   CompactTree tree;
-  for (const Hash& leaf : leaf_hashes) tree.Append(leaf);
+  tree.AppendAll(leaf_hashes);
   return tree.Root();
 }
 
@@ -180,6 +182,49 @@ bool CompactTree::Append(const Hash& leaf_hash, int level, Hash* subtree) {
   }
   ++size_;
   return got;
+}
+
+void CompactTree::AppendAll(std::span<const Hash> leaf_hashes, int level,
+                            std::vector<Hash>* subtrees) {
+  // The longest run hashed level by level: its levels fit in 6 KB of stack, and a longer run
+  // would only move the few nodes of its top levels, hashed one or two at a time, further up.
+  constexpr int kRunBits = 8;
+  std::array<Hash, (1 << kRunBits) / 2> odd;   // levels 1, 3, ... of the run
+  std::array<Hash, (1 << kRunBits) / 4> even;  // levels 2, 4, ...
+  size_t i = 0;
+  while (i < leaf_hashes.size()) {
+    // The largest aligned subtree that starts at Size() and that the leaves left fill.
+    const int k =
+        std::min({std::countr_zero(size_),
+                  static_cast<int>(std::bit_width(leaf_hashes.size() - i)) - 1, kRunBits});
+    std::span<const Hash> below = leaf_hashes.subspan(i, size_t{1} << k);
+    if (subtrees != nullptr && level == 0 && k > 0) {
+      subtrees->insert(subtrees->end(), below.begin(), below.end());
+    }
+    for (int h = 1; h <= k; ++h) {
+      Hash* up = h % 2 == 1 ? odd.data() : even.data();
+      NodeHashes(below, up);
+      below = {up, below.size() / 2};
+      if (subtrees != nullptr && h == level && h < k) {
+        subtrees->insert(subtrees->end(), below.begin(), below.end());
+      }
+    }
+    Push(below[0], k, level, subtrees);
+    i += size_t{1} << k;
+  }
+}
+
+void CompactTree::Push(const Hash& hash, int height, int level, std::vector<Hash>* subtrees) {
+  if (subtrees != nullptr && height == level) subtrees->push_back(hash);
+  frontier_[count_++] = hash;
+  // Each trailing one bit of the old size, from bit `height` up, is a subtree this one completes.
+  int merged = height;
+  for (uint64_t s = size_ >> height; s & 1; s >>= 1) {
+    --count_;
+    frontier_[count_ - 1] = NodeHash(frontier_[count_ - 1], frontier_[count_]);
+    if (++merged == level && subtrees != nullptr) subtrees->push_back(frontier_[count_ - 1]);
+  }
+  size_ += uint64_t{1} << height;
 }
 
 Hash CompactTree::Root() const {

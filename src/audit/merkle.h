@@ -49,9 +49,10 @@ uint64_t SplitPoint(uint64_t n);
 bool IsAlignedSubtree(uint64_t start, uint64_t size);
 
 // MTH of the given leaf hashes, in order; EmptyRoot() for none. Computes exactly n - 1 node
-// hashes with O(log n) memory and no allocation. For the leaves [begin, end) of a larger vector
-// pass `std::span(leaves).subspan(begin, end - begin)`; when that range is an aligned subtree the
-// result is the subtree hash a stored chunk keeps after its leaves are purged.
+// hashes with O(log n) memory and no allocation, several at a time (CompactTree::AppendAll). For
+// the leaves [begin, end) of a larger vector pass `std::span(leaves).subspan(begin, end - begin)`;
+// when that range is an aligned subtree the result is the subtree hash a stored chunk keeps after
+// its leaves are purged.
 Hash MerkleRoot(std::span<const Hash> leaf_hashes);
 
 // One range of leaf positions.
@@ -91,6 +92,13 @@ class CompactTree {
   // a multiple of 2^level), sets *subtree to that subtree's hash — computed by the merge anyway,
   // so a log that stores chunk roots need not hash its chunks again. Returns whether it did.
   bool Append(const Hash& leaf_hash, int level, Hash* subtree);
+  // Appends the leaves in order, with the same result as Append(leaf, ...) one by one, but
+  // hashes each aligned run of leaves level by level with NodeHashes (sha256_lanes.h), several
+  // nodes at a time. When `subtrees` is given, the hash of each aligned subtree of 2^level
+  // leaves the new leaves complete is appended to it, leftmost first: the first is that of the
+  // subtree holding leaf Size() before the call.
+  void AppendAll(std::span<const Hash> leaf_hashes, int level = 0,
+                 std::vector<Hash>* subtrees = nullptr);
   uint64_t Size() const { return size_; }
   // MTH of all leaves appended so far; EmptyRoot() when none.
   Hash Root() const;
@@ -104,6 +112,10 @@ class CompactTree {
   friend bool operator==(const CompactTree& a, const CompactTree& b);
 
  private:
+  // Appends the hash of an aligned subtree of 2^height leaves (Size() must be a multiple of
+  // 2^height) and merges; reports to `subtrees` the subtree of 2^level leaves it completes.
+  void Push(const Hash& hash, int height, int level, std::vector<Hash>* subtrees);
+
   uint64_t size_ = 0;
   size_t count_ = 0;
   std::array<Hash, 65> frontier_{};  // one spare: Append pushes before it merges

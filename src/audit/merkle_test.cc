@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "audit/proof.h"
+#include "audit/sha256_lanes.h"
 
 namespace isms::audit {
 namespace {
@@ -194,6 +195,42 @@ TEST(CompactTree, AppendReportsEachAlignedSubtreeItCompletes) {
       ASSERT_EQ(tree, plain);
     }
   }
+}
+
+// AppendAll hashes runs of leaves level by level; the tree and the subtrees it reports must be
+// those of Append one leaf at a time, whatever the size it starts from and the batch's length,
+// both with the SHA extensions and without (sha256_lanes.h).
+TEST(CompactTree, AppendAllEqualsAppendOneByOne) {
+  const std::vector<Hash> leaves = Leaves(1400);
+  std::vector<size_t> counts;
+  for (size_t n = 0; n <= 70; ++n) counts.push_back(n);
+  for (size_t n : {255, 256, 257, 511, 512, 513, 700}) counts.push_back(n);
+  for (int lanes : {0, -1}) {
+    SetSha256LanesForTesting(lanes);
+    for (size_t start : {0, 1, 2, 3, 5, 7, 8, 13, 64, 255, 256, 300}) {
+      CompactTree base;
+      for (size_t i = 0; i < start; ++i) base.Append(leaves[i]);
+      for (size_t n : counts) {
+        for (int level : {0, 1, 2, 3, 8, 9, 10}) {
+          CompactTree all = base, one = base;
+          std::vector<Hash> got, want;
+          all.AppendAll(std::span(leaves).subspan(start, n), level, &got);
+          for (size_t i = start; i < start + n; ++i) {
+            Hash h;
+            if (one.Append(leaves[i], level, &h)) want.push_back(h);
+          }
+          ASSERT_EQ(all, one) << "lanes " << lanes << " start " << start << " count " << n
+                              << " level " << level;
+          ASSERT_EQ(got, want) << "lanes " << lanes << " start " << start << " count " << n
+                               << " level " << level;
+        }
+      }
+    }
+    CompactTree plain;
+    plain.AppendAll(leaves);
+    EXPECT_EQ(plain.Root(), ReferenceMth(leaves));
+  }
+  SetSha256LanesForTesting(-1);
 }
 
 TEST(CompactTree, DeserializeRejectsDamagedBytes) {
