@@ -113,6 +113,59 @@ std::optional<PreparedAuditRecord::Lease> LeaseOf(const AuditRecord& rec,
   return l;
 }
 
+// What verify keeps of a DHCP record for its rebuild of the lease index, in a few bytes (a large
+// log holds millions of DHCP records): 'G' (grant) or 'R' (release), the record's time and the
+// lease's length (8 bytes each), then ip, host and mac, each after its 4-byte length. 'X' and a
+// message for a record that does not decode; nothing for one that tells the index nothing.
+std::optional<std::string> PackLeaseFact(std::string_view bytes, const AuditSettings& settings) {
+  if (PeekAuditCategory(bytes) != AuditCategory::kDhcpLease) return std::nullopt;
+  Result<AuditRecord> rec = DecodeAuditRecord(bytes);
+  if (!rec.ok()) return "X" + rec.status().message();
+  std::optional<PreparedAuditRecord::Lease> l = LeaseOf(*rec, settings);
+  if (!l) return std::nullopt;
+  std::string out(1, l->release ? 'R' : 'G');
+  auto u64 = [&](std::uint64_t v) {
+    for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>(v >> (8 * i)));
+  };
+  auto str = [&](const std::string& v) {
+    for (int i = 3; i >= 0; --i) out.push_back(static_cast<char>(v.size() >> (8 * i)));
+    out += v;
+  };
+  u64(static_cast<std::uint64_t>(rec->time.time_since_epoch().count()));
+  u64(static_cast<std::uint64_t>(l->length.count()));
+  str(l->ip);
+  str(l->host);
+  str(l->mac);
+  return out;
+}
+
+// The inverse of PackLeaseFact for 'G' and 'R'; false for anything else.
+bool UnpackLeaseFact(std::string_view b, Instant& at, PreparedAuditRecord::Lease& l) {
+  if (b.empty() || (b[0] != 'G' && b[0] != 'R')) return false;
+  l.release = b[0] == 'R';
+  std::size_t p = 1;
+  auto u64 = [&](std::uint64_t& v) {
+    if (b.size() - p < 8) return false;
+    v = 0;
+    for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<std::uint8_t>(b[p++]);
+    return true;
+  };
+  auto str = [&](std::string& v) {
+    if (b.size() - p < 4) return false;
+    std::size_t n = 0;
+    for (int i = 0; i < 4; ++i) n = (n << 8) | static_cast<std::uint8_t>(b[p++]);
+    if (b.size() - p < n) return false;
+    v.assign(b.substr(p, n));
+    p += n;
+    return true;
+  };
+  std::uint64_t t = 0, length = 0;
+  if (!u64(t) || !u64(length) || !str(l.ip) || !str(l.host) || !str(l.mac)) return false;
+  at = Instant(std::chrono::milliseconds(static_cast<std::int64_t>(t)));
+  l.length = std::chrono::milliseconds(static_cast<std::int64_t>(length));
+  return p == b.size();
+}
+
 // "10.0.0.5 from 2026-11-28T09:00:00.000Z to ... held by laptop-042 (mac), DHCP records
 // leaves N to M": one lease in verify's findings.
 std::string DescribeLease(const audit::Lease& l) {
@@ -574,9 +627,12 @@ Result<audit::VerifyReport> AuditService::Verify(const std::string& contract,
   // One snapshot for the log and its lease index: a server may append meanwhile.
   store::Transaction snapshot(*conn_);
   if (!conn_->InTransaction()) ISMS_RETURN_IF_ERROR(snapshot.BeginRead());
-  ISMS_ASSIGN_OR_RETURN(audit::VerifyReport rep, log.Verify(verifier, [](std::string_view b) {
-    return PeekAuditCategory(b) == AuditCategory::kDhcpLease;
-  }));
+  ISMS_ASSIGN_OR_RETURN(std::shared_ptr<const AuditPreparer> preparer, PreparerOf(c));
+  const AuditSettings& settings = preparer->settings();
+  ISMS_ASSIGN_OR_RETURN(audit::VerifyReport rep,
+                        log.Verify(verifier, [&settings](std::string_view b) {
+                          return PackLeaseFact(b, settings);
+                        }));
   ISMS_RETURN_IF_ERROR(CheckLeaseIndex(c, rep));
   rep.selected.clear();
   rep.selected.shrink_to_fit();
@@ -631,7 +687,6 @@ Result<audit::VerifyReport> AuditService::Verify(const std::string& contract,
 
 Status AuditService::CheckLeaseIndex(const ContractRecord& c, audit::VerifyReport& rep) {
   ISMS_ASSIGN_OR_RETURN(std::vector<audit::Lease> stored, audit::LeaseIndex(*conn_, c.id).All());
-  ISMS_ASSIGN_OR_RETURN(std::shared_ptr<const AuditPreparer> preparer, PreparerOf(c));
   auto purged = [&](std::uint64_t leaf) {
     return std::any_of(rep.purged.begin(), rep.purged.end(), [&](const audit::Subtree& t) {
       return leaf >= t.start && leaf < t.start + t.size;
@@ -644,7 +699,9 @@ Status AuditService::CheckLeaseIndex(const ContractRecord& c, audit::VerifyRepor
   for (const audit::Lease& l : stored) {
     if (!purged(l.first_leaf)) continue;
     ++seeded;
-    if (Status st = replay.Seed(l); !st.ok()) rep.problems.push_back("lease index: " + st.message());
+    if (Status st = replay.Seed(l); !st.ok()) {
+      rep.problems.push_back("lease index: " + st.message());
+    }
   }
   // The records of one append went to the index together, in time order (IndexLeases); an
   // append ends at a checkpoint, so the checkpoints' sizes are the batches' boundaries.
@@ -666,7 +723,7 @@ Status AuditService::CheckLeaseIndex(const ContractRecord& c, audit::VerifyRepor
     return Status::Ok();
   };
   std::size_t boundary = 0;  // the first checkpoint beyond the batch being gathered
-  for (const auto& [leaf, bytes] : rep.selected) {
+  for (const auto& [leaf, fact] : rep.selected) {
     const std::size_t b =
         static_cast<std::size_t>(std::upper_bound(rep.checkpoint_sizes.begin(),
                                                   rep.checkpoint_sizes.end(), leaf) -
@@ -675,14 +732,13 @@ Status AuditService::CheckLeaseIndex(const ContractRecord& c, audit::VerifyRepor
       ISMS_RETURN_IF_ERROR(apply());
       boundary = b;
     }
-    Result<AuditRecord> rec = DecodeAuditRecord(bytes);
-    if (!rec.ok()) {
-      rep.problems.push_back("leaf " + std::to_string(leaf) + ": " + rec.status().message());
+    Fact f{leaf, Instant{}, {}};
+    if (!UnpackLeaseFact(fact, f.at, f.lease)) {
+      rep.problems.push_back("leaf " + std::to_string(leaf) + ": " +
+                             (fact.starts_with("X") ? fact.substr(1) : "not a DHCP record"));
       continue;
     }
-    if (std::optional<PreparedAuditRecord::Lease> l = LeaseOf(*rec, preparer->settings())) {
-      batch.push_back({leaf, rec->time, std::move(*l)});
-    }
+    batch.push_back(std::move(f));
   }
   ISMS_RETURN_IF_ERROR(apply());
 

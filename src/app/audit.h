@@ -282,8 +282,8 @@ class AuditService {
   // the records at `leases` (the indexes of the records that have one, in order).
   Status IndexLeases(std::int64_t contract_id, std::span<PreparedAuditRecord* const> records,
                      std::vector<std::size_t> leases, std::uint64_t first_leaf);
-  // Verify's check of the lease index: rebuilds it from the DHCP records `rep` selected and
-  // appends a problem for each stored lease that differs from the rebuild.
+  // Verify's check of the lease index: rebuilds it from the lease facts `rep` kept of the DHCP
+  // records and appends a problem for each stored lease that differs from the rebuild.
   Status CheckLeaseIndex(const ContractRecord& c, audit::VerifyReport& rep);
 
   std::unique_ptr<Ledger> ledger_;

@@ -380,8 +380,8 @@ struct LogStore::ChunkJob {
   std::vector<Subtree> cover;      // AlignedCover(start, m) of each checkpoint m inside, with
   std::vector<Hash> cover_hashes;  // their hashes: what the root at m needs
   std::vector<std::uint64_t> erased;
-  // Verify's `select`, when given, and the entries with content it picked (unordered).
-  const std::function<bool(std::string_view)>* select = nullptr;
+  // Verify's `select`, when given, and what it kept of the entries with content (unordered).
+  const VerifySelect* select = nullptr;
   std::vector<std::pair<std::uint64_t, std::string>> selected;
   std::vector<Instant> erased_times;
 
@@ -430,8 +430,10 @@ struct LogStore::ChunkJob {
         if (e.erased) {
           erased.push_back(e.leaf);
           erased_times.push_back(FromMs(e.time));
-        } else if (select && (*select)(e.bytes)) {
-          selected.emplace_back(e.leaf, std::string(e.bytes));
+        } else if (select) {
+          if (std::optional<std::string> kept = (*select)(e.bytes)) {
+            selected.emplace_back(e.leaf, std::move(*kept));
+          }
         }
       }
       chunk_lo = std::min(chunk_lo, lo);
@@ -1487,7 +1489,7 @@ Result<std::vector<Hash>> LogStore::ProveConsistency(std::uint64_t m, std::uint6
 }
 
 Result<VerifyReport> LogStore::Verify(const NoteVerifier& verifier,
-                                      const std::function<bool(std::string_view)>& select) {
+                                      const VerifySelect& select) {
   // One snapshot for every statement below, so records appended meanwhile (a server's group
   // commit) are not mistaken for a disagreement between the log's size and its chunks.
   store::Transaction snapshot(conn_);
@@ -1693,8 +1695,10 @@ Result<VerifyReport> LogStore::Verify(const NoteVerifier& verifier,
       if (b.entries[i].erased) {
         rep.erased.push_back(b.entries[i].leaf);
         rep.erased_times.push_back(b.entries[i].time);
-      } else if (select && select(b.entries[i].bytes)) {
-        rep.selected.emplace_back(b.entries[i].leaf, b.entries[i].bytes);
+      } else if (select) {
+        if (std::optional<std::string> kept = select(b.entries[i].bytes)) {
+          rep.selected.emplace_back(b.entries[i].leaf, std::move(*kept));
+        }
       }
     }
     if (!ok) {

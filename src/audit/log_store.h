@@ -98,6 +98,11 @@ struct InclusionProofData {
   Hash root{};
 };
 
+// Called by Verify on the content of every live entry, from several threads at once (it must be
+// thread-safe): what the caller keeps of the entry (a few fields of the records it checks
+// further), or nothing for an entry it does not want.
+using VerifySelect = std::function<std::optional<std::string>(std::string_view content)>;
+
 struct VerifyReport {
   std::uint64_t size = 0;
   std::uint64_t chunks = 0;         // complete chunks checked (live)
@@ -115,7 +120,7 @@ struct VerifyReport {
   std::uint64_t leases = 0;
   std::uint64_t leases_taken_as_stored = 0;
   std::uint64_t leases_unchecked = 0;
-  // The live entries with content that Verify's `select` picked: (leaf, content), in order.
+  // What Verify's `select` kept of the live entries with content: (leaf, kept), in leaf order.
   std::vector<std::pair<std::uint64_t, std::string>> selected;
 };
 
@@ -182,10 +187,8 @@ class LogStore {
 
   // Recomputes every live chunk and tail batch, checks the indexes, the chunk sequence, the
   // stored root and every checkpoint (signature by `verifier`, and root at its size).
-  // With `select`, also returns the content of every live entry it picks (called on the content
-  // of each, from several threads at once: it must be thread-safe), as VerifyReport::selected.
-  Result<VerifyReport> Verify(const NoteVerifier& verifier,
-                              const std::function<bool(std::string_view)>& select = {});
+  // With `select`, also returns what it keeps of the live entries, as VerifyReport::selected.
+  Result<VerifyReport> Verify(const NoteVerifier& verifier, const VerifySelect& select = {});
 
   // Erases the content of the entries at `leaves` (A1 3.3.4): each keeps its leaf, time, host and
   // leaf hash; its content, user and ip keys are dropped, and the postings follow. Returns the

@@ -417,7 +417,9 @@ int RunCli(const std::vector<std::string>& args, std::istream& in, std::ostream&
   as_cmd->callback([&] { action = [&] { AuditSearch(ctx, as); }; });
   AuditVerifyOptions av;
   auto* av_cmd = audit->add_subcommand(
-      "verify", "Recompute every chunk, index and checkpoint, rebuild the lease index; name the first bad chunk");
+      "verify",
+      "Recompute every chunk, index and checkpoint, rebuild the lease index; name the first bad "
+      "chunk");
   av_cmd->add_option("--against", av.against,
                      "Also prove that the log extends this signed checkpoint (kept by the buyer)")
       ->type_name("CHECKPOINT_FILE");
