@@ -4,9 +4,10 @@
 #   - rsyslogd (Debian package rsyslog; imtcp to omfile, the raw message per line), and
 #   - isms serve --syslog-tcp (parse, classify, Merkle tree, zstd chunks, signed checkpoints).
 # Each rate runs from the first byte sent to the last record on disk: for rsyslog until the
-# output file holds all COUNT messages (polled by size); for isms until the server, sent SIGTERM after the last byte,
-# has committed everything and exited. The sender renders all records before it connects and
-# prints when it began sending ("start T"): the clock starts there, for both receivers. The CPU
+# output file holds all COUNT messages (polled by size); for isms until the server, sent SIGTERM
+# after the last byte, prints that it has committed everything (its exit is printed too). The
+# sender renders all records before it connects and prints when it began sending ("start T"):
+# the clock starts there, for both receivers. The CPU
 # time of each receiver is printed too (the machine may be shared). Then: bytes on disk per
 # record, `isms audit verify`, the per-record cost of each stage (bench/audit_bench prepare), and
 # `isms audit search --host` over one day, p50 and p90 of 21 hosts (whole command). With
@@ -81,18 +82,24 @@ is_cpu_sent=$(cpu "$srv")
 kill -TERM "$srv"
 # the CPU time up to the exit, read while the process is a zombie would be lost: poll until gone
 # (with awk alone: a python3 a poll cost a tenth of a second of CPU, taken from the server)
+# The rate runs to the stop line, which the server prints once its last commit is done (every
+# record durable, as rsyslog's are when its file holds them); its exit, after it freed its memory
+# and closed the store, is printed too.
 is_cpu=$is_cpu_sent
+t1=
 while kill -0 "$srv" 2>/dev/null; do
+  [ -z "$t1" ] && grep -qs '^isms serve: stopped:' "$tmp/isms/serve.out" && t1=$(now)
   c=$(cpu "$srv" 2>/dev/null || echo 0)
   is_cpu=$(awk -v a="$is_cpu" -v b="$c" 'BEGIN {print (a > b ? a : b)}')
   sleep 0.01
 done
 wait "$srv" || true
 srv=
-t1=$(now)
+t_exit=$(now)
+[ -z "$t1" ] && t1=$t_exit
 is_rate=$(py "round($count/($t1-$t0))")
 disk=$(du -cb "$tmp"/isms/isms-audit.db* | tail -1 | cut -f1)
-echo "isms:    $(py "round($t1-$t0,2)") s = $is_rate records/s (CPU at least $is_cpu s = $(py "round($is_cpu*1e6/$count,2)") us a record); audit store $disk bytes ($(py "round($disk/$count,1)") bytes/record, $(py "round($disk/$raw,3)") x the raw size)"
+echo "isms:    $(py "round($t1-$t0,2)") s to the last commit (exit at $(py "round($t_exit-$t0,2)") s) = $is_rate records/s (CPU at least $is_cpu s = $(py "round($is_cpu*1e6/$count,2)") us a record); audit store $disk bytes ($(py "round($disk/$count,1)") bytes/record, $(py "round($disk/$raw,3)") x the raw size)"
 echo "ratio:   isms / rsyslog = $(py "round($is_rate/$rs_rate,2)")"
 v0=$(now); "$isms" audit verify --contract bench --store "$store" | grep "^OK"; v1=$(now)
 echo "verify:  $(py "round($v1-$v0,2)") s = $(py "round($count/($v1-$v0))") records/s (whole command)"
