@@ -166,6 +166,25 @@ bool UnpackLeaseFact(std::string_view b, Instant& at, PreparedAuditRecord::Lease
   return p == b.size();
 }
 
+// For verify: "" when an audit record's entry is indexed under the keys its record gives — its
+// time, host and user, and its source address when it is an outbound request (AuditPreparer::
+// PrepareInto) — else which of them disagree.
+std::string AuditEntryKeysDisagree(std::string_view content, std::int64_t time_ms,
+                                   std::string_view host, std::string_view user,
+                                   std::optional<std::string_view> ip) {
+  const std::optional<AuditRecordKeys> k = PeekAuditKeys(content);
+  if (!k) return "the record is not a canonical audit record";
+  std::string why;
+  auto add = [&](const char* what) { why += why.empty() ? what : std::string(", ") + what; };
+  if (k->time.time_since_epoch().count() != time_ms) add("time");
+  if (k->host != host) add("host");
+  if (k->user != user) add("user");
+  if (ip && *ip != (k->category == AuditCategory::kOutboundRequest ? k->src_ip : "")) {
+    add("address");
+  }
+  return why;
+}
+
 // "10.0.0.5 from 2026-11-28T09:00:00.000Z to ... held by laptop-042 (mac), DHCP records
 // leaves N to M": one lease in verify's findings.
 std::string DescribeLease(const audit::Lease& l) {
@@ -629,10 +648,11 @@ Result<audit::VerifyReport> AuditService::Verify(const std::string& contract,
   if (!conn_->InTransaction()) ISMS_RETURN_IF_ERROR(snapshot.BeginRead());
   ISMS_ASSIGN_OR_RETURN(std::shared_ptr<const AuditPreparer> preparer, PreparerOf(c));
   const AuditSettings& settings = preparer->settings();
-  ISMS_ASSIGN_OR_RETURN(audit::VerifyReport rep,
-                        log.Verify(verifier, [&settings](std::string_view b) {
-                          return PackLeaseFact(b, settings);
-                        }));
+  ISMS_ASSIGN_OR_RETURN(
+      audit::VerifyReport rep,
+      log.Verify(
+          verifier, [&settings](std::string_view b) { return PackLeaseFact(b, settings); },
+          AuditEntryKeysDisagree));
   ISMS_RETURN_IF_ERROR(CheckLeaseIndex(c, rep));
   rep.selected.clear();
   rep.selected.shrink_to_fit();

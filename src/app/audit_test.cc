@@ -138,6 +138,10 @@ TEST(AuditServiceTest, ALogOfVersion1AndVersion2LeavesVerifiesAndSearches) {
       ASSERT_TRUE(tx.Begin().ok());
       audit::LogStore log(s.audit_connection(), id, audit::LogKind::kAudit, 8);
       ASSERT_TRUE(log.Append(old).ok());
+      ASSERT_TRUE(log.WriteCheckpoint(s.Signer().value(),
+                                      AuditService::Origin("c", audit::LogKind::kAudit),
+                                      clock.Now())
+                      .ok());  // as every append does
       ASSERT_TRUE(tx.Commit().ok());
     }
     // A log of version 1 leaves alone, all in the tail, verifies.

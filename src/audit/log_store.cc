@@ -181,6 +181,7 @@ struct EntryView {
   std::string_view host, user, ip, bytes;
   bool erased = false;
   Hash leaf_hash{};
+  bool ip_keyed = true;  // false for the entry kinds written before entries had an ip key
 };
 
 namespace {
@@ -271,7 +272,8 @@ Status DecodeEntries(std::string_view blob, std::vector<StoredEntry>& out) {
       return Status::Corruption("truncated entry");
     }
     e.time = FromMs(static_cast<std::int64_t>(t));
-    if ((kind == kEntryContentIp || kind == kEntryErasedIp) && !r.Bytes(e.ip)) {
+    e.ip_keyed = kind == kEntryContentIp || kind == kEntryErasedIp;
+    if (e.ip_keyed && !r.Bytes(e.ip)) {
       return Status::Corruption("truncated entry");
     }
     if (kind == kEntryContent || kind == kEntryContentIp) {
@@ -322,7 +324,8 @@ Status DecodeViews(std::string_view raw, std::vector<EntryView>& out, bool hash 
       return Status::Corruption("truncated entry");
     }
     e.time = static_cast<std::int64_t>(t);
-    if ((kind == kEntryContentIp || kind == kEntryErasedIp) && !bytes(e.ip)) {
+    e.ip_keyed = kind == kEntryContentIp || kind == kEntryErasedIp;
+    if (e.ip_keyed && !bytes(e.ip)) {
       return Status::Corruption("truncated entry");
     }
     if (kind == kEntryContent || kind == kEntryContentIp) {
@@ -382,6 +385,7 @@ struct LogStore::ChunkJob {
   std::vector<std::uint64_t> erased;
   // Verify's `select`, when given, and what it kept of the entries with content (unordered).
   const VerifySelect* select = nullptr;
+  const VerifyKeys* keys = nullptr;
   std::vector<std::pair<std::uint64_t, std::string>> selected;
   std::vector<Instant> erased_times;
 
@@ -427,6 +431,14 @@ struct LogStore::ChunkJob {
         seen[e.leaf - start] = true;
         leaves[e.leaf - start] = e.leaf_hash;
         ++count;
+        if (!e.erased && keys && bad.empty()) {
+          const std::optional<std::string_view> ip =
+              e.ip_keyed ? std::optional<std::string_view>(e.ip) : std::nullopt;
+          if (std::string why = (*keys)(e.bytes, e.time, e.host, e.user, ip); !why.empty()) {
+            bad = "leaf " + std::to_string(e.leaf) + " is indexed under keys its record does not "
+                  "give: " + why;
+          }
+        }
         if (e.erased) {
           erased.push_back(e.leaf);
           erased_times.push_back(FromMs(e.time));
@@ -496,6 +508,7 @@ struct LogStore::Batch {
   std::uint64_t first = 0;
   std::uint64_t leaves = 0;
   Hash hash{};
+  std::int64_t min_time = 0, max_time = 0;  // as stored: searches by time skip on them
   std::vector<StoredEntry> entries;
   Status decoded;
 };
@@ -548,7 +561,14 @@ Result<LogState> LogStore::State() {
   s.chunk_bits = chunk_bits_;
   s.root = EmptyRoot();
   if (!row) return s;
-  s.chunk_bits = static_cast<int>(st->ColumnInt(0));
+  const std::int64_t bits = st->ColumnInt(0);
+  // Logs are made with 1 to 30 (tests use 2; `isms` uses 8 to 20): anything else is damage,
+  // which the cast to int would otherwise hide.
+  if (bits < 1 || bits > 30) {
+    return Status::Corruption("the stored chunk size of the log, 2^" + std::to_string(bits) +
+                              ", is not one a log is made with");
+  }
+  s.chunk_bits = static_cast<int>(bits);
   std::string tree = st->ColumnBlob(2);
   std::int64_t size = st->ColumnInt(1);
   (void)st->Step();
@@ -1110,13 +1130,15 @@ Status LogStore::LoadChunks(std::vector<Chunk>& out) {
 
 Status LogStore::LoadBatches(std::vector<Batch>& out, bool with_data) {
   ISMS_RETURN_IF_ERROR(
-      EachRow("SELECT first_leaf, leaves, hash, data FROM "
+      EachRow("SELECT first_leaf, leaves, hash, data, min_time, max_time FROM "
               "audit_tail WHERE contract_id = $1 AND log_kind = "
               "$2 ORDER BY first_leaf",
               [&](const store::Statement& st) -> Status {
                 Batch b;
                 b.first = static_cast<std::uint64_t>(st.ColumnInt(0));
                 b.leaves = static_cast<std::uint64_t>(st.ColumnInt(1));
+                b.min_time = st.ColumnInt(4);
+                b.max_time = st.ColumnInt(5);
                 Result<Hash> h = HashFromBytes(st.ColumnBlob(2), "the hash of a tail batch");
                 if (h.ok()) b.hash = *h;
                 if (!h.ok()) b.decoded = h.status();
@@ -1489,7 +1511,7 @@ Result<std::vector<Hash>> LogStore::ProveConsistency(std::uint64_t m, std::uint6
 }
 
 Result<VerifyReport> LogStore::Verify(const NoteVerifier& verifier,
-                                      const VerifySelect& select) {
+                                      const VerifySelect& select, const VerifyKeys& keys) {
   // One snapshot for every statement below, so records appended meanwhile (a server's group
   // commit) are not mistaken for a disagreement between the log's size and its chunks.
   store::Transaction snapshot(conn_);
@@ -1607,6 +1629,7 @@ Result<VerifyReport> LogStore::Verify(const NoteVerifier& verifier,
     job.chunk = c;
     job.size = chunk;
     if (select) job.select = &select;
+    if (keys) job.keys = &keys;
     for (const CpRow& cp : cps) {
       if (cp.size > c.no * chunk && cp.size < (c.no + 1) * chunk)
         job.checkpoints.push_back(cp.size);
@@ -1701,10 +1724,29 @@ Result<VerifyReport> LogStore::Verify(const NoteVerifier& verifier,
         }
       }
     }
+    std::int64_t lo = std::numeric_limits<std::int64_t>::max();
+    std::int64_t hi = std::numeric_limits<std::int64_t>::min();
+    std::string misindexed;
+    for (const StoredEntry& e : b.entries) {
+      lo = std::min(lo, Ms(e.time));
+      hi = std::max(hi, Ms(e.time));
+      if (!e.erased && keys && misindexed.empty()) {
+        const std::optional<std::string_view> ip =
+            e.ip_keyed ? std::optional<std::string_view>(e.ip) : std::nullopt;
+        if (std::string why = keys(e.bytes, Ms(e.time), e.host, e.user, ip); !why.empty()) {
+          misindexed = "leaf " + std::to_string(e.leaf) +
+                       " is indexed under keys its record does not give: " + why;
+        }
+      }
+    }
     if (!ok) {
       rep.problems.push_back(where + "does not continue the log at leaf " + std::to_string(next));
     } else if (MerkleRoot(leaves) != b.hash) {
       rep.problems.push_back(where + "its records do not hash to its stored hash");
+    } else if (!b.entries.empty() && (lo != b.min_time || hi != b.max_time)) {
+      rep.problems.push_back(where + "its stored time range disagrees with its records");
+    } else if (!misindexed.empty()) {
+      rep.problems.push_back(where + misindexed);
     }
     if (ok) src.AddLeaves(b.first, leaves);
     next = b.first + b.leaves;
@@ -1726,6 +1768,12 @@ Result<VerifyReport> LogStore::Verify(const NoteVerifier& verifier,
     }
   } else {
     rep.root = EmptyRoot();
+  }
+  // Every append writes a checkpoint of the size it leaves, in its own transaction: a log
+  // without one of its size has lost its latest.
+  if (s.size > 0 && (cps.empty() || cps.back().size != s.size)) {
+    rep.problems.push_back("no checkpoint of the log's size " + std::to_string(s.size) +
+                           ": every append writes one, so the latest was removed");
   }
   for (const CpRow& row : cps) {
     ++rep.checkpoints;

@@ -63,6 +63,7 @@ struct StoredEntry {
   std::string bytes;  // empty when erased
   bool erased = false;
   Hash leaf_hash{};
+  bool ip_keyed = true;  // false for the entry kinds written before entries had an ip key
   int via = -1;  // Scan: the index in LogQuery::via of the window it matched; -1 for the host
 };
 
@@ -102,6 +103,15 @@ struct InclusionProofData {
 // thread-safe): what the caller keeps of the entry (a few fields of the records it checks
 // further), or nothing for an entry it does not want.
 using VerifySelect = std::function<std::optional<std::string>(std::string_view content)>;
+
+// Called by Verify on every live entry, from several threads at once (it must be thread-safe):
+// its content and the keys it is stored under (time in ms, host, user, ip; no ip for an entry
+// written before entries had one). Returns "" when the
+// content gives those keys, else what disagrees: the keys are the log's index (searches by host,
+// user, address and time read only what they name), and only the content is hashed.
+using VerifyKeys = std::function<std::string(std::string_view content, std::int64_t time_ms,
+                                             std::string_view host, std::string_view user,
+                                             std::optional<std::string_view> ip)>;
 
 struct VerifyReport {
   std::uint64_t size = 0;
@@ -188,7 +198,9 @@ class LogStore {
   // Recomputes every live chunk and tail batch, checks the indexes, the chunk sequence, the
   // stored root and every checkpoint (signature by `verifier`, and root at its size).
   // With `select`, also returns what it keeps of the live entries, as VerifyReport::selected.
-  Result<VerifyReport> Verify(const NoteVerifier& verifier, const VerifySelect& select = {});
+  // With `keys`, also checks each live entry's keys against its content.
+  Result<VerifyReport> Verify(const NoteVerifier& verifier, const VerifySelect& select = {},
+                              const VerifyKeys& keys = {});
 
   // Erases the content of the entries at `leaves` (A1 3.3.4): each keeps its leaf, time, host and
   // leaf hash; its content, user and ip keys are dropped, and the postings follow. Returns the

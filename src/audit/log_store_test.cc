@@ -10,6 +10,7 @@
 
 #include "audit/checkpoint.h"
 #include "audit/proof.h"
+#include "audit/zstd_frame.h"
 
 namespace isms::audit {
 namespace {
@@ -225,6 +226,173 @@ TEST_F(LogStoreTest, AChangedCheckpointIsDetected) {
   auto p = Problems();
   ASSERT_EQ(p.size(), 1u);
   EXPECT_NE(p[0].find("checkpoint of size 5"), std::string::npos) << p[0];
+}
+
+// Issue requirement, taken literally: a change of any single byte of any stored row of the log —
+// every byte of every blob and text, each integer changed in its lowest and in a high byte — is
+// found by Verify. Chunks of 4 leaves, two hosts, users and addresses, so that every table holds
+// rows: chunks, blocks, user and address postings, a tail batch, checkpoints, the tree state.
+TEST_F(LogStoreTest, EverySingleChangedByteOfEveryStoredRowIsFound) {
+  for (int batch = 0; batch < 3; ++batch) {
+    std::vector<LogEntry> es;
+    for (int i = 0; i < 3; ++i, ++next_) {
+      LogEntry e;
+      e.bytes = "record " + std::to_string(next_);
+      e.time = At(next_);
+      e.host = next_ % 2 == 0 ? "web-01" : "db-01";
+      e.user = next_ % 3 == 0 ? "alice" : "";
+      e.ip = next_ % 2 == 0 ? "10.0.0." + std::to_string(next_) : "";
+      es.push_back(e);
+    }
+    ASSERT_TRUE(conn_->Begin().ok());
+    ASSERT_TRUE(log_->Append(es).ok());
+    ASSERT_TRUE(log_->WriteCheckpoint(signer_, "test/audit", At(batch)).ok());
+    ASSERT_TRUE(conn_->Commit().ok());
+  }
+  ASSERT_TRUE(Problems().empty());
+  struct Column {
+    const char* table;
+    const char* name;
+    char type;  // 'b' blob, 't' text, 'i' integer
+  };
+  const std::vector<Column> columns = {
+      {"audit_logs", "contract_id", 'i'},       {"audit_logs", "log_kind", 'i'},
+      {"audit_logs", "chunk_bits", 'i'},        {"audit_logs", "size", 'i'},
+      {"audit_logs", "tree", 'b'},              {"audit_chunks", "contract_id", 'i'},
+      {"audit_chunks", "log_kind", 'i'},        {"audit_chunks", "chunk_no", 'i'},
+      {"audit_chunks", "root", 'b'},            {"audit_chunks", "records", 'i'},
+      {"audit_chunks", "min_time", 'i'},        {"audit_chunks", "max_time", 'i'},
+      {"audit_blocks", "contract_id", 'i'},     {"audit_blocks", "log_kind", 'i'},
+      {"audit_blocks", "chunk_no", 'i'},        {"audit_blocks", "host", 'b'},
+      {"audit_blocks", "records", 'i'},         {"audit_blocks", "min_time", 'i'},
+      {"audit_blocks", "max_time", 'i'},        {"audit_blocks", "data", 'b'},
+      {"audit_postings", "contract_id", 'i'},   {"audit_postings", "log_kind", 'i'},
+      {"audit_postings", "user_key", 'b'},      {"audit_postings", "chunk_no", 'i'},
+      {"audit_postings", "host", 'b'},          {"audit_ip_postings", "contract_id", 'i'},
+      {"audit_ip_postings", "log_kind", 'i'},   {"audit_ip_postings", "ip", 'b'},
+      {"audit_ip_postings", "chunk_no", 'i'},   {"audit_ip_postings", "host", 'b'},
+      {"audit_tail", "contract_id", 'i'},       {"audit_tail", "log_kind", 'i'},
+      {"audit_tail", "first_leaf", 'i'},        {"audit_tail", "leaves", 'i'},
+      {"audit_tail", "hash", 'b'},              {"audit_tail", "min_time", 'i'},
+      {"audit_tail", "max_time", 'i'},          {"audit_tail", "data", 'b'},
+      {"audit_checkpoints", "contract_id", 'i'}, {"audit_checkpoints", "log_kind", 'i'},
+      {"audit_checkpoints", "size", 'i'},       {"audit_checkpoints", "root", 'b'},
+      {"audit_checkpoints", "note", 't'},
+  };
+  // Found: Verify reports a problem, or refuses the log outright (a row moved to another log
+  // leaves this one without its state).
+  // The keys each record of this test is appended under, from its content ("record N").
+  const VerifyKeys keys = [](std::string_view content, std::int64_t time_ms,
+                             std::string_view host, std::string_view user,
+                             std::optional<std::string_view> ip) -> std::string {
+    if (!content.starts_with("record ")) return "not a record of this test";
+    const int n = std::stoi(std::string(content.substr(7)));
+    const std::string want_ip = n % 2 == 0 ? "10.0.0." + std::to_string(n) : "";
+    if (time_ms != std::chrono::duration_cast<std::chrono::milliseconds>(
+                       At(n).time_since_epoch()).count() ||
+        host != (n % 2 == 0 ? "web-01" : "db-01") || user != (n % 3 == 0 ? "alice" : "") ||
+        !ip || *ip != want_ip) {
+      return "keys of record " + std::to_string(n);
+    }
+    return "";
+  };
+  auto found = [&] {
+    auto r = log_->Verify(signer_.Verifier(), {}, keys);
+    return !r.ok() || !r->problems.empty();
+  };
+  std::int64_t latest_checkpoint = 0;
+  {
+    auto st = conn_->Prepare("SELECT rowid FROM audit_checkpoints ORDER BY size DESC LIMIT 1");
+    ASSERT_TRUE(st.ok() && *(*st)->Step());
+    latest_checkpoint = (*st)->ColumnInt(0);
+  }
+  std::vector<std::string> missed;
+  std::size_t changes = 0, same_records = 0, earlier_checkpoints_moved = 0;
+  for (const Column& c : columns) {
+    std::vector<std::pair<std::int64_t, std::string>> rows;  // rowid, value (as bytes or text)
+    std::vector<std::pair<std::int64_t, std::int64_t>> ints;
+    {
+      auto st = conn_->Prepare(std::string("SELECT rowid, ") + c.name + " FROM " + c.table);
+      ASSERT_TRUE(st.ok()) << c.table << "." << c.name;
+      while (*(*st)->Step()) {
+        if (c.type == 'i') {
+          ints.emplace_back((*st)->ColumnInt(0), (*st)->ColumnInt(1));
+        } else {
+          rows.emplace_back((*st)->ColumnInt(0), c.type == 'b' ? (*st)->ColumnBlob(1)
+                                                                : (*st)->ColumnText(1));
+        }
+      }
+    }
+    ASSERT_FALSE(rows.empty() && ints.empty()) << c.table << " holds no row";
+    const std::string update = std::string("UPDATE ") + c.table + " SET " + c.name +
+                               " = $1 WHERE rowid = $2";
+    // False when the store refuses the change (a key that another row has).
+    auto set_value = [&](std::int64_t rowid, const std::string* bytes, std::int64_t n) {
+      auto up = conn_->Prepare(update);
+      EXPECT_TRUE(up.ok());
+      if (!up.ok()) return false;
+      if (bytes == nullptr) {
+        (*up)->BindInt(1, n);
+      } else if (c.type == 'b') {
+        (*up)->BindBlob(1, *bytes);
+      } else {
+        (*up)->BindText(1, *bytes);
+      }
+      (*up)->BindInt(2, rowid);
+      return (*up)->Run().ok();
+    };
+    for (const auto& [rowid, value] : rows) {
+      for (std::size_t i = 0; i < value.size(); ++i) {
+        std::string changed = value;
+        changed[i] = static_cast<char>(changed[i] ^ 0x01);
+        if (!set_value(rowid, &changed, 0)) continue;
+        ++changes;
+        if (!found()) {
+          // Some bits of a zstd frame change nothing it decompresses to (a bit stream's
+          // padding): the same records, no change of the log.
+          const std::string_view name(c.name);
+          Result<std::string> was = DecompressFrame(value, 1 << 20);
+          Result<std::string> now = DecompressFrame(changed, 1 << 20);
+          if (name == "data" && was.ok() && now.ok() && *was == *now) {
+            ++same_records;
+          } else {
+            missed.push_back(std::string(c.table) + "." + c.name + " row " +
+                             std::to_string(rowid) + " byte " + std::to_string(i));
+          }
+        }
+        ASSERT_TRUE(set_value(rowid, &value, 0));
+      }
+    }
+    for (const auto& [rowid, value] : ints) {
+      for (std::int64_t delta : {std::int64_t{1}, std::int64_t{1} << 40}) {
+        if (!set_value(rowid, nullptr, value ^ delta)) continue;
+        ++changes;
+        if (!found()) {
+          // The known limit (docs/audit-format.md): a checkpoint row other than the latest,
+          // taken out of the log (here: moved to another), is not missed by anything verify
+          // can check; the buyer's copy of it still proves the log with --against.
+          const std::string_view table(c.table), name(c.name);
+          if (table == "audit_checkpoints" && (name == "contract_id" || name == "log_kind") &&
+              rowid != latest_checkpoint) {
+            ++earlier_checkpoints_moved;
+          } else {
+            missed.push_back(std::string(c.table) + "." + c.name + " row " +
+                             std::to_string(rowid) + " ^ " + std::to_string(delta));
+          }
+        }
+        ASSERT_TRUE(set_value(rowid, nullptr, value));
+      }
+    }
+  }
+  EXPECT_GT(changes, 1000u);
+  EXPECT_LE(same_records, 8u) << "only a few padding bits";
+  EXPECT_EQ(earlier_checkpoints_moved, 8u) << "two checkpoints, two columns, two bytes each";
+  std::string all;
+  for (const std::string& m : missed) all += "\n  " + m;
+  EXPECT_TRUE(missed.empty()) << missed.size() << " of " << changes << " changes not found:"
+                              << all;
+  ASSERT_TRUE(Problems().empty()) << "every change was undone";
+  EXPECT_FALSE(found()) << "the keys agree with the records";
 }
 
 TEST_F(LogStoreTest, ADeletedChunkIsDetected) {

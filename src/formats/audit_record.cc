@@ -119,6 +119,13 @@ class Reader {
     pos_ += n;
     return true;
   }
+  bool View(std::string_view* s) {
+    std::uint32_t n = 0;
+    if (!Length(&n) || n > in_.size() - pos_) return false;
+    *s = in_.substr(pos_, n);
+    pos_ += n;
+    return true;
+  }
   // A count of items each at least `min_item` bytes long, checked against what is left so that
   // a damaged count cannot make the decoder reserve absurd amounts of memory.
   bool Count(std::uint32_t* n, size_t min_item) {
@@ -420,6 +427,37 @@ std::optional<AuditCategory> PeekAuditCategory(std::string_view bytes) {
     if (c.ok()) return *c;
   }
   return std::nullopt;
+}
+
+std::optional<AuditRecordKeys> PeekAuditKeys(std::string_view bytes) {
+  Reader in(bytes);
+  std::uint8_t version = 0, skip = 0;
+  std::int64_t time = 0, received = 0;
+  if (!in.U8(&version) || (version != 1 && version != 2) || !in.I64(&time) ||
+      !in.I64(&received)) {
+    return std::nullopt;
+  }
+  for (int i = 0; i < 4; ++i) {  // source, flags, facility, severity
+    if (!in.U8(&skip)) return std::nullopt;
+  }
+  const std::optional<AuditCategory> category = PeekAuditCategory(bytes);
+  if (!category) return std::nullopt;
+  std::string_view rule, app, procid, msgid;
+  if (version == 2) {
+    if (!in.U8(&skip)) return std::nullopt;
+  } else {
+    std::string_view key;
+    if (!in.View(&key)) return std::nullopt;
+  }
+  in.set_varint(version == 2);
+  AuditRecordKeys k;
+  k.time = Instant(std::chrono::milliseconds(time));
+  k.category = *category;
+  if (!in.View(&rule) || !in.View(&k.host) || !in.View(&app) || !in.View(&procid) ||
+      !in.View(&msgid) || !in.View(&k.user) || !in.View(&k.src_ip)) {
+    return std::nullopt;
+  }
+  return k;
 }
 
 }  // namespace isms

@@ -136,4 +136,13 @@ Result<AuditRecord> DecodeAuditRecord(std::string_view bytes);
 // decode only one category's records; DecodeAuditRecord checks the whole record.
 std::optional<AuditCategory> PeekAuditCategory(std::string_view bytes);
 
+// The fields a record is indexed by, read from canonical bytes without decoding the rest: views
+// into `bytes`. Nothing when the bytes are too short or of an unknown version or category.
+struct AuditRecordKeys {
+  Instant time{};
+  AuditCategory category = AuditCategory::kOther;
+  std::string_view host, user, src_ip;
+};
+std::optional<AuditRecordKeys> PeekAuditKeys(std::string_view bytes);
+
 }  // namespace isms

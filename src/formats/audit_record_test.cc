@@ -259,5 +259,32 @@ TEST(AuditRecordTest, TheCategoryIsReadWithoutDecodingInBothVersions) {
   EXPECT_EQ(PeekAuditCategory(std::string(40, '\x07')), std::nullopt) << "unknown version";
 }
 
+TEST(AuditRecordTest, TheIndexedFieldsAreReadWithoutDecodingInBothVersions) {
+  AuditRecord r;
+  r.time = Instant(std::chrono::milliseconds(1'700'000'000'123));
+  r.host = "proxy-01";
+  r.app = "squid";
+  r.user = "alice";
+  r.src_ip = "10.20.0.15";
+  r.rule = "squid-access";
+  r.message = "m";
+  r.category = AuditCategory::kOutboundRequest;
+  r.extra = {{"k", "v"}};
+  for (std::uint8_t version : {1, 2}) {
+    Result<std::string> b = EncodeAuditRecord(r, version);
+    ASSERT_TRUE(b.ok());
+    std::optional<AuditRecordKeys> k = PeekAuditKeys(*b);
+    ASSERT_TRUE(k.has_value()) << "version " << int{version};
+    EXPECT_EQ(k->time, r.time);
+    EXPECT_EQ(k->category, r.category);
+    EXPECT_EQ(k->host, "proxy-01");
+    EXPECT_EQ(k->user, "alice");
+    EXPECT_EQ(k->src_ip, "10.20.0.15");
+    for (std::size_t cut = 0; cut < 40; ++cut) {
+      EXPECT_EQ(PeekAuditKeys(std::string_view(*b).substr(0, cut)), std::nullopt) << cut;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace isms
