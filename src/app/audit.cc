@@ -42,7 +42,9 @@ std::vector<store::Migration> AuditFileMigrations() {
            audit::LogStore::AddressSchemaSql(store::Engine::kSqlite) +
                audit::LeaseIndex::SchemaSql(store::Engine::kSqlite),
            audit::LogStore::AddressSchemaSql(store::Engine::kPostgres) +
-               audit::LeaseIndex::SchemaSql(store::Engine::kPostgres)}};
+               audit::LeaseIndex::SchemaSql(store::Engine::kPostgres)},
+          {3, "audit logs: the state row counts the checkpoints",
+           audit::LogStore::CheckpointCountSql(), audit::LogStore::CheckpointCountSql()}};
 }
 
 Result<std::string> ReadSmallFile(const std::string& path) {

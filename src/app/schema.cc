@@ -397,6 +397,9 @@ const std::vector<store::Migration>& Migrations() {
        "ALTER TABLE reports ADD COLUMN html_zstd BYTEA, ADD COLUMN json_zstd BYTEA; "
        "ALTER TABLE reports ALTER COLUMN html_zstd SET STORAGE EXTERNAL, "
        "ALTER COLUMN json_zstd SET STORAGE EXTERNAL"},
+      // As 4: on SQLite this is the audit file's migration 3 (app/audit.cc).
+      {16, "audit logs: the state row counts the checkpoints",
+       "UPDATE audit_store SET location = location", audit::LogStore::CheckpointCountSql()},
   };
   return kMigrations;
 }

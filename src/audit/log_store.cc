@@ -529,6 +529,12 @@ std::string LogStore::AddressSchemaSql(store::Engine engine) {
   return WithBlobs(kAddressSchema, engine);
 }
 
+std::string LogStore::CheckpointCountSql() {
+  return "ALTER TABLE audit_logs ADD COLUMN checkpoints BIGINT NOT NULL DEFAULT 0;\n"
+         "UPDATE audit_logs SET checkpoints = (SELECT COUNT(*) FROM audit_checkpoints c WHERE "
+         "c.contract_id = audit_logs.contract_id AND c.log_kind = audit_logs.log_kind);\n";
+}
+
 LogStore::LogStore(store::Connection& conn, std::int64_t contract_id, LogKind kind, int chunk_bits)
     : conn_(conn),
       contract_id_(contract_id),
@@ -1098,7 +1104,9 @@ Status LogStore::Append(std::span<LogEntry* const> entries, TailHashes* tail) {
       auto up, conn_.Prepare(exists ? "UPDATE audit_logs SET size = $3, tree = $4 WHERE "
                                       "contract_id = $1 AND log_kind = $2"
                                     : "INSERT INTO audit_logs (contract_id, log_kind, size, tree, "
-                                      "chunk_bits) VALUES ($1, $2, $3, $4, $5)"));
+                                      "chunk_bits, checkpoints) VALUES ($1, $2, $3, $4, $5, "
+                                      "(SELECT COUNT(*) FROM audit_checkpoints WHERE contract_id "
+                                      "= $1 AND log_kind = $2))"));
   up->BindInt(1, contract_id_);
   up->BindInt(2, log_);
   up->BindInt(3, static_cast<std::int64_t>(tree.Size()));
@@ -1185,6 +1193,13 @@ Result<std::string> LogStore::WriteCheckpoint(const NoteSigner& signer, const st
   st->BindInt(5, Ms(now));
   st->BindText(6, note);
   ISMS_RETURN_IF_ERROR(st->Run());
+  // Counted in the log's state row, so that verify finds a checkpoint row removed.
+  ISMS_ASSIGN_OR_RETURN(auto count,
+                        conn_.Prepare("UPDATE audit_logs SET checkpoints = checkpoints + 1 "
+                                      "WHERE contract_id = $1 AND log_kind = $2"));
+  count->BindInt(1, contract_id_);
+  count->BindInt(2, log_);
+  ISMS_RETURN_IF_ERROR(count->Run());
   return note;
 }
 
@@ -1768,6 +1783,19 @@ Result<VerifyReport> LogStore::Verify(const NoteVerifier& verifier,
     }
   } else {
     rep.root = EmptyRoot();
+  }
+  // The log's state row counts its checkpoints: a row taken out (or added) shows.
+  {
+    ISMS_ASSIGN_OR_RETURN(auto st, conn_.Prepare("SELECT checkpoints FROM audit_logs WHERE "
+                                                 "contract_id = $1 AND log_kind = $2"));
+    st->BindInt(1, contract_id_);
+    st->BindInt(2, log_);
+    ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
+    if (row && st->ColumnInt(0) != static_cast<std::int64_t>(cps.size())) {
+      rep.problems.push_back("the log holds " + std::to_string(cps.size()) +
+                             " checkpoints, its state row counts " +
+                             std::to_string(st->ColumnInt(0)));
+    }
   }
   // Every append writes a checkpoint of the size it leaves, in its own transaction: a log
   // without one of its size has lost its latest.

@@ -159,6 +159,8 @@ class LogStore {
   // migration, then the second (the address postings), which a store applies after it.
   static std::string SchemaSql(store::Engine engine);
   static std::string AddressSchemaSql(store::Engine engine);
+  // The third: the state row counts the log's checkpoints (set from the rows already stored).
+  static std::string CheckpointCountSql();
 
   // `chunk_bits` applies when the log is created by its first Append; an existing log keeps the
   // value it was created with.
