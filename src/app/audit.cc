@@ -187,6 +187,70 @@ std::string AuditEntryKeysDisagree(std::string_view content, std::int64_t time_m
   return why;
 }
 
+// The lease index as the log's DHCP records give it (the lease facts Verify kept in `rep`, by
+// PackLeaseFact): by the rules of the stored index (LeaseReplay), one append at a time, in time
+// order. Leases of `stored` begun by a purged record are taken as they are (`seeded` counts
+// them). A DHCP record that does not decode is a problem of `rep`.
+Result<std::vector<audit::Lease>> RebuildLeases(audit::VerifyReport& rep,
+                                                const std::vector<audit::Lease>& stored,
+                                                std::uint64_t& seeded) {
+  auto purged = [&](std::uint64_t leaf) {
+    return std::any_of(rep.purged.begin(), rep.purged.end(), [&](const audit::Subtree& t) {
+      return leaf >= t.start && leaf < t.start + t.size;
+    });
+  };
+  audit::LeaseReplay replay;
+  seeded = 0;
+  // A lease begun by a purged record cannot be rebuilt: it is taken as stored, and the kept
+  // records extend or end it as they did when they were appended.
+  for (const audit::Lease& l : stored) {
+    if (!purged(l.first_leaf)) continue;
+    ++seeded;
+    if (Status st = replay.Seed(l); !st.ok()) {
+      rep.problems.push_back("lease index: " + st.message());
+    }
+  }
+  // The records of one append went to the index together, in time order (IndexLeases); an
+  // append ends at a checkpoint, so the checkpoints' sizes are the batches' boundaries.
+  struct Fact {
+    std::uint64_t leaf;
+    Instant at;
+    PreparedAuditRecord::Lease lease;
+  };
+  std::vector<Fact> batch;
+  auto apply = [&]() -> Status {
+    std::stable_sort(batch.begin(), batch.end(),
+                     [](const Fact& a, const Fact& b) { return a.at < b.at; });
+    for (const Fact& f : batch) {
+      const PreparedAuditRecord::Lease& l = f.lease;
+      ISMS_RETURN_IF_ERROR(l.release ? replay.Release(l.ip, l.host, l.mac, f.at, f.leaf)
+                                     : replay.Grant(l.ip, l.host, l.mac, f.at, l.length, f.leaf));
+    }
+    batch.clear();
+    return Status::Ok();
+  };
+  std::size_t boundary = 0;  // the first checkpoint beyond the batch being gathered
+  for (const auto& [leaf, fact] : rep.selected) {
+    const std::size_t b =
+        static_cast<std::size_t>(std::upper_bound(rep.checkpoint_sizes.begin(),
+                                                  rep.checkpoint_sizes.end(), leaf) -
+                                 rep.checkpoint_sizes.begin());
+    if (b != boundary) {
+      ISMS_RETURN_IF_ERROR(apply());
+      boundary = b;
+    }
+    Fact f{leaf, Instant{}, {}};
+    if (!UnpackLeaseFact(fact, f.at, f.lease)) {
+      rep.problems.push_back("leaf " + std::to_string(leaf) + ": " +
+                             (fact.starts_with("X") ? fact.substr(1) : "not a DHCP record"));
+      continue;
+    }
+    batch.push_back(std::move(f));
+  }
+  ISMS_RETURN_IF_ERROR(apply());
+  return replay.Rows();
+}
+
 // "10.0.0.5 from 2026-11-28T09:00:00.000Z to ... held by laptop-042 (mac), DHCP records
 // leaves N to M": one lease in verify's findings.
 std::string DescribeLease(const audit::Lease& l) {
@@ -596,14 +660,33 @@ Result<AuditEraseResult> AuditService::Erase(const AuditEraseRequest& r, const A
     store::Transaction tx(*conn_);
     ISMS_RETURN_IF_ERROR(tx.Begin());
     ISMS_ASSIGN_OR_RETURN(std::vector<audit::StoredEntry> erased, log.Erase(leaves));
-    std::vector<std::uint64_t> started;
+    bool dhcp = false;
     for (const audit::StoredEntry& e : erased) {
       res.leaves.push_back(e.leaf);
-      Result<AuditRecord> rec = DecodeAuditRecord(e.bytes);
-      if (rec.ok() && rec->category == AuditCategory::kDhcpLease) started.push_back(e.leaf);
+      dhcp = dhcp || PeekAuditCategory(e.bytes) == AuditCategory::kDhcpLease;
     }
-    ISMS_ASSIGN_OR_RETURN(res.leases_dropped,
-                          audit::LeaseIndex(*conn_, c.id).DropStartedBy(started));
+    // An erased DHCP record's part in the lease index goes with its content: the index is
+    // rebuilt from the records that remain, as verify rebuilds it (CheckLeaseIndex).
+    if (dhcp) {
+      audit::LeaseIndex index(*conn_, c.id);
+      ISMS_ASSIGN_OR_RETURN(std::vector<audit::Lease> stored, index.All());
+      ISMS_ASSIGN_OR_RETURN(audit::NoteVerifier verifier, Verifier());
+      ISMS_ASSIGN_OR_RETURN(std::shared_ptr<const AuditPreparer> preparer, PreparerOf(c));
+      const AuditSettings& settings = preparer->settings();
+      ISMS_ASSIGN_OR_RETURN(audit::VerifyReport rep,
+                            log.Verify(verifier, [&settings](std::string_view b) {
+                              return PackLeaseFact(b, settings);
+                            }));
+      std::uint64_t seeded = 0;
+      ISMS_ASSIGN_OR_RETURN(std::vector<audit::Lease> rebuilt,
+                            RebuildLeases(rep, stored, seeded));
+      std::set<std::pair<std::string, Instant>> kept;
+      for (const audit::Lease& l : rebuilt) kept.emplace(l.ip, l.from);
+      for (const audit::Lease& l : stored) {
+        if (!kept.contains({l.ip, l.from})) ++res.leases_dropped;
+      }
+      ISMS_RETURN_IF_ERROR(index.ReplaceAll(rebuilt));
+    }
     ISMS_RETURN_IF_ERROR(tx.Commit());
   }
   res.already_erased = leaves.size() - res.leaves.size();
@@ -613,7 +696,10 @@ Result<AuditEraseResult> AuditService::Erase(const AuditEraseRequest& r, const A
   e.type = "audit.erased";
   e.at = clock_.Now();
   e.note = "isms audit erase";
-  e.attrs = {{"leaves", LeafRanges(res.leaves)}, {"records", std::to_string(res.leaves.size())}};
+  // leases=rebuilt: the lease index holds what the remaining records give (verify relies on it).
+  e.attrs = {{"leaves", LeafRanges(res.leaves)},
+             {"records", std::to_string(res.leaves.size())},
+             {"leases", "rebuilt"}};
   if (!r.reason.empty()) e.attrs.emplace_back("reason", r.reason);
   Result<Event> recorded = ledger_->RecordEvent(e, actor);
   ISMS_RETURN_IF_ERROR(recorded.status().WithContext(
@@ -655,27 +741,35 @@ Result<audit::VerifyReport> AuditService::Verify(const std::string& contract,
       log.Verify(
           verifier, [&settings](std::string_view b) { return PackLeaseFact(b, settings); },
           AuditEntryKeysDisagree));
-  ISMS_RETURN_IF_ERROR(CheckLeaseIndex(c, rep));
-  rep.selected.clear();
-  rep.selected.shrink_to_fit();
+  // The times of the erased records whose erasure did not rebuild the lease index (erasures
+  // before it did): the lease check cannot know their part.
+  std::vector<Instant> unrebuilt_times;
   if (!rep.erased.empty()) {
     // An erasure without its ledger event would be a deletion in disguise.
-    std::set<std::uint64_t> recorded;
+    std::set<std::uint64_t> recorded, rebuilt;
     ISMS_ASSIGN_OR_RETURN(std::vector<Event> events, ledger_->EventsAfter(id, 0));
     for (const Event& e : events) {
       if (e.type != "audit.erased") continue;
       Result<std::vector<std::uint64_t>> leaves = ParseLeafRanges(e.Attr("leaves").value_or(""));
-      if (leaves.ok()) recorded.insert(leaves->begin(), leaves->end());
+      if (!leaves.ok()) continue;
+      recorded.insert(leaves->begin(), leaves->end());
+      if (e.Attr("leases") == "rebuilt") rebuilt.insert(leaves->begin(), leaves->end());
     }
     std::vector<std::uint64_t> unrecorded;
-    for (std::uint64_t leaf : rep.erased) {
-      if (!recorded.contains(leaf)) unrecorded.push_back(leaf);
+    for (std::size_t i = 0; i < rep.erased.size(); ++i) {
+      if (!recorded.contains(rep.erased[i])) unrecorded.push_back(rep.erased[i]);
+      if (!rebuilt.contains(rep.erased[i]) && i < rep.erased_times.size()) {
+        unrebuilt_times.push_back(rep.erased_times[i]);
+      }
     }
     if (!unrecorded.empty()) {
       rep.problems.push_back("erased leaves " + LeafRanges(unrecorded) +
                              ": no audit.erased event of the ledger records their erasure");
     }
   }
+  ISMS_RETURN_IF_ERROR(CheckLeaseIndex(c, rep, unrebuilt_times));
+  rep.selected.clear();
+  rep.selected.shrink_to_fit();
   if (!against) return rep;
   Result<audit::Checkpoint> cp = audit::VerifyCheckpoint(*against, verifier);
   if (!cp.ok()) {
@@ -707,70 +801,21 @@ Result<audit::VerifyReport> AuditService::Verify(const std::string& contract,
   return rep;
 }
 
-Status AuditService::CheckLeaseIndex(const ContractRecord& c, audit::VerifyReport& rep) {
+Status AuditService::CheckLeaseIndex(const ContractRecord& c, audit::VerifyReport& rep,
+                                     const std::vector<Instant>& erased_times) {
   ISMS_ASSIGN_OR_RETURN(std::vector<audit::Lease> stored, audit::LeaseIndex(*conn_, c.id).All());
-  auto purged = [&](std::uint64_t leaf) {
-    return std::any_of(rep.purged.begin(), rep.purged.end(), [&](const audit::Subtree& t) {
-      return leaf >= t.start && leaf < t.start + t.size;
-    });
-  };
-  audit::LeaseReplay replay;
   std::uint64_t seeded = 0;
-  // A lease begun by a purged record cannot be rebuilt: it is taken as stored, and the kept
-  // records extend or end it as they did when they were appended.
-  for (const audit::Lease& l : stored) {
-    if (!purged(l.first_leaf)) continue;
-    ++seeded;
-    if (Status st = replay.Seed(l); !st.ok()) {
-      rep.problems.push_back("lease index: " + st.message());
-    }
-  }
-  // The records of one append went to the index together, in time order (IndexLeases); an
-  // append ends at a checkpoint, so the checkpoints' sizes are the batches' boundaries.
-  struct Fact {
-    std::uint64_t leaf;
-    Instant at;
-    PreparedAuditRecord::Lease lease;
-  };
-  std::vector<Fact> batch;
-  auto apply = [&]() -> Status {
-    std::stable_sort(batch.begin(), batch.end(),
-                     [](const Fact& a, const Fact& b) { return a.at < b.at; });
-    for (const Fact& f : batch) {
-      const PreparedAuditRecord::Lease& l = f.lease;
-      ISMS_RETURN_IF_ERROR(l.release ? replay.Release(l.ip, l.host, l.mac, f.at, f.leaf)
-                                     : replay.Grant(l.ip, l.host, l.mac, f.at, l.length, f.leaf));
-    }
-    batch.clear();
-    return Status::Ok();
-  };
-  std::size_t boundary = 0;  // the first checkpoint beyond the batch being gathered
-  for (const auto& [leaf, fact] : rep.selected) {
-    const std::size_t b =
-        static_cast<std::size_t>(std::upper_bound(rep.checkpoint_sizes.begin(),
-                                                  rep.checkpoint_sizes.end(), leaf) -
-                                 rep.checkpoint_sizes.begin());
-    if (b != boundary) {
-      ISMS_RETURN_IF_ERROR(apply());
-      boundary = b;
-    }
-    Fact f{leaf, Instant{}, {}};
-    if (!UnpackLeaseFact(fact, f.at, f.lease)) {
-      rep.problems.push_back("leaf " + std::to_string(leaf) + ": " +
-                             (fact.starts_with("X") ? fact.substr(1) : "not a DHCP record"));
-      continue;
-    }
-    batch.push_back(std::move(f));
-  }
-  ISMS_RETURN_IF_ERROR(apply());
+  ISMS_ASSIGN_OR_RETURN(const std::vector<audit::Lease> rebuilt,
+                        RebuildLeases(rep, stored, seeded));
 
-  // Compare by (address, start). An erased record's part cannot be rebuilt (its content is
-  // gone; its time stays): a difference is left unchecked when a record was erased at a time
-  // inside the stored lease (it may have renewed, released or cut it short), or, for a lease
-  // only the rebuild has, up to a year before it began (the erased grant's lease, dropped with
-  // it, may have taken in the grants that begin this one).
+  // Compare by (address, start). An erasure rebuilds the index from the records that remain,
+  // so the rebuild here matches it; before erasures did (their audit.erased events say
+  // leases=rebuilt when they did), an erased record's part could not be rebuilt (its content is
+  // gone; its time stays): a difference is left unchecked when such a record was erased at a
+  // time inside the stored lease (it may have renewed, released or cut it short), or, for a
+  // lease only the rebuild has, up to a year before it began (the erased grant's lease, dropped
+  // with it, may have taken in the grants that begin this one).
   std::map<std::pair<std::string, std::int64_t>, const audit::Lease*> want, have;
-  const std::vector<audit::Lease> rebuilt = replay.Rows();
   for (const audit::Lease& l : rebuilt) want[{l.ip, l.from.time_since_epoch().count()}] = &l;
   for (const audit::Lease& l : stored) have[{l.ip, l.from.time_since_epoch().count()}] = &l;
   auto same = [](const audit::Lease& a, const audit::Lease& b) {
@@ -778,7 +823,7 @@ Status AuditService::CheckLeaseIndex(const ContractRecord& c, audit::VerifyRepor
            a.to == b.to && a.first_leaf == b.first_leaf && a.last_leaf == b.last_leaf;
   };
   auto erased_within = [&](Instant from, Instant to) {
-    return std::any_of(rep.erased_times.begin(), rep.erased_times.end(),
+    return std::any_of(erased_times.begin(), erased_times.end(),
                        [&](Instant t) { return t >= from && t <= to; });
   };
   auto excused = [&](const audit::Lease& l) { return erased_within(l.from, l.to); };

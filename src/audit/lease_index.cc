@@ -274,6 +274,15 @@ Status LeaseIndex::Release(const std::string& ip, const std::string& host, const
   return ApplyRelease(rows, ip, host, mac, at, leaf);
 }
 
+Status LeaseIndex::ReplaceAll(std::span<const Lease> rows) {
+  ISMS_ASSIGN_OR_RETURN(auto st,
+                        conn_.Prepare("DELETE FROM audit_leases WHERE contract_id = $1"));
+  st->BindInt(1, contract_id_);
+  ISMS_RETURN_IF_ERROR(st->Run());
+  for (const Lease& l : rows) ISMS_RETURN_IF_ERROR(Insert(l));
+  return Status::Ok();
+}
+
 Result<std::vector<Lease>> LeaseIndex::All() {
   ISMS_ASSIGN_OR_RETURN(auto st, conn_.Prepare(std::string("SELECT ") + kColumns +
                                                " FROM audit_leases WHERE contract_id = $1 "
@@ -286,19 +295,6 @@ Result<std::vector<Lease>> LeaseIndex::All() {
     out.push_back(Row(*st));
   }
   return out;
-}
-
-Result<std::uint64_t> LeaseIndex::DropStartedBy(std::span<const std::uint64_t> leaves) {
-  ISMS_ASSIGN_OR_RETURN(auto st, conn_.Prepare("DELETE FROM audit_leases WHERE contract_id = $1 "
-                                               "AND first_leaf = $2"));
-  std::uint64_t dropped = 0;
-  for (std::uint64_t leaf : leaves) {
-    st->BindInt(1, contract_id_);
-    st->BindInt(2, static_cast<std::int64_t>(leaf));
-    ISMS_RETURN_IF_ERROR(st->Run());
-    dropped += static_cast<std::uint64_t>(st->ChangedRows());
-  }
-  return dropped;
 }
 
 Status LeaseIndex::DropEndedBefore(Instant t) {
@@ -367,13 +363,6 @@ Status LeaseReplay::Release(const std::string& ip, const std::string& host,
                             const std::string& mac, Instant at, std::uint64_t leaf) {
   MemoryRows rows{*this};
   return ApplyRelease(rows, ip, host, mac, at, leaf);
-}
-
-void LeaseReplay::DropStartedBy(std::span<const std::uint64_t> leaves) {
-  const std::set<std::uint64_t> drop(leaves.begin(), leaves.end());
-  for (auto& [ip, by_start] : rows_) {
-    std::erase_if(by_start, [&](const auto& kv) { return drop.contains(kv.second.first_leaf); });
-  }
 }
 
 void LeaseReplay::DropEndedBefore(Instant t) {

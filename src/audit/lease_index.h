@@ -69,10 +69,11 @@ class LeaseIndex {
   Result<std::vector<Lease>> OfAddress(const std::string& ip, std::optional<Instant> from,
                                        std::optional<Instant> to);
 
-  // Erasure: drops the leases whose first grant is one of `leaves`; returns how many.
-  Result<std::uint64_t> DropStartedBy(std::span<const std::uint64_t> leaves);
   // Retention: drops the leases that ended before `t`.
   Status DropEndedBefore(Instant t);
+  // Replaces every lease of the contract with `rows` (an erasure's rebuild from the records that
+  // remain).
+  Status ReplaceAll(std::span<const Lease> rows);
 
   // Every lease of the contract, by address (bytewise) then start: what `verify` compares with
   // a LeaseReplay of the log's DHCP records.
@@ -105,7 +106,6 @@ class LeaseReplay {
                Instant at, std::chrono::milliseconds length, std::uint64_t leaf);
   Status Release(const std::string& ip, const std::string& host, const std::string& mac,
                  Instant at, std::uint64_t leaf);
-  void DropStartedBy(std::span<const std::uint64_t> leaves);
   void DropEndedBefore(Instant t);
   // By address (bytewise) then start, as LeaseIndex::All.
   std::vector<Lease> Rows() const;

@@ -387,7 +387,7 @@ struct LogStore::ChunkJob {
   const VerifySelect* select = nullptr;
   const VerifyKeys* keys = nullptr;
   std::vector<std::pair<std::uint64_t, std::string>> selected;
-  std::vector<Instant> erased_times;
+  std::vector<Instant> erased_times;  // beside `erased`
 
   void Run() {
     const std::vector<Block> blocks = std::move(this->blocks);  // freed when done
@@ -455,7 +455,11 @@ struct LogStore::ChunkJob {
         bad = "the index row of host '" + b.host + "' disagrees with its block";
       }
     }
-    std::sort(erased.begin(), erased.end());
+    // In leaf order, each time beside its leaf.
+    std::vector<std::pair<std::uint64_t, Instant>> both;
+    for (std::size_t i = 0; i < erased.size(); ++i) both.emplace_back(erased[i], erased_times[i]);
+    std::sort(both.begin(), both.end());
+    for (std::size_t i = 0; i < both.size(); ++i) std::tie(erased[i], erased_times[i]) = both[i];
     if (bad.empty() && count != size) {
       bad = "holds " + std::to_string(count) + " records, not " + std::to_string(size);
     }

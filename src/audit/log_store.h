@@ -122,7 +122,7 @@ struct VerifyReport {
   Hash root{};
   std::vector<std::string> problems;  // the first problem first; empty when the log verifies
   std::vector<std::uint64_t> erased;  // leaves whose content was erased, in order
-  std::vector<Instant> erased_times;  // the times of those entries (kept by an erasure)
+  std::vector<Instant> erased_times;  // their times (kept by an erasure), in the same order
   std::vector<std::uint64_t> checkpoint_sizes;  // the sizes of the stored checkpoints, in order
   std::vector<Subtree> purged;  // the leaves of each purged chunk, in order
   // Filled in by the application's check of the lease index (app/audit.h): the leases stored,

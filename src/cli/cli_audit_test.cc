@@ -461,6 +461,37 @@ TEST_P(AuditCli, ALeaseBegunInAPurgedChunkIsTakenAsStoredAndStillChecked) {
       << r.out;
 }
 
+// Erasing a renewal takes its part out of the lease index: the index is rebuilt from the records
+// that remain, so verify checks every lease exactly afterwards, a change near the erased record
+// included.
+TEST_P(AuditCli, ErasingADhcpRenewalRebuildsTheLeaseIndexAndVerifyStillChecksIt) {
+  Ok({"init"});
+  Ok({"contract", "create", "alpha", "--start", "2026-01-05", "--policy",
+      Write("policy.toml", "[audit]\nlease_seconds = 3600\n")});
+  SetNow("2026-03-02T13:00:00Z");
+  AuditOk({"ingest", Write("office.log", kOfficeDay), "--contract", "alpha"});
+  // Leaf 6: laptop-042's renewal at 09:40; the release at 10:00 still ends that lease.
+  AuditOk({"erase", "--contract", "alpha", "--leaf", "6"});
+  EXPECT_EQ(AuditOk({"leases", "--contract", "alpha", "--ip", "10.20.0.15", "--to",
+                     "2026-03-02T10:01:00Z"}),
+            "10.20.0.15\tlaptop-042\t3c:22:fb:11:22:33\t2026-03-02T08:00:00.000Z\t"
+            "2026-03-02T09:50:00.000Z\t0\t3\n");
+  std::string out = AuditOk({"verify", "--contract", "alpha"});
+  EXPECT_NE(out.find("OK: lease index: 3 leases"), std::string::npos) << out;
+  EXPECT_EQ(out.find("unchecked"), std::string::npos) << out;
+  EXPECT_EQ(out.find("note:"), std::string::npos) << out;
+  {
+    auto c = AuditStore();
+    auto st = c->Prepare("UPDATE audit_leases SET end_ms = end_ms + 600000 WHERE first_leaf = 0");
+    ASSERT_TRUE(st.ok() && (*st)->Run().ok());
+  }
+  CliRun r = Audit({"verify", "--contract", "alpha"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("BAD: lease index: the lease of 10.20.0.15 from 2026-03-02T08:00:00.000Z"),
+            std::string::npos)
+      << r.out;
+}
+
 TEST_P(AuditCli, LeasesGrantedInAnEarlierBatchAttributeLaterRequests) {
   Ok({"init"});
   Ok({"contract", "create", "alpha", "--start", "2026-01-05"});

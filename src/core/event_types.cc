@@ -50,6 +50,8 @@ constexpr AttrSpec kAuditPurged[] = {
 constexpr AttrSpec kAuditErased[] = {
     {"leaves", S::kIdentifierList, true,
      "the audit records (leaves) whose content was erased, as ranges, e.g. 17,20-25"},
+    {"leases", S::kIdentifier, false,
+     "rebuilt: the DHCP lease index was rebuilt from the records that remain (isms audit erase)"},
     {"reason", S::kText, false, "why, e.g. the data-subject request it answers (A1 3.3.4)"},
     {"records", S::kIdentifier, true, "how many records were erased"}};
 constexpr AttrSpec kPolicy[] = {{"policy", S::kText, true, "the policy file (TOML) in force"}};
