@@ -47,6 +47,16 @@ Lease Row(const store::Statement& st) {
   return l;
 }
 
+// Every row a SELECT of kColumns gives.
+Result<std::vector<Lease>> AllRows(store::Statement& st) {
+  std::vector<Lease> out;
+  while (true) {
+    ISMS_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) return out;
+    out.push_back(Row(st));
+  }
+}
+
 // Whether a grant to (host, mac) continues lease `l`: the same MAC (or, without MACs, the same
 // host), and no other host name.
 bool SameHolder(const Lease& l, const std::string& host, const std::string& mac) {
@@ -103,13 +113,7 @@ Result<std::vector<Lease>> LeaseIndex::Query(const std::string& where, const std
   st->BindText(3, b);
   st->BindInt(4, from ? Ms(*from) : std::numeric_limits<std::int64_t>::min());
   st->BindInt(5, to ? Ms(*to) : std::numeric_limits<std::int64_t>::max());
-  std::vector<Lease> out;
-  while (true) {
-    ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
-    if (!row) break;
-    out.push_back(Row(*st));
-  }
-  return out;
+  return AllRows(*st);
 }
 
 Result<std::vector<Lease>> LeaseIndex::HeldBy(const std::string& holder,
@@ -288,13 +292,7 @@ Result<std::vector<Lease>> LeaseIndex::All() {
                                                " FROM audit_leases WHERE contract_id = $1 "
                                                "ORDER BY ip, start_ms"));
   st->BindInt(1, contract_id_);
-  std::vector<Lease> out;
-  while (true) {
-    ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
-    if (!row) break;
-    out.push_back(Row(*st));
-  }
-  return out;
+  return AllRows(*st);
 }
 
 Status LeaseIndex::DropEndedBefore(Instant t) {
