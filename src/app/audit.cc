@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <set>
 #include <sstream>
 #include <utility>
@@ -115,58 +116,53 @@ std::optional<PreparedAuditRecord::Lease> LeaseOf(const AuditRecord& rec,
   return l;
 }
 
-// What verify keeps of a DHCP record for its rebuild of the lease index, in a few bytes (a large
-// log holds millions of DHCP records): 'G' (grant) or 'R' (release), the record's time and the
-// lease's length (8 bytes each), then ip, host and mac, each after its 4-byte length. 'X' and a
-// message for a record that does not decode; nothing for one that tells the index nothing.
-std::optional<std::string> PackLeaseFact(std::string_view bytes, const AuditSettings& settings) {
-  if (PeekAuditCategory(bytes) != AuditCategory::kDhcpLease) return std::nullopt;
-  Result<AuditRecord> rec = DecodeAuditRecord(bytes);
-  if (!rec.ok()) return "X" + rec.status().message();
-  std::optional<PreparedAuditRecord::Lease> l = LeaseOf(*rec, settings);
-  if (!l) return std::nullopt;
-  std::string out(1, l->release ? 'R' : 'G');
-  auto u64 = [&](std::uint64_t v) {
-    for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>(v >> (8 * i)));
-  };
-  auto str = [&](const std::string& v) {
-    for (int i = 3; i >= 0; --i) out.push_back(static_cast<char>(v.size() >> (8 * i)));
-    out += v;
-  };
-  u64(static_cast<std::uint64_t>(rec->time.time_since_epoch().count()));
-  u64(static_cast<std::uint64_t>(l->length.count()));
-  str(l->ip);
-  str(l->host);
-  str(l->mac);
-  return out;
-}
+// What a DHCP record of the log tells the lease index, for its rebuild (verify, erasure).
+struct LeaseFact {
+  std::uint64_t leaf = 0;
+  Instant at{};
+  PreparedAuditRecord::Lease lease;
+};
 
-// The inverse of PackLeaseFact for 'G' and 'R'; false for anything else.
-bool UnpackLeaseFact(std::string_view b, Instant& at, PreparedAuditRecord::Lease& l) {
-  if (b.empty() || (b[0] != 'G' && b[0] != 'R')) return false;
-  l.release = b[0] == 'R';
-  std::size_t p = 1;
-  auto u64 = [&](std::uint64_t& v) {
-    if (b.size() - p < 8) return false;
-    v = 0;
-    for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<std::uint8_t>(b[p++]);
-    return true;
-  };
-  auto str = [&](std::string& v) {
-    if (b.size() - p < 4) return false;
-    std::size_t n = 0;
-    for (int i = 0; i < 4; ++i) n = (n << 8) | static_cast<std::uint8_t>(b[p++]);
-    if (b.size() - p < n) return false;
-    v.assign(b.substr(p, n));
-    p += n;
-    return true;
-  };
-  std::uint64_t t = 0, length = 0;
-  if (!u64(t) || !u64(length) || !str(l.ip) || !str(l.host) || !str(l.mac)) return false;
-  at = Instant(std::chrono::milliseconds(static_cast<std::int64_t>(t)));
-  l.length = std::chrono::milliseconds(static_cast<std::int64_t>(length));
-  return p == b.size();
-}
+// The lease facts of a log's DHCP records, gathered by LogStore::Verify's visitor (called from
+// several threads): only DHCP records are decoded, the rest are passed over by their category
+// byte.
+class LeaseFacts {
+ public:
+  explicit LeaseFacts(const AuditSettings& settings) : settings_(settings) {}
+
+  audit::VerifyVisit Visitor() {
+    return [this](std::uint64_t leaf, std::string_view bytes) { Add(leaf, bytes); };
+  }
+  // In leaf order; a DHCP record that does not decode is a problem of `rep`.
+  std::vector<LeaseFact> Take(audit::VerifyReport& rep) {
+    std::sort(facts_.begin(), facts_.end(),
+              [](const LeaseFact& a, const LeaseFact& b) { return a.leaf < b.leaf; });
+    std::sort(undecoded_.begin(), undecoded_.end());
+    for (const auto& [leaf, why] : undecoded_) {
+      rep.problems.push_back("leaf " + std::to_string(leaf) + ": " + why);
+    }
+    return std::move(facts_);
+  }
+
+ private:
+  void Add(std::uint64_t leaf, std::string_view bytes) {
+    if (PeekAuditCategory(bytes) != AuditCategory::kDhcpLease) return;
+    Result<AuditRecord> rec = DecodeAuditRecord(bytes);
+    std::optional<PreparedAuditRecord::Lease> l;
+    if (rec.ok()) l = LeaseOf(*rec, settings_);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!rec.ok()) {
+      undecoded_.emplace_back(leaf, rec.status().message());
+    } else if (l) {
+      facts_.push_back({leaf, rec->time, std::move(*l)});
+    }
+  }
+
+  const AuditSettings& settings_;
+  std::mutex mu_;
+  std::vector<LeaseFact> facts_;
+  std::vector<std::pair<std::uint64_t, std::string>> undecoded_;
+};
 
 // For verify: "" when an audit record's entry is indexed under the keys its record gives — its
 // time, host and user, and its source address when it is an outbound request (AuditPreparer::
@@ -187,11 +183,11 @@ std::string AuditEntryKeysDisagree(std::string_view content, std::int64_t time_m
   return why;
 }
 
-// The lease index as the log's DHCP records give it (the lease facts Verify kept in `rep`, by
-// PackLeaseFact): by the rules of the stored index (LeaseReplay), one append at a time, in time
-// order. Leases of `stored` begun by a purged record are taken as they are (`seeded` counts
-// them). A DHCP record that does not decode is a problem of `rep`.
-Result<std::vector<audit::Lease>> RebuildLeases(audit::VerifyReport& rep,
+// The lease index as the log's DHCP records give it: `facts` (in leaf order) applied by the rules
+// of the stored index (LeaseReplay), one append at a time, in time order. Leases of `stored`
+// begun by a purged record are taken as they are (`seeded` counts them).
+Result<std::vector<audit::Lease>> RebuildLeases(const std::vector<LeaseFact>& facts,
+                                                audit::VerifyReport& rep,
                                                 const std::vector<audit::Lease>& stored,
                                                 std::uint64_t& seeded) {
   auto purged = [&](std::uint64_t leaf) {
@@ -212,40 +208,30 @@ Result<std::vector<audit::Lease>> RebuildLeases(audit::VerifyReport& rep,
   }
   // The records of one append went to the index together, in time order (IndexLeases); an
   // append ends at a checkpoint, so the checkpoints' sizes are the batches' boundaries.
-  struct Fact {
-    std::uint64_t leaf;
-    Instant at;
-    PreparedAuditRecord::Lease lease;
-  };
-  std::vector<Fact> batch;
+  std::vector<const LeaseFact*> batch;
   auto apply = [&]() -> Status {
     std::stable_sort(batch.begin(), batch.end(),
-                     [](const Fact& a, const Fact& b) { return a.at < b.at; });
-    for (const Fact& f : batch) {
-      const PreparedAuditRecord::Lease& l = f.lease;
-      ISMS_RETURN_IF_ERROR(l.release ? replay.Release(l.ip, l.host, l.mac, f.at, f.leaf)
-                                     : replay.Grant(l.ip, l.host, l.mac, f.at, l.length, f.leaf));
+                     [](const LeaseFact* a, const LeaseFact* b) { return a->at < b->at; });
+    for (const LeaseFact* f : batch) {
+      const PreparedAuditRecord::Lease& l = f->lease;
+      ISMS_RETURN_IF_ERROR(l.release
+                               ? replay.Release(l.ip, l.host, l.mac, f->at, f->leaf)
+                               : replay.Grant(l.ip, l.host, l.mac, f->at, l.length, f->leaf));
     }
     batch.clear();
     return Status::Ok();
   };
   std::size_t boundary = 0;  // the first checkpoint beyond the batch being gathered
-  for (const auto& [leaf, fact] : rep.selected) {
+  for (const LeaseFact& f : facts) {
     const std::size_t b =
         static_cast<std::size_t>(std::upper_bound(rep.checkpoint_sizes.begin(),
-                                                  rep.checkpoint_sizes.end(), leaf) -
+                                                  rep.checkpoint_sizes.end(), f.leaf) -
                                  rep.checkpoint_sizes.begin());
     if (b != boundary) {
       ISMS_RETURN_IF_ERROR(apply());
       boundary = b;
     }
-    Fact f{leaf, Instant{}, {}};
-    if (!UnpackLeaseFact(fact, f.at, f.lease)) {
-      rep.problems.push_back("leaf " + std::to_string(leaf) + ": " +
-                             (fact.starts_with("X") ? fact.substr(1) : "not a DHCP record"));
-      continue;
-    }
-    batch.push_back(std::move(f));
+    batch.push_back(&f);
   }
   ISMS_RETURN_IF_ERROR(apply());
   return replay.Rows();
@@ -259,6 +245,74 @@ std::string DescribeLease(const audit::Lease& l) {
   return l.ip + " from " + FormatInstant(l.from) + " to " + FormatInstant(l.to) + " held by " +
          holder + ", DHCP record leaves " + std::to_string(l.first_leaf) + " to " +
          std::to_string(l.last_leaf);
+}
+
+// Verify's check of the lease index: rebuilds it from the lease facts of the log's DHCP records
+// and appends a problem to `rep` for each stored lease that differs from the rebuild. A
+// difference near one of `erased_times` (records erased before erasures rebuilt the index) is
+// counted as unchecked, not reported.
+Status CheckLeaseIndex(store::Connection& conn, std::int64_t contract_id,
+                       const std::vector<LeaseFact>& facts, audit::VerifyReport& rep,
+                       const std::vector<Instant>& erased_times) {
+  ISMS_ASSIGN_OR_RETURN(std::vector<audit::Lease> stored,
+                        audit::LeaseIndex(conn, contract_id).All());
+  std::uint64_t seeded = 0;
+  ISMS_ASSIGN_OR_RETURN(const std::vector<audit::Lease> rebuilt,
+                        RebuildLeases(facts, rep, stored, seeded));
+
+  // Compare by (address, start). An erasure rebuilds the index from the records that remain,
+  // so the rebuild here matches it; before erasures did (their audit.erased events say
+  // leases=rebuilt when they did), an erased record's part could not be rebuilt (its content is
+  // gone; its time stays): a difference is left unchecked when such a record was erased at a
+  // time inside the stored lease (it may have renewed, released or cut it short), or, for a
+  // lease only the rebuild has, up to a year before it began (the erased grant's lease, dropped
+  // with it, may have taken in the grants that begin this one).
+  std::map<std::pair<std::string, std::int64_t>, const audit::Lease*> want, have;
+  for (const audit::Lease& l : rebuilt) want[{l.ip, l.from.time_since_epoch().count()}] = &l;
+  for (const audit::Lease& l : stored) have[{l.ip, l.from.time_since_epoch().count()}] = &l;
+  auto erased_within = [&](Instant from, Instant to) {
+    return std::any_of(erased_times.begin(), erased_times.end(),
+                       [&](Instant t) { return t >= from && t <= to; });
+  };
+  auto excused = [&](const audit::Lease& l) { return erased_within(l.from, l.to); };
+  auto excused_rebuilt = [&](const audit::Lease& l) {
+    return erased_within(l.from - std::chrono::days(366), l.from);
+  };
+  std::uint64_t unchecked = 0;
+  std::vector<std::string> found;
+  for (const auto& [key, l] : have) {
+    auto it = want.find(key);
+    if (it != want.end() && *l == *it->second) continue;
+    if (excused(*l)) {
+      ++unchecked;
+    } else if (it == want.end()) {
+      found.push_back("lease index: the lease of " + DescribeLease(*l) +
+                      " is not given by the log's DHCP records");
+    } else {
+      found.push_back("lease index: the lease of " + DescribeLease(*l) +
+                      " differs from the one the log's DHCP records give: " +
+                      DescribeLease(*it->second));
+    }
+  }
+  for (const auto& [key, l] : want) {
+    if (have.contains(key)) continue;
+    if (excused_rebuilt(*l)) {
+      ++unchecked;
+    } else {
+      found.push_back("lease index: the lease of " + DescribeLease(*l) +
+                      ", which the log's DHCP records give, is missing");
+    }
+  }
+  constexpr std::size_t kShown = 20;
+  for (std::size_t i = 0; i < found.size() && i < kShown; ++i) rep.problems.push_back(found[i]);
+  if (found.size() > kShown) {
+    rep.problems.push_back("lease index: " + std::to_string(found.size() - kShown) +
+                           " more leases differ from the log's DHCP records");
+  }
+  rep.leases = stored.size();
+  rep.leases_taken_as_stored = seeded;
+  rep.leases_unchecked = unchecked;
+  return Status::Ok();
 }
 
 }  // namespace
@@ -670,16 +724,12 @@ Result<AuditEraseResult> AuditService::Erase(const AuditEraseRequest& r, const A
     if (dhcp) {
       audit::LeaseIndex index(*conn_, c.id);
       ISMS_ASSIGN_OR_RETURN(std::vector<audit::Lease> stored, index.All());
-      ISMS_ASSIGN_OR_RETURN(audit::NoteVerifier verifier, Verifier());
       ISMS_ASSIGN_OR_RETURN(std::shared_ptr<const AuditPreparer> preparer, PreparerOf(c));
-      const AuditSettings& settings = preparer->settings();
-      ISMS_ASSIGN_OR_RETURN(audit::VerifyReport rep,
-                            log.Verify(verifier, [&settings](std::string_view b) {
-                              return PackLeaseFact(b, settings);
-                            }));
+      LeaseFacts facts(preparer->settings());
+      ISMS_ASSIGN_OR_RETURN(audit::VerifyReport rep, VerifyLog(log, facts.Visitor(), {}));
       std::uint64_t seeded = 0;
       ISMS_ASSIGN_OR_RETURN(std::vector<audit::Lease> rebuilt,
-                            RebuildLeases(rep, stored, seeded));
+                            RebuildLeases(facts.Take(rep), rep, stored, seeded));
       std::set<std::pair<std::string, Instant>> kept;
       for (const audit::Lease& l : rebuilt) kept.emplace(l.ip, l.from);
       for (const audit::Lease& l : stored) {
@@ -727,20 +777,16 @@ Result<audit::LogState> AuditService::State(const std::string& contract) {
 
 Result<audit::VerifyReport> AuditService::Verify(const std::string& contract,
                                                  const std::optional<std::string>& against) {
-  ISMS_ASSIGN_OR_RETURN(std::int64_t id, ContractId(contract));
-  ISMS_ASSIGN_OR_RETURN(audit::NoteVerifier verifier, Verifier());
   ISMS_ASSIGN_OR_RETURN(ContractRecord c, ledger_->FindContract(contract));
+  const std::int64_t id = c.id;
   audit::LogStore log(*conn_, id, audit::LogKind::kAudit);
   // One snapshot for the log and its lease index: a server may append meanwhile.
   store::Transaction snapshot(*conn_);
   if (!conn_->InTransaction()) ISMS_RETURN_IF_ERROR(snapshot.BeginRead());
   ISMS_ASSIGN_OR_RETURN(std::shared_ptr<const AuditPreparer> preparer, PreparerOf(c));
-  const AuditSettings& settings = preparer->settings();
-  ISMS_ASSIGN_OR_RETURN(
-      audit::VerifyReport rep,
-      log.Verify(
-          verifier, [&settings](std::string_view b) { return PackLeaseFact(b, settings); },
-          AuditEntryKeysDisagree));
+  LeaseFacts facts(preparer->settings());
+  ISMS_ASSIGN_OR_RETURN(audit::VerifyReport rep,
+                        VerifyLog(log, facts.Visitor(), AuditEntryKeysDisagree));
   // The times of the erased records whose erasure did not rebuild the lease index (erasures
   // before it did): the lease check cannot know their part.
   std::vector<Instant> unrebuilt_times;
@@ -767,10 +813,9 @@ Result<audit::VerifyReport> AuditService::Verify(const std::string& contract,
                              ": no audit.erased event of the ledger records their erasure");
     }
   }
-  ISMS_RETURN_IF_ERROR(CheckLeaseIndex(c, rep, unrebuilt_times));
-  rep.selected.clear();
-  rep.selected.shrink_to_fit();
+  ISMS_RETURN_IF_ERROR(CheckLeaseIndex(*conn_, id, facts.Take(rep), rep, unrebuilt_times));
   if (!against) return rep;
+  ISMS_ASSIGN_OR_RETURN(audit::NoteVerifier verifier, Verifier());
   Result<audit::Checkpoint> cp = audit::VerifyCheckpoint(*against, verifier);
   if (!cp.ok()) {
     rep.problems.push_back("the checkpoint given: " + cp.status().message());
@@ -801,70 +846,11 @@ Result<audit::VerifyReport> AuditService::Verify(const std::string& contract,
   return rep;
 }
 
-Status AuditService::CheckLeaseIndex(const ContractRecord& c, audit::VerifyReport& rep,
-                                     const std::vector<Instant>& erased_times) {
-  ISMS_ASSIGN_OR_RETURN(std::vector<audit::Lease> stored, audit::LeaseIndex(*conn_, c.id).All());
-  std::uint64_t seeded = 0;
-  ISMS_ASSIGN_OR_RETURN(const std::vector<audit::Lease> rebuilt,
-                        RebuildLeases(rep, stored, seeded));
-
-  // Compare by (address, start). An erasure rebuilds the index from the records that remain,
-  // so the rebuild here matches it; before erasures did (their audit.erased events say
-  // leases=rebuilt when they did), an erased record's part could not be rebuilt (its content is
-  // gone; its time stays): a difference is left unchecked when such a record was erased at a
-  // time inside the stored lease (it may have renewed, released or cut it short), or, for a
-  // lease only the rebuild has, up to a year before it began (the erased grant's lease, dropped
-  // with it, may have taken in the grants that begin this one).
-  std::map<std::pair<std::string, std::int64_t>, const audit::Lease*> want, have;
-  for (const audit::Lease& l : rebuilt) want[{l.ip, l.from.time_since_epoch().count()}] = &l;
-  for (const audit::Lease& l : stored) have[{l.ip, l.from.time_since_epoch().count()}] = &l;
-  auto same = [](const audit::Lease& a, const audit::Lease& b) {
-    return a.ip == b.ip && a.host == b.host && a.mac == b.mac && a.from == b.from &&
-           a.to == b.to && a.first_leaf == b.first_leaf && a.last_leaf == b.last_leaf;
-  };
-  auto erased_within = [&](Instant from, Instant to) {
-    return std::any_of(erased_times.begin(), erased_times.end(),
-                       [&](Instant t) { return t >= from && t <= to; });
-  };
-  auto excused = [&](const audit::Lease& l) { return erased_within(l.from, l.to); };
-  auto excused_rebuilt = [&](const audit::Lease& l) {
-    return erased_within(l.from - std::chrono::days(366), l.from);
-  };
-  std::uint64_t unchecked = 0;
-  std::vector<std::string> found;
-  for (const auto& [key, l] : have) {
-    auto it = want.find(key);
-    if (it != want.end() && same(*l, *it->second)) continue;
-    if (excused(*l)) {
-      ++unchecked;
-    } else if (it == want.end()) {
-      found.push_back("lease index: the lease of " + DescribeLease(*l) +
-                      " is not given by the log's DHCP records");
-    } else {
-      found.push_back("lease index: the lease of " + DescribeLease(*l) +
-                      " differs from the one the log's DHCP records give: " +
-                      DescribeLease(*it->second));
-    }
-  }
-  for (const auto& [key, l] : want) {
-    if (have.contains(key)) continue;
-    if (excused_rebuilt(*l)) {
-      ++unchecked;
-    } else {
-      found.push_back("lease index: the lease of " + DescribeLease(*l) +
-                      ", which the log's DHCP records give, is missing");
-    }
-  }
-  constexpr std::size_t kShown = 20;
-  for (std::size_t i = 0; i < found.size() && i < kShown; ++i) rep.problems.push_back(found[i]);
-  if (found.size() > kShown) {
-    rep.problems.push_back("lease index: " + std::to_string(found.size() - kShown) +
-                           " more leases differ from the log's DHCP records");
-  }
-  rep.leases = stored.size();
-  rep.leases_taken_as_stored = seeded;
-  rep.leases_unchecked = unchecked;
-  return Status::Ok();
+Result<audit::VerifyReport> AuditService::VerifyLog(audit::LogStore& log,
+                                                    const audit::VerifyVisit& visit,
+                                                    const audit::VerifyKeys& keys) {
+  ISMS_ASSIGN_OR_RETURN(audit::NoteVerifier verifier, Verifier());
+  return log.Verify(verifier, visit, keys);
 }
 
 Result<audit::InclusionProofData> AuditService::ProveInclusion(const std::string& contract,

@@ -282,12 +282,9 @@ class AuditService {
   // the records at `leases` (the indexes of the records that have one, in order).
   Status IndexLeases(std::int64_t contract_id, std::span<PreparedAuditRecord* const> records,
                      std::vector<std::size_t> leases, std::uint64_t first_leaf);
-  // Verify's check of the lease index: rebuilds it from the lease facts `rep` kept of the DHCP
-  // records and appends a problem for each stored lease that differs from the rebuild.
-  // A difference near one of `erased_times` (records erased before erasures rebuilt the index)
-  // is counted as unchecked, not reported.
-  Status CheckLeaseIndex(const ContractRecord& c, audit::VerifyReport& rep,
-                         const std::vector<Instant>& erased_times);
+  // LogStore::Verify with this installation's key.
+  Result<audit::VerifyReport> VerifyLog(audit::LogStore& log, const audit::VerifyVisit& visit,
+                                        const audit::VerifyKeys& keys);
 
   std::unique_ptr<Ledger> ledger_;
   std::unique_ptr<store::Connection> conn_;

@@ -4,15 +4,18 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "audit/log_store.h"
 #include "core/calendar.h"
 #include "core/time.h"
 #include "formats/audit_record.h"
 #include "formats/syslog.h"
 #include "store/store.h"
+#include "store/store_test_util.h"
 
 namespace isms::app {
 namespace {
@@ -22,9 +25,9 @@ namespace {
 // result is the record Prepare makes afresh, with nothing of the earlier one left (no lease, no
 // address, no longer bytes).
 TEST(AuditPreparerTest, PreparingIntoAUsedRecordGivesWhatPrepareGives) {
-  char tmpl[] = "/tmp/isms-audit-test-XXXXXX";
-  ASSERT_NE(mkdtemp(tmpl), nullptr);
-  const std::string dir = tmpl;
+  const store::testing::TempDir tmp;
+  ASSERT_FALSE(tmp.path.empty());
+  const std::string& dir = tmp.path;
   SystemClock clock;
   {
     auto service = AuditService::Open("sqlite:" + dir + "/isms.db", dir, clock);
@@ -89,16 +92,15 @@ TEST(AuditPreparerTest, PreparingIntoAUsedRecordGivesWhatPrepareGives) {
       }
     }
   }
-  std::filesystem::remove_all(dir);
 }
 
 // Canonical encoding version 2 replaced version 1; leaves are never re-encoded, so a log that
 // holds version 1 leaves (written before) and version 2 ones after them, in one chunk and in the
 // tail, verifies, and a search decodes both.
 TEST(AuditServiceTest, ALogOfVersion1AndVersion2LeavesVerifiesAndSearches) {
-  char tmpl[] = "/tmp/isms-audit-test-XXXXXX";
-  ASSERT_NE(mkdtemp(tmpl), nullptr);
-  const std::string dir = tmpl;
+  const store::testing::TempDir tmp;
+  ASSERT_FALSE(tmp.path.empty());
+  const std::string& dir = tmp.path;
   SystemClock clock;
   {
     auto service = AuditService::Open("sqlite:" + dir + "/isms.db", dir, clock, /*chunk_bits=*/8);
@@ -184,7 +186,75 @@ TEST(AuditServiceTest, ALogOfVersion1AndVersion2LeavesVerifiesAndSearches) {
           << i;
     }
   }
-  std::filesystem::remove_all(dir);
+}
+
+// Verify reads each record's indexed fields and compares them with the keys its entry is stored
+// under (a record filed under another host would be hidden from that host's search), and names a
+// DHCP record that does not decode, whose part in the lease index cannot be rebuilt.
+TEST(AuditServiceTest, VerifyNamesAnEntryFiledUnderAnotherHostAndADhcpRecordThatDoesNotDecode) {
+  const store::testing::TempDir tmp;
+  ASSERT_FALSE(tmp.path.empty());
+  const std::string& dir = tmp.path;
+  SystemClock clock;
+  {
+    auto service = AuditService::Open("sqlite:" + dir + "/isms.db", dir, clock);
+    ASSERT_TRUE(service.ok()) << service.status().ToString();
+    AuditService& s = **service;
+    SyslogOptions o;
+    o.received = clock.Now();
+    // Appends one prepared record to contract `name`'s log as given, with its checkpoint.
+    auto append = [&](const std::string& name, const std::string& message,
+                      const std::function<void(audit::LogEntry&)>& change) {
+      NewContract c;
+      c.name = name;
+      c.start = ParseDate("2026-11-01").value();
+      ASSERT_TRUE(s.ledger().CreateContract(c, Actor{"test"}).ok());
+      audit::LogEntry e = s.Preparer(name).value()->Prepare(ParseSyslogMessage(message, o))
+                              .value()
+                              .entry;
+      change(e);
+      store::Transaction tx(s.audit_connection());
+      ASSERT_TRUE(tx.Begin().ok());
+      audit::LogStore log(s.audit_connection(), s.ledger().FindContract(name).value().id,
+                          audit::LogKind::kAudit);
+      ASSERT_TRUE(log.Append(std::span<const audit::LogEntry>(&e, 1)).ok());
+      ASSERT_TRUE(log.WriteCheckpoint(s.Signer().value(),
+                                      AuditService::Origin(name, audit::LogKind::kAudit),
+                                      clock.Now())
+                      .ok());
+      ASSERT_TRUE(tx.Commit().ok());
+    };
+    const std::string ssh =
+        "<38>1 2026-11-29T09:00:00Z web-01 sshd 42 - - Accepted publickey for alice from "
+        "10.0.0.9 port 51234 ssh2";
+    const std::string dhcp =
+        "<30>1 2026-11-29T09:00:00Z dhcp-01 dhcpd 612 - - DHCPACK on 10.0.0.5 to "
+        "aa:bb:cc:dd:ee:ff (laptop-7) via eth0";
+    append("as-sent", ssh, [](audit::LogEntry&) {});
+    append("filed-elsewhere", ssh, [](audit::LogEntry& e) { e.host = "web-02"; });
+    append("undecodable", dhcp, [](audit::LogEntry& e) {
+      e.bytes += '!';
+      e.hashed = false;  // hashed as stored: only the record's decoding fails
+    });
+
+    auto ok = s.Verify("as-sent", std::nullopt);
+    ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+    EXPECT_TRUE(ok->problems.empty()) << ok->problems.front();
+
+    auto moved = s.Verify("filed-elsewhere", std::nullopt);
+    ASSERT_TRUE(moved.ok()) << moved.status().ToString();
+    ASSERT_FALSE(moved->problems.empty());
+    EXPECT_EQ(moved->problems.front(),
+              "tail batch (leaves 0-0): leaf 0 is indexed under keys its record does not give: "
+              "host");
+
+    auto bad = s.Verify("undecodable", std::nullopt);
+    ASSERT_TRUE(bad.ok()) << bad.status().ToString();
+    std::string all;
+    for (const std::string& p : bad->problems) all += p + "\n";
+    ASSERT_EQ(bad->problems.size(), 1u) << all;
+    EXPECT_EQ(bad->problems.front().find("leaf 0: "), 0u) << bad->problems.front();
+  }
 }
 
 }  // namespace

@@ -37,6 +37,8 @@ struct Lease {
   Instant to{};      // exclusive: last grant + length, the next holder's grant, or the release
   std::uint64_t first_leaf = 0;  // the audit record of the first grant
   std::uint64_t last_leaf = 0;   // the audit record of the latest grant or of the release
+
+  friend bool operator==(const Lease&, const Lease&) = default;
 };
 
 // "AA-BB-CC-DD-EE-FF" and "aa:bb:cc:dd:ee:ff" give "aa:bb:cc:dd:ee:ff"; anything that is not six

@@ -187,7 +187,7 @@ struct EntryView {
 namespace {
 
 EntryView ViewOf(const StoredEntry& e) {
-  return {e.leaf, Ms(e.time), e.host, e.user, e.ip, e.bytes, e.erased, e.leaf_hash};
+  return {e.leaf, Ms(e.time), e.host, e.user, e.ip, e.bytes, e.erased, e.leaf_hash, e.ip_keyed};
 }
 
 // One entry: kind, leaf (u64), time (ms, u64 two's complement), host, user, ip, then the content
@@ -226,6 +226,18 @@ void EncodeEntry(std::string& out, const EntryView& e) {
 }
 void EncodeEntry(std::string& out, const StoredEntry& e) {
   EncodeEntry(out, ViewOf(e));
+}
+
+// Verify's check of an entry's keys against its content: "" when they agree (or the entry is
+// erased, its content gone), else the finding.
+std::string Misindexed(const VerifyKeys& keys, const EntryView& e) {
+  if (e.erased) return "";
+  const std::optional<std::string_view> ip =
+      e.ip_keyed ? std::optional<std::string_view>(e.ip) : std::nullopt;
+  const std::string why = keys(e.bytes, e.time, e.host, e.user, ip);
+  return why.empty() ? why
+                     : "leaf " + std::to_string(e.leaf) +
+                           " is indexed under keys its record does not give: " + why;
 }
 
 // Fills in the leaf hashes of the entries given to Add, several at a time (LeafHashes): one
@@ -383,10 +395,8 @@ struct LogStore::ChunkJob {
   std::vector<Subtree> cover;      // AlignedCover(start, m) of each checkpoint m inside, with
   std::vector<Hash> cover_hashes;  // their hashes: what the root at m needs
   std::vector<std::uint64_t> erased;
-  // Verify's `select`, when given, and what it kept of the entries with content (unordered).
-  const VerifySelect* select = nullptr;
+  const VerifyVisit* visit = nullptr;  // Verify's, when given
   const VerifyKeys* keys = nullptr;
-  std::vector<std::pair<std::uint64_t, std::string>> selected;
   std::vector<Instant> erased_times;  // beside `erased`
 
   void Run() {
@@ -431,21 +441,12 @@ struct LogStore::ChunkJob {
         seen[e.leaf - start] = true;
         leaves[e.leaf - start] = e.leaf_hash;
         ++count;
-        if (!e.erased && keys && bad.empty()) {
-          const std::optional<std::string_view> ip =
-              e.ip_keyed ? std::optional<std::string_view>(e.ip) : std::nullopt;
-          if (std::string why = (*keys)(e.bytes, e.time, e.host, e.user, ip); !why.empty()) {
-            bad = "leaf " + std::to_string(e.leaf) + " is indexed under keys its record does not "
-                  "give: " + why;
-          }
-        }
+        if (keys && bad.empty()) bad = Misindexed(*keys, e);
         if (e.erased) {
           erased.push_back(e.leaf);
           erased_times.push_back(FromMs(e.time));
-        } else if (select) {
-          if (std::optional<std::string> kept = (*select)(e.bytes)) {
-            selected.emplace_back(e.leaf, std::move(*kept));
-          }
+        } else if (visit) {
+          (*visit)(e.leaf, e.bytes);
         }
       }
       chunk_lo = std::min(chunk_lo, lo);
@@ -1530,7 +1531,7 @@ Result<std::vector<Hash>> LogStore::ProveConsistency(std::uint64_t m, std::uint6
 }
 
 Result<VerifyReport> LogStore::Verify(const NoteVerifier& verifier,
-                                      const VerifySelect& select, const VerifyKeys& keys) {
+                                      const VerifyVisit& visit, const VerifyKeys& keys) {
   // One snapshot for every statement below, so records appended meanwhile (a server's group
   // commit) are not mistaken for a disagreement between the log's size and its chunks.
   store::Transaction snapshot(conn_);
@@ -1647,7 +1648,7 @@ Result<VerifyReport> LogStore::Verify(const NoteVerifier& verifier,
     ChunkJob job;
     job.chunk = c;
     job.size = chunk;
-    if (select) job.select = &select;
+    if (visit) job.visit = &visit;
     if (keys) job.keys = &keys;
     for (const CpRow& cp : cps) {
       if (cp.size > c.no * chunk && cp.size < (c.no + 1) * chunk)
@@ -1704,8 +1705,6 @@ Result<VerifyReport> LogStore::Verify(const NoteVerifier& verifier,
     rep.erased.insert(rep.erased.end(), job.erased.begin(), job.erased.end());
     rep.erased_times.insert(rep.erased_times.end(), job.erased_times.begin(),
                             job.erased_times.end());
-    std::sort(job.selected.begin(), job.selected.end());
-    std::move(job.selected.begin(), job.selected.end(), std::back_inserter(rep.selected));
     for (std::size_t i = 0; i < job.cover.size(); ++i) {
       src.AddSubtree(job.cover[i].start, job.cover[i].size, job.cover_hashes[i]);
     }
@@ -1737,10 +1736,8 @@ Result<VerifyReport> LogStore::Verify(const NoteVerifier& verifier,
       if (b.entries[i].erased) {
         rep.erased.push_back(b.entries[i].leaf);
         rep.erased_times.push_back(b.entries[i].time);
-      } else if (select) {
-        if (std::optional<std::string> kept = select(b.entries[i].bytes)) {
-          rep.selected.emplace_back(b.entries[i].leaf, std::move(*kept));
-        }
+      } else if (visit) {
+        visit(b.entries[i].leaf, b.entries[i].bytes);
       }
     }
     std::int64_t lo = std::numeric_limits<std::int64_t>::max();
@@ -1749,14 +1746,7 @@ Result<VerifyReport> LogStore::Verify(const NoteVerifier& verifier,
     for (const StoredEntry& e : b.entries) {
       lo = std::min(lo, Ms(e.time));
       hi = std::max(hi, Ms(e.time));
-      if (!e.erased && keys && misindexed.empty()) {
-        const std::optional<std::string_view> ip =
-            e.ip_keyed ? std::optional<std::string_view>(e.ip) : std::nullopt;
-        if (std::string why = keys(e.bytes, Ms(e.time), e.host, e.user, ip); !why.empty()) {
-          misindexed = "leaf " + std::to_string(e.leaf) +
-                       " is indexed under keys its record does not give: " + why;
-        }
-      }
+      if (keys && misindexed.empty()) misindexed = Misindexed(keys, ViewOf(e));
     }
     if (!ok) {
       rep.problems.push_back(where + "does not continue the log at leaf " + std::to_string(next));

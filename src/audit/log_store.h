@@ -99,16 +99,16 @@ struct InclusionProofData {
   Hash root{};
 };
 
-// Called by Verify on the content of every live entry, from several threads at once (it must be
-// thread-safe): what the caller keeps of the entry (a few fields of the records it checks
-// further), or nothing for an entry it does not want.
-using VerifySelect = std::function<std::optional<std::string>(std::string_view content)>;
+// Called by Verify on every live entry with content (its leaf and content), in no particular
+// order and from several threads at once: it must be thread-safe. For checks of the records
+// beyond the log's own (the application's lease index).
+using VerifyVisit = std::function<void(std::uint64_t leaf, std::string_view content)>;
 
 // Called by Verify on every live entry, from several threads at once (it must be thread-safe):
 // its content and the keys it is stored under (time in ms, host, user, ip; no ip for an entry
-// written before entries had one). Returns "" when the
-// content gives those keys, else what disagrees: the keys are the log's index (searches by host,
-// user, address and time read only what they name), and only the content is hashed.
+// written before entries had one). Returns "" when the content gives those keys, else what
+// disagrees: the keys are the log's index (searches by host, user, address and time read only
+// what they name), and only the content is hashed.
 using VerifyKeys = std::function<std::string(std::string_view content, std::int64_t time_ms,
                                              std::string_view host, std::string_view user,
                                              std::optional<std::string_view> ip)>;
@@ -130,8 +130,6 @@ struct VerifyReport {
   std::uint64_t leases = 0;
   std::uint64_t leases_taken_as_stored = 0;
   std::uint64_t leases_unchecked = 0;
-  // What Verify's `select` kept of the live entries with content: (leaf, kept), in leaf order.
-  std::vector<std::pair<std::uint64_t, std::string>> selected;
 };
 
 struct PurgeResult {
@@ -199,9 +197,9 @@ class LogStore {
 
   // Recomputes every live chunk and tail batch, checks the indexes, the chunk sequence, the
   // stored root and every checkpoint (signature by `verifier`, and root at its size).
-  // With `select`, also returns what it keeps of the live entries, as VerifyReport::selected.
-  // With `keys`, also checks each live entry's keys against its content.
-  Result<VerifyReport> Verify(const NoteVerifier& verifier, const VerifySelect& select = {},
+  // With `visit`, also shows it every live entry; with `keys`, also checks each live entry's
+  // keys against its content.
+  Result<VerifyReport> Verify(const NoteVerifier& verifier, const VerifyVisit& visit = {},
                               const VerifyKeys& keys = {});
 
   // Erases the content of the entries at `leaves` (A1 3.3.4): each keeps its leaf, time, host and

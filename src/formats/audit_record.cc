@@ -416,8 +416,8 @@ std::optional<AuditCategory> PeekAuditCategory(std::string_view bytes) {
   if (bytes.size() <= kAt) return std::nullopt;
   if (bytes[0] == 2) {
     const auto c = static_cast<std::uint8_t>(bytes[kAt]);
-    if (c > static_cast<std::uint8_t>(AuditCategory::kSecurityAlert)) return std::nullopt;
-    return static_cast<AuditCategory>(c);
+    if (c >= kCategories.size()) return std::nullopt;
+    return kCategories[c].first;
   }
   if (bytes[0] == 1 && bytes.size() >= kAt + 4) {
     std::uint32_t n = 0;
@@ -440,19 +440,21 @@ std::optional<AuditRecordKeys> PeekAuditKeys(std::string_view bytes) {
   for (int i = 0; i < 4; ++i) {  // source, flags, facility, severity
     if (!in.U8(&skip)) return std::nullopt;
   }
-  const std::optional<AuditCategory> category = PeekAuditCategory(bytes);
-  if (!category) return std::nullopt;
-  std::string_view rule, app, procid, msgid;
+  AuditRecordKeys k;
+  k.time = Instant(std::chrono::milliseconds(time));
   if (version == 2) {
-    if (!in.U8(&skip)) return std::nullopt;
+    std::uint8_t code = 0;
+    if (!in.U8(&code) || code >= kCategories.size()) return std::nullopt;
+    k.category = kCategories[code].first;
   } else {
     std::string_view key;
     if (!in.View(&key)) return std::nullopt;
+    Result<AuditCategory> c = ParseAuditCategoryKey(key);
+    if (!c.ok()) return std::nullopt;
+    k.category = *c;
   }
   in.set_varint(version == 2);
-  AuditRecordKeys k;
-  k.time = Instant(std::chrono::milliseconds(time));
-  k.category = *category;
+  std::string_view rule, app, procid, msgid;
   if (!in.View(&rule) || !in.View(&k.host) || !in.View(&app) || !in.View(&procid) ||
       !in.View(&msgid) || !in.View(&k.user) || !in.View(&k.src_ip)) {
     return std::nullopt;

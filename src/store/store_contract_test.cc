@@ -25,11 +25,13 @@
 
 #include "store/store.h"
 #include "store/store_internal.h"
+#include "store/store_test_util.h"
 
 namespace isms::store {
 namespace {
 
 using namespace std::string_literals;
+using ::isms::store::testing::TempDir;
 
 const char* Env(const char* name) {
   const char* v = std::getenv(name);
@@ -53,12 +55,6 @@ std::string MakeTempDir() {
   return dir != nullptr ? std::string(dir) : std::string();
 }
 
-// A folder made for one test, removed with what it holds when the test ends, passed or failed
-// (declared before the connections opened in it, so that they close first).
-struct TempDir {
-  const std::string path = MakeTempDir();
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
 
 // Text that trips up escaping: COPY's specials, a literal \N, empty vs NULL, UTF-8.
 const std::vector<std::optional<std::string>>& AwkwardTexts() {

@@ -15,6 +15,20 @@
 
 namespace isms::store::testing {
 
+// A folder made for one test, removed with what it holds when the test ends, passed or failed
+// (declare it before the connections opened in it, so that they close first). Empty when the
+// folder could not be made.
+struct TempDir {
+  const std::string path = [] {
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "isms-test-XXXXXX").string();
+    return ::mkdtemp(pattern.data()) != nullptr ? pattern : std::string();
+  }();
+  ~TempDir() {
+    if (!path.empty()) std::filesystem::remove_all(path);
+  }
+};
+
 class TestStore {
  public:
   // Makes the store; `skip` is set (with the reason in `why`) when PostgreSQL is not available
