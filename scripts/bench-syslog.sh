@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Syslog ingest, isms against rsyslog, in one run on this machine: the same COUNT RFC 5424
 # records (bench/syslog_send) over one TCP connection, octet-counted, to
+#   - bench/syslog_sink, which only reads them: the floor, what the transport alone costs
+#     (the sender's loopback TCP and the reader's copies out of the kernel),
 #   - rsyslogd (Debian package rsyslog; imtcp to omfile, the raw message per line), and
 #   - isms serve --syslog-tcp (parse, classify, Merkle tree, zstd chunks, signed checkpoints).
 # Each rate runs from the first byte sent to the last record on disk: for rsyslog until the
@@ -8,19 +10,21 @@
 # after the last byte, prints that it has committed everything (its exit is printed too). The
 # sender renders all records before it connects and prints when it began sending ("start T"):
 # the clock starts there, for both receivers. The CPU
-# time of each receiver is printed too (the machine may be shared). Then: bytes on disk per
+# time of each receiver is printed too (the machine may be shared), and the sender's while it
+# sent; for isms, each of its threads' (the syslog reader is the main thread, "isms"). Then: bytes on disk per
 # record, `isms audit verify`, the per-record cost of each stage (bench/audit_bench prepare), and
 # `isms audit search --host` over one day, p50 and p90 of 21 hosts (whole command). With
 # SEARCH_STORE=URL SEARCH_DAY=YYYY-MM-DD, the search is measured on that store too (e.g. one
 # that `audit_bench fill` made of 100 million records).
 # Builds nothing; run by hand (never by `make test`).
 # Usage: scripts/bench-syslog.sh BUILD_DIR [COUNT]
-#   BUILD_DIR: a release build with the targets isms, syslog_send and audit_bench.
+#   BUILD_DIR: a release build with the targets isms, syslog_send, syslog_sink and audit_bench.
 set -euo pipefail
 build=${1:?usage: bench-syslog.sh BUILD_DIR [COUNT]}
 count=${2:-1000000}
 isms=$build/src/cli/isms
 send=$build/bench/syslog_send
+sink=$build/bench/syslog_sink
 audit_bench=$build/bench/audit_bench
 command -v rsyslogd >/dev/null || { echo "bench-syslog: install rsyslog (apt-get install rsyslog)" >&2; exit 1; }
 tmp=$(mktemp -d)
@@ -39,6 +43,25 @@ py() { python3 -c "print($1)"; }
 cpu() { awk '{print ($14 + $15) / 100}' "/proc/$1/stat"; }
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "records: $count over one TCP connection"
+
+# "TID NAME SECONDS" for each thread of a process: its user+system CPU so far
+thread_cpu() {
+  awk '{tid = $1; sub(/^[^(]*\(/, ""); n = $0; sub(/\).*/, "", n); sub(/^.*\) /, "");
+        printf "%s %s %.2f\n", tid, n, ($12 + $13) / 100}' /proc/"$1"/task/*/stat 2>/dev/null
+}
+sender_cpu() { sed -n 's/.*s, \([0-9.]*\) s of CPU (\([0-9.]*\) us a record).*/\1 s = \2 us a record/p' "$1"; }
+
+# The floor: a receiver that only reads
+mkdir -p "$tmp/sink"
+"$sink" 0 >"$tmp/sink/out" &
+sk=$!
+for _ in $(seq 100); do grep -qs '^listening' "$tmp/sink/out" && break; sleep 0.05; done
+"$send" 127.0.0.1 "$(sed -n 's/^listening //p' "$tmp/sink/out")" "$count" >"$tmp/sink/send.txt"
+wait "$sk"
+t0=$(sed -n 's/^start //p' "$tmp/sink/send.txt")
+t1=$(sed -n 's/^end \([0-9.]*\) .*/\1/p' "$tmp/sink/out")
+sk_cpu=$(sed -n 's/.* cpu \([0-9.]*\)$/\1/p' "$tmp/sink/out")
+echo "floor:   a receiver that only reads: $(py "round($t1-$t0,3)") s = $(py "round($count/($t1-$t0))") records/s (its CPU $sk_cpu s; the sender's $(sender_cpu "$tmp/sink/send.txt"))"
 
 # rsyslog
 mkdir -p "$tmp/rs"
@@ -65,7 +88,7 @@ kill "$rs"; wait "$rs" 2>/dev/null || true
 rs=
 raw=$(stat -c %s "$tmp/rs/out.log")
 rs_rate=$(py "round($count/($t1-$t0))")
-echo "rsyslog: $(py "round($t1-$t0,2)") s = $rs_rate records/s (CPU $rs_cpu s = $(py "round($rs_cpu*1e6/$count,2)") us a record); output file $raw bytes ($(py "round($raw/$count,1)") bytes/record)"
+echo "rsyslog: $(py "round($t1-$t0,2)") s = $rs_rate records/s (CPU $rs_cpu s = $(py "round($rs_cpu*1e6/$count,2)") us a record; the sender's $(sender_cpu "$tmp/rs/send.txt")); output file $raw bytes ($(py "round($raw/$count,1)") bytes/record)"
 
 # isms
 mkdir -p "$tmp/isms"
@@ -86,11 +109,13 @@ kill -TERM "$srv"
 # record durable, as rsyslog's are when its file holds them); its exit, after it freed its memory
 # and closed the store, is printed too.
 is_cpu=$is_cpu_sent
+: >"$tmp/isms/threads"
 t1=
 while kill -0 "$srv" 2>/dev/null; do
   [ -z "$t1" ] && grep -qs '^isms serve: stopped:' "$tmp/isms/serve.out" && t1=$(now)
   c=$(cpu "$srv" 2>/dev/null || echo 0)
   is_cpu=$(awk -v a="$is_cpu" -v b="$c" 'BEGIN {print (a > b ? a : b)}')
+  thread_cpu "$srv" >>"$tmp/isms/threads"
   sleep 0.01
 done
 wait "$srv" || true
@@ -100,6 +125,9 @@ t_exit=$(now)
 is_rate=$(py "round($count/($t1-$t0))")
 disk=$(du -cb "$tmp"/isms/isms-audit.db* | tail -1 | cut -f1)
 echo "isms:    $(py "round($t1-$t0,2)") s to the last commit (exit at $(py "round($t_exit-$t0,2)") s) = $is_rate records/s (CPU at least $is_cpu s = $(py "round($is_cpu*1e6/$count,2)") us a record); audit store $disk bytes ($(py "round($disk/$count,1)") bytes/record, $(py "round($disk/$raw,3)") x the raw size)"
+# each thread's last reading (a thread that ended before the process is read until it ended)
+is_threads=$(awk '{cpu[$1] = $3; name[$1] = $2} END {for (t in cpu) printf "%s %s s = %.2f us a record, ", name[t], cpu[t], cpu[t] * 1e6 / '"$count"'}' "$tmp/isms/threads" | sed 's/, $//')
+echo "         CPU of isms's threads (the syslog reader is the main thread, isms): $is_threads; the sender's $(sender_cpu "$tmp/isms/send.txt")"
 echo "ratio:   isms / rsyslog = $(py "round($is_rate/$rs_rate,2)")"
 v0=$(now); "$isms" audit verify --contract bench --store "$store" | grep "^OK"; v1=$(now)
 echo "verify:  $(py "round($v1-$v0,2)") s = $(py "round($count/($v1-$v0))") records/s (whole command)"

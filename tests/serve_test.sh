@@ -5,7 +5,7 @@
 # batch, and batches end at the audit log's chunk boundaries. TLS (RFC 5425) with a throwaway
 # CA, with and without client certificates; rsyslog's omfwd forwarding to `serve`, when rsyslogd
 # is installed; the HTTPS listener's certificate, health, HSTS and plain-HTTP rules; the limits
-# (connections, TLS handshake time) and the certificate reloaded on SIGHUP.
+# (connections, TLS handshake time) and the certificate reloaded on SIGHUP; the threads' names.
 # Usage: serve_test.sh PATH_TO_ISMS
 set -uo pipefail
 isms=${1:?usage: serve_test.sh PATH_TO_ISMS}
@@ -60,6 +60,8 @@ check "bad --syslog-allow: refused" 1 $?
 start
 check "prints the tcp listener" 1 "$(grep -c "^listening: syslog tcp 127.0.0.1:[0-9]* for contract c$" "$dir/out")"
 check "prints the udp listener" 1 "$(grep -c "^listening: syslog udp 127.0.0.1:[0-9]* for contract c$" "$dir/out")"
+check "the process keeps its name; the record writer's thread is named" "isms syslog-writer" \
+  "$(cat /proc/$server/task/*/comm | sort -u | tr '\n' ' ' | sed 's/ $//')"
 
 for i in 1 2 3; do
   logger --server 127.0.0.1 --port "$tcp_port" --tcp --octet-count -t app "basic-octet $i"
@@ -409,9 +411,11 @@ stop
 "$isms" serve --listen 0.0.0.0:0 --insecure-http >/dev/null 2>"$dir/plain"
 check "plain http off loopback: refused" 1 $?
 check "plain http off loopback: says why" 1 "$(grep -c 'loopback address only' "$dir/plain")"
-start_https --insecure-http
+start_https --insecure-http --syslog-tcp 127.0.0.1:0 --contract c
 check "plain http on loopback: served" '{"status":"ok"}' \
   "$(curl -s "http://127.0.0.1:$https_port/healthz")"
+check "https and syslog: the threads are named" "access-writer http isms syslog-io syslog-writer" \
+  "$(cat /proc/$server/task/*/comm | sort -u | tr '\n' ' ' | sed 's/ $//')"
 stop
 cp "$dir/server.pem" "$dir/live.pem"
 cp "$dir/server.key" "$dir/live.key"

@@ -440,7 +440,13 @@ Status HttpServer::Run() {
   });
   std::vector<std::thread> threads;
   size_t n = m.options.threads == 0 ? 1 : m.options.threads;
-  for (size_t i = 1; i < n; ++i) threads.emplace_back([&m] { m.io.run(); });
+  for (size_t i = 1; i < n; ++i) {
+    threads.emplace_back([&m] {
+      NameThisThread("http");
+      m.io.run();
+    });
+  }
+  NameThisThread("http");
   m.io.run();
   for (std::thread& t : threads) t.join();
   return Status::Ok();

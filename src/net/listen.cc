@@ -1,8 +1,11 @@
 #include "net/listen.h"
 
 #include <openssl/ssl.h>
+#include <pthread.h>
+#include <unistd.h>
 
 #include <charconv>
+#include <cstring>
 #include <fstream>
 
 namespace isms::net {
@@ -39,6 +42,13 @@ Result<ListenAddress> ParseListenAddress(const std::string& text) {
   a.address = asio::ip::make_address(host, err);
   if (err) return bad("'" + host + "' is not an IP address");
   return a;
+}
+
+void NameThisThread(const char* name) {
+  if (gettid() == getpid()) return;  // the main thread's name is the process's: "isms"
+  char cut[16] = {};
+  std::strncpy(cut, name, sizeof cut - 1);
+  (void)pthread_setname_np(pthread_self(), cut);  // only fails for a name that is too long
 }
 
 std::string EndpointText(const asio::ip::address& a, unsigned short port) {

@@ -725,7 +725,11 @@ void SyslogServer::Impl::WaitForSignal() {
 
 Status SyslogServer::Run() {
   Impl& m = *impl_;
-  std::thread writer([&m] { m.WriterLoop(); });
+  std::thread writer([&m] {
+    NameThisThread("syslog-writer");
+    m.WriterLoop();
+  });
+  NameThisThread("syslog-io");
   m.WaitForSignal();
   for (auto& a : m.acceptors) m.Accept(*a);
   for (auto& u : m.udp_listeners) m.Receive(*u);

@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "net/listen.h"
 #include "net/multipart.h"
 #include "net/web_render.h"
 
@@ -195,6 +196,7 @@ Result<std::unique_ptr<WebApp>> WebApp::Create(const WebAppOptions& options, con
   std::chrono::milliseconds flush = options.audit_flush;
   const Clock* clk = &clock;
   impl->writer = std::thread([impl, out, flush, clk] {
+    NameThisThread("access-writer");
     std::unique_lock<std::mutex> lock(impl->queue_mu);
     while (true) {
       impl->queue_cv.wait_for(lock, flush, [impl] { return impl->stop || !impl->queue.empty(); });
