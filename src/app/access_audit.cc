@@ -94,7 +94,7 @@ Status AppendToAccessLog(AuditService& audit, const std::vector<AuditRecord>& re
     entries.push_back(std::move(le));
   }
   store::Connection& conn = audit.audit_connection();
-  audit::LogStore log(conn, kAccessLogContractId, audit::LogKind::kAudit, DefaultAuditChunkBits());
+  audit::LogStore log = AuditLog(conn, kAccessLogContractId);
   store::Transaction tx(conn);
   ISMS_RETURN_IF_ERROR(tx.Begin());
   ISMS_RETURN_IF_ERROR(log.Append(entries));
@@ -139,7 +139,7 @@ Status SearchAccessLog(AuditService& audit, const AuditSearchRequest& r,
   q.host = r.host;
   q.user = r.user;
   std::int64_t seen = 0;
-  audit::LogStore log(audit.audit_connection(), kAccessLogContractId, audit::LogKind::kAudit);
+  audit::LogStore log = AuditLog(audit.audit_connection(), kAccessLogContractId);
   return log.Scan(q, [&](audit::StoredEntry&& e) -> Result<bool> {
     if (r.limit >= 0 && seen >= r.limit) return false;
     if (e.erased) return true;
@@ -157,7 +157,7 @@ Status SearchAccessLog(AuditService& audit, const AuditSearchRequest& r,
 
 Result<audit::VerifyReport> VerifyAccessLog(AuditService& audit) {
   ISMS_ASSIGN_OR_RETURN(audit::NoteVerifier verifier, audit.Verifier());
-  audit::LogStore log(audit.audit_connection(), kAccessLogContractId, audit::LogKind::kAudit);
+  audit::LogStore log = AuditLog(audit.audit_connection(), kAccessLogContractId);
   return log.Verify(verifier);
 }
 

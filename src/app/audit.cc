@@ -45,7 +45,9 @@ std::vector<store::Migration> AuditFileMigrations() {
            audit::LogStore::AddressSchemaSql(store::Engine::kPostgres) +
                audit::LeaseIndex::SchemaSql(store::Engine::kPostgres)},
           {3, "audit logs: the state row counts the checkpoints",
-           audit::LogStore::CheckpointCountSql(), audit::LogStore::CheckpointCountSql()}};
+           audit::LogStore::CheckpointCountSql(), audit::LogStore::CheckpointCountSql()},
+          {4, "audit logs: blocks keep their records' kinds (categories)",
+           audit::LogStore::BlockKindsSql(), audit::LogStore::BlockKindsSql()}};
 }
 
 Result<std::string> ReadSmallFile(const std::string& path) {
@@ -411,6 +413,19 @@ Result<AuditKeyInfo> EnsureAuditKey(const std::string& dir) {
   return info;
 }
 
+std::uint64_t AuditKindsOf(AuditCategory c) {
+  return std::uint64_t{1} << static_cast<int>(c);
+}
+
+std::uint64_t AuditEntryKinds(std::string_view content) {
+  const std::optional<AuditCategory> c = PeekAuditCategory(content);
+  return c ? AuditKindsOf(*c) : 0;
+}
+
+audit::LogStore AuditLog(store::Connection& conn, std::int64_t contract_id, int chunk_bits) {
+  return audit::LogStore(conn, contract_id, audit::LogKind::kAudit, chunk_bits, AuditEntryKinds);
+}
+
 int DefaultAuditChunkBits() {
   if (const char* v = std::getenv("ISMS_AUDIT_CHUNK_BITS")) {
     char* end = nullptr;
@@ -609,7 +624,7 @@ Result<AuditIngestResult> AuditService::AppendPrepared(
       res.categories[std::string(AuditCategoryKey(static_cast<AuditCategory>(k)))] = counts[k];
     }
   }
-  audit::LogStore log(*conn_, c.id, audit::LogKind::kAudit, chunk_bits_);
+  audit::LogStore log = AuditLog(*conn_, c.id, chunk_bits_);
   audit::LogState before;
   Status done = [&]() -> Status {
     store::Transaction tx(*conn_);
@@ -641,13 +656,14 @@ Status AuditService::Search(const AuditSearchRequest& r,
   q.to = r.to;
   q.host = r.host;
   q.user = r.user;
+  if (category) q.kinds = AuditKindsOf(*category);  // only the blocks holding that category
   std::vector<audit::Lease> leases;
   if (r.host && r.follow_leases) {
     ISMS_ASSIGN_OR_RETURN(leases, audit::LeaseIndex(*conn_, id).HeldBy(*r.host, r.from, r.to));
     for (const audit::Lease& l : leases) q.via.push_back({l.ip, l.from, l.to});
   }
   std::int64_t seen = 0;
-  audit::LogStore log(*conn_, id, audit::LogKind::kAudit, chunk_bits_);
+  audit::LogStore log = AuditLog(*conn_, id, chunk_bits_);
   return log.Scan(q, [&](audit::StoredEntry&& e) -> Result<bool> {
     if (r.limit >= 0 && seen >= r.limit) return false;
     AuditHit hit;
@@ -709,7 +725,7 @@ Result<AuditEraseResult> AuditService::Erase(const AuditEraseRequest& r, const A
   }
   if (wanted.empty()) return res;
   const std::vector<std::uint64_t> leaves(wanted.begin(), wanted.end());
-  audit::LogStore log(*conn_, c.id, audit::LogKind::kAudit, chunk_bits_);
+  audit::LogStore log = AuditLog(*conn_, c.id, chunk_bits_);
   {
     store::Transaction tx(*conn_);
     ISMS_RETURN_IF_ERROR(tx.Begin());
@@ -725,8 +741,25 @@ Result<AuditEraseResult> AuditService::Erase(const AuditEraseRequest& r, const A
       audit::LeaseIndex index(*conn_, c.id);
       ISMS_ASSIGN_OR_RETURN(std::vector<audit::Lease> stored, index.All());
       ISMS_ASSIGN_OR_RETURN(std::shared_ptr<const AuditPreparer> preparer, PreparerOf(c));
+      // The DHCP records that remain. When every block stores its kinds, only the blocks
+      // holding some and the tail are read; else (blocks written before blocks kept kinds)
+      // every record is, as verify reads them (on every core).
       LeaseFacts facts(preparer->settings());
-      ISMS_ASSIGN_OR_RETURN(audit::VerifyReport rep, VerifyLog(log, facts.Visitor(), {}));
+      audit::VerifyReport rep;
+      ISMS_ASSIGN_OR_RETURN(const bool kinds_kept, log.BlocksKeepKinds());
+      if (kinds_kept) {
+        ISMS_ASSIGN_OR_RETURN(rep.checkpoint_sizes, log.CheckpointSizes());
+        ISMS_ASSIGN_OR_RETURN(rep.purged, log.PurgedChunks());
+        audit::LogQuery dhcp;
+        dhcp.kinds = AuditKindsOf(AuditCategory::kDhcpLease);
+        const audit::VerifyVisit visit = facts.Visitor();
+        ISMS_RETURN_IF_ERROR(log.Scan(dhcp, [&](audit::StoredEntry&& e) -> Result<bool> {
+          if (!e.erased) visit(e.leaf, e.bytes);
+          return true;
+        }));
+      } else {
+        ISMS_ASSIGN_OR_RETURN(rep, VerifyLog(log, facts.Visitor(), {}));
+      }
       std::uint64_t seeded = 0;
       ISMS_ASSIGN_OR_RETURN(std::vector<audit::Lease> rebuilt,
                             RebuildLeases(facts.Take(rep), rep, stored, seeded));
@@ -762,24 +795,24 @@ Result<AuditEraseResult> AuditService::Erase(const AuditEraseRequest& r, const A
 
 Result<std::string> AuditService::LatestCheckpoint(const std::string& contract) {
   ISMS_ASSIGN_OR_RETURN(std::int64_t id, ContractId(contract));
-  return audit::LogStore(*conn_, id, audit::LogKind::kAudit).LatestCheckpoint();
+  return AuditLog(*conn_, id).LatestCheckpoint();
 }
 
 Result<std::string> AuditService::CheckpointAt(const std::string& contract, std::uint64_t size) {
   ISMS_ASSIGN_OR_RETURN(std::int64_t id, ContractId(contract));
-  return audit::LogStore(*conn_, id, audit::LogKind::kAudit).CheckpointAt(size);
+  return AuditLog(*conn_, id).CheckpointAt(size);
 }
 
 Result<audit::LogState> AuditService::State(const std::string& contract) {
   ISMS_ASSIGN_OR_RETURN(std::int64_t id, ContractId(contract));
-  return audit::LogStore(*conn_, id, audit::LogKind::kAudit).State();
+  return AuditLog(*conn_, id).State();
 }
 
 Result<audit::VerifyReport> AuditService::Verify(const std::string& contract,
                                                  const std::optional<std::string>& against) {
   ISMS_ASSIGN_OR_RETURN(ContractRecord c, ledger_->FindContract(contract));
   const std::int64_t id = c.id;
-  audit::LogStore log(*conn_, id, audit::LogKind::kAudit);
+  audit::LogStore log = AuditLog(*conn_, id);
   // One snapshot for the log and its lease index: a server may append meanwhile.
   store::Transaction snapshot(*conn_);
   if (!conn_->InTransaction()) ISMS_RETURN_IF_ERROR(snapshot.BeginRead());
@@ -861,7 +894,7 @@ Result<audit::InclusionProofData> AuditService::ProveInclusion(const std::string
   // between them.
   store::Transaction snapshot(*conn_);
   if (!conn_->InTransaction()) ISMS_RETURN_IF_ERROR(snapshot.BeginRead());
-  return audit::LogStore(*conn_, id, audit::LogKind::kAudit).ProveInclusion(index, size);
+  return AuditLog(*conn_, id).ProveInclusion(index, size);
 }
 
 Result<std::vector<audit::Hash>> AuditService::ProveConsistency(const std::string& contract,
@@ -871,7 +904,7 @@ Result<std::vector<audit::Hash>> AuditService::ProveConsistency(const std::strin
   // between them.
   store::Transaction snapshot(*conn_);
   if (!conn_->InTransaction()) ISMS_RETURN_IF_ERROR(snapshot.BeginRead());
-  return audit::LogStore(*conn_, id, audit::LogKind::kAudit).ProveConsistency(m, n);
+  return AuditLog(*conn_, id).ProveConsistency(m, n);
 }
 
 Result<AuditPurgeResult> AuditService::Purge(const std::string& contract, Date before,
@@ -891,7 +924,7 @@ Result<AuditPurgeResult> AuditService::Purge(const std::string& contract, Date b
                                       FormatPeriod(retention) + " before today (" +
                                       FormatDate(today) + ")");
   }
-  audit::LogStore log(*conn_, ctx.record.id, audit::LogKind::kAudit);
+  audit::LogStore log = AuditLog(*conn_, ctx.record.id);
   AuditPurgeResult res;
   res.before = before;
   {

@@ -171,6 +171,19 @@ struct AuditPurgeResult {
 // the size it was created with.
 int DefaultAuditChunkBits();
 
+// The kinds of an audit log's entry (audit::EntryKinds): bit N for a record of category N (the
+// number of its canonical encoding: 0 other, 1 outbound-request, 2 dhcp-lease, ...), read from
+// its category byte; 0 for bytes that are not a canonical audit record. AuditKindsOf: the bit
+// of one category.
+std::uint64_t AuditEntryKinds(std::string_view content);
+std::uint64_t AuditKindsOf(AuditCategory c);
+
+// An audit log (a contract's, or the access records') on `conn`, its blocks keeping their
+// records' kinds so that a search by category and the lease index's rebuild read only the
+// blocks that hold such records.
+audit::LogStore AuditLog(store::Connection& conn, std::int64_t contract_id,
+                         int chunk_bits = DefaultAuditChunkBits());
+
 class AuditService {
  public:
   // Opens the ledger store at `url` and the audit store beside it, applying migrations.

@@ -400,6 +400,9 @@ const std::vector<store::Migration>& Migrations() {
       // As 4: on SQLite this is the audit file's migration 3 (app/audit.cc).
       {16, "audit logs: the state row counts the checkpoints",
        "UPDATE audit_store SET location = location", audit::LogStore::CheckpointCountSql()},
+      // As 4: on SQLite this is the audit file's migration 4 (app/audit.cc).
+      {17, "audit logs: blocks keep their records' kinds (categories)",
+       "UPDATE audit_store SET location = location", audit::LogStore::BlockKindsSql()},
   };
   return kMigrations;
 }

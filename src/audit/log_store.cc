@@ -384,6 +384,7 @@ struct LogStore::ChunkJob {
     std::string host;
     std::int64_t records = 0, lo = 0, hi = 0;
     std::string data;
+    std::optional<std::int64_t> kinds;  // as stored (NULL: not known)
   };
   Chunk chunk;
   std::uint64_t size = 0;                  // leaves a chunk
@@ -397,6 +398,7 @@ struct LogStore::ChunkJob {
   std::vector<std::uint64_t> erased;
   const VerifyVisit* visit = nullptr;  // Verify's, when given
   const VerifyKeys* keys = nullptr;
+  EntryKinds kinds = nullptr;  // the log's
   std::vector<Instant> erased_times;  // beside `erased`
 
   void Run() {
@@ -421,6 +423,7 @@ struct LogStore::ChunkJob {
       std::int64_t lo = std::numeric_limits<std::int64_t>::max();
       std::int64_t hi = std::numeric_limits<std::int64_t>::min();
       const std::size_t users = want_users.size(), ips = want_ips.size();
+      std::uint64_t block_kinds = 0;
       for (const EntryView& e : entries) {
         if (e.host != b.host && bad.empty()) bad = "block of host '" + b.host + "' holds another";
         lo = std::min(lo, e.time);
@@ -445,9 +448,15 @@ struct LogStore::ChunkJob {
         if (e.erased) {
           erased.push_back(e.leaf);
           erased_times.push_back(FromMs(e.time));
-        } else if (visit) {
-          (*visit)(e.leaf, e.bytes);
+          continue;
         }
+        if (kinds != nullptr) block_kinds |= kinds(e.bytes);
+        if (visit) (*visit)(e.leaf, e.bytes);
+      }
+      if (bad.empty() && b.kinds && kinds == nullptr) {
+        bad = "the block of host '" + b.host + "' stores kinds of records, yet its log has none";
+      } else if (bad.empty() && b.kinds && static_cast<std::uint64_t>(*b.kinds) != block_kinds) {
+        bad = "the kinds stored for the block of host '" + b.host + "' are not its records' kinds";
       }
       chunk_lo = std::min(chunk_lo, lo);
       chunk_hi = std::max(chunk_hi, hi);
@@ -540,11 +549,17 @@ std::string LogStore::CheckpointCountSql() {
          "c.contract_id = audit_logs.contract_id AND c.log_kind = audit_logs.log_kind);\n";
 }
 
-LogStore::LogStore(store::Connection& conn, std::int64_t contract_id, LogKind kind, int chunk_bits)
+std::string LogStore::BlockKindsSql() {
+  return "ALTER TABLE audit_blocks ADD COLUMN kinds BIGINT;\n";
+}
+
+LogStore::LogStore(store::Connection& conn, std::int64_t contract_id, LogKind kind, int chunk_bits,
+                   EntryKinds kinds)
     : conn_(conn),
       contract_id_(contract_id),
       log_(static_cast<int>(kind)),
-      chunk_bits_(chunk_bits) {}
+      chunk_bits_(chunk_bits),
+      kinds_(kinds) {}
 
 Status LogStore::EachRow(std::string_view sql,
                          const std::function<Status(const store::Statement&)>& fn,
@@ -804,13 +819,14 @@ Status LogStore::WriteChunk(std::uint64_t chunk_no, std::span<const EntryView> e
   GroupByHost(entries, by_host, grouped);
   RowInserter blocks(conn_,
                      "INSERT INTO audit_blocks (contract_id, log_kind, chunk_no, host, records, "
-                     "min_time, max_time, data) VALUES ",
-                     8, by_host.size());
+                     "min_time, max_time, data, kinds) VALUES ",
+                     9, by_host.size());
   // The postings of every host, gathered while its entries are in the cache, written after.
   std::vector<std::pair<std::string_view, std::string_view>> users, ips;
   std::string raw;
   for (const auto& [host, list] : by_host) {
     raw.clear();
+    std::uint64_t kinds = 0;
     std::size_t need = 0;
     for (const EntryView* e : list) need += EncodedEntrySize(*e);
     raw.reserve(need);
@@ -830,6 +846,7 @@ Status LogStore::WriteChunk(std::uint64_t chunk_no, std::span<const EntryView> e
       EncodeEntry(raw, *e);
       lo = std::min(lo, e->time);
       hi = std::max(hi, e->time);
+      if (kinds_ != nullptr && !e->erased) kinds |= kinds_(e->bytes);
     }
     PostingKeys(host, list, users, ips);
     store::Statement* block = nullptr;
@@ -843,6 +860,11 @@ Status LogStore::WriteChunk(std::uint64_t chunk_no, std::span<const EntryView> e
     block->BindInt(p + 5, lo);
     block->BindInt(p + 6, hi);
     block->BindBlob(p + 7, Compress(raw, kBlockLevel));
+    if (kinds_ != nullptr) {
+      block->BindInt(p + 8, static_cast<std::int64_t>(kinds));
+    } else {
+      block->BindNull(p + 8);
+    }
     ISMS_RETURN_IF_ERROR(blocks.EndRow());
   }
   ISMS_RETURN_IF_ERROR(InsertPostings(chunk_no, users, ips));
@@ -1141,6 +1163,42 @@ Status LogStore::LoadChunks(std::vector<Chunk>& out) {
   return Status::Ok();
 }
 
+Result<bool> LogStore::BlocksKeepKinds() {
+  bool any_unknown = false;
+  ISMS_RETURN_IF_ERROR(EachRow("SELECT 1 FROM audit_blocks WHERE contract_id = $1 AND log_kind = "
+                               "$2 AND kinds IS NULL LIMIT 1",
+                               [&](const store::Statement&) -> Status {
+                                 any_unknown = true;
+                                 return Status::Ok();
+                               }));
+  return !any_unknown;
+}
+
+Result<std::vector<std::uint64_t>> LogStore::CheckpointSizes() {
+  std::vector<std::uint64_t> sizes;
+  ISMS_RETURN_IF_ERROR(EachRow("SELECT size FROM audit_checkpoints WHERE contract_id = $1 AND "
+                               "log_kind = $2 ORDER BY size",
+                               [&](const store::Statement& st) -> Status {
+                                 sizes.push_back(static_cast<std::uint64_t>(st.ColumnInt(0)));
+                                 return Status::Ok();
+                               }));
+  return sizes;
+}
+
+Result<std::vector<Subtree>> LogStore::PurgedChunks() {
+  ISMS_ASSIGN_OR_RETURN(const int bits, ChunkBits());
+  const std::uint64_t chunk = std::uint64_t{1} << bits;
+  std::vector<Subtree> purged;
+  ISMS_RETURN_IF_ERROR(EachRow("SELECT chunk_no FROM audit_chunks WHERE contract_id = $1 AND "
+                               "log_kind = $2 AND purged_at IS NOT NULL ORDER BY chunk_no",
+                               [&](const store::Statement& st) -> Status {
+                                 purged.push_back(
+                                     {static_cast<std::uint64_t>(st.ColumnInt(0)) * chunk, chunk});
+                                 return Status::Ok();
+                               }));
+  return purged;
+}
+
 Status LogStore::LoadBatches(std::vector<Batch>& out, bool with_data) {
   ISMS_RETURN_IF_ERROR(
       EachRow("SELECT first_leaf, leaves, hash, data, min_time, max_time FROM "
@@ -1342,6 +1400,15 @@ Status LogStore::ScanBlocks(const LogQuery& q, const std::function<bool(StoredEn
     hi_chunk = range->ColumnInt(1);
   }
 
+  // With kinds, only the blocks that hold one of them, or whose kinds were not stored.
+  const auto of_kinds = [&q](const std::string& table, const std::string& param) {
+    if (q.kinds == 0) return std::string();
+    return " AND (" + table + "kinds IS NULL OR (" + table + "kinds & " + param + ") <> 0)";
+  };
+  const auto bind_kinds = [&q](store::Statement& st, int param) {
+    if (q.kinds != 0) st.BindInt(param, static_cast<std::int64_t>(q.kinds));
+  };
+
   if (q.host && !q.via.empty()) {
     // The host's own blocks and the blocks holding an address of a window, by key first, then
     // read chunk by chunk.
@@ -1350,7 +1417,8 @@ Status LogStore::ScanBlocks(const LogQuery& q, const std::function<bool(StoredEn
       ISMS_ASSIGN_OR_RETURN(auto st,
                             conn_.Prepare("SELECT chunk_no FROM audit_blocks WHERE contract_id = "
                                           "$1 AND log_kind = $2 AND host = $3 AND max_time >= "
-                                          "$4 AND min_time < $5 AND chunk_no BETWEEN $6 AND $7"));
+                                          "$4 AND min_time < $5 AND chunk_no BETWEEN $6 AND $7" +
+                                          of_kinds("", "$8")));
       st->BindInt(1, contract_id_);
       st->BindInt(2, log_);
       st->BindBlob(3, *q.host);
@@ -1358,6 +1426,7 @@ Status LogStore::ScanBlocks(const LogQuery& q, const std::function<bool(StoredEn
       st->BindInt(5, to);
       st->BindInt(6, lo_chunk);
       st->BindInt(7, hi_chunk);
+      bind_kinds(*st, 8);
       while (true) {
         ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
         if (!row) break;
@@ -1370,7 +1439,8 @@ Status LogStore::ScanBlocks(const LogQuery& q, const std::function<bool(StoredEn
                                "p.log_kind AND b.chunk_no = p.chunk_no AND b.host = p.host WHERE "
                                "p.contract_id = $1 AND p.log_kind = $2 AND p.ip = $3 AND "
                                "b.max_time >= $4 AND b.min_time < $5 AND "
-                               "p.chunk_no BETWEEN $6 AND $7"));
+                               "p.chunk_no BETWEEN $6 AND $7" +
+                               of_kinds("b.", "$8")));
     for (const AddressWindow& w : q.via) {
       const std::int64_t lo = std::max(from, Ms(w.from));
       const std::int64_t hi = std::min(to, Ms(w.to));
@@ -1382,6 +1452,7 @@ Status LogStore::ScanBlocks(const LogQuery& q, const std::function<bool(StoredEn
       st->BindInt(5, hi);
       st->BindInt(6, lo_chunk);
       st->BindInt(7, hi_chunk);
+      bind_kinds(*st, 8);
       while (true) {
         ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
         if (!row) break;
@@ -1409,7 +1480,9 @@ Status LogStore::ScanBlocks(const LogQuery& q, const std::function<bool(StoredEn
     return Status::Ok();
   }
 
-  const std::string host_param = q.user ? "$8" : "$7";
+  const int host_param = q.user ? 8 : 7;
+  const int kinds_param = host_param + (q.host ? 1 : 0);
+  const std::string kinds_sql = of_kinds(q.user ? "b." : "", "$" + std::to_string(kinds_param));
   std::string sql;
   if (q.user) {
     sql =
@@ -1417,14 +1490,14 @@ Status LogStore::ScanBlocks(const LogQuery& q, const std::function<bool(StoredEn
         "b.contract_id = p.contract_id AND b.log_kind = p.log_kind AND b.chunk_no = p.chunk_no "
         "AND b.host = p.host WHERE p.contract_id = $1 AND p.log_kind = $2 AND p.user_key = $7 "
         "AND b.max_time >= $3 AND b.min_time < $4 AND p.chunk_no BETWEEN $5 AND $6";
-    if (q.host) sql += " AND b.host = " + host_param;
-    sql += " ORDER BY b.chunk_no";
+    if (q.host) sql += " AND b.host = $" + std::to_string(host_param);
+    sql += kinds_sql + " ORDER BY b.chunk_no";
   } else {
     sql =
         "SELECT chunk_no, data FROM audit_blocks WHERE contract_id = $1 AND log_kind = $2 AND "
         "max_time >= $3 AND min_time < $4 AND chunk_no BETWEEN $5 AND $6";
-    if (q.host) sql += " AND host = " + host_param;
-    sql += " ORDER BY chunk_no";
+    if (q.host) sql += " AND host = $" + std::to_string(host_param);
+    sql += kinds_sql + " ORDER BY chunk_no";
   }
   ISMS_ASSIGN_OR_RETURN(auto st, conn_.Prepare(sql));
   st->BindInt(1, contract_id_);
@@ -1434,7 +1507,8 @@ Status LogStore::ScanBlocks(const LogQuery& q, const std::function<bool(StoredEn
   st->BindInt(5, lo_chunk);
   st->BindInt(6, hi_chunk);
   if (q.user) st->BindBlob(7, *q.user);
-  if (q.host) st->BindBlob(q.user ? 8 : 7, *q.host);
+  if (q.host) st->BindBlob(host_param, *q.host);
+  bind_kinds(*st, kinds_param);
   std::int64_t group_chunk = -1;
   while (!stop) {
     ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
@@ -1650,6 +1724,7 @@ Result<VerifyReport> LogStore::Verify(const NoteVerifier& verifier,
     job.size = chunk;
     if (visit) job.visit = &visit;
     if (keys) job.keys = &keys;
+    job.kinds = kinds_;
     for (const CpRow& cp : cps) {
       if (cp.size > c.no * chunk && cp.size < (c.no + 1) * chunk)
         job.checkpoints.push_back(cp.size);
@@ -1666,9 +1741,9 @@ Result<VerifyReport> LogStore::Verify(const NoteVerifier& verifier,
   }
   {
     ISMS_ASSIGN_OR_RETURN(auto st, conn_.Prepare("SELECT host, records, min_time, max_time, "
-                                                 "data FROM audit_blocks WHERE contract_id = "
-                                                 "$1 AND log_kind = $2 AND chunk_no = $3 ORDER "
-                                                 "BY host"));
+                                                 "data, kinds FROM audit_blocks WHERE "
+                                                 "contract_id = $1 AND log_kind = $2 AND "
+                                                 "chunk_no = $3 ORDER BY host"));
     const std::size_t workers =
         std::max<std::size_t>(1, std::min<std::size_t>(8, std::thread::hardware_concurrency()));
     const std::size_t window = 4 * workers;
@@ -1681,8 +1756,10 @@ Result<VerifyReport> LogStore::Verify(const NoteVerifier& verifier,
         while (true) {
           ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
           if (!row) break;
-          jobs[j].blocks.push_back({st->ColumnBlob(0), st->ColumnInt(1), st->ColumnInt(2),
-                                    st->ColumnInt(3), st->ColumnBlob(4)});
+          jobs[j].blocks.push_back(
+              {st->ColumnBlob(0), st->ColumnInt(1), st->ColumnInt(2), st->ColumnInt(3),
+               st->ColumnBlob(4),
+               st->IsNull(5) ? std::nullopt : std::optional<std::int64_t>(st->ColumnInt(5))});
         }
       }
       std::atomic<std::size_t> next{first};
@@ -1859,9 +1936,9 @@ Result<std::vector<StoredEntry>> LogStore::Erase(std::span<const std::uint64_t> 
     ISMS_ASSIGN_OR_RETURN(auto read, conn_.Prepare("SELECT host, data FROM audit_blocks WHERE "
                                                    "contract_id = $1 AND log_kind = $2 AND "
                                                    "chunk_no = $3"));
-    ISMS_ASSIGN_OR_RETURN(auto write, conn_.Prepare("UPDATE audit_blocks SET data = $5 WHERE "
-                                                    "contract_id = $1 AND log_kind = $2 AND "
-                                                    "chunk_no = $3 AND host = $4"));
+    ISMS_ASSIGN_OR_RETURN(auto write, conn_.Prepare("UPDATE audit_blocks SET data = $5, kinds "
+                                                    "= $6 WHERE contract_id = $1 AND log_kind = "
+                                                    "$2 AND chunk_no = $3 AND host = $4"));
     for (const auto& [no, wanted] : by_chunk) {
       const std::string where =
           "chunk " + std::to_string(no) + " (" + Range(no * chunk, (no + 1) * chunk) + ")";
@@ -1910,12 +1987,21 @@ Result<std::vector<StoredEntry>> LogStore::Erase(std::span<const std::uint64_t> 
         }
         if (!changed) continue;
         std::string raw;
-        for (const StoredEntry& e : entries) EncodeEntry(raw, e);
+        std::uint64_t kinds = 0;  // of the entries that keep their content
+        for (const StoredEntry& e : entries) {
+          EncodeEntry(raw, e);
+          if (kinds_ != nullptr && !e.erased) kinds |= kinds_(e.bytes);
+        }
         write->BindInt(1, contract_id_);
         write->BindInt(2, log_);
         write->BindInt(3, static_cast<std::int64_t>(no));
         write->BindBlob(4, host);
         write->BindBlob(5, Compress(raw, kBlockLevel));
+        if (kinds_ != nullptr) {
+          write->BindInt(6, static_cast<std::int64_t>(kinds));
+        } else {
+          write->BindNull(6);
+        }
         ISMS_RETURN_IF_ERROR(write->Run());
         for (const char* sql : {"DELETE FROM audit_postings WHERE contract_id = $1 AND log_kind "
                                 "= $2 AND chunk_no = $3 AND host = $4",

@@ -42,6 +42,12 @@ namespace isms::audit {
 // Which log of a contract.
 enum class LogKind : int { kAudit = 0, kLedger = 1 };
 
+// The kinds of an entry's content as a bitmask its log's owner defines (for an audit log, one bit
+// a category: app/audit.h; bits 0 to 62), 0 for none. With it, each block of a chunk stores the OR of its live
+// entries' kinds, so that a scan for some kinds (LogQuery::kinds) reads only the blocks that
+// hold them. Must be a pure function of the content: verify recomputes it.
+using EntryKinds = std::uint64_t (*)(std::string_view content);
+
 struct LogEntry {
   std::string bytes;  // the leaf's content
   Instant time{};     // when it happened: block time ranges and retention
@@ -83,6 +89,10 @@ struct LogQuery {
   std::optional<std::string> host;
   std::optional<std::string> user;
   std::vector<AddressWindow> via;  // only with `host`
+  // When not 0, only entries of a block whose stored kinds meet these bits (or whose kinds were
+  // not stored) may be returned: a filter on blocks, not entries. The caller still tests each
+  // entry. Tail entries are always returned.
+  std::uint64_t kinds = 0;
 };
 
 struct LogState {
@@ -159,11 +169,14 @@ class LogStore {
   static std::string AddressSchemaSql(store::Engine engine);
   // The third: the state row counts the log's checkpoints (set from the rows already stored).
   static std::string CheckpointCountSql();
+  // The fourth: blocks store their entries' kinds (NULL, "not known", for the blocks before).
+  static std::string BlockKindsSql();
 
   // `chunk_bits` applies when the log is created by its first Append; an existing log keeps the
-  // value it was created with.
+  // value it was created with. `kinds`: see EntryKinds; without it blocks store no kinds (NULL),
+  // and verify requires that none has any.
   LogStore(store::Connection& conn, std::int64_t contract_id, LogKind kind,
-           int chunk_bits = kDefaultChunkBits);
+           int chunk_bits = kDefaultChunkBits, EntryKinds kinds = nullptr);
 
   // Size 0 and the empty root for a log that has no entry yet.
   Result<LogState> State();
@@ -188,6 +201,15 @@ class LogStore {
   // Entries matching `q`, in leaf order, erased ones included (with `erased` set); `fn` returns
   // false to stop.
   Status Scan(const LogQuery& q, const std::function<Result<bool>(StoredEntry&&)>& fn);
+
+  // Whether every block of the log stores its kinds (none was written before blocks kept them,
+  // or by a LogStore without EntryKinds): then a scan for some kinds reads only their blocks.
+  Result<bool> BlocksKeepKinds();
+
+  // The sizes of the stored checkpoints, in order, and the leaves of each purged chunk, in
+  // order: what Verify reports of them, read without verifying anything.
+  Result<std::vector<std::uint64_t>> CheckpointSizes();
+  Result<std::vector<Subtree>> PurgedChunks();
 
   // MTH of the first `size` leaves (size <= current size).
   Result<Hash> RootAt(std::uint64_t size);
@@ -244,6 +266,7 @@ class LogStore {
   std::int64_t contract_id_;
   int log_;
   int chunk_bits_;
+  EntryKinds kinds_;
 };
 
 }  // namespace isms::audit

@@ -19,6 +19,13 @@ Instant At(int minute) {
   return Instant(std::chrono::minutes(29'000'000 + minute));
 }
 
+// The kinds of this test's records ("record N"): bit N mod 3 (records 0, 3, 6, ... are kind 1,
+// those of web-01 and db-01 alternate); 0 for any other content.
+std::uint64_t TestKinds(std::string_view content) {
+  if (!content.starts_with("record ")) return 0;
+  return std::uint64_t{1} << (std::stoi(std::string(content.substr(7))) % 3);
+}
+
 class LogStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -31,9 +38,10 @@ class LogStoreTest : public ::testing::Test {
     ASSERT_TRUE(store::Migrate(*conn_, {{1, "log", LogStore::SchemaSql(store::Engine::kSqlite), ""},
                                         {2, "addresses",
                                          LogStore::AddressSchemaSql(store::Engine::kSqlite), ""},
-                                        {3, "checkpoints", LogStore::CheckpointCountSql(), ""}})
+                                        {3, "checkpoints", LogStore::CheckpointCountSql(), ""},
+                                        {4, "kinds", LogStore::BlockKindsSql(), ""}})
                     .ok());
-    log_ = std::make_unique<LogStore>(*conn_, 7, LogKind::kAudit, 2);
+    log_ = std::make_unique<LogStore>(*conn_, 7, LogKind::kAudit, 2, TestKinds);
   }
   void TearDown() override {
     log_.reset();
@@ -255,6 +263,7 @@ TEST_F(LogStoreTest, EverySingleChangedByteOfEveryStoredRowIsFound) {
       {"audit_blocks", "chunk_no", 'i'},        {"audit_blocks", "host", 'b'},
       {"audit_blocks", "records", 'i'},         {"audit_blocks", "min_time", 'i'},
       {"audit_blocks", "max_time", 'i'},        {"audit_blocks", "data", 'b'},
+      {"audit_blocks", "kinds", 'i'},
       {"audit_postings", "contract_id", 'i'},   {"audit_postings", "log_kind", 'i'},
       {"audit_postings", "user_key", 'b'},      {"audit_postings", "chunk_no", 'i'},
       {"audit_postings", "host", 'b'},          {"audit_ip_postings", "contract_id", 'i'},
@@ -441,6 +450,144 @@ TEST_F(LogStoreTest, ProofsStillVerifyAfterAPurge) {
                          })
                   .ok());
   EXPECT_EQ(seen, 5);
+}
+
+// CheckpointSizes and PurgedChunks read what Verify reports of them.
+TEST_F(LogStoreTest, CheckpointSizesAndPurgedChunksAreThoseVerifyReports) {
+  Append(3);
+  Append(3);
+  Append(5);
+  ASSERT_TRUE(conn_->Begin().ok());
+  ASSERT_TRUE(log_->Purge(At(4), At(100)).ok());
+  ASSERT_TRUE(conn_->Commit().ok());
+  auto rep = log_->Verify(signer_.Verifier());
+  ASSERT_TRUE(rep.ok() && rep->problems.empty());
+  ASSERT_EQ(rep->purged.size(), 1u);
+  auto sizes = log_->CheckpointSizes();
+  ASSERT_TRUE(sizes.ok());
+  EXPECT_EQ(*sizes, (std::vector<std::uint64_t>{3, 6, 11}));
+  EXPECT_EQ(*sizes, rep->checkpoint_sizes);
+  auto purged = log_->PurgedChunks();
+  ASSERT_TRUE(purged.ok());
+  ASSERT_EQ(purged->size(), 1u);
+  EXPECT_EQ((*purged)[0].start, 0u);
+  EXPECT_EQ((*purged)[0].size, 4u);
+  EXPECT_EQ((*purged)[0].start, rep->purged[0].start);
+}
+
+// The kinds stored with each block, as "host: kinds" in chunk and host order.
+std::string BlockKinds(store::Connection& conn) {
+  auto st = conn.Prepare("SELECT chunk_no, host, kinds FROM audit_blocks ORDER BY chunk_no, host");
+  std::string out;
+  while (*(*st)->Step()) {
+    out += std::to_string((*st)->ColumnInt(0)) + " " + (*st)->ColumnBlob(1) + ": " +
+           ((*st)->IsNull(2) ? "NULL" : std::to_string((*st)->ColumnInt(2))) + "; ";
+  }
+  return out;
+}
+
+// The leaves a scan by `q` returns, with `kinds`.
+std::vector<std::uint64_t> LeavesOfKinds(LogStore& log, std::uint64_t kinds, LogQuery q = {}) {
+  q.kinds = kinds;
+  std::vector<std::uint64_t> leaves;
+  EXPECT_TRUE(log.Scan(q,
+                       [&](StoredEntry&& e) -> Result<bool> {
+                         leaves.push_back(e.leaf);
+                         return true;
+                       })
+                  .ok());
+  return leaves;
+}
+
+// Each block stores the OR of its records' kinds; a scan for some kinds reads only the blocks
+// that hold them (a damaged block of other kinds is not even read), then the whole tail.
+TEST_F(LogStoreTest, BlocksKeepTheirRecordsKindsAndAScanForAKindReadsOnlyTheirBlocks) {
+  Append(10);  // chunks 0 (leaves 0-3) and 1 (4-7), tail 8-9; web-01 even, db-01 odd
+  // Record N is kind 1 << (N mod 3): web-01 0,2 -> 1|4; db-01 1,3 -> 2|1; web-01 4,6 -> 2|1;
+  // db-01 5,7 -> 4|2.
+  EXPECT_EQ(BlockKinds(*conn_), "0 db-01: 3; 0 web-01: 5; 1 db-01: 6; 1 web-01: 3; ");
+  EXPECT_EQ(LeavesOfKinds(*log_, 4), (std::vector<std::uint64_t>{0, 2, 5, 7, 8, 9}))
+      << "the blocks of 0 web-01 and 1 db-01, and the tail";
+  EXPECT_EQ(LeavesOfKinds(*log_, 2 | 4).size(), 10u);
+  // With a user, a host, or a host and the addresses it held, the same: blocks without kind 4
+  // (0 db-01, 1 web-01) are passed over although they hold alice's 3 and 6.
+  LogQuery alice;
+  alice.user = "alice";
+  EXPECT_EQ(LeavesOfKinds(*log_, 4, alice), (std::vector<std::uint64_t>{0, 9}));
+  LogQuery db;
+  db.host = "db-01";
+  EXPECT_EQ(LeavesOfKinds(*log_, 4, db), (std::vector<std::uint64_t>{5, 7, 9}));
+  alice.host = "web-01";
+  EXPECT_EQ(LeavesOfKinds(*log_, 4, alice), (std::vector<std::uint64_t>{0}));
+  Exec("UPDATE audit_blocks SET data = X'00' WHERE chunk_no = 0 AND host = CAST('db-01' AS BLOB)");
+  EXPECT_EQ(LeavesOfKinds(*log_, 4), (std::vector<std::uint64_t>{0, 2, 5, 7, 8, 9}));
+  LogQuery all;
+  EXPECT_FALSE(log_->Scan(all, [](StoredEntry&&) -> Result<bool> { return true; }).ok())
+      << "without kinds, the damaged block is read";
+}
+
+// A host's search that follows the addresses it held reads, of the blocks holding such an
+// address, only those of the kinds asked for.
+TEST_F(LogStoreTest, AScanForAKindFollowingAddressesReadsOnlyBlocksOfThatKind) {
+  Append(10, /*addresses=*/true);  // web-01's records carry 10.0.0.N
+  LogQuery q;
+  q.host = "db-01";
+  q.via.push_back({"10.0.0.2", At(0), At(100)});
+  EXPECT_EQ(LeavesOfKinds(*log_, 4, q), (std::vector<std::uint64_t>{2, 5, 7, 9}));
+  EXPECT_EQ(LeavesOfKinds(*log_, 2, q), (std::vector<std::uint64_t>{1, 3, 5, 7, 9}))
+      << "the block of web-01 in chunk 0 holds no kind 2: 10.0.0.2's record is not read";
+  EXPECT_EQ(LeavesOfKinds(*log_, 0, q), (std::vector<std::uint64_t>{1, 2, 3, 5, 7, 9}));
+}
+
+TEST_F(LogStoreTest, VerifyChecksEachBlocksKindsAndAcceptsBlocksWrittenWithoutThem) {
+  Append(8);
+  Exec("UPDATE audit_blocks SET kinds = 7 WHERE chunk_no = 1 AND host = CAST('db-01' AS BLOB)");
+  auto p = Problems();
+  ASSERT_FALSE(p.empty());
+  EXPECT_EQ(p[0],
+            "chunk 1 (leaves 4-7): the kinds stored for the block of host 'db-01' are not its "
+            "records' kinds");
+  // Blocks written before blocks kept kinds (NULL): nothing to check, and read by every scan.
+  Exec("UPDATE audit_blocks SET kinds = NULL");
+  EXPECT_TRUE(Problems().empty());
+  EXPECT_EQ(LeavesOfKinds(*log_, 4).size(), 8u);
+}
+
+TEST_F(LogStoreTest, ALogWithoutKindsStoresNoneAndVerifyRefusesAnyStored) {
+  LogStore ledger(*conn_, 7, LogKind::kLedger, 2);  // no EntryKinds
+  std::vector<LogEntry> es(5);
+  for (int i = 0; i < 5; ++i) {
+    es[i].bytes = "event " + std::to_string(i);
+    es[i].time = At(i);
+    es[i].host = "h";
+  }
+  ASSERT_TRUE(conn_->Begin().ok());
+  ASSERT_TRUE(ledger.Append(es).ok());
+  ASSERT_TRUE(ledger.WriteCheckpoint(signer_, "test/ledger", At(0)).ok());
+  ASSERT_TRUE(conn_->Commit().ok());
+  EXPECT_EQ(BlockKinds(*conn_), "0 h: NULL; ");
+  auto clean = ledger.Verify(signer_.Verifier());
+  ASSERT_TRUE(clean.ok());
+  EXPECT_TRUE(clean->problems.empty());
+  Exec("UPDATE audit_blocks SET kinds = 0 WHERE log_kind = 1");
+  auto rep = ledger.Verify(signer_.Verifier());
+  ASSERT_TRUE(rep.ok());
+  ASSERT_FALSE(rep->problems.empty());
+  EXPECT_EQ(rep->problems[0],
+            "chunk 0 (leaves 0-3): the block of host 'h' stores kinds of records, yet its log has "
+            "none");
+}
+
+// An erasure rewrites a block's kinds from the records that keep their content.
+TEST_F(LogStoreTest, AnErasureRecomputesTheKindsOfTheBlocksItRewrites) {
+  Append(8);
+  ASSERT_TRUE(conn_->Begin().ok());
+  const std::vector<std::uint64_t> leaves = {2, 5};  // web-01's kind 4 in chunk 0; db-01's in 1
+  ASSERT_TRUE(log_->Erase(leaves).ok());
+  ASSERT_TRUE(conn_->Commit().ok());
+  EXPECT_EQ(BlockKinds(*conn_), "0 db-01: 3; 0 web-01: 1; 1 db-01: 2; 1 web-01: 3; ");
+  EXPECT_TRUE(Problems().empty());
+  EXPECT_TRUE(LeavesOfKinds(*log_, 4).empty());
 }
 
 TEST_F(LogStoreTest, ErasureDropsContentButKeepsRootsProofsAndVerification) {

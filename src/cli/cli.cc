@@ -481,9 +481,9 @@ int RunCli(const std::vector<std::string>& args, std::istream& in, std::ostream&
   aer_cmd->add_flag("--dry-run", aer.dry_run, "Only list the leaves that would be erased");
   add_audit(aer_cmd, &aer.common, true);
   aer_cmd->footer(
-      "Erasing a DHCP record rebuilds the lease index from every record of the log (about 3 "
-      "million a second) while it holds the audit store's write lock: a running `isms serve` "
-      "waits, keeping what it receives (docs/audit-format.md, \"Not yet\").");
+      "Erasing a DHCP record rebuilds the lease index from the log's DHCP records while it holds "
+      "the audit store's write lock: a running `isms serve` waits, keeping what it receives "
+      "(docs/audit-format.md, \"Not yet\").");
   aer_cmd->callback([&] { action = [&] { AuditErase(ctx, aer); }; });
   AuditLeasesOptions ale;
   auto* ale_cmd = audit->add_subcommand(

@@ -492,6 +492,73 @@ TEST_P(AuditCli, ErasingADhcpRenewalRebuildsTheLeaseIndexAndVerifyStillChecksIt)
       << r.out;
 }
 
+// Blocks keep their records' categories: a search by category and the lease index's rebuild
+// after an erasure read only the blocks that hold such records (here a damaged block of another
+// host is not even read), while a search of everything and verify still read it.
+TEST_P(AuditCli, ACategorySearchAndADhcpErasureReadOnlyTheBlocksHoldingThatCategory) {
+  Ok({"init"});
+  Ok({"contract", "create", "alpha", "--start", "2026-01-05", "--policy",
+      Write("policy.toml", "[audit]\nlease_seconds = 3600\n")});
+  SetNow("2026-03-02T13:00:00Z");
+  AuditOk({"ingest", Write("office.log", kOfficeDay), "--contract", "alpha"});
+  // 8,200 more records of web-01 and db-01: the office day is in chunk 0 (leaves 0-4095), and
+  // chunk 1 (4096-8191) holds no DHCP record.
+  AuditOk({"ingest", "-", "--contract", "alpha", "--format", "jsonl"}, Lines(8200, "2026-03-02"));
+  // web-01's block of chunk 1, replaced by bytes that do not decode (put back at the end).
+  auto set_block = [&](const std::string& data) {
+    auto c = AuditStore();
+    auto st = c->Prepare("UPDATE audit_blocks SET data = $1 WHERE chunk_no = 1 AND host = $2");
+    ASSERT_TRUE(st.ok());
+    (*st)->BindBlob(1, data);
+    (*st)->BindBlob(2, "web-01");
+    ASSERT_TRUE((*st)->Run().ok());
+    EXPECT_EQ((*st)->ChangedRows(), 1);
+  };
+  std::string good;
+  {
+    auto c = AuditStore();
+    auto st = c->Prepare("SELECT data FROM audit_blocks WHERE chunk_no = 1 AND host = $1");
+    ASSERT_TRUE(st.ok());
+    (*st)->BindBlob(1, "web-01");
+    ASSERT_TRUE(*(*st)->Step());
+    good = (*st)->ColumnBlob(0);
+  }
+  set_block("not a zstd frame");
+  EXPECT_EQ(AuditOk({"search", "--contract", "alpha", "--category", "dhcp-lease", "--count"}),
+            "6\n");
+  CliRun all = Audit({"search", "--contract", "alpha", "--count"});
+  EXPECT_NE(all.code, 0) << "a search of every category reads the damaged block";
+  // Leaf 6: laptop-042's renewal at 09:40, as in the test above.
+  AuditOk({"erase", "--contract", "alpha", "--leaf", "6"});
+  EXPECT_EQ(AuditOk({"leases", "--contract", "alpha", "--ip", "10.20.0.15", "--to",
+                     "2026-03-02T10:01:00Z"}),
+            "10.20.0.15\tlaptop-042\t3c:22:fb:11:22:33\t2026-03-02T08:00:00.000Z\t"
+            "2026-03-02T09:50:00.000Z\t0\t3\n");
+  // Blocks written before blocks kept their kinds (NULL): the rebuild reads every record, as
+  // verify does, and gives the same index.
+  {
+    auto c = AuditStore();
+    ASSERT_TRUE(c->Execute("UPDATE audit_blocks SET kinds = NULL WHERE chunk_no = 0").ok());
+  }
+  EXPECT_EQ(AuditOk({"search", "--contract", "alpha", "--category", "dhcp-lease", "--count"}),
+            "5\n");
+  // Leaf 8: desktop-007's grant at 10:05, the only record of its lease.
+  EXPECT_NE(AuditOk({"erase", "--contract", "alpha", "--leaf", "8"}).find("1 DHCP leases dropped"),
+            std::string::npos);
+  EXPECT_EQ(AuditOk({"leases", "--contract", "alpha", "--host", "desktop-007"}), "");
+  CliRun v = Audit({"verify", "--contract", "alpha"});
+  EXPECT_EQ(v.code, 1);
+  EXPECT_NE(v.out.find("BAD: chunk 1 (leaves 4096-8191): block of host 'web-01'"),
+            std::string::npos)
+      << v.out;
+  set_block(good);
+  const std::string out = AuditOk({"verify", "--contract", "alpha"});
+  EXPECT_NE(out.find("OK: lease index: 2 leases, as the log's DHCP records give them"),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(out.find("unchecked"), std::string::npos) << out;
+}
+
 TEST_P(AuditCli, LeasesGrantedInAnEarlierBatchAttributeLaterRequests) {
   Ok({"init"});
   Ok({"contract", "create", "alpha", "--start", "2026-01-05"});
