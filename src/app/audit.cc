@@ -675,6 +675,10 @@ Status AuditService::Search(const AuditSearchRequest& r,
       hit.record.time = e.time;
       hit.record.host = std::move(e.host);
     } else {
+      if (category) {  // most records of a block that holds the category may be of others
+        const std::optional<AuditCategory> c = PeekAuditCategory(e.bytes);
+        if (c && *c != *category) return true;  // (one that does not say fails to decode below)
+      }
       ISMS_ASSIGN_OR_RETURN(hit.record, DecodeAuditRecord(e.bytes));
       if (category && hit.record.category != *category) return true;
       if (r.text && hit.record.message.find(*r.text) == std::string::npos) return true;

@@ -1364,10 +1364,14 @@ Status LogStore::ScanBlocks(const LogQuery& q, const std::function<bool(StoredEn
   const std::int64_t from = q.from ? Ms(*q.from) : std::numeric_limits<std::int64_t>::min();
   const std::int64_t to = q.to ? Ms(*q.to) : std::numeric_limits<std::int64_t>::max();
   std::vector<StoredEntry> group;
+  std::vector<std::uint32_t> order;  // of `group`, by leaf: entries are too heavy to sort
   auto flush = [&]() -> Status {
-    std::sort(group.begin(), group.end(),
-              [](const StoredEntry& a, const StoredEntry& b) { return a.leaf < b.leaf; });
-    for (StoredEntry& e : group) {
+    order.resize(group.size());
+    for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(),
+              [&](std::uint32_t a, std::uint32_t b) { return group[a].leaf < group[b].leaf; });
+    for (const std::uint32_t i : order) {
+      StoredEntry& e = group[i];
       if (stop || !keep(e)) continue;
       ISMS_ASSIGN_OR_RETURN(bool more, fn(std::move(e)));
       if (!more) stop = true;
