@@ -138,6 +138,8 @@ Status SearchAccessLog(AuditService& audit, const AuditSearchRequest& r,
   q.to = r.to;
   q.host = r.host;
   q.user = r.user;
+  if (category) q.kinds = AuditKindsOf(*category);
+  q.leaf_hashes = false;
   std::int64_t seen = 0;
   audit::LogStore log = AuditLog(audit.audit_connection(), kAccessLogContractId);
   return log.Scan(q, [&](audit::StoredEntry&& e) -> Result<bool> {

@@ -272,7 +272,8 @@ Result<std::string> Decompress(std::string_view blob) {
   return DecompressFrame(blob, kMaxBlockBytes);
 }
 
-Status DecodeEntries(std::string_view blob, std::vector<StoredEntry>& out) {
+// Without `hash`, the leaf hash of an entry with content is left zero.
+Status DecodeEntries(std::string_view blob, std::vector<StoredEntry>& out, bool hash = true) {
   ISMS_ASSIGN_OR_RETURN(std::string raw, Decompress(blob));
   Reader r(raw);
   const std::size_t first = out.size();
@@ -300,6 +301,7 @@ Status DecodeEntries(std::string_view blob, std::vector<StoredEntry>& out) {
     }
     out.push_back(std::move(e));
   }
+  if (!hash) return Status::Ok();
   LeafHasher<StoredEntry> hasher;
   for (std::size_t i = first; i < out.size(); ++i) {
     if (!out[i].erased) hasher.Add(out[i]);
@@ -1314,7 +1316,7 @@ Status LogStore::Scan(const LogQuery& q, const std::function<Result<bool>(Stored
   bool stop = false;
   ISMS_RETURN_IF_ERROR(ScanBlocks(q, keep, fn, stop));
   if (stop) return Status::Ok();
-  // The tail: every entry is looked at, but only a match is copied out and hashed.
+  // The tail: every entry is looked at, but only a match is copied out (and hashed).
   std::vector<std::pair<std::int64_t, std::string>> rows;
   ISMS_RETURN_IF_ERROR(EachRow(
       "SELECT first_leaf, data FROM audit_tail WHERE contract_id = $1 AND log_kind = $2 AND "
@@ -1349,7 +1351,7 @@ Status LogStore::Scan(const LogQuery& q, const std::function<Result<bool>(Stored
                     v.erased,
                     v.leaf_hash};
       if (!keep(e)) continue;
-      if (!e.erased) e.leaf_hash = LeafHash(e.bytes);
+      if (!e.erased && q.leaf_hashes) e.leaf_hash = LeafHash(e.bytes);
       ISMS_ASSIGN_OR_RETURN(bool more, fn(std::move(e)));
       if (!more) return Status::Ok();
     }
@@ -1380,7 +1382,7 @@ Status LogStore::ScanBlocks(const LogQuery& q, const std::function<bool(StoredEn
     return Status::Ok();
   };
   auto decode = [&](std::int64_t no, const std::string& blob) {
-    return DecodeEntries(blob, group)
+    return DecodeEntries(blob, group, q.leaf_hashes)
         .WithContext("chunk " + std::to_string(no) + ": run isms audit verify");
   };
   // The chunk numbers whose records' times meet [from, to). Records arrive about in time order,

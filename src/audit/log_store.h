@@ -93,6 +93,9 @@ struct LogQuery {
   // not stored) may be returned: a filter on blocks, not entries. The caller still tests each
   // entry. Tail entries are always returned.
   std::uint64_t kinds = 0;
+  // False: entries with content come without their leaf hash (zero), which spares hashing each
+  // (for callers that need only the content; an erased entry always has its stored hash).
+  bool leaf_hashes = true;
 };
 
 struct LogState {

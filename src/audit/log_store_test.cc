@@ -578,6 +578,32 @@ TEST_F(LogStoreTest, ALogWithoutKindsStoresNoneAndVerifyRefusesAnyStored) {
             "none");
 }
 
+// A scan without leaf hashes gives the entries with content a zero hash (not computing them) and
+// the erased ones their stored hash; with them (the default), every entry its leaf hash.
+TEST_F(LogStoreTest, AScanWithoutLeafHashesLeavesThoseOfTheEntriesWithContentZero) {
+  Append(6);  // chunk 0 (leaves 0-3) and a tail (4-5)
+  ASSERT_TRUE(conn_->Begin().ok());
+  const std::vector<std::uint64_t> leaves = {1, 5};
+  ASSERT_TRUE(log_->Erase(leaves).ok());
+  ASSERT_TRUE(conn_->Commit().ok());
+  for (const bool hashes : {true, false}) {
+    LogQuery q;
+    q.leaf_hashes = hashes;
+    std::vector<StoredEntry> got;
+    ASSERT_TRUE(log_->Scan(q,
+                           [&](StoredEntry&& e) -> Result<bool> {
+                             got.push_back(std::move(e));
+                             return true;
+                           })
+                    .ok());
+    ASSERT_EQ(got.size(), 6u);
+    for (const StoredEntry& e : got) {
+      const Hash want = e.erased || hashes ? LeafHash("record " + std::to_string(e.leaf)) : Hash{};
+      EXPECT_EQ(e.leaf_hash, want) << "leaf " << e.leaf << (hashes ? " with" : " without");
+    }
+  }
+}
+
 // An erasure rewrites a block's kinds from the records that keep their content.
 TEST_F(LogStoreTest, AnErasureRecomputesTheKindsOfTheBlocksItRewrites) {
   Append(8);
