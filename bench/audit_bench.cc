@@ -29,7 +29,6 @@
 //
 // Records are those of bench/syslog_send.cc (sshd, sudo, firewall and proxy texts, about 160
 // bytes each). Prints one line per measurement; docs/benchmarks.md records the figures.
-#include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
@@ -49,6 +48,7 @@
 #include "app/audit.h"
 #include "audit/sha256_lanes.h"
 #include "core/calendar.h"
+#include "cpu_time.h"
 #include "formats/syslog.h"
 #include "syslog_records.h"
 
@@ -59,13 +59,6 @@ using Steady = std::chrono::steady_clock;
 
 double Seconds(Steady::time_point a, Steady::time_point b) {
   return std::chrono::duration<double>(b - a).count();
-}
-
-double CpuSeconds() {
-  rusage u{};
-  getrusage(RUSAGE_THREAD, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
 
 // Message i of syslog_send's stream, at `ms` since 1970.
@@ -93,22 +86,22 @@ int Prepare(long count) {
   o.received = clock.Now();
   std::vector<isms::AuditRecord> records(msgs.size());
   std::vector<std::string> encoded(msgs.size());
-  double c0 = CpuSeconds();
+  double c0 = isms::bench::CpuSeconds(RUSAGE_THREAD);
   for (std::size_t i = 0; i < msgs.size(); ++i) records[i] = isms::ParseSyslogMessage(msgs[i], o);
-  double c1 = CpuSeconds();
+  double c1 = isms::bench::CpuSeconds(RUSAGE_THREAD);
   for (auto& r : records) classifier->Classify(r);
-  double c2 = CpuSeconds();
+  double c2 = isms::bench::CpuSeconds(RUSAGE_THREAD);
   for (std::size_t i = 0; i < records.size(); ++i) {
     encoded[i] = isms::EncodeAuditRecord(records[i]).value();
   }
-  double c3 = CpuSeconds();
+  double c3 = isms::bench::CpuSeconds(RUSAGE_THREAD);
   std::size_t bytes = 0;
   unsigned sink = 0;  // printed, so that the hashes are not optimised away
   for (const std::string& e : encoded) {
     sink += isms::audit::LeafHash(e)[0];
     bytes += e.size();
   }
-  double c4 = CpuSeconds();
+  double c4 = isms::bench::CpuSeconds(RUSAGE_THREAD);
   const double n = static_cast<double>(count) / 1e9;
   std::printf(
       "per record (ns of CPU): parse %.0f, classify %.0f, encode %.0f, hash %.0f; "
@@ -243,9 +236,9 @@ int Listen(long count) {
     }
   };
   run(static_cast<long>(kBatch));
-  const double c0 = CpuSeconds();
+  const double c0 = isms::bench::CpuSeconds(RUSAGE_THREAD);
   run(count);
-  const double cpu = CpuSeconds() - c0;
+  const double cpu = isms::bench::CpuSeconds(RUSAGE_THREAD) - c0;
   std::printf(
       "listen: %.3f us of CPU a record (%ld records parsed, classified and encoded into %zu "
       "kept ones; check %u)\n",
@@ -303,7 +296,7 @@ int Fill(const std::string& url, long count, long hosts, long days, const std::s
   Batches batches;
   double prepare_cpu = 0;
   std::thread producer([&] {
-    const double c0 = CpuSeconds();
+    const double c0 = isms::bench::CpuSeconds(RUSAGE_THREAD);
     isms::SyslogOptions o;
     std::vector<isms::app::PreparedAuditRecord> batch;
     for (long i = 0; i < count; ++i) {
@@ -315,10 +308,10 @@ int Fill(const std::string& url, long count, long hosts, long days, const std::s
     }
     if (!batch.empty()) batches.Put(std::move(batch));
     batches.Put({});
-    prepare_cpu = CpuSeconds() - c0;
+    prepare_cpu = isms::bench::CpuSeconds(RUSAGE_THREAD) - c0;
   });
   const auto t0 = Steady::now();
-  const double c0 = CpuSeconds();
+  const double c0 = isms::bench::CpuSeconds(RUSAGE_THREAD);
   long done = 0;
   auto last_report = t0;
   while (true) {
@@ -336,7 +329,7 @@ int Fill(const std::string& url, long count, long hosts, long days, const std::s
       std::fflush(stdout);
     }
   }
-  const double append_cpu = CpuSeconds() - c0;
+  const double append_cpu = isms::bench::CpuSeconds(RUSAGE_THREAD) - c0;
   producer.join();
   const double secs = Seconds(t0, Steady::now());
   std::printf(
@@ -370,12 +363,12 @@ int Append(long count, std::size_t batch, int lanes) {
     }
   }
   isms::audit::SetSha256LanesForTesting(lanes);
-  const double c0 = CpuSeconds();
+  const double c0 = isms::bench::CpuSeconds(RUSAGE_THREAD);
   for (auto& b : batches) {
     auto r = s.AppendPrepared("bench", b);
     if (!r.ok()) return Fail(r.status());
   }
-  const double cpu = CpuSeconds() - c0;
+  const double cpu = isms::bench::CpuSeconds(RUSAGE_THREAD) - c0;
   std::printf(
       "append: %.2f us of CPU a record (%ld records in batches of %zu; %d interleaved "
       "hashes)\n",

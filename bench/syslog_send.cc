@@ -12,7 +12,6 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -22,15 +21,8 @@
 #include <cstdlib>
 #include <string>
 
+#include "cpu_time.h"
 #include "syslog_records.h"
-
-// User and system CPU seconds of this process so far.
-double CpuSeconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
 
 int main(int argc, char** argv) {
   if (argc < 4) {
@@ -68,7 +60,7 @@ int main(int argc, char** argv) {
   std::printf("start %.6f\n", start);
   std::fflush(stdout);
   auto t0 = std::chrono::steady_clock::now();
-  const double cpu0 = CpuSeconds();
+  const double cpu0 = isms::bench::CpuSeconds();
   size_t off = 0;
   while (off < stream.size()) {
     // At most 4 MiB a call, as the sender wrote before the stream was rendered beforehand.
@@ -86,8 +78,10 @@ int main(int argc, char** argv) {
   }
   ::close(fd);
   double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const double cpu = CpuSeconds() - cpu0;
-  std::printf("sent %ld records, %zu bytes (%zu message bytes) in %.2f s, %.2f s of CPU (%.2f us a record)\n",
-              count, stream.size(), message_bytes, s, cpu, cpu * 1e6 / static_cast<double>(count));
+  const double cpu = isms::bench::CpuSeconds() - cpu0;
+  std::printf(
+      "sent %ld records, %zu bytes (%zu message bytes) in %.2f s, %.2f s of CPU (%.2f us a "
+      "record)\n",
+      count, stream.size(), message_bytes, s, cpu, cpu * 1e6 / static_cast<double>(count));
   return 0;
 }

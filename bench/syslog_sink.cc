@@ -7,7 +7,6 @@
 // "end T bytes N cpu S" (T: wall-clock seconds since 1970; S: this process's CPU seconds).
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -16,16 +15,7 @@
 #include <cstdlib>
 #include <vector>
 
-namespace {
-
-double CpuSeconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
-
-}  // namespace
+#include "cpu_time.h"
 
 int main(int argc, char** argv) {
   if (argc != 2) {
@@ -67,6 +57,6 @@ int main(int argc, char** argv) {
   const double end =
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   ::close(fd);
-  std::printf("end %.6f bytes %lld cpu %.3f\n", end, bytes, CpuSeconds());
+  std::printf("end %.6f bytes %lld cpu %.3f\n", end, bytes, isms::bench::CpuSeconds());
   return 0;
 }

@@ -10,7 +10,6 @@
 //     drops the findings, i.e. everything `isms import scan` does on its parsing thread before
 //     the store.
 // Prints one line per measurement: CPU seconds and MB/s (10^6 bytes per CPU second).
-#include <sys/resource.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -18,17 +17,11 @@
 #include <sstream>
 #include <string>
 
+#include "cpu_time.h"
 #include "formats/scan.h"
 #include "formats/xml_stream.h"
 
 namespace {
-
-double CpuSeconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
 
 class Elements final : public isms::XmlStream {
  public:
@@ -79,15 +72,15 @@ int main(int argc, char** argv) {
     for (isms::XmlBackend backend : {isms::XmlBackend::kAuto, isms::XmlBackend::kExpat}) {
       Elements e;
       e.set_backend(backend);
-      double t = CpuSeconds();
+      double t = isms::bench::CpuSeconds();
       isms::Status s = e.Parse(data, argv[1]);
       const char* label = e.backend_used() == isms::XmlBackend::kFast ? "fast" : "expat";
-      Report("tokenize", label, s, e.count, CpuSeconds() - t, data.size());
+      Report("tokenize", label, s, e.count, isms::bench::CpuSeconds() - t, data.size());
     }
     DropSink sink;
-    const double t = CpuSeconds();
+    const double t = isms::bench::CpuSeconds();
     isms::Status s = isms::ParseScan(data, *format, argv[1], sink);
-    Report("reader", "auto", s, sink.findings, CpuSeconds() - t, data.size());
+    Report("reader", "auto", s, sink.findings, isms::bench::CpuSeconds() - t, data.size());
   }
   return 0;
 }

@@ -382,8 +382,7 @@ const std::vector<store::Migration>& Migrations() {
        "SELECT 1"},
       // On PostgreSQL obligations_by_urgency again (after migration 7's form, or 13's): its
       // tie-breakers joined by a constant, the ordinal a term of its own (see UrgencyOrder).
-      {14, "ledger: obligations by urgency, the ordinal a term of its own",
-       "SELECT 1",
+      {14, "ledger: obligations by urgency, the ordinal a term of its own", "SELECT 1",
        "DROP INDEX IF EXISTS obligations_by_urgency; " +
            ledger_internal::CreateUrgencyIndex(store::Engine::kPostgres)},
       // An issued report's HTML and JSON stored compressed (zstd) in columns of their own: the

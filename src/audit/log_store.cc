@@ -400,7 +400,7 @@ struct LogStore::ChunkJob {
   std::vector<std::uint64_t> erased;
   const VerifyVisit* visit = nullptr;  // Verify's, when given
   const VerifyKeys* keys = nullptr;
-  EntryKinds kinds = nullptr;  // the log's
+  EntryKinds kinds = nullptr;         // the log's
   std::vector<Instant> erased_times;  // beside `erased`
 
   void Run() {
@@ -1167,23 +1167,25 @@ Status LogStore::LoadChunks(std::vector<Chunk>& out) {
 
 Result<bool> LogStore::BlocksKeepKinds() {
   bool any_unknown = false;
-  ISMS_RETURN_IF_ERROR(EachRow("SELECT 1 FROM audit_blocks WHERE contract_id = $1 AND log_kind = "
-                               "$2 AND kinds IS NULL LIMIT 1",
-                               [&](const store::Statement&) -> Status {
-                                 any_unknown = true;
-                                 return Status::Ok();
-                               }));
+  ISMS_RETURN_IF_ERROR(
+      EachRow("SELECT 1 FROM audit_blocks WHERE contract_id = $1 AND log_kind = "
+              "$2 AND kinds IS NULL LIMIT 1",
+              [&](const store::Statement&) -> Status {
+                any_unknown = true;
+                return Status::Ok();
+              }));
   return !any_unknown;
 }
 
 Result<std::vector<std::uint64_t>> LogStore::CheckpointSizes() {
   std::vector<std::uint64_t> sizes;
-  ISMS_RETURN_IF_ERROR(EachRow("SELECT size FROM audit_checkpoints WHERE contract_id = $1 AND "
-                               "log_kind = $2 ORDER BY size",
-                               [&](const store::Statement& st) -> Status {
-                                 sizes.push_back(static_cast<std::uint64_t>(st.ColumnInt(0)));
-                                 return Status::Ok();
-                               }));
+  ISMS_RETURN_IF_ERROR(
+      EachRow("SELECT size FROM audit_checkpoints WHERE contract_id = $1 AND "
+              "log_kind = $2 ORDER BY size",
+              [&](const store::Statement& st) -> Status {
+                sizes.push_back(static_cast<std::uint64_t>(st.ColumnInt(0)));
+                return Status::Ok();
+              }));
   return sizes;
 }
 
@@ -1191,13 +1193,13 @@ Result<std::vector<Subtree>> LogStore::PurgedChunks() {
   ISMS_ASSIGN_OR_RETURN(const int bits, ChunkBits());
   const std::uint64_t chunk = std::uint64_t{1} << bits;
   std::vector<Subtree> purged;
-  ISMS_RETURN_IF_ERROR(EachRow("SELECT chunk_no FROM audit_chunks WHERE contract_id = $1 AND "
-                               "log_kind = $2 AND purged_at IS NOT NULL ORDER BY chunk_no",
-                               [&](const store::Statement& st) -> Status {
-                                 purged.push_back(
-                                     {static_cast<std::uint64_t>(st.ColumnInt(0)) * chunk, chunk});
-                                 return Status::Ok();
-                               }));
+  ISMS_RETURN_IF_ERROR(
+      EachRow("SELECT chunk_no FROM audit_chunks WHERE contract_id = $1 AND "
+              "log_kind = $2 AND purged_at IS NOT NULL ORDER BY chunk_no",
+              [&](const store::Statement& st) -> Status {
+                purged.push_back({static_cast<std::uint64_t>(st.ColumnInt(0)) * chunk, chunk});
+                return Status::Ok();
+              }));
   return purged;
 }
 

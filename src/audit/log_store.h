@@ -43,9 +43,9 @@ namespace isms::audit {
 enum class LogKind : int { kAudit = 0, kLedger = 1 };
 
 // The kinds of an entry's content as a bitmask its log's owner defines (for an audit log, one bit
-// a category: app/audit.h; bits 0 to 62), 0 for none. With it, each block of a chunk stores the OR of its live
-// entries' kinds, so that a scan for some kinds (LogQuery::kinds) reads only the blocks that
-// hold them. Must be a pure function of the content: verify recomputes it.
+// a category: app/audit.h; bits 0 to 62), 0 for none. With it, each block of a chunk stores the OR
+// of its live entries' kinds, so that a scan for some kinds (LogQuery::kinds) reads only the blocks
+// that hold them. Must be a pure function of the content: verify recomputes it.
 using EntryKinds = std::uint64_t (*)(std::string_view content);
 
 struct LogEntry {

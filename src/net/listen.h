@@ -27,9 +27,9 @@ struct ListenAddress {
 Result<ListenAddress> ParseListenAddress(const std::string& text);
 
 // Names the calling thread (at most 15 bytes; longer names are cut), as `top -H`, `ps -L` and
-// /proc/PID/task/TID/comm show it: "syslog-io", "syslog-writer", "http", "access-writer". The main thread keeps
-// the process's name ("isms", which `pgrep` and `killall` look for): called there, it does
-// nothing.
+// /proc/PID/task/TID/comm show it: "syslog-io", "syslog-writer", "http", "access-writer". The main
+// thread keeps the process's name ("isms", which `pgrep` and `killall` look for): called there, it
+// does nothing.
 void NameThisThread(const char* name);
 
 // "127.0.0.1:8443", "[::1]:8443".
