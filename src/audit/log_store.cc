@@ -172,6 +172,15 @@ class Reader {
 constexpr int kTailLevel = -1;
 constexpr int kBlockLevel = -1;
 
+// A block's kinds as a parameter: `kinds` when the log has EntryKinds, else NULL (not known).
+void BindKinds(store::Statement& st, int index, EntryKinds fn, std::uint64_t kinds) {
+  if (fn != nullptr) {
+    st.BindInt(index, static_cast<std::int64_t>(kinds));
+  } else {
+    st.BindNull(index);
+  }
+}
+
 }  // namespace
 
 // An entry as views into a decoded buffer or a LogEntry: what writing chunks and tails needs.
@@ -862,11 +871,7 @@ Status LogStore::WriteChunk(std::uint64_t chunk_no, std::span<const EntryView> e
     block->BindInt(p + 5, lo);
     block->BindInt(p + 6, hi);
     block->BindBlob(p + 7, Compress(raw, kBlockLevel));
-    if (kinds_ != nullptr) {
-      block->BindInt(p + 8, static_cast<std::int64_t>(kinds));
-    } else {
-      block->BindNull(p + 8);
-    }
+    BindKinds(*block, p + 8, kinds_, kinds);
     ISMS_RETURN_IF_ERROR(blocks.EndRow());
   }
   ISMS_RETURN_IF_ERROR(InsertPostings(chunk_no, users, ips));
@@ -2005,11 +2010,7 @@ Result<std::vector<StoredEntry>> LogStore::Erase(std::span<const std::uint64_t> 
         write->BindInt(3, static_cast<std::int64_t>(no));
         write->BindBlob(4, host);
         write->BindBlob(5, Compress(raw, kBlockLevel));
-        if (kinds_ != nullptr) {
-          write->BindInt(6, static_cast<std::int64_t>(kinds));
-        } else {
-          write->BindNull(6);
-        }
+        BindKinds(*write, 6, kinds_, kinds);
         ISMS_RETURN_IF_ERROR(write->Run());
         for (const char* sql : {"DELETE FROM audit_postings WHERE contract_id = $1 AND log_kind "
                                 "= $2 AND chunk_no = $3 AND host = $4",
