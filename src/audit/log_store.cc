@@ -5,6 +5,7 @@
 #include <bit>
 #include <cstring>
 #include <deque>
+#include <future>
 #include <limits>
 #include <map>
 #include <memory>
@@ -1522,20 +1523,52 @@ Status LogStore::ScanBlocks(const LogQuery& q, const std::function<bool(StoredEn
   if (q.user) st->BindBlob(7, *q.user);
   if (q.host) st->BindBlob(host_param, *q.host);
   bind_kinds(*st, kinds_param);
+  // Each chunk's blocks are decoded (decompressed, parsed, hashed) on a thread of their own while
+  // the matches of the chunk before go to `fn` here and the next chunk's blocks are read: a search
+  // over many chunks keeps two cores busy. The statement and `fn` stay on this thread.
+  auto decode_chunk = [leaf_hashes = q.leaf_hashes](
+                          std::int64_t no,
+                          std::vector<std::string> blobs) -> Result<std::vector<StoredEntry>> {
+    std::vector<StoredEntry> out;
+    for (const std::string& blob : blobs) {
+      ISMS_RETURN_IF_ERROR(DecodeEntries(blob, out, leaf_hashes)
+                               .WithContext("chunk " + std::to_string(no) +
+                                            ": run isms audit verify"));
+    }
+    return out;
+  };
+  std::future<Result<std::vector<StoredEntry>>> decoding;  // the chunk before the one read
+  // The chunk being decoded, if any, to `fn`; then `next` is the one being decoded.
+  auto hand_over = [&](std::future<Result<std::vector<StoredEntry>>> next) -> Status {
+    std::future<Result<std::vector<StoredEntry>>> done = std::exchange(decoding, std::move(next));
+    if (!done.valid()) return Status::Ok();
+    Result<std::vector<StoredEntry>> got = done.get();
+    if (!got.ok()) return got.status();
+    group = std::move(got).value();
+    return flush();
+  };
+  auto start = [&](std::int64_t no, std::vector<std::string>& blobs) {
+    auto next = std::async(std::launch::async, decode_chunk, no, std::move(blobs));
+    blobs.clear();
+    return next;
+  };
   std::int64_t group_chunk = -1;
+  std::vector<std::string> blobs;  // of group_chunk
   while (!stop) {
     ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
     if (!row) break;
-    std::int64_t no = st->ColumnInt(0);
-    if (no != group_chunk) {
-      ISMS_RETURN_IF_ERROR(flush());
-      group_chunk = no;
+    const std::int64_t no = st->ColumnInt(0);
+    if (no != group_chunk && !blobs.empty()) {
+      ISMS_RETURN_IF_ERROR(hand_over(start(group_chunk, blobs)));
     }
-    ISMS_RETURN_IF_ERROR(decode(no, st->ColumnBlob(1)));
+    group_chunk = no;
+    blobs.push_back(st->ColumnBlob(1));
   }
   st.reset();
   if (stop) return Status::Ok();
-  return flush();
+  if (!blobs.empty()) ISMS_RETURN_IF_ERROR(hand_over(start(group_chunk, blobs)));
+  if (stop) return Status::Ok();
+  return hand_over({});
 }
 
 Result<SparseHashSource> LogStore::SourceFor(std::vector<std::uint64_t> positions) {

@@ -547,6 +547,37 @@ TEST_F(LogStoreTest, BlocksKeepTheirRecordsKindsAndAScanForAKindReadsOnlyTheirBl
       << "without kinds, the damaged block is read";
 }
 
+// A scan over many chunks (each decoded on a thread of its own while the chunk before goes to
+// the caller) gives every entry once, in leaf order; stops where the caller says, however many
+// chunks are still being read; and fails on a damaged chunk after the matches before it.
+TEST_F(LogStoreTest, AScanOverManyChunksIsInLeafOrderStopsWhenToldAndFailsAtADamagedChunk) {
+  for (int i = 0; i < 10; ++i) Append(5);  // 12 chunks of 4 and a tail of 2
+  auto leaves = [&](std::size_t stop_after) {
+    std::vector<std::uint64_t> got;
+    Status s = log_->Scan({}, [&](StoredEntry&& e) -> Result<bool> {
+      got.push_back(e.leaf);
+      EXPECT_EQ(e.bytes, "record " + std::to_string(e.leaf));
+      return got.size() < stop_after;
+    });
+    return std::pair(s, got);
+  };
+  auto [all, got] = leaves(1000);
+  ASSERT_TRUE(all.ok()) << all.ToString();
+  ASSERT_EQ(got.size(), 50u);
+  for (std::size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i], i);
+  for (std::size_t stop : {1u, 4u, 5u, 23u}) {
+    auto [s, some] = leaves(stop);
+    EXPECT_TRUE(s.ok());
+    EXPECT_EQ(some.size(), stop);
+  }
+  Exec("UPDATE audit_blocks SET data = X'00' WHERE chunk_no = 7");
+  auto [bad, before] = leaves(1000);
+  EXPECT_FALSE(bad.ok());
+  EXPECT_NE(bad.message().find("chunk 7: run isms audit verify"), std::string::npos)
+      << bad.ToString();
+  EXPECT_EQ(before.size(), 28u) << "the chunks before it went to the caller";
+}
+
 // A host's search that follows the addresses it held reads, of the blocks holding such an
 // address, only those of the kinds asked for.
 TEST_F(LogStoreTest, AScanForAKindFollowingAddressesReadsOnlyBlocksOfThatKind) {
