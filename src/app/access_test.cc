@@ -9,6 +9,7 @@
 #include <sodium.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -945,6 +946,27 @@ TEST_P(AccessTest, AccessRecordsLandInTheContractsLogAndTheStoresSignedAccessLog
   EXPECT_EQ(store_log[1].user, "ghost");
   EXPECT_EQ(store_log[1].message, "login: failure (unknown user)");
   EXPECT_EQ(store_log[2].Extra("contract"), "gone");
+  // --text looks in the message only ("ghost" is the user of the message "login: failure ..."),
+  // and --category in the category.
+  auto count = [&](AuditSearchRequest q) {
+    int n = 0;
+    EXPECT_TRUE(SearchAccessLog(**audit, q, [&](AuditHit&&) -> Result<bool> {
+                  ++n;
+                  return true;
+                }).ok());
+    return n;
+  };
+  AuditSearchRequest text;
+  text.text = "unknown user";
+  EXPECT_EQ(count(text), 1);
+  text.text = "ghost";
+  EXPECT_EQ(count(text), 0);
+  AuditSearchRequest category;
+  category.category = std::string(AuditCategoryKey(store_log[1].category));
+  const int same = static_cast<int>(std::count_if(
+      store_log.begin(), store_log.end(),
+      [&](const AuditRecord& x) { return x.category == store_log[1].category; }));
+  EXPECT_EQ(count(category), same);
 
   AuditSearchRequest alpha;
   alpha.contract = "alpha";

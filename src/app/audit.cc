@@ -422,6 +422,15 @@ std::uint64_t AuditEntryKinds(std::string_view content) {
   return c ? AuditKindsOf(*c) : 0;
 }
 
+bool AuditRecordMayMatch(std::string_view bytes, std::optional<AuditCategory> category,
+                         const std::optional<std::string>& text) {
+  if (category) {
+    const std::optional<AuditCategory> c = PeekAuditCategory(bytes);
+    if (c && *c != *category) return false;  // (bytes that do not say fail to decode later)
+  }
+  return !text || bytes.find(*text) != std::string_view::npos;
+}
+
 audit::LogStore AuditLog(store::Connection& conn, std::int64_t contract_id, int chunk_bits) {
   return audit::LogStore(conn, contract_id, audit::LogKind::kAudit, chunk_bits, AuditEntryKinds);
 }
@@ -675,10 +684,7 @@ Status AuditService::Search(const AuditSearchRequest& r,
       hit.record.time = e.time;
       hit.record.host = std::move(e.host);
     } else {
-      if (category) {  // most records of a block that holds the category may be of others
-        const std::optional<AuditCategory> c = PeekAuditCategory(e.bytes);
-        if (c && *c != *category) return true;  // (one that does not say fails to decode below)
-      }
+      if (!AuditRecordMayMatch(e.bytes, category, r.text)) return true;
       ISMS_ASSIGN_OR_RETURN(hit.record, DecodeAuditRecord(e.bytes));
       if (category && hit.record.category != *category) return true;
       if (r.text && hit.record.message.find(*r.text) == std::string::npos) return true;

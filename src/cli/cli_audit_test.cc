@@ -98,6 +98,9 @@ TEST_P(AuditCli, IngestsSearchesAndSignsWithANewKey) {
   EXPECT_EQ(AuditOk({"search", "--contract", "alpha", "--host", "web-01", "--count"}), "5\n");
   EXPECT_EQ(AuditOk({"search", "--contract", "alpha", "--user", "alice", "--count"}), "4\n");
   EXPECT_EQ(AuditOk({"search", "--contract", "alpha", "--text", "event 7", "--count"}), "1\n");
+  // --text looks in the message only: every record's bytes hold "web-01" or "alice" elsewhere.
+  EXPECT_EQ(AuditOk({"search", "--contract", "alpha", "--text", "web-01", "--count"}), "0\n");
+  EXPECT_EQ(AuditOk({"search", "--contract", "alpha", "--text", "alice", "--count"}), "0\n");
   EXPECT_EQ(AuditOk({"search", "--contract", "alpha", "--from", "2026-01-10T10:05:00Z", "--to",
                      "2026-01-10T10:07:00Z", "--count"}),
             "2\n");
