@@ -144,14 +144,14 @@ Status SearchAccessLog(AuditService& audit, const AuditSearchRequest& r,
   audit::LogStore log = AuditLog(audit.audit_connection(), kAccessLogContractId);
   return log.Scan(q, [&](audit::StoredEntry&& e) -> Result<bool> {
     if (r.limit >= 0 && seen >= r.limit) return false;
-    if (e.erased || !AuditRecordMayMatch(e.bytes, category, r.text)) return true;
-    ISMS_ASSIGN_OR_RETURN(AuditRecord rec, DecodeAuditRecord(e.bytes));
-    if (category && rec.category != *category) return true;
-    if (r.text && rec.message.find(*r.text) == std::string::npos) return true;
+    if (e.erased) return true;
+    ISMS_ASSIGN_OR_RETURN(std::optional<AuditRecord> rec,
+                          DecodeIfMatching(e.bytes, category, r.text));
+    if (!rec) return true;
     ++seen;
     AuditHit hit;
     hit.leaf = e.leaf;
-    hit.record = std::move(rec);
+    hit.record = std::move(*rec);
     ISMS_ASSIGN_OR_RETURN(bool more, fn(std::move(hit)));
     return more && (r.limit < 0 || seen < r.limit);
   });

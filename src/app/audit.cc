@@ -422,13 +422,22 @@ std::uint64_t AuditEntryKinds(std::string_view content) {
   return c ? AuditKindsOf(*c) : 0;
 }
 
-bool AuditRecordMayMatch(std::string_view bytes, std::optional<AuditCategory> category,
-                         const std::optional<std::string>& text) {
+Result<std::optional<AuditRecord>> DecodeIfMatching(std::string_view bytes,
+                                                    std::optional<AuditCategory> category,
+                                                    const std::optional<std::string>& text) {
+  const std::optional<AuditRecord> none;  // no match
   if (category) {
     const std::optional<AuditCategory> c = PeekAuditCategory(bytes);
-    if (c && *c != *category) return false;  // (bytes that do not say fail to decode later)
+    if (c && *c != *category) return none;  // (bytes that do not say fail to decode)
   }
-  return !text || bytes.find(*text) != std::string_view::npos;
+  // The message is held verbatim in the bytes: bytes without the text hold no message with it.
+  if (text && bytes.find(*text) == std::string_view::npos) return none;
+  ISMS_ASSIGN_OR_RETURN(AuditRecord rec, DecodeAuditRecord(bytes));
+  if ((category && rec.category != *category) ||
+      (text && rec.message.find(*text) == std::string::npos)) {
+    return none;
+  }
+  return std::optional<AuditRecord>(std::move(rec));
 }
 
 audit::LogStore AuditLog(store::Connection& conn, std::int64_t contract_id, int chunk_bits) {
@@ -684,10 +693,10 @@ Status AuditService::Search(const AuditSearchRequest& r,
       hit.record.time = e.time;
       hit.record.host = std::move(e.host);
     } else {
-      if (!AuditRecordMayMatch(e.bytes, category, r.text)) return true;
-      ISMS_ASSIGN_OR_RETURN(hit.record, DecodeAuditRecord(e.bytes));
-      if (category && hit.record.category != *category) return true;
-      if (r.text && hit.record.message.find(*r.text) == std::string::npos) return true;
+      ISMS_ASSIGN_OR_RETURN(std::optional<AuditRecord> rec,
+                            DecodeIfMatching(e.bytes, category, r.text));
+      if (!rec) return true;
+      hit.record = std::move(*rec);
       if (e.via >= 0) {
         const audit::Lease& l = leases[static_cast<std::size_t>(e.via)];
         // The index key came from the record; a record that does not say so is not attributed.
@@ -760,11 +769,11 @@ Result<AuditEraseResult> AuditService::Erase(const AuditEraseRequest& r, const A
       if (kinds_kept) {
         ISMS_ASSIGN_OR_RETURN(rep.checkpoint_sizes, log.CheckpointSizes());
         ISMS_ASSIGN_OR_RETURN(rep.purged, log.PurgedChunks());
-        audit::LogQuery dhcp;
-        dhcp.kinds = AuditKindsOf(AuditCategory::kDhcpLease);
-        dhcp.leaf_hashes = false;
+        audit::LogQuery of_dhcp;
+        of_dhcp.kinds = AuditKindsOf(AuditCategory::kDhcpLease);
+        of_dhcp.leaf_hashes = false;
         const audit::VerifyVisit visit = facts.Visitor();
-        ISMS_RETURN_IF_ERROR(log.Scan(dhcp, [&](audit::StoredEntry&& e) -> Result<bool> {
+        ISMS_RETURN_IF_ERROR(log.Scan(of_dhcp, [&](audit::StoredEntry&& e) -> Result<bool> {
           if (!e.erased) visit(e.leaf, e.bytes);
           return true;
         }));

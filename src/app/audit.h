@@ -178,12 +178,13 @@ int DefaultAuditChunkBits();
 std::uint64_t AuditEntryKinds(std::string_view content);
 std::uint64_t AuditKindsOf(AuditCategory c);
 
-// Whether a record's canonical bytes may match a search's category and text, read without
-// decoding them: its category byte, and the text anywhere in the bytes (the message is held
-// verbatim, so bytes without the text cannot hold it in the message). False passes the record
-// over; true still needs the check of its decoded fields.
-bool AuditRecordMayMatch(std::string_view bytes, std::optional<AuditCategory> category,
-                         const std::optional<std::string>& text);
+// The record of canonical `bytes` when it is of `category` and its message holds `text` (each
+// when given), else nothing; an error for bytes that do not decode. A record ruled out by its
+// category byte, or by bytes without the text (the message is held in them verbatim), is not
+// decoded.
+Result<std::optional<AuditRecord>> DecodeIfMatching(std::string_view bytes,
+                                                    std::optional<AuditCategory> category,
+                                                    const std::optional<std::string>& text);
 
 // An audit log (a contract's, or the access records') on `conn`, its blocks keeping their
 // records' kinds so that a search by category and the lease index's rebuild read only the

@@ -1389,9 +1389,17 @@ Status LogStore::ScanBlocks(const LogQuery& q, const std::function<bool(StoredEn
     group.clear();
     return Status::Ok();
   };
-  auto decode = [&](std::int64_t no, const std::string& blob) {
-    return DecodeEntries(blob, group, q.leaf_hashes)
-        .WithContext("chunk " + std::to_string(no) + ": run isms audit verify");
+  // The entries of one chunk's blocks (of the hosts read), in the blocks' order.
+  auto decode_chunk = [leaf_hashes = q.leaf_hashes](
+                          std::int64_t no,
+                          std::vector<std::string> blobs) -> Result<std::vector<StoredEntry>> {
+    std::vector<StoredEntry> out;
+    for (const std::string& blob : blobs) {
+      ISMS_RETURN_IF_ERROR(
+          DecodeEntries(blob, out, leaf_hashes)
+              .WithContext("chunk " + std::to_string(no) + ": run isms audit verify"));
+    }
+    return out;
   };
   // The chunk numbers whose records' times meet [from, to). Records arrive about in time order,
   // so one day of a six-month log is a narrow range of chunks: each query below seeks within it
@@ -1477,17 +1485,19 @@ Status LogStore::ScanBlocks(const LogQuery& q, const std::function<bool(StoredEn
                           conn_.Prepare("SELECT data FROM audit_blocks WHERE contract_id = $1 AND "
                                         "log_kind = $2 AND chunk_no = $3 AND host = $4"));
     for (const auto& [no, hosts] : keys) {
+      std::vector<std::string> blobs;
       for (const std::string& host : hosts) {
         data->BindInt(1, contract_id_);
         data->BindInt(2, log_);
         data->BindInt(3, no);
         data->BindBlob(4, host);
         ISMS_ASSIGN_OR_RETURN(bool row, data->Step());
-        if (row) ISMS_RETURN_IF_ERROR(decode(no, data->ColumnBlob(0)));
+        if (row) blobs.push_back(data->ColumnBlob(0));
         while (row) {
           ISMS_ASSIGN_OR_RETURN(row, data->Step());
         }
       }
+      ISMS_ASSIGN_OR_RETURN(group, decode_chunk(no, std::move(blobs)));
       ISMS_RETURN_IF_ERROR(flush());
       if (stop) return Status::Ok();
     }
@@ -1526,17 +1536,6 @@ Status LogStore::ScanBlocks(const LogQuery& q, const std::function<bool(StoredEn
   // Each chunk's blocks are decoded (decompressed, parsed, hashed) on a thread of their own while
   // the matches of the chunk before go to `fn` here and the next chunk's blocks are read: a search
   // over many chunks keeps two cores busy. The statement and `fn` stay on this thread.
-  auto decode_chunk = [leaf_hashes = q.leaf_hashes](
-                          std::int64_t no,
-                          std::vector<std::string> blobs) -> Result<std::vector<StoredEntry>> {
-    std::vector<StoredEntry> out;
-    for (const std::string& blob : blobs) {
-      ISMS_RETURN_IF_ERROR(DecodeEntries(blob, out, leaf_hashes)
-                               .WithContext("chunk " + std::to_string(no) +
-                                            ": run isms audit verify"));
-    }
-    return out;
-  };
   std::future<Result<std::vector<StoredEntry>>> decoding;  // the chunk before the one read
   // The chunk being decoded, if any, to `fn`; then `next` is the one being decoded.
   auto hand_over = [&](std::future<Result<std::vector<StoredEntry>>> next) -> Status {
