@@ -20,6 +20,14 @@
 namespace isms::app {
 namespace {
 
+// Creates contract `name` (starting 2026-11-01) in the ledger of `s`.
+void CreateContract(AuditService& s, const std::string& name) {
+  NewContract c;
+  c.name = name;
+  c.start = ParseDate("2026-11-01").value();
+  ASSERT_TRUE(s.ledger().CreateContract(c, Actor{"test"}).ok());
+}
+
 // A listener prepares each record into one that held an earlier record (AuditPreparer::
 // PrepareInto): whatever the earlier one was — a DHCP lease, an outbound request, a login — the
 // result is the record Prepare makes afresh, with nothing of the earlier one left (no lease, no
@@ -32,10 +40,7 @@ TEST(AuditPreparerTest, PreparingIntoAUsedRecordGivesWhatPrepareGives) {
   {
     auto service = AuditService::Open("sqlite:" + dir + "/isms.db", dir, clock);
     ASSERT_TRUE(service.ok()) << service.status().ToString();
-    NewContract c;
-    c.name = "c";
-    c.start = ParseDate("2026-11-01").value();
-    ASSERT_TRUE((*service)->ledger().CreateContract(c, Actor{"test"}).ok());
+    CreateContract(**service, "c");
     auto preparer = (*service)->Preparer("c");
     ASSERT_TRUE(preparer.ok()) << preparer.status().ToString();
 
@@ -106,10 +111,7 @@ TEST(AuditServiceTest, ALogOfVersion1AndVersion2LeavesVerifiesAndSearches) {
     auto service = AuditService::Open("sqlite:" + dir + "/isms.db", dir, clock, /*chunk_bits=*/8);
     ASSERT_TRUE(service.ok()) << service.status().ToString();
     AuditService& s = **service;
-    NewContract c;
-    c.name = "c";
-    c.start = ParseDate("2026-11-01").value();
-    ASSERT_TRUE(s.ledger().CreateContract(c, Actor{"test"}).ok());
+    CreateContract(s, "c");
     const std::int64_t id = s.ledger().FindContract("c").value().id;
     auto preparer = s.Preparer("c");
     ASSERT_TRUE(preparer.ok()) << preparer.status().ToString();
@@ -205,18 +207,14 @@ TEST(AuditServiceTest, VerifyNamesAnEntryFiledUnderAnotherHostAndADhcpRecordThat
     // Appends one prepared record to contract `name`'s log as given, with its checkpoint.
     auto append = [&](const std::string& name, const std::string& message,
                       const std::function<void(audit::LogEntry&)>& change) {
-      NewContract c;
-      c.name = name;
-      c.start = ParseDate("2026-11-01").value();
-      ASSERT_TRUE(s.ledger().CreateContract(c, Actor{"test"}).ok());
+      CreateContract(s, name);
       audit::LogEntry e = s.Preparer(name).value()->Prepare(ParseSyslogMessage(message, o))
                               .value()
                               .entry;
       change(e);
       store::Transaction tx(s.audit_connection());
       ASSERT_TRUE(tx.Begin().ok());
-      audit::LogStore log(s.audit_connection(), s.ledger().FindContract(name).value().id,
-                          audit::LogKind::kAudit);
+      audit::LogStore log = AuditLog(s.audit_connection(), s.ledger().FindContract(name).value().id);
       ASSERT_TRUE(log.Append(std::span<const audit::LogEntry>(&e, 1)).ok());
       ASSERT_TRUE(log.WriteCheckpoint(s.Signer().value(),
                                       AuditService::Origin(name, audit::LogKind::kAudit),
