@@ -78,6 +78,9 @@ class AuditCli : public CliTest {
     }
     Ok({"contract", "create", "alpha", "--start", "2026-01-05"});
   }
+  // Contract alpha with one-hour leases and the office day of kOfficeDay ingested (at 13:00);
+  // the ingest's output.
+  std::string SetUpOfficeDay();
 };
 
 TEST_P(AuditCli, IngestsSearchesAndSignsWithANewKey) {
@@ -291,12 +294,22 @@ constexpr const char* kOfficeDay =
     "<134>Mar  2 12:30:00 proxy-01 squid[1201]: 1772454600.100     50 10.20.0.16 "
     "TCP_TUNNEL/200 2210 CONNECT login.example.net:443 - HIER_DIRECT/192.0.2.80 -\n";
 
-TEST_P(AuditCli, AHostSearchFollowsDhcpLeasesToTheRequestsOfItsAddress) {
+// laptop-042's first lease of 10.20.0.15 once its renewal at 09:40 (leaf 6) is erased: from the
+// grant at 08:00 to an hour after the renewal at 08:50, records 0 to 3.
+constexpr const char* kLeaseWithoutTheRenewal =
+    "10.20.0.15\tlaptop-042\t3c:22:fb:11:22:33\t2026-03-02T08:00:00.000Z\t"
+    "2026-03-02T09:50:00.000Z\t0\t3\n";
+
+std::string AuditCli::SetUpOfficeDay() {
   Ok({"init"});
   Ok({"contract", "create", "alpha", "--start", "2026-01-05", "--policy",
       Write("policy.toml", "[audit]\nlease_seconds = 3600\n")});
   SetNow("2026-03-02T13:00:00Z");
-  std::string out = AuditOk({"ingest", Write("office.log", kOfficeDay), "--contract", "alpha"});
+  return AuditOk({"ingest", Write("office.log", kOfficeDay), "--contract", "alpha"});
+}
+
+TEST_P(AuditCli, AHostSearchFollowsDhcpLeasesToTheRequestsOfItsAddress) {
+  std::string out = SetUpOfficeDay();
   EXPECT_NE(out.find("dhcp-lease=6"), std::string::npos) << out;
   EXPECT_NE(out.find("outbound-request=6"), std::string::npos) << out;
 
@@ -359,11 +372,7 @@ TEST_P(AuditCli, AHostSearchFollowsDhcpLeasesToTheRequestsOfItsAddress) {
 // The lease index is a table beside the log, not hashed into it: verify rebuilds it from the
 // log's DHCP records and names any lease that was changed, added or deleted.
 TEST_P(AuditCli, VerifyRebuildsTheLeaseIndexAndNamesAChangedAddedOrMissingLease) {
-  Ok({"init"});
-  Ok({"contract", "create", "alpha", "--start", "2026-01-05", "--policy",
-      Write("policy.toml", "[audit]\nlease_seconds = 3600\n")});
-  SetNow("2026-03-02T13:00:00Z");
-  AuditOk({"ingest", Write("office.log", kOfficeDay), "--contract", "alpha"});
+  SetUpOfficeDay();
   EXPECT_NE(AuditOk({"verify", "--contract", "alpha"})
                 .find("OK: lease index: 3 leases, as the log's DHCP records give them"),
             std::string::npos);
@@ -468,17 +477,12 @@ TEST_P(AuditCli, ALeaseBegunInAPurgedChunkIsTakenAsStoredAndStillChecked) {
 // that remain, so verify checks every lease exactly afterwards, a change near the erased record
 // included.
 TEST_P(AuditCli, ErasingADhcpRenewalRebuildsTheLeaseIndexAndVerifyStillChecksIt) {
-  Ok({"init"});
-  Ok({"contract", "create", "alpha", "--start", "2026-01-05", "--policy",
-      Write("policy.toml", "[audit]\nlease_seconds = 3600\n")});
-  SetNow("2026-03-02T13:00:00Z");
-  AuditOk({"ingest", Write("office.log", kOfficeDay), "--contract", "alpha"});
+  SetUpOfficeDay();
   // Leaf 6: laptop-042's renewal at 09:40; the release at 10:00 still ends that lease.
   AuditOk({"erase", "--contract", "alpha", "--leaf", "6"});
   EXPECT_EQ(AuditOk({"leases", "--contract", "alpha", "--ip", "10.20.0.15", "--to",
                      "2026-03-02T10:01:00Z"}),
-            "10.20.0.15\tlaptop-042\t3c:22:fb:11:22:33\t2026-03-02T08:00:00.000Z\t"
-            "2026-03-02T09:50:00.000Z\t0\t3\n");
+            kLeaseWithoutTheRenewal);
   std::string out = AuditOk({"verify", "--contract", "alpha"});
   EXPECT_NE(out.find("OK: lease index: 3 leases"), std::string::npos) << out;
   EXPECT_EQ(out.find("unchecked"), std::string::npos) << out;
@@ -499,11 +503,7 @@ TEST_P(AuditCli, ErasingADhcpRenewalRebuildsTheLeaseIndexAndVerifyStillChecksIt)
 // after an erasure read only the blocks that hold such records (here a damaged block of another
 // host is not even read), while a search of everything and verify still read it.
 TEST_P(AuditCli, ACategorySearchAndADhcpErasureReadOnlyTheBlocksHoldingThatCategory) {
-  Ok({"init"});
-  Ok({"contract", "create", "alpha", "--start", "2026-01-05", "--policy",
-      Write("policy.toml", "[audit]\nlease_seconds = 3600\n")});
-  SetNow("2026-03-02T13:00:00Z");
-  AuditOk({"ingest", Write("office.log", kOfficeDay), "--contract", "alpha"});
+  SetUpOfficeDay();
   // 8,200 more records of web-01 and db-01: the office day is in chunk 0 (leaves 0-4095), and
   // chunk 1 (4096-8191) holds no DHCP record.
   AuditOk({"ingest", "-", "--contract", "alpha", "--format", "jsonl"}, Lines(8200, "2026-03-02"));
@@ -535,8 +535,7 @@ TEST_P(AuditCli, ACategorySearchAndADhcpErasureReadOnlyTheBlocksHoldingThatCateg
   AuditOk({"erase", "--contract", "alpha", "--leaf", "6"});
   EXPECT_EQ(AuditOk({"leases", "--contract", "alpha", "--ip", "10.20.0.15", "--to",
                      "2026-03-02T10:01:00Z"}),
-            "10.20.0.15\tlaptop-042\t3c:22:fb:11:22:33\t2026-03-02T08:00:00.000Z\t"
-            "2026-03-02T09:50:00.000Z\t0\t3\n");
+            kLeaseWithoutTheRenewal);
   // Blocks written before blocks kept their kinds (NULL): the rebuild reads every record, as
   // verify does, and gives the same index.
   {
