@@ -181,6 +181,12 @@ class LogStore {
   LogStore(store::Connection& conn, std::int64_t contract_id, LogKind kind,
            int chunk_bits = kDefaultChunkBits, EntryKinds kinds = nullptr);
 
+  // From this many entries on, an append hashes its leaves, and a chunk's blocks are encoded and
+  // compressed, by two threads (this one and another): a busy server's writer then takes the
+  // second core whenever its listener waits. What is stored is the same either way.
+  static constexpr std::size_t kDefaultTwoThreadEntries = 8192;
+  void set_two_thread_entries(std::size_t n) { two_thread_entries_ = n; }
+
   // Size 0 and the empty root for a log that has no entry yet.
   Result<LogState> State();
 
@@ -269,6 +275,7 @@ class LogStore {
   std::int64_t contract_id_;
   int log_;
   int chunk_bits_;
+  std::size_t two_thread_entries_ = kDefaultTwoThreadEntries;
   EntryKinds kinds_;
 };
 

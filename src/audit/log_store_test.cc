@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -120,6 +122,76 @@ TEST_F(LogStoreTest, AppendsChunksAndTailWithTheRfc9162Root) {
   EXPECT_EQ(count("audit_blocks"), 4);
   EXPECT_EQ(count("audit_tail"), 1);
   EXPECT_EQ(*log_->RootAt(3), *RootAt(3, mem_));
+}
+
+// A large chunk's blocks and an append's leaf hashes are made by two threads; the rows stored
+// must be those one thread would store, byte for byte, and verify.
+TEST_F(LogStoreTest, TwoThreadsStoreExactlyTheRowsOneThreadStores) {
+  std::vector<LogEntry> es;
+  for (int i = 0; i < 3300; ++i) {
+    LogEntry e;
+    e.bytes = "record " + std::to_string(i) + " of a host";
+    e.time = At(i % 700);  // out of order within hosts too
+    e.host = "host-" + std::to_string((i * 7) % 37);
+    e.user = i % 5 == 0 ? "user-" + std::to_string(i % 11) : "";
+    e.ip = i % 4 == 0 ? "10.0." + std::to_string(i % 3) + "." + std::to_string(i % 9) : "";
+    es.push_back(e);
+  }
+  // Contract 7 by one thread, contract 8 by two (from 2 entries on), in chunks of 1,024: the
+  // first append fills two chunks and a tail, the second completes the third chunk.
+  LogStore one(*conn_, 7, LogKind::kAudit, 10, TestKinds);
+  LogStore two(*conn_, 8, LogKind::kAudit, 10, TestKinds);
+  one.set_two_thread_entries(std::numeric_limits<std::size_t>::max());
+  two.set_two_thread_entries(2);
+  for (LogStore* log : {&one, &two}) {
+    std::vector<LogEntry> first(es.begin(), es.begin() + 2500), second(es.begin() + 2500, es.end());
+    ASSERT_TRUE(conn_->Begin().ok());
+    ASSERT_TRUE(log->Append(first).ok());
+    ASSERT_TRUE(log->Append(second).ok());
+    ASSERT_TRUE(log->WriteCheckpoint(signer_, "test/audit", At(0)).ok());
+    ASSERT_TRUE(conn_->Commit().ok());
+  }
+  auto rows = [&](const std::string& sql, std::int64_t contract) {
+    const int columns =
+        static_cast<int>(std::count(sql.begin(), sql.begin() + sql.find(" FROM "), ',')) + 1;
+    auto st = conn_->Prepare(sql);
+    EXPECT_TRUE(st.ok()) << sql;
+    (*st)->BindInt(1, contract);
+    std::vector<std::string> out;
+    while (*(*st)->Step()) {
+      std::string row;
+      for (int c = 0; c < columns; ++c) {
+        row += (*st)->IsNull(c) ? "NULL" : (*st)->ColumnBlob(c);
+        row += '|';
+      }
+      out.push_back(row);
+    }
+    return out;
+  };
+  for (const std::string sql :
+       {"SELECT chunk_no, host, records, min_time, max_time, data, kinds FROM audit_blocks WHERE "
+        "contract_id = $1 ORDER BY chunk_no, host",
+        "SELECT user_key, chunk_no, host FROM audit_postings WHERE contract_id = $1 ORDER BY "
+        "chunk_no, user_key, host",
+        "SELECT ip, chunk_no, host FROM audit_ip_postings WHERE contract_id = $1 ORDER BY "
+        "chunk_no, ip, host",
+        "SELECT chunk_no, root, records, min_time, max_time FROM audit_chunks WHERE contract_id "
+        "= $1 ORDER BY chunk_no",
+        "SELECT first_leaf, leaves, hash, min_time, max_time, data FROM audit_tail WHERE "
+        "contract_id = $1 ORDER BY first_leaf",
+        "SELECT size, tree FROM audit_logs WHERE contract_id = $1"}) {
+    const std::vector<std::string> a = rows(sql, 7), b = rows(sql, 8);
+    EXPECT_FALSE(a.empty()) << sql;
+    EXPECT_EQ(a, b) << sql;
+  }
+  EXPECT_EQ(rows("SELECT COUNT(*) FROM audit_chunks WHERE contract_id = $1", 8),
+            std::vector<std::string>{"3|"});
+  for (LogStore* log : {&one, &two}) {
+    auto r = log->Verify(signer_.Verifier());
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_TRUE(r->problems.empty()) << r->problems.front();
+    EXPECT_EQ(r->size, 3300u);
+  }
 }
 
 TEST_F(LogStoreTest, SearchesByHostAndUserInLeafOrder) {
