@@ -867,6 +867,7 @@ Result<audit::VerifyReport> AuditService::Verify(const std::string& contract,
     }
   }
   ISMS_RETURN_IF_ERROR(CheckLeaseIndex(*conn_, id, facts.Take(rep), rep, unrebuilt_times));
+  ISMS_ASSIGN_OR_RETURN(rep.blocks_without_kinds, log.BlocksWithoutKinds());
   if (!against) return rep;
   ISMS_ASSIGN_OR_RETURN(audit::NoteVerifier verifier, Verifier());
   Result<audit::Checkpoint> cp = audit::VerifyCheckpoint(*against, verifier);
@@ -897,6 +898,25 @@ Result<audit::VerifyReport> AuditService::Verify(const std::string& contract,
                            std::to_string(cp->size) + "): " + s.message());
   }
   return rep;
+}
+
+Result<AuditUpgradeResult> AuditService::Upgrade(const std::string& contract) {
+  ISMS_ASSIGN_OR_RETURN(std::int64_t id, ContractId(contract));
+  audit::LogStore log = AuditLog(*conn_, id);
+  AuditUpgradeResult res;
+  std::optional<std::uint64_t> from = 0;
+  while (from) {
+    store::Transaction tx(*conn_);
+    ISMS_RETURN_IF_ERROR(tx.Begin());
+    ISMS_ASSIGN_OR_RETURN(audit::LogStore::KindsFill fill, log.FillKinds(*from, kUpgradeChunks));
+    if (fill.chunks == 0) break;
+    ISMS_RETURN_IF_ERROR(tx.Commit());
+    res.blocks += fill.blocks;
+    res.chunks += fill.chunks;
+    ++res.transactions;
+    from = fill.next;
+  }
+  return res;
 }
 
 Result<audit::VerifyReport> AuditService::VerifyLog(audit::LogStore& log,

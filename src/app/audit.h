@@ -160,6 +160,14 @@ std::string LeafRanges(const std::vector<std::uint64_t>& sorted_leaves);
 // The leaves of "3,7-9,12"; InvalidArgument naming the bad part.
 Result<std::vector<std::uint64_t>> ParseLeafRanges(std::string_view text);
 
+// What `isms audit upgrade` did: the blocks written before blocks kept their records' kinds,
+// given them, in transactions of at most AuditService::kUpgradeChunks chunks.
+struct AuditUpgradeResult {
+  std::uint64_t blocks = 0;
+  std::uint64_t chunks = 0;
+  std::uint64_t transactions = 0;
+};
+
 struct AuditPurgeResult {
   audit::PurgeResult purged;
   Date before;
@@ -267,6 +275,12 @@ class AuditService {
   // refuses a date younger than the retention period of the policy in force; records
   // audit.purged in the ledger.
   Result<AuditPurgeResult> Purge(const std::string& contract, Date before, const Actor& actor);
+  // Brings the contract's audit log up to date: stores the kinds of the records of each block
+  // written before blocks kept them, so that searches by category and the erasure of DHCP
+  // records read only the blocks they need. Each transaction fills at most kUpgradeChunks
+  // chunks (a running `isms serve` commits between them). Stored kinds are checked by verify.
+  static constexpr std::size_t kUpgradeChunks = 16;
+  Result<AuditUpgradeResult> Upgrade(const std::string& contract);
 
   // Appends one ledger event's bytes to the contract's ledger log (never purged) and signs a
   // checkpoint of it.

@@ -1241,6 +1241,75 @@ Result<bool> LogStore::BlocksKeepKinds() {
   return !any_unknown;
 }
 
+Result<std::uint64_t> LogStore::BlocksWithoutKinds() {
+  std::uint64_t n = 0;
+  ISMS_RETURN_IF_ERROR(
+      EachRow("SELECT COUNT(*) FROM audit_blocks WHERE contract_id = $1 AND "
+              "log_kind = $2 AND kinds IS NULL",
+              [&](const store::Statement& row) -> Status {
+                n = static_cast<std::uint64_t>(row.ColumnInt(0));
+                return Status::Ok();
+              }));
+  return n;
+}
+
+Result<LogStore::KindsFill> LogStore::FillKinds(std::uint64_t from, std::size_t max_chunks) {
+  KindsFill fill;
+  if (kinds_ == nullptr) return fill;
+  // The chunks from `from` on that hold blocks without kinds, one more than asked for: it tells
+  // where to go on. The blocks are found through their key (contract, log, chunk, host).
+  std::vector<std::uint64_t> chunks;
+  ISMS_RETURN_IF_ERROR(EachRow(
+      "SELECT DISTINCT chunk_no FROM audit_blocks WHERE contract_id = $1 AND log_kind = $2 AND "
+      "chunk_no >= $3 AND kinds IS NULL ORDER BY chunk_no LIMIT $4",
+      [&](const store::Statement& row) -> Status {
+        chunks.push_back(static_cast<std::uint64_t>(row.ColumnInt(0)));
+        return Status::Ok();
+      },
+      {static_cast<std::int64_t>(from), static_cast<std::int64_t>(max_chunks) + 1}));
+  if (chunks.size() > max_chunks) {
+    fill.next = chunks.back();
+    chunks.pop_back();
+  }
+  std::vector<EntryView> entries;
+  for (const std::uint64_t chunk_no : chunks) {
+    std::vector<std::pair<std::string, std::uint64_t>> found;  // host, kinds
+    ISMS_RETURN_IF_ERROR(EachRow(
+        "SELECT host, data FROM audit_blocks WHERE contract_id = $1 AND log_kind = $2 AND "
+        "chunk_no = $3 AND kinds IS NULL ORDER BY host",
+        [&](const store::Statement& row) -> Status {
+          std::string host = row.ColumnBlob(0);
+          const std::string where = "chunk " + std::to_string(chunk_no) + ", block of host '" +
+                                    host + "' (run isms audit verify)";
+          Result<std::string> raw = Decompress(row.ColumnBlob(1));
+          if (!raw.ok()) return raw.status().WithContext(where);
+          entries.clear();
+          ISMS_RETURN_IF_ERROR(DecodeViews(*raw, entries, /*hash=*/false).WithContext(where));
+          std::uint64_t kinds = 0;
+          for (const EntryView& e : entries) {
+            if (!e.erased) kinds |= kinds_(e.bytes);
+          }
+          found.emplace_back(std::move(host), kinds);
+          return Status::Ok();
+        },
+        {static_cast<std::int64_t>(chunk_no)}));
+    ISMS_ASSIGN_OR_RETURN(auto up, conn_.Prepare("UPDATE audit_blocks SET kinds = $4 WHERE "
+                                                 "contract_id = $1 AND log_kind = $2 AND "
+                                                 "chunk_no = $3 AND host = $5"));
+    for (const auto& [host, kinds] : found) {
+      up->BindInt(1, contract_id_);
+      up->BindInt(2, log_);
+      up->BindInt(3, static_cast<std::int64_t>(chunk_no));
+      up->BindInt(4, static_cast<std::int64_t>(kinds));
+      up->BindBlob(5, host);
+      ISMS_RETURN_IF_ERROR(up->Run());
+      ++fill.blocks;
+    }
+    ++fill.chunks;
+  }
+  return fill;
+}
+
 Result<std::vector<std::uint64_t>> LogStore::CheckpointSizes() {
   std::vector<std::uint64_t> sizes;
   ISMS_RETURN_IF_ERROR(

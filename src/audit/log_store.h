@@ -143,6 +143,9 @@ struct VerifyReport {
   std::uint64_t leases = 0;
   std::uint64_t leases_taken_as_stored = 0;
   std::uint64_t leases_unchecked = 0;
+  // Blocks written before blocks kept their records' kinds (the application counts them for
+  // the audit log; LogStore::FillKinds stores them).
+  std::uint64_t blocks_without_kinds = 0;
 };
 
 struct PurgeResult {
@@ -214,6 +217,20 @@ class LogStore {
   // Whether every block of the log stores its kinds (none was written before blocks kept them,
   // or by a LogStore without EntryKinds): then a scan for some kinds reads only their blocks.
   Result<bool> BlocksKeepKinds();
+
+  // Stores the kinds of the blocks that have none (NULL: written before blocks kept them),
+  // computed from their live records as an append would, chunk by chunk from chunk `from` on,
+  // for at most `max_chunks` chunks holding such blocks. Returns what it filled and where to go
+  // on; Corruption naming the chunk and host for a block that does not decode (nothing of that
+  // chunk is stored). A log without EntryKinds (the ledger's) stores none: nothing is done.
+  struct KindsFill {
+    std::uint64_t blocks = 0;           // blocks given their kinds
+    std::uint64_t chunks = 0;           // chunks they belong to
+    std::optional<std::uint64_t> next;  // the chunk to go on from; none when none is left
+  };
+  Result<KindsFill> FillKinds(std::uint64_t from, std::size_t max_chunks);
+  // The blocks that store no kinds (for a log without EntryKinds, every block).
+  Result<std::uint64_t> BlocksWithoutKinds();
 
   // The sizes of the stored checkpoints, in order, and the leaves of each purged chunk, in
   // order: what Verify reports of them, read without verifying anything.

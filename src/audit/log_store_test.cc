@@ -740,6 +740,78 @@ TEST_F(LogStoreTest, AnErasureRecomputesTheKindsOfTheBlocksItRewrites) {
   EXPECT_TRUE(LeavesOfKinds(*log_, 4).empty());
 }
 
+// Blocks written before blocks kept their kinds (NULL) are given the kinds an append (or an
+// erasure) would have stored, a few chunks at a time, and verify checks them.
+TEST_F(LogStoreTest, FillKindsStoresWhatAnAppendWouldHaveStoredForBlocksWithout) {
+  Append(20);  // chunks 0-4, two hosts each
+  ASSERT_TRUE(conn_->Begin().ok());
+  const std::vector<std::uint64_t> erased = {9};  // db-01's record of kind 1 in chunk 2
+  ASSERT_TRUE(log_->Erase(erased).ok());
+  ASSERT_TRUE(conn_->Commit().ok());
+  const std::string stored = BlockKinds(*conn_);
+  Exec("UPDATE audit_blocks SET kinds = NULL WHERE chunk_no BETWEEN 1 AND 3");
+  EXPECT_EQ(*log_->BlocksWithoutKinds(), 6u);
+  EXPECT_FALSE(*log_->BlocksKeepKinds());
+
+  auto fill = log_->FillKinds(0, 2);
+  ASSERT_TRUE(fill.ok()) << fill.status().ToString();
+  EXPECT_EQ(fill->blocks, 4u);
+  EXPECT_EQ(fill->chunks, 2u);
+  ASSERT_TRUE(fill->next.has_value());
+  EXPECT_EQ(*fill->next, 3u);
+  EXPECT_EQ(*log_->BlocksWithoutKinds(), 2u);
+  fill = log_->FillKinds(*fill->next, 2);
+  ASSERT_TRUE(fill.ok());
+  EXPECT_EQ(fill->blocks, 2u);
+  EXPECT_EQ(fill->chunks, 1u);
+  EXPECT_FALSE(fill->next.has_value());
+
+  EXPECT_EQ(BlockKinds(*conn_), stored);
+  EXPECT_TRUE(*log_->BlocksKeepKinds());
+  EXPECT_EQ(*log_->BlocksWithoutKinds(), 0u);
+  EXPECT_TRUE(Problems().empty());
+  fill = log_->FillKinds(0, 2);  // nothing left
+  ASSERT_TRUE(fill.ok());
+  EXPECT_EQ(fill->blocks, 0u);
+  EXPECT_FALSE(fill->next.has_value());
+}
+
+TEST_F(LogStoreTest, FillKindsNamesABlockThatDoesNotDecodeAndStoresNothingOfItsChunk) {
+  Append(8);
+  Exec("UPDATE audit_blocks SET kinds = NULL");
+  Exec("UPDATE audit_blocks SET data = X'00010203' WHERE chunk_no = 1 AND host = X'7765622d3031'");
+  auto fill = log_->FillKinds(0, 1);  // chunk 0 decodes
+  ASSERT_TRUE(fill.ok()) << fill.status().ToString();
+  EXPECT_EQ(fill->blocks, 2u);
+  fill = log_->FillKinds(*fill->next, 1);
+  ASSERT_FALSE(fill.ok());
+  EXPECT_NE(fill.status().message().find("chunk 1, block of host 'web-01' (run isms audit verify)"),
+            std::string::npos)
+      << fill.status().ToString();
+  EXPECT_EQ(*log_->BlocksWithoutKinds(), 2u);
+}
+
+TEST_F(LogStoreTest, FillKindsLeavesTheBlocksOfALogWithoutKindsAsTheyAre) {
+  LogStore ledger(*conn_, 7, LogKind::kLedger, 2);  // no EntryKinds
+  std::vector<LogEntry> es(5);
+  for (int i = 0; i < 5; ++i) {
+    es[i].bytes = "event " + std::to_string(i);
+    es[i].time = At(i);
+    es[i].host = "h";
+  }
+  ASSERT_TRUE(conn_->Begin().ok());
+  ASSERT_TRUE(ledger.Append(es).ok());
+  ASSERT_TRUE(ledger.WriteCheckpoint(signer_, "test/ledger", At(0)).ok());
+  ASSERT_TRUE(conn_->Commit().ok());
+  auto fill = ledger.FillKinds(0, 10);
+  ASSERT_TRUE(fill.ok());
+  EXPECT_EQ(fill->blocks, 0u);
+  EXPECT_EQ(BlockKinds(*conn_), "0 h: NULL; ");
+  auto rep = ledger.Verify(signer_.Verifier());
+  ASSERT_TRUE(rep.ok());
+  EXPECT_TRUE(rep->problems.empty()) << rep->problems.front();
+}
+
 TEST_F(LogStoreTest, ErasureDropsContentButKeepsRootsProofsAndVerification) {
   Append(6);  // chunk 0 (leaves 0-3) and a tail (4-5); alice at 0 and 3; db-01 at 1, 3, 5
   const Hash root = log_->State()->root;

@@ -382,7 +382,7 @@ int RunCli(const std::vector<std::string>& args, std::istream& in, std::ostream&
 
   // isms audit ...
   auto* audit = app.add_subcommand(
-      "audit", "Audit records: ingest, search, verify, prove, export, erase, purge");
+      "audit", "Audit records: ingest, search, verify, prove, export, erase, purge, upgrade");
   audit->require_subcommand(1);
   auto add_audit = [&](CLI::App* cmd, AuditCommonOptions* o, bool contract) {
     if (contract) cmd->add_option("--contract", o->contract, "Contract name")->required();
@@ -465,6 +465,17 @@ int RunCli(const std::vector<std::string>& args, std::istream& in, std::ostream&
       ->required();
   add_audit(apu_cmd, &apu.common, true);
   apu_cmd->callback([&] { action = [&] { AuditPurge(ctx, apu); }; });
+  AuditCommonOptions aup;
+  auto* aup_cmd = audit->add_subcommand(
+      "upgrade",
+      "Store what blocks written by older versions lack (their records' kinds), so that searches "
+      "by category read only the blocks they need");
+  add_audit(aup_cmd, &aup, true);
+  aup_cmd->footer(
+      "Reads each such block once, in transactions of 16 chunks (about a million records by "
+      "default): a running `isms serve` commits between them. `isms audit verify` checks what "
+      "is stored, and says how many blocks still lack it.");
+  aup_cmd->callback([&] { action = [&] { AuditUpgrade(ctx, aup); }; });
   AuditEraseOptions aer;
   auto* aer_cmd = audit->add_subcommand(
       "erase", "Erase the content of records (A1 3.3.4); their leaf hashes stay, so proofs do");

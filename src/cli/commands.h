@@ -289,6 +289,7 @@ struct AuditPurgeOptions {
   std::string before;
 };
 void AuditPurge(Context& ctx, const AuditPurgeOptions& o);
+void AuditUpgrade(Context& ctx, const AuditCommonOptions& o);
 
 struct AuditEraseOptions {
   AuditCommonOptions common;

@@ -204,6 +204,12 @@ void AuditVerify(Context& ctx, const AuditVerifyOptions& o) {
             << " leases differ from the rebuild near erased records, whose part cannot be "
                "rebuilt; not counted as findings\n";
   }
+  if (rep->blocks_without_kinds > 0) {
+    ctx.out << "note: " << rep->blocks_without_kinds
+            << " blocks were written before blocks kept their records' kinds: searches by "
+               "category and erasures of DHCP records read them all; `isms audit upgrade` "
+               "stores their kinds\n";
+  }
   if (against) ctx.out << "OK: the log extends the checkpoint in " << o.against << "\n";
 }
 
@@ -320,6 +326,21 @@ void AuditPurge(Context& ctx, const AuditPurgeOptions& o) {
   if (!r.ok()) return ctx.Fail(r.status());
   ctx.out << "purged " << r->purged.chunks << " chunks (" << r->purged.records
           << " records) older than " << FormatDate(*before) << "; their hashes are kept\n";
+}
+
+void AuditUpgrade(Context& ctx, const AuditCommonOptions& o) {
+  auto s = OpenAudit(ctx, o);
+  if (!s.ok()) return ctx.Fail(s.status());
+  Result<app::AuditUpgradeResult> r = (*s)->Upgrade(o.contract);
+  if (!r.ok()) return ctx.Fail(r.status());
+  if (r->blocks == 0) {
+    ctx.out << "OK: every block of the audit log of " << o.contract
+            << " keeps its records' kinds; nothing to do\n";
+    return;
+  }
+  ctx.out << "stored the kinds of the records of " << r->blocks << " blocks in " << r->chunks
+          << " chunks (" << r->transactions << " transactions); every block of the audit log of "
+          << o.contract << " now keeps them\n";
 }
 
 }  // namespace isms::cli
