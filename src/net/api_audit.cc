@@ -369,6 +369,7 @@ void AddAuditRoutes(WebApp& app) {
           j["purged_chunks"] = rep->purged_chunks;
           j["tail_batches"] = rep->tail_batches;
           j["erased"] = rep->erased.size();
+          j["blocks_without_kinds"] = rep->blocks_without_kinds;  // `isms audit upgrade`
         }
         j["ok"] = rep->problems.empty();
         j["problems"] = rep->problems;

@@ -221,6 +221,7 @@ TEST_P(AuditApi, VerificationOfBothLogs) {
   json a = Json(Api("auditor", "GET", "/api/v1/contracts/acme/audit/verify"));
   EXPECT_EQ(a["ok"], true) << a.dump(2);
   EXPECT_GE(a["size"].get<int>(), 4);
+  EXPECT_EQ(a["blocks_without_kinds"], 0) << a.dump(2);
   json l = Json(Api("auditor", "GET", "/api/v1/contracts/acme/audit/verify?log=ledger"));
   EXPECT_EQ(l["ok"], true) << l.dump(2);
   EXPECT_EQ(l["events"], 1);

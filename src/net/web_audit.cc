@@ -209,7 +209,12 @@ HttpResponse Verify(RequestContext& ctx) {
                 " chunks checked, " + std::to_string(rep->purged_chunks) +
                 " purged chunks (hashes kept), " + std::to_string(rep->checkpoints) +
                 " checkpoints; root " + audit::HashHex(rep->root) +
-                (against && v.ok ? "; the log extends the checkpoint given" : "");
+                (against && v.ok ? "; the log extends the checkpoint given" : "") +
+                (rep->blocks_without_kinds > 0
+                     ? "; " + std::to_string(rep->blocks_without_kinds) +
+                           " blocks were written before blocks kept their records' kinds "
+                           "(`isms audit upgrade` stores them)"
+                     : "");
   }
   Result<app::AuditService::LedgerVerifyReport> ledger = ctx.services.audit->VerifyLedger(ctx.contract);
   if (!ledger.ok()) {
