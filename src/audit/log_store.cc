@@ -173,6 +173,22 @@ class Reader {
 constexpr int kTailLevel = -1;
 constexpr int kBlockLevel = -1;
 
+// Runs `second` on a thread of its own while this one runs `first`, and returns once both are
+// done (an exception of either is thrown here). When no thread can be had, this one runs both.
+template <typename First, typename Second>
+void OnTwoThreads(const First& first, const Second& second) {
+  std::future<void> other;
+  try {
+    other = std::async(std::launch::async, second);
+  } catch (const std::system_error&) {
+    first();
+    second();
+    return;
+  }
+  first();
+  other.get();
+}
+
 // A block's kinds as a parameter: `kinds` when the log has EntryKinds, else NULL (not known).
 void BindKinds(store::Statement& st, int index, EntryKinds fn, std::uint64_t kinds) {
   if (fn != nullptr) {
@@ -883,14 +899,8 @@ Status LogStore::WriteChunk(std::uint64_t chunk_no, std::span<const EntryView> e
       half += by_host[split++].second.size();
   }
   if (split < by_host.size()) {
-    std::future<void> second;
-    try {
-      second = std::async(std::launch::async, build, split, by_host.size(), std::ref(second_keys));
-    } catch (const std::system_error&) {  // no thread to be had: this one builds them all
-      split = by_host.size();
-    }
-    build(0, split, keys);
-    if (second.valid()) second.get();
+    OnTwoThreads([&] { build(0, split, keys); },
+                 [&] { build(split, by_host.size(), second_keys); });
   } else {
     build(0, split, keys);
   }
@@ -1094,18 +1104,12 @@ Status LogStore::Append(std::span<LogEntry* const> entries, TailHashes* tail) {
     }
     hasher.Flush();
   };
-  std::size_t half = entries.size();
-  std::future<void> second;
   if (entries.size() >= two_thread_entries_) {
-    half = entries.size() / 2;
-    try {
-      second = std::async(std::launch::async, hash, half, entries.size());
-    } catch (const std::system_error&) {  // no thread to be had: this one hashes them all
-      half = entries.size();
-    }
+    const std::size_t half = entries.size() / 2;
+    OnTwoThreads([&] { hash(0, half); }, [&] { hash(half, entries.size()); });
+  } else {
+    hash(0, entries.size());
   }
-  hash(0, half);
-  if (second.valid()) second.get();
   thread_local std::vector<Hash> leaves;
   leaves.resize(entries.size());
   for (std::size_t i = 0; i < entries.size(); ++i) {
