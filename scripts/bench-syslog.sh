@@ -16,8 +16,10 @@
 # `isms audit search --host` over one day, p50 and p90 of 21 hosts (whole command). With
 # SEARCH_STORE=URL SEARCH_DAY=YYYY-MM-DD, the search is measured on that store too (e.g. one
 # that `audit_bench fill` made of 100 million records).
+# With RUNS=N, rsyslog and isms are run in turn N times and the medians printed (this machine's
+# speed varies from minute to minute); verify, the stages and search are measured once.
 # Builds nothing; run by hand (never by `make test`).
-# Usage: scripts/bench-syslog.sh BUILD_DIR [COUNT]
+# Usage: [RUNS=N] scripts/bench-syslog.sh BUILD_DIR [COUNT]
 #   BUILD_DIR: a release build with the targets isms, syslog_send, syslog_sink and audit_bench.
 set -euo pipefail
 build=${1:?usage: bench-syslog.sh BUILD_DIR [COUNT]}
@@ -64,74 +66,95 @@ t1=$(sed -n 's/^end \([0-9.]*\) .*/\1/p' "$tmp/sink/out")
 sk_cpu=$(sed -n 's/.* cpu \([0-9.]*\)$/\1/p' "$tmp/sink/out")
 echo "floor:   a receiver that only reads: $(py "round($t1-$t0,3)") s = $(py "round($count/($t1-$t0))") records/s (its CPU $sk_cpu s; the sender's $(sender_cpu "$tmp/sink/send.txt"))"
 
-# rsyslog
-mkdir -p "$tmp/rs"
-port=$(free_port)
-cat >"$tmp/rs/rsyslog.conf" <<CONF
+# rsyslog: one run, from a fresh output file
+run_rsyslog() {
+  rm -rf "$tmp/rs"
+  mkdir -p "$tmp/rs"
+  port=$(free_port)
+  cat >"$tmp/rs/rsyslog.conf" <<CONF
 global(workDirectory="$tmp/rs")
 module(load="imtcp")
 input(type="imtcp" port="$port" address="127.0.0.1")
 template(name="raw" type="string" string="%rawmsg%\n")
 action(type="omfile" file="$tmp/rs/out.log" template="raw")
 CONF
-rsyslogd -n -f "$tmp/rs/rsyslog.conf" -i "$tmp/rs/pid" &
-rs=$!
-sleep 1
-"$send" 127.0.0.1 "$port" "$count" >"$tmp/rs/send.txt"
-t0=$(sed -n 's/^start //p' "$tmp/rs/send.txt")
-# Done when the file holds every message and its newline. Polled by its size: counting its lines
-# (wc -l reads the whole file each time) took about a third of a core from rsyslog while it ran.
-want=$(( $(sed -n 's/.*(\([0-9]*\) message bytes).*/\1/p' "$tmp/rs/send.txt") + count ))
-while [ "$(stat -c %s "$tmp/rs/out.log" 2>/dev/null || echo 0)" -lt "$want" ]; do sleep 0.01; done
-t1=$(now)
-rs_cpu=$(cpu "$rs")
-kill "$rs"; wait "$rs" 2>/dev/null || true
-rs=
-raw=$(stat -c %s "$tmp/rs/out.log")
-rs_rate=$(py "round($count/($t1-$t0))")
-echo "rsyslog: $(py "round($t1-$t0,2)") s = $rs_rate records/s (CPU $rs_cpu s = $(py "round($rs_cpu*1e6/$count,2)") us a record; the sender's $(sender_cpu "$tmp/rs/send.txt")); output file $raw bytes ($(py "round($raw/$count,1)") bytes/record)"
+  rsyslogd -n -f "$tmp/rs/rsyslog.conf" -i "$tmp/rs/pid" &
+  rs=$!
+  sleep 1
+  "$send" 127.0.0.1 "$port" "$count" >"$tmp/rs/send.txt"
+  t0=$(sed -n 's/^start //p' "$tmp/rs/send.txt")
+  # Done when the file holds every message and its newline. Polled by its size: counting its lines
+  # (wc -l reads the whole file each time) took about a third of a core from rsyslog while it ran.
+  want=$(( $(sed -n 's/.*(\([0-9]*\) message bytes).*/\1/p' "$tmp/rs/send.txt") + count ))
+  while [ "$(stat -c %s "$tmp/rs/out.log" 2>/dev/null || echo 0)" -lt "$want" ]; do sleep 0.01; done
+  t1=$(now)
+  rs_cpu=$(cpu "$rs")
+  kill "$rs"; wait "$rs" 2>/dev/null || true
+  rs=
+  raw=$(stat -c %s "$tmp/rs/out.log")
+  rs_rate=$(py "round($count/($t1-$t0))")
+  echo "rsyslog: $(py "round($t1-$t0,2)") s = $rs_rate records/s (CPU $rs_cpu s = $(py "round($rs_cpu*1e6/$count,2)") us a record; the sender's $(sender_cpu "$tmp/rs/send.txt")); output file $raw bytes ($(py "round($raw/$count,1)") bytes/record)"
+}
 
-# isms
-mkdir -p "$tmp/isms"
-store="sqlite:$tmp/isms/isms.db"
-"$isms" init --store "$store" >/dev/null
-"$isms" contract create bench --start 2026-11-01 --store "$store" >/dev/null
-port=$(free_port)
-"$isms" serve --syslog-tcp "127.0.0.1:$port" --listen none --contract bench --store "$store" >"$tmp/isms/serve.out" 2>&1 &
-srv=$!
-for _ in $(seq 100); do grep -qs '^listening' "$tmp/isms/serve.out" && break; sleep 0.05; done
-"$send" 127.0.0.1 "$port" "$count" >"$tmp/isms/send.txt"
-t0=$(sed -n 's/^start //p' "$tmp/isms/send.txt")
-is_cpu_sent=$(cpu "$srv")
-kill -TERM "$srv"
-# the CPU time up to the exit, read while the process is a zombie would be lost: poll until gone
-# (with awk alone: a python3 a poll cost a tenth of a second of CPU, taken from the server)
-# The rate runs to the stop line, which the server prints once its last commit is done (every
-# record durable, as rsyslog's are when its file holds them); its exit, after it freed its memory
-# and closed the store, is printed too.
-is_cpu=$is_cpu_sent
-: >"$tmp/isms/threads"
-t1=
-while kill -0 "$srv" 2>/dev/null; do
-  [ -z "$t1" ] && grep -qs '^isms serve: stopped:' "$tmp/isms/serve.out" && t1=$(now)
-  c=$(cpu "$srv" 2>/dev/null || echo 0)
-  is_cpu=$(awk -v a="$is_cpu" -v b="$c" 'BEGIN {print (a > b ? a : b)}')
-  thread_cpu "$srv" >>"$tmp/isms/threads"
-  sleep 0.01
+# isms: one run, into a fresh store
+run_isms() {
+  rm -rf "$tmp/isms"
+  mkdir -p "$tmp/isms"
+  store="sqlite:$tmp/isms/isms.db"
+  "$isms" init --store "$store" >/dev/null
+  "$isms" contract create bench --start 2026-11-01 --store "$store" >/dev/null
+  port=$(free_port)
+  "$isms" serve --syslog-tcp "127.0.0.1:$port" --listen none --contract bench --store "$store" >"$tmp/isms/serve.out" 2>&1 &
+  srv=$!
+  for _ in $(seq 100); do grep -qs '^listening' "$tmp/isms/serve.out" && break; sleep 0.05; done
+  "$send" 127.0.0.1 "$port" "$count" >"$tmp/isms/send.txt"
+  t0=$(sed -n 's/^start //p' "$tmp/isms/send.txt")
+  is_cpu_sent=$(cpu "$srv")
+  kill -TERM "$srv"
+  # the CPU time up to the exit, read while the process is a zombie would be lost: poll until gone
+  # (with awk alone: a python3 a poll cost a tenth of a second of CPU, taken from the server)
+  # The rate runs to the stop line, which the server prints once its last commit is done (every
+  # record durable, as rsyslog's are when its file holds them); its exit, after it freed its memory
+  # and closed the store, is printed too.
+  is_cpu=$is_cpu_sent
+  : >"$tmp/isms/threads"
+  t1=
+  while kill -0 "$srv" 2>/dev/null; do
+    [ -z "$t1" ] && grep -qs '^isms serve: stopped:' "$tmp/isms/serve.out" && t1=$(now)
+    c=$(cpu "$srv" 2>/dev/null || echo 0)
+    is_cpu=$(awk -v a="$is_cpu" -v b="$c" 'BEGIN {print (a > b ? a : b)}')
+    thread_cpu "$srv" >>"$tmp/isms/threads"
+    sleep 0.01
+  done
+  wait "$srv" || true
+  srv=
+  t_exit=$(now)
+  [ -z "$t1" ] && t1=$t_exit
+  is_rate=$(py "round($count/($t1-$t0))")
+  disk=$(du -cb "$tmp"/isms/isms-audit.db* | tail -1 | cut -f1)
+  echo "isms:    $(py "round($t1-$t0,2)") s to the last commit (exit at $(py "round($t_exit-$t0,2)") s) = $is_rate records/s (CPU at least $is_cpu s = $(py "round($is_cpu*1e6/$count,2)") us a record); audit store $disk bytes ($(py "round($disk/$count,1)") bytes/record, $(py "round($disk/$raw,3)") x the raw size)"
+  # each thread's last reading, summed by name: the writer's helpers (a second thread for each
+  # large append, named after it) end within the run, and the CPU of one that ended between two
+  # readings is missing from its name's sum (the process's CPU above includes it)
+  is_threads=$(awk '{cpu[$1] = $3; name[$1] = $2} END {for (t in cpu) sum[name[t]] += cpu[t]; for (n in sum) printf "%s %.2f s = %.2f us a record, ", n, sum[n], sum[n] * 1e6 / '"$count"'}' "$tmp/isms/threads" | sed 's/, $//')
+  echo "         CPU of isms's threads (the syslog reader is the main thread, isms; syslog-writer with its helpers): $is_threads; the sender's $(sender_cpu "$tmp/isms/send.txt")"
+}
+
+# RUNS=N (default 1) runs rsyslog and isms in turn N times: this machine's speed changes from
+# minute to minute, so that both meet the same spells; the medians are printed after the runs.
+runs=${RUNS:-1}
+rs_rates=() is_rates=() ratios=()
+for run in $(seq "$runs"); do
+  [ "$runs" -gt 1 ] && echo "run $run of $runs"
+  run_rsyslog
+  run_isms
+  echo "ratio:   isms / rsyslog = $(py "round($is_rate/$rs_rate,2)")"
+  rs_rates+=("$rs_rate") is_rates+=("$is_rate") ratios+=("$(py "$is_rate/$rs_rate")")
 done
-wait "$srv" || true
-srv=
-t_exit=$(now)
-[ -z "$t1" ] && t1=$t_exit
-is_rate=$(py "round($count/($t1-$t0))")
-disk=$(du -cb "$tmp"/isms/isms-audit.db* | tail -1 | cut -f1)
-echo "isms:    $(py "round($t1-$t0,2)") s to the last commit (exit at $(py "round($t_exit-$t0,2)") s) = $is_rate records/s (CPU at least $is_cpu s = $(py "round($is_cpu*1e6/$count,2)") us a record); audit store $disk bytes ($(py "round($disk/$count,1)") bytes/record, $(py "round($disk/$raw,3)") x the raw size)"
-# each thread's last reading, summed by name: the writer's helpers (a second thread for each
-# large append, named after it) end within the run, and the CPU of one that ended between two
-# readings is missing from its name's sum (the process's CPU above includes it)
-is_threads=$(awk '{cpu[$1] = $3; name[$1] = $2} END {for (t in cpu) sum[name[t]] += cpu[t]; for (n in sum) printf "%s %.2f s = %.2f us a record, ", n, sum[n], sum[n] * 1e6 / '"$count"'}' "$tmp/isms/threads" | sed 's/, $//')
-echo "         CPU of isms's threads (the syslog reader is the main thread, isms; syslog-writer with its helpers): $is_threads; the sender's $(sender_cpu "$tmp/isms/send.txt")"
-echo "ratio:   isms / rsyslog = $(py "round($is_rate/$rs_rate,2)")"
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR] = $1} END {m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; print m}'; }
+if [ "$runs" -gt 1 ]; then
+  echo "medians of $runs runs: rsyslog $(median "${rs_rates[@]}") records/s, isms $(median "${is_rates[@]}") records/s, ratio $(py "round($(median "${ratios[@]}"),2)") (each run's: ${ratios[*]})"
+fi
 v0=$(now); "$isms" audit verify --contract bench --store "$store" | grep "^OK"; v1=$(now)
 echo "verify:  $(py "round($v1-$v0,2)") s = $(py "round($count/($v1-$v0))") records/s (whole command)"
 [ -x "$audit_bench" ] && echo "stages:  $("$audit_bench" prepare 200000)"
