@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,20 +29,32 @@ void CreateContract(AuditService& s, const std::string& name) {
   ASSERT_TRUE(s.ledger().CreateContract(c, Actor{"test"}).ok());
 }
 
+// Each test's own store (SQLite, in a folder of its own) and its audit service.
+class AuditServiceFiles : public ::testing::Test {
+ protected:
+  // The service, or null (the test has then failed).
+  std::unique_ptr<AuditService> Open(int chunk_bits = DefaultAuditChunkBits()) {
+    EXPECT_FALSE(tmp_.path.empty());
+    auto service =
+        AuditService::Open("sqlite:" + tmp_.path + "/isms.db", tmp_.path, clock_, chunk_bits);
+    EXPECT_TRUE(service.ok()) << service.status().ToString();
+    return service.ok() ? std::move(service).value() : nullptr;
+  }
+
+  const store::testing::TempDir tmp_;
+  SystemClock clock_;
+};
+
 // A listener prepares each record into one that held an earlier record (AuditPreparer::
 // PrepareInto): whatever the earlier one was — a DHCP lease, an outbound request, a login — the
 // result is the record Prepare makes afresh, with nothing of the earlier one left (no lease, no
 // address, no longer bytes).
-TEST(AuditPreparerTest, PreparingIntoAUsedRecordGivesWhatPrepareGives) {
-  const store::testing::TempDir tmp;
-  ASSERT_FALSE(tmp.path.empty());
-  const std::string& dir = tmp.path;
-  SystemClock clock;
+TEST_F(AuditServiceFiles, PreparingIntoAUsedRecordGivesWhatPrepareGives) {
   {
-    auto service = AuditService::Open("sqlite:" + dir + "/isms.db", dir, clock);
-    ASSERT_TRUE(service.ok()) << service.status().ToString();
-    CreateContract(**service, "c");
-    auto preparer = (*service)->Preparer("c");
+    std::unique_ptr<AuditService> service = Open();
+    ASSERT_NE(service, nullptr);
+    CreateContract(*service, "c");
+    auto preparer = service->Preparer("c");
     ASSERT_TRUE(preparer.ok()) << preparer.status().ToString();
 
     const std::vector<std::string> messages = {
@@ -54,7 +67,7 @@ TEST(AuditPreparerTest, PreparingIntoAUsedRecordGivesWhatPrepareGives) {
         "x",
     };
     SyslogOptions o;
-    o.received = clock.Now();
+    o.received = clock_.Now();
     auto fresh = [&](const std::string& m) {
       return (*preparer)->Prepare(ParseSyslogMessage(m, o)).value();
     };
@@ -102,15 +115,11 @@ TEST(AuditPreparerTest, PreparingIntoAUsedRecordGivesWhatPrepareGives) {
 // Canonical encoding version 2 replaced version 1; leaves are never re-encoded, so a log that
 // holds version 1 leaves (written before) and version 2 ones after them, in one chunk and in the
 // tail, verifies, and a search decodes both.
-TEST(AuditServiceTest, ALogOfVersion1AndVersion2LeavesVerifiesAndSearches) {
-  const store::testing::TempDir tmp;
-  ASSERT_FALSE(tmp.path.empty());
-  const std::string& dir = tmp.path;
-  SystemClock clock;
+TEST_F(AuditServiceFiles, ALogOfVersion1AndVersion2LeavesVerifiesAndSearches) {
   {
-    auto service = AuditService::Open("sqlite:" + dir + "/isms.db", dir, clock, /*chunk_bits=*/8);
-    ASSERT_TRUE(service.ok()) << service.status().ToString();
-    AuditService& s = **service;
+    std::unique_ptr<AuditService> service = Open(/*chunk_bits=*/8);
+    ASSERT_NE(service, nullptr);
+    AuditService& s = *service;
     CreateContract(s, "c");
     const std::int64_t id = s.ledger().FindContract("c").value().id;
     auto preparer = s.Preparer("c");
@@ -144,7 +153,7 @@ TEST(AuditServiceTest, ALogOfVersion1AndVersion2LeavesVerifiesAndSearches) {
       ASSERT_TRUE(log.Append(old).ok());
       ASSERT_TRUE(log.WriteCheckpoint(s.Signer().value(),
                                       AuditService::Origin("c", audit::LogKind::kAudit),
-                                      clock.Now())
+                                      clock_.Now())
                       .ok());  // as every append does
       ASSERT_TRUE(tx.Commit().ok());
     }
@@ -193,17 +202,13 @@ TEST(AuditServiceTest, ALogOfVersion1AndVersion2LeavesVerifiesAndSearches) {
 // Verify reads each record's indexed fields and compares them with the keys its entry is stored
 // under (a record filed under another host would be hidden from that host's search), and names a
 // DHCP record that does not decode, whose part in the lease index cannot be rebuilt.
-TEST(AuditServiceTest, VerifyNamesAnEntryFiledUnderAnotherHostAndADhcpRecordThatDoesNotDecode) {
-  const store::testing::TempDir tmp;
-  ASSERT_FALSE(tmp.path.empty());
-  const std::string& dir = tmp.path;
-  SystemClock clock;
+TEST_F(AuditServiceFiles, VerifyNamesAnEntryFiledUnderAnotherHostAndADhcpRecordThatDoesNotDecode) {
   {
-    auto service = AuditService::Open("sqlite:" + dir + "/isms.db", dir, clock);
-    ASSERT_TRUE(service.ok()) << service.status().ToString();
-    AuditService& s = **service;
+    std::unique_ptr<AuditService> service = Open();
+    ASSERT_NE(service, nullptr);
+    AuditService& s = *service;
     SyslogOptions o;
-    o.received = clock.Now();
+    o.received = clock_.Now();
     // Appends one prepared record to contract `name`'s log as given, with its checkpoint.
     auto append = [&](const std::string& name, const std::string& message,
                       const std::function<void(audit::LogEntry&)>& change) {
@@ -218,7 +223,7 @@ TEST(AuditServiceTest, VerifyNamesAnEntryFiledUnderAnotherHostAndADhcpRecordThat
       ASSERT_TRUE(log.Append(std::span<const audit::LogEntry>(&e, 1)).ok());
       ASSERT_TRUE(log.WriteCheckpoint(s.Signer().value(),
                                       AuditService::Origin(name, audit::LogKind::kAudit),
-                                      clock.Now())
+                                      clock_.Now())
                       .ok());
       ASSERT_TRUE(tx.Commit().ok());
     };

@@ -71,6 +71,21 @@ class LogStoreTest : public ::testing::Test {
     ASSERT_TRUE(conn_->Commit().ok());
   }
 
+  // Appends n events of one host ("event 0", ...) to a log without kinds (a ledger log), in one
+  // batch, and writes a checkpoint.
+  void AppendEvents(LogStore& ledger, int n) {
+    std::vector<LogEntry> es(static_cast<std::size_t>(n));
+    for (int i = 0; i < n; ++i) {
+      es[i].bytes = "event " + std::to_string(i);
+      es[i].time = At(i);
+      es[i].host = "h";
+    }
+    ASSERT_TRUE(conn_->Begin().ok());
+    ASSERT_TRUE(ledger.Append(es).ok());
+    ASSERT_TRUE(ledger.WriteCheckpoint(signer_, "test/ledger", At(0)).ok());
+    ASSERT_TRUE(conn_->Commit().ok());
+  }
+
   std::vector<std::string> Problems() {
     auto r = log_->Verify(signer_.Verifier());
     EXPECT_TRUE(r.ok()) << r.status().ToString();
@@ -679,16 +694,7 @@ TEST_F(LogStoreTest, VerifyChecksEachBlocksKindsAndAcceptsBlocksWrittenWithoutTh
 
 TEST_F(LogStoreTest, ALogWithoutKindsStoresNoneAndVerifyRefusesAnyStored) {
   LogStore ledger(*conn_, 7, LogKind::kLedger, 2);  // no EntryKinds
-  std::vector<LogEntry> es(5);
-  for (int i = 0; i < 5; ++i) {
-    es[i].bytes = "event " + std::to_string(i);
-    es[i].time = At(i);
-    es[i].host = "h";
-  }
-  ASSERT_TRUE(conn_->Begin().ok());
-  ASSERT_TRUE(ledger.Append(es).ok());
-  ASSERT_TRUE(ledger.WriteCheckpoint(signer_, "test/ledger", At(0)).ok());
-  ASSERT_TRUE(conn_->Commit().ok());
+  AppendEvents(ledger, 5);
   EXPECT_EQ(BlockKinds(*conn_), "0 h: NULL; ");
   auto clean = ledger.Verify(signer_.Verifier());
   ASSERT_TRUE(clean.ok());
@@ -793,16 +799,7 @@ TEST_F(LogStoreTest, FillKindsNamesABlockThatDoesNotDecodeAndStoresNothingOfItsC
 
 TEST_F(LogStoreTest, FillKindsLeavesTheBlocksOfALogWithoutKindsAsTheyAre) {
   LogStore ledger(*conn_, 7, LogKind::kLedger, 2);  // no EntryKinds
-  std::vector<LogEntry> es(5);
-  for (int i = 0; i < 5; ++i) {
-    es[i].bytes = "event " + std::to_string(i);
-    es[i].time = At(i);
-    es[i].host = "h";
-  }
-  ASSERT_TRUE(conn_->Begin().ok());
-  ASSERT_TRUE(ledger.Append(es).ok());
-  ASSERT_TRUE(ledger.WriteCheckpoint(signer_, "test/ledger", At(0)).ok());
-  ASSERT_TRUE(conn_->Commit().ok());
+  AppendEvents(ledger, 5);
   auto fill = ledger.FillKinds(0, 10);
   ASSERT_TRUE(fill.ok());
   EXPECT_EQ(fill->blocks, 0u);
