@@ -5,7 +5,8 @@
 # batch, and batches end at the audit log's chunk boundaries. TLS (RFC 5425) with a throwaway
 # CA, with and without client certificates; rsyslog's omfwd forwarding to `serve`, when rsyslogd
 # is installed; the HTTPS listener's certificate, health, HSTS and plain-HTTP rules; the limits
-# (connections, TLS handshake time) and the certificate reloaded on SIGHUP; the threads' names.
+# (connections, TLS handshake time) and the certificate reloaded on SIGHUP; the threads' names;
+# listeners of two contracts in one server.
 # Usage: serve_test.sh PATH_TO_ISMS
 set -uo pipefail
 isms=${1:?usage: serve_test.sh PATH_TO_ISMS}
@@ -119,6 +120,53 @@ check "SIGTERM: every tcp record committed" 500 "$(count sigterm-tcp-)"
 check "SIGTERM: every udp record committed" 20 "$(count sigterm-udp-)"
 check "SIGTERM: reports what it committed" 1 "$(grep -c '^stopped: received' "$dir/out")"
 check "the log verifies" OK "$("$isms" audit verify --contract c | head -1 | cut -c1-2)"
+
+# Listeners of two contracts in one server (ADDR=CONTRACT): each record goes to the contract of
+# the listener it came in on; a listener without one feeds --contract.
+count_in() {  # count_in CONTRACT TEXT: committed records of CONTRACT containing TEXT
+  "$isms" audit search --contract "$1" --count --text "$2" 2>&1
+}
+wait_in() {  # wait_in CONTRACT TEXT N
+  for _ in $(seq 100); do
+    [ "$(count_in "$1" "$2")" == "$3" ] && break
+    sleep 0.1
+  done
+  count_in "$1" "$2"
+}
+"$isms" contract create second --start 2026-01-01 >/dev/null
+: >"$dir/out"
+"$isms" serve --listen none --contract c --syslog-tcp 127.0.0.1:0 --syslog-tcp 127.0.0.1:0=second \
+  --syslog-udp 127.0.0.1:0=second --syslog-tcp 127.0.0.1:0=c >"$dir/out" 2>>"$dir/err" &
+server=$!
+for _ in $(seq 200); do
+  [ "$(grep -c '^listening' "$dir/out")" == 4 ] && break
+  sleep 0.05
+done
+check "two contracts: c's two listeners" 2 "$(grep -c '^listening: syslog tcp 127.0.0.1:[0-9]* for contract c$' "$dir/out")"
+check "two contracts: second's tcp listener" 1 "$(grep -c '^listening: syslog tcp 127.0.0.1:[0-9]* for contract second$' "$dir/out")"
+c_port=$(sed -nE 's/^listening: syslog tcp 127\.0\.0\.1:([0-9]+) for contract c$/\1/p' "$dir/out" | head -1)
+second_port=$(sed -nE 's/^listening: syslog tcp 127\.0\.0\.1:([0-9]+) for contract second$/\1/p' "$dir/out")
+second_udp=$(sed -nE 's/^listening: syslog udp 127\.0\.0\.1:([0-9]+) for contract second$/\1/p' "$dir/out")
+logger --server 127.0.0.1 --port "$c_port" --tcp --octet-count -t app "two-contracts to-c"
+logger --server 127.0.0.1 --port "$second_port" --tcp --octet-count -t app "two-contracts to-second"
+logger --server 127.0.0.1 --port "$second_udp" --udp -t app "two-contracts to-second"
+check "two contracts: c's listener feeds c" 1 "$(wait_in c 'two-contracts to-c' 1)"
+check "two contracts: second's listeners feed second" 2 "$(wait_in second 'two-contracts to-second' 2)"
+check "two contracts: c holds none of second's" 0 "$(count_in c 'two-contracts to-second')"
+check "two contracts: a writer each" 2 "$(cat /proc/$server/task/*/comm | grep -c '^syslog-writer$')"
+kill -TERM "$server"
+wait "$server"
+check "two contracts: SIGTERM: exit code" 0 $?
+server=
+check "two contracts: each reports what it committed" 2 \
+  "$(grep -cE '^stopped: received [0-9]+, committed [0-9]+, udp dropped 0 for contract (c|second)$' "$dir/out")"
+check "two contracts: second's log verifies" OK "$("$isms" audit verify --contract second | head -1 | cut -c1-2)"
+"$isms" serve --listen none --syslog-tcp 127.0.0.1:0= >/dev/null 2>"$dir/bad-spec"
+check "ADDR= without a contract: refused" 1 $?
+check "ADDR= without a contract: says how" 1 "$(grep -c 'ADDR=CONTRACT for a listener of that contract' "$dir/bad-spec")"
+"$isms" serve --listen none --contract c --syslog-tcp 127.0.0.1:0=nosuch >/dev/null 2>"$dir/bad-contract"
+check "a listener of an unknown contract: refused" 1 $?
+check "a listener of an unknown contract: names it" 1 "$(grep -c 'nosuch' "$dir/bad-contract")"
 
 # Starts `isms serve ARGS` with one listener for contract $contract (default c); sets server and
 # port.
@@ -417,6 +465,12 @@ check "plain http on loopback: served" '{"status":"ok"}' \
 check "https and syslog: the threads are named" "access-writer http isms syslog-io syslog-writer" \
   "$(cat /proc/$server/task/*/comm | sort -u | tr '\n' ' ' | sed 's/ $//')"
 stop
+start_https --insecure-http --syslog-tcp 127.0.0.1:0 --syslog-tcp 127.0.0.1:0=second --contract c
+check "https and two contracts' syslog: the metrics of each" 2 \
+  "$(curl -s "http://127.0.0.1:$https_port/metrics" |
+    grep -cE '^isms_syslog_records_total\{contract="(c|second)",state="received"\} [0-9]+$')"
+stop
+check "https and two contracts' syslog: each stops" 2 "$(grep -c '^stopped: received' "$dir/out")"
 cp "$dir/server.pem" "$dir/live.pem"
 cp "$dir/server.key" "$dir/live.key"
 start_https --tls-cert "$dir/live.pem" --tls-key "$dir/live.key"

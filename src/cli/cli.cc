@@ -530,14 +530,17 @@ int RunCli(const std::vector<std::string>& args, std::istream& in, std::ostream&
       ->check(CLI::Range(1, 1000000));
   sv_cmd->add_option("--syslog-tcp", sv.syslog_tcp,
                      "Listen for syslog over TCP (octet counting and LF framing) on HOST:PORT, "
-                     "[IPV6]:PORT or PORT (127.0.0.1)")
-      ->type_name("ADDR");
-  sv_cmd->add_option("--syslog-udp", sv.syslog_udp, "Listen for syslog over UDP on ADDR")
-      ->type_name("ADDR");
+                     "[IPV6]:PORT or PORT (127.0.0.1); ADDR=CONTRACT: records of that contract "
+                     "(else --contract's)")
+      ->type_name("ADDR[=CONTRACT]");
+  sv_cmd->add_option("--syslog-udp", sv.syslog_udp,
+                     "Listen for syslog over UDP on ADDR (=CONTRACT as for --syslog-tcp)")
+      ->type_name("ADDR[=CONTRACT]");
   sv_cmd->add_option("--syslog-tls", sv.syslog_tls,
                      "Listen for syslog over TLS (RFC 5425; TLS 1.2+, octet counting and LF "
-                     "framing) on ADDR; needs --tls-cert and --tls-key")
-      ->type_name("ADDR");
+                     "framing) on ADDR (=CONTRACT as for --syslog-tcp); needs --tls-cert and "
+                     "--tls-key")
+      ->type_name("ADDR[=CONTRACT]");
   sv_cmd->add_option("--tls-cert", sv.tls_cert,
                      "The certificate of HTTPS and syslog TLS (PEM; may hold the chain; default "
                      "for HTTPS: a self-signed one made in the data folder)")
@@ -551,8 +554,8 @@ int RunCli(const std::vector<std::string>& args, std::istream& in, std::ostream&
                      "Accept only senders in this CIDR range (repeatable; default: any)")
       ->type_name("CIDR");
   sv_cmd->add_option("--syslog-max-connections", sv.max_connections,
-                     "Syslog TCP and TLS connections open at once; more are closed on arrival "
-                     "(default 1000)")
+                     "Syslog TCP and TLS connections open at once, for each contract's "
+                     "listeners; more are closed on arrival (default 1000)")
       ->type_name("N")
       ->check(CLI::Range(1, 1000000));
   sv_cmd->add_option("--syslog-handshake-timeout", sv.handshake_timeout,
@@ -561,7 +564,8 @@ int RunCli(const std::vector<std::string>& args, std::istream& in, std::ostream&
       ->type_name("SECONDS")
       ->check(CLI::Range(0.001, 3600.0));
   sv_cmd->add_option("--contract", sv.contract,
-                     "The contract the syslog records belong to (default: the store's only one)");
+                     "The contract of the syslog listeners given without =CONTRACT (default: "
+                     "the store's only one)");
   sv_cmd->add_option("--key-dir", sv.key_dir,
                      "Folder of the audit signing key (default: $ISMS_KEY_DIR, else beside the "
                      "SQLite file)")

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <ostream>
 #include <thread>
+#include <tuple>
+#include <vector>
 
 #include "app/audit.h"
 #include "cli/commands.h"
@@ -30,6 +32,21 @@ std::string HostName() {
 std::string UrlOf(const std::string& listening) {
   size_t space = listening.find(' ');
   return listening.substr(0, space) + "://" + listening.substr(space + 1) + "/";
+}
+
+// A syslog listener's option value: ADDR, or ADDR=CONTRACT for a listener of that contract.
+struct ListenerSpec {
+  std::string address, contract;  // contract "": --contract's (or the store's only one)
+};
+Result<ListenerSpec> ParseListenerSpec(const std::string& flag, const std::string& text) {
+  const size_t eq = text.rfind('=');
+  if (eq == std::string::npos) return ListenerSpec{text, ""};
+  if (eq == 0 || eq + 1 == text.size()) {
+    return Status::InvalidArgument(flag + " '" + text +
+                                   "': write ADDR, or ADDR=CONTRACT for a listener of that "
+                                   "contract (e.g. 0.0.0.0:601=acme)");
+  }
+  return ListenerSpec{text.substr(0, eq), text.substr(eq + 1)};
 }
 
 }  // namespace
@@ -71,16 +88,12 @@ void Serve(Context& ctx, const ServeOptions& o) {
   mallopt(M_TRIM_THRESHOLD, 512 << 20);
 #endif
 
-  // Syslog listeners.
-  std::unique_ptr<net::SyslogServer> syslog_server;
+  // Syslog listeners: one server (queue, writer, listeners) for each contract they feed.
+  std::vector<std::unique_ptr<net::SyslogServer>> syslog_servers;
   net::SyslogServerOptions so;
   if (syslog) {
     so.store_url = *url;
     so.key_dir = o.key_dir;
-    so.contract = o.contract;
-    so.tcp = o.syslog_tcp;
-    so.udp = o.syslog_udp;
-    so.tls = o.syslog_tls;
     so.tls_cert = o.tls_cert;
     so.tls_key = o.tls_key;
     so.client_ca = o.client_ca;
@@ -92,10 +105,41 @@ void Serve(Context& ctx, const ServeOptions& o) {
       if (!c.ok()) return ctx.Fail(c.status().WithContext("--syslog-allow"));
       so.allow.push_back(*c);
     }
-    Result<std::unique_ptr<net::SyslogServer>> server =
-        net::SyslogServer::Create(so, ctx.clock, ctx.err);
-    if (!server.ok()) return ctx.Fail(server.status().WithContext("isms serve did not start"));
-    syslog_server = std::move(*server);
+    // The listeners of each contract named (or of --contract), in the order first given.
+    std::vector<net::SyslogServerOptions> groups;
+    auto group_of = [&](const std::string& contract) -> net::SyslogServerOptions& {
+      const std::string name = contract.empty() ? o.contract : contract;
+      for (net::SyslogServerOptions& g : groups) {
+        if (g.contract == name) return g;
+      }
+      groups.push_back(so);
+      groups.back().contract = name;
+      return groups.back();
+    };
+    for (const auto& [flag, list, member] :
+         {std::tuple{"--syslog-tcp", &o.syslog_tcp, &net::SyslogServerOptions::tcp},
+          std::tuple{"--syslog-tls", &o.syslog_tls, &net::SyslogServerOptions::tls},
+          std::tuple{"--syslog-udp", &o.syslog_udp, &net::SyslogServerOptions::udp}}) {
+      for (const std::string& text : *list) {
+        Result<ListenerSpec> spec = ParseListenerSpec(flag, text);
+        if (!spec.ok()) return ctx.Fail(spec.status());
+        (group_of(spec->contract).*member).push_back(spec->address);
+      }
+    }
+    for (const net::SyslogServerOptions& g : groups) {
+      Result<std::unique_ptr<net::SyslogServer>> server =
+          net::SyslogServer::Create(g, ctx.clock, ctx.err);
+      if (!server.ok()) return ctx.Fail(server.status().WithContext("isms serve did not start"));
+      for (const auto& other : syslog_servers) {
+        if (other->contract() == (*server)->contract()) {
+          return ctx.Fail(Status::InvalidArgument(
+              "isms serve did not start: listeners given apart feed the same contract " +
+              other->contract() + "; name it the same way on each (--contract " +
+              other->contract() + ", or ADDR=" + other->contract() + " on every listener)"));
+        }
+      }
+      syslog_servers.push_back(std::move(*server));
+    }
   }
 
   // HTTPS.
@@ -138,26 +182,26 @@ void Serve(Context& ctx, const ServeOptions& o) {
     if (!w.ok()) return ctx.Fail(w.status().WithContext("isms serve did not start"));
     web = std::move(*w);
     net::AddAllRoutes(*web);
-    if (syslog_server) {
-      net::SyslogServer* s = syslog_server.get();
+    for (const auto& server : syslog_servers) {
+      net::SyslogServer* s = server.get();
       web->AddMetricsSource([s] {
         net::SyslogServerStats st = s->stats();
+        const std::string c = "contract=\"" + s->contract() + "\",";
         return "# HELP isms_syslog_records_total Syslog records received and committed.\n"
                "# TYPE isms_syslog_records_total counter\n"
-               "isms_syslog_records_total{state=\"received\"} " +
-               std::to_string(st.received) + "\nisms_syslog_records_total{state=\"committed\"} " +
-               std::to_string(st.committed) +
-               "\nisms_syslog_records_total{state=\"udp_dropped\"} " +
+               "isms_syslog_records_total{" + c + "state=\"received\"} " +
+               std::to_string(st.received) + "\nisms_syslog_records_total{" + c +
+               "state=\"committed\"} " + std::to_string(st.committed) +
+               "\nisms_syslog_records_total{" + c + "state=\"udp_dropped\"} " +
                std::to_string(st.udp_dropped) + "\n" +
                "# HELP isms_syslog_connections_refused_total Syslog connections and datagrams "
                "refused, by reason.\n"
                "# TYPE isms_syslog_connections_refused_total counter\n"
-               "isms_syslog_connections_refused_total{reason=\"sender_not_allowed\"} " +
-               std::to_string(st.refused_senders) +
-               "\nisms_syslog_connections_refused_total{reason=\"over_limit\"} " +
-               std::to_string(st.refused_over_limit) +
-               "\nisms_syslog_connections_refused_total{reason=\"handshake_timeout\"} " +
-               std::to_string(st.handshake_timeouts) + "\n";
+               "isms_syslog_connections_refused_total{" + c + "reason=\"sender_not_allowed\"} " +
+               std::to_string(st.refused_senders) + "\nisms_syslog_connections_refused_total{" +
+               c + "reason=\"over_limit\"} " + std::to_string(st.refused_over_limit) +
+               "\nisms_syslog_connections_refused_total{" + c +
+               "reason=\"handshake_timeout\"} " + std::to_string(st.handshake_timeouts) + "\n";
       });
     }
     net::WebApp* app = web.get();
@@ -173,47 +217,57 @@ void Serve(Context& ctx, const ServeOptions& o) {
     }
     ctx.out << fingerprint_line;
   }
-  if (syslog_server) {
-    for (const std::string& l : syslog_server->listening()) {
-      ctx.out << "listening: syslog " << l << " for contract " << syslog_server->contract() << "\n";
+  for (const auto& server : syslog_servers) {
+    for (const std::string& l : server->listening()) {
+      ctx.out << "listening: syslog " << l << " for contract " << server->contract() << "\n";
     }
-    if (!so.allow.empty()) {
-      ctx.out << "accepting senders in:";
-      for (const net::Cidr& c : so.allow) ctx.out << " " << c.ToString();
-      ctx.out << "\n";
-    }
+  }
+  if (!so.allow.empty()) {
+    ctx.out << "accepting senders in:";
+    for (const net::Cidr& c : so.allow) ctx.out << " " << c.ToString();
+    ctx.out << "\n";
   }
   ctx.out.flush();
 
-  // Both run until SIGTERM or SIGINT (each listens for it); when one stops, so does the other.
-  Status syslog_status, http_status;
-  std::thread syslog_thread;
-  if (syslog_server && http_server) {
-    syslog_thread = std::thread([&] {
-      syslog_status = syslog_server->Run();
-      http_server->Stop();
+  // Every server runs until SIGTERM or SIGINT (each listens for it); when one stops, so do the
+  // others. The syslog servers run on threads of their own but the last, which runs on this one
+  // when HTTPS is not served.
+  std::vector<Status> syslog_status(syslog_servers.size());
+  Status http_status;
+  const auto stop_all = [&] {
+    for (const auto& server : syslog_servers) server->Stop();
+    if (http_server) http_server->Stop();
+  };
+  std::vector<std::thread> threads;
+  const size_t on_threads = http_server ? syslog_servers.size() : syslog_servers.size() - 1;
+  for (size_t i = 0; i < on_threads; ++i) {
+    threads.emplace_back([&, i] {
+      syslog_status[i] = syslog_servers[i]->Run();
+      stop_all();
     });
-    http_status = http_server->Run();
-    syslog_server->Stop();
-    syslog_thread.join();
-  } else if (syslog_server) {
-    syslog_status = syslog_server->Run();
-  } else {
-    http_status = http_server->Run();
   }
+  if (http_server) {
+    http_status = http_server->Run();
+  } else {
+    syslog_status.back() = syslog_servers.back()->Run();
+  }
+  stop_all();
+  for (std::thread& t : threads) t.join();
   Status audit_status = web ? web->FlushAudit() : Status::Ok();
   if (http_server) {
     net::HttpServerStats hs = http_server->stats();
     ctx.out << "stopped: https answered " << hs.requests << " requests on " << hs.connections
             << " connections\n";
   }
-  if (syslog_server) {
-    net::SyslogServerStats s = syslog_server->stats();
+  for (const auto& server : syslog_servers) {
+    net::SyslogServerStats s = server->stats();
     ctx.out << "stopped: received " << s.received << ", committed " << s.committed
-            << ", udp dropped " << s.udp_dropped << "\n";
+            << ", udp dropped " << s.udp_dropped << " for contract " << server->contract() << "\n";
   }
   ctx.out.flush();
-  if (!syslog_status.ok()) return ctx.Fail(syslog_status);
+  for (const Status& st : syslog_status) {
+    if (!st.ok()) return ctx.Fail(st);
+  }
   if (!http_status.ok()) return ctx.Fail(http_status);
   if (!audit_status.ok()) ctx.Fail(audit_status);
 }

@@ -646,8 +646,8 @@ void SyslogServer::Impl::WriterLoop() {
       }
       continue;
     }
-    Log("cannot commit " + std::to_string(records.size()) +
-        " records (will retry): " + r.status().ToString());
+    Log("cannot commit " + std::to_string(records.size()) + " records of contract " + contract +
+        " (will retry): " + r.status().ToString());
     if (queue.closed()) {
       failed.fetch_add(records.size() + queue.size(), std::memory_order_relaxed);
       return;
@@ -744,10 +744,10 @@ Status SyslogServer::Run() {
         " commits, udp dropped " + std::to_string(s.udp_dropped) + ", refused senders " +
         std::to_string(s.refused_senders) + ", connections refused over the limit " +
         std::to_string(s.refused_over_limit) + ", tls handshakes timed out " +
-        std::to_string(s.handshake_timeouts));
+        std::to_string(s.handshake_timeouts) + " for contract " + m.contract);
   if (s.failed > 0) {
-    return Status::Unavailable(std::to_string(s.failed) +
-                               " received records could not be committed");
+    return Status::Unavailable(std::to_string(s.failed) + " received records of contract " +
+                               m.contract + " could not be committed");
   }
   return Status::Ok();
 }
