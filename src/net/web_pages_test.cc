@@ -544,6 +544,39 @@ TEST_P(WebPagesTest, AuditRecordsAreSearchedTheCheckpointDownloadedAndTheLogVeri
   EXPECT_TRUE(Has(bad.body, "neither a date")) << bad.body;
 }
 
+// A log begun by an older version (blocks without their records' kinds): the verification's
+// summary says how many blocks `isms audit upgrade` would complete.
+TEST_P(WebPagesTest, VerifyingAnOlderLogSaysWhatAuditUpgradeWouldComplete) {
+  auto audit = app::AuditService::Open(store_.url, store_.dir + "/keys", clock_, /*chunk_bits=*/8);
+  ASSERT_TRUE(audit.ok());
+  app::AuditIngestRequest in;
+  in.contract = "acme";
+  in.format = "syslog";
+  in.source = "test";
+  for (int i = 0; i < 300; ++i) {  // chunk 0 (256 records) of two hosts, and a tail
+    in.data += "<86>1 2026-03-02T09:00:00Z host-" + std::to_string(i % 2) +
+               " sshd 812 - - Accepted publickey for alice from 10.0.0.9 port " +
+               std::to_string(50000 + i) + " ssh2\n";
+  }
+  ASSERT_TRUE((*audit)->Ingest(in).ok());
+  {
+    auto c = store::Connection::Open(app::AuditStoreUrl(store_.url));
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    ASSERT_TRUE((*c)->Execute("UPDATE audit_blocks SET kinds = NULL WHERE log_kind = 0").ok());
+  }
+  Browser b = LogIn("officer");
+  ASSERT_EQ(Submit(b, "/c/acme/audit/verify", {}).status, 303);
+  Reply page = Get("/c/acme/audit", &b);
+  EXPECT_TRUE(Has(page.body, "Audit log: verified")) << page.body;
+  EXPECT_TRUE(Has(page.body, "2 blocks were written before blocks kept their records&apos; kinds"))
+      << page.body;
+  ASSERT_TRUE((*audit)->Upgrade("acme").ok());
+  ASSERT_EQ(Submit(b, "/c/acme/audit/verify", {}).status, 303);
+  page = Get("/c/acme/audit", &b);
+  EXPECT_TRUE(Has(page.body, "Audit log: verified"));
+  EXPECT_FALSE(Has(page.body, "blocks were written before")) << page.body;
+}
+
 TEST_P(WebPagesTest, OnlyTheAdminManagesUsersAndEveryChangeIsRecorded) {
   Browser officer = LogIn("officer");
   EXPECT_EQ(Get("/admin/users", &officer).status, 403);
