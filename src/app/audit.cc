@@ -47,7 +47,10 @@ std::vector<store::Migration> AuditFileMigrations() {
           {3, "audit logs: the state row counts the checkpoints",
            audit::LogStore::CheckpointCountSql(), audit::LogStore::CheckpointCountSql()},
           {4, "audit logs: blocks keep their records' kinds (categories)",
-           audit::LogStore::BlockKindsSql(), audit::LogStore::BlockKindsSql()}};
+           audit::LogStore::BlockKindsSql(), audit::LogStore::BlockKindsSql()},
+          {5, "audit logs: an index of the blocks without kinds",
+           audit::LogStore::BlocksWithoutKindsIndexSql(),
+           audit::LogStore::BlocksWithoutKindsIndexSql()}};
 }
 
 Result<std::string> ReadSmallFile(const std::string& path) {
@@ -765,8 +768,8 @@ Result<AuditEraseResult> AuditService::Erase(const AuditEraseRequest& r, const A
       // every record is, as verify reads them (on every core).
       LeaseFacts facts(preparer->settings());
       audit::VerifyReport rep;
-      ISMS_ASSIGN_OR_RETURN(const bool kinds_kept, log.BlocksKeepKinds());
-      if (kinds_kept) {
+      ISMS_ASSIGN_OR_RETURN(const std::uint64_t without_kinds, log.BlocksWithoutKinds());
+      if (without_kinds == 0) {
         ISMS_ASSIGN_OR_RETURN(rep.checkpoint_sizes, log.CheckpointSizes());
         ISMS_ASSIGN_OR_RETURN(rep.purged, log.PurgedChunks());
         audit::LogQuery of_dhcp;

@@ -402,6 +402,10 @@ const std::vector<store::Migration>& Migrations() {
       // As 4: on SQLite this is the audit file's migration 4 (app/audit.cc).
       {17, "audit logs: blocks keep their records' kinds (categories)",
        "UPDATE audit_store SET location = location", audit::LogStore::BlockKindsSql()},
+      // As 4: on SQLite this is the audit file's migration 5 (app/audit.cc).
+      {18, "audit logs: an index of the blocks without kinds",
+       "UPDATE audit_store SET location = location",
+       audit::LogStore::BlocksWithoutKindsIndexSql()},
   };
   return kMigrations;
 }

@@ -189,6 +189,13 @@ void OnTwoThreads(const First& first, const Second& second) {
   other.get();
 }
 
+// What an entry adds to its block's kinds: its kinds when it keeps its content and the log has
+// EntryKinds, else nothing (a block's kinds are those of its live entries).
+template <typename Entry>
+std::uint64_t LiveKinds(EntryKinds fn, const Entry& e) {
+  return fn != nullptr && !e.erased ? fn(e.bytes) : 0;
+}
+
 // A block's kinds as a parameter: `kinds` when the log has EntryKinds, else NULL (not known).
 void BindKinds(store::Statement& st, int index, EntryKinds fn, std::uint64_t kinds) {
   if (fn != nullptr) {
@@ -478,7 +485,7 @@ struct LogStore::ChunkJob {
           erased_times.push_back(FromMs(e.time));
           continue;
         }
-        if (kinds != nullptr) block_kinds |= kinds(e.bytes);
+        block_kinds |= LiveKinds(kinds, e);
         if (visit) (*visit)(e.leaf, e.bytes);
       }
       if (bad.empty() && b.kinds && kinds == nullptr) {
@@ -579,6 +586,11 @@ std::string LogStore::CheckpointCountSql() {
 
 std::string LogStore::BlockKindsSql() {
   return "ALTER TABLE audit_blocks ADD COLUMN kinds BIGINT;\n";
+}
+
+std::string LogStore::BlocksWithoutKindsIndexSql() {
+  return "CREATE INDEX IF NOT EXISTS audit_blocks_without_kinds ON audit_blocks (contract_id, "
+         "log_kind, chunk_no) WHERE kinds IS NULL;\n";
 }
 
 LogStore::LogStore(store::Connection& conn, std::int64_t contract_id, LogKind kind, int chunk_bits,
@@ -884,7 +896,7 @@ Status LogStore::WriteChunk(std::uint64_t chunk_no, std::span<const EntryView> e
         EncodeEntry(raw, *e);
         b.lo = std::min(b.lo, e->time);
         b.hi = std::max(b.hi, e->time);
-        if (kinds_ != nullptr && !e->erased) b.kinds |= kinds_(e->bytes);
+        b.kinds |= LiveKinds(kinds_, *e);
       }
       PostingKeys(host, list, keys.users, keys.ips);
       b.data = Compress(raw, kBlockLevel);
@@ -1233,18 +1245,6 @@ Status LogStore::LoadChunks(std::vector<Chunk>& out) {
   return Status::Ok();
 }
 
-Result<bool> LogStore::BlocksKeepKinds() {
-  bool any_unknown = false;
-  ISMS_RETURN_IF_ERROR(
-      EachRow("SELECT 1 FROM audit_blocks WHERE contract_id = $1 AND log_kind = "
-              "$2 AND kinds IS NULL LIMIT 1",
-              [&](const store::Statement&) -> Status {
-                any_unknown = true;
-                return Status::Ok();
-              }));
-  return !any_unknown;
-}
-
 Result<std::uint64_t> LogStore::BlocksWithoutKinds() {
   std::uint64_t n = 0;
   ISMS_RETURN_IF_ERROR(
@@ -1290,9 +1290,7 @@ Result<LogStore::KindsFill> LogStore::FillKinds(std::uint64_t from, std::size_t 
           entries.clear();
           ISMS_RETURN_IF_ERROR(DecodeViews(*raw, entries, /*hash=*/false).WithContext(where));
           std::uint64_t kinds = 0;
-          for (const EntryView& e : entries) {
-            if (!e.erased) kinds |= kinds_(e.bytes);
-          }
+          for (const EntryView& e : entries) kinds |= LiveKinds(kinds_, e);
           found.emplace_back(std::move(host), kinds);
           return Status::Ok();
         },
@@ -2166,7 +2164,7 @@ Result<std::vector<StoredEntry>> LogStore::Erase(std::span<const std::uint64_t> 
         std::uint64_t kinds = 0;  // of the entries that keep their content
         for (const StoredEntry& e : entries) {
           EncodeEntry(raw, e);
-          if (kinds_ != nullptr && !e.erased) kinds |= kinds_(e.bytes);
+          kinds |= LiveKinds(kinds_, e);
         }
         write->BindInt(1, contract_id_);
         write->BindInt(2, log_);

@@ -177,6 +177,9 @@ class LogStore {
   static std::string CheckpointCountSql();
   // The fourth: blocks store their entries' kinds (NULL, "not known", for the blocks before).
   static std::string BlockKindsSql();
+  // The fifth: an index of the blocks without kinds (only those), so that finding whether a log
+  // has any, and which, does not read every block (the blocks' rows hold their data).
+  static std::string BlocksWithoutKindsIndexSql();
 
   // `chunk_bits` applies when the log is created by its first Append; an existing log keeps the
   // value it was created with. `kinds`: see EntryKinds; without it blocks store no kinds (NULL),
@@ -214,10 +217,6 @@ class LogStore {
   // false to stop.
   Status Scan(const LogQuery& q, const std::function<Result<bool>(StoredEntry&&)>& fn);
 
-  // Whether every block of the log stores its kinds (none was written before blocks kept them,
-  // or by a LogStore without EntryKinds): then a scan for some kinds reads only their blocks.
-  Result<bool> BlocksKeepKinds();
-
   // Stores the kinds of the blocks that have none (NULL: written before blocks kept them),
   // computed from their live records as an append would, chunk by chunk from chunk `from` on,
   // for at most `max_chunks` chunks holding such blocks. Returns what it filled and where to go
@@ -229,7 +228,8 @@ class LogStore {
     std::optional<std::uint64_t> next;  // the chunk to go on from; none when none is left
   };
   Result<KindsFill> FillKinds(std::uint64_t from, std::size_t max_chunks);
-  // The blocks that store no kinds (for a log without EntryKinds, every block).
+  // The blocks that store no kinds (for a log without EntryKinds, every block). When there are
+  // none, a scan for some kinds reads only their blocks.
   Result<std::uint64_t> BlocksWithoutKinds();
 
   // The sizes of the stored checkpoints, in order, and the leaves of each purged chunk, in
