@@ -167,6 +167,16 @@ check "ADDR= without a contract: says how" 1 "$(grep -c 'ADDR=CONTRACT for a lis
 "$isms" serve --listen none --contract c --syslog-tcp 127.0.0.1:0=nosuch >/dev/null 2>"$dir/bad-contract"
 check "a listener of an unknown contract: refused" 1 $?
 check "a listener of an unknown contract: names it" 1 "$(grep -c 'nosuch' "$dir/bad-contract")"
+# A store of one contract and no --contract: a listener without =CONTRACT feeds it, and one that
+# names it is refused, as it would give the contract a second writer.
+mkdir -p "$dir/one"
+"$isms" init --store "sqlite:$dir/one/isms.db" >/dev/null 2>&1
+"$isms" contract create solo --start 2026-01-01 --store "sqlite:$dir/one/isms.db" >/dev/null
+"$isms" serve --listen none --store "sqlite:$dir/one/isms.db" --syslog-tcp 127.0.0.1:0 \
+  --syslog-tcp 127.0.0.1:0=solo >/dev/null 2>"$dir/twice"
+check "one contract named two ways: refused" 1 $?
+check "one contract named two ways: says how to name it" 1 \
+  "$(grep -c 'feed the same contract solo; name it the same way on each' "$dir/twice")"
 
 # Starts `isms serve ARGS` with one listener for contract $contract (default c); sets server and
 # port.
