@@ -1,6 +1,7 @@
 #include "net/http_server.h"
 
 #include <gtest/gtest.h>
+#include <openssl/ssl.h>
 #include <sys/stat.h>
 
 #include <atomic>
