@@ -5,8 +5,8 @@
 # batch, and batches end at the audit log's chunk boundaries. TLS (RFC 5425) with a throwaway
 # CA, with and without client certificates; rsyslog's omfwd forwarding to `serve`, when rsyslogd
 # is installed; the HTTPS listener's certificate, health, HSTS and plain-HTTP rules; the limits
-# (connections, TLS handshake time) and the certificate reloaded on SIGHUP; the threads' names;
-# listeners of two contracts in one server.
+# (connections, TLS handshake time, idle connections) and the certificate reloaded on SIGHUP; the
+# threads' names; listeners of two contracts in one server.
 # Usage: serve_test.sh PATH_TO_ISMS
 set -uo pipefail
 isms=${1:?usage: serve_test.sh PATH_TO_ISMS}
@@ -304,6 +304,56 @@ stop
 check "the handshake timeout is logged" 1 \
   "$(grep -c 'tls handshake with 127.0.0.1 failed: not completed within 500 ms' "$dir/err")"
 
+# --syslog-idle-timeout (docs/serve.md): a stream connection that sends nothing for that long is
+# closed, its last unterminated frame kept; one that keeps sending stays open; off by default.
+start_one --syslog-tcp 127.0.0.1:0 --syslog-idle-timeout 0.5
+exec 4<>"/dev/tcp/127.0.0.1/$port"
+t0=$(date +%s%N)
+printf '<13>Nov 29 00:00:00 host1 app: idle-kept 1\n<13>Nov 29 00:00:00 host1 app: idle-kept 2' >&4
+closed=$(timeout 5 cat <&4 >/dev/null && echo closed)
+waited=$((($(date +%s%N) - t0) / 1000000))
+exec 4<&-
+check "an idle TCP connection is closed at --syslog-idle-timeout" closed "$closed"
+check "  not before it (waited ${waited} ms)" yes "$([ "$waited" -ge 450 ] && echo yes)"
+check "  and not long after it" yes "$([ "$waited" -lt 3000 ] && echo yes)"
+check "  what it sent is kept, its unterminated last frame too" 2 "$(wait_count idle-kept 2)"
+exec 4<>"/dev/tcp/127.0.0.1/$port"
+for i in 1 2 3 4 5 6 7 8; do
+  printf '<13>Nov 29 00:00:00 host1 app: idle-busy %d\n' "$i" >&4 2>/dev/null
+  sleep 0.2
+done
+exec 4>&-
+check "a connection that sends more often than the timeout stays open (1.6 s)" 8 \
+  "$(wait_count idle-busy 8)"
+stop
+check "the idle close is logged" 1 \
+  "$(grep -c 'closed tcp connection from 127.0.0.1: nothing received for 500 ms (--syslog-idle-timeout; 1 closed so far)' "$dir/err")"
+check "  and counted at the end" 1 "$(grep -c 'idle connections closed 1 for contract c' "$dir/err")"
+start_one --syslog-tls 127.0.0.1:0 --tls-cert "$dir/server.pem" --tls-key "$dir/server.key" \
+  --syslog-idle-timeout 0.5
+t0=$(date +%s%N)
+timeout 6 openssl s_client -quiet -connect "127.0.0.1:$port" < <(frames idle-tls 1; sleep 5) \
+  >/dev/null 2>&1
+waited=$((($(date +%s%N) - t0) / 1000000))
+check "an idle TLS connection is closed too (after ${waited} ms)" yes \
+  "$([ "$waited" -ge 450 ] && [ "$waited" -lt 3000 ] && echo yes)"
+check "  what it sent is kept" 1 "$(wait_count idle-tls 1)"
+stop
+check "  and logged" 1 "$(grep -c 'closed tls connection from 127.0.0.1: nothing received for 500 ms' "$dir/err")"
+start_one --syslog-tcp 127.0.0.1:0
+exec 4<>"/dev/tcp/127.0.0.1/$port"
+printf '<13>Nov 29 00:00:00 host1 app: idle-default 1\n' >&4
+sleep 1.2
+printf '<13>Nov 29 00:00:00 host1 app: idle-default 2\n' >&4
+exec 4>&-
+check "no idle timeout by default: a connection quiet for 1.2 s is served" 2 \
+  "$(wait_count idle-default 2)"
+stop
+"$isms" serve --listen none --contract c --syslog-tcp 127.0.0.1:0 --syslog-idle-timeout -1 \
+  >/dev/null 2>"$dir/idle-bad"
+check "a negative --syslog-idle-timeout is refused" yes "$([ $? -ne 0 ] && echo yes)"
+check "  naming the option" 1 "$(grep -c -- '--syslog-idle-timeout' "$dir/idle-bad")"
+
 # SIGHUP (docs/serve.md): new TLS connections get the certificate now in the files, a connection
 # already open goes on, and files that cannot be used leave the certificate in use.
 cert renewed 127.0.0.1
@@ -476,9 +526,11 @@ check "https and syslog: the threads are named" "access-writer http isms syslog-
   "$(cat /proc/$server/task/*/comm | sort -u | tr '\n' ' ' | sed 's/ $//')"
 stop
 start_https --insecure-http --syslog-tcp 127.0.0.1:0 --syslog-tcp 127.0.0.1:0=second --contract c
+curl -s "http://127.0.0.1:$https_port/metrics" >"$dir/metrics"
 check "https and two contracts' syslog: the metrics of each" 2 \
-  "$(curl -s "http://127.0.0.1:$https_port/metrics" |
-    grep -cE '^isms_syslog_records_total\{contract="(c|second)",state="received"\} [0-9]+$')"
+  "$(grep -cE '^isms_syslog_records_total\{contract="(c|second)",state="received"\} [0-9]+$' "$dir/metrics")"
+check "  with the connections closed when idle" 2 \
+  "$(grep -cE '^isms_syslog_connections_closed_total\{contract="(c|second)",reason="idle"\} 0$' "$dir/metrics")"
 stop
 check "https and two contracts' syslog: each stops" 2 "$(grep -c '^stopped: received' "$dir/out")"
 cp "$dir/server.pem" "$dir/live.pem"

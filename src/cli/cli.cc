@@ -563,6 +563,13 @@ int RunCli(const std::vector<std::string>& args, std::istream& in, std::ostream&
                      "seconds after it was accepted (default 10)")
       ->type_name("SECONDS")
       ->check(CLI::Range(0.001, 3600.0));
+  sv_cmd
+      ->add_option("--syslog-idle-timeout", sv.idle_timeout,
+                   "Close a syslog TCP or TLS connection that has sent nothing for this many "
+                   "seconds; what it sent is kept (default 0: never, as senders such as "
+                   "rsyslog keep a quiet connection open)")
+      ->type_name("SECONDS")
+      ->check(CLI::Range(0.0, 31536000.0));
   sv_cmd->add_option("--contract", sv.contract,
                      "The contract of the syslog listeners given without =CONTRACT (default: "
                      "the store's only one)");

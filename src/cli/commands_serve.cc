@@ -1,9 +1,13 @@
 #include <malloc.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
+#include <initializer_list>
 #include <ostream>
+#include <string>
 #include <thread>
 #include <tuple>
 #include <vector>
@@ -100,6 +104,9 @@ void Serve(Context& ctx, const ServeOptions& o) {
     so.max_connections = o.max_connections;
     so.handshake_timeout = std::chrono::milliseconds(
         static_cast<std::int64_t>(o.handshake_timeout * 1000 + 0.5));
+    // A positive timeout is at least 1 ms (0 is "never")
+    so.idle_timeout = std::chrono::milliseconds(
+        o.idle_timeout > 0 ? std::max<std::int64_t>(1, std::llround(o.idle_timeout * 1000)) : 0);
     for (const std::string& text : o.allow) {
       Result<net::Cidr> c = net::Cidr::Parse(text);
       if (!c.ok()) return ctx.Fail(c.status().WithContext("--syslog-allow"));
@@ -185,23 +192,30 @@ void Serve(Context& ctx, const ServeOptions& o) {
     for (const auto& server : syslog_servers) {
       net::SyslogServer* s = server.get();
       web->AddMetricsSource([s] {
-        net::SyslogServerStats st = s->stats();
-        const std::string c = "contract=\"" + s->contract() + "\",";
-        return "# HELP isms_syslog_records_total Syslog records received and committed.\n"
-               "# TYPE isms_syslog_records_total counter\n"
-               "isms_syslog_records_total{" + c + "state=\"received\"} " +
-               std::to_string(st.received) + "\nisms_syslog_records_total{" + c +
-               "state=\"committed\"} " + std::to_string(st.committed) +
-               "\nisms_syslog_records_total{" + c + "state=\"udp_dropped\"} " +
-               std::to_string(st.udp_dropped) + "\n" +
-               "# HELP isms_syslog_connections_refused_total Syslog connections and datagrams "
-               "refused, by reason.\n"
-               "# TYPE isms_syslog_connections_refused_total counter\n"
-               "isms_syslog_connections_refused_total{" + c + "reason=\"sender_not_allowed\"} " +
-               std::to_string(st.refused_senders) + "\nisms_syslog_connections_refused_total{" +
-               c + "reason=\"over_limit\"} " + std::to_string(st.refused_over_limit) +
-               "\nisms_syslog_connections_refused_total{" + c +
-               "reason=\"handshake_timeout\"} " + std::to_string(st.handshake_timeouts) + "\n";
+        const net::SyslogServerStats st = s->stats();
+        std::string out;
+        // One counter family: its HELP and TYPE lines, then a series a label value.
+        auto family = [&](const char* name, const char* help, const char* label,
+                          std::initializer_list<std::pair<const char*, std::uint64_t>> series) {
+          out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " counter\n";
+          for (const auto& [value, n] : series) {
+            out += std::string(name) + "{contract=\"" + s->contract() + "\"," + label + "=\"" +
+                   value + "\"} " + std::to_string(n) + "\n";
+          }
+        };
+        family("isms_syslog_records_total", "Syslog records received and committed.", "state",
+               {{"received", st.received},
+                {"committed", st.committed},
+                {"udp_dropped", st.udp_dropped}});
+        family("isms_syslog_connections_refused_total",
+               "Syslog connections and datagrams refused, by reason.", "reason",
+               {{"sender_not_allowed", st.refused_senders},
+                {"over_limit", st.refused_over_limit},
+                {"handshake_timeout", st.handshake_timeouts}});
+        family("isms_syslog_connections_closed_total",
+               "Syslog connections the server closed, by reason.", "reason",
+               {{"idle", st.idle_closed}});
+        return out;
       });
     }
     net::WebApp* app = web.get();

@@ -224,11 +224,11 @@ struct SyslogServer::Impl {
   std::set<std::shared_ptr<SessionBase>> sessions;
   std::vector<std::string> listening;
   bool stopping = false;
-  LogThrottle drop_log, limit_log;  // the listeners' thread's
+  LogThrottle drop_log, limit_log, idle_log;  // the listeners' thread's
   AuditRecord parsed;  // Parse's record: used by the listeners' thread only
 
   std::atomic<std::uint64_t> received{0}, committed{0}, batches{0}, udp_dropped{0}, refused{0},
-      over_limit{0}, handshake_timeouts{0}, failed{0};
+      over_limit{0}, handshake_timeouts{0}, idle_closed{0}, failed{0};
 
   void Log(const std::string& line) {
     std::lock_guard<std::mutex> lock(log_mu);
@@ -371,15 +371,23 @@ struct SyslogServer::Impl::Session : SessionBase, std::enable_shared_from_this<S
   // `tls`: the context the stream is made with (kept while the stream lives), or null.
   template <typename... Args>
   Session(Impl& i, std::shared_ptr<asio::ssl::context> tls, tcp::socket s, Args&... args)
-      : impl(i), tls_context(std::move(tls)), stream(std::move(s), args...), retry(impl.io),
-        deadline(impl.io) {}
+      : impl(i),
+        tls_context(std::move(tls)),
+        stream(std::move(s), args...),
+        retry(impl.io),
+        deadline(impl.io),
+        idle(impl.io) {}
 
   Impl& impl;
   std::shared_ptr<asio::ssl::context> tls_context;  // before the stream: outlives it
   Stream stream;
   asio::steady_timer retry;
   asio::steady_timer deadline;  // the TLS handshake's
+  asio::steady_timer idle;      // options.idle_timeout's, when set
   bool timed_out = false;
+  bool idle_out = false;  // closed by the idle timer
+  bool reading = false;   // a read is waiting for bytes (not for room in the queue)
+  std::chrono::steady_clock::time_point last_bytes;  // when the last read ended
   SyslogFrameDecoder decoder;
   std::vector<SyslogFrame> frames;
   Received pending;
@@ -392,10 +400,12 @@ struct SyslogServer::Impl::Session : SessionBase, std::enable_shared_from_this<S
     stream.lowest_layer().cancel(ec);
     retry.cancel();
     deadline.cancel();
+    idle.cancel();
   }
 
   void Close() {
     error_code ignored;
+    idle.cancel();  // its wait holds the session
     stream.lowest_layer().close(ignored);
     impl.sessions.erase(this->shared_from_this());
   }
@@ -416,11 +426,37 @@ struct SyslogServer::Impl::Session : SessionBase, std::enable_shared_from_this<S
                                if (self->timed_out) ec = asio::error::timed_out;
                                if (ec) return self->Refuse(ec);
                                if (self->impl.stopping) return self->DrainAtShutdown();
+                               self->StartIdleTimer();
                                self->Read();
                              });
     } else {
+      StartIdleTimer();
       Read();
     }
+  }
+
+  // Closes the connection once it has sent nothing for options.idle_timeout while it was read:
+  // the timer is armed for the time the last read ended plus the timeout, and looks again then
+  // (not re-armed by every read, which would cost the busy connections).
+  void StartIdleTimer() {
+    if (impl.options.idle_timeout.count() <= 0) return;
+    last_bytes = std::chrono::steady_clock::now();
+    WaitIdle(last_bytes + impl.options.idle_timeout);
+  }
+
+  void WaitIdle(std::chrono::steady_clock::time_point at) {
+    idle.expires_at(at);
+    idle.async_wait([self = this->shared_from_this()](error_code ec) {
+      if (ec || self->done || self->eof || self->impl.stopping) return;
+      const auto now = std::chrono::steady_clock::now();
+      const auto due = self->last_bytes + self->impl.options.idle_timeout;
+      // Waiting for room in the queue is the server's doing, not the sender's.
+      if (!self->reading) return self->WaitIdle(now + self->impl.options.idle_timeout);
+      if (now < due) return self->WaitIdle(due);
+      self->idle_out = true;
+      error_code ignored;
+      self->stream.lowest_layer().cancel(ignored);
+    });
   }
 
   void Refuse(const error_code& ec) {
@@ -459,16 +495,40 @@ struct SyslogServer::Impl::Session : SessionBase, std::enable_shared_from_this<S
   }
 
   void Read() {
+    reading = true;
     stream.async_read_some(asio::buffer(buffer),
                            [self = this->shared_from_this()](error_code ec, size_t n) {
+                             self->reading = false;
                              if (n > 0) self->Decode(std::string_view(self->buffer.data(), n));
                              if (self->impl.stopping) return self->DrainAtShutdown();
+                             if (self->idle_out && n == 0) return self->CloseIdle();
+                             self->idle_out = false;  // bytes came as the timer fired
+                             if (self->impl.options.idle_timeout.count() > 0) {
+                               self->last_bytes = std::chrono::steady_clock::now();
+                             }
                              if (ec) {
                                self->Finish();
                                self->eof = true;
                              }
                              self->Drain();
                            });
+  }
+
+  // After the idle timer cancelled the read: keeps what was received (a last frame without its
+  // terminator included), then closes.
+  void CloseIdle() {
+    error_code ignored;
+    const tcp::endpoint peer = stream.lowest_layer().remote_endpoint(ignored);
+    const std::uint64_t n = impl.idle_closed.fetch_add(1, std::memory_order_relaxed) + 1;
+    if (impl.idle_log.Due()) {
+      impl.Log(std::string("closed ") + (kTls ? "tls" : "tcp") + " connection from " +
+               peer.address().to_string() + ": nothing received for " +
+               std::to_string(impl.options.idle_timeout.count()) + " ms (--syslog-idle-timeout; " +
+               std::to_string(n) + " closed so far)");
+    }
+    Finish();
+    eof = true;
+    Drain();
   }
 
   // Hands the parsed records to the queue; while it is full, waits before reading on.
@@ -667,6 +727,9 @@ Result<std::unique_ptr<SyslogServer>> SyslogServer::Create(const SyslogServerOpt
   if (options.handshake_timeout.count() <= 0) {
     return Status::InvalidArgument("--syslog-handshake-timeout must be more than 0 seconds");
   }
+  if (options.idle_timeout.count() < 0) {
+    return Status::InvalidArgument("--syslog-idle-timeout must be 0 (never) or more");
+  }
   if (options.queue_records == 0 || options.batch_records == 0) {
     return Status::InvalidArgument("the queue and batch sizes must be at least 1");
   }
@@ -744,7 +807,8 @@ Status SyslogServer::Run() {
         " commits, udp dropped " + std::to_string(s.udp_dropped) + ", refused senders " +
         std::to_string(s.refused_senders) + ", connections refused over the limit " +
         std::to_string(s.refused_over_limit) + ", tls handshakes timed out " +
-        std::to_string(s.handshake_timeouts) + " for contract " + m.contract);
+        std::to_string(s.handshake_timeouts) + ", idle connections closed " +
+        std::to_string(s.idle_closed) + " for contract " + m.contract);
   if (s.failed > 0) {
     return Status::Unavailable(std::to_string(s.failed) + " received records of contract " +
                                m.contract + " could not be committed");
@@ -766,6 +830,7 @@ SyslogServerStats SyslogServer::stats() const {
   s.refused_senders = m.refused.load();
   s.refused_over_limit = m.over_limit.load();
   s.handshake_timeouts = m.handshake_timeouts.load();
+  s.idle_closed = m.idle_closed.load();
   s.failed = m.failed.load();
   return s;
 }

@@ -12,7 +12,10 @@
 //
 // Limits: at most `max_connections` stream connections at once (more are closed on arrival, and
 // counted), and a TLS handshake must end within `handshake_timeout`: a sender cannot hold the
-// listener's connections or memory without sending records.
+// listener's connections or memory without sending records. With `idle_timeout`, a stream
+// connection that has sent nothing for that long is closed too (what it sent is kept, a last
+// unterminated frame included); off by default, since senders such as rsyslog keep one connection
+// open, quiet for hours, by design, and may lose the message that finds it closed.
 //
 // Backpressure, not loss: records wait in a bounded queue of `queue_records` (each read's
 // records go in whole, so a connection may pass the bound by one read); while it is full a TCP
@@ -52,6 +55,9 @@ struct SyslogServerOptions {
   size_t max_connections = 1000;
   // A TLS connection whose handshake has not completed this long after it was accepted is closed.
   std::chrono::milliseconds handshake_timeout{10000};
+  // A stream connection that has sent nothing this long is closed; 0: never. Time spent waiting
+  // while the queue is full (the server not reading) does not count.
+  std::chrono::milliseconds idle_timeout{0};
   size_t queue_records = 131072;
   size_t batch_records = 65536;  // the default chunk: a busy server's batch is a whole chunk
   std::chrono::milliseconds flush_interval{200};
@@ -65,6 +71,7 @@ struct SyslogServerStats {
   std::uint64_t refused_senders = 0;  // connections and datagrams outside --syslog-allow
   std::uint64_t refused_over_limit = 0;  // connections beyond max_connections
   std::uint64_t handshake_timeouts = 0;  // TLS connections closed before their handshake ended
+  std::uint64_t idle_closed = 0;      // stream connections closed after idle_timeout without data
   std::uint64_t failed = 0;           // records whose commit failed at shutdown
 };
 
