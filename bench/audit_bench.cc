@@ -8,8 +8,9 @@
 //       ns of CPU per leaf hash of COUNT encoded records (default 200,000) and per node hash of
 //       their leaf hashes taken in pairs: one by one through OpenSSL (LeafHash, NodeHash), then
 //       in one batch (LeafHashes, NodeHashes) with each number of interleaved messages
-//   audit_bench classify [COUNT]
-//       ns of CPU to classify each of the four texts, COUNT times each (default 1,000,000), the
+//   audit_bench classify [COUNT] [TEXT]
+//       ns of CPU to classify each of the four texts (or text TEXT only, 0 to 3: for a profiler),
+//       COUNT times each (default 1,000,000), the
 //       record parsed once and copied before each classification (the copy timed apart and
 //       taken off): the rules' own cost, every byte in cache
 //   audit_bench listen [COUNT]
@@ -115,7 +116,7 @@ int Prepare(long count) {
   return 0;
 }
 
-int ClassifyTexts(long count) {
+int ClassifyTexts(long count, int only) {
   auto classifier = isms::AuditClassifier::Create();
   if (!classifier.ok()) return Fail(classifier.status());
   isms::SyslogOptions o;
@@ -127,6 +128,7 @@ int ClassifyTexts(long count) {
   };
   unsigned sink = 0;  // printed, so that the work is not optimised away
   for (long k = 0; k < 4; ++k) {
+    if (only >= 0 && k != only) continue;
     const isms::AuditRecord parsed = isms::ParseSyslogMessage(Message(k, 1000, day), o);
     isms::AuditRecord r;
     double t0 = now();
@@ -425,7 +427,8 @@ int main(int argc, char** argv) {
     return HashStage(argc >= 3 ? std::atol(argv[2]) : 200000);
   }
   if (argc >= 2 && std::strcmp(argv[1], "classify") == 0) {
-    return ClassifyTexts(argc >= 3 ? std::atol(argv[2]) : 1000000);
+    return ClassifyTexts(argc >= 3 ? std::atol(argv[2]) : 1000000,
+                         argc >= 4 ? std::atoi(argv[3]) : -1);
   }
   if (argc >= 2 && std::strcmp(argv[1], "listen") == 0) {
     return Listen(argc >= 3 ? std::atol(argv[2]) : 1000000);
@@ -456,7 +459,7 @@ int main(int argc, char** argv) {
   std::fprintf(stderr,
                "usage: audit_bench prepare [COUNT]\n"
                "       audit_bench hash [COUNT]\n"
-               "       audit_bench classify [COUNT]\n"
+               "       audit_bench classify [COUNT] [TEXT]\n"
                "       audit_bench listen [COUNT]\n"
                "       audit_bench append [COUNT] [BATCH] [LANES]\n"
                "       audit_bench fill --store URL --count N [--hosts H] [--days D] "

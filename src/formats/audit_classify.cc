@@ -11,6 +11,7 @@
 #include <set>
 #include <tuple>
 
+#include "core/ascii.h"
 #include "formats/audit_regex.h"
 
 namespace isms {
@@ -406,7 +407,7 @@ size_t Tokens(std::string_view s, size_t max, std::string_view* out) {
     while (i < s.size() && IsSpace(s[i])) ++i;
     if (i >= s.size()) break;
     const size_t start = i;
-    while (i < s.size() && !IsSpace(s[i])) ++i;
+    i = SpaceOrTabAt(s, i);
     out[n++] = s.substr(start, i - start);
   }
   return n;

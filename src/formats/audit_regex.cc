@@ -111,6 +111,14 @@ class FastRegexCompiler {
       if (k < re_.prog_.size() && re_.prog_[k].op == Op::kLiteral) {
         in.next = static_cast<unsigned char>(re_.literals_[re_.prog_[k].x]);
       }
+      // `\S+ ` or `[^)]*\)`: a shorter run would have to end at a `next` byte inside it.
+      if (in.next >= 0) {
+        const auto b = static_cast<unsigned char>(in.next);
+        const bool takes = in.what == 0   ? in.byte == b
+                           : in.what == 1 ? b != '\n' && b != '\r'
+                                          : re_.classes_[in.x][b];
+        in.possessive = !takes;
+      }
     }
     const Node* first = &root;
     while (first->kind == Node::kSeq && !first->kids.empty()) first = &first->kids[0];
@@ -559,6 +567,12 @@ FastRegex::Outcome FastRegex::Search(std::string_view text,
             const std::bitset<256>& cls = classes_[in.x];
             while (end < n && cls[data[end]]) ++end;
           }
+          if (in.possessive) {
+            ok = end < n && data[end] == static_cast<unsigned char>(in.next);
+            pos = end;
+            ++pc;
+            break;
+          }
           const std::size_t c = Candidate(in, data, n, pos, end, in.greedy);
           if (c == kUnset) {
             ok = false;
@@ -578,7 +592,8 @@ FastRegex::Outcome FastRegex::Search(std::string_view text,
           pc = in.x;
           break;
         case Op::kSave:
-          trail.emplace_back(in.x, caps[in.x]);
+          // Undone when a backtracking frame pushed before it is resumed; with none, never.
+          if (!stack.empty()) trail.emplace_back(in.x, caps[in.x]);
           caps[in.x] = pos;
           ++pc;
           break;

@@ -57,6 +57,9 @@ class FastRegex {
     std::int16_t next = -1;  // kStar: the byte that must follow it, -1 when not known
     std::uint32_t x = 0;  // class index, jump or preferred split target, save slot
     std::uint32_t y = 0;  // the other split target
+    // kStar whose `next` byte it cannot take: the run's end is the only length to try (no
+    // backtracking frame)
+    bool possessive = false;
   };
   // The longest (greedy) or shortest (lazy) length of kStar `in` in [lo, hi] after which its
   // `next` byte follows; npos when none.

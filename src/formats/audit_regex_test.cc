@@ -160,7 +160,11 @@ TEST(FastRegex, AgreesWithStdRegexOnTheFeaturesItTakes) {
       {"(z)?(?:(a)|b)*c", false, {"abc"}},
       {"(a(b)?)+", false, {"aba", "aab"}},
       {".+", false, {"a\nb", "\r"}},
-      {"a.c", false, {"a\rc", "a\xff" "c"}},
+      {"a.c",
+       false,
+       {"a\rc",
+        "a\xff"
+        "c"}},
       {"\\t\\(x\\)", false, {"\t(x)"}},
       {"(?:ab)*c", false, {"ababc", "c", "abab"}},
       {"(a|b)*?c", false, {"abbac"}},
@@ -170,9 +174,21 @@ TEST(FastRegex, AgreesWithStdRegexOnTheFeaturesItTakes) {
       {"ab*cde|abx", false, {"abbcde", "abx", "abcd", "acdeabx"}},
       {"(?:xyz)+q", false, {"xyzxyzq", "xyzq", "xyxyzq", "xyz"}},
       {"a.*foo bar", false, {"a foo bar foo bar", "afoo ba", "foo bar"}},
-      {"USER=([^ ;]+) ;.*COMMAND=(.*)$", false, {"x : USER=root ; COMMAND=/bin/ls -l", "USER=root"}},
+      {"USER=([^ ;]+) ;.*COMMAND=(.*)$",
+       false,
+       {"x : USER=root ; COMMAND=/bin/ls -l", "USER=root"}},
       {"Hello World", true, {"hello world", "HELLO WORLD!", "Hello Worl"}},
       {"foo bar$", false, {"foo ba", "a foo bar", "foo bar "}},
+      // Runs that cannot take the byte after them (tried at their end only), with captures
+      // before and after a backtracking point.
+      {"^Accepted (\\S+) for (\\S+) from (\\S+) port (\\d+)",
+       false,
+       {"Accepted publickey for alice from 10.0.0.9 port 51234 ssh2",
+        "Accepted  for x from y port z", "Accepted a for b from c port"}},
+      {"(a|ab)([^c]*)c", false, {"abxc", "ac", "abab", "xabc"}},
+      {"(\\S+) (\\S+)x|(\\S+) (\\S+)", false, {"ab cd", "ab cdx", "a  b"}},
+      {"(a*)b", false, {"aaab", "aaa", "b"}},
+      {"([^)]*)\\)(?: \\((\\S+)\\))?", false, {"x) (y)", "x) (y", ")"}},
   };
   for (const Case& c : cases) {
     for (const std::string& t : c.texts) EXPECT_TRUE(Agrees(c.pattern, c.icase, t));
@@ -181,9 +197,10 @@ TEST(FastRegex, AgreesWithStdRegexOnTheFeaturesItTakes) {
 
 TEST(FastRegex, AgreesWithStdRegexOnRandomTexts) {
   const std::vector<std::string> patterns = {
-      "a(b|bc)*c",  "(a|b)+?b(c)?",     "^(ab|a)(bc|c)?$", "x[ab]{1,3}y|xy", "\\ba+\\b",
-      "(a*)b(a*)",  "(?:a|(b))+c",      "[^a ]+ a",        "a?b?c?$",        "(ab?){2}",
-      "(abc|ab)c+", "xy(ab)*xy",        "a.*ab c",         "(?:ab)+?ab",
+      "a(b|bc)*c",      "(a|b)+?b(c)?",      "^(ab|a)(bc|c)?$",   "x[ab]{1,3}y|xy", "\\ba+\\b",
+      "(a*)b(a*)",      "(?:a|(b))+c",       "[^a ]+ a",          "a?b?c?$",        "(ab?){2}",
+      "(abc|ab)c+",     "xy(ab)*xy",         "a.*ab c",           "(?:ab)+?ab",     "([^a]*)a(b)?",
+      "(a|ab)(\\S+) b", "(?:(a)|b)([^ ]*) ", "(x)?([^y]+?)y(c*)",
   };
   std::mt19937 rng(20261129);
   const std::string alphabet = "abcxy ";

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 
+#include "core/ascii.h"
 #include "core/calendar.h"
 
 namespace isms {
@@ -71,8 +72,7 @@ void SetPri(AuditRecord& r, int pri) {
 inline Result<std::string_view> HeaderField(std::string_view s, size_t& pos,
                                             std::string_view name) {
   const size_t start = pos;
-  size_t end = start;  // a local, not `pos`: a store through it at every byte may alias them
-  while (end < s.size() && IsPrintUsAscii(s[end])) ++end;
+  const size_t end = PrintUsAsciiEnd(s, start);
   if (end >= s.size() || s[end] != ' ' || end == start || end - start > kMaxHeaderField) {
     pos = end;
     return HeaderFieldError(s, start, end, name);
