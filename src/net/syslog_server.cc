@@ -501,9 +501,13 @@ struct SyslogServer::Impl::Session : SessionBase, std::enable_shared_from_this<S
                              self->reading = false;
                              if (n > 0) self->Decode(std::string_view(self->buffer.data(), n));
                              if (self->impl.stopping) return self->DrainAtShutdown();
-                             if (self->idle_out && n == 0) return self->CloseIdle();
-                             self->idle_out = false;  // bytes came as the timer fired
                              if (self->impl.options.idle_timeout.count() > 0) {
+                               if (self->idle_out) {
+                                 if (n == 0) return self->CloseIdle();
+                                 // Bytes came as the timer fired: it waits again.
+                                 self->idle_out = false;
+                                 self->StartIdleTimer();
+                               }
                                self->last_bytes = std::chrono::steady_clock::now();
                              }
                              if (ec) {
