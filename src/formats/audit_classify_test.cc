@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
+#include <random>
+
 #include "formats/syslog.h"
 
 namespace isms {
@@ -405,6 +408,53 @@ TEST(AuditClassifyTest, SupplierRulesFromPolicyComeFirst) {
   alice.message = "Accepted password for alice from 10.0.0.9 port 1 ssh2";
   c->Classify(alice);
   EXPECT_EQ(alice.rule, "sshd-accepted");
+}
+
+// kv as docs/audit-format.md states it, one key at a time: the value of the first token
+// KEY=VALUE (a token starts the text or follows a space, a tab or a quote), up to the next
+// space or tab, quotes around it dropped.
+std::optional<std::string> KvByTheRule(std::string_view s, std::string_view key) {
+  for (size_t at = 0; at + key.size() < s.size(); ++at) {
+    const bool starts = at == 0 || s[at - 1] == ' ' || s[at - 1] == '\t' || s[at - 1] == '\'';
+    if (!starts || s.substr(at, key.size()) != key || s[at + key.size()] != '=') continue;
+    size_t end = at + key.size() + 1;
+    while (end < s.size() && s[end] != ' ' && s[end] != '\t') ++end;
+    std::string_view v = s.substr(at + key.size() + 1, end - at - key.size() - 1);
+    while (!v.empty() && (v.front() == '"' || v.front() == '\'')) v.remove_prefix(1);
+    while (!v.empty() && (v.back() == '"' || v.back() == '\'')) v.remove_suffix(1);
+    return std::string(v);
+  }
+  return std::nullopt;
+}
+
+TEST(AuditClassifyTest, KvTakesEachKeysFirstTokenOnRandomTexts) {
+  Result<std::vector<AuditRule>> rules = LoadAuditRulesToml(R"(
+[[audit.rules]]
+name = "kv-random"
+category = "security-alert"
+app = ["kvtest"]
+kv = { k = "K", kk = "KK", kx = "KX", x = "X", user = "U" }
+)",
+                                                            "kv.toml");
+  ASSERT_TRUE(rules.ok()) << rules.status().ToString();
+  Result<AuditClassifier> c = AuditClassifier::Create(std::move(rules).value());
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  std::mt19937 rng(20261130);
+  const std::string alphabet = "KXU= \t'\"a";
+  const std::vector<std::pair<std::string, std::string>> keys = {
+      {"k", "K"}, {"kk", "KK"}, {"kx", "KX"}, {"x", "X"}};
+  for (int i = 0; i < 20000; ++i) {
+    AuditRecord r;
+    r.app = "kvtest";
+    for (size_t n = rng() % 24; n > 0; --n) r.message += alphabet[rng() % alphabet.size()];
+    c->Classify(r);
+    ASSERT_EQ(r.rule, "kv-random");
+    for (const auto& [field, key] : keys) {
+      const std::optional<std::string> want = KvByTheRule(r.message, key);
+      ASSERT_EQ(r.Extra(field), want.value_or("")) << "key " << key << " in '" << r.message << "'";
+    }
+    ASSERT_EQ(r.user, KvByTheRule(r.message, "U").value_or("")) << r.message;
+  }
 }
 
 TEST(AuditClassifyTest, RuleErrorsNameFileLineAndFix) {
