@@ -67,19 +67,21 @@ void SetPri(AuditRecord& r, int pri) {
   return Bad(pos, "message ends after " + std::string(name));
 }
 
-// A header field of RFC 5424: printable US-ASCII up to the next SP; "-" is empty. (The scan
-// stops at any byte that is not printable, SP included: one test a byte.)
-inline Result<std::string_view> HeaderField(std::string_view s, size_t& pos,
-                                            std::string_view name) {
+// A header field of RFC 5424: printable US-ASCII up to the next SP, into `v` ("-" is empty),
+// `pos` then past the SP. False when there is none at `pos` (HeaderFieldError says why; `pos` is
+// where the scan stopped). The scan stops at any byte that is not printable, SP included: one
+// test a byte. A bool, not a Result: five a message, on every message's path.
+inline bool HeaderField(std::string_view s, size_t& pos, std::string_view& v) {
   const size_t start = pos;
   const size_t end = PrintUsAsciiEnd(s, start);
+  pos = end;
   if (end >= s.size() || s[end] != ' ' || end == start || end - start > kMaxHeaderField) {
-    pos = end;
-    return HeaderFieldError(s, start, end, name);
+    return false;
   }
-  std::string_view v = s.substr(start, end - start);
+  v = s.substr(start, end - start);
+  if (v == "-") v = std::string_view();
   pos = end + 1;  // past the SP
-  return v == "-" ? std::string_view() : v;
+  return true;
 }
 
 Result<std::string> SdName(std::string_view s, size_t& pos, std::string_view what) {
@@ -322,7 +324,10 @@ Status ParseRfc5424Into(std::string_view input, const SyslogOptions& options, Au
     return Bad(pos, "VERSION is not 1");
   }
   pos += 2;
-  ISMS_ASSIGN_OR_RETURN(std::string_view timestamp, HeaderField(s, pos, "TIMESTAMP"));
+  std::string_view timestamp, host, app, procid, msgid;
+  if (const size_t start = pos; !HeaderField(s, pos, timestamp)) {
+    return HeaderFieldError(s, start, pos, "TIMESTAMP");
+  }
   if (timestamp.empty()) {
     r.time = options.received;
     r.flags |= kAuditTimeFromReceipt;
@@ -331,10 +336,13 @@ Status ParseRfc5424Into(std::string_view input, const SyslogOptions& options, Au
     if (!t.ok()) return Bad(pos, "TIMESTAMP is not RFC 3339");
     r.time = *t;
   }
-  ISMS_ASSIGN_OR_RETURN(std::string_view host, HeaderField(s, pos, "HOSTNAME"));
-  ISMS_ASSIGN_OR_RETURN(std::string_view app, HeaderField(s, pos, "APP-NAME"));
-  ISMS_ASSIGN_OR_RETURN(std::string_view procid, HeaderField(s, pos, "PROCID"));
-  ISMS_ASSIGN_OR_RETURN(std::string_view msgid, HeaderField(s, pos, "MSGID"));
+  const std::pair<std::string_view*, std::string_view> fields[] = {
+      {&host, "HOSTNAME"}, {&app, "APP-NAME"}, {&procid, "PROCID"}, {&msgid, "MSGID"}};
+  for (const auto& [into, name] : fields) {
+    if (const size_t start = pos; !HeaderField(s, pos, *into)) {
+      return HeaderFieldError(s, start, pos, name);
+    }
+  }
   r.host.assign(host);
   r.app.assign(app);
   r.procid.assign(procid);
