@@ -6,6 +6,7 @@
 #include <cassert>
 #include <cstring>
 #include <exception>
+#include <iterator>
 #include <optional>
 #include <regex>
 #include <set>
@@ -903,22 +904,20 @@ Result<AuditClassifier> AuditClassifier::Create(std::vector<AuditRule> supplier_
     compiled->rule = std::move(rule);
     c.rules_.push_back(std::move(compiled));
   }
+  // Each app's list holds the rules without `app` too, in rule order: one list a record.
+  for (auto& [app, indexes] : c.by_app_) {
+    std::vector<size_t> merged;
+    std::merge(indexes.begin(), indexes.end(), c.any_app_.begin(), c.any_app_.end(),
+               std::back_inserter(merged));
+    indexes = std::move(merged);
+  }
   return c;
 }
 
 void AuditClassifier::Classify(AuditRecord& r) const {
   if (!r.rule.empty()) return;
-  static const std::vector<size_t> kNone;
   const auto it = by_app_.find(std::string_view(r.app));
-  const std::vector<size_t>& app_rules = it == by_app_.end() ? kNone : it->second;
-  size_t a = 0, b = 0;
-  while (a < app_rules.size() || b < any_app_.size()) {
-    size_t index;
-    if (b >= any_app_.size() || (a < app_rules.size() && app_rules[a] < any_app_[b])) {
-      index = app_rules[a++];
-    } else {
-      index = any_app_[b++];
-    }
+  for (const size_t index : it == by_app_.end() ? any_app_ : it->second) {
     if (rules_[index]->Apply(r)) return;
   }
 }

@@ -102,14 +102,15 @@ class AuditClassifier {
   struct Compiled;
   AuditClassifier();
   std::vector<std::unique_ptr<Compiled>> rules_;
-  // App -> rule indexes, hashed and looked up by the record's view of its app (one look-up a
-  // record; a tree compared the app with several keys).
+  // App -> the indexes of its rules and of those without `app`, in rule order; hashed and looked
+  // up by the record's view of its app (one look-up a record; a tree compared the app with
+  // several keys).
   struct AppHash {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
   std::unordered_map<std::string, std::vector<size_t>, AppHash, std::equal_to<>> by_app_;
-  std::vector<size_t> any_app_;  // rules without `app`
+  std::vector<size_t> any_app_;  // rules without `app`: the list of an app without rules
 };
 
 }  // namespace isms
