@@ -387,7 +387,9 @@ struct SyslogServer::Impl::Session : SessionBase, std::enable_shared_from_this<S
   bool timed_out = false;
   bool idle_out = false;  // closed by the idle timer
   bool reading = false;   // a read is waiting for bytes (not for room in the queue)
-  std::chrono::steady_clock::time_point last_bytes;  // when the last read ended
+  // When the server last began to wait for this connection's bytes (a read after bytes, or
+  // after the queue had room again): the idle time counts from there.
+  std::chrono::steady_clock::time_point last_bytes;
   SyslogFrameDecoder decoder;
   std::vector<SyslogFrame> frames;
   Received pending;
@@ -436,8 +438,8 @@ struct SyslogServer::Impl::Session : SessionBase, std::enable_shared_from_this<S
   }
 
   // Closes the connection once it has sent nothing for options.idle_timeout while it was read:
-  // the timer is armed for the time the last read ended plus the timeout, and looks again then
-  // (not re-armed by every read, which would cost the busy connections).
+  // the timer is armed for last_bytes plus the timeout, and looks again then (not re-armed by
+  // every read, which would cost the busy connections).
   void StartIdleTimer() {
     if (impl.options.idle_timeout.count() <= 0) return;
     last_bytes = std::chrono::steady_clock::now();
@@ -496,19 +498,17 @@ struct SyslogServer::Impl::Session : SessionBase, std::enable_shared_from_this<S
 
   void Read() {
     reading = true;
+    if (impl.options.idle_timeout.count() > 0) last_bytes = std::chrono::steady_clock::now();
     stream.async_read_some(asio::buffer(buffer),
                            [self = this->shared_from_this()](error_code ec, size_t n) {
                              self->reading = false;
                              if (n > 0) self->Decode(std::string_view(self->buffer.data(), n));
                              if (self->impl.stopping) return self->DrainAtShutdown();
-                             if (self->impl.options.idle_timeout.count() > 0) {
-                               if (self->idle_out) {
-                                 if (n == 0) return self->CloseIdle();
-                                 // Bytes came as the timer fired: it waits again.
-                                 self->idle_out = false;
-                                 self->StartIdleTimer();
-                               }
-                               self->last_bytes = std::chrono::steady_clock::now();
+                             if (self->idle_out) {
+                               if (n == 0) return self->CloseIdle();
+                               // Bytes came as the timer fired: it waits again.
+                               self->idle_out = false;
+                               self->StartIdleTimer();
                              }
                              if (ec) {
                                self->Finish();
