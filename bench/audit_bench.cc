@@ -10,9 +10,9 @@
 //       in one batch (LeafHashes, NodeHashes) with each number of interleaved messages
 //   audit_bench classify [COUNT] [TEXT]
 //       ns of CPU to classify each of the four texts (or text TEXT only, 0 to 3: for a profiler),
-//       COUNT times each (default 1,000,000), the
-//       record parsed once and copied before each classification (the copy timed apart and
-//       taken off): the rules' own cost, every byte in cache
+//       COUNT times each (default 1,000,000), the record parsed once and copied before each
+//       classification (the copy timed apart and taken off): the rules' own cost, every byte in
+//       cache
 //   audit_bench listen [COUNT]
 //       per-record CPU time of the listener's side of `isms serve` alone, as it does it: each
 //       message parsed into one record kept from message to message, then classified and

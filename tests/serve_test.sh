@@ -36,17 +36,21 @@ start() {
   udp_port=$(sed -nE 's/^listening: syslog udp 127\.0\.0\.1:([0-9]+) .*/\1/p' "$dir/out")
 }
 
-count() {  # count TEXT: committed records containing TEXT
-  "$isms" audit search --contract c --count --text "$1" 2>&1
+count_in() {  # count_in CONTRACT TEXT: committed records of CONTRACT containing TEXT
+  "$isms" audit search --contract "$1" --count --text "$2" 2>&1
 }
 
-wait_count() {  # wait_count TEXT N: waits up to 10 s for N records (1 s when all is well)
+# wait_in CONTRACT TEXT N: waits up to 10 s for N such records (1 s when all is well)
+wait_in() {
   for _ in $(seq 100); do
-    [ "$(count "$1")" == "$2" ] && break
+    [ "$(count_in "$1" "$2")" == "$3" ] && break
     sleep 0.1
   done
-  count "$1"
+  count_in "$1" "$2"
 }
+
+count() { count_in c "$1"; }             # count TEXT: of contract c
+wait_count() { wait_in c "$1" "$2"; }    # wait_count TEXT N: of contract c
 
 "$isms" init >/dev/null 2>&1
 "$isms" contract create c --start 2026-01-01 >/dev/null
@@ -123,16 +127,6 @@ check "the log verifies" OK "$("$isms" audit verify --contract c | head -1 | cut
 
 # Listeners of two contracts in one server (ADDR=CONTRACT): each record goes to the contract of
 # the listener it came in on; a listener without one feeds --contract.
-count_in() {  # count_in CONTRACT TEXT: committed records of CONTRACT containing TEXT
-  "$isms" audit search --contract "$1" --count --text "$2" 2>&1
-}
-wait_in() {  # wait_in CONTRACT TEXT N
-  for _ in $(seq 100); do
-    [ "$(count_in "$1" "$2")" == "$3" ] && break
-    sleep 0.1
-  done
-  count_in "$1" "$2"
-}
 "$isms" contract create second --start 2026-01-01 >/dev/null
 : >"$dir/out"
 "$isms" serve --listen none --contract c --syslog-tcp 127.0.0.1:0 --syslog-tcp 127.0.0.1:0=second \
@@ -285,9 +279,6 @@ check "client certificate signed by the CA: accepted" 4 "$(wait_count tls-client
 stop
 check "--syslog-client-ca: a client without a certificate is refused" 0 "$(count tls-anon)"
 
-# Limits (docs/serve.md): a TLS connection that does not complete its handshake within
-# --syslog-handshake-timeout is closed; a stream connection beyond --syslog-max-connections is
-# closed at once, and those open go on.
 # closed_within NAME LOW HIGH [BYTES]: connects to $port, writes BYTES (nothing when absent) and
 # checks that the server closes the connection LOW to HIGH ms after it opened.
 closed_within() {
@@ -302,6 +293,10 @@ closed_within() {
   check "  not before it (waited ${waited} ms)" yes "$([ "$waited" -ge "$2" ] && echo yes)"
   check "  and not long after it" yes "$([ "$waited" -lt "$3" ] && echo yes)"
 }
+
+# Limits (docs/serve.md): a TLS connection that does not complete its handshake within
+# --syslog-handshake-timeout is closed; a stream connection beyond --syslog-max-connections is
+# closed at once, and those open go on.
 start_one --syslog-tls 127.0.0.1:0 --tls-cert "$dir/server.pem" --tls-key "$dir/server.key" \
   --syslog-handshake-timeout 0.5
 closed_within "a silent TLS connection is closed at the handshake timeout" 450 3000

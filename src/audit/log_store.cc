@@ -939,9 +939,7 @@ Status LogStore::WriteChunk(std::uint64_t chunk_no, std::span<const EntryView> e
     BindKinds(*block, p + 8, kinds_, b.kinds);
     ISMS_RETURN_IF_ERROR(blocks.EndRow());
   }
-  const auto& users = keys.users;
-  const auto& ips = keys.ips;
-  ISMS_RETURN_IF_ERROR(InsertPostings(chunk_no, users, ips));
+  ISMS_RETURN_IF_ERROR(InsertPostings(chunk_no, keys.users, keys.ips));
   ISMS_ASSIGN_OR_RETURN(auto chunk,
                         conn_.Prepare("INSERT INTO audit_chunks (contract_id, log_kind, chunk_no, "
                                       "root, records, min_time, max_time) VALUES ($1, $2, $3, "

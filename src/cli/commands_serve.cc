@@ -38,6 +38,13 @@ std::string UrlOf(const std::string& listening) {
   return listening.substr(0, space) + "://" + listening.substr(space + 1) + "/";
 }
 
+// A duration option given in seconds (fractions allowed), to the millisecond; a positive one is
+// at least 1 ms, so that it never becomes 0 ("never" for --syslog-idle-timeout).
+std::chrono::milliseconds Milliseconds(double seconds) {
+  if (seconds <= 0) return std::chrono::milliseconds(0);
+  return std::chrono::milliseconds(std::max<std::int64_t>(1, std::llround(seconds * 1000)));
+}
+
 // A syslog listener's option value: ADDR, or ADDR=CONTRACT for a listener of that contract.
 struct ListenerSpec {
   std::string address, contract;  // contract "": --contract's (or the store's only one)
@@ -102,11 +109,8 @@ void Serve(Context& ctx, const ServeOptions& o) {
     so.tls_key = o.tls_key;
     so.client_ca = o.client_ca;
     so.max_connections = o.max_connections;
-    so.handshake_timeout = std::chrono::milliseconds(
-        static_cast<std::int64_t>(o.handshake_timeout * 1000 + 0.5));
-    // A positive timeout is at least 1 ms (0 is "never")
-    so.idle_timeout = std::chrono::milliseconds(
-        o.idle_timeout > 0 ? std::max<std::int64_t>(1, std::llround(o.idle_timeout * 1000)) : 0);
+    so.handshake_timeout = Milliseconds(o.handshake_timeout);
+    so.idle_timeout = Milliseconds(o.idle_timeout);
     for (const std::string& text : o.allow) {
       Result<net::Cidr> c = net::Cidr::Parse(text);
       if (!c.ok()) return ctx.Fail(c.status().WithContext("--syslog-allow"));
