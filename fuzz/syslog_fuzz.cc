@@ -65,13 +65,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       const size_t chunk = 1 + (pick >> 4);
       isms::SyslogFrameDecoder decoder(16 + (pick & 0x70));
       std::vector<isms::SyslogFrame> frames;
-      for (size_t i = 0; i < body.size(); i += chunk) decoder.Feed(body.substr(i, chunk), frames);
-      decoder.Finish(frames);
+      // Each chunk into a value of its own: a frame may span them.
+      for (size_t i = 0; i < body.size(); i += chunk) {
+        isms::SyslogFrames part;
+        decoder.Feed(body.substr(i, chunk), part);
+        for (isms::SyslogFrame& f : part.Copy()) frames.push_back(std::move(f));
+      }
+      isms::SyslogFrames last;
+      decoder.Finish(last);
+      for (isms::SyslogFrame& f : last.Copy()) frames.push_back(std::move(f));
       isms::SyslogFrameDecoder whole(16 + (pick & 0x70));
-      std::vector<isms::SyslogFrame> expected;
+      isms::SyslogFrames expected;
       whole.Feed(body, expected);
       whole.Finish(expected);
-      if (frames != expected) std::abort();
+      if (frames != expected.Copy()) std::abort();
       for (const isms::SyslogFrame& f : frames) {
         isms::AuditRecord r = isms::ParseSyslogMessage(f.data, options);
         r.flags |= f.flags;

@@ -11,7 +11,8 @@
 # sender renders all records before it connects and prints when it began sending ("start T"):
 # the clock starts there, for both receivers. The CPU
 # time of each receiver is printed too (the machine may be shared), and the sender's while it
-# sent; for isms, each of its threads' (the syslog reader is the main thread, "isms"). Then: bytes on disk per
+# sent; for isms, each of its threads' (the syslog reader is the main thread, "isms"; the
+# threads that parse and classify are "syslog-prepare"). Then: bytes on disk per
 # record, `isms audit verify`, the per-record cost of each stage (bench/audit_bench prepare), and
 # `isms audit search --host` over one day, p50 and p90 of 21 hosts (whole command). With
 # SEARCH_STORE=URL SEARCH_DAY=YYYY-MM-DD, the search is measured on that store too (e.g. one
@@ -110,6 +111,8 @@ run_isms() {
   "$send" 127.0.0.1 "$port" "$count" >"$tmp/isms/send.txt"
   t0=$(sed -n 's/^start //p' "$tmp/isms/send.txt")
   is_cpu_sent=$(cpu "$srv")
+  # the threads' CPU once everything is sent: the preparers end soon after the SIGTERM
+  thread_cpu "$srv" >"$tmp/isms/threads"
   kill -TERM "$srv"
   # the CPU time up to the exit, read while the process is a zombie would be lost: poll until gone
   # (with awk alone: a python3 a poll cost a tenth of a second of CPU, taken from the server)
@@ -117,7 +120,6 @@ run_isms() {
   # record durable, as rsyslog's are when its file holds them); its exit, after it freed its memory
   # and closed the store, is printed too.
   is_cpu=$is_cpu_sent
-  : >"$tmp/isms/threads"
   t1=
   while kill -0 "$srv" 2>/dev/null; do
     [ -z "$t1" ] && grep -qs '^isms serve: stopped:' "$tmp/isms/serve.out" && t1=$(now)
@@ -137,7 +139,7 @@ run_isms() {
   # large append, named after it) end within the run, and the CPU of one that ended between two
   # readings is missing from its name's sum (the process's CPU above includes it)
   is_threads=$(awk '{cpu[$1] = $3; name[$1] = $2} END {for (t in cpu) sum[name[t]] += cpu[t]; for (n in sum) printf "%s %.2f s = %.2f us a record, ", n, sum[n], sum[n] * 1e6 / '"$count"'}' "$tmp/isms/threads" | sed 's/, $//')
-  echo "         CPU of isms's threads (the syslog reader is the main thread, isms; syslog-writer with its helpers): $is_threads; the sender's $(sender_cpu "$tmp/isms/send.txt")"
+  echo "         CPU of isms's threads (the syslog reader is the main thread, isms; syslog-prepare the preparers; syslog-writer with its helpers): $is_threads; the sender's $(sender_cpu "$tmp/isms/send.txt")"
 }
 
 # RUNS=N (default 1) runs rsyslog and isms in turn N times: this machine's speed changes from

@@ -65,7 +65,8 @@ check "bad --syslog-allow: refused" 1 $?
 start
 check "prints the tcp listener" 1 "$(grep -c "^listening: syslog tcp 127.0.0.1:[0-9]* for contract c$" "$dir/out")"
 check "prints the udp listener" 1 "$(grep -c "^listening: syslog udp 127.0.0.1:[0-9]* for contract c$" "$dir/out")"
-check "the process keeps its name; the record writer's thread is named" "isms syslog-writer" \
+check "the process keeps its name; the preparers' and the writer's threads are named" \
+  "isms syslog-prepare syslog-writer" \
   "$(cat /proc/$server/task/*/comm | sort -u | tr '\n' ' ' | sed 's/ $//')"
 
 for i in 1 2 3; do
@@ -190,6 +191,24 @@ stop() {
   wait "$server"
   server=
 }
+
+# Several preparer threads: the reads of one connection are prepared on different threads at
+# once, and its records are appended in the order they were sent, all of them.
+start_one --syslog-tcp 127.0.0.1:0 --syslog-threads 4
+check "--syslog-threads 4: four preparers" 4 "$(cat /proc/$server/task/*/comm | grep -c '^syslog-prepare$')"
+python3 - "$port" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall("".join("<13>Nov 29 00:00:00 h app: order-%d\n" % i for i in range(30000)).encode())
+s.close()
+PY
+check "several preparers: every record committed" 30000 "$(wait_count order- 30000)"
+"$isms" audit search --contract c --text order- --limit 30000 | grep -o 'order-[0-9]*' |
+  sed 's/order-//' >"$dir/order"
+check "several preparers: in the order sent" "$(seq 0 29999 | md5sum)" "$(md5sum <"$dir/order")"
+stop
+"$isms" serve --listen none --contract c --syslog-tcp 127.0.0.1:0 --syslog-threads 0 >/dev/null 2>"$dir/threads0"
+check "--syslog-threads 0: refused as a usage error" 2 $?
 
 # Group commit (docs/serve.md), on the empty contract "other" with chunks of 256 records: a lone
 # record is committed within the flush interval (200 ms), without waiting for a batch to fill;
@@ -517,7 +536,7 @@ check "plain http off loopback: says why" 1 "$(grep -c 'loopback address only' "
 start_https --insecure-http --syslog-tcp 127.0.0.1:0 --contract c
 check "plain http on loopback: served" '{"status":"ok"}' \
   "$(curl -s "http://127.0.0.1:$https_port/healthz")"
-check "https and syslog: the threads are named" "access-writer http isms syslog-io syslog-writer" \
+check "https and syslog: the threads are named" "access-writer http isms syslog-io syslog-prepare syslog-writer" \
   "$(cat /proc/$server/task/*/comm | sort -u | tr '\n' ' ' | sed 's/ $//')"
 stop
 start_https --insecure-http --syslog-tcp 127.0.0.1:0 --syslog-tcp 127.0.0.1:0=second --contract c

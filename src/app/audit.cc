@@ -515,15 +515,15 @@ Result<AuditIngestResult> AuditService::Ingest(const AuditIngestRequest& r) {
     }));
   } else if (r.format == "syslog" || r.format.empty()) {
     SyslogFrameDecoder decoder;
-    std::vector<SyslogFrame> frames;
+    SyslogFrames frames;
     decoder.Feed(r.data, frames);
     decoder.Finish(frames);
     SyslogOptions opts;
     opts.received = now;
     records.reserve(frames.size());
-    for (SyslogFrame& f : frames) {
-      AuditRecord rec = ParseSyslogMessage(f.data, opts);
-      rec.flags |= f.flags;
+    for (size_t i = 0; i < frames.size(); ++i) {
+      AuditRecord rec = ParseSyslogMessage(frames.data(i), opts);
+      rec.flags |= frames.flags(i);
       records.push_back(std::move(rec));
     }
   } else {

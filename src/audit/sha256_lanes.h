@@ -12,6 +12,7 @@
 // state beyond the CPU check and the test override below.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <span>
 #include <string_view>
@@ -42,5 +43,31 @@ void SetSha256LanesForTesting(int lanes);
 // The number of interleaved messages the functions above use now; 0 when they fall back to
 // OpenSSL.
 int Sha256Lanes();
+
+// Fills in the leaf hashes (member `leaf_hash`) of the entries given to Add (member `bytes` is the
+// leaf), several at a time (LeafHashes): one SHA-256 alone leaves the CPU's SHA unit mostly idle.
+// An added entry must stay where it is until Flush, which must be called before its hash is read.
+template <typename Entry>
+class LeafHasher {
+ public:
+  void Add(Entry& e) {
+    records_[n_] = e.bytes;
+    entries_[n_++] = &e;
+    if (n_ == kSlice) Flush();
+  }
+  void Flush() {
+    LeafHashes({records_.data(), n_}, hashes_.data());
+    for (std::size_t i = 0; i < n_; ++i) entries_[i]->leaf_hash = hashes_[i];
+    n_ = 0;
+  }
+
+ private:
+  // Enough to keep every lane busy; small enough for the stack of any thread.
+  static constexpr std::size_t kSlice = 128;
+  std::size_t n_ = 0;
+  std::array<std::string_view, kSlice> records_;
+  std::array<Entry*, kSlice> entries_;
+  std::array<Hash, kSlice> hashes_;
+};
 
 }  // namespace isms::audit

@@ -570,6 +570,12 @@ int RunCli(const std::vector<std::string>& args, std::istream& in, std::ostream&
                    "rsyslog keep a quiet connection open)")
       ->type_name("SECONDS")
       ->check(CLI::Range(0.0, 31536000.0));
+  sv_cmd
+      ->add_option("--syslog-threads", sv.syslog_threads,
+                   "Threads that parse, classify and hash received syslog records, for each "
+                   "contract's listeners (default: one a core, at most 8)")
+      ->type_name("N")
+      ->check(CLI::Range(1, 256));
   sv_cmd->add_option("--contract", sv.contract,
                      "The contract of the syslog listeners given without =CONTRACT (default: "
                      "the store's only one)");

@@ -111,6 +111,7 @@ void Serve(Context& ctx, const ServeOptions& o) {
     so.max_connections = o.max_connections;
     so.handshake_timeout = Milliseconds(o.handshake_timeout);
     so.idle_timeout = Milliseconds(o.idle_timeout);
+    so.prepare_threads = o.syslog_threads;
     for (const std::string& text : o.allow) {
       Result<net::Cidr> c = net::Cidr::Parse(text);
       if (!c.ok()) return ctx.Fail(c.status().WithContext("--syslog-allow"));

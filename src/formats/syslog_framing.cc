@@ -16,36 +16,59 @@ bool IsDigit(char c) {
 SyslogFrameDecoder::SyslogFrameDecoder(size_t max_frame)
     : max_frame_(std::max<size_t>(max_frame, 1)) {}
 
-void SyslogFrameDecoder::Append(std::string_view bytes) {
-  // A line frame may hold one byte more than the limit: a CR that the LF will remove.
-  const size_t limit = state_ == State::kLine ? max_frame_ + 1 : max_frame_;
-  const size_t room = limit > frame_.data.size() ? limit - frame_.data.size() : 0;
-  if (bytes.size() > room) overflow_ = true;
-  frame_.data.append(bytes.substr(0, std::min(room, bytes.size())));
+void SyslogFrames::Add(std::string_view data, std::uint8_t flags, bool octet_counted) {
+  refs_.push_back({bytes_.size(), data.size(), flags, octet_counted});
+  bytes_.append(data);
 }
 
-void SyslogFrameDecoder::Emit(std::vector<SyslogFrame>& out) {
-  if (state_ == State::kLine && !frame_.data.empty() && frame_.data.back() == '\r') {
-    frame_.data.pop_back();
+std::vector<SyslogFrame> SyslogFrames::Copy() const {
+  std::vector<SyslogFrame> out;
+  out.reserve(size());
+  for (size_t i = 0; i < size(); ++i) {
+    out.push_back({std::string(data(i)), octet_counted(i), flags(i)});
   }
-  if (frame_.data.size() > max_frame_) {
-    frame_.data.resize(max_frame_);
+  return out;
+}
+
+void SyslogFrameDecoder::Begin(SyslogFrames& out, State state) {
+  state_ = state;
+  start_ = out.bytes_.size();
+}
+
+void SyslogFrameDecoder::Append(SyslogFrames& out, std::string_view bytes) {
+  // A line frame may hold one byte more than the limit: a CR that the LF will remove.
+  const size_t limit = state_ == State::kLine ? max_frame_ + 1 : max_frame_;
+  const size_t have = out.bytes_.size() - start_;
+  const size_t room = limit > have ? limit - have : 0;
+  if (bytes.size() > room) overflow_ = true;
+  out.bytes_.append(bytes.data(), std::min(room, bytes.size()));
+}
+
+void SyslogFrameDecoder::Emit(SyslogFrames& out) {
+  std::string& b = out.bytes_;
+  if (state_ == State::kLine && b.size() > start_ && b.back() == '\r') b.pop_back();
+  if (b.size() - start_ > max_frame_) {
+    b.resize(start_ + max_frame_);
     overflow_ = true;
   }
-  if (overflow_) frame_.flags |= kAuditTruncated;
-  out.push_back(std::move(frame_));
-  frame_ = SyslogFrame();
-  if (!pool_.empty()) {
-    frame_.data.swap(pool_.back());
-    pool_.pop_back();
-  }
+  std::uint8_t flags = overflow_ ? kAuditTruncated : 0;
+  if (incomplete_) flags |= kAuditIncomplete;
+  out.refs_.push_back({start_, b.size() - start_, flags, state_ == State::kCounted});
   digits_.clear();
   remaining_ = 0;
   overflow_ = false;
+  incomplete_ = false;
   state_ = State::kBetween;
+  start_ = b.size();
 }
 
-void SyslogFrameDecoder::Feed(std::string_view chunk, std::vector<SyslogFrame>& out) {
+void SyslogFrameDecoder::Feed(std::string_view chunk, SyslogFrames& out) {
+  // A frame begun in an earlier chunk goes on here.
+  if (state_ == State::kCounted || state_ == State::kLine) {
+    start_ = out.bytes_.size();
+    out.bytes_.append(carry_);
+    carry_.clear();
+  }
   size_t i = 0;
   while (i < chunk.size()) {
     switch (state_) {
@@ -58,7 +81,7 @@ void SyslogFrameDecoder::Feed(std::string_view chunk, std::vector<SyslogFrame>& 
           digits_.push_back(c);
           ++i;
         } else {
-          state_ = State::kLine;
+          Begin(out, State::kLine);
         }
         break;
       }
@@ -68,22 +91,21 @@ void SyslogFrameDecoder::Feed(std::string_view chunk, std::vector<SyslogFrame>& 
           remaining_ = 0;
           for (char d : digits_) remaining_ = remaining_ * 10 + static_cast<size_t>(d - '0');
           digits_.clear();
-          frame_.octet_counted = true;
-          state_ = State::kCounted;
+          Begin(out, State::kCounted);
           ++i;
         } else if (IsDigit(c) && digits_.size() < kMaxLengthDigits) {
           digits_.push_back(c);
           ++i;
         } else {
-          state_ = State::kLine;
-          Append(digits_);
+          Begin(out, State::kLine);
+          Append(out, digits_);
           digits_.clear();
         }
         break;
       }
       case State::kCounted: {
         const size_t take = std::min(remaining_, chunk.size() - i);
-        Append(chunk.substr(i, take));
+        Append(out, chunk.substr(i, take));
         remaining_ -= take;
         i += take;
         if (remaining_ == 0) Emit(out);
@@ -92,10 +114,10 @@ void SyslogFrameDecoder::Feed(std::string_view chunk, std::vector<SyslogFrame>& 
       case State::kLine: {
         const size_t lf = chunk.find('\n', i);
         if (lf == std::string_view::npos) {
-          Append(chunk.substr(i));
+          Append(out, chunk.substr(i));
           i = chunk.size();
         } else {
-          Append(chunk.substr(i, lf - i));
+          Append(out, chunk.substr(i, lf - i));
           i = lf + 1;
           Emit(out);
         }
@@ -103,27 +125,25 @@ void SyslogFrameDecoder::Feed(std::string_view chunk, std::vector<SyslogFrame>& 
       }
     }
   }
-}
-
-void SyslogFrameDecoder::Recycle(std::vector<SyslogFrame>& frames) {
-  constexpr size_t kMaxPool = 4096;
-  for (SyslogFrame& f : frames) {
-    if (pool_.size() >= kMaxPool) break;
-    if (f.data.capacity() > 4096) continue;  // a rare long frame's memory is let go
-    f.data.clear();
-    pool_.push_back(std::move(f.data));
+  // A frame not ended waits for the next chunk in the decoder, not in `out`.
+  if (state_ == State::kCounted || state_ == State::kLine) {
+    carry_.assign(out.bytes_, start_);
+    out.bytes_.resize(start_);
   }
-  frames.clear();
 }
 
-void SyslogFrameDecoder::Finish(std::vector<SyslogFrame>& out) {
+void SyslogFrameDecoder::Finish(SyslogFrames& out) {
   if (state_ == State::kDigits) {
-    state_ = State::kLine;
-    Append(digits_);
+    Begin(out, State::kLine);
+    Append(out, digits_);
     digits_.clear();
+  } else if (state_ == State::kCounted || state_ == State::kLine) {
+    start_ = out.bytes_.size();
+    out.bytes_.append(carry_);
+    carry_.clear();
   }
   if (state_ == State::kCounted || state_ == State::kLine) {
-    frame_.flags |= kAuditIncomplete;
+    incomplete_ = true;
     Emit(out);
   }
   *this = SyslogFrameDecoder(max_frame_);

@@ -14,7 +14,7 @@
 //
 // Chunk boundaries are arbitrary: feeding a stream in any split yields the same frames.
 //
-// Thread-safety: one decoder per connection; not thread-safe.
+// Thread-safety: one decoder per connection; not thread-safe. SyslogFrames is a value.
 #pragma once
 
 #include <cstddef>
@@ -27,6 +27,7 @@
 
 namespace isms {
 
+// One frame, copied out (tests, and callers that keep a frame on its own).
 struct SyslogFrame {
   std::string data;  // the message bytes, without the length prefix or the LF
   bool octet_counted = false;
@@ -35,40 +36,73 @@ struct SyslogFrame {
   friend bool operator==(const SyslogFrame&, const SyslogFrame&) = default;
 };
 
+// Decoded frames, their bytes back to back in one buffer: no allocation a frame, and a batch of
+// frames moves (to another thread, say) as one value whose memory is used again after clear().
+class SyslogFrames {
+ public:
+  size_t size() const { return refs_.size(); }
+  bool empty() const { return refs_.empty(); }
+  // Frame i's bytes (valid until the next change), flags and framing.
+  std::string_view data(size_t i) const { return {bytes_.data() + refs_[i].offset, refs_[i].size}; }
+  std::uint8_t flags(size_t i) const { return refs_[i].flags; }
+  bool octet_counted(size_t i) const { return refs_[i].octet_counted; }
+
+  // Appends a frame (a datagram's message, say).
+  void Add(std::string_view data, std::uint8_t flags, bool octet_counted = false);
+  // Forgets every frame; the memory stays for the next ones.
+  void clear() {
+    bytes_.clear();
+    refs_.clear();
+  }
+  // Copies of the frames (for tests).
+  std::vector<SyslogFrame> Copy() const;
+
+ private:
+  friend class SyslogFrameDecoder;
+  struct Ref {
+    size_t offset = 0;
+    size_t size = 0;
+    std::uint8_t flags = 0;
+    bool octet_counted = false;
+  };
+  std::string bytes_;
+  std::vector<Ref> refs_;
+};
+
 class SyslogFrameDecoder {
  public:
   static constexpr size_t kDefaultMaxFrame = 64 * 1024;
 
   explicit SyslogFrameDecoder(size_t max_frame = kDefaultMaxFrame);
 
-  // Decodes `chunk` and appends every frame it completes to `out`.
-  void Feed(std::string_view chunk, std::vector<SyslogFrame>& out);
+  // Decodes `chunk` and appends every frame it completes to `out`. A frame begun and not ended
+  // is kept by the decoder until a later Feed (into any `out`) ends it.
+  void Feed(std::string_view chunk, SyslogFrames& out);
 
   // The stream ended: appends the frame that was begun and not finished, if any, flagged
   // kAuditIncomplete (a counted frame shorter than its length, or a last line without LF), and
   // resets the decoder for a new stream.
-  void Finish(std::vector<SyslogFrame>& out);
-
-  // Takes back the memory of frames the caller is done with and clears `frames`: later frames
-  // are read into it instead of new allocations (a listener recycles each read's frames).
-  void Recycle(std::vector<SyslogFrame>& frames);
+  void Finish(SyslogFrames& out);
 
   // Bytes held for the current frame (at most max_frame + 10).
-  size_t buffered() const { return frame_.data.size() + digits_.size(); }
+  size_t buffered() const { return carry_.size() + digits_.size(); }
 
  private:
   enum class State { kBetween, kDigits, kCounted, kLine };
 
-  void Emit(std::vector<SyslogFrame>& out);
-  void Append(std::string_view bytes);
+  // The current frame is out.bytes_ from start_ on, while Feed or Finish runs.
+  void Begin(SyslogFrames& out, State state);
+  void Append(SyslogFrames& out, std::string_view bytes);
+  void Emit(SyslogFrames& out);
 
   size_t max_frame_;
   State state_ = State::kBetween;
   std::string digits_;     // the length prefix read so far (kDigits)
   size_t remaining_ = 0;   // bytes of a counted frame still to read (kCounted)
   bool overflow_ = false;  // bytes of the current frame were dropped
-  SyslogFrame frame_;
-  std::vector<std::string> pool_;  // empty buffers with capacity (Recycle)
+  bool incomplete_ = false;  // Finish ends the current frame
+  size_t start_ = 0;         // where the current frame begins in the `out` being fed
+  std::string carry_;        // the current frame's bytes between two Feeds
 };
 
 }  // namespace isms

@@ -7,10 +7,10 @@ namespace {
 
 std::vector<SyslogFrame> Decode(std::string_view stream, size_t max = 64 * 1024) {
   SyslogFrameDecoder d(max);
-  std::vector<SyslogFrame> out;
+  SyslogFrames out;
   d.Feed(stream, out);
   d.Finish(out);
-  return out;
+  return out.Copy();
 }
 
 SyslogFrame Counted(std::string data, std::uint8_t flags = 0) {
@@ -49,37 +49,58 @@ TEST(SyslogFramingTest, EveryTwoWaySplitGivesTheSameFrames) {
   const std::vector<SyslogFrame> whole = Decode(kStream);
   for (size_t cut = 0; cut <= kStream.size(); ++cut) {
     SyslogFrameDecoder d;
-    std::vector<SyslogFrame> out;
+    SyslogFrames out;
     d.Feed(std::string_view(kStream).substr(0, cut), out);
     d.Feed(std::string_view(kStream).substr(cut), out);
     d.Finish(out);
-    EXPECT_EQ(out, whole) << "cut at " << cut;
+    EXPECT_EQ(out.Copy(), whole) << "cut at " << cut;
   }
 }
 
 TEST(SyslogFramingTest, ByteByByteGivesTheSameFrames) {
   SyslogFrameDecoder d;
-  std::vector<SyslogFrame> out;
+  SyslogFrames out;
   for (char c : kStream) d.Feed(std::string_view(&c, 1), out);
   d.Finish(out);
-  EXPECT_EQ(out, Decode(kStream));
+  EXPECT_EQ(out.Copy(), Decode(kStream));
 }
 
-TEST(SyslogFramingTest, FramesReadIntoRecycledMemoryAreTheSame) {
-  // As a listener does: each piece's frames are used, then handed back to the decoder.
+TEST(SyslogFramingTest, EachPieceMayGoToAnotherFramesValue) {
+  // As a listener does: each read's frames are handed on whole, and a frame that a read began
+  // and did not end goes on in the decoder, into whichever value the next read fills (here two
+  // in turn, cleared and used again).
   for (size_t piece : {1, 3, 7, 50}) {
     SyslogFrameDecoder d;
-    std::vector<SyslogFrame> all, frames;
-    for (size_t at = 0; at < kStream.size(); at += piece) {
+    std::vector<SyslogFrame> all;
+    SyslogFrames values[2];
+    size_t n = 0;
+    for (size_t at = 0; at < kStream.size(); at += piece, ++n) {
+      SyslogFrames& frames = values[n % 2];
+      frames.clear();
       d.Feed(std::string_view(kStream).substr(at, piece), frames);
-      all.insert(all.end(), frames.begin(), frames.end());
-      d.Recycle(frames);
-      EXPECT_TRUE(frames.empty());
+      for (const SyslogFrame& f : frames.Copy()) all.push_back(f);
     }
-    d.Finish(frames);
-    all.insert(all.end(), frames.begin(), frames.end());
+    SyslogFrames last;
+    d.Finish(last);
+    for (const SyslogFrame& f : last.Copy()) all.push_back(f);
     EXPECT_EQ(all, kExpected) << "pieces of " << piece;
   }
+}
+
+TEST(SyslogFramingTest, FramesAddedByHandKeepTheirBytesAndFlags) {
+  SyslogFrames f;
+  f.Add("<13>one", 0);
+  f.Add("", kAuditTruncated, true);
+  f.Add("<14>three", kAuditIncomplete);
+  ASSERT_EQ(f.size(), 3u);
+  EXPECT_EQ(f.data(0), "<13>one");
+  EXPECT_EQ(f.data(1), "");
+  EXPECT_TRUE(f.octet_counted(1));
+  EXPECT_EQ(f.flags(1), kAuditTruncated);
+  EXPECT_EQ(f.data(2), "<14>three");
+  EXPECT_EQ(f.flags(2), kAuditIncomplete);
+  f.clear();
+  EXPECT_TRUE(f.empty());
 }
 
 TEST(SyslogFramingTest, EveryThreeWaySplitGivesTheSameFrames) {
@@ -89,12 +110,12 @@ TEST(SyslogFramingTest, EveryThreeWaySplitGivesTheSameFrames) {
   for (size_t i = 0; i <= s.size(); ++i) {
     for (size_t j = i; j <= s.size(); ++j) {
       SyslogFrameDecoder d;
-      std::vector<SyslogFrame> out;
+      SyslogFrames out;
       d.Feed(std::string_view(s).substr(0, i), out);
       d.Feed(std::string_view(s).substr(i, j - i), out);
       d.Feed(std::string_view(s).substr(j), out);
       d.Finish(out);
-      ASSERT_EQ(out, whole) << i << "," << j;
+      ASSERT_EQ(out.Copy(), whole) << i << "," << j;
     }
   }
 }
@@ -152,16 +173,17 @@ TEST(SyslogFramingTest, CountedFrameMayHoldLf) {
 
 TEST(SyslogFramingTest, BufferStaysBounded) {
   SyslogFrameDecoder d(16);
-  std::vector<SyslogFrame> out;
+  SyslogFrames out;
   const std::string big(1000, 'x');
   for (int i = 0; i < 100; ++i) {
     d.Feed(big, out);
     EXPECT_LE(d.buffered(), 17u);
+    EXPECT_TRUE(out.empty());
   }
   d.Feed("\n", out);
   ASSERT_EQ(out.size(), 1u);
-  EXPECT_EQ(out[0].data.size(), 16u);
-  EXPECT_EQ(out[0].flags, kAuditTruncated);
+  EXPECT_EQ(out.data(0).size(), 16u);
+  EXPECT_EQ(out.flags(0), kAuditTruncated);
 }
 
 }  // namespace

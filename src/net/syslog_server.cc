@@ -20,6 +20,8 @@
 #include <csignal>
 #include <deque>
 #include <fstream>
+#include <functional>
+#include <map>
 #include <mutex>
 #include <set>
 #include <span>
@@ -27,6 +29,7 @@
 #include <type_traits>
 
 #include "app/audit.h"
+#include "audit/sha256_lanes.h"
 #include "formats/syslog.h"
 #include "formats/syslog_framing.h"
 #include "net/listen.h"
@@ -45,7 +48,7 @@ constexpr size_t kReadBuffer = 64 * 1024;
 constexpr std::chrono::milliseconds kFullRetry{10};
 
 // The records of one read (or one datagram), in order: the first `count` of `records`. The
-// vector travels whole — listener, queue, writer, and back to a listener, which prepares new
+// vector travels whole — preparer, queue, writer, and back to a preparer, which prepares new
 // records into the records it holds (their strings keep their memory) — so that no record is
 // moved or allocated on the way once the server is warm. Records beyond `count` are spares
 // carried along unused.
@@ -54,59 +57,133 @@ struct Received {
   size_t count = 0;
 };
 
-// The bounded queue between the listeners and the writer.
-class RecordQueue {
+// The frames of one read (or one datagram, or what a connection still held at shutdown), as the
+// listeners' thread decoded them; `times` says when they were read: from frame `first` on, until
+// the next entry's. A preparer thread makes records of them; the frames' memory then goes back to
+// a listener, whose decoder reads new frames into it.
+struct RawRead {
+  SyslogFrames frames;
+  std::vector<std::pair<size_t, Instant>> times;  // (first, when read), by first
+};
+
+// Between the listeners, the preparers and the writer. The listeners' thread submits the frames
+// of each read, in the order received; a pool of preparer threads makes records of them, several
+// reads at once; the writer takes the records in the order the reads were submitted (a read
+// prepared early waits for the ones before it), so that each connection's records are appended
+// in the order it sent them.
+//
+// Bounded: while `capacity` records are submitted and not yet taken by the writer, Submit refuses
+// more (unless forced), so a connection may pass the bound by one read's records.
+class Pipeline {
  public:
-  RecordQueue(size_t capacity, size_t batch) : capacity_(capacity), batch_(batch) {}
+  // `on_room` is called (on the writer's thread, without a lock held) when the writer takes
+  // records after a Submit was refused, and the pipeline has room again.
+  Pipeline(size_t capacity, size_t batch, std::function<void()> on_room)
+      : capacity_(capacity), batch_(batch), on_room_(std::move(on_room)) {}
 
-  // Moves `from` in when the queue is not full (it may then pass its capacity by one read's
-  // records), or with `force`; else leaves it. `from` is left empty when it was moved.
-  void Push(Received& from, bool force) {
-    if (from.count == 0) return;
+  // The number of preparer threads (before they start).
+  void SetPreparers(size_t n) { preparers_ = n; }
+
+  // Moves `from`'s frames in when the pipeline is not full (it may then pass its capacity by one
+  // read's records), or with `force`; else leaves them and returns false (on_room is called once
+  // there is room). When moved, `from` is left empty, with the memory of a read prepared before.
+  bool Submit(RawRead& from, bool force) {
+    if (from.frames.empty()) return true;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (!force && count_ >= capacity_) return;
-      count_ += from.count;
-      q_.push_back(std::move(from));
+      if (!force && in_flight_ >= capacity_) {
+        refused_ = true;
+        return false;
+      }
+      in_flight_ += from.frames.size();
+      raw_.push_back(Pending{next_submitted_++, std::move(from)});
+      from.frames.clear();
+      from.times.clear();
+      if (!raw_spares_.empty()) {
+        std::swap(from.frames, raw_spares_.back());
+        raw_spares_.pop_back();
+      }
     }
-    from.records.clear();
-    from.count = 0;
-    cv_.notify_all();
-  }
-
-  // Moves `from` (one datagram's record) in unless the queue is full.
-  bool TryPush(Received& from) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (count_ >= capacity_) return false;
-      count_ += from.count;
-      q_.push_back(std::move(from));
-    }
-    cv_.notify_all();
+    raw_cv_.notify_one();
     return true;
   }
 
+  // For a preparer: waits for a read to prepare and moves it into `raw`, with its sequence
+  // number; gives `out` (which holds no record) the records of a committed read, when there is
+  // one. Returns false once the pipeline is closed and every read was handed out.
+  bool NextRaw(RawRead& raw, std::uint64_t& seq, Received& out) {
+    std::unique_lock<std::mutex> lock(mu_);
+    raw_cv_.wait(lock, [&] { return raw_.empty() ? closed_ : preparing_ < Running(); });
+    if (raw_.empty()) return false;
+    seq = raw_.front().seq;
+    raw = std::move(raw_.front().read);
+    raw_.pop_front();
+    ++preparing_;
+    if (out.records.empty() && !spares_.empty()) {
+      spare_records_ -= spares_.back().size();
+      out.records.swap(spares_.back());
+      spares_.pop_back();
+    }
+    out.count = 0;
+    return true;
+  }
+
+  // For a preparer: hands over the records of read `seq` (from NextRaw), which the writer takes
+  // once every read before it was handed over; `out` is left empty. `raw`'s memory is kept for a
+  // listener (Submit) and `raw` left empty.
+  void Deliver(std::uint64_t seq, Received& out, RawRead& raw) {
+    bool wake = false;
+    raw.frames.clear();
+    raw.times.clear();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      --preparing_;
+      if (!raw_.empty()) raw_cv_.notify_one();
+      if (raw_spares_.size() < kMaxRawSpares) raw_spares_.push_back(std::move(raw.frames));
+      waiting_.emplace(seq, std::move(out));
+      // Reads handed over in order move on to the writer.
+      for (auto it = waiting_.begin(); it != waiting_.end() && it->first == next_ready_;
+           it = waiting_.erase(it)) {
+        ++next_ready_;
+        if (it->second.count == 0) continue;
+        ready_count_ += it->second.count;
+        ready_.push_back(std::move(it->second));
+        wake = true;
+      }
+      wake = wake || Drained();
+    }
+    raw.frames = SyslogFrames();
+    out.records.clear();
+    out.count = 0;
+    if (wake) ready_cv_.notify_all();
+  }
+
+  // No more submissions: the preparers finish what was submitted, then NextRaw returns false.
   void Close() {
     {
       std::lock_guard<std::mutex> lock(mu_);
       closed_ = true;
     }
-    cv_.notify_all();
+    raw_cv_.notify_all();
+    ready_cv_.notify_all();
   }
 
-  // Waits for records, then up to `interval` for `limit` of them (at most the batch size);
-  // moves reads holding up to `limit` records, in order, into `out`, which must be empty, and
-  // returns how many records they hold. Reads move whole; only a read that passes `limit` is
-  // split, its remaining records moved into a read of their own that stays first in the queue.
-  // Returns 0, `out` empty, once the queue is closed and drained.
+  // For the writer: waits for records, then up to `interval` for `limit` of them (at most the
+  // batch size); moves reads holding up to `limit` records, in order, into `out`, which must be
+  // empty, and returns how many records they hold. Reads move whole; only a read that passes
+  // `limit` is split, its remaining records moved into a read of their own that stays first.
+  // Returns 0, `out` empty, once the pipeline is closed and every read was taken.
   size_t Take(std::chrono::milliseconds interval, size_t limit, std::vector<Received>& out) {
     limit = std::max<size_t>(1, std::min(limit, batch_));
+    bool room = false;
     std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [&] { return count_ > 0 || closed_; });
-    cv_.wait_for(lock, interval, [&] { return count_ >= limit || closed_; });
+    writing_ = false;
+    if (!raw_.empty()) raw_cv_.notify_one();
+    ready_cv_.wait(lock, [&] { return ready_count_ > 0 || Drained(); });
+    ready_cv_.wait_for(lock, interval, [&] { return ready_count_ >= limit || Drained(); });
     size_t taken = 0;
-    while (!q_.empty() && taken < limit) {
-      Received& front = q_.front();
+    while (!ready_.empty() && taken < limit) {
+      Received& front = ready_.front();
       if (front.count > limit - taken) {
         const size_t k = limit - taken;
         Received rest;
@@ -116,17 +193,24 @@ class RecordQueue {
         }
         rest.count = front.count - k;
         front.count = k;
-        count_ -= k;
         taken += k;
         out.push_back(std::move(front));
         front = std::move(rest);
         break;
       }
       taken += front.count;
-      count_ -= front.count;
       out.push_back(std::move(front));
-      q_.pop_front();
+      ready_.pop_front();
     }
+    ready_count_ -= taken;
+    in_flight_ -= taken;
+    writing_ = taken > 0;
+    if (refused_ && in_flight_ < capacity_) {
+      refused_ = false;
+      room = true;
+    }
+    lock.unlock();
+    if (room && on_room_) on_room_();
     return taken;
   }
 
@@ -135,9 +219,8 @@ class RecordQueue {
     return closed_;
   }
 
-  // Committed reads, handed back whole so that the listeners prepare new records into them (no
-  // allocation a record, and none freed on another thread than its own). At most about two
-  // batches of records are kept; `from` is left empty.
+  // Committed reads, handed back whole so that the preparers prepare new records into them (no
+  // allocation a record). At most about two batches of records are kept; `from` is left empty.
   void Recycle(std::vector<Received>& from) {
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -151,30 +234,45 @@ class RecordQueue {
     from.clear();
   }
 
-  // Gives `to` (which holds no record) the records of a recycled read, when there is one.
-  void TakeSpare(Received& to) {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (spares_.empty()) return;
-    spare_records_ -= spares_.back().size();
-    to.records.swap(spares_.back());
-    to.count = 0;
-    spares_.pop_back();
-  }
-
+  // Records submitted and not yet taken by the writer.
   size_t size() {
     std::lock_guard<std::mutex> lock(mu_);
-    return count_;
+    return in_flight_;
   }
 
  private:
+  static constexpr size_t kMaxRawSpares = 256;
+  struct Pending {
+    std::uint64_t seq;
+    RawRead read;
+  };
+
+  // Closed, and every read submitted is ready (or taken): the writer waits for nothing more.
+  bool Drained() const { return closed_ && raw_.empty() && preparing_ == 0; }
+
+  // How many reads may be prepared at once: one for each preparer, less one while the writer
+  // works. The writer is the one stage every record passes in order; preparers that outnumber
+  // the cores left to them would take its core's time, fill the pipeline and then wait for it.
+  size_t Running() const { return std::max<size_t>(1, preparers_ - (writing_ ? 1 : 0)); }
+
   std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Received> q_;
-  std::vector<std::vector<app::PreparedAuditRecord>> spares_;  // Recycle
+  std::condition_variable raw_cv_, ready_cv_;
+  std::deque<Pending> raw_;                    // submitted, not yet handed to a preparer
+  std::map<std::uint64_t, Received> waiting_;  // prepared before an earlier read
+  std::deque<Received> ready_;                 // for the writer, in order
+  std::vector<SyslogFrames> raw_spares_;       // Deliver, for Submit
+  std::vector<std::vector<app::PreparedAuditRecord>> spares_;  // Recycle, for NextRaw
   size_t spare_records_ = 0;
-  size_t count_ = 0;  // records in q_
+  size_t in_flight_ = 0;    // records submitted and not taken
+  size_t ready_count_ = 0;  // records in ready_
+  size_t preparing_ = 0;    // reads handed to preparers and not delivered
+  std::uint64_t next_submitted_ = 0, next_ready_ = 0;
   size_t capacity_;
   size_t batch_;
+  std::function<void()> on_room_;
+  bool refused_ = false;  // a Submit was refused since the writer last made room
+  bool writing_ = false;  // the writer is appending what it took last
+  size_t preparers_ = 1;
   bool closed_ = false;
 };
 
@@ -184,6 +282,8 @@ struct SyslogServer::Impl {
   struct SessionBase {
     virtual ~SessionBase() = default;
     virtual void Cancel() = 0;
+    // Ends the wait of a connection whose records the full pipeline refused: it tries again.
+    virtual void Wake() = 0;
   };
   template <typename Stream>
   struct Session;
@@ -197,16 +297,19 @@ struct SyslogServer::Impl {
     udp::socket socket;
     udp::endpoint from;
     std::vector<char> buffer;
+    RawRead pending;  // one datagram's frame
   };
 
   Impl(const SyslogServerOptions& o, const Clock& c, std::ostream& l)
       : options(o),
         clock(c),
         log(l),
-        queue(o.queue_records, o.batch_records),
+        pipeline(o.queue_records, o.batch_records,
+                 [this] { asio::post(io, [this] { ResumeBlocked(); }); }),
         signals(io, SIGINT, SIGTERM, SIGHUP) {}
 
   SyslogServerOptions options;
+  size_t preparer_threads = 1;  // options.prepare_threads, 0 resolved
   const Clock& clock;
   std::ostream& log;
   std::mutex log_mu;
@@ -214,7 +317,7 @@ struct SyslogServer::Impl {
   std::string contract;
   std::mutex preparer_mu;
   std::shared_ptr<const app::AuditPreparer> preparer;
-  RecordQueue queue;
+  Pipeline pipeline;
   asio::io_context io;
   asio::signal_set signals;
   // The TLS context new connections take (replaced by ReloadTls); each connection keeps its own.
@@ -222,10 +325,10 @@ struct SyslogServer::Impl {
   std::vector<std::unique_ptr<Acceptor>> acceptors;
   std::vector<std::unique_ptr<UdpListener>> udp_listeners;
   std::set<std::shared_ptr<SessionBase>> sessions;
+  std::vector<std::weak_ptr<SessionBase>> blocked;  // waiting for room in the pipeline
   std::vector<std::string> listening;
   bool stopping = false;
   LogThrottle drop_log, limit_log, idle_log;  // the listeners' thread's
-  AuditRecord parsed;  // Parse's record: used by the listeners' thread only
 
   std::atomic<std::uint64_t> received{0}, committed{0}, batches{0}, udp_dropped{0}, refused{0},
       over_limit{0}, handshake_timeouts{0}, idle_closed{0}, failed{0};
@@ -256,12 +359,29 @@ struct SyslogServer::Impl {
     return preparer;
   }
 
-  // Parses, classifies and encodes one message on the listener's thread (the writer hashes its
-  // leaf), through the one record `parsed` (whose strings keep their memory from message to
-  // message), into the next record of `out` (a record committed before, when `out` holds one:
-  // its memory is used again).
-  void Parse(const app::AuditPreparer& p, std::string_view bytes, std::uint8_t flags, Instant now,
-             Received& out) {
+  // On the listeners' thread, once the pipeline has room again: the connections it refused try
+  // again.
+  void ResumeBlocked() {
+    std::vector<std::weak_ptr<SessionBase>> wake;
+    wake.swap(blocked);
+    for (const auto& w : wake) {
+      if (auto s = w.lock()) s->Wake();
+    }
+  }
+
+  // Submits the frames of a read to the preparers (Pipeline::Submit), counting them as received.
+  bool Submit(RawRead& read, bool force) {
+    const size_t n = read.frames.size();
+    if (!pipeline.Submit(read, force)) return false;
+    received.fetch_add(n, std::memory_order_relaxed);
+    return true;
+  }
+
+  // Parses, classifies and encodes one message on a preparer's thread, through the preparer's
+  // record `parsed` (whose strings keep their memory from message to message), into the next
+  // record of `out` (a record committed before, when `out` holds one: its memory is used again).
+  static void Parse(const app::AuditPreparer& p, std::string_view bytes, std::uint8_t flags,
+                    Instant now, Received& out, AuditRecord& parsed) {
     if (out.count == out.records.size()) out.records.emplace_back();
     // A recycled record was last touched by the writer, long ago: the next ones are fetched
     // while this one is parsed (their structs two ahead, the buffer of the next encoding).
@@ -277,7 +397,6 @@ struct SyslogServer::Impl {
     opts.received = now;
     ParseSyslogMessageInto(bytes, opts, parsed);
     parsed.flags |= flags;
-    received.fetch_add(1, std::memory_order_relaxed);
     if (p.PrepareInto(parsed, rec, /*hash=*/false).ok()) return;
     // Cannot happen for a frame of at most 64 KiB; kept verbatim all the same.
     AuditRecord raw = ParseSyslogMessage("", opts);
@@ -285,6 +404,32 @@ struct SyslogServer::Impl {
     raw.flags |= kAuditUnparsed | flags;
     raw.source = AuditSource::kUnparsed;
     rec = p.Prepare(std::move(raw)).value();
+  }
+
+  // A preparer thread: makes records of the submitted reads until the pipeline closes.
+  void PrepareLoop() {
+    AuditRecord parsed;
+    RawRead raw;
+    Received out;
+    std::uint64_t seq = 0;
+    while (pipeline.NextRaw(raw, seq, out)) {
+      const std::shared_ptr<const app::AuditPreparer> p = CurrentPreparer();
+      if (out.records.capacity() < raw.frames.size()) out.records.reserve(raw.frames.size());
+      size_t t = 0;
+      for (size_t i = 0; i < raw.frames.size(); ++i) {
+        while (t + 1 < raw.times.size() && raw.times[t + 1].first <= i) ++t;
+        Parse(*p, raw.frames.data(i), raw.frames.flags(i), raw.times[t].second, out, parsed);
+      }
+      // The leaves are hashed here, several at once, so that the writer (one thread, which
+      // every record passes) does less.
+      audit::LeafHasher<audit::LogEntry> hasher;
+      for (size_t i = 0; i < out.count; ++i) {
+        out.records[i].entry.hashed = true;
+        hasher.Add(out.records[i].entry);
+      }
+      hasher.Flush();
+      pipeline.Deliver(seq, out, raw);
+    }
   }
 
   Status BindStream(const std::string& text, bool is_tls) {
@@ -391,8 +536,7 @@ struct SyslogServer::Impl::Session : SessionBase, std::enable_shared_from_this<S
   // after the queue had room again): the idle time counts from there.
   std::chrono::steady_clock::time_point last_bytes;
   SyslogFrameDecoder decoder;
-  std::vector<SyslogFrame> frames;
-  Received pending;
+  RawRead pending;  // decoded, not yet submitted
   std::array<char, kReadBuffer> buffer;
   bool eof = false;
   bool done = false;
@@ -404,6 +548,8 @@ struct SyslogServer::Impl::Session : SessionBase, std::enable_shared_from_this<S
     deadline.cancel();
     idle.cancel();
   }
+
+  void Wake() override { retry.cancel(); }
 
   void Close() {
     error_code ignored;
@@ -475,25 +621,20 @@ struct SyslogServer::Impl::Session : SessionBase, std::enable_shared_from_this<S
   }
 
   void Decode(std::string_view bytes) {
-    decoder.Feed(bytes, frames);
-    Prepare();
+    const size_t first = pending.frames.size();
+    decoder.Feed(bytes, pending.frames);
+    Stamp(first);
   }
 
   void Finish() {
-    decoder.Finish(frames);
-    Prepare();
+    const size_t first = pending.frames.size();
+    decoder.Finish(pending.frames);
+    Stamp(first);
   }
 
-  void Prepare() {
-    if (frames.empty()) return;
-    const Instant now = impl.clock.Now();
-    const std::shared_ptr<const app::AuditPreparer> p = impl.CurrentPreparer();
-    if (pending.count == 0 && pending.records.empty()) impl.queue.TakeSpare(pending);
-    if (pending.records.capacity() < pending.count + frames.size()) {
-      pending.records.reserve(std::max(pending.count + frames.size(), 2 * pending.count));
-    }
-    for (SyslogFrame& f : frames) impl.Parse(*p, f.data, f.flags, now, pending);
-    decoder.Recycle(frames);
+  // The frames from `first` on were read now.
+  void Stamp(size_t first) {
+    if (pending.frames.size() > first) pending.times.emplace_back(first, impl.clock.Now());
   }
 
   void Read() {
@@ -535,15 +676,17 @@ struct SyslogServer::Impl::Session : SessionBase, std::enable_shared_from_this<S
     Drain();
   }
 
-  // Hands the parsed records to the queue; while it is full, waits before reading on.
+  // Hands the decoded frames to the preparers; while the pipeline is full, waits before reading
+  // on.
   void Drain() {
-    impl.queue.Push(pending, false);
-    if (pending.count > 0) {
+    if (!impl.Submit(pending, false)) {
+      // Woken (the timer cancelled) once the writer makes room; the timer is a fallback.
       retry.expires_after(kFullRetry);
-      retry.async_wait([self = this->shared_from_this()](error_code ec) {
+      retry.async_wait([self = this->shared_from_this()](error_code) {
         if (self->impl.stopping) return self->DrainAtShutdown();
-        if (!ec) self->Drain();
+        self->Drain();
       });
+      impl.blocked.push_back(this->weak_from_this());
       return;
     }
     if (eof) return Close();
@@ -561,7 +704,7 @@ struct SyslogServer::Impl::Session : SessionBase, std::enable_shared_from_this<S
       if (n > 0) Decode(std::string_view(buffer.data(), n));
     }
     Finish();
-    impl.queue.Push(pending, true);
+    impl.Submit(pending, true);
     Close();
   }
 };
@@ -618,12 +761,12 @@ void SyslogServer::Impl::OnDatagram(UdpListener& u, size_t n, Instant now) {
     refused.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  Received one;
-  Parse(*CurrentPreparer(), std::string_view(u.buffer.data(), n), 0, now, one);
-  if (stopping) return queue.Push(one, true);
-  if (queue.TryPush(one)) return;
+  RawRead& one = u.pending;
+  one.frames.clear();
+  one.frames.Add(std::string_view(u.buffer.data(), n), 0);
+  one.times.assign(1, {0, now});
+  if (Submit(one, stopping)) return;
   std::uint64_t dropped = udp_dropped.fetch_add(1, std::memory_order_relaxed) + 1;
-  received.fetch_sub(1, std::memory_order_relaxed);
   if (drop_log.Due()) {
     Log("queue full: dropped udp datagrams (" + std::to_string(dropped) + " so far)");
   }
@@ -684,7 +827,7 @@ void SyslogServer::Impl::WriterLoop() {
       if (chunk > 0) {
         limit = static_cast<size_t>(std::min<std::uint64_t>(limit, chunk - size % chunk));
       }
-      queue.Take(options.flush_interval, limit, batch);
+      pipeline.Take(options.flush_interval, limit, batch);
       if (batch.empty()) return;
       records.clear();
       for (Received& r : batch) {
@@ -698,7 +841,7 @@ void SyslogServer::Impl::WriterLoop() {
       if (!know_chunk) learn();
       committed.fetch_add(records.size(), std::memory_order_relaxed);
       batches.fetch_add(1, std::memory_order_relaxed);
-      queue.Recycle(batch);
+      pipeline.Recycle(batch);
       // A changed policy (its audit rules) applies to what is received from then on.
       if (std::chrono::steady_clock::now() - checked >= std::chrono::seconds(1)) {
         checked = std::chrono::steady_clock::now();
@@ -712,8 +855,8 @@ void SyslogServer::Impl::WriterLoop() {
     }
     Log("cannot commit " + std::to_string(records.size()) + " records of contract " + contract +
         " (will retry): " + r.status().ToString());
-    if (queue.closed()) {
-      failed.fetch_add(records.size() + queue.size(), std::memory_order_relaxed);
+    if (pipeline.closed()) {
+      failed.fetch_add(records.size() + pipeline.size(), std::memory_order_relaxed);
       return;
     }
     std::this_thread::sleep_for(std::chrono::seconds(1));
@@ -738,6 +881,11 @@ Result<std::unique_ptr<SyslogServer>> SyslogServer::Create(const SyslogServerOpt
     return Status::InvalidArgument("the queue and batch sizes must be at least 1");
   }
   auto impl = std::make_unique<Impl>(options, clock, log);
+  impl->preparer_threads = options.prepare_threads;
+  if (impl->preparer_threads == 0) {
+    impl->preparer_threads = std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 8);
+  }
+  impl->pipeline.SetPreparers(impl->preparer_threads);
   ISMS_ASSIGN_OR_RETURN(impl->service,
                         app::AuditService::Open(options.store_url, options.key_dir, clock));
   if (options.contract.empty()) {
@@ -796,6 +944,13 @@ Status SyslogServer::Run() {
     NameThisThread("syslog-writer");
     m.WriterLoop();
   });
+  std::vector<std::thread> preparers;
+  for (size_t i = 0; i < m.preparer_threads; ++i) {
+    preparers.emplace_back([&m] {
+      NameThisThread("syslog-prepare");
+      m.PrepareLoop();
+    });
+  }
   NameThisThread("syslog-io");
   m.WaitForSignal();
   for (auto& a : m.acceptors) m.Accept(*a);
@@ -803,7 +958,8 @@ Status SyslogServer::Run() {
   error_code ec;
   m.io.run(ec);
   if (ec) m.Log("event loop: " + ec.message());
-  m.queue.Close();
+  m.pipeline.Close();
+  for (std::thread& t : preparers) t.join();
   writer.join();
   SyslogServerStats s = stats();
   m.Log("stopped: received " + std::to_string(s.received) + ", committed " +

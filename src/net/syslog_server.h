@@ -2,13 +2,15 @@
 // on one port, formats/syslog_framing.h), TLS (RFC 5425: the same framing inside TLS 1.2+) and
 // UDP (one message per datagram), each appending to one contract's audit log.
 //
-// Threads: one thread (the caller of Run) runs every listener and parses, classifies and
-// encodes what they receive (app::AuditPreparer); a writer thread owns the store connection,
-// hashes the records' leaves and commits the records in batches (group commit: one append and
-// checkpoint per batch, when `batch_records` wait or `flush_interval` after the first one waited),
-// so a record is committed well within a second of its arrival. A batch also ends where the audit
-// log's next chunk begins, so that under load each batch completes a chunk and its records skip the
-// log's tail.
+// Threads: one thread (the caller of Run) runs every listener and splits what they receive into
+// frames; `prepare_threads` threads parse, classify, encode and leaf-hash the frames of different
+// reads at once (app::AuditPreparer); while the writer appends, one fewer of them runs, so that
+// together they take no more cores than there are preparers. The writer thread owns the store
+// connection and commits the records, in the order they were received, in batches (group commit:
+// one append and checkpoint per batch, when `batch_records` wait or `flush_interval` after the
+// first one waited), so a record is committed well within a second of its arrival. A batch also
+// ends where the audit log's next chunk begins, so that under load each batch completes a chunk
+// and its records skip the log's tail.
 //
 // Limits: at most `max_connections` stream connections at once (more are closed on arrival, and
 // counted), and a TLS handshake must end within `handshake_timeout`: a sender cannot hold the
@@ -17,10 +19,10 @@
 // unterminated frame included); off by default, since senders such as rsyslog keep one connection
 // open, quiet for hours, by design, and may lose the message that finds it closed.
 //
-// Backpressure, not loss: records wait in a bounded queue of `queue_records` (each read's
-// records go in whole, so a connection may pass the bound by one read); while it is full a TCP
-// connection is not read (its sender slows down), and a UDP datagram that finds it full is
-// dropped and counted in Stats::udp_dropped.
+// Backpressure, not loss: at most `queue_records` records wait to be prepared or committed (each
+// read's records go in whole, so a connection may pass the bound by one read); while that many
+// wait a TCP connection is not read (its sender slows down), and a UDP datagram that finds them
+// waiting is dropped and counted in Stats::udp_dropped.
 //
 // Every record's `received` is the server clock's time when its bytes were read; input the
 // parsers do not recognise is kept verbatim.
@@ -59,6 +61,7 @@ struct SyslogServerOptions {
   // while the queue is full (the server not reading) does not count.
   std::chrono::milliseconds idle_timeout{0};
   size_t queue_records = 131072;
+  size_t prepare_threads = 0;    // 0: one a core (at most 8)
   size_t batch_records = 65536;  // the default chunk: a busy server's batch is a whole chunk
   std::chrono::milliseconds flush_interval{200};
 };
