@@ -72,7 +72,7 @@ struct AuditIngestRequest {
 };
 
 // A record made ready for the log — classified, canonically encoded, and hashed unless asked
-// not to be — by an AuditPreparer, so that this work can run on a listener's thread;
+// not to be — by an AuditPreparer, so that this work can run on other threads than the writer's;
 // AppendPrepared stores it (and hashes it when it was not).
 struct PreparedAuditRecord {
   audit::LogEntry entry;  // hashed unless PrepareInto was told not to
