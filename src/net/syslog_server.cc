@@ -418,6 +418,14 @@ struct SyslogServer::Impl {
       size_t t = 0;
       for (size_t i = 0; i < raw.frames.size(); ++i) {
         while (t + 1 < raw.times.size() && raw.times[t + 1].first <= i) ++t;
+        // The frames were written on the listeners' core: fetch a later one while this one is
+        // parsed.
+        if (i + 2 < raw.frames.size()) {
+          const std::string_view ahead = raw.frames.data(i + 2);
+          for (size_t off = 0; off < ahead.size() && off < 512; off += 64) {
+            __builtin_prefetch(ahead.data() + off);
+          }
+        }
         Parse(*p, raw.frames.data(i), raw.frames.flags(i), raw.times[t].second, out, parsed);
       }
       // The leaves are hashed here, several at once, so that the writer (one thread, which
