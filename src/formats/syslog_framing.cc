@@ -35,6 +35,18 @@ void SyslogFrameDecoder::Begin(SyslogFrames& out, State state) {
   start_ = out.bytes_.size();
 }
 
+void SyslogFrameDecoder::Resume(SyslogFrames& out) {
+  start_ = out.bytes_.size();
+  out.bytes_.append(carry_);
+  carry_.clear();
+}
+
+void SyslogFrameDecoder::DigitsAsLine(SyslogFrames& out) {
+  Begin(out, State::kLine);
+  Append(out, digits_);
+  digits_.clear();
+}
+
 void SyslogFrameDecoder::Append(SyslogFrames& out, std::string_view bytes) {
   // A line frame may hold one byte more than the limit: a CR that the LF will remove.
   const size_t limit = state_ == State::kLine ? max_frame_ + 1 : max_frame_;
@@ -44,31 +56,24 @@ void SyslogFrameDecoder::Append(SyslogFrames& out, std::string_view bytes) {
   out.bytes_.append(bytes.data(), std::min(room, bytes.size()));
 }
 
-void SyslogFrameDecoder::Emit(SyslogFrames& out) {
+void SyslogFrameDecoder::Emit(SyslogFrames& out, std::uint8_t flags) {
   std::string& b = out.bytes_;
   if (state_ == State::kLine && b.size() > start_ && b.back() == '\r') b.pop_back();
   if (b.size() - start_ > max_frame_) {
     b.resize(start_ + max_frame_);
     overflow_ = true;
   }
-  std::uint8_t flags = overflow_ ? kAuditTruncated : 0;
-  if (incomplete_) flags |= kAuditIncomplete;
+  if (overflow_) flags |= kAuditTruncated;
   out.refs_.push_back({start_, b.size() - start_, flags, state_ == State::kCounted});
   digits_.clear();
   remaining_ = 0;
   overflow_ = false;
-  incomplete_ = false;
   state_ = State::kBetween;
   start_ = b.size();
 }
 
 void SyslogFrameDecoder::Feed(std::string_view chunk, SyslogFrames& out) {
-  // A frame begun in an earlier chunk goes on here.
-  if (state_ == State::kCounted || state_ == State::kLine) {
-    start_ = out.bytes_.size();
-    out.bytes_.append(carry_);
-    carry_.clear();
-  }
+  if (InFrame()) Resume(out);  // a frame begun in an earlier chunk goes on here
   size_t i = 0;
   while (i < chunk.size()) {
     switch (state_) {
@@ -97,9 +102,7 @@ void SyslogFrameDecoder::Feed(std::string_view chunk, SyslogFrames& out) {
           digits_.push_back(c);
           ++i;
         } else {
-          Begin(out, State::kLine);
-          Append(out, digits_);
-          digits_.clear();
+          DigitsAsLine(out);
         }
         break;
       }
@@ -126,7 +129,7 @@ void SyslogFrameDecoder::Feed(std::string_view chunk, SyslogFrames& out) {
     }
   }
   // A frame not ended waits for the next chunk in the decoder, not in `out`.
-  if (state_ == State::kCounted || state_ == State::kLine) {
+  if (InFrame()) {
     carry_.assign(out.bytes_, start_);
     out.bytes_.resize(start_);
   }
@@ -134,18 +137,11 @@ void SyslogFrameDecoder::Feed(std::string_view chunk, SyslogFrames& out) {
 
 void SyslogFrameDecoder::Finish(SyslogFrames& out) {
   if (state_ == State::kDigits) {
-    Begin(out, State::kLine);
-    Append(out, digits_);
-    digits_.clear();
-  } else if (state_ == State::kCounted || state_ == State::kLine) {
-    start_ = out.bytes_.size();
-    out.bytes_.append(carry_);
-    carry_.clear();
+    DigitsAsLine(out);
+  } else if (InFrame()) {
+    Resume(out);
   }
-  if (state_ == State::kCounted || state_ == State::kLine) {
-    incomplete_ = true;
-    Emit(out);
-  }
+  if (InFrame()) Emit(out, kAuditIncomplete);
   *this = SyslogFrameDecoder(max_frame_);
 }
 

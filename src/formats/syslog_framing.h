@@ -90,17 +90,23 @@ class SyslogFrameDecoder {
  private:
   enum class State { kBetween, kDigits, kCounted, kLine };
 
+  // Inside a frame whose bytes are being read (counted or a line).
+  bool InFrame() const { return state_ == State::kCounted || state_ == State::kLine; }
   // The current frame is out.bytes_ from start_ on, while Feed or Finish runs.
   void Begin(SyslogFrames& out, State state);
+  // Moves the bytes of a frame begun in an earlier chunk (carry_) to the end of `out`.
+  void Resume(SyslogFrames& out);
+  // The length prefix read so far was no prefix: it begins a line frame.
+  void DigitsAsLine(SyslogFrames& out);
   void Append(SyslogFrames& out, std::string_view bytes);
-  void Emit(SyslogFrames& out);
+  // Ends the current frame with `flags` (and kAuditTruncated when bytes were dropped).
+  void Emit(SyslogFrames& out, std::uint8_t flags = 0);
 
   size_t max_frame_;
   State state_ = State::kBetween;
   std::string digits_;     // the length prefix read so far (kDigits)
   size_t remaining_ = 0;   // bytes of a counted frame still to read (kCounted)
   bool overflow_ = false;  // bytes of the current frame were dropped
-  bool incomplete_ = false;  // Finish ends the current frame
   size_t start_ = 0;         // where the current frame begins in the `out` being fed
   std::string carry_;        // the current frame's bytes between two Feeds
 };

@@ -47,6 +47,13 @@ using TlsStream = asio::ssl::stream<tcp::socket>;
 constexpr size_t kReadBuffer = 64 * 1024;
 constexpr std::chrono::milliseconds kFullRetry{10};
 
+// Fetches the first bytes (at most 512) of [p, p + n) into the cache, to be read (kWrite 0) or
+// written (1): memory another core wrote last, touched a little later.
+template <int kWrite>
+void Prefetch(const char* p, size_t n) {
+  for (size_t off = 0; off < n && off < 512; off += 64) __builtin_prefetch(p + off, kWrite);
+}
+
 // The records of one read (or one datagram), in order: the first `count` of `records`. The
 // vector travels whole — preparer, queue, writer, and back to a preparer, which prepares new
 // records into the records it holds (their strings keep their memory) — so that no record is
@@ -76,13 +83,11 @@ struct RawRead {
 // more (unless forced), so a connection may pass the bound by one read's records.
 class Pipeline {
  public:
-  // `on_room` is called (on the writer's thread, without a lock held) when the writer takes
-  // records after a Submit was refused, and the pipeline has room again.
-  Pipeline(size_t capacity, size_t batch, std::function<void()> on_room)
-      : capacity_(capacity), batch_(batch), on_room_(std::move(on_room)) {}
-
-  // The number of preparer threads (before they start).
-  void SetPreparers(size_t n) { preparers_ = n; }
+  // `preparers`: the number of preparer threads. `on_room` is called (on the writer's thread,
+  // without a lock held) when the writer takes records after a Submit was refused, and the
+  // pipeline has room again.
+  Pipeline(size_t capacity, size_t batch, size_t preparers, std::function<void()> on_room)
+      : capacity_(capacity), batch_(batch), preparers_(preparers), on_room_(std::move(on_room)) {}
 
   // Moves `from`'s frames in when the pipeline is not full (it may then pass its capacity by one
   // read's records), or with `force`; else leaves them and returns false (on_room is called once
@@ -269,10 +274,10 @@ class Pipeline {
   std::uint64_t next_submitted_ = 0, next_ready_ = 0;
   size_t capacity_;
   size_t batch_;
+  size_t preparers_;
   std::function<void()> on_room_;
   bool refused_ = false;  // a Submit was refused since the writer last made room
   bool writing_ = false;  // the writer is appending what it took last
-  size_t preparers_ = 1;
   bool closed_ = false;
 };
 
@@ -302,14 +307,17 @@ struct SyslogServer::Impl {
 
   Impl(const SyslogServerOptions& o, const Clock& c, std::ostream& l)
       : options(o),
+        preparer_threads(o.prepare_threads > 0
+                             ? o.prepare_threads
+                             : std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 8)),
         clock(c),
         log(l),
-        pipeline(o.queue_records, o.batch_records,
+        pipeline(o.queue_records, o.batch_records, preparer_threads,
                  [this] { asio::post(io, [this] { ResumeBlocked(); }); }),
         signals(io, SIGINT, SIGTERM, SIGHUP) {}
 
   SyslogServerOptions options;
-  size_t preparer_threads = 1;  // options.prepare_threads, 0 resolved
+  size_t preparer_threads;  // options.prepare_threads, 0 resolved
   const Clock& clock;
   std::ostream& log;
   std::mutex log_mu;
@@ -388,9 +396,7 @@ struct SyslogServer::Impl {
     if (out.count + 2 < out.records.size()) __builtin_prefetch(&out.records[out.count + 2], 1);
     if (out.count + 1 < out.records.size()) {
       const std::string& next = out.records[out.count + 1].entry.bytes;
-      for (size_t off = 0; off < next.capacity() && off < 512; off += 64) {
-        __builtin_prefetch(next.data() + off, 1);
-      }
+      Prefetch<1>(next.data(), next.capacity());
     }
     app::PreparedAuditRecord& rec = out.records[out.count++];
     SyslogOptions opts;
@@ -422,9 +428,7 @@ struct SyslogServer::Impl {
         // parsed.
         if (i + 2 < raw.frames.size()) {
           const std::string_view ahead = raw.frames.data(i + 2);
-          for (size_t off = 0; off < ahead.size() && off < 512; off += 64) {
-            __builtin_prefetch(ahead.data() + off);
-          }
+          Prefetch<0>(ahead.data(), ahead.size());
         }
         Parse(*p, raw.frames.data(i), raw.frames.flags(i), raw.times[t].second, out, parsed);
       }
@@ -889,11 +893,6 @@ Result<std::unique_ptr<SyslogServer>> SyslogServer::Create(const SyslogServerOpt
     return Status::InvalidArgument("the queue and batch sizes must be at least 1");
   }
   auto impl = std::make_unique<Impl>(options, clock, log);
-  impl->preparer_threads = options.prepare_threads;
-  if (impl->preparer_threads == 0) {
-    impl->preparer_threads = std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 8);
-  }
-  impl->pipeline.SetPreparers(impl->preparer_threads);
   ISMS_ASSIGN_OR_RETURN(impl->service,
                         app::AuditService::Open(options.store_url, options.key_dir, clock));
   if (options.contract.empty()) {
