@@ -264,7 +264,7 @@ int Listen(long count) {
   }
   isms::SyslogOptions o;
   o.received = clock.Now();
-  isms::AuditRecord parsed;
+  isms::AuditRecordView parsed;  // as isms serve's preparers: a view of each message
   std::vector<isms::app::PreparedAuditRecord> records(kBatch);
   unsigned sink = 0;  // printed, so that the work is not optimised away
   auto run = [&](long messages) {

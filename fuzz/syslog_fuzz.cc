@@ -3,8 +3,9 @@
 // (formats/audit_jsonl.h), classification by the built-in rules (formats/audit_classify.h) and
 // the canonical encoding (formats/audit_record.h). The first byte picks the target and, for the
 // framing decoder, the chunk size and frame limit. Properties: no crash, no sanitizer report;
-// the syslog parser never loses input (an unparsed record holds it verbatim); every record
-// encodes, and decodes back to the same bytes.
+// the syslog parser never loses input (an unparsed record holds it verbatim); a message parsed
+// and classified as a view (isms serve's way) is the record parsed and classified owning its
+// bytes, and encodes to the same bytes; every record encodes, and decodes back to the same bytes.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -53,7 +54,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case 0: {
       isms::AuditRecord r = isms::ParseSyslogMessage(body, options);
       if (r.source == isms::AuditSource::kUnparsed && r.message != body) std::abort();
+      isms::AuditRecordView view;
+      isms::ParseSyslogMessageInto(body, options, view);
+      if (!(isms::ToAuditRecord(view) == r)) std::abort();
       CheckRecord(r);
+      Classifier().Classify(view);
+      if (!(isms::ToAuditRecord(view) == r)) std::abort();
+      std::string view_bytes;
+      if (!isms::EncodeAuditRecordInto(view, view_bytes).ok()) std::abort();
+      if (view_bytes != isms::EncodeAuditRecord(r).value()) std::abort();
       break;
     }
     case 1: {

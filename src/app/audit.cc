@@ -538,15 +538,13 @@ Result<PreparedAuditRecord> AuditPreparer::Prepare(AuditRecord&& rec) const {
   return p;
 }
 
-Status AuditPreparer::PrepareInto(AuditRecord& rec, PreparedAuditRecord& p, bool hash) const {
-  classifier_->Classify(rec);
+namespace {
+
+// The prepared record of `rec`, classified: its canonical bytes, leaf hash (when `hash`) and
+// index keys. The lease is the caller's.
+template <typename Text>
+Status Encode(const BasicAuditRecord<Text>& rec, PreparedAuditRecord& p, bool hash) {
   p.category = rec.category;
-  // A grant whose message states no lease length records the policy's, so that verify rebuilds
-  // the lease index with the length used even after the policy has changed.
-  if (rec.category == AuditCategory::kDhcpLease && rec.Extra("lease_seconds").empty() &&
-      rec.Extra("lease") != "release" && LeaseOf(rec, settings_)) {
-    rec.SetExtra("lease_seconds", std::to_string(settings_.lease_seconds));
-  }
   ISMS_RETURN_IF_ERROR(EncodeAuditRecordInto(rec, p.entry.bytes));
   if (hash) p.entry.leaf_hash = audit::LeafHash(p.entry.bytes);
   p.entry.hashed = hash;
@@ -558,7 +556,34 @@ Status AuditPreparer::PrepareInto(AuditRecord& rec, PreparedAuditRecord& p, bool
   } else {
     p.entry.ip.clear();
   }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status AuditPreparer::PrepareInto(AuditRecord& rec, PreparedAuditRecord& p, bool hash) const {
+  classifier_->Classify(rec);
+  // A grant whose message states no lease length records the policy's, so that verify rebuilds
+  // the lease index with the length used even after the policy has changed.
+  if (rec.category == AuditCategory::kDhcpLease && rec.Extra("lease_seconds").empty() &&
+      rec.Extra("lease") != "release" && LeaseOf(rec, settings_)) {
+    rec.SetExtra("lease_seconds", std::to_string(settings_.lease_seconds));
+  }
+  ISMS_RETURN_IF_ERROR(Encode(rec, p, hash));
   p.lease = LeaseOf(rec, settings_);
+  return Status::Ok();
+}
+
+Status AuditPreparer::PrepareInto(AuditRecordView& rec, PreparedAuditRecord& p, bool hash) const {
+  classifier_->Classify(rec);
+  if (rec.category == AuditCategory::kDhcpLease) {
+    // A lease may gain the policy's length (above): it takes the owned path. Rare beside the
+    // rest of the traffic.
+    AuditRecord owned = ToAuditRecord(rec);
+    return PrepareInto(owned, p, hash);
+  }
+  ISMS_RETURN_IF_ERROR(Encode(rec, p, hash));
+  p.lease.reset();  // LeaseOf: only DHCP records tell the lease index something
   return Status::Ok();
 }
 

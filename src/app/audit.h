@@ -95,9 +95,13 @@ class AuditPreparer {
   // The same into `out`, which may hold an earlier prepared record: every field is replaced and
   // the memory of its strings is used again (a listener prepares every record into records it
   // keeps). `record` is classified in place and left as it was otherwise. Without `hash`, the
-  // leaf hash is left to AppendPrepared (`entry.hashed` false): `isms serve` hashes on its
-  // writer's thread, which has the time, not on the listener's, which has less.
+  // leaf hash is left to the caller or AppendPrepared (`entry.hashed` false): `isms serve`
+  // hashes each read's records together (audit::LeafHasher).
   Status PrepareInto(AuditRecord& record, PreparedAuditRecord& out, bool hash = true) const;
+  // The same for a view (ParseSyslogMessageInto): it is classified in place, its fields then
+  // referring to this preparer's rules too; its bytes are copied once, into `out`. The same
+  // prepared record as PrepareInto of the owned record it stands for.
+  Status PrepareInto(AuditRecordView& record, PreparedAuditRecord& out, bool hash = true) const;
   // The policy text the rules came from.
   const std::string& policy_toml() const { return policy_toml_; }
   const AuditSettings& settings() const { return settings_; }

@@ -452,10 +452,13 @@ Target TargetOf(std::string_view name) {
   return Target::kExtra;
 }
 
-// Sets field `name` (whose target is `target`, TargetOf(name), worked out once per rule).
-void Assign(AuditRecord& r, Target target, std::string_view name, std::string_view value) {
+// Sets field `name` (whose target is `target`, TargetOf(name), worked out once per rule). A
+// view's field refers to `value` (the message's bytes or the rule's).
+template <typename Text>
+void Assign(BasicAuditRecord<Text>& r, Target target, std::string_view name,
+            std::string_view value) {
   if (value.empty() || value == "-" || value == "?") return;
-  std::string* field = nullptr;
+  Text* field = nullptr;
   switch (target) {
     case Target::kUser: field = &r.user; break;
     case Target::kSrcIp: field = &r.src_ip; break;
@@ -466,7 +469,7 @@ void Assign(AuditRecord& r, Target target, std::string_view name, std::string_vi
     case Target::kExtra: break;
   }
   if (field != nullptr) {
-    if (field->empty()) field->assign(value);
+    if (field->empty()) *field = value;
     return;
   }
   // As `if (r.Extra(name).empty()) r.SetExtra(name, std::string(value))`, in one pass over the
@@ -474,7 +477,7 @@ void Assign(AuditRecord& r, Target target, std::string_view name, std::string_vi
   // time in `audit_bench prepare`.
   for (auto& [k, v] : r.extra) {
     if (k == name) {
-      if (v.empty()) v.assign(value);
+      if (v.empty()) v = value;
       return;
     }
   }
@@ -722,7 +725,8 @@ struct AuditClassifier::Compiled {
   // TargetOf each name of groups, rule.fields, rule.kv and rule.set, in their order.
   std::vector<Target> group_targets, field_targets, kv_targets, set_targets;
 
-  bool Apply(AuditRecord& r) const {
+  template <typename Text>
+  bool Apply(BasicAuditRecord<Text>& r) const {
     const std::string_view msg = r.message;
     for (const Needle& c : contains) {
       if (!c.In(msg)) return false;
@@ -749,7 +753,8 @@ struct AuditClassifier::Compiled {
   }
 
   // The regex, then the extractors.
-  bool Match(AuditRecord& r, const std::string_view* tokens) const {
+  template <typename Text>
+  bool Match(BasicAuditRecord<Text>& r, const std::string_view* tokens) const {
     const std::string_view msg = r.message;
     thread_local std::vector<std::pair<size_t, size_t>> spans;
     spans.clear();
@@ -914,12 +919,21 @@ Result<AuditClassifier> AuditClassifier::Create(std::vector<AuditRule> supplier_
   return c;
 }
 
-void AuditClassifier::Classify(AuditRecord& r) const {
+template <typename Text>
+void AuditClassifier::ClassifyAny(BasicAuditRecord<Text>& r) const {
   if (!r.rule.empty()) return;
   const auto it = by_app_.find(std::string_view(r.app));
   for (const size_t index : it == by_app_.end() ? any_app_ : it->second) {
     if (rules_[index]->Apply(r)) return;
   }
+}
+
+void AuditClassifier::Classify(AuditRecord& r) const {
+  ClassifyAny(r);
+}
+
+void AuditClassifier::Classify(AuditRecordView& r) const {
+  ClassifyAny(r);
 }
 
 }  // namespace isms

@@ -93,6 +93,9 @@ class AuditClassifier {
 
   // Sets r.category, r.rule and the captured fields. See the order above.
   void Classify(AuditRecord& r) const;
+  // The same for a view: its fields then refer to its message's bytes and to this classifier's
+  // rules (names and `set` values), which must outlive it.
+  void Classify(AuditRecordView& r) const;
 
   AuditClassifier(AuditClassifier&&) noexcept;
   AuditClassifier& operator=(AuditClassifier&&) noexcept;
@@ -101,6 +104,8 @@ class AuditClassifier {
  private:
   struct Compiled;
   AuditClassifier();
+  template <typename Text>
+  void ClassifyAny(BasicAuditRecord<Text>& r) const;
   std::vector<std::unique_ptr<Compiled>> rules_;
   // App -> the indexes of its rules and of those without `app`, in rule order; hashed and looked
   // up by the record's view of its app (one look-up a record; a tree compared the app with

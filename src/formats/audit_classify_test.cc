@@ -15,12 +15,17 @@ const AuditClassifier& BuiltIn() {
   return *c;
 }
 
-// A syslog line, parsed and classified by the built-in rules.
+// A syslog line, parsed and classified by the built-in rules. Parsed and classified as a view
+// too (isms serve's way), the line must give the same record.
 AuditRecord Classified(std::string_view line) {
   SyslogOptions o;
   o.received = ParseInstant("2026-03-01T09:20:00Z").value();
   AuditRecord r = ParseSyslogMessage(line, o);
   BuiltIn().Classify(r);
+  AuditRecordView view;
+  ParseSyslogMessageInto(line, o, view);
+  BuiltIn().Classify(view);
+  EXPECT_EQ(ToAuditRecord(view), r) << line;
   return r;
 }
 

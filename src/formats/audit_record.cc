@@ -173,9 +173,10 @@ std::uint8_t CategoryCode(AuditCategory c) {
 // The fields after the fixed header, in their order, with the length prefixes and category of
 // encoding `kVersion`: one sequence for both versions, each compiled without a test of the
 // version a field.
-template <int kVersion>
-void WriteFields(Writer& w, const AuditRecord& r, std::span<const std::string* const> strings,
-                 std::span<const std::pair<std::string, std::string>* const> extra) {
+template <int kVersion, typename Text>
+void WriteFields(Writer& w, const BasicAuditRecord<Text>& r,
+                 std::span<const std::string_view> strings,
+                 std::span<const std::pair<Text, Text>* const> extra) {
   const auto str = [&w](std::string_view s) { kVersion == 2 ? w.VStr(s) : w.Str(s); };
   const auto count = [&w](size_t n) {
     const auto v = static_cast<std::uint32_t>(n);
@@ -187,7 +188,7 @@ void WriteFields(Writer& w, const AuditRecord& r, std::span<const std::string* c
     w.Str(AuditCategoryKey(r.category));
   }
   str(r.rule);
-  for (const std::string* s : strings) str(*s);
+  for (const std::string_view s : strings) str(s);
   count(r.structured_data.size());
   for (const SdElement& sd : r.structured_data) {
     str(sd.id);
@@ -236,21 +237,31 @@ std::string_view AuditSourceKey(AuditSource s) {
   return "unparsed";
 }
 
-std::string_view AuditRecord::Extra(std::string_view key) const {
-  for (const auto& [k, v] : extra) {
-    if (k == key) return v;
-  }
-  return {};
-}
-
-void AuditRecord::SetExtra(std::string_view key, std::string value) {
-  for (auto& [k, v] : extra) {
-    if (k == key) {
-      v = std::move(value);
-      return;
-    }
-  }
-  extra.emplace_back(std::string(key), std::move(value));
+AuditRecord ToAuditRecord(const AuditRecordView& v) {
+  AuditRecord r;
+  r.time = v.time;
+  r.received = v.received;
+  r.source = v.source;
+  r.flags = v.flags;
+  r.facility = v.facility;
+  r.severity = v.severity;
+  r.host = v.host;
+  r.app = v.app;
+  r.procid = v.procid;
+  r.msgid = v.msgid;
+  r.message = v.message;
+  r.category = v.category;
+  r.rule = v.rule;
+  r.user = v.user;
+  r.src_ip = v.src_ip;
+  r.src_host = v.src_host;
+  r.src_mac = v.src_mac;
+  r.dest = v.dest;
+  r.session = v.session;
+  r.structured_data = v.structured_data;
+  r.extra.reserve(v.extra.size());
+  for (const auto& [k, x] : v.extra) r.extra.emplace_back(k, x);
+  return r;
 }
 
 Result<std::string> EncodeAuditRecord(const AuditRecord& r, std::uint8_t version) {
@@ -259,7 +270,10 @@ Result<std::string> EncodeAuditRecord(const AuditRecord& r, std::uint8_t version
   return out;
 }
 
-Status EncodeAuditRecordInto(const AuditRecord& r, std::string& out, std::uint8_t version) {
+namespace {
+
+template <typename Text>
+Status EncodeInto(const BasicAuditRecord<Text>& r, std::string& out, std::uint8_t version) {
   if (version != 1 && version != 2) {
     return Status::InvalidArgument("audit record: no encoding version " + std::to_string(version) +
                                    "; versions 1 and 2 exist");
@@ -269,7 +283,7 @@ Status EncodeAuditRecordInto(const AuditRecord& r, std::string& out, std::uint8_
                                    " / severity " + std::to_string(r.severity) +
                                    " out of range; use 0-23 / 0-7, or -1 for none");
   }
-  thread_local std::vector<const std::pair<std::string, std::string>*> extra;
+  thread_local std::vector<const std::pair<Text, Text>*> extra;
   extra.clear();
   for (const auto& e : r.extra) extra.push_back(&e);
   // Usually in strict key order already (the classifier's rules capture in a fixed order): one
@@ -284,20 +298,21 @@ Status EncodeAuditRecordInto(const AuditRecord& r, std::string& out, std::uint8_
     std::sort(extra.begin(), extra.end(), [](auto* a, auto* b) { return a->first < b->first; });
     for (size_t i = 1; i < extra.size(); ++i) {
       if (extra[i - 1]->first == extra[i]->first) {
-        return Status::InvalidArgument("audit record: extra field '" + extra[i]->first +
+        return Status::InvalidArgument("audit record: extra field '" +
+                                       std::string(extra[i]->first) +
                                        "' appears twice; keep one value per key");
       }
     }
   }
-  const std::string* const strings[] = {&r.host, &r.app,     &r.procid,   &r.msgid,
-                                        &r.user, &r.src_ip,  &r.src_host, &r.src_mac,
-                                        &r.dest, &r.session, &r.message};
+  const std::string_view strings[] = {r.host, r.app,     r.procid,   r.msgid,
+                                      r.user, r.src_ip,  r.src_host, r.src_mac,
+                                      r.dest, r.session, r.message};
   const bool v2 = version == 2;
   // The length prefix of a count; the bytes of a byte string with its prefix, whose length is
   // checked here once for the writing below.
   const auto pre = [v2](size_t n) { return v2 ? VarSize(n) : size_t{4}; };
   size_t longest = 0;
-  const auto str = [&pre, &longest](const std::string& s) {
+  const auto str = [&pre, &longest](std::string_view s) {
     longest = std::max(longest, s.size());
     return pre(s.size()) + s.size();
   };
@@ -305,7 +320,7 @@ Status EncodeAuditRecordInto(const AuditRecord& r, std::string& out, std::uint8_
   // data and extra fields.
   size_t size = 21 + (v2 ? 1 : 4 + AuditCategoryKey(r.category).size()) + str(r.rule) +
                 pre(r.structured_data.size()) + pre(extra.size());
-  for (const std::string* s : strings) size += str(*s);
+  for (const std::string_view s : strings) size += str(s);
   for (const SdElement& sd : r.structured_data) {
     size += str(sd.id) + pre(sd.params.size());
     for (const auto& [name, value] : sd.params) size += str(name) + str(value);
@@ -333,12 +348,22 @@ Status EncodeAuditRecordInto(const AuditRecord& r, std::string& out, std::uint8_
   w.U8(r.facility < 0 ? kNone : static_cast<std::uint8_t>(r.facility));
   w.U8(r.severity < 0 ? kNone : static_cast<std::uint8_t>(r.severity));
   if (v2) {
-    WriteFields<2>(w, r, strings, extra);
+    WriteFields<2, Text>(w, r, strings, extra);
   } else {
-    WriteFields<1>(w, r, strings, extra);
+    WriteFields<1, Text>(w, r, strings, extra);
   }
   if (!w.Full()) return Status::Internal("audit record: the encoded size was miscounted");
   return Status::Ok();
+}
+
+}  // namespace
+
+Status EncodeAuditRecordInto(const AuditRecord& r, std::string& out, std::uint8_t version) {
+  return EncodeInto(r, out, version);
+}
+
+Status EncodeAuditRecordInto(const AuditRecordView& r, std::string& out, std::uint8_t version) {
+  return EncodeInto(r, out, version);
 }
 
 Result<AuditRecord> DecodeAuditRecord(std::string_view bytes) {

@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -70,7 +71,13 @@ struct SdElement {
   friend bool operator==(const SdElement&, const SdElement&) = default;
 };
 
-struct AuditRecord {
+// A record, with its strings of type Text. AuditRecord owns them. AuditRecordView refers to
+// others' bytes: those of the message it was parsed from and of the classifier's rules (the
+// constants and names it sets), which must outlive it. A listener parses and classifies each
+// message as a view and copies its bytes once, into the canonical encoding; the same code makes
+// both (tests: every field of a view equals the owned record's).
+template <typename Text>
+struct BasicAuditRecord {
   Instant time{};      // when it happened (UTC), from the message; `received` when it had none
   Instant received{};  // when isms received it
   AuditSource source = AuditSource::kUnparsed;
@@ -78,34 +85,54 @@ struct AuditRecord {
   int facility = -1;       // 0–23 from PRI; -1 when there was no PRI
   int severity = -1;       // 0–7 from PRI; -1 when there was no PRI
 
-  std::string host;     // the sender's host name or address as it wrote it
-  std::string app;      // RFC 5424 APP-NAME, RFC 3164 TAG, JSON `app`
-  std::string procid;   // RFC 5424 PROCID, the [pid] of a 3164 TAG
-  std::string msgid;    // RFC 5424 MSGID
-  std::string message;  // the text; the whole input when unparsed
+  Text host;     // the sender's host name or address as it wrote it
+  Text app;      // RFC 5424 APP-NAME, RFC 3164 TAG, JSON `app`
+  Text procid;   // RFC 5424 PROCID, the [pid] of a 3164 TAG
+  Text msgid;    // RFC 5424 MSGID
+  Text message;  // the text; the whole input when unparsed
 
   // Classification (formats/audit_classify.h); empty until classified.
   AuditCategory category = AuditCategory::kOther;
-  std::string rule;      // the rule that decided the category; "sender" when the sender said so
-  std::string user;      // the person or account acting
-  std::string src_ip;    // the asset concerned: address, host name, MAC
-  std::string src_host;  //
-  std::string src_mac;   //
-  std::string dest;      // where a request went: URL, host, address
-  std::string session;   // what ties a session's start to its end
+  Text rule;      // the rule that decided the category; "sender" when the sender said so
+  Text user;      // the person or account acting
+  Text src_ip;    // the asset concerned: address, host name, MAC
+  Text src_host;  //
+  Text src_mac;   //
+  Text dest;      // where a request went: URL, host, address
+  Text session;   // what ties a session's start to its end
 
-  std::vector<SdElement> structured_data;  // RFC 5424 STRUCTURED-DATA, in message order
+  // RFC 5424 STRUCTURED-DATA, in message order; owned by views too (its values are unescaped).
+  std::vector<SdElement> structured_data;
   // Other named values (JSON fields, rule captures): unique keys. Kept in any order here; the
   // encoding sorts them by key.
-  std::vector<std::pair<std::string, std::string>> extra;
+  std::vector<std::pair<Text, Text>> extra;
 
   // The value of an extra field, or "" when there is none.
-  std::string_view Extra(std::string_view key) const;
+  std::string_view Extra(std::string_view key) const {
+    for (const auto& [k, v] : extra) {
+      if (k == key) return v;
+    }
+    return {};
+  }
   // Sets an extra field (replacing an existing value of that key).
-  void SetExtra(std::string_view key, std::string value);
+  void SetExtra(std::string_view key,
+                std::string value) requires std::is_same_v<Text, std::string> {
+    for (auto& [k, v] : extra) {
+      if (k == key) {
+        v = std::move(value);
+        return;
+      }
+    }
+    extra.emplace_back(std::string(key), std::move(value));
+  }
 
-  friend bool operator==(const AuditRecord&, const AuditRecord&) = default;
+  friend bool operator==(const BasicAuditRecord&, const BasicAuditRecord&) = default;
 };
+using AuditRecord = BasicAuditRecord<std::string>;
+using AuditRecordView = BasicAuditRecord<std::string_view>;
+
+// The record `v` stands for, owning copies of its bytes.
+AuditRecord ToAuditRecord(const AuditRecordView& v);
 
 // The canonical encoding version written by EncodeAuditRecord. Version 2 prefixes strings and
 // counts with varints and writes the category as one byte: the benchmark's syslog records
@@ -124,6 +151,8 @@ Result<std::string> EncodeAuditRecord(const AuditRecord& r,
 // The same into `out` (replacing its content; its memory is used again). On error `out` is
 // left unspecified.
 Status EncodeAuditRecordInto(const AuditRecord& r, std::string& out,
+                             std::uint8_t version = kAuditRecordEncodingVersion);
+Status EncodeAuditRecordInto(const AuditRecordView& r, std::string& out,
                              std::uint8_t version = kAuditRecordEncodingVersion);
 
 // The record of canonical bytes. Strict: kCorruption (naming the byte offset) for an unknown

@@ -50,7 +50,8 @@ std::optional<int> ReadPri(std::string_view s, size_t* len) {
   return value;
 }
 
-void SetPri(AuditRecord& r, int pri) {
+template <typename Text>
+void SetPri(BasicAuditRecord<Text>& r, int pri) {
   r.facility = pri / 8;
   r.severity = pri % 8;
 }
@@ -274,7 +275,8 @@ std::optional<Instant> Rfc3339Timestamp(std::string_view s, size_t& pos) {
 
 // "TAG[PID]: " or "TAG: " at s[pos..]; sets app and procid and advances pos past it. Leaves
 // everything alone when there is no such tag.
-void BsdTag(std::string_view s, size_t& pos, AuditRecord& r) {
+template <typename Text>
+void BsdTag(std::string_view s, size_t& pos, BasicAuditRecord<Text>& r) {
   constexpr size_t kMaxTag = 64;
   size_t p = pos;
   while (p < s.size() && p - pos <= kMaxTag && s[p] != ' ' && s[p] != '[' && s[p] != ':') ++p;
@@ -291,8 +293,8 @@ void BsdTag(std::string_view s, size_t& pos, AuditRecord& r) {
   if (p >= s.size() || s[p] != ':') return;
   ++p;
   if (p < s.size() && s[p] == ' ') ++p;
-  r.app = std::string(tag);
-  r.procid = std::string(pid);
+  r.app = tag;
+  r.procid = pid;
   pos = p;
 }
 
@@ -311,8 +313,11 @@ AuditRecord UnparsedAuditRecord(std::string_view bytes, Instant received) {
 namespace {
 
 // ParseRfc5424 into `r` (a default record): one record from the read to the caller, not moved
-// through Results on the way (ParseSyslogMessage is on every received message's path).
-Status ParseRfc5424Into(std::string_view input, const SyslogOptions& options, AuditRecord& r) {
+// through Results on the way (ParseSyslogMessage is on every received message's path). A view
+// refers to `input`.
+template <typename Text>
+Status ParseRfc5424Into(std::string_view input, const SyslogOptions& options,
+                        BasicAuditRecord<Text>& r) {
   const std::string_view s = StripTrailing(input);
   r.source = AuditSource::kSyslog5424;
   r.received = options.received;
@@ -343,10 +348,10 @@ Status ParseRfc5424Into(std::string_view input, const SyslogOptions& options, Au
       return HeaderFieldError(s, start, pos, name);
     }
   }
-  r.host.assign(host);
-  r.app.assign(app);
-  r.procid.assign(procid);
-  r.msgid.assign(msgid);
+  r.host = host;
+  r.app = app;
+  r.procid = procid;
+  r.msgid = msgid;
   ISMS_RETURN_IF_ERROR(ParseStructuredData(s, pos, r.structured_data));
   if (pos < s.size()) {
     if (s[pos] != ' ') return Bad(pos, "expected SP before MSG");
@@ -356,7 +361,7 @@ Status ParseRfc5424Into(std::string_view input, const SyslogOptions& options, Au
       msg.remove_prefix(3);
       r.flags |= kAuditUtf8Bom;
     }
-    r.message.assign(msg);
+    r.message = msg;
   }
   return Status::Ok();
 }
@@ -369,9 +374,13 @@ Result<AuditRecord> ParseRfc5424(std::string_view input, const SyslogOptions& op
   return r;
 }
 
-Result<AuditRecord> ParseRfc3164(std::string_view input, const SyslogOptions& options) {
+namespace {
+
+// ParseRfc3164 into `r` (a default record); a view refers to `input`.
+template <typename Text>
+Status ParseRfc3164Into(std::string_view input, const SyslogOptions& options,
+                        BasicAuditRecord<Text>& r) {
   const std::string_view s = StripTrailing(input);
-  AuditRecord r;
   r.source = AuditSource::kSyslog3164;
   r.received = options.received;
   size_t pos = 0;
@@ -396,56 +405,74 @@ Result<AuditRecord> ParseRfc3164(std::string_view input, const SyslogOptions& op
     if (sp != std::string_view::npos) {
       const std::string_view token = s.substr(pos, sp - pos);
       if (!token.empty() && token.back() != ':' && token.find('[') == std::string_view::npos) {
-        r.host = std::string(token);
+        r.host = token;
         pos = sp + 1;
       }
     }
   }
   BsdTag(s, pos, r);
-  r.message = std::string(s.substr(pos));
+  r.message = s.substr(pos);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<AuditRecord> ParseRfc3164(std::string_view input, const SyslogOptions& options) {
+  AuditRecord r;
+  ISMS_RETURN_IF_ERROR(ParseRfc3164Into(input, options, r));
   return r;
 }
 
 namespace {
 
-// `r` as a default AuditRecord, keeping the memory of its strings and lists. Every field of
-// AuditRecord (formats/audit_record.h) is set here: a field added there must be added here
+// `r` as a default record, keeping the memory of its strings and lists. Every field of
+// BasicAuditRecord (formats/audit_record.h) is set here: a field added there must be added here
 // (SyslogTest.ParsingIntoAnEarlierRecordLeavesNothingOfIt checks them all).
-void Reset(AuditRecord& r) {
+template <typename Text>
+void Reset(BasicAuditRecord<Text>& r) {
   r.time = Instant{};
   r.received = Instant{};
   r.source = AuditSource::kUnparsed;
   r.flags = 0;
   r.facility = -1;
   r.severity = -1;
-  for (std::string* s : {&r.host, &r.app, &r.procid, &r.msgid, &r.message, &r.rule, &r.user,
-                         &r.src_ip, &r.src_host, &r.src_mac, &r.dest, &r.session}) {
-    s->clear();
+  for (Text* s : {&r.host, &r.app, &r.procid, &r.msgid, &r.message, &r.rule, &r.user, &r.src_ip,
+                  &r.src_host, &r.src_mac, &r.dest, &r.session}) {
+    *s = {};
   }
   r.category = AuditCategory::kOther;
   r.structured_data.clear();
   r.extra.clear();
 }
 
+template <typename Text>
+void ParseInto(std::string_view message, const SyslogOptions& options, BasicAuditRecord<Text>& r) {
+  Reset(r);
+  size_t after_pri = 0;
+  const bool rfc5424 = ReadPri(message, &after_pri) && after_pri + 1 < message.size() &&
+                       message[after_pri] == '1' && message[after_pri + 1] == ' ';
+  if (rfc5424 ? ParseRfc5424Into(message, options, r).ok()
+              : ParseRfc3164Into(message, options, r).ok()) {
+    return;
+  }
+  Reset(r);
+  r.source = AuditSource::kUnparsed;
+  r.flags = kAuditUnparsed | kAuditTimeFromReceipt;
+  r.time = options.received;
+  r.received = options.received;
+  r.message = message;
+}
+
 }  // namespace
 
 void ParseSyslogMessageInto(std::string_view message, const SyslogOptions& options,
                             AuditRecord& r) {
-  Reset(r);
-  size_t after_pri = 0;
-  if (ReadPri(message, &after_pri) && after_pri + 1 < message.size() && message[after_pri] == '1' &&
-      message[after_pri + 1] == ' ') {
-    if (ParseRfc5424Into(message, options, r).ok()) return;
-    Reset(r);
-    r.source = AuditSource::kUnparsed;
-    r.flags = kAuditUnparsed | kAuditTimeFromReceipt;
-    r.time = options.received;
-    r.received = options.received;
-    r.message.assign(message);
-    return;
-  }
-  Result<AuditRecord> bsd = ParseRfc3164(message, options);
-  r = bsd.ok() ? std::move(bsd).value() : UnparsedAuditRecord(message, options.received);
+  ParseInto(message, options, r);
+}
+
+void ParseSyslogMessageInto(std::string_view message, const SyslogOptions& options,
+                            AuditRecordView& r) {
+  ParseInto(message, options, r);
 }
 
 AuditRecord ParseSyslogMessage(std::string_view message, const SyslogOptions& options) {

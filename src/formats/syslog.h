@@ -47,6 +47,9 @@ AuditRecord ParseSyslogMessage(std::string_view message, const SyslogOptions& op
 // its strings and lists is used again (a listener parses every message into one record).
 void ParseSyslogMessageInto(std::string_view message, const SyslogOptions& options,
                             AuditRecord& r);
+// The same as a view: its strings refer to `message` (which must outlive it), none is copied.
+void ParseSyslogMessageInto(std::string_view message, const SyslogOptions& options,
+                            AuditRecordView& r);
 
 // The strict parsers behind it, for tests and tools. kInvalidArgument naming the byte offset and
 // the problem when `message` is not of that form.

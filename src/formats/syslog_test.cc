@@ -284,6 +284,54 @@ TEST(SyslogTest, ParsingIntoAnEarlierRecordLeavesNothingOfIt) {
     AuditRecord into = dirty;
     ParseSyslogMessageInto(message, o, into);
     EXPECT_EQ(into, ParseSyslogMessage(message, o)) << message;
+    // A view holding an earlier record's fields, as a preparer's does.
+    const std::string earlier = "<165>1 2003-10-11T22:14:15.003Z host app 12 ID47 [a@1 b=\"c\"] x";
+    AuditRecordView view;
+    ParseSyslogMessageInto(earlier, o, view);
+    view.rule = view.user = view.src_ip = view.src_host = view.src_mac = view.dest = view.session =
+        "left over";
+    view.category = AuditCategory::kSecurityAlert;
+    view.extra.emplace_back("old", "value");
+    ParseSyslogMessageInto(message, o, view);
+    EXPECT_EQ(ToAuditRecord(view), ParseSyslogMessage(message, o)) << message;
+  }
+}
+
+// A view (isms serve's preparers parse each message as one, without copying it) stands for the
+// record the owned parse gives, of every form and fault; its strings are the message's bytes.
+TEST(SyslogTest, AViewOfAMessageIsTheRecordParsedFromIt) {
+  const SyslogOptions o = Received("2026-03-01T09:00:00Z");
+  const std::string messages[] = {
+      "<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 "
+      "[exampleSDID@32473 iut=\"3\" eventSource=\"Application\"][x@1 a=\"q\\\"uo\\]te\"] "
+      "\xEF\xBB\xBF"
+      "An application event",
+      "<34>1 2003-10-11T22:14:15.003Z mymachine.example.com su - ID47 - 'su root' failed\r\n",
+      "<13>1 - - - - - -",
+      "<13>1 - h a - - -",
+      "<13>1 broken",
+      "<13>1 2003-13-11T22:14:15Z h a p m - x",
+      "<34>Oct 11 22:14:15 mymachine su: 'su root' failed for lonvick on /dev/pts/8",
+      "<13>Feb  5 17:32:18 10.0.0.99 Use the BFG!",
+      "Oct 11 22:14:15 host sshd[123]: Accepted",
+      "<30>2026-03-01T09:14:02.123456+00:00 web-01 nginx[77]: GET /",
+      "<13>",
+      "<999>1 x",
+      "no syslog at all",
+      "",
+      "\xFF\xFE binary \x00 bytes\n"};
+  for (const std::string& message : messages) {
+    AuditRecordView view;
+    ParseSyslogMessageInto(message, o, view);
+    EXPECT_EQ(ToAuditRecord(view), ParseSyslogMessage(message, o)) << message;
+    for (const std::string_view field :
+         {view.host, view.app, view.procid, view.msgid, view.message}) {
+      if (!field.empty()) {
+        EXPECT_TRUE(field.data() >= message.data() &&
+                    field.data() + field.size() <= message.data() + message.size())
+            << message;
+      }
+    }
   }
 }
 

@@ -386,10 +386,11 @@ struct SyslogServer::Impl {
   }
 
   // Parses, classifies and encodes one message on a preparer's thread, through the preparer's
-  // record `parsed` (whose strings keep their memory from message to message), into the next
-  // record of `out` (a record committed before, when `out` holds one: its memory is used again).
+  // view `parsed` (of `bytes` and the rules: no byte is copied before the encoding), into the
+  // next record of `out` (a record committed before, when `out` holds one: its memory is used
+  // again).
   static void Parse(const app::AuditPreparer& p, std::string_view bytes, std::uint8_t flags,
-                    Instant now, Received& out, AuditRecord& parsed) {
+                    Instant now, Received& out, AuditRecordView& parsed) {
     if (out.count == out.records.size()) out.records.emplace_back();
     // A recycled record was last touched by the writer, long ago: the next ones are fetched
     // while this one is parsed (their structs two ahead, the buffer of the next encoding).
@@ -414,7 +415,7 @@ struct SyslogServer::Impl {
 
   // A preparer thread: makes records of the submitted reads until the pipeline closes.
   void PrepareLoop() {
-    AuditRecord parsed;
+    AuditRecordView parsed;
     RawRead raw;
     Received out;
     std::uint64_t seq = 0;
