@@ -452,8 +452,13 @@ kv = { k = "K", kk = "KK", kx = "KX", x = "X", user = "U" }
     AuditRecord r;
     r.app = "kvtest";
     for (size_t n = rng() % 24; n > 0; --n) r.message += alphabet[rng() % alphabet.size()];
+    AuditRecordView view;
+    view.app = r.app;
+    view.message = r.message;
     c->Classify(r);
     ASSERT_EQ(r.rule, "kv-random");
+    c->Classify(view);
+    ASSERT_EQ(ToAuditRecord(view), r) << r.message;
     for (const auto& [field, key] : keys) {
       const std::optional<std::string> want = KvByTheRule(r.message, key);
       ASSERT_EQ(r.Extra(field), want.value_or("")) << "key " << key << " in '" << r.message << "'";

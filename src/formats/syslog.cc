@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <optional>
 #include <string>
+#include <type_traits>
 
 #include "core/ascii.h"
 #include "core/calendar.h"
@@ -71,8 +72,10 @@ void SetPri(BasicAuditRecord<Text>& r, int pri) {
 // A header field of RFC 5424: printable US-ASCII up to the next SP, into `v` ("-" is empty),
 // `pos` then past the SP. False when there is none at `pos` (HeaderFieldError says why; `pos` is
 // where the scan stopped). The scan stops at any byte that is not printable, SP included: one
-// test a byte. A bool, not a Result: five a message, on every message's path.
-inline bool HeaderField(std::string_view s, size_t& pos, std::string_view& v) {
+// test a byte. A bool, not a Result: five a message, on every message's path (inlined: a call
+// each cost a tenth of the parse).
+[[gnu::always_inline]] inline bool HeaderField(std::string_view s, size_t& pos,
+                                               std::string_view& v) {
   const size_t start = pos;
   const size_t end = PrintUsAsciiEnd(s, start);
   pos = end;
@@ -436,10 +439,18 @@ void Reset(BasicAuditRecord<Text>& r) {
   r.flags = 0;
   r.facility = -1;
   r.severity = -1;
-  for (Text* s : {&r.host, &r.app, &r.procid, &r.msgid, &r.message, &r.rule, &r.user, &r.src_ip,
-                  &r.src_host, &r.src_mac, &r.dest, &r.session}) {
-    *s = {};
-  }
+  // Each field by name, not through a list of pointers (building the list and its loop cost as
+  // much as the clearing).
+  const auto clear = [](Text& t) {
+    if constexpr (std::is_same_v<Text, std::string>) {
+      t.clear();
+    } else {
+      t = {};
+    }
+  };
+  clear(r.host), clear(r.app), clear(r.procid), clear(r.msgid), clear(r.message);
+  clear(r.rule), clear(r.user), clear(r.src_ip), clear(r.src_host), clear(r.src_mac);
+  clear(r.dest), clear(r.session);
   r.category = AuditCategory::kOther;
   r.structured_data.clear();
   r.extra.clear();
