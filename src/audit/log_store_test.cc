@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <limits>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -234,6 +235,51 @@ TEST_F(LogStoreTest, SearchesByHostAndUserInLeafOrder) {
                          })
                   .ok());
   EXPECT_EQ(leaves, (std::vector<std::uint64_t>{3, 6, 9}));
+}
+
+// A chunk groups its entries by host (one block each): hosts of every length up to 20 bytes,
+// and hosts that differ from another in one byte only, wherever that byte is, keep their own
+// entries, in leaf order.
+TEST_F(LogStoreTest, HostsThatDifferInOneByteKeepTheirOwnEntries) {
+  std::vector<std::string> hosts;
+  for (size_t n = 0; n <= 20; ++n) {
+    const std::string base(n, 'h');
+    hosts.push_back(base);
+    for (size_t at = 0; at < n; ++at) {
+      std::string other = base;
+      other[at] = 'x';
+      hosts.push_back(other);
+    }
+  }
+  LogStore wide(*conn_, 8, LogKind::kAudit, 10, TestKinds);  // chunks of 1,024 entries
+  std::vector<LogEntry> es(1024);
+  std::map<std::string, std::vector<std::uint64_t>> want;
+  for (size_t i = 0; i < es.size(); ++i) {
+    es[i].bytes = "record " + std::to_string(i);
+    es[i].time = At(static_cast<int>(i));
+    es[i].host = hosts[(i * 5) % hosts.size()];  // every host (5 is prime to their number)
+    want[es[i].host].push_back(i);
+  }
+  ASSERT_TRUE(conn_->Begin().ok());
+  ASSERT_TRUE(wide.Append(es).ok());
+  ASSERT_TRUE(conn_->Commit().ok());
+  auto blocks = conn_->Prepare("SELECT COUNT(*) FROM audit_blocks WHERE contract_id = 8");
+  ASSERT_TRUE(blocks.ok());
+  ASSERT_TRUE(*(*blocks)->Step());
+  EXPECT_EQ((*blocks)->ColumnInt(0), static_cast<std::int64_t>(want.size()));
+  for (const auto& [host, leaves] : want) {
+    LogQuery q;
+    q.host = host;
+    std::vector<std::uint64_t> got;
+    ASSERT_TRUE(wide.Scan(q,
+                          [&](StoredEntry&& e) -> Result<bool> {
+                            EXPECT_EQ(e.host, host);
+                            got.push_back(e.leaf);
+                            return true;
+                          })
+                    .ok());
+    EXPECT_EQ(got, leaves) << "host '" << host << "'";
+  }
 }
 
 TEST_F(LogStoreTest, ATimeWindowFindsExactlyItsRecordsWhateverChunkTheyArrivedIn) {
