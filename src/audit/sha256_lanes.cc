@@ -13,6 +13,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "core/bytes.h"
+
 namespace isms::audit {
 namespace {
 
@@ -73,38 +75,6 @@ void Start(Lane& lane, const Message& m, size_t out) {
   lane.blocks = (total + 8) / 64 + 1;
 }
 
-// Copies n <= 64 bytes with a few overlapping 16-, 8- or 4-byte moves, not a call to memcpy:
-// the first and last blocks of every leaf and node are assembled this way.
-inline void CopyUpTo64(uint8_t* to, const uint8_t* from, uint64_t n) {
-  const auto move16 = [&](uint64_t at) {
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(to + at),
-                     _mm_loadu_si128(reinterpret_cast<const __m128i*>(from + at)));
-  };
-  if (n >= 32) {
-    move16(0);
-    move16(16);
-    move16(n - 32);
-    move16(n - 16);
-  } else if (n >= 16) {
-    move16(0);
-    move16(n - 16);
-  } else if (n >= 8) {
-    uint64_t a, b;
-    std::memcpy(&a, from, 8);
-    std::memcpy(&b, from + n - 8, 8);
-    std::memcpy(to, &a, 8);
-    std::memcpy(to + n - 8, &b, 8);
-  } else if (n >= 4) {
-    uint32_t a, b;
-    std::memcpy(&a, from, 4);
-    std::memcpy(&b, from + n - 4, 4);
-    std::memcpy(to, &a, 4);
-    std::memcpy(to + n - 4, &b, 4);
-  } else {
-    for (uint64_t i = 0; i < n; ++i) to[i] = from[i];
-  }
-}
-
 // The next block of a lane: in place when it lies wholly inside the message's data (all blocks
 // of a long record but its first and last), else assembled in lane.pad.
 const uint8_t* NextBlock(Lane& lane) {
@@ -120,7 +90,7 @@ const uint8_t* NextBlock(Lane& lane) {
   const uint64_t from = start + o - p;  // offset in data of pad[o]
   if (from < m.size) {
     const uint64_t n = std::min<uint64_t>(64 - o, m.size - from);
-    CopyUpTo64(pad + o, m.data + from, n);
+    CopyBytes(pad + o, m.data + from, n);  // inline: at most 64 bytes
   }
   const uint64_t total = m.size + p;
   if (total >= start && total < start + 64) pad[total - start] = 0x80;

@@ -7,6 +7,8 @@
 #include <limits>
 #include <span>
 
+#include "core/bytes.h"
+
 namespace isms {
 namespace {
 
@@ -67,31 +69,10 @@ class Writer {
   bool Full() const { return p_ == end_; }
 
  private:
-  // The bytes of `s`. Most fields are a few bytes long (a host, an app, a port): up to 16 are
-  // copied here as two overlapping words, not by a call to memcpy (a dozen calls a record).
+  // The bytes of `s` (most fields are a few bytes long: copied inline, core/bytes.h).
   void Bytes(std::string_view s) {
-    const size_t n = s.size();
-    const char* from = s.data();
-    if (n > 16) {
-      std::memcpy(p_, from, n);
-    } else if (n >= 8) {
-      std::uint64_t a, b;
-      std::memcpy(&a, from, 8);
-      std::memcpy(&b, from + n - 8, 8);
-      std::memcpy(p_, &a, 8);
-      std::memcpy(p_ + n - 8, &b, 8);
-    } else if (n >= 4) {
-      std::uint32_t a, b;
-      std::memcpy(&a, from, 4);
-      std::memcpy(&b, from + n - 4, 4);
-      std::memcpy(p_, &a, 4);
-      std::memcpy(p_ + n - 4, &b, 4);
-    } else if (n > 0) {
-      p_[0] = from[0];
-      p_[n / 2] = from[n / 2];
-      p_[n - 1] = from[n - 1];
-    }
-    p_ += n;
+    CopyBytes(p_, s.data(), s.size());
+    p_ += s.size();
   }
 
  private:
