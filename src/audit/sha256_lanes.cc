@@ -90,7 +90,7 @@ const uint8_t* NextBlock(Lane& lane) {
   const uint64_t from = start + o - p;  // offset in data of pad[o]
   if (from < m.size) {
     const uint64_t n = std::min<uint64_t>(64 - o, m.size - from);
-    CopyBytes(pad + o, m.data + from, n);  // inline: at most 64 bytes
+    CopyBytes(pad + o, m.data + from, n);  // up to 64 bytes (inline up to 32)
   }
   const uint64_t total = m.size + p;
   if (total >= start && total < start + 64) pad[total - start] = 0x80;

@@ -1,9 +1,11 @@
-// Copying short byte ranges: the fields of an audit record and the edges of a SHA-256 message are
-// mostly a few to a few dozen bytes, and a call to memcpy for each (its size unknown to the
-// compiler) cost more than the copy.
+// Copying and comparing short byte ranges: the fields of an audit record, the edges of a SHA-256
+// message and the fixed strings of the classifier's rules are mostly a few to a few dozen bytes,
+// and a call to memcpy or memcmp for each (its size unknown to the compiler) cost more than the
+// work.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 
 namespace isms {
@@ -17,21 +19,24 @@ inline void Move(unsigned char* to, const unsigned char* from) {
   std::memcpy(t, from, K);
   std::memcpy(to, t, K);
 }
+// Whether the K bytes at a and b are equal, as one compare of K-byte words (K = 4 or 8).
+template <typename Word>
+inline bool Same(const unsigned char* a, const unsigned char* b) {
+  Word x, y;
+  std::memcpy(&x, a, sizeof x);
+  std::memcpy(&y, b, sizeof y);
+  return x == y;
+}
 }  // namespace bytes_internal
 
-// Copies n bytes (the ranges must not overlap). Up to 64 bytes with two or four overlapping
-// moves of 16, 8 or 4 bytes (or byte by byte below 4); longer ranges with memcpy.
+// Copies n bytes (the ranges must not overlap). Up to 32 bytes with two overlapping moves of 16,
+// 8 or 4 bytes (or byte by byte below 4); longer ranges with memcpy.
 inline void CopyBytes(void* to, const void* from, std::size_t n) {
   using bytes_internal::Move;
   auto* d = static_cast<unsigned char*>(to);
   const auto* s = static_cast<const unsigned char*>(from);
-  if (n > 64) {
+  if (n > 32) {
     std::memcpy(d, s, n);
-  } else if (n >= 32) {
-    Move<16>(d, s);
-    Move<16>(d + 16, s + 16);
-    Move<16>(d + n - 32, s + n - 32);
-    Move<16>(d + n - 16, s + n - 16);
   } else if (n >= 16) {
     Move<16>(d, s);
     Move<16>(d + n - 16, s + n - 16);
@@ -44,6 +49,21 @@ inline void CopyBytes(void* to, const void* from, std::size_t n) {
   } else {
     for (std::size_t i = 0; i < n; ++i) d[i] = s[i];
   }
+}
+
+// Whether the n bytes at a and b are equal. Up to 16 bytes with two overlapping word compares;
+// longer ranges with memcmp.
+inline bool EqualBytes(const void* a, const void* b, std::size_t n) {
+  using bytes_internal::Same;
+  const auto* x = static_cast<const unsigned char*>(a);
+  const auto* y = static_cast<const unsigned char*>(b);
+  if (n > 16) return std::memcmp(x, y, n) == 0;
+  if (n >= 8) return Same<std::uint64_t>(x, y) && Same<std::uint64_t>(x + n - 8, y + n - 8);
+  if (n >= 4) return Same<std::uint32_t>(x, y) && Same<std::uint32_t>(x + n - 4, y + n - 4);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (x[i] != y[i]) return false;
+  }
+  return true;
 }
 
 }  // namespace isms

@@ -25,5 +25,26 @@ TEST(Bytes, CopiesExactlyTheRangeAtEveryLengthAndAlignment) {
   }
 }
 
+// Every length from 0 to 40, a difference at each position or none: EqualBytes says equal
+// exactly when every byte is.
+TEST(Bytes, EqualBytesFindsADifferenceAtEveryPosition) {
+  for (std::size_t n = 0; n <= 40; ++n) {
+    std::string a(n + 8, '\0');
+    for (std::size_t i = 0; i < a.size(); ++i) a[i] = static_cast<char>('a' + i % 26);
+    const std::string b = a;
+    EXPECT_TRUE(EqualBytes(a.data() + 3, b.data() + 3, n)) << n;
+    for (std::size_t at = 0; at < n; ++at) {
+      std::string c = b;
+      c[3 + at] = static_cast<char>(c[3 + at] ^ 0x20);
+      EXPECT_FALSE(EqualBytes(a.data() + 3, c.data() + 3, n)) << n << " at " << at;
+    }
+    // A difference just outside the range does not count.
+    std::string d = b;
+    d[2] = '#';
+    d[3 + n] = '#';
+    EXPECT_TRUE(EqualBytes(a.data() + 3, d.data() + 3, n)) << n;
+  }
+}
+
 }  // namespace
 }  // namespace isms

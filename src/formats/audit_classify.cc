@@ -13,6 +13,7 @@
 #include <tuple>
 
 #include "core/ascii.h"
+#include "core/bytes.h"
 #include "formats/audit_regex.h"
 
 namespace isms {
@@ -368,7 +369,7 @@ struct Needle {
   }
 
   bool SameAt(const char* p) const {
-    if (!icase) return std::memcmp(p, text.data(), text.size()) == 0;
+    if (!icase) return EqualBytes(p, text.data(), text.size());
     for (size_t j = 0; j < text.size(); ++j) {
       if (Lower(p[j]) != Lower(text[j])) return false;
     }

@@ -6,6 +6,8 @@
 #include <cstring>
 #include <memory>
 
+#include "core/bytes.h"
+
 namespace isms {
 namespace {
 
@@ -540,7 +542,7 @@ FastRegex::Outcome FastRegex::Search(std::string_view text,
           ++pos, ++pc;
           break;
         case Op::kLiteral:
-          ok = pos <= n && n - pos >= in.y && std::memcmp(data + pos, literals_.data() + in.x, in.y) == 0;
+          ok = pos <= n && n - pos >= in.y && EqualBytes(data + pos, literals_.data() + in.x, in.y);
           pos += in.y, ++pc;
           break;
         case Op::kAny:
