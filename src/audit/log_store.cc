@@ -17,6 +17,7 @@
 #include "audit/checkpoint.h"
 #include "audit/sha256_lanes.h"
 #include "audit/zstd_frame.h"
+#include "core/bytes.h"
 
 namespace isms::audit {
 namespace {
@@ -638,43 +639,19 @@ void GroupByHost(
     std::span<const EntryView> entries,
     std::vector<std::pair<std::string_view, std::span<const EntryView* const>>>& by_host,
     std::vector<const EntryView*>& grouped) {
-  // A host of up to 16 bytes is also held in the slot as two words, so that finding it compares
-  // two words, not the bytes of the entry that first named it (a cold line among the chunk's tens
-  // of MB: memcmp on it was 2 % of the server's CPU). Among hosts of one length, the words are
-  // equal exactly when the hosts are: their first and last 8 bytes (overlapping), 4 and 4, or
-  // each byte.
-  struct Short {
-    std::uint64_t w[2] = {0, 0};
-    bool fits = false;
-    explicit Short(std::string_view h) {
-      const std::size_t n = h.size();
-      const char* p = h.data();
-      fits = n <= 16;
-      if (n > 16) return;
-      if (n >= 8) {
-        std::memcpy(&w[0], p, 8);
-        std::memcpy(&w[1], p + n - 8, 8);
-      } else if (n >= 4) {
-        std::uint32_t a, b;
-        std::memcpy(&a, p, 4);
-        std::memcpy(&b, p + n - 4, 4);
-        w[0] = a | (std::uint64_t{b} << 32);
-      } else {
-        for (std::size_t i = 0; i < n; ++i)
-          w[0] |= std::uint64_t{static_cast<unsigned char>(p[i])} << (8 * i);
-      }
-    }
-    bool operator==(const Short& o) const { return w[0] == o.w[0] && w[1] == o.w[1]; }
-  };
+  // A host of up to 16 bytes is also held in its slot, so that finding it compares those bytes,
+  // not the bytes of the entry that first named it (a cold line among the chunk's tens of MB:
+  // memcmp on it was 2 % of the server's CPU).
+  constexpr std::size_t kHeld = 16;
   struct Slot {
     std::string_view host;
     std::size_t hash = 0;
     std::uint32_t id = 0;
     bool used = false;
-    Short inline_host{std::string_view()};
-    bool Holds(std::size_t x, std::string_view h, const Short& sh) const {
+    char held[kHeld] = {};  // the host, when it is at most kHeld bytes
+    bool Holds(std::size_t x, std::string_view h) const {
       if (hash != x || host.size() != h.size()) return false;
-      return sh.fits ? inline_host == sh : host == h;
+      return h.size() <= kHeld ? EqualBytes(held, h.data(), h.size()) : host == h;
     }
   };
   // Sized for a few thousand hosts (a chunk holds few compared to its records); grown below
@@ -693,9 +670,8 @@ void GroupByHost(
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const std::string_view h = entries[i].host;
     const std::size_t x = hash(h);
-    const Short sh(h);
     std::size_t at = x & (cap - 1);
-    while (table[at].used && !table[at].Holds(x, h, sh)) {
+    while (table[at].used && !table[at].Holds(x, h)) {
       at = (at + 1) & (cap - 1);
     }
     if (!table[at].used) {
@@ -712,7 +688,8 @@ void GroupByHost(
         at = x & (cap - 1);
         while (table[at].used) at = (at + 1) & (cap - 1);
       }
-      table[at] = {h, x, static_cast<std::uint32_t>(hosts.size()), true, sh};
+      table[at] = {h, x, static_cast<std::uint32_t>(hosts.size()), true};
+      if (h.size() <= kHeld) CopyBytes(table[at].held, h.data(), h.size());
       hosts.push_back(h);
       count.push_back(0);
     }

@@ -19,7 +19,7 @@ inline void Move(unsigned char* to, const unsigned char* from) {
   std::memcpy(t, from, K);
   std::memcpy(to, t, K);
 }
-// Whether the K bytes at a and b are equal, as one compare of K-byte words (K = 4 or 8).
+// Whether the bytes at a and b are equal for the size of Word (4 or 8 bytes), as one compare.
 template <typename Word>
 inline bool Same(const unsigned char* a, const unsigned char* b) {
   Word x, y;

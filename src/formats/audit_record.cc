@@ -75,7 +75,6 @@ class Writer {
     p_ += s.size();
   }
 
- private:
   char* end_;
   char* p_;
 };

@@ -301,15 +301,21 @@ void BsdTag(std::string_view s, size_t& pos, BasicAuditRecord<Text>& r) {
   pos = p;
 }
 
-}  // namespace
-
-AuditRecord UnparsedAuditRecord(std::string_view bytes, Instant received) {
-  AuditRecord r;
+// `r` (a default record) as the record kept for `bytes` that could not be parsed.
+template <typename Text>
+void SetUnparsed(BasicAuditRecord<Text>& r, std::string_view bytes, Instant received) {
   r.source = AuditSource::kUnparsed;
   r.flags = kAuditUnparsed | kAuditTimeFromReceipt;
   r.time = received;
   r.received = received;
-  r.message = std::string(bytes);
+  r.message = bytes;
+}
+
+}  // namespace
+
+AuditRecord UnparsedAuditRecord(std::string_view bytes, Instant received) {
+  AuditRecord r;
+  SetUnparsed(r, bytes, received);
   return r;
 }
 
@@ -467,11 +473,7 @@ void ParseInto(std::string_view message, const SyslogOptions& options, BasicAudi
     return;
   }
   Reset(r);
-  r.source = AuditSource::kUnparsed;
-  r.flags = kAuditUnparsed | kAuditTimeFromReceipt;
-  r.time = options.received;
-  r.received = options.received;
-  r.message = message;
+  SetUnparsed(r, message, options.received);
 }
 
 }  // namespace

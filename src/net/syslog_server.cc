@@ -406,10 +406,8 @@ struct SyslogServer::Impl {
     parsed.flags |= flags;
     if (p.PrepareInto(parsed, rec, /*hash=*/false).ok()) return;
     // Cannot happen for a frame of at most 64 KiB; kept verbatim all the same.
-    AuditRecord raw = ParseSyslogMessage("", opts);
-    raw.message.assign(bytes);
-    raw.flags |= kAuditUnparsed | flags;
-    raw.source = AuditSource::kUnparsed;
+    AuditRecord raw = UnparsedAuditRecord(bytes, now);
+    raw.flags |= flags;
     rec = p.Prepare(std::move(raw)).value();
   }
 
