@@ -609,17 +609,14 @@ Result<std::shared_ptr<const AuditPreparer>> AuditService::Preparer(const std::s
   return PreparerOf(c);
 }
 
-Status AuditService::IndexLeases(std::int64_t contract_id,
-                                 std::span<PreparedAuditRecord* const> records,
-                                 std::vector<std::size_t> leases, std::uint64_t first_leaf) {
+Status AuditService::IndexLeases(std::int64_t contract_id, LeaseBatch leases,
+                                 std::uint64_t first_leaf) {
   if (leases.empty()) return Status::Ok();
-  std::stable_sort(leases.begin(), leases.end(), [&](std::size_t a, std::size_t b) {
-    return records[a]->entry.time < records[b]->entry.time;
-  });
+  std::stable_sort(leases.begin(), leases.end(),
+                   [](const auto& a, const auto& b) { return std::get<1>(a) < std::get<1>(b); });
   audit::LeaseIndex index(*conn_, contract_id);
-  for (std::size_t i : leases) {
-    const PreparedAuditRecord::Lease& l = *records[i]->lease;
-    const Instant at = records[i]->entry.time;
+  for (const auto& [i, at, lease] : leases) {
+    const PreparedAuditRecord::Lease& l = *lease;
     if (l.release) {
       ISMS_RETURN_IF_ERROR(index.Release(l.ip, l.host, l.mac, at, first_leaf + i));
     } else {
@@ -650,21 +647,42 @@ Result<AuditIngestResult> AuditService::AppendPrepared(const std::string& contra
 
 Result<AuditIngestResult> AuditService::AppendPrepared(
     const std::string& contract, std::span<PreparedAuditRecord* const> records) {
-  ISMS_ASSIGN_OR_RETURN(ContractRecord c, ledger_->FindContract(contract));
-  ISMS_ASSIGN_OR_RETURN(audit::NoteSigner signer, Signer());
-  const Instant now = clock_.Now();
-  AuditIngestResult res;
   // One pass over the records (each a cache miss in a large batch): the categories counted, the
   // entries the log store reads where they are, the records that tell the lease index something.
   std::array<std::int64_t, 8> counts{};
   std::vector<audit::LogEntry*> entries(records.size());
-  std::vector<std::size_t> leases;
+  LeaseBatch leases;
   for (std::size_t i = 0; i < records.size(); ++i) {
     PreparedAuditRecord* p = records[i];
     ++counts[static_cast<std::size_t>(p->category) % counts.size()];
     entries[i] = &p->entry;
-    if (p->lease) leases.push_back(i);
+    if (p->lease) leases.emplace_back(i, p->entry.time, &*p->lease);
   }
+  return AppendBatch(contract, records.size(), counts, std::move(leases),
+                     [&](audit::LogStore& log, audit::TailHashes* tail) {
+                       return log.Append(std::span<audit::LogEntry* const>(entries), tail);
+                     });
+}
+
+Result<AuditIngestResult> AuditService::AppendStaged(const std::string& contract,
+                                                     StagedAuditRecords& staged) {
+  LeaseBatch leases;
+  for (const StagedAuditRecords::LeaseAt& l : staged.leases_) {
+    leases.emplace_back(l.index, l.at, &l.lease);
+  }
+  return AppendBatch(contract, staged.size(), staged.counts_, std::move(leases),
+                     [&](audit::LogStore& log, audit::TailHashes* tail) {
+                       return log.Append(staged.entries_, tail);
+                     });
+}
+
+Result<AuditIngestResult> AuditService::AppendBatch(
+    const std::string& contract, std::size_t records, const std::array<std::int64_t, 8>& counts,
+    LeaseBatch leases, const std::function<Status(audit::LogStore&, audit::TailHashes*)>& append) {
+  ISMS_ASSIGN_OR_RETURN(ContractRecord c, ledger_->FindContract(contract));
+  ISMS_ASSIGN_OR_RETURN(audit::NoteSigner signer, Signer());
+  const Instant now = clock_.Now();
+  AuditIngestResult res;
   for (std::size_t k = 0; k < counts.size(); ++k) {
     if (counts[k] > 0) {
       res.categories[std::string(AuditCategoryKey(static_cast<AuditCategory>(k)))] = counts[k];
@@ -676,18 +694,32 @@ Result<AuditIngestResult> AuditService::AppendPrepared(
     store::Transaction tx(*conn_);
     ISMS_RETURN_IF_ERROR(tx.Begin());
     ISMS_ASSIGN_OR_RETURN(before, log.State());
-    ISMS_RETURN_IF_ERROR(log.Append(std::span<audit::LogEntry* const>(entries), &tails_[c.id]));
-    ISMS_RETURN_IF_ERROR(IndexLeases(c.id, records, std::move(leases), before.size));
+    ISMS_RETURN_IF_ERROR(append(log, &tails_[c.id]));
+    ISMS_RETURN_IF_ERROR(IndexLeases(c.id, std::move(leases), before.size));
     ISMS_ASSIGN_OR_RETURN(res.checkpoint,
                           log.WriteCheckpoint(signer, Origin(c.name, audit::LogKind::kAudit), now));
     return tx.Commit();
   }();
   if (!done.ok()) tails_[c.id].valid = false;  // the transaction was rolled back
   ISMS_RETURN_IF_ERROR(done);
-  res.records = static_cast<std::int64_t>(records.size());
+  res.records = static_cast<std::int64_t>(records);
   res.first_leaf = before.size;
-  res.size = before.size + records.size();
+  res.size = before.size + records;
   return res;
+}
+
+StagedAuditRecords::StagedAuditRecords() : entries_(AuditEntryKinds) {}
+
+void StagedAuditRecords::Start(std::uint64_t first) {
+  entries_.Start(first);
+  counts_ = {};
+  leases_.clear();
+}
+
+void StagedAuditRecords::Add(PreparedAuditRecord& record) {
+  if (record.lease) leases_.push_back({entries_.size(), record.entry.time, *record.lease});
+  ++counts_[static_cast<std::size_t>(record.category) % counts_.size()];
+  entries_.Add(record.entry);
 }
 
 Status AuditService::Search(const AuditSearchRequest& r,

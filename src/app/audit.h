@@ -17,6 +17,7 @@
 // Thread-safety: one AuditService per thread.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -26,6 +27,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "app/ledger.h"
@@ -112,6 +114,35 @@ class AuditPreparer {
   std::string policy_toml_;
   std::unique_ptr<AuditClassifier> classifier_;
   AuditSettings settings_;
+};
+
+// Prepared records gathered for one append by a long-lived writer (isms serve's): each record's
+// entry is encoded into its host's block as it is added (audit::StagedEntries), and what the
+// append needs besides is kept here, so that the record's memory can be used again at once.
+// AuditService::AppendStaged stores them as AppendPrepared would the records.
+class StagedAuditRecords {
+ public:
+  StagedAuditRecords();
+  // Empties it; the records added next are expected to become leaves `first`, first + 1, ...
+  // of the contract's audit log (when the log has grown otherwise, they are appended all the
+  // same, after what it holds).
+  void Start(std::uint64_t first);
+  // Adds a record (hashing it when it is not hashed yet), leaving it as it was otherwise.
+  void Add(PreparedAuditRecord& record);
+  std::size_t size() const { return entries_.size(); }
+  bool empty() const { return entries_.empty(); }
+
+ private:
+  friend class AuditService;
+  audit::StagedEntries entries_;
+  std::array<std::int64_t, 8> counts_{};  // by category
+  // The lease facts of the DHCP records: (index among the records, the record's time, lease).
+  struct LeaseAt {
+    std::size_t index = 0;
+    Instant at{};
+    PreparedAuditRecord::Lease lease;
+  };
+  std::vector<LeaseAt> leases_;
 };
 
 struct AuditIngestResult {
@@ -240,6 +271,9 @@ class AuditService {
   Result<AuditIngestResult> AppendPrepared(const std::string& contract,
                                            std::span<PreparedAuditRecord* const> records);
 
+  // The same for staged records, which are left as they were.
+  Result<AuditIngestResult> AppendStaged(const std::string& contract, StagedAuditRecords& staged);
+
   // Matching records in log order; `fn` returns false to stop.
   Status Search(const AuditSearchRequest& r, const std::function<Result<bool>(AuditHit&&)>& fn);
 
@@ -317,10 +351,16 @@ class AuditService {
   Result<std::int64_t> ContractId(const std::string& contract);
   // The contract's preparer, built once per policy text.
   Result<std::shared_ptr<const AuditPreparer>> PreparerOf(const ContractRecord& c);
-  // Applies the lease facts of a batch appended from `first_leaf` to the lease index: those of
-  // the records at `leases` (the indexes of the records that have one, in order).
-  Status IndexLeases(std::int64_t contract_id, std::span<PreparedAuditRecord* const> records,
-                     std::vector<std::size_t> leases, std::uint64_t first_leaf);
+  // Applies the lease facts of a batch appended from `first_leaf` to the lease index (each with
+  // the index of its record in the batch, in order).
+  using LeaseBatch =
+      std::vector<std::tuple<std::size_t, Instant, const PreparedAuditRecord::Lease*>>;
+  Status IndexLeases(std::int64_t contract_id, LeaseBatch leases, std::uint64_t first_leaf);
+  // Appends a batch of `records` records with `append` (LogStore::Append of them), indexes its
+  // leases and writes a checkpoint, in one transaction.
+  Result<AuditIngestResult> AppendBatch(
+      const std::string& contract, std::size_t records, const std::array<std::int64_t, 8>& counts,
+      LeaseBatch leases, const std::function<Status(audit::LogStore&, audit::TailHashes*)>& append);
   // LogStore::Verify with this installation's key.
   Result<audit::VerifyReport> VerifyLog(audit::LogStore& log, const audit::VerifyVisit& visit,
                                         const audit::VerifyKeys& keys);

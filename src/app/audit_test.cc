@@ -124,6 +124,73 @@ TEST_F(AuditServiceFiles, PreparingIntoAUsedRecordGivesWhatPrepareGives) {
   }
 }
 
+// isms serve stages each record as it is ready (StagedAuditRecords) and appends the staged
+// records: the log, the categories counted and the lease index are those AppendPrepared gives
+// for the same records — a whole chunk from its blocks, then part of one.
+TEST_F(AuditServiceFiles, StagedRecordsAreAppendedAsAppendPreparedAppendsThem) {
+  std::unique_ptr<AuditService> service = Open(8);  // chunks of 256 records
+  ASSERT_NE(service, nullptr);
+  CreateContract(*service, "prepared");
+  CreateContract(*service, "staged");
+  auto preparer = service->Preparer("prepared");
+  ASSERT_TRUE(preparer.ok()) << preparer.status().ToString();
+  SyslogOptions o;
+  o.received = clock_.Now();
+  std::vector<PreparedAuditRecord> records;
+  for (int i = 0; i < 300; ++i) {
+    const std::string n = std::to_string(i % 7 + 2);
+    const std::string m =
+        i % 3 == 0
+            ? "<30>Nov 29 10:" + std::to_string(10 + i / 60) + ":00 dhcp1 dhcpd[1]: " +
+                  (i % 9 == 0
+                       ? "DHCPRELEASE of 10.0.0." + n + " from aa:bb:cc:dd:ee:0" + n + " via eth0"
+                       : "DHCPACK on 10.0.0." + n + " to aa:bb:cc:dd:ee:0" + n + " (laptop-" + n +
+                             ") via eth0")
+        : i % 3 == 1 ? "<4>Nov 29 10:" + std::to_string(10 + i / 60) +
+                           ":01 fw1 kernel: OUT IN=eth0 OUT=eth1 SRC=10.0.0." + n +
+                           " DST=192.0.2.1 PROTO=TCP SPT=1234 DPT=443"
+                     : "<38>Nov 29 10:00:02 web-0" + n + " sshd[4242]: Accepted publickey for u" +
+                           n + " from 10.0.0.9 port 51234 ssh2";
+    Result<PreparedAuditRecord> p = (*preparer)->Prepare(ParseSyslogMessage(m, o));
+    ASSERT_TRUE(p.ok()) << p.status().ToString();
+    records.push_back(std::move(p).value());
+  }
+  ASSERT_TRUE(records[0].lease.has_value());
+  StagedAuditRecords staged;
+  for (const auto& [from, to] : {std::pair{0, 256}, std::pair{256, 300}}) {
+    std::vector<PreparedAuditRecord> part(records.begin() + from, records.begin() + to);
+    auto a = service->AppendPrepared("prepared", part);
+    ASSERT_TRUE(a.ok()) << a.status().ToString();
+    staged.Start(static_cast<std::uint64_t>(from));
+    for (PreparedAuditRecord& r : part) staged.Add(r);
+    EXPECT_EQ(staged.size(), part.size());
+    auto b = service->AppendStaged("staged", staged);
+    ASSERT_TRUE(b.ok()) << b.status().ToString();
+    EXPECT_EQ(b->records, a->records);
+    EXPECT_EQ(b->categories, a->categories);
+    EXPECT_EQ(b->first_leaf, a->first_leaf);
+    EXPECT_EQ(b->size, a->size);
+  }
+  for (const std::string c : {"prepared", "staged"}) {
+    auto v = service->Verify(c, std::nullopt);
+    ASSERT_TRUE(v.ok()) << v.status().ToString();
+    EXPECT_TRUE(v->problems.empty()) << c << ": " << v->problems.front();
+    EXPECT_EQ(v->size, 300u);
+  }
+  auto leases = [&](const std::string& c) {
+    std::vector<audit::Lease> all;
+    for (int n = 2; n <= 8; ++n) {
+      auto l = service->Leases(c, std::nullopt, "10.0.0." + std::to_string(n), std::nullopt,
+                               std::nullopt);
+      EXPECT_TRUE(l.ok()) << l.status().ToString();
+      if (l.ok()) all.insert(all.end(), l->begin(), l->end());
+    }
+    return all;
+  };
+  EXPECT_FALSE(leases("prepared").empty());
+  EXPECT_EQ(leases("staged"), leases("prepared"));
+}
+
 // Canonical encoding version 2 replaced version 1; leaves are never re-encoded, so a log that
 // holds version 1 leaves (written before) and version 2 ones after them, in one chunk and in the
 // tail, verifies, and a search decodes both.

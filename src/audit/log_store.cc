@@ -224,6 +224,37 @@ EntryView ViewOf(const StoredEntry& e) {
   return {e.leaf, Ms(e.time), e.host, e.user, e.ip, e.bytes, e.erased, e.leaf_hash, e.ip_keyed};
 }
 
+// The entry EncodeEntry wrote at `at` in `raw`, as views into `raw`; an erased entry's leaf hash
+// is read from it, a live entry's is left to the caller.
+EntryView ViewAt(std::string_view raw, std::size_t at) {
+  const char* p = raw.data() + at;
+  auto u64 = [&] {
+    std::uint64_t v = 0;
+    for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<std::uint8_t>(*p++);
+    return v;
+  };
+  auto bytes = [&] {
+    std::uint32_t n = 0;
+    for (int i = 0; i < 4; ++i) n = (n << 8) | static_cast<std::uint8_t>(*p++);
+    const std::string_view v(p, n);
+    p += n;
+    return v;
+  };
+  EntryView e;
+  e.erased = static_cast<std::uint8_t>(*p++) == kEntryErasedIp;
+  e.leaf = u64();
+  e.time = static_cast<std::int64_t>(u64());
+  e.host = bytes();
+  e.user = bytes();
+  e.ip = bytes();
+  if (e.erased) {
+    std::memcpy(e.leaf_hash.data(), p, e.leaf_hash.size());
+  } else {
+    e.bytes = bytes();
+  }
+  return e;
+}
+
 // One entry: kind, leaf (u64), time (ms, u64 two's complement), host, user, ip, then the content
 // (kind 2) or the 32-byte leaf hash of erased content (kind 3).
 std::size_t EncodedEntrySize(const EntryView& e) {
@@ -231,19 +262,15 @@ std::size_t EncodedEntrySize(const EntryView& e) {
          (e.erased ? 32 : 4 + e.bytes.size());
 }
 
-// Appends the entry to `out`, growing it once (callers reserve the whole buffer beforehand, so
-// a block or tail batch of thousands of entries is not copied as it grows).
-void EncodeEntry(std::string& out, const EntryView& e) {
-  const std::size_t at = out.size();
-  out.resize(at + EncodedEntrySize(e));
-  char* p = out.data() + at;
+// Writes the entry at `p` (EncodedEntrySize(e) bytes) and returns where it ends.
+char* EncodeEntryAt(char* p, const EntryView& e) {
   auto u64 = [&](std::uint64_t v) {
     for (int i = 7; i >= 0; --i) *p++ = static_cast<char>((v >> (8 * i)) & 0xff);
   };
   auto bytes = [&](std::string_view b) {
     const auto n = static_cast<std::uint32_t>(b.size());
     for (int i = 3; i >= 0; --i) *p++ = static_cast<char>((n >> (8 * i)) & 0xff);
-    if (!b.empty()) std::memcpy(p, b.data(), b.size());
+    CopyBytes(p, b.data(), b.size());
     p += b.size();
   };
   *p++ = static_cast<char>(e.erased ? kEntryErasedIp : kEntryContentIp);
@@ -254,9 +281,19 @@ void EncodeEntry(std::string& out, const EntryView& e) {
   bytes(e.ip);
   if (e.erased) {
     std::memcpy(p, e.leaf_hash.data(), e.leaf_hash.size());
+    p += e.leaf_hash.size();
   } else {
     bytes(e.bytes);
   }
+  return p;
+}
+
+// Appends the entry to `out`, growing it once (callers reserve the whole buffer beforehand, so
+// a block or tail batch of thousands of entries is not copied as it grows).
+void EncodeEntry(std::string& out, const EntryView& e) {
+  const std::size_t at = out.size();
+  out.resize(at + EncodedEntrySize(e));
+  EncodeEntryAt(out.data() + at, e);
 }
 void EncodeEntry(std::string& out, const StoredEntry& e) {
   EncodeEntry(out, ViewOf(e));
@@ -632,6 +669,13 @@ Result<int> LogStore::ChunkBits() {
 
 namespace {
 
+// FNV-1a: a host's slot in the tables that group entries by host.
+std::size_t HostHash(std::string_view s) {
+  std::uint64_t x = 1469598103934665603ull;
+  for (const char c : s) x = (x ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+  return static_cast<std::size_t>(x);
+}
+
 // Groups `entries` by host: `by_host` gets each host (in byte order) with its entries (in
 // their order), as spans of `grouped`. An open-addressing table of the hosts (FNV-1a) and a
 // counting sort: no allocation a host, a few compares an entry.
@@ -662,11 +706,7 @@ void GroupByHost(
   std::vector<std::string_view> hosts;
   std::vector<std::uint32_t> id_of(entries.size());
   std::vector<std::size_t> count;
-  const auto hash = [](std::string_view s) {
-    std::uint64_t x = 1469598103934665603ull;
-    for (const char c : s) x = (x ^ static_cast<unsigned char>(c)) * 1099511628211ull;
-    return static_cast<std::size_t>(x);
-  };
+  const auto hash = HostHash;
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const std::string_view h = entries[i].host;
     const std::size_t x = hash(h);
@@ -771,12 +811,21 @@ class RowInserter {
   std::unique_ptr<store::Statement> st_;
 };
 
+// (key, host) pairs: posting rows.
+using KeyPairs = std::vector<std::pair<std::string_view, std::string_view>>;
+
+// Sorts the pairs appended to `keys` since `from` and drops the repeated ones.
+void SortUnique(KeyPairs& keys, std::size_t from) {
+  const auto begin = keys.begin() + static_cast<std::ptrdiff_t>(from);
+  std::sort(begin, keys.end());
+  keys.erase(std::unique(begin, keys.end()), keys.end());
+}
+
 // Appends to `users` and `ips` the (key, host) pairs of the distinct user and address keys of
 // one host's entries, each sorted: a vector sorted once (the entries of a host mostly repeat a
 // few users), not a tree that compares strings at every insertion.
-void PostingKeys(std::string_view host, std::span<const EntryView* const> entries,
-                 std::vector<std::pair<std::string_view, std::string_view>>& users,
-                 std::vector<std::pair<std::string_view, std::string_view>>& ips) {
+void PostingKeys(std::string_view host, std::span<const EntryView* const> entries, KeyPairs& users,
+                 KeyPairs& ips) {
   const std::size_t u0 = users.size(), i0 = ips.size();
   for (const EntryView* e : entries) {
     if (!e->user.empty() && (users.size() == u0 || users.back().first != e->user)) {
@@ -786,11 +835,8 @@ void PostingKeys(std::string_view host, std::span<const EntryView* const> entrie
       ips.emplace_back(e->ip, host);
     }
   }
-  for (auto [keys, from] : {std::pair{&users, u0}, std::pair{&ips, i0}}) {
-    const auto begin = keys->begin() + static_cast<std::ptrdiff_t>(from);
-    std::sort(begin, keys->end());
-    keys->erase(std::unique(begin, keys->end()), keys->end());
-  }
+  SortUnique(users, u0);
+  SortUnique(ips, i0);
 }
 
 }  // namespace
@@ -827,6 +873,38 @@ Status LogStore::WritePostings(std::uint64_t chunk_no, std::string_view host,
   return InsertPostings(chunk_no, users, ips);
 }
 
+struct LogStore::BlockRow {
+  std::string_view host;
+  std::size_t records = 0;
+  std::int64_t lo = std::numeric_limits<std::int64_t>::max();
+  std::int64_t hi = std::numeric_limits<std::int64_t>::min();
+  std::uint64_t kinds = 0;
+  std::string data;  // compressed
+};
+
+namespace {
+
+// Calls build(from, to, part) over [0, n): on this thread (part 0), and, when `two`, also on a
+// second one (part 1), each taking about half of the total of weight(k).
+template <typename Weight, typename Build>
+void SplitOnTwoThreads(std::size_t n, bool two, const Weight& weight, const Build& build) {
+  std::size_t split = n;
+  if (two && n > 1) {
+    std::size_t total = 0;
+    for (std::size_t k = 0; k < n; ++k) total += weight(k);
+    std::size_t half = 0;
+    split = 0;
+    while (split + 1 < n && 2 * half < total) half += weight(split++);
+  }
+  if (split < n) {
+    OnTwoThreads([&] { build(0, split, 0); }, [&] { build(split, n, 1); });
+  } else {
+    build(0, n, 0);
+  }
+}
+
+}  // namespace
+
 Status LogStore::WriteChunk(std::uint64_t chunk_no, std::span<const EntryView> entries,
                             const Hash* root) {
   // The entries of each host, in leaf order; blocks are written in host order.
@@ -845,21 +923,15 @@ Status LogStore::WriteChunk(std::uint64_t chunk_no, std::span<const EntryView> e
   // Each host's block, encoded and compressed, with its time range, kinds and posting keys:
   // built apart from the store, by this thread and (for a large chunk) a second one, each taking
   // the hosts of about half the entries. The rows are then written in host order.
-  struct Built {
-    std::string data;
-    std::int64_t lo = std::numeric_limits<std::int64_t>::max();
-    std::int64_t hi = std::numeric_limits<std::int64_t>::min();
-    std::uint64_t kinds = 0;
-  };
-  std::vector<Built> built(by_host.size());
-  struct Keys {
-    std::vector<std::pair<std::string_view, std::string_view>> users, ips;
-  };
-  const auto build = [&](std::size_t from, std::size_t to, Keys& keys) {
+  std::vector<BlockRow> rows(by_host.size());
+  KeyPairs users[2], ips[2];
+  const auto build = [&](std::size_t from, std::size_t to, int part) {
     std::string raw;
     for (std::size_t k = from; k < to; ++k) {
       const auto& [host, list] = by_host[k];
-      Built& b = built[k];
+      BlockRow& b = rows[k];
+      b.host = host;
+      b.records = list.size();
       raw.clear();
       std::size_t need = 0;
       for (const EntryView* e : list) need += EncodedEntrySize(*e);
@@ -883,48 +955,43 @@ Status LogStore::WriteChunk(std::uint64_t chunk_no, std::span<const EntryView> e
         b.hi = std::max(b.hi, e->time);
         b.kinds |= LiveKinds(kinds_, *e);
       }
-      PostingKeys(host, list, keys.users, keys.ips);
+      PostingKeys(host, list, users[part], ips[part]);
       b.data = Compress(raw, kBlockLevel);
     }
   };
-  Keys keys, second_keys;
-  std::size_t split = by_host.size();
-  if (entries.size() >= two_thread_entries_ && by_host.size() > 1) {
-    std::size_t half = 0;
-    split = 0;
-    while (split + 1 < by_host.size() && 2 * half < entries.size())
-      half += by_host[split++].second.size();
-  }
-  if (split < by_host.size()) {
-    OnTwoThreads([&] { build(0, split, keys); },
-                 [&] { build(split, by_host.size(), second_keys); });
-  } else {
-    build(0, split, keys);
-  }
-  keys.users.insert(keys.users.end(), second_keys.users.begin(), second_keys.users.end());
-  keys.ips.insert(keys.ips.end(), second_keys.ips.begin(), second_keys.ips.end());
-  RowInserter blocks(conn_,
-                     "INSERT INTO audit_blocks (contract_id, log_kind, chunk_no, host, records, "
-                     "min_time, max_time, data, kinds) VALUES ",
-                     9, by_host.size());
-  for (std::size_t k = 0; k < by_host.size(); ++k) {
-    const auto& [host, list] = by_host[k];
-    const Built& b = built[k];
+  SplitOnTwoThreads(
+      by_host.size(), entries.size() >= two_thread_entries_,
+      [&](std::size_t k) { return by_host[k].second.size(); }, build);
+  for (KeyPairs* keys : {users, ips}) keys[0].insert(keys[0].end(), keys[1].begin(), keys[1].end());
+  return InsertChunk(chunk_no, rows, users[0], ips[0], root != nullptr ? *root : MerkleRoot(leaves),
+                     entries.size(), min_t, max_t);
+}
+
+Status LogStore::InsertChunk(std::uint64_t chunk_no, std::span<const BlockRow> blocks,
+                             std::span<const std::pair<std::string_view, std::string_view>> users,
+                             std::span<const std::pair<std::string_view, std::string_view>> ips,
+                             const Hash& root, std::size_t records, std::int64_t min_t,
+                             std::int64_t max_t) {
+  RowInserter inserter(conn_,
+                       "INSERT INTO audit_blocks (contract_id, log_kind, chunk_no, host, records, "
+                       "min_time, max_time, data, kinds) VALUES ",
+                       9, blocks.size());
+  for (const BlockRow& b : blocks) {
     store::Statement* block = nullptr;
     int p = 0;
-    ISMS_RETURN_IF_ERROR(blocks.Row(block, p));
+    ISMS_RETURN_IF_ERROR(inserter.Row(block, p));
     block->BindInt(p, contract_id_);
     block->BindInt(p + 1, log_);
     block->BindInt(p + 2, static_cast<std::int64_t>(chunk_no));
-    block->BindBlob(p + 3, host);
-    block->BindInt(p + 4, static_cast<std::int64_t>(list.size()));
+    block->BindBlob(p + 3, b.host);
+    block->BindInt(p + 4, static_cast<std::int64_t>(b.records));
     block->BindInt(p + 5, b.lo);
     block->BindInt(p + 6, b.hi);
     block->BindBlob(p + 7, b.data);
     BindKinds(*block, p + 8, kinds_, b.kinds);
-    ISMS_RETURN_IF_ERROR(blocks.EndRow());
+    ISMS_RETURN_IF_ERROR(inserter.EndRow());
   }
-  ISMS_RETURN_IF_ERROR(InsertPostings(chunk_no, keys.users, keys.ips));
+  ISMS_RETURN_IF_ERROR(InsertPostings(chunk_no, users, ips));
   ISMS_ASSIGN_OR_RETURN(auto chunk,
                         conn_.Prepare("INSERT INTO audit_chunks (contract_id, log_kind, chunk_no, "
                                       "root, records, min_time, max_time) VALUES ($1, $2, $3, "
@@ -932,11 +999,138 @@ Status LogStore::WriteChunk(std::uint64_t chunk_no, std::span<const EntryView> e
   chunk->BindInt(1, contract_id_);
   chunk->BindInt(2, log_);
   chunk->BindInt(3, static_cast<std::int64_t>(chunk_no));
-  chunk->BindBlob(4, HashBytes(root != nullptr ? *root : MerkleRoot(leaves)));
-  chunk->BindInt(5, static_cast<std::int64_t>(entries.size()));
+  chunk->BindBlob(4, HashBytes(root));
+  chunk->BindInt(5, static_cast<std::int64_t>(records));
   chunk->BindInt(6, min_t);
   chunk->BindInt(7, max_t);
   return chunk->Run();
+}
+
+Status LogStore::WriteStagedChunk(std::uint64_t chunk_no, const StagedEntries& staged,
+                                  const Hash& root) {
+  using Host = StagedEntries::Host;
+  std::vector<const Host*> hosts(staged.used_);
+  for (std::size_t k = 0; k < hosts.size(); ++k) hosts[k] = &staged.hosts_[k];
+  std::sort(hosts.begin(), hosts.end(),
+            [](const Host* a, const Host* b) { return a->key < b->key; });
+  std::vector<BlockRow> rows(hosts.size());
+  KeyPairs users[2], ips[2];
+  std::int64_t min_t = std::numeric_limits<std::int64_t>::max();
+  std::int64_t max_t = std::numeric_limits<std::int64_t>::min();
+  for (std::size_t k = 0; k < hosts.size(); ++k) {
+    const Host& h = *hosts[k];
+    rows[k] = {h.key, h.records, h.lo, h.hi, h.kinds, {}};
+    min_t = std::min(min_t, h.lo);
+    max_t = std::max(max_t, h.hi);
+  }
+  const auto build = [&](std::size_t from, std::size_t to, int part) {
+    for (std::size_t k = from; k < to; ++k) {
+      const Host& h = *hosts[k];
+      for (const auto& [offsets, keys] :
+           {std::pair{&h.users, &users[part]}, std::pair{&h.ips, &ips[part]}}) {
+        const std::size_t from_key = keys->size();
+        for (const std::size_t at : *offsets) {
+          const EntryView e = ViewAt(h.raw.view(), at);
+          keys->emplace_back(offsets == &h.users ? e.user : e.ip, h.key);
+        }
+        SortUnique(*keys, from_key);
+      }
+      rows[k].data = Compress(h.raw.view(), kBlockLevel);
+    }
+  };
+  SplitOnTwoThreads(
+      hosts.size(), staged.size() >= two_thread_entries_,
+      [&](std::size_t k) { return hosts[k]->raw.view().size(); }, build);
+  for (KeyPairs* keys : {users, ips}) keys[0].insert(keys[0].end(), keys[1].begin(), keys[1].end());
+  return InsertChunk(chunk_no, rows, users[0], ips[0], root, staged.size(), min_t, max_t);
+}
+
+char* StagedEntries::Buffer::Extend(std::size_t n) {
+  if (capacity_ - size_ < n) {
+    const std::size_t want = std::max({std::size_t{4096}, 2 * capacity_, size_ + n});
+    std::unique_ptr<char[]> bigger(new char[want]);
+    if (size_ > 0) std::memcpy(bigger.get(), data_.get(), size_);
+    data_ = std::move(bigger);
+    capacity_ = want;
+  }
+  char* const p = data_.get() + size_;
+  size_ += n;
+  return p;
+}
+
+void StagedEntries::Start(std::uint64_t first) {
+  first_ = first;
+  for (std::size_t k = 0; k < used_; ++k) {
+    Host& h = hosts_[k];
+    h.raw.Clear();
+    h.users.clear();
+    h.ips.clear();
+    h.last_user.clear();
+    h.last_ip.clear();
+  }
+  used_ = 0;
+  std::fill(slots_.begin(), slots_.end(), 0);
+  leaves_.clear();
+  at_.clear();
+}
+
+void StagedEntries::Add(LogEntry& e) {
+  if (!e.hashed) {
+    e.leaf_hash = LeafHash(e.bytes);
+    e.hashed = true;
+  }
+  const std::size_t x = HostHash(e.host);
+  if (2 * (used_ + 1) > slots_.size()) {  // the table, at most half full
+    slots_.assign(std::max<std::size_t>(64, 2 * slots_.size()), 0);
+    const std::size_t mask = slots_.size() - 1;
+    for (std::size_t k = 0; k < used_; ++k) {
+      std::size_t at = hosts_[k].hash & mask;
+      while (slots_[at] != 0) at = (at + 1) & mask;
+      slots_[at] = static_cast<std::uint32_t>(k + 1);
+    }
+  }
+  const std::size_t mask = slots_.size() - 1;
+  std::size_t at = x & mask;
+  while (slots_[at] != 0) {
+    const Host& h = hosts_[slots_[at] - 1];
+    if (h.hash == x && h.key == e.host) break;
+    at = (at + 1) & mask;
+  }
+  if (slots_[at] == 0) {
+    if (used_ == hosts_.size()) hosts_.emplace_back();
+    Host& h = hosts_[used_++];
+    h.key.assign(e.host);
+    h.hash = x;
+    h.records = 0;
+    h.lo = std::numeric_limits<std::int64_t>::max();
+    h.hi = std::numeric_limits<std::int64_t>::min();
+    h.kinds = 0;
+    slots_[at] = static_cast<std::uint32_t>(used_);
+  }
+  const std::uint32_t id = slots_[at] - 1;
+  Host& h = hosts_[id];
+  const std::size_t offset = h.raw.view().size();
+  const EntryView v{
+      first_ + leaves_.size(), Ms(e.time), e.host, e.user, e.ip, e.bytes, false, e.leaf_hash};
+  char* const end = EncodeEntryAt(h.raw.Extend(EncodedEntrySize(v)), v);
+  // The lines this host's next entry will be written to, fetched for writing now: it comes a
+  // host count of entries later, when these lines would have left the cache, and a block's
+  // buffers together are far larger than the cache.
+  for (std::size_t off = 0; off < 320; off += 64) __builtin_prefetch(end + off, 1);
+  ++h.records;
+  h.lo = std::min(h.lo, v.time);
+  h.hi = std::max(h.hi, v.time);
+  h.kinds |= LiveKinds(kinds_, v);
+  if (!e.user.empty() && e.user != h.last_user) {
+    h.users.push_back(offset);
+    h.last_user.assign(e.user);
+  }
+  if (!e.ip.empty() && e.ip != h.last_ip) {
+    h.ips.push_back(offset);
+    h.last_ip.assign(e.ip);
+  }
+  leaves_.push_back(e.leaf_hash);
+  at_.emplace_back(id, offset);
 }
 
 namespace {
@@ -970,15 +1164,8 @@ struct TailMemo {
     const char* base = b.raw.data();
     std::size_t at = 0;
     for (const EntryView& e : entries) {
-      EntryView v = e;
-      std::size_t p = at + 1 + 8 + 8 + 4;
-      v.host = {base + p, e.host.size()};
-      p += e.host.size() + 4;
-      v.user = {base + p, e.user.size()};
-      p += e.user.size() + 4;
-      v.ip = {base + p, e.ip.size()};
-      p += e.ip.size() + 4;
-      v.bytes = e.erased ? std::string_view() : std::string_view(base + p, e.bytes.size());
+      EntryView v = ViewAt({base, b.raw.size()}, at);
+      v.leaf_hash = e.leaf_hash;
       at += EncodedEntrySize(e);
       b.views.push_back(v);
     }
@@ -1056,6 +1243,38 @@ Status LogStore::Append(std::vector<LogEntry>& entries, TailHashes* tail) {
 
 Status LogStore::Append(std::span<LogEntry* const> entries, TailHashes* tail) {
   if (entries.empty()) return Status::Ok();
+  const auto hash = [&](std::size_t from, std::size_t to) {
+    LeafHasher<LogEntry> hasher;
+    for (std::size_t i = from; i < to; ++i) {
+      if (!entries[i]->hashed) hasher.Add(*entries[i]);
+    }
+    hasher.Flush();
+  };
+  if (entries.size() >= two_thread_entries_) {
+    const std::size_t half = entries.size() / 2;
+    OnTwoThreads([&] { hash(0, half); }, [&] { hash(half, entries.size()); });
+  } else {
+    hash(0, entries.size());
+  }
+  // The views of the entries, in memory the thread keeps from one append to the next: a busy
+  // writer's batch is a chunk of views (several MB), which a new vector faulted in page by page.
+  thread_local std::vector<EntryView> views;
+  views.resize(entries.size());
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    LogEntry& e = *entries[i];
+    e.hashed = true;
+    views[i] = {0, Ms(e.time), e.host, e.user, e.ip, e.bytes, false, e.leaf_hash};
+  }
+  return AppendViews(views, tail, nullptr);
+}
+
+Status LogStore::Append(StagedEntries& staged, TailHashes* tail) {
+  if (staged.empty()) return Status::Ok();
+  return AppendViews({}, tail, &staged);
+}
+
+Status LogStore::AppendViews(std::span<EntryView> fresh, TailHashes* tail,
+                             const StagedEntries* staged) {
   TailHashes unused;
   if (tail == nullptr) tail = &unused;
   const bool cached = tail->valid;
@@ -1084,35 +1303,34 @@ Status LogStore::Append(std::span<LogEntry* const> entries, TailHashes* tail) {
   }
   const std::uint64_t chunk = std::uint64_t{1} << chunk_bits_;
   const std::uint64_t size = tree.Size();
-  // The views of the entries, in memory the thread keeps from one append to the next: a busy
-  // writer's batch is a chunk of views (several MB), which a new vector faulted in page by page.
-  thread_local std::vector<EntryView> views;
-  views.resize(entries.size());
-  const std::span<EntryView> fresh(views);
+  // Staged entries that make exactly the next chunk are written as their blocks; others are
+  // taken one by one, as views into their blocks.
+  const bool whole = staged != nullptr && staged->first_ == size && size % chunk == 0 &&
+                     staged->size() == chunk && staged->kinds_ == kinds_;
+  thread_local std::vector<EntryView> from_staged;
+  if (staged != nullptr && !whole) {
+    from_staged.resize(staged->size());
+    for (std::size_t i = 0; i < staged->size(); ++i) {
+      const auto [host, at] = staged->at_[i];
+      from_staged[i] = ViewAt(staged->hosts_[host].raw.view(), at);
+      from_staged[i].leaf_hash = staged->leaves_[i];
+    }
+    fresh = from_staged;
+  }
+  const std::size_t count = whole ? staged->size() : fresh.size();
+  thread_local std::vector<Hash> own_leaves;
+  if (!whole) {
+    own_leaves.resize(fresh.size());
+    for (std::size_t i = 0; i < fresh.size(); ++i) {
+      fresh[i].leaf = size + i;
+      own_leaves[i] = fresh[i].leaf_hash;
+    }
+  }
+  const std::span<const Hash> leaves =
+      whole ? std::span<const Hash>(staged->leaves_) : std::span<const Hash>(own_leaves);
   // The subtree hash of each chunk these entries complete, by chunk number: the tree's merge
   // computes it, so WriteChunk need not hash the chunk's 2^k leaves again.
   std::map<std::uint64_t, Hash> chunk_roots;
-  const auto hash = [&](std::size_t from, std::size_t to) {
-    LeafHasher<LogEntry> hasher;
-    for (std::size_t i = from; i < to; ++i) {
-      if (!entries[i]->hashed) hasher.Add(*entries[i]);
-    }
-    hasher.Flush();
-  };
-  if (entries.size() >= two_thread_entries_) {
-    const std::size_t half = entries.size() / 2;
-    OnTwoThreads([&] { hash(0, half); }, [&] { hash(half, entries.size()); });
-  } else {
-    hash(0, entries.size());
-  }
-  thread_local std::vector<Hash> leaves;
-  leaves.resize(entries.size());
-  for (std::size_t i = 0; i < entries.size(); ++i) {
-    LogEntry& e = *entries[i];
-    e.hashed = true;
-    leaves[i] = e.leaf_hash;
-    fresh[i] = {size + i, Ms(e.time), e.host, e.user, e.ip, e.bytes, false, e.leaf_hash};
-  }
   std::vector<Hash> completed;
   tree.AppendAll(leaves, chunk_bits_, &completed);
   for (std::size_t j = 0; j < completed.size(); ++j) {
@@ -1120,7 +1338,25 @@ Status LogStore::Append(std::span<LogEntry* const> entries, TailHashes* tail) {
   }
   const bool fits =
       cached && tail->first == size - size % chunk && tail->hashes.size() == size % chunk;
-  if ((size + entries.size()) / chunk == size / chunk) {
+  if (whole) {
+    // The log ends at a chunk boundary, so its tail is empty (as an append that completes
+    // chunks checks in general).
+    bool stray = false;
+    ISMS_RETURN_IF_ERROR(EachRow(
+        "SELECT first_leaf FROM audit_tail WHERE contract_id = $1 AND log_kind = $2 LIMIT 1",
+        [&](const store::Statement&) {
+          stray = true;
+          return Status::Ok();
+        }));
+    if (stray) {
+      return Status::Corruption("the tail of the log holds entries, expected none after leaf " +
+                                std::to_string(size) + ": run isms audit verify");
+    }
+    ISMS_RETURN_IF_ERROR(WriteStagedChunk(size / chunk, *staged, completed.at(0)));
+    tail->first = size + chunk;
+    tail->hashes.clear();
+    tail->valid = true;
+  } else if ((size + count) / chunk == size / chunk) {
     ISMS_RETURN_IF_ERROR(WriteTail(fresh));
     if (fits || size % chunk == 0) {
       tail->first = size - size % chunk;
@@ -1185,7 +1421,7 @@ Status LogStore::Append(std::span<LogEntry* const> entries, TailHashes* tail) {
       done += chunk;
     }
     ISMS_RETURN_IF_ERROR(WriteTail(all.subspan(done)));
-    tail->first = done < all.size() ? all[done].leaf : size + entries.size();
+    tail->first = done < all.size() ? all[done].leaf : size + count;
     tail->hashes.clear();
     for (std::size_t i = done; i < all.size(); ++i) tail->hashes.push_back(all[i].leaf_hash);
     tail->valid = true;

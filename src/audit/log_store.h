@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -165,6 +166,65 @@ struct TailHashes {
   bool valid = false;
 };
 
+// Entries gathered for one append by a long-lived writer (isms serve's), each encoded into its
+// host's block as it is added — while it is still in the cache, so that its record's memory can
+// be used again at once — instead of when its chunk is written (a chunk of a busy server's
+// records, tens of MB, has left the cache by then). Appending entries that begin at a chunk
+// boundary and fill the chunk writes those blocks as they are; any other append (part of a
+// chunk, or a log that grew meanwhile) takes the entries one by one, as Append of LogEntry does.
+// What is stored is the same either way.
+class StagedEntries {
+ public:
+  // `kinds`: the EntryKinds of the log the entries are for (the blocks' kinds are computed as
+  // they are added; an append to a log with other EntryKinds takes the entries one by one).
+  explicit StagedEntries(EntryKinds kinds = nullptr) : kinds_(kinds) {}
+
+  // Empties it (keeping its memory for the next entries); the entries added next are expected
+  // to become leaves `first`, first + 1, ... of the log.
+  void Start(std::uint64_t first);
+  // Adds an entry, hashing it first when it is not `hashed`. Its bytes and keys are copied.
+  void Add(LogEntry& e);
+  std::size_t size() const { return leaves_.size(); }
+  bool empty() const { return leaves_.empty(); }
+  std::uint64_t first() const { return first_; }
+
+ private:
+  friend class LogStore;
+  // Bytes that grow without being zeroed first (each is written once, where it lies).
+  class Buffer {
+   public:
+    // Where `n` more bytes go; the buffer grows by them.
+    char* Extend(std::size_t n);
+    void Clear() { size_ = 0; }
+    std::string_view view() const { return {data_.get(), size_}; }
+
+   private:
+    std::unique_ptr<char[]> data_;
+    std::size_t size_ = 0, capacity_ = 0;
+  };
+  // The entries of one host, encoded as a block's are, in the order added.
+  struct Host {
+    std::string key;
+    std::size_t hash = 0;
+    Buffer raw;
+    std::uint32_t records = 0;
+    std::int64_t lo = 0, hi = 0;  // ms since 1970
+    std::uint64_t kinds = 0;
+    // Where in `raw` an entry begins whose user (or address) key is not empty and differs from
+    // that of the entry before it that had one: the posting keys, repeated ones included.
+    std::vector<std::size_t> users, ips;
+    std::string last_user, last_ip;
+  };
+  EntryKinds kinds_;
+  std::uint64_t first_ = 0;
+  std::vector<Host> hosts_;  // the first `used_` in use; the others keep their memory
+  std::size_t used_ = 0;
+  std::vector<std::uint32_t> slots_;  // open addressing: 1 + an index into hosts_, 0 for none
+  std::vector<Hash> leaves_;          // in the order added
+  // For each entry in the order added: its host and where its encoding begins in the host's raw.
+  std::vector<std::pair<std::uint32_t, std::size_t>> at_;
+};
+
 class LogStore {
  public:
   static constexpr int kDefaultChunkBits = 16;
@@ -203,6 +263,8 @@ class LogStore {
   Status Append(std::vector<LogEntry>& entries, TailHashes* tail = nullptr);
   // The same for entries wherever they are (a writer's prepared records, not moved out of them).
   Status Append(std::span<LogEntry* const> entries, TailHashes* tail = nullptr);
+  // The same for staged entries (see StagedEntries), which are left as they are.
+  Status Append(StagedEntries& staged, TailHashes* tail = nullptr);
 
   // Signs and stores a checkpoint of the current size (unless one of that size exists) and
   // returns its note. `origin` names the log (checkpoint.h).
@@ -278,6 +340,17 @@ class LogStore {
   Status WriteChunk(std::uint64_t chunk_no, std::span<const EntryView> entries,
                     const Hash* root = nullptr);
   Status WriteTail(std::span<const EntryView> entries);
+  // The entries after the log's `size`, with their leaf numbers set: the tail batch, and
+  // complete chunks. With `staged` (holding `fresh`'s entries), a chunk they fill from a chunk
+  // boundary is written from its blocks.
+  Status AppendViews(std::span<EntryView> fresh, TailHashes* tail, const StagedEntries* staged);
+  // One host's block of a chunk, compressed, and the chunk's rows.
+  struct BlockRow;
+  Status InsertChunk(std::uint64_t chunk_no, std::span<const BlockRow> blocks,
+                     std::span<const std::pair<std::string_view, std::string_view>> users,
+                     std::span<const std::pair<std::string_view, std::string_view>> ips,
+                     const Hash& root, std::size_t records, std::int64_t min_t, std::int64_t max_t);
+  Status WriteStagedChunk(std::uint64_t chunk_no, const StagedEntries& staged, const Hash& root);
   Status WritePostings(std::uint64_t chunk_no, std::string_view host,
                        std::span<const EntryView* const> entries);
   // The posting rows of one chunk: (user, host) and (address, host) pairs.

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <filesystem>
 #include <limits>
 #include <map>
@@ -97,6 +98,60 @@ class LogStoreTest : public ::testing::Test {
 
   void Exec(const std::string& sql) { ASSERT_TRUE(conn_->Execute(sql).ok()) << sql; }
 
+  // The rows `sql` (whose $1 is a contract) gives for `contract`, each as its columns joined.
+  std::vector<std::string> Rows(const std::string& sql, std::int64_t contract) {
+    const int columns =
+        static_cast<int>(std::count(sql.begin(), sql.begin() + sql.find(" FROM "), ',')) + 1;
+    auto st = conn_->Prepare(sql);
+    EXPECT_TRUE(st.ok()) << sql;
+    (*st)->BindInt(1, contract);
+    std::vector<std::string> out;
+    while (*(*st)->Step()) {
+      std::string row;
+      for (int c = 0; c < columns; ++c) {
+        row += (*st)->IsNull(c) ? "NULL" : (*st)->ColumnBlob(c);
+        row += '|';
+      }
+      out.push_back(row);
+    }
+    return out;
+  }
+
+  // Both contracts' logs are stored as the same rows, byte for byte.
+  void ExpectSameRows(std::int64_t a, std::int64_t b) {
+    for (const std::string sql :
+         {"SELECT chunk_no, host, records, min_time, max_time, data, kinds FROM audit_blocks "
+          "WHERE contract_id = $1 ORDER BY chunk_no, host",
+          "SELECT user_key, chunk_no, host FROM audit_postings WHERE contract_id = $1 ORDER BY "
+          "chunk_no, user_key, host",
+          "SELECT ip, chunk_no, host FROM audit_ip_postings WHERE contract_id = $1 ORDER BY "
+          "chunk_no, ip, host",
+          "SELECT chunk_no, root, records, min_time, max_time FROM audit_chunks WHERE "
+          "contract_id = $1 ORDER BY chunk_no",
+          "SELECT first_leaf, leaves, hash, min_time, max_time, data FROM audit_tail WHERE "
+          "contract_id = $1 ORDER BY first_leaf",
+          "SELECT size, tree FROM audit_logs WHERE contract_id = $1"}) {
+      const std::vector<std::string> x = Rows(sql, a), y = Rows(sql, b);
+      EXPECT_FALSE(x.empty()) << sql;
+      EXPECT_EQ(x, y) << sql;
+    }
+  }
+
+  // Entries of 37 hosts, some with users and addresses, their times out of order within hosts.
+  static std::vector<LogEntry> ManyHosts(int n) {
+    std::vector<LogEntry> es;
+    for (int i = 0; i < n; ++i) {
+      LogEntry e;
+      e.bytes = "record " + std::to_string(i) + " of a host";
+      e.time = At(i % 700);
+      e.host = "host-" + std::to_string((i * 7) % 37);
+      e.user = i % 5 == 0 ? "user-" + std::to_string(i % 11) : "";
+      e.ip = i % 4 == 0 ? "10.0." + std::to_string(i % 3) + "." + std::to_string(i % 9) : "";
+      es.push_back(e);
+    }
+    return es;
+  }
+
   // Flips one byte of a blob column of the first row of `table` matching `where`.
   void FlipBlob(const std::string& table, const std::string& column, const std::string& where,
                 size_t offset) {
@@ -145,16 +200,7 @@ TEST_F(LogStoreTest, AppendsChunksAndTailWithTheRfc9162Root) {
 // A large chunk's blocks and an append's leaf hashes are made by two threads; the rows stored
 // must be those one thread would store, byte for byte, and verify.
 TEST_F(LogStoreTest, TwoThreadsStoreExactlyTheRowsOneThreadStores) {
-  std::vector<LogEntry> es;
-  for (int i = 0; i < 3300; ++i) {
-    LogEntry e;
-    e.bytes = "record " + std::to_string(i) + " of a host";
-    e.time = At(i % 700);  // out of order within hosts too
-    e.host = "host-" + std::to_string((i * 7) % 37);
-    e.user = i % 5 == 0 ? "user-" + std::to_string(i % 11) : "";
-    e.ip = i % 4 == 0 ? "10.0." + std::to_string(i % 3) + "." + std::to_string(i % 9) : "";
-    es.push_back(e);
-  }
+  const std::vector<LogEntry> es = ManyHosts(3300);
   // Contract 7 by one thread, contract 8 by two (from 2 entries on), in chunks of 1,024: the
   // first append fills two chunks and a tail, the second completes the third chunk.
   LogStore one(*conn_, 7, LogKind::kAudit, 10, TestKinds);
@@ -169,40 +215,8 @@ TEST_F(LogStoreTest, TwoThreadsStoreExactlyTheRowsOneThreadStores) {
     ASSERT_TRUE(log->WriteCheckpoint(signer_, "test/audit", At(0)).ok());
     ASSERT_TRUE(conn_->Commit().ok());
   }
-  auto rows = [&](const std::string& sql, std::int64_t contract) {
-    const int columns =
-        static_cast<int>(std::count(sql.begin(), sql.begin() + sql.find(" FROM "), ',')) + 1;
-    auto st = conn_->Prepare(sql);
-    EXPECT_TRUE(st.ok()) << sql;
-    (*st)->BindInt(1, contract);
-    std::vector<std::string> out;
-    while (*(*st)->Step()) {
-      std::string row;
-      for (int c = 0; c < columns; ++c) {
-        row += (*st)->IsNull(c) ? "NULL" : (*st)->ColumnBlob(c);
-        row += '|';
-      }
-      out.push_back(row);
-    }
-    return out;
-  };
-  for (const std::string sql :
-       {"SELECT chunk_no, host, records, min_time, max_time, data, kinds FROM audit_blocks WHERE "
-        "contract_id = $1 ORDER BY chunk_no, host",
-        "SELECT user_key, chunk_no, host FROM audit_postings WHERE contract_id = $1 ORDER BY "
-        "chunk_no, user_key, host",
-        "SELECT ip, chunk_no, host FROM audit_ip_postings WHERE contract_id = $1 ORDER BY "
-        "chunk_no, ip, host",
-        "SELECT chunk_no, root, records, min_time, max_time FROM audit_chunks WHERE contract_id "
-        "= $1 ORDER BY chunk_no",
-        "SELECT first_leaf, leaves, hash, min_time, max_time, data FROM audit_tail WHERE "
-        "contract_id = $1 ORDER BY first_leaf",
-        "SELECT size, tree FROM audit_logs WHERE contract_id = $1"}) {
-    const std::vector<std::string> a = rows(sql, 7), b = rows(sql, 8);
-    EXPECT_FALSE(a.empty()) << sql;
-    EXPECT_EQ(a, b) << sql;
-  }
-  EXPECT_EQ(rows("SELECT COUNT(*) FROM audit_chunks WHERE contract_id = $1", 8),
+  ExpectSameRows(7, 8);
+  EXPECT_EQ(Rows("SELECT COUNT(*) FROM audit_chunks WHERE contract_id = $1", 8),
             std::vector<std::string>{"3|"});
   for (LogStore* log : {&one, &two}) {
     auto r = log->Verify(signer_.Verifier());
@@ -210,6 +224,73 @@ TEST_F(LogStoreTest, TwoThreadsStoreExactlyTheRowsOneThreadStores) {
     EXPECT_TRUE(r->problems.empty()) << r->problems.front();
     EXPECT_EQ(r->size, 3300u);
   }
+}
+
+// A writer's staged entries are stored as the same rows as the entries appended one by one:
+// whole chunks from their staged blocks (by one thread and by two), anything else entry by
+// entry — part of a chunk, the rest of a chunk begun in the tail, and entries staged for leaves
+// the log has not reached.
+TEST_F(LogStoreTest, StagedEntriesAreStoredAsTheSameRowsAsEntriesAppendedOneByOne) {
+  std::vector<LogEntry> es = ManyHosts(3300);
+  LogStore plain(*conn_, 7, LogKind::kAudit, 10, TestKinds);
+  LogStore staged(*conn_, 8, LogKind::kAudit, 10, TestKinds);
+  // [from, to) of `es`, and the first leaf the staged entries are expected to become.
+  const std::vector<std::array<std::size_t, 3>> batches = {
+      {0, 1024, 0},        // a whole chunk, from its blocks
+      {1024, 1500, 1024},  // part of a chunk: the tail
+      {1500, 2048, 1500},  // the rest of the chunk: the tail and these, one by one
+      {2048, 3072, 2048},  // a whole chunk again, by two threads
+      {3072, 3300, 5000},  // staged for leaves the log has not reached: appended after it
+  };
+  StagedEntries stage(TestKinds);
+  for (const auto& [from, to, first] : batches) {
+    staged.set_two_thread_entries(from == 2048 ? 2 : std::numeric_limits<std::size_t>::max());
+    std::vector<LogEntry> part(es.begin() + static_cast<std::ptrdiff_t>(from),
+                               es.begin() + static_cast<std::ptrdiff_t>(to));
+    stage.Start(first);
+    for (LogEntry& e : part) stage.Add(e);  // hashes each (none is hashed yet)
+    EXPECT_EQ(stage.size(), to - from);
+    ASSERT_TRUE(conn_->Begin().ok());
+    ASSERT_TRUE(plain.Append(part).ok());
+    ASSERT_TRUE(staged.Append(stage).ok());
+    ASSERT_TRUE(conn_->Commit().ok());
+  }
+  ASSERT_TRUE(conn_->Begin().ok());
+  for (LogStore* log : {&plain, &staged}) {
+    ASSERT_TRUE(log->WriteCheckpoint(signer_, "test/audit", At(0)).ok());
+  }
+  ASSERT_TRUE(conn_->Commit().ok());
+  ExpectSameRows(7, 8);
+  EXPECT_EQ(Rows("SELECT COUNT(*) FROM audit_chunks WHERE contract_id = $1", 8),
+            std::vector<std::string>{"3|"});
+  for (LogStore* log : {&plain, &staged}) {
+    auto r = log->Verify(signer_.Verifier());
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_TRUE(r->problems.empty()) << r->problems.front();
+    EXPECT_EQ(r->size, 3300u);
+  }
+}
+
+// A whole chunk staged for a log whose tail, which should be empty at a chunk boundary, holds a
+// batch is refused, and nothing of it is stored.
+TEST_F(LogStoreTest, AWholeStagedChunkIsRefusedWhenTheTailHoldsAStrayBatch) {
+  std::vector<LogEntry> es = ManyHosts(4);
+  ASSERT_TRUE(conn_->Begin().ok());
+  ASSERT_TRUE(log_->Append(es).ok());  // leaves 0-3: one chunk of 4 (chunk bits 2)
+  ASSERT_TRUE(conn_->Commit().ok());
+  Exec(
+      "INSERT INTO audit_tail (contract_id, log_kind, first_leaf, leaves, hash, min_time, "
+      "max_time, data) SELECT contract_id, log_kind, 4, 1, root, 0, 0, root FROM audit_chunks");
+  StagedEntries stage(TestKinds);
+  stage.Start(4);
+  for (LogEntry& e : es) stage.Add(e);
+  ASSERT_TRUE(conn_->Begin().ok());
+  const Status st = log_->Append(stage);
+  ASSERT_TRUE(conn_->Rollback().ok());
+  EXPECT_EQ(st.code(), StatusCode::kCorruption) << st.ToString();
+  EXPECT_NE(st.message().find("expected none after leaf 4"), std::string::npos) << st.ToString();
+  EXPECT_EQ(Rows("SELECT COUNT(*) FROM audit_chunks WHERE contract_id = $1", 7),
+            std::vector<std::string>{"1|"});
 }
 
 TEST_F(LogStoreTest, SearchesByHostAndUserInLeafOrder) {

@@ -173,19 +173,25 @@ class Pipeline {
     ready_cv_.notify_all();
   }
 
-  // For the writer: waits for records, then up to `interval` for `limit` of them (at most the
-  // batch size); moves reads holding up to `limit` records, in order, into `out`, which must be
-  // empty, and returns how many records they hold. Reads move whole; only a read that passes
-  // `limit` is split, its remaining records moved into a read of their own that stays first.
-  // Returns 0, `out` empty, once the pipeline is closed and every read was taken.
-  size_t Take(std::chrono::milliseconds interval, size_t limit, std::vector<Received>& out) {
+  // For the writer: waits until records are ready, every read submitted was taken after the
+  // pipeline closed (`drained` set), or `deadline` passes; then moves the ready reads holding up
+  // to `limit` records, in order, into `out`, which must be empty, and returns how many records
+  // they hold. Reads move whole; only a read that passes `limit` is split, its remaining records
+  // moved into a read of their own that stays first.
+  size_t Take(std::optional<std::chrono::steady_clock::time_point> deadline, size_t limit,
+              std::vector<Received>& out, bool& drained) {
     limit = std::max<size_t>(1, std::min(limit, batch_));
     bool room = false;
     std::unique_lock<std::mutex> lock(mu_);
     writing_ = false;
     if (!raw_.empty()) raw_cv_.notify_one();
-    ready_cv_.wait(lock, [&] { return ready_count_ > 0 || Drained(); });
-    ready_cv_.wait_for(lock, interval, [&] { return ready_count_ >= limit || Drained(); });
+    const auto ready = [&] { return ready_count_ > 0 || Drained(); };
+    if (deadline) {
+      ready_cv_.wait_until(lock, *deadline, ready);
+    } else {
+      ready_cv_.wait(lock, ready);
+    }
+    drained = ready_count_ == 0 && Drained();
     size_t taken = 0;
     while (!ready_.empty() && taken < limit) {
       Received& front = ready_.front();
@@ -817,11 +823,14 @@ void SyslogServer::Impl::Shutdown() {
 
 void SyslogServer::Impl::WriterLoop() {
   std::vector<Received> batch;
-  std::vector<app::PreparedAuditRecord*> records;  // the batch's records, in order
+  // The records of the next append, each staged (encoded into its host's block) as soon as it is
+  // ready, while it is in the cache; its memory then goes back to the preparers at once.
+  app::StagedAuditRecords staged;
+  std::chrono::steady_clock::time_point due;  // when the staged records must be committed
   auto checked = std::chrono::steady_clock::now();
   // The log's size and chunk length, so that a batch ends at a chunk boundary when records wait:
-  // the batch then becomes (part of) a chunk directly, instead of going to the tail first and
-  // being read, encoded, hashed and compressed a second time when the chunk completes.
+  // the batch then becomes a chunk directly, its blocks as staged, instead of going to the tail
+  // first and being read, encoded, hashed and compressed a second time when the chunk completes.
   std::uint64_t size = 0, chunk = 0;
   bool know_chunk = false;
   auto learn = [&] {
@@ -832,27 +841,38 @@ void SyslogServer::Impl::WriterLoop() {
     know_chunk = st->size > 0;  // a new log's chunk length is fixed by its first append
   };
   learn();
+  bool drained = false;
   while (true) {
-    if (batch.empty()) {
-      size_t limit = options.batch_records;
-      if (chunk > 0) {
-        limit = static_cast<size_t>(std::min<std::uint64_t>(limit, chunk - size % chunk));
-      }
-      pipeline.Take(options.flush_interval, limit, batch);
-      if (batch.empty()) return;
-      records.clear();
-      for (Received& r : batch) {
-        for (size_t i = 0; i < r.count; ++i) records.push_back(&r.records[i]);
-      }
+    size_t limit = options.batch_records;
+    if (chunk > 0) {
+      limit = static_cast<size_t>(std::min<std::uint64_t>(limit, chunk - size % chunk));
     }
-    Result<app::AuditIngestResult> r =
-        service->AppendPrepared(contract, std::span<app::PreparedAuditRecord* const>(records));
+    // Stages what is ready until the batch is full, its time is up, or nothing more will come.
+    while (!drained && staged.size() < limit) {
+      std::optional<std::chrono::steady_clock::time_point> deadline;
+      if (!staged.empty()) deadline = due;
+      if (pipeline.Take(deadline, limit - staged.size(), batch, drained) == 0) break;
+      if (staged.empty()) {
+        staged.Start(size);
+        due = std::chrono::steady_clock::now() + options.flush_interval;
+      }
+      for (Received& r : batch) {
+        for (size_t i = 0; i < r.count; ++i) staged.Add(r.records[i]);
+      }
+      pipeline.Recycle(batch);
+      if (std::chrono::steady_clock::now() >= due) break;
+    }
+    if (staged.empty()) {
+      if (drained) return;
+      continue;
+    }
+    Result<app::AuditIngestResult> r = service->AppendStaged(contract, staged);
     if (r.ok()) {
       size = r->size;
       if (!know_chunk) learn();
-      committed.fetch_add(records.size(), std::memory_order_relaxed);
+      committed.fetch_add(staged.size(), std::memory_order_relaxed);
       batches.fetch_add(1, std::memory_order_relaxed);
-      pipeline.Recycle(batch);
+      staged.Start(size);
       // A changed policy (its audit rules) applies to what is received from then on.
       if (std::chrono::steady_clock::now() - checked >= std::chrono::seconds(1)) {
         checked = std::chrono::steady_clock::now();
@@ -864,10 +884,10 @@ void SyslogServer::Impl::WriterLoop() {
       }
       continue;
     }
-    Log("cannot commit " + std::to_string(records.size()) + " records of contract " + contract +
+    Log("cannot commit " + std::to_string(staged.size()) + " records of contract " + contract +
         " (will retry): " + r.status().ToString());
     if (pipeline.closed()) {
-      failed.fetch_add(records.size() + pipeline.size(), std::memory_order_relaxed);
+      failed.fetch_add(staged.size() + pipeline.size(), std::memory_order_relaxed);
       return;
     }
     std::this_thread::sleep_for(std::chrono::seconds(1));
