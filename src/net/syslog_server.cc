@@ -857,7 +857,19 @@ void SyslogServer::Impl::WriterLoop() {
         due = std::chrono::steady_clock::now() + options.flush_interval;
       }
       for (Received& r : batch) {
-        for (size_t i = 0; i < r.count; ++i) staged.Add(r.records[i]);
+        // The records were written on a preparer's core: later ones are fetched while one is
+        // staged (their structs eight ahead, their bytes four ahead), so that the copies do not
+        // wait for them one by one.
+        for (size_t i = 0; i < r.count; ++i) {
+          if (i + 8 < r.count)
+            Prefetch<0>(reinterpret_cast<const char*>(&r.records[i + 8]),
+                        sizeof(app::PreparedAuditRecord));
+          if (i + 4 < r.count) {
+            const std::string& ahead = r.records[i + 4].entry.bytes;
+            Prefetch<0>(ahead.data(), ahead.size());
+          }
+          staged.Add(r.records[i]);
+        }
       }
       pipeline.Recycle(batch);
       if (std::chrono::steady_clock::now() >= due) break;
