@@ -6,11 +6,13 @@
 // frames; `prepare_threads` threads parse, classify, encode and leaf-hash the frames of different
 // reads at once (app::AuditPreparer); while the writer appends, one fewer of them runs, so that
 // together they take no more cores than there are preparers. The writer thread owns the store
-// connection and commits the records, in the order they were received, in batches (group commit:
-// one append and checkpoint per batch, when `batch_records` wait or `flush_interval` after the
-// first one waited), so a record is committed well within a second of its arrival. A batch also
-// ends where the audit log's next chunk begins, so that under load each batch completes a chunk
-// and its records skip the log's tail.
+// connection; it stages each read's records as soon as they are prepared (app::
+// StagedAuditRecords: each encoded into its host's block while it is in the cache, its memory
+// then used again) and commits them, in the order they were received, in batches (group commit:
+// one append and checkpoint per batch, when `batch_records` are staged or `flush_interval` after
+// the first one was), so a record is committed well within a second of its arrival. A batch also
+// ends where the audit log's next chunk begins, so that under load each batch is a whole chunk,
+// written from its staged blocks, and its records skip the log's tail.
 //
 // Limits: at most `max_connections` stream connections at once (more are closed on arrival, and
 // counted), and a TLS handshake must end within `handshake_timeout`: a sender cannot hold the
