@@ -117,6 +117,20 @@ class LogStoreTest : public ::testing::Test {
     return out;
   }
 
+  // The logs of contracts 7 (`a`) and 8 (`b`) are stored as the same rows, byte for byte, hold
+  // `chunks` complete chunks, and verify, each with `size` records.
+  void ExpectSameVerifiedLogs(LogStore& a, LogStore& b, std::uint64_t size, int chunks) {
+    ExpectSameRows(7, 8);
+    EXPECT_EQ(Rows("SELECT COUNT(*) FROM audit_chunks WHERE contract_id = $1", 8),
+              std::vector<std::string>{std::to_string(chunks) + "|"});
+    for (LogStore* log : {&a, &b}) {
+      auto r = log->Verify(signer_.Verifier());
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      EXPECT_TRUE(r->problems.empty()) << r->problems.front();
+      EXPECT_EQ(r->size, size);
+    }
+  }
+
   // Both contracts' logs are stored as the same rows, byte for byte.
   void ExpectSameRows(std::int64_t a, std::int64_t b) {
     for (const std::string sql :
@@ -215,15 +229,7 @@ TEST_F(LogStoreTest, TwoThreadsStoreExactlyTheRowsOneThreadStores) {
     ASSERT_TRUE(log->WriteCheckpoint(signer_, "test/audit", At(0)).ok());
     ASSERT_TRUE(conn_->Commit().ok());
   }
-  ExpectSameRows(7, 8);
-  EXPECT_EQ(Rows("SELECT COUNT(*) FROM audit_chunks WHERE contract_id = $1", 8),
-            std::vector<std::string>{"3|"});
-  for (LogStore* log : {&one, &two}) {
-    auto r = log->Verify(signer_.Verifier());
-    ASSERT_TRUE(r.ok()) << r.status().ToString();
-    EXPECT_TRUE(r->problems.empty()) << r->problems.front();
-    EXPECT_EQ(r->size, 3300u);
-  }
+  ExpectSameVerifiedLogs(one, two, 3300, 3);
 }
 
 // A writer's staged entries are stored as the same rows as the entries appended one by one:
@@ -260,15 +266,7 @@ TEST_F(LogStoreTest, StagedEntriesAreStoredAsTheSameRowsAsEntriesAppendedOneByOn
     ASSERT_TRUE(log->WriteCheckpoint(signer_, "test/audit", At(0)).ok());
   }
   ASSERT_TRUE(conn_->Commit().ok());
-  ExpectSameRows(7, 8);
-  EXPECT_EQ(Rows("SELECT COUNT(*) FROM audit_chunks WHERE contract_id = $1", 8),
-            std::vector<std::string>{"3|"});
-  for (LogStore* log : {&plain, &staged}) {
-    auto r = log->Verify(signer_.Verifier());
-    ASSERT_TRUE(r.ok()) << r.status().ToString();
-    EXPECT_TRUE(r->problems.empty()) << r->problems.front();
-    EXPECT_EQ(r->size, 3300u);
-  }
+  ExpectSameVerifiedLogs(plain, staged, 3300, 3);
 }
 
 // A whole chunk staged for a log whose tail, which should be empty at a chunk boundary, holds a
