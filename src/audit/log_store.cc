@@ -1047,7 +1047,9 @@ Status LogStore::WriteStagedChunk(std::uint64_t chunk_no, const StagedEntries& s
 
 char* StagedEntries::Buffer::Extend(std::size_t n) {
   if (capacity_ - size_ < n) {
-    const std::size_t want = std::max({std::size_t{4096}, 2 * capacity_, size_ + n});
+    // Doubling, from a few entries' room: a chunk may hold tens of thousands of hosts with an
+    // entry or two each.
+    const std::size_t want = std::max({std::size_t{1024}, 2 * capacity_, size_ + n});
     std::unique_ptr<char[]> bigger(new char[want]);
     if (size_ > 0) std::memcpy(bigger.get(), data_.get(), size_);
     data_ = std::move(bigger);
@@ -1060,6 +1062,9 @@ char* StagedEntries::Buffer::Extend(std::size_t n) {
 
 void StagedEntries::Start(std::uint64_t first) {
   first_ = first;
+  // The hosts of the last entries keep their memory for the next ones (mostly the same hosts);
+  // any more, left from an earlier batch with more hosts, are freed.
+  if (used_ > 0) hosts_.resize(used_);
   for (std::size_t k = 0; k < used_; ++k) {
     Host& h = hosts_[k];
     h.raw.Clear();

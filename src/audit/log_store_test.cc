@@ -249,11 +249,17 @@ TEST_F(LogStoreTest, StagedEntriesAreStoredAsTheSameRowsAsEntriesAppendedOneByOn
       {3072, 3300, 5000},  // staged for leaves the log has not reached: appended after it
   };
   StagedEntries stage(TestKinds);
+  // Entries of many other hosts staged first and never appended leave nothing behind.
+  std::vector<LogEntry> others = ManyHosts(600);
+  for (std::size_t i = 0; i < others.size(); ++i) others[i].host = "other-" + std::to_string(i);
+  stage.Start(0);
+  for (LogEntry& e : others) stage.Add(e);
   for (const auto& [from, to, first] : batches) {
     staged.set_two_thread_entries(from == 2048 ? 2 : std::numeric_limits<std::size_t>::max());
     std::vector<LogEntry> part(es.begin() + static_cast<std::ptrdiff_t>(from),
                                es.begin() + static_cast<std::ptrdiff_t>(to));
     stage.Start(first);
+    stage.Start(first);                     // twice, as a writer may: the second finds it empty
     for (LogEntry& e : part) stage.Add(e);  // hashes each (none is hashed yet)
     EXPECT_EQ(stage.size(), to - from);
     ASSERT_TRUE(conn_->Begin().ok());
