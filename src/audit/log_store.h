@@ -217,7 +217,7 @@ class StagedEntries {
   };
   EntryKinds kinds_;
   std::uint64_t first_ = 0;
-  std::vector<Host> hosts_;  // the first `used_` in use; the others keep their memory
+  std::vector<Host> hosts_;  // the first `used_` in use; the others keep their memory for more
   std::size_t used_ = 0;
   std::vector<std::uint32_t> slots_;  // open addressing: 1 + an index into hosts_, 0 for none
   std::vector<Hash> leaves_;          // in the order added
@@ -340,9 +340,9 @@ class LogStore {
   Status WriteChunk(std::uint64_t chunk_no, std::span<const EntryView> entries,
                     const Hash* root = nullptr);
   Status WriteTail(std::span<const EntryView> entries);
-  // The entries after the log's `size`, with their leaf numbers set: the tail batch, and
-  // complete chunks. With `staged` (holding `fresh`'s entries), a chunk they fill from a chunk
-  // boundary is written from its blocks.
+  // Appends `fresh` (their leaf numbers are set here): the tail batch, and complete chunks. With
+  // `staged` (and `fresh` empty) the entries are the staged ones: a chunk they fill from its
+  // boundary is written from their blocks; otherwise they are taken as views into the blocks.
   Status AppendViews(std::span<EntryView> fresh, TailHashes* tail, const StagedEntries* staged);
   // One host's block of a chunk, compressed, and the chunk's rows.
   struct BlockRow;
