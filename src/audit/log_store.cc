@@ -12,6 +12,7 @@
 #include <optional>
 #include <set>
 #include <thread>
+#include <tuple>
 #include <utility>
 
 #include "audit/checkpoint.h"
@@ -706,10 +707,9 @@ void GroupByHost(
   std::vector<std::string_view> hosts;
   std::vector<std::uint32_t> id_of(entries.size());
   std::vector<std::size_t> count;
-  const auto hash = HostHash;
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const std::string_view h = entries[i].host;
-    const std::size_t x = hash(h);
+    const std::size_t x = HostHash(h);
     std::size_t at = x & (cap - 1);
     while (table[at].used && !table[at].Holds(x, h)) {
       at = (at + 1) & (cap - 1);
@@ -1026,13 +1026,11 @@ Status LogStore::WriteStagedChunk(std::uint64_t chunk_no, const StagedEntries& s
   const auto build = [&](std::size_t from, std::size_t to, int part) {
     for (std::size_t k = from; k < to; ++k) {
       const Host& h = *hosts[k];
-      for (const auto& [offsets, keys] :
-           {std::pair{&h.users, &users[part]}, std::pair{&h.ips, &ips[part]}}) {
+      for (const auto& [offsets, keys, key] : {std::tuple{&h.users, &users[part], &EntryView::user},
+                                               std::tuple{&h.ips, &ips[part], &EntryView::ip}}) {
         const std::size_t from_key = keys->size();
-        for (const std::size_t at : *offsets) {
-          const EntryView e = ViewAt(h.raw.view(), at);
-          keys->emplace_back(offsets == &h.users ? e.user : e.ip, h.key);
-        }
+        for (const std::size_t at : *offsets)
+          keys->emplace_back(ViewAt(h.raw.view(), at).*key, h.key);
         SortUnique(*keys, from_key);
       }
       rows[k].data = Compress(h.raw.view(), kBlockLevel);
@@ -1322,7 +1320,6 @@ Status LogStore::AppendViews(std::span<EntryView> fresh, TailHashes* tail,
     }
     fresh = from_staged;
   }
-  const std::size_t count = whole ? staged->size() : fresh.size();
   thread_local std::vector<Hash> own_leaves;
   if (!whole) {
     own_leaves.resize(fresh.size());
@@ -1361,7 +1358,7 @@ Status LogStore::AppendViews(std::span<EntryView> fresh, TailHashes* tail,
     tail->first = size + chunk;
     tail->hashes.clear();
     tail->valid = true;
-  } else if ((size + count) / chunk == size / chunk) {
+  } else if ((size + fresh.size()) / chunk == size / chunk) {
     ISMS_RETURN_IF_ERROR(WriteTail(fresh));
     if (fits || size % chunk == 0) {
       tail->first = size - size % chunk;
@@ -1426,7 +1423,7 @@ Status LogStore::AppendViews(std::span<EntryView> fresh, TailHashes* tail,
       done += chunk;
     }
     ISMS_RETURN_IF_ERROR(WriteTail(all.subspan(done)));
-    tail->first = done < all.size() ? all[done].leaf : size + count;
+    tail->first = done < all.size() ? all[done].leaf : size + fresh.size();
     tail->hashes.clear();
     for (std::size_t i = done; i < all.size(); ++i) tail->hashes.push_back(all[i].leaf_hash);
     tail->valid = true;

@@ -186,7 +186,6 @@ class StagedEntries {
   void Add(LogEntry& e);
   std::size_t size() const { return leaves_.size(); }
   bool empty() const { return leaves_.empty(); }
-  std::uint64_t first() const { return first_; }
 
  private:
   friend class LogStore;

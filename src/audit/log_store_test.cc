@@ -259,7 +259,7 @@ TEST_F(LogStoreTest, StagedEntriesAreStoredAsTheSameRowsAsEntriesAppendedOneByOn
     std::vector<LogEntry> part(es.begin() + static_cast<std::ptrdiff_t>(from),
                                es.begin() + static_cast<std::ptrdiff_t>(to));
     stage.Start(first);
-    stage.Start(first);                     // twice, as a writer may: the second finds it empty
+    stage.Start(first);                     // twice: the second finds it empty and keeps its memory
     for (LogEntry& e : part) stage.Add(e);  // hashes each (none is hashed yet)
     EXPECT_EQ(stage.size(), to - from);
     ASSERT_TRUE(conn_->Begin().ok());

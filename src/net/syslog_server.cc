@@ -841,6 +841,7 @@ void SyslogServer::Impl::WriterLoop() {
     know_chunk = st->size > 0;  // a new log's chunk length is fixed by its first append
   };
   learn();
+  staged.Start(size);
   bool drained = false;
   while (true) {
     size_t limit = options.batch_records;
@@ -852,10 +853,7 @@ void SyslogServer::Impl::WriterLoop() {
       std::optional<std::chrono::steady_clock::time_point> deadline;
       if (!staged.empty()) deadline = due;
       if (pipeline.Take(deadline, limit - staged.size(), batch, drained) == 0) break;
-      if (staged.empty()) {
-        staged.Start(size);
-        due = std::chrono::steady_clock::now() + options.flush_interval;
-      }
+      if (staged.empty()) due = std::chrono::steady_clock::now() + options.flush_interval;
       for (Received& r : batch) {
         // The records were written on a preparer's core: later ones are fetched while one is
         // staged (their structs eight ahead, their bytes four ahead), so that the copies do not
