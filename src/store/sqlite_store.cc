@@ -783,9 +783,24 @@ Result<std::unique_ptr<BulkGroup>> SqliteConnection::BulkInsertGroup(
   return std::unique_ptr<BulkGroup>(new SqliteBulkGroup(*this, std::move(statements), *own_tx));
 }
 
+// A statement that may change several rows (a multi-row INSERT, an UPDATE) keeps a statement
+// journal: the pages it changes, as they were, so that it can be undone alone. SQLite keeps it in
+// memory up to 64 KiB, then in a temporary file. An audit chunk's inserts change pages all over
+// the posting indexes: they wrote about twice the audit store's own size to such files (write
+// calls, and page cache filled and freed). Kept in memory up to this size instead. Set once,
+// before SQLite initialises (sqlite3_config refuses it afterwards, and the default stays).
+constexpr int kStatementJournalInMemory = 64 << 20;
+
+void ConfigureSqliteOnce() {
+  static std::once_flag once;
+  std::call_once(
+      once, [] { (void)sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, kStatementJournalInMemory); });
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Connection>> OpenSqlite(std::string_view url) {
+  ConfigureSqliteOnce();
   const std::string path(url.substr(std::string_view("sqlite:").size()));
   const std::string display(url);
   if (path.empty()) {

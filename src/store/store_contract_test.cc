@@ -6,6 +6,7 @@
 // ISMS_REQUIRE_POSTGRES=1 (CI) a missing or unreachable server fails the suite instead of
 // skipping it.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -1178,6 +1179,88 @@ Status InsertRows(Connection& c, int from, int count) {
     ISMS_RETURN_IF_ERROR(w->EndRow());
   }
   return w->Finish();
+}
+
+// SQLite's default VFS, with a count of the statement journals it opens: files a statement that
+// changes several rows writes the pages it changes to, so that it can be undone alone.
+class CountingVfs {
+ public:
+  CountingVfs() : real_(sqlite3_vfs_find(nullptr)) {
+    vfs_ = *real_;
+    vfs_.zName = "isms-test-counting";
+    vfs_.xOpen = &Open;
+    self_ = this;
+    sqlite3_vfs_register(&vfs_, 1);
+  }
+  ~CountingVfs() {
+    sqlite3_vfs_unregister(&vfs_);
+    sqlite3_vfs_register(real_, 1);
+    self_ = nullptr;
+  }
+  int statement_journals() const { return statement_journals_; }
+
+ private:
+  static int Open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* file, int flags, int* out) {
+    if ((flags & SQLITE_OPEN_SUBJOURNAL) != 0) ++self_->statement_journals_;
+    return self_->real_->xOpen(self_->real_, name, file, flags, out);
+  }
+  static inline CountingVfs* self_ = nullptr;
+  sqlite3_vfs* real_;
+  sqlite3_vfs vfs_{};
+  std::atomic<int> statement_journals_{0};
+};
+
+// An audit chunk's multi-row inserts change pages all over its posting indexes. Their statement
+// journal stays in memory: written to temporary files, it came to twice the audit store's size.
+TEST(StoreSqlite, AMultiRowInsertAcrossAnIndexWritesNoStatementJournalFile) {
+  const TempDir tmp;
+  const std::string& dir = tmp.path;
+  ASSERT_TRUE(
+      Connection::Open("sqlite:" + dir + "/first.db").ok());  // SQLite set up as isms sets it
+  const CountingVfs vfs;
+  auto c = Connection::Open("sqlite:" + dir + "/journal.db");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  Connection& conn = **c;
+  ASSERT_TRUE(conn.Execute("CREATE TABLE k (key BLOB PRIMARY KEY, v INTEGER) WITHOUT ROWID").ok());
+  // 40,000 keys of 32 bytes spread over about 500 pages of the index
+  auto key = [](std::uint64_t i) {
+    std::string k(32, '\0');
+    std::uint64_t x = i * 0x9E3779B97F4A7C15ull;
+    for (int b = 0; b < 32; ++b, x = x * 6364136223846793005ull + 1442695040888963407ull)
+      k[b] = static_cast<char>(x >> 56);
+    return k;
+  };
+  {
+    auto w = conn.BulkInsert("k", {"key", "v"});
+    ASSERT_TRUE(w.ok()) << w.status().ToString();
+    for (std::uint64_t i = 0; i < 40000; ++i) {
+      (*w)->AddBlob(key(i));
+      (*w)->AddInt(static_cast<std::int64_t>(i));
+      ASSERT_TRUE((*w)->EndRow().ok());
+    }
+    ASSERT_TRUE((*w)->Finish().ok());
+  }
+  const int rows = 400;  // each into another page of the index: 1.6 MB of pages changed
+  std::string sql = "INSERT INTO k (key, v) VALUES ";
+  for (int r = 0; r < rows; ++r) {
+    sql += (r > 0 ? ", ($" : "($") + std::to_string(2 * r + 1) + ", $" + std::to_string(2 * r + 2) +
+           ")";
+  }
+  Transaction tx(conn);
+  ASSERT_TRUE(tx.Begin().ok());
+  auto insert = conn.Prepare(sql);
+  ASSERT_TRUE(insert.ok()) << insert.status().ToString();
+  for (int r = 0; r < rows; ++r) {
+    (*insert)->BindBlob(2 * r + 1, key(1000000 + r));
+    (*insert)->BindInt(2 * r + 2, r);
+  }
+  ASSERT_TRUE((*insert)->Run().ok());
+  insert->reset();
+  ASSERT_TRUE(tx.Commit().ok());
+  EXPECT_EQ(vfs.statement_journals(), 0);
+  auto n = conn.Prepare("SELECT count(*) FROM k");
+  ASSERT_TRUE(n.ok() && *(*n)->Step());
+  EXPECT_EQ((*n)->ColumnInt(0), 40000 + rows);
 }
 
 // A large transaction on a store nobody else has open writes every page once, into the store
