@@ -570,7 +570,8 @@ Status AuditPreparer::PrepareInto(AuditRecord& rec, PreparedAuditRecord& p, bool
     rec.SetExtra("lease_seconds", std::to_string(settings_.lease_seconds));
   }
   ISMS_RETURN_IF_ERROR(Encode(rec, p, hash));
-  p.lease = LeaseOf(rec, settings_);
+  std::optional<PreparedAuditRecord::Lease> lease = LeaseOf(rec, settings_);
+  p.lease = lease ? std::make_unique<PreparedAuditRecord::Lease>(std::move(*lease)) : nullptr;
   return Status::Ok();
 }
 

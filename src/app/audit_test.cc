@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
@@ -71,7 +72,7 @@ TEST_F(AuditServiceFiles, PreparingIntoAUsedRecordGivesWhatPrepareGives) {
     auto fresh = [&](const std::string& m) {
       return (*preparer)->Prepare(ParseSyslogMessage(m, o)).value();
     };
-    ASSERT_TRUE(fresh(messages[0]).lease.has_value());
+    ASSERT_TRUE(fresh(messages[0]).lease != nullptr);
     // A grant that states no lease length records the policy's (a day by default), so that
     // verify rebuilds the lease index with the length used even after the policy changes.
     Result<AuditRecord> granted = DecodeAuditRecord(fresh(messages[0]).entry.bytes);
@@ -91,7 +92,7 @@ TEST_F(AuditServiceFiles, PreparingIntoAUsedRecordGivesWhatPrepareGives) {
       EXPECT_EQ(out.entry.user, want.entry.user);
       EXPECT_EQ(out.entry.ip, want.entry.ip);
       EXPECT_EQ(out.category, want.category);
-      ASSERT_EQ(out.lease.has_value(), want.lease.has_value());
+      ASSERT_EQ(out.lease != nullptr, want.lease != nullptr);
       if (want.lease) {
         EXPECT_EQ(out.lease->ip, want.lease->ip);
         EXPECT_EQ(out.lease->host, want.lease->host);
@@ -155,10 +156,11 @@ TEST_F(AuditServiceFiles, StagedRecordsAreAppendedAsAppendPreparedAppendsThem) {
     ASSERT_TRUE(p.ok()) << p.status().ToString();
     records.push_back(std::move(p).value());
   }
-  ASSERT_TRUE(records[0].lease.has_value());
+  ASSERT_TRUE(records[0].lease != nullptr);
   StagedAuditRecords staged;
   for (const auto& [from, to] : {std::pair{0, 256}, std::pair{256, 300}}) {
-    std::vector<PreparedAuditRecord> part(records.begin() + from, records.begin() + to);
+    std::vector<PreparedAuditRecord> part(std::make_move_iterator(records.begin() + from),
+                                          std::make_move_iterator(records.begin() + to));
     auto a = service->AppendPrepared("prepared", part);
     ASSERT_TRUE(a.ok()) << a.status().ToString();
     staged.Start(static_cast<std::uint64_t>(from));
