@@ -68,6 +68,8 @@ check "prints the udp listener" 1 "$(grep -c "^listening: syslog udp 127.0.0.1:[
 check "the process keeps its name; the preparers' and the writer's threads are named" \
   "isms syslog-prepare syslog-writer" \
   "$(cat /proc/$server/task/*/comm | sort -u | tr '\n' ' ' | sed 's/ $//')"
+check "on SQLite, libpq (and the libraries it needs) is not loaded" 0 \
+  "$(grep -c -e 'libpq\.so' -e 'libkrb5' -e 'libldap' /proc/$server/maps)"
 
 for i in 1 2 3; do
   logger --server 127.0.0.1 --port "$tcp_port" --tcp --octet-count -t app "basic-octet $i"

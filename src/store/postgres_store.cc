@@ -4,7 +4,8 @@
 // and run with PQsendQueryPrepared in single-row mode, so a query's rows arrive one at a time and a
 // million-row result never sits in memory. Parameters go as text, blobs as binary. Bulk writes use
 // COPY ... FROM STDIN in text format.
-#include <libpq-fe.h>
+#include <dlfcn.h>
+#include <libpq-fe.h>  // types and constants; the functions come through LibPq
 
 #include <algorithm>
 #include <charconv>
@@ -12,6 +13,7 @@
 #include <cstring>
 #include <deque>
 #include <map>
+#include <string>
 #include <unordered_map>
 
 #include "core/ordered_worker.h"
@@ -19,6 +21,76 @@
 
 namespace isms::store::internal {
 namespace {
+
+// libpq is loaded when a PostgreSQL store is first opened, not when isms starts: it and the
+// libraries it needs (Kerberos, LDAP, GnuTLS and others, twenty in all) added about 6 ms to the
+// start of every command, most of which use SQLite. Its functions are called through this table.
+#define ISMS_LIBPQ_FUNCTIONS(X) \
+  X(PQclear)                    \
+  X(PQcmdStatus)                \
+  X(PQcmdTuples)                \
+  X(PQconnectdb)                \
+  X(PQdescribePrepared)         \
+  X(PQerrorMessage)             \
+  X(PQexec)                     \
+  X(PQfinish)                   \
+  X(PQfreemem)                  \
+  X(PQftype)                    \
+  X(PQgetResult)                \
+  X(PQgetisnull)                \
+  X(PQgetlength)                \
+  X(PQgetvalue)                 \
+  X(PQnfields)                  \
+  X(PQnparams)                  \
+  X(PQprepare)                  \
+  X(PQputCopyData)              \
+  X(PQputCopyEnd)               \
+  X(PQresultErrorField)         \
+  X(PQresultStatus)             \
+  X(PQsendQueryPrepared)        \
+  X(PQsetClientEncoding)        \
+  X(PQsetNoticeProcessor)       \
+  X(PQsetSingleRowMode)         \
+  X(PQstatus)                   \
+  X(PQtransactionStatus)        \
+  X(PQunescapeBytea)
+
+constexpr const char* kLibPq = "libpq.so.5";
+
+struct LibPq {
+#define ISMS_LIBPQ_POINTER(name) decltype(&::name) name = nullptr;
+  ISMS_LIBPQ_FUNCTIONS(ISMS_LIBPQ_POINTER)
+#undef ISMS_LIBPQ_POINTER
+};
+
+// Loads libpq once; its functions, or why they could not be had.
+const Result<LibPq>& LoadLibPq() {
+  static const Result<LibPq> loaded = []() -> Result<LibPq> {
+    void* lib = ::dlopen(kLibPq, RTLD_NOW | RTLD_LOCAL);
+    if (lib == nullptr) {
+      const char* why = ::dlerror();
+      return Status::Unavailable(std::string("PostgreSQL stores need ") + kLibPq + ", which " +
+                                 "could not be loaded (" + (why != nullptr ? why : "?") +
+                                 "): install it (Debian: apt-get install libpq5)");
+    }
+    LibPq pq;
+#define ISMS_LIBPQ_LOAD(name)                                                                   \
+  pq.name = reinterpret_cast<decltype(pq.name)>(::dlsym(lib, #name));                           \
+  if (pq.name == nullptr) {                                                                     \
+    return Status::Unavailable(std::string(kLibPq) + " has no " #name                           \
+                                                     ": install libpq5 of Debian 12 or later"); \
+  }
+    ISMS_LIBPQ_FUNCTIONS(ISMS_LIBPQ_LOAD)
+#undef ISMS_LIBPQ_LOAD
+    return pq;  // the library stays loaded for the process's life
+  }();
+  return loaded;
+}
+
+// The loaded functions: only called once OpenPostgres loaded them.
+const LibPq& Pq() {
+  return *LoadLibPq();
+}
 
 constexpr unsigned kByteaOid = 17;
 constexpr std::size_t kCopyFlushBytes = 1 << 18;
@@ -140,10 +212,10 @@ std::string DecodeBytea(const char* text, int length) {
     return out;
   }
   std::size_t n = 0;
-  unsigned char* raw = PQunescapeBytea(reinterpret_cast<const unsigned char*>(text), &n);
+  unsigned char* raw = Pq().PQunescapeBytea(reinterpret_cast<const unsigned char*>(text), &n);
   if (raw == nullptr) return {};
   std::string out(reinterpret_cast<const char*>(raw), n);
-  PQfreemem(raw);
+  Pq().PQfreemem(raw);
   return out;
 }
 
@@ -152,7 +224,7 @@ class PgStatement;
 class PgConnection final : public Connection {
  public:
   PgConnection(PGconn* conn, std::string display) : conn_(conn), display_(std::move(display)) {}
-  ~PgConnection() override { PQfinish(conn_); }
+  ~PgConnection() override { Pq().PQfinish(conn_); }
 
   Engine engine() const override { return Engine::kPostgres; }
   std::string DisplayUrl() const override { return display_; }
@@ -172,12 +244,12 @@ class PgConnection final : public Connection {
   // given, when `abort_reason` is null; otherwise it fails with that reason, and OK is given.
   Status EndCopy(std::string_view sql, const char* abort_reason) {
     Status s;
-    if (PQputCopyEnd(conn_, abort_reason) != 1 && !abort_reason) s = ResultError(nullptr, sql);
-    while (PGresult* r = PQgetResult(conn_)) {
-      if (!abort_reason && s.ok() && PQresultStatus(r) != PGRES_COMMAND_OK) {
+    if (Pq().PQputCopyEnd(conn_, abort_reason) != 1 && !abort_reason) s = ResultError(nullptr, sql);
+    while (PGresult* r = Pq().PQgetResult(conn_)) {
+      if (!abort_reason && s.ok() && Pq().PQresultStatus(r) != PGRES_COMMAND_OK) {
         s = ResultError(r, sql);
       }
-      PQclear(r);
+      Pq().PQclear(r);
     }
     return s;
   }
@@ -202,7 +274,7 @@ class PgConnection final : public Connection {
     ISMS_RETURN_IF_ERROR(Ready());
     if (!InTransaction())
       return Error(StatusCode::kFailedPrecondition, "COMMIT", "no transaction is open");
-    if (PQtransactionStatus(conn_) == PQTRANS_INERROR) {
+    if (Pq().PQtransactionStatus(conn_) == PQTRANS_INERROR) {
       (void)ExecuteRaw("ROLLBACK");
       ForgetPlans();
       return Error(StatusCode::kFailedPrecondition, "COMMIT",
@@ -219,7 +291,7 @@ class PgConnection final : public Connection {
     return ExecuteRaw("ROLLBACK");
   }
   bool InTransaction() const override {
-    PGTransactionStatusType t = PQtransactionStatus(conn_);
+    PGTransactionStatusType t = Pq().PQtransactionStatus(conn_);
     return t == PQTRANS_INTRANS || t == PQTRANS_INERROR;
   }
 
@@ -229,13 +301,13 @@ class PgConnection final : public Connection {
   }
   // The error carried by `res` (or by the connection when `res` is null).
   Status ResultError(const PGresult* res, std::string_view sql) const {
-    const char* state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
-    const char* primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
-    const char* detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : nullptr;
-    std::string msg = primary ? primary : OneLine(PQerrorMessage(conn_));
+    const char* state = res ? Pq().PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
+    const char* primary = res ? Pq().PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
+    const char* detail = res ? Pq().PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : nullptr;
+    std::string msg = primary ? primary : OneLine(Pq().PQerrorMessage(conn_));
     if (detail) msg += std::string(": ") + detail;
     StatusCode code = state ? CodeForSqlState(state) : StatusCode::kInternal;
-    if (PQstatus(conn_) == CONNECTION_BAD) {
+    if (Pq().PQstatus(conn_) == CONNECTION_BAD) {
       code = StatusCode::kUnavailable;
       msg += ": the connection to the server is lost; open the store again";
     }
@@ -243,12 +315,12 @@ class PgConnection final : public Connection {
   }
   // Runs SQL through the simple-query protocol, ignoring any rows.
   Status ExecuteRaw(std::string_view sql) {
-    PGresult* res = PQexec(conn_, std::string(sql).c_str());
-    ExecStatusType st = PQresultStatus(res);
+    PGresult* res = Pq().PQexec(conn_, std::string(sql).c_str());
+    ExecStatusType st = Pq().PQresultStatus(res);
     Status s = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY
                    ? Status::Ok()
                    : ResultError(res, sql);
-    PQclear(res);
+    Pq().PQclear(res);
     return s;
   }
   // Makes the connection free for a new command: refuses during a bulk write, buffers the rest of
@@ -326,34 +398,36 @@ class PgStatement final : public Statement {
 
   Result<bool> Step() override;
 
-  bool IsNull(int column) const override { return !Valid(column) || PQgetisnull(row_, 0, column); }
+  bool IsNull(int column) const override {
+    return !Valid(column) || Pq().PQgetisnull(row_, 0, column);
+  }
   std::int64_t ColumnInt(int column) const override {
-    return IsNull(column) ? 0 : ParseInt(PQgetvalue(row_, 0, column));
+    return IsNull(column) ? 0 : ParseInt(Pq().PQgetvalue(row_, 0, column));
   }
   double ColumnDouble(int column) const override {
-    return IsNull(column) ? 0 : ParseDouble(PQgetvalue(row_, 0, column));
+    return IsNull(column) ? 0 : ParseDouble(Pq().PQgetvalue(row_, 0, column));
   }
   std::string ColumnText(int column) const override {
     if (IsNull(column)) return {};
-    return std::string(PQgetvalue(row_, 0, column), PQgetlength(row_, 0, column));
+    return std::string(Pq().PQgetvalue(row_, 0, column), Pq().PQgetlength(row_, 0, column));
   }
   std::string_view ColumnView(int column) const override {
     if (IsNull(column)) return {};
-    return std::string_view(PQgetvalue(row_, 0, column), PQgetlength(row_, 0, column));
+    return std::string_view(Pq().PQgetvalue(row_, 0, column), Pq().PQgetlength(row_, 0, column));
   }
   std::string ColumnBlob(int column) const override {
     if (IsNull(column)) return {};
-    const char* v = PQgetvalue(row_, 0, column);
-    int n = PQgetlength(row_, 0, column);
-    return PQftype(row_, column) == kByteaOid ? DecodeBytea(v, n) : std::string(v, n);
+    const char* v = Pq().PQgetvalue(row_, 0, column);
+    int n = Pq().PQgetlength(row_, 0, column);
+    return Pq().PQftype(row_, column) == kByteaOid ? DecodeBytea(v, n) : std::string(v, n);
   }
   std::int64_t ChangedRows() const override { return changed_; }
   void Reset() override {
     ClearRow();
-    for (PGresult* r : buffered_) PQclear(r);
+    for (PGresult* r : buffered_) Pq().PQclear(r);
     buffered_.clear();
     if (streaming_) {
-      while (PGresult* r = PQgetResult(c_.pg())) PQclear(r);
+      while (PGresult* r = Pq().PQgetResult(c_.pg())) Pq().PQclear(r);
       StopStreaming();
     }
     started_ = done_ = false;
@@ -361,7 +435,7 @@ class PgStatement final : public Statement {
 
   // Reads the rest of the running query into memory, freeing the connection for another command.
   void BufferRest() {
-    while (PGresult* r = PQgetResult(c_.pg())) buffered_.push_back(r);
+    while (PGresult* r = Pq().PQgetResult(c_.pg())) buffered_.push_back(r);
     StopStreaming();
   }
 
@@ -385,10 +459,10 @@ class PgStatement final : public Statement {
     bind_errors_.erase(index);
   }
   bool Valid(int column) const {
-    return row_ != nullptr && column >= 0 && column < PQnfields(row_);
+    return row_ != nullptr && column >= 0 && column < Pq().PQnfields(row_);
   }
   void ClearRow() {
-    PQclear(row_);
+    Pq().PQclear(row_);
     row_ = nullptr;
   }
   void StopStreaming() {
@@ -402,7 +476,7 @@ class PgStatement final : public Statement {
       return r;
     }
     if (!streaming_) return nullptr;
-    PGresult* r = PQgetResult(c_.pg());
+    PGresult* r = Pq().PQgetResult(c_.pg());
     if (r == nullptr) StopStreaming();
     return r;
   }
@@ -429,11 +503,11 @@ Status PgConnection::Ready() {
                  "a bulk write is in progress on this connection: Finish() or discard it first");
   }
   if (streaming_ != nullptr) streaming_->BufferRest();
-  if (!to_deallocate_.empty() && PQtransactionStatus(conn_) != PQTRANS_INERROR) {
+  if (!to_deallocate_.empty() && Pq().PQtransactionStatus(conn_) != PQTRANS_INERROR) {
     std::string sql;
     for (const std::string& name : to_deallocate_) sql += "DEALLOCATE " + name + ";";
     to_deallocate_.clear();
-    PQclear(PQexec(conn_, sql.c_str()));
+    Pq().PQclear(Pq().PQexec(conn_, sql.c_str()));
   }
   return Status::Ok();
 }
@@ -453,31 +527,31 @@ Result<bool> PgStatement::Step() {
       values[i] = is_null_[i] ? nullptr : values_[i].data();
       lengths[i] = static_cast<int>(values_[i].size());
     }
-    if (!PQsendQueryPrepared(c_.pg(), name_.c_str(), n, values.data(), lengths.data(),
-                             formats_.data(), 0)) {
+    if (!Pq().PQsendQueryPrepared(c_.pg(), name_.c_str(), n, values.data(), lengths.data(),
+                                  formats_.data(), 0)) {
       return c_.ResultError(nullptr, sql_);
     }
     started_ = streaming_ = true;
     c_.set_streaming(this);
-    if (!PQsetSingleRowMode(c_.pg())) {
+    if (!Pq().PQsetSingleRowMode(c_.pg())) {
       Reset();
       return c_.Error(StatusCode::kInternal, sql_, "libpq refused single-row mode");
     }
   }
   ClearRow();
   while (PGresult* r = NextResult()) {
-    switch (PQresultStatus(r)) {
+    switch (Pq().PQresultStatus(r)) {
       case PGRES_SINGLE_TUPLE: row_ = r; return true;
       case PGRES_TUPLES_OK:
       case PGRES_COMMAND_OK:
-        changed_ = std::string_view(PQcmdStatus(r)).substr(0, 6) == "SELECT"
+        changed_ = std::string_view(Pq().PQcmdStatus(r)).substr(0, 6) == "SELECT"
                        ? 0
-                       : ParseInt(PQcmdTuples(r));
-        PQclear(r);
+                       : ParseInt(Pq().PQcmdTuples(r));
+        Pq().PQclear(r);
         break;
       default: {
         Status err = c_.ResultError(r, sql_);
-        PQclear(r);
+        Pq().PQclear(r);
         Reset();
         return err;
       }
@@ -494,22 +568,22 @@ Result<std::unique_ptr<Statement>> PgConnection::Prepare(std::string_view sql) {
     return std::unique_ptr<Statement>(new PgStatement(*this, plan->name, text, plan->params, true));
   }
   std::string name = "isms_" + std::to_string(++next_name_);
-  PGresult* res = PQprepare(conn_, name.c_str(), text.c_str(), 0, nullptr);
-  if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+  PGresult* res = Pq().PQprepare(conn_, name.c_str(), text.c_str(), 0, nullptr);
+  if (Pq().PQresultStatus(res) != PGRES_COMMAND_OK) {
     Status s = ResultError(res, sql);
-    PQclear(res);
+    Pq().PQclear(res);
     return s;
   }
-  PQclear(res);
-  res = PQdescribePrepared(conn_, name.c_str());
-  if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+  Pq().PQclear(res);
+  res = Pq().PQdescribePrepared(conn_, name.c_str());
+  if (Pq().PQresultStatus(res) != PGRES_COMMAND_OK) {
     Status s = ResultError(res, sql);
-    PQclear(res);
+    Pq().PQclear(res);
     Deallocate(name);
     return s;
   }
-  int params = PQnparams(res);
-  PQclear(res);
+  int params = Pq().PQnparams(res);
+  Pq().PQclear(res);
   const bool kept = KeepPlan(text, name, params);
   return std::unique_ptr<Statement>(new PgStatement(*this, name, text, params, kept));
 }
@@ -636,7 +710,7 @@ class PgBulkWriter final : public BulkWriter {
       buf_.reserve(flush_bytes_ + 4096);
       return;
     }
-    if (PQputCopyData(c_.pg(), buf_.data(), static_cast<int>(buf_.size())) != 1) {
+    if (Pq().PQputCopyData(c_.pg(), buf_.data(), static_cast<int>(buf_.size())) != 1) {
       error_ = c_.ResultError(nullptr, sql_);
     }
     buf_.clear();
@@ -713,16 +787,16 @@ class PgBulkGroup final : public BulkGroup, public PgBulkSender {
     if (copying_ != table) {
       if (copying_ != kNone) ISMS_RETURN_IF_ERROR(EndCopy(/*ok=*/true));
       const std::string& sql = writers_[table]->sql();
-      PGresult* res = PQexec(c_.pg(), sql.c_str());
-      const bool started = PQresultStatus(res) == PGRES_COPY_IN;
+      PGresult* res = Pq().PQexec(c_.pg(), sql.c_str());
+      const bool started = Pq().PQresultStatus(res) == PGRES_COPY_IN;
       Status s = started ? Status::Ok() : c_.ResultError(res, sql);
-      PQclear(res);
+      Pq().PQclear(res);
       if (!started) return s;
       copying_ = table;
     }
     for (std::size_t at = 0; at < rows.size(); at += kCopyFlushBytes) {
       const std::size_t n = std::min(kCopyFlushBytes, rows.size() - at);
-      if (PQputCopyData(c_.pg(), rows.data() + at, static_cast<int>(n)) != 1) {
+      if (Pq().PQputCopyData(c_.pg(), rows.data() + at, static_cast<int>(n)) != 1) {
         return c_.ResultError(nullptr, writers_[table]->sql());
       }
     }
@@ -809,14 +883,14 @@ Result<std::unique_ptr<BulkWriter>> PgConnection::BulkInsert(
   ISMS_ASSIGN_OR_RETURN(std::string sql, CopySql(table, columns));
   const bool savepoint = InTransaction();
   if (savepoint) ISMS_RETURN_IF_ERROR(ExecuteRaw("SAVEPOINT isms_bulk"));
-  PGresult* res = PQexec(conn_, sql.c_str());
-  if (PQresultStatus(res) != PGRES_COPY_IN) {
+  PGresult* res = Pq().PQexec(conn_, sql.c_str());
+  if (Pq().PQresultStatus(res) != PGRES_COPY_IN) {
     Status s = ResultError(res, sql);
-    PQclear(res);
+    Pq().PQclear(res);
     if (savepoint) (void)ExecuteRaw("ROLLBACK TO SAVEPOINT isms_bulk; RELEASE SAVEPOINT isms_bulk");
     return s;
   }
-  PQclear(res);
+  Pq().PQclear(res);
   return std::unique_ptr<BulkWriter>(
       new PgBulkWriter(*this, sql, static_cast<int>(columns.size()), savepoint));
 }
@@ -825,24 +899,28 @@ Result<std::unique_ptr<BulkWriter>> PgConnection::BulkInsert(
 
 Result<std::unique_ptr<Connection>> OpenPostgres(std::string_view url) {
   const std::string display = RedactUrl(url);
-  PGconn* conn = PQconnectdb(std::string(url).c_str());
+  if (!LoadLibPq().ok()) {
+    return SqlError(StatusCode::kUnavailable, Engine::kPostgres, display, {},
+                    LoadLibPq().status().message());
+  }
+  PGconn* conn = Pq().PQconnectdb(std::string(url).c_str());
   if (conn == nullptr) {
     return SqlError(StatusCode::kUnavailable, Engine::kPostgres, display, {},
                     "libpq could not allocate a connection");
   }
-  if (PQstatus(conn) != CONNECTION_OK) {
-    std::string msg = OneLine(PQerrorMessage(conn));
-    PQfinish(conn);
+  if (Pq().PQstatus(conn) != CONNECTION_OK) {
+    std::string msg = OneLine(Pq().PQerrorMessage(conn));
+    Pq().PQfinish(conn);
     return SqlError(StatusCode::kUnavailable, Engine::kPostgres, display, {},
                     "cannot connect: " + msg +
                         ": check that the server runs and that the URL's host, port, user and "
                         "database are right; a password comes from ~/.pgpass, PGPASSFILE or the "
                         "ISMS_STORE environment variable");
   }
-  PQsetNoticeProcessor(conn, IgnoreNotice, nullptr);
-  if (PQsetClientEncoding(conn, "UTF8") != 0) {
-    std::string msg = OneLine(PQerrorMessage(conn));
-    PQfinish(conn);
+  Pq().PQsetNoticeProcessor(conn, IgnoreNotice, nullptr);
+  if (Pq().PQsetClientEncoding(conn, "UTF8") != 0) {
+    std::string msg = OneLine(Pq().PQerrorMessage(conn));
+    Pq().PQfinish(conn);
     return SqlError(StatusCode::kUnavailable, Engine::kPostgres, display, {},
                     "cannot set the client encoding to UTF8: " + msg);
   }
