@@ -21,6 +21,7 @@
 #include "app/audit.h"
 #include "app/ledger.h"
 #include "core/totp.h"
+#include "isms_test_paths.h"
 
 namespace isms::app {
 namespace {

@@ -15,6 +15,7 @@
 #include "app/report.h"
 #include "app/report_internal.h"
 #include "app/vulns.h"
+#include "isms_test_paths.h"
 #include "store/store_test_util.h"
 
 namespace isms::app {

@@ -8,6 +8,7 @@
 
 #include "app/report.h"
 #include "cli/cli_test_util.h"
+#include "isms_test_paths.h"
 
 namespace isms::cli::testing {
 namespace {

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "cli/cli_test_util.h"
+#include "isms_test_paths.h"
 
 namespace isms::cli::testing {
 namespace {

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "isms_test_paths.h"
+
 namespace isms {
 namespace {
 

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "isms_test_paths.h"
+
 namespace isms {
 namespace {
 

@@ -11,6 +11,7 @@
 
 #include "formats/scan.h"
 #include "formats/scan_parsers.h"
+#include "isms_test_paths.h"
 
 namespace isms::testing_json {
 

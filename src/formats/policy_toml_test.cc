@@ -6,6 +6,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "isms_test_paths.h"
+
 namespace isms {
 namespace {
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "formats/scan.h"
+#include "isms_test_paths.h"
 
 namespace isms::testing_xml {
 

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "isms_test_paths.h"
 #include "net/web_test_util.h"
 
 namespace isms::net::testing {

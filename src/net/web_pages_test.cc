@@ -9,6 +9,7 @@
 #include "app/report.h"
 #include "app/vulns.h"
 #include "core/totp.h"
+#include "isms_test_paths.h"
 #include "net/web_assets.h"
 #include "net/web_render.h"
 #include "net/web_test_util.h"
