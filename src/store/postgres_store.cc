@@ -899,9 +899,9 @@ Result<std::unique_ptr<BulkWriter>> PgConnection::BulkInsert(
 
 Result<std::unique_ptr<Connection>> OpenPostgres(std::string_view url) {
   const std::string display = RedactUrl(url);
-  if (!LoadLibPq().ok()) {
+  if (const Result<LibPq>& pq = LoadLibPq(); !pq.ok()) {
     return SqlError(StatusCode::kUnavailable, Engine::kPostgres, display, {},
-                    LoadLibPq().status().message());
+                    pq.status().message());
   }
   PGconn* conn = Pq().PQconnectdb(std::string(url).c_str());
   if (conn == nullptr) {

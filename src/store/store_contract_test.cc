@@ -1222,7 +1222,7 @@ TEST(StoreSqlite, AMultiRowInsertAcrossAnIndexWritesNoStatementJournalFile) {
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   Connection& conn = **c;
   ASSERT_TRUE(conn.Execute("CREATE TABLE k (key BLOB PRIMARY KEY, v INTEGER) WITHOUT ROWID").ok());
-  // 40,000 keys of 32 bytes spread over about 500 pages of the index
+  // 40,000 keys of 32 bytes: an index of about 440 pages
   auto key = [](std::uint64_t i) {
     std::string k(32, '\0');
     std::uint64_t x = i * 0x9E3779B97F4A7C15ull;
@@ -1240,7 +1240,9 @@ TEST(StoreSqlite, AMultiRowInsertAcrossAnIndexWritesNoStatementJournalFile) {
     }
     ASSERT_TRUE((*w)->Finish().ok());
   }
-  const int rows = 400;  // each into another page of the index: 1.6 MB of pages changed
+  // Keys that fall all over the index: some 260 of its pages changed, about 1 MB as they were,
+  // against the 64 KiB SQLite keeps in memory by default.
+  const int rows = 400;
   std::string sql = "INSERT INTO k (key, v) VALUES ";
   for (int r = 0; r < rows; ++r) {
     sql += (r > 0 ? ", ($" : "($") + std::to_string(2 * r + 1) + ", $" + std::to_string(2 * r + 2) +
