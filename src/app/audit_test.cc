@@ -7,11 +7,14 @@
 #include <functional>
 #include <iterator>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "app/json_views.h"
 #include "audit/log_store.h"
+#include "audit/note.h"
 #include "core/calendar.h"
 #include "core/time.h"
 #include "formats/audit_record.h"
@@ -339,6 +342,104 @@ TEST_F(AuditServiceFiles, VerifyNamesAnEntryFiledUnderAnotherHostAndADhcpRecordT
     ASSERT_EQ(bad->problems.size(), 1u) << all;
     EXPECT_EQ(bad->problems.front().find("leaf 0: "), 0u) << bad->problems.front();
   }
+}
+
+// A buyer checks a proof document (`isms audit prove`) with the log's public key alone: every
+// part proved is said, and any change to the document — a record number, a leaf hash, a proof
+// hash, a checkpoint — stops the check at the part it breaks, with what does not hold.
+TEST_F(AuditServiceFiles, AProofDocumentVerifiesWithThePublicKeyAndAnyChangeIsCaught) {
+  std::unique_ptr<AuditService> service = Open();
+  ASSERT_NE(service, nullptr);
+  CreateContract(*service, "c");
+  std::vector<AuditRecord> first, second;
+  for (int i = 0; i < 12; ++i) {
+    AuditRecord r;
+    r.time = ParseInstant("2026-11-29T09:00:00Z").value() + std::chrono::seconds(i);
+    r.host = "web-" + std::to_string(i % 3);
+    r.message = "record " + std::to_string(i);
+    (i < 5 ? first : second).push_back(std::move(r));
+  }
+  ASSERT_TRUE(service->AppendRecords("c", std::move(first)).ok());
+  ASSERT_TRUE(service->AppendRecords("c", std::move(second)).ok());
+  Result<audit::NoteSigner> signer = service->Signer();
+  ASSERT_TRUE(signer.ok()) << signer.status().ToString();
+  const audit::NoteVerifier verifier = signer->Verifier();
+  Result<nlohmann::ordered_json> proof = AuditProofJson(*service, "c", 3, 5, std::nullopt);
+  ASSERT_TRUE(proof.ok()) << proof.status().ToString();
+
+  const AuditProofCheck good = VerifyAuditProofJson(proof->dump(), verifier);
+  ASSERT_TRUE(good.status.ok()) << good.status.ToString();
+  ASSERT_EQ(good.proved.size(), 3u);
+  EXPECT_EQ(good.proved[0].rfind("OK: checkpoint of isms/c/audit at size 12 signed by ", 0), 0u)
+      << good.proved[0];
+  EXPECT_EQ(good.proved[1].rfind("OK: record 3 (leaf hash ", 0), 0u) << good.proved[1];
+  EXPECT_EQ(good.proved[2], "OK: the log at size 12 extends the log at size 5");
+
+  // Each change, the parts proved before it, and the error's code and words.
+  struct Change {
+    std::string what;
+    std::function<void(nlohmann::ordered_json&)> edit;
+    size_t proved;
+    StatusCode code;
+    std::string says;
+  };
+  const auto flip = [](std::string hex) {
+    hex[0] = hex[0] == '0' ? '1' : '0';
+    return hex;
+  };
+  const std::vector<Change> changes = {
+      {"another record number", [](auto& j) { j["inclusion"]["index"] = 4; }, 1,
+       StatusCode::kCorruption, "inclusion: inclusion proof for leaf 4"},
+      {"another leaf hash",
+       [&](auto& j) { j["inclusion"]["leaf_hash"] = flip(j["inclusion"]["leaf_hash"]); }, 1,
+       StatusCode::kCorruption, "inclusion: "},
+      {"an inclusion hash changed",
+       [&](auto& j) { j["inclusion"]["hashes"][0] = flip(j["inclusion"]["hashes"][0]); }, 1,
+       StatusCode::kCorruption, "inclusion: "},
+      {"an inclusion hash missing", [](auto& j) { j["inclusion"]["hashes"].erase(0); }, 1,
+       StatusCode::kCorruption, "fewer than the tree needs"},
+      {"a consistency hash changed",
+       [&](auto& j) { j["consistency"]["hashes"][0] = flip(j["consistency"]["hashes"][0]); }, 2,
+       StatusCode::kCorruption, "consistency: "},
+      {"a consistency hash too many",
+       [](auto& j) { j["consistency"]["hashes"].push_back(std::string(64, 'a')); }, 2,
+       StatusCode::kCorruption, "more than the trees need"},
+      {"the checkpoint's size changed",
+       [](auto& j) {
+         std::string n = j["checkpoint"];
+         n.replace(n.find("\n12\n"), 4, "\n13\n");
+         j["checkpoint"] = n;
+       },
+       0, StatusCode::kPermissionDenied, "the checkpoint: the signature"},
+      {"the earlier checkpoint is the later one",
+       [](auto& j) { j["consistency"]["from_checkpoint"] = j["checkpoint"]; }, 2,
+       StatusCode::kCorruption, "consistency: "},
+      {"a hash that is not hex", [](auto& j) { j["inclusion"]["hashes"][0] = "zz"; }, 1,
+       StatusCode::kInvalidArgument, "inclusion: "},
+      {"hashes not a list", [](auto& j) { j["consistency"]["hashes"] = 7; }, 2,
+       StatusCode::kInvalidArgument, "\"hashes\" is not an array"},
+      {"a negative record number", [](auto& j) { j["inclusion"]["index"] = -1; }, 1,
+       StatusCode::kInvalidArgument, "\"inclusion\" needs index, leaf_hash and hashes"},
+      {"no checkpoint", [](auto& j) { j.erase("checkpoint"); }, 0, StatusCode::kInvalidArgument,
+       "no \"checkpoint\""},
+  };
+  for (const Change& c : changes) {
+    nlohmann::ordered_json j = *proof;
+    c.edit(j);
+    const AuditProofCheck bad = VerifyAuditProofJson(j.dump(), verifier);
+    EXPECT_EQ(bad.status.code(), c.code) << c.what << ": " << bad.status.ToString();
+    EXPECT_NE(bad.status.message().find(c.says), std::string::npos)
+        << c.what << ": " << bad.status.ToString();
+    EXPECT_EQ(bad.proved.size(), c.proved) << c.what;
+  }
+  // Another key, and bytes that are not JSON.
+  Result<audit::NoteSigner> other = audit::NoteSigner::Generate("someone-else");
+  ASSERT_TRUE(other.ok());
+  const AuditProofCheck stranger = VerifyAuditProofJson(proof->dump(), other->Verifier());
+  EXPECT_EQ(stranger.status.code(), StatusCode::kPermissionDenied) << stranger.status.ToString();
+  EXPECT_TRUE(stranger.proved.empty());
+  EXPECT_EQ(VerifyAuditProofJson("{\"checkpoint\":", verifier).status.code(),
+            StatusCode::kInvalidArgument);
 }
 
 }  // namespace

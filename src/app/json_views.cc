@@ -5,6 +5,7 @@
 
 #include "audit/checkpoint.h"
 #include "audit/merkle.h"
+#include "audit/proof.h"
 #include "core/period.h"
 #include "core/policy.h"
 #include "core/time.h"
@@ -202,6 +203,84 @@ Result<Json> AuditProofJson(AuditService& audit, const std::string& contract,
         Json{{"from_size", *from_size}, {"from_checkpoint", from_note}, {"hashes", HexList(p)}};
   }
   return j;
+}
+
+namespace {
+
+Result<std::vector<audit::Hash>> HashList(const Json& j) {
+  if (!j.is_array()) return Status::InvalidArgument("\"hashes\" is not an array");
+  std::vector<audit::Hash> out;
+  for (const auto& e : j) {
+    if (!e.is_string()) return Status::InvalidArgument("a proof hash is not a string");
+    ISMS_ASSIGN_OR_RETURN(audit::Hash h, audit::HashFromHex(e.get<std::string>()));
+    out.push_back(h);
+  }
+  return out;
+}
+
+// The string member `key` of object `j`, or nullopt.
+std::optional<std::string> StringAt(const Json& j, const char* key) {
+  const auto it = j.find(key);
+  if (it == j.end() || !it->is_string()) return std::nullopt;
+  return it->get<std::string>();
+}
+
+}  // namespace
+
+AuditProofCheck VerifyAuditProofJson(std::string_view text, const audit::NoteVerifier& verifier) {
+  AuditProofCheck check;
+  check.status = [&]() -> Status {
+    const Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+    const std::optional<std::string> note =
+        j.is_object() ? StringAt(j, "checkpoint") : std::nullopt;
+    if (!note) {
+      return Status::InvalidArgument("not a proof of isms audit prove (no \"checkpoint\")");
+    }
+    Result<audit::Checkpoint> cp = audit::VerifyCheckpoint(*note, verifier);
+    if (!cp.ok()) return cp.status().WithContext("the checkpoint");
+    check.proved.push_back("OK: checkpoint of " + cp->origin + " at size " +
+                           std::to_string(cp->size) + " signed by " + verifier.name());
+    if (const auto inc = j.find("inclusion"); inc != j.end()) {
+      const std::optional<std::string> leaf_hex =
+          inc->is_object() ? StringAt(*inc, "leaf_hash") : std::nullopt;
+      const auto index = inc->is_object() ? inc->find("index") : inc->end();
+      if (!leaf_hex || index == inc->end() || !index->is_number_unsigned() ||
+          !inc->contains("hashes")) {
+        return Status::InvalidArgument("\"inclusion\" needs index, leaf_hash and hashes");
+      }
+      Result<audit::Hash> leaf = audit::HashFromHex(*leaf_hex);
+      if (!leaf.ok()) return leaf.status().WithContext("leaf_hash");
+      Result<std::vector<audit::Hash>> hashes = HashList((*inc)["hashes"]);
+      if (!hashes.ok()) return hashes.status().WithContext("inclusion");
+      const auto i = index->get<std::uint64_t>();
+      ISMS_RETURN_IF_ERROR(
+          audit::VerifyInclusion(*leaf, i, cp->size, *hashes, cp->root).WithContext("inclusion"));
+      check.proved.push_back("OK: record " + std::to_string(i) + " (leaf hash " +
+                             audit::HashHex(*leaf) + ") is in the log at size " +
+                             std::to_string(cp->size));
+    }
+    if (const auto con = j.find("consistency"); con != j.end()) {
+      const std::optional<std::string> from_note =
+          con->is_object() ? StringAt(*con, "from_checkpoint") : std::nullopt;
+      if (!from_note || !con->contains("hashes")) {
+        return Status::InvalidArgument("\"consistency\" needs from_checkpoint and hashes");
+      }
+      Result<audit::Checkpoint> from = audit::VerifyCheckpoint(*from_note, verifier);
+      if (!from.ok()) return from.status().WithContext("from_checkpoint");
+      if (from->origin != cp->origin) {
+        return Status::InvalidArgument("the two checkpoints are of different logs");
+      }
+      Result<std::vector<audit::Hash>> hashes = HashList((*con)["hashes"]);
+      if (!hashes.ok()) return hashes.status().WithContext("consistency");
+      ISMS_RETURN_IF_ERROR(
+          audit::VerifyConsistency(from->size, cp->size, from->root, cp->root, *hashes)
+              .WithContext("consistency"));
+      check.proved.push_back("OK: the log at size " + std::to_string(cp->size) +
+                             " extends the log at size " + std::to_string(from->size));
+    }
+    return Status::Ok();
+  }();
+  return check;
 }
 
 std::string AuditExportHeader(std::string_view format) {

@@ -13,6 +13,7 @@
 #include "app/audit.h"
 #include "app/ledger.h"
 #include "app/vulns.h"
+#include "audit/note.h"
 #include "core/obligation.h"
 
 namespace isms::app {
@@ -43,6 +44,20 @@ Result<nlohmann::ordered_json> AuditProofJson(AuditService& audit, const std::st
                                               std::optional<std::uint64_t> index,
                                               std::optional<std::uint64_t> from_size,
                                               std::optional<std::uint64_t> size);
+
+// `isms audit verify-proof`: checks a document of AuditProofJson's shape (`text`, as a buyer
+// received it) with the log's public key: its checkpoint's signature, then its inclusion proof
+// and its consistency proof (from a second signed checkpoint), each when present. Never trusts
+// the document: any bytes give an answer.
+struct AuditProofCheck {
+  std::vector<std::string> proved;  // "OK: ..." for each thing proved, in that order
+  // The first thing that does not hold (InvalidArgument for a document of another shape,
+  // PermissionDenied for a checkpoint the key did not sign, Corruption for a proof that does
+  // not lead to its checkpoint's root); the checks after it are not made. Ok when everything in
+  // the document was proved.
+  Status status;
+};
+AuditProofCheck VerifyAuditProofJson(std::string_view text, const audit::NoteVerifier& verifier);
 
 // `isms audit export`: the first line of a CSV export ("" for JSON lines), and one record as a
 // line of the format ("jsonl" or "csv"), with its line end.

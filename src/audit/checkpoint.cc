@@ -49,9 +49,12 @@ Result<Checkpoint> ParseCheckpointText(std::string_view text) {
         "checkpoint text must have at least 3 lines (origin, tree size, root hash), has " +
         std::to_string(lines.size()));
   }
+  // The lines CheckpointText would print: none empty, none with a control character (C2SP
+  // signed notes hold none but the newline, so a note's text never has one; a text given alone
+  // may).
   for (size_t i = 0; i < lines.size(); ++i) {
-    if (lines[i].empty()) {
-      return Status::InvalidArgument("checkpoint line " + std::to_string(i + 1) + " is empty");
+    if (std::string bad = CheckLine(lines[i]); !bad.empty()) {
+      return Status::InvalidArgument("checkpoint line " + std::to_string(i + 1) + " " + bad);
     }
   }
   Checkpoint cp;

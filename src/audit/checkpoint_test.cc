@@ -152,6 +152,10 @@ TEST(Checkpoint, MalformedTextsAreRejectedNamingTheLine) {
       {"origin\n5\n" + root.substr(4) + "\n", "line 3"},
       {"origin\n5\n" + Base64Encode(std::vector<uint8_t>(33)) + "\n", "line 3"},
       {"origin\n5\n" + root + "\n\nextension\n", "line 4 is empty"},
+      // What CheckpointText would refuse to print (found by fuzz/audit_fuzz.cc).
+      {std::string("ori\0gin\n5\n", 10) + root + "\n", "line 1 holds a newline or control"},
+      {"origin\n5\n" + root + "\nexten\x1b[31msion\n", "line 4 holds a newline or control"},
+      {"origin\r\n5\n" + root + "\n", "line 1 holds a newline or control"},
   };
   for (const Case& c : cases) {
     Result<Checkpoint> r = ParseCheckpointText(c.text);

@@ -9,7 +9,6 @@
 #include "app/audit.h"
 #include "app/json_views.h"
 #include "audit/checkpoint.h"
-#include "audit/proof.h"
 #include "cli/commands.h"
 #include "cli/store_access.h"
 
@@ -67,17 +66,6 @@ std::string LeaseText(const audit::Lease& l) {
   if (!l.host.empty() && !l.mac.empty()) holder += " (" + l.mac + ")";
   return l.ip + " held by " + holder + " from " + FormatInstant(l.from) + " to " +
          FormatInstant(l.to) + ", DHCP record leaf " + std::to_string(l.first_leaf);
-}
-
-Result<std::vector<audit::Hash>> HashList(const ordered_json& j) {
-  if (!j.is_array()) return Status::InvalidArgument("\"hashes\" is not an array");
-  std::vector<audit::Hash> out;
-  for (const auto& e : j) {
-    if (!e.is_string()) return Status::InvalidArgument("a proof hash is not a string");
-    ISMS_ASSIGN_OR_RETURN(audit::Hash h, audit::HashFromHex(e.get<std::string>()));
-    out.push_back(h);
-  }
-  return out;
 }
 
 }  // namespace
@@ -242,51 +230,9 @@ void AuditVerifyProof(Context& ctx, const AuditVerifyProofOptions& o) {
   while (!k.empty() && (k.back() == '\n' || k.back() == '\r')) k.pop_back();
   Result<audit::NoteVerifier> verifier = audit::NoteVerifier::Decode(k);
   if (!verifier.ok()) return ctx.Fail(verifier.status().WithContext(o.public_key));
-  ordered_json j = ordered_json::parse(*text, nullptr, false);
-  auto bad = [&](const std::string& why) {
-    ctx.Fail(Status::InvalidArgument(o.file + ": " + why));
-  };
-  if (!j.is_object() || !j.contains("checkpoint") || !j["checkpoint"].is_string()) {
-    return bad("not a proof of isms audit prove (no \"checkpoint\")");
-  }
-  Result<audit::Checkpoint> cp =
-      audit::VerifyCheckpoint(j["checkpoint"].get<std::string>(), *verifier);
-  if (!cp.ok()) return ctx.Fail(cp.status().WithContext(o.file + ": the checkpoint"));
-  ctx.out << "OK: checkpoint of " << cp->origin << " at size " << cp->size << " signed by "
-          << verifier->name() << "\n";
-  if (j.contains("inclusion")) {
-    const ordered_json& inc = j["inclusion"];
-    if (!inc.contains("index") || !inc["index"].is_number_unsigned() ||
-        !inc.contains("leaf_hash") || !inc["leaf_hash"].is_string() || !inc.contains("hashes")) {
-      return bad("\"inclusion\" needs index, leaf_hash and hashes");
-    }
-    Result<audit::Hash> leaf = audit::HashFromHex(inc["leaf_hash"].get<std::string>());
-    if (!leaf.ok()) return ctx.Fail(leaf.status().WithContext(o.file + ": leaf_hash"));
-    Result<std::vector<audit::Hash>> hashes = HashList(inc["hashes"]);
-    if (!hashes.ok()) return ctx.Fail(hashes.status().WithContext(o.file));
-    std::uint64_t index = inc["index"].get<std::uint64_t>();
-    Status st = audit::VerifyInclusion(*leaf, index, cp->size, *hashes, cp->root);
-    if (!st.ok()) return ctx.Fail(st.WithContext(o.file + ": inclusion"));
-    ctx.out << "OK: record " << index << " (leaf hash " << audit::HashHex(*leaf)
-            << ") is in the log at size " << cp->size << "\n";
-  }
-  if (j.contains("consistency")) {
-    const ordered_json& con = j["consistency"];
-    if (!con.contains("from_checkpoint") || !con["from_checkpoint"].is_string() ||
-        !con.contains("hashes")) {
-      return bad("\"consistency\" needs from_checkpoint and hashes");
-    }
-    Result<audit::Checkpoint> from =
-        audit::VerifyCheckpoint(con["from_checkpoint"].get<std::string>(), *verifier);
-    if (!from.ok()) return ctx.Fail(from.status().WithContext(o.file + ": from_checkpoint"));
-    if (from->origin != cp->origin) return bad("the two checkpoints are of different logs");
-    Result<std::vector<audit::Hash>> hashes = HashList(con["hashes"]);
-    if (!hashes.ok()) return ctx.Fail(hashes.status().WithContext(o.file));
-    Status st = audit::VerifyConsistency(from->size, cp->size, from->root, cp->root, *hashes);
-    if (!st.ok()) return ctx.Fail(st.WithContext(o.file + ": consistency"));
-    ctx.out << "OK: the log at size " << cp->size << " extends the log at size " << from->size
-            << "\n";
-  }
+  const app::AuditProofCheck check = app::VerifyAuditProofJson(*text, *verifier);
+  for (const std::string& line : check.proved) ctx.out << line << "\n";
+  if (!check.status.ok()) return ctx.Fail(check.status.WithContext(o.file));
 }
 
 void AuditExport(Context& ctx, const AuditExportOptions& o) {

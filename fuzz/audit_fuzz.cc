@@ -1,0 +1,184 @@
+// Fuzzes what a buyer's copy of isms reads from the supplier, and what verify reads back from a
+// store that may have been tampered with: signed notes and checkpoints (audit/note.h,
+// audit/checkpoint.h), proof documents (`isms audit verify-proof`, app/json_views.h), RFC 9162
+// inclusion and consistency proofs (audit/proof.h), stored record encodings
+// (formats/audit_record.h), and the hex and base64 they carry. The first byte picks the target.
+// Properties: no crash, no sanitizer report; a proof is accepted only as the honest proof of
+// its tree (any other hashes, more or fewer, are refused); a checkpoint that parses prints back
+// to the same text; a record encoding that decodes encodes back to the same bytes (one encoding
+// a record), and a hex (in lower case) or base64 text that decodes encodes back to itself.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "app/json_views.h"
+#include "audit/checkpoint.h"
+#include "audit/merkle.h"
+#include "audit/note.h"
+#include "audit/proof.h"
+#include "formats/audit_record.h"
+
+namespace {
+
+using isms::Result;
+using isms::audit::Hash;
+
+void Require(bool ok) {
+  if (!ok) std::abort();
+}
+
+// The verifier of a key the fuzzer cannot sign with, and the signer of a fixed key whose notes
+// the seeds hold (so that mutations of signed notes are explored past the signature check).
+const isms::audit::NoteSigner& FixedSigner() {
+  static const isms::audit::NoteSigner* s = [] {
+    std::uint8_t seed[32] = {};
+    for (int i = 0; i < 32; ++i) seed[i] = static_cast<std::uint8_t>(i * 7 + 1);
+    return new isms::audit::NoteSigner(
+        isms::audit::NoteSigner::FromSeed("isms-audit-fuzz",
+                                          std::span<const std::uint8_t, 32>(seed))
+            .value());
+  }();
+  return *s;
+}
+
+// Bytes taken from the front of the input, as the targets consume them.
+class Input {
+ public:
+  explicit Input(std::string_view s) : s_(s) {}
+  std::uint8_t Byte() {
+    if (s_.empty()) return 0;
+    const auto b = static_cast<std::uint8_t>(s_[0]);
+    s_.remove_prefix(1);
+    return b;
+  }
+  Hash TakeHash() {
+    Hash h{};
+    for (auto& b : h) b = Byte();
+    return h;
+  }
+  bool empty() const { return s_.empty(); }
+
+ private:
+  std::string_view s_;
+};
+
+// A tree of 1 to 64 leaves; an honest proof; the same proof changed as the input says. The
+// verifier must accept the honest proof, and the changed one exactly when it is the same.
+void MerkleProofs(Input in) {
+  const std::uint64_t n = 1 + in.Byte() % 64;
+  isms::audit::MemoryHashSource tree;
+  for (std::uint64_t i = 0; i < n; ++i) {
+    const std::string leaf = "leaf " + std::to_string(i);
+    tree.Append(isms::audit::LeafHash(leaf));
+  }
+  const bool inclusion = in.Byte() % 2 == 0;
+  const std::uint64_t a = in.Byte() % (n + 1);  // inclusion: the index; consistency: m
+  const Hash root = isms::audit::RootAt(n, tree).value();
+  std::vector<Hash> honest;
+  if (inclusion) {
+    if (a >= n) return;
+    honest = isms::audit::InclusionProof(a, n, tree).value();
+  } else {
+    honest = isms::audit::ConsistencyProof(a, n, tree).value();
+  }
+  const auto verify = [&](std::span<const Hash> p) {
+    if (inclusion) {
+      return isms::audit::VerifyInclusion(tree.Leaves()[a], a, n, p, root).ok();
+    }
+    const Hash root_m = isms::audit::RootAt(a, tree).value();
+    return isms::audit::VerifyConsistency(a, n, root_m, root, p).ok();
+  };
+  Require(verify(honest));
+  std::vector<Hash> changed = honest;
+  while (!in.empty()) {
+    switch (in.Byte() % 4) {
+      case 0:  // replace a hash
+        if (!changed.empty()) changed[in.Byte() % changed.size()] = in.TakeHash();
+        break;
+      case 1:  // drop one
+        if (!changed.empty()) changed.erase(changed.begin() + in.Byte() % changed.size());
+        break;
+      case 2:  // insert one
+        changed.insert(changed.begin() + in.Byte() % (changed.size() + 1), in.TakeHash());
+        break;
+      default:  // flip one bit
+        if (!changed.empty()) {
+          Hash& h = changed[in.Byte() % changed.size()];
+          const std::uint8_t bit = in.Byte();
+          h[(bit / 8) % h.size()] ^= static_cast<std::uint8_t>(1u << (bit % 8));
+        }
+    }
+  }
+  Require(verify(changed) == (changed == honest));
+}
+
+void Notes(std::string_view text) {
+  (void)isms::audit::ParseNote(text);
+  Result<std::string> opened = isms::audit::OpenNote(text, FixedSigner().Verifier());
+  if (opened.ok()) {
+    // Signed by the fixed key: signing its text again gives a note that opens to the same text.
+    Result<std::string> again = isms::audit::SignNote(*opened, FixedSigner());
+    Require(again.ok());
+    Require(isms::audit::OpenNote(*again, FixedSigner().Verifier()).value() == *opened);
+  }
+}
+
+void Checkpoints(std::string_view text) {
+  Result<isms::audit::Checkpoint> cp = isms::audit::ParseCheckpointText(text);
+  if (cp.ok()) {
+    Result<std::string> printed = isms::audit::CheckpointText(*cp);
+    Require(printed.ok());
+    Require(*printed == text);
+  }
+  (void)isms::audit::ParseCheckpoint(text);
+  (void)isms::audit::VerifyCheckpoint(text, FixedSigner().Verifier());
+}
+
+void ProofDocuments(std::string_view text) {
+  const isms::app::AuditProofCheck c =
+      isms::app::VerifyAuditProofJson(text, FixedSigner().Verifier());
+  Require(c.proved.size() <= 3);
+  Require(c.status.ok() || c.proved.size() < 3);
+}
+
+void RecordEncodings(std::string_view bytes) {
+  Result<isms::AuditRecord> r = isms::DecodeAuditRecord(bytes);
+  if (!r.ok()) return;
+  Result<std::string> again = isms::EncodeAuditRecord(*r, static_cast<std::uint8_t>(bytes[0]));
+  Require(again.ok());
+  Require(*again == bytes);
+  (void)isms::PeekAuditCategory(bytes);
+  (void)isms::PeekAuditKeys(bytes);
+}
+
+void Texts(std::string_view text) {
+  Result<Hash> h = isms::audit::HashFromHex(text);
+  if (h.ok()) {
+    std::string lower(text);
+    for (char& c : lower) c = (c >= 'A' && c <= 'F') ? static_cast<char>(c - 'A' + 'a') : c;
+    Require(isms::audit::HashHex(*h) == lower);
+  }
+  Result<std::vector<std::uint8_t>> b = isms::audit::Base64Decode(text);
+  if (b.ok()) Require(isms::audit::Base64Encode(*b) == text);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size == 0) return 0;
+  const std::string_view all(reinterpret_cast<const char*>(data), size);
+  const std::string_view rest = all.substr(1);
+  switch (data[0] % 6) {
+    case 0: MerkleProofs(Input(rest)); break;
+    case 1: Notes(rest); break;
+    case 2: Checkpoints(rest); break;
+    case 3: ProofDocuments(rest); break;
+    case 4: RecordEncodings(rest); break;
+    default: Texts(rest); break;
+  }
+  return 0;
+}
