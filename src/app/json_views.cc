@@ -3,6 +3,7 @@
 #include <iterator>
 #include <nlohmann/json.hpp>
 
+#include "app/report.h"
 #include "audit/checkpoint.h"
 #include "audit/merkle.h"
 #include "audit/proof.h"
@@ -308,10 +309,7 @@ std::string AuditExportLine(const AuditHit& h, std::string_view format) {
 
 std::string CsvCell(std::string_view v) {
   std::string s = "\"";
-  if (!v.empty() &&
-      (v[0] == '=' || v[0] == '+' || v[0] == '-' || v[0] == '@' || v[0] == '\t' || v[0] == '\r')) {
-    s += '\'';
-  }
+  if (CsvLooksLikeAFormula(v)) s += '\'';
   for (char c : v) {
     if (c == '"') s += '"';
     s += c;

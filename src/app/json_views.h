@@ -64,8 +64,8 @@ AuditProofCheck VerifyAuditProofJson(std::string_view text, const audit::NoteVer
 std::string AuditExportHeader(std::string_view format);
 std::string AuditExportLine(const AuditHit& h, std::string_view format);
 
-// A CSV cell, quoted, with a leading ' before =, +, -, @, tab or CR so that spreadsheets do not
-// read it as a formula.
+// A CSV cell, quoted, with a leading ' when CsvLooksLikeAFormula (app/report.h) so that
+// spreadsheets do not read it as a formula.
 std::string CsvCell(std::string_view v);
 
 }  // namespace isms::app

@@ -135,9 +135,13 @@ Result<std::string> RenderReportHtml(const MonthlyReport& r);
 Status WriteReport(ReportFormat format, const MonthlyReport& r,
                    const std::function<Status(std::string_view)>& sink);
 
-// One CSV cell (RFC 4180): a text cell starting with '=', '+', '-', '@', a tab or a carriage
-// return gets a leading single quote (against formula injection); a cell holding ',', '"', CR or
-// LF is quoted, doubling its quotes.
+// Whether a spreadsheet would read a CSV text cell as a formula: it starts with '=', '+', '-',
+// '@', a tab, a carriage return or a NUL (OWASP ASVS 5.0, 1.2.10). Every CSV isms writes puts a
+// single quote before such a cell's text.
+bool CsvLooksLikeAFormula(std::string_view value);
+
+// One CSV cell (RFC 4180): a text cell that CsvLooksLikeAFormula gets a leading single quote
+// (against formula injection); a cell holding ',', '"', CR or LF is quoted, doubling its quotes.
 std::string CsvTextCell(std::string_view value);
 
 // Calendar days from `from` to `to` (negative when `to` is earlier).

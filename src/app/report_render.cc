@@ -290,8 +290,7 @@ std::string JsonHead(const MonthlyReport& r) {
 
 // A CSV cell (CsvTextCell) of text already joined, written at p (at most 2 * size + 3 bytes).
 char* CsvCell(char* p, std::string_view s) {
-  const bool quote_sign = !s.empty() && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' ||
-                                         s[0] == '\t' || s[0] == '\r');
+  const bool quote_sign = CsvLooksLikeAFormula(s);
   if (s.find_first_of(",\"\r\n") == std::string_view::npos) {
     if (quote_sign) *p++ = '\'';
     return PieceWriter::Copy(p, s);
@@ -418,6 +417,12 @@ Status CsvInPieces(const Patched& patched, const Outstanding& outstanding, size_
 }
 
 }  // namespace
+
+bool CsvLooksLikeAFormula(std::string_view value) {
+  if (value.empty()) return false;
+  const char c = value[0];
+  return c == '=' || c == '+' || c == '-' || c == '@' || c == '\t' || c == '\r' || c == '\0';
+}
 
 std::string CsvTextCell(std::string_view value) {
   std::string s(2 * value.size() + 3, '\0');

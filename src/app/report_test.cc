@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "app/json_views.h"
 #include "app/report_internal.h"
 
 namespace isms::app {
@@ -120,8 +121,23 @@ TEST(ReportCsv, CellsAreQuotedAndFormulasDefused) {
   EXPECT_EQ(CsvTextCell("-2"), "'-2");
   EXPECT_EQ(CsvTextCell("@SUM(A1)"), "'@SUM(A1)");
   EXPECT_EQ(CsvTextCell("\tx"), "'\tx");
+  EXPECT_EQ(CsvTextCell(std::string_view("\0x", 2)), std::string("'\0x", 3));
+  EXPECT_EQ(CsvTextCell("\rx"), "\"'\rx\"");
   EXPECT_EQ(CsvTextCell("=HYPERLINK(\"u\",\"x\")"), "\"'=HYPERLINK(\"\"u\"\",\"\"x\"\")\"");
   EXPECT_EQ(CsvTextCell("a=b"), "a=b") << "only a leading sign is a formula";
+}
+
+// The audit export's cells are always quoted, and defused by the same rule.
+TEST(AuditExportCsv, CellsAreQuotedAndFormulasDefusedAsInReports) {
+  EXPECT_EQ(CsvCell("plain"), "\"plain\"");
+  EXPECT_EQ(CsvCell("say \"hi\""), "\"say \"\"hi\"\"\"");
+  for (const std::string_view v :
+       {std::string_view("=1+1"), std::string_view("+44"), std::string_view("-2"),
+        std::string_view("@SUM(A1)"), std::string_view("\tx"), std::string_view("\rx"),
+        std::string_view("\0x", 2)}) {
+    EXPECT_EQ(CsvCell(v), "\"'" + std::string(v) + "\"") << v;
+  }
+  EXPECT_EQ(CsvCell("a=b"), "\"a=b\"");
 }
 
 TEST(ReportCsv, OneRowPerVulnerabilityWithItsSection) {
