@@ -6,7 +6,7 @@
 # CA, with and without client certificates; rsyslog's omfwd forwarding to `serve`, when rsyslogd
 # is installed; the HTTPS listener's certificate, health, HSTS and plain-HTTP rules; the limits
 # (connections, TLS handshake time, idle connections) and the certificate reloaded on SIGHUP; the
-# threads' names; listeners of two contracts in one server.
+# threads' names; listeners of two contracts in one server; the signing key rotated while it runs.
 # Usage: serve_test.sh PATH_TO_ISMS
 set -uo pipefail
 isms=${1:?usage: serve_test.sh PATH_TO_ISMS}
@@ -563,5 +563,23 @@ check "https: SIGHUP reloads the certificate" "$(fingerprint <"$dir/renewed.pem"
 check "https: still serving after SIGHUP" '{"status":"ok"}' \
   "$(curl -s --cacert "$dir/ca.pem" "https://127.0.0.1:$https_port/healthz")"
 stop
+
+# The signing key rotated while the server runs: its next checkpoint is signed by the new key,
+# and the checkpoints of the old key still verify. (Last: the rotation's record goes to every
+# contract's log, which fixes the chunk length of a log it begins.)
+start
+logger --server 127.0.0.1 --port "$tcp_port" --tcp --octet-count -t app "rotation-before"
+check "rotation: a record before" 1 "$(wait_count rotation-before 1)"
+"$isms" audit rotate-key >"$dir/rotate" 2>&1
+check "rotation: rotate-key while the server runs" 0 $?
+logger --server 127.0.0.1 --port "$tcp_port" --tcp --octet-count -t app "rotation-after"
+check "rotation: a record after" 1 "$(wait_count rotation-after 1)"
+"$isms" audit prove --contract c --index 0 >"$dir/rotation-proof.json"
+check "rotation: the server's next checkpoint is signed by the new key" 0 \
+  "$("$isms" audit verify-proof "$dir/rotation-proof.json" --public-key "$dir/audit-checkpoint.pub" >/dev/null 2>&1; echo $?)"
+kill -TERM "$server"
+wait "$server"
+server=
+check "rotation: the log verifies with both keys" OK "$("$isms" audit verify --contract c | head -1 | cut -c1-2)"
 
 checks_done serve_test

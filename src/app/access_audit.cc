@@ -158,9 +158,9 @@ Status SearchAccessLog(AuditService& audit, const AuditSearchRequest& r,
 }
 
 Result<audit::VerifyReport> VerifyAccessLog(AuditService& audit) {
-  ISMS_ASSIGN_OR_RETURN(audit::NoteVerifier verifier, audit.Verifier());
+  ISMS_ASSIGN_OR_RETURN(std::vector<audit::NoteVerifier> keys, audit.Verifiers());
   audit::LogStore log = AuditLog(audit.audit_connection(), kAccessLogContractId);
-  return log.Verify(verifier);
+  return log.Verify(keys);
 }
 
 }  // namespace isms::app

@@ -84,6 +84,28 @@ Status WriteNewFile(const std::string& path, const std::string& content, mode_t 
   return Status::Ok();
 }
 
+// Writes `path` whole through a temporary file renamed over it (the folder synced after), so
+// that it holds either the old content or the new.
+Status ReplaceFile(const std::string& path, const std::string& content, mode_t mode) {
+  const std::string tmp = path + ".new";
+  std::error_code ec;
+  std::filesystem::remove(tmp, ec);
+  ISMS_RETURN_IF_ERROR(WriteNewFile(tmp, content, mode));
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    Status s = Status::IoError(path + ": " + std::strerror(errno));
+    std::filesystem::remove(tmp, ec);
+    return s;
+  }
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  if (dir.empty()) dir = ".";
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0) {
+    (void)::fsync(fd);
+    ::close(fd);
+  }
+  return Status::Ok();
+}
+
 std::string Trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
   return s;
@@ -402,8 +424,11 @@ Result<AuditKeyInfo> EnsureAuditKey(const std::string& dir) {
     ISMS_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(info.private_path));
     ISMS_ASSIGN_OR_RETURN(audit::NoteSigner signer, audit::NoteSigner::Decode(Trim(text)));
     info.verifier_key = signer.Verifier().Encode();
-    if (!std::filesystem::exists(info.public_path)) {
-      ISMS_RETURN_IF_ERROR(WriteNewFile(info.public_path, info.verifier_key + "\n", 0644));
+    // The verifier key follows the secret: written when missing, and written again when it names
+    // another key (a rotation stopped between replacing the one and the other).
+    Result<std::string> pub = ReadSmallFile(info.public_path);
+    if (!pub.ok() || Trim(*pub) != info.verifier_key) {
+      ISMS_RETURN_IF_ERROR(ReplaceFile(info.public_path, info.verifier_key + "\n", 0644));
     }
     return info;
   }
@@ -414,6 +439,169 @@ Result<AuditKeyInfo> EnsureAuditKey(const std::string& dir) {
   ISMS_RETURN_IF_ERROR(WriteNewFile(info.public_path, info.verifier_key + "\n", 0644));
   info.created = true;
   return info;
+}
+
+namespace {
+
+std::string KeyIdText(std::uint32_t id) {
+  char buf[9];
+  std::snprintf(buf, sizeof buf, "%08x", id);
+  return buf;
+}
+
+std::string KeyText(const audit::NoteVerifier& v) {
+  return v.name() + "+" + KeyIdText(v.key_id());
+}
+
+constexpr std::string_view kTransitionTitle = "isms audit key transition";
+
+// The files of `dir` whose names start with `prefix` and end with `suffix`, sorted by name.
+std::vector<std::filesystem::path> FilesLike(const std::string& dir, std::string_view prefix,
+                                             std::string_view suffix) {
+  std::vector<std::filesystem::path> out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.size() > prefix.size() + suffix.size() && name.starts_with(prefix) &&
+        name.ends_with(suffix)) {
+      out.push_back(e.path());
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace
+
+Result<AuditKeyRotation> RotateAuditKey(const std::string& dir, Instant now) {
+  const std::string private_path = (std::filesystem::path(dir) / kAuditKeyFile).string();
+  if (!std::filesystem::exists(private_path)) {
+    return Status::FailedPrecondition("no audit signing key to rotate in " + dir +
+                                      " (`isms init` makes one)");
+  }
+  ISMS_ASSIGN_OR_RETURN(AuditKeyInfo info, EnsureAuditKey(dir));
+  ISMS_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(info.private_path));
+  ISMS_ASSIGN_OR_RETURN(audit::NoteSigner old_signer, audit::NoteSigner::Decode(Trim(text)));
+  std::optional<audit::NoteSigner> fresh;
+  // A new key whose key ID differs from every key the directory has held (4 bytes: a clash is
+  // one in four billion, but checkpoints name their key by it).
+  ISMS_ASSIGN_OR_RETURN(std::vector<audit::NoteVerifier> held, AuditVerifierKeys(dir));
+  while (!fresh) {
+    ISMS_ASSIGN_OR_RETURN(audit::NoteSigner s, audit::NoteSigner::Generate(kAuditKeyName));
+    const bool clash = std::any_of(held.begin(), held.end(), [&](const audit::NoteVerifier& v) {
+      return v.key_id() == s.key_id();
+    });
+    if (!clash) fresh = s;
+  }
+  AuditKeyRotation r;
+  r.old_key = old_signer.Verifier();
+  r.new_key = fresh->Verifier();
+  const std::string body = std::string(kTransitionTitle) + "\nfrom " + r.old_key.Encode() +
+                           "\nto " + r.new_key.Encode() + "\nat " + FormatInstant(now) + "\n";
+  ISMS_ASSIGN_OR_RETURN(std::string note, audit::SignNote(body, old_signer));
+  ISMS_ASSIGN_OR_RETURN(r.transition_note, audit::AddNoteSignature(note, *fresh));
+  const std::filesystem::path d(dir);
+  r.retired_path =
+      (d / (std::string(kAuditRetiredKeyPrefix) + KeyIdText(r.old_key.key_id()) + ".pub")).string();
+  r.transition_path =
+      (d / (std::string(kAuditKeyTransitionPrefix) + KeyIdText(r.new_key.key_id()) + ".note"))
+          .string();
+  r.public_path = info.public_path;
+  // The old verifier key and the transition first; then the secret, renamed over the old one
+  // (the rotation takes effect there); then the verifier key (EnsureAuditKey mends it should
+  // this stop before).
+  ISMS_RETURN_IF_ERROR(ReplaceFile(r.retired_path, r.old_key.Encode() + "\n", 0644));
+  ISMS_RETURN_IF_ERROR(ReplaceFile(r.transition_path, r.transition_note, 0644));
+  ISMS_RETURN_IF_ERROR(ReplaceFile(info.private_path, fresh->Encode() + "\n", 0600));
+  ISMS_RETURN_IF_ERROR(ReplaceFile(info.public_path, r.new_key.Encode() + "\n", 0644));
+  return r;
+}
+
+Result<std::vector<audit::NoteVerifier>> AuditVerifierKeys(const std::string& dir) {
+  std::vector<audit::NoteVerifier> out;
+  const std::string private_path = (std::filesystem::path(dir) / kAuditKeyFile).string();
+  if (std::filesystem::exists(private_path)) {
+    ISMS_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(private_path));
+    ISMS_ASSIGN_OR_RETURN(audit::NoteSigner s, audit::NoteSigner::Decode(Trim(text)));
+    out.push_back(s.Verifier());
+  }
+  for (const auto& path : FilesLike(dir, kAuditRetiredKeyPrefix, ".pub")) {
+    ISMS_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(path.string()));
+    Result<audit::NoteVerifier> v = audit::NoteVerifier::Decode(Trim(text));
+    if (!v.ok()) return v.status().WithContext(path.string());
+    out.push_back(*v);
+  }
+  return out;
+}
+
+Result<std::vector<std::string>> AuditKeyTransitionNotes(const std::string& dir) {
+  std::vector<std::pair<std::string, std::string>> notes;  // (at, note)
+  for (const auto& path : FilesLike(dir, kAuditKeyTransitionPrefix, ".note")) {
+    ISMS_ASSIGN_OR_RETURN(std::string note, ReadSmallFile(path.string()));
+    Result<audit::SignedNote> parsed = audit::ParseNote(note);
+    if (!parsed.ok()) return parsed.status().WithContext(path.string());
+    const std::size_t at = parsed->text.find("\nat ");
+    notes.emplace_back(at == std::string::npos ? "" : parsed->text.substr(at + 4), note);
+  }
+  std::stable_sort(notes.begin(), notes.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<std::string> out;
+  for (auto& n : notes) out.push_back(std::move(n.second));
+  return out;
+}
+
+Result<AuditKeyTransition> OpenAuditKeyTransition(std::string_view note,
+                                                  std::span<const audit::NoteVerifier> trusted) {
+  ISMS_ASSIGN_OR_RETURN(std::string text, audit::OpenNote(note, trusted));
+  const auto shape = [](const std::string& what) {
+    return Status::InvalidArgument("not a key transition note: " + what +
+                                   "; expected the lines 'isms audit key transition', 'from "
+                                   "KEY', 'to KEY' and 'at TIME'");
+  };
+  std::vector<std::string> lines;
+  std::size_t from = 0;
+  while (from < text.size()) {
+    const std::size_t eol = text.find('\n', from);
+    lines.push_back(text.substr(from, eol - from));
+    from = eol + 1;
+  }
+  if (lines.size() != 4 || lines[0] != kTransitionTitle) return shape("its first line");
+  if (!lines[1].starts_with("from ")) return shape("line 2");
+  if (!lines[2].starts_with("to ")) return shape("line 3");
+  if (!lines[3].starts_with("at ")) return shape("line 4");
+  Result<audit::NoteVerifier> old_key = audit::NoteVerifier::Decode(lines[1].substr(5));
+  if (!old_key.ok()) return shape("line 2's key (" + old_key.status().message() + ")");
+  Result<audit::NoteVerifier> new_key = audit::NoteVerifier::Decode(lines[2].substr(3));
+  if (!new_key.ok()) return shape("line 3's key (" + new_key.status().message() + ")");
+  Result<Instant> at = ParseInstant(lines[3].substr(3));
+  if (!at.ok()) return shape("line 4's time (" + at.status().message() + ")");
+  // The key that opened the note must be the one it retires: a trusted key cannot hand on a key
+  // it is not.
+  const bool from_trusted =
+      std::any_of(trusted.begin(), trusted.end(),
+                  [&](const audit::NoteVerifier& v) { return v.Encode() == old_key->Encode(); });
+  if (!from_trusted || !audit::OpenNote(note, *old_key).ok()) {
+    return Status::PermissionDenied("the transition is from key " + KeyText(*old_key) +
+                                    ", which is not a key given, or which did not sign it");
+  }
+  Result<std::string> by_new = audit::OpenNote(note, *new_key);
+  if (!by_new.ok()) {
+    return Status::PermissionDenied("the transition's new key " + KeyText(*new_key) +
+                                    " did not sign it: " + by_new.status().message());
+  }
+  return AuditKeyTransition{*old_key, *new_key, lines[3].substr(3)};
+}
+
+Result<AuditKeyTransition> AuditKeyTransitionOf(std::string_view note) {
+  ISMS_ASSIGN_OR_RETURN(audit::SignedNote parsed, audit::ParseNote(note));
+  const std::string prefix = std::string(kTransitionTitle) + "\nfrom ";
+  if (!parsed.text.starts_with(prefix)) {
+    return Status::InvalidArgument("not a key transition note: its first line");
+  }
+  const std::size_t eol = parsed.text.find('\n', prefix.size());
+  ISMS_ASSIGN_OR_RETURN(audit::NoteVerifier from, audit::NoteVerifier::Decode(parsed.text.substr(
+                                                      prefix.size(), eol - prefix.size())));
+  return OpenAuditKeyTransition(note, std::span<const audit::NoteVerifier>(&from, 1));
 }
 
 std::uint64_t AuditKindsOf(AuditCategory c) {
@@ -481,14 +669,31 @@ Result<std::unique_ptr<AuditService>> AuditService::Open(const std::string& url,
 }
 
 Result<audit::NoteSigner> AuditService::Signer() {
-  if (signer_) return *signer_;
   if (key_dir_.empty()) return AuditKeyDir("postgresql:", "").status();
+  const std::string private_path = (std::filesystem::path(key_dir_) / kAuditKeyFile).string();
+  struct stat st {};
+  if (signer_ && ::stat(private_path.c_str(), &st) == 0 && st.st_ino == signer_inode_ &&
+      static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec ==
+          signer_mtime_ns_) {
+    return *signer_;  // the key as read before (a rotation renames a new file over it)
+  }
   ISMS_ASSIGN_OR_RETURN(AuditKeyInfo info, EnsureAuditKey(key_dir_));
   if (info.created) created_key_ = info;
+  // The file's identity before it is read: should it be replaced in between, the next call
+  // reads it again.
+  const bool known = ::stat(private_path.c_str(), &st) == 0;
   ISMS_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(info.private_path));
   ISMS_ASSIGN_OR_RETURN(audit::NoteSigner signer, audit::NoteSigner::Decode(Trim(text)));
   signer_ = signer;
+  signer_inode_ = known ? st.st_ino : 0;
+  signer_mtime_ns_ =
+      known ? static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec : -1;
   return signer;
+}
+
+Result<std::vector<audit::NoteVerifier>> AuditService::Verifiers() {
+  ISMS_RETURN_IF_ERROR(Signer().status());
+  return AuditVerifierKeys(key_dir_);
 }
 
 Result<audit::NoteVerifier> AuditService::Verifier() {
@@ -930,8 +1135,8 @@ Result<audit::VerifyReport> AuditService::Verify(const std::string& contract,
   ISMS_RETURN_IF_ERROR(CheckLeaseIndex(*conn_, id, facts.Take(rep), rep, unrebuilt_times));
   ISMS_ASSIGN_OR_RETURN(rep.blocks_without_kinds, log.BlocksWithoutKinds());
   if (!against) return rep;
-  ISMS_ASSIGN_OR_RETURN(audit::NoteVerifier verifier, Verifier());
-  Result<audit::Checkpoint> cp = audit::VerifyCheckpoint(*against, verifier);
+  ISMS_ASSIGN_OR_RETURN(std::vector<audit::NoteVerifier> keys, Verifiers());
+  Result<audit::Checkpoint> cp = audit::VerifyCheckpoint(*against, keys);
   if (!cp.ok()) {
     rep.problems.push_back("the checkpoint given: " + cp.status().message());
     return rep;
@@ -983,8 +1188,8 @@ Result<AuditUpgradeResult> AuditService::Upgrade(const std::string& contract) {
 Result<audit::VerifyReport> AuditService::VerifyLog(audit::LogStore& log,
                                                     const audit::VerifyVisit& visit,
                                                     const audit::VerifyKeys& keys) {
-  ISMS_ASSIGN_OR_RETURN(audit::NoteVerifier verifier, Verifier());
-  return log.Verify(verifier, visit, keys);
+  ISMS_ASSIGN_OR_RETURN(std::vector<audit::NoteVerifier> signing_keys, Verifiers());
+  return log.Verify(signing_keys, visit, keys);
 }
 
 Result<audit::InclusionProofData> AuditService::ProveInclusion(const std::string& contract,
@@ -1103,10 +1308,10 @@ Result<std::uint64_t> AuditService::SyncLedgerLog(const std::string& contract) {
 
 Result<AuditService::LedgerVerifyReport> AuditService::VerifyLedger(const std::string& contract) {
   ISMS_ASSIGN_OR_RETURN(std::int64_t id, ContractId(contract));
-  ISMS_ASSIGN_OR_RETURN(audit::NoteVerifier verifier, Verifier());
+  ISMS_ASSIGN_OR_RETURN(std::vector<audit::NoteVerifier> keys, Verifiers());
   audit::LogStore log(*conn_, id, audit::LogKind::kLedger, chunk_bits_);
   LedgerVerifyReport rep;
-  ISMS_ASSIGN_OR_RETURN(rep.log, log.Verify(verifier));
+  ISMS_ASSIGN_OR_RETURN(rep.log, log.Verify(keys));
   ISMS_ASSIGN_OR_RETURN(std::vector<Event> events, ledger_->EventsAfter(id, 0));
   rep.events = events.size();
   audit::LogQuery all;

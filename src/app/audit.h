@@ -66,6 +66,53 @@ struct AuditKeyInfo {
 // others. `isms init` calls it.
 Result<AuditKeyInfo> EnsureAuditKey(const std::string& dir);
 
+// Key rotation (docs/audit-merkle.md, "Key rotation"). A rotation replaces the signing key in the
+// key directory with a new one and leaves there
+//   - "audit-checkpoint-retired-<KEYID>.pub": the old verifier key, so that the checkpoints it
+//     signed still verify (AuditVerifierKeys), and
+//   - "audit-key-transition-<NEWKEYID>.note": a signed note, by the old key and by the new one,
+//       isms audit key transition
+//       from <old verifier key>
+//       to <new verifier key>
+//       at <RFC 3339 time>
+//     which tells a buyer who holds the old key which key signs from then on
+//     (OpenAuditKeyTransition).
+// The old secret is replaced (the file renamed over), never kept.
+inline constexpr const char* kAuditRetiredKeyPrefix = "audit-checkpoint-retired-";
+inline constexpr const char* kAuditKeyTransitionPrefix = "audit-key-transition-";
+
+struct AuditKeyRotation {
+  audit::NoteVerifier old_key, new_key;
+  std::string retired_path;     // the old verifier key's file
+  std::string public_path;      // the new verifier key's file (audit-checkpoint.pub)
+  std::string transition_path;  // the transition note's file
+  std::string transition_note;
+};
+// Replaces the signing key in `dir` (FailedPrecondition when there is none; PermissionDenied when
+// it is readable by others, as EnsureAuditKey). A process that signs with the key (a server)
+// takes the new one at its next checkpoint (AuditService::Signer).
+Result<AuditKeyRotation> RotateAuditKey(const std::string& dir, Instant now);
+
+// The verifier keys of the key directory `dir`: the current key's first, then the retired ones
+// (in file name order). A checkpoint signed by any of them verifies.
+Result<std::vector<audit::NoteVerifier>> AuditVerifierKeys(const std::string& dir);
+
+// The key transitions of `dir`, oldest first (by their `at` time): each file's note.
+Result<std::vector<std::string>> AuditKeyTransitionNotes(const std::string& dir);
+
+struct AuditKeyTransition {
+  audit::NoteVerifier from, to;
+  std::string at;  // as written, RFC 3339
+};
+// Checks a transition note against the keys a buyer trusts: it must be signed by one of
+// `trusted` and name that key as `from`, and be signed by the `to` key it names.
+// InvalidArgument for a note of another shape, PermissionDenied for a signature.
+Result<AuditKeyTransition> OpenAuditKeyTransition(std::string_view note,
+                                                  std::span<const audit::NoteVerifier> trusted);
+// A transition note checked only against the old key it names itself: whole, and signed by
+// both keys, but not proof that the old key is one to trust (for listing the notes).
+Result<AuditKeyTransition> AuditKeyTransitionOf(std::string_view note);
+
 struct AuditIngestRequest {
   std::string contract;
   std::string data;    // the whole input
@@ -249,6 +296,10 @@ class AuditService {
   // The key this service signs with; created on first use when missing (EnsureAuditKey).
   Result<audit::NoteSigner> Signer();
   Result<audit::NoteVerifier> Verifier();
+  // The key and the keys it replaced (AuditVerifierKeys): what stored checkpoints verify with.
+  Result<std::vector<audit::NoteVerifier>> Verifiers();
+  // The folder of the signing key ("" for PostgreSQL without one).
+  const std::string& key_dir() const { return key_dir_; }
   // Set when Signer() created the key.
   const std::optional<AuditKeyInfo>& created_key() const { return created_key_; }
 
@@ -374,6 +425,9 @@ class AuditService {
   int chunk_bits_;
   std::optional<AuditKeyInfo> created_key_;
   std::optional<audit::NoteSigner> signer_;
+  // The secret's file as it was when signer_ was read: a rotation replaces it.
+  std::uint64_t signer_inode_ = 0;
+  std::int64_t signer_mtime_ns_ = 0;
   std::map<std::int64_t, std::shared_ptr<const AuditPreparer>> preparers_;
   std::map<std::int64_t, audit::TailHashes> tails_;  // the audit log's tail, by contract
 };

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <iterator>
 #include <memory>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "app/json_views.h"
+#include "audit/checkpoint.h"
 #include "audit/log_store.h"
 #include "audit/note.h"
 #include "core/calendar.h"
@@ -440,6 +442,164 @@ TEST_F(AuditServiceFiles, AProofDocumentVerifiesWithThePublicKeyAndAnyChangeIsCa
   EXPECT_TRUE(stranger.proved.empty());
   EXPECT_EQ(VerifyAuditProofJson("{\"checkpoint\":", verifier).status.code(),
             StatusCode::kInvalidArgument);
+}
+
+// Key rotation: the checkpoints signed before stay verifiable (the retired key is kept), the
+// service signs with the new key from its next checkpoint, the old secret is gone, a buyer
+// holding the old key learns the new one from the transition note (and from nothing else), and
+// a proof spanning the rotation verifies with both keys.
+TEST_F(AuditServiceFiles, ARotatedKeySignsFromThenOnAndTheOldCheckpointsStillVerify) {
+  std::unique_ptr<AuditService> service = Open();
+  ASSERT_NE(service, nullptr);
+  CreateContract(*service, "c");
+  const auto records = [](int from, int n) {
+    std::vector<AuditRecord> out;
+    for (int i = from; i < from + n; ++i) {
+      AuditRecord r;
+      r.time = ParseInstant("2026-11-29T09:00:00Z").value() + std::chrono::seconds(i);
+      r.host = "web-" + std::to_string(i % 2);
+      r.message = "record " + std::to_string(i);
+      out.push_back(std::move(r));
+    }
+    return out;
+  };
+  ASSERT_TRUE(service->AppendRecords("c", records(0, 5)).ok());
+  Result<audit::NoteSigner> old_signer = service->Signer();
+  ASSERT_TRUE(old_signer.ok()) << old_signer.status().ToString();
+  const audit::NoteVerifier old_key = old_signer->Verifier();
+  Result<std::string> old_checkpoint = service->LatestCheckpoint("c");
+  ASSERT_TRUE(old_checkpoint.ok());
+  const std::string old_secret = old_signer->Encode();
+
+  Result<AuditKeyRotation> r =
+      RotateAuditKey(tmp_.path, ParseInstant("2026-11-30T12:00:00Z").value());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->old_key.Encode(), old_key.Encode());
+  EXPECT_NE(r->new_key.key_id(), old_key.key_id());
+
+  // The folder: the new secret (0600) and verifier key, the old verifier key, the transition;
+  // the old secret in no file.
+  const std::filesystem::path dir(tmp_.path);
+  EXPECT_EQ(
+      std::filesystem::status(dir / kAuditKeyFile).permissions() & std::filesystem::perms::all,
+      std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    if (e.path().extension() == ".db" || e.path().string().ends_with("-wal") ||
+        e.path().string().ends_with("-shm")) {
+      continue;
+    }
+    std::ifstream f(e.path(), std::ios::binary);
+    const std::string content((std::istreambuf_iterator<char>(f)),
+                              std::istreambuf_iterator<char>());
+    EXPECT_EQ(content.find(old_secret), std::string::npos) << e.path();
+  }
+  Result<std::vector<audit::NoteVerifier>> ring = AuditVerifierKeys(tmp_.path);
+  ASSERT_TRUE(ring.ok()) << ring.status().ToString();
+  ASSERT_EQ(ring->size(), 2u);
+  EXPECT_EQ((*ring)[0].Encode(), r->new_key.Encode());
+  EXPECT_EQ((*ring)[1].Encode(), old_key.Encode());
+
+  // The same service signs its next checkpoint with the new key.
+  ASSERT_TRUE(service->AppendRecords("c", records(5, 7)).ok());
+  Result<std::string> new_checkpoint = service->LatestCheckpoint("c");
+  ASSERT_TRUE(new_checkpoint.ok());
+  EXPECT_TRUE(audit::VerifyCheckpoint(*new_checkpoint, r->new_key).ok());
+  EXPECT_EQ(audit::VerifyCheckpoint(*new_checkpoint, old_key).status().code(),
+            StatusCode::kPermissionDenied);
+  // Verification takes every stored checkpoint, by either key, and the buyer's old one.
+  Result<audit::VerifyReport> rep = service->Verify("c", *old_checkpoint);
+  ASSERT_TRUE(rep.ok()) << rep.status().ToString();
+  EXPECT_TRUE(rep->problems.empty()) << rep->problems.front();
+  EXPECT_EQ(rep->checkpoints, 2u);
+
+  // The transition note: from the old key to the new, signed by both.
+  Result<AuditKeyTransition> t = OpenAuditKeyTransition(r->transition_note, {&old_key, 1});
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(t->to.Encode(), r->new_key.Encode());
+  EXPECT_EQ(t->at, "2026-11-30T12:00:00.000Z");
+  // Not to a buyer who holds another key; not once changed; not when the old key signed a
+  // transition the new key did not.
+  Result<audit::NoteSigner> stranger = audit::NoteSigner::Generate(kAuditKeyName);
+  ASSERT_TRUE(stranger.ok());
+  const audit::NoteVerifier stranger_key = stranger->Verifier();
+  EXPECT_EQ(OpenAuditKeyTransition(r->transition_note, {&stranger_key, 1}).status().code(),
+            StatusCode::kPermissionDenied);
+  std::string changed = r->transition_note;
+  changed.replace(changed.find("at 2026"), 7, "at 2027");
+  EXPECT_EQ(OpenAuditKeyTransition(changed, {&old_key, 1}).status().code(),
+            StatusCode::kPermissionDenied);
+  const std::string to_stranger = "isms audit key transition\nfrom " + old_key.Encode() + "\nto " +
+                                  stranger_key.Encode() + "\nat 2026-11-30T12:00:00Z\n";
+  Result<std::string> only_old = audit::SignNote(to_stranger, *old_signer);
+  ASSERT_TRUE(only_old.ok());
+  Result<AuditKeyTransition> unsigned_by_new = OpenAuditKeyTransition(*only_old, {&old_key, 1});
+  EXPECT_EQ(unsigned_by_new.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(unsigned_by_new.status().message().find("did not sign it"), std::string::npos)
+      << unsigned_by_new.status().message();
+  // A transition from a key that is not the one trusted, though signed by a trusted key.
+  const std::string from_stranger = "isms audit key transition\nfrom " + stranger_key.Encode() +
+                                    "\nto " + old_key.Encode() + "\nat 2026-11-30T12:00:00Z\n";
+  Result<std::string> forged = audit::SignNote(from_stranger, *old_signer);
+  ASSERT_TRUE(forged.ok());
+  EXPECT_EQ(OpenAuditKeyTransition(*forged, {&old_key, 1}).status().code(),
+            StatusCode::kPermissionDenied);
+
+  // A proof from a checkpoint of the old key to one of the new verifies with both keys given.
+  Result<nlohmann::ordered_json> proof = AuditProofJson(*service, "c", 2, 5, std::nullopt);
+  ASSERT_TRUE(proof.ok()) << proof.status().ToString();
+  const std::vector<audit::NoteVerifier> both = {r->new_key, old_key};
+  const AuditProofCheck with_both = VerifyAuditProofJson(proof->dump(), both);
+  EXPECT_TRUE(with_both.status.ok()) << with_both.status.ToString();
+  EXPECT_EQ(with_both.proved.size(), 3u);
+  const AuditProofCheck new_only = VerifyAuditProofJson(proof->dump(), r->new_key);
+  EXPECT_EQ(new_only.status.code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(new_only.proved.size(), 2u);
+
+  // A second rotation: three keys held, two transitions, oldest first.
+  Result<AuditKeyRotation> r2 =
+      RotateAuditKey(tmp_.path, ParseInstant("2026-12-01T12:00:00Z").value());
+  ASSERT_TRUE(r2.ok()) << r2.status().ToString();
+  ASSERT_EQ(AuditVerifierKeys(tmp_.path)->size(), 3u);
+  Result<std::vector<std::string>> notes = AuditKeyTransitionNotes(tmp_.path);
+  ASSERT_TRUE(notes.ok());
+  ASSERT_EQ(notes->size(), 2u);
+  EXPECT_EQ((*notes)[0], r->transition_note);
+  EXPECT_EQ((*notes)[1], r2->transition_note);
+  Result<AuditKeyTransition> listed = AuditKeyTransitionOf((*notes)[1]);
+  ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+  EXPECT_EQ(listed->from.Encode(), r->new_key.Encode());
+  ASSERT_TRUE(service->AppendRecords("c", records(12, 1)).ok());
+  rep = service->Verify("c", *old_checkpoint);
+  ASSERT_TRUE(rep.ok()) << rep.status().ToString();
+  EXPECT_TRUE(rep->problems.empty()) << rep->problems.front();
+  EXPECT_EQ(rep->checkpoints, 3u);
+}
+
+// A rotation stopped after the secret was replaced but before its verifier key was: the next use
+// of the key writes the verifier key of the secret.
+TEST_F(AuditServiceFiles, AVerifierKeyFileThatNamesAnotherKeyIsWrittenAgain) {
+  Result<AuditKeyInfo> info = EnsureAuditKey(tmp_.path);
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  Result<audit::NoteSigner> other = audit::NoteSigner::Generate(kAuditKeyName);
+  ASSERT_TRUE(other.ok());
+  {
+    std::ofstream f(info->public_path, std::ios::trunc);
+    f << other->Verifier().Encode() << "\n";
+  }
+  Result<AuditKeyInfo> again = EnsureAuditKey(tmp_.path);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  std::ifstream f(info->public_path);
+  std::string line;
+  std::getline(f, line);
+  EXPECT_EQ(line, info->verifier_key);
+}
+
+// Nothing to rotate in a folder without a key.
+TEST_F(AuditServiceFiles, RotatingWithoutAKeyIsRefused) {
+  Result<AuditKeyRotation> r =
+      RotateAuditKey(tmp_.path, ParseInstant("2026-11-30T12:00:00Z").value());
+  EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(r.status().message().find("isms init"), std::string::npos) << r.status().message();
 }
 
 }  // namespace

@@ -229,7 +229,16 @@ std::optional<std::string> StringAt(const Json& j, const char* key) {
 }  // namespace
 
 AuditProofCheck VerifyAuditProofJson(std::string_view text, const audit::NoteVerifier& verifier) {
+  return VerifyAuditProofJson(text, std::span<const audit::NoteVerifier>(&verifier, 1));
+}
+
+AuditProofCheck VerifyAuditProofJson(std::string_view text,
+                                     std::span<const audit::NoteVerifier> keys) {
   AuditProofCheck check;
+  if (keys.empty()) {
+    check.status = Status::InvalidArgument("no verifier key given");
+    return check;
+  }
   check.status = [&]() -> Status {
     const Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
     const std::optional<std::string> note =
@@ -237,10 +246,10 @@ AuditProofCheck VerifyAuditProofJson(std::string_view text, const audit::NoteVer
     if (!note) {
       return Status::InvalidArgument("not a proof of isms audit prove (no \"checkpoint\")");
     }
-    Result<audit::Checkpoint> cp = audit::VerifyCheckpoint(*note, verifier);
+    Result<audit::Checkpoint> cp = audit::VerifyCheckpoint(*note, keys);
     if (!cp.ok()) return cp.status().WithContext("the checkpoint");
     check.proved.push_back("OK: checkpoint of " + cp->origin + " at size " +
-                           std::to_string(cp->size) + " signed by " + verifier.name());
+                           std::to_string(cp->size) + " signed by " + keys.front().name());
     if (const auto inc = j.find("inclusion"); inc != j.end()) {
       const std::optional<std::string> leaf_hex =
           inc->is_object() ? StringAt(*inc, "leaf_hash") : std::nullopt;
@@ -266,7 +275,7 @@ AuditProofCheck VerifyAuditProofJson(std::string_view text, const audit::NoteVer
       if (!from_note || !con->contains("hashes")) {
         return Status::InvalidArgument("\"consistency\" needs from_checkpoint and hashes");
       }
-      Result<audit::Checkpoint> from = audit::VerifyCheckpoint(*from_note, verifier);
+      Result<audit::Checkpoint> from = audit::VerifyCheckpoint(*from_note, keys);
       if (!from.ok()) return from.status().WithContext("from_checkpoint");
       if (from->origin != cp->origin) {
         return Status::InvalidArgument("the two checkpoints are of different logs");

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -58,6 +59,10 @@ struct AuditProofCheck {
   Status status;
 };
 AuditProofCheck VerifyAuditProofJson(std::string_view text, const audit::NoteVerifier& verifier);
+// As above, each checkpoint signed by any of `keys` (a log's key and the keys it replaced; at
+// least one).
+AuditProofCheck VerifyAuditProofJson(std::string_view text,
+                                     std::span<const audit::NoteVerifier> keys);
 
 // `isms audit export`: the first line of a CSV export ("" for JSON lines), and one record as a
 // line of the format ("jsonl" or "csv"), with its line end.

@@ -96,9 +96,16 @@ Result<Checkpoint> ParseCheckpoint(std::string_view note) {
 }
 
 Result<Checkpoint> VerifyCheckpoint(std::string_view note, const NoteVerifier& verifier) {
-  ISMS_ASSIGN_OR_RETURN(std::string text, OpenNote(note, verifier));
+  return VerifyCheckpoint(note, std::span<const NoteVerifier>(&verifier, 1));
+}
+
+Result<Checkpoint> VerifyCheckpoint(std::string_view note, std::span<const NoteVerifier> keys) {
+  ISMS_ASSIGN_OR_RETURN(std::string text, OpenNote(note, keys));
   Result<Checkpoint> cp = ParseCheckpointText(text);
-  if (!cp.ok()) return cp.status().WithContext("signed checkpoint by " + verifier.name());
+  if (!cp.ok()) {
+    return cp.status().WithContext("signed checkpoint by " +
+                                   (keys.empty() ? std::string("no key") : keys.front().name()));
+  }
   return cp;
 }
 

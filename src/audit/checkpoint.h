@@ -47,5 +47,7 @@ Result<Checkpoint> ParseCheckpoint(std::string_view note);
 // errors) and its text is a well-formed checkpoint. The caller still compares the origin with the
 // log it expects, and the size and root with what it knows (a consistency proof).
 Result<Checkpoint> VerifyCheckpoint(std::string_view note, const NoteVerifier& verifier);
+// As above, signed by any of `keys` (the log's key and the keys it had before).
+Result<Checkpoint> VerifyCheckpoint(std::string_view note, std::span<const NoteVerifier> keys);
 
 }  // namespace isms::audit

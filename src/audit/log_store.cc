@@ -2001,6 +2001,11 @@ Result<std::vector<Hash>> LogStore::ProveConsistency(std::uint64_t m, std::uint6
 
 Result<VerifyReport> LogStore::Verify(const NoteVerifier& verifier,
                                       const VerifyVisit& visit, const VerifyKeys& keys) {
+  return Verify(std::span<const NoteVerifier>(&verifier, 1), visit, keys);
+}
+
+Result<VerifyReport> LogStore::Verify(std::span<const NoteVerifier> signing_keys,
+                                      const VerifyVisit& visit, const VerifyKeys& keys) {
   // One snapshot for every statement below, so records appended meanwhile (a server's group
   // commit) are not mistaken for a disagreement between the log's size and its chunks.
   store::Transaction snapshot(conn_);
@@ -2272,7 +2277,7 @@ Result<VerifyReport> LogStore::Verify(const NoteVerifier& verifier,
   for (const CpRow& row : cps) {
     ++rep.checkpoints;
     std::string where = "checkpoint of size " + std::to_string(row.size) + ": ";
-    Result<Checkpoint> cp = VerifyCheckpoint(row.note, verifier);
+    Result<Checkpoint> cp = VerifyCheckpoint(row.note, signing_keys);
     if (!cp.ok()) {
       rep.problems.push_back(where + cp.status().message());
       continue;

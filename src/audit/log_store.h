@@ -310,6 +310,9 @@ class LogStore {
   // keys against its content.
   Result<VerifyReport> Verify(const NoteVerifier& verifier, const VerifyVisit& visit = {},
                               const VerifyKeys& keys = {});
+  // As above, each checkpoint signed by any of `signing_keys` (the key and those it replaced).
+  Result<VerifyReport> Verify(std::span<const NoteVerifier> signing_keys,
+                              const VerifyVisit& visit = {}, const VerifyKeys& keys = {});
 
   // Erases the content of the entries at `leaves` (A1 3.3.4): each keeps its leaf, time, host and
   // leaf hash; its content, user and ip keys are dropped, and the postings follow. Returns the

@@ -375,22 +375,52 @@ Result<std::string> SignNote(std::string_view text, const NoteSigner& signer) {
 }
 
 Result<std::string> OpenNote(std::string_view note, const NoteVerifier& verifier) {
+  return OpenNote(note, std::span<const NoteVerifier>(&verifier, 1));
+}
+
+Result<std::string> OpenNote(std::string_view note, std::span<const NoteVerifier> keys) {
   ISMS_ASSIGN_OR_RETURN(SignedNote parsed, ParseNote(note));
-  const std::string key = verifier.name() + "+" + KeyIdHex(verifier.key_id());
+  const auto name = [](std::string_view n, uint32_t id) {
+    return std::string(n) + "+" + KeyIdHex(id);
+  };
   std::string others;
   for (const NoteSignature& s : parsed.signatures) {
-    if (s.name == verifier.name() && s.key_id == verifier.key_id()) {
-      if (!verifier.Verify(parsed.text, s.signature)) {
+    for (const NoteVerifier& v : keys) {
+      if (s.name != v.name() || s.key_id != v.key_id()) continue;
+      if (!v.Verify(parsed.text, s.signature)) {
         return Status::PermissionDenied(
-            "the signature by key " + key +
+            "the signature by key " + name(v.name(), v.key_id()) +
             " does not verify: the note's text or signature was altered");
       }
       return parsed.text;
     }
-    others += (others.empty() ? "" : ", ") + s.name + "+" + KeyIdHex(s.key_id);
+    others += (others.empty() ? "" : ", ") + name(s.name, s.key_id);
   }
-  return Status::PermissionDenied("the note carries no signature by key " + key +
+  std::string known;
+  for (const NoteVerifier& v : keys)
+    known += (known.empty() ? "" : ", ") + name(v.name(), v.key_id());
+  return Status::PermissionDenied("the note carries no signature by key" +
+                                  std::string(keys.size() == 1 ? " " : "s ") + known +
                                   "; it is signed by " + others);
+}
+
+Result<std::string> AddNoteSignature(std::string_view note, const NoteSigner& signer) {
+  ISMS_ASSIGN_OR_RETURN(SignedNote parsed, ParseNote(note));
+  if (parsed.signatures.size() >= kMaxSignatures) {
+    return Status::InvalidArgument("the note has 100 signatures, the most a note may carry");
+  }
+  for (const NoteSignature& s : parsed.signatures) {
+    if (s.name == signer.name() && s.key_id == signer.key_id()) {
+      return Status::AlreadyExists("the note is signed by key " + signer.name() + "+" +
+                                   KeyIdHex(signer.key_id()) + " already");
+    }
+  }
+  ISMS_ASSIGN_OR_RETURN(std::string one, SignNote(parsed.text, signer));
+  // SignNote wrote the text, a blank line and the new signature line: keep the note's own lines
+  // and add that one.
+  std::string out(note);  // ends with a newline, as ParseNote checked
+  out += one.substr(parsed.text.size() + 1);
+  return out;
 }
 
 std::string Base64Encode(std::span<const uint8_t> bytes) {

@@ -112,6 +112,15 @@ Result<std::string> SignNote(std::string_view text, const NoteSigner& signer);
 // malformed note; PermissionDenied when no signature is by this key (naming the keys that did
 // sign) or when this key's signature does not verify.
 Result<std::string> OpenNote(std::string_view note, const NoteVerifier& verifier);
+// As above, with any of `keys` (a log's signing key and the keys it had before: key rotation).
+// The first signature by a known key decides. PermissionDenied when no signature is by one of
+// them (naming the keys that did sign) or when that signature does not verify.
+Result<std::string> OpenNote(std::string_view note, std::span<const NoteVerifier> keys);
+
+// `note` (as SignNote writes it) with one more signature line, by `signer`, over the same text:
+// a note signed by several keys. InvalidArgument for a malformed note; AlreadyExists when
+// `signer`'s key (name and key ID) has signed it already.
+Result<std::string> AddNoteSignature(std::string_view note, const NoteSigner& signer);
 
 // Standard base64 (RFC 4648 section 4, with padding), as notes and keys use it. Decoding is
 // strict: no whitespace, correct padding, zero unused bits.

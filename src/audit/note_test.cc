@@ -170,6 +170,51 @@ TEST(SignedNote, WrongKeyNameOrKeyIsRejected) {
   EXPECT_EQ(OpenNote(misnamed, peter).status().code(), StatusCode::kPermissionDenied);
 }
 
+// A log's key and the keys it had before (key rotation): a note opens when any of them signed it.
+TEST(SignedNote, OpenWithSeveralKeysTakesASignatureByAnyOfThem) {
+  NoteVerifier peter = NoteVerifier::Decode(kPeterVkey).value();
+  NoteVerifier enoch = NoteVerifier::Decode(kEnochVkey).value();
+  const std::vector<NoteVerifier> ring = {peter, enoch};
+  EXPECT_EQ(OpenNote(S(kText) + "\n" + S(kEnochSig), ring).value(), kText);
+  EXPECT_EQ(OpenNote(S(kText) + "\n" + S(kPeterSig), ring).value(), kText);
+
+  Result<NoteSigner> other = NoteSigner::Generate("Other");
+  ASSERT_TRUE(other.ok());
+  Result<std::string> by_other = SignNote(kText, *other);
+  ASSERT_TRUE(by_other.ok());
+  Result<std::string> r = OpenNote(*by_other, ring);
+  EXPECT_EQ(r.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(r.status().message().find("no signature by keys PeterNeumann+c74f20a3, "
+                                      "EnochRoot+af0cfe78; it is signed by Other+"),
+            std::string::npos)
+      << r.status().message();
+  // A bad signature by a known key refuses the note, whatever the other keys.
+  std::string tampered = S(kText) + "\n" + S(kPeterSig);
+  tampered[0] ^= 1;
+  EXPECT_EQ(OpenNote(tampered, ring).status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(
+      OpenNote(S(kText) + "\n" + S(kPeterSig), std::span<const NoteVerifier>{}).status().code(),
+      StatusCode::kPermissionDenied);
+}
+
+TEST(SignedNote, AddingASignatureKeepsTheTextAndTheOthers) {
+  Result<NoteSigner> a = NoteSigner::Generate("a");
+  Result<NoteSigner> b = NoteSigner::Generate("b");
+  ASSERT_TRUE(a.ok() && b.ok());
+  Result<std::string> one = SignNote(kText, *a);
+  ASSERT_TRUE(one.ok());
+  Result<std::string> two = AddNoteSignature(*one, *b);
+  ASSERT_TRUE(two.ok()) << two.status().ToString();
+  EXPECT_EQ(two->rfind(*one, 0), 0u);  // the note as it was, then one more line
+  EXPECT_EQ(OpenNote(*two, a->Verifier()).value(), kText);
+  EXPECT_EQ(OpenNote(*two, b->Verifier()).value(), kText);
+  Result<SignedNote> parsed = ParseNote(*two);
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(parsed->signatures.size(), 2u);
+  EXPECT_EQ(AddNoteSignature(*two, *a).status().code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(AddNoteSignature("no blank line\n", *a).status().code(), StatusCode::kInvalidArgument);
+}
+
 TEST(SignedNote, TamperedTextOrSignatureIsRejected) {
   NoteVerifier peter = NoteVerifier::Decode(kPeterVkey).value();
   std::string note = S(kText) + "\n" + S(kPeterSig);

@@ -382,7 +382,8 @@ int RunCli(const std::vector<std::string>& args, std::istream& in, std::ostream&
 
   // isms audit ...
   auto* audit = app.add_subcommand(
-      "audit", "Audit records: ingest, search, verify, prove, export, erase, purge, upgrade");
+      "audit",
+      "Audit records: ingest, search, verify, prove, export, erase, purge, upgrade, rotate-key");
   audit->require_subcommand(1);
   auto add_audit = [&](CLI::App* cmd, AuditCommonOptions* o, bool contract) {
     if (contract) cmd->add_option("--contract", o->contract, "Contract name")->required();
@@ -444,10 +445,35 @@ int RunCli(const std::vector<std::string>& args, std::istream& in, std::ostream&
   auto* avp_cmd = audit->add_subcommand(
       "verify-proof", "Check a proof of `audit prove` offline, with the log's public key");
   avp_cmd->add_option("FILE", avp.file, "The proof (JSON)")->required();
-  avp_cmd->add_option("--public-key", avp.public_key, "The verifier key file (audit-checkpoint.pub)")
+  avp_cmd
+      ->add_option("--public-key", avp.public_keys,
+                   "The verifier key file (audit-checkpoint.pub); repeatable: after a key "
+                   "rotation, the old key's too for checkpoints it signed")
       ->required()
       ->type_name("FILE");
   avp_cmd->callback([&] { action = [&] { AuditVerifyProof(ctx, avp); }; });
+  AuditCommonOptions ark;
+  auto* ark_cmd = audit->add_subcommand(
+      "rotate-key",
+      "Replace the audit signing key: checkpoints are signed with a new key from now on; the old "
+      "verifier key and a transition note signed by both keys stay in the key folder");
+  add_audit(ark_cmd, &ark, false);
+  ark_cmd->callback([&] { action = [&] { AuditRotateKey(ctx, ark); }; });
+  AuditVerifyTransitionOptions avt;
+  auto* avt_cmd = audit->add_subcommand(
+      "verify-transition",
+      "Check key transition notes offline, from the verifier key you hold to the key that signs "
+      "now, and print that key");
+  avt_cmd
+      ->add_option("FILE", avt.files,
+                   "Transition notes (audit-key-transition-*.note), oldest first")
+      ->required();
+  avt_cmd->add_option("--public-key", avt.public_key, "The verifier key file you hold")
+      ->required()
+      ->type_name("FILE");
+  avt_cmd->add_option("-o,--output", avt.output, "Also write the new verifier key to FILE")
+      ->type_name("FILE");
+  avt_cmd->callback([&] { action = [&] { AuditVerifyTransition(ctx, avt); }; });
   AuditExportOptions ae;
   auto* ae_cmd = audit->add_subcommand("export", "Export the records of a period");
   ae_cmd->add_option("--from", ae.from, "From this date or RFC 3339 instant")->required();

@@ -28,7 +28,7 @@ class AuditCli : public CliTest {
   // Runs `isms audit ARGS...`; on PostgreSQL with --key-dir (SQLite keeps the key beside its file).
   CliRun Audit(std::vector<std::string> args, const std::string& stdin_text = "") {
     args.insert(args.begin(), "audit");
-    if (args[1] == "verify-proof") {
+    if (args[1] == "verify-proof" || args[1] == "verify-transition") {
       args.insert(args.begin(), "isms");
       return RunRaw(args, stdin_text);
     }
@@ -187,6 +187,74 @@ TEST_P(AuditCli, ProofsVerifyOfflineAndAgainstAKeptCheckpoint) {
   j["inclusion"]["index"] = 4;
   CliRun bad = Audit({"verify-proof", Write("bad.json", j.dump()), "--public-key", pub});
   EXPECT_EQ(bad.code, 1);
+}
+
+// `isms audit rotate-key`: checkpoints signed before still verify (and a kept one), the buyer
+// follows the transition note from the key they hold to the new one, a proof across the
+// rotation verifies with both keys, and the rotation is an access record of the contract.
+TEST_P(AuditCli, ARotatedKeyKeepsOldCheckpointsVerifiableAndHandsOverToTheNewKey) {
+  SetUpContract();
+  AuditOk({"ingest", "-", "--contract", "alpha", "--format", "jsonl"}, Lines(5, "2026-01-10"));
+  std::string kept = Write("kept.checkpoint", AuditOk({"checkpoint", "--contract", "alpha"}));
+  std::string old_pub;
+  {
+    std::ifstream f(KeyDir() + "/audit-checkpoint.pub");
+    std::getline(f, old_pub);
+  }
+  std::string held = Write("held.pub", old_pub + "\n");
+
+  std::string out = AuditOk({"rotate-key"});
+  EXPECT_NE(out.find("rotated the audit signing key: isms-audit+"), std::string::npos) << out;
+  std::vector<std::string> notes;
+  for (const auto& e : std::filesystem::directory_iterator(KeyDir())) {
+    if (e.path().filename().string().starts_with("audit-key-transition-")) {
+      notes.push_back(e.path().string());
+    }
+  }
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_NE(out.find(notes[0]), std::string::npos) << out;
+
+  AuditOk({"ingest", "-", "--contract", "alpha", "--format", "jsonl"}, Lines(7, "2026-01-11", 5));
+  out = AuditOk({"verify", "--contract", "alpha", "--against", kept});
+  EXPECT_NE(out.find("OK: the log extends the checkpoint"), std::string::npos) << out;
+
+  // The buyer: from the key held to the one that signs now.
+  CliRun t =
+      Audit({"verify-transition", notes[0], "--public-key", held, "-o", dir_ + "/learned.pub"});
+  ASSERT_EQ(t.code, 0) << t.err;
+  std::string now_pub;
+  {
+    std::ifstream f(KeyDir() + "/audit-checkpoint.pub");
+    std::getline(f, now_pub);
+  }
+  EXPECT_NE(now_pub, old_pub);
+  EXPECT_NE(t.out.find("handed over to"), std::string::npos) << t.out;
+  EXPECT_NE(t.out.find(now_pub + "\n"), std::string::npos) << t.out;
+  {
+    std::ifstream f(dir_ + "/learned.pub");
+    std::string line;
+    std::getline(f, line);
+    EXPECT_EQ(line, now_pub);
+  }
+  // Not from a key the transition is not from.
+  CliRun wrong =
+      Audit({"verify-transition", notes[0], "--public-key", KeyDir() + "/audit-checkpoint.pub"});
+  EXPECT_EQ(wrong.code, 1);
+  EXPECT_NE(wrong.err.find("which is not a key given"), std::string::npos) << wrong.err;
+
+  std::string proof = Write(
+      "proof.json", AuditOk({"prove", "--contract", "alpha", "--index", "3", "--from-size", "5"}));
+  CliRun v =
+      Audit({"verify-proof", proof, "--public-key", dir_ + "/learned.pub", "--public-key", held});
+  EXPECT_EQ(v.code, 0) << v.err;
+  EXPECT_NE(v.out.find("extends the log at size 5"), std::string::npos) << v.out;
+  CliRun one = Audit({"verify-proof", proof, "--public-key", dir_ + "/learned.pub"});
+  EXPECT_EQ(one.code, 1);
+  EXPECT_NE(one.err.find("from_checkpoint"), std::string::npos) << one.err;
+
+  EXPECT_NE(AuditOk({"search", "--contract", "alpha", "--text", "audit.key.rotate"})
+                .find("audit.key.rotate key isms-audit+"),
+            std::string::npos);
 }
 
 TEST_P(AuditCli, ExportEscapesFormulasInCsv) {

@@ -272,9 +272,21 @@ void AuditProve(Context& ctx, const AuditProveOptions& o);
 
 struct AuditVerifyProofOptions {
   std::string file;
-  std::string public_key;
+  std::vector<std::string> public_keys;  // files; the log's key and the keys it replaced
 };
 void AuditVerifyProof(Context& ctx, const AuditVerifyProofOptions& o);
+
+// `isms audit rotate-key`: a new signing key; the old one's verifier key and a transition note
+// kept in the key folder; the rotation recorded in the access log and every contract's audit log.
+void AuditRotateKey(Context& ctx, const AuditCommonOptions& o);
+
+struct AuditVerifyTransitionOptions {
+  std::vector<std::string> files;  // transition notes, oldest first
+  std::string public_key;          // the key the buyer holds
+  std::string output;              // write the last key there ("" or "-": only print it)
+};
+// `isms audit verify-transition`: follows transition notes from a trusted key to the current one.
+void AuditVerifyTransition(Context& ctx, const AuditVerifyTransitionOptions& o);
 
 struct AuditExportOptions {
   AuditCommonOptions common;

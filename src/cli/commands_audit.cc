@@ -6,6 +6,7 @@
 #include <ostream>
 #include <sstream>
 
+#include "app/access.h"
 #include "app/audit.h"
 #include "app/json_views.h"
 #include "audit/checkpoint.h"
@@ -221,18 +222,106 @@ void AuditProve(Context& ctx, const AuditProveOptions& o) {
   ctx.out << Dump(*j, 2) << "\n";
 }
 
-void AuditVerifyProof(Context& ctx, const AuditVerifyProofOptions& o) {
-  Result<std::string> text = ReadInput(ctx, o.file);
-  if (!text.ok()) return ctx.Fail(text.status());
-  Result<std::string> key = ReadInput(ctx, o.public_key);
-  if (!key.ok()) return ctx.Fail(key.status());
+namespace {
+
+// A verifier key file (as audit-checkpoint.pub holds it).
+Result<audit::NoteVerifier> ReadVerifierKey(Context& ctx, const std::string& path) {
+  Result<std::string> key = ReadInput(ctx, path);
+  if (!key.ok()) return key.status();
   std::string k = *key;
   while (!k.empty() && (k.back() == '\n' || k.back() == '\r')) k.pop_back();
   Result<audit::NoteVerifier> verifier = audit::NoteVerifier::Decode(k);
-  if (!verifier.ok()) return ctx.Fail(verifier.status().WithContext(o.public_key));
-  const app::AuditProofCheck check = app::VerifyAuditProofJson(*text, *verifier);
+  if (!verifier.ok()) return verifier.status().WithContext(path);
+  return verifier;
+}
+
+std::string KeyLabel(const audit::NoteVerifier& v) {
+  char id[9];
+  std::snprintf(id, sizeof id, "%08x", v.key_id());
+  return v.name() + "+" + id;
+}
+
+}  // namespace
+
+void AuditVerifyProof(Context& ctx, const AuditVerifyProofOptions& o) {
+  Result<std::string> text = ReadInput(ctx, o.file);
+  if (!text.ok()) return ctx.Fail(text.status());
+  std::vector<audit::NoteVerifier> keys;
+  for (const std::string& path : o.public_keys) {
+    Result<audit::NoteVerifier> verifier = ReadVerifierKey(ctx, path);
+    if (!verifier.ok()) return ctx.Fail(verifier.status());
+    keys.push_back(*verifier);
+  }
+  const app::AuditProofCheck check = app::VerifyAuditProofJson(*text, keys);
   for (const std::string& line : check.proved) ctx.out << line << "\n";
   if (!check.status.ok()) return ctx.Fail(check.status.WithContext(o.file));
+}
+
+void AuditRotateKey(Context& ctx, const AuditCommonOptions& o) {
+  auto s = OpenAudit(ctx, o);
+  if (!s.ok()) return ctx.Fail(s.status());
+  Result<std::string> url = store::ResolveStoreUrl(
+      o.store.store.empty() ? std::nullopt : std::optional<std::string>(o.store.store));
+  if (!url.ok()) return ctx.Fail(url.status());
+  Result<std::string> dir = app::AuditKeyDir(*url, o.key_dir);
+  if (!dir.ok()) return ctx.Fail(dir.status());
+  Result<app::AuditKeyRotation> r = app::RotateAuditKey(*dir, ctx.clock.Now());
+  if (!r.ok()) return ctx.Fail(r.status());
+  ctx.out << "rotated the audit signing key: " << KeyLabel(r->old_key) << " retired, "
+          << KeyLabel(r->new_key) << " signs from now on\n"
+          << "  new verifier key:  " << r->public_path << "\n"
+          << "  old verifier key:  " << r->retired_path << " (checkpoints it signed still verify)\n"
+          << "  transition note:   " << r->transition_path
+          << " (signed by both keys: give it to the buyer with the new verifier key; they check "
+             "it with `isms audit verify-transition`)\n";
+  // The rotation's record: in the store's access log and in the audit log of every contract,
+  // whose checkpoints it concerns. Its checkpoints are the first the new key signs.
+  app::AccessEvent e;
+  e.time = ctx.clock.Now();
+  e.user = OsActor().name;
+  e.via = "cli";
+  e.kind = "change";
+  e.action = "audit.key.rotate";
+  e.target = "key " + KeyLabel(r->old_key);
+  e.outcome = "success";
+  e.detail = "replaced by " + KeyLabel(r->new_key);
+  std::vector<std::string> contracts;
+  Result<std::vector<app::ContractRecord>> all = (*s)->ledger().ListContracts();
+  if (all.ok()) {
+    for (const app::ContractRecord& c : *all) contracts.push_back(c.name);
+  }
+  Status st = all.ok() ? app::AppendAccessRecords(**s, app::AccessEntries(e, contracts), ctx.clock)
+                       : all.status();
+  if (!st.ok()) {
+    ctx.err << "isms: the key is rotated, but its audit record was not written: " << st.message()
+            << "\n";
+    ctx.exit_code = 1;
+  }
+}
+
+void AuditVerifyTransition(Context& ctx, const AuditVerifyTransitionOptions& o) {
+  Result<audit::NoteVerifier> held = ReadVerifierKey(ctx, o.public_key);
+  if (!held.ok()) return ctx.Fail(held.status());
+  audit::NoteVerifier trusted = *held;
+  for (const std::string& file : o.files) {
+    Result<std::string> note = ReadInput(ctx, file);
+    if (!note.ok()) return ctx.Fail(note.status());
+    Result<app::AuditKeyTransition> t =
+        app::OpenAuditKeyTransition(*note, std::span<const audit::NoteVerifier>(&trusted, 1));
+    if (!t.ok()) {
+      return ctx.Fail(
+          t.status().WithContext(file + " (checked with key " + KeyLabel(trusted) + ")"));
+    }
+    ctx.out << "OK: " << KeyLabel(t->from) << " handed over to " << KeyLabel(t->to) << " at "
+            << t->at << "\n";
+    trusted = t->to;
+  }
+  ctx.out << trusted.Encode() << "\n";
+  if (!o.output.empty() && o.output != "-") {
+    std::ofstream f(o.output, std::ios::binary | std::ios::trunc);
+    f << trusted.Encode() << "\n";
+    if (!f.flush()) return ctx.Fail(Status::IoError(o.output + ": cannot write"));
+  }
 }
 
 void AuditExport(Context& ctx, const AuditExportOptions& o) {

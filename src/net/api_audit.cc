@@ -11,6 +11,7 @@
 //   GET  /api/v1/contracts/{contract}/audit/verify                  `isms audit verify`
 //   POST /api/v1/contracts/{contract}/audit/purge                   `isms audit purge`
 //   GET  /api/v1/audit/public-key                                   the checkpoints' verifier key
+//   GET  /api/v1/audit/key-transitions                              the signing key's rotations
 //   GET  /api/v1/access-log                                         the store's access log (admin)
 // An ingest is answered only after its records are committed and a checkpoint signed.
 #include <chrono>
@@ -417,6 +418,30 @@ void AddAuditRoutes(WebApp& app) {
              if (!v.ok()) return api::Fail(v.status());
              return HttpResponse::Text(200, v->Encode() + "\n", "text/plain; charset=utf-8");
            });
+
+  api::Add(
+      app,
+      {"GET", "/api/v1/audit/key-transitions", RouteKind::kApi, RouteAuth::kUser, "",
+       "The signing key's rotations, oldest first: each transition note (signed by the old "
+       "key and the new one) with the keys it names, for `isms audit verify-transition`"},
+      api::ApiDoc(), [](RequestContext& ctx) {
+        Result<audit::NoteVerifier> current = ctx.services.audit->Verifier();
+        if (!current.ok()) return api::Fail(current.status());
+        Result<std::vector<std::string>> notes =
+            app::AuditKeyTransitionNotes(ctx.services.audit->key_dir());
+        if (!notes.ok()) return api::Fail(notes.status());
+        Json list = Json::array();
+        for (const std::string& note : *notes) {
+          // Checked with the key it names as the old one: the note is whole and signed by
+          // both keys (whether that old key is to be trusted is the reader's to say).
+          Result<app::AuditKeyTransition> t = app::AuditKeyTransitionOf(note);
+          if (!t.ok()) return api::Fail(t.status());
+          list.push_back(Json{
+              {"from", t->from.Encode()}, {"to", t->to.Encode()}, {"at", t->at}, {"note", note}});
+        }
+        return api::JsonReply(
+            200, Json{{"current_key", current->Encode()}, {"transitions", std::move(list)}});
+      });
 
   api::Add(app,
            {"GET", "/api/v1/access-log", RouteKind::kApi, RouteAuth::kUser, "access-log.read",

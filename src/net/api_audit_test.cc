@@ -211,6 +211,36 @@ TEST_P(AuditApi, CheckpointsAndProofsVerifyOfflineWithThePublicKey) {
   EXPECT_EQ(Api("otherbuyer", "GET", "/api/v1/contracts/acme/audit/checkpoint").status, 404);
 }
 
+// The signing key's rotations, for a buyer who holds an earlier key: none at first; after a
+// rotation, the transition note from the key served before to the key served now, which the
+// note's old key opens.
+TEST_P(AuditApi, KeyTransitionsLeadFromTheEarlierKeyToTheCurrentOne) {
+  const audit::NoteVerifier before = Verifier();
+  Reply none = Api("buyer", "GET", "/api/v1/audit/key-transitions");
+  ASSERT_EQ(none.status, 200) << none.body;
+  EXPECT_EQ(Json(none)["transitions"], json::array());
+  EXPECT_EQ(Json(none)["current_key"], before.Encode());
+
+  Result<app::AuditKeyRotation> r =
+      app::RotateAuditKey(store_.dir + "/keys", ParseInstant("2026-11-30T12:00:00Z").value());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const audit::NoteVerifier after = Verifier();
+  EXPECT_EQ(after.Encode(), r->new_key.Encode());
+  Reply one = Api("buyer", "GET", "/api/v1/audit/key-transitions");
+  ASSERT_EQ(one.status, 200) << one.body;
+  json j = Json(one);
+  ASSERT_EQ(j["transitions"].size(), 1u) << j.dump();
+  EXPECT_EQ(j["current_key"], after.Encode());
+  EXPECT_EQ(j["transitions"][0]["from"], before.Encode());
+  EXPECT_EQ(j["transitions"][0]["to"], after.Encode());
+  EXPECT_EQ(j["transitions"][0]["at"], "2026-11-30T12:00:00.000Z");
+  Result<app::AuditKeyTransition> t =
+      app::OpenAuditKeyTransition(j["transitions"][0]["note"].get<std::string>(), {&before, 1});
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(t->to.Encode(), after.Encode());
+  EXPECT_EQ(Api("", "GET", "/api/v1/audit/key-transitions").status, 401);
+}
+
 TEST_P(AuditApi, VerificationOfBothLogs) {
   ASSERT_EQ(Ingest("engineer", "/api/v1/contracts/acme/audit/records", Lines(4, "web-01")).status,
             200);
