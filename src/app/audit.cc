@@ -443,16 +443,6 @@ Result<AuditKeyInfo> EnsureAuditKey(const std::string& dir) {
 
 namespace {
 
-std::string KeyIdText(std::uint32_t id) {
-  char buf[9];
-  std::snprintf(buf, sizeof buf, "%08x", id);
-  return buf;
-}
-
-std::string KeyText(const audit::NoteVerifier& v) {
-  return v.name() + "+" + KeyIdText(v.key_id());
-}
-
 constexpr std::string_view kTransitionTitle = "isms audit key transition";
 
 // The files of `dir` whose names start with `prefix` and end with `suffix`, sorted by name.
@@ -502,10 +492,9 @@ Result<AuditKeyRotation> RotateAuditKey(const std::string& dir, Instant now) {
   ISMS_ASSIGN_OR_RETURN(r.transition_note, audit::AddNoteSignature(note, *fresh));
   const std::filesystem::path d(dir);
   r.retired_path =
-      (d / (std::string(kAuditRetiredKeyPrefix) + KeyIdText(r.old_key.key_id()) + ".pub")).string();
+      (d / (std::string(kAuditRetiredKeyPrefix) + r.old_key.KeyIdText() + ".pub")).string();
   r.transition_path =
-      (d / (std::string(kAuditKeyTransitionPrefix) + KeyIdText(r.new_key.key_id()) + ".note"))
-          .string();
+      (d / (std::string(kAuditKeyTransitionPrefix) + r.new_key.KeyIdText() + ".note")).string();
   r.public_path = info.public_path;
   // The old verifier key and the transition first; then the secret, renamed over the old one
   // (the rotation takes effect there); then the verifier key (EnsureAuditKey mends it should
@@ -581,12 +570,12 @@ Result<AuditKeyTransition> OpenAuditKeyTransition(std::string_view note,
       std::any_of(trusted.begin(), trusted.end(),
                   [&](const audit::NoteVerifier& v) { return v.Encode() == old_key->Encode(); });
   if (!from_trusted || !audit::OpenNote(note, *old_key).ok()) {
-    return Status::PermissionDenied("the transition is from key " + KeyText(*old_key) +
+    return Status::PermissionDenied("the transition is from key " + old_key->Label() +
                                     ", which is not a key given, or which did not sign it");
   }
   Result<std::string> by_new = audit::OpenNote(note, *new_key);
   if (!by_new.ok()) {
-    return Status::PermissionDenied("the transition's new key " + KeyText(*new_key) +
+    return Status::PermissionDenied("the transition's new key " + new_key->Label() +
                                     " did not sign it: " + by_new.status().message());
   }
   return AuditKeyTransition{*old_key, *new_key, lines[3].substr(3)};

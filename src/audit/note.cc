@@ -198,6 +198,14 @@ Result<NoteVerifier> NoteVerifier::Decode(std::string_view vkey) {
   return v;
 }
 
+std::string NoteVerifier::Label() const {
+  return name_ + "+" + KeyIdHex(key_id_);
+}
+
+std::string NoteVerifier::KeyIdText() const {
+  return KeyIdHex(key_id_);
+}
+
 std::string NoteVerifier::Encode() const {
   std::vector<uint8_t> key{kAlgEd25519};
   key.insert(key.end(), public_key_.begin(), public_key_.end());
@@ -380,25 +388,21 @@ Result<std::string> OpenNote(std::string_view note, const NoteVerifier& verifier
 
 Result<std::string> OpenNote(std::string_view note, std::span<const NoteVerifier> keys) {
   ISMS_ASSIGN_OR_RETURN(SignedNote parsed, ParseNote(note));
-  const auto name = [](std::string_view n, uint32_t id) {
-    return std::string(n) + "+" + KeyIdHex(id);
-  };
   std::string others;
   for (const NoteSignature& s : parsed.signatures) {
     for (const NoteVerifier& v : keys) {
       if (s.name != v.name() || s.key_id != v.key_id()) continue;
       if (!v.Verify(parsed.text, s.signature)) {
         return Status::PermissionDenied(
-            "the signature by key " + name(v.name(), v.key_id()) +
+            "the signature by key " + v.Label() +
             " does not verify: the note's text or signature was altered");
       }
       return parsed.text;
     }
-    others += (others.empty() ? "" : ", ") + name(s.name, s.key_id);
+    others += (others.empty() ? "" : ", ") + s.name + "+" + KeyIdHex(s.key_id);
   }
   std::string known;
-  for (const NoteVerifier& v : keys)
-    known += (known.empty() ? "" : ", ") + name(v.name(), v.key_id());
+  for (const NoteVerifier& v : keys) known += (known.empty() ? "" : ", ") + v.Label();
   return Status::PermissionDenied("the note carries no signature by key" +
                                   std::string(keys.size() == 1 ? " " : "s ") + known +
                                   "; it is signed by " + others);
@@ -411,8 +415,8 @@ Result<std::string> AddNoteSignature(std::string_view note, const NoteSigner& si
   }
   for (const NoteSignature& s : parsed.signatures) {
     if (s.name == signer.name() && s.key_id == signer.key_id()) {
-      return Status::AlreadyExists("the note is signed by key " + signer.name() + "+" +
-                                   KeyIdHex(signer.key_id()) + " already");
+      return Status::AlreadyExists("the note is signed by key " + signer.Verifier().Label() +
+                                   " already");
     }
   }
   ISMS_ASSIGN_OR_RETURN(std::string one, SignNote(parsed.text, signer));

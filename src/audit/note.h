@@ -47,6 +47,10 @@ class NoteVerifier {
   const std::string& name() const { return name_; }
   uint32_t key_id() const { return key_id_; }
   const Ed25519PublicKey& public_key() const { return public_key_; }
+  // "<name>+<key ID as 8 hex digits>", as messages name a key.
+  std::string Label() const;
+  // The key ID as 8 lower-case hex digits.
+  std::string KeyIdText() const;
 
   // True when `signature` (64 bytes, without the key ID) is this key's signature of `message`.
   bool Verify(std::string_view message, std::span<const uint8_t> signature) const;

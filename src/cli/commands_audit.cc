@@ -235,12 +235,6 @@ Result<audit::NoteVerifier> ReadVerifierKey(Context& ctx, const std::string& pat
   return verifier;
 }
 
-std::string KeyLabel(const audit::NoteVerifier& v) {
-  char id[9];
-  std::snprintf(id, sizeof id, "%08x", v.key_id());
-  return v.name() + "+" + id;
-}
-
 }  // namespace
 
 void AuditVerifyProof(Context& ctx, const AuditVerifyProofOptions& o) {
@@ -267,8 +261,8 @@ void AuditRotateKey(Context& ctx, const AuditCommonOptions& o) {
   if (!dir.ok()) return ctx.Fail(dir.status());
   Result<app::AuditKeyRotation> r = app::RotateAuditKey(*dir, ctx.clock.Now());
   if (!r.ok()) return ctx.Fail(r.status());
-  ctx.out << "rotated the audit signing key: " << KeyLabel(r->old_key) << " retired, "
-          << KeyLabel(r->new_key) << " signs from now on\n"
+  ctx.out << "rotated the audit signing key: " << r->old_key.Label() << " retired, "
+          << r->new_key.Label() << " signs from now on\n"
           << "  new verifier key:  " << r->public_path << "\n"
           << "  old verifier key:  " << r->retired_path << " (checkpoints it signed still verify)\n"
           << "  transition note:   " << r->transition_path
@@ -282,9 +276,9 @@ void AuditRotateKey(Context& ctx, const AuditCommonOptions& o) {
   e.via = "cli";
   e.kind = "change";
   e.action = "audit.key.rotate";
-  e.target = "key " + KeyLabel(r->old_key);
+  e.target = "key " + r->old_key.Label();
   e.outcome = "success";
-  e.detail = "replaced by " + KeyLabel(r->new_key);
+  e.detail = "replaced by " + r->new_key.Label();
   std::vector<std::string> contracts;
   Result<std::vector<app::ContractRecord>> all = (*s)->ledger().ListContracts();
   if (all.ok()) {
@@ -309,11 +303,10 @@ void AuditVerifyTransition(Context& ctx, const AuditVerifyTransitionOptions& o) 
     Result<app::AuditKeyTransition> t =
         app::OpenAuditKeyTransition(*note, std::span<const audit::NoteVerifier>(&trusted, 1));
     if (!t.ok()) {
-      return ctx.Fail(
-          t.status().WithContext(file + " (checked with key " + KeyLabel(trusted) + ")"));
+      return ctx.Fail(t.status().WithContext(file + " (checked with key " + trusted.Label() + ")"));
     }
-    ctx.out << "OK: " << KeyLabel(t->from) << " handed over to " << KeyLabel(t->to) << " at "
-            << t->at << "\n";
+    ctx.out << "OK: " << t->from.Label() << " handed over to " << t->to.Label() << " at " << t->at
+            << "\n";
     trusted = t->to;
   }
   ctx.out << trusted.Encode() << "\n";
