@@ -4,6 +4,7 @@
 //                                             the result of the last verification
 //   GET  /c/{contract}/audit/checkpoint       the latest signed checkpoint, as a file to keep
 //   GET  /c/{contract}/audit/verifier-key     the key that verifies the checkpoints' signatures
+//   GET  /c/{contract}/audit/key-transition/{keyid}   a rotation's transition note, as a file
 //   POST /c/{contract}/audit/verify           verifies the audit log (optionally against a
 //                                             checkpoint kept earlier) and the ledger log
 // The last verification is kept by this server process, per store and contract, until it
@@ -150,6 +151,24 @@ HttpResponse AuditPage(RequestContext& ctx) {
                          : "";
     cp["download"] = web::ContractPath(ctx.contract, "/audit/checkpoint");
     cp["key"] = web::ContractPath(ctx.contract, "/audit/verifier-key");
+    // The signing key's rotations: a buyer holding an earlier key checks these notes before
+    // trusting the key offered for download (docs/audit-merkle.md, "Key rotation").
+    nlohmann::json rotations = nlohmann::json::array();
+    Result<std::vector<std::string>> notes =
+        app::AuditKeyTransitionNotes(ctx.services.audit->key_dir());
+    if (notes.ok()) {
+      for (const std::string& n : *notes) {
+        Result<app::AuditKeyTransition> t = app::AuditKeyTransitionOf(n);
+        if (!t.ok()) continue;
+        rotations.push_back({{"from", t->from.Label()},
+                             {"to", t->to.Label()},
+                             {"at", t->at},
+                             {"download", web::ContractPath(ctx.contract, "/audit/key-transition/" +
+                                                                              t->to.KeyIdText())}});
+      }
+    }
+    cp["rotations"] = rotations;
+    cp["rotated"] = !rotations.empty();
     d["checkpoint"] = cp;
     d["verify_action"] = web::ContractPath(ctx.contract, "/audit/verify");
     std::lock_guard<std::mutex> lock(verifications_mu);
@@ -186,6 +205,19 @@ HttpResponse VerifierKey(RequestContext& ctx) {
   std::ostringstream ss;
   ss << in.rdbuf();
   return web::Download(ss.str(), "text/plain; charset=utf-8", app::kAuditPublicKeyFile);
+}
+
+HttpResponse KeyTransition(RequestContext& ctx) {
+  const std::string id(ctx.Param("keyid"));
+  const bool hex = id.size() == 8 && id.find_first_not_of("0123456789abcdef") == std::string::npos;
+  const std::string name = std::string(app::kAuditKeyTransitionPrefix) + id + ".note";
+  std::ifstream in(ctx.services.audit->key_dir() + "/" + name, std::ios::binary);
+  if (!hex || !in) {
+    return web::StatusPage(ctx, Status::NotFound("no key transition to key " + id));
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return web::Download(ss.str(), "text/plain; charset=utf-8", name);
 }
 
 HttpResponse Verify(RequestContext& ctx) {
@@ -249,6 +281,11 @@ void AddWebAuditRoutes(WebApp& app) {
   app.Add({"GET", "/c/{contract}/audit/verifier-key", RouteKind::kPage, RouteAuth::kUser,
            "audit.read", "The key that verifies the checkpoints' signatures"},
           VerifierKey);
+  app.Add({"GET", "/c/{contract}/audit/key-transition/{keyid}", RouteKind::kPage, RouteAuth::kUser,
+           "audit.read",
+           "A rotation of the signing key: its transition note (signed by the old and the new "
+           "key), to check with `isms audit verify-transition`"},
+          KeyTransition);
   app.Add({"POST", "/c/{contract}/audit/verify", RouteKind::kPage, RouteAuth::kUser,
            "audit.read", "Verify the audit log (optionally against a kept checkpoint) and the "
            "ledger log"},

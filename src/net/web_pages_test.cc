@@ -6,8 +6,10 @@
 #include <regex>
 
 #include "app/access_internal.h"
+#include "app/audit.h"
 #include "app/report.h"
 #include "app/vulns.h"
+#include "audit/note.h"
 #include "core/totp.h"
 #include "isms_test_paths.h"
 #include "net/web_assets.h"
@@ -543,6 +545,43 @@ TEST_P(WebPagesTest, AuditRecordsAreSearchedTheCheckpointDownloadedAndTheLogVeri
   EXPECT_TRUE(Has(after.body, "by buyer"));
   Reply bad = Get("/c/acme/audit?from=yesterday", &b);
   EXPECT_TRUE(Has(bad.body, "neither a date")) << bad.body;
+}
+
+// After a rotation of the signing key, the audit page lists it (from, to, when) with its
+// transition note to download, which opens with the key served before; the log still verifies.
+TEST_P(WebPagesTest, TheAuditPageListsTheSigningKeysRotationsWithTheirTransitionNotes) {
+  Browser b = LogIn("buyer");
+  Reply before = Get("/c/acme/audit", &b);
+  ASSERT_EQ(before.status, 200);
+  EXPECT_FALSE(Has(before.body, "Key rotations")) << before.body;
+  Reply old_key = Get("/c/acme/audit/verifier-key", &b);
+  ASSERT_EQ(old_key.status, 200);
+  std::string k = old_key.body;
+  while (!k.empty() && k.back() == '\n') k.pop_back();
+  const audit::NoteVerifier held = audit::NoteVerifier::Decode(k).value();
+
+  Result<app::AuditKeyRotation> r =
+      app::RotateAuditKey(store_.dir + "/keys", ParseInstant("2026-03-03T10:00:00Z").value());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  Reply page = Get("/c/acme/audit", &b);
+  ASSERT_EQ(page.status, 200);
+  EXPECT_TRUE(Has(page.body, "Key rotations, oldest first")) << page.body;
+  EXPECT_TRUE(Has(page.body, "2026-03-03T10:00:00.000Z"));
+  EXPECT_TRUE(Has(page.body, "<code>" + held.Label() + "</code>"));
+  EXPECT_TRUE(Has(page.body, "<code>" + r->new_key.Label() + "</code>"));
+  const std::string link = "/c/acme/audit/key-transition/" + r->new_key.KeyIdText();
+  EXPECT_TRUE(Has(page.body, link)) << page.body;
+  Reply note = Get(link, &b);
+  ASSERT_EQ(note.status, 200);
+  EXPECT_TRUE(Has(note.Header("content-disposition"), "attachment"));
+  Result<app::AuditKeyTransition> t = app::OpenAuditKeyTransition(note.body, {&held, 1});
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(t->to.Encode(), r->new_key.Encode());
+  EXPECT_EQ(Get("/c/acme/audit/key-transition/0000000g", &b).status, 404);
+  EXPECT_EQ(Get("/c/acme/audit/key-transition/..%2F..%2Fx", &b).status, 404);
+  Reply verify = Submit(b, "/c/acme/audit/verify", {});
+  ASSERT_EQ(verify.status, 303) << verify.body;
+  EXPECT_TRUE(Has(Get("/c/acme/audit", &b).body, "Audit log: verified"));
 }
 
 // A log begun by an older version (blocks without their records' kinds): the verification's
