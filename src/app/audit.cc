@@ -501,7 +501,13 @@ Result<AuditKeyRotation> RotateAuditKey(const std::string& dir, Instant now) {
   // this stop before).
   ISMS_RETURN_IF_ERROR(ReplaceFile(r.retired_path, r.old_key.Encode() + "\n", 0644));
   ISMS_RETURN_IF_ERROR(ReplaceFile(r.transition_path, r.transition_note, 0644));
-  ISMS_RETURN_IF_ERROR(ReplaceFile(info.private_path, fresh->Encode() + "\n", 0600));
+  if (Status s = ReplaceFile(info.private_path, fresh->Encode() + "\n", 0600); !s.ok()) {
+    // No transition to a key that never signed (the old key's verifier key may stay: it is the
+    // key in use).
+    std::error_code ec;
+    std::filesystem::remove(r.transition_path, ec);
+    return s;
+  }
   ISMS_RETURN_IF_ERROR(ReplaceFile(info.public_path, r.new_key.Encode() + "\n", 0644));
   return r;
 }

@@ -594,6 +594,24 @@ TEST_F(AuditServiceFiles, AVerifierKeyFileThatNamesAnotherKeyIsWrittenAgain) {
   EXPECT_EQ(line, info->verifier_key);
 }
 
+// A rotation that cannot replace the secret changes nothing a buyer or a verifier would read: the
+// key in use stays, and no transition to the key that never signed is left.
+TEST_F(AuditServiceFiles, ARotationThatCannotReplaceTheKeyLeavesNoTransition) {
+  Result<AuditKeyInfo> info = EnsureAuditKey(tmp_.path);
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  // The temporary file the new secret is written to cannot be made.
+  std::filesystem::create_directories(info->private_path + ".new/in-the-way");
+  Result<AuditKeyRotation> r =
+      RotateAuditKey(tmp_.path, ParseInstant("2026-11-30T12:00:00Z").value());
+  EXPECT_EQ(r.status().code(), StatusCode::kIoError) << r.status().ToString();
+  Result<std::vector<std::string>> notes = AuditKeyTransitionNotes(tmp_.path);
+  ASSERT_TRUE(notes.ok());
+  EXPECT_TRUE(notes->empty());
+  Result<std::vector<audit::NoteVerifier>> ring = AuditVerifierKeys(tmp_.path);
+  ASSERT_TRUE(ring.ok());
+  EXPECT_EQ(ring->front().Encode(), info->verifier_key);
+}
+
 // Nothing to rotate in a folder without a key.
 TEST_F(AuditServiceFiles, RotatingWithoutAKeyIsRefused) {
   Result<AuditKeyRotation> r =
