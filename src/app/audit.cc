@@ -1079,6 +1079,11 @@ Result<std::string> AuditService::LatestCheckpoint(const std::string& contract) 
   return AuditLog(*conn_, id).LatestCheckpoint();
 }
 
+Result<std::string> AuditService::CheckpointWrittenBy(const std::string& contract, Instant t) {
+  ISMS_ASSIGN_OR_RETURN(std::int64_t id, ContractId(contract));
+  return AuditLog(*conn_, id).CheckpointWrittenBy(t);
+}
+
 Result<std::string> AuditService::CheckpointAt(const std::string& contract, std::uint64_t size) {
   ISMS_ASSIGN_OR_RETURN(std::int64_t id, ContractId(contract));
   return AuditLog(*conn_, id).CheckpointAt(size);

@@ -346,6 +346,9 @@ class AuditService {
 
   // The latest signed checkpoint of the contract's audit log.
   Result<std::string> LatestCheckpoint(const std::string& contract);
+  // The latest checkpoint of the contract's audit log written at or before `t` (NotFound when
+  // none was): what a report as of `t` prints.
+  Result<std::string> CheckpointWrittenBy(const std::string& contract, Instant t);
   Result<std::string> CheckpointAt(const std::string& contract, std::uint64_t size);
   // The origin of a contract's audit log: "isms/<contract>/audit".
   static std::string Origin(const std::string& contract, audit::LogKind kind);

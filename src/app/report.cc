@@ -6,6 +6,7 @@
 #include <cstring>
 #include <limits>
 
+#include "app/audit.h"
 #include "app/ledger_internal.h"
 #include "app/report_internal.h"
 #include "app/vulns.h"
@@ -180,6 +181,39 @@ Status Reports::Write(const ReportRequest& r, ReportFormat format,
   return WriteReportInPieces(format, rep, &rows, kReportRowsPerPiece, 0, sink);
 }
 
+namespace {
+
+// The audit log's latest checkpoint as of `as_of`, the key that signed it and the key's
+// rotations until then.
+Status SealOfAuditLog(AuditService& audit, const std::string& contract, Instant as_of,
+                      MonthlyReport::AuditLogSeal* seal) {
+  Result<std::string> note = audit.CheckpointWrittenBy(contract, as_of);
+  if (!note.ok()) {
+    if (note.status().code() != StatusCode::kNotFound) return note.status();
+    seal->note = "The audit log had no signed checkpoint at the issue (no audit record yet).";
+    return Status::Ok();
+  }
+  seal->checkpoint = *note;
+  // The key that signed it (the note names it only by name and key ID). Without the key
+  // folder the checkpoint is printed all the same.
+  Result<std::vector<audit::NoteVerifier>> keys = audit.Verifiers();
+  for (const audit::NoteVerifier& k : keys.ok() ? *keys : std::vector<audit::NoteVerifier>{}) {
+    if (audit::OpenNote(*note, k).ok()) seal->verifier_key = k.Encode();
+  }
+  ISMS_ASSIGN_OR_RETURN(std::vector<std::string> transitions,
+                        AuditKeyTransitionNotes(audit.key_dir()));
+  for (const std::string& t : transitions) {
+    Result<AuditKeyTransition> k = AuditKeyTransitionOf(t);
+    if (!k.ok()) continue;
+    Result<Instant> at = ParseInstant(k->at);
+    if (!at.ok() || *at > as_of) continue;
+    seal->key_rotations.push_back(k->from.Label() + " to " + k->to.Label() + " at " + k->at);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<MonthlyReport> Reports::BuildAt(const ReportRequest& req, Instant as_of, bool issuing,
                                        CompactRows* compact) {
   ISMS_ASSIGN_OR_RETURN(Date first, ParseMonth(req.month));
@@ -269,6 +303,10 @@ Result<MonthlyReport> Reports::BuildAt(const ReportRequest& req, Instant as_of, 
     all.patched_late += rep.totals[i].patched_late;
     all.outstanding_within += rep.totals[i].outstanding_within;
     all.outstanding_overdue += rep.totals[i].outstanding_overdue;
+  }
+
+  if (audit_ != nullptr) {
+    ISMS_RETURN_IF_ERROR(SealOfAuditLog(*audit_, rep.contract, as_of, &rep.audit));
   }
 
   std::string caveat = kAssumedCaveat;

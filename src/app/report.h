@@ -119,6 +119,18 @@ struct MonthlyReport {
   std::int64_t not_affected = 0;     // findings left out: VEX/CSAF not_affected
   std::int64_t patched_after_month = 0;  // patched after the Month but before the issue
   std::vector<std::string> caveats;
+  // The contract's audit log as of the issue (Annex 1 8.1): its latest signed checkpoint, which
+  // leaves the supplier's host in this report so that the Buyer can later prove the log extends
+  // it (`isms audit verify --against`), the verifier key of its signature, and the signing key's
+  // rotations up to the issue (docs/audit-merkle.md). Empty when the report was made without
+  // the audit store, or the log had no checkpoint yet (audit_note says which).
+  struct AuditLogSeal {
+    std::string checkpoint;                  // the signed note
+    std::string verifier_key;                // the key that signed it (current or retired)
+    std::vector<std::string> key_rotations;  // "FROM to TO at T", oldest first
+    std::string note;                        // why there is no checkpoint, when there is none
+  };
+  AuditLogSeal audit;
 };
 
 enum class ReportFormat { kHtml, kCsv, kJson };
@@ -171,9 +183,13 @@ struct IssuedReport {
   std::int64_t event_id = 0;  // the report.submitted event
 };
 
+class AuditService;
+
 class Reports {
  public:
-  explicit Reports(Ledger& ledger) : ledger_(ledger) {}
+  // With `audit` (the same store's), reports print the audit log's latest checkpoint.
+  explicit Reports(Ledger& ledger, AuditService* audit = nullptr)
+      : ledger_(ledger), audit_(audit) {}
 
   // The report as of the request's issue time (a preview: nothing is stored). Refused for a
   // Month that has not begun at that time, before the contract's Start Date, or in the future.
@@ -202,6 +218,7 @@ class Reports {
                                 internal::CompactRows* compact = nullptr);
 
   Ledger& ledger_;
+  AuditService* audit_;
 };
 
 }  // namespace isms::app

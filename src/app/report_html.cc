@@ -197,6 +197,7 @@ constexpr const char* kTemplate = R"html(<!DOCTYPE html>
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;color:#0b0c0c;background:#fff;margin:2rem auto;max-width:1180px;padding:0 1rem;line-height:1.4}
 h1{font-size:1.7rem;margin:0 0 .3rem}
 h2{font-size:1.25rem;border-bottom:3px solid #1d70b8;padding-bottom:.2rem;margin-top:2rem}
+pre.checkpoint{white-space:pre-wrap;word-break:break-all;background:#f3f2f1;padding:.6rem;font-size:.85rem}
 p.lede{margin-top:0;color:#505a5f}
 dl.meta{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1.2rem;margin:1rem 0}
 dl.meta dt{font-weight:700}
@@ -310,7 +311,17 @@ svg .bar{-webkit-print-color-adjust:exact;print-color-adjust:exact}
 </table>
 {{/has_breached}}{{^has_breached}}<p>No obligation was breached at the issue.</p>
 {{/has_breached}}</section>
-<section aria-labelledby="h-notes">
+{{#has_audit}}<section aria-labelledby="h-audit">
+<h2 id="h-audit">Audit log: the latest signed checkpoint</h2>
+{{#has_checkpoint}}<p>The contract's tamper-evident audit log (Annex 1 8.1) as of the issue, signed by the Supplier's isms. Keep it: at any later time, <code>isms audit verify --against FILE</code> proves that the log still extends it, so that no record before it was changed or removed.</p>
+<pre class="checkpoint">{{checkpoint}}</pre>
+{{#verifier_key}}<p>Verifier key of its signature: <code>{{verifier_key}}</code></p>{{/verifier_key}}{{/has_checkpoint}}
+{{^has_checkpoint}}<p>{{audit_note}}</p>{{/has_checkpoint}}
+{{#has_rotations}}<p>The signing key was replaced (each rotation has a transition note signed by both keys, for <code>isms audit verify-transition</code>):</p>
+<ul>{{#rotations}}<li>{{text}}</li>
+{{/rotations}}</ul>{{/has_rotations}}
+</section>
+{{/has_audit}}<section aria-labelledby="h-notes">
 <h2 id="h-notes">Notes</h2>
 <ul class="note">
 {{#caveats}}<li>{{text}}</li>
@@ -386,6 +397,20 @@ Data FrameData(const MonthlyReport& r, size_t patched, const Outstanding& outsta
     caveats.push_back(row);
   }
   d.set("caveats", caveats);
+  const bool has_checkpoint = !r.audit.checkpoint.empty();
+  d.set("has_audit", has_checkpoint || !r.audit.note.empty());
+  d.set("has_checkpoint", has_checkpoint);
+  d.set("checkpoint", r.audit.checkpoint);
+  if (!r.audit.verifier_key.empty()) d.set("verifier_key", r.audit.verifier_key);
+  d.set("audit_note", r.audit.note);
+  Data rotations{Data::type::list};
+  for (const std::string& k : r.audit.key_rotations) {
+    Data row;
+    row.set("text", k);
+    rotations.push_back(row);
+  }
+  d.set("rotations", rotations);
+  d.set("has_rotations", !r.audit.key_rotations.empty());
   d.set("observations", std::to_string(r.observations));
   d.set("own_code", std::to_string(r.own_code));
   d.set("not_affected", std::to_string(r.not_affected));

@@ -285,6 +285,13 @@ std::string JsonHead(const MonthlyReport& r) {
                    {"not_affected", r.not_affected},
                    {"patched_after_month", r.patched_after_month}};
   j["caveats"] = r.caveats;
+  const auto or_null = [](const std::string& v) {
+    return v.empty() ? ordered_json(nullptr) : ordered_json(v);
+  };
+  j["audit_log"] = {{"checkpoint", or_null(r.audit.checkpoint)},
+                    {"verifier_key", or_null(r.audit.verifier_key)},
+                    {"key_rotations", r.audit.key_rotations},
+                    {"note", or_null(r.audit.note)}};
   return j.dump(2, ' ', false, ordered_json::error_handler_t::replace) + "\n";
 }
 

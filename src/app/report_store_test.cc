@@ -9,9 +9,11 @@
 #include <cctype>
 #include <cstdlib>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "app/audit.h"
 #include "app/report.h"
 #include "app/report_internal.h"
 #include "app/vulns.h"
@@ -162,6 +164,57 @@ TEST_P(ReportStoreTest, EveryStreamedRenderingIsByteForByteThatOfTheWholeReport)
 // `report issue` stores the HTML and JSON compressed, `report show` gives them back byte for
 // byte; a report stored before as text still shows; a changed stored report is refused, even
 // with the sha256 beside it changed too.
+// Annex 1 8.1: the audit log's latest signed checkpoint leaves the host in each monthly report,
+// with the key that verifies it; a report as of a time before any checkpoint says there was none,
+// and one as of an earlier time prints the checkpoint of then.
+TEST_P(ReportStoreTest, AReportPrintsTheAuditLogsLatestCheckpointAsOfItsIssue) {
+  auto audit = AuditService::Open(store_.url, store_.dir + "/keys", clock_);
+  ASSERT_TRUE(audit.ok()) << audit.status().ToString();
+  NewContract c;
+  c.name = "c";
+  c.start = ParseDate("2026-01-05").value();
+  ASSERT_TRUE((*audit)->ledger().CreateContract(c, actor_).ok());
+  const auto append = [&](const char* at, const std::string& message) {
+    clock_.Set(T(at));
+    AuditRecord r;
+    r.time = T(at);
+    r.host = "web-01";
+    r.message = message;
+    ASSERT_TRUE((*audit)->AppendRecords("c", {r}).ok());
+  };
+  Reports reports((*audit)->ledger(), audit->get());
+  clock_.Set(T("2026-03-05T09:00:00Z"));
+  Result<MonthlyReport> none = reports.Build({"c", "2026-03", std::nullopt});
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_TRUE(none->audit.checkpoint.empty());
+  EXPECT_NE(none->audit.note.find("no signed checkpoint"), std::string::npos);
+
+  append("2026-03-10T09:00:00Z", "first");
+  Result<std::string> march = (*audit)->LatestCheckpoint("c");
+  ASSERT_TRUE(march.ok());
+  append("2026-04-01T09:00:00Z", "second");
+  Result<std::string> april = (*audit)->LatestCheckpoint("c");
+  ASSERT_TRUE(april.ok());
+  ASSERT_NE(*march, *april);
+
+  clock_.Set(T("2026-04-02T09:00:00Z"));
+  Result<IssuedReport> issued = reports.Issue({"c", "2026-03", std::nullopt}, actor_);
+  ASSERT_TRUE(issued.ok()) << issued.status().ToString();
+  const nlohmann::json j = nlohmann::json::parse(issued->json);
+  EXPECT_EQ(j["audit_log"]["checkpoint"], *april);
+  Result<audit::NoteVerifier> key = (*audit)->Verifier();
+  ASSERT_TRUE(key.ok());
+  EXPECT_EQ(j["audit_log"]["verifier_key"], key->Encode());
+  EXPECT_EQ(j["audit_log"]["key_rotations"], nlohmann::json::array());
+  EXPECT_NE(issued->html.find("Audit log: the latest signed checkpoint"), std::string::npos);
+  EXPECT_NE(issued->html.find(april->substr(0, april->find('\n'))), std::string::npos);
+
+  // As of a time between the two: the first.
+  Result<MonthlyReport> then = reports.Build({"c", "2026-03", T("2026-03-20T00:00:00Z")});
+  ASSERT_TRUE(then.ok()) << then.status().ToString();
+  EXPECT_EQ(then->audit.checkpoint, *march);
+}
+
 TEST_P(ReportStoreTest, AnIssuedReportIsStoredCompressedAndShownAsIssued) {
   NewContract c;
   c.name = "c";

@@ -181,6 +181,38 @@ TEST(ReportJson, FieldsAreStableAndNullsExplicit) {
   EXPECT_EQ(j["excluded"]["observations"], 0);
 }
 
+// The audit log's seal: the checkpoint (a signed note), the key that verifies it and the key's
+// rotations, in the JSON (nulls when absent) and printed in the HTML; or why there is none.
+TEST(ReportJson, TheAuditLogsCheckpointIsInTheRecordAndPrinted) {
+  MonthlyReport r = Sample();
+  nlohmann::json without = nlohmann::json::parse(RenderReportJson(r));
+  EXPECT_TRUE(without["audit_log"]["checkpoint"].is_null());
+  EXPECT_TRUE(without["audit_log"]["verifier_key"].is_null());
+  EXPECT_EQ(without["audit_log"]["key_rotations"], nlohmann::json::array());
+  EXPECT_EQ(RenderReportHtml(r).value().find("h-audit"), std::string::npos);
+
+  r.audit.note = "The audit log had no signed checkpoint at the issue (no audit record yet).";
+  EXPECT_NE(RenderReportHtml(r).value().find(r.audit.note), std::string::npos);
+
+  r.audit.note.clear();
+  r.audit.checkpoint = "isms/c/audit\n12\nabc=\n\n\xE2\x80\x94 isms-audit <b>sig</b>\n";
+  r.audit.verifier_key = "isms-audit+01020304+AQID";
+  r.audit.key_rotations = {
+      "isms-audit+aaaaaaaa to isms-audit+01020304 at 2026-03-10T00:00:00.000Z"};
+  nlohmann::json j = nlohmann::json::parse(RenderReportJson(r));
+  EXPECT_EQ(j["audit_log"]["checkpoint"], r.audit.checkpoint);
+  EXPECT_EQ(j["audit_log"]["verifier_key"], r.audit.verifier_key);
+  EXPECT_EQ(j["audit_log"]["key_rotations"][0], r.audit.key_rotations[0]);
+  EXPECT_TRUE(j["audit_log"]["note"].is_null());
+  const std::string html = RenderReportHtml(r).value();
+  EXPECT_NE(html.find("<pre class=\"checkpoint\">isms/c/audit\n12\nabc=\n\n"), std::string::npos)
+      << html;
+  EXPECT_NE(html.find("&lt;b&gt;sig&lt;/b&gt;"), std::string::npos);
+  EXPECT_NE(html.find("<code>isms-audit+01020304+AQID</code>"), std::string::npos);
+  EXPECT_NE(html.find("<li>isms-audit+aaaaaaaa to isms-audit+01020304 at "), std::string::npos);
+  EXPECT_NE(html.find("isms audit verify --against FILE"), std::string::npos);
+}
+
 TEST(ReportJson, InvalidUtf8DoesNotBreakTheRendering) {
   MonthlyReport r = Sample();
   r.outstanding[0].title = "bad \xff byte";

@@ -1639,6 +1639,20 @@ Result<std::string> LogStore::LatestCheckpoint() {
   return note;
 }
 
+Result<std::string> LogStore::CheckpointWrittenBy(Instant t) {
+  ISMS_ASSIGN_OR_RETURN(auto st, conn_.Prepare("SELECT note FROM audit_checkpoints WHERE "
+                                               "contract_id = $1 AND log_kind = $2 AND "
+                                               "written_at <= $3 ORDER BY size DESC LIMIT 1"));
+  st->BindInt(1, contract_id_);
+  st->BindInt(2, log_);
+  st->BindInt(3, Ms(t));
+  ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
+  if (!row) return Status::NotFound("the log had no checkpoint at " + FormatInstant(t));
+  std::string note = st->ColumnText(0);
+  (void)st->Step();
+  return note;
+}
+
 Result<std::string> LogStore::CheckpointAt(std::uint64_t size) {
   ISMS_ASSIGN_OR_RETURN(auto st, conn_.Prepare("SELECT note FROM audit_checkpoints WHERE "
                                                "contract_id = $1 AND log_kind = $2 AND size = "

@@ -271,6 +271,8 @@ class LogStore {
                                       Instant now);
   // The latest checkpoint note, or NotFound.
   Result<std::string> LatestCheckpoint();
+  // The latest checkpoint written at or before `t` (NotFound when none was).
+  Result<std::string> CheckpointWrittenBy(Instant t);
   // The checkpoint note of exactly this size, or NotFound.
   Result<std::string> CheckpointAt(std::uint64_t size);
 

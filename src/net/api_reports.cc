@@ -82,7 +82,7 @@ void AddReportRoutes(WebApp& app) {
         }
         Result<app::ReportRequest> req = Request(ctx, api::QueryText(ctx.req, "issued_at"));
         if (!req.ok()) return api::Fail(req.status());
-        app::Reports reports(ctx.services.ledger());
+        app::Reports reports(ctx.services.ledger(), ctx.services.audit.get());
         Result<app::MonthlyReport> rep = reports.Build(*req);
         if (!rep.ok()) return api::Fail(rep.status());
         std::string bytes;
@@ -122,7 +122,7 @@ void AddReportRoutes(WebApp& app) {
         if (!at.ok()) return api::Fail(at.status());
         Result<app::ReportRequest> req = Request(ctx, *at);
         if (!req.ok()) return api::Fail(req.status());
-        app::Reports reports(ctx.services.ledger());
+        app::Reports reports(ctx.services.ledger(), ctx.services.audit.get());
         Result<app::IssuedReport> r = reports.Issue(*req, ctx.Actor());
         if (!r.ok()) return api::Fail(r.status());
         ctx.Note("issued the " + r->month + " report, sha256 " + r->sha256);
@@ -176,7 +176,7 @@ void AddReportRoutes(WebApp& app) {
                issued_at = *at;
              }
              std::string month(ctx.Param("month"));
-             app::Reports reports(ctx.services.ledger());
+             app::Reports reports(ctx.services.ledger(), ctx.services.audit.get());
              Result<app::IssuedReport> r = reports.Show(ctx.contract, month, issued_at);
              if (!r.ok()) return api::Fail(r.status());
              HttpResponse res =

@@ -86,7 +86,7 @@ HttpResponse ReportIndex(RequestContext& ctx) {
 
 HttpResponse ReportMonth(RequestContext& ctx) {
   std::string month(ctx.Param("month"));
-  app::Reports reports(ctx.services.ledger());
+  app::Reports reports(ctx.services.ledger(), ctx.services.audit.get());
   Result<app::MonthlyReport> r = reports.Build({ctx.contract, month, std::nullopt});
   if (!r.ok()) return web::StatusPage(ctx, r.status());
   Result<std::vector<Issued>> issued = IssuedReports(ctx, month);
@@ -132,7 +132,7 @@ HttpResponse ReportFile(RequestContext& ctx) {
   std::string file(ctx.Param("file"));
   bool download = ctx.req.Query("download").has_value();
   std::string name = ctx.contract + "-report-" + month;
-  app::Reports reports(ctx.services.ledger());
+  app::Reports reports(ctx.services.ledger(), ctx.services.audit.get());
   std::string body, type, ext;
   if (file == "preview.html" || file == "preview.csv" || file == "preview.json") {
     Result<app::MonthlyReport> r = reports.Build({ctx.contract, month, std::nullopt});
@@ -181,7 +181,7 @@ HttpResponse ReportFile(RequestContext& ctx) {
 
 HttpResponse IssueReport(RequestContext& ctx) {
   std::string month(ctx.Param("month"));
-  app::Reports reports(ctx.services.ledger());
+  app::Reports reports(ctx.services.ledger(), ctx.services.audit.get());
   Result<app::IssuedReport> r = reports.Issue({ctx.contract, month, std::nullopt}, ctx.Actor());
   if (!r.ok()) return web::StatusPage(ctx, r.status());
   Result<std::uint64_t> sealed = ctx.services.audit->SyncLedgerLog(ctx.contract);
