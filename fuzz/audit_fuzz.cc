@@ -2,12 +2,15 @@
 // store that may have been tampered with: signed notes and checkpoints (audit/note.h,
 // audit/checkpoint.h), proof documents (`isms audit verify-proof`, app/json_views.h), RFC 9162
 // inclusion and consistency proofs (audit/proof.h), stored record encodings
-// (formats/audit_record.h), and the hex and base64 they carry. The first byte picks the target.
+// (formats/audit_record.h), the hex and base64 they carry, and the transition notes of a key
+// rotation (app/audit.h). The first byte picks the target.
 // Properties: no crash, no sanitizer report; a note or checkpoint opens with the fixed key only
 // to a text that key signed (no forgery); a proof is accepted only as the honest proof of its
 // tree (any other hashes, more or fewer, are refused); a checkpoint that parses prints back
 // to the same text; a record encoding that decodes encodes back to the same bytes (one encoding
-// a record), and a hex (in lower case) or base64 text that decodes encodes back to itself.
+// a record), and a hex (in lower case) or base64 text that decodes encodes back to itself; a
+// transition note is accepted from the fixed key only as the one it signed (to the second key),
+// and a signature added to a note opens.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -17,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "app/audit.h"
 #include "app/json_views.h"
 #include "audit/checkpoint.h"
 #include "audit/merkle.h"
@@ -47,6 +51,19 @@ const isms::audit::NoteSigner& FixedSigner() {
   return *s;
 }
 
+// The second key of the seeds' key transition (from the fixed key to this one).
+const isms::audit::NoteSigner& SecondSigner() {
+  static const isms::audit::NoteSigner* s = [] {
+    std::uint8_t seed[32] = {};
+    for (int i = 0; i < 32; ++i) seed[i] = static_cast<std::uint8_t>(i * 11 + 3);
+    return new isms::audit::NoteSigner(
+        isms::audit::NoteSigner::FromSeed("isms-audit-fuzz",
+                                          std::span<const std::uint8_t, 32>(seed))
+            .value());
+  }();
+  return *s;
+}
+
 // A tree of the leaves "leaf 0", "leaf 1", ... (n of them).
 isms::audit::MemoryHashSource Tree(std::uint64_t n) {
   isms::audit::MemoryHashSource tree;
@@ -57,11 +74,15 @@ isms::audit::MemoryHashSource Tree(std::uint64_t n) {
 }
 
 // Whether the fixed key signed `text` for the seeds: the checkpoints of origin isms/c/audit of
-// Tree(12) at sizes 5 and 12, the only notes in fuzz/seeds/audit_fuzz/. A note that opens with
-// the key to any other text would be a forgery.
+// Tree(12) at sizes 5 and 12, and the key transition from the fixed key to the second (which the
+// second key signed too), the only notes in fuzz/seeds/audit_fuzz/. A note that opens with
+// either key to any other text would be a forgery.
 bool SignedForTheSeeds(std::string_view text) {
   static const std::vector<std::string>* texts = [] {
     auto* out = new std::vector<std::string>;
+    out->push_back("isms audit key transition\nfrom " + FixedSigner().Verifier().Encode() +
+                   "\nto " + SecondSigner().Verifier().Encode() +
+                   "\nat 2026-11-30T12:00:00.000Z\n");
     isms::audit::MemoryHashSource tree = Tree(12);
     for (std::uint64_t size : {5, 12}) {
       isms::audit::Checkpoint cp;
@@ -168,6 +189,24 @@ void ProofDocuments(std::string_view text) {
   Require(c.status.ok() || c.proved.size() < 3);
 }
 
+// A key transition note, as a buyer's `isms audit verify-transition` reads it, and notes opened
+// with several keys or given one more signature.
+void KeyTransitions(std::string_view text) {
+  const isms::audit::NoteVerifier fixed = FixedSigner().Verifier();
+  Result<isms::app::AuditKeyTransition> t = isms::app::OpenAuditKeyTransition(text, {&fixed, 1});
+  if (t.ok()) {
+    Require(t->from.Encode() == fixed.Encode());
+    Require(t->to.Encode() == SecondSigner().Verifier().Encode());
+    Require(SignedForTheSeeds(isms::audit::OpenNote(text, fixed).value()));
+  }
+  (void)isms::app::AuditKeyTransitionOf(text);
+  const std::vector<isms::audit::NoteVerifier> ring = {SecondSigner().Verifier(), fixed};
+  Result<std::string> opened = isms::audit::OpenNote(text, ring);
+  if (opened.ok()) Require(SignedForTheSeeds(*opened));
+  Result<std::string> more = isms::audit::AddNoteSignature(text, SecondSigner());
+  if (more.ok()) Require(isms::audit::OpenNote(*more, SecondSigner().Verifier()).ok());
+}
+
 void RecordEncodings(std::string_view bytes) {
   Result<isms::AuditRecord> r = isms::DecodeAuditRecord(bytes);
   if (!r.ok()) return;
@@ -195,12 +234,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size == 0) return 0;
   const std::string_view all(reinterpret_cast<const char*>(data), size);
   const std::string_view rest = all.substr(1);
-  switch (data[0] % 6) {
+  switch (data[0] % 7) {
     case 0: MerkleProofs(Input(rest)); break;
     case 1: Notes(rest); break;
     case 2: Checkpoints(rest); break;
     case 3: ProofDocuments(rest); break;
     case 4: RecordEncodings(rest); break;
+    case 6: KeyTransitions(rest); break;
     default: Texts(rest); break;
   }
   return 0;
