@@ -667,10 +667,15 @@ Result<audit::NoteSigner> AuditService::Signer() {
   if (key_dir_.empty()) return AuditKeyDir("postgresql:", "").status();
   const std::string private_path = (std::filesystem::path(key_dir_) / kAuditKeyFile).string();
   struct stat st {};
-  if (signer_ && ::stat(private_path.c_str(), &st) == 0 && st.st_ino == signer_inode_ &&
-      static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec ==
-          signer_mtime_ns_) {
-    return *signer_;  // the key as read before (a rotation renames a new file over it)
+  if (signer_) {
+    // The key as read before, unless a rotation renamed a new file over it. A key file that
+    // went away is not made again while a key is in use: checkpoints go on with that key.
+    if (::stat(private_path.c_str(), &st) != 0) return *signer_;
+    if (st.st_ino == signer_inode_ &&
+        static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec ==
+            signer_mtime_ns_) {
+      return *signer_;
+    }
   }
   ISMS_ASSIGN_OR_RETURN(AuditKeyInfo info, EnsureAuditKey(key_dir_));
   if (info.created) created_key_ = info;

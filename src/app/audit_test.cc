@@ -612,6 +612,28 @@ TEST_F(AuditServiceFiles, ARotationThatCannotReplaceTheKeyLeavesNoTransition) {
   EXPECT_EQ(ring->front().Encode(), info->verifier_key);
 }
 
+// A signing key file removed while a service signs with it is not replaced by a new key behind
+// the buyer's back: the service goes on signing with the key it holds.
+TEST_F(AuditServiceFiles, AKeyFileRemovedWhileInUseIsNotSilentlyReplaced) {
+  std::unique_ptr<AuditService> service = Open();
+  ASSERT_NE(service, nullptr);
+  CreateContract(*service, "c");
+  AuditRecord r;
+  r.time = ParseInstant("2026-11-29T09:00:00Z").value();
+  r.host = "web-01";
+  r.message = "one";
+  ASSERT_TRUE(service->AppendRecords("c", {r}).ok());
+  Result<audit::NoteSigner> before = service->Signer();
+  ASSERT_TRUE(before.ok());
+  std::filesystem::remove(std::filesystem::path(tmp_.path) / kAuditKeyFile);
+  r.message = "two";
+  ASSERT_TRUE(service->AppendRecords("c", {r}).ok());
+  Result<std::string> cp = service->LatestCheckpoint("c");
+  ASSERT_TRUE(cp.ok());
+  EXPECT_TRUE(audit::VerifyCheckpoint(*cp, before->Verifier()).ok());
+  EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(tmp_.path) / kAuditKeyFile));
+}
+
 // Nothing to rotate in a folder without a key.
 TEST_F(AuditServiceFiles, RotatingWithoutAKeyIsRefused) {
   Result<AuditKeyRotation> r =
