@@ -37,30 +37,25 @@ void Require(bool ok) {
   if (!ok) std::abort();
 }
 
+// A key of name isms-audit-fuzz from the seed bytes i * a + b.
+isms::audit::NoteSigner SignerFromSeed(int a, int b) {
+  std::uint8_t seed[32] = {};
+  for (int i = 0; i < 32; ++i) seed[i] = static_cast<std::uint8_t>(i * a + b);
+  return isms::audit::NoteSigner::FromSeed("isms-audit-fuzz",
+                                           std::span<const std::uint8_t, 32>(seed))
+      .value();
+}
+
 // The verifier of a key the fuzzer cannot sign with, and the signer of a fixed key whose notes
 // the seeds hold (so that mutations of signed notes are explored past the signature check).
 const isms::audit::NoteSigner& FixedSigner() {
-  static const isms::audit::NoteSigner* s = [] {
-    std::uint8_t seed[32] = {};
-    for (int i = 0; i < 32; ++i) seed[i] = static_cast<std::uint8_t>(i * 7 + 1);
-    return new isms::audit::NoteSigner(
-        isms::audit::NoteSigner::FromSeed("isms-audit-fuzz",
-                                          std::span<const std::uint8_t, 32>(seed))
-            .value());
-  }();
+  static const isms::audit::NoteSigner* s = new isms::audit::NoteSigner(SignerFromSeed(7, 1));
   return *s;
 }
 
 // The second key of the seeds' key transition (from the fixed key to this one).
 const isms::audit::NoteSigner& SecondSigner() {
-  static const isms::audit::NoteSigner* s = [] {
-    std::uint8_t seed[32] = {};
-    for (int i = 0; i < 32; ++i) seed[i] = static_cast<std::uint8_t>(i * 11 + 3);
-    return new isms::audit::NoteSigner(
-        isms::audit::NoteSigner::FromSeed("isms-audit-fuzz",
-                                          std::span<const std::uint8_t, 32>(seed))
-            .value());
-  }();
+  static const isms::audit::NoteSigner* s = new isms::audit::NoteSigner(SignerFromSeed(11, 3));
   return *s;
 }
 
