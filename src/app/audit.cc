@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <charconv>
 #include <cstdlib>
@@ -84,10 +85,12 @@ Status WriteNewFile(const std::string& path, const std::string& content, mode_t 
   return Status::Ok();
 }
 
-// Writes `path` whole through a temporary file renamed over it (the folder synced after), so
-// that it holds either the old content or the new.
-Status ReplaceFile(const std::string& path, const std::string& content, mode_t mode) {
-  const std::string tmp = path + ".new";
+// Writes `path` whole through a temporary file (`path` + `tmp_suffix`) renamed over it (the folder
+// synced after), so that it holds either the old content or the new. Writers that may run at
+// once need temporary files of their own.
+Status ReplaceFile(const std::string& path, const std::string& content, mode_t mode,
+                   const std::string& tmp_suffix = ".new") {
+  const std::string tmp = path + tmp_suffix;
   std::error_code ec;
   std::filesystem::remove(tmp, ec);
   ISMS_RETURN_IF_ERROR(WriteNewFile(tmp, content, mode));
@@ -426,9 +429,14 @@ Result<AuditKeyInfo> EnsureAuditKey(const std::string& dir) {
     info.verifier_key = signer.Verifier().Encode();
     // The verifier key follows the secret: written when missing, and written again when it names
     // another key (a rotation stopped between replacing the one and the other).
+    // Every process that uses the key may do this, at the moment a rotation writes the same
+    // file: each through a temporary file of its own (they all write the same content).
     Result<std::string> pub = ReadSmallFile(info.public_path);
     if (!pub.ok() || Trim(*pub) != info.verifier_key) {
-      ISMS_RETURN_IF_ERROR(ReplaceFile(info.public_path, info.verifier_key + "\n", 0644));
+      static std::atomic<unsigned> mends{0};
+      ISMS_RETURN_IF_ERROR(ReplaceFile(
+          info.public_path, info.verifier_key + "\n", 0644,
+          ".mend-" + std::to_string(::getpid()) + "-" + std::to_string(mends.fetch_add(1))));
     }
     return info;
   }

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -11,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "app/json_views.h"
@@ -632,6 +634,35 @@ TEST_F(AuditServiceFiles, AKeyFileRemovedWhileInUseIsNotSilentlyReplaced) {
   ASSERT_TRUE(cp.ok());
   EXPECT_TRUE(audit::VerifyCheckpoint(*cp, before->Verifier()).ok());
   EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(tmp_.path) / kAuditKeyFile));
+}
+
+// A process that uses the key (a server) mends the verifier key file when it names another key,
+// which it does in the moment a rotation has replaced the secret and not yet the verifier key:
+// rotations while such a process runs all succeed, and leave the new verifier key.
+TEST_F(AuditServiceFiles, RotationsWhileAnotherUserOfTheKeyMendsItAllSucceed) {
+  ASSERT_TRUE(EnsureAuditKey(tmp_.path).ok());
+  std::atomic<bool> done{false};
+  std::atomic<int> mend_errors{0};
+  std::thread user([&] {
+    while (!done.load()) {
+      if (!EnsureAuditKey(tmp_.path).ok()) mend_errors.fetch_add(1);
+    }
+  });
+  std::string last;
+  for (int i = 0; i < 30; ++i) {
+    Result<AuditKeyRotation> r =
+        RotateAuditKey(tmp_.path, ParseInstant("2026-11-30T12:00:00Z").value());
+    ASSERT_TRUE(r.ok()) << i << ": " << r.status().ToString();
+    last = r->new_key.Encode();
+  }
+  done = true;
+  user.join();
+  EXPECT_EQ(mend_errors.load(), 0);
+  std::ifstream f(std::filesystem::path(tmp_.path) / kAuditPublicKeyFile);
+  std::string line;
+  std::getline(f, line);
+  EXPECT_EQ(line, last);
+  EXPECT_EQ(AuditVerifierKeys(tmp_.path)->size(), 31u);
 }
 
 // Nothing to rotate in a folder without a key.
