@@ -671,8 +671,13 @@ Result<std::unique_ptr<AuditService>> AuditService::Open(const std::string& url,
       new AuditService(std::move(ledger), std::move(conn), dir, clock, chunk_bits));
 }
 
-Result<audit::NoteSigner> AuditService::Signer() {
+Result<std::string> AuditService::KeyDir() const {
   if (key_dir_.empty()) return AuditKeyDir("postgresql:", "").status();
+  return key_dir_;
+}
+
+Result<audit::NoteSigner> AuditService::Signer() {
+  ISMS_RETURN_IF_ERROR(KeyDir().status());
   const std::string private_path = (std::filesystem::path(key_dir_) / kAuditKeyFile).string();
   struct stat st {};
   if (signer_) {

@@ -298,8 +298,8 @@ class AuditService {
   Result<audit::NoteVerifier> Verifier();
   // The key and the keys it replaced (AuditVerifierKeys): what stored checkpoints verify with.
   Result<std::vector<audit::NoteVerifier>> Verifiers();
-  // The folder of the signing key ("" for PostgreSQL without one).
-  const std::string& key_dir() const { return key_dir_; }
+  // The folder of the signing key; FailedPrecondition for PostgreSQL without one (AuditKeyDir).
+  Result<std::string> KeyDir() const;
   // Set when Signer() created the key.
   const std::optional<AuditKeyInfo>& created_key() const { return created_key_; }
 

@@ -198,10 +198,13 @@ Status SealOfAuditLog(AuditService& audit, const std::string& contract, Instant 
   // folder the checkpoint is printed all the same.
   Result<std::vector<audit::NoteVerifier>> keys = audit.Verifiers();
   for (const audit::NoteVerifier& k : keys.ok() ? *keys : std::vector<audit::NoteVerifier>{}) {
-    if (audit::OpenNote(*note, k).ok()) seal->verifier_key = k.Encode();
+    if (!audit::OpenNote(*note, k).ok()) continue;
+    seal->verifier_key = k.Encode();
+    break;
   }
-  ISMS_ASSIGN_OR_RETURN(std::vector<std::string> transitions,
-                        AuditKeyTransitionNotes(audit.key_dir()));
+  Result<std::string> dir = audit.KeyDir();
+  if (!dir.ok()) return Status::Ok();  // no key folder: no rotations to tell of
+  ISMS_ASSIGN_OR_RETURN(std::vector<std::string> transitions, AuditKeyTransitionNotes(*dir));
   for (const std::string& t : transitions) {
     Result<AuditKeyTransition> k = AuditKeyTransitionOf(t);
     if (!k.ok()) continue;

@@ -1626,45 +1626,34 @@ Result<std::string> LogStore::WriteCheckpoint(const NoteSigner& signer, const st
   return note;
 }
 
-Result<std::string> LogStore::LatestCheckpoint() {
-  ISMS_ASSIGN_OR_RETURN(auto st, conn_.Prepare("SELECT note FROM audit_checkpoints WHERE "
-                                               "contract_id = $1 AND log_kind = $2 ORDER BY size "
-                                               "DESC LIMIT 1"));
+Result<std::string> LogStore::CheckpointWhere(std::string_view condition, std::int64_t value,
+                                              const std::string& missing) {
+  ISMS_ASSIGN_OR_RETURN(auto st,
+                        conn_.Prepare("SELECT note FROM audit_checkpoints WHERE "
+                                      "contract_id = $1 AND log_kind = $2 AND " +
+                                      std::string(condition) + " ORDER BY size DESC LIMIT 1"));
   st->BindInt(1, contract_id_);
   st->BindInt(2, log_);
+  st->BindInt(3, value);
   ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
-  if (!row) return Status::NotFound("the log has no checkpoint yet: ingest records first");
+  if (!row) return Status::NotFound(missing);
   std::string note = st->ColumnText(0);
   (void)st->Step();
   return note;
+}
+
+Result<std::string> LogStore::LatestCheckpoint() {
+  return CheckpointWhere("size >= $3", 0, "the log has no checkpoint yet: ingest records first");
 }
 
 Result<std::string> LogStore::CheckpointWrittenBy(Instant t) {
-  ISMS_ASSIGN_OR_RETURN(auto st, conn_.Prepare("SELECT note FROM audit_checkpoints WHERE "
-                                               "contract_id = $1 AND log_kind = $2 AND "
-                                               "written_at <= $3 ORDER BY size DESC LIMIT 1"));
-  st->BindInt(1, contract_id_);
-  st->BindInt(2, log_);
-  st->BindInt(3, Ms(t));
-  ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
-  if (!row) return Status::NotFound("the log had no checkpoint at " + FormatInstant(t));
-  std::string note = st->ColumnText(0);
-  (void)st->Step();
-  return note;
+  return CheckpointWhere("written_at <= $3", Ms(t),
+                         "the log had no checkpoint at " + FormatInstant(t));
 }
 
 Result<std::string> LogStore::CheckpointAt(std::uint64_t size) {
-  ISMS_ASSIGN_OR_RETURN(auto st, conn_.Prepare("SELECT note FROM audit_checkpoints WHERE "
-                                               "contract_id = $1 AND log_kind = $2 AND size = "
-                                               "$3"));
-  st->BindInt(1, contract_id_);
-  st->BindInt(2, log_);
-  st->BindInt(3, static_cast<std::int64_t>(size));
-  ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
-  if (!row) return Status::NotFound("no checkpoint of size " + std::to_string(size));
-  std::string note = st->ColumnText(0);
-  (void)st->Step();
-  return note;
+  return CheckpointWhere("size = $3", static_cast<std::int64_t>(size),
+                         "no checkpoint of size " + std::to_string(size));
 }
 
 Status LogStore::Scan(const LogQuery& q, const std::function<Result<bool>(StoredEntry&&)>& fn) {

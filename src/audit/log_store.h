@@ -331,6 +331,10 @@ class LogStore {
   struct Chunk;
   struct Batch;
   struct ChunkJob;
+  // The note of the largest checkpoint meeting `condition` on $3 = `value`, or NotFound saying
+  // `missing`.
+  Result<std::string> CheckpointWhere(std::string_view condition, std::int64_t value,
+                                      const std::string& missing);
   // Runs `sql`, whose $1 and $2 are this log's contract and kind and $3... `more`, calling `fn`
   // on each row.
   Status EachRow(std::string_view sql, const std::function<Status(const store::Statement&)>& fn,

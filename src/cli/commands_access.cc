@@ -85,11 +85,8 @@ struct Session {
 };
 
 Result<Session> Open(Context& ctx, const AccessCommon& o) {
-  std::optional<std::string> flag;
-  if (!o.store.store.empty()) flag = o.store.store;
-  ISMS_ASSIGN_OR_RETURN(std::string url, store::ResolveStoreUrl(flag));
   Session s;
-  ISMS_ASSIGN_OR_RETURN(s.audit, app::AuditService::Open(url, o.key_dir, ctx.clock));
+  ISMS_ASSIGN_OR_RETURN(s.audit, OpenAuditService(ctx, o.store, o.key_dir));
   s.access = std::make_unique<app::Access>(s.audit->ledger().connection(), ctx.clock);
   return s;
 }

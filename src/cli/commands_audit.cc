@@ -23,10 +23,7 @@ std::string Dump(const ordered_json& j, int indent = -1) {
 }
 
 Result<std::unique_ptr<app::AuditService>> OpenAudit(Context& ctx, const AuditCommonOptions& o) {
-  std::optional<std::string> flag;
-  if (!o.store.store.empty()) flag = o.store.store;
-  ISMS_ASSIGN_OR_RETURN(std::string url, store::ResolveStoreUrl(flag));
-  return app::AuditService::Open(url, o.key_dir, ctx.clock);
+  return OpenAuditService(ctx, o.store, o.key_dir);
 }
 
 void NoteCreatedKey(Context& ctx, app::AuditService& s) {
@@ -254,10 +251,7 @@ void AuditVerifyProof(Context& ctx, const AuditVerifyProofOptions& o) {
 void AuditRotateKey(Context& ctx, const AuditCommonOptions& o) {
   auto s = OpenAudit(ctx, o);
   if (!s.ok()) return ctx.Fail(s.status());
-  Result<std::string> url = store::ResolveStoreUrl(
-      o.store.store.empty() ? std::nullopt : std::optional<std::string>(o.store.store));
-  if (!url.ok()) return ctx.Fail(url.status());
-  Result<std::string> dir = app::AuditKeyDir(*url, o.key_dir);
+  Result<std::string> dir = (*s)->KeyDir();
   if (!dir.ok()) return ctx.Fail(dir.status());
   Result<app::AuditKeyRotation> r = app::RotateAuditKey(*dir, ctx.clock.Now());
   if (!r.ok()) return ctx.Fail(r.status());

@@ -130,13 +130,16 @@ Result<Instant> ParseAt(const std::string& text, bool end_of_day) {
   return t;
 }
 
-void SealLedger(Context& ctx, const StoreOptions& store, const std::string& contract) {
+Result<std::unique_ptr<app::AuditService>> OpenAuditService(Context& ctx, const StoreOptions& o,
+                                                            const std::string& key_dir) {
   std::optional<std::string> flag;
-  if (!store.store.empty()) flag = store.store;
-  Result<std::string> url = store::ResolveStoreUrl(flag);
-  Result<std::unique_ptr<app::AuditService>> audit =
-      url.ok() ? app::AuditService::Open(*url, "", ctx.clock)
-               : Result<std::unique_ptr<app::AuditService>>(url.status());
+  if (!o.store.empty()) flag = o.store;
+  ISMS_ASSIGN_OR_RETURN(std::string url, store::ResolveStoreUrl(flag));
+  return app::AuditService::Open(url, key_dir, ctx.clock);
+}
+
+void SealLedger(Context& ctx, const StoreOptions& store, const std::string& contract) {
+  Result<std::unique_ptr<app::AuditService>> audit = OpenAuditService(ctx, store);
   Result<std::uint64_t> sealed =
       audit.ok() ? (*audit)->SyncLedgerLog(contract) : Result<std::uint64_t>(audit.status());
   if (!sealed.ok()) {

@@ -79,24 +79,12 @@ Result<app::ReportRequest> Request(const std::string& contract, const std::strin
 
 }  // namespace
 
-namespace {
-
-// The store as reports read it: the ledger, and the audit log whose latest checkpoint a report
-// prints (its key folder: beside the SQLite file, or $ISMS_KEY_DIR).
-Result<std::unique_ptr<app::AuditService>> OpenReportStore(Context& ctx, const StoreOptions& o) {
-  std::optional<std::string> flag;
-  if (!o.store.empty()) flag = o.store;
-  ISMS_ASSIGN_OR_RETURN(std::string url, store::ResolveStoreUrl(flag));
-  return app::AuditService::Open(url, "", ctx.clock);
-}
-
-}  // namespace
-
 void ReportMonthly(Context& ctx, const ReportMonthlyOptions& o) {
   if (Status s = CheckFormat(o.format, true); !s.ok()) return ctx.Fail(s);
   Result<app::ReportRequest> req = Request(o.contract, o.month, o.issued_at);
   if (!req.ok()) return ctx.Fail(req.status());
-  Result<std::unique_ptr<app::AuditService>> store = OpenReportStore(ctx, o.store);
+  // The ledger, and the audit log whose latest checkpoint a report prints.
+  Result<std::unique_ptr<app::AuditService>> store = OpenAuditService(ctx, o.store);
   if (!store.ok()) return ctx.Fail(store.status());
   app::Reports reports((*store)->ledger(), store->get());
   const app::ReportFormat format = o.format == "json"  ? app::ReportFormat::kJson
@@ -108,7 +96,8 @@ void ReportMonthly(Context& ctx, const ReportMonthlyOptions& o) {
 void ReportIssue(Context& ctx, const ReportIssueOptions& o) {
   Result<app::ReportRequest> req = Request(o.contract, o.month, o.issued_at);
   if (!req.ok()) return ctx.Fail(req.status());
-  Result<std::unique_ptr<app::AuditService>> store = OpenReportStore(ctx, o.store);
+  // The ledger, and the audit log whose latest checkpoint a report prints.
+  Result<std::unique_ptr<app::AuditService>> store = OpenAuditService(ctx, o.store);
   if (!store.ok()) return ctx.Fail(store.status());
   app::Reports reports((*store)->ledger(), store->get());
   Result<app::IssuedReport> r = reports.Issue(*req, OsActor());
@@ -127,7 +116,8 @@ void ReportShow(Context& ctx, const ReportShowOptions& o) {
   if (Status s = CheckFormat(o.format, false); !s.ok()) return ctx.Fail(s);
   Result<app::ReportRequest> req = Request(o.contract, o.month, o.issued_at);
   if (!req.ok()) return ctx.Fail(req.status());
-  Result<std::unique_ptr<app::AuditService>> store = OpenReportStore(ctx, o.store);
+  // The ledger, and the audit log whose latest checkpoint a report prints.
+  Result<std::unique_ptr<app::AuditService>> store = OpenAuditService(ctx, o.store);
   if (!store.ok()) return ctx.Fail(store.status());
   app::Reports reports((*store)->ledger(), store->get());
   Result<app::IssuedReport> r = reports.Show(o.contract, o.month, req->issued_at);

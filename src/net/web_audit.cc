@@ -154,8 +154,10 @@ HttpResponse AuditPage(RequestContext& ctx) {
     // The signing key's rotations: a buyer holding an earlier key checks these notes before
     // trusting the key offered for download (docs/audit-merkle.md, "Key rotation").
     nlohmann::json rotations = nlohmann::json::array();
-    Result<std::vector<std::string>> notes =
-        app::AuditKeyTransitionNotes(ctx.services.audit->key_dir());
+    Result<std::string> dir = ctx.services.audit->KeyDir();
+    Result<std::vector<std::string>> notes = dir.ok()
+                                                 ? app::AuditKeyTransitionNotes(*dir)
+                                                 : Result<std::vector<std::string>>(dir.status());
     if (notes.ok()) {
       for (const std::string& n : *notes) {
         Result<app::AuditKeyTransition> t = app::AuditKeyTransitionOf(n);
@@ -211,7 +213,9 @@ HttpResponse KeyTransition(RequestContext& ctx) {
   const std::string id(ctx.Param("keyid"));
   const bool hex = id.size() == 8 && id.find_first_not_of("0123456789abcdef") == std::string::npos;
   const std::string name = std::string(app::kAuditKeyTransitionPrefix) + id + ".note";
-  std::ifstream in(ctx.services.audit->key_dir() + "/" + name, std::ios::binary);
+  Result<std::string> dir = ctx.services.audit->KeyDir();
+  if (!dir.ok()) return web::StatusPage(ctx, dir.status());
+  std::ifstream in(*dir + "/" + name, std::ios::binary);
   if (!hex || !in) {
     return web::StatusPage(ctx, Status::NotFound("no key transition to key " + id));
   }
