@@ -356,50 +356,64 @@ Status DecodeEntries(std::string_view blob, std::vector<StoredEntry>& out, bool 
   return Status::Ok();
 }
 
-// The entries of a decompressed buffer, as views into it; `raw` must outlive them. Without
-// `hash`, the leaf hash of an entry with content is left zero.
-Status DecodeViews(std::string_view raw, std::vector<EntryView>& out, bool hash = true) {
+// Reads the entry at the start of `in` into `e` (views into `in`; an erased entry's leaf hash
+// copied, a live entry's left as it was) and returns its size in bytes; or returns 0 when `in`
+// ends inside the entry (`why` empty: more bytes may complete it) or the entry is bad (`why` says
+// how).
+std::size_t ParseEntry(std::string_view in, EntryView& e, std::string& why) {
   std::size_t p = 0;
   auto u64 = [&](std::uint64_t& v) {
-    if (raw.size() - p < 8) return false;
+    if (in.size() - p < 8) return false;
     v = 0;
-    for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<std::uint8_t>(raw[p++]);
+    for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<std::uint8_t>(in[p++]);
     return true;
   };
   auto bytes = [&](std::string_view& v) {
-    if (raw.size() - p < 4) return false;
+    if (in.size() - p < 4) return false;
     std::uint32_t n = 0;
-    for (int i = 0; i < 4; ++i) n = (n << 8) | static_cast<std::uint8_t>(raw[p++]);
-    if (raw.size() - p < n) return false;
-    v = raw.substr(p, n);
+    for (int i = 0; i < 4; ++i) n = (n << 8) | static_cast<std::uint8_t>(in[p++]);
+    if (in.size() - p < n) return false;
+    v = in.substr(p, n);
     p += n;
     return true;
   };
+  why.clear();
+  if (in.empty()) return 0;
+  const auto kind = static_cast<std::uint8_t>(in[p++]);
+  std::uint64_t t = 0;
+  e.erased = false;
+  e.ip = {};
+  e.bytes = {};
+  if (!u64(e.leaf) || !u64(t) || !bytes(e.host) || !bytes(e.user)) return 0;
+  e.time = static_cast<std::int64_t>(t);
+  e.ip_keyed = kind == kEntryContentIp || kind == kEntryErasedIp;
+  if (e.ip_keyed && !bytes(e.ip)) return 0;
+  if (kind == kEntryContent || kind == kEntryContentIp) {
+    if (!bytes(e.bytes)) return 0;
+  } else if (kind == kEntryErased || kind == kEntryErasedIp) {
+    if (in.size() - p < 32) return 0;
+    std::copy(in.begin() + static_cast<std::ptrdiff_t>(p),
+              in.begin() + static_cast<std::ptrdiff_t>(p + 32), e.leaf_hash.begin());
+    p += 32;
+    e.erased = true;
+  } else {
+    why = "unknown entry kind " + std::to_string(kind);
+    return 0;
+  }
+  return p;
+}
+
+// The entries of a decompressed buffer, as views into it; `raw` must outlive them. Without
+// `hash`, the leaf hash of an entry with content is left zero.
+Status DecodeViews(std::string_view raw, std::vector<EntryView>& out, bool hash = true) {
   const std::size_t first = out.size();
-  while (p < raw.size()) {
+  std::string why;
+  for (std::size_t p = 0; p < raw.size();) {
     EntryView e;
-    const auto kind = static_cast<std::uint8_t>(raw[p++]);
-    std::uint64_t t = 0;
-    if (!u64(e.leaf) || !u64(t) || !bytes(e.host) || !bytes(e.user)) {
-      return Status::Corruption("truncated entry");
-    }
-    e.time = static_cast<std::int64_t>(t);
-    e.ip_keyed = kind == kEntryContentIp || kind == kEntryErasedIp;
-    if (e.ip_keyed && !bytes(e.ip)) {
-      return Status::Corruption("truncated entry");
-    }
-    if (kind == kEntryContent || kind == kEntryContentIp) {
-      if (!bytes(e.bytes)) return Status::Corruption("truncated entry content");
-    } else if (kind == kEntryErased || kind == kEntryErasedIp) {
-      if (raw.size() - p < 32) return Status::Corruption("truncated erased entry");
-      std::copy(raw.begin() + static_cast<std::ptrdiff_t>(p),
-                raw.begin() + static_cast<std::ptrdiff_t>(p + 32), e.leaf_hash.begin());
-      p += 32;
-      e.erased = true;
-    } else {
-      return Status::Corruption("unknown entry kind " + std::to_string(kind));
-    }
+    const std::size_t n = ParseEntry(raw.substr(p), e, why);
+    if (n == 0) return Status::Corruption(why.empty() ? "truncated entry" : why);
     out.push_back(e);
+    p += n;
   }
   if (hash) {
     LeafHasher<EntryView> hasher;
@@ -409,6 +423,33 @@ Status DecodeViews(std::string_view raw, std::vector<EntryView>& out, bool hash 
     hasher.Flush();
   }
   return Status::Ok();
+}
+
+// Calls `fn` with each entry of the compressed batch `blob`, in order, as views valid during the
+// call (leaf hashes of live entries left zero), decompressing a piece at a time: a scan of a tail
+// batch of tens of thousands of entries neither holds their decompressed bytes at once nor makes
+// a view of each. Stops early, with Ok, when `fn` returns false.
+Status EachEntry(std::string_view blob, const std::function<Result<bool>(const EntryView&)>& fn) {
+  thread_local FrameReader reader;
+  ISMS_RETURN_IF_ERROR(reader.Open(blob, kMaxBlockBytes));
+  std::string why;
+  std::size_t want = 1;
+  while (true) {
+    ISMS_ASSIGN_OR_RETURN(std::string_view avail, reader.Fill(want));
+    if (avail.empty() && reader.done()) return Status::Ok();
+    EntryView e;
+    const std::size_t n = ParseEntry(avail, e, why);
+    if (n == 0) {
+      if (!why.empty()) return Status::Corruption(why);
+      if (avail.size() < want) return Status::Corruption("truncated entry");  // the frame ended
+      want = avail.size() + 1;  // the entry goes on past what was read
+      continue;
+    }
+    ISMS_ASSIGN_OR_RETURN(bool more, fn(e));
+    if (!more) return Status::Ok();
+    reader.Consume(n);
+    want = 1;
+  }
 }
 
 std::string Range(std::uint64_t start, std::uint64_t end) {
@@ -1687,35 +1728,33 @@ Status LogStore::Scan(const LogQuery& q, const std::function<Result<bool>(Stored
         return Status::Ok();
       },
       {from, to}));
-  std::vector<EntryView> views;
   for (const auto& [first, blob] : rows) {
-    const std::string where = "tail batch at leaf " + std::to_string(first);
-    Result<std::string> decompressed = Decompress(blob);
-    if (!decompressed.ok()) return decompressed.status().WithContext(where);
-    const std::string raw = std::move(decompressed).value();
-    views.clear();
-    ISMS_RETURN_IF_ERROR(DecodeViews(raw, views, false).WithContext(where));
-    for (const EntryView& v : views) {
-      if (v.time < from || v.time >= to || (q.user && v.user != *q.user)) continue;
-      if (q.host && v.host != *q.host &&
-          std::none_of(q.via.begin(), q.via.end(), [&](const AddressWindow& w) {
-            return !v.ip.empty() && v.ip == w.ip && v.time >= Ms(w.from) && v.time < Ms(w.to);
-          })) {
-        continue;
-      }
-      StoredEntry e{v.leaf,
-                    FromMs(v.time),
-                    std::string(v.host),
-                    std::string(v.user),
-                    std::string(v.ip),
-                    std::string(v.bytes),
-                    v.erased,
-                    v.leaf_hash};
-      if (!keep(e)) continue;
-      if (!e.erased && q.leaf_hashes) e.leaf_hash = LeafHash(e.bytes);
-      ISMS_ASSIGN_OR_RETURN(bool more, fn(std::move(e)));
-      if (!more) return Status::Ok();
-    }
+    bool more = true;
+    ISMS_RETURN_IF_ERROR(
+        EachEntry(blob, [&](const EntryView& v) -> Result<bool> {
+          if (v.time < from || v.time >= to || (q.user && v.user != *q.user)) {
+            return true;
+          }
+          if (q.host && v.host != *q.host &&
+              std::none_of(q.via.begin(), q.via.end(), [&](const AddressWindow& w) {
+                return !v.ip.empty() && v.ip == w.ip && v.time >= Ms(w.from) && v.time < Ms(w.to);
+              })) {
+            return true;
+          }
+          StoredEntry e{v.leaf,
+                        FromMs(v.time),
+                        std::string(v.host),
+                        std::string(v.user),
+                        std::string(v.ip),
+                        std::string(v.bytes),
+                        v.erased,
+                        v.leaf_hash};
+          if (!keep(e)) return true;
+          if (!e.erased && q.leaf_hashes) e.leaf_hash = LeafHash(e.bytes);
+          ISMS_ASSIGN_OR_RETURN(more, fn(std::move(e)));
+          return more;
+        }).WithContext("tail batch at leaf " + std::to_string(first)));
+    if (!more) return Status::Ok();
   }
   return Status::Ok();
 }

@@ -798,6 +798,60 @@ TEST_F(LogStoreTest, AScanOverManyChunksIsInLeafOrderStopsWhenToldAndFailsAtADam
   EXPECT_EQ(before.size(), 28u) << "the chunks before it went to the caller";
 }
 
+// A tail batch far longer than the pieces a scan decompresses at a time, holding records longer
+// than a piece, is scanned entry by entry: each match in leaf order, a stop when told, and a
+// damaged batch named.
+TEST_F(LogStoreTest, ATailBatchOfThousandsOfEntriesIsScannedAPieceAtATime) {
+  LogStore big(*conn_, 8, LogKind::kAudit, 16, TestKinds);
+  std::vector<LogEntry> es;
+  for (int i = 0; i < 20000; ++i) {
+    LogEntry e;
+    e.bytes = "record " + std::to_string(i) + std::string(i % 1000 == 7 ? 300'000 : 40, 'x');
+    e.time = At(i);
+    e.host = "host-" + std::to_string(i % 50);
+    e.user = i % 3 == 0 ? "alice" : "";
+    es.push_back(e);
+  }
+  ASSERT_TRUE(conn_->Begin().ok());
+  ASSERT_TRUE(big.Append(es).ok());
+  ASSERT_TRUE(conn_->Commit().ok());
+  ASSERT_EQ(Rows("SELECT COUNT(*) FROM audit_tail WHERE contract_id = $1", 8),
+            std::vector<std::string>{"1|"});
+  auto scan = [&](const LogQuery& q, std::size_t stop_after) {
+    std::vector<std::uint64_t> got;
+    Status s = big.Scan(q, [&](StoredEntry&& e) -> Result<bool> {
+      EXPECT_EQ(e.bytes, es[e.leaf].bytes);
+      EXPECT_EQ(e.leaf_hash, LeafHash(e.bytes));
+      got.push_back(e.leaf);
+      return got.size() < stop_after;
+    });
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    return got;
+  };
+  LogQuery host;
+  host.host = "host-7";
+  std::vector<std::uint64_t> want;
+  for (std::uint64_t i = 7; i < 20000; i += 50) want.push_back(i);  // 7, 1007, ... are long
+  EXPECT_EQ(scan(host, 100000), want);
+  EXPECT_EQ(scan(host, 5), std::vector<std::uint64_t>(want.begin(), want.begin() + 5));
+  LogQuery alice_window;
+  alice_window.user = "alice";
+  alice_window.from = At(1000);
+  alice_window.to = At(1010);
+  EXPECT_EQ(scan(alice_window, 100000), (std::vector<std::uint64_t>{1002, 1005, 1008}));
+  EXPECT_EQ(scan({}, 100000).size(), 20000u);
+
+  Exec("UPDATE audit_tail SET data = substr(data, 1, length(data) - 100) WHERE contract_id = 8");
+  std::size_t seen = 0;
+  Status bad = big.Scan({}, [&](StoredEntry&&) -> Result<bool> {
+    ++seen;
+    return true;
+  });
+  EXPECT_EQ(bad.code(), StatusCode::kCorruption) << bad.ToString();
+  EXPECT_NE(bad.message().find("tail batch at leaf 0"), std::string::npos) << bad.ToString();
+  EXPECT_LT(seen, 20000u);
+}
+
 // A host's search that follows the addresses it held reads, of the blocks holding such an
 // address, only those of the kinds asked for.
 TEST_F(LogStoreTest, AScanForAKindFollowingAddressesReadsOnlyBlocksOfThatKind) {

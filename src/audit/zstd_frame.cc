@@ -2,7 +2,9 @@
 
 #include <zstd.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 
 namespace isms::audit {
@@ -50,6 +52,59 @@ Result<std::string> DecompressFrame(std::string_view blob, std::size_t max_bytes
                               (ZSTD_isError(got) ? ZSTD_getErrorName(got) : "short frame"));
   }
   return out;
+}
+
+struct FrameReader::Dctx {
+  std::unique_ptr<ZSTD_DCtx, std::size_t (*)(ZSTD_DCtx*)> ctx{ZSTD_createDCtx(), ZSTD_freeDCtx};
+};
+
+FrameReader::FrameReader() : dctx_(std::make_unique<Dctx>()) {}
+FrameReader::~FrameReader() = default;
+
+Status FrameReader::Open(std::string_view blob, std::size_t max_bytes) {
+  const unsigned long long n = ZSTD_getFrameContentSize(blob.data(), blob.size());
+  if (n == ZSTD_CONTENTSIZE_ERROR || n == ZSTD_CONTENTSIZE_UNKNOWN || n > max_bytes) {
+    return Status::Corruption("not a zstd frame of known size");
+  }
+  if (!dctx_->ctx) std::abort();
+  (void)ZSTD_DCtx_reset(dctx_->ctx.get(), ZSTD_reset_session_only);
+  blob_ = blob;
+  in_ = 0;
+  left_ = n;
+  begin_ = end_ = 0;
+  ended_ = false;
+  return Status::Ok();
+}
+
+Result<std::string_view> FrameReader::Fill(std::size_t want) {
+  while (end_ - begin_ < want && !ended_) {
+    // Room for the rest of `want` and at least one block: the unconsumed bytes move to the front.
+    const std::size_t piece = ZSTD_DStreamOutSize();
+    if (begin_ > 0) {
+      std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
+      end_ -= begin_;
+      begin_ = 0;
+    }
+    const std::size_t need = std::max(want, end_ + piece);
+    if (buf_.size() < need) buf_.resize(std::max(need, 2 * buf_.size()));
+    ZSTD_outBuffer out{buf_.data(), buf_.size(), end_};
+    ZSTD_inBuffer in{blob_.data(), blob_.size(), in_};
+    const std::size_t r = ZSTD_decompressStream(dctx_->ctx.get(), &out, &in);
+    if (ZSTD_isError(r)) return Status::Corruption(std::string("zstd: ") + ZSTD_getErrorName(r));
+    const std::size_t got = out.pos - end_;
+    if (got > left_) return Status::Corruption("zstd: the frame holds more than its header says");
+    left_ -= got;
+    end_ = out.pos;
+    in_ = in.pos;
+    if (r == 0) {
+      if (left_ != 0) return Status::Corruption("zstd: short frame");
+      if (in_ != blob_.size()) return Status::Corruption("zstd: bytes after the frame");
+      ended_ = true;
+    } else if (got == 0 && in_ == blob_.size()) {
+      return Status::Corruption("zstd: the frame is cut short");
+    }
+  }
+  return std::string_view(buf_.data() + begin_, end_ - begin_);
 }
 
 }  // namespace isms::audit

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -18,5 +19,38 @@ std::string CompressFrame(std::string_view raw, int level, int workers = 0);
 // The bytes of the frame `blob`; Corruption when it is not one frame of known size of at most
 // `max_bytes`, or does not decompress.
 Result<std::string> DecompressFrame(std::string_view blob, std::size_t max_bytes);
+
+// One frame's content read a piece at a time, in memory that stays about the size of the frame's
+// window and the longest piece asked for, not the whole content: for scans that look at each
+// entry once (a tail batch of tens of thousands of records) instead of keeping them.
+class FrameReader {
+ public:
+  FrameReader();
+  ~FrameReader();
+  FrameReader(const FrameReader&) = delete;
+  FrameReader& operator=(const FrameReader&) = delete;
+
+  // Begins reading the frame `blob` (which must outlive the reading); Corruption when it is not
+  // a frame of known size of at most `max_bytes`.
+  Status Open(std::string_view blob, std::size_t max_bytes);
+  // The content read and not yet consumed: at least `want` bytes, unless the frame ends first
+  // (then what is left, possibly less). Corruption when the frame does not decompress, holds
+  // other bytes than its header says, or is followed by more bytes.
+  Result<std::string_view> Fill(std::size_t want);
+  // Marks the first `n` bytes of what Fill returned as consumed.
+  void Consume(std::size_t n) { begin_ += n; }
+  // The frame's whole content was read and consumed.
+  bool done() const { return ended_ && begin_ == end_; }
+
+ private:
+  struct Dctx;
+  std::unique_ptr<Dctx> dctx_;
+  std::string_view blob_;
+  std::size_t in_ = 0;           // bytes of blob_ read
+  unsigned long long left_ = 0;  // content bytes still to come, as the header says
+  std::string buf_;
+  std::size_t begin_ = 0, end_ = 0;  // buf_[begin_, end_): read, not consumed
+  bool ended_ = false;
+};
 
 }  // namespace isms::audit
