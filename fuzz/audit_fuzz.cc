@@ -10,7 +10,9 @@
 // to the same text; a record encoding that decodes encodes back to the same bytes (one encoding
 // a record), and a hex (in lower case) or base64 text that decodes encodes back to itself; a
 // transition note is accepted from the fixed key only as the one it signed (to the second key),
-// and a signature added to a note opens.
+// and a signature added to a note opens; a stored zstd frame read a piece at a time
+// (audit/zstd_frame.h FrameReader, as a search reads the log's tail) gives exactly what reading it
+// whole gives, or an error.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -26,6 +28,7 @@
 #include "audit/merkle.h"
 #include "audit/note.h"
 #include "audit/proof.h"
+#include "audit/zstd_frame.h"
 #include "formats/audit_record.h"
 
 namespace {
@@ -212,6 +215,35 @@ void RecordEncodings(std::string_view bytes) {
   (void)isms::PeekAuditKeys(bytes);
 }
 
+// A stored block or tail batch (possibly tampered with), read whole and a piece at a time with
+// the pieces asked for and consumed in the sizes the input's first two bytes give. Reading in
+// pieces never gives other bytes than reading whole; it refuses what reading whole refuses, and
+// also bytes after the frame that reading whole skips (a skippable frame).
+void Frames(std::string_view in) {
+  if (in.size() < 2) return;
+  const std::size_t want = 1 + static_cast<std::uint8_t>(in[0]) * 257;
+  const std::size_t take = 1 + static_cast<std::uint8_t>(in[1]) * 97;
+  const std::string_view blob = in.substr(2);
+  constexpr std::size_t kMax = 1 << 20;
+  Result<std::string> whole = isms::audit::DecompressFrame(blob, kMax);
+  isms::audit::FrameReader reader;
+  std::string pieces;
+  isms::Status s = reader.Open(blob, kMax);
+  while (s.ok() && !reader.done()) {
+    Result<std::string_view> avail = reader.Fill(want);
+    s = avail.status();
+    if (!avail.ok()) break;
+    const std::size_t n = std::min(take, avail->size());
+    pieces.append(avail->substr(0, n));
+    reader.Consume(n);
+    Require(pieces.size() <= kMax);
+  }
+  if (s.ok()) {
+    Require(whole.ok());
+    Require(*whole == pieces);
+  }
+}
+
 void Texts(std::string_view text) {
   Result<Hash> h = isms::audit::HashFromHex(text);
   if (h.ok()) {
@@ -229,13 +261,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size == 0) return 0;
   const std::string_view all(reinterpret_cast<const char*>(data), size);
   const std::string_view rest = all.substr(1);
-  switch (data[0] % 7) {
+  switch (data[0] % 8) {
     case 0: MerkleProofs(Input(rest)); break;
     case 1: Notes(rest); break;
     case 2: Checkpoints(rest); break;
     case 3: ProofDocuments(rest); break;
     case 4: RecordEncodings(rest); break;
     case 6: KeyTransitions(rest); break;
+    case 7: Frames(rest); break;
     default: Texts(rest); break;
   }
   return 0;
