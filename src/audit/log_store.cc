@@ -430,7 +430,8 @@ Status DecodeViews(std::string_view raw, std::vector<EntryView>& out, bool hash 
 // batch of tens of thousands of entries neither holds their decompressed bytes at once nor makes
 // a view of each. Stops early, with Ok, when `fn` returns false.
 Status EachEntry(std::string_view blob, const std::function<Result<bool>(const EntryView&)>& fn) {
-  thread_local FrameReader reader;
+  // One reader a call (not one a thread): `fn` may itself scan.
+  FrameReader reader;
   ISMS_RETURN_IF_ERROR(reader.Open(blob, kMaxBlockBytes));
   std::string why;
   std::size_t want = 1;

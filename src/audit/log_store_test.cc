@@ -840,6 +840,22 @@ TEST_F(LogStoreTest, ATailBatchOfThousandsOfEntriesIsScannedAPieceAtATime) {
   alice_window.to = At(1010);
   EXPECT_EQ(scan(alice_window, 100000), (std::vector<std::uint64_t>{1002, 1005, 1008}));
   EXPECT_EQ(scan({}, 100000).size(), 20000u);
+  // A scan begun while another is inside the same batch leaves the first one where it was.
+  std::vector<std::uint64_t> outer, inner;
+  ASSERT_TRUE(big.Scan(host, [&](StoredEntry&& e) -> Result<bool> {
+                   outer.push_back(e.leaf);
+                   if (outer.size() == 3) {
+                     LogQuery other;
+                     other.host = "host-8";
+                     EXPECT_TRUE(big.Scan(other, [&](StoredEntry&& f) -> Result<bool> {
+                                      inner.push_back(f.leaf);
+                                      return true;
+                                    }).ok());
+                   }
+                   return true;
+                 }).ok());
+  EXPECT_EQ(outer, want);
+  EXPECT_EQ(inner.size(), 400u);
 
   Exec("UPDATE audit_tail SET data = substr(data, 1, length(data) - 100) WHERE contract_id = 8");
   std::size_t seen = 0;
