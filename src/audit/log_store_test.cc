@@ -842,18 +842,22 @@ TEST_F(LogStoreTest, ATailBatchOfThousandsOfEntriesIsScannedAPieceAtATime) {
   EXPECT_EQ(scan({}, 100000).size(), 20000u);
   // A scan begun while another is inside the same batch leaves the first one where it was.
   std::vector<std::uint64_t> outer, inner;
-  ASSERT_TRUE(big.Scan(host, [&](StoredEntry&& e) -> Result<bool> {
-                   outer.push_back(e.leaf);
-                   if (outer.size() == 3) {
-                     LogQuery other;
-                     other.host = "host-8";
-                     EXPECT_TRUE(big.Scan(other, [&](StoredEntry&& f) -> Result<bool> {
-                                      inner.push_back(f.leaf);
-                                      return true;
-                                    }).ok());
-                   }
-                   return true;
-                 }).ok());
+  ASSERT_TRUE(big.Scan(host,
+                       [&](StoredEntry&& e) -> Result<bool> {
+                         outer.push_back(e.leaf);
+                         if (outer.size() == 3) {
+                           LogQuery other;
+                           other.host = "host-8";
+                           EXPECT_TRUE(big.Scan(other,
+                                                [&](StoredEntry&& f) -> Result<bool> {
+                                                  inner.push_back(f.leaf);
+                                                  return true;
+                                                })
+                                           .ok());
+                         }
+                         return true;
+                       })
+                  .ok());
   EXPECT_EQ(outer, want);
   EXPECT_EQ(inner.size(), 400u);
 
