@@ -426,12 +426,12 @@ Status DecodeViews(std::string_view raw, std::vector<EntryView>& out, bool hash 
 }
 
 // Calls `fn` with each entry of the compressed batch `blob`, in order, as views valid during the
-// call (leaf hashes of live entries left zero), decompressing a piece at a time: a scan of a tail
-// batch of tens of thousands of entries neither holds their decompressed bytes at once nor makes
-// a view of each. Stops early, with Ok, when `fn` returns false.
-Status EachEntry(std::string_view blob, const std::function<Result<bool>(const EntryView&)>& fn) {
-  // One reader a call (not one a thread): `fn` may itself scan.
-  FrameReader reader;
+// call (leaf hashes of live entries left zero), decompressing a piece at a time through `reader`
+// (one a scan, used again for each batch: not one a thread, since `fn` may itself scan): a scan
+// of a tail batch of tens of thousands of entries neither holds their decompressed bytes at once
+// nor makes a view of each. Stops early, with Ok, when `fn` returns false.
+Status EachEntry(FrameReader& reader, std::string_view blob,
+                 const std::function<Result<bool>(const EntryView&)>& fn) {
   ISMS_RETURN_IF_ERROR(reader.Open(blob, kMaxBlockBytes));
   std::string why;
   std::size_t want = 1;
@@ -1729,10 +1729,11 @@ Status LogStore::Scan(const LogQuery& q, const std::function<Result<bool>(Stored
         return Status::Ok();
       },
       {from, to}));
+  FrameReader reader;
   for (const auto& [first, blob] : rows) {
     bool more = true;
     ISMS_RETURN_IF_ERROR(
-        EachEntry(blob, [&](const EntryView& v) -> Result<bool> {
+        EachEntry(reader, blob, [&](const EntryView& v) -> Result<bool> {
           if (v.time < from || v.time >= to || (q.user && v.user != *q.user)) {
             return true;
           }
