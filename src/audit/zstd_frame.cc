@@ -37,11 +37,22 @@ std::string CompressFrame(std::string_view raw, int level, int workers) {
   return std::string(buffer.data(), n);
 }
 
-Result<std::string> DecompressFrame(std::string_view blob, std::size_t max_bytes) {
+namespace {
+
+// The content size the frame `blob`'s header gives; Corruption when it is not a frame of known
+// size of at most `max_bytes`.
+Result<unsigned long long> ContentSize(std::string_view blob, std::size_t max_bytes) {
   const unsigned long long n = ZSTD_getFrameContentSize(blob.data(), blob.size());
   if (n == ZSTD_CONTENTSIZE_ERROR || n == ZSTD_CONTENTSIZE_UNKNOWN || n > max_bytes) {
     return Status::Corruption("not a zstd frame of known size");
   }
+  return n;
+}
+
+}  // namespace
+
+Result<std::string> DecompressFrame(std::string_view blob, std::size_t max_bytes) {
+  ISMS_ASSIGN_OR_RETURN(const unsigned long long n, ContentSize(blob, max_bytes));
   thread_local std::unique_ptr<ZSTD_DCtx, std::size_t (*)(ZSTD_DCtx*)> dctx(ZSTD_createDCtx(),
                                                                             ZSTD_freeDCtx);
   std::string out(static_cast<std::size_t>(n), '\0');
@@ -62,10 +73,7 @@ FrameReader::FrameReader() : dctx_(std::make_unique<Dctx>()) {}
 FrameReader::~FrameReader() = default;
 
 Status FrameReader::Open(std::string_view blob, std::size_t max_bytes) {
-  const unsigned long long n = ZSTD_getFrameContentSize(blob.data(), blob.size());
-  if (n == ZSTD_CONTENTSIZE_ERROR || n == ZSTD_CONTENTSIZE_UNKNOWN || n > max_bytes) {
-    return Status::Corruption("not a zstd frame of known size");
-  }
+  ISMS_ASSIGN_OR_RETURN(const unsigned long long n, ContentSize(blob, max_bytes));
   if (!dctx_->ctx) std::abort();
   (void)ZSTD_DCtx_reset(dctx_->ctx.get(), ZSTD_reset_session_only);
   blob_ = blob;

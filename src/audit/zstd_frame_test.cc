@@ -36,6 +36,18 @@ std::string ReadAll(FrameReader& r, std::size_t want, std::size_t take) {
   return got;
 }
 
+// Reads the frame `r` was opened on to its end or its first error, a MiB at a time; what was
+// read goes to `got`.
+Status ReadToEnd(FrameReader& r, std::string& got) {
+  while (!r.done()) {
+    Result<std::string_view> avail = r.Fill(1 << 20);
+    if (!avail.ok()) return avail.status();
+    got.append(*avail);
+    r.Consume(avail->size());
+  }
+  return Status::Ok();
+}
+
 TEST(FrameReaderTest, ReadsAFrameAPieceAtATimeAsDecompressFrameReadsItWhole) {
   const std::string content = Content(5'000'000);
   const std::string frame = CompressFrame(content, -1);
@@ -83,40 +95,22 @@ TEST(FrameReaderTest, RefusesWhatIsNotOneWholeFrameOfKnownSize) {
   // Cut short: the error comes when the reading reaches the cut.
   for (std::size_t keep : {frame.size() / 2, frame.size() - 1}) {
     ASSERT_TRUE(r.Open(std::string_view(frame).substr(0, keep), content.size()).ok());
-    Status s = Status::Ok();
-    while (s.ok() && !r.done()) {
-      Result<std::string_view> avail = r.Fill(1 << 20);
-      s = avail.status();
-      if (avail.ok()) r.Consume(avail->size());
-    }
-    EXPECT_EQ(s.code(), StatusCode::kCorruption) << keep;
+    std::string got;
+    EXPECT_EQ(ReadToEnd(r, got).code(), StatusCode::kCorruption) << keep;
   }
   // Bytes after the frame, and a second frame after it.
   for (const std::string& after : {std::string("x"), CompressFrame("more", -1)}) {
     const std::string longer = frame + after;
     ASSERT_TRUE(r.Open(longer, content.size()).ok());
-    Status s = Status::Ok();
-    while (s.ok() && !r.done()) {
-      Result<std::string_view> avail = r.Fill(1 << 20);
-      s = avail.status();
-      if (avail.ok()) r.Consume(avail->size());
-    }
-    EXPECT_EQ(s.code(), StatusCode::kCorruption);
+    std::string got;
+    EXPECT_EQ(ReadToEnd(r, got).code(), StatusCode::kCorruption);
   }
   // A changed byte inside the compressed data.
   std::string flipped = frame;
   flipped[flipped.size() / 2] = static_cast<char>(flipped[flipped.size() / 2] ^ 0x55);
   ASSERT_TRUE(r.Open(flipped, content.size()).ok());
-  Status s = Status::Ok();
   std::string got;
-  while (s.ok() && !r.done()) {
-    Result<std::string_view> avail = r.Fill(1 << 20);
-    s = avail.status();
-    if (avail.ok()) {
-      got.append(*avail);
-      r.Consume(avail->size());
-    }
-  }
+  const Status s = ReadToEnd(r, got);
   EXPECT_TRUE(!s.ok() || got != content) << "a damaged frame does not read as the original";
 }
 
