@@ -424,19 +424,27 @@ Result<AuditKeyInfo> EnsureAuditKey(const std::string& dir) {
                                       ": the audit signing key is readable by others; run "
                                       "chmod 600 on it (and consider it compromised)");
     }
-    ISMS_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(info.private_path));
-    ISMS_ASSIGN_OR_RETURN(audit::NoteSigner signer, audit::NoteSigner::Decode(Trim(text)));
-    info.verifier_key = signer.Verifier().Encode();
     // The verifier key follows the secret: written when missing, and written again when it names
     // another key (a rotation stopped between replacing the one and the other).
     // Every process that uses the key may do this, at the moment a rotation writes the same
-    // file: each through a temporary file of its own (they all write the same content).
-    Result<std::string> pub = ReadSmallFile(info.public_path);
-    if (!pub.ok() || Trim(*pub) != info.verifier_key) {
+    // file: each through a temporary file of its own. A rotation may also replace the secret
+    // after this read it and write its verifier key before this writes the old one: so the
+    // secret is read again after each write, and the verifier key written again if the secret
+    // changed meanwhile (the rotation writes its verifier key after its secret, so a secret
+    // unchanged after this write means that the rotation's write, if any, comes later).
+    ISMS_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(info.private_path));
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      ISMS_ASSIGN_OR_RETURN(audit::NoteSigner signer, audit::NoteSigner::Decode(Trim(text)));
+      info.verifier_key = signer.Verifier().Encode();
+      Result<std::string> pub = ReadSmallFile(info.public_path);
+      if (pub.ok() && Trim(*pub) == info.verifier_key) break;
       static std::atomic<unsigned> mends{0};
       ISMS_RETURN_IF_ERROR(ReplaceFile(
           info.public_path, info.verifier_key + "\n", 0644,
           ".mend-" + std::to_string(::getpid()) + "-" + std::to_string(mends.fetch_add(1))));
+      ISMS_ASSIGN_OR_RETURN(std::string now, ReadSmallFile(info.private_path));
+      if (now == text) break;
+      text = std::move(now);
     }
     return info;
   }
