@@ -1,6 +1,7 @@
 #include "app/audit.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -484,6 +485,18 @@ Result<AuditKeyRotation> RotateAuditKey(const std::string& dir, Instant now) {
   if (!std::filesystem::exists(private_path)) {
     return Status::FailedPrecondition("no audit signing key to rotate in " + dir +
                                       " (`isms init` makes one)");
+  }
+  // One rotation at a time: two at once would both retire the same key, and the key the first
+  // made (which may already have signed) would be retired by neither.
+  const std::string lock_path = (std::filesystem::path(dir) / kAuditKeyLockFile).string();
+  const int lock = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock < 0) return Status::IoError(lock_path + ": " + std::strerror(errno));
+  struct Unlock {
+    int fd;
+    ~Unlock() { ::close(fd); }  // closing the file releases the lock
+  } unlock{lock};
+  while (::flock(lock, LOCK_EX) != 0) {
+    if (errno != EINTR) return Status::IoError(lock_path + ": " + std::strerror(errno));
   }
   ISMS_ASSIGN_OR_RETURN(AuditKeyInfo info, EnsureAuditKey(dir));
   ISMS_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(info.private_path));

@@ -80,6 +80,8 @@ Result<AuditKeyInfo> EnsureAuditKey(const std::string& dir);
 // The old secret is replaced (the file renamed over), never kept.
 inline constexpr const char* kAuditRetiredKeyPrefix = "audit-checkpoint-retired-";
 inline constexpr const char* kAuditKeyTransitionPrefix = "audit-key-transition-";
+// Held (flock) by a rotation, so that two rotations of one directory take turns.
+inline constexpr const char* kAuditKeyLockFile = "audit-key-rotation.lock";
 
 struct AuditKeyRotation {
   audit::NoteVerifier old_key, new_key;

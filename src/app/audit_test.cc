@@ -11,6 +11,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -663,6 +664,47 @@ TEST_F(AuditServiceFiles, RotationsWhileAnotherUserOfTheKeyMendsItAllSucceed) {
   std::getline(f, line);
   EXPECT_EQ(line, last);
   EXPECT_EQ(AuditVerifierKeys(tmp_.path)->size(), 31u);
+}
+
+// Rotations started at once take turns: every key that was current stays in the key ring, and
+// the transition notes lead from the first key to the last.
+TEST_F(AuditServiceFiles, RotationsStartedAtOnceTakeTurns) {
+  ASSERT_TRUE(EnsureAuditKey(tmp_.path).ok());
+  const audit::NoteVerifier first = AuditVerifierKeys(tmp_.path)->front();
+  std::atomic<int> failures{0};
+  auto rotate = [&] {
+    for (int i = 0; i < 10; ++i) {
+      if (!RotateAuditKey(tmp_.path, ParseInstant("2026-11-30T12:00:00Z").value()).ok()) {
+        failures.fetch_add(1);
+      }
+    }
+  };
+  std::thread a(rotate), b(rotate);
+  a.join();
+  b.join();
+  EXPECT_EQ(failures.load(), 0);
+  const std::vector<audit::NoteVerifier> ring = AuditVerifierKeys(tmp_.path).value();
+  EXPECT_EQ(ring.size(), 21u);
+  std::set<std::string> ids;
+  for (const audit::NoteVerifier& v : ring) ids.insert(v.Encode());
+  EXPECT_EQ(ids.size(), 21u);
+  // From the first key, each note hands over to the next, to the current key.
+  std::vector<std::string> notes = AuditKeyTransitionNotes(tmp_.path).value();
+  ASSERT_EQ(notes.size(), 20u);
+  audit::NoteVerifier held = first;
+  for (int step = 0; step < 20; ++step) {
+    bool moved = false;
+    for (const std::string& n : notes) {
+      Result<AuditKeyTransition> t = OpenAuditKeyTransition(n, {&held, 1});
+      if (t.ok()) {
+        held = t->to;
+        moved = true;
+        break;
+      }
+    }
+    ASSERT_TRUE(moved) << "no note hands over from key " << step;
+  }
+  EXPECT_EQ(held.Encode(), ring.front().Encode());
 }
 
 // Nothing to rotate in a folder without a key.
