@@ -216,9 +216,10 @@ void RecordEncodings(std::string_view bytes) {
 }
 
 // A stored block or tail batch (possibly tampered with), read whole and a piece at a time with
-// the pieces asked for and consumed in the sizes the input's first two bytes give. Reading in
-// pieces never gives other bytes than reading whole; it refuses what reading whole refuses, and
-// also bytes after the frame that reading whole skips (a skippable frame).
+// the pieces asked for and consumed in the sizes the input's first two bytes give. What reading
+// in pieces accepts, reading whole accepts too, as the same bytes. (Not the other way round:
+// reading in pieces also refuses bytes after the frame, such as a skippable frame, and windows
+// larger than zstd's streaming limit. FrameReaderTest checks that it reads sound frames.)
 void Frames(std::string_view in) {
   if (in.size() < 2) return;
   const std::size_t want = 1 + static_cast<std::uint8_t>(in[0]) * 257;

@@ -697,6 +697,12 @@ Result<std::string> AuditService::KeyDir() const {
   return key_dir_;
 }
 
+Result<std::vector<std::string>> AuditService::KeyTransitionNotes() const {
+  Result<std::string> dir = KeyDir();
+  if (!dir.ok()) return std::vector<std::string>{};
+  return AuditKeyTransitionNotes(*dir);
+}
+
 Result<audit::NoteSigner> AuditService::Signer() {
   ISMS_RETURN_IF_ERROR(KeyDir().status());
   const std::string private_path = (std::filesystem::path(key_dir_) / kAuditKeyFile).string();

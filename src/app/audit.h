@@ -302,6 +302,9 @@ class AuditService {
   Result<std::vector<audit::NoteVerifier>> Verifiers();
   // The folder of the signing key; FailedPrecondition for PostgreSQL without one (AuditKeyDir).
   Result<std::string> KeyDir() const;
+  // The signing key's transition notes, oldest first (AuditKeyTransitionNotes of KeyDir()); none
+  // without a key folder.
+  Result<std::vector<std::string>> KeyTransitionNotes() const;
   // Set when Signer() created the key.
   const std::optional<AuditKeyInfo>& created_key() const { return created_key_; }
 

@@ -196,15 +196,14 @@ Status SealOfAuditLog(AuditService& audit, const std::string& contract, Instant 
   seal->checkpoint = *note;
   // The key that signed it (the note names it only by name and key ID). Without the key
   // folder the checkpoint is printed all the same.
-  Result<std::vector<audit::NoteVerifier>> keys = audit.Verifiers();
-  for (const audit::NoteVerifier& k : keys.ok() ? *keys : std::vector<audit::NoteVerifier>{}) {
-    if (!audit::OpenNote(*note, k).ok()) continue;
-    seal->verifier_key = k.Encode();
-    break;
+  if (Result<std::vector<audit::NoteVerifier>> keys = audit.Verifiers(); keys.ok()) {
+    for (const audit::NoteVerifier& k : *keys) {
+      if (!audit::OpenNote(*note, k).ok()) continue;
+      seal->verifier_key = k.Encode();
+      break;
+    }
   }
-  Result<std::string> dir = audit.KeyDir();
-  if (!dir.ok()) return Status::Ok();  // no key folder: no rotations to tell of
-  ISMS_ASSIGN_OR_RETURN(std::vector<std::string> transitions, AuditKeyTransitionNotes(*dir));
+  ISMS_ASSIGN_OR_RETURN(std::vector<std::string> transitions, audit.KeyTransitionNotes());
   for (const std::string& t : transitions) {
     Result<AuditKeyTransition> k = AuditKeyTransitionOf(t);
     if (!k.ok()) continue;

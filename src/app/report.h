@@ -123,7 +123,7 @@ struct MonthlyReport {
   // leaves the supplier's host in this report so that the Buyer can later prove the log extends
   // it (`isms audit verify --against`), the verifier key of its signature, and the signing key's
   // rotations up to the issue (docs/audit-merkle.md). Empty when the report was made without
-  // the audit store, or the log had no checkpoint yet (audit_note says which).
+  // the audit store, or the log had no checkpoint yet (`note` says so).
   struct AuditLogSeal {
     std::string checkpoint;                  // the signed note
     std::string verifier_key;                // the key that signed it (current or retired)

@@ -1702,19 +1702,24 @@ Status LogStore::Scan(const LogQuery& q, const std::function<Result<bool>(Stored
   ISMS_RETURN_IF_ERROR(ChunkBits().status());
   const std::int64_t from = q.from ? Ms(*q.from) : std::numeric_limits<std::int64_t>::min();
   const std::int64_t to = q.to ? Ms(*q.to) : std::numeric_limits<std::int64_t>::max();
-  auto keep = [&](StoredEntry& e) {
-    const std::int64_t t = Ms(e.time);
-    if (t < from || t >= to || (q.user && e.user != *q.user)) return false;
-    e.via = -1;
-    if (!q.host || e.host == *q.host) return true;
+  // Whether an entry of these keys matches `q`: -1 by its host (or with no host asked), i for the
+  // address window q.via[i]; nullopt when it does not match.
+  auto match = [&](std::int64_t t, std::string_view host, std::string_view user,
+                   std::string_view ip) -> std::optional<int> {
+    if (t < from || t >= to || (q.user && user != *q.user)) return std::nullopt;
+    if (!q.host || host == *q.host) return -1;
     for (std::size_t i = 0; i < q.via.size(); ++i) {
       const AddressWindow& w = q.via[i];
-      if (!e.ip.empty() && e.ip == w.ip && t >= Ms(w.from) && t < Ms(w.to)) {
-        e.via = static_cast<int>(i);
-        return true;
+      if (!ip.empty() && ip == w.ip && t >= Ms(w.from) && t < Ms(w.to)) {
+        return static_cast<int>(i);
       }
     }
-    return false;
+    return std::nullopt;
+  };
+  auto keep = [&](StoredEntry& e) {
+    const std::optional<int> via = match(Ms(e.time), e.host, e.user, e.ip);
+    if (via) e.via = *via;
+    return via.has_value();
   };
   bool stop = false;
   ISMS_RETURN_IF_ERROR(ScanBlocks(q, keep, fn, stop));
@@ -1734,15 +1739,8 @@ Status LogStore::Scan(const LogQuery& q, const std::function<Result<bool>(Stored
     bool more = true;
     ISMS_RETURN_IF_ERROR(
         EachEntry(reader, blob, [&](const EntryView& v) -> Result<bool> {
-          if (v.time < from || v.time >= to || (q.user && v.user != *q.user)) {
-            return true;
-          }
-          if (q.host && v.host != *q.host &&
-              std::none_of(q.via.begin(), q.via.end(), [&](const AddressWindow& w) {
-                return !v.ip.empty() && v.ip == w.ip && v.time >= Ms(w.from) && v.time < Ms(w.to);
-              })) {
-            return true;
-          }
+          const std::optional<int> via = match(v.time, v.host, v.user, v.ip);
+          if (!via) return true;
           StoredEntry e{v.leaf,
                         FromMs(v.time),
                         std::string(v.host),
@@ -1751,7 +1749,7 @@ Status LogStore::Scan(const LogQuery& q, const std::function<Result<bool>(Stored
                         std::string(v.bytes),
                         v.erased,
                         v.leaf_hash};
-          if (!keep(e)) return true;
+          e.via = *via;
           if (!e.erased && q.leaf_hashes) e.leaf_hash = LeafHash(e.bytes);
           ISMS_ASSIGN_OR_RETURN(more, fn(std::move(e)));
           return more;

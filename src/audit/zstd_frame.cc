@@ -10,6 +10,7 @@
 namespace isms::audit {
 
 using CctxPtr = std::unique_ptr<ZSTD_CCtx, std::size_t (*)(ZSTD_CCtx*)>;
+using DctxPtr = std::unique_ptr<ZSTD_DCtx, std::size_t (*)(ZSTD_DCtx*)>;
 
 std::string CompressFrame(std::string_view raw, int level, int workers) {
   const std::size_t bound = ZSTD_compressBound(raw.size());
@@ -53,8 +54,7 @@ Result<unsigned long long> ContentSize(std::string_view blob, std::size_t max_by
 
 Result<std::string> DecompressFrame(std::string_view blob, std::size_t max_bytes) {
   ISMS_ASSIGN_OR_RETURN(const unsigned long long n, ContentSize(blob, max_bytes));
-  thread_local std::unique_ptr<ZSTD_DCtx, std::size_t (*)(ZSTD_DCtx*)> dctx(ZSTD_createDCtx(),
-                                                                            ZSTD_freeDCtx);
+  thread_local DctxPtr dctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
   std::string out(static_cast<std::size_t>(n), '\0');
   const std::size_t got =
       ZSTD_decompressDCtx(dctx.get(), out.data(), out.size(), blob.data(), blob.size());
@@ -65,17 +65,12 @@ Result<std::string> DecompressFrame(std::string_view blob, std::size_t max_bytes
   return out;
 }
 
-struct FrameReader::Dctx {
-  std::unique_ptr<ZSTD_DCtx, std::size_t (*)(ZSTD_DCtx*)> ctx{ZSTD_createDCtx(), ZSTD_freeDCtx};
-};
-
-FrameReader::FrameReader() : dctx_(std::make_unique<Dctx>()) {}
-FrameReader::~FrameReader() = default;
+FrameReader::FrameReader() : dctx_(ZSTD_createDCtx(), ZSTD_freeDCtx) {}
 
 Status FrameReader::Open(std::string_view blob, std::size_t max_bytes) {
   ISMS_ASSIGN_OR_RETURN(const unsigned long long n, ContentSize(blob, max_bytes));
-  if (!dctx_->ctx) std::abort();
-  (void)ZSTD_DCtx_reset(dctx_->ctx.get(), ZSTD_reset_session_only);
+  if (!dctx_) std::abort();
+  (void)ZSTD_DCtx_reset(dctx_.get(), ZSTD_reset_session_only);
   blob_ = blob;
   in_ = 0;
   left_ = n;
@@ -97,7 +92,7 @@ Result<std::string_view> FrameReader::Fill(std::size_t want) {
     if (buf_.size() < need) buf_.resize(std::max(need, 2 * buf_.size()));
     ZSTD_outBuffer out{buf_.data(), buf_.size(), end_};
     ZSTD_inBuffer in{blob_.data(), blob_.size(), in_};
-    const std::size_t r = ZSTD_decompressStream(dctx_->ctx.get(), &out, &in);
+    const std::size_t r = ZSTD_decompressStream(dctx_.get(), &out, &in);
     if (ZSTD_isError(r)) return Status::Corruption(std::string("zstd: ") + ZSTD_getErrorName(r));
     const std::size_t got = out.pos - end_;
     if (got > left_) return Status::Corruption("zstd: the frame holds more than its header says");

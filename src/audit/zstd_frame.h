@@ -9,6 +9,8 @@
 
 #include "core/status.h"
 
+struct ZSTD_DCtx_s;  // zstd.h's ZSTD_DCtx
+
 namespace isms::audit {
 
 // One frame holding `raw`, at zstd level `level`. With `workers` > 0 the frame is made on that
@@ -26,9 +28,6 @@ Result<std::string> DecompressFrame(std::string_view blob, std::size_t max_bytes
 class FrameReader {
  public:
   FrameReader();
-  ~FrameReader();
-  FrameReader(const FrameReader&) = delete;
-  FrameReader& operator=(const FrameReader&) = delete;
 
   // Begins reading the frame `blob` (which must outlive the reading); Corruption when it is not
   // a frame of known size of at most `max_bytes`.
@@ -43,8 +42,7 @@ class FrameReader {
   bool done() const { return ended_ && begin_ == end_; }
 
  private:
-  struct Dctx;
-  std::unique_ptr<Dctx> dctx_;
+  std::unique_ptr<ZSTD_DCtx_s, std::size_t (*)(ZSTD_DCtx_s*)> dctx_;
   std::string_view blob_;
   std::size_t in_ = 0;           // bytes of blob_ read
   unsigned long long left_ = 0;  // content bytes still to come, as the header says

@@ -427,9 +427,7 @@ void AddAuditRoutes(WebApp& app) {
       api::ApiDoc(), [](RequestContext& ctx) {
         Result<audit::NoteVerifier> current = ctx.services.audit->Verifier();
         if (!current.ok()) return api::Fail(current.status());
-        Result<std::string> dir = ctx.services.audit->KeyDir();
-        if (!dir.ok()) return api::Fail(dir.status());
-        Result<std::vector<std::string>> notes = app::AuditKeyTransitionNotes(*dir);
+        Result<std::vector<std::string>> notes = ctx.services.audit->KeyTransitionNotes();
         if (!notes.ok()) return api::Fail(notes.status());
         Json list = Json::array();
         for (const std::string& note : *notes) {

@@ -154,10 +154,7 @@ HttpResponse AuditPage(RequestContext& ctx) {
     // The signing key's rotations: a buyer holding an earlier key checks these notes before
     // trusting the key offered for download (docs/audit-merkle.md, "Key rotation").
     nlohmann::json rotations = nlohmann::json::array();
-    Result<std::string> dir = ctx.services.audit->KeyDir();
-    Result<std::vector<std::string>> notes = dir.ok()
-                                                 ? app::AuditKeyTransitionNotes(*dir)
-                                                 : Result<std::vector<std::string>>(dir.status());
+    Result<std::vector<std::string>> notes = ctx.services.audit->KeyTransitionNotes();
     if (notes.ok()) {
       for (const std::string& n : *notes) {
         Result<app::AuditKeyTransition> t = app::AuditKeyTransitionOf(n);
