@@ -52,7 +52,10 @@ std::vector<store::Migration> AuditFileMigrations() {
            audit::LogStore::BlockKindsSql(), audit::LogStore::BlockKindsSql()},
           {5, "audit logs: an index of the blocks without kinds",
            audit::LogStore::BlocksWithoutKindsIndexSql(),
-           audit::LogStore::BlocksWithoutKindsIndexSql()}};
+           audit::LogStore::BlocksWithoutKindsIndexSql()},
+          {6, "audit logs: blocks and tail batches keep the SHA-256 of their bytes",
+           audit::LogStore::DataDigestSql(store::Engine::kSqlite),
+           audit::LogStore::DataDigestSql(store::Engine::kPostgres)}};
 }
 
 Result<std::string> ReadSmallFile(const std::string& path) {
@@ -1226,6 +1229,19 @@ Result<AuditUpgradeResult> AuditService::Upgrade(const std::string& contract) {
     res.chunks += fill.chunks;
     ++res.transactions;
     from = fill.next;
+  }
+  audit::LogStore ledger(*conn_, id, audit::LogKind::kLedger, chunk_bits_);
+  for (audit::LogStore* l : {&log, &ledger}) {
+    for (std::optional<std::uint64_t> at = 0; at;) {
+      store::Transaction tx(*conn_);
+      ISMS_RETURN_IF_ERROR(tx.Begin());
+      ISMS_ASSIGN_OR_RETURN(audit::LogStore::DigestFill fill, l->FillDigests(*at, kUpgradeChunks));
+      if (fill.rows == 0) break;
+      ISMS_RETURN_IF_ERROR(tx.Commit());
+      res.digests += fill.rows;
+      ++res.transactions;
+      at = fill.next;
+    }
   }
   return res;
 }

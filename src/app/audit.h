@@ -246,11 +246,14 @@ std::string LeafRanges(const std::vector<std::uint64_t>& sorted_leaves);
 // The leaves of "3,7-9,12"; InvalidArgument naming the bad part.
 Result<std::vector<std::uint64_t>> ParseLeafRanges(std::string_view text);
 
-// What `isms audit upgrade` did: the blocks written before blocks kept their records' kinds,
-// given them, in transactions of at most AuditService::kUpgradeChunks chunks.
+// What `isms audit upgrade` did, in transactions of at most AuditService::kUpgradeChunks chunks:
+// the audit log's blocks written before blocks kept their records' kinds, given them; and the
+// blocks and tail batches of both logs written before rows kept the SHA-256 of their bytes,
+// given it.
 struct AuditUpgradeResult {
-  std::uint64_t blocks = 0;
-  std::uint64_t chunks = 0;
+  std::uint64_t blocks = 0;   // given their kinds
+  std::uint64_t chunks = 0;   // those blocks' chunks
+  std::uint64_t digests = 0;  // blocks and tail batches given the SHA-256 of their bytes
   std::uint64_t transactions = 0;
 };
 

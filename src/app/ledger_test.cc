@@ -674,7 +674,8 @@ TEST_P(LedgerTest, AStoreWithMigration13sUrgencyIndexGetsTheOneItsQueriesUse) {
                            // The store as migration 13 left it: what the later ones did undone.
                            "ALTER TABLE reports DROP COLUMN html_zstd, DROP COLUMN json_zstd; "
                            "ALTER TABLE audit_logs DROP COLUMN checkpoints; "
-                           "ALTER TABLE audit_blocks DROP COLUMN kinds; "
+                           "ALTER TABLE audit_blocks DROP COLUMN kinds, DROP COLUMN data_sha256; "
+                           "ALTER TABLE audit_tail DROP COLUMN data_sha256; "
                            "DELETE FROM schema_migrations WHERE version >= 14")
                   .ok());
   ledger_.reset();

@@ -404,8 +404,11 @@ const std::vector<store::Migration>& Migrations() {
        "UPDATE audit_store SET location = location", audit::LogStore::BlockKindsSql()},
       // As 4: on SQLite this is the audit file's migration 5 (app/audit.cc).
       {18, "audit logs: an index of the blocks without kinds",
+       "UPDATE audit_store SET location = location", audit::LogStore::BlocksWithoutKindsIndexSql()},
+      // As 4: on SQLite this is the audit file's migration 6 (app/audit.cc).
+      {19, "audit logs: blocks and tail batches keep the SHA-256 of their bytes",
        "UPDATE audit_store SET location = location",
-       audit::LogStore::BlocksWithoutKindsIndexSql()},
+       audit::LogStore::DataDigestSql(store::Engine::kPostgres)},
   };
   return kMigrations;
 }

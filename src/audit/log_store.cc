@@ -1,5 +1,7 @@
 #include "audit/log_store.h"
 
+#include <openssl/sha.h>
+
 #include <algorithm>
 #include <atomic>
 #include <bit>
@@ -220,6 +222,28 @@ struct EntryView {
 };
 
 namespace {
+
+// The SHA-256 of a block's or a tail batch's stored (compressed) bytes, kept in its row
+// (`data_sha256`). The records' hashes cover what the bytes decompress to; this covers the bytes
+// themselves, some bits of which (a zstd bit stream's padding) change no record.
+std::string DataDigest(std::string_view data) {
+  std::string d(SHA256_DIGEST_LENGTH, '\0');
+  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(),
+         reinterpret_cast<unsigned char*>(d.data()));
+  return d;
+}
+
+// The digest a row stores: none (NULL) for a row written before rows kept one.
+std::optional<std::string> StoredDigest(const store::Statement& row, int column) {
+  if (row.IsNull(column)) return std::nullopt;
+  return row.ColumnBlob(column);
+}
+
+// "" when a row's stored bytes agree with their stored digest (or it has none), else the finding.
+std::string DigestMismatch(const std::optional<std::string>& stored, std::string_view data) {
+  if (!stored || *stored == DataDigest(data)) return "";
+  return "its stored bytes do not match their SHA-256 (data_sha256)";
+}
 
 EntryView ViewOf(const StoredEntry& e) {
   return {e.leaf, Ms(e.time), e.host, e.user, e.ip, e.bytes, e.erased, e.leaf_hash, e.ip_keyed};
@@ -475,6 +499,7 @@ struct LogStore::ChunkJob {
     std::int64_t records = 0, lo = 0, hi = 0;
     std::string data;
     std::optional<std::int64_t> kinds;  // as stored (NULL: not known)
+    std::optional<std::string> digest;  // as stored (NULL: written before blocks kept one)
   };
   Chunk chunk;
   std::uint64_t size = 0;                  // leaves a chunk
@@ -505,6 +530,9 @@ struct LogStore::ChunkJob {
     std::vector<EntryView> entries;
     std::vector<std::pair<std::string_view, std::string_view>> want_users, want_ips;
     for (const Block& b : blocks) {
+      if (const std::string why = DigestMismatch(b.digest, b.data); !why.empty() && bad.empty()) {
+        bad = "block of host '" + b.host + "': " + why;
+      }
       Result<std::string> raw = Decompress(b.data);
       entries.clear();
       Status d =
@@ -615,6 +643,7 @@ struct LogStore::Batch {
   std::int64_t min_time = 0, max_time = 0;  // as stored: searches by time skip on them
   std::vector<StoredEntry> entries;
   Status decoded;
+  bool digested = false;  // its row keeps the SHA-256 of its data (checked when it was decoded)
 };
 
 namespace {
@@ -641,6 +670,13 @@ std::string LogStore::CheckpointCountSql() {
 
 std::string LogStore::BlockKindsSql() {
   return "ALTER TABLE audit_blocks ADD COLUMN kinds BIGINT;\n";
+}
+
+std::string LogStore::DataDigestSql(store::Engine engine) {
+  return WithBlobs(
+      "ALTER TABLE audit_blocks ADD COLUMN data_sha256 %BLOB%;\n"
+      "ALTER TABLE audit_tail ADD COLUMN data_sha256 %BLOB%;\n",
+      engine);
 }
 
 std::string LogStore::BlocksWithoutKindsIndexSql() {
@@ -1016,8 +1052,8 @@ Status LogStore::InsertChunk(std::uint64_t chunk_no, std::span<const BlockRow> b
                              std::int64_t max_t) {
   RowInserter inserter(conn_,
                        "INSERT INTO audit_blocks (contract_id, log_kind, chunk_no, host, records, "
-                       "min_time, max_time, data, kinds) VALUES ",
-                       9, blocks.size());
+                       "min_time, max_time, data, kinds, data_sha256) VALUES ",
+                       10, blocks.size());
   for (const BlockRow& b : blocks) {
     store::Statement* block = nullptr;
     int p = 0;
@@ -1031,6 +1067,7 @@ Status LogStore::InsertChunk(std::uint64_t chunk_no, std::span<const BlockRow> b
     block->BindInt(p + 6, b.hi);
     block->BindBlob(p + 7, b.data);
     BindKinds(*block, p + 8, kinds_, b.kinds);
+    block->BindBlob(p + 9, DataDigest(b.data));
     ISMS_RETURN_IF_ERROR(inserter.EndRow());
   }
   ISMS_RETURN_IF_ERROR(InsertPostings(chunk_no, users, ips));
@@ -1259,8 +1296,8 @@ Status LogStore::WriteTail(std::span<const EntryView> entries) {
   }
   ISMS_ASSIGN_OR_RETURN(auto ins,
                         conn_.Prepare("INSERT INTO audit_tail (contract_id, log_kind, "
-                                      "first_leaf, leaves, hash, min_time, max_time, data) "
-                                      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"));
+                                      "first_leaf, leaves, hash, min_time, max_time, data, "
+                                      "data_sha256) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"));
   ins->BindInt(1, contract_id_);
   ins->BindInt(2, log_);
   ins->BindInt(3, static_cast<std::int64_t>(entries.front().leaf));
@@ -1270,6 +1307,7 @@ Status LogStore::WriteTail(std::span<const EntryView> entries) {
   ins->BindInt(7, hi);
   std::string compressed = Compress(raw, kTailLevel);
   ins->BindBlob(8, compressed);
+  ins->BindBlob(9, DataDigest(compressed));
   ISMS_RETURN_IF_ERROR(ins->Run());
   tail_memo.Add(std::move(compressed), std::move(raw), entries);
   return Status::Ok();
@@ -1575,6 +1613,82 @@ Result<LogStore::KindsFill> LogStore::FillKinds(std::uint64_t from, std::size_t 
   return fill;
 }
 
+Result<LogStore::DigestFill> LogStore::FillDigests(std::uint64_t from, std::size_t max_chunks) {
+  DigestFill fill;
+  if (from == 0) {
+    std::vector<std::pair<std::int64_t, std::string>> batches;  // first leaf, SHA-256
+    ISMS_RETURN_IF_ERROR(EachRow(
+        "SELECT first_leaf, leaves, data FROM audit_tail WHERE contract_id = $1 AND log_kind = "
+        "$2 AND data_sha256 IS NULL ORDER BY first_leaf",
+        [&](const store::Statement& row) -> Status {
+          const auto first = static_cast<std::uint64_t>(row.ColumnInt(0));
+          const auto leaves = static_cast<std::uint64_t>(row.ColumnInt(1));
+          const std::string data = row.ColumnBlob(2);
+          ISMS_RETURN_IF_ERROR(Decompress(data).status().WithContext(
+              "tail batch (" + Range(first, first + std::max<std::uint64_t>(leaves, 1)) +
+              ") (run isms audit verify)"));
+          batches.emplace_back(static_cast<std::int64_t>(first), DataDigest(data));
+          return Status::Ok();
+        }));
+    ISMS_ASSIGN_OR_RETURN(auto up, conn_.Prepare("UPDATE audit_tail SET data_sha256 = $4 WHERE "
+                                                 "contract_id = $1 AND log_kind = $2 AND "
+                                                 "first_leaf = $3"));
+    for (const auto& [first, digest] : batches) {
+      up->BindInt(1, contract_id_);
+      up->BindInt(2, log_);
+      up->BindInt(3, first);
+      up->BindBlob(4, digest);
+      ISMS_RETURN_IF_ERROR(up->Run());
+      ++fill.rows;
+    }
+  }
+  // The chunks from `from` on that hold blocks without it, one more than asked for: it tells
+  // where to go on.
+  std::vector<std::uint64_t> chunks;
+  ISMS_RETURN_IF_ERROR(EachRow(
+      "SELECT DISTINCT chunk_no FROM audit_blocks WHERE contract_id = $1 AND log_kind = $2 AND "
+      "chunk_no >= $3 AND data_sha256 IS NULL ORDER BY chunk_no LIMIT $4",
+      [&](const store::Statement& row) -> Status {
+        chunks.push_back(static_cast<std::uint64_t>(row.ColumnInt(0)));
+        return Status::Ok();
+      },
+      {static_cast<std::int64_t>(from), static_cast<std::int64_t>(max_chunks) + 1}));
+  if (chunks.size() > max_chunks) {
+    fill.next = chunks.back();
+    chunks.pop_back();
+  }
+  ISMS_ASSIGN_OR_RETURN(auto up, conn_.Prepare("UPDATE audit_blocks SET data_sha256 = $4 WHERE "
+                                               "contract_id = $1 AND log_kind = $2 AND "
+                                               "chunk_no = $3 AND host = $5"));
+  for (const std::uint64_t chunk_no : chunks) {
+    std::vector<std::pair<std::string, std::string>> found;  // host, SHA-256
+    ISMS_RETURN_IF_ERROR(
+        EachRow("SELECT host, data FROM audit_blocks WHERE contract_id = $1 AND log_kind = $2 AND "
+                "chunk_no = $3 AND data_sha256 IS NULL ORDER BY host",
+                [&](const store::Statement& row) -> Status {
+                  std::string host = row.ColumnBlob(0);
+                  const std::string data = row.ColumnBlob(1);
+                  ISMS_RETURN_IF_ERROR(Decompress(data).status().WithContext(
+                      "chunk " + std::to_string(chunk_no) + ", block of host '" + host +
+                      "' (run isms audit verify)"));
+                  found.emplace_back(std::move(host), DataDigest(data));
+                  return Status::Ok();
+                },
+                {static_cast<std::int64_t>(chunk_no)}));
+    for (const auto& [host, digest] : found) {
+      up->BindInt(1, contract_id_);
+      up->BindInt(2, log_);
+      up->BindInt(3, static_cast<std::int64_t>(chunk_no));
+      up->BindBlob(4, digest);
+      up->BindBlob(5, host);
+      ISMS_RETURN_IF_ERROR(up->Run());
+      ++fill.rows;
+    }
+    ++fill.chunks;
+  }
+  return fill;
+}
+
 Result<std::vector<std::uint64_t>> LogStore::CheckpointSizes() {
   std::vector<std::uint64_t> sizes;
   ISMS_RETURN_IF_ERROR(
@@ -1602,24 +1716,29 @@ Result<std::vector<Subtree>> LogStore::PurgedChunks() {
 }
 
 Status LogStore::LoadBatches(std::vector<Batch>& out, bool with_data) {
-  ISMS_RETURN_IF_ERROR(
-      EachRow("SELECT first_leaf, leaves, hash, data, min_time, max_time FROM "
-              "audit_tail WHERE contract_id = $1 AND log_kind = "
-              "$2 ORDER BY first_leaf",
-              [&](const store::Statement& st) -> Status {
-                Batch b;
-                b.first = static_cast<std::uint64_t>(st.ColumnInt(0));
-                b.leaves = static_cast<std::uint64_t>(st.ColumnInt(1));
-                b.min_time = st.ColumnInt(4);
-                b.max_time = st.ColumnInt(5);
-                Result<Hash> h = HashFromBytes(st.ColumnBlob(2), "the hash of a tail batch");
-                if (h.ok()) b.hash = *h;
-                if (!h.ok()) b.decoded = h.status();
-                if (with_data && b.decoded.ok())
-                  b.decoded = DecodeEntries(st.ColumnBlob(3), b.entries);
-                out.push_back(std::move(b));
-                return Status::Ok();
-              }));
+  ISMS_RETURN_IF_ERROR(EachRow(
+      "SELECT first_leaf, leaves, hash, data, min_time, max_time, data_sha256 FROM "
+      "audit_tail WHERE contract_id = $1 AND log_kind = "
+      "$2 ORDER BY first_leaf",
+      [&](const store::Statement& st) -> Status {
+        Batch b;
+        b.first = static_cast<std::uint64_t>(st.ColumnInt(0));
+        b.leaves = static_cast<std::uint64_t>(st.ColumnInt(1));
+        b.min_time = st.ColumnInt(4);
+        b.max_time = st.ColumnInt(5);
+        Result<Hash> h = HashFromBytes(st.ColumnBlob(2), "the hash of a tail batch");
+        if (h.ok()) b.hash = *h;
+        if (!h.ok()) b.decoded = h.status();
+        const std::optional<std::string> digest = StoredDigest(st, 6);
+        b.digested = digest.has_value();
+        if (with_data && b.decoded.ok()) {
+          const std::string data = st.ColumnBlob(3);
+          const std::string why = DigestMismatch(digest, data);
+          b.decoded = why.empty() ? DecodeEntries(data, b.entries) : Status::Corruption(why);
+        }
+        out.push_back(std::move(b));
+        return Status::Ok();
+      }));
   return Status::Ok();
 }
 
@@ -2183,7 +2302,7 @@ Result<VerifyReport> LogStore::Verify(std::span<const NoteVerifier> signing_keys
   }
   {
     ISMS_ASSIGN_OR_RETURN(auto st, conn_.Prepare("SELECT host, records, min_time, max_time, "
-                                                 "data, kinds FROM audit_blocks WHERE "
+                                                 "data, kinds, data_sha256 FROM audit_blocks WHERE "
                                                  "contract_id = $1 AND log_kind = $2 AND "
                                                  "chunk_no = $3 ORDER BY host"));
     const std::size_t workers =
@@ -2201,7 +2320,9 @@ Result<VerifyReport> LogStore::Verify(std::span<const NoteVerifier> signing_keys
           jobs[j].blocks.push_back(
               {st->ColumnBlob(0), st->ColumnInt(1), st->ColumnInt(2), st->ColumnInt(3),
                st->ColumnBlob(4),
-               st->IsNull(5) ? std::nullopt : std::optional<std::int64_t>(st->ColumnInt(5))});
+               st->IsNull(5) ? std::nullopt : std::optional<std::int64_t>(st->ColumnInt(5)),
+               StoredDigest(*st, 6)});
+          if (!jobs[j].blocks.back().digest) ++rep.rows_without_digest;
         }
       }
       std::atomic<std::size_t> next{first};
@@ -2241,6 +2362,7 @@ Result<VerifyReport> LogStore::Verify(std::span<const NoteVerifier> signing_keys
   std::uint64_t next = complete * chunk;
   for (Batch& b : batches) {
     ++rep.tail_batches;
+    if (!b.digested) ++rep.rows_without_digest;
     std::string where =
         "tail batch (" + Range(b.first, b.first + std::max<std::uint64_t>(b.leaves, 1)) + "): ";
     if (!b.decoded.ok()) {
@@ -2375,12 +2497,13 @@ Result<std::vector<StoredEntry>> LogStore::Erase(std::span<const std::uint64_t> 
     ISMS_RETURN_IF_ERROR(LoadChunks(chunks));
     std::map<std::uint64_t, const Chunk*> rows;
     for (const Chunk& c : chunks) rows[c.no] = &c;
-    ISMS_ASSIGN_OR_RETURN(auto read, conn_.Prepare("SELECT host, data FROM audit_blocks WHERE "
-                                                   "contract_id = $1 AND log_kind = $2 AND "
-                                                   "chunk_no = $3"));
+    ISMS_ASSIGN_OR_RETURN(auto read, conn_.Prepare("SELECT host, data, data_sha256 FROM "
+                                                   "audit_blocks WHERE contract_id = $1 AND "
+                                                   "log_kind = $2 AND chunk_no = $3"));
     ISMS_ASSIGN_OR_RETURN(auto write, conn_.Prepare("UPDATE audit_blocks SET data = $5, kinds "
-                                                    "= $6 WHERE contract_id = $1 AND log_kind = "
-                                                    "$2 AND chunk_no = $3 AND host = $4"));
+                                                    "= $6, data_sha256 = $7 WHERE contract_id = "
+                                                    "$1 AND log_kind = $2 AND chunk_no = $3 AND "
+                                                    "host = $4"));
     for (const auto& [no, wanted] : by_chunk) {
       const std::string where =
           "chunk " + std::to_string(no) + " (" + Range(no * chunk, (no + 1) * chunk) + ")";
@@ -2402,8 +2525,10 @@ Result<std::vector<StoredEntry>> LogStore::Erase(std::span<const std::uint64_t> 
         ISMS_ASSIGN_OR_RETURN(bool more, read->Step());
         if (!more) break;
         std::vector<StoredEntry>& b = blocks[read->ColumnBlob(0)];
+        const std::string data = read->ColumnBlob(1);
+        const std::string why = DigestMismatch(StoredDigest(*read, 2), data);
         ISMS_RETURN_IF_ERROR(
-            DecodeEntries(read->ColumnBlob(1), b)
+            (why.empty() ? DecodeEntries(data, b) : Status::Corruption(why))
                 .WithContext(where + ": nothing was erased: run isms audit verify"));
         for (const StoredEntry& e : b) hashes.emplace_back(e.leaf, e.leaf_hash);
       }
@@ -2438,8 +2563,10 @@ Result<std::vector<StoredEntry>> LogStore::Erase(std::span<const std::uint64_t> 
         write->BindInt(2, log_);
         write->BindInt(3, static_cast<std::int64_t>(no));
         write->BindBlob(4, host);
-        write->BindBlob(5, Compress(raw, kBlockLevel));
+        const std::string data = Compress(raw, kBlockLevel);
+        write->BindBlob(5, data);
         BindKinds(*write, 6, kinds_, kinds);
+        write->BindBlob(7, DataDigest(data));
         ISMS_RETURN_IF_ERROR(write->Run());
         for (const char* sql : {"DELETE FROM audit_postings WHERE contract_id = $1 AND log_kind "
                                 "= $2 AND chunk_no = $3 AND host = $4",
@@ -2463,9 +2590,9 @@ Result<std::vector<StoredEntry>> LogStore::Erase(std::span<const std::uint64_t> 
   if (!in_tail.empty()) {
     std::vector<Batch> batches;
     ISMS_RETURN_IF_ERROR(LoadBatches(batches, true));
-    ISMS_ASSIGN_OR_RETURN(auto write, conn_.Prepare("UPDATE audit_tail SET data = $4 WHERE "
-                                                    "contract_id = $1 AND log_kind = $2 AND "
-                                                    "first_leaf = $3"));
+    ISMS_ASSIGN_OR_RETURN(auto write, conn_.Prepare("UPDATE audit_tail SET data = $4, "
+                                                    "data_sha256 = $5 WHERE contract_id = $1 AND "
+                                                    "log_kind = $2 AND first_leaf = $3"));
     for (Batch& b : batches) {
       auto first = in_tail.lower_bound(b.first);
       if (first == in_tail.end() || *first >= b.first + b.leaves) continue;
@@ -2491,7 +2618,9 @@ Result<std::vector<StoredEntry>> LogStore::Erase(std::span<const std::uint64_t> 
       write->BindInt(1, contract_id_);
       write->BindInt(2, log_);
       write->BindInt(3, static_cast<std::int64_t>(b.first));
-      write->BindBlob(4, Compress(raw, kTailLevel));
+      const std::string data = Compress(raw, kTailLevel);
+      write->BindBlob(4, data);
+      write->BindBlob(5, DataDigest(data));
       ISMS_RETURN_IF_ERROR(write->Run());
     }
   }

@@ -147,6 +147,9 @@ struct VerifyReport {
   // Blocks written before blocks kept their records' kinds (the application counts them for
   // the audit log; LogStore::FillKinds stores them).
   std::uint64_t blocks_without_kinds = 0;
+  // Blocks and tail batches written before rows kept the SHA-256 of their stored bytes: theirs
+  // are checked through the records they decompress to only.
+  std::uint64_t rows_without_digest = 0;
 };
 
 struct PurgeResult {
@@ -239,6 +242,10 @@ class LogStore {
   // The fifth: an index of the blocks without kinds (only those), so that finding whether a log
   // has any, and which, does not read every block (the blocks' rows hold their data).
   static std::string BlocksWithoutKindsIndexSql();
+  // The sixth: blocks and tail batches keep the SHA-256 of their stored bytes (`data_sha256`;
+  // NULL for the rows written before). Verify checks it, and so do an erasure before it rewrites
+  // a row and the proofs before they use a tail batch.
+  static std::string DataDigestSql(store::Engine engine);
 
   // `chunk_bits` applies when the log is created by its first Append; an existing log keeps the
   // value it was created with. `kinds`: see EntryKinds; without it blocks store no kinds (NULL),
@@ -294,6 +301,18 @@ class LogStore {
   // The blocks that store no kinds (for a log without EntryKinds, every block). When there are
   // none, a scan for some kinds reads only their blocks.
   Result<std::uint64_t> BlocksWithoutKinds();
+
+  // Stores the SHA-256 of the stored bytes of the blocks and tail batches that keep none (NULL:
+  // written before rows kept it): the tail's batches when `from` is 0, then the blocks chunk by
+  // chunk from chunk `from` on, of at most `max_chunks` chunks holding such blocks. The SHA-256
+  // vouches for the bytes as they are, so a row whose bytes do not decompress is refused
+  // (Corruption naming it; nothing is stored). Returns what it filled and where to go on.
+  struct DigestFill {
+    std::uint64_t rows = 0;             // blocks and tail batches given the SHA-256
+    std::uint64_t chunks = 0;           // chunks those blocks belong to
+    std::optional<std::uint64_t> next;  // the chunk to go on from; none when none is left
+  };
+  Result<DigestFill> FillDigests(std::uint64_t from, std::size_t max_chunks);
 
   // The sizes of the stored checkpoints, in order, and the leaves of each purged chunk, in
   // order: what Verify reports of them, read without verifying anything.

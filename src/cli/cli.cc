@@ -494,13 +494,15 @@ int RunCli(const std::vector<std::string>& args, std::istream& in, std::ostream&
   AuditCommonOptions aup;
   auto* aup_cmd = audit->add_subcommand(
       "upgrade",
-      "Store what blocks written by older versions lack (their records' kinds), so that searches "
-      "by category read only the blocks they need");
+      "Store what blocks written by older versions lack: their records' kinds, so that "
+      "searches by category read only the blocks they need, and the SHA-256 of their stored "
+      "bytes, so that verify finds any changed byte");
   add_audit(aup_cmd, &aup, true);
   aup_cmd->footer(
-      "Reads each such block once, in transactions of 16 chunks (about a million records by "
-      "default): a running `isms serve` commits between them. `isms audit verify` checks what "
-      "is stored, and says how many blocks still lack it.");
+      "Reads each such block (and tail batch) once, in transactions of 16 chunks (about a "
+      "million records by default): a running `isms serve` commits between them. The SHA-256 "
+      "vouches for the bytes as they are: run `isms audit verify` first. `isms audit verify` "
+      "checks what is stored, and says how many blocks still lack either.");
   aup_cmd->callback([&] { action = [&] { AuditUpgrade(ctx, aup); }; });
   AuditEraseOptions aer;
   auto* aer_cmd = audit->add_subcommand(

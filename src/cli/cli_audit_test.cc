@@ -166,6 +166,63 @@ TEST_P(AuditCli, ATamperedChunkIsNamedByVerify) {
   EXPECT_NE(r.out.find("BAD: chunk 0 (leaves 0-4095)"), std::string::npos) << r.out;
 }
 
+// Blocks and tail batches stored before rows kept the SHA-256 of their bytes (NULL) still
+// verify, through their records, and verify says how many there are.
+TEST_P(AuditCli, VerifyCountsTheRowsStoredWithoutTheSha256OfTheirBytes) {
+  SetUpContract();
+  AuditOk({"ingest", "-", "--contract", "alpha", "--format", "jsonl"}, Lines(4100, "2026-01-10"));
+  std::string out = AuditOk({"verify", "--contract", "alpha"});
+  EXPECT_EQ(out.find("note:"), std::string::npos) << out;
+  std::int64_t rows = 0;
+  {
+    auto c = AuditStore();
+    ASSERT_TRUE(c->Execute("UPDATE audit_blocks SET data_sha256 = NULL WHERE chunk_no = 0; "
+                           "UPDATE audit_tail SET data_sha256 = NULL")
+                    .ok());
+    auto st = c->Prepare(
+        "SELECT (SELECT COUNT(*) FROM audit_blocks WHERE data_sha256 IS NULL AND log_kind = 0) + "
+        "(SELECT COUNT(*) FROM audit_tail WHERE data_sha256 IS NULL AND log_kind = 0)");
+    ASSERT_TRUE(st.ok());
+    ASSERT_TRUE(*(*st)->Step());
+    rows = (*st)->ColumnInt(0);
+  }
+  EXPECT_EQ(rows, 3) << "the chunk's blocks of web-01 and db-01, and the tail batch";
+  out = AuditOk({"verify", "--contract", "alpha"});
+  EXPECT_NE(out.find("note: 3 blocks and tail batches were written before rows kept the SHA-256 "
+                     "of their bytes"),
+            std::string::npos)
+      << out;
+
+  // `audit upgrade` stores it, for the bytes as they are; verify then checks it again.
+  EXPECT_EQ(AuditOk({"upgrade", "--contract", "alpha"}),
+            "stored the SHA-256 of the bytes of 3 blocks and tail batches of the audit and ledger "
+            "logs of alpha; every one now keeps it\n(1 transactions)\n");
+  out = AuditOk({"verify", "--contract", "alpha"});
+  EXPECT_EQ(out.find("note:"), std::string::npos) << out;
+  {
+    auto c = AuditStore();
+    ASSERT_TRUE(c->Execute("UPDATE audit_tail SET data_sha256 = NULL").ok());
+    auto st = c->Prepare("UPDATE audit_blocks SET data = $1 WHERE chunk_no = 0 AND host = $2");
+    ASSERT_TRUE(st.ok());
+    (*st)->BindBlob(1, "not a zstd frame");
+    (*st)->BindBlob(2, "web-01");
+    ASSERT_TRUE((*st)->Run().ok());
+    ASSERT_TRUE(c->Execute("UPDATE audit_blocks SET data_sha256 = NULL WHERE chunk_no = 0").ok());
+  }
+  // Bytes that do not decompress get none: the upgrade names them and stores nothing.
+  CliRun r = Audit({"upgrade", "--contract", "alpha"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("chunk 0, block of host 'web-01' (run isms audit verify)"),
+            std::string::npos)
+      << r.err;
+  {
+    auto c = AuditStore();
+    auto st = c->Prepare("SELECT COUNT(*) FROM audit_tail WHERE data_sha256 IS NULL");
+    ASSERT_TRUE(st.ok() && *(*st)->Step());
+    EXPECT_EQ((*st)->ColumnInt(0), 1) << "the tail batch's was rolled back with the rest";
+  }
+}
+
 TEST_P(AuditCli, ProofsVerifyOfflineAndAgainstAKeptCheckpoint) {
   SetUpContract();
   AuditOk({"ingest", "-", "--contract", "alpha", "--format", "jsonl"}, Lines(5, "2026-01-10"));
@@ -652,12 +709,13 @@ TEST_P(AuditCli, UpgradeStoresTheKindsOfOldBlocksSoThatCategorySearchesSkipTheOt
 
   EXPECT_EQ(AuditOk({"upgrade", "--contract", "alpha"}),
             "stored the kinds of the records of " + std::to_string(blocks) +
-                " blocks in 2 chunks (1 transactions); every block of the audit log of alpha now "
-                "keeps them\n");
+                " blocks in 2 chunks; every block of the audit log of alpha now keeps them\n"
+                "(1 transactions)\n");
   out = AuditOk({"verify", "--contract", "alpha"});
   EXPECT_EQ(out.find("note:"), std::string::npos) << out;
   EXPECT_EQ(AuditOk({"upgrade", "--contract", "alpha"}),
-            "OK: every block of the audit log of alpha keeps its records' kinds; nothing to do\n");
+            "OK: every block of the audit log of alpha keeps its records' kinds, and every "
+            "block and tail batch of its logs the SHA-256 of its bytes; nothing to do\n");
 
   // Chunk 1 holds no DHCP record: its web-01 block, damaged, is no longer read by such a search.
   {

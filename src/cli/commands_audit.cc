@@ -142,6 +142,12 @@ void AuditVerify(Context& ctx, const AuditVerifyOptions& o) {
   }
   auto s = OpenAudit(ctx, o.common);
   if (!s.ok()) return ctx.Fail(s.status());
+  const auto digest_note = [&](std::uint64_t rows) {
+    if (rows == 0) return;
+    ctx.out << "note: " << rows
+            << " blocks and tail batches were written before rows kept the SHA-256 of their "
+               "bytes: they are checked through the records they hold only\n";
+  };
   if (o.log == "ledger") {
     if (!o.against.empty()) {
       return ctx.Fail(Status::InvalidArgument("--against applies to the audit log"));
@@ -160,6 +166,7 @@ void AuditVerify(Context& ctx, const AuditVerifyOptions& o) {
       ctx.out << "note: " << rep->lagging
               << " newer events are not sealed yet; the next `isms event record` seals them\n";
     }
+    digest_note(rep->log.rows_without_digest);
     return;
   }
   std::optional<std::string> against;
@@ -196,6 +203,7 @@ void AuditVerify(Context& ctx, const AuditVerifyOptions& o) {
                "category and erasures of DHCP records read them all; `isms audit upgrade` "
                "stores their kinds\n";
   }
+  digest_note(rep->rows_without_digest);
   if (against) ctx.out << "OK: the log extends the checkpoint in " << o.against << "\n";
 }
 
@@ -355,14 +363,22 @@ void AuditUpgrade(Context& ctx, const AuditCommonOptions& o) {
   if (!s.ok()) return ctx.Fail(s.status());
   Result<app::AuditUpgradeResult> r = (*s)->Upgrade(o.contract);
   if (!r.ok()) return ctx.Fail(r.status());
-  if (r->blocks == 0) {
+  if (r->blocks == 0 && r->digests == 0) {
     ctx.out << "OK: every block of the audit log of " << o.contract
-            << " keeps its records' kinds; nothing to do\n";
+            << " keeps its records' kinds, and every block and tail batch of its logs the "
+               "SHA-256 of its bytes; nothing to do\n";
     return;
   }
-  ctx.out << "stored the kinds of the records of " << r->blocks << " blocks in " << r->chunks
-          << " chunks (" << r->transactions << " transactions); every block of the audit log of "
-          << o.contract << " now keeps them\n";
+  if (r->blocks > 0) {
+    ctx.out << "stored the kinds of the records of " << r->blocks << " blocks in " << r->chunks
+            << " chunks; every block of the audit log of " << o.contract << " now keeps them\n";
+  }
+  if (r->digests > 0) {
+    ctx.out << "stored the SHA-256 of the bytes of " << r->digests
+            << " blocks and tail batches of the audit and ledger logs of " << o.contract
+            << "; every one now keeps it\n";
+  }
+  ctx.out << "(" << r->transactions << " transactions)\n";
 }
 
 }  // namespace isms::cli

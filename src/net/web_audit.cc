@@ -247,6 +247,11 @@ HttpResponse Verify(RequestContext& ctx) {
                      ? "; " + std::to_string(rep->blocks_without_kinds) +
                            " blocks were written before blocks kept their records' kinds "
                            "(`isms audit upgrade` stores them)"
+                     : "") +
+                (rep->rows_without_digest > 0
+                     ? "; " + std::to_string(rep->rows_without_digest) +
+                           " blocks and tail batches were written before rows kept the SHA-256 "
+                           "of their bytes (checked through their records only)"
                      : "");
   }
   Result<app::AuditService::LedgerVerifyReport> ledger = ctx.services.audit->VerifyLedger(ctx.contract);
