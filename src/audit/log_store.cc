@@ -957,7 +957,8 @@ struct LogStore::BlockRow {
   std::int64_t lo = std::numeric_limits<std::int64_t>::max();
   std::int64_t hi = std::numeric_limits<std::int64_t>::min();
   std::uint64_t kinds = 0;
-  std::string data;  // compressed
+  std::string data;    // compressed
+  std::string digest;  // DataDigest(data), taken where it was compressed (while in the cache)
 };
 
 namespace {
@@ -1035,6 +1036,7 @@ Status LogStore::WriteChunk(std::uint64_t chunk_no, std::span<const EntryView> e
       }
       PostingKeys(host, list, users[part], ips[part]);
       b.data = Compress(raw, kBlockLevel);
+      b.digest = DataDigest(b.data);
     }
   };
   SplitOnTwoThreads(
@@ -1067,7 +1069,7 @@ Status LogStore::InsertChunk(std::uint64_t chunk_no, std::span<const BlockRow> b
     block->BindInt(p + 6, b.hi);
     block->BindBlob(p + 7, b.data);
     BindKinds(*block, p + 8, kinds_, b.kinds);
-    block->BindBlob(p + 9, DataDigest(b.data));
+    block->BindBlob(p + 9, b.digest);
     ISMS_RETURN_IF_ERROR(inserter.EndRow());
   }
   ISMS_RETURN_IF_ERROR(InsertPostings(chunk_no, users, ips));
@@ -1098,7 +1100,7 @@ Status LogStore::WriteStagedChunk(std::uint64_t chunk_no, const StagedEntries& s
   std::int64_t max_t = std::numeric_limits<std::int64_t>::min();
   for (std::size_t k = 0; k < hosts.size(); ++k) {
     const Host& h = *hosts[k];
-    rows[k] = {h.key, h.records, h.lo, h.hi, h.kinds, {}};
+    rows[k] = {h.key, h.records, h.lo, h.hi, h.kinds, {}, {}};
     min_t = std::min(min_t, h.lo);
     max_t = std::max(max_t, h.hi);
   }
@@ -1113,6 +1115,7 @@ Status LogStore::WriteStagedChunk(std::uint64_t chunk_no, const StagedEntries& s
         SortUnique(*keys, from_key);
       }
       rows[k].data = Compress(h.raw.view(), kBlockLevel);
+      rows[k].digest = DataDigest(rows[k].data);
     }
   };
   SplitOnTwoThreads(
