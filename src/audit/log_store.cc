@@ -1561,24 +1561,34 @@ Result<std::uint64_t> LogStore::BlocksWithoutKinds() {
   return n;
 }
 
-Result<LogStore::KindsFill> LogStore::FillKinds(std::uint64_t from, std::size_t max_chunks) {
-  KindsFill fill;
-  if (kinds_ == nullptr) return fill;
-  // The chunks from `from` on that hold blocks without kinds, one more than asked for: it tells
-  // where to go on. The blocks are found through their key (contract, log, chunk, host).
+Result<std::vector<std::uint64_t>> LogStore::ChunksWithBlocksLacking(
+    std::string_view column, std::uint64_t from, std::size_t max_chunks,
+    std::optional<std::uint64_t>& next) {
+  // One more than asked for: it tells where to go on.
   std::vector<std::uint64_t> chunks;
   ISMS_RETURN_IF_ERROR(EachRow(
       "SELECT DISTINCT chunk_no FROM audit_blocks WHERE contract_id = $1 AND log_kind = $2 AND "
-      "chunk_no >= $3 AND kinds IS NULL ORDER BY chunk_no LIMIT $4",
+      "chunk_no >= $3 AND " +
+          std::string(column) + " IS NULL ORDER BY chunk_no LIMIT $4",
       [&](const store::Statement& row) -> Status {
         chunks.push_back(static_cast<std::uint64_t>(row.ColumnInt(0)));
         return Status::Ok();
       },
       {static_cast<std::int64_t>(from), static_cast<std::int64_t>(max_chunks) + 1}));
+  next.reset();
   if (chunks.size() > max_chunks) {
-    fill.next = chunks.back();
+    next = chunks.back();
     chunks.pop_back();
   }
+  return chunks;
+}
+
+Result<LogStore::KindsFill> LogStore::FillKinds(std::uint64_t from, std::size_t max_chunks) {
+  KindsFill fill;
+  if (kinds_ == nullptr) return fill;
+  // The blocks are then found through their key (contract, log, chunk, host).
+  ISMS_ASSIGN_OR_RETURN(const std::vector<std::uint64_t> chunks,
+                        ChunksWithBlocksLacking("kinds", from, max_chunks, fill.next));
   std::vector<EntryView> entries;
   for (const std::uint64_t chunk_no : chunks) {
     std::vector<std::pair<std::string, std::uint64_t>> found;  // host, kinds
@@ -1645,21 +1655,8 @@ Result<LogStore::DigestFill> LogStore::FillDigests(std::uint64_t from, std::size
       ++fill.rows;
     }
   }
-  // The chunks from `from` on that hold blocks without it, one more than asked for: it tells
-  // where to go on.
-  std::vector<std::uint64_t> chunks;
-  ISMS_RETURN_IF_ERROR(EachRow(
-      "SELECT DISTINCT chunk_no FROM audit_blocks WHERE contract_id = $1 AND log_kind = $2 AND "
-      "chunk_no >= $3 AND data_sha256 IS NULL ORDER BY chunk_no LIMIT $4",
-      [&](const store::Statement& row) -> Status {
-        chunks.push_back(static_cast<std::uint64_t>(row.ColumnInt(0)));
-        return Status::Ok();
-      },
-      {static_cast<std::int64_t>(from), static_cast<std::int64_t>(max_chunks) + 1}));
-  if (chunks.size() > max_chunks) {
-    fill.next = chunks.back();
-    chunks.pop_back();
-  }
+  ISMS_ASSIGN_OR_RETURN(const std::vector<std::uint64_t> chunks,
+                        ChunksWithBlocksLacking("data_sha256", from, max_chunks, fill.next));
   ISMS_ASSIGN_OR_RETURN(auto up, conn_.Prepare("UPDATE audit_blocks SET data_sha256 = $4 WHERE "
                                                "contract_id = $1 AND log_kind = $2 AND "
                                                "chunk_no = $3 AND host = $5"));

@@ -359,6 +359,12 @@ class LogStore {
   Status EachRow(std::string_view sql, const std::function<Status(const store::Statement&)>& fn,
                  std::initializer_list<std::int64_t> more = {});
   Result<int> ChunkBits();
+  // The chunks from `from` on that hold blocks whose `column` (a column name of this file's,
+  // never input) is NULL, at most `max_chunks` of them; `next` the chunk after them, if any.
+  Result<std::vector<std::uint64_t>> ChunksWithBlocksLacking(std::string_view column,
+                                                             std::uint64_t from,
+                                                             std::size_t max_chunks,
+                                                             std::optional<std::uint64_t>& next);
   Status LoadChunks(std::vector<Chunk>& out);
   Status LoadBatches(std::vector<Batch>& out, bool with_data);
   Result<std::vector<StoredEntry>> ChunkEntries(std::uint64_t chunk_no);
