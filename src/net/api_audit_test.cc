@@ -252,8 +252,10 @@ TEST_P(AuditApi, VerificationOfBothLogs) {
   EXPECT_EQ(a["ok"], true) << a.dump(2);
   EXPECT_GE(a["size"].get<int>(), 4);
   EXPECT_EQ(a["blocks_without_kinds"], 0) << a.dump(2);
+  EXPECT_EQ(a["rows_without_digest"], 0) << a.dump(2);  // every row keeps its bytes' SHA-256
   json l = Json(Api("auditor", "GET", "/api/v1/contracts/acme/audit/verify?log=ledger"));
   EXPECT_EQ(l["ok"], true) << l.dump(2);
+  EXPECT_EQ(l["rows_without_digest"], 0) << l.dump(2);
   EXPECT_EQ(l["events"], 1);
   EXPECT_EQ(l["lagging"], 0);
   EXPECT_EQ(Api("auditor", "GET", "/api/v1/contracts/acme/audit/verify?log=both").status, 400);
