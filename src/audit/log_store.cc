@@ -16,6 +16,7 @@
 #include <thread>
 #include <tuple>
 #include <utility>
+#include <variant>
 
 #include "audit/checkpoint.h"
 #include "audit/sha256_lanes.h"
@@ -1583,44 +1584,62 @@ Result<std::vector<std::uint64_t>> LogStore::ChunksWithBlocksLacking(
   return chunks;
 }
 
+Result<std::uint64_t> LogStore::FillBlocksLacking(std::string_view column, std::uint64_t chunk_no,
+                                                  const BlockValue& value) {
+  // Every value first, so that an error stores nothing of the chunk.
+  std::vector<std::pair<std::string, BlockColumn>> found;  // host, value
+  ISMS_RETURN_IF_ERROR(EachRow(
+      "SELECT host, data FROM audit_blocks WHERE contract_id = $1 AND log_kind = $2 AND "
+      "chunk_no = $3 AND " +
+          std::string(column) + " IS NULL ORDER BY host",
+      [&](const store::Statement& row) -> Status {
+        std::string host = row.ColumnBlob(0);
+        Result<BlockColumn> v = value(row.ColumnBlob(1));
+        if (!v.ok()) {
+          return v.status().WithContext("chunk " + std::to_string(chunk_no) + ", block of host '" +
+                                        host + "' (run isms audit verify)");
+        }
+        found.emplace_back(std::move(host), std::move(v).value());
+        return Status::Ok();
+      },
+      {static_cast<std::int64_t>(chunk_no)}));
+  // The blocks are found through their key (contract, log, chunk, host).
+  ISMS_ASSIGN_OR_RETURN(auto up, conn_.Prepare("UPDATE audit_blocks SET " + std::string(column) +
+                                               " = $4 WHERE contract_id = $1 AND log_kind = $2 "
+                                               "AND chunk_no = $3 AND host = $5"));
+  for (const auto& [host, v] : found) {
+    up->BindInt(1, contract_id_);
+    up->BindInt(2, log_);
+    up->BindInt(3, static_cast<std::int64_t>(chunk_no));
+    if (const auto* n = std::get_if<std::int64_t>(&v)) {
+      up->BindInt(4, *n);
+    } else {
+      up->BindBlob(4, std::get<std::string>(v));
+    }
+    up->BindBlob(5, host);
+    ISMS_RETURN_IF_ERROR(up->Run());
+  }
+  return static_cast<std::uint64_t>(found.size());
+}
+
 Result<LogStore::KindsFill> LogStore::FillKinds(std::uint64_t from, std::size_t max_chunks) {
   KindsFill fill;
   if (kinds_ == nullptr) return fill;
-  // The blocks are then found through their key (contract, log, chunk, host).
   ISMS_ASSIGN_OR_RETURN(const std::vector<std::uint64_t> chunks,
                         ChunksWithBlocksLacking("kinds", from, max_chunks, fill.next));
   std::vector<EntryView> entries;
   for (const std::uint64_t chunk_no : chunks) {
-    std::vector<std::pair<std::string, std::uint64_t>> found;  // host, kinds
-    ISMS_RETURN_IF_ERROR(EachRow(
-        "SELECT host, data FROM audit_blocks WHERE contract_id = $1 AND log_kind = $2 AND "
-        "chunk_no = $3 AND kinds IS NULL ORDER BY host",
-        [&](const store::Statement& row) -> Status {
-          std::string host = row.ColumnBlob(0);
-          const std::string where = "chunk " + std::to_string(chunk_no) + ", block of host '" +
-                                    host + "' (run isms audit verify)";
-          Result<std::string> raw = Decompress(row.ColumnBlob(1));
-          if (!raw.ok()) return raw.status().WithContext(where);
+    ISMS_ASSIGN_OR_RETURN(
+        const std::uint64_t n,
+        FillBlocksLacking("kinds", chunk_no, [&](std::string_view data) -> Result<BlockColumn> {
+          ISMS_ASSIGN_OR_RETURN(const std::string raw, Decompress(data));
           entries.clear();
-          ISMS_RETURN_IF_ERROR(DecodeViews(*raw, entries, /*hash=*/false).WithContext(where));
+          ISMS_RETURN_IF_ERROR(DecodeViews(raw, entries, /*hash=*/false));
           std::uint64_t kinds = 0;
           for (const EntryView& e : entries) kinds |= LiveKinds(kinds_, e);
-          found.emplace_back(std::move(host), kinds);
-          return Status::Ok();
-        },
-        {static_cast<std::int64_t>(chunk_no)}));
-    ISMS_ASSIGN_OR_RETURN(auto up, conn_.Prepare("UPDATE audit_blocks SET kinds = $4 WHERE "
-                                                 "contract_id = $1 AND log_kind = $2 AND "
-                                                 "chunk_no = $3 AND host = $5"));
-    for (const auto& [host, kinds] : found) {
-      up->BindInt(1, contract_id_);
-      up->BindInt(2, log_);
-      up->BindInt(3, static_cast<std::int64_t>(chunk_no));
-      up->BindInt(4, static_cast<std::int64_t>(kinds));
-      up->BindBlob(5, host);
-      ISMS_RETURN_IF_ERROR(up->Run());
-      ++fill.blocks;
-    }
+          return BlockColumn(static_cast<std::int64_t>(kinds));
+        }));
+    fill.blocks += n;
     ++fill.chunks;
   }
   return fill;
@@ -1657,33 +1676,15 @@ Result<LogStore::DigestFill> LogStore::FillDigests(std::uint64_t from, std::size
   }
   ISMS_ASSIGN_OR_RETURN(const std::vector<std::uint64_t> chunks,
                         ChunksWithBlocksLacking("data_sha256", from, max_chunks, fill.next));
-  ISMS_ASSIGN_OR_RETURN(auto up, conn_.Prepare("UPDATE audit_blocks SET data_sha256 = $4 WHERE "
-                                               "contract_id = $1 AND log_kind = $2 AND "
-                                               "chunk_no = $3 AND host = $5"));
   for (const std::uint64_t chunk_no : chunks) {
-    std::vector<std::pair<std::string, std::string>> found;  // host, SHA-256
-    ISMS_RETURN_IF_ERROR(
-        EachRow("SELECT host, data FROM audit_blocks WHERE contract_id = $1 AND log_kind = $2 AND "
-                "chunk_no = $3 AND data_sha256 IS NULL ORDER BY host",
-                [&](const store::Statement& row) -> Status {
-                  std::string host = row.ColumnBlob(0);
-                  const std::string data = row.ColumnBlob(1);
-                  ISMS_RETURN_IF_ERROR(Decompress(data).status().WithContext(
-                      "chunk " + std::to_string(chunk_no) + ", block of host '" + host +
-                      "' (run isms audit verify)"));
-                  found.emplace_back(std::move(host), DataDigest(data));
-                  return Status::Ok();
-                },
-                {static_cast<std::int64_t>(chunk_no)}));
-    for (const auto& [host, digest] : found) {
-      up->BindInt(1, contract_id_);
-      up->BindInt(2, log_);
-      up->BindInt(3, static_cast<std::int64_t>(chunk_no));
-      up->BindBlob(4, digest);
-      up->BindBlob(5, host);
-      ISMS_RETURN_IF_ERROR(up->Run());
-      ++fill.rows;
-    }
+    ISMS_ASSIGN_OR_RETURN(
+        const std::uint64_t n,
+        FillBlocksLacking(
+            "data_sha256", chunk_no, [](std::string_view data) -> Result<BlockColumn> {
+              ISMS_RETURN_IF_ERROR(Decompress(data).status());  // the SHA-256 vouches for the bytes
+              return BlockColumn(DataDigest(data));
+            }));
+    fill.rows += n;
     ++fill.chunks;
   }
   return fill;

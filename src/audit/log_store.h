@@ -29,6 +29,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "audit/merkle.h"
@@ -365,6 +366,14 @@ class LogStore {
                                                              std::uint64_t from,
                                                              std::size_t max_chunks,
                                                              std::optional<std::uint64_t>& next);
+  // A block column's value: an integer or bytes.
+  using BlockColumn = std::variant<std::int64_t, std::string>;
+  using BlockValue = std::function<Result<BlockColumn>(std::string_view data)>;
+  // Gives each block of chunk `chunk_no` whose `column` is NULL the value `value` makes of its
+  // stored bytes. An error is returned naming the chunk and the block's host, and nothing of the
+  // chunk is stored. Returns how many blocks it filled.
+  Result<std::uint64_t> FillBlocksLacking(std::string_view column, std::uint64_t chunk_no,
+                                          const BlockValue& value);
   Status LoadChunks(std::vector<Chunk>& out);
   Status LoadBatches(std::vector<Batch>& out, bool with_data);
   Result<std::vector<StoredEntry>> ChunkEntries(std::uint64_t chunk_no);
