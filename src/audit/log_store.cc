@@ -381,6 +381,15 @@ Status DecodeEntries(std::string_view blob, std::vector<StoredEntry>& out, bool 
   return Status::Ok();
 }
 
+// A row's stored bytes decoded, once they agree with the SHA-256 the row keeps (if it keeps one).
+Status DecodeCheckedEntries(std::string_view blob, const std::optional<std::string>& digest,
+                            std::vector<StoredEntry>& out) {
+  if (const std::string why = DigestMismatch(digest, blob); !why.empty()) {
+    return Status::Corruption(why);
+  }
+  return DecodeEntries(blob, out);
+}
+
 // Reads the entry at the start of `in` into `e` (views into `in`; an erased entry's leaf hash
 // copied, a live entry's left as it was) and returns its size in bytes; or returns 0 when `in`
 // ends inside the entry (`why` empty: more bytes may complete it) or the entry is bad (`why` says
@@ -1733,9 +1742,7 @@ Status LogStore::LoadBatches(std::vector<Batch>& out, bool with_data) {
         const std::optional<std::string> digest = StoredDigest(st, 6);
         b.digested = digest.has_value();
         if (with_data && b.decoded.ok()) {
-          const std::string data = st.ColumnBlob(3);
-          const std::string why = DigestMismatch(digest, data);
-          b.decoded = why.empty() ? DecodeEntries(data, b.entries) : Status::Corruption(why);
+          b.decoded = DecodeCheckedEntries(st.ColumnBlob(3), digest, b.entries);
         }
         out.push_back(std::move(b));
         return Status::Ok();
@@ -2526,10 +2533,8 @@ Result<std::vector<StoredEntry>> LogStore::Erase(std::span<const std::uint64_t> 
         ISMS_ASSIGN_OR_RETURN(bool more, read->Step());
         if (!more) break;
         std::vector<StoredEntry>& b = blocks[read->ColumnBlob(0)];
-        const std::string data = read->ColumnBlob(1);
-        const std::string why = DigestMismatch(StoredDigest(*read, 2), data);
         ISMS_RETURN_IF_ERROR(
-            (why.empty() ? DecodeEntries(data, b) : Status::Corruption(why))
+            DecodeCheckedEntries(read->ColumnBlob(1), StoredDigest(*read, 2), b)
                 .WithContext(where + ": nothing was erased: run isms audit verify"));
         for (const StoredEntry& e : b) hashes.emplace_back(e.leaf, e.leaf_hash);
       }

@@ -146,7 +146,8 @@ void AuditVerify(Context& ctx, const AuditVerifyOptions& o) {
     if (rows == 0) return;
     ctx.out << "note: " << rows
             << " blocks and tail batches were written before rows kept the SHA-256 of their "
-               "bytes: they are checked through the records they hold only\n";
+               "bytes: they are checked through the records they hold only; `isms audit upgrade` "
+               "stores it\n";
   };
   if (o.log == "ledger") {
     if (!o.against.empty()) {

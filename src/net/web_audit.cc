@@ -251,7 +251,8 @@ HttpResponse Verify(RequestContext& ctx) {
                 (rep->rows_without_digest > 0
                      ? "; " + std::to_string(rep->rows_without_digest) +
                            " blocks and tail batches were written before rows kept the SHA-256 "
-                           "of their bytes (checked through their records only)"
+                           "of their bytes (checked through their records only; `isms audit "
+                           "upgrade` stores it)"
                      : "");
   }
   Result<app::AuditService::LedgerVerifyReport> ledger = ctx.services.audit->VerifyLedger(ctx.contract);

@@ -584,8 +584,9 @@ TEST_P(WebPagesTest, TheAuditPageListsTheSigningKeysRotationsWithTheirTransition
   EXPECT_TRUE(Has(Get("/c/acme/audit", &b).body, "Audit log: verified"));
 }
 
-// A log begun by an older version (blocks without their records' kinds): the verification's
-// summary says how many blocks `isms audit upgrade` would complete.
+// A log begun by an older version (blocks without their records' kinds, rows without the SHA-256
+// of their bytes): the verification's summary says how many blocks and rows `isms audit upgrade`
+// would complete.
 TEST_P(WebPagesTest, VerifyingAnOlderLogSaysWhatAuditUpgradeWouldComplete) {
   auto audit = app::AuditService::Open(store_.url, store_.dir + "/keys", clock_, /*chunk_bits=*/8);
   ASSERT_TRUE(audit.ok());
@@ -603,6 +604,9 @@ TEST_P(WebPagesTest, VerifyingAnOlderLogSaysWhatAuditUpgradeWouldComplete) {
     auto c = store::Connection::Open(app::AuditStoreUrl(store_.url));
     ASSERT_TRUE(c.ok()) << c.status().ToString();
     ASSERT_TRUE((*c)->Execute("UPDATE audit_blocks SET kinds = NULL WHERE log_kind = 0").ok());
+    ASSERT_TRUE((*c)->Execute("UPDATE audit_blocks SET data_sha256 = NULL WHERE log_kind = 0; "
+                              "UPDATE audit_tail SET data_sha256 = NULL WHERE log_kind = 0")
+                    .ok());
   }
   Browser b = LogIn("officer");
   ASSERT_EQ(Submit(b, "/c/acme/audit/verify", {}).status, 303);
@@ -610,11 +614,16 @@ TEST_P(WebPagesTest, VerifyingAnOlderLogSaysWhatAuditUpgradeWouldComplete) {
   EXPECT_TRUE(Has(page.body, "Audit log: verified")) << page.body;
   EXPECT_TRUE(Has(page.body, "2 blocks were written before blocks kept their records&apos; kinds"))
       << page.body;
+  EXPECT_TRUE(Has(page.body,
+                  "3 blocks and tail batches were written before rows kept the SHA-256 of their "
+                  "bytes (checked through their records only; `isms audit upgrade` stores it)"))
+      << page.body;  // the chunk's two blocks and the tail batch
   ASSERT_TRUE((*audit)->Upgrade("acme").ok());
   ASSERT_EQ(Submit(b, "/c/acme/audit/verify", {}).status, 303);
   page = Get("/c/acme/audit", &b);
   EXPECT_TRUE(Has(page.body, "Audit log: verified"));
   EXPECT_FALSE(Has(page.body, "blocks were written before")) << page.body;
+  EXPECT_FALSE(Has(page.body, "tail batches were written before")) << page.body;
 }
 
 TEST_P(WebPagesTest, OnlyTheAdminManagesUsersAndEveryChangeIsRecorded) {
