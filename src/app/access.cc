@@ -27,14 +27,6 @@ std::string RandomBytes(std::size_t n) {
   return out;
 }
 
-std::string Sha256Hex(std::string_view data) {
-  unsigned char digest[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(data.data()), data.size());
-  char hex[2 * crypto_hash_sha256_BYTES + 1];
-  sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
-  return hex;
-}
-
 std::string ThrottleKey(const std::string& name) {
   return ValidateUserName(name).ok() ? name : "invalid:" + Sha256Hex(name);
 }

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "app/access.h"
+#include "app/text.h"  // Sha256Hex
 #include "core/status.h"
 #include "core/time.h"
 #include "store/store.h"
@@ -31,8 +32,6 @@ namespace isms::app::access_internal {
 Status InitSodium();
 // `n` bytes from the operating system's random source.
 std::string RandomBytes(std::size_t n);
-// SHA-256 of `data`, as 64 lower-case hex digits.
-std::string Sha256Hex(std::string_view data);
 
 // The key failed log-ins are counted under: the name tried, or for a name that cannot be a
 // user's (it may not even be UTF-8) a digest of it.

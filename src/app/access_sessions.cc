@@ -11,7 +11,6 @@ using access_internal::Base64Url;
 using access_internal::FromMillis;
 using access_internal::Millis;
 using access_internal::RandomBytes;
-using access_internal::Sha256Hex;
 
 namespace {
 

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "app/ledger.h"
+#include "app/text.h"  // Sha256Hex, of the issued reports' bytes
 #include "core/calendar.h"
 #include "core/obligation.h"
 #include "core/status.h"
@@ -168,9 +169,6 @@ Result<Date> ParseMonth(std::string_view month);
 bool IsValidUtf8(std::string_view s);
 // The length of the valid UTF-8 sequence that starts at s[i] (1 to 4), or 0 when none does.
 size_t Utf8SequenceLength(std::string_view s, size_t i);
-
-// Lowercase hex sha256 of `bytes`.
-std::string Sha256Hex(std::string_view bytes);
 
 struct IssuedReport {
   std::string contract;

@@ -1,5 +1,7 @@
 #include "app/text.h"
 
+#include <openssl/evp.h>
+
 namespace isms::app {
 
 std::string Join(const std::vector<std::string>& items, char separator) {
@@ -21,6 +23,20 @@ std::vector<std::string> Split(std::string_view text, char separator) {
     pos = end + 1;
   }
   return items;
+}
+
+std::string Sha256Hex(std::string_view bytes) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  EVP_Digest(bytes.data(), bytes.size(), md, &n, EVP_sha256(), nullptr);
+  static const char* const kHex = "0123456789abcdef";
+  std::string out;
+  out.reserve(2 * n);
+  for (unsigned int i = 0; i < n; ++i) {
+    out += kHex[md[i] >> 4];
+    out += kHex[md[i] & 15];
+  }
+  return out;
 }
 
 }  // namespace isms::app
