@@ -3,11 +3,14 @@
 //
 //   audit_bench prepare [COUNT]
 //       per-record CPU time of parsing (RFC 5424, into views of the messages as isms serve's
-//       preparers do), classifying, encoding and hashing, on one thread (default 200,000 records)
+//       preparers do), classifying, encoding and hashing (128 leaves at a time, as the
+//       preparers hash them), on one thread (default 200,000 records)
 //   audit_bench hash [COUNT]
 //       ns of CPU per leaf hash of COUNT encoded records (default 200,000) and per node hash of
 //       their leaf hashes taken in pairs: one by one through OpenSSL (LeafHash, NodeHash), then
-//       in one batch (LeafHashes, NodeHashes) with each number of interleaved messages
+//       in one batch (LeafHashes, NodeHashes; leaves also in slices of 128, as isms serve's
+//       preparers hash them) by each path: OpenSSL, 1 to 4 interleaved messages with the SHA
+//       extensions, 16 in AVX-512 registers, and the CPU's choice
 //   audit_bench classify [COUNT] [TEXT]
 //       ns of CPU to classify each of the four texts (or text TEXT only, 0 to 3: for a profiler),
 //       COUNT times each (default 1,000,000), the record parsed once and copied before each
@@ -24,8 +27,8 @@
 //       327,680: five chunks) prepared beforehand (not hashed: the writer hashes the leaves, as
 //       the server's does), then appended to a new SQLite store in a
 //       temporary folder in batches of BATCH (default 65,536: a chunk, as a busy `isms serve`
-//       appends them) with a signed checkpoint each, on one thread. LANES (0, 1, 2 or 4) forces
-//       the hashing path of audit/sha256_lanes.h, 0 being OpenSSL one hash at a time
+//       appends them) with a signed checkpoint each, on one thread. LANES (0, 1, 2, 4 or 16)
+//       forces the hashing path of audit/sha256_lanes.h, 0 being OpenSSL one hash at a time
 //   audit_bench fill --store URL --count N [--hosts H] [--days D] [--from YYYY-MM-DD]
 //       appends N records from H hosts (default 1,000) spread evenly over D days (default 1)
 //       from the given day (default 2026-01-01) to the contract "bench" (created when missing),
@@ -46,6 +49,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -103,13 +107,21 @@ int Prepare(long count) {
     if (!isms::EncodeAuditRecordInto(records[i], encoded[i]).ok()) return 1;
   }
   double c3 = isms::bench::CpuSeconds(RUSAGE_THREAD);
-  std::size_t bytes = 0;
-  unsigned sink = 0;  // printed, so that the hashes are not optimised away
-  for (const std::string& e : encoded) {
-    sink += isms::audit::LeafHash(e)[0];
-    bytes += e.size();
+  // The leaves as isms serve's preparers hash them: 128 at a time (audit::LeafHasher).
+  const std::vector<std::string_view> views(encoded.begin(), encoded.end());
+  std::vector<isms::audit::Hash> leaves(views.size());
+  for (std::size_t i = 0; i < views.size(); i += 128) {
+    isms::audit::LeafHashes(
+        std::span(views).subspan(i, std::min<std::size_t>(128, views.size() - i)),
+        leaves.data() + i);
   }
   double c4 = isms::bench::CpuSeconds(RUSAGE_THREAD);
+  std::size_t bytes = 0;
+  unsigned sink = 0;  // printed, so that the hashes are not optimised away
+  for (std::size_t i = 0; i < views.size(); ++i) {
+    sink += leaves[i][0];
+    bytes += views[i].size();
+  }
   const double n = static_cast<double>(count) / 1e9;
   std::printf(
       "per record (ns of CPU): parse %.0f, classify %.0f, encode %.0f, hash %.0f; "
@@ -205,18 +217,30 @@ int HashStage(long count) {
   });
   sink += leaves[n / 3][0] + nodes[n / 5][0];
   std::printf("  one by one (OpenSSL): leaf %.1f, node %.1f\n", leaf1, node1);
-  for (int lanes : {0, 1, 2, 3, 4, -1}) {
+  // Whole, and in the slices of 128 that isms serve's preparers hash at a time (LeafHasher).
+  const auto sliced = [&] {
+    for (std::size_t i = 0; i < n; i += 128) {
+      isms::audit::LeafHashes(std::span(views).subspan(i, std::min<std::size_t>(128, n - i)),
+                              check.data() + i);
+    }
+  };
+  for (int lanes : {0, 1, 2, 3, 4, 16, -1}) {
     isms::audit::SetSha256LanesForTesting(lanes);
+    const double leaf128 = NsPerHash(n, sliced);
+    if (check != leaves) return Fail(isms::Status::Internal("batched leaf hashes differ"));
     const double leaf = NsPerHash(n, [&] { isms::audit::LeafHashes(views, check.data()); });
     const double node = NsPerHash(n / 2, [&] { isms::audit::NodeHashes(check, nodes.data()); });
     if (check != leaves) return Fail(isms::Status::Internal("batched leaf hashes differ"));
     sink += nodes[n / 5][0];
+    const auto name = [](int l) {
+      return l == 0    ? std::string("fallback (OpenSSL)")
+             : l == 16 ? std::string("16 in AVX-512 registers")
+                       : std::to_string(l) + " interleaved";
+    };
     const std::string how =
-        lanes < 0    ? "automatic (" + std::to_string(isms::audit::Sha256Lanes()) + " interleaved)"
-        : lanes == 0 ? std::string("fallback (OpenSSL)")
-                     : std::to_string(lanes) + " interleaved";
-    std::printf("  batch, %s: leaf %.1f (%.2fx), node %.1f (%.2fx)\n", how.c_str(), leaf,
-                leaf1 / leaf, node, node1 / node);
+        lanes < 0 ? "automatic (" + name(isms::audit::Sha256Lanes()) + ")" : name(lanes);
+    std::printf("  batch, %s: leaf %.1f (%.2fx; %.1f in slices of 128), node %.1f (%.2fx)\n",
+                how.c_str(), leaf, leaf1 / leaf, leaf128, node, node1 / node);
   }
   isms::audit::SetSha256LanesForTesting(-1);
   std::printf("(check %u)\n", sink % 10);

@@ -2,11 +2,16 @@
 // Each result is bit-identical to LeafHash / NodeHash (merkle.h); only the speed differs.
 //
 // One SHA-256 is a single chain of dependent rounds, so hashing messages one by one leaves most
-// of the CPU's SHA unit idle. Where the CPU has the SHA extensions (CPUID leaf 7, EBX bit 29),
-// these functions keep several messages in flight and interleave their rounds, so the rounds of
-// one message fill the latency of another's; a message that ends (messages may differ in length)
-// hands its place to the next. Without the extensions they call LeafHash / NodeHash one by one
-// (OpenSSL). The CPU is examined once, on first use. See docs/audit-merkle.md.
+// of the CPU idle. These functions keep several messages in flight, by the first of these the
+// CPU allows (examined once, on first use):
+//   - 16 in the 32-bit elements of AVX-512 registers (AVX-512 F and BW), on an Intel CPU or one
+//     without the SHA extensions; batches of fewer than 8 messages, and the last few long
+//     messages of a batch, go to the next path when the CPU has it;
+//   - 4 with the SHA extensions (CPUID leaf 7, EBX bit 29), their rounds interleaved so that one
+//     message's rounds fill the latency of another's;
+//   - LeafHash / NodeHash one by one (OpenSSL).
+// A message that ends (messages may differ in length) hands its place to the next. See
+// docs/audit-merkle.md.
 //
 // Thread-safety: every function may be called from any thread at the same time; they keep no
 // state beyond the CPU check and the test override below.
@@ -35,13 +40,14 @@ void NodeHashes(std::span<const Hash> children, Hash* out);
 void Sha256s(std::span<const std::string_view> messages, Hash* out);
 
 // How the functions above compute: -1 (the default) chooses by the CPU; 0 forces the one-by-one
-// OpenSSL fallback; 1, 2 or 4 forces that many interleaved messages (the SHA extensions must be
-// present: otherwise the fallback is used anyway). For tests and benchmarks; it applies to every
-// thread at once, so set it only while no other thread hashes.
+// OpenSSL fallback; 1, 2, 3 or 4 forces that many interleaved messages with the SHA extensions;
+// 16 forces the AVX-512 path for every batch, however small, to its end. A forced path the CPU
+// lacks falls back to OpenSSL. For tests and benchmarks; it applies to every thread at once, so
+// set it only while no other thread hashes.
 void SetSha256LanesForTesting(int lanes);
 
-// The number of interleaved messages the functions above use now; 0 when they fall back to
-// OpenSSL.
+// The number of messages the functions above keep in flight now: 16 on the AVX-512 path, 1 to 4
+// with the SHA extensions, 0 when they fall back to OpenSSL.
 int Sha256Lanes();
 
 // Fills in the leaf hashes (member `leaf_hash`) of the entries given to Add (member `bytes` is the

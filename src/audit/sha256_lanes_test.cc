@@ -9,15 +9,17 @@
 namespace isms::audit {
 namespace {
 
-// Every path: the OpenSSL fallback, 1 to 4 interleaved messages, and the CPU's choice. On a CPU
-// without the SHA extensions all of them are the fallback, which is then what gets checked.
+// Every path: the OpenSSL fallback, 1 to 4 interleaved messages with the SHA extensions, 16 in
+// AVX-512 registers (every batch, however small, and to its end), and the CPU's choice (which,
+// where it is the AVX-512 path, gives small batches and the last few long messages of a batch to
+// the SHA extensions). A path the CPU lacks is the fallback, which is then what gets checked.
 class Sha256LanesTest : public ::testing::TestWithParam<int> {
  protected:
   void SetUp() override { SetSha256LanesForTesting(GetParam()); }
   void TearDown() override { SetSha256LanesForTesting(-1); }
 };
 
-INSTANTIATE_TEST_SUITE_P(Paths, Sha256LanesTest, ::testing::Values(0, 1, 2, 3, 4, -1),
+INSTANTIATE_TEST_SUITE_P(Paths, Sha256LanesTest, ::testing::Values(0, 1, 2, 3, 4, 16, -1),
                          [](const ::testing::TestParamInfo<int>& p) {
                            return p.param < 0 ? std::string("Auto")
                                               : "Lanes" + std::to_string(p.param);
@@ -87,9 +89,24 @@ TEST_P(Sha256LanesTest, LongRecordsBesideShortOnes) {
                 Record(rng, 65536), Record(rng, 0), Record(rng, 70001)});
 }
 
+// Long records among many short ones: the short ones end first, and the long ones go on alone
+// (handed to the SHA extensions' lanes by the CPU's choice when it uses AVX-512 and has both).
+TEST_P(Sha256LanesTest, AFewLongRecordsOutlastManyShortOnes) {
+  std::mt19937 rng(5425);
+  for (size_t long_ones : {1, 3, 4, 5, 9}) {
+    std::vector<std::string> records;
+    for (size_t i = 0; i < 40; ++i) records.push_back(Record(rng, 237));
+    for (size_t i = 0; i < long_ones; ++i) {
+      records.insert(records.begin() + static_cast<std::ptrdiff_t>((7 * i) % records.size()),
+                     Record(rng, 3000 + 64 * i));
+    }
+    ExpectLeaves(records);
+  }
+}
+
 TEST_P(Sha256LanesTest, BatchesOfEverySizeWithMixedLengths) {
   std::mt19937 rng(4);
-  for (size_t n = 0; n <= 17; ++n) {
+  for (size_t n = 0; n <= 40; ++n) {
     std::vector<std::string> records;
     for (size_t i = 0; i < n; ++i) records.push_back(Record(rng, rng() % 400));
     ExpectLeaves(records);
