@@ -222,11 +222,15 @@ void Interleave(size_t n, const Get& get, Hash* out, int width) {
 // instruction (vprord) and Ch, Maj and the three-way XORs one each (vpternlogd).
 
 #define ISMS_AVX512 __attribute__((target("avx512f,avx512bw")))
+// The small helpers of the wide path go inline into its loop (as calls, their 16 registers
+// would pass through memory).
+#define ISMS_AVX512_INLINE inline __attribute__((always_inline, target("avx512f,avx512bw")))
 
 // g++ 12 warns that AVX-512 intrinsics of its own headers read an uninitialised value (their
 // `_mm512_undefined_epi32`, an intended "any value"): a false warning, off for this section.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
 constexpr int kWide = 16;
 // Below this many messages a batch goes to the narrow paths: the wide rounds cost the same for
@@ -260,10 +264,12 @@ uint64_t MaskBelow(int64_t k) {
 // Block `b` of a message, padded (section 5.1.1), with its bytes in order: the message's own
 // bytes by one masked load (bytes outside the mask are neither read nor able to fault), then the
 // prefix, the 0x80 byte and, in the last block, the big-endian bit length.
-ISMS_AVX512 __m512i LoadBlock(const Message& m, uint64_t b, uint64_t blocks) {
+ISMS_AVX512_INLINE __m512i LoadBlock(const Message& m, uint64_t b, uint64_t blocks) {
   const int64_t p = m.prefix >= 0 ? 1 : 0;
   const int64_t start = 64 * static_cast<int64_t>(b);  // the block's offset in prefix || data
   const int64_t end = static_cast<int64_t>(m.size) + p - start;  // where the 0x80 byte goes
+  // A block wholly inside the data (the middle of a long message) is read as it lies.
+  if (start >= p && end >= 64) return _mm512_loadu_si512(m.data + (start - p));
   const int64_t lo = std::clamp<int64_t>(p - start, 0, 64);
   const int64_t hi = std::clamp<int64_t>(end, 0, 64);
   const uint64_t mask = hi > lo ? MaskBelow(hi) & ~MaskBelow(lo) : 0;
@@ -282,7 +288,7 @@ ISMS_AVX512 __m512i LoadBlock(const Message& m, uint64_t b, uint64_t blocks) {
 }
 
 // r[l] holds the 16 words of lane l's block; afterwards r[j] holds word j of every lane.
-ISMS_AVX512 void Transpose(__m512i (&r)[kWide]) {
+ISMS_AVX512_INLINE void Transpose(__m512i (&r)[kWide]) {
   __m512i t[kWide];
   for (int i = 0; i < kWide; i += 2) {
     t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
@@ -362,8 +368,8 @@ ISMS_AVX512 void CompressWide(uint32_t (&state)[8][kWide], __m512i (&w)[kWide]) 
 // Lane l's digest: H(N) word by word, each big-endian.
 void WideFinish(const WideLanes& w, int l, Hash& out) {
   for (int k = 0; k < 8; ++k) {
-    const uint32_t x = w.state[k][l];
-    for (int i = 0; i < 4; ++i) out[4 * k + i] = static_cast<uint8_t>(x >> (24 - 8 * i));
+    const uint32_t x = __builtin_bswap32(w.state[k][l]);
+    std::memcpy(out.data() + 4 * k, &x, 4);
   }
 }
 
