@@ -230,7 +230,9 @@ void Interleave(size_t n, const Get& get, Hash* out, int width) {
 // `_mm512_undefined_epi32`, an intended "any value"): a false warning, off for this section.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#ifndef __clang__
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // (a g++ warning only)
+#endif
 
 constexpr int kWide = 16;
 // Below this many messages a batch goes to the narrow paths: the wide rounds cost the same for
