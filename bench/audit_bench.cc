@@ -11,6 +11,9 @@
 //       in one batch (LeafHashes, NodeHashes; leaves also in slices of 128, as isms serve's
 //       preparers hash them) by each path: OpenSSL, 1 to 4 interleaved messages with the SHA
 //       extensions, 16 in AVX-512 registers, and the CPU's choice
+//   audit_bench hash-path
+//       the path this CPU's leaf and node hashes take: 16 in AVX-512 registers, N interleaved
+//       with the SHA extensions, or the OpenSSL fallback
 //   audit_bench classify [COUNT] [TEXT]
 //       ns of CPU to classify each of the four texts (or text TEXT only, 0 to 3: for a profiler),
 //       COUNT times each (default 1,000,000), the record parsed once and copied before each
@@ -186,6 +189,13 @@ double NsPerHash(std::size_t hashes, const Pass& pass) {
   return best / static_cast<double>(hashes);
 }
 
+// The hashing path of audit/sha256_lanes.h with `lanes` messages in flight (Sha256Lanes()).
+std::string HashPathName(int lanes) {
+  return lanes == 0    ? std::string("fallback (OpenSSL)")
+         : lanes == 16 ? std::string("16 in AVX-512 registers")
+                       : std::to_string(lanes) + " interleaved (SHA extensions)";
+}
+
 int HashStage(long count) {
   isms::SystemClock clock;
   auto classifier = isms::AuditClassifier::Create();
@@ -232,13 +242,9 @@ int HashStage(long count) {
     const double node = NsPerHash(n / 2, [&] { isms::audit::NodeHashes(check, nodes.data()); });
     if (check != leaves) return Fail(isms::Status::Internal("batched leaf hashes differ"));
     sink += nodes[n / 5][0];
-    const auto name = [](int l) {
-      return l == 0    ? std::string("fallback (OpenSSL)")
-             : l == 16 ? std::string("16 in AVX-512 registers")
-                       : std::to_string(l) + " interleaved";
-    };
-    const std::string how =
-        lanes < 0 ? "automatic (" + name(isms::audit::Sha256Lanes()) + ")" : name(lanes);
+    const std::string how = lanes < 0
+                                ? "automatic (" + HashPathName(isms::audit::Sha256Lanes()) + ")"
+                                : HashPathName(lanes);
     std::printf("  batch, %s: leaf %.1f (%.2fx; %.1f in slices of 128), node %.1f (%.2fx)\n",
                 how.c_str(), leaf, leaf1 / leaf, leaf128, node, node1 / node);
   }
@@ -450,6 +456,10 @@ int main(int argc, char** argv) {
                   argc >= 4 ? static_cast<std::size_t>(std::atol(argv[3])) : 65536,
                   argc >= 5 ? std::atoi(argv[4]) : -1);
   }
+  if (argc >= 2 && std::strcmp(argv[1], "hash-path") == 0) {
+    std::printf("%s\n", HashPathName(isms::audit::Sha256Lanes()).c_str());
+    return 0;
+  }
   if (argc >= 2 && std::strcmp(argv[1], "hash") == 0) {
     return HashStage(argc >= 3 ? std::atol(argv[2]) : 200000);
   }
@@ -486,6 +496,7 @@ int main(int argc, char** argv) {
   std::fprintf(stderr,
                "usage: audit_bench prepare [COUNT]\n"
                "       audit_bench hash [COUNT]\n"
+               "       audit_bench hash-path\n"
                "       audit_bench classify [COUNT] [TEXT]\n"
                "       audit_bench listen [COUNT]\n"
                "       audit_bench append [COUNT] [BATCH] [LANES]\n"

@@ -45,6 +45,7 @@ py() { python3 -c "print($1)"; }
 # user+system CPU seconds of a process so far
 cpu() { awk '{print ($14 + $15) / 100}' "/proc/$1/stat"; }
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
+[ -x "$audit_bench" ] && echo "hashes:  $("$audit_bench" hash-path) (audit/sha256_lanes.h's path on this CPU)"
 echo "records: $count over one TCP connection"
 
 # "TID NAME SECONDS" for each thread of a process: its user+system CPU so far (a thread that
