@@ -55,7 +55,10 @@ std::vector<store::Migration> AuditFileMigrations() {
            audit::LogStore::BlocksWithoutKindsIndexSql()},
           {6, "audit logs: blocks and tail batches keep the SHA-256 of their bytes",
            audit::LogStore::DataDigestSql(store::Engine::kSqlite),
-           audit::LogStore::DataDigestSql(store::Engine::kPostgres)}};
+           audit::LogStore::DataDigestSql(store::Engine::kPostgres)},
+          {7, "audit logs: no index of the blocks by host",
+           audit::LogStore::DropBlocksByHostIndexSql(),
+           audit::LogStore::DropBlocksByHostIndexSql()}};
 }
 
 Result<std::string> ReadSmallFile(const std::string& path) {

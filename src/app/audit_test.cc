@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -286,6 +288,88 @@ TEST_F(AuditServiceFiles, ALogOfVersion1AndVersion2LeavesVerifiesAndSearches) {
           << i;
     }
   }
+}
+
+// Audit-file migration 7: an older file's index of the blocks by host goes (once a log is large,
+// each chunk's append wrote as many of that index's pages as the chunk had hosts), and a search
+// for a host, over the whole log or a time window, finds the same records through each chunk's
+// blocks, in the chunks and in the tail.
+TEST_F(AuditServiceFiles, AnOlderFileLosesItsIndexOfBlocksByHostAndHostSearchesFindTheSame) {
+  const auto indexes = [](AuditService& s) -> std::int64_t {
+    auto st = s.audit_connection().Prepare(
+        "SELECT COUNT(*) FROM sqlite_master WHERE name = 'audit_blocks_by_host'");
+    EXPECT_TRUE(st.ok()) << st.status().ToString();
+    if (!st.ok() || !*(*st)->Step()) return -1;
+    return (*st)->ColumnInt(0);
+  };
+  // The leaves host `host` sent between from and to (none: the whole log), in order.
+  const auto leaves_of = [](AuditService& s, const std::string& host,
+                            std::optional<Instant> from = std::nullopt,
+                            std::optional<Instant> to = std::nullopt) {
+    std::vector<std::uint64_t> leaves;
+    AuditSearchRequest q;
+    q.contract = "c";
+    q.host = host;
+    q.from = from;
+    q.to = to;
+    const Status st = s.Search(q, [&](AuditHit&& h) -> Result<bool> {
+      leaves.push_back(h.leaf);
+      return true;
+    });
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    return leaves;
+  };
+  const Instant nine = ParseInstant("2026-11-29T09:00:00Z").value();
+  // Record i comes from host web-(i mod 3) at 09:00 plus i seconds: 600 records make two chunks
+  // of 256 leaves and a tail of 88.
+  std::vector<std::uint64_t> web1, web1_window;
+  for (std::uint64_t i = 0; i < 600; ++i) {
+    if (i % 3 != 1) continue;
+    web1.push_back(i);
+    if (i >= 200 && i < 550) web1_window.push_back(i);
+  }
+  const Instant from = nine + std::chrono::seconds(200), to = nine + std::chrono::seconds(550);
+  {
+    std::unique_ptr<AuditService> service = Open(/*chunk_bits=*/8);
+    ASSERT_NE(service, nullptr);
+    AuditService& s = *service;
+    CreateContract(s, "c");
+    auto preparer = s.Preparer("c");
+    ASSERT_TRUE(preparer.ok()) << preparer.status().ToString();
+    SyslogOptions o;
+    o.received = ParseInstant("2026-11-29T10:00:00Z").value();
+    std::vector<PreparedAuditRecord> records;
+    for (int i = 0; i < 600; ++i) {
+      char at[32];
+      std::snprintf(at, sizeof at, "2026-11-29T09:%02d:%02dZ", i / 60, i % 60);
+      AuditRecord r = ParseSyslogMessage("<38>1 " + std::string(at) + " web-" +
+                                             std::to_string(i % 3) + " sshd 42 - - n=" +
+                                             std::to_string(i),
+                                         o);
+      records.push_back((*preparer)->Prepare(std::move(r)).value());
+    }
+    ASSERT_TRUE(s.AppendPrepared("c", records).ok());
+    EXPECT_EQ(indexes(s), 0) << "a new file has no index of the blocks by host";
+    EXPECT_EQ(leaves_of(s, "web-1"), web1);
+    EXPECT_EQ(leaves_of(s, "web-1", from, to), web1_window);
+    EXPECT_TRUE(leaves_of(s, "web-9").empty());
+    // The file as an isms before migration 7 left it.
+    ASSERT_TRUE(s.audit_connection()
+                    .Execute("CREATE INDEX audit_blocks_by_host ON audit_blocks (contract_id, "
+                             "log_kind, host, chunk_no); DELETE FROM schema_migrations WHERE "
+                             "version = 7")
+                    .ok());
+    EXPECT_EQ(indexes(s), 1);
+  }
+  std::unique_ptr<AuditService> service = Open(/*chunk_bits=*/8);  // migrates
+  ASSERT_NE(service, nullptr);
+  EXPECT_EQ(indexes(*service), 0);
+  EXPECT_EQ(leaves_of(*service, "web-1"), web1);
+  EXPECT_EQ(leaves_of(*service, "web-1", from, to), web1_window);
+  auto report = service->Verify("c", std::nullopt);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_TRUE(report->problems.empty()) << report->problems.front();
+  EXPECT_EQ(report->chunks, 2u);
 }
 
 // Verify reads each record's indexed fields and compares them with the keys its entry is stored

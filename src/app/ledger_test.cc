@@ -701,6 +701,32 @@ TEST_P(LedgerTest, AStoreWithMigration13sUrgencyIndexGetsTheOneItsQueriesUse) {
   EXPECT_EQ(lines.find("Sort"), std::string::npos) << lines;
 }
 
+// Migration 20 (PostgreSQL, where the audit tables live in the store itself; on SQLite the audit
+// file's migration 7, tested in audit_test.cc): the index of the audit blocks by host goes.
+TEST_P(LedgerTest, AStoreWithAnIndexOfAuditBlocksByHostLosesIt) {
+  store::Connection& conn = ledger_->connection();
+  if (conn.engine() != store::Engine::kPostgres) GTEST_SKIP() << "PostgreSQL's store only";
+  const auto indexes = [](store::Connection& c) -> std::int64_t {
+    // This schema's index only: other tests have schemas of their own.
+    auto st = c.Prepare("SELECT COUNT(*) FROM pg_indexes WHERE schemaname = current_schema() "
+                        "AND indexname = 'audit_blocks_by_host'");
+    EXPECT_TRUE(st.ok()) << st.status().ToString();
+    if (!st.ok() || !*(*st)->Step()) return -1;
+    return (*st)->ColumnInt(0);
+  };
+  EXPECT_EQ(indexes(conn), 0);
+  ASSERT_TRUE(conn.Execute("CREATE INDEX audit_blocks_by_host ON audit_blocks (contract_id, "
+                           "log_kind, host, chunk_no); DELETE FROM schema_migrations WHERE "
+                           "version = 20")
+                  .ok());
+  EXPECT_EQ(indexes(conn), 1);
+  ledger_.reset();
+  auto ledger = Ledger::Open(url_, clock_);  // migrates
+  ASSERT_TRUE(ledger.ok()) << ledger.status().ToString();
+  ledger_ = std::move(*ledger);
+  EXPECT_EQ(indexes(ledger_->connection()), 0);
+}
+
 TEST_P(LedgerTest, AnEventIsKnownBackdatedAtItsRecordingAsAReadOfTheContractThenFindsIt) {
   Create("c", /*bespoke=*/false);
   int backdated = 0, timely = 0, policy = 0;

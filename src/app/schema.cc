@@ -409,6 +409,9 @@ const std::vector<store::Migration>& Migrations() {
       {19, "audit logs: blocks and tail batches keep the SHA-256 of their bytes",
        "UPDATE audit_store SET location = location",
        audit::LogStore::DataDigestSql(store::Engine::kPostgres)},
+      // As 4: on SQLite this is the audit file's migration 7 (app/audit.cc).
+      {20, "audit logs: no index of the blocks by host",
+       "UPDATE audit_store SET location = location", audit::LogStore::DropBlocksByHostIndexSql()},
   };
   return kMigrations;
 }

@@ -247,6 +247,10 @@ class LogStore {
   // NULL for the rows written before). Verify checks it, and so do an erasure before it rewrites
   // a row and the proofs before they use a tail batch.
   static std::string DataDigestSql(store::Engine engine);
+  // The seventh: the index of the blocks by host goes. With a large log, each chunk's append
+  // wrote as many of its pages as the chunk had hosts; a search for a host probes each chunk's
+  // blocks by their primary key instead.
+  static std::string DropBlocksByHostIndexSql();
 
   // `chunk_bits` applies when the log is created by its first Append; an existing log keeps the
   // value it was created with. `kinds`: see EntryKinds; without it blocks store no kinds (NULL),
