@@ -1890,15 +1890,14 @@ Status LogStore::Scan(const LogQuery& q, const std::function<Result<bool>(Stored
   return Status::Ok();
 }
 
-// The blocks of complete chunks that may hold matches, chunk by chunk; within a chunk the matches
-// go to `fn` in leaf order.
 namespace {
 
 // The FROM and WHERE of one host's blocks in a range of chunks ($1 and $2 the contract and the
 // log, the others as numbered): the chunks of the range, then for each one probe of the blocks'
 // primary key (contract, log, chunk, host). There is no index of the blocks by host: every
 // chunk's append would write as many of its pages as the chunk has hosts, once the log is large
-// (into a store of 20 million records, 1,000 hosts, that index made an ingest a third slower).
+// (a million records into a store of 20 million from 1,000 hosts took 0.88-1.06 s with that
+// index, 0.59-0.64 s without: docs/benchmarks.md, run 26).
 std::string HostBlocksFrom(int host, int from, int to, int lo_chunk, int hi_chunk) {
   const auto p = [](int n) { return "$" + std::to_string(n); };
   return " FROM audit_chunks c JOIN audit_blocks b ON b.contract_id = c.contract_id AND "
@@ -1910,6 +1909,8 @@ std::string HostBlocksFrom(int host, int from, int to, int lo_chunk, int hi_chun
 
 }  // namespace
 
+// The blocks of complete chunks that may hold matches, chunk by chunk; within a chunk the matches
+// go to `fn` in leaf order.
 Status LogStore::ScanBlocks(const LogQuery& q, const std::function<bool(StoredEntry&)>& keep,
                             const std::function<Result<bool>(StoredEntry&&)>& fn, bool& stop) {
   const std::int64_t from = q.from ? Ms(*q.from) : std::numeric_limits<std::int64_t>::min();
@@ -1944,8 +1945,8 @@ Status LogStore::ScanBlocks(const LogQuery& q, const std::function<bool(StoredEn
   };
   // The chunk numbers whose records' times meet [from, to). Records arrive about in time order,
   // so one day of a six-month log is a narrow range of chunks: each query below seeks within it
-  // (every index on blocks and postings has chunk_no after its key) instead of walking every
-  // chunk of the log (1,500 at 100 million records) to test its times.
+  // (the blocks' primary key begins with chunk_no, the postings' have it after their key) instead
+  // of walking every chunk of the log (1,500 at 100 million records) to test its times.
   std::int64_t lo_chunk = 0;
   std::int64_t hi_chunk = std::numeric_limits<std::int64_t>::max();
   if (q.from || q.to) {
