@@ -604,6 +604,13 @@ int RunCli(const std::vector<std::string>& args, std::istream& in, std::ostream&
                    "contract's listeners (default: one a core, at most 8)")
       ->type_name("N")
       ->check(CLI::Range(1, 256));
+  sv_cmd
+      ->add_option("--syslog-memory", sv.syslog_memory,
+                   "MiB of memory reserved at start for each contract's syslog listeners and "
+                   "kept, so that a burst of records finds its queue's memory ready (default "
+                   "256; 0: none, freed memory goes back to the system)")
+      ->type_name("MIB")
+      ->check(CLI::Range(0, 65536));
   sv_cmd->add_option("--contract", sv.contract,
                      "The contract of the syslog listeners given without =CONTRACT (default: "
                      "the store's only one)");

@@ -335,6 +335,7 @@ struct ServeOptions {
   double handshake_timeout = 10;             // seconds for a syslog TLS handshake
   double idle_timeout = 0;                   // seconds without data; 0: never
   size_t syslog_threads = 0;                 // preparer threads a contract; 0: one a core
+  size_t syslog_memory = 256;                // MiB reserved at start a contract's listeners
   std::vector<std::string> listen;           // HTTPS (or HTTP) addresses; "none": no HTTP
   bool insecure_http = false;                // plain HTTP, loopback only
   size_t threads = 4;                        // HTTP worker threads

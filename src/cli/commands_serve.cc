@@ -16,6 +16,7 @@
 #include "cli/commands.h"
 #include "net/cidr.h"
 #include "net/http_server.h"
+#include "net/memory_reserve.h"
 #include "net/routes.h"
 #include "net/syslog_server.h"
 #include "net/tls_cert.h"
@@ -151,6 +152,14 @@ void Serve(Context& ctx, const ServeOptions& o) {
         }
       }
       syslog_servers.push_back(std::move(*server));
+    }
+    // Before "listening" is printed: a sender may begin at once.
+    if (o.syslog_memory > 0) {
+      const std::string_view allocator =
+          net::ReserveMemory((o.syslog_memory * syslog_servers.size()) << 20);
+      ctx.err << "isms serve: reserved " << o.syslog_memory * syslog_servers.size()
+              << " MiB of memory for the syslog listeners (" << allocator
+              << "; kept, not returned to the system; --syslog-memory)" << std::endl;
     }
   }
 

@@ -1,0 +1,21 @@
+// Memory that `isms serve` reserves at start for its syslog listeners (--syslog-memory,
+// docs/serve.md). The first burst of records otherwise faults in every page of the queue's and
+// the batches' memory as it first uses it (the kernel zeroing each one): about 50,000 faults for
+// the first million records, 6 % of the server's time over them in docs/benchmarks.md. Memory
+// touched once at start and kept by the allocator is there when the burst comes.
+#pragma once
+
+#include <cstddef>
+#include <string_view>
+
+namespace isms::net {
+
+// Has the allocator keep freed memory for later allocations instead of returning it to the
+// system, then allocates `bytes` (in pieces), touches every page of it and frees it, so that
+// it is the allocator's own, faulted in. Call once, before the threads that will use it start.
+// Returns the allocator it configured: "tcmalloc" (the isms binary's, found at run time) or
+// "glibc" (whose freed memory stays with the thread's arena: the reserve serves the calling
+// thread's allocations there). `bytes` 0 reserves nothing and changes nothing.
+std::string_view ReserveMemory(std::size_t bytes);
+
+}  // namespace isms::net

@@ -1,0 +1,49 @@
+#include "net/memory_reserve.h"
+
+#include <gtest/gtest.h>
+#include <sys/resource.h>
+
+#include <cstdlib>
+#include <vector>
+
+namespace isms::net {
+namespace {
+
+long MinorFaultsOfThisThread() {
+  rusage u{};
+  getrusage(RUSAGE_THREAD, &u);
+  return u.ru_minflt;
+}
+
+TEST(ReserveMemory, NothingAskedChangesNothing) {
+  // The tests link glibc's malloc; the isms binary links tcmalloc.
+  EXPECT_EQ(ReserveMemory(0), "glibc");
+}
+
+// What isms serve reserves is there, faulted in, when the records come: allocating and
+// writing most of it again takes few page faults.
+TEST(ReserveMemory, ReservedMemoryIsUsedAgainWithoutPageFaults) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "AddressSanitizer's allocator keeps freed memory in quarantine";
+#else
+  constexpr std::size_t kMiB = 1 << 20;
+  ASSERT_EQ(ReserveMemory(64 * kMiB), "glibc");
+  const long before = MinorFaultsOfThisThread();
+  std::vector<char*> blocks;
+  constexpr std::size_t kBlocks = 48;
+  for (std::size_t i = 0; i < kBlocks; ++i) {
+    auto* p = static_cast<char*>(std::malloc(kMiB));
+    ASSERT_NE(p, nullptr);
+    for (std::size_t j = 0; j < kMiB; j += 4096) static_cast<volatile char*>(p)[j] = 2;
+    blocks.push_back(p);
+  }
+  const long faults = MinorFaultsOfThisThread() - before;
+  for (char* p : blocks) std::free(p);
+  const long pages = static_cast<long>(kBlocks * kMiB / 4096);
+  EXPECT_LT(faults, pages / 10) << "of " << pages << " pages written, " << faults
+                                << " were faulted in afresh";
+#endif
+}
+
+}  // namespace
+}  // namespace isms::net
