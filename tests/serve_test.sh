@@ -65,8 +65,8 @@ check "bad --syslog-allow: refused" 1 $?
 start
 check "prints the tcp listener" 1 "$(grep -c "^listening: syslog tcp 127.0.0.1:[0-9]* for contract c$" "$dir/out")"
 check "prints the udp listener" 1 "$(grep -c "^listening: syslog udp 127.0.0.1:[0-9]* for contract c$" "$dir/out")"
-check "the process keeps its name; the preparers' and the writer's threads are named" \
-  "isms syslog-prepare syslog-writer" \
+check "the process keeps its name; the preparers', the writer's and the checkpointer's threads are named" \
+  "isms syslog-prepare syslog-writer wal-checkpoint" \
   "$(cat /proc/$server/task/*/comm | sort -u | tr '\n' ' ' | sed 's/ $//')"
 check "on SQLite, libpq (and the libraries it needs) is not loaded" 0 \
   "$(grep -c -e 'libpq\.so' -e 'libkrb5' -e 'libldap' /proc/$server/maps)"
@@ -538,7 +538,7 @@ check "plain http off loopback: says why" 1 "$(grep -c 'loopback address only' "
 start_https --insecure-http --syslog-tcp 127.0.0.1:0 --contract c
 check "plain http on loopback: served" '{"status":"ok"}' \
   "$(curl -s "http://127.0.0.1:$https_port/healthz")"
-check "https and syslog: the threads are named" "access-writer http isms syslog-io syslog-prepare syslog-writer" \
+check "https and syslog: the threads are named" "access-writer http isms syslog-io syslog-prepare syslog-writer wal-checkpoint" \
   "$(cat /proc/$server/task/*/comm | sort -u | tr '\n' ' ' | sed 's/ $//')"
 stop
 start_https --insecure-http --syslog-tcp 127.0.0.1:0 --syslog-tcp 127.0.0.1:0=second --contract c

@@ -924,6 +924,8 @@ Result<std::unique_ptr<SyslogServer>> SyslogServer::Create(const SyslogServerOpt
   auto impl = std::make_unique<Impl>(options, clock, log);
   ISMS_ASSIGN_OR_RETURN(impl->service,
                         app::AuditService::Open(options.store_url, options.key_dir, clock));
+  // The writer's commits never wait for the write-ahead log to be copied into the store.
+  ISMS_RETURN_IF_ERROR(impl->service->audit_connection().CheckpointInBackground());
   if (options.contract.empty()) {
     ISMS_ASSIGN_OR_RETURN(std::vector<app::ContractRecord> all,
                           impl->service->ledger().ListContracts());

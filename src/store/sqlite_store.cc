@@ -1,15 +1,20 @@
 // The SQLite engine: SQLite's C API, one sqlite3* per Connection, WAL journal.
 #include <fcntl.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <system_error>
+#include <thread>
 #include <unordered_map>
 
 #include "core/ordered_worker.h"
@@ -186,6 +191,10 @@ class SqliteConnection final : public Connection {
   SqliteConnection(sqlite3* db, std::string display) : db_(db), display_(std::move(display)) {}
   ~SqliteConnection() override {
     for (auto& [sql, cached] : cache_) sqlite3_finalize(cached.stmt);
+    if (checkpointer_) {
+      sqlite3_wal_hook(db_, nullptr, nullptr);
+      checkpointer_.reset();
+    }
     sqlite3_close_v2(db_);
   }
 
@@ -227,6 +236,7 @@ class SqliteConnection final : public Connection {
   Status Commit() override { return End("COMMIT"); }
   Status Rollback() override { return End("ROLLBACK"); }
   bool InTransaction() const override { return sqlite3_get_autocommit(db_) == 0; }
+  Status CheckpointInBackground(int pages) override;
 
   sqlite3* db() { return db_; }
   Status Error(int rc, std::string_view sql) const {
@@ -324,8 +334,12 @@ class SqliteConnection final : public Connection {
     (void)ExecuteRaw("PRAGMA synchronous = NORMAL");
   }
 
+  class Checkpointer;
+  static int OnWalCommit(void* checkpointer, sqlite3* db, const char* schema, int pages);
+
   sqlite3* db_;
   std::string display_;
+  std::unique_ptr<Checkpointer> checkpointer_;  // CheckpointInBackground
   bool bulk_active_ = false;
   bool leave_wal_ = false;  // in rollback-journal mode for a BeginLarge() transaction
 };
@@ -781,6 +795,85 @@ Result<std::unique_ptr<BulkGroup>> SqliteConnection::BulkInsertGroup(
     return own_tx.status();
   }
   return std::unique_ptr<BulkGroup>(new SqliteBulkGroup(*this, std::move(statements), *own_tx));
+}
+
+// The thread of CheckpointInBackground, with its own connection to the store: woken by a commit
+// that leaves the write-ahead log past the threshold, it copies the log into the store (a
+// PASSIVE checkpoint: it takes no lock that a writer or reader waits for).
+class SqliteConnection::Checkpointer {
+ public:
+  Checkpointer(sqlite3* db, int pages) : db_(db), pages_(pages), thread_([this] { Run(); }) {}
+  ~Checkpointer() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_one();
+    thread_.join();
+    sqlite3_close_v2(db_);
+  }
+  int pages() const { return pages_; }
+  void Wake() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      due_ = true;
+    }
+    cv_.notify_one();
+  }
+
+ private:
+  void Run() {
+    pthread_setname_np(pthread_self(), "wal-checkpoint");
+    std::unique_lock<std::mutex> lock(mu_);
+    while (true) {
+      cv_.wait(lock, [this] { return due_ || stop_; });
+      if (stop_) return;
+      due_ = false;
+      lock.unlock();
+      // Busy (another checkpoint running) or failed: the next commit past the threshold tries
+      // again.
+      (void)sqlite3_wal_checkpoint_v2(db_, "main", SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+      lock.lock();
+    }
+  }
+
+  sqlite3* db_;
+  const int pages_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool due_ = false, stop_ = false;
+  std::thread thread_;  // last: it starts once the rest is ready
+};
+
+// sqlite3_wal_hook: after each commit, with the pages now in the log.
+int SqliteConnection::OnWalCommit(void* checkpointer, sqlite3* db, const char* schema, int pages) {
+  auto* c = static_cast<Checkpointer*>(checkpointer);
+  if (pages >= 8 * c->pages()) {
+    // The thread has fallen behind: this commit checkpoints, as SQLite's own hook would.
+    (void)sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  } else if (pages >= c->pages()) {
+    c->Wake();
+  }
+  return SQLITE_OK;
+}
+
+Status SqliteConnection::CheckpointInBackground(int pages) {
+  if (checkpointer_) return Status::Ok();
+  const char* file = sqlite3_db_filename(db_, "main");
+  if (file == nullptr || *file == '\0') return Status::Ok();  // in memory: nothing to copy
+  sqlite3* db = nullptr;
+  const int rc = sqlite3_open_v2(file, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    sqlite3_close_v2(db);
+    return SqlError(CodeFor(rc), Engine::kSqlite, display_, {},
+                    "cannot open a connection to checkpoint with: " + msg);
+  }
+  sqlite3_busy_timeout(db, kBusyTimeoutMs);
+  checkpointer_ = std::make_unique<Checkpointer>(db, std::max(1, pages));
+  // Replaces SQLite's own hook, which checkpoints on the committing thread.
+  sqlite3_wal_hook(db_, &SqliteConnection::OnWalCommit, checkpointer_.get());
+  return Status::Ok();
 }
 
 // A statement that may change several rows (a multi-row INSERT, an UPDATE) keeps a statement

@@ -163,6 +163,17 @@ class Connection {
   // store back in WAL mode. A transaction cut short (a crash, kill -9) is rolled back from the
   // journal by the next connection. With another connection open, and on PostgreSQL: Begin().
   virtual Status BeginLarge() { return Begin(); }
+  // For a connection that writes all the time and must not wait (the syslog writer of `isms
+  // serve`). On SQLite, the commit that takes the write-ahead log past 1,000 pages copies it
+  // back into the store (a checkpoint: writes and two fsyncs) before it returns. From this call
+  // until the connection closes, a thread of its own does that instead, on a connection of its
+  // own, while the commits go on; should it fall behind by 8,000 pages, the commit checkpoints
+  // as before. `pages` changes the 1,000. PostgreSQL checkpoints in its own processes: nothing
+  // changes there.
+  virtual Status CheckpointInBackground(int pages = 1000) {
+    (void)pages;
+    return Status::Ok();
+  }
   virtual Status Commit() = 0;
   virtual Status Rollback() = 0;
   virtual bool InTransaction() const = 0;

@@ -1132,6 +1132,44 @@ TEST(StoreSqlite, UsesWalAndForeignKeys) {
   fk->reset();
 }
 
+// The syslog writer's commits leave the write-ahead log to a thread of the connection's own,
+// which copies it into the store once it passes the threshold (SQLite's own checkpoint, at
+// 1,000 pages, would not have run for this little); closing the connection leaves no log.
+TEST(StoreSqlite, CheckpointsInBackgroundCopyTheLogIntoTheStore) {
+  const TempDir tmp;
+  const std::string file = tmp.path + "/s.db";
+  {
+    auto c = Connection::Open("sqlite:" + file);
+    ASSERT_TRUE(c.ok());
+    ASSERT_TRUE((*c)->Execute("CREATE TABLE t (b BLOB)").ok());
+    ASSERT_TRUE((*c)->CheckpointInBackground(16).ok());
+    ASSERT_TRUE((*c)->CheckpointInBackground(16).ok()) << "a second call changes nothing";
+    const std::string blob(128 * 1024, 'x');
+    for (int i = 0; i < 8; ++i) {
+      ASSERT_TRUE((*c)->Begin().ok());
+      auto st = (*c)->Prepare("INSERT INTO t (b) VALUES ($1)");
+      ASSERT_TRUE(st.ok());
+      (*st)->BindBlob(1, blob);
+      ASSERT_TRUE((*st)->Run().ok());
+      ASSERT_TRUE((*c)->Commit().ok());
+    }
+    std::error_code ec;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (std::filesystem::file_size(file, ec) < 1024 * 1024 &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    EXPECT_GE(std::filesystem::file_size(file, ec), 1024u * 1024)
+        << "the megabyte written is still only in the write-ahead log";
+    auto n = (*c)->Prepare("SELECT count(*), sum(length(b)) FROM t");
+    ASSERT_TRUE(n.ok() && *(*n)->Step());
+    EXPECT_EQ((*n)->ColumnInt(0), 8);
+    EXPECT_EQ((*n)->ColumnInt(1), 8 * 128 * 1024);
+  }
+  EXPECT_FALSE(std::filesystem::exists(file + "-wal"))
+      << "the last connection to close copies the log back and removes it";
+}
+
 // Regression: a statement left on a row at commit kept its snapshot open, so the write-ahead
 // log was never checkpointed and grew without bound (52 GB over 600,000 small transactions).
 TEST(StoreSqlite, WalIsCheckpointedEvenWhenAStatementIsLeftOnARowAtCommit) {
