@@ -18,7 +18,10 @@
 # SEARCH_STORE=URL SEARCH_DAY=YYYY-MM-DD, the search is measured on that store too (e.g. one
 # that `audit_bench fill` made of 100 million records).
 # With RUNS=N, rsyslog and isms are run in turn N times and the medians printed (this machine's
-# speed varies from minute to minute); verify, the stages and search are measured once.
+# speed varies from minute to minute); verify, the stages and search are measured once. Each
+# receiver starts after a `sync`, and rsyslog's output file is removed once measured, so that
+# neither run pays for the kernel writing back what the other wrote; each receiver's CPU counts
+# from its first record.
 # Builds nothing; run by hand (never by `make test`).
 # Usage: [RUNS=N] scripts/bench-syslog.sh BUILD_DIR [COUNT]
 #   BUILD_DIR: a release build with the targets isms, syslog_send, syslog_sink and audit_bench.
@@ -80,6 +83,7 @@ input(type="imtcp" port="$port" address="127.0.0.1")
 template(name="raw" type="string" string="%rawmsg%\n")
 action(type="omfile" file="$tmp/rs/out.log" template="raw")
 CONF
+  sync  # neither receiver's run pays for writing back what the one before it wrote
   rsyslogd -n -f "$tmp/rs/rsyslog.conf" -i "$tmp/rs/pid" &
   rs=$!
   sleep 1
@@ -94,6 +98,9 @@ CONF
   kill "$rs"; wait "$rs" 2>/dev/null || true
   rs=
   raw=$(stat -c %s "$tmp/rs/out.log")
+  # Removed at once: its 156 MB (at a million records) not yet written back would otherwise be
+  # written while isms runs.
+  rm -f "$tmp/rs/out.log"
   rs_rate=$(py "round($count/($t1-$t0))")
   echo "rsyslog: $(py "round($t1-$t0,2)") s = $rs_rate records/s (CPU $rs_cpu s = $(py "round($rs_cpu*1e6/$count,2)") us a record; the sender's $(sender_cpu "$tmp/rs/send.txt")); output file $raw bytes ($(py "round($raw/$count,1)") bytes/record)"
 }
@@ -109,6 +116,11 @@ run_isms() {
   "$isms" serve --syslog-tcp "127.0.0.1:$port" --listen none --contract bench --store "$store" >"$tmp/isms/serve.out" 2>&1 &
   srv=$!
   for _ in $(seq 100); do grep -qs '^listening' "$tmp/isms/serve.out" && break; sleep 0.05; done
+  sync
+  # What the server spent before the first record (opening the store, reserving its memory:
+  # --syslog-memory) is left out of its CPU below, as rsyslog's start is.
+  is_cpu0=$(cpu "$srv")
+  thread_cpu "$srv" >"$tmp/isms/threads0"
   "$send" 127.0.0.1 "$port" "$count" >"$tmp/isms/send.txt"
   t0=$(sed -n 's/^start //p' "$tmp/isms/send.txt")
   is_cpu_sent=$(cpu "$srv")
@@ -135,11 +147,13 @@ run_isms() {
   [ -z "$t1" ] && t1=$t_exit
   is_rate=$(py "round($count/($t1-$t0))")
   disk=$(du -cb "$tmp"/isms/isms-audit.db* | tail -1 | cut -f1)
-  echo "isms:    $(py "round($t1-$t0,2)") s to the last commit (exit at $(py "round($t_exit-$t0,2)") s) = $is_rate records/s (CPU at least $is_cpu s = $(py "round($is_cpu*1e6/$count,2)") us a record); audit store $disk bytes ($(py "round($disk/$count,1)") bytes/record, $(py "round($disk/$raw,3)") x the raw size)"
+  is_cpu=$(py "round($is_cpu-$is_cpu0,2)")
+  echo "isms:    $(py "round($t1-$t0,2)") s to the last commit (exit at $(py "round($t_exit-$t0,2)") s) = $is_rate records/s (CPU at least $is_cpu s = $(py "round($is_cpu*1e6/$count,2)") us a record; $is_cpu0 s before the first record); audit store $disk bytes ($(py "round($disk/$count,1)") bytes/record, $(py "round($disk/$raw,3)") x the raw size)"
   # each thread's last reading, summed by name: the writer's helpers (a second thread for each
   # large append, named after it) end within the run, and the CPU of one that ended between two
   # readings is missing from its name's sum (the process's CPU above includes it)
-  is_threads=$(awk '{cpu[$1] = $3; name[$1] = $2} END {for (t in cpu) sum[name[t]] += cpu[t]; for (n in sum) printf "%s %.2f s = %.2f us a record, ", n, sum[n], sum[n] * 1e6 / '"$count"'}' "$tmp/isms/threads" | sed 's/, $//')
+  # (less each thread's CPU before the first record)
+  is_threads=$(awk 'FNR == NR {before[$1] = $3; next} {cpu[$1] = $3 - before[$1]; name[$1] = $2} END {for (t in cpu) sum[name[t]] += cpu[t]; for (n in sum) printf "%s %.2f s = %.2f us a record, ", n, sum[n], sum[n] * 1e6 / '"$count"'}' "$tmp/isms/threads0" "$tmp/isms/threads" | sed 's/, $//')
   echo "         CPU of isms's threads (the syslog reader is the main thread, isms; syslog-prepare the preparers; syslog-writer with its helpers): $is_threads; the sender's $(sender_cpu "$tmp/isms/send.txt")"
 }
 
