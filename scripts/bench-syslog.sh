@@ -32,6 +32,7 @@ isms=$build/src/cli/isms
 send=$build/bench/syslog_send
 sink=$build/bench/syslog_sink
 audit_bench=$build/bench/audit_bench
+wait_for=$build/bench/wait_for
 command -v rsyslogd >/dev/null || { echo "bench-syslog: install rsyslog (apt-get install rsyslog)" >&2; exit 1; }
 tmp=$(mktemp -d)
 rs=
@@ -89,11 +90,11 @@ CONF
   sleep 1
   "$send" 127.0.0.1 "$port" "$count" >"$tmp/rs/send.txt"
   t0=$(sed -n 's/^start //p' "$tmp/rs/send.txt")
-  # Done when the file holds every message and its newline. Polled by its size: counting its lines
-  # (wc -l reads the whole file each time) took about a third of a core from rsyslog while it ran.
+  # Done when the file holds every message and its newline: its size, polled every millisecond by
+  # bench/wait_for (counting its lines, wc -l, took about a third of a core from rsyslog while it
+  # ran; a shell loop of stat and sleep every 10 ms, a few ms of CPU each time).
   want=$(( $(sed -n 's/.*(\([0-9]*\) message bytes).*/\1/p' "$tmp/rs/send.txt") + count ))
-  while [ "$(stat -c %s "$tmp/rs/out.log" 2>/dev/null || echo 0)" -lt "$want" ]; do sleep 0.01; done
-  t1=$(now)
+  t1=$("$wait_for" size "$tmp/rs/out.log" "$want" | sed -n 's/^end //p')
   rs_cpu=$(cpu "$rs")
   kill "$rs"; wait "$rs" 2>/dev/null || true
   rs=
@@ -127,24 +128,19 @@ run_isms() {
   # the threads' CPU once everything is sent: the preparers end soon after the SIGTERM
   thread_cpu "$srv" >"$tmp/isms/threads"
   kill -TERM "$srv"
-  # the CPU time up to the exit, read while the process is a zombie would be lost: poll until gone
-  # (with awk alone: a python3 a poll cost a tenth of a second of CPU, taken from the server)
   # The rate runs to the stop line, which the server prints once its last commit is done (every
-  # record durable, as rsyslog's are when its file holds them); its exit, after it freed its memory
-  # and closed the store, is printed too.
-  is_cpu=$is_cpu_sent
-  t1=
-  while kill -0 "$srv" 2>/dev/null; do
-    [ -z "$t1" ] && grep -qs '^isms serve: stopped:' "$tmp/isms/serve.out" && t1=$(now)
-    c=$(cpu "$srv" 2>/dev/null || echo 0)
-    is_cpu=$(awk -v a="$is_cpu" -v b="$c" 'BEGIN {print (a > b ? a : b)}')
-    thread_cpu "$srv" >>"$tmp/isms/threads"
-    sleep 0.01
-  done
+  # record durable, as rsyslog's are when its file holds them); bench/wait_for polls for it every
+  # millisecond, then reads the server's CPU time and its threads' until it exits (read while it
+  # is a zombie, its CPU time would be lost). Its exit, after it freed its memory and closed the
+  # store, is printed too.
+  "$wait_for" line "$tmp/isms/serve.out" 'isms serve: stopped:' "$srv" >"$tmp/isms/wait.txt" || true
   wait "$srv" || true
   srv=
   t_exit=$(now)
+  t1=$(sed -n 's/^end //p' "$tmp/isms/wait.txt")
   [ -z "$t1" ] && t1=$t_exit
+  is_cpu=$(awk -v a="$is_cpu_sent" '/^cpu / {b = $2} END {print (a > b ? a : b)}' "$tmp/isms/wait.txt")
+  sed -n 's/^thread //p' "$tmp/isms/wait.txt" >>"$tmp/isms/threads"
   is_rate=$(py "round($count/($t1-$t0))")
   disk=$(du -cb "$tmp"/isms/isms-audit.db* | tail -1 | cut -f1)
   is_cpu=$(py "round($is_cpu-$is_cpu0,2)")
