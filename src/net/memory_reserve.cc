@@ -8,7 +8,9 @@
 #include <cstdlib>
 #include <vector>
 
-#if __has_include(<gperftools/malloc_extension.h>)
+// Not in the sanitizers' builds, which never link tcmalloc (and whose vptr check would need
+// tcmalloc's type information at link time).
+#if __has_include(<gperftools/malloc_extension.h>) && !defined(__SANITIZE_ADDRESS__)
 #include <gperftools/malloc_extension.h>
 #define ISMS_HAVE_MALLOC_EXTENSION 1
 #endif
