@@ -8,9 +8,10 @@
 #include <cstdlib>
 #include <vector>
 
-// Not in the sanitizers' builds, which never link tcmalloc (and whose vptr check would need
-// tcmalloc's type information at link time).
-#if __has_include(<gperftools/malloc_extension.h>) && !defined(__SANITIZE_ADDRESS__)
+// Only in the builds that link the isms binary with tcmalloc (src/net/CMakeLists.txt): the
+// sanitizers' builds never do, and their vptr check would need tcmalloc's type information at
+// link time.
+#if defined(ISMS_WITH_TCMALLOC) && __has_include(<gperftools/malloc_extension.h>)
 #include <gperftools/malloc_extension.h>
 #define ISMS_HAVE_MALLOC_EXTENSION 1
 #endif
