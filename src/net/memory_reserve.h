@@ -1,7 +1,7 @@
 // Memory that `isms serve` reserves at start for its syslog listeners (--syslog-memory,
 // docs/serve.md). The first burst of records otherwise faults in every page of the queue's and
 // the batches' memory as it first uses it (the kernel zeroing each one): about 50,000 faults for
-// the first million records, 6 % of the server's time over them in docs/benchmarks.md. Memory
+// the first million records, 7 % of the time of that burst in docs/benchmarks.md (run 27). Memory
 // touched once at start and kept by the allocator is there when the burst comes.
 #pragma once
 
