@@ -6,7 +6,8 @@
 # CA, with and without client certificates; rsyslog's omfwd forwarding to `serve`, when rsyslogd
 # is installed; the HTTPS listener's certificate, health, HSTS and plain-HTTP rules; the limits
 # (connections, TLS handshake time, idle connections) and the certificate reloaded on SIGHUP; the
-# threads' names; listeners of two contracts in one server; the signing key rotated while it runs.
+# threads' names; the memory reserved at start (--syslog-memory); listeners of two contracts in one
+# server; the signing key rotated while it runs.
 # Usage: serve_test.sh PATH_TO_ISMS
 set -uo pipefail
 isms=${1:?usage: serve_test.sh PATH_TO_ISMS}
@@ -68,6 +69,8 @@ check "prints the udp listener" 1 "$(grep -c "^listening: syslog udp 127.0.0.1:[
 check "the process keeps its name; the preparers', the writer's and the checkpointer's threads are named" \
   "isms syslog-prepare syslog-writer wal-checkpoint" \
   "$(cat /proc/$server/task/*/comm | sort -u | tr '\n' ' ' | sed 's/ $//')"
+check "reserves memory for its listeners at start (--syslog-memory, 256 MiB by default)" 1 \
+  "$(grep -c '^isms serve: reserved 256 MiB of memory for the syslog listeners (' "$dir/err")"
 check "on SQLite, libpq (and the libraries it needs) is not loaded" 0 \
   "$(grep -c -e 'libpq\.so' -e 'libkrb5' -e 'libldap' /proc/$server/maps)"
 
@@ -151,6 +154,8 @@ check "two contracts: c's listener feeds c" 1 "$(wait_in c 'two-contracts to-c' 
 check "two contracts: second's listeners feed second" 2 "$(wait_in second 'two-contracts to-second' 2)"
 check "two contracts: c holds none of second's" 0 "$(count_in c 'two-contracts to-second')"
 check "two contracts: a writer each" 2 "$(cat /proc/$server/task/*/comm | grep -c '^syslog-writer$')"
+check "two contracts: a reserve each" 1 \
+  "$(grep -c '^isms serve: reserved 512 MiB of memory for the syslog listeners (' "$dir/err")"
 kill -TERM "$server"
 wait "$server"
 check "two contracts: SIGTERM: exit code" 0 $?
@@ -158,6 +163,22 @@ server=
 check "two contracts: each reports what it committed" 2 \
   "$(grep -cE '^stopped: received [0-9]+, committed [0-9]+, udp dropped 0 for contract (c|second)$' "$dir/out")"
 check "two contracts: second's log verifies" OK "$("$isms" audit verify --contract second | head -1 | cut -c1-2)"
+
+# --syslog-memory 0: nothing reserved (and said so by saying nothing).
+: >"$dir/out"
+"$isms" serve --listen none --contract c --syslog-tcp 127.0.0.1:0 --syslog-memory 0 >"$dir/out" \
+  2>"$dir/err0" &
+server=$!
+for _ in $(seq 200); do
+  grep -q '^listening' "$dir/out" && break
+  sleep 0.05
+done
+check "--syslog-memory 0: listens" 1 "$(grep -c '^listening: syslog tcp' "$dir/out")"
+check "--syslog-memory 0: reserves nothing" 0 "$(grep -c 'reserved' "$dir/err0")"
+kill -TERM "$server"
+wait "$server"
+check "--syslog-memory 0: SIGTERM: exit code" 0 $?
+server=
 "$isms" serve --listen none --syslog-tcp 127.0.0.1:0= >/dev/null 2>"$dir/bad-spec"
 check "ADDR= without a contract: refused" 1 $?
 check "ADDR= without a contract: says how" 1 "$(grep -c 'ADDR=CONTRACT for a listener of that contract' "$dir/bad-spec")"
