@@ -19,7 +19,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -37,9 +36,8 @@ void Nap(int ms) {
 }
 
 // Fields 14 and 15 (utime, stime) of a /proc stat file, in seconds, and the name in parentheses;
-// false when it cannot be read (the process or thread is gone).
-// False too for a process that has ended and is not yet reaped (a zombie), whose times are no
-// longer its own.
+// false when it cannot be read (the process or thread is gone) or belongs to a process that has
+// ended and is not yet reaped (a zombie), whose times are no longer its own.
 bool ReadStat(const std::string& path, std::string& name, double& seconds) {
   std::ifstream in(path);
   std::string text;

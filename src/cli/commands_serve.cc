@@ -1,4 +1,3 @@
-#include <malloc.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -89,16 +88,8 @@ void Serve(Context& ctx, const ServeOptions& o) {
     return ctx.Fail(Status::InvalidArgument("give both --tls-cert and --tls-key, or neither"));
   }
 
-#ifdef __GLIBC__
-  // For a build whose allocator is glibc's (configured with -DISMS_TCMALLOC=OFF): the syslog
-  // writer frees buffers of tens of MB at a time, and glibc's defaults return freed memory at
-  // the top of the heap to the system and serve large blocks by mmap, so each batch's memory was
-  // faulted in and zeroed again (a fifth of the server's CPU time): keep freed memory for the
-  // next batch instead. With tcmalloc (the default build) these calls do nothing: its mallopt
-  // ignores them, and its page heap returns freed memory to the system only gradually.
-  mallopt(M_MMAP_THRESHOLD, 32 << 20);
-  mallopt(M_TRIM_THRESHOLD, 512 << 20);
-#endif
+  // Freed memory kept for the next batch (glibc's malloc only: net/memory_reserve.h).
+  net::KeepFreedMemory();
 
   // Syslog listeners: one server (queue, writer, listeners) for each contract they feed.
   std::vector<std::unique_ptr<net::SyslogServer>> syslog_servers;
@@ -154,12 +145,10 @@ void Serve(Context& ctx, const ServeOptions& o) {
       syslog_servers.push_back(std::move(*server));
     }
     // Before "listening" is printed: a sender may begin at once.
-    if (o.syslog_memory > 0) {
-      const std::string_view allocator =
-          net::ReserveMemory((o.syslog_memory * syslog_servers.size()) << 20);
-      ctx.err << "isms serve: reserved " << o.syslog_memory * syslog_servers.size()
-              << " MiB of memory for the syslog listeners (" << allocator
-              << "; kept, not returned to the system; --syslog-memory)" << std::endl;
+    if (const size_t mib = o.syslog_memory * syslog_servers.size(); mib > 0) {
+      const std::string_view allocator = net::ReserveMemory(mib << 20);
+      ctx.err << "isms serve: reserved " << mib << " MiB of memory for the syslog listeners ("
+              << allocator << "; kept, not returned to the system; --syslog-memory)" << std::endl;
     }
   }
 

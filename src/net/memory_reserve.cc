@@ -19,8 +19,8 @@
 namespace isms::net {
 namespace {
 
-// Pieces below glibc's mmap threshold as set here, so that they come from (and go back to) its
-// heap rather than from mappings of their own.
+// Pieces below glibc's mmap threshold as KeepFreedMemory sets it, so that they come from (and go
+// back to) its heap rather than from mappings of their own.
 constexpr std::size_t kPiece = 16 << 20;
 
 #ifdef ISMS_HAVE_MALLOC_EXTENSION
@@ -35,6 +35,16 @@ MallocExtension* Tcmalloc() {
 
 }  // namespace
 
+void KeepFreedMemory(std::size_t at_least) {
+#ifdef __GLIBC__
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, static_cast<int>(std::min<std::size_t>(
+                                std::max<std::size_t>(at_least, 512 << 20), std::size_t{1} << 30)));
+#else
+  (void)at_least;
+#endif
+}
+
 std::string_view ReserveMemory(std::size_t bytes) {
   std::string_view allocator = "glibc";
   bool keeps = false;
@@ -48,15 +58,7 @@ std::string_view ReserveMemory(std::size_t bytes) {
   }
 #endif
   if (bytes == 0) return allocator;
-#ifdef __GLIBC__
-  if (!keeps) {
-    // Blocks up to 32 MiB from the heap, and freed memory at its top kept up to the reserve
-    // (or 512 MiB, what isms serve keeps anyway) before it is trimmed.
-    mallopt(M_MMAP_THRESHOLD, 32 << 20);
-    mallopt(M_TRIM_THRESHOLD, static_cast<int>(std::min<std::size_t>(
-                                  std::max<std::size_t>(bytes, 512 << 20), std::size_t{1} << 30)));
-  }
-#endif
+  if (!keeps) KeepFreedMemory(bytes);  // the pieces below come from glibc's heap and stay there
   const std::size_t page = static_cast<std::size_t>(std::max(4096L, sysconf(_SC_PAGESIZE)));
   std::vector<char*> pieces;
   pieces.reserve(bytes / kPiece + 1);

@@ -18,4 +18,12 @@ namespace isms::net {
 // thread's allocations there). `bytes` 0 reserves nothing and changes nothing.
 std::string_view ReserveMemory(std::size_t bytes);
 
+// For glibc's malloc (a build configured with -DISMS_TCMALLOC=OFF, and the tests): blocks of up
+// to 32 MiB come from the heap, and freed memory at its top is kept up to `at_least` (at least
+// 512 MiB, at most 1 GiB) before it is returned. isms serve's syslog writer frees buffers of tens
+// of MB at a time; by glibc's defaults they were mapped for each batch and returned after it, so
+// that each batch's memory was faulted in and zeroed again (a fifth of the server's CPU time).
+// With tcmalloc (the isms binary's) this does nothing: its mallopt ignores these settings.
+void KeepFreedMemory(std::size_t at_least = 0);
+
 }  // namespace isms::net

@@ -167,8 +167,9 @@ class Connection {
   // serve`). On SQLite, the commit that takes the write-ahead log past 1,000 pages copies it
   // back into the store (a checkpoint: writes and two fsyncs) before it returns. From this call
   // until the connection closes, a thread of its own does that instead, on a connection of its
-  // own, while the commits go on; should it fall behind by 8,000 pages, the commit checkpoints
-  // as before. `pages` changes the 1,000. PostgreSQL checkpoints in its own processes: nothing
+  // own, while the commits go on; should the log reach 8,000 pages all the same (the thread
+  // fallen behind), each commit checkpoints as before. `pages` changes the 1,000 (and the 8,000
+  // with it). PostgreSQL checkpoints in its own processes: nothing
   // changes there.
   virtual Status CheckpointInBackground(int pages = 1000) {
     (void)pages;
