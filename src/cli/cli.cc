@@ -607,8 +607,9 @@ int RunCli(const std::vector<std::string>& args, std::istream& in, std::ostream&
   sv_cmd
       ->add_option("--syslog-memory", sv.syslog_memory,
                    "MiB of memory reserved at start for each contract's syslog listeners and "
-                   "kept, so that a burst of records finds its queue's memory ready (default "
-                   "256; 0: none, freed memory goes back to the system)")
+                   "kept, so that a burst of records finds its queue's memory ready, on huge "
+                   "pages where the system has them (default 256; 0: none, freed memory goes "
+                   "back to the system)")
       ->type_name("MIB")
       ->check(CLI::Range(0, 65536));
   sv_cmd->add_option("--contract", sv.contract,

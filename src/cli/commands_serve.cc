@@ -146,9 +146,12 @@ void Serve(Context& ctx, const ServeOptions& o) {
     }
     // Before "listening" is printed: a sender may begin at once.
     if (const size_t mib = o.syslog_memory * syslog_servers.size(); mib > 0) {
-      const std::string_view allocator = net::ReserveMemory(mib << 20);
+      const net::MemoryReserve r = net::ReserveMemory(mib << 20);
       ctx.err << "isms serve: reserved " << mib << " MiB of memory for the syslog listeners ("
-              << allocator << "; kept, not returned to the system; --syslog-memory)" << std::endl;
+              << r.allocator << "; " << (r.huge_bytes >> 20)
+              << " MiB of the process's memory in huge pages; kept, not returned to the system; "
+                 "--syslog-memory)"
+              << std::endl;
     }
   }
 

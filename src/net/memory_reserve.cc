@@ -2,10 +2,15 @@
 
 #include <dlfcn.h>
 #include <malloc.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
+#include <fstream>
+#include <limits>
+#include <string>
 #include <vector>
 
 // Only in the builds that link the isms binary with tcmalloc (src/net/CMakeLists.txt): the
@@ -33,6 +38,28 @@ MallocExtension* Tcmalloc() {
 }
 #endif
 
+// The size of a transparent huge page (2 MiB on x86-64 unless the system says otherwise).
+std::uintptr_t HugePageSize() {
+  std::ifstream in("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size");
+  unsigned long long n = 0;
+  if (in >> n && n >= 4096 && (n & (n - 1)) == 0) return static_cast<std::uintptr_t>(n);
+  return std::uintptr_t{2} << 20;
+}
+
+// The process's anonymous memory in transparent huge pages, in bytes (0 when not known).
+std::size_t AnonHugeBytes() {
+  std::ifstream in("/proc/self/smaps_rollup");
+  std::string key;
+  while (in >> key) {
+    if (key == "AnonHugePages:") {
+      std::size_t kb = 0;
+      return in >> kb ? kb << 10 : 0;
+    }
+    in.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
+  }
+  return 0;
+}
+
 }  // namespace
 
 void KeepFreedMemory(std::size_t at_least) {
@@ -45,33 +72,46 @@ void KeepFreedMemory(std::size_t at_least) {
 #endif
 }
 
-std::string_view ReserveMemory(std::size_t bytes) {
-  std::string_view allocator = "glibc";
+MemoryReserve ReserveMemory(std::size_t bytes) {
+  MemoryReserve r{"glibc", 0};
   bool keeps = false;
 #ifdef ISMS_HAVE_MALLOC_EXTENSION
   if (MallocExtension* t = Tcmalloc()) {
-    allocator = "tcmalloc";
-    if (bytes == 0) return allocator;
+    r.allocator = "tcmalloc";
+    if (bytes == 0) return r;
     // Rate 0: its page heap never hands free pages back to the system by itself.
     t->SetMemoryReleaseRate(0);
     keeps = true;
   }
 #endif
-  if (bytes == 0) return allocator;
+  if (bytes == 0) return r;
   if (!keeps) KeepFreedMemory(bytes);  // the pieces below come from glibc's heap and stay there
   const std::size_t page = static_cast<std::size_t>(std::max(4096L, sysconf(_SC_PAGESIZE)));
+  const std::uintptr_t huge = HugePageSize();
   std::vector<char*> pieces;
   pieces.reserve(bytes / kPiece + 1);
   for (std::size_t done = 0; done < bytes; done += kPiece) {
     const std::size_t n = std::min(kPiece, bytes - done);
     auto* p = static_cast<char*>(std::malloc(n));
     if (p == nullptr) break;  // less than asked for: what could be had is reserved
-    // volatile: a store the compiler may not drop for memory freed unread.
-    for (std::size_t i = 0; i < n; i += page) static_cast<volatile char*>(p)[i] = 1;
+    // Before the first touch, so that the faults below map huge pages. Rounded out to whole
+    // huge pages: the pieces lie next to each other in the heap, and the pages they share at
+    // their edges are the heap's too (a part not mapped yet is left out, with ENOMEM, which is
+    // ignored, as is a system without huge pages).
+    const auto at = reinterpret_cast<std::uintptr_t>(p);
+    const std::uintptr_t from = at & ~(huge - 1);
+    const std::uintptr_t to = (at + n + huge - 1) & ~(huge - 1);
+    (void)madvise(reinterpret_cast<void*>(from), to - from, MADV_HUGEPAGE);
     pieces.push_back(p);
   }
+  for (std::size_t k = 0; k < pieces.size(); ++k) {
+    const std::size_t n = std::min(kPiece, bytes - k * kPiece);
+    // volatile: a store the compiler may not drop for memory freed unread.
+    for (std::size_t i = 0; i < n; i += page) static_cast<volatile char*>(pieces[k])[i] = 1;
+  }
+  r.huge_bytes = AnonHugeBytes();
   for (char* p : pieces) std::free(p);
-  return allocator;
+  return r;
 }
 
 }  // namespace isms::net

@@ -10,13 +10,24 @@
 
 namespace isms::net {
 
+// What ReserveMemory did.
+struct MemoryReserve {
+  // The allocator it configured: "tcmalloc" (the isms binary's, found at run time) or "glibc"
+  // (whose freed memory stays with the thread's arena: the reserve serves the calling thread's
+  // allocations there).
+  std::string_view allocator;
+  // The process's memory in transparent huge pages once the reserve is touched (Linux's
+  // AnonHugePages; 0 where the system has none or does not say).
+  std::size_t huge_bytes = 0;
+};
+
 // Has the allocator keep freed memory for later allocations instead of returning it to the
-// system, then allocates `bytes` (in pieces), touches every page of it and frees it, so that
-// it is the allocator's own, faulted in. Call once, before the threads that will use it start.
-// Returns the allocator it configured: "tcmalloc" (the isms binary's, found at run time) or
-// "glibc" (whose freed memory stays with the thread's arena: the reserve serves the calling
-// thread's allocations there). `bytes` 0 reserves nothing and changes nothing.
-std::string_view ReserveMemory(std::size_t bytes);
+// system, then allocates `bytes` (in pieces), asks the system to back them with transparent huge
+// pages (madvise MADV_HUGEPAGE: a record's bytes and its struct, on 4 KiB pages, were mostly
+// each a TLB miss away from the thread that read them next), touches every page of it and frees
+// it, so that it is the allocator's own, faulted in. Call once, before the threads that will use
+// it start. `bytes` 0 reserves nothing and changes nothing.
+MemoryReserve ReserveMemory(std::size_t bytes);
 
 // For glibc's malloc (a build configured with -DISMS_TCMALLOC=OFF, and the tests): blocks of up
 // to 32 MiB come from the heap, and freed memory at its top is kept up to `at_least` (at least

@@ -4,6 +4,8 @@
 #include <sys/resource.h>
 
 #include <cstdlib>
+#include <fstream>
+#include <string>
 #include <vector>
 
 namespace isms::net {
@@ -19,7 +21,7 @@ long MinorFaultsOfThisThread() {
 TEST(ReserveMemory, NothingAskedTouchesNothing) {
   const long before = MinorFaultsOfThisThread();
   // The tests link glibc's malloc; the isms binary links tcmalloc.
-  EXPECT_EQ(ReserveMemory(0), "glibc");
+  EXPECT_EQ(ReserveMemory(0).allocator, "glibc");
   EXPECT_LT(MinorFaultsOfThisThread() - before, 16) << "pages were touched for a reserve of 0";
 }
 
@@ -30,7 +32,7 @@ TEST(ReserveMemory, ReservedMemoryIsUsedAgainWithoutPageFaults) {
   GTEST_SKIP() << "AddressSanitizer's allocator keeps freed memory in quarantine";
 #else
   constexpr std::size_t kMiB = 1 << 20;
-  ASSERT_EQ(ReserveMemory(64 * kMiB), "glibc");
+  ASSERT_EQ(ReserveMemory(64 * kMiB).allocator, "glibc");
   const long before = MinorFaultsOfThisThread();
   std::vector<char*> blocks;
   constexpr std::size_t kBlocks = 48;
@@ -45,6 +47,32 @@ TEST(ReserveMemory, ReservedMemoryIsUsedAgainWithoutPageFaults) {
   const long pages = static_cast<long>(kBlocks * kMiB / 4096);
   EXPECT_LT(faults, pages / 10) << "of " << pages << " pages written, " << faults
                                 << " were faulted in afresh";
+#endif
+}
+
+// Whether the system gives transparent huge pages to memory that asks for them: "always" or
+// "madvise" (not "never") in /sys/kernel/mm/transparent_hugepage/enabled.
+bool HugePagesOnRequest() {
+  std::ifstream in("/sys/kernel/mm/transparent_hugepage/enabled");
+  std::string modes;
+  std::getline(in, modes);
+  return modes.find("[always]") != std::string::npos ||
+         modes.find("[madvise]") != std::string::npos;
+}
+
+// The reserve is backed by huge pages where the system has them, and says so: most of it (the
+// edges of the heap aside), whether this is the process's first reserve or not.
+TEST(ReserveMemory, ReserveIsBackedByHugePages) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "AddressSanitizer's allocator maps its own memory";
+#else
+  if (!HugePagesOnRequest()) {
+    GTEST_SKIP() << "transparent huge pages are off on this system "
+                    "(/sys/kernel/mm/transparent_hugepage/enabled)";
+  }
+  constexpr std::size_t kMiB = 1 << 20;
+  const MemoryReserve r = ReserveMemory(64 * kMiB);
+  EXPECT_GE(r.huge_bytes, 32 * kMiB) << "the reserve of 64 MiB is not in huge pages";
 #endif
 }
 
