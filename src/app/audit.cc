@@ -639,8 +639,8 @@ std::uint64_t AuditKindsOf(AuditCategory c) {
 }
 
 std::uint64_t AuditEntryKinds(std::string_view content) {
-  const std::optional<AuditCategory> c = PeekAuditCategory(content);
-  return c ? AuditKindsOf(*c) : 0;
+  const int c = PeekAuditCategoryNumber(content);
+  return c < 0 ? 0 : std::uint64_t{1} << c;
 }
 
 Result<std::optional<AuditRecord>> DecodeIfMatching(std::string_view bytes,

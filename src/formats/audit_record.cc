@@ -441,23 +441,23 @@ Result<AuditRecord> DecodeAuditRecord(std::string_view bytes) {
   return r;
 }
 
-std::optional<AuditCategory> PeekAuditCategory(std::string_view bytes) {
+int PeekAuditCategoryNumber(std::string_view bytes) {
   // Version, time, received, source, flags, facility and severity: 21 bytes in both versions.
   constexpr std::size_t kAt = 21;
-  if (bytes.size() <= kAt) return std::nullopt;
+  if (bytes.size() <= kAt) return -1;
   if (bytes[0] == 2) {
     const auto c = static_cast<std::uint8_t>(bytes[kAt]);
-    if (c >= kCategories.size()) return std::nullopt;
-    return kCategories[c].first;
+    if (c >= kCategories.size()) return -1;
+    return static_cast<int>(kCategories[c].first);
   }
   if (bytes[0] == 1 && bytes.size() >= kAt + 4) {
     std::uint32_t n = 0;
     for (std::size_t i = 0; i < 4; ++i) n = (n << 8) | static_cast<std::uint8_t>(bytes[kAt + i]);
-    if (bytes.size() - kAt - 4 < n) return std::nullopt;
+    if (bytes.size() - kAt - 4 < n) return -1;
     Result<AuditCategory> c = ParseAuditCategoryKey(bytes.substr(kAt + 4, n));
-    if (c.ok()) return *c;
+    if (c.ok()) return static_cast<int>(*c);
   }
-  return std::nullopt;
+  return -1;
 }
 
 std::optional<AuditRecordKeys> PeekAuditKeys(std::string_view bytes) {

@@ -161,9 +161,18 @@ Status EncodeAuditRecordInto(const AuditRecordView& r, std::string& out,
 Result<AuditRecord> DecodeAuditRecord(std::string_view bytes);
 
 // The category of canonical bytes without decoding the rest (a fixed position in both versions),
-// or nothing when the bytes are too short or of an unknown version or category. For scans that
-// decode only one category's records; DecodeAuditRecord checks the whole record.
-std::optional<AuditCategory> PeekAuditCategory(std::string_view bytes);
+// as its number (static_cast<int>(AuditCategory)), or -1 when the bytes are too short or of an
+// unknown version or category. For scans that decode only one category's records, and for the
+// writer of isms serve, which reads each record's category as it stages it; DecodeAuditRecord
+// checks the whole record. A number in a register, not an optional: GCC built the optional on
+// the stack and read it back whole, and that read waited for every store before it (a staged
+// record's copy into its host's block) to reach the cache.
+int PeekAuditCategoryNumber(std::string_view bytes);
+inline std::optional<AuditCategory> PeekAuditCategory(std::string_view bytes) {
+  const int c = PeekAuditCategoryNumber(bytes);
+  if (c < 0) return std::nullopt;
+  return static_cast<AuditCategory>(c);
+}
 
 // The fields a record is indexed by, read from canonical bytes without decoding the rest: views
 // into `bytes`. Nothing when the bytes are too short or of an unknown version or category.

@@ -252,11 +252,18 @@ TEST(AuditRecordTest, TheCategoryIsReadWithoutDecodingInBothVersions) {
       Result<std::string> b = EncodeAuditRecord(r, version);
       ASSERT_TRUE(b.ok());
       EXPECT_EQ(PeekAuditCategory(*b), r.category) << "version " << int{version};
+      EXPECT_EQ(PeekAuditCategoryNumber(*b), c) << "version " << int{version};
       EXPECT_EQ(PeekAuditCategory(std::string_view(*b).substr(0, 21)), std::nullopt);
+      EXPECT_EQ(PeekAuditCategoryNumber(std::string_view(*b).substr(0, 21)), -1);
     }
   }
   EXPECT_EQ(PeekAuditCategory(""), std::nullopt);
   EXPECT_EQ(PeekAuditCategory(std::string(40, '\x07')), std::nullopt) << "unknown version";
+  EXPECT_EQ(PeekAuditCategoryNumber(std::string(40, '\x07')), -1) << "unknown version";
+  std::string unknown(40, '\0');
+  unknown[0] = 2;
+  unknown[21] = 8;  // version 2 knows eight categories, 0 to 7
+  EXPECT_EQ(PeekAuditCategoryNumber(unknown), -1) << "unknown category";
 }
 
 TEST(AuditRecordTest, TheIndexedFieldsAreReadWithoutDecodingInBothVersions) {
