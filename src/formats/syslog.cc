@@ -40,13 +40,14 @@ Status Bad(size_t offset, std::string_view what) {
 }
 
 // "<PRI>" at the start of `s`: 1-3 digits, 0-191. Returns the PRI value and sets `*len` to the
-// bytes it took; nullopt when `s` does not start with a valid PRI.
-std::optional<int> ReadPri(std::string_view s, size_t* len) {
-  if (s.size() < 3 || s[0] != '<') return std::nullopt;
+// bytes it took; -1 when `s` does not start with a valid PRI. (A number, not an optional: GCC
+// returned the optional through the stack, a read back that waited for every store before it.)
+int ReadPri(std::string_view s, size_t* len) {
+  if (s.size() < 3 || s[0] != '<') return -1;
   int value = 0;
   size_t i = 1;
   while (i < s.size() && i <= 3 && IsDigit(s[i])) value = value * 10 + (s[i++] - '0');
-  if (i == 1 || i >= s.size() || s[i] != '>' || value > 191) return std::nullopt;
+  if (i == 1 || i >= s.size() || s[i] != '>' || value > 191) return -1;
   *len = i + 1;
   return value;
 }
@@ -331,9 +332,9 @@ Status ParseRfc5424Into(std::string_view input, const SyslogOptions& options,
   r.source = AuditSource::kSyslog5424;
   r.received = options.received;
   size_t pos = 0;
-  const std::optional<int> pri = ReadPri(s, &pos);
-  if (!pri) return Bad(0, "no valid PRI (\"<0>\" to \"<191>\")");
-  SetPri(r, *pri);
+  const int pri = ReadPri(s, &pos);
+  if (pri < 0) return Bad(0, "no valid PRI (\"<0>\" to \"<191>\")");
+  SetPri(r, pri);
   if (pos + 1 >= s.size() || s[pos] != '1' || s[pos + 1] != ' ') {
     return Bad(pos, "VERSION is not 1");
   }
@@ -393,9 +394,9 @@ Status ParseRfc3164Into(std::string_view input, const SyslogOptions& options,
   r.source = AuditSource::kSyslog3164;
   r.received = options.received;
   size_t pos = 0;
-  const std::optional<int> pri = ReadPri(s, &pos);
-  if (pri) {
-    SetPri(r, *pri);
+  const int pri = ReadPri(s, &pos);
+  if (pri >= 0) {
+    SetPri(r, pri);
   } else if (!s.empty() && s[0] == '<') {
     return Bad(0, "PRI is not \"<0>\" to \"<191>\"");
   }
@@ -403,7 +404,7 @@ Status ParseRfc3164Into(std::string_view input, const SyslogOptions& options,
   if (!time) time = BsdTimestamp(s, pos, options, &r.flags);
   if (time) {
     r.time = *time;
-  } else if (pri) {
+  } else if (pri >= 0) {
     r.time = options.received;
     r.flags |= kAuditTimeFromReceipt;
   } else {
@@ -466,7 +467,7 @@ template <typename Text>
 void ParseInto(std::string_view message, const SyslogOptions& options, BasicAuditRecord<Text>& r) {
   Reset(r);
   size_t after_pri = 0;
-  const bool rfc5424 = ReadPri(message, &after_pri) && after_pri + 1 < message.size() &&
+  const bool rfc5424 = ReadPri(message, &after_pri) >= 0 && after_pri + 1 < message.size() &&
                        message[after_pri] == '1' && message[after_pri + 1] == ' ';
   if (rfc5424 ? ParseRfc5424Into(message, options, r).ok()
               : ParseRfc3164Into(message, options, r).ok()) {
