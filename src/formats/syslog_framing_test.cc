@@ -87,6 +87,69 @@ TEST(SyslogFramingTest, EachPieceMayGoToAnotherFramesValue) {
   }
 }
 
+TEST(SyslogFramingTest, ReadsIntoTheFramesBufferGiveTheSameFrames) {
+  // As a listener reads: straight into the room the decoder gives at the end of the value the
+  // read's frames go to (after a frame an earlier read began), fewer bytes than there is room
+  // for, none at all now and then, each read's value handed on and another filled next.
+  const std::vector<SyslogFrame> whole = Decode(kStream);
+  for (size_t piece : {1, 2, 5, 13, 64, 1000}) {
+    SyslogFrameDecoder d;
+    std::vector<SyslogFrame> all;
+    SyslogFrames values[2];
+    size_t n = 0;
+    for (size_t at = 0; at < kStream.size(); ++n) {
+      SyslogFrames& frames = values[n % 2];
+      frames.clear();
+      const size_t k = n % 4 == 3 ? 0 : std::min(piece, kStream.size() - at);
+      char* room = d.Room(frames, piece + 7);
+      kStream.copy(room, k, at);
+      d.Filled(frames, k);
+      at += k;
+      for (const SyslogFrame& f : frames.Copy()) all.push_back(f);
+    }
+    SyslogFrames last;
+    d.Finish(last);
+    for (const SyslogFrame& f : last.Copy()) all.push_back(f);
+    EXPECT_EQ(all, whole) << "reads of " << piece;
+  }
+}
+
+TEST(SyslogFramingTest, AnOversizeFrameReadInPiecesIsTruncatedAndTheBufferStaysBounded) {
+  SyslogFrameDecoder d(16);
+  SyslogFrames out;
+  const std::string big(1000, 'y');
+  for (int i = 0; i < 50; ++i) {
+    big.copy(d.Room(out, big.size()), big.size());
+    d.Filled(out, big.size());
+    EXPECT_LE(d.buffered(), 17u);
+    EXPECT_TRUE(out.empty());
+  }
+  *d.Room(out, 1) = '\n';
+  d.Filled(out, 1);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out.data(0), std::string(16, 'y'));
+  EXPECT_EQ(out.flags(0), kAuditTruncated);
+}
+
+TEST(SyslogFramingTest, AValueMovedFromIsEmptyAndFillsAgain) {
+  SyslogFrameDecoder d;
+  SyslogFrames a;
+  d.Feed("<13>one\n<13>tw", a);
+  SyslogFrames b = std::move(a);
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_EQ(b.data(0), "<13>one");
+  EXPECT_TRUE(a.empty());  // NOLINT(bugprone-use-after-move): moved-from values are reused
+  d.Feed("o\n", a);
+  ASSERT_EQ(a.size(), 1u);
+  EXPECT_EQ(a.data(0), "<13>two");
+  SyslogFrames c;
+  c = std::move(a);
+  d.Feed("<13>three\n", a);
+  ASSERT_EQ(a.size(), 1u);
+  EXPECT_EQ(a.data(0), "<13>three");
+  EXPECT_EQ(c.data(0), "<13>two");
+}
+
 TEST(SyslogFramingTest, FramesAddedByHandKeepTheirBytesAndFlags) {
   SyslogFrames f;
   f.Add("<13>one", 0);

@@ -553,8 +553,9 @@ struct SyslogServer::Impl::Session : SessionBase, std::enable_shared_from_this<S
   // after the queue had room again): the idle time counts from there.
   std::chrono::steady_clock::time_point last_bytes;
   SyslogFrameDecoder decoder;
-  RawRead pending;  // decoded, not yet submitted
-  std::array<char, kReadBuffer> buffer;
+  // Decoded, not yet submitted. Each read goes straight into its frames' buffer (decoder.Room):
+  // the frames are decoded where the bytes lie, with no copy.
+  RawRead pending;
   bool eof = false;
   bool done = false;
 
@@ -637,9 +638,15 @@ struct SyslogServer::Impl::Session : SessionBase, std::enable_shared_from_this<S
     Close();
   }
 
-  void Decode(std::string_view bytes) {
+  // Where the next read's bytes go (Filled then decodes them).
+  asio::mutable_buffer Room() {
+    return asio::buffer(decoder.Room(pending.frames, kReadBuffer), kReadBuffer);
+  }
+
+  // Decodes the `n` bytes a read put where Room said (n may be 0).
+  void Filled(size_t n) {
     const size_t first = pending.frames.size();
-    decoder.Feed(bytes, pending.frames);
+    decoder.Filled(pending.frames, n);
     Stamp(first);
   }
 
@@ -657,23 +664,22 @@ struct SyslogServer::Impl::Session : SessionBase, std::enable_shared_from_this<S
   void Read() {
     reading = true;
     if (impl.options.idle_timeout.count() > 0) last_bytes = std::chrono::steady_clock::now();
-    stream.async_read_some(asio::buffer(buffer),
-                           [self = this->shared_from_this()](error_code ec, size_t n) {
-                             self->reading = false;
-                             if (n > 0) self->Decode(std::string_view(self->buffer.data(), n));
-                             if (self->impl.stopping) return self->DrainAtShutdown();
-                             if (self->idle_out) {
-                               if (n == 0) return self->CloseIdle();
-                               // Bytes came as the timer fired: it waits again.
-                               self->idle_out = false;
-                               self->StartIdleTimer();
-                             }
-                             if (ec) {
-                               self->Finish();
-                               self->eof = true;
-                             }
-                             self->Drain();
-                           });
+    stream.async_read_some(Room(), [self = this->shared_from_this()](error_code ec, size_t n) {
+      self->reading = false;
+      self->Filled(n);
+      if (self->impl.stopping) return self->DrainAtShutdown();
+      if (self->idle_out) {
+        if (n == 0) return self->CloseIdle();
+        // Bytes came as the timer fired: it waits again.
+        self->idle_out = false;
+        self->StartIdleTimer();
+      }
+      if (ec) {
+        self->Finish();
+        self->eof = true;
+      }
+      self->Drain();
+    });
   }
 
   // After the idle timer cancelled the read: keeps what was received (a last frame without its
@@ -716,10 +722,7 @@ struct SyslogServer::Impl::Session : SessionBase, std::enable_shared_from_this<S
     done = true;
     error_code ec;
     stream.lowest_layer().non_blocking(true, ec);
-    while (!eof && !ec) {
-      size_t n = stream.read_some(asio::buffer(buffer), ec);
-      if (n > 0) Decode(std::string_view(buffer.data(), n));
-    }
+    while (!eof && !ec) Filled(stream.read_some(Room(), ec));
     Finish();
     impl.Submit(pending, true);
     Close();
