@@ -5,12 +5,15 @@
 //
 //   wait_for size FILE BYTES
 //     until FILE holds at least BYTES; prints "end T".
-//   wait_for line FILE PREFIX PID
+//   wait_for line FILE PREFIX PID [GO]
 //     until a line of FILE begins with PREFIX, and until process PID has exited (or is a zombie: a
 //     child of the caller stays one until reaped); prints "end T", when the line appeared. Reads
 //     the process's CPU time and its threads' every 10 ms meanwhile, and prints the last readings:
 //     "cpu SECONDS" (user and system), then "thread TID NAME SECONDS" for each thread seen (a
-//     thread's last reading before it ended: threads that end are gone from /proc).
+//     thread's last reading before it ended: threads that end are gone from /proc). With GO, it
+//     first waits until the file GO exists (polled every millisecond, the threads read every
+//     50 ms): started before the sender, it is running when the sender is done, and the shell then
+//     only creates GO (no process started while the receiver finishes).
 #include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -73,7 +76,7 @@ bool HasLine(const std::string& file, const std::string& prefix) {
 int Usage() {
   std::fprintf(stderr,
                "usage: wait_for size FILE BYTES\n"
-               "       wait_for line FILE PREFIX PID\n");
+               "       wait_for line FILE PREFIX PID [GO]\n");
   return 2;
 }
 
@@ -89,30 +92,42 @@ int main(int argc, char** argv) {
     std::printf("end %.6f\n", Now());
     return 0;
   }
-  if (mode != "line" || argc != 5) return Usage();
+  if (mode != "line" || (argc != 5 && argc != 6)) return Usage();
   const std::string prefix = argv[3];
   const std::string proc = std::string("/proc/") + argv[4];
   double end = 0, cpu = 0;
   std::map<std::string, std::pair<std::string, double>> threads;  // tid: name, seconds
+  // The process's and its threads' CPU so far; false once it has ended.
+  const auto read = [&] {
+    std::string name;
+    double seconds = 0;
+    if (!ReadStat(proc + "/stat", name, seconds)) return false;
+    cpu = std::max(cpu, seconds);
+    if (DIR* d = ::opendir((proc + "/task").c_str())) {
+      while (dirent* e = ::readdir(d)) {
+        if (e->d_name[0] == '.') continue;
+        std::string tname;
+        double t = 0;
+        if (ReadStat(proc + "/task/" + e->d_name + "/stat", tname, t)) {
+          threads[e->d_name] = {tname, t};
+        }
+      }
+      ::closedir(d);
+    }
+    return true;
+  };
+  if (argc == 6) {
+    // Meanwhile the threads are read every 50 ms: one that ends as the run does (an idle
+    // preparer, once the server stops) keeps a recent reading.
+    struct stat st {};
+    for (int tick = 0; ::stat(argv[5], &st) != 0; ++tick) {
+      if (tick % 50 == 0 && !read()) break;
+      Nap(1);
+    }
+  }
   for (int tick = 0;; ++tick) {
     if (end == 0 && HasLine(file, prefix)) end = Now();
-    if (tick % 10 == 0) {
-      std::string name;
-      double seconds = 0;
-      if (!ReadStat(proc + "/stat", name, seconds)) break;
-      cpu = std::max(cpu, seconds);
-      if (DIR* d = ::opendir((proc + "/task").c_str())) {
-        while (dirent* e = ::readdir(d)) {
-          if (e->d_name[0] == '.') continue;
-          std::string tname;
-          double t = 0;
-          if (ReadStat(proc + "/task/" + e->d_name + "/stat", tname, t)) {
-            threads[e->d_name] = {tname, t};
-          }
-        }
-        ::closedir(d);
-      }
-    }
+    if (tick % 10 == 0 && !read()) break;
     Nap(1);
   }
   if (end == 0 && HasLine(file, prefix)) end = Now();

@@ -71,6 +71,9 @@ t0=$(sed -n 's/^start //p' "$tmp/sink/send.txt")
 t1=$(sed -n 's/^end \([0-9.]*\) .*/\1/p' "$tmp/sink/out")
 sk_cpu=$(sed -n 's/.* cpu \([0-9.]*\)$/\1/p' "$tmp/sink/out")
 echo "floor:   a receiver that only reads: $(py "round($t1-$t0,3)") s = $(py "round($count/($t1-$t0))") records/s (its CPU $sk_cpu s; the sender's $(sender_cpu "$tmp/sink/send.txt"))"
+# The bytes of the COUNT messages (the sender sends the same ones each time): rsyslog's file holds
+# them and a newline each when it has everything.
+msg_bytes=$(sed -n 's/.*(\([0-9]*\) message bytes).*/\1/p' "$tmp/sink/send.txt")
 
 # rsyslog: one run, from a fresh output file
 run_rsyslog() {
@@ -88,13 +91,16 @@ CONF
   rsyslogd -n -f "$tmp/rs/rsyslog.conf" -i "$tmp/rs/pid" &
   rs=$!
   sleep 1
-  "$send" 127.0.0.1 "$port" "$count" >"$tmp/rs/send.txt"
-  t0=$(sed -n 's/^start //p' "$tmp/rs/send.txt")
   # Done when the file holds every message and its newline: its size, polled every millisecond by
   # bench/wait_for (counting its lines, wc -l, took about a third of a core from rsyslog while it
-  # ran; a shell loop of stat and sleep every 10 ms, a few ms of CPU each time).
-  want=$(( $(sed -n 's/.*(\([0-9]*\) message bytes).*/\1/p' "$tmp/rs/send.txt") + count ))
-  t1=$("$wait_for" size "$tmp/rs/out.log" "$want" | sed -n 's/^end //p')
+  # ran; a shell loop of stat and sleep every 10 ms, a few ms of CPU each time). Started before
+  # the sender (for both receivers), so that no process is started while the receiver finishes.
+  "$wait_for" size "$tmp/rs/out.log" "$((msg_bytes + count))" >"$tmp/rs/wait.txt" &
+  wf=$!
+  "$send" 127.0.0.1 "$port" "$count" >"$tmp/rs/send.txt"
+  wait "$wf"
+  t0=$(sed -n 's/^start //p' "$tmp/rs/send.txt")
+  t1=$(sed -n 's/^end //p' "$tmp/rs/wait.txt")
   rs_cpu=$(cpu "$rs")
   kill "$rs"; wait "$rs" 2>/dev/null || true
   rs=
@@ -122,25 +128,27 @@ run_isms() {
   # --syslog-memory) is left out of its CPU below, as rsyslog's start is.
   is_cpu0=$(cpu "$srv")
   thread_cpu "$srv" >"$tmp/isms/threads0"
-  "$send" 127.0.0.1 "$port" "$count" >"$tmp/isms/send.txt"
-  t0=$(sed -n 's/^start //p' "$tmp/isms/send.txt")
-  is_cpu_sent=$(cpu "$srv")
-  # the threads' CPU once everything is sent: the preparers end soon after the SIGTERM
-  thread_cpu "$srv" >"$tmp/isms/threads"
-  kill -TERM "$srv"
   # The rate runs to the stop line, which the server prints once its last commit is done (every
   # record durable, as rsyslog's are when its file holds them); bench/wait_for polls for it every
-  # millisecond, then reads the server's CPU time and its threads' until it exits (read while it
-  # is a zombie, its CPU time would be lost). Its exit, after it freed its memory and closed the
-  # store, is printed too.
-  "$wait_for" line "$tmp/isms/serve.out" 'isms serve: stopped:' "$srv" >"$tmp/isms/wait.txt" || true
+  # millisecond, and reads the server's CPU time and its threads' every 10 ms until it exits (read
+  # while it is a zombie, its CPU time would be lost). It is started before the sender and begins
+  # when the file `go` appears: once the sender is done, the shell sends SIGTERM and creates `go`
+  # (both builtins), starting no process while the server finishes. The server's exit, after it
+  # freed its memory and closed the store, is printed too.
+  "$wait_for" line "$tmp/isms/serve.out" 'isms serve: stopped:' "$srv" "$tmp/isms/go" >"$tmp/isms/wait.txt" &
+  wf=$!
+  "$send" 127.0.0.1 "$port" "$count" >"$tmp/isms/send.txt"
+  kill -TERM "$srv"
+  : >"$tmp/isms/go"
+  wait "$wf" || true
   wait "$srv" || true
+  t0=$(sed -n 's/^start //p' "$tmp/isms/send.txt")
   srv=
   t_exit=$(now)
   t1=$(sed -n 's/^end //p' "$tmp/isms/wait.txt")
   [ -z "$t1" ] && t1=$t_exit
-  is_cpu=$(awk -v a="$is_cpu_sent" '/^cpu / {b = $2} END {print (a > b ? a : b)}' "$tmp/isms/wait.txt")
-  sed -n 's/^thread //p' "$tmp/isms/wait.txt" >>"$tmp/isms/threads"
+  is_cpu=$(awk '/^cpu / {b = $2} END {print b + 0}' "$tmp/isms/wait.txt")
+  sed -n 's/^thread //p' "$tmp/isms/wait.txt" >"$tmp/isms/threads"
   is_rate=$(py "round($count/($t1-$t0))")
   disk=$(du -cb "$tmp"/isms/isms-audit.db* | tail -1 | cut -f1)
   is_cpu=$(py "round($is_cpu-$is_cpu0,2)")
