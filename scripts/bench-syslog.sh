@@ -21,7 +21,8 @@
 # speed varies from minute to minute); verify, the stages and search are measured once. Each
 # receiver starts after a `sync`, and rsyslog's output file is removed once measured, so that
 # neither run pays for the kernel writing back what the other wrote; each receiver's CPU counts
-# from its first record.
+# from its first record; the program that watches for the end (bench/wait_for) is running before
+# the sender starts, so that no process is started while a receiver finishes.
 # Builds nothing; run by hand (never by `make test`).
 # Usage: [RUNS=N] scripts/bench-syslog.sh BUILD_DIR [COUNT]
 #   BUILD_DIR: a release build with the targets isms, syslog_send, syslog_sink and audit_bench.
