@@ -82,7 +82,7 @@ TEST(ReserveMemory, ReservedMemoryIsUsedAgainWithoutPageFaults) {
 
 // Whether the system gives transparent huge pages to memory that asks for them: "always" or
 // "madvise" (not "never") in /sys/kernel/mm/transparent_hugepage/enabled.
-bool HugePagesOnRequest() {
+[[maybe_unused]] bool HugePagesOnRequest() {
   std::ifstream in("/sys/kernel/mm/transparent_hugepage/enabled");
   std::string modes;
   std::getline(in, modes);
