@@ -39,19 +39,12 @@ MallocExtension* Tcmalloc() {
 }
 #endif
 
-// The size of a transparent huge page (2 MiB on x86-64 unless the system says otherwise).
-std::uintptr_t HugePageSize() {
-  std::ifstream in("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size");
-  unsigned long long n = 0;
-  if (in >> n && n >= 4096 && (n & (n - 1)) == 0) return static_cast<std::uintptr_t>(n);
-  return std::uintptr_t{2} << 20;
-}
-
-// Faults in every page of the heap that is not yet (madvise MADV_POPULATE_WRITE, Linux 5.14 and
-// later; nothing elsewhere), without changing what any page holds, after asking for huge pages
-// there too: the allocator's own memory between and before the reserve's pieces (its
-// metadata's, earlier allocations') would otherwise be faulted in when a burst first uses it, a
-// few thousand 4 KiB pages.
+// Asks for transparent huge pages for the whole heap (madvise MADV_HUGEPAGE; ignored by a system
+// without them), then faults in every page of it that is not yet (MADV_POPULATE_WRITE, Linux 5.14
+// and later; nothing elsewhere), without changing what any page holds: the reserve's pieces,
+// which lie in the heap, and the allocator's own memory between and before them (its
+// metadata's, earlier allocations'), which a burst would otherwise fault in as it first used it,
+// a few thousand 4 KiB pages.
 void PopulateHeap() {
   std::ifstream maps("/proc/self/maps");
   std::string line;
@@ -109,29 +102,22 @@ MemoryReserve ReserveMemory(std::size_t bytes) {
   if (bytes == 0) return r;
   if (!keeps) KeepFreedMemory(bytes);  // the pieces below come from glibc's heap and stay there
   const std::size_t page = static_cast<std::size_t>(std::max(4096L, sysconf(_SC_PAGESIZE)));
-  const std::uintptr_t huge = HugePageSize();
   std::vector<char*> pieces;
   pieces.reserve(bytes / kPiece + 1);
   for (std::size_t done = 0; done < bytes; done += kPiece) {
     const std::size_t n = std::min(kPiece, bytes - done);
     auto* p = static_cast<char*>(std::malloc(n));
     if (p == nullptr) break;  // less than asked for: what could be had is reserved
-    // Before the first touch, so that the faults below map huge pages. Rounded out to whole
-    // huge pages: the pieces lie next to each other in the heap, and the pages they share at
-    // their edges are the heap's too (a part not mapped yet is left out, with ENOMEM, which is
-    // ignored, as is a system without huge pages).
-    const auto at = reinterpret_cast<std::uintptr_t>(p);
-    const std::uintptr_t from = at & ~(huge - 1);
-    const std::uintptr_t to = (at + n + huge - 1) & ~(huge - 1);
-    (void)madvise(reinterpret_cast<void*>(from), to - from, MADV_HUGEPAGE);
     pieces.push_back(p);
   }
+  // Before the first touch, so that the pieces are faulted in as huge pages.
+  PopulateHeap();
+  // Each page written all the same: where the kernel cannot populate, this faults them in.
   for (std::size_t k = 0; k < pieces.size(); ++k) {
     const std::size_t n = std::min(kPiece, bytes - k * kPiece);
     // volatile: a store the compiler may not drop for memory freed unread.
     for (std::size_t i = 0; i < n; i += page) static_cast<volatile char*>(pieces[k])[i] = 1;
   }
-  PopulateHeap();
   r.huge_bytes = AnonHugeBytes();
   for (char* p : pieces) std::free(p);
   return r;

@@ -22,11 +22,12 @@ struct MemoryReserve {
 };
 
 // Has the allocator keep freed memory for later allocations instead of returning it to the
-// system, then allocates `bytes` (in pieces), asks the system to back them with transparent huge
-// pages (madvise MADV_HUGEPAGE; a million-record burst 4 % faster in docs/benchmarks.md run 28),
-// touches every page of it, faults in the rest of the heap without changing it, and frees the
-// pieces, so that the memory is the allocator's own, faulted in. Call once, before the threads
-// that will use it start. `bytes` 0 reserves nothing and changes nothing.
+// system, then allocates `bytes` (in pieces, which lie in the heap), asks the system to back the
+// heap with transparent huge pages (madvise MADV_HUGEPAGE; a million-record burst 4 % faster in
+// docs/benchmarks.md run 28), faults in every page of the heap without changing it, writes every
+// page of the pieces, and frees them, so that the memory is the allocator's own, faulted in.
+// Call once, before the threads that will use it start. `bytes` 0 reserves nothing and changes
+// nothing.
 MemoryReserve ReserveMemory(std::size_t bytes);
 
 // For glibc's malloc (a build configured with -DISMS_TCMALLOC=OFF, and the tests): blocks of up

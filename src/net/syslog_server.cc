@@ -9,11 +9,7 @@
 
 #include <openssl/ssl.h>
 
-#ifdef __GLIBC__
-#endif
-
 #include <algorithm>
-#include <array>
 #include <atomic>
 #include <charconv>
 #include <condition_variable>
