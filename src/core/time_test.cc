@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <utility>
@@ -86,6 +87,23 @@ TEST(ParseInstant, TruncatesBelowAMillisecond) {
   Result<Instant> t = ParseInstant("2026-07-01T12:00:00.123999Z");
   ASSERT_TRUE(t.ok());
   EXPECT_EQ(FormatInstant(*t), "2026-07-01T12:00:00.123Z");
+}
+
+TEST(ParseInstant, ReadsFractionsOfAnyLengthAsWholeMilliseconds) {
+  // One digit is tenths, two hundredths, three milliseconds; any further digits are dropped.
+  const std::string digits = "987654321098";
+  const char* expected[] = {"900", "980", "987"};
+  for (size_t n = 1; n <= digits.size(); ++n) {
+    const std::string text = "2026-07-01T12:00:00." + digits.substr(0, n) + "+01:00";
+    Result<Instant> t = ParseInstant(text);
+    ASSERT_TRUE(t.ok()) << text;
+    EXPECT_EQ(FormatInstant(*t),
+              "2026-07-01T11:00:00." + std::string(expected[std::min<size_t>(n, 3) - 1]) + "Z")
+        << text;
+  }
+  EXPECT_EQ(FormatInstant(*ParseInstant("2026-07-01T12:00:00.000999Z")),
+            "2026-07-01T12:00:00.000Z");
+  EXPECT_EQ(FormatInstant(*ParseInstant("2026-07-01T12:00:00.05Z")), "2026-07-01T12:00:00.050Z");
 }
 
 TEST(ParseInstant, RefusesInstantsWithoutAZoneOrOutOfRange) {

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <exception>
 #include <iterator>
+#include <map>
 #include <optional>
 #include <regex>
 #include <set>
@@ -848,6 +849,7 @@ Result<AuditClassifier> AuditClassifier::Create(std::vector<AuditRule> supplier_
   for (const AuditRule& r : BuiltInAuditRules()) all.push_back(r);
   AuditClassifier c;
   std::set<std::string, std::less<>> names;
+  std::map<std::string, std::vector<size_t>> by_app;  // app -> its rules, in rule order
   for (AuditRule& rule : all) {
     const std::string where = rule.origin.empty() ? std::string() : rule.origin + ": ";
     if (!names.insert(rule.name).second) {
@@ -901,7 +903,7 @@ Result<AuditClassifier> AuditClassifier::Create(std::vector<AuditRule> supplier_
     if (rule.apps.empty()) {
       c.any_app_.push_back(index);
     } else {
-      for (const std::string& app : rule.apps) c.by_app_[app].push_back(index);
+      for (const std::string& app : rule.apps) by_app[app].push_back(index);
     }
     for (const auto& g : compiled->groups) compiled->group_targets.push_back(TargetOf(g.second));
     for (const auto& f : rule.fields) compiled->field_targets.push_back(TargetOf(f.first));
@@ -911,20 +913,42 @@ Result<AuditClassifier> AuditClassifier::Create(std::vector<AuditRule> supplier_
     c.rules_.push_back(std::move(compiled));
   }
   // Each app's list holds the rules without `app` too, in rule order: one list a record.
-  for (auto& [app, indexes] : c.by_app_) {
+  std::vector<AppRules> apps;
+  for (auto& [app, indexes] : by_app) {
     std::vector<size_t> merged;
     std::merge(indexes.begin(), indexes.end(), c.any_app_.begin(), c.any_app_.end(),
                std::back_inserter(merged));
-    indexes = std::move(merged);
+    apps.push_back({app, std::move(merged)});
   }
+  c.IndexApps(std::move(apps));
   return c;
+}
+
+void AuditClassifier::IndexApps(std::vector<AppRules> apps) {
+  apps_ = std::move(apps);
+  size_t size = 8;
+  while (size < 2 * apps_.size()) size *= 2;
+  app_slots_.assign(size, 0);
+  for (size_t i = 0; i < apps_.size(); ++i) {
+    size_t slot = std::hash<std::string_view>{}(apps_[i].app) & (size - 1);
+    while (app_slots_[slot] != 0) slot = (slot + 1) & (size - 1);
+    app_slots_[slot] = static_cast<std::uint32_t>(i + 1);
+  }
+}
+
+const std::vector<size_t>& AuditClassifier::RulesOf(std::string_view app) const {
+  const size_t mask = app_slots_.size() - 1;
+  for (size_t slot = std::hash<std::string_view>{}(app)&mask;; slot = (slot + 1) & mask) {
+    const std::uint32_t at = app_slots_[slot];
+    if (at == 0) return any_app_;
+    if (apps_[at - 1].app == app) return apps_[at - 1].rules;
+  }
 }
 
 template <typename Text>
 void AuditClassifier::ClassifyAny(BasicAuditRecord<Text>& r) const {
   if (!r.rule.empty()) return;
-  const auto it = by_app_.find(std::string_view(r.app));
-  for (const size_t index : it == by_app_.end() ? any_app_ : it->second) {
+  for (const size_t index : RulesOf(std::string_view(r.app))) {
     if (rules_[index]->Apply(r)) return;
   }
 }

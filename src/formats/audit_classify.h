@@ -38,7 +38,6 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -107,14 +106,19 @@ class AuditClassifier {
   template <typename Text>
   void ClassifyAny(BasicAuditRecord<Text>& r) const;
   std::vector<std::unique_ptr<Compiled>> rules_;
-  // App -> the indexes of its rules and of those without `app`, in rule order; hashed and looked
-  // up by the record's view of its app (one look-up a record; a tree compared the app with
-  // several keys).
-  struct AppHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  // App -> the indexes of its rules and of those without `app`, in rule order, looked up by the
+  // record's view of its app (one look-up a record; a tree compared the app with several keys).
+  // The table is open-addressed, a power of two in size and at most half full, so a hash picks
+  // its slot by a mask: std::unordered_map's modulo by a prime, a division, cost as much as the
+  // rest of the look-up.
+  struct AppRules {
+    std::string app;
+    std::vector<size_t> rules;
   };
-  std::unordered_map<std::string, std::vector<size_t>, AppHash, std::equal_to<>> by_app_;
+  void IndexApps(std::vector<AppRules> apps);
+  const std::vector<size_t>& RulesOf(std::string_view app) const;
+  std::vector<AppRules> apps_;            // the apps named by rules
+  std::vector<std::uint32_t> app_slots_;  // 0: free; else 1 + an index into apps_
   std::vector<size_t> any_app_;  // rules without `app`: the list of an app without rules
 };
 
