@@ -39,6 +39,16 @@ Status Bad(size_t offset, std::string_view what) {
   return Status::InvalidArgument("byte " + std::to_string(offset) + ": " + std::string(what));
 }
 
+// The parsers below say whether a message parsed, and why not into `*why` when the caller asks
+// (ParseRfc5424 and ParseRfc3164 do; ParseSyslogMessage, on every received message's path, does
+// not). A Status returned on success cost that path about a tenth of its parse: built in memory
+// by the callee, read back and destroyed by the caller. `make` builds the reason.
+template <typename Make>
+[[gnu::cold]] bool Fail(Status* why, const Make& make) {
+  if (why != nullptr) *why = make();
+  return false;
+}
+
 // "<PRI>" at the start of `s`: 1-3 digits, 0-191. Returns the PRI value and sets `*len` to the
 // bytes it took; -1 when `s` does not start with a valid PRI. (A number, not an optional: GCC
 // returned the optional through the stack, a read back that waited for every store before it.)
@@ -101,22 +111,30 @@ Result<std::string> SdName(std::string_view s, size_t& pos, std::string_view wha
   return std::string(s.substr(start, pos - start));
 }
 
-Status ParseStructuredData(std::string_view s, size_t& pos, std::vector<SdElement>& out) {
+bool ParseStructuredData(std::string_view s, size_t& pos, std::vector<SdElement>& out,
+                         Status* why) {
   if (pos < s.size() && s[pos] == '-') {
     ++pos;
-    return Status::Ok();
+    return true;
   }
-  if (pos >= s.size() || s[pos] != '[') return Bad(pos, "expected '-' or '[' for STRUCTURED-DATA");
+  if (pos >= s.size() || s[pos] != '[')
+    return Fail(why, [&] { return Bad(pos, "expected '-' or '[' for STRUCTURED-DATA"); });
   while (pos < s.size() && s[pos] == '[') {
     ++pos;
     SdElement element;
-    ISMS_ASSIGN_OR_RETURN(element.id, SdName(s, pos, "SD-ID"));
+    Result<std::string> id = SdName(s, pos, "SD-ID");
+    if (!id.ok()) return Fail(why, [&] { return id.status(); });
+    element.id = std::move(id).value();
     while (pos < s.size() && s[pos] == ' ') {
       ++pos;
-      ISMS_ASSIGN_OR_RETURN(std::string name, SdName(s, pos, "PARAM-NAME"));
-      if (s[pos] != '=') return Bad(pos, "expected '=' after PARAM-NAME");
+      Result<std::string> param = SdName(s, pos, "PARAM-NAME");
+      if (!param.ok()) return Fail(why, [&] { return param.status(); });
+      std::string name = std::move(param).value();
+      if (s[pos] != '=')
+        return Fail(why, [&] { return Bad(pos, "expected '=' after PARAM-NAME"); });
       ++pos;
-      if (pos >= s.size() || s[pos] != '"') return Bad(pos, "expected '\"' to open PARAM-VALUE");
+      if (pos >= s.size() || s[pos] != '"')
+        return Fail(why, [&] { return Bad(pos, "expected '\"' to open PARAM-VALUE"); });
       ++pos;
       std::string value;
       bool closed = false;
@@ -136,14 +154,15 @@ Status ParseStructuredData(std::string_view s, size_t& pos, std::vector<SdElemen
         value.push_back(c);
         ++pos;
       }
-      if (!closed) return Bad(pos, "PARAM-VALUE is not closed by '\"'");
+      if (!closed) return Fail(why, [&] { return Bad(pos, "PARAM-VALUE is not closed by '\"'"); });
       element.params.emplace_back(std::move(name), std::move(value));
     }
-    if (pos >= s.size() || s[pos] != ']') return Bad(pos, "expected ']' to close SD-ELEMENT");
+    if (pos >= s.size() || s[pos] != ']')
+      return Fail(why, [&] { return Bad(pos, "expected ']' to close SD-ELEMENT"); });
     ++pos;
     out.push_back(std::move(element));
   }
-  return Status::Ok();
+  return true;
 }
 
 constexpr std::array<std::string_view, 12> kMonths = {"jan", "feb", "mar", "apr", "may", "jun",
@@ -326,45 +345,45 @@ namespace {
 // through Results on the way (ParseSyslogMessage is on every received message's path). A view
 // refers to `input`.
 template <typename Text>
-Status ParseRfc5424Into(std::string_view input, const SyslogOptions& options,
-                        BasicAuditRecord<Text>& r) {
+bool ParseRfc5424Into(std::string_view input, const SyslogOptions& options,
+                      BasicAuditRecord<Text>& r, Status* why) {
   const std::string_view s = StripTrailing(input);
   r.source = AuditSource::kSyslog5424;
   r.received = options.received;
   size_t pos = 0;
   const int pri = ReadPri(s, &pos);
-  if (pri < 0) return Bad(0, "no valid PRI (\"<0>\" to \"<191>\")");
+  if (pri < 0) return Fail(why, [&] { return Bad(0, "no valid PRI (\"<0>\" to \"<191>\")"); });
   SetPri(r, pri);
   if (pos + 1 >= s.size() || s[pos] != '1' || s[pos + 1] != ' ') {
-    return Bad(pos, "VERSION is not 1");
+    return Fail(why, [&] { return Bad(pos, "VERSION is not 1"); });
   }
   pos += 2;
   std::string_view timestamp, host, app, procid, msgid;
   if (const size_t start = pos; !HeaderField(s, pos, timestamp)) {
-    return HeaderFieldError(s, start, pos, "TIMESTAMP");
+    return Fail(why, [&] { return HeaderFieldError(s, start, pos, "TIMESTAMP"); });
   }
   if (timestamp.empty()) {
     r.time = options.received;
     r.flags |= kAuditTimeFromReceipt;
   } else {
     Result<Instant> t = ParseInstant(timestamp);
-    if (!t.ok()) return Bad(pos, "TIMESTAMP is not RFC 3339");
+    if (!t.ok()) return Fail(why, [&] { return Bad(pos, "TIMESTAMP is not RFC 3339"); });
     r.time = *t;
   }
   const std::pair<std::string_view*, std::string_view> fields[] = {
       {&host, "HOSTNAME"}, {&app, "APP-NAME"}, {&procid, "PROCID"}, {&msgid, "MSGID"}};
   for (const auto& [into, name] : fields) {
     if (const size_t start = pos; !HeaderField(s, pos, *into)) {
-      return HeaderFieldError(s, start, pos, name);
+      return Fail(why, [&] { return HeaderFieldError(s, start, pos, name); });
     }
   }
   r.host = host;
   r.app = app;
   r.procid = procid;
   r.msgid = msgid;
-  ISMS_RETURN_IF_ERROR(ParseStructuredData(s, pos, r.structured_data));
+  if (!ParseStructuredData(s, pos, r.structured_data, why)) return false;
   if (pos < s.size()) {
-    if (s[pos] != ' ') return Bad(pos, "expected SP before MSG");
+    if (s[pos] != ' ') return Fail(why, [&] { return Bad(pos, "expected SP before MSG"); });
     ++pos;
     std::string_view msg = s.substr(pos);
     if (msg.size() >= 3 && msg.substr(0, 3) == "\xEF\xBB\xBF") {
@@ -373,14 +392,15 @@ Status ParseRfc5424Into(std::string_view input, const SyslogOptions& options,
     }
     r.message = msg;
   }
-  return Status::Ok();
+  return true;
 }
 
 }  // namespace
 
 Result<AuditRecord> ParseRfc5424(std::string_view input, const SyslogOptions& options) {
   AuditRecord r;
-  ISMS_RETURN_IF_ERROR(ParseRfc5424Into(input, options, r));
+  Status why;
+  if (!ParseRfc5424Into(input, options, r, &why)) return why;
   return r;
 }
 
@@ -388,8 +408,8 @@ namespace {
 
 // ParseRfc3164 into `r` (a default record); a view refers to `input`.
 template <typename Text>
-Status ParseRfc3164Into(std::string_view input, const SyslogOptions& options,
-                        BasicAuditRecord<Text>& r) {
+bool ParseRfc3164Into(std::string_view input, const SyslogOptions& options,
+                      BasicAuditRecord<Text>& r, Status* why) {
   const std::string_view s = StripTrailing(input);
   r.source = AuditSource::kSyslog3164;
   r.received = options.received;
@@ -398,7 +418,7 @@ Status ParseRfc3164Into(std::string_view input, const SyslogOptions& options,
   if (pri >= 0) {
     SetPri(r, pri);
   } else if (!s.empty() && s[0] == '<') {
-    return Bad(0, "PRI is not \"<0>\" to \"<191>\"");
+    return Fail(why, [&] { return Bad(0, "PRI is not \"<0>\" to \"<191>\""); });
   }
   std::optional<Instant> time = Rfc3339Timestamp(s, pos);
   if (!time) time = BsdTimestamp(s, pos, options, &r.flags);
@@ -408,7 +428,7 @@ Status ParseRfc3164Into(std::string_view input, const SyslogOptions& options,
     r.time = options.received;
     r.flags |= kAuditTimeFromReceipt;
   } else {
-    return Bad(0, "neither PRI nor a timestamp");
+    return Fail(why, [&] { return Bad(0, "neither PRI nor a timestamp"); });
   }
   if (time) {
     const size_t sp = s.find(' ', pos);
@@ -422,14 +442,15 @@ Status ParseRfc3164Into(std::string_view input, const SyslogOptions& options,
   }
   BsdTag(s, pos, r);
   r.message = s.substr(pos);
-  return Status::Ok();
+  return true;
 }
 
 }  // namespace
 
 Result<AuditRecord> ParseRfc3164(std::string_view input, const SyslogOptions& options) {
   AuditRecord r;
-  ISMS_RETURN_IF_ERROR(ParseRfc3164Into(input, options, r));
+  Status why;
+  if (!ParseRfc3164Into(input, options, r, &why)) return why;
   return r;
 }
 
@@ -469,8 +490,8 @@ void ParseInto(std::string_view message, const SyslogOptions& options, BasicAudi
   size_t after_pri = 0;
   const bool rfc5424 = ReadPri(message, &after_pri) >= 0 && after_pri + 1 < message.size() &&
                        message[after_pri] == '1' && message[after_pri + 1] == ' ';
-  if (rfc5424 ? ParseRfc5424Into(message, options, r).ok()
-              : ParseRfc3164Into(message, options, r).ok()) {
+  if (rfc5424 ? ParseRfc5424Into(message, options, r, nullptr)
+              : ParseRfc3164Into(message, options, r, nullptr)) {
     return;
   }
   Reset(r);
