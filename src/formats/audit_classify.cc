@@ -424,12 +424,14 @@ bool IsNumber(std::string_view s) {
   return true;
 }
 
-// The value of the first token KEY=VALUE of `s`, quotes around it dropped; nullopt if none.
-std::optional<std::string_view> KeyValue(std::string_view s, std::string_view key) {
+// The value of the first token KEY=VALUE of `s`, quotes around it dropped; empty if none (as a
+// value that is empty: Assign keeps neither). A view, not an optional: GCC returned the
+// optional through memory, read back by the caller at once.
+std::string_view KeyValue(std::string_view s, std::string_view key) {
   size_t from = 0;
   while (true) {
     const size_t at = s.find(key, from);
-    if (at == std::string_view::npos) return std::nullopt;
+    if (at == std::string_view::npos) return {};
     from = at + 1;
     const size_t eq = at + key.size();
     const bool starts_token = at == 0 || IsSpace(s[at - 1]) || s[at - 1] == '\'';
@@ -791,9 +793,7 @@ struct AuditClassifier::Compiled {
       Assign(r, field_targets[i], rule.fields[i].first, tokens[rule.fields[i].second - 1]);
     }
     for (std::size_t i = 0; i < rule.kv.size(); ++i) {
-      if (const auto v = KeyValue(msg, rule.kv[i].second)) {
-        Assign(r, kv_targets[i], rule.kv[i].first, *v);
-      }
+      Assign(r, kv_targets[i], rule.kv[i].first, KeyValue(msg, rule.kv[i].second));
     }
     if (rule.session_from_procid) Assign(r, Target::kSession, "session", r.procid);
     for (std::size_t i = 0; i < rule.set.size(); ++i) {

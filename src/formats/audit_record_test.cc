@@ -73,6 +73,35 @@ TEST(AuditRecordTest, EncodingIsIndependentOfExtraOrder) {
   EXPECT_EQ(EncodeAuditRecord(a).value(), EncodeAuditRecord(b).value());
 }
 
+TEST(AuditRecordTest, EncodingSortsExtraKeysBytewiseInEveryOrder) {
+  // Keys that share first bytes, an empty key, and bytes above 0x7f (compared unsigned).
+  std::vector<std::pair<std::string, std::string>> extra = {
+      {"", "0"},    {"d", "1"}, {"dest", "2"}, {"dest_port", "3"}, {"\xc3\xa9t\xc3\xa9", "4"},
+      {"zeta", "5"}};
+  AuditRecord sorted = Sample();
+  sorted.extra = extra;
+  const std::string expected = EncodeAuditRecord(sorted).value();
+  std::sort(extra.begin(), extra.end());
+  int orders = 0;
+  do {
+    AuditRecord r = Sample();
+    r.extra = extra;
+    ASSERT_EQ(EncodeAuditRecord(r).value(), expected) << orders;
+    ++orders;
+  } while (std::next_permutation(extra.begin(), extra.end()));
+  EXPECT_EQ(orders, 720);
+  for (const auto& twice :
+       {std::vector<std::pair<std::string, std::string>>{{"dest", "a"}, {"dest", "b"}},
+        {{"d", "a"}, {"dest", "b"}, {"d", "c"}},
+        {{"", "a"}, {"", "b"}}}) {
+    AuditRecord r = Sample();
+    r.extra = twice;
+    Result<std::string> e = EncodeAuditRecord(r);
+    ASSERT_FALSE(e.ok());
+    EXPECT_NE(e.status().message().find("appears twice"), std::string::npos);
+  }
+}
+
 AuditRecord DocumentedExample() {
   AuditRecord r;
   r.time = Instant(std::chrono::milliseconds(0x0102030405));
