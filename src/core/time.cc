@@ -69,24 +69,24 @@ std::string FormatDate(Date d) {
   return s;
 }
 
-Result<Instant> ParseInstant(std::string_view text) {
-  const std::string_view whole = text;  // copied into a string only for an error
-  auto bad = [&]() {
-    return Status::InvalidArgument(
-        "'" + std::string(whole) +
-        "' is not an RFC 3339 instant: write it as YYYY-MM-DDTHH:MM:SSZ or with an offset, "
-        "e.g. 2026-03-31T14:05:00+01:00");
-  };
-  ISMS_ASSIGN_OR_RETURN(Date date, ParseDatePrefix(text, text));
-  if (text.size() < 20) return bad();
-  char sep = text[10];
-  if (sep != 'T' && sep != 't' && sep != ' ') return bad();
+bool ReadInstant(std::string_view text, Instant* out) {
+  // "YYYY-MM-DD", years from 1000, a calendar date: as ParseDatePrefix.
+  int y, mo, d;
+  if (text.size() < 20 || !ReadDigits(text, 0, 4, &y) || text[4] != '-' ||
+      !ReadDigits(text, 5, 2, &mo) || text[7] != '-' || !ReadDigits(text, 8, 2, &d) || y < 1000) {
+    return false;
+  }
+  const Date date{std::chrono::year(y), std::chrono::month(static_cast<unsigned>(mo)),
+                  std::chrono::day(static_cast<unsigned>(d))};
+  if (!date.ok()) return false;
+  const char sep = text[10];
+  if (sep != 'T' && sep != 't' && sep != ' ') return false;
   int hh, mm, ss;
   if (!ReadDigits(text, 11, 2, &hh) || text[13] != ':' || !ReadDigits(text, 14, 2, &mm) ||
       text[16] != ':' || !ReadDigits(text, 17, 2, &ss)) {
-    return bad();
+    return false;
   }
-  if (hh > 23 || mm > 59 || ss > 60) return bad();
+  if (hh > 23 || mm > 59 || ss > 60) return false;
   if (ss == 60) ss = 59;  // a leap second is read as the last second of its minute
   size_t pos = 19;
   int millis = 0;
@@ -100,29 +100,41 @@ Result<Instant> ParseInstant(std::string_view text) {
       ++digits;
       ++pos;
     }
-    if (digits == 0) return bad();
+    if (digits == 0) return false;
     for (; digits < 3; ++digits) millis *= 10;
   }
-  if (pos >= text.size()) return bad();
+  if (pos >= text.size()) return false;
   int offset_minutes = 0;
-  char z = text[pos];
+  const char z = text[pos];
   if (z == 'Z' || z == 'z') {
     ++pos;
   } else if (z == '+' || z == '-') {
     int oh, om;
     if (!ReadDigits(text, pos + 1, 2, &oh) || pos + 3 >= text.size() || text[pos + 3] != ':' ||
         !ReadDigits(text, pos + 4, 2, &om) || oh > 23 || om > 59) {
-      return bad();
+      return false;
     }
     offset_minutes = (oh * 60 + om) * (z == '-' ? -1 : 1);
     pos += 6;
   } else {
-    return bad();
+    return false;
   }
-  if (pos != text.size()) return bad();
+  if (pos != text.size()) return false;
   using namespace std::chrono;
-  Instant t = sys_days(date) + hours(hh) + minutes(mm) + seconds(ss) + milliseconds(millis);
-  return t - minutes(offset_minutes);
+  *out = sys_days(date) + hours(hh) + minutes(mm) + seconds(ss) + milliseconds(millis) -
+         minutes(offset_minutes);
+  return true;
+}
+
+Result<Instant> ParseInstant(std::string_view text) {
+  Instant t;
+  if (ReadInstant(text, &t)) return t;
+  // Why not: the date's own message when the date is what is wrong.
+  ISMS_RETURN_IF_ERROR(ParseDatePrefix(text, text).status());
+  return Status::InvalidArgument(
+      "'" + std::string(text) +
+      "' is not an RFC 3339 instant: write it as YYYY-MM-DDTHH:MM:SSZ or with an offset, "
+      "e.g. 2026-03-31T14:05:00+01:00");
 }
 
 std::string FormatInstant(Instant t) {

@@ -27,6 +27,10 @@ std::string FormatDate(Date d);
 // instead of 'T' are accepted, as RFC 3339 allows). Fractions below a millisecond are truncated.
 Result<Instant> ParseInstant(std::string_view text);
 
+// The same parse without the error: false where ParseInstant fails. For a caller that needs no
+// message, on every received record's path (a Result comes back through memory).
+bool ReadInstant(std::string_view text, Instant* out);
+
 // RFC 3339 in UTC with milliseconds: "2026-03-29T00:59:59.999Z".
 std::string FormatInstant(Instant t);
 

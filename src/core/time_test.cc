@@ -106,6 +106,52 @@ TEST(ParseInstant, ReadsFractionsOfAnyLengthAsWholeMilliseconds) {
   EXPECT_EQ(FormatInstant(*ParseInstant("2026-07-01T12:00:00.05Z")), "2026-07-01T12:00:00.050Z");
 }
 
+TEST(ReadInstant, AgreesWithParseInstantOnEveryInput) {
+  for (const char* text : {"2026-03-29T00:59:59.999Z",
+                           "2026-07-01T12:00:00+01:00",
+                           "2026-07-01t23:30:00-02:30",
+                           "2026-07-01 12:00:00.5z",
+                           "2026-07-01T12:00:00.123999Z",
+                           "2026-12-31T23:59:60Z",
+                           "1000-01-01T00:00:00Z",
+                           "9999-12-31T23:59:59.999-23:59",
+                           "2026-07-01T12:00:00",
+                           "2026-07-01",
+                           "2026-07-01T24:00:00Z",
+                           "2026-07-01T12:60:00Z",
+                           "2026-07-01T12:00:00+1:00",
+                           "2026-07-01T12:00:00.Z",
+                           "2026-07-01T12:00:00Zjunk",
+                           "0999-07-01T12:00:00Z",
+                           "2026-02-30T12:00:00Z",
+                           "2026-13-01T12:00:00Z",
+                           "2026-07-01X12:00:00Z",
+                           "2026-07-01T12:00:00+24:00",
+                           "2026-07-01T12:00:00+01:60",
+                           "2026-07-01T12:00:00+01:00x",
+                           "2026-07-01T12:00:00+01",
+                           "2026-07-01T12:00:00.1",
+                           "",
+                           "2026-07-01T12:00:00.12345678Z"}) {
+    Instant t{};
+    const bool read = ReadInstant(text, &t);
+    const Result<Instant> parsed = ParseInstant(text);
+    ASSERT_EQ(read, parsed.ok()) << text;
+    if (read) {
+      EXPECT_EQ(t, *parsed) << text;
+    }
+  }
+}
+
+TEST(ParseInstant, NamesTheDateWhenTheDateIsWrong) {
+  EXPECT_NE(ParseInstant("2026-02-30T12:00:00Z").status().message().find("not a calendar date"),
+            std::string::npos);
+  EXPECT_NE(ParseInstant("0999-07-01T12:00:00Z").status().message().find("out of range"),
+            std::string::npos);
+  EXPECT_NE(ParseInstant("2026-07-01T25:00:00Z").status().message().find("RFC 3339"),
+            std::string::npos);
+}
+
 TEST(ParseInstant, RefusesInstantsWithoutAZoneOrOutOfRange) {
   for (const char* bad :
        {"2026-07-01T12:00:00", "2026-07-01", "2026-07-01T24:00:00Z", "2026-07-01T12:60:00Z",

@@ -290,10 +290,10 @@ std::optional<Instant> Rfc3339Timestamp(std::string_view s, size_t& pos) {
   if (!Digits(s, pos, 4, &y) || pos + 4 >= s.size() || s[pos + 4] != '-') return std::nullopt;
   size_t end = s.find(' ', pos);
   if (end == std::string_view::npos) end = s.size();
-  Result<Instant> t = ParseInstant(s.substr(pos, end - pos));
-  if (!t.ok()) return std::nullopt;
+  Instant t;
+  if (!ReadInstant(s.substr(pos, end - pos), &t)) return std::nullopt;
   pos = end < s.size() ? end + 1 : end;
-  return *t;
+  return t;
 }
 
 // "TAG[PID]: " or "TAG: " at s[pos..]; sets app and procid and advances pos past it. Leaves
@@ -366,9 +366,9 @@ bool ParseRfc5424Into(std::string_view input, const SyslogOptions& options,
     r.time = options.received;
     r.flags |= kAuditTimeFromReceipt;
   } else {
-    Result<Instant> t = ParseInstant(timestamp);
-    if (!t.ok()) return Fail(why, [&] { return Bad(pos, "TIMESTAMP is not RFC 3339"); });
-    r.time = *t;
+    if (!ReadInstant(timestamp, &r.time)) {
+      return Fail(why, [&] { return Bad(pos, "TIMESTAMP is not RFC 3339"); });
+    }
   }
   const std::pair<std::string_view*, std::string_view> fields[] = {
       {&host, "HOSTNAME"}, {&app, "APP-NAME"}, {&procid, "PROCID"}, {&msgid, "MSGID"}};
