@@ -39,6 +39,21 @@ Result<Date> ParseDatePrefix(std::string_view text, std::string_view whole) {
 
 }  // namespace
 
+std::optional<std::int64_t> CivilDays(int y, int m, int d) {
+  if (y < 0 || m < 1 || m > 12 || d < 1) return std::nullopt;
+  // Divisions by constants only (the compiler multiplies): the library's conversion divided.
+  const bool leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+  static constexpr int kLast[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (d > kLast[m - 1] + (m == 2 && leap ? 1 : 0)) return std::nullopt;
+  // Days from civil (Howard Hinnant's algorithm), years counted from March.
+  const int ym = m <= 2 ? y - 1 : y;
+  const int era = ym / 400;  // ym >= -1 here: ym / 400 rounds towards zero correctly from 0
+  const int yoe = ym - era * 400 + (ym < 0 ? 400 : 0);
+  const int doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  const int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return std::int64_t{ym < 0 ? era - 1 : era} * 146097 + doe - 719468;
+}
+
 Result<Date> ParseDate(std::string_view text) {
   if (text.size() != 10) {
     return Status::InvalidArgument("'" + std::string(text) +
@@ -76,9 +91,8 @@ bool ReadInstant(std::string_view text, Instant* out) {
       !ReadDigits(text, 5, 2, &mo) || text[7] != '-' || !ReadDigits(text, 8, 2, &d) || y < 1000) {
     return false;
   }
-  const Date date{std::chrono::year(y), std::chrono::month(static_cast<unsigned>(mo)),
-                  std::chrono::day(static_cast<unsigned>(d))};
-  if (!date.ok()) return false;
+  const std::optional<std::int64_t> days = CivilDays(y, mo, d);
+  if (!days) return false;
   const char sep = text[10];
   if (sep != 'T' && sep != 't' && sep != ' ') return false;
   int hh, mm, ss;
@@ -121,8 +135,8 @@ bool ReadInstant(std::string_view text, Instant* out) {
   }
   if (pos != text.size()) return false;
   using namespace std::chrono;
-  *out = sys_days(date) + hours(hh) + minutes(mm) + seconds(ss) + milliseconds(millis) -
-         minutes(offset_minutes);
+  *out = Instant(milliseconds(((*days * 24 + hh) * 60 + mm - offset_minutes) * 60000 +
+                              std::int64_t{ss} * 1000 + millis));
   return true;
 }
 

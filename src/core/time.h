@@ -6,6 +6,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -30,6 +32,10 @@ Result<Instant> ParseInstant(std::string_view text);
 // The same parse without the error: false where ParseInstant fails. For a caller that needs no
 // message, on every received record's path (a Result comes back through memory).
 bool ReadInstant(std::string_view text, Instant* out);
+
+// Days since 1970-01-01 of year `y` (from 0), month `m` (1-12), day `d`; nullopt when that is
+// not a calendar date. As std::chrono's conversion, without its divisions.
+std::optional<std::int64_t> CivilDays(int y, int m, int d);
 
 // RFC 3339 in UTC with milliseconds: "2026-03-29T00:59:59.999Z".
 std::string FormatInstant(Instant t);

@@ -143,6 +143,50 @@ TEST(ReadInstant, AgreesWithParseInstantOnEveryInput) {
   }
 }
 
+TEST(CivilDays, AgreesWithTheLibraryOnEveryDayOfYears0To9999AndRefusesTheRest) {
+  using namespace std::chrono;
+  int valid = 0;
+  for (int y = 0; y <= 9999; ++y) {
+    for (int m = 0; m <= 13; ++m) {
+      for (int d = 0; d <= 32; ++d) {
+        const year_month_day ymd{year(y), month(static_cast<unsigned>(m)),
+                                 day(static_cast<unsigned>(d))};
+        const std::optional<std::int64_t> days = CivilDays(y, m, d);
+        if (!ymd.ok()) {
+          ASSERT_FALSE(days.has_value()) << y << "-" << m << "-" << d;
+          continue;
+        }
+        ASSERT_TRUE(days.has_value()) << y << "-" << m << "-" << d;
+        ASSERT_EQ(*days, sys_days(ymd).time_since_epoch().count()) << y << "-" << m << "-" << d;
+        ++valid;
+      }
+    }
+  }
+  EXPECT_EQ(valid, 3652425);  // 10,000 Gregorian years
+  EXPECT_FALSE(CivilDays(-1, 1, 1).has_value());
+}
+
+TEST(ReadInstant, ReadsBackWhatFormatInstantWritesFromYear1000To9999) {
+  using namespace std::chrono;
+  const Instant first = sys_days(year(1000) / 1 / 1);
+  const Instant last = sys_days(year(9999) / 12 / 31) + hours(23) + minutes(59) + seconds(59);
+  int checked = 0;
+  for (Instant t = first; t <= last; t += hours(1009) + minutes(17) + milliseconds(5)) {
+    Instant back{};
+    const std::string text = FormatInstant(t);
+    ASSERT_TRUE(ReadInstant(text, &back)) << text;
+    ASSERT_EQ(back, t) << text;
+    // The same instant an hour east of UTC.
+    const Instant local = t + hours(1);
+    std::string local_text = FormatInstant(local);
+    local_text.pop_back();
+    ASSERT_TRUE(ReadInstant(local_text + "+01:00", &back)) << local_text;
+    ASSERT_EQ(back, t) << local_text;
+    ++checked;
+  }
+  EXPECT_GT(checked, 75000);
+}
+
 TEST(ParseInstant, NamesTheDateWhenTheDateIsWrong) {
   EXPECT_NE(ParseInstant("2026-02-30T12:00:00Z").status().message().find("not a calendar date"),
             std::string::npos);
