@@ -23,6 +23,9 @@
 namespace isms::store::internal {
 namespace {
 
+// The highest $N a statement may hold: PostgreSQL's limit on a statement's parameters.
+constexpr std::int64_t kMaxParameterNumber = 65535;
+
 constexpr int kBusyTimeoutMs = 10000;
 
 StatusCode CodeFor(int rc) {
@@ -82,8 +85,7 @@ class SqliteConnection;
 
 class SqliteStatement final : public Statement {
  public:
-  SqliteStatement(SqliteConnection& c, sqlite3_stmt* stmt, std::string sql,
-                  std::map<int, int> params)
+  SqliteStatement(SqliteConnection& c, sqlite3_stmt* stmt, std::string sql, std::vector<int> params)
       : c_(c), stmt_(stmt), sql_(std::move(sql)), params_(std::move(params)) {}
   ~SqliteStatement() override;
 
@@ -153,14 +155,13 @@ class SqliteStatement final : public Statement {
   // when the SQL has no $index.
   int Param(int index) {
     if (started_) Reset();
-    auto it = params_.find(index);
-    if (it == params_.end()) {
+    if (index <= 0 || static_cast<std::size_t>(index) >= params_.size() || params_[index] == 0) {
       bind_errors_[index] =
           Status::InvalidArgument("parameter $" + std::to_string(index) +
                                   " is bound but the statement has no $" + std::to_string(index));
       return 0;
     }
-    return it->second;
+    return params_[index];
   }
   void Bound(int index, int rc) {
     if (rc == SQLITE_OK) {
@@ -174,7 +175,9 @@ class SqliteStatement final : public Statement {
   SqliteConnection& c_;
   sqlite3_stmt* stmt_;
   std::string sql_;
-  std::map<int, int> params_;  // $N -> SQLite's parameter index
+  // $N -> SQLite's parameter index, 0 for none: an array, as a statement of many rows binds
+  // thousands of values (a tree's look-up a value waited on memory for each).
+  std::vector<int> params_;
   std::map<int, Status> bind_errors_;
   bool started_ = false;
   bool done_ = false;
@@ -267,9 +270,9 @@ class SqliteConnection final : public Connection {
   // than running a small one. A statement returns here when its Statement is destroyed.
   struct Cached {
     sqlite3_stmt* stmt;
-    std::map<int, int> params;
+    std::vector<int> params;
   };
-  void Release(const std::string& sql, sqlite3_stmt* stmt, std::map<int, int>&& params) {
+  void Release(const std::string& sql, sqlite3_stmt* stmt, std::vector<int>&& params) {
     sqlite3_reset(stmt);
     sqlite3_clear_bindings(stmt);
     if (cache_.size() >= kMaxCached || cache_.count(sql)) {
@@ -396,18 +399,22 @@ Result<std::unique_ptr<Statement>> SqliteConnection::Prepare(std::string_view sq
     return SqlError(StatusCode::kInvalidArgument, Engine::kSqlite, display_, sql,
                     "Prepare() takes one statement: use Execute() for several");
   }
-  std::map<int, int> params;
+  std::vector<int> params;
   for (int i = 1, n = sqlite3_bind_parameter_count(stmt); i <= n; ++i) {
     const char* name = sqlite3_bind_parameter_name(stmt, i);
     std::int64_t number = name != nullptr && name[0] == '$' ? ParseInt(name + 1) : 0;
-    if (number <= 0 || std::string_view(name) != "$" + std::to_string(number)) {
+    if (number <= 0 || number > kMaxParameterNumber ||
+        std::string_view(name) != "$" + std::to_string(number)) {
       sqlite3_finalize(stmt);
       return SqlError(StatusCode::kInvalidArgument, Engine::kSqlite, display_, sql,
-                      "placeholders must be written $1, $2, ... (both engines read them)");
+                      "placeholders must be written $1, $2, ... up to $" +
+                          std::to_string(kMaxParameterNumber) + " (both engines read them)");
     }
-    params[static_cast<int>(number)] = i;
+    if (params.size() <= static_cast<std::size_t>(number)) params.resize(number + 1, 0);
+    params[static_cast<std::size_t>(number)] = i;
   }
-  return std::unique_ptr<Statement>(new SqliteStatement(*this, stmt, std::string(sql), params));
+  return std::unique_ptr<Statement>(
+      new SqliteStatement(*this, stmt, std::string(sql), std::move(params)));
 }
 
 // One prepared INSERT per table reused for every row, inside a transaction of its own (BEGIN

@@ -280,6 +280,16 @@ TEST_P(StoreContractTest, UnboundParameterIsNullAndUnknownOneIsRefused) {
   Status st = insert->Run();
   EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << st.ToString();
   EXPECT_NE(st.message().find("$3"), std::string::npos) << st.message();
+
+  for (int index : {0, -1}) {
+    auto again = Prep("INSERT INTO p (a, b) VALUES ($1, $2)");
+    again->BindInt(1, 6);
+    again->BindInt(index, 1);
+    st = again->Run();
+    EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << index << ": " << st.ToString();
+  }
+  // Past the highest parameter number PostgreSQL takes, refused by both.
+  EXPECT_FALSE(c().Prepare("SELECT $70000").ok());
 }
 
 TEST_P(StoreContractTest, OtherPlaceholderSyntaxIsRefused) {
