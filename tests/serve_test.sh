@@ -71,11 +71,15 @@ check "the process keeps its name; the preparers', the writer's and the checkpoi
   "$(cat /proc/$server/task/*/comm | sort -u | tr '\n' ' ' | sed 's/ $//')"
 check "reserves memory for its listeners at start (--syslog-memory, 256 MiB by default)" 1 \
   "$(grep -c '^isms serve: reserved 256 MiB of memory for the syslog listeners (' "$dir/err")"
-if grep -qs -e '\[always\]' -e '\[madvise\]' /sys/kernel/mm/transparent_hugepage/enabled; then
+if ! grep -qs -e '\[always\]' -e '\[madvise\]' /sys/kernel/mm/transparent_hugepage/enabled; then
+  echo "skip: transparent huge pages are off on this system: the reserve is on ordinary pages"
+elif ! grep -qs '^isms serve: reserved 256 MiB .*(tcmalloc;' "$dir/err"; then
+  # The sanitizers' builds do not link tcmalloc, and ASan's allocator takes glibc's place: its
+  # memory is not the heap the reserve advises.
+  echo "skip: this build does not use tcmalloc: the reserve is not in the heap it advises"
+else
   check "the reserve is in huge pages where the system has them (and says how much)" 1 \
     "$(grep -c "^isms serve: reserved 256 MiB .*; [1-9][0-9]* MiB of the process's memory in huge pages;" "$dir/err")"
-else
-  echo "skip: transparent huge pages are off on this system: the reserve is on ordinary pages"
 fi
 check "on SQLite, libpq (and the libraries it needs) is not loaded" 0 \
   "$(grep -c -e 'libpq\.so' -e 'libkrb5' -e 'libldap' /proc/$server/maps)"
