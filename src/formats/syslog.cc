@@ -372,9 +372,10 @@ bool ParseRfc5424Into(std::string_view input, const SyslogOptions& options,
   }
   const std::pair<std::string_view*, std::string_view> fields[] = {
       {&host, "HOSTNAME"}, {&app, "APP-NAME"}, {&procid, "PROCID"}, {&msgid, "MSGID"}};
-  for (const auto& [into, name] : fields) {
-    if (const size_t start = pos; !HeaderField(s, pos, *into)) {
-      return Fail(why, [&] { return HeaderFieldError(s, start, pos, name); });
+  // (A pair, not a structured binding: clang 14, the fuzzers' compiler, cannot capture one.)
+  for (const auto& field : fields) {
+    if (const size_t start = pos; !HeaderField(s, pos, *field.first)) {
+      return Fail(why, [&] { return HeaderFieldError(s, start, pos, field.second); });
     }
   }
   r.host = host;
