@@ -17,10 +17,15 @@ bool ReadDigits(std::string_view s, size_t pos, size_t n, int* out) {
   return true;
 }
 
+// The fields of "YYYY-MM-DD" at the start of `text`, checked for digits and dashes only.
+bool ReadDateFields(std::string_view text, int* y, int* m, int* d) {
+  return text.size() >= 10 && ReadDigits(text, 0, 4, y) && text[4] == '-' &&
+         ReadDigits(text, 5, 2, m) && text[7] == '-' && ReadDigits(text, 8, 2, d);
+}
+
 Result<Date> ParseDatePrefix(std::string_view text, std::string_view whole) {
   int y, m, d;
-  if (text.size() < 10 || !ReadDigits(text, 0, 4, &y) || text[4] != '-' ||
-      !ReadDigits(text, 5, 2, &m) || text[7] != '-' || !ReadDigits(text, 8, 2, &d)) {
+  if (!ReadDateFields(text, &y, &m, &d)) {
     return Status::InvalidArgument("'" + std::string(whole) +
                                    "' is not a date: write it as YYYY-MM-DD, e.g. 2026-03-31");
   }
@@ -46,12 +51,12 @@ std::optional<std::int64_t> CivilDays(int y, int m, int d) {
   static constexpr int kLast[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   if (d > kLast[m - 1] + (m == 2 && leap ? 1 : 0)) return std::nullopt;
   // Days from civil (Howard Hinnant's algorithm), years counted from March.
-  const int ym = m <= 2 ? y - 1 : y;
-  const int era = ym / 400;  // ym >= -1 here: ym / 400 rounds towards zero correctly from 0
-  const int yoe = ym - era * 400 + (ym < 0 ? 400 : 0);
+  const int ym = m <= 2 ? y - 1 : y;  // at least -1, as y >= 0
+  const int era = ym >= 0 ? ym / 400 : -1;
+  const int yoe = ym - era * 400;  // the year of the 400-year era, 0 to 399
   const int doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
   const int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return std::int64_t{ym < 0 ? era - 1 : era} * 146097 + doe - 719468;
+  return std::int64_t{era} * 146097 + doe - 719468;
 }
 
 Result<Date> ParseDate(std::string_view text) {
@@ -87,10 +92,7 @@ std::string FormatDate(Date d) {
 bool ReadInstant(std::string_view text, Instant* out) {
   // "YYYY-MM-DD", years from 1000, a calendar date: as ParseDatePrefix.
   int y, mo, d;
-  if (text.size() < 20 || !ReadDigits(text, 0, 4, &y) || text[4] != '-' ||
-      !ReadDigits(text, 5, 2, &mo) || text[7] != '-' || !ReadDigits(text, 8, 2, &d) || y < 1000) {
-    return false;
-  }
+  if (text.size() < 20 || !ReadDateFields(text, &y, &mo, &d) || y < 1000) return false;
   const std::optional<std::int64_t> days = CivilDays(y, mo, d);
   if (!days) return false;
   const char sep = text[10];

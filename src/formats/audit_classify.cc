@@ -938,7 +938,8 @@ void AuditClassifier::IndexApps(std::vector<AppRules> apps) {
 
 const std::vector<size_t>& AuditClassifier::RulesOf(std::string_view app) const {
   const size_t mask = app_slots_.size() - 1;
-  for (size_t slot = std::hash<std::string_view>{}(app)&mask;; slot = (slot + 1) & mask) {
+  const size_t hash = std::hash<std::string_view>{}(app);
+  for (size_t slot = hash & mask;; slot = (slot + 1) & mask) {
     const std::uint32_t at = app_slots_[slot];
     if (at == 0) return any_app_;
     if (apps_[at - 1].app == app) return apps_[at - 1].rules;

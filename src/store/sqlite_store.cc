@@ -176,7 +176,7 @@ class SqliteStatement final : public Statement {
   sqlite3_stmt* stmt_;
   std::string sql_;
   // $N -> SQLite's parameter index, 0 for none: an array, as a statement of many rows binds
-  // thousands of values (a tree's look-up a value waited on memory for each).
+  // hundreds of values (a tree's look-up a value waited on memory for each).
   std::vector<int> params_;
   std::map<int, Status> bind_errors_;
   bool started_ = false;
