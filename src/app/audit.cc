@@ -640,7 +640,7 @@ std::uint64_t AuditKindsOf(AuditCategory c) {
 
 std::uint64_t AuditEntryKinds(std::string_view content) {
   const int c = PeekAuditCategoryNumber(content);
-  return c < 0 ? 0 : std::uint64_t{1} << c;
+  return c < 0 ? 0 : AuditKindsOf(static_cast<AuditCategory>(c));
 }
 
 Result<std::optional<AuditRecord>> DecodeIfMatching(std::string_view bytes,
