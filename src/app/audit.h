@@ -274,6 +274,10 @@ int DefaultAuditChunkBits();
 // of one category.
 std::uint64_t AuditEntryKinds(std::string_view content);
 std::uint64_t AuditKindsOf(AuditCategory c);
+// The index keys of an audit record's canonical bytes (audit::EntryKeysOf): its time, host and
+// user, and its source address when it is an outbound request (as AuditPreparer::PrepareInto
+// indexes it). The audit log stores an entry indexed under exactly these without them.
+bool AuditEntryKeysOf(std::string_view content, audit::ContentKeys* out);
 
 // The record of canonical `bytes` when it is of `category` and its message holds `text` (each
 // when given), else nothing; an error for bytes that do not decode. A record ruled out by its
@@ -285,7 +289,8 @@ Result<std::optional<AuditRecord>> DecodeIfMatching(std::string_view bytes,
 
 // An audit log (a contract's, or the access records') on `conn`, its blocks keeping their
 // records' kinds so that a search by category and the lease index's rebuild read only the
-// blocks that hold such records.
+// blocks that hold such records, and its entries stored without the keys their records give
+// (AuditEntryKeysOf). Every reader of an audit log opens it through this.
 audit::LogStore AuditLog(store::Connection& conn, std::int64_t contract_id,
                          int chunk_bits = DefaultAuditChunkBits());
 

@@ -412,6 +412,9 @@ const std::vector<store::Migration>& Migrations() {
       // As 4: on SQLite this is the audit file's migration 7 (app/audit.cc).
       {20, "audit logs: no index of the blocks by host",
        "UPDATE audit_store SET location = location", audit::LogStore::DropBlocksByHostIndexSql()},
+      // As 4: on SQLite this is the audit file's migration 8 (app/audit.cc); no table changes.
+      {21, "audit logs: entries stored without the keys their records give",
+       "UPDATE audit_store SET location = location", "SELECT 1"},
   };
   return kMigrations;
 }

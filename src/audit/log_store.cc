@@ -113,6 +113,8 @@ constexpr std::uint8_t kEntryContent = 0;
 constexpr std::uint8_t kEntryErased = 1;
 constexpr std::uint8_t kEntryContentIp = 2;
 constexpr std::uint8_t kEntryErasedIp = 3;
+// Content whose keys are those it gives (EntryKeysOf): kind, leaf, content; no keys.
+constexpr std::uint8_t kEntryKeyed = 4;
 constexpr std::size_t kMaxBlockBytes = std::size_t{1} << 31;
 
 std::int64_t Ms(Instant t) {
@@ -220,6 +222,7 @@ struct EntryView {
   bool erased = false;
   Hash leaf_hash{};
   bool ip_keyed = true;  // false for the entry kinds written before entries had an ip key
+  bool keyed = false;    // stored without its keys (kEntryKeyed), or to be
 };
 
 namespace {
@@ -247,12 +250,41 @@ std::string DigestMismatch(const std::optional<std::string>& stored, std::string
 }
 
 EntryView ViewOf(const StoredEntry& e) {
-  return {e.leaf, Ms(e.time), e.host, e.user, e.ip, e.bytes, e.erased, e.leaf_hash, e.ip_keyed};
+  return {e.leaf,  Ms(e.time), e.host,      e.user,     e.ip,
+          e.bytes, e.erased,   e.leaf_hash, e.ip_keyed, e.keyed};
 }
 
+// Whether a live entry's keys are exactly those its content gives, so that it may be stored
+// without them (kEntryKeyed).
+bool KeysAreContents(EntryKeysOf keys_of, const EntryView& e) {
+  if (keys_of == nullptr || e.erased || !e.ip_keyed) return false;
+  ContentKeys k;
+  return keys_of(e.bytes, &k) && k.time_ms == e.time && k.host == e.host && k.user == e.user &&
+         k.ip == e.ip;
+}
+
+// A kEntryKeyed entry's keys, read from its content; false when its content gives none.
+bool TakeContentKeys(EntryKeysOf keys_of, EntryView& e) {
+  ContentKeys k;
+  if (keys_of == nullptr || !keys_of(e.bytes, &k)) return false;
+  e.time = k.time_ms;
+  e.host = k.host;
+  e.user = k.user;
+  e.ip = k.ip;
+  e.ip_keyed = true;
+  e.keyed = true;
+  return true;
+}
+
+// What an entry of kind kEntryKeyed that cannot be read says.
+constexpr const char* kNoContentKeys =
+    "an entry stored without its keys whose content gives none (or a log read without its "
+    "owner's keys)";
+
 // The entry EncodeEntry wrote at `at` in `raw`, as views into `raw`; an erased entry's leaf hash
-// is read from it, a live entry's is left to the caller.
-EntryView ViewAt(std::string_view raw, std::size_t at) {
+// is read from it, a live entry's is left to the caller. `keys_of`: the one the entry was
+// written with (an entry stored without its keys was written only when its content gave them).
+EntryView ViewAt(std::string_view raw, std::size_t at, EntryKeysOf keys_of) {
   const char* p = raw.data() + at;
   auto u64 = [&] {
     std::uint64_t v = 0;
@@ -267,8 +299,14 @@ EntryView ViewAt(std::string_view raw, std::size_t at) {
     return v;
   };
   EntryView e;
-  e.erased = static_cast<std::uint8_t>(*p++) == kEntryErasedIp;
+  const auto kind = static_cast<std::uint8_t>(*p++);
+  e.erased = kind == kEntryErasedIp;
   e.leaf = u64();
+  if (kind == kEntryKeyed) {
+    e.bytes = bytes();
+    TakeContentKeys(keys_of, e);
+    return e;
+  }
   e.time = static_cast<std::int64_t>(u64());
   e.host = bytes();
   e.user = bytes();
@@ -282,8 +320,10 @@ EntryView ViewAt(std::string_view raw, std::size_t at) {
 }
 
 // One entry: kind, leaf (u64), time (ms, u64 two's complement), host, user, ip, then the content
-// (kind 2) or the 32-byte leaf hash of erased content (kind 3).
+// (kind 2) or the 32-byte leaf hash of erased content (kind 3); or, for a live entry whose keys
+// are its content's (`keyed`), kind 4, leaf and content alone.
 std::size_t EncodedEntrySize(const EntryView& e) {
+  if (e.keyed && !e.erased) return 1 + 8 + 4 + e.bytes.size();
   return 1 + 8 + 8 + 4 + e.host.size() + 4 + e.user.size() + 4 + e.ip.size() +
          (e.erased ? 32 : 4 + e.bytes.size());
 }
@@ -299,6 +339,12 @@ char* EncodeEntryAt(char* p, const EntryView& e) {
     CopyBytes(p, b.data(), b.size());
     p += b.size();
   };
+  if (e.keyed && !e.erased) {
+    *p++ = static_cast<char>(kEntryKeyed);
+    u64(e.leaf);
+    bytes(e.bytes);
+    return p;
+  }
   *p++ = static_cast<char>(e.erased ? kEntryErasedIp : kEntryContentIp);
   u64(e.leaf);
   u64(static_cast<std::uint64_t>(e.time));
@@ -343,8 +389,9 @@ Result<std::string> Decompress(std::string_view blob) {
   return DecompressFrame(blob, kMaxBlockBytes);
 }
 
-// Without `hash`, the leaf hash of an entry with content is left zero.
-Status DecodeEntries(std::string_view blob, std::vector<StoredEntry>& out, bool hash = true) {
+// Without `hash`, the leaf hash of an entry with content is left zero. `keys_of`: the log's.
+Status DecodeEntries(std::string_view blob, std::vector<StoredEntry>& out, EntryKeysOf keys_of,
+                     bool hash = true) {
   ISMS_ASSIGN_OR_RETURN(std::string raw, Decompress(blob));
   Reader r(raw);
   const std::size_t first = out.size();
@@ -352,7 +399,20 @@ Status DecodeEntries(std::string_view blob, std::vector<StoredEntry>& out, bool 
     StoredEntry e;
     std::uint8_t kind = 0;
     std::uint64_t t = 0;
-    if (!r.U8(kind) || !r.U64(e.leaf) || !r.U64(t) || !r.Bytes(e.host) || !r.Bytes(e.user)) {
+    if (r.U8(kind) && kind == kEntryKeyed) {
+      if (!r.U64(e.leaf) || !r.Bytes(e.bytes)) return Status::Corruption("truncated entry");
+      EntryView v;
+      v.bytes = e.bytes;
+      if (!TakeContentKeys(keys_of, v)) return Status::Corruption(kNoContentKeys);
+      e.time = FromMs(v.time);
+      e.host.assign(v.host);
+      e.user.assign(v.user);
+      e.ip.assign(v.ip);
+      e.keyed = true;
+      out.push_back(std::move(e));
+      continue;
+    }
+    if (!r.U64(e.leaf) || !r.U64(t) || !r.Bytes(e.host) || !r.Bytes(e.user)) {
       return Status::Corruption("truncated entry");
     }
     e.time = FromMs(static_cast<std::int64_t>(t));
@@ -383,18 +443,18 @@ Status DecodeEntries(std::string_view blob, std::vector<StoredEntry>& out, bool 
 
 // A row's stored bytes decoded, once they agree with the SHA-256 the row keeps (if it keeps one).
 Status DecodeCheckedEntries(std::string_view blob, const std::optional<std::string>& digest,
-                            std::vector<StoredEntry>& out) {
+                            std::vector<StoredEntry>& out, EntryKeysOf keys_of) {
   if (const std::string why = DigestMismatch(digest, blob); !why.empty()) {
     return Status::Corruption(why);
   }
-  return DecodeEntries(blob, out);
+  return DecodeEntries(blob, out, keys_of);
 }
 
 // Reads the entry at the start of `in` into `e` (views into `in`; an erased entry's leaf hash
 // copied, a live entry's left as it was) and returns its size in bytes; or returns 0 when `in`
 // ends inside the entry (`why` empty: more bytes may complete it) or the entry is bad (`why` says
-// how).
-std::size_t ParseEntry(std::string_view in, EntryView& e, std::string& why) {
+// how). `keys_of`: the log's.
+std::size_t ParseEntry(std::string_view in, EntryView& e, std::string& why, EntryKeysOf keys_of) {
   std::size_t p = 0;
   auto u64 = [&](std::uint64_t& v) {
     if (in.size() - p < 8) return false;
@@ -416,8 +476,17 @@ std::size_t ParseEntry(std::string_view in, EntryView& e, std::string& why) {
   const auto kind = static_cast<std::uint8_t>(in[p++]);
   std::uint64_t t = 0;
   e.erased = false;
+  e.keyed = false;
   e.ip = {};
   e.bytes = {};
+  if (kind == kEntryKeyed) {
+    if (!u64(e.leaf) || !bytes(e.bytes)) return 0;
+    if (!TakeContentKeys(keys_of, e)) {
+      why = kNoContentKeys;
+      return 0;
+    }
+    return p;
+  }
   if (!u64(e.leaf) || !u64(t) || !bytes(e.host) || !bytes(e.user)) return 0;
   e.time = static_cast<std::int64_t>(t);
   e.ip_keyed = kind == kEntryContentIp || kind == kEntryErasedIp;
@@ -438,13 +507,14 @@ std::size_t ParseEntry(std::string_view in, EntryView& e, std::string& why) {
 }
 
 // The entries of a decompressed buffer, as views into it; `raw` must outlive them. Without
-// `hash`, the leaf hash of an entry with content is left zero.
-Status DecodeViews(std::string_view raw, std::vector<EntryView>& out, bool hash = true) {
+// `hash`, the leaf hash of an entry with content is left zero. `keys_of`: the log's.
+Status DecodeViews(std::string_view raw, std::vector<EntryView>& out, EntryKeysOf keys_of,
+                   bool hash = true) {
   const std::size_t first = out.size();
   std::string why;
   for (std::size_t p = 0; p < raw.size();) {
     EntryView e;
-    const std::size_t n = ParseEntry(raw.substr(p), e, why);
+    const std::size_t n = ParseEntry(raw.substr(p), e, why, keys_of);
     if (n == 0) return Status::Corruption(why.empty() ? "truncated entry" : why);
     out.push_back(e);
     p += n;
@@ -464,7 +534,7 @@ Status DecodeViews(std::string_view raw, std::vector<EntryView>& out, bool hash 
 // (one a scan, used again for each batch: not one a thread, since `fn` may itself scan): a scan
 // of a tail batch of tens of thousands of entries neither holds their decompressed bytes at once
 // nor makes a view of each. Stops early, with Ok, when `fn` returns false.
-Status EachEntry(FrameReader& reader, std::string_view blob,
+Status EachEntry(FrameReader& reader, std::string_view blob, EntryKeysOf keys_of,
                  const std::function<Result<bool>(const EntryView&)>& fn) {
   ISMS_RETURN_IF_ERROR(reader.Open(blob, kMaxBlockBytes));
   std::string why;
@@ -473,7 +543,7 @@ Status EachEntry(FrameReader& reader, std::string_view blob,
     ISMS_ASSIGN_OR_RETURN(std::string_view avail, reader.Fill(want));
     if (avail.empty() && reader.done()) return Status::Ok();
     EntryView e;
-    const std::size_t n = ParseEntry(avail, e, why);
+    const std::size_t n = ParseEntry(avail, e, why, keys_of);
     if (n == 0) {
       if (!why.empty()) return Status::Corruption(why);
       if (avail.size() < want) return Status::Corruption("truncated entry");  // the frame ended
@@ -524,6 +594,7 @@ struct LogStore::ChunkJob {
   const VerifyVisit* visit = nullptr;  // Verify's, when given
   const VerifyKeys* keys = nullptr;
   EntryKinds kinds = nullptr;         // the log's
+  EntryKeysOf keys_of = nullptr;      // the log's
   std::vector<Instant> erased_times;  // beside `erased`
 
   void Run() {
@@ -545,8 +616,8 @@ struct LogStore::ChunkJob {
       }
       Result<std::string> raw = Decompress(b.data);
       entries.clear();
-      Status d =
-          raw.ok() ? DecodeViews(raws.emplace_back(std::move(raw).value()), entries) : raw.status();
+      Status d = raw.ok() ? DecodeViews(raws.emplace_back(std::move(raw).value()), entries, keys_of)
+                          : raw.status();
       if (!d.ok() && bad.empty()) bad = "block of host '" + b.host + "': " + d.message();
       std::int64_t lo = std::numeric_limits<std::int64_t>::max();
       std::int64_t hi = std::numeric_limits<std::int64_t>::min();
@@ -699,12 +770,13 @@ std::string LogStore::BlocksWithoutKindsIndexSql() {
 }
 
 LogStore::LogStore(store::Connection& conn, std::int64_t contract_id, LogKind kind, int chunk_bits,
-                   EntryKinds kinds)
+                   EntryKinds kinds, EntryKeysOf keys_of)
     : conn_(conn),
       contract_id_(contract_id),
       log_(static_cast<int>(kind)),
       chunk_bits_(chunk_bits),
-      kinds_(kinds) {}
+      kinds_(kinds),
+      keys_of_(keys_of) {}
 
 Status LogStore::EachRow(std::string_view sql,
                          const std::function<Status(const store::Statement&)>& fn,
@@ -1125,7 +1197,7 @@ Status LogStore::WriteStagedChunk(std::uint64_t chunk_no, const StagedEntries& s
                                                std::tuple{&h.ips, &ips[part], &EntryView::ip}}) {
         const std::size_t from_key = keys->size();
         for (const std::size_t at : *offsets)
-          keys->emplace_back(ViewAt(h.raw.view(), at).*key, h.key);
+          keys->emplace_back(ViewAt(h.raw.view(), at, staged.keys_of_).*key, h.key);
         SortUnique(*keys, from_key);
       }
       rows[k].data = Compress(h.raw.view(), kBlockLevel);
@@ -1209,8 +1281,9 @@ void StagedEntries::Add(LogEntry& e) {
   const std::uint32_t id = slots_[at] - 1;
   Host& h = hosts_[id];
   const std::size_t offset = h.raw.view().size();
-  const EntryView v{
+  EntryView v{
       first_ + leaves_.size(), Ms(e.time), e.host, e.user, e.ip, e.bytes, false, e.leaf_hash};
+  v.keyed = keys_of_ != nullptr && (e.keys_of_bytes || KeysAreContents(keys_of_, v));
   char* const end = EncodeEntryAt(h.raw.Extend(EncodedEntrySize(v)), v);
   // The lines this host's next entry will be written to, fetched for writing now: it comes a
   // host count of entries later, when these lines would have left the cache, and a block's
@@ -1248,8 +1321,10 @@ struct TailMemo {
   std::deque<Batch> batches;
   std::size_t bytes = 0;
 
-  // `raw` holds `entries` encoded by EncodeEntry, in order. Both strings are taken, not copied.
-  void Add(std::string&& compressed, std::string&& raw, std::span<const EntryView> entries) {
+  // `raw` holds `entries` encoded by EncodeEntry, in order, with `keys_of`. Both strings are
+  // taken, not copied.
+  void Add(std::string&& compressed, std::string&& raw, std::span<const EntryView> entries,
+           EntryKeysOf keys_of) {
     if (raw.size() > kTailMemoBytes) return;
     while (!batches.empty() && bytes + raw.size() > kTailMemoBytes) {
       bytes -= batches.front().raw.size();
@@ -1263,7 +1338,7 @@ struct TailMemo {
     const char* base = b.raw.data();
     std::size_t at = 0;
     for (const EntryView& e : entries) {
-      EntryView v = ViewAt({base, b.raw.size()}, at);
+      EntryView v = ViewAt({base, b.raw.size()}, at, keys_of);
       v.leaf_hash = e.leaf_hash;
       at += EncodedEntrySize(e);
       b.views.push_back(v);
@@ -1326,7 +1401,7 @@ Status LogStore::WriteTail(std::span<const EntryView> entries) {
   ins->BindBlob(8, compressed);
   ins->BindBlob(9, DataDigest(compressed));
   ISMS_RETURN_IF_ERROR(ins->Run());
-  tail_memo.Add(std::move(compressed), std::move(raw), entries);
+  tail_memo.Add(std::move(compressed), std::move(raw), entries, keys_of_);
   return Status::Ok();
 }
 
@@ -1364,6 +1439,8 @@ Status LogStore::Append(std::span<LogEntry* const> entries, TailHashes* tail) {
     LogEntry& e = *entries[i];
     e.hashed = true;
     views[i] = {0, Ms(e.time), e.host, e.user, e.ip, e.bytes, false, e.leaf_hash};
+    views[i].keyed =
+        keys_of_ != nullptr && (e.keys_of_bytes || KeysAreContents(keys_of_, views[i]));
   }
   return AppendViews(views, tail, nullptr);
 }
@@ -1406,14 +1483,20 @@ Status LogStore::AppendViews(std::span<EntryView> fresh, TailHashes* tail,
   // Staged entries that make exactly the next chunk are written as their blocks; others are
   // taken one by one, as views into their blocks.
   const bool whole = staged != nullptr && staged->first_ == size && size % chunk == 0 &&
-                     staged->size() == chunk && staged->kinds_ == kinds_;
+                     staged->size() == chunk && staged->kinds_ == kinds_ &&
+                     staged->keys_of_ == keys_of_;
   thread_local std::vector<EntryView> from_staged;
   if (staged != nullptr && !whole) {
     from_staged.resize(staged->size());
     for (std::size_t i = 0; i < staged->size(); ++i) {
       const auto [host, at] = staged->at_[i];
-      from_staged[i] = ViewAt(staged->hosts_[host].raw.view(), at);
+      from_staged[i] = ViewAt(staged->hosts_[host].raw.view(), at, staged->keys_of_);
       from_staged[i].leaf_hash = staged->leaves_[i];
+      // Whether it is stored without its keys is this log's to say (as staged when the staged
+      // entries were made for logs like it).
+      if (staged->keys_of_ != keys_of_) {
+        from_staged[i].keyed = KeysAreContents(keys_of_, from_staged[i]);
+      }
     }
     fresh = from_staged;
   }
@@ -1479,7 +1562,7 @@ Status LogStore::AppendViews(std::span<EntryView> fresh, TailHashes* tail,
           Result<std::string> raw = Decompress(blob);
           if (!raw.ok()) return raw.status().WithContext(where);
           raws.push_back(std::move(raw).value());
-          return DecodeViews(raws.back(), pending, !fits).WithContext(where);
+          return DecodeViews(raws.back(), pending, keys_of_, !fits).WithContext(where);
         }));
     if (fits && pending.size() == tail->hashes.size()) {
       for (std::size_t i = 0; i < pending.size(); ++i) {
@@ -1647,7 +1730,7 @@ Result<LogStore::KindsFill> LogStore::FillKinds(std::uint64_t from, std::size_t 
         FillBlocksLacking("kinds", chunk_no, [&](std::string_view data) -> Result<BlockColumn> {
           ISMS_ASSIGN_OR_RETURN(const std::string raw, Decompress(data));
           entries.clear();
-          ISMS_RETURN_IF_ERROR(DecodeViews(raw, entries, /*hash=*/false));
+          ISMS_RETURN_IF_ERROR(DecodeViews(raw, entries, keys_of_, /*hash=*/false));
           std::uint64_t kinds = 0;
           for (const EntryView& e : entries) kinds |= LiveKinds(kinds_, e);
           return BlockColumn(static_cast<std::int64_t>(kinds));
@@ -1746,7 +1829,7 @@ Status LogStore::LoadBatches(std::vector<Batch>& out, bool with_data) {
         const std::optional<std::string> digest = StoredDigest(st, 6);
         b.digested = digest.has_value();
         if (with_data && b.decoded.ok()) {
-          b.decoded = DecodeCheckedEntries(st.ColumnBlob(3), digest, b.entries);
+          b.decoded = DecodeCheckedEntries(st.ColumnBlob(3), digest, b.entries, keys_of_);
         }
         out.push_back(std::move(b));
         return Status::Ok();
@@ -1764,7 +1847,7 @@ Result<std::vector<StoredEntry>> LogStore::ChunkEntries(std::uint64_t chunk_no) 
   while (true) {
     ISMS_ASSIGN_OR_RETURN(bool row, st->Step());
     if (!row) break;
-    ISMS_RETURN_IF_ERROR(DecodeEntries(st->ColumnBlob(0), out));
+    ISMS_RETURN_IF_ERROR(DecodeEntries(st->ColumnBlob(0), out, keys_of_));
   }
   std::sort(out.begin(), out.end(),
             [](const StoredEntry& a, const StoredEntry& b) { return a.leaf < b.leaf; });
@@ -1869,7 +1952,7 @@ Status LogStore::Scan(const LogQuery& q, const std::function<Result<bool>(Stored
   for (const auto& [first, blob] : rows) {
     bool more = true;
     ISMS_RETURN_IF_ERROR(
-        EachEntry(reader, blob, [&](const EntryView& v) -> Result<bool> {
+        EachEntry(reader, blob, keys_of_, [&](const EntryView& v) -> Result<bool> {
           const std::optional<int> via = match(v.time, v.host, v.user, v.ip);
           if (!via) return true;
           StoredEntry e{v.leaf,
@@ -1932,13 +2015,13 @@ Status LogStore::ScanBlocks(const LogQuery& q, const std::function<bool(StoredEn
     return Status::Ok();
   };
   // The entries of one chunk's blocks (of the hosts read), in the blocks' order.
-  auto decode_chunk = [leaf_hashes = q.leaf_hashes](
+  auto decode_chunk = [leaf_hashes = q.leaf_hashes, keys_of = keys_of_](
                           std::int64_t no,
                           std::vector<std::string> blobs) -> Result<std::vector<StoredEntry>> {
     std::vector<StoredEntry> out;
     for (const std::string& blob : blobs) {
       ISMS_RETURN_IF_ERROR(
-          DecodeEntries(blob, out, leaf_hashes)
+          DecodeEntries(blob, out, keys_of, leaf_hashes)
               .WithContext("chunk " + std::to_string(no) + ": run isms audit verify"));
     }
     return out;
@@ -2320,6 +2403,7 @@ Result<VerifyReport> LogStore::Verify(std::span<const NoteVerifier> signing_keys
     if (visit) job.visit = &visit;
     if (keys) job.keys = &keys;
     job.kinds = kinds_;
+    job.keys_of = keys_of_;
     for (const CpRow& cp : cps) {
       if (cp.size > c.no * chunk && cp.size < (c.no + 1) * chunk)
         job.checkpoints.push_back(cp.size);
@@ -2521,6 +2605,7 @@ Result<std::vector<StoredEntry>> LogStore::Erase(std::span<const std::uint64_t> 
   auto erase = [&](StoredEntry& e) {
     erased.push_back(e);
     e.erased = true;
+    e.keyed = false;  // an erased entry keeps its keys: its content is gone
     e.bytes.clear();
     e.bytes.shrink_to_fit();
     e.user.clear();
@@ -2560,7 +2645,7 @@ Result<std::vector<StoredEntry>> LogStore::Erase(std::span<const std::uint64_t> 
         if (!more) break;
         std::vector<StoredEntry>& b = blocks[read->ColumnBlob(0)];
         ISMS_RETURN_IF_ERROR(
-            DecodeCheckedEntries(read->ColumnBlob(1), StoredDigest(*read, 2), b)
+            DecodeCheckedEntries(read->ColumnBlob(1), StoredDigest(*read, 2), b, keys_of_)
                 .WithContext(where + ": nothing was erased: run isms audit verify"));
         for (const StoredEntry& e : b) hashes.emplace_back(e.leaf, e.leaf_hash);
       }

@@ -30,7 +30,45 @@ std::uint64_t TestKinds(std::string_view content) {
   return std::uint64_t{1} << (std::stoi(std::string(content.substr(7))) % 3);
 }
 
-class LogStoreTest : public ::testing::Test {
+// The keys of this test's records, as their content gives them (EntryKeysOf):
+//   - "record N" (LogStoreTest::Append): minute N, web-01 for even N, db-01 for odd, user alice
+//     when N is a multiple of 3, no address (so the records Append gives an address are stored
+//     with their keys);
+//   - "record N of a host" (ManyHosts): its host, user and address, except that the content of
+//     every 13th gives another user (stored with their keys too).
+bool TestKeysOf(std::string_view content, ContentKeys* out) {
+  if (!content.starts_with("record ")) return false;
+  const int n = std::stoi(std::string(content.substr(7)));
+  if (content.ends_with(" of a host")) {
+    static const auto* names = [] {
+      auto* v = new std::vector<std::string>;
+      for (int i = 0; i < 37; ++i) v->push_back("host-" + std::to_string(i));
+      for (int i = 0; i < 11; ++i) v->push_back("user-" + std::to_string(i));
+      for (int i = 0; i < 27; ++i) {
+        v->push_back("10.0." + std::to_string(i / 9) + "." + std::to_string(i % 9));
+      }
+      return v;
+    }();
+    out->time_ms = At(n % 700).time_since_epoch().count();
+    out->host = (*names)[static_cast<std::size_t>((n * 7) % 37)];
+    out->user = n % 5 == 0 ? std::string_view((*names)[37 + static_cast<std::size_t>(n % 11)])
+                           : std::string_view();
+    if (n % 13 == 1) out->user = "someone else";
+    out->ip = n % 4 == 0
+                  ? std::string_view((*names)[48 + static_cast<std::size_t>(n % 3 * 9 + n % 9)])
+                  : std::string_view();
+    return true;
+  }
+  out->time_ms = At(n).time_since_epoch().count();
+  out->host = n % 2 == 0 ? "web-01" : "db-01";
+  out->user = n % 3 == 0 ? "alice" : "";
+  out->ip = "";
+  return true;
+}
+
+// Each test runs twice: with logs that store every entry's keys, and with logs that read them from
+// the content where they are the content's (TestKeysOf).
+class LogStoreTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
     char tmpl[] = "/tmp/isms-logstore-XXXXXX";
@@ -48,8 +86,11 @@ class LogStoreTest : public ::testing::Test {
                         {5, "without kinds", LogStore::BlocksWithoutKindsIndexSql(), ""},
                         {6, "digests", LogStore::DataDigestSql(store::Engine::kSqlite), ""}})
             .ok());
-    log_ = std::make_unique<LogStore>(*conn_, 7, LogKind::kAudit, 2, TestKinds);
+    log_ = std::make_unique<LogStore>(*conn_, 7, LogKind::kAudit, 2, TestKinds, Keys());
   }
+  // The EntryKeysOf of this run's logs.
+  static EntryKeysOf Keys() { return GetParam() ? TestKeysOf : nullptr; }
+
   void TearDown() override {
     log_.reset();
     conn_.reset();
@@ -193,7 +234,7 @@ class LogStoreTest : public ::testing::Test {
   int next_ = 0;
 };
 
-TEST_F(LogStoreTest, AppendsChunksAndTailWithTheRfc9162Root) {
+TEST_P(LogStoreTest, AppendsChunksAndTailWithTheRfc9162Root) {
   Append(3);
   Append(6);
   auto s = log_->State();
@@ -214,12 +255,12 @@ TEST_F(LogStoreTest, AppendsChunksAndTailWithTheRfc9162Root) {
 
 // A large chunk's blocks and an append's leaf hashes are made by two threads; the rows stored
 // must be those one thread would store, byte for byte, and verify.
-TEST_F(LogStoreTest, TwoThreadsStoreExactlyTheRowsOneThreadStores) {
+TEST_P(LogStoreTest, TwoThreadsStoreExactlyTheRowsOneThreadStores) {
   const std::vector<LogEntry> es = ManyHosts(3300);
   // Contract 7 by one thread, contract 8 by two (from 2 entries on), in chunks of 1,024: the
   // first append fills two chunks and a tail, the second completes the third chunk.
-  LogStore one(*conn_, 7, LogKind::kAudit, 10, TestKinds);
-  LogStore two(*conn_, 8, LogKind::kAudit, 10, TestKinds);
+  LogStore one(*conn_, 7, LogKind::kAudit, 10, TestKinds, Keys());
+  LogStore two(*conn_, 8, LogKind::kAudit, 10, TestKinds, Keys());
   one.set_two_thread_entries(std::numeric_limits<std::size_t>::max());
   two.set_two_thread_entries(2);
   for (LogStore* log : {&one, &two}) {
@@ -237,10 +278,10 @@ TEST_F(LogStoreTest, TwoThreadsStoreExactlyTheRowsOneThreadStores) {
 // whole chunks from their staged blocks (by one thread and by two), anything else entry by
 // entry — part of a chunk, the rest of a chunk begun in the tail, and entries staged for leaves
 // the log has not reached.
-TEST_F(LogStoreTest, StagedEntriesAreStoredAsTheSameRowsAsEntriesAppendedOneByOne) {
+TEST_P(LogStoreTest, StagedEntriesAreStoredAsTheSameRowsAsEntriesAppendedOneByOne) {
   std::vector<LogEntry> es = ManyHosts(3300);
-  LogStore plain(*conn_, 7, LogKind::kAudit, 10, TestKinds);
-  LogStore staged(*conn_, 8, LogKind::kAudit, 10, TestKinds);
+  LogStore plain(*conn_, 7, LogKind::kAudit, 10, TestKinds, Keys());
+  LogStore staged(*conn_, 8, LogKind::kAudit, 10, TestKinds, Keys());
   // [from, to) of `es`, and the first leaf the staged entries are expected to become.
   const std::vector<std::array<std::size_t, 3>> batches = {
       {0, 1024, 0},        // a whole chunk, from its blocks
@@ -249,7 +290,7 @@ TEST_F(LogStoreTest, StagedEntriesAreStoredAsTheSameRowsAsEntriesAppendedOneByOn
       {2048, 3072, 2048},  // a whole chunk again, by two threads
       {3072, 3300, 5000},  // staged for leaves the log has not reached: appended after it
   };
-  StagedEntries stage(TestKinds);
+  StagedEntries stage(TestKinds, Keys());
   // Entries of many other hosts staged first and never appended leave nothing behind.
   std::vector<LogEntry> others = ManyHosts(600);
   for (std::size_t i = 0; i < others.size(); ++i) others[i].host = "other-" + std::to_string(i);
@@ -278,7 +319,7 @@ TEST_F(LogStoreTest, StagedEntriesAreStoredAsTheSameRowsAsEntriesAppendedOneByOn
 
 // A whole chunk staged for a log whose tail, which should be empty at a chunk boundary, holds a
 // batch is refused, and nothing of it is stored.
-TEST_F(LogStoreTest, AWholeStagedChunkIsRefusedWhenTheTailHoldsAStrayBatch) {
+TEST_P(LogStoreTest, AWholeStagedChunkIsRefusedWhenTheTailHoldsAStrayBatch) {
   std::vector<LogEntry> es = ManyHosts(4);
   ASSERT_TRUE(conn_->Begin().ok());
   ASSERT_TRUE(log_->Append(es).ok());  // leaves 0-3: one chunk of 4 (chunk bits 2)
@@ -286,7 +327,7 @@ TEST_F(LogStoreTest, AWholeStagedChunkIsRefusedWhenTheTailHoldsAStrayBatch) {
   Exec(
       "INSERT INTO audit_tail (contract_id, log_kind, first_leaf, leaves, hash, min_time, "
       "max_time, data) SELECT contract_id, log_kind, 4, 1, root, 0, 0, root FROM audit_chunks");
-  StagedEntries stage(TestKinds);
+  StagedEntries stage(TestKinds, Keys());
   stage.Start(4);
   for (LogEntry& e : es) stage.Add(e);
   ASSERT_TRUE(conn_->Begin().ok());
@@ -298,7 +339,7 @@ TEST_F(LogStoreTest, AWholeStagedChunkIsRefusedWhenTheTailHoldsAStrayBatch) {
             std::vector<std::string>{"1|"});
 }
 
-TEST_F(LogStoreTest, SearchesByHostAndUserInLeafOrder) {
+TEST_P(LogStoreTest, SearchesByHostAndUserInLeafOrder) {
   Append(10);
   std::vector<std::uint64_t> leaves;
   LogQuery q;
@@ -326,7 +367,7 @@ TEST_F(LogStoreTest, SearchesByHostAndUserInLeafOrder) {
 // A chunk groups its entries by host (one block each): hosts of every length up to 20 bytes,
 // and hosts that differ from another in one byte only, wherever that byte is, keep their own
 // entries, in leaf order.
-TEST_F(LogStoreTest, HostsThatDifferInOneByteKeepTheirOwnEntries) {
+TEST_P(LogStoreTest, HostsThatDifferInOneByteKeepTheirOwnEntries) {
   std::vector<std::string> hosts;
   for (size_t n = 0; n <= 20; ++n) {
     const std::string base(n, 'h');
@@ -337,7 +378,7 @@ TEST_F(LogStoreTest, HostsThatDifferInOneByteKeepTheirOwnEntries) {
       hosts.push_back(other);
     }
   }
-  LogStore wide(*conn_, 8, LogKind::kAudit, 10, TestKinds);  // chunks of 1,024 entries
+  LogStore wide(*conn_, 8, LogKind::kAudit, 10, TestKinds, Keys());  // chunks of 1,024 entries
   std::vector<LogEntry> es(1024);
   std::map<std::string, std::vector<std::uint64_t>> want;
   for (size_t i = 0; i < es.size(); ++i) {
@@ -368,7 +409,7 @@ TEST_F(LogStoreTest, HostsThatDifferInOneByteKeepTheirOwnEntries) {
   }
 }
 
-TEST_F(LogStoreTest, ATimeWindowFindsExactlyItsRecordsWhateverChunkTheyArrivedIn) {
+TEST_P(LogStoreTest, ATimeWindowFindsExactlyItsRecordsWhateverChunkTheyArrivedIn) {
   // 42 records, 4 to a chunk: record i happened at minute i, except record 21, which arrived
   // late and happened at minute 2 (its chunk, 5, spans minutes 2 to 23).
   std::vector<LogEntry> es;
@@ -411,7 +452,7 @@ TEST_F(LogStoreTest, ATimeWindowFindsExactlyItsRecordsWhateverChunkTheyArrivedIn
   }
 }
 
-TEST_F(LogStoreTest, AFlippedByteInAChunkBlockNamesTheChunk) {
+TEST_P(LogStoreTest, AFlippedByteInAChunkBlockNamesTheChunk) {
   Append(9);
   FlipBlob("audit_blocks", "data", "chunk_no = 1 AND host = X'64622d3031'", 20);
   auto p = Problems();
@@ -419,7 +460,7 @@ TEST_F(LogStoreTest, AFlippedByteInAChunkBlockNamesTheChunk) {
   EXPECT_NE(p[0].find("chunk 1 (leaves 4-7)"), std::string::npos) << p[0];
 }
 
-TEST_F(LogStoreTest, AChangedIndexRowNamesTheChunk) {
+TEST_P(LogStoreTest, AChangedIndexRowNamesTheChunk) {
   Append(9);
   Exec(
       "UPDATE audit_blocks SET max_time = max_time + 1 WHERE chunk_no = 0 AND rowid = "
@@ -429,7 +470,7 @@ TEST_F(LogStoreTest, AChangedIndexRowNamesTheChunk) {
   EXPECT_NE(p[0].find("chunk 0 (leaves 0-3)"), std::string::npos) << p[0];
 }
 
-TEST_F(LogStoreTest, AChangedPostingNamesTheChunk) {
+TEST_P(LogStoreTest, AChangedPostingNamesTheChunk) {
   Append(9);
   FlipBlob("audit_postings", "user_key", "chunk_no = 1", 0);
   auto p = Problems();
@@ -437,7 +478,7 @@ TEST_F(LogStoreTest, AChangedPostingNamesTheChunk) {
   EXPECT_NE(p[0].find("chunk 1 (leaves 4-7)"), std::string::npos) << p[0];
 }
 
-TEST_F(LogStoreTest, AFlippedByteInATailBatchIsNamed) {
+TEST_P(LogStoreTest, AFlippedByteInATailBatchIsNamed) {
   Append(6);
   FlipBlob("audit_tail", "data", "1 = 1", 12);
   auto p = Problems();
@@ -445,7 +486,7 @@ TEST_F(LogStoreTest, AFlippedByteInATailBatchIsNamed) {
   EXPECT_NE(p[0].find("tail batch (leaves 4-5)"), std::string::npos) << p[0];
 }
 
-TEST_F(LogStoreTest, BlocksAndTailBatchesWhoseBytesDisagreeWithTheirSha256AreNamed) {
+TEST_P(LogStoreTest, BlocksAndTailBatchesWhoseBytesDisagreeWithTheirSha256AreNamed) {
   Append(6);
   // The stored bytes of db-01's block of chunk 0 stay as they are; their SHA-256 changes.
   FlipBlob("audit_blocks", "data_sha256", "chunk_no = 0 AND host = X'64622d3031'", 31);
@@ -467,7 +508,7 @@ TEST_F(LogStoreTest, BlocksAndTailBatchesWhoseBytesDisagreeWithTheirSha256AreNam
       << erased.status().ToString();
 }
 
-TEST_F(LogStoreTest, RowsWrittenBeforeRowsKeptTheirSha256AreCountedAndCheckedByTheirRecords) {
+TEST_P(LogStoreTest, RowsWrittenBeforeRowsKeptTheirSha256AreCountedAndCheckedByTheirRecords) {
   Append(6);
   Exec(
       "UPDATE audit_blocks SET data_sha256 = NULL WHERE chunk_no = 0 AND host = X'776562"
@@ -483,7 +524,7 @@ TEST_F(LogStoreTest, RowsWrittenBeforeRowsKeptTheirSha256AreCountedAndCheckedByT
   EXPECT_NE(p[0].find("tail batch (leaves 4-5)"), std::string::npos) << p[0];
 }
 
-TEST_F(LogStoreTest, AChangedCheckpointIsDetected) {
+TEST_P(LogStoreTest, AChangedCheckpointIsDetected) {
   Append(5);
   auto st = conn_->Prepare("SELECT note FROM audit_checkpoints WHERE size = 5");
   ASSERT_TRUE(*(*st)->Step());
@@ -502,7 +543,7 @@ TEST_F(LogStoreTest, AChangedCheckpointIsDetected) {
 // every byte of every blob and text, each integer changed in its lowest and in a high byte — is
 // found by Verify. Chunks of 4 leaves, two hosts, users and addresses, so that every table holds
 // rows: chunks, blocks, user and address postings, a tail batch, checkpoints, the tree state.
-TEST_F(LogStoreTest, EverySingleChangedByteOfEveryStoredRowIsFound) {
+TEST_P(LogStoreTest, EverySingleChangedByteOfEveryStoredRowIsFound) {
   for (int batch = 0; batch < 3; ++batch) Append(3, /*addresses=*/true);
   ASSERT_TRUE(Problems().empty());
   struct Column {
@@ -687,7 +728,7 @@ TEST(LogStoreMigration, TheCheckpointCountStartsFromTheRowsStored) {
   std::filesystem::remove_all(dir);
 }
 
-TEST_F(LogStoreTest, ADeletedChunkIsDetected) {
+TEST_P(LogStoreTest, ADeletedChunkIsDetected) {
   Append(9);
   Exec("DELETE FROM audit_blocks WHERE chunk_no = 0");
   Exec("DELETE FROM audit_chunks WHERE chunk_no = 0");
@@ -696,7 +737,7 @@ TEST_F(LogStoreTest, ADeletedChunkIsDetected) {
   EXPECT_EQ(p[0], "chunk 0 (leaves 0-3): missing");
 }
 
-TEST_F(LogStoreTest, ProofsStillVerifyAfterAPurge) {
+TEST_P(LogStoreTest, ProofsStillVerifyAfterAPurge) {
   Append(3);
   Append(3);
   Append(5);
@@ -733,7 +774,7 @@ TEST_F(LogStoreTest, ProofsStillVerifyAfterAPurge) {
 }
 
 // CheckpointSizes and PurgedChunks read what Verify reports of them.
-TEST_F(LogStoreTest, CheckpointSizesAndPurgedChunksAreThoseVerifyReports) {
+TEST_P(LogStoreTest, CheckpointSizesAndPurgedChunksAreThoseVerifyReports) {
   Append(3);
   Append(3);
   Append(5);
@@ -781,7 +822,7 @@ std::vector<std::uint64_t> LeavesOfKinds(LogStore& log, std::uint64_t kinds, Log
 
 // Each block stores the OR of its records' kinds; a scan for some kinds reads only the blocks
 // that hold them (a damaged block of other kinds is not even read), then the whole tail.
-TEST_F(LogStoreTest, BlocksKeepTheirRecordsKindsAndAScanForAKindReadsOnlyTheirBlocks) {
+TEST_P(LogStoreTest, BlocksKeepTheirRecordsKindsAndAScanForAKindReadsOnlyTheirBlocks) {
   Append(10);  // chunks 0 (leaves 0-3) and 1 (4-7), tail 8-9; web-01 even, db-01 odd
   // Record N is kind 1 << (N mod 3): web-01 0,2 -> 1|4; db-01 1,3 -> 2|1; web-01 4,6 -> 2|1;
   // db-01 5,7 -> 4|2.
@@ -809,7 +850,7 @@ TEST_F(LogStoreTest, BlocksKeepTheirRecordsKindsAndAScanForAKindReadsOnlyTheirBl
 // A scan over many chunks (each decoded on a thread of its own while the chunk before goes to
 // the caller) gives every entry once, in leaf order; stops where the caller says, however many
 // chunks are still being read; and fails on a damaged chunk after the matches before it.
-TEST_F(LogStoreTest, AScanOverManyChunksIsInLeafOrderStopsWhenToldAndFailsAtADamagedChunk) {
+TEST_P(LogStoreTest, AScanOverManyChunksIsInLeafOrderStopsWhenToldAndFailsAtADamagedChunk) {
   for (int i = 0; i < 10; ++i) Append(5);  // 12 chunks of 4 and a tail of 2
   auto leaves = [&](std::size_t stop_after) {
     std::vector<std::uint64_t> got;
@@ -840,8 +881,8 @@ TEST_F(LogStoreTest, AScanOverManyChunksIsInLeafOrderStopsWhenToldAndFailsAtADam
 // A tail batch far longer than the pieces a scan decompresses at a time, holding records longer
 // than a piece, is scanned entry by entry: each match in leaf order, a stop when told, and a
 // damaged batch named.
-TEST_F(LogStoreTest, ATailBatchOfThousandsOfEntriesIsScannedAPieceAtATime) {
-  LogStore big(*conn_, 8, LogKind::kAudit, 16, TestKinds);
+TEST_P(LogStoreTest, ATailBatchOfThousandsOfEntriesIsScannedAPieceAtATime) {
+  LogStore big(*conn_, 8, LogKind::kAudit, 16, TestKinds, Keys());
   std::vector<LogEntry> es;
   for (int i = 0; i < 20000; ++i) {
     LogEntry e;
@@ -908,7 +949,7 @@ TEST_F(LogStoreTest, ATailBatchOfThousandsOfEntriesIsScannedAPieceAtATime) {
 
 // A host's search that follows the addresses it held reads, of the blocks holding such an
 // address, only those of the kinds asked for.
-TEST_F(LogStoreTest, AScanForAKindFollowingAddressesReadsOnlyBlocksOfThatKind) {
+TEST_P(LogStoreTest, AScanForAKindFollowingAddressesReadsOnlyBlocksOfThatKind) {
   Append(10, /*addresses=*/true);  // web-01's records carry 10.0.0.N
   LogQuery q;
   q.host = "db-01";
@@ -919,7 +960,7 @@ TEST_F(LogStoreTest, AScanForAKindFollowingAddressesReadsOnlyBlocksOfThatKind) {
   EXPECT_EQ(LeavesOfKinds(*log_, 0, q), (std::vector<std::uint64_t>{1, 2, 3, 5, 7, 9}));
 }
 
-TEST_F(LogStoreTest, VerifyChecksEachBlocksKindsAndAcceptsBlocksWrittenWithoutThem) {
+TEST_P(LogStoreTest, VerifyChecksEachBlocksKindsAndAcceptsBlocksWrittenWithoutThem) {
   Append(8);
   Exec("UPDATE audit_blocks SET kinds = 7 WHERE chunk_no = 1 AND host = CAST('db-01' AS BLOB)");
   auto p = Problems();
@@ -933,7 +974,7 @@ TEST_F(LogStoreTest, VerifyChecksEachBlocksKindsAndAcceptsBlocksWrittenWithoutTh
   EXPECT_EQ(LeavesOfKinds(*log_, 4).size(), 8u);
 }
 
-TEST_F(LogStoreTest, ALogWithoutKindsStoresNoneAndVerifyRefusesAnyStored) {
+TEST_P(LogStoreTest, ALogWithoutKindsStoresNoneAndVerifyRefusesAnyStored) {
   LogStore ledger(*conn_, 7, LogKind::kLedger, 2);  // no EntryKinds
   AppendEvents(ledger, 5);
   EXPECT_EQ(BlockKinds(*conn_), "0 h: NULL; ");
@@ -951,7 +992,7 @@ TEST_F(LogStoreTest, ALogWithoutKindsStoresNoneAndVerifyRefusesAnyStored) {
 
 // A scan without leaf hashes gives the entries with content a zero hash (not computing them) and
 // the erased ones their stored hash; with them (the default), every entry its leaf hash.
-TEST_F(LogStoreTest, AScanWithoutLeafHashesLeavesThoseOfTheEntriesWithContentZero) {
+TEST_P(LogStoreTest, AScanWithoutLeafHashesLeavesThoseOfTheEntriesWithContentZero) {
   Append(6);  // chunk 0 (leaves 0-3) and a tail (4-5)
   ASSERT_TRUE(conn_->Begin().ok());
   const std::vector<std::uint64_t> leaves = {1, 5};
@@ -976,7 +1017,7 @@ TEST_F(LogStoreTest, AScanWithoutLeafHashesLeavesThoseOfTheEntriesWithContentZer
 }
 
 // An erasure rewrites a block's kinds from the records that keep their content.
-TEST_F(LogStoreTest, AnErasureRecomputesTheKindsOfTheBlocksItRewrites) {
+TEST_P(LogStoreTest, AnErasureRecomputesTheKindsOfTheBlocksItRewrites) {
   Append(8);
   ASSERT_TRUE(conn_->Begin().ok());
   const std::vector<std::uint64_t> leaves = {2, 5};  // web-01's kind 4 in chunk 0; db-01's in 1
@@ -989,7 +1030,7 @@ TEST_F(LogStoreTest, AnErasureRecomputesTheKindsOfTheBlocksItRewrites) {
 
 // Blocks written before blocks kept their kinds (NULL) are given the kinds an append (or an
 // erasure) would have stored, a few chunks at a time, and verify checks them.
-TEST_F(LogStoreTest, FillKindsStoresWhatAnAppendWouldHaveStoredForBlocksWithout) {
+TEST_P(LogStoreTest, FillKindsStoresWhatAnAppendWouldHaveStoredForBlocksWithout) {
   Append(20);  // chunks 0-4, two hosts each
   ASSERT_TRUE(conn_->Begin().ok());
   const std::vector<std::uint64_t> erased = {9};  // db-01's record of kind 1 in chunk 2
@@ -1021,7 +1062,7 @@ TEST_F(LogStoreTest, FillKindsStoresWhatAnAppendWouldHaveStoredForBlocksWithout)
   EXPECT_FALSE(fill->next.has_value());
 }
 
-TEST_F(LogStoreTest, FillKindsNamesABlockThatDoesNotDecodeAndStoresNothingOfItsChunk) {
+TEST_P(LogStoreTest, FillKindsNamesABlockThatDoesNotDecodeAndStoresNothingOfItsChunk) {
   Append(8);
   Exec("UPDATE audit_blocks SET kinds = NULL");
   Exec("UPDATE audit_blocks SET data = X'00010203' WHERE chunk_no = 1 AND host = X'7765622d3031'");
@@ -1036,7 +1077,7 @@ TEST_F(LogStoreTest, FillKindsNamesABlockThatDoesNotDecodeAndStoresNothingOfItsC
   EXPECT_EQ(*log_->BlocksWithoutKinds(), 2u);
 }
 
-TEST_F(LogStoreTest, FillKindsLeavesTheBlocksOfALogWithoutKindsAsTheyAre) {
+TEST_P(LogStoreTest, FillKindsLeavesTheBlocksOfALogWithoutKindsAsTheyAre) {
   LogStore ledger(*conn_, 7, LogKind::kLedger, 2);  // no EntryKinds
   AppendEvents(ledger, 5);
   auto fill = ledger.FillKinds(0, 10);
@@ -1048,7 +1089,7 @@ TEST_F(LogStoreTest, FillKindsLeavesTheBlocksOfALogWithoutKindsAsTheyAre) {
   EXPECT_TRUE(rep->problems.empty()) << rep->problems.front();
 }
 
-TEST_F(LogStoreTest, ErasureDropsContentButKeepsRootsProofsAndVerification) {
+TEST_P(LogStoreTest, ErasureDropsContentButKeepsRootsProofsAndVerification) {
   Append(6);  // chunk 0 (leaves 0-3) and a tail (4-5); alice at 0 and 3; db-01 at 1, 3, 5
   const Hash root = log_->State()->root;
   ASSERT_TRUE(conn_->Begin().ok());
@@ -1105,7 +1146,7 @@ TEST_F(LogStoreTest, ErasureDropsContentButKeepsRootsProofsAndVerification) {
   ASSERT_TRUE(conn_->Rollback().ok());
 }
 
-TEST_F(LogStoreTest, ErasureRefusesAChunkThatDoesNotVerifyAndAPurgedOne) {
+TEST_P(LogStoreTest, ErasureRefusesAChunkThatDoesNotVerifyAndAPurgedOne) {
   Append(9);
   // The last byte of the block is content (small blocks are stored raw by zstd).
   auto len = conn_->Prepare(
@@ -1125,7 +1166,7 @@ TEST_F(LogStoreTest, ErasureRefusesAChunkThatDoesNotVerifyAndAPurgedOne) {
   ASSERT_TRUE(conn_->Rollback().ok());
 }
 
-TEST_F(LogStoreTest, AHostSearchFollowsAddressWindowsIntoOtherHostsBlocks) {
+TEST_P(LogStoreTest, AHostSearchFollowsAddressWindowsIntoOtherHostsBlocks) {
   // A proxy logs requests from two addresses; the laptop held 10.0.0.5 from minute 2 to 7.
   std::vector<LogEntry> es;
   for (int i = 0; i < 11; ++i) {
@@ -1165,7 +1206,7 @@ TEST_F(LogStoreTest, AHostSearchFollowsAddressWindowsIntoOtherHostsBlocks) {
 
 // The writer remembers the tail batches it wrote; one erased since must not come back with its
 // content when its chunk completes.
-TEST_F(LogStoreTest, AnEntryErasedInTheTailStaysErasedWhenItsChunkCompletes) {
+TEST_P(LogStoreTest, AnEntryErasedInTheTailStaysErasedWhenItsChunkCompletes) {
   Append(6);  // chunk 0 (leaves 0-3) and a tail (4-5) this thread wrote
   ASSERT_TRUE(conn_->Begin().ok());
   const std::vector<std::uint64_t> leaves = {5};
@@ -1187,7 +1228,7 @@ TEST_F(LogStoreTest, AnEntryErasedInTheTailStaysErasedWhenItsChunkCompletes) {
                       {1, false}, {3, false}, {5, true}, {7, false}}));
 }
 
-TEST_F(LogStoreTest, ACachedTailGivesTheChunksThatTheStoredTailGives) {
+TEST_P(LogStoreTest, ACachedTailGivesTheChunksThatTheStoredTailGives) {
   // Chunks of 4 leaves; batches of 3 cross a boundary every other time.
   TailHashes tail;
   for (int batch = 0; batch < 6; ++batch) {
@@ -1216,6 +1257,117 @@ TEST_F(LogStoreTest, ACachedTailGivesTheChunksThatTheStoredTailGives) {
   ASSERT_TRUE(conn_->Commit().ok());
   EXPECT_TRUE(Problems().empty());
 }
+
+// The same entries in a log that reads keys from content (contract 7) and one that does not
+// (contract 8): every search gives the same entries with the same keys, and the blocks that
+// hold entries without their keys are smaller before compression (by the bytes of the keys) and
+// after.
+TEST_P(LogStoreTest, EntriesWhoseKeysAreTheirContentsAreStoredWithoutThem) {
+  if (!GetParam()) GTEST_SKIP() << "compares the two kinds of log";
+  LogStore with(*conn_, 7, LogKind::kAudit, 8, TestKinds, TestKeysOf);
+  LogStore without(*conn_, 8, LogKind::kAudit, 8, TestKinds);
+  std::vector<LogEntry> es = ManyHosts(700);  // two chunks of 256 and a tail
+  std::size_t keyed = 0;
+  for (const LogEntry& e : es) {
+    ContentKeys k;
+    if (TestKeysOf(e.bytes, &k) && k.user == e.user) ++keyed;
+  }
+  ASSERT_GT(keyed, 600u);
+  ASSERT_LT(keyed, 700u) << "some entries' content gives other keys than theirs";
+  ASSERT_TRUE(conn_->Begin().ok());
+  for (LogStore* log : {&with, &without}) {
+    ASSERT_TRUE(log->Append(es).ok());
+    ASSERT_TRUE(log->WriteCheckpoint(signer_, "test/audit", At(0)).ok());
+  }
+  ASSERT_TRUE(conn_->Commit().ok());
+  const auto all = [&](LogStore& log, const LogQuery& q) {
+    std::vector<std::string> out;
+    EXPECT_TRUE(log.Scan(q,
+                         [&](StoredEntry&& e) -> Result<bool> {
+                           out.push_back(std::to_string(e.leaf) + " " +
+                                         std::to_string(e.time.time_since_epoch().count()) + " " +
+                                         e.host + " " + e.user + " " + e.ip + " " + e.bytes);
+                           return true;
+                         })
+                    .ok());
+    return out;
+  };
+  std::vector<LogQuery> queries(5);
+  queries[1].host = "host-3";
+  queries[2].user = "user-4";
+  queries[3].user = "someone else";  // the content's user of some: not their key
+  queries[4].host = "host-9";
+  queries[4].via.push_back({"10.0.1.4", At(0), At(700)});
+  for (const LogQuery& q : queries) {
+    const std::vector<std::string> a = all(with, q), b = all(without, q);
+    EXPECT_EQ(a, b);
+    EXPECT_EQ(a.empty(), &q == &queries[3]);
+  }
+  // Bytes of blocks, before and after compression.
+  const auto bytes = [&](std::int64_t contract) {
+    std::pair<std::size_t, std::size_t> n{0, 0};
+    for (const std::string& row :
+         Rows("SELECT data FROM audit_blocks WHERE contract_id = $1", contract)) {
+      const std::string data = row.substr(0, row.size() - 1);
+      n.first += DecompressFrame(data, std::size_t{1} << 30).value().size();
+      n.second += data.size();
+    }
+    return n;
+  };
+  const auto [raw_with, stored_with] = bytes(7);
+  const auto [raw_without, stored_without] = bytes(8);
+  std::size_t keys_bytes = 0;  // of the entries of the two chunks stored without keys
+  for (std::size_t i = 0; i < 512; ++i) {
+    ContentKeys k;
+    if (TestKeysOf(es[i].bytes, &k) && k.user == es[i].user) {
+      keys_bytes += 8 + 4 + es[i].host.size() + 4 + es[i].user.size() + 4 + es[i].ip.size();
+    }
+  }
+  EXPECT_EQ(raw_without - raw_with, keys_bytes);
+  EXPECT_LT(stored_with, stored_without);
+  for (LogStore* log : {&with, &without}) {
+    auto r = log->Verify(signer_.Verifier());
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_TRUE(r->problems.empty()) << r->problems.front();
+  }
+  // An erasure keeps an entry's keys (time and host) wherever they were.
+  for (LogStore* log : {&with, &without}) {
+    ASSERT_TRUE(conn_->Begin().ok());
+    auto erased = log->Erase(std::vector<std::uint64_t>{5, 10, 600});
+    ASSERT_TRUE(erased.ok()) << erased.status().ToString();
+    ASSERT_TRUE(conn_->Commit().ok());
+    auto r = log->Verify(signer_.Verifier());
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_TRUE(r->problems.empty()) << r->problems.front();
+    EXPECT_EQ(r->erased, (std::vector<std::uint64_t>{5, 10, 600}));
+  }
+  for (const LogQuery& q : queries) EXPECT_EQ(all(with, q), all(without, q));
+}
+
+// A log whose entries are stored without their keys, read by a store that cannot read keys from
+// content (an owner that gives none): the blocks and tail batches holding them are corrupt to it,
+// and say why; nothing is taken for an entry with no keys.
+TEST_P(LogStoreTest, EntriesStoredWithoutKeysAreNotReadWithoutTheOwnersKeys) {
+  if (!GetParam()) GTEST_SKIP() << "needs entries stored without their keys";
+  Append(11);  // two chunks of 4 and a tail of 3
+  LogStore blind(*conn_, 7, LogKind::kAudit, 2, TestKinds);
+  auto r = blind.Verify(signer_.Verifier());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_FALSE(r->problems.empty());
+  EXPECT_NE(r->problems.front().find("stored without its keys"), std::string::npos)
+      << r->problems.front();
+  LogQuery q;
+  q.host = "web-01";
+  Status scan = blind.Scan(q, [](StoredEntry&&) -> Result<bool> { return true; });
+  EXPECT_FALSE(scan.ok());
+  EXPECT_NE(scan.message().find("stored without its keys"), std::string::npos) << scan.message();
+  EXPECT_TRUE(Problems().empty()) << "its own store reads it";
+}
+
+INSTANTIATE_TEST_SUITE_P(Keys, LogStoreTest, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& p) {
+                           return p.param ? "KeysFromContent" : "KeysStored";
+                         });
 
 }  // namespace
 }  // namespace isms::audit

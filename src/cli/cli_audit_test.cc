@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "app/audit.h"
 #include "audit/log_store.h"
 #include "cli/cli_test_util.h"
 #include "store/store.h"
@@ -820,7 +821,7 @@ TEST_P(AuditCli, AnErasureTheLedgerDoesNotRecordFailsVerification) {
   AuditOk({"ingest", "-", "--contract", "alpha", "--format", "jsonl"}, Lines(10, "2026-01-10"));
   {
     auto c = AuditStore();
-    audit::LogStore log(*c, 1, audit::LogKind::kAudit);
+    audit::LogStore log = app::AuditLog(*c, 1);
     ASSERT_TRUE(c->Begin().ok());
     const std::vector<std::uint64_t> leaf = {4};
     ASSERT_TRUE(log.Erase(leaf).ok());
