@@ -22,6 +22,7 @@
 #include "audit/checkpoint.h"
 #include "audit/log_store.h"
 #include "audit/note.h"
+#include "audit/zstd_frame.h"
 #include "core/calendar.h"
 #include "core/time.h"
 #include "formats/audit_record.h"
@@ -93,6 +94,20 @@ TEST_F(AuditServiceFiles, PreparingIntoAUsedRecordGivesWhatPrepareGives) {
     ASSERT_TRUE(other.ok());
     EXPECT_EQ(other->Extra("lease_seconds"), "");
     ASSERT_EQ(fresh(messages[1]).entry.ip, "10.0.0.5");
+    // Each prepared record vouches for its keys, and they are those AuditEntryKeysOf reads from
+    // its bytes (the audit log stores it without them): the address only for an outbound
+    // request, not for the DHCP grant's.
+    for (const std::string& m : messages) {
+      const PreparedAuditRecord p = fresh(m);
+      EXPECT_TRUE(p.entry.keys_of_bytes) << m;
+      audit::ContentKeys k;
+      ASSERT_TRUE(AuditEntryKeysOf(p.entry.bytes, &k)) << m;
+      EXPECT_EQ(k.time_ms, p.entry.time.time_since_epoch().count()) << m;
+      EXPECT_EQ(k.host, p.entry.host) << m;
+      EXPECT_EQ(k.user, p.entry.user) << m;
+      EXPECT_EQ(k.ip, p.entry.ip) << m;
+    }
+    EXPECT_EQ(fresh(messages[0]).entry.ip, "");
     const auto same = [](const PreparedAuditRecord& out, const PreparedAuditRecord& want) {
       EXPECT_EQ(out.entry.bytes, want.entry.bytes);
       EXPECT_EQ(out.entry.leaf_hash, want.entry.leaf_hash);
@@ -416,6 +431,20 @@ TEST_F(AuditServiceFiles, VerifyNamesAnEntryFiledUnderAnotherHostAndADhcpRecordT
       e.bytes += '!';
       e.hashed = false;  // hashed as stored: only the record's decoding fails
     });
+
+    // The entry of the record as sent is stored without its keys (entry kind 4,
+    // docs/audit-format.md); the one filed elsewhere with them (kind 2).
+    const auto first_kind = [&](const std::string& name) {
+      auto st = s.audit_connection().Prepare("SELECT data FROM audit_tail WHERE contract_id = $1");
+      EXPECT_TRUE(st.ok());
+      (*st)->BindInt(1, s.ledger().FindContract(name).value().id);
+      EXPECT_TRUE(*(*st)->Step());
+      const std::string raw =
+          audit::DecompressFrame((*st)->ColumnBlob(0), std::size_t{1} << 20).value();
+      return raw.empty() ? -1 : static_cast<int>(static_cast<unsigned char>(raw[0]));
+    };
+    EXPECT_EQ(first_kind("as-sent"), 4);
+    EXPECT_EQ(first_kind("filed-elsewhere"), 2);
 
     auto ok = s.Verify("as-sent", std::nullopt);
     ASSERT_TRUE(ok.ok()) << ok.status().ToString();

@@ -263,6 +263,12 @@ bool KeysAreContents(EntryKeysOf keys_of, const EntryView& e) {
          k.ip == e.ip;
 }
 
+// Whether an entry appended now is stored without its keys: when the log reads keys from content
+// and the caller vouched for them (LogEntry::keys_of_bytes) or they are the content's.
+bool StoreWithoutKeys(EntryKeysOf keys_of, bool vouched, const EntryView& e) {
+  return keys_of != nullptr && (vouched || KeysAreContents(keys_of, e));
+}
+
 // A kEntryKeyed entry's keys, read from its content; false when its content gives none.
 bool TakeContentKeys(EntryKeysOf keys_of, EntryView& e) {
   ContentKeys k;
@@ -372,9 +378,10 @@ void EncodeEntry(std::string& out, const StoredEntry& e) {
 }
 
 // Verify's check of an entry's keys against its content: "" when they agree (or the entry is
-// erased, its content gone), else the finding.
+// erased, its content gone, or stored without keys, which were read from its content), else the
+// finding.
 std::string Misindexed(const VerifyKeys& keys, const EntryView& e) {
-  if (e.erased) return "";
+  if (e.erased || e.keyed) return "";
   const std::optional<std::string_view> ip =
       e.ip_keyed ? std::optional<std::string_view>(e.ip) : std::nullopt;
   const std::string why = keys(e.bytes, e.time, e.host, e.user, ip);
@@ -1283,7 +1290,7 @@ void StagedEntries::Add(LogEntry& e) {
   const std::size_t offset = h.raw.view().size();
   EntryView v{
       first_ + leaves_.size(), Ms(e.time), e.host, e.user, e.ip, e.bytes, false, e.leaf_hash};
-  v.keyed = keys_of_ != nullptr && (e.keys_of_bytes || KeysAreContents(keys_of_, v));
+  v.keyed = StoreWithoutKeys(keys_of_, e.keys_of_bytes, v);
   char* const end = EncodeEntryAt(h.raw.Extend(EncodedEntrySize(v)), v);
   // The lines this host's next entry will be written to, fetched for writing now: it comes a
   // host count of entries later, when these lines would have left the cache, and a block's
@@ -1439,8 +1446,7 @@ Status LogStore::Append(std::span<LogEntry* const> entries, TailHashes* tail) {
     LogEntry& e = *entries[i];
     e.hashed = true;
     views[i] = {0, Ms(e.time), e.host, e.user, e.ip, e.bytes, false, e.leaf_hash};
-    views[i].keyed =
-        keys_of_ != nullptr && (e.keys_of_bytes || KeysAreContents(keys_of_, views[i]));
+    views[i].keyed = StoreWithoutKeys(keys_of_, e.keys_of_bytes, views[i]);
   }
   return AppendViews(views, tail, nullptr);
 }
