@@ -17,7 +17,10 @@ build=${1:?usage: bench-audit-kinds.sh BUILD_DIR [COUNT]}
 count=${2:-10000000}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-now() { date +%s.%N; }
+# The time of day in seconds, read without starting a process (bash 5's EPOCHREALTIME, with a
+# point for the decimals): a `date` in each timing added 8-15 ms to every search timed on a machine
+# whose page faults are slow (docs/benchmarks.md, run 32).
+LC_NUMERIC=C
 secs() { python3 -c "print(f'{$2 - $1:.3f}')"; }
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 
@@ -61,35 +64,35 @@ run() {  # run NAME ISMS
   "$isms" init --store "$store" >/dev/null
   "$isms" contract create bench --start 2026-10-01 --store "$store" >/dev/null
   local t0 t1
-  t0=$(now)
+  t0=$EPOCHREALTIME
   for f in "$tmp"/gen/part*.log; do
     "$isms" audit ingest "$f" --contract bench --format syslog --store "$store" >/dev/null
   done
-  t1=$(now)
+  t1=$EPOCHREALTIME
   echo "$name: ingested in $(secs "$t0" "$t1") s"
   for k in dhcp-lease outbound-request remote-session-start; do
     local times=() n
     for _ in 1 2 3; do
-      t0=$(now)
+      t0=$EPOCHREALTIME
       n=$("$isms" audit search --contract bench --category "$k" --count --store "$store")
-      t1=$(now)
+      t1=$EPOCHREALTIME
       times+=("$(secs "$t0" "$t1")")
     done
     echo "$name: search --category $k --count: $n records; ${times[*]} s"
   done
-  t0=$(now)
+  t0=$EPOCHREALTIME
   n=$("$isms" audit search --contract bench --count --store "$store")
-  t1=$(now)
+  t1=$EPOCHREALTIME
   echo "$name: search --count (every category): $n records; $(secs "$t0" "$t1") s"
   for leaf in 100 $((count / 200 * 100)) $(((count - 1) / 100 * 100)); do  # DHCP grants: every 100th
-    t0=$(now)
+    t0=$EPOCHREALTIME
     "$isms" audit erase --contract bench --leaf "$leaf" --store "$store" >/dev/null
-    t1=$(now)
+    t1=$EPOCHREALTIME
     echo "$name: erase --leaf $leaf (a DHCP grant; the lease index rebuilt): $(secs "$t0" "$t1") s"
   done
-  t0=$(now)
+  t0=$EPOCHREALTIME
   "$isms" audit verify --contract bench --store "$store" | sed "s/^/$name: /"
-  t1=$(now)
+  t1=$EPOCHREALTIME
   echo "$name: verify: $(secs "$t0" "$t1") s"
   if command -v sqlite3 >/dev/null; then
     echo "$name: lease index: $(sqlite3 "$dir/isms-audit.db" "SELECT count(*) FROM audit_leases") leases, checksum $(sqlite3 "$dir/isms-audit.db" "SELECT * FROM audit_leases ORDER BY ip, start_ms" | md5sum | cut -c1-12)"

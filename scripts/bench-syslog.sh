@@ -45,7 +45,10 @@ cleanup() {
 }
 trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-now() { date +%s.%N; }
+# The time of day in seconds, read without starting a process (bash 5's EPOCHREALTIME, with a
+# point for the decimals): a `date` in each timing added 8-15 ms to every search timed on a machine
+# whose page faults are slow (docs/benchmarks.md, run 32).
+LC_NUMERIC=C
 py() { python3 -c "print($1)"; }
 # user+system CPU seconds of a process so far
 cpu() { awk '{print ($14 + $15) / 100}' "/proc/$1/stat"; }
@@ -145,7 +148,7 @@ run_isms() {
   wait "$srv" || true
   t0=$(sed -n 's/^start //p' "$tmp/isms/send.txt")
   srv=
-  t_exit=$(now)
+  t_exit=$EPOCHREALTIME
   t1=$(sed -n 's/^end //p' "$tmp/isms/wait.txt")
   [ -z "$t1" ] && t1=$t_exit
   is_cpu=$(awk '/^cpu / {b = $2} END {print b + 0}' "$tmp/isms/wait.txt")
@@ -177,7 +180,7 @@ median() { printf '%s\n' "$@" | sort -g | awk '{a[NR] = $1} END {m = (NR % 2) ? 
 if [ "$runs" -gt 1 ]; then
   echo "medians of $runs runs: rsyslog $(median "${rs_rates[@]}") records/s, isms $(median "${is_rates[@]}") records/s, ratio $(py "round($(median "${ratios[@]}"),2)") (each run's: ${ratios[*]})"
 fi
-v0=$(now); "$isms" audit verify --contract bench --store "$store" | grep "^OK"; v1=$(now)
+v0=$EPOCHREALTIME; "$isms" audit verify --contract bench --store "$store" | grep "^OK"; v1=$EPOCHREALTIME
 echo "verify:  $(py "round($v1-$v0,2)") s = $(py "round($count/($v1-$v0))") records/s (whole command)"
 [ -x "$audit_bench" ] && echo "stages:  $("$audit_bench" prepare 200000)"
 
@@ -186,9 +189,9 @@ search_p() {
   local store=$1 day=$2 next times=()
   next=$(date -u -d "$day + 1 day" +%F)
   for h in $(seq 7 47 947); do
-    s0=$(now)
+    s0=$EPOCHREALTIME
     n=$("$isms" audit search --contract bench --store "$store" --host "host-$h" --from "${day}T00:00:00Z" --to "${next}T00:00:00Z" --count)
-    s1=$(now)
+    s1=$EPOCHREALTIME
     times+=("$(py "round(($s1-$s0)*1000,1)")")
   done
   printf '%s\n' "${times[@]}" | sort -n | awk -v n="$n" '{a[NR]=$1} END {printf "p50 %s ms, p90 %s ms (21 hosts; the last had %s records that day)\n", a[11], a[19], n}'

@@ -69,4 +69,41 @@ check "two periods exit 2" 2 $?
 "$isms" no-such-command >/dev/null 2>&1
 check "unknown command exits 2" 2 $?
 
+# The allocator (src/cli/allocator.h): a bulk command starts again at once on the build's bulk
+# allocator (ISMS_TEST_BULK_ALLOCATOR, set by tests/CMakeLists.txt; empty in builds without one),
+# keeping its process and name; ISMS_ALLOCATOR=system keeps glibc's malloc; other values are named.
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+store="sqlite:$dir/isms.db"
+"$isms" init --store "$store" >/dev/null && "$isms" contract create c --start 2026-01-05 --buyer B --store "$store" >/dev/null
+check "allocator: a store for the checks" 0 $?
+# Prints how many of the mappings of an `audit ingest -` (waiting for its input) are of the library
+# $1, and its process name; with the environment given after $1.
+ingest_maps() {
+  local lib=$1
+  shift
+  mkfifo "$dir/in"
+  env "$@" "$isms" audit ingest - --contract c --store "$store" <"$dir/in" >/dev/null 2>&1 &
+  local pid=$!
+  exec 3>"$dir/in"
+  sleep 0.5
+  echo "$(grep -c -F "$lib" "/proc/$pid/maps") $(cat "/proc/$pid/comm")"
+  exec 3>&-
+  wait "$pid"
+  rm -f "$dir/in"
+}
+bulk=${ISMS_TEST_BULK_ALLOCATOR:-}
+if [ -z "$bulk" ]; then
+  echo "skip: this build has no bulk allocator (sanitizers, fuzzers or -DISMS_TCMALLOC=OFF)"
+else
+  maps=$(ingest_maps "$bulk")
+  check "allocator: audit ingest runs on $bulk, as isms" "isms" "$(echo "$maps" | awk '$1 > 0 {print $2}')"
+  maps=$(ingest_maps "$bulk" ISMS_ALLOCATOR=system)
+  check "allocator: ISMS_ALLOCATOR=system keeps glibc's malloc" "0 isms" "$maps"
+  check "allocator: the binary itself does not load it" 0 "$(ldd "$isms" | grep -c -F "$(basename "$bulk")")"
+fi
+err=$(ISMS_ALLOCATOR=tcmalloc "$isms" --version 2>&1 >/dev/null)
+check "allocator: an unknown ISMS_ALLOCATOR is named" \
+  "isms: ISMS_ALLOCATOR=tcmalloc is not one of auto, system: glibc's malloc is used" "$err"
+
 checks_done cli_binary_test

@@ -12,7 +12,7 @@ namespace isms::net {
 
 // What ReserveMemory did.
 struct MemoryReserve {
-  // The allocator it configured: "tcmalloc" (the isms binary's, found at run time) or "glibc"
+  // The allocator it configured: "tcmalloc" (`isms serve`'s, found at run time) or "glibc"
   // (whose freed memory stays with the thread's arena: the reserve serves the calling thread's
   // allocations there).
   std::string_view allocator;
@@ -35,7 +35,8 @@ MemoryReserve ReserveMemory(std::size_t bytes);
 // 512 MiB, at most 1 GiB) before it is returned. isms serve's syslog writer frees buffers of tens
 // of MB at a time; by glibc's defaults they were mapped for each batch and returned after it, so
 // that each batch's memory was faulted in and zeroed again (a fifth of the server's CPU time).
-// With tcmalloc (the isms binary's) this does nothing: its mallopt ignores these settings.
+// With tcmalloc (`isms serve`'s: cli/allocator.h) this does nothing: its mallopt ignores these
+// settings.
 void KeepFreedMemory(std::size_t at_least = 0);
 
 }  // namespace isms::net

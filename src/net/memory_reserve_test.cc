@@ -22,7 +22,7 @@ long MinorFaultsOfThisThread() {
 // --syslog-memory 0: no memory touched, and the allocator named.
 TEST(ReserveMemory, NothingAskedTouchesNothing) {
   const long before = MinorFaultsOfThisThread();
-  // The tests link glibc's malloc; the isms binary links tcmalloc.
+  // The tests link glibc's malloc; `isms serve` runs on tcmalloc (cli/allocator.h).
   EXPECT_EQ(ReserveMemory(0).allocator, "glibc");
   EXPECT_LT(MinorFaultsOfThisThread() - before, 16) << "pages were touched for a reserve of 0";
 }
