@@ -15,9 +15,8 @@ namespace {
 // the builds without it (the sanitizers', the fuzzers', -DISMS_TCMALLOC=OFF).
 #ifdef ISMS_BULK_ALLOCATOR
 constexpr const char* kBulkAllocator = ISMS_BULK_ALLOCATOR;
-#else
-constexpr const char* kBulkAllocator = nullptr;
-#endif
+
+bool BulkAllocatorAvailable() { return access(kBulkAllocator, R_OK) == 0; }
 
 // Starts this binary again with the bulk allocator preloaded, or returns (and the command runs
 // on glibc's malloc) when it cannot.
@@ -35,15 +34,18 @@ void StartOnBulkAllocator(char** argv) {
   unsetenv("LD_PRELOAD");
   unsetenv(isms::cli::kAllocatorVariable);
 }
+#else
+bool BulkAllocatorAvailable() { return false; }
+void StartOnBulkAllocator(char** /*argv*/) {}
+#endif
 
 }  // namespace
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv, argv + argc);
   using isms::cli::AllocatorStep;
-  const bool available = kBulkAllocator != nullptr && access(kBulkAllocator, R_OK) == 0;
   switch (isms::cli::ChooseAllocator(args, std::getenv(isms::cli::kAllocatorVariable),
-                                     std::getenv("LD_PRELOAD"), available)) {
+                                     std::getenv("LD_PRELOAD"), BulkAllocatorAvailable())) {
     case AllocatorStep::kPreload: StartOnBulkAllocator(argv); break;
     case AllocatorStep::kPreloaded:
       // Nothing this process starts inherits the preload.
