@@ -16,7 +16,9 @@ namespace {
 #ifdef ISMS_BULK_ALLOCATOR
 constexpr const char* kBulkAllocator = ISMS_BULK_ALLOCATOR;
 
-bool BulkAllocatorAvailable() { return access(kBulkAllocator, R_OK) == 0; }
+bool BulkAllocatorAvailable() {
+  return access(kBulkAllocator, R_OK) == 0;
+}
 
 // Starts this binary again with the bulk allocator preloaded, or returns (and the command runs
 // on glibc's malloc) when it cannot.
@@ -35,7 +37,9 @@ void StartOnBulkAllocator(char** argv) {
   unsetenv(isms::cli::kAllocatorVariable);
 }
 #else
-bool BulkAllocatorAvailable() { return false; }
+bool BulkAllocatorAvailable() {
+  return false;
+}
 void StartOnBulkAllocator(char** /*argv*/) {}
 #endif
 
