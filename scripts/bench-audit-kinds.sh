@@ -18,8 +18,8 @@ count=${2:-10000000}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 # The time of day in seconds, read without starting a process (bash 5's EPOCHREALTIME, with a
-# point for the decimals): a `date` in each timing added 8-15 ms to every search timed on a machine
-# whose page faults are slow (docs/benchmarks.md, run 32).
+# point for the decimals): a `date` at each end of a timing added 14-16 ms to every command timed
+# on a machine whose processes are slow to start (docs/benchmarks.md, run 32).
 LC_NUMERIC=C
 secs() { python3 -c "print(f'{$2 - $1:.3f}')"; }
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -46,8 +46,8 @@ cleanup() {
 trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 # The time of day in seconds, read without starting a process (bash 5's EPOCHREALTIME, with a
-# point for the decimals): a `date` in each timing added 8-15 ms to every search timed on a machine
-# whose page faults are slow (docs/benchmarks.md, run 32).
+# point for the decimals): a `date` at each end of a timing added 14-16 ms to every command timed
+# on a machine whose processes are slow to start (docs/benchmarks.md, run 32).
 LC_NUMERIC=C
 py() { python3 -c "print($1)"; }
 # user+system CPU seconds of a process so far

@@ -78,15 +78,19 @@ store="sqlite:$dir/isms.db"
 "$isms" init --store "$store" >/dev/null && "$isms" contract create c --start 2026-01-05 --buyer B --store "$store" >/dev/null
 check "allocator: a store for the checks" 0 $?
 # Prints how many of the mappings of an `audit ingest -` (waiting for its input) are of the library
-# $1, and its process name; with the environment given after $1.
+# $1, and its process name, once the library is mapped or after $2 tenths of a second; with the
+# environment given after $2.
 ingest_maps() {
-  local lib=$1
-  shift
+  local lib=$1 tries=$2
+  shift 2
   mkfifo "$dir/in"
   env "$@" "$isms" audit ingest - --contract c --store "$store" <"$dir/in" >/dev/null 2>&1 &
   local pid=$!
   exec 3>"$dir/in"
-  sleep 0.5
+  for _ in $(seq "$tries"); do
+    grep -q -F "$lib" "/proc/$pid/maps" 2>/dev/null && break
+    sleep 0.1
+  done
   echo "$(grep -c -F "$lib" "/proc/$pid/maps") $(cat "/proc/$pid/comm")"
   exec 3>&-
   wait "$pid"
@@ -96,9 +100,9 @@ bulk=${ISMS_TEST_BULK_ALLOCATOR:-}
 if [ -z "$bulk" ]; then
   echo "skip: this build has no bulk allocator (sanitizers, fuzzers or -DISMS_TCMALLOC=OFF)"
 else
-  maps=$(ingest_maps "$bulk")
+  maps=$(ingest_maps "$bulk" 50)  # up to 5 s on a loaded machine
   check "allocator: audit ingest runs on $bulk, as isms" "isms" "$(echo "$maps" | awk '$1 > 0 {print $2}')"
-  maps=$(ingest_maps "$bulk" ISMS_ALLOCATOR=system)
+  maps=$(ingest_maps "$bulk" 5 ISMS_ALLOCATOR=system)
   check "allocator: ISMS_ALLOCATOR=system keeps glibc's malloc" "0 isms" "$maps"
   check "allocator: the binary itself does not load it" 0 "$(ldd "$isms" | grep -c -F "$(basename "$bulk")")"
 fi
