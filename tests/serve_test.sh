@@ -71,6 +71,11 @@ check "the process keeps its name; the preparers', the writer's and the checkpoi
   "$(cat /proc/$server/task/*/comm | sort -u | tr '\n' ' ' | sed 's/ $//')"
 check "reserves memory for its listeners at start (--syslog-memory, 256 MiB by default)" 1 \
   "$(grep -c '^isms serve: reserved 256 MiB of memory for the syslog listeners (' "$dir/err")"
+if [ -n "${ISMS_TEST_BULK_ALLOCATOR:-}" ]; then
+  check "the server runs on tcmalloc, preloaded (src/cli/allocator.h)" 1 \
+    "$(grep -c -F -m1 "$ISMS_TEST_BULK_ALLOCATOR" /proc/$server/maps)"
+  check "the reserve is tcmalloc's" 1 "$(grep -c '^isms serve: reserved 256 MiB .*(tcmalloc;' "$dir/err")"
+fi
 if ! grep -qs -e '\[always\]' -e '\[madvise\]' /sys/kernel/mm/transparent_hugepage/enabled; then
   echo "skip: transparent huge pages are off on this system: the reserve is on ordinary pages"
 elif [ -z "${ISMS_TEST_BULK_ALLOCATOR:-}" ]; then
@@ -78,9 +83,6 @@ elif [ -z "${ISMS_TEST_BULK_ALLOCATOR:-}" ]; then
   # memory is not the heap the reserve advises.
   echo "skip: this build does not use tcmalloc: the reserve is not in the heap it advises"
 else
-  check "the server runs on tcmalloc, preloaded (src/cli/allocator.h)" 1 \
-    "$(grep -c -F -m1 "$ISMS_TEST_BULK_ALLOCATOR" /proc/$server/maps)"
-  check "the reserve is tcmalloc's" 1 "$(grep -c '^isms serve: reserved 256 MiB .*(tcmalloc;' "$dir/err")"
   check "the reserve is in huge pages where the system has them (and says how much)" 1 \
     "$(grep -c "^isms serve: reserved 256 MiB .*; [1-9][0-9]* MiB of the process's memory in huge pages;" "$dir/err")"
 fi

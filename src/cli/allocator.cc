@@ -1,16 +1,21 @@
 #include "cli/allocator.h"
 
+#include <algorithm>
 #include <string_view>
 
 namespace isms::cli {
 
 bool IsBulkCommand(const std::vector<std::string>& args) {
-  if (args.size() < 2) return false;
-  const std::string_view first = args[1];
-  if (first == "serve" || first == "import" || first == "report" || first == "recompute") {
-    return true;
+  for (std::string_view command : kBulkCommands) {
+    std::size_t i = 1;  // the word of args being matched
+    while (!command.empty()) {
+      const std::string_view word = command.substr(0, command.find(' '));
+      if (i >= args.size() || args[i] != word) break;
+      command.remove_prefix(std::min(command.size(), word.size() + 1));
+      ++i;
+    }
+    if (command.empty()) return true;
   }
-  if (first == "audit" && args.size() >= 3) return args[2] == "ingest" || args[2] == "export";
   return false;
 }
 

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace isms::cli {
@@ -22,10 +23,13 @@ namespace isms::cli {
 inline constexpr const char* kAllocatorVariable = "ISMS_ALLOCATOR";
 inline constexpr const char* kPreloadedMarker = "preloaded";
 
-// Whether a command line (args[0] the program) is one of the bulk commands: its first word is
-// serve, import, report or recompute, or its first two are "audit ingest" or "audit export". A
-// command line whose first word is an option is not (it runs as it is: the choice only ever
-// costs speed).
+// The bulk commands: a command line is one when its words after the program begin with one of
+// these (all of a group's subcommands when it names only the group).
+inline constexpr const char* kBulkCommands[] = {"serve",     "import",       "report",
+                                                "recompute", "audit ingest", "audit export"};
+
+// Whether a command line (args[0] the program) is one of kBulkCommands. A command line whose
+// first word is an option is not (it runs as it is: the choice only ever costs speed).
 bool IsBulkCommand(const std::vector<std::string>& args);
 
 enum class AllocatorStep {

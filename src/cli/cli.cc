@@ -4,6 +4,7 @@
 #include <istream>
 #include <ostream>
 
+#include "cli/allocator.h"
 #include "cli/commands.h"
 #include "cli/context.h"
 
@@ -621,6 +622,15 @@ int RunCli(const std::vector<std::string>& args, std::istream& in, std::ostream&
       ->type_name("DIR");
   add_store(sv_cmd, &sv.store);
   sv_cmd->callback([&] { action = [&] { Serve(ctx, sv); }; });
+
+  // Set last, so that the subcommands (which copy their parent's footer) do not repeat it.
+  std::string bulk;
+  for (const char* c : kBulkCommands) bulk += (bulk.empty() ? "" : ", ") + std::string(c);
+  app.footer(
+      "Environment: ISMS_STORE, the default store URL; ISMS_KEY_DIR, the default folder "
+      "of the audit signing key; ISMS_ALLOCATOR=system keeps glibc's malloc for every "
+      "command (by default " +
+      bulk + " run on tcmalloc where the build has it: README, Building by hand).");
 
   std::vector<std::string> rev(args.rbegin(), args.rend() - 1);
   try {
